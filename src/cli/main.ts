@@ -1,0 +1,214 @@
+// The `shadowscale` command. With --json, stdout holds only the JSON; progress and logs go to stderr.
+// Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
+import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
+import { SeasonalNaiveForecaster } from '../core/forecast.js';
+import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
+import { runBacktest, type BacktestReport } from '../sim/backtest.js';
+import { isAbsoluteTime, loadTrace, type Trace } from '../sim/trace.js';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  stderrIsTty: boolean;
+}
+
+const defaultIo = (): Io => ({
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  stderrIsTty: Boolean(process.stderr.isTTY),
+});
+
+function positiveNumber(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}, got "${v}"`);
+    return n;
+  };
+}
+function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+}
+function openFraction(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a number strictly between 0 and 1, got "${v}"`);
+  return n;
+}
+function strategyList(v: string): StrategyName[] {
+  if (v === 'all') return [...STRATEGY_NAMES];
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(STRATEGY_NAMES as readonly string[]).includes(n)) throw new InvalidArgumentError(`expected one of ${STRATEGY_NAMES.join(', ')} or all (comma-separated), got "${n}"`);
+  }
+  return names as StrategyName[];
+}
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function addConfigOptions(cmd: Command): Command {
+  cmd.option('--config <file>', 'YAML configuration file (default: built-in defaults)');
+  cmd.option('--service <name>', 'service of the configuration to use (default: the first)');
+  for (const o of OVERRIDES) cmd.option(o.flag, `${o.description} (env ${o.env})`);
+  cmd.option('--set <path=value>', 'set any configuration key, e.g. services[0].slo.errorRate=0.01 (repeatable)', collect, []);
+  return cmd;
+}
+
+function configFrom(opts: Record<string, unknown>, io: Io) {
+  const flags: Record<string, string | undefined> = {};
+  for (const o of OVERRIDES) {
+    const v = opts[o.key];
+    if (v !== undefined) flags[o.key] = String(v);
+  }
+  const cfg = loadConfig({ file: opts.config as string | undefined, env: io.env, flags, sets: opts.set as string[] });
+  return { cfg, service: serviceByName(cfg, opts.service as string | undefined) };
+}
+
+function addTraceOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)')
+    .option('--column <name>', 'value column (default: the first non-time column)')
+    .option('--step <seconds>', 'spacing of rows when the file has no time column', positiveNumber('a positive number of seconds'));
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const program = new Command('shadowscale')
+    .description('Predictive autoscaling, proven on a shadow copy of the service first.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  addConfigOptions(
+    addTraceOptions(program.command('backtest').description('replay a trace through the simulator for each strategy, against the oracle'))
+      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(positiveNumber('a positive number of requests/s')))
+      .addOption(new Option('--strategy <name|all>', `strategies to run: ${STRATEGY_NAMES.join(', ')} (comma-separated) or all`).default(['reactive', 'predictive', 'hybrid', 'oracle'], 'all').argParser(strategyList))
+      .option('--json', 'print one JSON object on stdout'),
+  ).action(async (opts: Record<string, unknown>) => {
+    const { cfg, service } = configFrom(opts, io);
+    const trace = await loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined });
+    reportGaps(trace, io, Boolean(opts.json));
+    const strategies = opts.strategy as StrategyName[];
+    const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    bar?.start(100, 0, { strategy: strategies[0] });
+    const report = runBacktest(trace, {
+      config: cfg,
+      service,
+      peakRps: opts.peakRps as number,
+      strategies,
+      onProgress: bar ? (name, done) => bar.update(Math.round(done * 100), { strategy: name.padEnd(10) }) : undefined,
+    });
+    bar?.stop();
+    if (opts.json) io.out(`${JSON.stringify(report)}\n`);
+    else io.out(renderBacktest(report));
+  });
+
+  addConfigOptions(
+    addTraceOptions(program.command('forecast').description('forecast a trace (seasonal naive baseline) with a prediction interval'))
+      .requiredOption('--horizon <points>', 'number of points to forecast after the last row', positiveInteger)
+      .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
+      .option('--json', 'print one JSON object on stdout'),
+  ).action(async (opts: Record<string, unknown>) => {
+    const { service } = configFrom(opts, io);
+    const trace = await loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined });
+    reportGaps(trace, io, Boolean(opts.json));
+    const series = regularize(trace);
+    const f = new SeasonalNaiveForecaster({ seasonality: service.forecast.seasonality }).forecast(series, opts.horizon as number, opts.level as number);
+    const absolute = isAbsoluteTime(trace.timeFormat);
+    const points = Array.from(f.mean, (m, i) => ({
+      timestamp: absolute ? new Date((f.start + i * f.step) * 1000).toISOString() : `+${f.start + i * f.step}s`,
+      mean: m,
+      lower: f.lower[i] as number,
+      upper: f.upper[i] as number,
+    }));
+    const out = { model: f.model, step: f.step, level: f.level, points };
+    if (opts.json) io.out(`${JSON.stringify(out)}\n`);
+    else io.out(`model ${f.model}, step ${f.step}s, ${(f.level * 100).toFixed(0)} % interval\n${points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
+  });
+
+  const config = program.command('config').description('inspect the configuration');
+  addConfigOptions(config.command('validate').description('validate the configuration and print it with all defaults filled in')).action((opts: Record<string, unknown>) => {
+    const { cfg } = configFrom(opts, io);
+    io.out(`${JSON.stringify(cfg, null, 2)}\n`);
+  });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the configuration file (for editors)')
+    .action(() => {
+      io.out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (isShadowscaleError(err)) {
+      io.err(`shadowscale: ${err.message} [${err.code}]\n`);
+      return err.exitCode;
+    }
+    io.err(`shadowscale: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)} [SHADOWSCALE_E_INTERNAL]\n`);
+    return 1;
+  }
+}
+
+function reportGaps(trace: Trace, io: Io, quiet: boolean): void {
+  if (trace.gaps.length === 0) return;
+  const missing = trace.gaps.reduce((s, g) => s + g.missingPoints, 0);
+  const biggest = trace.gaps.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a));
+  const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after line ${biggest.afterLine} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
+  if (!quiet || trace.gaps.length > 0) io.err(msg);
+}
+
+/** Place the trace rows on a regular grid at its step; grid points without a row are NaN (missing). */
+function regularize(trace: Trace): { start: number; step: number; values: Float64Array } {
+  const { times, values, step } = trace;
+  const start = times[0] as number;
+  const n = Math.round(((times[times.length - 1] as number) - start) / step) + 1;
+  if (n > 50_000_000) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${trace.file}: the time span is too long for step ${step}s (${n} points)`);
+  const out = new Float64Array(n).fill(Number.NaN);
+  for (let i = 0; i < times.length; i++) {
+    const k = Math.round(((times[i] as number) - start) / step);
+    out[k] = values[i] as number;
+  }
+  return { start, step, values: out };
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2);
+}
+
+export function renderBacktest(r: BacktestReport): string {
+  const rows = Object.entries(r.strategies).map(([name, s]) => [
+    name,
+    s.cost.toFixed(2),
+    s.costRatioToOracle === null ? '-' : `${s.costRatioToOracle.toFixed(3)}x`,
+    s.instanceHours.toFixed(1),
+    String(s.sloViolationMinutes),
+    `${(s.sloAttainment * 100).toFixed(3)} %`,
+    `${(s.overProvisioning * 100).toFixed(1)} %`,
+    String(s.scalingActions),
+    String(s.maxInstances),
+  ]);
+  const head = ['strategy', 'cost', 'vs oracle', 'inst-hours', 'SLO viol. min', 'attainment', 'over-prov.', 'actions', 'max inst.'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const s = r.settings as { peakRps: number; perInstanceRpsAtSlo: number; leadTimeSeconds: number; slo: { latencyP99Ms: number } };
+  return [
+    `${r.input.file} (${r.input.column}, ${r.input.rows} rows, step ${r.input.step}s, ${(r.input.simulatedSeconds / 86400).toFixed(1)} days simulated)`,
+    `peak ${s.peakRps} req/s, ${s.perInstanceRpsAtSlo.toFixed(1)} req/s per instance at p99 <= ${s.slo.latencyP99Ms} ms, lead time ${s.leadTimeSeconds}s`,
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+  ].join('\n');
+}

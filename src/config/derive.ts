@@ -1,0 +1,120 @@
+// Turns a validated service configuration into the plain settings the core strategies and the
+// simulator take. The live loop uses the same functions, so a backtest means what production does.
+
+import { maxRateAtSlo } from '../core/capacity.js';
+import { ShadowscaleError } from '../core/errors.js';
+import type { ActionBounds } from '../core/policy.js';
+import type { StrategyName } from '../core/reasons.js';
+import { HybridStrategy, OracleStrategy, PredictiveStrategy, ReactiveStrategy, type Strategy } from '../core/strategy.js';
+import type { SimSettings } from '../sim/simulator.js';
+import type { Config, InstanceTypeConfig, ServiceConfig } from './schema.js';
+
+export interface ServiceModel {
+  readonly service: ServiceConfig;
+  readonly type: InstanceTypeConfig;
+  readonly typeName: string;
+  /** Requests/s one warm instance serves with p99 within the SLO (M/M/c). */
+  readonly perInstanceRps: number;
+  readonly leadTimeSeconds: number;
+  readonly bounds: ActionBounds;
+}
+
+export function serviceModel(cfg: Config, service: ServiceConfig): ServiceModel {
+  const type = cfg.instanceTypes[service.instanceType] as InstanceTypeConfig;
+  const serviceTime = type.serviceTimeMs / 1000;
+  const perInstanceRps = maxRateAtSlo(type.slots, serviceTime, service.slo.latencyP99Ms / 1000);
+  if (!(perInstanceRps > 0)) {
+    throw new ShadowscaleError(
+      'SHADOWSCALE_E_SLO_INFEASIBLE',
+      `services[${cfg.services.indexOf(service)}].slo.latencyP99Ms: ${service.slo.latencyP99Ms} ms cannot be met by instance type "${service.instanceType}" ` +
+        `(mean service time ${type.serviceTimeMs} ms: even an idle instance has p99 ${(Math.log(100) * type.serviceTimeMs).toFixed(0)} ms); raise the SLO or use a faster type`,
+    );
+  }
+  return {
+    service,
+    type,
+    typeName: service.instanceType,
+    perInstanceRps,
+    leadTimeSeconds: service.scaling.leadTimeSeconds ?? type.provisioningSeconds + type.warmupSeconds,
+    bounds: {
+      minInstances: service.pool.min,
+      maxInstances: service.pool.max,
+      maxStepUp: service.scaling.maxStepUp,
+      maxStepDown: service.scaling.maxStepDown,
+      cooldownUpSeconds: service.scaling.cooldownUpSeconds,
+      cooldownDownSeconds: service.scaling.cooldownDownSeconds,
+    },
+  };
+}
+
+export function reactiveStrategy(m: ServiceModel): ReactiveStrategy {
+  const r = m.service.scaling.reactive;
+  return new ReactiveStrategy({
+    minInstances: m.bounds.minInstances,
+    maxInstances: m.bounds.maxInstances,
+    targetUtilization: r.targetUtilization,
+    tolerance: r.tolerance,
+    periodSeconds: m.service.scaling.periodSeconds,
+    scaleUp: r.scaleUp,
+    scaleDown: r.scaleDown,
+  });
+}
+
+export function predictiveStrategy(m: ServiceModel): PredictiveStrategy {
+  const sc = m.service.scaling;
+  return new PredictiveStrategy({
+    minInstances: m.bounds.minInstances,
+    maxInstances: m.bounds.maxInstances,
+    perInstanceRps: m.perInstanceRps,
+    headroom: sc.headroom,
+    leadTimeSeconds: m.leadTimeSeconds,
+    periodSeconds: sc.periodSeconds,
+    scaleInStabilizationSeconds: sc.scaleInStabilizationSeconds,
+  });
+}
+
+/** A fresh strategy instance (strategies keep state, so each run needs its own). */
+export function buildStrategy(name: StrategyName, m: ServiceModel, oracle?: { schedule: Int32Array; start: number }): Strategy {
+  switch (name) {
+    case 'reactive':
+      return reactiveStrategy(m);
+    case 'predictive':
+      return predictiveStrategy(m);
+    case 'hybrid':
+      return new HybridStrategy(predictiveStrategy(m), reactiveStrategy(m));
+    case 'oracle':
+      if (!oracle) throw new Error('the oracle strategy needs the precomputed schedule');
+      return new OracleStrategy(oracle.schedule, oracle.start);
+  }
+}
+
+export function simSettings(cfg: Config, m: ServiceModel, initialInstances: number): SimSettings {
+  const { type, service } = m;
+  return {
+    pool: {
+      slots: type.slots,
+      serviceTime: type.serviceTimeMs / 1000,
+      queueLimit: type.queueLimit,
+      provisioningSeconds: type.provisioningSeconds,
+      warmupSeconds: type.warmupSeconds,
+      warmupCapacity: type.warmupCapacity,
+    },
+    sloLatency: service.slo.latencyP99Ms / 1000,
+    sloErrorRate: service.slo.errorRate,
+    perInstanceRps: m.perInstanceRps,
+    bounds: m.bounds,
+    prices: type.prices,
+    plan: { reservedInstances: service.scaling.reservedInstances, spotShare: service.scaling.spot.share },
+    spotInterruptionsPerHour: service.scaling.spot.interruptionsPerHour,
+    metricWindowSeconds: service.scaling.reactive.metricWindowSeconds,
+    staleMetricsSeconds: service.scaling.staleMetricsSeconds,
+    forecast: {
+      level: service.forecast.level,
+      refitSeconds: service.forecast.refitSeconds,
+      seasonality: service.forecast.seasonality,
+      historyDays: service.forecast.historyDays,
+    },
+    initialInstances,
+    seed: cfg.simulation.seed,
+  };
+}

@@ -1,0 +1,48 @@
+// The one error registry: every error a user can see has a stable code, an exit code for the CLI
+// and an HTTP status for the API. Messages say where (file:line, config path, flag) and what was
+// expected, so the user knows what to change. See docs/reference/errors.md (kept in step by a test).
+
+export interface ErrorSpec {
+  readonly exitCode: 1 | 2;
+  readonly httpStatus: number;
+  readonly summary: string;
+}
+
+export const ERROR_CODES = {
+  SHADOWSCALE_E_USAGE: { exitCode: 2, httpStatus: 400, summary: 'A command-line flag or argument is missing or invalid.' },
+  SHADOWSCALE_E_CONFIG_READ: { exitCode: 2, httpStatus: 400, summary: 'The configuration file cannot be read or is not valid YAML.' },
+  SHADOWSCALE_E_CONFIG_INVALID: { exitCode: 2, httpStatus: 400, summary: 'The configuration does not match the schema (the message names the path).' },
+  SHADOWSCALE_E_TRACE_READ: { exitCode: 2, httpStatus: 400, summary: 'A trace file cannot be opened or read.' },
+  SHADOWSCALE_E_TRACE_FORMAT: { exitCode: 2, httpStatus: 400, summary: 'A trace file is malformed (the message names file:line and the field).' },
+  SHADOWSCALE_E_SLO_INFEASIBLE: { exitCode: 2, httpStatus: 422, summary: 'No arrival rate meets the SLO on this instance type (service time alone exceeds it).' },
+  SHADOWSCALE_E_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'An internal failure; please report it with the command that caused it.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ShadowscaleError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: 1 | 2;
+  readonly httpStatus: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ShadowscaleError';
+    this.code = code;
+    this.exitCode = ERROR_CODES[code].exitCode;
+    this.httpStatus = ERROR_CODES[code].httpStatus;
+  }
+}
+
+export function isShadowscaleError(err: unknown): err is ShadowscaleError {
+  return err instanceof ShadowscaleError;
+}
+
+/** Render a value for an error message the way a user typed it: strings quoted, others as JSON. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return 'an object';
+}

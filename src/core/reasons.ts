@@ -1,0 +1,38 @@
+// The closed set of reasons a scaling decision can carry. The API, CLI and dashboard show them
+// verbatim; add one here (with its explanation) before using it anywhere.
+
+export const REASONS = {
+  within_tolerance: 'Reactive: the metric is within the tolerance band of its target; no change.',
+  utilization_above_target: 'Reactive: utilization above target; desired = ceil(current x metric / target).',
+  utilization_below_target: 'Reactive: utilization below target; desired = ceil(current x metric / target).',
+  forecast_peak: "Predictive: capacity for the forecast's upper bound over [now, now + lead time + period].",
+  forecast_steady: 'Predictive: the forecast needs the capacity already requested.',
+  scale_in_stabilization: 'A lower target is held back by the scale-in stabilization window.',
+  scale_up_rate_limit: 'The scale-up rate policy (instances or percent per period) capped the increase.',
+  scale_down_rate_limit: 'The scale-down rate policy capped the decrease.',
+  max_step: 'The per-decision maximum step capped the change.',
+  cooldown: 'A change in this direction happened too recently (cool-down).',
+  min_instances: 'Raised to the pool minimum.',
+  max_instances: 'Capped at the pool maximum.',
+  missing_metrics_hold: 'Metrics are missing or stale: hold (never scale in on missing data).',
+  no_forecast_hold: 'No forecast is available yet: hold the current capacity.',
+  oracle_schedule: 'Oracle: the cheapest SLO-safe schedule computed with perfect foresight.',
+} as const;
+
+export type Reason = keyof typeof REASONS;
+export const REASON_CODES = Object.keys(REASONS) as Reason[];
+
+export type StrategyName = 'reactive' | 'predictive' | 'hybrid' | 'oracle';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['reactive', 'predictive', 'hybrid', 'oracle'];
+
+/** A scaling decision: the desired instance count, why, and the numbers behind it. */
+export interface Decision {
+  readonly strategy: StrategyName;
+  readonly at: number;
+  readonly current: number;
+  readonly desired: number;
+  readonly reason: Reason;
+  /** Which strategy drove a hybrid decision. */
+  readonly driver?: StrategyName;
+  readonly numbers: Readonly<Record<string, number>>;
+}
