@@ -53,7 +53,10 @@ export interface ReplicaCount {
  *    all replicas; if that falls within tolerance or flips direction, keep current.
  */
 export function hpaReplicaCount(input: ReplicaCountInput): ReplicaCount {
-  const { currentReplicas, readyReplicas, utilization, targetUtilization, tolerance } = input;
+  const { currentReplicas, readyReplicas, tolerance } = input;
+  // Kubernetes works in whole percent (utilization is truncated, the target is an integer).
+  const utilization = Math.trunc(input.utilization * 100 + 1e-9);
+  const targetUtilization = Math.round(input.targetUtilization * 100);
   const usageRatio = utilization / targetUtilization;
   const unready = Math.max(0, currentReplicas - readyReplicas);
   const rebalanceUnready = unready > 0 && usageRatio > 1;

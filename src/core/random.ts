@@ -42,9 +42,9 @@ export function createRng(seed: number): Rng {
       spare = Number.NaN;
       return v;
     }
-    let u = 0;
-    let v = 0;
-    let r = 0;
+    let u: number;
+    let v: number;
+    let r: number;
     do {
       u = next() * 2 - 1;
       v = next() * 2 - 1;

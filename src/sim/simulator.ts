@@ -279,10 +279,11 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
 
     // 4. Latency of this second's requests.
     let law: LatencyLaw;
-    if (before === 0 && backlog === 0 && equiv > 0) {
-      const perInstance = a / equiv;
-      law = perInstance >= slotRate ? { shift: 0, pWait: 1, mu, theta: 0 } : { shift: 0, pWait: erlangC(pool.slots, perInstance / mu), mu, theta: slotRate - perInstance };
+    const perInstance = equiv > 0 ? a / equiv : Number.POSITIVE_INFINITY;
+    if (before === 0 && backlog === 0 && perInstance < slotRate) {
+      law = { shift: 0, pWait: erlangC(pool.slots, perInstance / mu), mu, theta: slotRate - perInstance };
     } else {
+      // Saturated: the fluid backlog's mean queueing delay, then service.
       law = { shift: cap > 0 ? (before + backlog) / 2 / cap : 0, pWait: 0, mu, theta: 0 };
     }
     const ok = a - failed;

@@ -1,0 +1,41 @@
+// Runs every compiled test file with node's test runner (spec output), then prints the closing
+// line CI reads: "N passed, N failed". Exit code 1 when anything failed.
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) findTests(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+const only = process.argv.slice(2);
+const files = findTests('dist').filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const stream = run({ files, concurrency: 2, timeout: 300_000 });
+stream.on('test:pass', (e) => {
+  if (e.details?.type === 'suite') return;
+  if (e.skip || e.todo) skipped++;
+  else passed++;
+});
+stream.on('test:fail', (e) => {
+  if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
+  failed++;
+});
+stream.compose(spec).pipe(process.stdout);
+await new Promise((resolve) => stream.on('close', resolve));
+const total = passed + failed;
+if (total === 0) {
+  console.log('0 passed, 1 failed (no test ran)');
+  process.exitCode = 1;
+} else {
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (failed > 0) process.exitCode = 1;
+}

@@ -1,0 +1,78 @@
+// Unit tests: cost (billing, spot spread), seeded randomness, quantiles, the error registry.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bill, isSpotLaunch } from './cost.js';
+import { ERROR_CODES, ShadowscaleError } from './errors.js';
+import { createRng } from './random.js';
+import { quantile, quantiles } from './stats.js';
+
+describe('bill', () => {
+  const prices = { onDemandPerHour: 0.1, spotPerHour: 0.03, reservedPerHour: 0.06 };
+  it('bills on-demand per second', () => {
+    const b = bill({ seconds: 3600, instanceSeconds: 3 * 3600, reservedSeconds: 0, spotSeconds: 0 }, prices, { reservedInstances: 0, spotShare: 0 });
+    assert.ok(Math.abs(b.total - 0.3) < 1e-12);
+    assert.equal(b.instanceHours, 3);
+  });
+  it('charges reservations whether used or not, and spot at its price', () => {
+    const b = bill({ seconds: 7200, instanceSeconds: 3600, reservedSeconds: 3600, spotSeconds: 0 }, prices, { reservedInstances: 1, spotShare: 0 });
+    assert.ok(Math.abs(b.total - 0.12) < 1e-12, 'two reserved hours, one used');
+    const s = bill({ seconds: 3600, instanceSeconds: 7200, reservedSeconds: 0, spotSeconds: 3600 }, prices, { reservedInstances: 0, spotShare: 0.5 });
+    assert.ok(Math.abs(s.total - 0.13) < 1e-12);
+  });
+  it('spreads spot launches evenly', () => {
+    const launches = (share: number) => Array.from({ length: 100 }, (_, i) => isSpotLaunch(i, share)).filter(Boolean).length;
+    assert.equal(launches(0), 0);
+    assert.equal(launches(0.25), 25);
+    assert.equal(launches(1), 100);
+  });
+});
+
+describe('createRng', () => {
+  it('is deterministic for a seed and differs across seeds', () => {
+    const a = createRng(7);
+    const b = createRng(7);
+    const c = createRng(8);
+    const xs = Array.from({ length: 5 }, () => a.next());
+    assert.deepEqual(xs, Array.from({ length: 5 }, () => b.next()));
+    assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.next()));
+  });
+  const means = [0.5, 4, 29, 31, 2000];
+  for (const m of means) {
+    it(`draws Poisson(${m}) with the right mean and variance`, () => {
+      const r = createRng(42);
+      const n = 20000;
+      let s = 0;
+      let s2 = 0;
+      for (let i = 0; i < n; i++) {
+        const x = r.poisson(m);
+        s += x;
+        s2 += x * x;
+      }
+      const mean = s / n;
+      const variance = s2 / n - mean * mean;
+      assert.ok(Math.abs(mean - m) < 4 * Math.sqrt(m / n) + 0.01, `mean ${mean}`);
+      assert.ok(Math.abs(variance / m - 1) < 0.08, `variance ${variance}`);
+    });
+  }
+});
+
+describe('quantile', () => {
+  it('interpolates like numpy (type 7) and skips NaN', () => {
+    assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+    assert.equal(quantile([4, Number.NaN, 1, 3, 2], 0.25), 1.75);
+    assert.deepEqual(quantiles([5, 1, 3], [0, 1]), [1, 5]);
+    assert.ok(Number.isNaN(quantile([Number.NaN], 0.5)));
+  });
+});
+
+describe('errors', () => {
+  it('every code maps to an exit code and an HTTP status', () => {
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      assert.match(code, /^SHADOWSCALE_E_[A-Z_]+$/);
+      assert.ok(spec.exitCode === 1 || spec.exitCode === 2);
+      assert.ok(spec.httpStatus >= 400);
+    }
+    const e = new ShadowscaleError('SHADOWSCALE_E_USAGE', 'x');
+    assert.equal(e.exitCode, 2);
+  });
+});
