@@ -4,6 +4,7 @@ import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 
 function findTests(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -29,8 +30,9 @@ stream.on('test:fail', (e) => {
   if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
   failed++;
 });
-stream.compose(spec).pipe(process.stdout);
-await new Promise((resolve) => stream.on('close', resolve));
+const report = stream.compose(spec);
+report.pipe(process.stdout, { end: false });
+await finished(report);
 const total = passed + failed;
 if (total === 0) {
   console.log('0 passed, 1 failed (no test ran)');

@@ -71,7 +71,7 @@ function readYaml(file: string): { raw: unknown; doc: Document; lines: LineCount
     throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const firstError = doc.errors[0];
   if (firstError) {
     const pos = firstError.linePos?.[0];

@@ -133,8 +133,9 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
   let winPos = 0;
   let lastSample = Number.NEGATIVE_INFINITY;
 
-  // Demand history for the forecaster: mean rps per bucket, NaN where nothing was observed.
-  const bucket = Math.max(60, Math.round(w.traceStep));
+  // Demand history for the forecaster: mean rps per minute, NaN where nothing was observed. Minute
+  // buckets whatever the trace step: a coarser bucket averages a ramp away and pre-scales too late.
+  const bucket = 60;
   const history = new Float64Array(Math.ceil(T / bucket) + 1).fill(Number.NaN);
   let bucketSum = 0;
   let bucketCount = 0;

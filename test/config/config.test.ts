@@ -1,0 +1,132 @@
+// Integration tests: configuration loading from YAML files, precedence (file < env < flags), errors, JSON Schema.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configJsonSchema, loadConfig, OVERRIDES } from '../../src/config/load.js';
+import { ShadowscaleError } from '../../src/core/errors.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+function writeYaml(t: Parameters<typeof tempDir>[0], text: string): string {
+  const file = join(tempDir(t), 'shadowscale.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ShadowscaleError, String(err));
+    assert.equal(err.exitCode, 2);
+    return err.message;
+  }
+  assert.fail('expected a configuration error');
+}
+
+describe('loadConfig', () => {
+  it('fills every default with no file', () => {
+    const c = loadConfig();
+    assert.equal(c.services[0]?.name, 'web');
+    assert.equal(c.services[0]?.scaling.strategy, 'hybrid');
+    assert.equal(c.services[0]?.scaling.reactive.scaleDown.stabilizationWindowSeconds, 300);
+    assert.equal(c.instanceTypes.standard?.slots, 4);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.services[0]?.slo));
+  });
+  it('reads a full file, with defaults for what it leaves out', (t) => {
+    const file = writeYaml(
+      t,
+      `instanceTypes:
+  small: { slots: 2, serviceTimeMs: 20, prices: { onDemandPerHour: 0.05 } }
+  large: { slots: 16, serviceTimeMs: 20 }
+services:
+  - name: checkout
+    instanceType: small
+    pool: { min: 2, max: 40 }
+    slo: { latencyP99Ms: 150 }
+    scaling: { strategy: predictive, headroom: 0.2, spot: { share: 0.5, interruptionsPerHour: 0.1 } }
+    events:
+      - { name: black-friday, start: "2026-11-27T00:00:00Z", end: "2026-11-28T00:00:00Z", recurrence: yearly, multiplier: 3 }
+  - name: search
+    instanceType: large
+    dependencies: [checkout]
+simulation: { seed: 7 }
+`,
+    );
+    const c = loadConfig({ file });
+    assert.equal(c.services.length, 2);
+    assert.equal(c.services[0]?.scaling.headroom, 0.2);
+    assert.equal(c.services[0]?.scaling.periodSeconds, 15);
+    assert.equal(c.instanceTypes.small?.prices.spotPerHour, 0.035);
+    assert.equal(c.instanceTypes.small?.prices.onDemandPerHour, 0.05);
+    assert.equal(c.services[1]?.slo.latencyP99Ms, 200);
+    assert.equal(c.simulation.seed, 7);
+  });
+
+  const invalid: [yaml: string, message: RegExp, note: string][] = [
+    ['services:\n  - name: web\n    slo:\n      latencyP99Ms: fast\n', /shadowscale\.yaml:4: services\[0\]\.slo\.latencyP99Ms: expected a positive number, got "fast"/, 'wrong type, with file:line'],
+    ['services:\n  - name: web\n    slo: { latencyP99Ms: -5 }\n', /services\[0\]\.slo\.latencyP99Ms: expected a positive number, got -5/, 'out of range'],
+    ['services:\n  - name: web\n    scaling: { stratgy: hybrid }\n', /shadowscale\.yaml:3: services\[0\]\.scaling\.stratgy: unknown key/, 'unknown key (typo)'],
+    ['servics: []\n', /servics: unknown key/, 'unknown top-level key'],
+    ['services:\n  - name: web\n    scaling: { strategy: magic }\n', /expected one of "reactive", "predictive", "hybrid", got "magic"/, 'bad enum'],
+    ['services:\n  - name: web\n    instanceType: huge\n', /services\[0\]\.instanceType: unknown instance type "huge" \(defined: standard\)/, 'unknown instance type'],
+    ['services:\n  - name: web\n    pool: { min: 9, max: 3 }\n', /services\[0\]\.pool\.min: min \(9\) is above max \(3\)/, 'min above max'],
+    ['services:\n  - name: web\n    dependencies: [db]\n', /services\[0\]\.dependencies\[0\]: unknown service "db"/, 'unknown dependency'],
+    ['services:\n  - name: web\n  - name: web\n', /services\[1\]\.name: duplicate service name "web"/, 'duplicate service'],
+    ['services:\n  - name: Web_1\n', /services\[0\]\.name: expected a DNS-style name/, 'bad name'],
+    ['services:\n  - name: web\n    events: [{ name: x, start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z" }]\n', /events\[0\]\.end: end .* must be after start/, 'event ends before it starts'],
+    ['services:\n  - name: web\n    pool: { max: 2.5 }\n', /services\[0\]\.pool\.max: expected a positive integer, got 2\.5/, 'not an integer'],
+    ['services: [\n', /shadowscale\.yaml:\d+:\d+: not valid YAML/, 'YAML syntax error'],
+    ['- a\n- b\n', /expected a mapping at the top level/, 'not a mapping'],
+    ['services: []\n', /services: expected at least one service/, 'no services'],
+    ['services:\n  - name: web\n    pool: { min: 1, min: 2 }\n', /not valid YAML: Map keys must be unique/, 'duplicate key'],
+  ];
+  for (const [yaml, message, note] of invalid) {
+    it(`rejects: ${note}`, (t) => {
+      const file = writeYaml(t, yaml);
+      assert.match(configError(() => loadConfig({ file })), message);
+    });
+  }
+  it('rejects a missing file', () => assert.match(configError(() => loadConfig({ file: '/nonexistent/s.yaml' })), /cannot read the configuration file \(ENOENT\)/));
+
+  it('precedence: file < environment < flags < --set', (t) => {
+    const file = writeYaml(t, 'services:\n  - name: web\n    scaling: { headroom: 0.1 }\n    slo: { latencyP99Ms: 300 }\n');
+    assert.equal(loadConfig({ file }).services[0]?.scaling.headroom, 0.1);
+    assert.equal(loadConfig({ file, env: { SHADOWSCALE_HEADROOM: '0.2' } }).services[0]?.scaling.headroom, 0.2);
+    assert.equal(loadConfig({ file, env: { SHADOWSCALE_HEADROOM: '0.2' }, flags: { headroom: '0.3' } }).services[0]?.scaling.headroom, 0.3);
+    const c = loadConfig({ file, env: { SHADOWSCALE_HEADROOM: '0.2' }, flags: { headroom: '0.3' }, sets: ['services[0].scaling.headroom=0.4'] });
+    assert.equal(c.services[0]?.scaling.headroom, 0.4);
+    assert.equal(c.services[0]?.slo.latencyP99Ms, 300, 'untouched keys keep the file value');
+    assert.equal(loadConfig({ file, env: { SHADOWSCALE_SEED: '9' } }).simulation.seed, 9);
+  });
+  it('an override applies to every service', (t) => {
+    const file = writeYaml(t, 'services:\n  - name: a\n  - name: b\n');
+    const c = loadConfig({ file, flags: { sloP99Ms: '120' } });
+    assert.deepEqual(c.services.map((s) => s.slo.latencyP99Ms), [120, 120]);
+  });
+  it('rejects bad override values naming their source', () => {
+    assert.match(configError(() => loadConfig({ env: { SHADOWSCALE_HEADROOM: 'lots' } })), /environment variable SHADOWSCALE_HEADROOM: expected a number, got "lots"/);
+    assert.match(configError(() => loadConfig({ flags: { maxInstances: '2.5' } })), /flag --max-instances: expected an integer/);
+    assert.match(configError(() => loadConfig({ flags: { headroom: '-1' } })), /override of services\[0\]\.scaling\.headroom: services\[0\]\.scaling\.headroom: expected a number >= 0, got -1/);
+    assert.match(configError(() => loadConfig({ sets: ['nonsense'] })), /--set nonsense: expected PATH=VALUE/);
+    assert.match(configError(() => loadConfig({ sets: ['services[0].slo.bogus=1'] })), /services\[0\]\.slo\.bogus: unknown key/);
+  });
+  it('every override flag is the camelCase of its key, and every env var is SHADOWSCALE_*', () => {
+    for (const o of OVERRIDES) {
+      const flag = o.flag.split(' ')[0] as string;
+      assert.equal(flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()), o.key);
+      assert.match(o.env, /^SHADOWSCALE_[A-Z0-9_]+$/);
+    }
+  });
+});
+
+describe('JSON Schema', () => {
+  it('the committed schema/shadowscale.schema.json is the generated one (run `npm run schema`)', () => {
+    const committed = JSON.parse(readFileSync(join(ROOT, 'schema', 'shadowscale.schema.json'), 'utf8'));
+    assert.deepEqual(committed, JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+  it('forbids unknown keys for editors too', () => {
+    const s = configJsonSchema() as { additionalProperties?: boolean };
+    assert.equal(s.additionalProperties, false);
+  });
+});

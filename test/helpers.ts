@@ -1,0 +1,41 @@
+// Shared test helpers: fixture paths (fixtures are data files, loaded through this one helper),
+// temporary directories, and running the real CLI binary.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (tests run from dist/test/...). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function fixture(name: string): string {
+  return join(ROOT, 'test', 'fixtures', name);
+}
+
+export function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shadowscale-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run bin/shadowscale as a user would, with a clean SHADOWSCALE_* environment plus `env`. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('SHADOWSCALE_')) base[k] = v;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}

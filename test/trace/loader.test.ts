@@ -1,0 +1,116 @@
+// Integration tests: the streaming trace loader on real trace copies and malformed files.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ShadowscaleError } from '../../src/core/errors.js';
+import { loadTrace } from '../../src/sim/trace.js';
+import { fixture, tempDir } from '../helpers.js';
+
+describe('loadTrace on real traces', () => {
+  const rows: [file: string, opts: { column?: string; step?: number }, want: { rows: number; step: number; format: string; column: string; gaps?: number }][] = [
+    ['nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv', {}, { rows: 20160, step: 60, format: 'iso8601', column: 'value', gaps: 0 }],
+    ['nab/ec2_cpu_utilization_825cc2.csv', {}, { rows: 4032, step: 300, format: 'datetime', column: 'value' }],
+    ['nab/speed_7578.csv', {}, { rows: 1127, step: 300, format: 'datetime', column: 'value' }],
+    ['alibaba2018-dc/machine_usage_days_1_to_8_grouped_300_seconds.csv', { step: 300 }, { rows: 2243, step: 300, format: 'step', column: 'cpu_util_percent', gaps: 0 }],
+    ['alibaba2018-dc/machine_usage_days_1_to_8_grouped_300_seconds.csv', { step: 300, column: 'net_in' }, { rows: 2243, step: 300, format: 'step', column: 'net_in' }],
+    ['google2019-dc/instance_usage_grouped_300_seconds_week1_with_hour.csv', { step: 300, column: 'avg_cpu' }, { rows: 2016, step: 300, format: 'step', column: 'avg_cpu' }],
+  ];
+  for (const [file, opts, want] of rows) {
+    it(`${file} ${JSON.stringify(opts)}`, async () => {
+      const t = await loadTrace(fixture(file), opts);
+      assert.equal(t.stats.rows, want.rows);
+      assert.equal(t.step, want.step);
+      assert.equal(t.timeFormat, want.format);
+      assert.equal(t.column, want.column);
+      if (want.gaps !== undefined) assert.equal(t.gaps.length, want.gaps);
+      assert.equal(t.values.length, want.rows);
+      for (let i = 1; i < t.times.length; i++) assert.ok((t.times[i] as number) > (t.times[i - 1] as number));
+    });
+  }
+  it('NASA: first row is 1995-07-01T04:00:00Z in epoch seconds', async () => {
+    const t = await loadTrace(fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv'));
+    assert.equal(t.times[0], Date.UTC(1995, 6, 1, 4) / 1000);
+    assert.equal(t.values[0], 42);
+  });
+  it('reports gaps in an irregular real trace without filling them', async () => {
+    const t = await loadTrace(fixture('nab/speed_7578.csv'));
+    assert.ok(t.gaps.length > 0);
+    for (const g of t.gaps) assert.ok(g.to - g.from > 1.5 * t.step && g.missingPoints >= 1);
+  });
+});
+
+describe('loadTrace formats', () => {
+  it('seconds from start', async () => {
+    const t = await loadTrace(fixture('bad/relative.csv'));
+    assert.equal(t.timeFormat, 'relative-seconds');
+    assert.deepEqual(Array.from(t.times), [0, 60, 120]);
+  });
+  it('epoch seconds', async () => {
+    const t = await loadTrace(fixture('bad/epoch.csv'));
+    assert.equal(t.timeFormat, 'epoch-seconds');
+    assert.equal(t.times[0], 1600000000);
+  });
+  it('ISO 8601 with a zone offset, time column "date", value column by default', async () => {
+    const t = await loadTrace(fixture('bad/iso-zone.csv'));
+    assert.equal(t.times[0], Date.UTC(2019, 11, 31, 22) / 1000);
+    assert.equal(t.column, 'rps');
+  });
+  it('a BOM, CRLF line ends and quoted fields', async () => {
+    const t = await loadTrace(fixture('bad/bom-crlf-quoted.csv'));
+    assert.deepEqual(Array.from(t.values), [1.5, 2]);
+    assert.equal(t.step, 30);
+  });
+  it('a gap is reported with its line and size', async () => {
+    const t = await loadTrace(fixture('bad/gap.csv'));
+    assert.deepEqual(t.gaps, [{ afterLine: 4, from: Date.UTC(2020, 0, 1, 0, 2) / 1000, to: Date.UTC(2020, 0, 1, 0, 10) / 1000, missingPoints: 7 }]);
+  });
+  it('--step with no time column spaces rows evenly', async () => {
+    const t = await loadTrace(fixture('bad/no-time.csv'), { step: 10 });
+    assert.equal(t.column, 'a');
+    assert.equal(t.timeFormat, 'step');
+  });
+});
+
+describe('loadTrace errors (file:line and what was expected)', () => {
+  const rows: [file: string, opts: { column?: string; step?: number }, message: RegExp][] = [
+    ['bad/empty.csv', {}, /empty\.csv:1: empty file; expected a CSV header/],
+    ['bad/header-only.csv', {}, /header-only\.csv:1: no data rows/],
+    ['bad/non-numeric.csv', {}, /non-numeric\.csv:3: column "value": expected a number, got "abc"/],
+    ['bad/backwards.csv', {}, /backwards\.csv:3: time "2020-01-01 00:00:00" goes backwards \(line 2 is later\)/],
+    ['bad/duplicate.csv', {}, /duplicate\.csv:4: duplicate time "2020-01-01 00:01:00" \(same as line 3\)/],
+    ['bad/extra-field.csv', {}, /extra-field\.csv:3: expected 2 fields as in the header/],
+    ['bad/mixed-time.csv', {}, /mixed-time\.csv:3: column "timestamp": expected a YYYY-MM-DD HH:MM:SS time/],
+    ['bad/bad-date.csv', {}, /bad-date\.csv:2: column "timestamp": expected a/],
+    ['bad/no-time.csv', {}, /no-time\.csv:1: no time column .* pass --step SECONDS/],
+    ['bad/relative.csv', { column: 'nope' }, /relative\.csv:1: no column "nope"; the columns are: time, value/],
+    ['bad/relative.csv', { column: 'time' }, /is the time column/],
+  ];
+  for (const [file, opts, message] of rows) {
+    it(`${file} ${JSON.stringify(opts)}`, async () => {
+      await assert.rejects(loadTrace(fixture(file), opts), (err: unknown) => {
+        assert.ok(err instanceof ShadowscaleError);
+        assert.equal(err.exitCode, 2);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+  it('a missing file', async () => {
+    await assert.rejects(loadTrace('/nonexistent/x.csv'), /cannot read the trace \(ENOENT\)/);
+  });
+  it('a bad --step', async () => {
+    await assert.rejects(loadTrace(fixture('bad/no-time.csv'), { step: -1 }), /--step: expected a positive number/);
+  });
+  it('streams a file whose rows straddle read chunks', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'big.csv');
+    const lines = ['time,value'];
+    for (let i = 0; i < 200_000; i++) lines.push(`${i * 5},${i % 97}`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const tr = await loadTrace(file);
+    assert.equal(tr.stats.rows, 200_000);
+    assert.equal(tr.values[199_999], 199_999 % 97);
+    assert.equal(tr.step, 5);
+  });
+});
