@@ -1,0 +1,114 @@
+// Integration tests: the real `shadowscale` binary: DESIGN contracts (JSON shapes), exit codes, stdout/stderr split.
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fixture, runCli, tempDir } from '../helpers.js';
+
+const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
+const CONTRACT_FIELDS = ['cost', 'instanceHours', 'sloViolationMinutes', 'sloAttainment', 'overProvisioning', 'scalingActions'];
+
+describe('shadowscale backtest', () => {
+  it('--json prints exactly one JSON object with the contract fields for all four strategies', async () => {
+    const r = await runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'all', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { strategies: Record<string, Record<string, number>>; settings: Record<string, unknown> };
+    assert.deepEqual(Object.keys(out.strategies), ['reactive', 'predictive', 'hybrid', 'oracle']);
+    for (const s of Object.values(out.strategies)) {
+      for (const f of CONTRACT_FIELDS) assert.equal(typeof s[f], 'number', f);
+      assert.ok((s.sloAttainment as number) >= 0 && (s.sloAttainment as number) <= 1);
+    }
+    assert.equal(out.strategies.oracle?.sloViolationMinutes, 0);
+    assert.equal(out.settings.peakRps, 2000);
+    assert.ok(out.settings.instanceType && out.settings.scaling, 'effective settings are included');
+    assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout holds only the JSON');
+  });
+
+  it('prints a readable table without --json, and is the same run as the JSON', async () => {
+    const [table, json] = await Promise.all([
+      runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive']),
+      runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive', '--json']),
+    ]);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, /strategy\s+cost\s+vs oracle/);
+    const cost = (JSON.parse(json.stdout) as { strategies: { reactive: { cost: number } } }).strategies.reactive.cost;
+    assert.match(table.stdout, new RegExp(`reactive\\s+${cost.toFixed(2)}`));
+    assert.doesNotMatch(table.stdout, /oracle\s+\d/, 'only the requested strategies are listed');
+  });
+
+  it('settings come from the config file, the environment and flags, in that order', async (t) => {
+    const dir = tempDir(t);
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, 'services:\n  - name: web\n    slo: { latencyP99Ms: 300 }\n    scaling: { headroom: 0.5 }\n');
+    const base = ['backtest', '--input', NASA, '--strategy', 'oracle', '--json', '--config', cfg];
+    const settings = async (args: string[], env: Record<string, string> = {}) => (JSON.parse((await runCli([...base, ...args], env)).stdout) as { settings: { slo: { latencyP99Ms: number }; scaling: { headroom: number } } }).settings;
+    assert.equal((await settings([])).slo.latencyP99Ms, 300);
+    assert.equal((await settings([], { SHADOWSCALE_SLO_P99_MS: '250' })).slo.latencyP99Ms, 250);
+    const both = await settings(['--slo-p99-ms', '150'], { SHADOWSCALE_SLO_P99_MS: '250' });
+    assert.equal(both.slo.latencyP99Ms, 150);
+    assert.equal(both.scaling.headroom, 0.5);
+  });
+
+  const bad: [args: string[], message: RegExp, note: string][] = [
+    [['backtest'], /required option '--input <file>' not specified/, 'missing --input'],
+    [['backtest', '--input', NASA, '--peak-rps', 'fast'], /--peak-rps.*expected a positive number of requests\/s, got "fast"/, 'bad --peak-rps'],
+    [['backtest', '--input', NASA, '--strategy', 'magic'], /expected one of reactive, predictive, hybrid, oracle or all/, 'bad --strategy'],
+    [['backtest', '--input', fixture('bad/non-numeric.csv')], /non-numeric\.csv:3: column "value": expected a number, got "abc" \[SHADOWSCALE_E_TRACE_FORMAT\]/, 'malformed trace'],
+    [['backtest', '--input', fixture('bad/empty.csv')], /empty\.csv:1: empty file/, 'empty trace'],
+    [['backtest', '--input', NASA, '--column', 'rps'], /no column "rps"; the columns are: timestamp, value/, 'unknown column'],
+    [['backtest', '--input', '/nonexistent.csv'], /cannot read the trace \(ENOENT\)/, 'missing file'],
+    [['backtest', '--input', NASA, '--slo-p99-ms', '50'], /50 ms cannot be met by instance type "standard"/, 'infeasible SLO'],
+    [['backtest', '--input', NASA, '--config', '/nonexistent.yaml'], /cannot read the configuration file/, 'missing config'],
+    [['backtest', '--input', NASA, '--service', 'nope'], /--service nope: no such service/, 'unknown service'],
+    [['backtest', '--input', NASA, '--set', 'services[0].slo.latencyP99Ms=fast'], /services\[0\]\.slo\.latencyP99Ms: expected a positive number, got "fast"/, 'bad --set'],
+    [['backtest', '--input', fixture('bad/no-time.csv')], /no time column .* pass --step SECONDS/, 'no time column and no --step'],
+    [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
+  ];
+  for (const [args, message, note] of bad) {
+    it(`exits 2 with a precise message and nothing on stdout: ${note}`, async (t) => {
+      const dir = tempDir(t);
+      const r = await runCli([...args, '--json'].filter((a, i, all) => !(a === '--json' && all[0] === 'frobnicate')), { TMPDIR: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+      assert.deepEqual(readdirSync(dir), [], 'nothing written');
+    });
+  }
+  it('reports trace gaps on stderr, keeping stdout pure JSON', async () => {
+    const r = await runCli(['backtest', '--input', fixture('nab/speed_7578.csv'), '--strategy', 'reactive', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /gap\(s\), \d+ missing point\(s\)/);
+    JSON.parse(r.stdout);
+  });
+});
+
+describe('shadowscale forecast', () => {
+  it('prints exactly N points after the last row with an 80 % interval by default', async () => {
+    const r = await runCli(['forecast', '--input', NASA, '--horizon', '5', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const f = JSON.parse(r.stdout) as { model: string; step: number; points: { timestamp: string; mean: number; lower: number; upper: number }[] };
+    assert.equal(f.step, 60);
+    assert.equal(f.points.length, 5);
+    assert.equal(f.points[0]?.timestamp, '1995-07-15T04:00:00.000Z');
+    for (const p of f.points) assert.ok(p.lower <= p.mean && p.mean <= p.upper);
+    assert.equal(typeof f.model, 'string');
+  });
+  it('rejects a bad horizon or level', async () => {
+    assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '0'])).code, 2);
+    assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '3', '--level', '1.5'])).code, 2);
+  });
+});
+
+describe('shadowscale config', () => {
+  it('validate prints the effective configuration; schema prints a JSON Schema', async () => {
+    const v = await runCli(['config', 'validate', '--headroom', '0.3']);
+    assert.equal(v.code, 0);
+    assert.equal((JSON.parse(v.stdout) as { services: { scaling: { headroom: number } }[] }).services[0]?.scaling.headroom, 0.3);
+    const s = await runCli(['config', 'schema']);
+    assert.match((JSON.parse(s.stdout) as { $schema: string }).$schema, /json-schema\.org/);
+  });
+  it('--help and --version exit 0', async () => {
+    assert.equal((await runCli(['--help'])).code, 0);
+    assert.equal((await runCli(['--version'])).code, 0);
+  });
+});
