@@ -33,7 +33,7 @@ function series() {
     // "hour" in the Google week file is the hour of day, not a series.
     const columns = header.filter((h) => !['timestamp', 'time', 'period', 'date', 'hour'].includes(h.toLowerCase()));
     for (const column of columns) {
-      const cli = ['--input', file, '--column', column, '--peak-rps', String(peak)];
+      const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean'];
       if (!hasTime) cli.push('--step', step ?? '60');
       jobs.push({ name: `${relative(traces, file)}${columns.length > 1 ? ` [${column}]` : ''}`, cli });
     }
@@ -107,7 +107,8 @@ const nasa = results[jobs.findIndex((j) => j.name === 'nasa-http-1995/nasa_http_
 let md = `# bench:backtest — strategies against the oracle on every shared trace
 
 Command: \`npm run bench:backtest\` (bench/backtest.mjs; each series is \`shadowscale backtest --input FILE
-[--column C] [--step S] --peak-rps ${peak} --strategy all --json\`)
+[--column C] [--step S] --duplicates mean --peak-rps ${peak} --strategy all --json\`; five NAB files repeat
+a time at a daylight-saving jump, merged by their mean)
 Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s for ${jobs.length} series (${cpus().length} at a time).
 

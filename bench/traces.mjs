@@ -39,12 +39,12 @@ for (const file of csvFiles(traces).sort()) {
   const step = hasTime ? undefined : Number(/grouped_(\d+)_seconds/.exec(basename(file))?.[1] ?? 60);
   for (const column of header.filter((h) => !['timestamp', 'time', 'period', 'date'].includes(h.toLowerCase()))) {
     try {
-      const t = await loadTrace(file, { column, step });
+      const t = await loadTrace(file, { column, step, duplicates: 'mean' });
       const missing = t.gaps.reduce((s, g) => s + g.missingPoints, 0);
-      rows.push([relative(traces, file), column, String(t.stats.rows), `${t.step}`, t.timeFormat, `${t.gaps.length} (${missing} points)`, `${t.stats.min.toPrecision(4)} .. ${t.stats.max.toPrecision(4)}`]);
+      rows.push([relative(traces, file), column, String(t.stats.rows), `${t.step}`, t.timeFormat, `${t.gaps.length} (${missing} points)`, String(t.duplicatesMerged), `${t.stats.min.toPrecision(4)} .. ${t.stats.max.toPrecision(4)}`]);
     } catch (err) {
       failures++;
-      rows.push([relative(traces, file), column, 'ERROR', '', '', '', String(err.message).replace(/\|/g, '/')]);
+      rows.push([relative(traces, file), column, 'ERROR', '', '', '', '', String(err.message).replace(/\|/g, '/')]);
     }
   }
 }
@@ -88,9 +88,10 @@ ${table(['what', 'value'], [
 ## Every CSV under the shared traces, every column (${rows.length} series, ${failures} failures)
 
 Files without a time column are loaded with \`--step\` taken from their name (\`grouped_N_seconds\`).
-Gaps are spacings over 1.5 x the step; they are reported, never filled.
+Gaps are spacings over 1.5 x the step; they are reported, never filled. Rows repeating the previous
+row's time are an error by default; here they are merged by their mean (\`--duplicates mean\`) and counted.
 
-${table(['file', 'column', 'rows', 'step (s)', 'time format', 'gaps', 'range'], rows)}
+${table(['file', 'column', 'rows', 'step (s)', 'time format', 'gaps', 'duplicates merged', 'range'], rows)}
 `;
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);

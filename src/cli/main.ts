@@ -8,7 +8,7 @@ import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
 import { SeasonalNaiveForecaster } from '../core/forecast.js';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
-import { isAbsoluteTime, loadTrace, type Trace } from '../sim/trace.js';
+import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, type DuplicatePolicy, type Trace } from '../sim/trace.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -73,7 +73,8 @@ function addTraceOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)')
     .option('--column <name>', 'value column (default: the first non-time column)')
-    .option('--step <seconds>', 'spacing of rows when the file has no time column', positiveNumber('a positive number of seconds'));
+    .option('--step <seconds>', 'spacing of rows when the file has no time column', positiveNumber('a positive number of seconds'))
+    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'));
 }
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
@@ -91,8 +92,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
-    const trace = await loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined });
-    reportGaps(trace, io, Boolean(opts.json));
+    const trace = await loadTraceFrom(opts);
+    reportGaps(trace, io);
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { strategy: strategies[0] });
@@ -115,8 +116,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { service } = configFrom(opts, io);
-    const trace = await loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined });
-    reportGaps(trace, io, Boolean(opts.json));
+    const trace = await loadTraceFrom(opts);
+    reportGaps(trace, io);
     const series = regularize(trace);
     const f = new SeasonalNaiveForecaster({ seasonality: service.forecast.seasonality }).forecast(series, opts.horizon as number, opts.level as number);
     const absolute = isAbsoluteTime(trace.timeFormat);
@@ -160,12 +161,18 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
 }
 
-function reportGaps(trace: Trace, io: Io, quiet: boolean): void {
+function loadTraceFrom(opts: Record<string, unknown>): Promise<Trace> {
+  return loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy });
+}
+
+/** Gaps and merged rows always go to stderr (never stdout, which may hold JSON). */
+function reportGaps(trace: Trace, io: Io): void {
+  if (trace.duplicatesMerged > 0) io.err(`${trace.file}: merged ${trace.duplicatesMerged} row(s) that repeated the previous row's time (--duplicates).\n`);
   if (trace.gaps.length === 0) return;
   const missing = trace.gaps.reduce((s, g) => s + g.missingPoints, 0);
   const biggest = trace.gaps.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a));
   const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after line ${biggest.afterLine} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
-  if (!quiet || trace.gaps.length > 0) io.err(msg);
+  io.err(msg);
 }
 
 /** Place the trace rows on a regular grid at its step; grid points without a row are NaN (missing). */

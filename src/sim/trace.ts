@@ -19,6 +19,9 @@ export interface Gap {
   readonly missingPoints: number;
 }
 
+export const DUPLICATE_POLICIES = ['error', 'mean', 'sum', 'first', 'last'] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
 export interface Trace {
   readonly file: string;
   readonly column: string;
@@ -30,12 +33,16 @@ export interface Trace {
   readonly times: Float64Array;
   readonly values: Float64Array;
   readonly gaps: readonly Gap[];
+  /** Rows merged into the row before them because they had the same time (--duplicates). */
+  readonly duplicatesMerged: number;
   readonly stats: { readonly rows: number; readonly min: number; readonly max: number; readonly mean: number };
 }
 
 export interface TraceOptions {
   readonly column?: string;
   readonly step?: number;
+  /** What to do with rows that repeat the previous row's time: reject (default) or merge them. */
+  readonly duplicates?: DuplicatePolicy;
 }
 
 /** Times are absolute (epoch) for these formats: the forecaster can use calendar seasonality. */
@@ -97,6 +104,9 @@ class TraceParser {
   private readonly values = new Growable();
   private readonly lines = new Growable();
   private firstTime = Number.NaN;
+  private merged = 0;
+  /** Rows merged into the last kept row so far (for the running mean). */
+  private runLength = 1;
 
   constructor(
     private readonly file: string,
@@ -133,13 +143,31 @@ class TraceParser {
       if (n > 0) {
         const prev = this.times.data[n - 1] as number;
         const prevLine = this.lines.data[n - 1] as number;
-        if (t === prev) this.fail(`duplicate time ${describeValue(timeText)} (same as line ${prevLine}); expected one row per time`);
+        if (t === prev) {
+          this.mergeDuplicate(value, timeText, prevLine);
+          return;
+        }
         if (t < prev) this.fail(`time ${describeValue(timeText)} goes backwards (line ${prevLine} is later); expected rows in increasing time order`);
       }
     }
     this.times.push(t);
     this.values.push(value);
     this.lines.push(this.lineNo);
+    this.runLength = 1;
+  }
+
+  private mergeDuplicate(value: number, timeText: string, prevLine: number): void {
+    const policy = this.options.duplicates ?? 'error';
+    if (policy === 'error') {
+      this.fail(`duplicate time ${describeValue(timeText)} (same as line ${prevLine}); expected one row per time, or pass --duplicates mean|sum|first|last to merge such rows`);
+    }
+    const last = this.values.length - 1;
+    const cur = this.values.data[last] as number;
+    this.runLength++;
+    this.merged++;
+    if (policy === 'mean') this.values.data[last] = cur + (value - cur) / this.runLength;
+    else if (policy === 'sum') this.values.data[last] = cur + value;
+    else if (policy === 'last') this.values.data[last] = value;
   }
 
   private setHeader(fields: string[]): void {
@@ -205,6 +233,7 @@ class TraceParser {
       times,
       values,
       gaps,
+      duplicatesMerged: this.merged,
       stats: { rows: n, min, max, mean: sum / n },
     };
   }

@@ -74,6 +74,15 @@ describe('shadowscale backtest', () => {
       assert.deepEqual(readdirSync(dir), [], 'nothing written');
     });
   }
+  it('--duplicates merges repeated times and says so on stderr; a bad policy exits 2', async () => {
+    const r = await runCli(['backtest', '--input', fixture('nab/ec2_request_latency_system_failure.csv'), '--duplicates', 'mean', '--strategy', 'reactive', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /merged 11 row\(s\)/);
+    JSON.parse(r.stdout);
+    const bad = await runCli(['backtest', '--input', NASA, '--duplicates', 'average']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Allowed choices are error, mean, sum, first, last/);
+  });
   it('reports trace gaps on stderr, keeping stdout pure JSON', async () => {
     const r = await runCli(['backtest', '--input', fixture('nab/speed_7578.csv'), '--strategy', 'reactive', '--json']);
     assert.equal(r.code, 0, r.stderr);

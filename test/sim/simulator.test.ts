@@ -22,6 +22,7 @@ function makeTrace(values: number[], step: number, times?: number[]): Trace {
     times: t,
     values: v,
     gaps: [],
+    duplicatesMerged: 0,
     stats: { rows: v.length, min: Math.min(...v), max: Math.max(...v), mean: v.reduce((a, b) => a + b, 0) / v.length },
   };
 }

@@ -1,6 +1,6 @@
 // Integration tests: the streaming trace loader on real trace copies and malformed files.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ShadowscaleError } from '../../src/core/errors.js';
@@ -96,6 +96,34 @@ describe('loadTrace errors (file:line and what was expected)', () => {
       });
     });
   }
+  const merge: [policy: 'mean' | 'sum' | 'first' | 'last', want: number[]][] = [
+    ['mean', [1, 2.5]],
+    ['sum', [1, 5]],
+    ['first', [1, 2]],
+    ['last', [1, 3]],
+  ];
+  for (const [policy, want] of merge) {
+    it(`--duplicates ${policy} merges rows with the same time`, async () => {
+      const t = await loadTrace(fixture('bad/duplicate.csv'), { duplicates: policy });
+      assert.deepEqual(Array.from(t.values), want);
+      assert.equal(t.duplicatesMerged, 1);
+    });
+  }
+  it('regression: the NAB daylight-saving duplicates (the missing 02:00 hour stamped 03:00) load with --duplicates mean', async () => {
+    const file = fixture('nab/ec2_request_latency_system_failure.csv');
+    const repeated = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('2014-03-09 03:00:00,'))
+      .map((l) => Number(l.split(',')[1]));
+    assert.equal(repeated.length, 12);
+    await assert.rejects(loadTrace(file), /:559: duplicate time "2014-03-09 03:00:00" .* pass --duplicates/);
+    const t = await loadTrace(file, { duplicates: 'mean' });
+    assert.equal(t.duplicatesMerged, 11);
+    assert.equal(t.stats.rows, 4032 - 11);
+    const at = t.times.indexOf(Date.UTC(2014, 2, 9, 3) / 1000);
+    assert.ok(Math.abs((t.values[at] as number) - repeated.reduce((a, b) => a + b, 0) / 12) < 1e-9);
+    assert.ok(t.gaps.some((g) => g.to === Date.UTC(2014, 2, 9, 3) / 1000), 'the missing hour is reported as a gap');
+  });
   it('a missing file', async () => {
     await assert.rejects(loadTrace('/nonexistent/x.csv'), /cannot read the trace \(ENOENT\)/);
   });
