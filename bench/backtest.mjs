@@ -3,11 +3,11 @@
 // headline with an instance-size sweep. Writes bench/results/backtest.md.
 // Usage: npm run bench:backtest -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING]
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { args, machine, table } from './lib.mjs';
+import { args, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -15,30 +15,16 @@ const peak = Number(a['peak-rps'] ?? 2000);
 const out = a.out ?? 'bench/results/backtest.md';
 const STRATEGIES = ['reactive', 'predictive', 'hybrid', 'oracle'];
 
-function csvFiles(dir) {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? csvFiles(p) : n.endsWith('.csv') ? [p] : [];
-  });
-}
 
-/** Every series: one per value column; files without a time column get their step from the name. */
 function series() {
-  const jobs = [];
-  for (const file of csvFiles(traces).sort()) {
-    if (a.only && !file.includes(a.only)) continue;
-    const header = readFileSync(file, 'utf8').split('\n', 1)[0].trim().split(',');
-    const hasTime = header.some((h) => ['timestamp', 'time', 'period', 'date'].includes(h.toLowerCase()));
-    const step = /grouped_(\d+)_seconds/.exec(basename(file))?.[1];
-    // "hour" in the Google week file is the hour of day, not a series.
-    const columns = header.filter((h) => !['timestamp', 'time', 'period', 'date', 'hour'].includes(h.toLowerCase()));
-    for (const column of columns) {
+  // "hour" in the Google week file is the hour of day, not a series.
+  return traceSeries(traces, ['hour'])
+    .filter((x) => !a.only || x.file.includes(a.only))
+    .map(({ file, column, step, columns }) => {
       const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean'];
-      if (!hasTime) cli.push('--step', step ?? '60');
-      jobs.push({ name: `${relative(traces, file)}${columns.length > 1 ? ` [${column}]` : ''}`, cli });
-    }
-  }
-  return jobs;
+      if (step !== undefined) cli.push('--step', String(step));
+      return { name: `${relative(traces, file)}${columns > 1 ? ` [${column}]` : ''}`, cli };
+    });
 }
 
 function run(cli) {

@@ -1,6 +1,8 @@
 // Shared helpers for the benchmarks: machine description, argument parsing, markdown tables.
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -32,4 +34,27 @@ export function args(argv = process.argv.slice(2)) {
 export function table(head, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const TIME_NAMES = ['timestamp', 'time', 'period', 'date'];
+
+/**
+ * Every series of the trace folder: one per value column of every CSV. Files without a time column
+ * get their step from their name (`grouped_N_seconds`). `skip` lists column names that are not series.
+ */
+export function traceSeries(dir, skip = []) {
+  const files = (d) =>
+    readdirSync(d).flatMap((n) => {
+      const p = join(d, n);
+      return statSync(p).isDirectory() ? files(p) : n.endsWith('.csv') ? [p] : [];
+    });
+  const out = [];
+  for (const file of files(dir).sort()) {
+    const header = readFileSync(file, 'utf8').split('\n', 1)[0].trim().split(',');
+    const hasTime = header.some((h) => TIME_NAMES.includes(h.toLowerCase()));
+    const step = hasTime ? undefined : Number(/grouped_(\d+)_seconds/.exec(basename(file))?.[1] ?? 60);
+    const columns = header.filter((h) => !TIME_NAMES.includes(h.toLowerCase()) && !skip.includes(h.toLowerCase()));
+    for (const column of columns) out.push({ file, column, step, columns: columns.length });
+  }
+  return out;
 }

@@ -3,12 +3,12 @@
 // and peak resident memory (target: < 1 GB). Writes bench/results/traces.md.
 // Usage: npm run bench:traces -- [--traces DIR] [--rows N] [--out FILE]
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { once } from 'node:events';
 import { loadTrace } from '../dist/src/sim/trace.js';
-import { args, machine, table } from './lib.mjs';
+import { args, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -24,28 +24,17 @@ if (a.child) {
   process.exit(0);
 }
 
-function csvFiles(dir) {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? csvFiles(p) : n.endsWith('.csv') ? [p] : [];
-  });
-}
 
 const rows = [];
 let failures = 0;
-for (const file of csvFiles(traces).sort()) {
-  const header = readFileSync(file, 'utf8').split('\n', 1)[0].trim().split(',');
-  const hasTime = header.some((h) => ['timestamp', 'time', 'period', 'date'].includes(h.toLowerCase()));
-  const step = hasTime ? undefined : Number(/grouped_(\d+)_seconds/.exec(basename(file))?.[1] ?? 60);
-  for (const column of header.filter((h) => !['timestamp', 'time', 'period', 'date'].includes(h.toLowerCase()))) {
-    try {
-      const t = await loadTrace(file, { column, step, duplicates: 'mean' });
-      const missing = t.gaps.reduce((s, g) => s + g.missingPoints, 0);
-      rows.push([relative(traces, file), column, String(t.stats.rows), `${t.step}`, t.timeFormat, `${t.gaps.length} (${missing} points)`, String(t.duplicatesMerged), `${t.stats.min.toPrecision(4)} .. ${t.stats.max.toPrecision(4)}`]);
-    } catch (err) {
-      failures++;
-      rows.push([relative(traces, file), column, 'ERROR', '', '', '', '', String(err.message).replace(/\|/g, '/')]);
-    }
+for (const { file, column, step } of traceSeries(traces)) {
+  try {
+    const t = await loadTrace(file, { column, step, duplicates: 'mean' });
+    const missing = t.gaps.reduce((s, g) => s + g.missingPoints, 0);
+    rows.push([relative(traces, file), column, String(t.stats.rows), `${t.step}`, t.timeFormat, `${t.gaps.length} (${missing} points)`, String(t.duplicatesMerged), `${t.stats.min.toPrecision(4)} .. ${t.stats.max.toPrecision(4)}`]);
+  } catch (err) {
+    failures++;
+    rows.push([relative(traces, file), column, 'ERROR', '', '', '', '', String(err.message).replace(/\|/g, '/')]);
   }
 }
 
