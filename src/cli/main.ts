@@ -8,7 +8,7 @@ import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
 import { SeasonalNaiveForecaster } from '../core/forecast.js';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
-import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, type DuplicatePolicy, type Trace } from '../sim/trace.js';
+import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy, type Trace } from '../sim/trace.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -118,7 +118,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     const { service } = configFrom(opts, io);
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
-    const series = regularize(trace);
+    const series = toSeries(trace);
     const f = new SeasonalNaiveForecaster({ seasonality: service.forecast.seasonality }).forecast(series, opts.horizon as number, opts.level as number);
     const absolute = isAbsoluteTime(trace.timeFormat);
     const points = Array.from(f.mean, (m, i) => ({
@@ -173,20 +173,6 @@ function reportGaps(trace: Trace, io: Io): void {
   const biggest = trace.gaps.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a));
   const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after line ${biggest.afterLine} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
   io.err(msg);
-}
-
-/** Place the trace rows on a regular grid at its step; grid points without a row are NaN (missing). */
-function regularize(trace: Trace): { start: number; step: number; values: Float64Array } {
-  const { times, values, step } = trace;
-  const start = times[0] as number;
-  const n = Math.round(((times[times.length - 1] as number) - start) / step) + 1;
-  if (n > 50_000_000) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${trace.file}: the time span is too long for step ${step}s (${n} points)`);
-  const out = new Float64Array(n).fill(Number.NaN);
-  for (let i = 0; i < times.length; i++) {
-    const k = Math.round(((times[i] as number) - start) / step);
-    out[k] = values[i] as number;
-  }
-  return { start, step, values: out };
 }
 
 function fmt(x: number): string {

@@ -325,3 +325,14 @@ export function splitCsv(line: string): string[] {
   out.push(cur);
   return out;
 }
+
+/** Place the rows on a regular grid at the trace's step; grid points without a row are NaN (missing). */
+export function toSeries(trace: Trace): { start: number; step: number; values: Float64Array } {
+  const { times, values, step } = trace;
+  const start = times[0] as number;
+  const n = Math.round(((times[times.length - 1] as number) - start) / step) + 1;
+  if (n > 50_000_000) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${trace.file}: the time span is too long for step ${step}s (${n} points)`);
+  const out = new Float64Array(n).fill(Number.NaN);
+  for (let i = 0; i < times.length; i++) out[Math.round(((times[i] as number) - start) / step)] = values[i] as number;
+  return { start, step, values: out };
+}
