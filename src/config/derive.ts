@@ -109,8 +109,10 @@ export function simSettings(cfg: Config, m: ServiceModel, initialInstances: numb
     metricWindowSeconds: service.scaling.reactive.metricWindowSeconds,
     staleMetricsSeconds: service.scaling.staleMetricsSeconds,
     forecast: {
+      model: service.forecast.model,
       level: service.forecast.level,
       refitSeconds: service.forecast.refitSeconds,
+      refitHours: service.forecast.refitHours,
       seasonality: service.forecast.seasonality,
       historyDays: service.forecast.historyDays,
     },

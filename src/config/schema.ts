@@ -89,7 +89,8 @@ const scaling = z.strictObject({
 });
 
 const forecast = z.strictObject({
-  model: oneOf(['seasonal-naive']).default('seasonal-naive').describe('Forecasting model'),
+  model: oneOf(['fast-seasonal', 'fast-seasonal-log', 'seasonal-naive']).default('fast-seasonal').describe('Forecasting model the predictive strategy runs on'),
+  refitHours: positive().default(6).describe('Full refit of the model at least this often; in between, new points only update its state'),
   seasonality: oneOf(['auto', 'daily', 'weekly', 'none']).default('auto'),
   level: openFraction().default(0.8).describe('Central prediction interval level; predictive scales to its upper bound'),
   refitSeconds: positive().default(300).describe('How often the forecast is recomputed'),

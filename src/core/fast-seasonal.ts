@@ -20,6 +20,33 @@ export interface FastSeasonalOptions {
   readonly seasonality?: Seasonality;
   /** Days of history the shapes are estimated from. */
   readonly profileDays?: number;
+  /**
+   * When a later call extends the previous history by at most this many points (same start and step,
+   * same last value), continue the smoothing over the new points with the fitted shapes and constants
+   * instead of refitting. 0 (the default) always refits. For append-only callers (the control loop).
+   */
+  readonly reuseFitPoints?: number;
+}
+
+interface FitState {
+  readonly start: number;
+  readonly step: number;
+  readonly n: number;
+  readonly fittedN: number;
+  readonly last: number;
+  readonly level: number;
+  readonly trend: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly clip: number;
+  readonly log: boolean;
+  readonly offset: number;
+  readonly seasonal: (i: number) => number;
+  /** One-step residuals of the fit, sorted. */
+  readonly residuals: Float64Array;
+  readonly missing: number;
+  readonly outliers: number;
+  readonly cutAt?: number;
 }
 
 export interface ForecastDiagnostics {
@@ -40,6 +67,8 @@ export class FastSeasonalForecaster implements Forecaster {
   private readonly transform: 'none' | 'log';
   private readonly seasonality: Seasonality;
   private readonly profileDays: number;
+  private readonly reuseFitPoints: number;
+  private state: FitState | undefined;
   /** Diagnostics of the last forecast (for reports). */
   lastDiagnostics: ForecastDiagnostics = { missing: 0, outliers: 0 };
 
@@ -47,12 +76,72 @@ export class FastSeasonalForecaster implements Forecaster {
     this.transform = options.transform ?? 'none';
     this.seasonality = options.seasonality ?? 'auto';
     this.profileDays = options.profileDays ?? 14;
+    this.reuseFitPoints = options.reuseFitPoints ?? 0;
     this.name = this.transform === 'log' ? 'fast-seasonal-log' : 'fast-seasonal';
   }
 
   forecast(history: Series, horizon: number, level: number): Forecast {
     if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
     if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+    const st = this.fitOrUpdate(history);
+    this.state = st;
+    this.lastDiagnostics = { missing: st.missing, outliers: st.outliers, ...(st.cutAt !== undefined ? { changepointAt: st.cutAt } : {}) };
+    const mean = new Float64Array(horizon);
+    const lower = new Float64Array(horizon);
+    const upper = new Float64Array(horizon);
+    const back = (v: number): number => (st.log ? Math.max(0, Math.exp(v) - st.offset) : v);
+    const qLo = st.residuals.length ? sortedQuantile(st.residuals, (1 - level) / 2) : 0;
+    const qHi = st.residuals.length ? sortedQuantile(st.residuals, (1 + level) / 2) : 0;
+    let damp = 0;
+    let phiK = 1;
+    for (let h = 1; h <= horizon; h++) {
+      phiK *= PHI;
+      damp += phiK;
+      const center = st.level + damp * st.trend + st.seasonal(st.n - 1 + h);
+      // A model-based interval from one-step residuals; the pipeline recalibrates it.
+      const growth = Math.sqrt(1 + (h - 1) * st.alpha * st.alpha);
+      mean[h - 1] = back(center);
+      lower[h - 1] = back(center + qLo * growth);
+      upper[h - 1] = back(center + qHi * growth);
+    }
+    return { model: this.name, start: history.start + st.n * history.step, step: history.step, level, mean, lower, upper };
+  }
+
+  private fitOrUpdate(history: Series): FitState {
+    const prev = this.state;
+    const n = history.values.length;
+    if (prev && this.reuseFitPoints > 0 && prev.start === history.start && prev.step === history.step && n >= prev.n && n - prev.fittedN <= this.reuseFitPoints) {
+      const last = history.values[prev.n - 1] as number;
+      if (Object.is(last, prev.last) || last === prev.last) return this.update(prev, history);
+    }
+    return this.fit(history);
+  }
+
+  /** Continue the smoothing over the points appended since the state was computed. */
+  private update(st: FitState, history: Series): FitState {
+    let { level, trend, outliers } = st;
+    let missing = st.missing;
+    const n = history.values.length;
+    for (let i = st.n; i < n; i++) {
+      const v = history.values[i] as number;
+      const pred = level + PHI * trend;
+      if (!Number.isFinite(v)) {
+        missing++;
+        level = pred;
+        trend *= PHI;
+        continue;
+      }
+      const z = (st.log ? Math.log(v + st.offset) : v) - st.seasonal(i);
+      let e = z - pred;
+      if (e > st.clip) (e = st.clip), outliers++;
+      else if (e < -st.clip) (e = -st.clip), outliers++;
+      level = pred + st.alpha * e;
+      trend = PHI * trend + st.beta * st.alpha * e;
+    }
+    return { ...st, n, last: history.values[n - 1] as number, level, trend, missing, outliers };
+  }
+
+  private fit(history: Series): FitState {
     const { step, start } = history;
     const n = history.values.length;
     const perDay = Math.round(DAY / step);
@@ -91,13 +180,20 @@ export class FastSeasonalForecaster implements Forecaster {
     const phaseOf = (i: number): number => Math.floor((((start + i * step) % DAY) + DAY) % DAY / step);
     const shape = new Float64Array(useDaily ? perDay : 0);
     const weekday = new Float64Array(7);
-    if (useDaily) estimateShapes(x, this.profileDays, perDay, useWeekly, dayOf, phaseOf, shape, weekday);
-    const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? (weekday[(((dayOf(i) % 7) + 7) % 7)] as number) : 0) : 0);
     const z = new Float64Array(n);
+    let cut = 0;
+    if (useDaily) {
+      // The daily shape is shift-invariant (deviations from each day's own mean); find the last level
+      // shift on what it leaves, then weekday effects from 7-day blocks that do not straddle the shift.
+      const dayMeans = estimateDailyShape(x, this.profileDays, perDay, useWeekly, dayOf, phaseOf, shape);
+      for (let i = 0; i < n; i++) z[i] = (x[i] as number) - (shape[phaseOf(i)] as number);
+      cut = lastLevelShift(z, perDay, robustScale(z, 0));
+      if (useWeekly) estimateWeekday(dayMeans, cut > 0 ? dayOf(cut) : Number.NEGATIVE_INFINITY, weekday);
+    }
+    const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? (weekday[(((dayOf(i) % 7) + 7) % 7)] as number) : 0) : 0);
     for (let i = 0; i < n; i++) z[i] = (x[i] as number) - seasonal(i);
 
-    // 3. Last level shift: fit after it.
-    const cut = useDaily ? lastLevelShift(z, perDay) : 0;
+    // 3. Fit after the last level shift.
 
     // 4. Damped-trend smoothing with a grid search.
     const scale = robustScale(z, cut);
@@ -112,32 +208,38 @@ export class FastSeasonalForecaster implements Forecaster {
     }
     const fit = smooth(z, cut, best.alpha, best.beta, clip, evalFrom, true);
 
-    // 5. Forecast and a model-based interval (the pipeline recalibrates it from backtests).
-    const mean = new Float64Array(horizon);
-    const lower = new Float64Array(horizon);
-    const upper = new Float64Array(horizon);
     const res = fit.residuals;
     res.sort();
-    const qLo = res.length ? sortedQuantile(res, (1 - level) / 2) : 0;
-    const qHi = res.length ? sortedQuantile(res, (1 + level) / 2) : 0;
-    let damp = 0;
-    let phiK = 1;
-    for (let h = 1; h <= horizon; h++) {
-      phiK *= PHI;
-      damp += phiK;
-      const center = fit.level + damp * fit.trend + seasonal(n - 1 + h);
-      const growth = Math.sqrt(1 + (h - 1) * best.alpha * best.alpha);
-      const back = (v: number): number => (log ? Math.max(0, Math.exp(v) - offset) : v);
-      mean[h - 1] = back(center);
-      lower[h - 1] = back(center + qLo * growth);
-      upper[h - 1] = back(center + qHi * growth);
-    }
-    this.lastDiagnostics = { missing, outliers: fit.outliers, ...(cut > 0 ? { changepointAt: start + cut * step } : {}) };
-    return { model: this.name, start: start + n * step, step, level, mean, lower, upper };
+    return {
+      start,
+      step,
+      n,
+      fittedN: n,
+      last: history.values[n - 1] as number,
+      level: fit.level,
+      trend: fit.trend,
+      alpha: best.alpha,
+      beta: best.beta,
+      clip,
+      log,
+      offset,
+      seasonal,
+      residuals: res,
+      missing,
+      outliers: fit.outliers,
+      ...(cut > 0 ? { cutAt: start + cut * step } : {}),
+    };
   }
 }
 
-function estimateShapes(
+
+interface DayMeans {
+  readonly firstDay: number;
+  readonly means: Float64Array;
+}
+
+/** Fills `shape` (centred, smoothed daily profile) and returns the day means it used. */
+function estimateDailyShape(
   x: Float64Array,
   profileDays: number,
   perDay: number,
@@ -145,12 +247,10 @@ function estimateShapes(
   dayOf: (i: number) => number,
   phaseOf: (i: number) => number,
   shape: Float64Array,
-  weekday: Float64Array,
-): void {
+): DayMeans {
   const n = x.length;
   const lastDay = dayOf(n - 1);
-  const weeks = useWeekly ? 4 : 0;
-  const firstDay = Math.max(dayOf(0), lastDay - Math.max(profileDays, weeks * 7) + 1);
+  const firstDay = Math.max(dayOf(0), lastDay - Math.max(profileDays, useWeekly ? 28 : 0) + 1);
   const days = lastDay - firstDay + 1;
   // Mean of each day (NaN when under half of it is present).
   const sums = new Float64Array(days);
@@ -165,21 +265,23 @@ function estimateShapes(
       counts[d] = (counts[d] as number) + 1;
     }
   }
-  const dayMean = new Float64Array(days);
-  for (let d = 0; d < days; d++) dayMean[d] = (counts[d] as number) >= perDay / 2 ? (sums[d] as number) / (counts[d] as number) : Number.NaN;
-  // Daily shape: median over the most recent profile days of (x - day mean), per phase.
+  const means = new Float64Array(days);
+  for (let d = 0; d < days; d++) means[d] = (counts[d] as number) >= perDay / 2 ? (sums[d] as number) / (counts[d] as number) : Number.NaN;
+  // Median over the most recent profile days of (x - day mean), per phase.
   const shapeFrom = Math.max(0, days - profileDays);
   const buckets: number[][] = Array.from({ length: perDay }, () => []);
   for (let i = from; i < n; i++) {
     const d = dayOf(i) - firstDay;
     if (d < shapeFrom) continue;
-    const v = (x[i] as number) - (dayMean[d] as number);
+    const v = (x[i] as number) - (means[d] as number);
     if (Number.isFinite(v)) (buckets[phaseOf(i)] as number[]).push(v);
   }
   const raw = new Float64Array(perDay);
-  for (let p = 0; p < perDay; p++) raw[p] = median(buckets[p] as number[]);
-  // Fill phases never observed from their neighbours, then smooth circularly (about 15 minutes).
-  for (let p = 0; p < perDay; p++) if (Number.isNaN(raw[p])) raw[p] = 0;
+  for (let p = 0; p < perDay; p++) {
+    const m = median(buckets[p] as number[]);
+    raw[p] = Number.isNaN(m) ? 0 : m;
+  }
+  // Smooth circularly over about 15 minutes, then centre.
   const w = Math.max(0, Math.round(perDay / 96 / 2));
   let total = 0;
   for (let p = 0; p < perDay; p++) {
@@ -189,16 +291,22 @@ function estimateShapes(
     total += shape[p] as number;
   }
   for (let p = 0; p < perDay; p++) shape[p] = (shape[p] as number) - total / perDay;
-  if (!useWeekly) return;
-  // Weekday effect: median over recent weeks of (day mean - mean of its 7-day block).
+  return { firstDay, means };
+}
+
+/** Weekday effects: median over 7-day blocks (not straddling `shiftDay`) of (day mean - block mean), centred. */
+function estimateWeekday(dm: DayMeans, shiftDay: number, weekday: Float64Array): void {
+  const { firstDay, means } = dm;
   const effects: number[][] = Array.from({ length: 7 }, () => []);
-  for (let end = days; end - 7 >= 0; end -= 7) {
+  for (let end = means.length; end - 7 >= 0; end -= 7) {
+    const b0 = firstDay + end - 7;
+    if (shiftDay > b0 && shiftDay < b0 + 7) continue;
     let s = 0;
     let c = 0;
-    for (let d = end - 7; d < end; d++) if (Number.isFinite(dayMean[d])) (s += dayMean[d] as number), c++;
+    for (let d = end - 7; d < end; d++) if (Number.isFinite(means[d])) (s += means[d] as number), c++;
     if (c < 6) continue;
     for (let d = end - 7; d < end; d++) {
-      if (Number.isFinite(dayMean[d])) (effects[(((firstDay + d) % 7) + 7) % 7] as number[]).push((dayMean[d] as number) - s / c);
+      if (Number.isFinite(means[d])) (effects[(((firstDay + d) % 7) + 7) % 7] as number[]).push((means[d] as number) - s / c);
     }
   }
   let mean = 0;
@@ -239,9 +347,10 @@ function robustScale(z: Float64Array, from: number): number {
 /**
  * The start of the last sustained level shift in a deseasonalized series, or 0: daily medians are
  * compared with the median of the days before; a shift counts when it exceeds 5 robust scales of
- * the day-to-day variation and every day after it stays on the new side.
+ * the day-to-day variation (at least the standard error of a day's median given `pointScale`, the
+ * noise of one point) and every day after it stays on the new side.
  */
-export function lastLevelShift(z: Float64Array, perDay: number): number {
+export function lastLevelShift(z: Float64Array, perDay: number, pointScale = 0): number {
   const days = Math.floor(z.length / perDay);
   if (days < 4) return 0;
   const med = new Float64Array(days);
@@ -256,23 +365,27 @@ export function lastLevelShift(z: Float64Array, perDay: number): number {
     const v = Math.abs((med[d] as number) - (med[d - 1] as number));
     if (Number.isFinite(v)) diffs.push(v);
   }
-  const scale = Math.max(1e-12, median(diffs) * 1.4826);
-  // Latest candidate first; keep at least one day after the shift to fit on.
+  // Day-to-day variation, floored by the standard error of a day's median from within-day noise.
+  const scale = Math.max(1e-12, median(diffs) * 1.4826, (pointScale * 1.2533) / Math.sqrt(perDay));
+  // Every day of the final regime qualifies (it and all later days sit on one side of the days
+  // before it); walk back through that run to its first day.
+  let found = -1;
   for (let d = days - 1; d >= 2; d--) {
     const before: number[] = [];
     for (let k = Math.max(0, d - 7); k < d; k++) if (Number.isFinite(med[k])) before.push(med[k] as number);
     const ref = median(before);
-    if (Number.isNaN(ref)) continue;
+    let ok = !Number.isNaN(ref);
     let sign = 0;
-    let ok = true;
     for (let k = d; k < days && ok; k++) {
       const dev = (med[k] as number) - ref;
-      const s = Math.sign(dev);
-      if (!(Math.abs(dev) > 5 * scale) || (sign !== 0 && s !== sign)) ok = false;
-      sign = s;
+      const sg = Math.sign(dev);
+      if (!(Math.abs(dev) > 5 * scale) || (sign !== 0 && sg !== sign)) ok = false;
+      sign = sg;
     }
-    if (ok) return z.length - (days - d) * perDay;
+    if (ok) found = d;
+    else if (found >= 0) break;
   }
+  if (found >= 0) return z.length - (days - found) * perDay;
   return 0;
 }
 

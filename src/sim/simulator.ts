@@ -15,7 +15,8 @@
 
 import { erlangC, instancesFor, latencyTail, quantileOfTail, warmupFactor, type LatencyLaw } from '../core/capacity.js';
 import { bill, isSpotLaunch, type Bill, type Prices, type PurchasePlan } from '../core/cost.js';
-import { SeasonalNaiveForecaster, type Forecast, type Forecaster, type Seasonality } from '../core/forecast.js';
+import type { Forecast, Forecaster } from '../core/forecast.js';
+import { buildForecaster, type ForecasterSettings } from '../core/forecasters.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import { createRng } from '../core/random.js';
 import type { Decision, Reason } from '../core/reasons.js';
@@ -45,7 +46,7 @@ export interface SimSettings {
   readonly spotInterruptionsPerHour: number;
   readonly metricWindowSeconds: number;
   readonly staleMetricsSeconds: number;
-  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly seasonality: Seasonality; readonly historyDays: number };
+  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly historyDays: number } & Omit<ForecasterSettings, 'reuseFitPoints'> & { readonly refitHours: number };
   /** Instances running (warm) at the start; the same for every strategy. */
   readonly initialInstances: number;
   readonly seed: number;
@@ -91,7 +92,8 @@ export function neededInstances(w: Workload, perInstanceRps: number, minInstance
   return need;
 }
 
-export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProgress?: (done: number) => void, forecaster: Forecaster = new SeasonalNaiveForecaster({ seasonality: s.forecast.seasonality })): SimResult {
+export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProgress?: (done: number) => void): SimResult {
+  const forecaster: Forecaster = buildForecaster({ ...s.forecast, reuseFitPoints: Math.round((s.forecast.refitHours * 3600) / 60) });
   const { pool } = s;
   const mu = 1 / pool.serviceTime;
   const slotRate = pool.slots * mu;
@@ -140,6 +142,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
   let bucketSum = 0;
   let bucketCount = 0;
   let forecast: Forecast | undefined;
+  let historyFrom = 0;
   const maxHistory = Math.round((s.forecast.historyDays * 86_400) / bucket);
   const horizon = Math.ceil((s.forecast.refitSeconds + lead + strategy.periodSeconds * 2) / bucket) + 2;
 
@@ -204,7 +207,9 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
     // Forecast refit on completed history buckets only.
     if (!isOracle && i % refit === 0) {
       const complete = Math.floor(i / bucket);
-      const from = Math.max(0, complete - maxHistory);
+      // The window start moves a day at a time, so an append-only forecaster can extend its fit.
+      if (complete - historyFrom > maxHistory + 1440) historyFrom = complete - maxHistory;
+      const from = historyFrom;
       let any = false;
       for (let k = complete - 1; k >= from && !any; k--) any = Number.isFinite(history[k]);
       forecast = any ? forecaster.forecast({ start: w.start + from * bucket, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level) : undefined;
