@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
+import { isShadowscaleError } from '../core/errors.js';
 import { SeasonalNaiveForecaster } from '../core/forecast.js';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';

@@ -133,8 +133,10 @@ export class FastSeasonalForecaster implements Forecaster {
       }
       const z = (st.log ? Math.log(v + st.offset) : v) - st.seasonal(i);
       let e = z - pred;
-      if (e > st.clip) (e = st.clip), outliers++;
-      else if (e < -st.clip) (e = -st.clip), outliers++;
+      if (Math.abs(e) > st.clip) {
+        e = Math.sign(e) * st.clip;
+        outliers++;
+      }
       level = pred + st.alpha * e;
       trend = PHI * trend + st.beta * st.alpha * e;
     }
@@ -303,7 +305,12 @@ function estimateWeekday(dm: DayMeans, shiftDay: number, weekday: Float64Array):
     if (shiftDay > b0 && shiftDay < b0 + 7) continue;
     let s = 0;
     let c = 0;
-    for (let d = end - 7; d < end; d++) if (Number.isFinite(means[d])) (s += means[d] as number), c++;
+    for (let d = end - 7; d < end; d++) {
+      if (Number.isFinite(means[d])) {
+        s += means[d] as number;
+        c++;
+      }
+    }
     if (c < 6) continue;
     for (let d = end - 7; d < end; d++) {
       if (Number.isFinite(means[d])) (effects[(((firstDay + d) % 7) + 7) % 7] as number[]).push((means[d] as number) - s / c);
