@@ -4,8 +4,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { isShadowscaleError } from '../core/errors.js';
-import { SeasonalNaiveForecaster } from '../core/forecast.js';
+import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
+import type { Seasonality } from '../core/forecast.js';
+import type { EvalOutput } from '../forecast/evaluate.js';
+import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
+import { runJobs } from '../forecast/pool.js';
+import { forecastOf, type ForecastOutput } from '../forecast/run.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
 import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy, type Trace } from '../sim/trace.js';
@@ -109,28 +115,106 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     else io.out(renderBacktest(report));
   });
 
-  addConfigOptions(
-    addTraceOptions(program.command('forecast').description('forecast a trace (seasonal naive baseline) with a prediction interval'))
-      .requiredOption('--horizon <points>', 'number of points to forecast after the last row', positiveInteger)
-      .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
-      .option('--json', 'print one JSON object on stdout'),
-  ).action(async (opts: Record<string, unknown>) => {
-    const { service } = configFrom(opts, io);
-    const trace = await loadTraceFrom(opts);
-    reportGaps(trace, io);
-    const series = toSeries(trace);
-    const f = new SeasonalNaiveForecaster({ seasonality: service.forecast.seasonality }).forecast(series, opts.horizon as number, opts.level as number);
-    const absolute = isAbsoluteTime(trace.timeFormat);
-    const points = Array.from(f.mean, (m, i) => ({
-      timestamp: absolute ? new Date((f.start + i * f.step) * 1000).toISOString() : `+${f.start + i * f.step}s`,
-      mean: m,
-      lower: f.lower[i] as number,
-      upper: f.upper[i] as number,
-    }));
-    const out = { model: f.model, step: f.step, level: f.level, points };
-    if (opts.json) io.out(`${JSON.stringify(out)}\n`);
-    else io.out(`model ${f.model}, step ${f.step}s, ${(f.level * 100).toFixed(0)} % interval\n${points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
-  });
+  program
+    .command('forecast')
+    .description('forecast traces with a calibrated prediction interval; several inputs (or a directory) run in parallel and print JSON Lines')
+    .requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, [])
+    .option('--column <name>', 'value column (default: the first non-time column)')
+    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
+    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'))
+    .requiredOption('--horizon <points>', 'number of points to forecast after the last row', positiveInteger)
+    .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
+    .addOption(new Option('--model <name>', 'model, or auto: chosen per series by a rolling-origin backtest').choices(MODEL_NAMES).default('auto'))
+    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
+    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger)
+    .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
+    .action(async (opts: Record<string, unknown>) => {
+      const files = expandInputs(opts.input as string[]);
+      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number };
+      const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
+      if (files.length === 1 && !isDirectory((opts.input as string[])[0] as string)) {
+        const trace = await loadTraceFrom({ ...opts, input: files[0] });
+        reportGaps(trace, io);
+        const out = forecastOf(toSeries(trace), request, isAbsoluteTime(trace.timeFormat));
+        out.history.gaps = trace.gaps.length;
+        out.history.duplicatesMerged = trace.duplicatesMerged;
+        if (opts.json) io.out(`${JSON.stringify(out)}\n`);
+        else io.out(`model ${out.model}, step ${out.step}s, ${(out.level * 100).toFixed(0)} % interval\n${out.points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
+        return;
+      }
+      // Several series: JSON Lines in input order, one object per series (with its error if it failed).
+      const pending = new Map<number, string>();
+      let nextOut = 0;
+      let failed = 0;
+      await runJobs<ForecastOutput>(
+        files.map((file) => ({ trace: { file, ...traceOpts, ...request } })),
+        {
+          threads: opts.threads as number | undefined,
+          onResult: (i, r) => {
+            const series = files[i] as string;
+            if (!r.ok) {
+              failed++;
+              io.err(`shadowscale: ${r.message} [${r.code}]\n`);
+            }
+            pending.set(i, JSON.stringify(r.ok ? { series, ...r.output } : { series, error: { code: r.code, message: r.message } }));
+            while (pending.has(nextOut)) {
+              io.out(`${pending.get(nextOut)}\n`);
+              pending.delete(nextOut++);
+            }
+          },
+        },
+      );
+      if (failed > 0) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${failed} of ${files.length} series could not be forecast (see above)`);
+    });
+
+  program
+    .command('forecast-eval')
+    .description('rolling-origin evaluation: MAE against the better of daily/weekly seasonal naive, and interval coverage')
+    .requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, [])
+    .option('--column <name>', 'value column (default: the first non-time column)')
+    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
+    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'))
+    .option('--horizon <points>', 'points ahead (default: one hour of points)', positiveInteger)
+    .option('--origins <k>', 'forecast origins per series (a quarter of a day apart)', positiveInteger, 20)
+    .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
+    .addOption(new Option('--model <name>', 'model to evaluate').choices(MODEL_NAMES).default('auto'))
+    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
+    .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Record<string, unknown>) => {
+      const files = expandInputs(opts.input as string[]);
+      const results = await runJobs<EvalOutput>(
+        files.map((file) => ({
+          evaluate: {
+            file,
+            column: opts.column as string | undefined,
+            step: opts.step as number | undefined,
+            duplicates: opts.duplicates as DuplicatePolicy,
+            model: opts.model as ModelName,
+            seasonality: opts.seasonality as Seasonality,
+            horizon: opts.horizon as number | undefined,
+            origins: opts.origins as number,
+            level: opts.level as number,
+          },
+        })),
+        { threads: opts.threads as number | undefined },
+      );
+      const rows = results.map((r, i) => ({ series: files[i] as string, ...(r.ok ? r.output : { error: { code: r.code, message: r.message } }) }));
+      const ok = results.flatMap((r) => (r.ok && Number.isFinite(r.output.maeRatio) && r.output.maeRatio > 0 ? [r.output] : []));
+      const summary = {
+        series: files.length,
+        evaluated: ok.length,
+        geometricMeanMaeRatio: ok.length ? Math.exp(ok.reduce((s, x) => s + Math.log(x.maeRatio), 0) / ok.length) : null,
+        coverage: ok.length ? ok.reduce((s, x) => s + x.coverage * x.points, 0) / ok.reduce((s, x) => s + x.points, 0) : null,
+      };
+      if (opts.json) io.out(`${JSON.stringify({ model: opts.model, level: opts.level, summary, series: rows })}\n`);
+      else {
+        io.out(`${rows.map((r) => ('error' in r ? `${r.series}: ${r.error.message}` : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)}  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
+        io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'}, coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
+      }
+      for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
+      if (results.some((r) => !r.ok)) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${results.filter((r) => !r.ok).length} of ${files.length} series could not be evaluated (see above)`);
+    });
 
   const config = program.command('config').description('inspect the configuration');
   addConfigOptions(config.command('validate').description('validate the configuration and print it with all defaults filled in')).action((opts: Record<string, unknown>) => {
@@ -159,6 +243,32 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     io.err(`shadowscale: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)} [SHADOWSCALE_E_INTERNAL]\n`);
     return 1;
   }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Files named by --input: a file as is, a directory as every .csv below it (sorted). */
+function expandInputs(inputs: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (isDirectory(p)) walk(p);
+      else if (name.endsWith('.csv')) out.push(p);
+    }
+  };
+  for (const input of inputs) {
+    if (isDirectory(input)) walk(input);
+    else out.push(input);
+  }
+  if (out.length === 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--input ${inputs.join(' ')}: no CSV files found`);
+  return out;
 }
 
 function loadTraceFrom(opts: Record<string, unknown>): Promise<Trace> {

@@ -163,7 +163,7 @@ export class AutoForecaster implements Forecaster {
     if (this.options.clampAtZero) {
       for (let h = 0; h < horizon; h++) lower[h] = Math.max(0, lower[h] as number);
     }
-    return { ...f, model: chosen.name, lower, upper, chosen: chosen.name, scores: bt.scores, calibrated };
+    return { ...f, lower, upper, chosen: chosen.name, scores: bt.scores, calibrated };
   }
 }
 

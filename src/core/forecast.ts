@@ -1,7 +1,7 @@
 // The Forecaster interface and the seasonal-naive baseline. A forecaster sees only history (values
 // up to "now"); the caller decides when to refit. Design: docs/design/forecast.md
 
-import { quantiles } from './stats.js';
+import { quantile, quantiles } from './stats.js';
 
 /** A regular series: values[i] is the mean over [start + i*step, start + (i+1)*step). NaN = missing. */
 export interface Series {
@@ -58,7 +58,7 @@ export class SeasonalNaiveForecaster implements Forecaster {
   constructor(options: { seasonality?: Seasonality; residualWindow?: number } = {}) {
     this.seasonality = options.seasonality ?? 'auto';
     this.residualWindow = options.residualWindow ?? 2016;
-    this.name = `seasonal-naive(${this.seasonality})`;
+    this.name = this.seasonality === 'auto' ? 'seasonal-naive' : `seasonal-naive-${this.seasonality}`;
   }
 
   forecast(history: Series, horizon: number, level: number): Forecast {
@@ -78,8 +78,8 @@ export class SeasonalNaiveForecaster implements Forecaster {
       // Without a season, errors of the naive forecast grow like a random walk's.
       const spread = season > 0 ? 1 : Math.sqrt(h);
       mean[h - 1] = m;
-      lower[h - 1] = m + qLo * spread;
-      upper[h - 1] = m + qHi * spread;
+      lower[h - 1] = Math.min(m, m + qLo * spread);
+      upper[h - 1] = Math.max(m, m + qHi * spread);
     }
     const model = season === 0 ? 'naive-flat' : season === Math.round(WEEK / history.step) ? 'seasonal-naive-weekly' : 'seasonal-naive-daily';
     return { model, start: history.start + n * history.step, step: history.step, level, mean, lower, upper };
@@ -96,6 +96,12 @@ export class SeasonalNaiveForecaster implements Forecaster {
       if (Number.isFinite(d)) res[k++] = d;
     }
     if (k === 0) return [0, 0];
+    if (season === 0) {
+      // A random walk goes either way: a symmetric interval from the size of past changes.
+      for (let i = 0; i < k; i++) res[i] = Math.abs(res[i] as number);
+      const q = quantile(res.subarray(0, k), level);
+      return [-q, q];
+    }
     const [lo, hi] = quantiles(res.subarray(0, k), [(1 - level) / 2, (1 + level) / 2]);
     return [lo as number, hi as number];
   }

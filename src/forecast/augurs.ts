@@ -1,0 +1,50 @@
+// augurs (Rust/WASM) models behind the Forecaster interface. On Node 20 the packages' default
+// `init()` fails (it fetches the .wasm by URL), so each submodule is initialised synchronously from
+// the bytes of its own *_bg.wasm file, once per thread. Every model object is freed after use.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as mstl from '@bsull/augurs/mstl';
+import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
+
+let mstlReady = false;
+
+function initMstl(): void {
+  if (mstlReady) return;
+  const wasm = fileURLToPath(new URL('mstl_bg.wasm', import.meta.resolve('@bsull/augurs/mstl')));
+  mstl.initSync({ module: readFileSync(wasm) });
+  mstlReady = true;
+}
+
+/** Seasonal periods (in steps) from the series' step: a day, and a week with two weeks of history. */
+export function mstlPeriods(n: number, step: number): number[] {
+  const daily = DAY / step;
+  const periods: number[] = [];
+  if (Number.isInteger(daily) && daily >= 2 && n >= 2 * daily) periods.push(daily);
+  if (periods.length && n >= (2 * WEEK) / step) periods.push(WEEK / step);
+  return periods;
+}
+
+/** augurs MSTL decomposition with an AutoETS trend model; missing points imputed by augurs. */
+export class MstlForecaster implements Forecaster {
+  readonly name = 'mstl-ets';
+
+  forecast(history: Series, horizon: number, level: number): Forecast {
+    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
+    initMstl();
+    const y = Float64Array.from(history.values as ArrayLike<number>);
+    const finite = y.filter(Number.isFinite);
+    if (finite.length < 3) throw new RangeError('MSTL needs at least 3 finite history values');
+    const model = mstl.MSTL.ets(mstlPeriods(y.length, history.step), { impute: true });
+    try {
+      model.fit(y);
+      const f = model.predict(horizon, level);
+      const mean = Float64Array.from(f.point);
+      const lower = Float64Array.from(f.intervals?.lower ?? f.point);
+      const upper = Float64Array.from(f.intervals?.upper ?? f.point);
+      return { model: this.name, start: history.start + y.length * history.step, step: history.step, level, mean, lower, upper };
+    } finally {
+      model.free();
+    }
+  }
+}

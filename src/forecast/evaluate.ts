@@ -1,0 +1,67 @@
+// `shadowscale forecast-eval`: rolling-origin evaluation of a model on the end of a series, against
+// the better of daily and weekly seasonal naive, with the coverage of its interval.
+
+import { evaluate, type RollingOriginOptions } from '../core/auto-forecast.js';
+import { DAY, type Seasonality } from '../core/forecast.js';
+import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
+import { forecasterByName, type ModelName } from './models.js';
+
+export interface EvalRequest {
+  readonly file: string;
+  readonly column?: string;
+  readonly step?: number;
+  readonly duplicates?: DuplicatePolicy;
+  readonly model: ModelName;
+  readonly seasonality: Seasonality;
+  /** Points ahead; default: one hour of points. */
+  readonly horizon?: number;
+  /** Horizon in seconds, used when `horizon` is absent. */
+  readonly horizonSeconds?: number;
+  readonly origins: number;
+  readonly level: number;
+}
+
+export interface EvalOutput {
+  model: string;
+  horizon: number;
+  step: number;
+  origins: number;
+  points: number;
+  mae: number;
+  seasonalNaiveDailyMae: number;
+  seasonalNaiveWeeklyMae: number;
+  /** MAE over the better seasonal naive's MAE (below 1: better than the baseline). */
+  maeRatio: number;
+  coverage: number;
+}
+
+export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
+  const trace = await loadTrace(r.file, { column: r.column, step: r.step, duplicates: r.duplicates });
+  const series = toSeries(trace);
+  const horizon = r.horizon ?? Math.max(1, Math.round((r.horizonSeconds ?? 3600) / series.step));
+  const perDay = Math.max(1, Math.round(DAY / series.step));
+  const o: RollingOriginOptions = {
+    horizon,
+    origins: r.origins,
+    // Origins a quarter of a day apart (at least a horizon), each with two days of history.
+    stride: Math.max(horizon, Math.round(perDay / 4)),
+    minHistory: Math.min(2 * perDay, Math.floor(series.values.length / 2)),
+    level: r.level,
+  };
+  const m = evaluate(series, forecasterByName(r.model, r.seasonality), o);
+  const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
+  const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
+  const base = Math.min(daily.mae, weekly.mae);
+  return {
+    model: r.model,
+    horizon,
+    step: series.step,
+    origins: m.origins,
+    points: m.points,
+    mae: m.mae,
+    seasonalNaiveDailyMae: daily.mae,
+    seasonalNaiveWeeklyMae: weekly.mae,
+    maeRatio: base > 0 ? m.mae / base : m.mae === 0 ? 1 : Number.POSITIVE_INFINITY,
+    coverage: m.coverage,
+  };
+}

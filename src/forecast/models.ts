@@ -1,0 +1,38 @@
+// Named forecasters for the CLI and the benchmarks, and the default pipeline.
+
+import { AutoForecaster } from '../core/auto-forecast.js';
+import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
+import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
+import { MstlForecaster } from './augurs.js';
+
+export const MODEL_NAMES = ['auto', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The candidates the default pipeline chooses among (by rolling-origin backtest, per series). */
+export function defaultCandidates(seasonality: Seasonality = 'auto'): Forecaster[] {
+  return [
+    new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'daily' : seasonality }),
+    new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'weekly' : seasonality }),
+    new FastSeasonalForecaster({ seasonality }),
+    new FastSeasonalForecaster({ seasonality, transform: 'log' }),
+  ];
+}
+
+export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto'): Forecaster {
+  switch (name) {
+    case 'auto':
+      return new AutoForecaster(defaultCandidates(seasonality));
+    case 'fast-seasonal':
+      return new FastSeasonalForecaster({ seasonality });
+    case 'fast-seasonal-log':
+      return new FastSeasonalForecaster({ seasonality, transform: 'log' });
+    case 'seasonal-naive':
+      return new SeasonalNaiveForecaster({ seasonality });
+    case 'seasonal-naive-daily':
+      return new SeasonalNaiveForecaster({ seasonality: 'daily' });
+    case 'seasonal-naive-weekly':
+      return new SeasonalNaiveForecaster({ seasonality: 'weekly' });
+    case 'mstl-ets':
+      return new MstlForecaster();
+  }
+}

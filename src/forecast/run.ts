@@ -1,0 +1,73 @@
+// One series in, one forecast object out (the DESIGN contract of `shadowscale forecast --json`,
+// plus the chosen model's backtest scores). Shared by the in-process path and the worker threads.
+
+import type { AutoForecast } from '../core/auto-forecast.js';
+import type { Seasonality, Series } from '../core/forecast.js';
+import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
+import { forecasterByName, type ModelName } from './models.js';
+
+export interface ForecastRequest {
+  readonly model: ModelName;
+  readonly seasonality: Seasonality;
+  readonly horizon: number;
+  readonly level: number;
+}
+
+export interface TraceRequest extends ForecastRequest {
+  readonly file: string;
+  readonly column?: string;
+  readonly step?: number;
+  readonly duplicates?: DuplicatePolicy;
+}
+
+export interface ForecastPoint {
+  timestamp: string;
+  mean: number;
+  lower: number;
+  upper: number;
+}
+
+export interface ForecastOutput {
+  series?: string;
+  model: string;
+  step: number;
+  level: number;
+  points: ForecastPoint[];
+  backtest?: { model: string; mae: number; origins: number }[];
+  history: { points: number; missing: number; gaps: number; duplicatesMerged: number };
+}
+
+export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boolean): ForecastOutput {
+  const f = forecasterByName(r.model, r.seasonality).forecast(series, r.horizon, r.level) as AutoForecast;
+  let missing = 0;
+  let nonNegative = true;
+  for (let i = 0; i < series.values.length; i++) {
+    const v = series.values[i] as number;
+    if (!Number.isFinite(v)) missing++;
+    else if (v < 0) nonNegative = false;
+  }
+  // A series that never went below zero (demand, utilization) gets a forecast that does not either.
+  const clamp = (x: number): number => finite(nonNegative ? Math.max(0, x) : x);
+  const points = Array.from(f.mean, (m, i) => {
+    const t = f.start + i * f.step;
+    return { timestamp: absoluteTime ? new Date(t * 1000).toISOString() : `+${t}s`, mean: clamp(m), lower: clamp(f.lower[i] as number), upper: clamp(f.upper[i] as number) };
+  });
+  const out: ForecastOutput = { model: f.model, step: f.step, level: f.level, points, history: { points: series.values.length, missing, gaps: 0, duplicatesMerged: 0 } };
+  // A history too short for any backtest origin has no scores (and an uncalibrated interval).
+  if (f.scores && f.calibrated) out.backtest = f.scores.map((s) => ({ model: s.model, mae: s.mae, origins: s.origins }));
+  return out;
+}
+
+/** JSON has no NaN or Infinity; a forecaster that produced one is a bug, reported as such. */
+function finite(x: number): number {
+  if (!Number.isFinite(x)) throw new Error(`forecast produced a non-finite value (${x})`);
+  return x;
+}
+
+export async function forecastTrace(r: TraceRequest): Promise<ForecastOutput> {
+  const trace = await loadTrace(r.file, { column: r.column, step: r.step, duplicates: r.duplicates });
+  const out = forecastOf(toSeries(trace), r, isAbsoluteTime(trace.timeFormat));
+  out.history.gaps = trace.gaps.length;
+  out.history.duplicatesMerged = trace.duplicatesMerged;
+  return out;
+}

@@ -1,0 +1,118 @@
+// Integration tests: the forecasting engine end to end: augurs MSTL (real WASM), worker threads,
+// the CLI's single and multi-series outputs, and forecast-eval.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MstlForecaster, mstlPeriods } from '../../src/forecast/augurs.js';
+import { runJobs } from '../../src/forecast/pool.js';
+import type { ForecastOutput } from '../../src/forecast/run.js';
+import { fixture, runCli, tempDir } from '../helpers.js';
+
+const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
+
+describe('augurs MSTL+ETS', () => {
+  it('derives periods from the step: a day, and a week with two weeks of history', () => {
+    assert.deepEqual(mstlPeriods(100, 300), []);
+    assert.deepEqual(mstlPeriods(600, 300), [288]);
+    assert.deepEqual(mstlPeriods(4032, 300), [288, 2016]);
+    assert.deepEqual(mstlPeriods(4032, 7), [], 'a step that does not divide a day has no daily period');
+  });
+  it('forecasts a seasonal series from the real WASM module, imputing a missing point', () => {
+    const y = Float64Array.from({ length: 3 * 288 }, (_, i) => 100 + 40 * Math.sin((2 * Math.PI * i) / 288));
+    y[500] = Number.NaN;
+    const f = new MstlForecaster().forecast({ start: 0, step: 300, values: y }, 288, 0.8);
+    assert.equal(f.mean.length, 288);
+    for (let h = 0; h < 288; h += 37) {
+      const truth = 100 + 40 * Math.sin((2 * Math.PI * (3 * 288 + h)) / 288);
+      assert.ok(Math.abs((f.mean[h] as number) - truth) < 5, `h=${h}: ${f.mean[h]} vs ${truth}`);
+      assert.ok((f.lower[h] as number) <= (f.mean[h] as number) && (f.mean[h] as number) <= (f.upper[h] as number));
+    }
+  });
+  it('rejects a history with fewer than 3 finite values', () => {
+    assert.throws(() => new MstlForecaster().forecast({ start: 0, step: 60, values: [1, Number.NaN] }, 2, 0.8), /at least 3/);
+  });
+});
+
+describe('worker pool', () => {
+  it('runs jobs on threads and returns results in job order, errors isolated', async () => {
+    const jobs = [NASA, fixture('bad/empty.csv'), fixture('nab/ec2_cpu_utilization_825cc2.csv')].map((file) => ({ trace: { file, model: 'fast-seasonal' as const, seasonality: 'auto' as const, horizon: 4, level: 0.8 } }));
+    const r = await runJobs<ForecastOutput>(jobs, { threads: 2 });
+    assert.equal(r.length, 3);
+    assert.ok(r[0]?.ok && r[0].output.points.length === 4 && r[0].output.step === 60);
+    assert.ok(r[1] && !r[1].ok && r[1].code === 'SHADOWSCALE_E_TRACE_FORMAT');
+    assert.ok(r[2]?.ok && r[2].output.step === 300);
+  });
+});
+
+describe('shadowscale forecast (engine)', () => {
+  it('chooses the model by backtest and reports the scores', async () => {
+    const r = await runCli(['forecast', '--input', NASA, '--horizon', '60', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const f = JSON.parse(r.stdout) as ForecastOutput;
+    assert.equal(f.points.length, 60);
+    assert.ok(f.backtest && f.backtest.length === 4);
+    const best = f.backtest.reduce((a, b) => (b.mae < a.mae ? b : a));
+    assert.ok(f.model.startsWith(best.model.replace(/-(daily|weekly)$/, '')) || f.model === best.model, `${f.model} vs ${best.model}`);
+    for (const p of f.points) assert.ok(p.lower >= 0 && p.lower <= p.mean && p.mean <= p.upper, JSON.stringify(p));
+  });
+  it('--model mstl-ets runs augurs from the CLI', async () => {
+    const r = await runCli(['forecast', '--input', fixture('nab/ec2_cpu_utilization_825cc2.csv'), '--horizon', '12', '--model', 'mstl-ets', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as ForecastOutput).model, 'mstl-ets');
+  });
+  it('a directory or repeated --input prints JSON Lines in input order, one per series, with its name', async () => {
+    const r = await runCli(['forecast', '--input', fixture('nab'), '--input', NASA, '--horizon', '3', '--duplicates', 'mean', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ForecastOutput);
+    assert.deepEqual(
+      lines.map((l) => l.series?.split('/').pop()),
+      ['ec2_cpu_utilization_825cc2.csv', 'ec2_request_latency_system_failure.csv', 'speed_7578.csv', 'nasa_http_1995_2weeks_per_minute.csv'],
+    );
+    for (const l of lines) assert.equal(l.points.length, 3);
+  });
+  it('one bad file among several: the others are forecast, its line carries the error, exit 2', async () => {
+    const r = await runCli(['forecast', '--input', NASA, '--input', fixture('bad/non-numeric.csv'), '--horizon', '2', '--json']);
+    assert.equal(r.code, 2);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { error?: { code: string } });
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1]?.error?.code, 'SHADOWSCALE_E_TRACE_FORMAT');
+    assert.match(r.stderr, /non-numeric\.csv:3/);
+  });
+  const odd: [name: string, rows: string, note: string][] = [
+    ['constant.csv', Array.from({ length: 50 }, (_, i) => `${i * 60},5`).join('\n'), 'constant'],
+    ['zeros.csv', Array.from({ length: 50 }, (_, i) => `${i * 60},0`).join('\n'), 'all zero'],
+    ['negative.csv', Array.from({ length: 50 }, (_, i) => `${i * 60},${-10 - (i % 3)}`).join('\n'), 'negative'],
+    ['three.csv', '0,1\n60,2\n120,3', 'three points'],
+    ['gappy.csv', '0,1\n60,2\n600,3\n660,4', 'a gap'],
+  ];
+  for (const [name, rows, note] of odd) {
+    it(`never prints NaN and never fails on an odd series: ${note}`, async (t) => {
+      const file = join(tempDir(t), name);
+      writeFileSync(file, `time,value\n${rows}\n`);
+      for (const model of ['auto', 'fast-seasonal-log', 'seasonal-naive']) {
+        const r = await runCli(['forecast', '--input', file, '--horizon', '5', '--model', model, '--json']);
+        assert.equal(r.code, 0, `${model}: ${r.stderr}`);
+        const f = JSON.parse(r.stdout) as ForecastOutput;
+        for (const p of f.points) for (const v of [p.mean, p.lower, p.upper]) assert.ok(Number.isFinite(v), `${model}: ${JSON.stringify(p)}`);
+      }
+    });
+  }
+});
+
+describe('shadowscale forecast-eval', () => {
+  it('reports the MAE ratio to the better seasonal naive and the coverage, per series and overall', async () => {
+    const r = await runCli(['forecast-eval', '--input', NASA, '--input', fixture('nab/ec2_cpu_utilization_825cc2.csv'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { summary: { geometricMeanMaeRatio: number; coverage: number; evaluated: number }; series: { maeRatio: number; horizon: number; seasonalNaiveDailyMae: number }[] };
+    assert.equal(out.summary.evaluated, 2);
+    assert.deepEqual(out.series.map((s) => s.horizon), [60, 12], 'one hour of points by default');
+    assert.ok(out.summary.geometricMeanMaeRatio < 1, 'better than seasonal naive on these series');
+    assert.ok(out.summary.coverage > 0.6 && out.summary.coverage < 0.95);
+  });
+  it('rejects a directory with no CSV', async (t) => {
+    const r = await runCli(['forecast-eval', '--input', tempDir(t)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no CSV files found/);
+  });
+});
