@@ -86,8 +86,10 @@ export function conformalOffsets(errors: Float64Array, origins: number, horizon:
   const lo = new Float64Array(horizon);
   const hi = new Float64Array(horizon);
   const buf = new Float64Array(origins * horizon);
+  // Nearby steps pooled: a window widening with h, capped at about 200 errors.
+  const maxW = Math.max(1, Math.ceil(100 / Math.max(1, origins)));
   for (let h = 0; h < horizon; h++) {
-    const w = Math.max(1, Math.floor(h / 4));
+    const w = Math.min(maxW, Math.max(1, Math.floor(h / 4)));
     let n = 0;
     for (let k = 0; k < origins; k++) {
       for (let j = Math.max(0, h - w); j <= Math.min(horizon - 1, h + w); j++) {
@@ -180,13 +182,14 @@ export interface Evaluation {
  * Rolling-origin evaluation of one forecaster on the end of a series: at each origin it sees only
  * the history before it and is scored on the next `horizon` points.
  */
-export function evaluate(series: Series, f: Forecaster, o: RollingOriginOptions): Evaluation {
+export function evaluate(series: Series, f: Forecaster, o: RollingOriginOptions & { readonly maxHistory?: number }): Evaluation {
   const origins = originsFor(series.values.length, o);
   let abs = 0;
   let inside = 0;
   let points = 0;
   for (const at of origins) {
-    const fc = f.forecast({ start: series.start, step: series.step, values: sliceOf(series.values, 0, at) }, o.horizon, o.level);
+    const from = Math.max(0, at - (o.maxHistory ?? at));
+    const fc = f.forecast({ start: series.start + from * series.step, step: series.step, values: sliceOf(series.values, from, at) }, o.horizon, o.level);
     for (let h = 0; h < o.horizon; h++) {
       const y = series.values[at + h] as number;
       if (!Number.isFinite(y)) continue;

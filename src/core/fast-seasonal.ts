@@ -155,16 +155,18 @@ export class FastSeasonalForecaster implements Forecaster {
     let log = this.transform === 'log';
     if (log) {
       let min = Number.POSITIVE_INFINITY;
-      const positives: number[] = [];
-      for (let i = 0; i < n; i++) {
+      const positives = new Float64Array(Math.min(n, 4096));
+      let k = 0;
+      for (let i = n - 1; i >= 0; i--) {
         const v = history.values[i] as number;
         if (Number.isFinite(v)) {
-          min = Math.min(min, v);
-          if (v > 0 && positives.length < 4096) positives.push(v);
+          if (v < min) min = v;
+          if (v > 0 && k < positives.length) positives[k++] = v;
         }
       }
-      if (!(min >= 0) || positives.length === 0) log = false;
-      else offset = Math.max(1e-9, 0.05 * (positives.sort((a, b) => a - b)[positives.length >> 1] as number));
+      // The offset keeps zeros finite in log space: 5 % of the median positive value (recent 4,096).
+      if (!(min >= 0) || k === 0) log = false;
+      else offset = Math.max(1e-9, 0.05 * sortedQuantile(positives.subarray(0, k).sort(), 0.5));
     }
     const x = new Float64Array(n);
     let missing = 0;
@@ -177,38 +179,49 @@ export class FastSeasonalForecaster implements Forecaster {
     }
     if (missing === n) throw new RangeError('fast seasonal needs at least one finite history value');
 
-    // 2. Seasonal shapes.
-    const dayOf = (i: number): number => Math.floor((start + i * step) / DAY);
-    const phaseOf = (i: number): number => Math.floor((((start + i * step) % DAY) + DAY) % DAY / step);
+    // 2. Seasonal shapes. With a step dividing the day, the phase advances by one per point and the
+    // day when the phase wraps, so both are integer arithmetic from the first point's.
+    const phase0 = Math.floor(((((start % DAY) + DAY) % DAY) / step) + 1e-9);
+    const day0 = Math.floor(start / DAY);
+    const dayOf = useDaily ? (i: number): number => day0 + Math.floor((phase0 + i) / perDay) : (i: number): number => Math.floor((start + i * step) / DAY);
+    const phaseOf = (i: number): number => (phase0 + i) % perDay;
     const shape = new Float64Array(useDaily ? perDay : 0);
-    const weekday = new Float64Array(7);
+    const weekly = new Float64Array(WEEK_HOURS);
+    // Position in the week in hours (0..168), continuous within the day.
+    const weekHourOf = (i: number): number => (((dayOf(i) % 7) + 7) % 7) * 24 + (phaseOf(i) * step) / 3600;
     const z = new Float64Array(n);
     let cut = 0;
+    let pointScale = Number.NaN;
     if (useDaily) {
       // The daily shape is shift-invariant (deviations from each day's own mean); find the last level
-      // shift on what it leaves, then weekday effects from 7-day blocks that do not straddle the shift.
-      const dayMeans = estimateDailyShape(x, this.profileDays, perDay, useWeekly, dayOf, phaseOf, shape);
+      // shift on what it leaves, then the weekly profile from week blocks that do not straddle the shift.
+      estimateDailyShape(x, this.profileDays, perDay, useWeekly, dayOf, phaseOf, shape);
       for (let i = 0; i < n; i++) z[i] = (x[i] as number) - (shape[phaseOf(i)] as number);
-      cut = lastLevelShift(z, perDay, robustScale(z, 0));
-      if (useWeekly) estimateWeekday(dayMeans, cut > 0 ? dayOf(cut) : Number.NEGATIVE_INFINITY, weekday);
+      pointScale = robustScale(z, 0);
+      cut = lastLevelShift(z, perDay, pointScale);
+      if (useWeekly) estimateWeekly(z, perDay, cut, weekHourOf, weekly);
     }
-    const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? (weekday[(((dayOf(i) % 7) + 7) % 7)] as number) : 0) : 0);
+    const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? weeklyAt(weekly, weekHourOf(i)) : 0) : 0);
     for (let i = 0; i < n; i++) z[i] = (x[i] as number) - seasonal(i);
 
     // 3. Fit after the last level shift.
 
     // 4. Damped-trend smoothing with a grid search.
-    const scale = robustScale(z, cut);
+    const scale = cut === 0 && Number.isFinite(pointScale) ? pointScale : robustScale(z, cut);
     const clip = 4 * scale;
-    const evalFrom = Math.max(cut + 1, n - Math.max(2 * (useDaily ? perDay : 1), 50));
+    // Smoothing forgets the distant past (the smallest alpha remembers ~50 points), so it starts at
+    // most four days (or 500 points) back; the last two days score the grid.
+    const from = Math.max(cut, n - Math.max(4 * (useDaily ? perDay : 1), 500));
+    const evalFrom = Math.max(from + 1, n - Math.max(2 * (useDaily ? perDay : 1), 50));
+    const init = initialLevel(z, from, evalFrom);
     let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
     for (const alpha of ALPHAS) {
       for (const beta of BETAS) {
-        const r = smooth(z, cut, alpha, beta, clip, evalFrom);
+        const r = smooth(z, from, alpha, beta, clip, evalFrom, false, init);
         if (r.err < best.sse) best = { sse: r.err, alpha, beta };
       }
     }
-    const fit = smooth(z, cut, best.alpha, best.beta, clip, evalFrom, true);
+    const fit = smooth(z, from, best.alpha, best.beta, clip, evalFrom, true, init);
 
     const res = fit.residuals;
     res.sort();
@@ -269,19 +282,25 @@ function estimateDailyShape(
   }
   const means = new Float64Array(days);
   for (let d = 0; d < days; d++) means[d] = (counts[d] as number) >= perDay / 2 ? (sums[d] as number) / (counts[d] as number) : Number.NaN;
-  // Median over the most recent profile days of (x - day mean), per phase.
+  // Median over the most recent profile days of (x - day mean), per phase: one phase-major matrix.
   const shapeFrom = Math.max(0, days - profileDays);
-  const buckets: number[][] = Array.from({ length: perDay }, () => []);
+  const rows = days - shapeFrom;
+  const cells = new Float64Array(perDay * rows);
+  const filled = new Int32Array(perDay);
   for (let i = from; i < n; i++) {
     const d = dayOf(i) - firstDay;
     if (d < shapeFrom) continue;
     const v = (x[i] as number) - (means[d] as number);
-    if (Number.isFinite(v)) (buckets[phaseOf(i)] as number[]).push(v);
+    if (Number.isFinite(v)) {
+      const p = phaseOf(i);
+      cells[p * rows + (filled[p] as number)] = v;
+      filled[p] = (filled[p] as number) + 1;
+    }
   }
   const raw = new Float64Array(perDay);
   for (let p = 0; p < perDay; p++) {
-    const m = median(buckets[p] as number[]);
-    raw[p] = Number.isNaN(m) ? 0 : m;
+    const c = filled[p] as number;
+    raw[p] = c ? sortedQuantile(cells.subarray(p * rows, p * rows + c).sort(), 0.5) : 0;
   }
   // Smooth circularly over about 15 minutes, then centre.
   const w = Math.max(0, Math.round(perDay / 96 / 2));
@@ -296,33 +315,51 @@ function estimateDailyShape(
   return { firstDay, means };
 }
 
-/** Weekday effects: median over 7-day blocks (not straddling `shiftDay`) of (day mean - block mean), centred. */
-function estimateWeekday(dm: DayMeans, shiftDay: number, weekday: Float64Array): void {
-  const { firstDay, means } = dm;
-  const effects: number[][] = Array.from({ length: 7 }, () => []);
-  for (let end = means.length; end - 7 >= 0; end -= 7) {
-    const b0 = firstDay + end - 7;
-    if (shiftDay > b0 && shiftDay < b0 + 7) continue;
-    let s = 0;
+const WEEK_HOURS = 168;
+
+/**
+ * Hour-of-week profile of `z` (the series minus its daily shape): for each of the 168 hours, the median
+ * over up to 4 week-long blocks (counted back from the end, skipping one that straddles the level
+ * shift at `cut`) of the value minus its block's mean; centred.
+ */
+function estimateWeekly(z: Float64Array, perDay: number, cut: number, weekHourOf: (i: number) => number, weekly: Float64Array): void {
+  const n = z.length;
+  const block = 7 * perDay;
+  const cells: number[][] = Array.from({ length: WEEK_HOURS }, () => []);
+  for (let b = 0; b < 4; b++) {
+    const hi = n - b * block;
+    const lo = hi - block;
+    if (lo < 0) break;
+    if (cut > lo && cut < hi) continue;
+    let sum = 0;
     let c = 0;
-    for (let d = end - 7; d < end; d++) {
-      if (Number.isFinite(means[d])) {
-        s += means[d] as number;
+    for (let i = lo; i < hi; i++) {
+      if (Number.isFinite(z[i])) {
+        sum += z[i] as number;
         c++;
       }
     }
-    if (c < 6) continue;
-    for (let d = end - 7; d < end; d++) {
-      if (Number.isFinite(means[d])) (effects[(((firstDay + d) % 7) + 7) % 7] as number[]).push((means[d] as number) - s / c);
-    }
+    if (c < block / 2) continue;
+    const mean = sum / c;
+    for (let i = lo; i < hi; i++) if (Number.isFinite(z[i])) (cells[Math.min(WEEK_HOURS - 1, Math.floor(weekHourOf(i)))] as number[]).push((z[i] as number) - mean);
   }
-  let mean = 0;
-  for (let k = 0; k < 7; k++) {
-    const m = median(effects[k] as number[]);
-    weekday[k] = Number.isNaN(m) ? 0 : m;
-    mean += weekday[k] as number;
+  let total = 0;
+  for (let h = 0; h < WEEK_HOURS; h++) {
+    const m = median(cells[h] as number[]);
+    weekly[h] = Number.isNaN(m) ? 0 : m;
+    total += weekly[h] as number;
   }
-  for (let k = 0; k < 7; k++) weekday[k] = (weekday[k] as number) - mean / 7;
+  for (let h = 0; h < WEEK_HOURS; h++) weekly[h] = (weekly[h] as number) - total / WEEK_HOURS;
+}
+
+/** The weekly profile at a position in hours, linear between hour centres (circular). */
+function weeklyAt(weekly: Float64Array, hour: number): number {
+  const x = hour - 0.5;
+  const lo = Math.floor(x);
+  const f = x - lo;
+  const a = weekly[((lo % WEEK_HOURS) + WEEK_HOURS) % WEEK_HOURS] as number;
+  const b = weekly[(((lo + 1) % WEEK_HOURS) + WEEK_HOURS) % WEEK_HOURS] as number;
+  return a + (b - a) * f;
 }
 
 function median(xs: number[]): number {
@@ -331,24 +368,27 @@ function median(xs: number[]): number {
   return sortedQuantile(s, 0.5);
 }
 
-/** Robust scale of one-step changes (MAD x 1.4826 / sqrt 2) after `from`; never 0. */
+/** Robust scale of one-step changes (MAD x 1.4826 / sqrt 2) over the last 1,008 after `from`; never 0. */
 function robustScale(z: Float64Array, from: number): number {
-  const d: number[] = [];
-  for (let i = Math.max(from + 1, z.length - 20_000); i < z.length; i++) {
+  const lo = Math.max(from + 1, z.length - 1008);
+  const d = new Float64Array(Math.max(0, z.length - lo));
+  let k = 0;
+  let sumAbs = 0;
+  for (let i = lo; i < z.length; i++) {
     const v = (z[i] as number) - (z[i - 1] as number);
-    if (Number.isFinite(v)) d.push(v);
+    if (Number.isFinite(v)) {
+      d[k++] = v;
+      sumAbs += Math.abs(v);
+    }
   }
-  if (d.length === 0) return 1;
-  const s = Float64Array.from(d).sort();
+  if (k === 0) return 1;
+  const s = d.subarray(0, k).sort();
   const med = sortedQuantile(s, 0.5);
-  for (let i = 0; i < s.length; i++) s[i] = Math.abs((s[i] as number) - med);
-  s.sort();
-  const mad = sortedQuantile(s, 0.5) * 1.4826 / Math.SQRT2;
+  for (let i = 0; i < k; i++) s[i] = Math.abs((s[i] as number) - med);
+  const mad = (sortedQuantile(s.sort(), 0.5) * 1.4826) / Math.SQRT2;
   if (mad > 0) return mad;
   // Mostly flat series: fall back to the mean absolute change, then to a tiny constant.
-  let sum = 0;
-  for (const v of d) sum += Math.abs(v);
-  return sum > 0 ? sum / d.length : 1e-9;
+  return sumAbs > 0 ? sumAbs / k : 1e-9;
 }
 
 /**
@@ -361,11 +401,12 @@ export function lastLevelShift(z: Float64Array, perDay: number, pointScale = 0):
   const days = Math.floor(z.length / perDay);
   if (days < 4) return 0;
   const med = new Float64Array(days);
+  const buf = new Float64Array(perDay);
   for (let d = 0; d < days; d++) {
     const base = z.length - (days - d) * perDay;
-    const xs: number[] = [];
-    for (let i = base; i < base + perDay; i++) if (Number.isFinite(z[i])) xs.push(z[i] as number);
-    med[d] = xs.length >= perDay / 2 ? median(xs) : Number.NaN;
+    let k = 0;
+    for (let i = base; i < base + perDay; i++) if (Number.isFinite(z[i])) buf[k++] = z[i] as number;
+    med[d] = k >= perDay / 2 ? sortedQuantile(buf.subarray(0, k).sort(), 0.5) : Number.NaN;
   }
   const diffs: number[] = [];
   for (let d = 1; d < days; d++) {
@@ -404,9 +445,18 @@ interface SmoothResult {
   residuals: Float64Array;
 }
 
+/** The starting level: the median of the first stretch (up to a day's worth before scoring starts). */
+function initialLevel(z: Float64Array, from: number, evalFrom: number): number {
+  const to = Math.min(z.length, Math.max(from + 1, evalFrom));
+  const buf = new Float64Array(Math.max(0, to - from));
+  let k = 0;
+  for (let i = from; i < to; i++) if (Number.isFinite(z[i])) buf[k++] = z[i] as number;
+  return k ? sortedQuantile(buf.subarray(0, k).sort(), 0.5) : Number.NaN;
+}
+
 /** Damped-trend exponential smoothing with clipped innovations; error = mean |one-step error| from `evalFrom`. */
-function smooth(z: Float64Array, from: number, alpha: number, beta: number, clip: number, evalFrom: number, keepResiduals = false): SmoothResult {
-  let level = Number.NaN;
+function smooth(z: Float64Array, from: number, alpha: number, beta: number, clip: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom)): SmoothResult {
+  let level = init;
   let trend = 0;
   let err = 0;
   let count = 0;

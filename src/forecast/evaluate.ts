@@ -19,6 +19,8 @@ export interface EvalRequest {
   readonly horizonSeconds?: number;
   readonly origins: number;
   readonly level: number;
+  /** Days of history each origin's forecast may use (default 28: what the models use at most). */
+  readonly maxHistoryDays?: number;
 }
 
 export interface EvalOutput {
@@ -40,7 +42,8 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   const series = toSeries(trace);
   const horizon = r.horizon ?? Math.max(1, Math.round((r.horizonSeconds ?? 3600) / series.step));
   const perDay = Math.max(1, Math.round(DAY / series.step));
-  const o: RollingOriginOptions = {
+  const o: RollingOriginOptions & { maxHistory: number } = {
+    maxHistory: Math.round(((r.maxHistoryDays ?? 28) * DAY) / series.step),
     horizon,
     origins: r.origins,
     // Origins a quarter of a day apart (at least a horizon), each with two days of history.
