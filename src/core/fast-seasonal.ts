@@ -8,8 +8,9 @@
 // 3. Deseasonalize, then find the last level shift (a run of days whose median differs from the days
 //    before by much more than day-to-day variation) and fit only after it.
 // 4. Damped-trend exponential smoothing on the deseasonalized series; smoothing constants from a small
-//    grid by one-step absolute error. Innovations beyond 4 robust scales are clipped (outliers are
-//    down-weighted), missing points only advance the state.
+//    grid by one-step absolute error. Innovations beyond 4 scales are clipped, with a scale that
+//    follows recent errors (a lone outlier is down-weighted, a level shift is followed); missing
+//    points only advance the state.
 // 5. Forecast = level + damped trend + daily shape + weekday effect, transformed back.
 
 import { DAY, WEEK, type Forecast, type Forecaster, type Seasonality, type Series } from './forecast.js';
@@ -38,7 +39,8 @@ interface FitState {
   readonly trend: number;
   readonly alpha: number;
   readonly beta: number;
-  readonly clip: number;
+  /** Innovation scale at the end of the fit (robust smoothing). */
+  readonly sigma: number;
   readonly log: boolean;
   readonly offset: number;
   readonly seasonal: (i: number) => number;
@@ -47,6 +49,8 @@ interface FitState {
   readonly missing: number;
   readonly outliers: number;
   readonly cutAt?: number;
+  /** Seasons the fit used; a history long enough for more forces a refit. */
+  readonly seasons: number;
 }
 
 export interface ForecastDiagnostics {
@@ -110,7 +114,15 @@ export class FastSeasonalForecaster implements Forecaster {
   private fitOrUpdate(history: Series): FitState {
     const prev = this.state;
     const n = history.values.length;
-    if (prev && this.reuseFitPoints > 0 && prev.start === history.start && prev.step === history.step && n >= prev.n && n - prev.fittedN <= this.reuseFitPoints) {
+    if (
+      prev &&
+      this.reuseFitPoints > 0 &&
+      prev.start === history.start &&
+      prev.step === history.step &&
+      n >= prev.n &&
+      n - prev.fittedN <= this.reuseFitPoints &&
+      seasonsFor(n, history.step, this.seasonality) === prev.seasons
+    ) {
       const last = history.values[prev.n - 1] as number;
       if (Object.is(last, prev.last) || last === prev.last) return this.update(prev, history);
     }
@@ -119,7 +131,7 @@ export class FastSeasonalForecaster implements Forecaster {
 
   /** Continue the smoothing over the points appended since the state was computed. */
   private update(st: FitState, history: Series): FitState {
-    let { level, trend, outliers } = st;
+    let { level, trend, outliers, sigma } = st;
     let missing = st.missing;
     const n = history.values.length;
     for (let i = st.n; i < n; i++) {
@@ -132,23 +144,23 @@ export class FastSeasonalForecaster implements Forecaster {
         continue;
       }
       const z = (st.log ? Math.log(v + st.offset) : v) - st.seasonal(i);
-      let e = z - pred;
-      if (Math.abs(e) > st.clip) {
-        e = Math.sign(e) * st.clip;
-        outliers++;
-      }
+      const raw = z - pred;
+      let e: number;
+      [e, sigma] = robustInnovation(raw, sigma);
+      if (e !== raw) outliers++;
       level = pred + st.alpha * e;
       trend = PHI * trend + st.beta * st.alpha * e;
     }
-    return { ...st, n, last: history.values[n - 1] as number, level, trend, missing, outliers };
+    return { ...st, n, last: history.values[n - 1] as number, level, trend, sigma, missing, outliers };
   }
 
   private fit(history: Series): FitState {
     const { step, start } = history;
     const n = history.values.length;
     const perDay = Math.round(DAY / step);
-    const useDaily = this.seasonality !== 'none' && perDay >= 2 && Number.isInteger(DAY / step) && n >= 2 * perDay;
-    const useWeekly = useDaily && this.seasonality !== 'daily' && n >= (2 * WEEK) / step;
+    const seasons = seasonsFor(n, step, this.seasonality);
+    const useDaily = seasons >= 1;
+    const useWeekly = seasons >= 2;
 
     // 1. Working series.
     let offset = 0;
@@ -208,7 +220,6 @@ export class FastSeasonalForecaster implements Forecaster {
 
     // 4. Damped-trend smoothing with a grid search.
     const scale = cut === 0 && Number.isFinite(pointScale) ? pointScale : robustScale(z, cut);
-    const clip = 4 * scale;
     // Smoothing forgets the distant past (the smallest alpha remembers ~50 points), so it starts at
     // most four days (or 500 points) back; the last two days score the grid.
     const from = Math.max(cut, n - Math.max(4 * (useDaily ? perDay : 1), 500));
@@ -217,11 +228,11 @@ export class FastSeasonalForecaster implements Forecaster {
     let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
     for (const alpha of ALPHAS) {
       for (const beta of BETAS) {
-        const r = smooth(z, from, alpha, beta, clip, evalFrom, false, init);
+        const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init);
         if (r.err < best.sse) best = { sse: r.err, alpha, beta };
       }
     }
-    const fit = smooth(z, from, best.alpha, best.beta, clip, evalFrom, true, init);
+    const fit = smooth(z, from, best.alpha, best.beta, scale, evalFrom, true, init);
 
     const res = fit.residuals;
     res.sort();
@@ -235,7 +246,7 @@ export class FastSeasonalForecaster implements Forecaster {
       trend: fit.trend,
       alpha: best.alpha,
       beta: best.beta,
-      clip,
+      sigma: fit.sigma,
       log,
       offset,
       seasonal,
@@ -243,6 +254,7 @@ export class FastSeasonalForecaster implements Forecaster {
       missing,
       outliers: fit.outliers,
       ...(cut > 0 ? { cutAt: start + cut * step } : {}),
+      seasons,
     };
   }
 }
@@ -317,6 +329,13 @@ function estimateDailyShape(
 
 const WEEK_HOURS = 168;
 
+/** 0: no season, 1: daily, 2: daily and weekly, for a history of n points at this step. */
+function seasonsFor(n: number, step: number, seasonality: Seasonality): number {
+  const perDay = Math.round(DAY / step);
+  if (seasonality === 'none' || perDay < 2 || !Number.isInteger(DAY / step) || n < 2 * perDay) return 0;
+  return seasonality !== 'daily' && n >= (2 * WEEK) / step ? 2 : 1;
+}
+
 /**
  * Hour-of-week profile of `z` (the series minus its daily shape): for each of the 168 hours, the median
  * over up to 4 week-long blocks (counted back from the end, skipping one that straddles the level
@@ -385,10 +404,15 @@ function robustScale(z: Float64Array, from: number): number {
   const s = d.subarray(0, k).sort();
   const med = sortedQuantile(s, 0.5);
   for (let i = 0; i < k; i++) s[i] = Math.abs((s[i] as number) - med);
-  const mad = (sortedQuantile(s.sort(), 0.5) * 1.4826) / Math.SQRT2;
-  if (mad > 0) return mad;
-  // Mostly flat series: fall back to the mean absolute change, then to a tiny constant.
-  return sumAbs > 0 ? sumAbs / k : 1e-9;
+  const sorted = s.sort();
+  const mad = (sortedQuantile(sorted, 0.5) * 1.4826) / Math.SQRT2;
+  // A piecewise-constant series has a MAD of 0: floor the scale at half the mean absolute change
+  // without its top 1 % (so one spike does not set it), or clipping would freeze the level.
+  let trimmed = 0;
+  const keep = Math.max(1, Math.floor(k * 0.99));
+  for (let i = 0; i < keep; i++) trimmed += sorted[i] as number;
+  const scale = Math.max(mad, trimmed / keep / 2);
+  return scale > 0 ? scale : sumAbs > 0 ? sumAbs / k / 2 : 1e-9;
 }
 
 /**
@@ -437,10 +461,29 @@ export function lastLevelShift(z: Float64Array, perDay: number, pointScale = 0):
   return 0;
 }
 
+/** Innovations beyond CLIP_K scales are clipped. */
+const CLIP_K = 4;
+/** How fast the innovation scale follows recent errors. */
+const SCALE_RATE = 0.1;
+
+/**
+ * Huber-clipped innovation and the updated scale (after Gelper, Fried & Croux 2010, robust
+ * exponential smoothing): the scale tracks recent clipped absolute errors, so a run of large errors
+ * (a level shift) widens it within a few steps and the level follows, while a lone spike stays clipped.
+ */
+function robustInnovation(e: number, sigma: number): [number, number] {
+  const limit = CLIP_K * sigma;
+  const clipped = e > limit ? limit : e < -limit ? -limit : e;
+  // 1.2533 = sqrt(pi / 2): mean absolute deviation to standard deviation for normal errors.
+  const next = (1 - SCALE_RATE) * sigma + SCALE_RATE * 1.2533 * Math.abs(clipped);
+  return [clipped, Math.max(next, sigma * 1e-3, 1e-12)];
+}
+
 interface SmoothResult {
   err: number;
   level: number;
   trend: number;
+  sigma: number;
   outliers: number;
   residuals: Float64Array;
 }
@@ -454,13 +497,14 @@ function initialLevel(z: Float64Array, from: number, evalFrom: number): number {
   return k ? sortedQuantile(buf.subarray(0, k).sort(), 0.5) : Number.NaN;
 }
 
-/** Damped-trend exponential smoothing with clipped innovations; error = mean |one-step error| from `evalFrom`. */
-function smooth(z: Float64Array, from: number, alpha: number, beta: number, clip: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom)): SmoothResult {
+/** Damped-trend exponential smoothing with robustly clipped innovations (initial scale `scale`); error = mean |one-step error| from `evalFrom`. */
+function smooth(z: Float64Array, from: number, alpha: number, beta: number, scale: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom)): SmoothResult {
   let level = init;
   let trend = 0;
   let err = 0;
   let count = 0;
   let outliers = 0;
+  let sigma = scale;
   const residuals = keepResiduals ? new Float64Array(Math.max(0, z.length - evalFrom)) : new Float64Array(0);
   let r = 0;
   for (let i = from; i < z.length; i++) {
@@ -481,16 +525,11 @@ function smooth(z: Float64Array, from: number, alpha: number, beta: number, clip
       count++;
       if (keepResiduals) residuals[r++] = e;
     }
-    if (e > clip) {
-      e = clip;
-      outliers++;
-    } else if (e < -clip) {
-      e = -clip;
-      outliers++;
-    }
+    [e, sigma] = robustInnovation(e, sigma);
+    if (e !== v - pred) outliers++;
     level = pred + alpha * e;
     trend = PHI * trend + beta * alpha * e;
   }
   if (Number.isNaN(level)) level = 0;
-  return { err: count ? err / count : Number.POSITIVE_INFINITY, level, trend, outliers, residuals: residuals.subarray(0, r) };
+  return { err: count ? err / count : Number.POSITIVE_INFINITY, level, trend, sigma, outliers, residuals: residuals.subarray(0, r) };
 }

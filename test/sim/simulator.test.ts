@@ -122,7 +122,11 @@ describe('backtest', () => {
     const c = cfg();
     const r = runBacktest(makeTrace(values, 300), { config: c, service: c.services[0] as never, peakRps: 2000, strategies: ['reactive', 'predictive', 'hybrid', 'oracle'] });
     assert.equal(r.strategies.oracle?.sloViolationMinutes, 0);
-    for (const name of ['reactive', 'predictive', 'hybrid'] as const) assert.ok((r.strategies[name]?.costRatioToOracle as number) >= 1, `${name} cheaper than the oracle`);
+    // The oracle is the cheapest schedule that never violates: a strategy can only be cheaper by violating.
+    for (const name of ['reactive', 'predictive', 'hybrid'] as const) {
+      const x = r.strategies[name];
+      if (x?.sloViolationMinutes === 0) assert.ok((x.costRatioToOracle as number) >= 1, `${name} cheaper than the oracle without violating`);
+    }
   });
 
   it('on the NASA fixture: the oracle never violates and is the cheapest', async () => {
