@@ -1,7 +1,7 @@
 // Unit tests: the fast seasonal model, level shifts, and the rolling-origin pipeline with conformal intervals.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, conformalOffsets, evaluate, originsFor } from './auto-forecast.js';
+import { AutoForecaster, conformalFactor, evaluate, originsFor } from './auto-forecast.js';
 import { FastSeasonalForecaster, lastLevelShift } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster } from './forecast.js';
 import { createRng } from './random.js';
@@ -100,11 +100,12 @@ describe('rolling-origin pipeline', () => {
     assert.deepEqual(originsFor(100, { horizon: 10, origins: 3, stride: 20, minHistory: 40 }), [50, 70, 90]);
     assert.deepEqual(originsFor(100, { horizon: 10, origins: 5, stride: 20, minHistory: 40 }), [50, 70, 90]);
   });
-  it('conformal offsets are the error quantiles with the finite-sample correction', () => {
-    // 1 origin, 1 step, errors -2..2 in 9 points (pooled window at h=0 covers steps 0..1).
-    const errs = Float64Array.from([-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2]);
-    const { lo, hi } = conformalOffsets(errs, 9, 1, 0.8);
-    assert.ok((lo[0] as number) <= -1.5 && (hi[0] as number) >= 1.5);
+  it('the conformal factor is the corrected quantile of the normalized errors', () => {
+    // Errors of 0.1 .. 1.0 interval half-widths: the 80 % factor is the ceil(11 x 0.8) / 10 = 0.9 quantile.
+    const scaled = Float64Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, Number.NaN]);
+    assert.ok(Math.abs(conformalFactor(scaled, 0.8) - 0.91) < 1e-9, String(conformalFactor(scaled, 0.8)));
+    assert.equal(conformalFactor(new Float64Array(0), 0.8), 1);
+    assert.ok(conformalFactor(Float64Array.from([2, 3, 4, 5]), 0.5) > 1, 'errors beyond the model interval widen it');
   });
   it('picks the better model per series and calibrates its interval to cover held-out points', () => {
     const y = demand(28, { noise: 12, seed: 3 });
