@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
+import { isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { Seasonality } from '../core/forecast.js';
 import type { EvalOutput } from '../forecast/evaluate.js';
 import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
@@ -75,12 +75,22 @@ function configFrom(opts: Record<string, unknown>, io: Io) {
   return { cfg, service: serviceByName(cfg, opts.service as string | undefined) };
 }
 
-function addTraceOptions(cmd: Command): Command {
+/** --input (one file, or repeatable files/directories), --column, --step, --duplicates. */
+function addTraceOptions(cmd: Command, several = false): Command {
+  if (several) cmd.requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, []);
+  else cmd.requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)');
   return cmd
-    .requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)')
     .option('--column <name>', 'value column (default: the first non-time column)')
-    .option('--step <seconds>', 'spacing of rows when the file has no time column', positiveNumber('a positive number of seconds'))
+    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
     .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'));
+}
+
+/** --model, --seasonality, --threads for the forecasting commands. */
+function addModelOptions(cmd: Command, modelHelp: string): Command {
+  return cmd
+    .addOption(new Option('--model <name>', modelHelp).choices(MODEL_NAMES).default('auto'))
+    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
+    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
 }
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
@@ -115,18 +125,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     else io.out(renderBacktest(report));
   });
 
-  program
-    .command('forecast')
-    .description('forecast traces with a calibrated prediction interval; several inputs (or a directory) run in parallel and print JSON Lines')
-    .requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, [])
-    .option('--column <name>', 'value column (default: the first non-time column)')
-    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
-    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'))
+  addModelOptions(
+    addTraceOptions(program.command('forecast').description('forecast traces with a calibrated prediction interval; several inputs (or a directory) run in parallel and print JSON Lines'), true),
+    'model, or auto: chosen per series by a rolling-origin backtest',
+  )
     .requiredOption('--horizon <points>', 'number of points to forecast after the last row', positiveInteger)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
-    .addOption(new Option('--model <name>', 'model, or auto: chosen per series by a rolling-origin backtest').choices(MODEL_NAMES).default('auto'))
-    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
-    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger)
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
@@ -146,6 +150,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const pending = new Map<number, string>();
       let nextOut = 0;
       let failed = 0;
+      let firstFailure: ErrorCode | undefined;
       await runJobs<ForecastOutput>(
         files.map((file) => ({ trace: { file, ...traceOpts, ...request } })),
         {
@@ -154,6 +159,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             const series = files[i] as string;
             if (!r.ok) {
               failed++;
+              firstFailure ??= r.code;
               io.err(`shadowscale: ${r.message} [${r.code}]\n`);
             }
             pending.set(i, JSON.stringify(r.ok ? { series, ...r.output } : { series, error: { code: r.code, message: r.message } }));
@@ -164,22 +170,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           },
         },
       );
-      if (failed > 0) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${failed} of ${files.length} series could not be forecast (see above)`);
+      if (firstFailure) throw new ShadowscaleError(firstFailure, `${failed} of ${files.length} series could not be forecast (see above)`);
     });
 
-  program
-    .command('forecast-eval')
-    .description('rolling-origin evaluation: MAE against the better of daily/weekly seasonal naive, and interval coverage')
-    .requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, [])
-    .option('--column <name>', 'value column (default: the first non-time column)')
-    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
-    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'))
+  addModelOptions(
+    addTraceOptions(program.command('forecast-eval').description('rolling-origin evaluation: MAE against the better of daily/weekly seasonal naive, and interval coverage'), true),
+    'model to evaluate',
+  )
     .option('--horizon <points>', 'points ahead (default: one hour of points)', positiveInteger)
     .option('--origins <k>', 'forecast origins per series (a quarter of a day apart)', positiveInteger, 20)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
-    .addOption(new Option('--model <name>', 'model to evaluate').choices(MODEL_NAMES).default('auto'))
-    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
-    .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger)
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
@@ -213,7 +213,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'}, coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
       }
       for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
-      if (results.some((r) => !r.ok)) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${results.filter((r) => !r.ok).length} of ${files.length} series could not be evaluated (see above)`);
+      const failure = results.find((r) => !r.ok);
+      if (failure && !failure.ok) throw new ShadowscaleError(failure.code, `${results.filter((r) => !r.ok).length} of ${files.length} series could not be evaluated (see above)`);
     });
 
   const config = program.command('config').description('inspect the configuration');

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as mstl from '@bsull/augurs/mstl';
+import { ShadowscaleError } from '../core/errors.js';
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
 
 let mstlReady = false;
@@ -37,8 +38,14 @@ export class MstlForecaster implements Forecaster {
     if (finite.length < 3) throw new RangeError('MSTL needs at least 3 finite history values');
     const model = mstl.MSTL.ets(mstlPeriods(y.length, history.step), { impute: true });
     try {
-      model.fit(y);
-      const f = model.predict(horizon, level);
+      let f: mstl.Forecast;
+      try {
+        model.fit(y);
+        f = model.predict(horizon, level);
+      } catch (err) {
+        // augurs throws strings such as "Fit error: trend model error: no model found".
+        throw new ShadowscaleError('SHADOWSCALE_E_MODEL_FAILED', `augurs MSTL+ETS could not fit this series: ${err instanceof Error ? err.message : String(err)}`);
+      }
       const mean = Float64Array.from(f.point);
       const lower = Float64Array.from(f.intervals?.lower ?? f.point);
       const upper = Float64Array.from(f.intervals?.upper ?? f.point);

@@ -110,6 +110,13 @@ describe('shadowscale forecast-eval', () => {
     assert.ok(out.summary.geometricMeanMaeRatio < 1, 'better than seasonal naive on these series');
     assert.ok(out.summary.coverage > 0.6 && out.summary.coverage < 0.95);
   });
+  it('regression: augurs failing to fit (AutoETS "no model found" on an irregular traffic series) is a model failure, exit 1, not a crash', async () => {
+    const r = await runCli(['forecast-eval', '--input', fixture('nab/speed_7578.csv'), '--model', 'mstl-ets', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /augurs MSTL\+ETS could not fit this series: .*no model found \[SHADOWSCALE_E_MODEL_FAILED\]/);
+    const out = JSON.parse(r.stdout) as { series: { error?: { code: string } }[] };
+    assert.equal(out.series[0]?.error?.code, 'SHADOWSCALE_E_MODEL_FAILED');
+  });
   it('rejects a directory with no CSV', async (t) => {
     const r = await runCli(['forecast-eval', '--input', tempDir(t)]);
     assert.equal(r.code, 2);
