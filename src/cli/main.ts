@@ -9,6 +9,7 @@ import type { Seasonality } from '../core/forecast.js';
 import type { EvalOutput } from '../forecast/evaluate.js';
 import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
 import { runJobs } from '../forecast/pool.js';
+import type { KnownEvent } from '../forecast/prophet.js';
 import { forecastOf, type ForecastOutput } from '../forecast/run.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,9 +86,11 @@ function addTraceOptions(cmd: Command, several = false): Command {
     .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'));
 }
 
-/** --model, --seasonality, --threads for the forecasting commands. */
+/** --model, --seasonality, --threads, and --config/--service for known events, for the forecasting commands. */
 function addModelOptions(cmd: Command, modelHelp: string): Command {
   return cmd
+    .option('--config <file>', "configuration whose service's events (campaigns, holidays) the forecast knows about")
+    .option('--service <name>', 'service of the configuration (default: the first)')
     .addOption(new Option('--model <name>', modelHelp).choices(MODEL_NAMES).default('auto'))
     .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
     .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
@@ -134,7 +137,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
-      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number };
+      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io) };
       const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
       if (files.length === 1 && !isDirectory((opts.input as string[])[0] as string)) {
         const trace = await loadTraceFrom({ ...opts, input: files[0] });
@@ -183,6 +186,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
+      const events = eventsFrom(opts, io);
       const results = await runJobs<EvalOutput>(
         files.map((file) => ({
           evaluate: {
@@ -192,6 +196,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             duplicates: opts.duplicates as DuplicatePolicy,
             model: opts.model as ModelName,
             seasonality: opts.seasonality as Seasonality,
+            events,
             horizon: opts.horizon as number | undefined,
             origins: opts.origins as number,
             level: opts.level as number,
@@ -270,6 +275,13 @@ function expandInputs(inputs: string[]): string[] {
   }
   if (out.length === 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--input ${inputs.join(' ')}: no CSV files found`);
   return out;
+}
+
+/** The known events of the configured service, in epoch seconds (none without --config). */
+function eventsFrom(opts: Record<string, unknown>, io: Io): KnownEvent[] {
+  if (opts.config === undefined) return [];
+  const cfg = loadConfig({ file: opts.config as string, env: io.env });
+  return serviceByName(cfg, opts.service as string | undefined).events.map((e) => ({ name: e.name, start: Date.parse(e.start) / 1000, end: Date.parse(e.end) / 1000, recurrence: e.recurrence }));
 }
 
 function loadTraceFrom(opts: Record<string, unknown>): Promise<Trace> {

@@ -5,6 +5,7 @@ import { evaluate, type RollingOriginOptions } from '../core/auto-forecast.js';
 import { DAY, type Seasonality } from '../core/forecast.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { forecasterByName, type ModelName } from './models.js';
+import type { KnownEvent } from './prophet.js';
 
 export interface EvalRequest {
   readonly file: string;
@@ -13,6 +14,7 @@ export interface EvalRequest {
   readonly duplicates?: DuplicatePolicy;
   readonly model: ModelName;
   readonly seasonality: Seasonality;
+  readonly events?: readonly KnownEvent[];
   /** Points ahead; default: one hour of points. */
   readonly horizon?: number;
   /** Horizon in seconds, used when `horizon` is absent. */
@@ -51,7 +53,7 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     minHistory: Math.min(2 * perDay, Math.floor(series.values.length / 2)),
     level: r.level,
   };
-  const m = evaluate(series, forecasterByName(r.model, r.seasonality), o);
+  const m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events), o);
   const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
   const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
   const base = Math.min(daily.mae, weekly.mae);

@@ -4,24 +4,32 @@ import { AutoForecaster } from '../core/auto-forecast.js';
 import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
 import { MstlForecaster } from './augurs.js';
+import { ProphetForecaster, type KnownEvent } from './prophet.js';
 
-export const MODEL_NAMES = ['auto', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets'] as const;
+export const MODEL_NAMES = ['auto', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-/** The candidates the default pipeline chooses among (by rolling-origin backtest, per series). */
-export function defaultCandidates(seasonality: Seasonality = 'auto'): Forecaster[] {
-  return [
+/**
+ * The candidates the default pipeline chooses among (by rolling-origin backtest, per series); with
+ * known events, Prophet (which models them as holidays) joins them.
+ */
+export function defaultCandidates(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster[] {
+  const c: Forecaster[] = [
     new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'daily' : seasonality }),
     new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'weekly' : seasonality }),
     new FastSeasonalForecaster({ seasonality }),
     new FastSeasonalForecaster({ seasonality, transform: 'log' }),
   ];
+  if (events.length) c.push(new ProphetForecaster(events));
+  return c;
 }
 
-export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto'): Forecaster {
+export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster {
   switch (name) {
     case 'auto':
-      return new AutoForecaster(defaultCandidates(seasonality));
+      return new AutoForecaster(defaultCandidates(seasonality, events));
+    case 'prophet':
+      return new ProphetForecaster(events);
     case 'fast-seasonal':
       return new FastSeasonalForecaster({ seasonality });
     case 'fast-seasonal-log':

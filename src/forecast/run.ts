@@ -5,10 +5,13 @@ import type { AutoForecast } from '../core/auto-forecast.js';
 import type { Seasonality, Series } from '../core/forecast.js';
 import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { forecasterByName, type ModelName } from './models.js';
+import type { KnownEvent } from './prophet.js';
 
 export interface ForecastRequest {
   readonly model: ModelName;
   readonly seasonality: Seasonality;
+  /** Known events (campaigns, holidays): Prophet models them; the pipeline then considers Prophet. */
+  readonly events?: readonly KnownEvent[];
   readonly horizon: number;
   readonly level: number;
 }
@@ -38,7 +41,7 @@ export interface ForecastOutput {
 }
 
 export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boolean): ForecastOutput {
-  const f = forecasterByName(r.model, r.seasonality).forecast(series, r.horizon, r.level) as AutoForecast;
+  const f = forecasterByName(r.model, r.seasonality, r.events).forecast(series, r.horizon, r.level) as AutoForecast;
   let missing = 0;
   let nonNegative = true;
   for (let i = 0; i < series.values.length; i++) {

@@ -1,0 +1,131 @@
+// augurs Prophet (with the wasmstan optimizer) behind the Forecaster interface, for series with known
+// events: each configured event (name, start, end, recurrence) becomes a Prophet holiday whose
+// occurrences cover the history and the forecast window; external regressors are supported with
+// their values over the history and the forecast window.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as prophet from '@bsull/augurs/prophet';
+import { optimizer } from '@bsull/augurs-prophet-wasmstan';
+import { ShadowscaleError } from '../core/errors.js';
+import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
+import { sortedQuantile } from '../core/stats.js';
+
+let ready = false;
+
+function initProphet(): void {
+  if (ready) return;
+  const wasm = fileURLToPath(new URL('prophet_bg.wasm', import.meta.resolve('@bsull/augurs/prophet')));
+  prophet.initSync({ module: readFileSync(wasm) });
+  ready = true;
+}
+
+export interface KnownEvent {
+  readonly name: string;
+  /** Seconds since the epoch. */
+  readonly start: number;
+  readonly end: number;
+  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
+}
+
+export interface Regressor {
+  readonly name: string;
+  /** One value per history point (NaN where the target is missing is fine). */
+  readonly history: ArrayLike<number>;
+  /** One value per forecast point. */
+  readonly future: ArrayLike<number>;
+}
+
+/** Occurrences of an event that overlap [from, to), by its recurrence. */
+export function eventOccurrences(e: KnownEvent, from: number, to: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const length = e.end - e.start;
+  if (e.recurrence === 'none') {
+    if (e.end > from && e.start < to) out.push({ start: e.start, end: e.end });
+    return out;
+  }
+  if (e.recurrence === 'yearly') {
+    const d = new Date(e.start * 1000);
+    for (let y = new Date(from * 1000).getUTCFullYear() - 1; y <= new Date(to * 1000).getUTCFullYear(); y++) {
+      const s = Date.UTC(y, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) / 1000;
+      if (s + length > from && s < to) out.push({ start: s, end: s + length });
+    }
+    return out;
+  }
+  const period = e.recurrence === 'daily' ? DAY : WEEK;
+  const k0 = Math.floor((from - e.end) / period);
+  for (let k = k0; e.start + k * period < to; k++) {
+    const s = e.start + k * period;
+    if (s + length > from) out.push({ start: s, end: s + length });
+  }
+  return out;
+}
+
+export class ProphetForecaster implements Forecaster {
+  readonly name = 'prophet';
+
+  constructor(
+    private readonly events: readonly KnownEvent[] = [],
+    private readonly regressors: readonly Regressor[] = [],
+  ) {}
+
+  forecast(history: Series, horizon: number, level: number): Forecast {
+    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
+    initProphet();
+    const { start, step } = history;
+    const n = history.values.length;
+    const ds: bigint[] = [];
+    const y: number[] = [];
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = history.values[i] as number;
+      if (Number.isFinite(v)) {
+        ds.push(BigInt(Math.round(start + i * step)));
+        y.push(v);
+        keep.push(i);
+      }
+    }
+    if (y.length < 3) throw new RangeError('Prophet needs at least 3 finite history values');
+    const end = start + (n + horizon) * step;
+    const holidays = new Map<string, prophet.ProphetHoliday>();
+    for (const e of this.events) {
+      const occurrences = eventOccurrences(e, start, end);
+      if (occurrences.length) holidays.set(e.name, { occurrences: [...(holidays.get(e.name)?.occurrences ?? []), ...occurrences] });
+    }
+    const spanDays = (n * step) / DAY;
+    const model = new prophet.Prophet({
+      optimizer,
+      holidays,
+      // Seasons from the step and the span, never auto-detected (that misfires on 5-minute data).
+      dailySeasonality: { type: 'manual', enabled: step < DAY && spanDays >= 2 },
+      weeklySeasonality: { type: 'manual', enabled: spanDays >= 14 },
+      yearlySeasonality: { type: 'manual', enabled: spanDays >= 730 },
+      uncertaintySamples: 0,
+    });
+    try {
+      for (const r of this.regressors) model.addRegressor(r.name);
+      const x = (pick: (r: Regressor) => number[]) => new Map(this.regressors.map((r) => [r.name, pick(r)]));
+      let future: prophet.ProphetPredictions;
+      let inSample: prophet.ProphetPredictions;
+      try {
+        model.fit({ ds: BigInt64Array.from(ds), y: Float64Array.from(y), ...(this.regressors.length ? { x: x((r) => keep.map((i) => r.history[i] as number)) } : {}) });
+        inSample = model.predict(null);
+        const fds = Array.from({ length: horizon }, (_, h) => start + (n + h) * step);
+        future = model.predict({ ds: fds, ...(this.regressors.length ? { x: x((r) => Array.from(r.future)) } : {}) });
+      } catch (err) {
+        throw new ShadowscaleError('SHADOWSCALE_E_MODEL_FAILED', `augurs Prophet could not fit this series: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      // The interval: in-sample residual quantiles around the point forecast (the pipeline widens it
+      // from its backtest when that shows larger errors).
+      const res = Float64Array.from(y, (v, i) => v - (inSample.yhat.point[i] as number)).sort();
+      const qLo = sortedQuantile(res, (1 - level) / 2);
+      const qHi = sortedQuantile(res, (1 + level) / 2);
+      const mean = Float64Array.from(future.yhat.point);
+      const lower = Float64Array.from(mean, (m) => m + Math.min(0, qLo));
+      const upper = Float64Array.from(mean, (m) => m + Math.max(0, qHi));
+      return { model: this.name, start: start + n * step, step, level, mean, lower, upper };
+    } finally {
+      model.free();
+    }
+  }
+}

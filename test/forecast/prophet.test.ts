@@ -1,0 +1,85 @@
+// Integration tests: augurs Prophet (real WASM and the wasmstan optimizer) with known events and regressors.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FastSeasonalForecaster } from '../../src/core/fast-seasonal.js';
+import { createRng } from '../../src/core/random.js';
+import { eventOccurrences, ProphetForecaster, type KnownEvent } from '../../src/forecast/prophet.js';
+import type { ForecastOutput } from '../../src/forecast/run.js';
+import { runCli, tempDir } from '../helpers.js';
+
+const T0 = Date.UTC(2026, 0, 5) / 1000; // a Monday, 00:00 UTC
+const HOUR = 3600;
+const DAY = 86400;
+/** Hourly demand for `days` days: a daily cycle, plus +200 from 10:00 to 14:00 on every Wednesday (the campaign). */
+function hourly(days: number): Float64Array {
+  const rng = createRng(5);
+  return Float64Array.from({ length: days * 24 }, (_, i) => {
+    const day = Math.floor(i / 24);
+    const hour = i % 24;
+    const campaign = day % 7 === 2 && hour >= 10 && hour < 14 ? 200 : 0;
+    return 100 + 30 * Math.sin((2 * Math.PI * hour) / 24) + campaign + 3 * rng.normal();
+  });
+}
+const campaign: KnownEvent = { name: 'campaign', start: T0 + 2 * DAY + 10 * HOUR, end: T0 + 2 * DAY + 14 * HOUR, recurrence: 'weekly' };
+
+describe('eventOccurrences', () => {
+  const e = (recurrence: KnownEvent['recurrence']): KnownEvent => ({ name: 'x', start: T0 + 10 * HOUR, end: T0 + 12 * HOUR, recurrence });
+  const rows: [recurrence: KnownEvent['recurrence'], from: number, to: number, starts: number[], note: string][] = [
+    ['none', T0, T0 + DAY, [T0 + 10 * HOUR], 'a one-off event inside the window'],
+    ['none', T0 + DAY, T0 + 2 * DAY, [], 'a one-off event outside the window'],
+    ['daily', T0 + DAY, T0 + 3 * DAY, [T0 + DAY + 10 * HOUR, T0 + 2 * DAY + 10 * HOUR], 'daily'],
+    ['weekly', T0 - 7 * DAY, T0 + 8 * DAY, [T0 - 7 * DAY + 10 * HOUR, T0 + 10 * HOUR, T0 + 7 * DAY + 10 * HOUR], 'weekly, before and after the first'],
+    ['yearly', T0 + 300 * DAY, T0 + 400 * DAY, [Date.UTC(2027, 0, 5, 10) / 1000], 'yearly: same calendar date'],
+    ['daily', T0 + 11 * HOUR, T0 + 11.5 * HOUR, [T0 + 10 * HOUR], 'an occurrence straddling the window start'],
+  ];
+  for (const [recurrence, from, to, starts, note] of rows) it(note, () => assert.deepEqual(eventOccurrences(e(recurrence), from, to).map((o) => o.start), starts));
+});
+
+describe('ProphetForecaster', () => {
+  it('forecasts a known recurring campaign that a model without events misses', () => {
+    const y = hourly(30);
+    // 23 days of history: the forecast day (day 23, 23 % 7 == 2) is a Wednesday, with the campaign.
+    const historyDays = 23;
+    const history = { start: T0, step: HOUR, values: y.subarray(0, historyDays * 24) };
+    const p = new ProphetForecaster([campaign]).forecast(history, 24, 0.8);
+    const fast = new FastSeasonalForecaster().forecast(history, 24, 0.8);
+    const truth = y.subarray(historyDays * 24, historyDays * 24 + 24);
+    const mae = (f: Float64Array) => f.reduce((s, v, h) => s + Math.abs(v - (truth[h] as number)), 0) / 24;
+    assert.ok(mae(p.mean) < 0.5 * mae(fast.mean), `prophet ${mae(p.mean)} vs fast ${mae(fast.mean)}`);
+    assert.ok((p.mean[11] as number) > 250, `the campaign hour is forecast high: ${p.mean[11]}`);
+    for (let h = 0; h < 24; h++) assert.ok((p.lower[h] as number) <= (p.mean[h] as number) && (p.mean[h] as number) <= (p.upper[h] as number));
+  });
+  it('uses external regressors with their future values', () => {
+    const rng = createRng(9);
+    const n = 24 * 10;
+    const x = Float64Array.from({ length: n + 12 }, (_, i) => (Math.floor(i / 7) % 3) * 50);
+    const y = Float64Array.from({ length: n }, (_, i) => 20 + 2 * (x[i] as number) + rng.normal());
+    const f = new ProphetForecaster([], [{ name: 'price', history: x.subarray(0, n), future: x.subarray(n) }]).forecast({ start: T0, step: HOUR, values: y }, 12, 0.8);
+    for (let h = 0; h < 12; h++) assert.ok(Math.abs((f.mean[h] as number) - (20 + 2 * (x[n + h] as number))) < 10, `h=${h}: ${f.mean[h]}`);
+  });
+  it('rejects a history with fewer than 3 finite values', () => {
+    assert.throws(() => new ProphetForecaster().forecast({ start: T0, step: HOUR, values: [1, Number.NaN, 2] }, 2, 0.8), /at least 3/);
+  });
+});
+
+describe('shadowscale forecast with configured events', () => {
+  it('the pipeline considers Prophet for a service with events, and --model prophet uses them', async (t) => {
+    const dir = tempDir(t);
+    const csv = join(dir, 'demand.csv');
+    const y = hourly(23);
+    writeFileSync(csv, `timestamp,rps\n${Array.from(y, (v, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},${v.toFixed(3)}`).join('\n')}\n`);
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }\n`);
+    const auto = await runCli(['forecast', '--input', csv, '--horizon', '24', '--config', cfg, '--json']);
+    assert.equal(auto.code, 0, auto.stderr);
+    const a = JSON.parse(auto.stdout) as ForecastOutput;
+    assert.ok(a.backtest?.some((b) => b.model === 'prophet'), JSON.stringify(a.backtest));
+    const p = await runCli(['forecast', '--input', csv, '--horizon', '24', '--config', cfg, '--model', 'prophet', '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    const f = JSON.parse(p.stdout) as ForecastOutput;
+    assert.equal(f.model, 'prophet');
+    assert.ok((f.points[11]?.mean as number) > 250, `campaign hour: ${f.points[11]?.mean}`);
+  });
+});
