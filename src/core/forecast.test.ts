@@ -8,13 +8,14 @@ const hourly = (days: number, f: (i: number) => number) => Float64Array.from({ l
 
 describe('chooseSeason', () => {
   const rows: [n: number, want: number, note: string][] = [
-    [47, 0, 'under 2 days: no season'],
-    [48, 24, '2 days: daily'],
+    [23, 0, 'under a day: flat'],
+    [24, 24, 'one day: daily (one season to copy)'],
     [335, 24, 'under 2 weeks: daily'],
     [336, 168, '2 weeks: weekly'],
   ];
   for (const [n, want, note] of rows) it(note, () => assert.equal(chooseSeason(n, 3600, 'auto'), want));
   it('daily stays daily', () => assert.equal(chooseSeason(1000, 3600, 'daily'), 24));
+  it('a step of a day or more has no daily season', () => assert.equal(chooseSeason(1000, 86400, 'auto'), 0));
   it('none is flat', () => assert.equal(chooseSeason(1000, 3600, 'none'), 0));
 });
 

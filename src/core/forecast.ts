@@ -33,16 +33,16 @@ export const WEEK = 7 * DAY;
 
 export type Seasonality = 'auto' | 'daily' | 'weekly' | 'none';
 
-/** The season (in steps) seasonal naive uses for a history of n points: weekly from 2 weeks, daily from 2 days, else none. */
+/**
+ * The season (in steps) seasonal naive uses for a history of n points: weekly from two weeks, daily
+ * from one day (one season to copy), else none (flat).
+ */
 export function chooseSeason(n: number, step: number, seasonality: Seasonality): number {
   const daily = Math.round(DAY / step);
   const weekly = Math.round(WEEK / step);
-  if (seasonality === 'none') return 0;
-  if (seasonality === 'weekly' || seasonality === 'auto') {
-    if (n >= 2 * weekly) return weekly;
-    if (seasonality === 'weekly') return n >= 2 * daily ? daily : 0;
-  }
-  return n >= 2 * daily ? daily : 0;
+  if (seasonality === 'none' || daily < 2) return 0;
+  if ((seasonality === 'weekly' || seasonality === 'auto') && n >= 2 * weekly) return weekly;
+  return n >= daily ? daily : 0;
 }
 
 /**
