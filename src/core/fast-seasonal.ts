@@ -260,12 +260,7 @@ export class FastSeasonalForecaster implements Forecaster {
 }
 
 
-interface DayMeans {
-  readonly firstDay: number;
-  readonly means: Float64Array;
-}
-
-/** Fills `shape` (centred, smoothed daily profile) and returns the day means it used. */
+/** Fills `shape`: the centred, smoothed daily profile. */
 function estimateDailyShape(
   x: Float64Array,
   profileDays: number,
@@ -274,7 +269,7 @@ function estimateDailyShape(
   dayOf: (i: number) => number,
   phaseOf: (i: number) => number,
   shape: Float64Array,
-): DayMeans {
+): void {
   const n = x.length;
   const lastDay = dayOf(n - 1);
   const firstDay = Math.max(dayOf(0), lastDay - Math.max(profileDays, useWeekly ? 28 : 0) + 1);
@@ -324,7 +319,6 @@ function estimateDailyShape(
     total += shape[p] as number;
   }
   for (let p = 0; p < perDay; p++) shape[p] = (shape[p] as number) - total / perDay;
-  return { firstDay, means };
 }
 
 const WEEK_HOURS = 168;

@@ -8,12 +8,16 @@ import * as mstl from '@bsull/augurs/mstl';
 import { ShadowscaleError } from '../core/errors.js';
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
 
+/** The bytes of an augurs submodule's own .wasm file (next to its .js in the package). */
+export function augursWasm(submodule: 'mstl' | 'prophet'): Buffer {
+  return readFileSync(fileURLToPath(new URL(`${submodule}_bg.wasm`, import.meta.resolve(`@bsull/augurs/${submodule}`))));
+}
+
 let mstlReady = false;
 
 function initMstl(): void {
   if (mstlReady) return;
-  const wasm = fileURLToPath(new URL('mstl_bg.wasm', import.meta.resolve('@bsull/augurs/mstl')));
-  mstl.initSync({ module: readFileSync(wasm) });
+  mstl.initSync({ module: augursWasm('mstl') });
   mstlReady = true;
 }
 

@@ -3,11 +3,10 @@
 // occurrences cover the history and the forecast window; external regressors are supported with
 // their values over the history and the forecast window.
 
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as prophet from '@bsull/augurs/prophet';
 import { optimizer } from '@bsull/augurs-prophet-wasmstan';
 import { ShadowscaleError } from '../core/errors.js';
+import { augursWasm } from './augurs.js';
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
 import { sortedQuantile } from '../core/stats.js';
 
@@ -15,8 +14,7 @@ let ready = false;
 
 function initProphet(): void {
   if (ready) return;
-  const wasm = fileURLToPath(new URL('prophet_bg.wasm', import.meta.resolve('@bsull/augurs/prophet')));
-  prophet.initSync({ module: readFileSync(wasm) });
+  prophet.initSync({ module: augursWasm('prophet') });
   ready = true;
 }
 
