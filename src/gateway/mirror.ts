@@ -1,0 +1,283 @@
+// Mirroring a sample of live traffic to the shadow pool, isolated from live traffic:
+// 1. `sample` decides per request (random, or consistent by a key's hash; mutations always when asked);
+// 2. `submit` (and `reserve` for mutations, which holds the request's place in its key's order from
+//    its arrival) never block or throw: they enqueue within a bound, or drop and count;
+// 3. a fixed number of senders (its own connection limit) deliver with a short timeout; failures
+//    and timeouts are counted, never retried; mutations sharing a key are delivered in arrival order.
+// Scrubbed mode removes credentials and configured headers and redacts configured JSON fields.
+
+import { Pool } from 'undici';
+
+export type MirrorMode = 'full' | 'scrubbed' | 'metadata';
+
+export interface MirrorOptions {
+  readonly targets: readonly string[];
+  /** Fraction of requests mirrored (0..1); can be changed at runtime within [minRate, maxRate]. */
+  readonly rate: number;
+  readonly minRate: number;
+  readonly maxRate: number;
+  /** Consistent sampling key: a header name, or "client-address"; random sampling when absent. */
+  readonly key?: string;
+  readonly mirrorMutations: boolean;
+  readonly mutationMethods: readonly string[];
+  readonly mode: MirrorMode;
+  readonly scrubHeaders: readonly string[];
+  readonly redactJsonFields: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly queueLimit: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** Metadata records kept (the most recent). */
+  readonly metadataLimit: number;
+}
+
+export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
+  rate: 0.1,
+  minRate: 0,
+  maxRate: 1,
+  mirrorMutations: true,
+  mutationMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+  mode: 'scrubbed',
+  scrubHeaders: [],
+  redactJsonFields: [],
+  maxBodyBytes: 1 << 20,
+  queueLimit: 1000,
+  concurrency: 16,
+  timeoutMs: 1000,
+  metadataLimit: 10_000,
+};
+
+export interface MirroredRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer | undefined;
+  /** The body was larger than the cap and was not kept: the request is dropped, not mirrored. */
+  readonly oversized?: boolean;
+  /** Ordering key for mutations (the sampling key's value, or the path). */
+  readonly orderKey: string;
+}
+
+/** What metadata mode records of a sampled request (nothing is forwarded). */
+export interface RequestMetadata {
+  readonly at: number;
+  readonly method: string;
+  /** Path without the query string. */
+  readonly route: string;
+  readonly headerNames: readonly string[];
+  readonly requestBytes: number;
+  readonly status: number;
+  readonly responseBytes: number;
+  readonly durationMs: number;
+}
+
+export interface MirrorStats {
+  sampled: number;
+  mirrored: number;
+  /** Not sent: queue full, body over the cap, or unredactable body. */
+  dropped: number;
+  /** Sent but failed or timed out at the shadow. */
+  failed: number;
+  inFlight: number;
+  /** Waiting to be sent (ordered mutations and the queue). */
+  queued: number;
+}
+
+const ALWAYS_SCRUBBED = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+
+/** FNV-1a, 32 bit: a stable hash for consistent sampling. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function redactJson(value: unknown, fields: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => redactJson(v, fields));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = fields.has(k) ? '[redacted]' : redactJson(v, fields);
+    return out;
+  }
+  return value;
+}
+
+export class Mirror {
+  private readonly o: MirrorOptions;
+  private rate: number;
+  private readonly pools: Pool[];
+  private next = 0;
+  private readonly queue: MirroredRequest[] = [];
+  private readonly keyChains = new Map<string, Promise<void>>();
+  private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0 };
+  private readonly scrub: Set<string>;
+  private readonly redact: Set<string>;
+  private closed = false;
+  private readonly records: RequestMetadata[] = [];
+  private recordHead = 0;
+  private recorded = 0;
+
+  constructor(
+    options: Partial<MirrorOptions> & { targets: readonly string[] },
+    private readonly random: () => number = Math.random,
+  ) {
+    this.o = { ...MIRROR_DEFAULTS, ...options };
+    if (!(this.o.rate >= 0 && this.o.rate <= 1)) throw new RangeError(`mirror rate must be within 0..1, got ${this.o.rate}`);
+    this.rate = this.o.rate;
+    const perTarget = Math.max(1, Math.ceil(this.o.concurrency / Math.max(1, this.o.targets.length)));
+    this.pools = this.o.targets.map((t) => new Pool(t, { connections: perTarget, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs, connectTimeout: this.o.timeoutMs }));
+    this.scrub = new Set([...ALWAYS_SCRUBBED, ...this.o.scrubHeaders.map((h) => h.toLowerCase())]);
+    this.redact = new Set(this.o.redactJsonFields);
+  }
+
+  get mode(): MirrorMode {
+    return this.o.mode;
+  }
+
+  get maxBodyBytes(): number {
+    return this.o.maxBodyBytes;
+  }
+
+  /** Change the sampling rate at runtime (the sampling controller); clamped to the configured bounds. */
+  setRate(rate: number): number {
+    this.rate = Math.min(this.o.maxRate, Math.max(this.o.minRate, rate));
+    return this.rate;
+  }
+
+  getRate(): number {
+    return this.rate;
+  }
+
+  isMutation(method: string): boolean {
+    return this.o.mutationMethods.includes(method.toUpperCase());
+  }
+
+  /** The value requests are sampled (and mutations ordered) by, if a key is configured. */
+  keyOf(headers: Record<string, string | string[] | undefined>, clientAddress: string | undefined): string | undefined {
+    if (!this.o.key) return undefined;
+    if (this.o.key === 'client-address') return clientAddress;
+    const v = headers[this.o.key.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** Whether this request goes to the shadow. */
+  sample(method: string, key: string | undefined): boolean {
+    if (this.pools.length === 0) return false;
+    const take = (this.o.mirrorMutations && this.isMutation(method)) || (key !== undefined ? fnv1a(key) / 4294967296 < this.rate : this.random() < this.rate);
+    if (take) this.stats.sampled++;
+    return take;
+  }
+
+  /**
+   * For a sampled mutation: take its place in its key's order now (at arrival); call the returned
+   * function once its body has arrived (or with undefined to give the place up). Never blocks.
+   */
+  reserve(orderKey: string): (req: MirroredRequest | undefined) => void {
+    let fill: (r: MirroredRequest | undefined) => void = () => undefined;
+    const ready = new Promise<MirroredRequest | undefined>((resolve) => (fill = resolve));
+    if (this.closed || this.o.mode === 'metadata' || this.stats.queued + this.queue.length + this.stats.inFlight >= this.o.queueLimit) {
+      this.stats.dropped++;
+      return () => undefined;
+    }
+    const prev = this.keyChains.get(orderKey) ?? Promise.resolve();
+    this.stats.queued++;
+    // Mutations with the same key go one after the other, in arrival order.
+    const chained = prev.then(async () => {
+      const req = await ready;
+      this.stats.queued--;
+      const prepared = req && this.prepare(req);
+      if (!prepared) {
+        this.stats.dropped++;
+        return;
+      }
+      await this.send(prepared);
+    });
+    this.keyChains.set(orderKey, chained);
+    void chained.then(() => {
+      if (this.keyChains.get(orderKey) === chained) this.keyChains.delete(orderKey);
+    });
+    return fill;
+  }
+
+  /** Enqueue a sampled request (not a mutation: see `reserve`); never blocks or throws. */
+  submit(req: MirroredRequest): void {
+    if (this.closed || this.o.mode === 'metadata') return;
+    const prepared = this.prepare(req);
+    if (!prepared || this.stats.queued + this.queue.length + this.stats.inFlight >= this.o.queueLimit) {
+      this.stats.dropped++;
+      return;
+    }
+    this.queue.push(prepared);
+    this.pump();
+  }
+
+  /** Metadata mode: keep the record of a sampled request (a ring of the most recent). */
+  record(m: RequestMetadata): void {
+    this.recorded++;
+    if (this.records.length < this.o.metadataLimit) this.records.push(m);
+    else {
+      this.records[this.recordHead] = m;
+      this.recordHead = (this.recordHead + 1) % this.o.metadataLimit;
+    }
+  }
+
+  /** The kept metadata records, oldest first, and how many were recorded in all. */
+  metadata(): { records: RequestMetadata[]; total: number } {
+    return { records: [...this.records.slice(this.recordHead), ...this.records.slice(0, this.recordHead)], total: this.recorded };
+  }
+
+  snapshot(): Readonly<MirrorStats> & { rate: number } {
+    return { ...this.stats, queued: this.stats.queued + this.queue.length, rate: this.rate };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.pools.map((p) => p.destroy()));
+  }
+
+  private prepare(req: MirroredRequest): MirroredRequest | undefined {
+    if (req.oversized || (req.body && req.body.length > this.o.maxBodyBytes)) return undefined;
+    if (this.o.mode === 'full') return req;
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!this.scrub.has(k)) headers[k] = v;
+    let body = req.body;
+    if (body && body.length && this.redact.size) {
+      const type = String(req.headers['content-type'] ?? '');
+      if (type.includes('json')) {
+        try {
+          body = Buffer.from(JSON.stringify(redactJson(JSON.parse(body.toString('utf8')), this.redact)));
+          headers['content-length'] = String(body.length);
+        } catch {
+          // A body that claims JSON but cannot be parsed cannot be redacted: not mirrored.
+          return undefined;
+        }
+      }
+    }
+    return { ...req, headers, body };
+  }
+
+  private pump(): void {
+    while (this.stats.inFlight < this.o.concurrency && this.queue.length > 0) {
+      void this.send(this.queue.shift() as MirroredRequest);
+    }
+  }
+
+  private async send(r: MirroredRequest): Promise<void> {
+    const pool = this.pools[this.next++ % this.pools.length] as Pool;
+    this.stats.inFlight++;
+    try {
+      const res = await pool.request({ method: r.method as 'GET', path: r.path, headers: r.headers, body: r.body });
+      await res.body.dump();
+      if (res.statusCode >= 500) this.stats.failed++;
+      else this.stats.mirrored++;
+    } catch {
+      this.stats.failed++;
+    } finally {
+      this.stats.inFlight--;
+      this.pump();
+    }
+  }
+}

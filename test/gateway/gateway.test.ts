@@ -1,0 +1,283 @@
+// Integration tests: the gateway against real upstream servers on port 0 (live and shadow).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { createRng } from '../../src/core/random.js';
+import { pickTwoChoices } from '../../src/gateway/balancer.js';
+import { createGateway, type GatewayOptions } from '../../src/gateway/gateway.js';
+import { fnv1a, redactJson } from '../../src/gateway/mirror.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+async function upstream(t: { after: (fn: () => Promise<void>) => void }, handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void = (_q, res) => res.end('ok')) {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+async function gateway(t: { after: (fn: () => Promise<void>) => void }, o: GatewayOptions) {
+  const g = createGateway({ random: createRng(7).next, ...o });
+  const addr = await g.listen(0);
+  t.after(() => g.close());
+  return { g, url: `http://127.0.0.1:${addr.port}` };
+}
+
+/** A closed port: nothing listens there. */
+async function deadUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
+
+const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('gateway proxy', () => {
+  it('forwards end-to-end headers only, adds X-Forwarded-*, strips hop-by-hop from the response', async (t) => {
+    const live = await upstream(t, (_q, res) => {
+      res.writeHead(200, { 'x-app': 'yes', 'keep-alive': 'timeout=5', 'x-private-hop': '1', connection: 'x-private-hop' });
+      res.end('hello');
+    });
+    const { url } = await gateway(t, { live: [live.url] });
+    const r = await fetch(`${url}/a/b?c=1`, { headers: { 'x-custom': 'v', 'x-forwarded-for': '10.0.0.9', te: 'trailers' } });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), 'hello');
+    assert.equal(r.headers.get('x-app'), 'yes');
+    assert.equal(r.headers.get('x-private-hop'), null);
+    const s = live.seen[0] as Seen;
+    assert.equal(s.url, '/a/b?c=1');
+    assert.equal(s.headers['x-custom'], 'v');
+    assert.equal(s.headers.te, undefined);
+    assert.equal(s.headers['x-forwarded-for'], '10.0.0.9, 127.0.0.1');
+    assert.equal(s.headers['x-forwarded-proto'], 'http');
+  });
+
+  it('streams a large body both ways', async (t) => {
+    const live = await upstream(t, (_q, res, body) => res.end(body));
+    const { url } = await gateway(t, { live: [live.url] });
+    const big = Buffer.alloc(8 << 20, 7);
+    for (let i = 0; i < big.length; i += 4093) big[i] = i % 251;
+    const r = await fetch(url, { method: 'POST', body: big });
+    const back = Buffer.from(await r.arrayBuffer());
+    assert.equal(back.length, big.length);
+    assert.equal(createHash('sha256').update(back).digest('hex'), createHash('sha256').update(big).digest('hex'));
+  });
+
+  it('answers 502 upstream_unreachable, 504 upstream_timeout and 503 no_healthy_upstream', async (t) => {
+    const dead = await deadUrl();
+    const { url } = await gateway(t, { live: [dead], ejectAfterFailures: 2, ejectForMs: 60_000 });
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(url);
+      assert.equal(r.status, 502);
+      assert.equal(r.headers.get('x-shadowscale-reason'), 'upstream_unreachable');
+    }
+    const ejected = await fetch(url);
+    assert.equal(ejected.status, 503, 'ejected after 2 failures');
+    assert.equal(ejected.headers.get('x-shadowscale-reason'), 'no_healthy_upstream');
+    const slow = await upstream(t, (_q, res) => setTimeout(() => res.end('late'), 1500));
+    const { url: url2 } = await gateway(t, { live: [slow.url], requestTimeoutMs: 200 });
+    const r = await fetch(url2);
+    assert.equal(r.status, 504);
+    assert.equal(r.headers.get('x-shadowscale-reason'), 'upstream_timeout');
+  });
+
+  it('answers a malformed request 400 without reaching an upstream', async (t) => {
+    const live = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url] });
+    const port = Number(new URL(url).port);
+    const reply = await new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => s.write('GARBAGE \x00\x01 NOT-HTTP\r\n\r\n'));
+      let data = '';
+      s.on('data', (d) => (data += d.toString()));
+      s.on('close', () => resolve(data));
+    });
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request/);
+    assert.equal(live.seen.length, 0);
+    assert.equal(g.stats.errors.bad_request, 1);
+  });
+});
+
+describe('load balancing', () => {
+  it('power of two choices prefers the member with fewer outstanding requests per weight', () => {
+    const m = (id: string, outstanding: number, weight = 1) => ({ id, url: id, weight, outstanding, healthy: true });
+    const members = [m('a', 10), m('b', 0)];
+    const rng = createRng(1);
+    const picks = Array.from({ length: 1000 }, () => pickTwoChoices(members, rng.next)?.id);
+    // b wins whenever it is one of the two draws: 1 - 1/4 of the time.
+    const b = picks.filter((x) => x === 'b').length;
+    assert.ok(b > 700 && b < 800, String(b));
+    assert.equal(pickTwoChoices([m('a', 0, 0), { ...m('b', 0), healthy: false }], rng.next), undefined);
+  });
+  it('spreads live traffic over members, and a zero weight takes it out', async (t) => {
+    const a = await upstream(t);
+    const b = await upstream(t);
+    const { g, url } = await gateway(t, { live: [a.url, b.url] });
+    for (let i = 0; i < 100; i++) await (await fetch(url)).text();
+    assert.ok(a.seen.length > 25 && b.seen.length > 25, `${a.seen.length} / ${b.seen.length}`);
+    (g.members[1] as { weight: number }).weight = 0;
+    const before = b.seen.length;
+    for (let i = 0; i < 30; i++) await (await fetch(url)).text();
+    assert.equal(b.seen.length, before);
+  });
+});
+
+describe('mirroring', () => {
+  it('mirrors the configured fraction (seeded) and every mutation', async (t) => {
+    const live = await upstream(t);
+    const shadow = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 0.3 } });
+    for (let i = 0; i < 300; i++) await (await fetch(`${url}/r/${i}`)).text();
+    for (let i = 0; i < 10; i++) await (await fetch(`${url}/w`, { method: 'POST', body: `{"i":${i}}`, headers: { 'content-type': 'application/json' } })).text();
+    await until(() => g.mirror.snapshot().inFlight === 0 && shadow.seen.length >= g.mirror.snapshot().sampled);
+    const gets = shadow.seen.filter((s) => s.method === 'GET').length;
+    assert.ok(gets > 60 && gets < 120, `mirrored GETs ${gets} of 300 at 0.3`);
+    assert.equal(shadow.seen.filter((s) => s.method === 'POST').length, 10);
+    assert.equal(live.seen.length, 310);
+  });
+  it('consistent sampling by a key keeps the same clients in the sample', async (t) => {
+    const live = await upstream(t);
+    const shadow = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 0.5, key: 'x-user' } });
+    const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    for (let round = 0; round < 3; round++) for (const u of users) await (await fetch(url, { headers: { 'x-user': u } })).text();
+    await until(() => g.mirror.snapshot().inFlight === 0 && shadow.seen.length >= g.mirror.snapshot().sampled);
+    const counts = new Map<string, number>();
+    for (const s of shadow.seen) counts.set(String(s.headers['x-user']), (counts.get(String(s.headers['x-user'])) ?? 0) + 1);
+    for (const u of users) assert.equal(counts.get(u) ?? 0, fnv1a(u) / 4294967296 < 0.5 ? 3 : 0, u);
+  });
+  it('scrubs credentials and configured headers and redacts JSON fields; full mode keeps them', async (t) => {
+    const live = await upstream(t);
+    const shadow = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 1, scrubHeaders: ['X-Api-Key'], redactJsonFields: ['card', 'ssn'] } });
+    const body = JSON.stringify({ user: 'a', card: '4111', nested: { ssn: '123' } });
+    await (await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer s', cookie: 'sid=1', 'x-api-key': 'k', 'x-keep': '1', 'content-type': 'application/json' } })).text();
+    await until(() => shadow.seen.length === 1);
+    const s = shadow.seen[0] as Seen;
+    assert.equal(s.headers.authorization, undefined);
+    assert.equal(s.headers.cookie, undefined);
+    assert.equal(s.headers['x-api-key'], undefined);
+    assert.equal(s.headers['x-keep'], '1');
+    assert.deepEqual(JSON.parse(s.body.toString()), { user: 'a', card: '[redacted]', nested: { ssn: '[redacted]' } });
+    assert.equal((live.seen[0] as Seen).headers.authorization, 'Bearer s', 'live traffic is untouched');
+    assert.equal(g.mirror.snapshot().mirrored, 1);
+    assert.deepEqual(redactJson([{ a: 1, card: 2 }], new Set(['card'])), [{ a: 1, card: '[redacted]' }]);
+  });
+  it('metadata mode forwards nothing and records method, route, sizes, header names, status and timing', async (t) => {
+    const live = await upstream(t, (_q, res) => {
+      res.writeHead(201);
+      res.end('created!');
+    });
+    const shadow = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 1, mode: 'metadata' } });
+    await (await fetch(`${url}/orders?id=7`, { method: 'POST', body: 'abcd', headers: { 'x-trace': '1' } })).text();
+    const { records, total } = g.mirror.metadata();
+    assert.equal(total, 1);
+    const r = records[0];
+    assert.equal(r?.method, 'POST');
+    assert.equal(r?.route, '/orders');
+    assert.equal(r?.requestBytes, 4);
+    assert.equal(r?.responseBytes, 8);
+    assert.equal(r?.status, 201);
+    assert.ok(r?.headerNames.includes('x-trace'));
+    assert.ok((r?.durationMs as number) >= 0);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(shadow.seen.length, 0, 'nothing is forwarded in metadata mode');
+  });
+  it('delivers mutations that share a key in arrival order, whatever the shadow takes per request', async (t) => {
+    const live = await upstream(t);
+    const rng = createRng(3);
+    const shadow = await upstream(t, (_q, res) => setTimeout(() => res.end('ok'), 1 + Math.floor(rng.next() * 20)));
+    const { url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 0, key: 'x-user', concurrency: 8 } });
+    const pending: Promise<string>[] = [];
+    for (let i = 0; i < 20; i++) {
+      pending.push(fetch(`${url}/kv`, { method: 'PUT', body: String(i), headers: { 'x-user': 'same' } }).then((r) => r.text()));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await Promise.all(pending);
+    await until(() => shadow.seen.length === 20);
+    assert.deepEqual(
+      shadow.seen.map((s) => Number(s.body.toString())),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+  });
+});
+
+describe('isolation: the shadow can never hurt live traffic', () => {
+  const liveLatencies = async (url: string, n: number): Promise<{ statuses: number[]; p99: number }> => {
+    const lat: number[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const r = await fetch(`${url}/x/${i}`, { method: i % 5 === 0 ? 'POST' : 'GET', body: i % 5 === 0 ? 'w' : undefined });
+      await r.text();
+      statuses.push(r.status);
+      lat.push(performance.now() - t0);
+    }
+    lat.sort((a, b) => a - b);
+    return { statuses, p99: lat[Math.floor(0.99 * (lat.length - 1))] as number };
+  };
+  it('a shadow answering after 3 s: no live error, live p99 far below the shadow delay, requests dropped and counted', async (t) => {
+    const live = await upstream(t);
+    const shadow = await upstream(t, (_q, res) => setTimeout(() => res.end('slow'), 3000));
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 1, timeoutMs: 300, queueLimit: 20, concurrency: 4 } });
+    const r = await liveLatencies(url, 100);
+    assert.ok(r.statuses.every((s) => s === 200));
+    assert.ok(r.p99 < 250, `live p99 ${r.p99.toFixed(1)} ms`);
+    const m = g.mirror.snapshot();
+    assert.ok(m.dropped > 0, JSON.stringify(m));
+    await until(() => g.mirror.snapshot().inFlight === 0, 5000);
+    assert.ok(g.mirror.snapshot().failed > 0, 'timeouts counted');
+  });
+  it('a shadow that is down: no live error, failures counted', async (t) => {
+    const live = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [await deadUrl()], mirror: { rate: 1 } });
+    const r = await liveLatencies(url, 50);
+    assert.ok(r.statuses.every((s) => s === 200));
+    await until(() => g.mirror.snapshot().inFlight === 0);
+    assert.ok(g.mirror.snapshot().failed > 0);
+  });
+});
+
+describe('request helper', () => {
+  it('node:http request through the gateway keeps keep-alive working', async (t) => {
+    const live = await upstream(t);
+    const { url } = await gateway(t, { live: [live.url] });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(url, { headers: { connection: 'keep-alive' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+  });
+});
