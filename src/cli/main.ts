@@ -12,6 +12,11 @@ import { runJobs } from '../forecast/pool.js';
 import type { KnownEvent } from '../forecast/prophet.js';
 import { forecastOf, type ForecastOutput } from '../forecast/run.js';
 import { readdirSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer } from '../gateway/admin.js';
+import { createGateway } from '../gateway/gateway.js';
+import type { MirrorMode } from '../gateway/mirror.js';
 import { join } from 'node:path';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
@@ -47,6 +52,32 @@ function openFraction(v: string): number {
   const n = Number(v);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a number strictly between 0 and 1, got "${v}"`);
   return n;
+}
+function fraction(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number between 0 and 1, got "${v}"`);
+  return n;
+}
+function hostPort(flag: string) {
+  return (v: string): { host: string; port: number } => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    const port = Number(m?.[2]);
+    if (!m || port > 65535) throw new InvalidArgumentError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any), got "${v}"`);
+    return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+  };
+}
+function urlList(flag: string) {
+  return (v: string): string[] =>
+    v.split(',').map((u) => {
+      let url: URL;
+      try {
+        url = new URL(u.trim());
+      } catch {
+        throw new InvalidArgumentError(`${flag}: expected http:// or https:// URLs separated by commas, got "${u}"`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`${flag}: expected http:// or https:// URLs separated by commas, got "${u}"`);
+      return url.origin;
+    });
 }
 function strategyList(v: string): StrategyName[] {
   if (v === 'all') return [...STRATEGY_NAMES];
@@ -220,6 +251,49 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
       const failure = results.find((r) => !r.ok);
       if (failure && !failure.ok) throw new ShadowscaleError(failure.code, `${results.filter((r) => !r.ok).length} of ${files.length} series could not be evaluated (see above)`);
+    });
+
+  program
+    .command('gateway')
+    .description('run the data plane: proxy to the live pool, mirror a sample to the shadow pool, admin API on its own port')
+    .requiredOption('--listen <host:port>', 'address to serve traffic on (port 0: any free port)', hostPort('--listen'))
+    .requiredOption('--live <url,...>', 'live upstream base URLs, comma-separated', urlList('--live'))
+    .option('--shadow <url,...>', 'shadow upstream base URLs, comma-separated', urlList('--shadow'), [])
+    .option('--sample <fraction>', 'fraction of requests mirrored to the shadow (mutations always)', fraction, 0.1)
+    .addOption(new Option('--mode <mode>', 'what the shadow receives').choices(['full', 'scrubbed', 'metadata']).default('scrubbed'))
+    .option('--key <header|client-address>', 'consistent sampling key (default: random sampling)')
+    .option('--admin <host:port>', 'address of the admin API (metrics, stats, runtime changes)', hostPort('--admin'))
+    .option('--health-path <path>', 'active health check path on the live members (off when absent)')
+    .option('--health-interval-ms <ms>', 'active health check interval', positiveInteger, 5000)
+    .option('--timeout-ms <ms>', 'upstream response timeout', positiveInteger, 30_000)
+    .option('--json', 'print the listening addresses as one JSON line')
+    .action(async (opts: Record<string, unknown>) => {
+      const listen = opts.listen as { host: string; port: number };
+      const g = createGateway({
+        live: opts.live as string[],
+        shadow: opts.shadow as string[],
+        mirror: { rate: opts.sample as number, mode: opts.mode as MirrorMode, ...(opts.key ? { key: opts.key as string } : {}) },
+        requestTimeoutMs: opts.timeoutMs as number,
+        ...(opts.healthPath ? { healthCheck: { path: opts.healthPath as string, intervalMs: opts.healthIntervalMs as number } } : {}),
+      });
+      const addr = await g.listen(listen.port, listen.host);
+      let admin: Server | undefined;
+      let adminUrl: string | undefined;
+      if (opts.admin) {
+        const a = opts.admin as { host: string; port: number };
+        admin = createAdminServer(g);
+        await new Promise<void>((resolve) => (admin as Server).listen(a.port, a.host, resolve));
+        adminUrl = `http://${a.host}:${(admin.address() as AddressInfo).port}`;
+      }
+      const where = { listen: `http://${listen.host}:${addr.port}`, admin: adminUrl ?? null };
+      io.out(opts.json ? `${JSON.stringify(where)}\n` : `gateway listening on ${where.listen}${adminUrl ? `, admin on ${adminUrl}` : ''}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      admin?.closeAllConnections();
+      await Promise.all([g.close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);
     });
 
   const config = program.command('config').description('inspect the configuration');

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   SHADOWSCALE_E_CONFIG_INVALID: { exitCode: 2, httpStatus: 400, summary: 'The configuration does not match the schema (the message names the path).' },
   SHADOWSCALE_E_TRACE_READ: { exitCode: 2, httpStatus: 400, summary: 'A trace file cannot be opened or read.' },
   SHADOWSCALE_E_TRACE_FORMAT: { exitCode: 2, httpStatus: 400, summary: 'A trace file is malformed (the message names file:line and the field).' },
+  SHADOWSCALE_E_API_INPUT: { exitCode: 2, httpStatus: 400, summary: 'An API request body is invalid (the message names the field and what was expected).' },
+  SHADOWSCALE_E_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'No such API resource (route, pool or member).' },
   SHADOWSCALE_E_MODEL_FAILED: { exitCode: 1, httpStatus: 500, summary: 'A forecasting model could not fit this series (the message says why); another model may.' },
   SHADOWSCALE_E_SLO_INFEASIBLE: { exitCode: 2, httpStatus: 422, summary: 'No arrival rate meets the SLO on this instance type (service time alone exceeds it).' },
   SHADOWSCALE_E_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'An internal failure; please report it with the command that caused it.' },

@@ -11,11 +11,13 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Pool, errors as undiciErrors } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, responseHeaders } from './headers.js';
-import { Mirror, type MirrorOptions } from './mirror.js';
+import { TrafficMetrics } from './metrics.js';
+import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
 
 export interface GatewayOptions {
   readonly live: readonly string[];
@@ -30,12 +32,17 @@ export interface GatewayOptions {
   readonly random?: () => number;
   /** Injected clock for ejection (ms). */
   readonly now?: () => number;
+  /** Active health checks of the live members: GET `path` every `intervalMs`; 2xx/3xx is healthy. */
+  readonly healthCheck?: { readonly path: string; readonly intervalMs: number; readonly timeoutMs?: number };
 }
 
 export interface LiveMember extends Member {
   readonly pool: Pool;
-  failures: number;
+  /** The last active health check passed (true without health checks). */
+  checkOk: boolean;
+  /** Passive ejection after consecutive failures: not routed to until then (ms). */
   ejectedUntil: number;
+  failures: number;
   requests: number;
 }
 
@@ -48,7 +55,12 @@ export interface Gateway {
   readonly server: Server;
   readonly members: LiveMember[];
   readonly mirror: Mirror;
+  readonly metrics: TrafficMetrics;
   readonly stats: GatewayStats;
+  /** Add a live member at runtime (weight 1 by default); returns it. */
+  addLive(url: string, weight?: number): LiveMember;
+  /** Drain a live member: no new requests; it is removed once its in-flight requests finish. */
+  removeLive(id: string): Promise<boolean>;
   listen(port: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -62,18 +74,35 @@ export function createGateway(o: GatewayOptions): Gateway {
   const now = o.now ?? Date.now;
   const ejectAfter = o.ejectAfterFailures ?? 5;
   const ejectFor = o.ejectForMs ?? 10_000;
-  const members: LiveMember[] = o.live.map((url, i) => ({
-    id: `live-${i}`,
+  let nextId = 0;
+  const makeMember = (url: string, weight = 1): LiveMember => ({
+    id: `live-${nextId++}`,
     url,
-    weight: 1,
+    weight,
     outstanding: 0,
     healthy: true,
+    checkOk: true,
     failures: 0,
     ejectedUntil: 0,
     requests: 0,
     pool: new Pool(url, { connections: 256, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 }),
-  }));
-  const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random);
+  });
+  const members: LiveMember[] = o.live.map((url) => makeMember(url));
+
+  // Active health checks: a member that fails its check stops receiving traffic until it passes.
+  const check = async (m: LiveMember): Promise<void> => {
+    try {
+      const r = await m.pool.request({ method: 'GET', path: o.healthCheck?.path ?? '/', headersTimeout: o.healthCheck?.timeoutMs ?? 2000, bodyTimeout: o.healthCheck?.timeoutMs ?? 2000 });
+      await r.body.dump();
+      m.checkOk = r.statusCode < 400;
+    } catch {
+      m.checkOk = false;
+    }
+  };
+  const timer = o.healthCheck ? setInterval(() => void Promise.all(members.map(check)), o.healthCheck.intervalMs) : undefined;
+  timer?.unref();
+  const metrics = new TrafficMetrics(now);
+  const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stats: GatewayStats = { requests: 0, errors: {} };
 
   const fail = (res: ServerResponse, status: number, reason: string): void => {
@@ -89,7 +118,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
     const t = now();
-    for (const m of members) if (!m.healthy && m.ejectedUntil <= t) m.healthy = true;
+    for (const m of members) m.healthy = m.checkOk && m.ejectedUntil <= t;
     const member = pickTwoChoices(members, random);
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
@@ -100,44 +129,55 @@ export function createGateway(o: GatewayOptions): Gateway {
       return fail(res, 503, 'no_healthy_upstream');
     }
 
-    // Mirror: a copy of the body (up to the cap) for a sampled request, handed over once complete.
+    // The request body reaches the live upstream through a tap that counts it and, for a sampled
+    // request, keeps a copy (up to the mirror's cap) for the shadow. A tap in the pipe (rather than
+    // a 'data' listener) keeps backpressure and loses no chunk before undici starts reading.
     const key = mirror.keyOf(req.headers, client);
     const sampled = mirror.sample(method, key);
-    // Metadata mode: count the request's bytes now, record with the response below.
-    let requestBytes = 0;
-    if (sampled && mirror.mode === 'metadata') req.on('data', (c: Buffer) => (requestBytes += c.length));
-    if (sampled && mirror.mode !== 'metadata') {
-      const orderKey = key ?? path;
-      const deliver = mirror.isMutation(method) ? mirror.reserve(orderKey) : (r: Parameters<typeof mirror.submit>[0] | undefined) => r && mirror.submit(r);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let tooBig = false;
-      req.on('data', (c: Buffer) => {
-        if (tooBig) return;
-        size += c.length;
-        if (size > mirror.maxBodyBytes) {
-          tooBig = true;
-          chunks.length = 0;
-        } else chunks.push(c);
+    const copy = sampled && mirror.mode !== 'metadata';
+    const orderKey = key ?? path;
+    const deliver = !copy ? undefined : mirror.isMutation(method) ? mirror.reserve(orderKey) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
+    const chunks: Buffer[] = [];
+    let bytesIn = 0;
+    let tooBig = false;
+    const bodyDone = (): void => deliver?.({ method, path, headers, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey });
+    const hasBody = !BODYLESS.has(method) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    let body: Transform | undefined;
+    if (hasBody) {
+      body = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytesIn += chunk.length;
+          if (copy && !tooBig) {
+            if (bytesIn > mirror.maxBodyBytes) {
+              tooBig = true;
+              chunks.length = 0;
+            } else chunks.push(chunk);
+          }
+          cb(null, chunk);
+        },
+        flush(cb) {
+          bodyDone();
+          cb();
+        },
       });
-      req.on('end', () => deliver({ method, path, headers, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey }));
-      req.on('aborted', () => deliver(undefined));
+      req.pipe(body);
+      req.on('aborted', () => deliver?.(undefined));
+    } else {
+      req.resume();
+      bodyDone();
     }
 
     member.outstanding++;
     member.requests++;
-    const hasBody = !BODYLESS.has(method) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    let status = 0;
+    let bytesOut = 0;
     try {
-      const up = await member.pool.request({ method: method as 'GET', path, headers, body: hasBody ? req : undefined });
+      const up = await member.pool.request({ method: method as 'GET', path, headers, body });
       member.failures = 0;
+      status = up.statusCode;
       res.writeHead(up.statusCode, responseHeaders(up.headers));
-      let responseBytes = 0;
-      if (sampled && mirror.mode === 'metadata') up.body.on('data', (c: Buffer) => (responseBytes += c.length));
+      up.body.on('data', (c: Buffer) => (bytesOut += c.length));
       await pipeline(up.body, res);
-      if (sampled && mirror.mode === 'metadata') {
-        const q = path.indexOf('?');
-        mirror.record({ at: t, method, route: q < 0 ? path : path.slice(0, q), headerNames: Object.keys(req.headers), requestBytes, status: up.statusCode, responseBytes, durationMs: now() - t });
-      }
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -152,12 +192,18 @@ export function createGateway(o: GatewayOptions): Gateway {
         fail(res, 502, 'upstream_reset');
       }
       if (++member.failures >= ejectAfter) {
-        member.healthy = false;
         member.ejectedUntil = now() + ejectFor;
         member.failures = 0;
       }
     } finally {
       member.outstanding--;
+      const durationMs = now() - t;
+      const mutation = mirror.isMutation(method);
+      metrics.observe('live', { method, path, status, durationMs, bytesIn, bytesOut, mutation });
+      if (sampled && mirror.mode === 'metadata') {
+        const q = path.indexOf('?');
+        mirror.record({ at: t, method, route: q < 0 ? path : path.slice(0, q), headerNames: Object.keys(req.headers), requestBytes: bytesIn, status, responseBytes: bytesOut, durationMs });
+      }
     }
   };
 
@@ -174,13 +220,29 @@ export function createGateway(o: GatewayOptions): Gateway {
     server,
     members,
     mirror,
+    metrics,
     stats,
+    addLive: (url, weight = 1) => {
+      const m = makeMember(url, weight);
+      members.push(m);
+      return m;
+    },
+    removeLive: async (id) => {
+      const m = members.find((x) => x.id === id);
+      if (!m) return false;
+      m.weight = 0;
+      while (m.outstanding > 0) await new Promise((r) => setTimeout(r, 10));
+      members.splice(members.indexOf(m), 1);
+      await m.pool.close();
+      return true;
+    },
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
       }),
     close: async () => {
+      if (timer) clearInterval(timer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

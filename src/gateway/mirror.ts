@@ -6,7 +6,9 @@
 //    and timeouts are counted, never retried; mutations sharing a key are delivered in arrival order.
 // Scrubbed mode removes credentials and configured headers and redacts configured JSON fields.
 
+import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import type { Observation } from './metrics.js';
 
 export type MirrorMode = 'full' | 'scrubbed' | 'metadata';
 
@@ -123,6 +125,8 @@ export class Mirror {
   constructor(
     options: Partial<MirrorOptions> & { targets: readonly string[] },
     private readonly random: () => number = Math.random,
+    /** Told of every delivered request (the shadow pool's measurement). */
+    private readonly onResult?: (o: Observation) => void,
   ) {
     this.o = { ...MIRROR_DEFAULTS, ...options };
     if (!(this.o.rate >= 0 && this.o.rate <= 1)) throw new RangeError(`mirror rate must be within 0..1, got ${this.o.rate}`);
@@ -268,15 +272,20 @@ export class Mirror {
   private async send(r: MirroredRequest): Promise<void> {
     const pool = this.pools[this.next++ % this.pools.length] as Pool;
     this.stats.inFlight++;
+    const t0 = performance.now();
+    let status = 0;
+    let bytesOut = 0;
     try {
       const res = await pool.request({ method: r.method as 'GET', path: r.path, headers: r.headers, body: r.body });
-      await res.body.dump();
+      status = res.statusCode;
+      for await (const c of res.body) bytesOut += (c as Buffer).length;
       if (res.statusCode >= 500) this.stats.failed++;
       else this.stats.mirrored++;
     } catch {
       this.stats.failed++;
     } finally {
       this.stats.inFlight--;
+      this.onResult?.({ method: r.method, path: r.path, status, durationMs: performance.now() - t0, bytesIn: r.body?.length ?? 0, bytesOut, mutation: this.isMutation(r.method) });
       this.pump();
     }
   }

@@ -230,6 +230,46 @@ describe('mirroring', () => {
   });
 });
 
+describe('measurement', () => {
+  it('regression: a mirrored request body reaches the live upstream whole (no chunk lost to the mirror tap)', async (t) => {
+    const live = await upstream(t, (_q, res, body) => res.end(createHash('sha256').update(body).digest('hex')));
+    const shadow = await upstream(t);
+    const { url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 1, maxBodyBytes: 16 << 20, mode: 'full' } });
+    const big = Buffer.alloc(6 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 256;
+    const digest = createHash('sha256').update(big).digest('hex');
+    const r = await fetch(url, { method: 'POST', body: big });
+    assert.equal(await r.text(), digest);
+    await until(() => shadow.seen.length === 1);
+    assert.equal(createHash('sha256').update((shadow.seen[0] as Seen).body).digest('hex'), digest);
+  });
+  it('counts requests, errors, bytes and latency per pool and route class, as JSON and Prometheus text', async (t) => {
+    const live = await upstream(t, (q, res) => {
+      res.statusCode = q.url?.startsWith('/fail') ? 500 : 200;
+      res.end('12345');
+    });
+    const shadow = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], shadow: [shadow.url], mirror: { rate: 1 } });
+    for (let i = 0; i < 10; i++) await (await fetch(`${url}/api/items/${i}`)).text();
+    await (await fetch(`${url}/fail`)).text();
+    await (await fetch(`${url}/api/items`, { method: 'POST', body: 'abc' })).text();
+    await until(() => g.mirror.snapshot().inFlight === 0 && g.metrics.snapshot().pools.shadow.requests === 12);
+    const s = g.metrics.snapshot();
+    assert.equal(s.pools.live.requests, 12);
+    assert.equal(s.pools.live.errors, 1);
+    assert.equal(s.pools.live.mutations, 1);
+    assert.equal(s.pools.live.bytesIn, 3);
+    assert.equal(s.pools.live.bytesOut, 60);
+    assert.equal(s.pools.live.routes['/api']?.requests, 11);
+    assert.equal(s.pools.live.routes['/fail']?.errors, 1);
+    assert.ok(s.pools.live.latencyMs.p99 > 0 && s.pools.live.latencyMs.p50 <= s.pools.live.latencyMs.p99);
+    assert.equal(s.pools.shadow.requests, 12);
+    const text = await g.metrics.registry.metrics();
+    assert.match(text, /shadowscale_gateway_requests_total\{pool="live",route="\/api"\} 11/);
+    assert.match(text, /shadowscale_gateway_latency_seconds\{pool="live",quantile="0.99"\} \d/);
+  });
+});
+
 describe('isolation: the shadow can never hurt live traffic', () => {
   const liveLatencies = async (url: string, n: number): Promise<{ statuses: number[]; p99: number }> => {
     const lat: number[] = [];

@@ -1,0 +1,109 @@
+// The gateway's admin port: Prometheus text, JSON snapshots for the control loop, and runtime changes
+// to the live pool (add, drain, weights) and the mirror's sampling rate. Bad input answers 400 with
+// the field and what was expected, and changes nothing.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { describeValue, ERROR_CODES, ShadowscaleError, type ErrorCode } from '../core/errors.js';
+import type { Gateway, LiveMember } from './gateway.js';
+
+const MAX_BODY = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, code: ErrorCode, message: string): void {
+  send(res, ERROR_CODES[code].httpStatus, { error: { code, message } });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body: expected at most ${MAX_BODY} bytes of JSON`);
+    chunks.push(c as Buffer);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch (err) {
+    throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body: expected a JSON object (${(err as Error).message})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body: expected a JSON object, got ${describeValue(value)}`);
+  return value as Record<string, unknown>;
+}
+
+function onlyKeys(body: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(body)) if (!allowed.includes(k)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.${k}: unknown field (allowed: ${allowed.join(', ')})`);
+}
+
+function weightOf(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `${field}: expected a number >= 0, got ${describeValue(v)}`);
+  return v;
+}
+
+function memberView(m: LiveMember) {
+  return { id: m.id, url: m.url, weight: m.weight, healthy: m.healthy, outstanding: m.outstanding, requests: m.requests };
+}
+
+export function createAdminServer(g: Gateway): Server {
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const p = url.pathname;
+    const m = req.method ?? 'GET';
+    if (m === 'GET' && p === '/metrics') {
+      res.writeHead(200, { 'content-type': g.metrics.registry.contentType });
+      res.end(await g.metrics.registry.metrics());
+      return;
+    }
+    if (m === 'GET' && p === '/stats') return send(res, 200, { traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: g.stats.errors });
+    if (m === 'GET' && p === '/pools/live') return send(res, 200, { members: g.members.map(memberView) });
+    if (m === 'POST' && p === '/pools/live/members') {
+      const body = await readJson(req);
+      onlyKeys(body, ['url', 'weight']);
+      let parsed: URL;
+      try {
+        parsed = new URL(String(body.url));
+      } catch {
+        throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.url: expected an http:// or https:// URL, got ${describeValue(body.url)}`);
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.url: expected an http:// or https:// URL, got ${describeValue(body.url)}`);
+      const weight = body.weight === undefined ? 1 : weightOf(body.weight, 'body.weight');
+      return send(res, 201, memberView(g.addLive(parsed.origin, weight)));
+    }
+    const member = /^\/pools\/live\/members\/([^/]+)$/.exec(p);
+    if (member) {
+      const target = g.members.find((x) => x.id === member[1]);
+      if (!target) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no live member "${member[1]}" (have: ${g.members.map((x) => x.id).join(', ') || 'none'})`);
+      if (m === 'PATCH') {
+        const body = await readJson(req);
+        onlyKeys(body, ['weight']);
+        target.weight = weightOf(body.weight, 'body.weight');
+        return send(res, 200, memberView(target));
+      }
+      if (m === 'DELETE') {
+        // Drain: answered at once; the member leaves when its in-flight requests are done.
+        void g.removeLive(target.id);
+        return send(res, 202, { draining: target.id });
+      }
+    }
+    if (m === 'PUT' && p === '/mirror') {
+      const body = await readJson(req);
+      onlyKeys(body, ['rate']);
+      const rate = body.rate;
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.rate: expected a number between 0 and 1, got ${describeValue(rate)}`);
+      return send(res, 200, { rate: g.mirror.setRate(rate) });
+    }
+    if (m === 'GET' && p === '/mirror/metadata') return send(res, 200, g.mirror.metadata());
+    throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror)`);
+  };
+  return createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof ShadowscaleError) sendError(res, err.code, err.message);
+      else sendError(res, 'SHADOWSCALE_E_INTERNAL', String(err));
+    });
+  });
+}

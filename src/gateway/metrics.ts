@@ -1,0 +1,132 @@
+// Traffic measurement per pool (live, shadow) and route class: counts, mutations, errors, bytes and
+// HDR latency histograms (p50/p90/p99/p99.9), exposed as JSON snapshots (for the control loop, which
+// derives rates from counters between snapshots) and as Prometheus text.
+
+import * as hdr from 'hdr-histogram-js';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export type PoolName = 'live' | 'shadow';
+
+export interface Observation {
+  readonly method: string;
+  readonly path: string;
+  /** 0 when no response was received (a failure). */
+  readonly status: number;
+  readonly durationMs: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly mutation: boolean;
+}
+
+interface Series {
+  requests: number;
+  mutations: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+  latency: hdr.Histogram;
+}
+
+export interface SeriesSnapshot {
+  requests: number;
+  mutations: number;
+  errors: number;
+  errorRate: number;
+  bytesIn: number;
+  bytesOut: number;
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+}
+
+export interface TrafficSnapshot {
+  /** Milliseconds since the epoch (from the injected clock). */
+  at: number;
+  pools: Record<PoolName, SeriesSnapshot & { routes: Record<string, SeriesSnapshot> }>;
+}
+
+const MAX_ROUTE_CLASSES = 50;
+
+/** Route class: the first path segment ("/api/v1/x?y" -> "/api"), "/" for the root. */
+export function routeClass(path: string): string {
+  const q = path.indexOf('?');
+  const p = q < 0 ? path : path.slice(0, q);
+  const m = /^\/[^/]*/.exec(p);
+  return m ? m[0] : '/';
+}
+
+function newSeries(): Series {
+  // Microseconds, 1 µs to 1 hour, 3 significant digits.
+  return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
+}
+
+function snap(s: Series): SeriesSnapshot {
+  const q = (p: number): number => (s.latency.totalCount ? s.latency.getValueAtPercentile(p) / 1000 : 0);
+  return {
+    requests: s.requests,
+    mutations: s.mutations,
+    errors: s.errors,
+    errorRate: s.requests ? s.errors / s.requests : 0,
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+    latencyMs: { p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: s.latency.totalCount ? s.latency.maxValue / 1000 : 0 },
+  };
+}
+
+export class TrafficMetrics {
+  private readonly pools: Record<PoolName, { all: Series; routes: Map<string, Series> }> = {
+    live: { all: newSeries(), routes: new Map() },
+    shadow: { all: newSeries(), routes: new Map() },
+  };
+  readonly registry = new Registry();
+  private readonly requests: Counter<'pool' | 'route'>;
+  private readonly errors: Counter<'pool' | 'route'>;
+  private readonly bytes: Counter<'pool' | 'direction'>;
+  private readonly latency: Gauge<'pool' | 'quantile'>;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.requests = new Counter({ name: 'shadowscale_gateway_requests_total', help: 'Requests by pool and route class', labelNames: ['pool', 'route'], registers: [this.registry] });
+    this.errors = new Counter({ name: 'shadowscale_gateway_errors_total', help: 'Failed requests (no response or 5xx) by pool and route class', labelNames: ['pool', 'route'], registers: [this.registry] });
+    this.bytes = new Counter({ name: 'shadowscale_gateway_bytes_total', help: 'Body bytes by pool and direction', labelNames: ['pool', 'direction'], registers: [this.registry] });
+    const pools = this.pools;
+    this.latency = new Gauge({
+      name: 'shadowscale_gateway_latency_seconds',
+      help: 'Latency quantiles by pool (HDR histogram since start)',
+      labelNames: ['pool', 'quantile'],
+      registers: [this.registry],
+      collect() {
+        for (const pool of ['live', 'shadow'] as const) {
+          const s = snap(pools[pool].all);
+          for (const [q, v] of [['0.5', s.latencyMs.p50], ['0.9', s.latencyMs.p90], ['0.99', s.latencyMs.p99], ['0.999', s.latencyMs.p999]] as const) this.set({ pool, quantile: q }, v / 1000);
+        }
+      },
+    });
+  }
+
+  observe(pool: PoolName, o: Observation): void {
+    let route = routeClass(o.path);
+    const p = this.pools[pool];
+    if (!p.routes.has(route) && p.routes.size >= MAX_ROUTE_CLASSES) route = 'other';
+    let r = p.routes.get(route);
+    if (!r) p.routes.set(route, (r = newSeries()));
+    const failed = o.status === 0 || o.status >= 500;
+    for (const s of [p.all, r]) {
+      s.requests++;
+      if (o.mutation) s.mutations++;
+      if (failed) s.errors++;
+      s.bytesIn += o.bytesIn;
+      s.bytesOut += o.bytesOut;
+      s.latency.recordValue(Math.max(1, Math.round(o.durationMs * 1000)));
+    }
+    this.requests.inc({ pool, route });
+    if (failed) this.errors.inc({ pool, route });
+    this.bytes.inc({ pool, direction: 'in' }, o.bytesIn);
+    this.bytes.inc({ pool, direction: 'out' }, o.bytesOut);
+  }
+
+  snapshot(): TrafficSnapshot {
+    const pool = (name: PoolName) => {
+      const p = this.pools[name];
+      return { ...snap(p.all), routes: Object.fromEntries([...p.routes].map(([k, v]) => [k, snap(v)])) };
+    };
+    return { at: this.now(), pools: { live: pool('live'), shadow: pool('shadow') } };
+  }
+}

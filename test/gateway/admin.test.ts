@@ -1,0 +1,132 @@
+// Integration tests: the gateway's admin API, active health checks, and the `shadowscale gateway` command (real servers on port 0).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createAdminServer } from '../../src/gateway/admin.js';
+import { createGateway } from '../../src/gateway/gateway.js';
+import { ROOT, runCli } from '../helpers.js';
+
+async function serve(t: { after: (fn: () => Promise<void>) => void }, server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const json = async (r: Response): Promise<Record<string, unknown>> => (await r.json()) as Record<string, unknown>;
+
+describe('admin API', () => {
+  it('reports stats and metrics, changes members and weights and the mirror rate at runtime, and rejects bad input precisely', async (t) => {
+    let healthy = true;
+    const hits = { a: 0, b: 0 };
+    const a = await serve(t, createServer((q, res) => (q.url === '/healthz' ? (res.statusCode = healthy ? 200 : 503) : hits.a++, res.end('a'))));
+    const b = await serve(t, createServer((q, res) => (q.url === '/healthz' ? undefined : hits.b++, res.end('b'))));
+    const g = createGateway({ live: [a], healthCheck: { path: '/healthz', intervalMs: 30 } });
+    const addr = await g.listen(0);
+    t.after(() => g.close());
+    const url = `http://127.0.0.1:${addr.port}`;
+    const admin = await serve(t, createAdminServer(g));
+
+    await (await fetch(url)).text();
+    const stats = await json(await fetch(`${admin}/stats`));
+    assert.equal((stats.traffic as { pools: { live: { requests: number } } }).pools.live.requests, 1);
+    assert.match(await (await fetch(`${admin}/metrics`)).text(), /shadowscale_gateway_requests_total/);
+
+    // Add a member, take the first one's weight to zero: traffic moves.
+    const added = await fetch(`${admin}/pools/live/members`, { method: 'POST', body: JSON.stringify({ url: b, weight: 2 }) });
+    assert.equal(added.status, 201);
+    const newId = (await json(added)).id as string;
+    assert.equal((await fetch(`${admin}/pools/live/members/live-0`, { method: 'PATCH', body: JSON.stringify({ weight: 0 }) })).status, 200);
+    hits.b = 0;
+    for (let i = 0; i < 10; i++) await (await fetch(url)).text();
+    assert.equal(hits.b, 10);
+
+    // Bad input: a precise 400/404, and nothing changes.
+    const bad: [string, RequestInit, number, RegExp][] = [
+      ['/pools/live/members/live-0', { method: 'PATCH', body: JSON.stringify({ weight: -1 }) }, 400, /body\.weight: expected a number >= 0, got -1/],
+      ['/pools/live/members/live-0', { method: 'PATCH', body: JSON.stringify({ wieght: 1 }) }, 400, /body\.wieght: unknown field \(allowed: weight\)/],
+      ['/pools/live/members/live-0', { method: 'PATCH', body: '{not json' }, 400, /body: expected a JSON object/],
+      ['/pools/live/members', { method: 'POST', body: JSON.stringify({ url: 'ftp://x' }) }, 400, /body\.url: expected an http/],
+      ['/pools/live/members/nope', { method: 'PATCH', body: '{}' }, 404, /no live member "nope"/],
+      ['/mirror', { method: 'PUT', body: JSON.stringify({ rate: 2 }) }, 400, /body\.rate: expected a number between 0 and 1, got 2/],
+      ['/nothing', {}, 404, /no such admin route/],
+    ];
+    for (const [path, init, status, message] of bad) {
+      const r = await fetch(`${admin}${path}`, init);
+      assert.equal(r.status, status, path);
+      assert.match(((await json(r)).error as { message: string }).message, message);
+    }
+    assert.equal(g.members.find((m) => m.id === 'live-0')?.weight, 0, 'unchanged by the rejected requests');
+    assert.deepEqual(await json(await fetch(`${admin}/mirror`, { method: 'PUT', body: JSON.stringify({ rate: 0.25 }) })), { rate: 0.25 });
+
+    // Drain the added member: it leaves the pool.
+    assert.equal((await fetch(`${admin}/pools/live/members/${newId}`, { method: 'DELETE' })).status, 202);
+    const until = Date.now() + 2000;
+    while (g.members.some((m) => m.id === newId) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(!g.members.some((m) => m.id === newId));
+
+    // Active health checks take a failing member out and put it back.
+    const first = g.members[0] as { checkOk: boolean; weight: number };
+    first.weight = 1;
+    healthy = false;
+    const wait = async (want: boolean) => {
+      const end = Date.now() + 2000;
+      while (first.checkOk !== want && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(first.checkOk, want);
+    };
+    await wait(false);
+    assert.equal((await fetch(url)).status, 503);
+    healthy = true;
+    await wait(true);
+    assert.equal((await fetch(url)).status, 200);
+  });
+});
+
+describe('shadowscale gateway', () => {
+  it('serves traffic and the admin API on the given addresses, and stops on SIGTERM', async (t) => {
+    const live = await serve(t, createServer((_q, res) => res.end('live')));
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'gateway', '--listen', '127.0.0.1:0', '--live', live, '--admin', '127.0.0.1:0', '--sample', '0.5', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    const where = JSON.parse(line) as { listen: string; admin: string };
+    assert.equal(await (await fetch(where.listen)).text(), 'live');
+    const stats = (await (await fetch(`${where.admin}/stats`)).json()) as { mirror: { rate: number } };
+    assert.equal(stats.mirror.rate, 0.5);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+  });
+  const bad: [string[], RegExp][] = [
+    [['--listen', 'nowhere', '--live', 'http://127.0.0.1:1'], /--listen: expected HOST:PORT/],
+    [['--listen', '127.0.0.1:0', '--live', 'not a url'], /--live: expected http:\/\/ or https:\/\/ URLs/],
+    [['--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:1', '--sample', '2'], /expected a number between 0 and 1, got "2"/],
+    [['--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:1', '--mode', 'everything'], /Allowed choices are full, scrubbed, metadata/],
+    [['--listen', '127.0.0.1:0'], /required option '--live <url,...>' not specified/],
+  ];
+  for (const [args, message] of bad) {
+    it(`exits 2 on bad flags: ${args.join(' ')}`, async () => {
+      const r = await runCli(['gateway', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    });
+  }
+});
