@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../gateway/admin.js';
 import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
+import { loadRecording, replay } from '../gateway/replay.js';
 import { join } from 'node:path';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
@@ -266,13 +267,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--health-path <path>', 'active health check path on the live members (off when absent)')
     .option('--health-interval-ms <ms>', 'active health check interval', positiveInteger, 5000)
     .option('--timeout-ms <ms>', 'upstream response timeout', positiveInteger, 30_000)
+    .option('--record <file>', 'with --mode metadata: append the sampled requests\' metadata to this JSON Lines file (input for replay)')
     .option('--json', 'print the listening addresses as one JSON line')
     .action(async (opts: Record<string, unknown>) => {
       const listen = opts.listen as { host: string; port: number };
+      if (opts.record && opts.mode !== 'metadata') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--record: records are made in metadata mode; add --mode metadata');
       const g = createGateway({
         live: opts.live as string[],
         shadow: opts.shadow as string[],
-        mirror: { rate: opts.sample as number, mode: opts.mode as MirrorMode, ...(opts.key ? { key: opts.key as string } : {}) },
+        mirror: { rate: opts.sample as number, mode: opts.mode as MirrorMode, ...(opts.key ? { key: opts.key as string } : {}), ...(opts.record ? { recordFile: opts.record as string } : {}) },
         requestTimeoutMs: opts.timeoutMs as number,
         ...(opts.healthPath ? { healthCheck: { path: opts.healthPath as string, intervalMs: opts.healthIntervalMs as number } } : {}),
       });
@@ -294,6 +297,27 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       });
       admin?.closeAllConnections();
       await Promise.all([g.close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);
+    });
+
+  program
+    .command('replay')
+    .description('open-loop replay of recorded traffic at N x speed or a target rate, with latency percentiles and errors')
+    .requiredOption('--input <file>', 'JSON Lines recording ({at, method, route, requestBytes} per line, as `gateway --record` writes)')
+    .requiredOption('--target <url>', 'base URL to send to', (v: string) => (urlList('--target')(v)[0] as string))
+    .option('--speed <n>', 'time compression: 2 replays twice as fast (default 1)', positiveNumber('a positive number'))
+    .option('--rate <rps>', 'scale the timing to this mean rate instead', positiveNumber('a positive number of requests/s'))
+    .option('--duration <seconds>', 'stop after this long (the recording loops if shorter)', positiveNumber('a positive number of seconds'))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Record<string, unknown>) => {
+      if (opts.speed !== undefined && opts.rate !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--speed and --rate: give one of them, not both');
+      const rec = await loadRecording(opts.input as string);
+      const r = await replay(rec, { target: opts.target as string, speed: opts.speed as number | undefined, rate: opts.rate as number | undefined, durationSeconds: opts.duration as number | undefined, onProgress: opts.json ? undefined : (n) => io.stderrIsTty && io.err(`\rsent ${n}`) });
+      if (opts.json) io.out(`${JSON.stringify(r)}\n`);
+      else
+        io.out(
+          `sent ${r.sent} in ${r.durationSeconds.toFixed(1)} s (${r.achievedRate.toFixed(1)} req/s), ${r.errors} errors, ${r.skipped} skipped\n` +
+            `latency ms: p50 ${r.latencyMs.p50.toFixed(2)}  p90 ${r.latencyMs.p90.toFixed(2)}  p99 ${r.latencyMs.p99.toFixed(2)}  p99.9 ${r.latencyMs.p999.toFixed(2)}  max ${r.latencyMs.max.toFixed(2)}\n`,
+        );
     });
 
   const config = program.command('config').description('inspect the configuration');

@@ -6,6 +6,7 @@
 //    and timeouts are counted, never retried; mutations sharing a key are delivered in arrival order.
 // Scrubbed mode removes credentials and configured headers and redacts configured JSON fields.
 
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Observation } from './metrics.js';
@@ -31,6 +32,8 @@ export interface MirrorOptions {
   readonly timeoutMs: number;
   /** Metadata records kept (the most recent). */
   readonly metadataLimit: number;
+  /** Metadata mode: also append every record to this JSON Lines file (replayable). */
+  readonly recordFile?: string;
 }
 
 export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
@@ -121,6 +124,8 @@ export class Mirror {
   private readonly records: RequestMetadata[] = [];
   private recordHead = 0;
   private recorded = 0;
+  private recordDropped = 0;
+  private readonly recordStream: WriteStream | undefined;
 
   constructor(
     options: Partial<MirrorOptions> & { targets: readonly string[] },
@@ -135,6 +140,9 @@ export class Mirror {
     this.pools = this.o.targets.map((t) => new Pool(t, { connections: perTarget, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs, connectTimeout: this.o.timeoutMs }));
     this.scrub = new Set([...ALWAYS_SCRUBBED, ...this.o.scrubHeaders.map((h) => h.toLowerCase())]);
     this.redact = new Set(this.o.redactJsonFields);
+    this.recordStream = this.o.recordFile ? createWriteStream(this.o.recordFile, { flags: 'a' }) : undefined;
+    // A recording error (disk full, ...) must not reach live traffic: count the lines lost instead.
+    this.recordStream?.on('error', () => undefined);
   }
 
   get mode(): MirrorMode {
@@ -169,7 +177,8 @@ export class Mirror {
 
   /** Whether this request goes to the shadow. */
   sample(method: string, key: string | undefined): boolean {
-    if (this.pools.length === 0) return false;
+    // Metadata mode records locally and needs no shadow targets.
+    if (this.pools.length === 0 && this.o.mode !== 'metadata') return false;
     const take = (this.o.mirrorMutations && this.isMutation(method)) || (key !== undefined ? fnv1a(key) / 4294967296 < this.rate : this.random() < this.rate);
     if (take) this.stats.sampled++;
     return take;
@@ -221,6 +230,11 @@ export class Mirror {
   /** Metadata mode: keep the record of a sampled request (a ring of the most recent). */
   record(m: RequestMetadata): void {
     this.recorded++;
+    if (this.recordStream) {
+      // Bounded: when the file cannot keep up, records are dropped and counted, never queued without limit.
+      if (this.recordStream.writableLength < 8 << 20 && !this.recordStream.errored) this.recordStream.write(`${JSON.stringify(m)}\n`);
+      else this.recordDropped++;
+    }
     if (this.records.length < this.o.metadataLimit) this.records.push(m);
     else {
       this.records[this.recordHead] = m;
@@ -229,8 +243,8 @@ export class Mirror {
   }
 
   /** The kept metadata records, oldest first, and how many were recorded in all. */
-  metadata(): { records: RequestMetadata[]; total: number } {
-    return { records: [...this.records.slice(this.recordHead), ...this.records.slice(0, this.recordHead)], total: this.recorded };
+  metadata(): { records: RequestMetadata[]; total: number; recordDropped: number } {
+    return { records: [...this.records.slice(this.recordHead), ...this.records.slice(0, this.recordHead)], total: this.recorded, recordDropped: this.recordDropped };
   }
 
   snapshot(): Readonly<MirrorStats> & { rate: number } {
@@ -239,7 +253,8 @@ export class Mirror {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.pools.map((p) => p.destroy()));
+    const flushed = this.recordStream ? new Promise<void>((resolve) => (this.recordStream as WriteStream).end(() => resolve())) : Promise.resolve();
+    await Promise.all([...this.pools.map((p) => p.destroy()), flushed]);
   }
 
   private prepare(req: MirroredRequest): MirroredRequest | undefined {

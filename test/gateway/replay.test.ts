@@ -1,0 +1,78 @@
+// Integration tests: recording traffic through the gateway (metadata mode) and replaying it open-loop against a real server.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createGateway } from '../../src/gateway/gateway.js';
+import { loadRecording, replay } from '../../src/gateway/replay.js';
+import { runCli, tempDir } from '../helpers.js';
+
+async function serve(t: { after: (fn: () => Promise<void>) => void }, server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('record and replay', () => {
+  it('the gateway records sampled requests to JSON Lines that replay reads back', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'rec.jsonl');
+    const live = await serve(t, createServer((_q, res) => res.end('ok')));
+    const g = createGateway({ live: [live], mirror: { rate: 1, mode: 'metadata', recordFile: file } });
+    const addr = await g.listen(0);
+    for (let i = 0; i < 5; i++) await (await fetch(`http://127.0.0.1:${addr.port}/items/${i}?q=secret`, { method: i === 4 ? 'POST' : 'GET', body: i === 4 ? 'hello' : undefined })).text();
+    await g.close();
+    const rec = await loadRecording(file);
+    assert.equal(rec.length, 5);
+    assert.equal(rec[4]?.method, 'POST');
+    assert.equal(rec[4]?.requestBytes, 5);
+    assert.equal(rec[0]?.route, '/items/0', 'the query string is not recorded');
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /secret/);
+  });
+
+  it('replays open loop at N x speed, measuring latency from the scheduled time', async (t) => {
+    let seen = 0;
+    const target = await serve(t, createServer((_q, res) => (seen++, setTimeout(() => res.end('ok'), 40))));
+    // 50 requests over 2 s of recorded time; at speed 4 they go out over 0.5 s, many in flight at once.
+    const rec = Array.from({ length: 50 }, (_, i) => ({ at: 1_000_000 + i * 40, method: 'GET', route: `/r/${i}`, requestBytes: 0 }));
+    const t0 = performance.now();
+    const r = await replay(rec, { target, speed: 4 });
+    const wall = performance.now() - t0;
+    assert.equal(r.sent, 50);
+    assert.equal(r.completed, 50);
+    assert.equal(r.errors, 0);
+    assert.equal(seen, 50);
+    assert.ok(wall < 1500, `open loop: ${wall.toFixed(0)} ms (a closed loop would need 50 x 40 ms = 2 s)`);
+    assert.ok(r.latencyMs.p50 >= 40, `latency includes the 40 ms service: ${r.latencyMs.p50}`);
+  });
+
+  it('--rate scales the timing; --duration loops the recording', async (t) => {
+    const target = await serve(t, createServer((_q, res) => res.end('ok')));
+    const rec = Array.from({ length: 10 }, (_, i) => ({ at: i * 1000, method: 'GET', route: '/', requestBytes: 0 }));
+    const r = await replay(rec, { target, rate: 100, durationSeconds: 0.5 });
+    assert.ok(r.sent >= 40 && r.sent <= 55, `about 50 requests in 0.5 s at 100/s: ${r.sent}`);
+  });
+
+  it('rejects a malformed recording with file:line and the field, and bad flags, exit 2', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'bad.jsonl');
+    writeFileSync(file, '{"at":1,"method":"GET","route":"/"}\n{"at":2,"method":"FETCH","route":"/"}\n');
+    const r = await runCli(['replay', '--input', file, '--target', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.jsonl:2: method: expected one of GET, HEAD, POST/);
+    const both = await runCli(['replay', '--input', file, '--target', 'http://127.0.0.1:1', '--speed', '2', '--rate', '10']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--speed and --rate: give one of them/);
+    const record = await runCli(['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:1', '--record', join(dir, 'x.jsonl')]);
+    assert.equal(record.code, 2);
+    assert.match(record.stderr, /--record: records are made in metadata mode/);
+  });
+});
