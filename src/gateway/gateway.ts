@@ -12,7 +12,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Pool, errors as undiciErrors } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, responseHeaders } from './headers.js';
@@ -170,14 +169,17 @@ export function createGateway(o: GatewayOptions): Gateway {
     member.outstanding++;
     member.requests++;
     let status = 0;
-    let bytesOut = 0;
+    // Response bytes on the wire (headers included): one request at a time per HTTP/1.1 connection.
+    const socket = res.socket;
+    const written0 = socket?.bytesWritten ?? 0;
     try {
-      const up = await member.pool.request({ method: method as 'GET', path, headers, body });
-      member.failures = 0;
-      status = up.statusCode;
-      res.writeHead(up.statusCode, responseHeaders(up.headers));
-      up.body.on('data', (c: Buffer) => (bytesOut += c.length));
-      await pipeline(up.body, res);
+      // undici writes the upstream body straight into the client response (no intermediate stream).
+      await member.pool.stream({ method: method as 'GET', path, headers, body }, ({ statusCode, headers: h }) => {
+        member.failures = 0;
+        status = statusCode;
+        res.writeHead(statusCode, responseHeaders(h));
+        return res;
+      });
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -197,6 +199,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       }
     } finally {
       member.outstanding--;
+      const bytesOut = (socket?.bytesWritten ?? written0) - written0;
       const durationMs = now() - t;
       const mutation = mirror.isMutation(method);
       metrics.observe('live', { method, path, status, durationMs, bytesIn, bytesOut, mutation });

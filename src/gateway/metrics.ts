@@ -83,10 +83,44 @@ export class TrafficMetrics {
   private readonly latency: Gauge<'pool' | 'quantile'>;
 
   constructor(private readonly now: () => number = Date.now) {
-    this.requests = new Counter({ name: 'shadowscale_gateway_requests_total', help: 'Requests by pool and route class', labelNames: ['pool', 'route'], registers: [this.registry] });
-    this.errors = new Counter({ name: 'shadowscale_gateway_errors_total', help: 'Failed requests (no response or 5xx) by pool and route class', labelNames: ['pool', 'route'], registers: [this.registry] });
-    this.bytes = new Counter({ name: 'shadowscale_gateway_bytes_total', help: 'Body bytes by pool and direction', labelNames: ['pool', 'direction'], registers: [this.registry] });
     const pools = this.pools;
+    // Values are read from the series at scrape time: nothing on the request path touches prom-client.
+    const eachRoute = (fn: (pool: PoolName, route: string, s: Series) => void): void => {
+      for (const pool of ['live', 'shadow'] as const) for (const [route, s] of pools[pool].routes) fn(pool, route, s);
+    };
+    this.requests = new Counter({
+      name: 'shadowscale_gateway_requests_total',
+      help: 'Requests by pool and route class',
+      labelNames: ['pool', 'route'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        eachRoute((pool, route, s) => this.inc({ pool, route }, s.requests));
+      },
+    });
+    this.errors = new Counter({
+      name: 'shadowscale_gateway_errors_total',
+      help: 'Failed requests (no response or 5xx) by pool and route class',
+      labelNames: ['pool', 'route'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        eachRoute((pool, route, s) => s.errors && this.inc({ pool, route }, s.errors));
+      },
+    });
+    this.bytes = new Counter({
+      name: 'shadowscale_gateway_bytes_total',
+      help: 'Bytes by pool and direction (responses: on the wire, headers included)',
+      labelNames: ['pool', 'direction'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of ['live', 'shadow'] as const) {
+          if (pools[pool].all.bytesIn) this.inc({ pool, direction: 'in' }, pools[pool].all.bytesIn);
+          if (pools[pool].all.bytesOut) this.inc({ pool, direction: 'out' }, pools[pool].all.bytesOut);
+        }
+      },
+    });
     this.latency = new Gauge({
       name: 'shadowscale_gateway_latency_seconds',
       help: 'Latency quantiles by pool (HDR histogram since start)',
@@ -116,10 +150,6 @@ export class TrafficMetrics {
       s.bytesOut += o.bytesOut;
       s.latency.recordValue(Math.max(1, Math.round(o.durationMs * 1000)));
     }
-    this.requests.inc({ pool, route });
-    if (failed) this.errors.inc({ pool, route });
-    this.bytes.inc({ pool, direction: 'in' }, o.bytesIn);
-    this.bytes.inc({ pool, direction: 'out' }, o.bytesOut);
   }
 
   snapshot(): TrafficSnapshot {

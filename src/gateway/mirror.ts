@@ -72,6 +72,7 @@ export interface RequestMetadata {
   readonly headerNames: readonly string[];
   readonly requestBytes: number;
   readonly status: number;
+  /** Response bytes on the wire (status line and headers included). */
   readonly responseBytes: number;
   readonly durationMs: number;
 }
