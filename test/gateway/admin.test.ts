@@ -90,6 +90,43 @@ describe('admin API', () => {
   });
 });
 
+describe('runtime changes under load', () => {
+  it('shifting weights and draining a member during concurrent traffic drops no request', async (t) => {
+    const hits = { a: 0, b: 0 };
+    const a = await serve(t, createServer((_q, res) => (hits.a++, setTimeout(() => res.end('a'), 2))));
+    const b = await serve(t, createServer((_q, res) => (hits.b++, setTimeout(() => res.end('b'), 2))));
+    const g = createGateway({ live: [a, b] });
+    const addr = await g.listen(0);
+    t.after(() => g.close());
+    const url = `http://127.0.0.1:${addr.port}`;
+    const admin = await serve(t, createAdminServer(g));
+    let stop = false;
+    const statuses: number[] = [];
+    const client = async (): Promise<void> => {
+      while (!stop) {
+        const r = await fetch(url);
+        await r.text();
+        statuses.push(r.status);
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    await new Promise((r) => setTimeout(r, 150));
+    await fetch(`${admin}/pools/live/members/live-0`, { method: 'PATCH', body: JSON.stringify({ weight: 0 }) });
+    await new Promise((r) => setTimeout(r, 50));
+    const aAfterShift = hits.a;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.ok(hits.a - aAfterShift <= 16, `weight 0 stops new traffic to a (in flight at the switch may finish): ${hits.a - aAfterShift}`);
+    await fetch(`${admin}/pools/live/members/live-0`, { method: 'DELETE' });
+    await fetch(`${admin}/pools/live/members/live-1`, { method: 'PATCH', body: JSON.stringify({ weight: 3 }) });
+    await new Promise((r) => setTimeout(r, 150));
+    stop = true;
+    await Promise.all(clients);
+    assert.ok(statuses.length > 200, String(statuses.length));
+    assert.deepEqual([...new Set(statuses)], [200], 'every request succeeded');
+    assert.deepEqual(g.members.map((m) => m.id), ['live-1']);
+  });
+});
+
 describe('shadowscale gateway', () => {
   it('serves traffic and the admin API on the given addresses, and stops on SIGTERM', async (t) => {
     const live = await serve(t, createServer((_q, res) => res.end('live')));
