@@ -5,19 +5,25 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
-/** Headers to send upstream: end-to-end fields only, plus the forwarding fields. */
-export function forwardHeaders(incoming: IncomingHttpHeaders, clientAddress: string | undefined, proto: 'http' | 'https'): Record<string, string | string[]> {
+/** The end-to-end fields of a header set: without hop-by-hop fields and those its Connection names. */
+function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const named = new Set(
-    String(incoming.connection ?? '')
+    String(headers.connection ?? '')
       .split(',')
       .map((t) => t.trim().toLowerCase())
       .filter(Boolean),
   );
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(incoming)) {
+  for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
     out[k] = v;
   }
+  return out;
+}
+
+/** Headers to send upstream: end-to-end fields only, plus the forwarding fields. */
+export function forwardHeaders(incoming: IncomingHttpHeaders, clientAddress: string | undefined, proto: 'http' | 'https'): Record<string, string | string[]> {
+  const out = endToEnd(incoming);
   const prior = incoming['x-forwarded-for'];
   const chain = [prior === undefined ? undefined : Array.isArray(prior) ? prior.join(', ') : prior, clientAddress].filter(Boolean).join(', ');
   if (chain) out['x-forwarded-for'] = chain;
@@ -28,16 +34,5 @@ export function forwardHeaders(incoming: IncomingHttpHeaders, clientAddress: str
 
 /** Response headers to send back to the client: end-to-end fields only. */
 export function responseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const named = new Set(
-    String(upstream.connection ?? '')
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(upstream)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
-    out[k] = v;
-  }
-  return out;
+  return endToEnd(upstream);
 }

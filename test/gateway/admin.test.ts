@@ -1,25 +1,12 @@
 // Integration tests: the gateway's admin API, active health checks, and the `shadowscale gateway` command (real servers on port 0).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAdminServer } from '../../src/gateway/admin.js';
 import { createGateway } from '../../src/gateway/gateway.js';
-import { ROOT, runCli } from '../helpers.js';
-
-async function serve(t: { after: (fn: () => Promise<void>) => void }, server: Server): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+import { ROOT, runCli, serve } from '../helpers.js';
 
 const json = async (r: Response): Promise<Record<string, unknown>> => (await r.json()) as Record<string, unknown>;
 

@@ -9,6 +9,7 @@ import { createRng } from '../../src/core/random.js';
 import { pickTwoChoices } from '../../src/gateway/balancer.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { fnv1a, redactJson } from '../../src/gateway/mirror.js';
+import { serve } from '../helpers.js';
 
 interface Seen {
   method: string;
@@ -28,15 +29,7 @@ async function upstream(t: { after: (fn: () => Promise<void>) => void }, handler
       handler(req, res, body);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { url: await serve(t, server), seen };
 }
 
 async function gateway(t: { after: (fn: () => Promise<void>) => void }, o: GatewayOptions) {

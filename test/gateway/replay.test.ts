@@ -1,25 +1,12 @@
 // Integration tests: recording traffic through the gateway (metadata mode) and replaying it open-loop against a real server.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createGateway } from '../../src/gateway/gateway.js';
 import { loadRecording, replay } from '../../src/gateway/replay.js';
-import { runCli, tempDir } from '../helpers.js';
-
-async function serve(t: { after: (fn: () => Promise<void>) => void }, server: Server): Promise<string> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+import { runCli, serve, tempDir } from '../helpers.js';
 
 describe('record and replay', () => {
   it('the gateway records sampled requests to JSON Lines that replay reads back', async (t) => {
