@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
+import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -45,11 +46,11 @@ const scalingPolicy = z.strictObject({
   value: positive(),
   periodSeconds: positive(),
 });
-const scalingRules = (window: number, policies: z.input<typeof scalingPolicy>[]) =>
+const scalingRules = (defaults: HpaScalingRules) =>
   z.strictObject({
-    stabilizationWindowSeconds: nonNegative().default(window),
-    selectPolicy: oneOf(['Max', 'Min', 'Disabled']).default('Max'),
-    policies: z.array(scalingPolicy, expect('a list of scaling policies')).min(1, expect('at least one policy')).default(policies),
+    stabilizationWindowSeconds: nonNegative().default(defaults.stabilizationWindowSeconds),
+    selectPolicy: oneOf(['Max', 'Min', 'Disabled']).default(defaults.selectPolicy),
+    policies: z.array(scalingPolicy, expect('a list of scaling policies')).min(1, expect('at least one policy')).default(defaults.policies.map((p) => ({ ...p }))),
   });
 
 const reactive = z
@@ -57,11 +58,9 @@ const reactive = z
     targetUtilization: openFraction().default(0.6).describe('Target mean utilization of ready instances (HPA averageUtilization / 100)'),
     tolerance: fraction().default(0.1).describe('No change while |utilization/target - 1| <= tolerance'),
     metricWindowSeconds: positive().default(30).describe('Window the utilization metric is averaged over'),
-    scaleUp: scalingRules(0, [
-      { type: 'Pods', value: 4, periodSeconds: 60 },
-      { type: 'Percent', value: 100, periodSeconds: 60 },
-    ]).prefault({}),
-    scaleDown: scalingRules(300, [{ type: 'Percent', value: 100, periodSeconds: 15 }]).prefault({}),
+    // The HPA's documented defaults, defined once in core (src/core/hpa.ts).
+    scaleUp: scalingRules(DEFAULT_SCALE_UP).prefault({}),
+    scaleDown: scalingRules(DEFAULT_SCALE_DOWN).prefault({}),
   })
   .describe('The reactive rule: the Kubernetes HPA algorithm and behaviors');
 

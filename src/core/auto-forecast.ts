@@ -23,11 +23,10 @@ export interface BacktestScore {
 
 export interface RollingOriginResult {
   readonly scores: BacktestScore[];
-  /** errors[c][k * horizon + h]: actual - forecast of candidate c, origin k, step h (NaN when unknown). */
-  readonly errors: Float64Array[];
   /**
    * Normalized errors: the error over the candidate's own interval half-width on its side
-   * (e / (upper - mean) above the forecast, -e / (mean - lower) below); NaN when unknown.
+   * (e / (upper - mean) above the forecast, -e / (mean - lower) below), per candidate c at
+   * [origin k * horizon + step h]; NaN when unknown.
    */
   readonly scaled: Float64Array[];
   readonly origins: number[];
@@ -54,7 +53,6 @@ export function originsFor(n: number, o: Pick<RollingOriginOptions, 'horizon' | 
 export function rollingOrigin(history: Series, candidates: readonly Forecaster[], o: RollingOriginOptions): RollingOriginResult {
   const n = history.values.length;
   const origins = originsFor(n, o);
-  const errors = candidates.map(() => new Float64Array(origins.length * o.horizon).fill(Number.NaN));
   const scaled = candidates.map(() => new Float64Array(origins.length * o.horizon).fill(Number.NaN));
   const scores = candidates.map((c, ci) => {
     let sum = 0;
@@ -71,7 +69,6 @@ export function rollingOrigin(history: Series, candidates: readonly Forecaster[]
         const actual = history.values[at + h] as number;
         const e = actual - (f.mean[h] as number);
         if (Number.isFinite(e)) {
-          (errors[ci] as Float64Array)[k * o.horizon + h] = e;
           const width = e >= 0 ? (f.upper[h] as number) - (f.mean[h] as number) : (f.mean[h] as number) - (f.lower[h] as number);
           (scaled[ci] as Float64Array)[k * o.horizon + h] = width > 0 ? Math.abs(e) / width : e === 0 ? 0 : Number.POSITIVE_INFINITY;
           sum += Math.abs(e);
@@ -81,7 +78,7 @@ export function rollingOrigin(history: Series, candidates: readonly Forecaster[]
     });
     return { model: c.name, mae: count ? sum / count : Number.POSITIVE_INFINITY, origins: origins.length };
   });
-  return { scores, errors, scaled, origins };
+  return { scores, scaled, origins };
 }
 
 function sliceOf(values: ArrayLike<number>, from: number, to: number): ArrayLike<number> {

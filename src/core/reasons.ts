@@ -20,7 +20,6 @@ export const REASONS = {
 } as const;
 
 export type Reason = keyof typeof REASONS;
-export const REASON_CODES = Object.keys(REASONS) as Reason[];
 
 export type StrategyName = 'reactive' | 'predictive' | 'hybrid' | 'oracle';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['reactive', 'predictive', 'hybrid', 'oracle'];

@@ -39,17 +39,3 @@ function finiteCopy(values: ArrayLike<number>): Float64Array {
   }
   return out.subarray(0, n);
 }
-
-/** Mean of the finite values; NaN when there are none. */
-export function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (Number.isFinite(v)) {
-      sum += v;
-      n++;
-    }
-  }
-  return n === 0 ? Number.NaN : sum / n;
-}

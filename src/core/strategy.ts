@@ -4,8 +4,6 @@
 import { instancesFor } from './capacity.js';
 import { forecastPeak, type Forecast } from './forecast.js';
 import {
-  DEFAULT_SCALE_DOWN,
-  DEFAULT_SCALE_UP,
   hpaReplicaCount,
   scaleDownLimit,
   scaleUpLimit,
@@ -54,14 +52,6 @@ export interface ReactiveSettings extends PoolBounds {
   readonly scaleUp: HpaScalingRules;
   readonly scaleDown: HpaScalingRules;
 }
-
-export const DEFAULT_REACTIVE: Omit<ReactiveSettings, keyof PoolBounds> = {
-  targetUtilization: 0.6,
-  tolerance: 0.1,
-  periodSeconds: 15,
-  scaleUp: DEFAULT_SCALE_UP,
-  scaleDown: DEFAULT_SCALE_DOWN,
-};
 
 /**
  * The HPA's decision procedure, step for step:
