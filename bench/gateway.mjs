@@ -7,7 +7,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { setTimeout } from 'node:timers';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { args, machine, table } from './lib.mjs';
@@ -35,12 +34,9 @@ const freePort = () =>
   });
 const [UP, SHADOW, NGX, NGX_SLOW, SLOW] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 
-// The slow shadow: answers after 3 s.
-const slow = createServer((req, res) => {
-  req.resume();
-  setTimeout(() => res.end('slow\n'), 3000);
-});
-await new Promise((r) => slow.listen(SLOW, '127.0.0.1', r));
+// The slow shadow: answers after 3 s, in its own process (this one blocks while wrk runs).
+const slow = spawn(process.execPath, ['-e', `require('node:http').createServer((q, r) => { q.resume(); setTimeout(() => r.end('slow\\n'), 3000); }).listen(${SLOW}, '127.0.0.1', () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((resolve) => slow.stdout.once('data', resolve));
 
 const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-nginx-'));
 const mirrorServer = (port, shadowPort) => `
@@ -81,8 +77,8 @@ http {
 );
 execFileSync('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
 
-const gateway = async (shadowPort) => {
-  const child = spawn(process.execPath, ['bin/shadowscale', 'gateway', '--listen', '127.0.0.1:0', '--live', `http://127.0.0.1:${UP}`, '--shadow', `http://127.0.0.1:${shadowPort}`, '--sample', '0.1', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const gateway = async (shadowPort, workers) => {
+  const child = spawn(process.execPath, ['bin/shadowscale', 'gateway', '--listen', '127.0.0.1:0', '--live', `http://127.0.0.1:${UP}`, '--shadow', `http://127.0.0.1:${shadowPort}`, '--sample', '0.1', '--workers', String(workers), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise((resolve) => {
     let buf = '';
     child.stdout.on('data', (d) => {
@@ -92,14 +88,17 @@ const gateway = async (shadowPort) => {
   });
   return { child, url: JSON.parse(line).listen };
 };
-const gw = await gateway(SHADOW);
-const gwSlow = await gateway(SLOW);
+const gateways = { 'shadowscale-1w': await gateway(SHADOW, 1), 'shadowscale-2w': await gateway(SHADOW, 2) };
+const slowGateways = { 'shadowscale-1w': await gateway(SLOW, 1), 'shadowscale-2w': await gateway(SLOW, 2) };
 
 const targets = {
   direct: `http://127.0.0.1:${UP}`,
-  shadowscale: gw.url,
+  'shadowscale-1w': gateways['shadowscale-1w'].url,
+  'shadowscale-2w': gateways['shadowscale-2w'].url,
   nginx: `http://127.0.0.1:${NGX}`,
 };
+const proxies = ['shadowscale-1w', 'shadowscale-2w', 'nginx'];
+const slowTargets = { 'shadowscale-1w': slowGateways['shadowscale-1w'].url, 'shadowscale-2w': slowGateways['shadowscale-2w'].url, nginx: `http://127.0.0.1:${NGX_SLOW}` };
 
 function wrk(url) {
   const text = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `${url}/`], { encoding: 'utf8' });
@@ -141,8 +140,18 @@ try {
     fixed[name] = await fixedRate(url, rate);
     console.error(`${name}: p50 ${fixed[name].latencyMs.p50.toFixed(3)} ms, p99 ${fixed[name].latencyMs.p99.toFixed(3)} ms at ${rate} req/s`);
   }
-  // 3. The same fixed rate with a shadow that answers after 3 s.
-  const slowShadow = { shadowscale: await fixedRate(gwSlow.url, rate), nginx: await fixedRate(`http://127.0.0.1:${NGX_SLOW}`, rate) };
+  // 3. The same fixed rate with a shadow that answers after 3 s, alternating healthy and slow shadow
+  //    runs twice per proxy (the machine is noisy: each ratio compares neighbouring runs).
+  const pairs = {};
+  for (const n of proxies) {
+    pairs[n] = [];
+    for (let rep = 0; rep < 2; rep++) {
+      const healthy = await fixedRate(targets[n], rate);
+      const slowRun = await fixedRate(slowTargets[n], rate);
+      pairs[n].push({ healthy, slow: slowRun });
+      console.error(`${n}: p99 ${healthy.latencyMs.p99.toFixed(3)} ms healthy, ${slowRun.latencyMs.p99.toFixed(3)} ms with the 3 s shadow`);
+    }
+  }
 
   const r3 = (x) => x.toFixed(3);
   const md = `# bench:gateway — proxy overhead and shadow isolation
@@ -152,7 +161,7 @@ Machine: ${machine()}, nginx ${/nginx\/[\d.]+/.exec(execFileSync('nginx', ['-v']
 Date: ${new Date().toISOString().slice(0, 10)}
 
 Upstream: nginx \`return 200\` (keep-alive). Shadow: nginx \`return 200\`, or a Node server answering after 3 s.
-shadowscale: \`shadowscale gateway --sample 0.1\` (one Node.js process; scrubbed mode). nginx: \`worker_processes auto\`
+shadowscale: \`shadowscale gateway --sample 0.1 --workers 1|2\` (scrubbed mode; 2w = two node:cluster workers). nginx: \`worker_processes auto\`
 (${execFileSync('nproc', { encoding: 'utf8' }).trim()} workers), \`mirror\` to the shadow for 10 % of requests (split_clients on $request_id).
 Everything, wrk included, shares the same ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores.
 
@@ -170,7 +179,10 @@ open-loop client would see.
 
 ## Shadow answering after 3 s, same rate
 
-${table(['proxy', 'achieved req/s', 'p50 ms', 'p99 ms', 'errors', 'p99 vs healthy shadow'], ['shadowscale', 'nginx'].map((n) => [n, slowShadow[n].achieved.toFixed(0), r3(slowShadow[n].latencyMs.p50), r3(slowShadow[n].latencyMs.p99), String(slowShadow[n].errors), `${(slowShadow[n].latencyMs.p99 / fixed[n].latencyMs.p99).toFixed(2)}x`]))}
+Healthy-shadow and slow-shadow runs alternate, twice per proxy; the ratio compares each slow run with the
+healthy run just before it.
+
+${table(['proxy', 'run', 'healthy: req/s', 'healthy: p99 ms', '3 s shadow: req/s', '3 s shadow: p50 ms', '3 s shadow: p99 ms', 'errors', 'p99 vs healthy'], proxies.flatMap((n) => pairs[n].map((x, i) => [n, String(i + 1), x.healthy.achieved.toFixed(0), r3(x.healthy.latencyMs.p99), x.slow.achieved.toFixed(0), r3(x.slow.latencyMs.p50), r3(x.slow.latencyMs.p99), String(x.slow.errors), `${(x.slow.latencyMs.p99 / x.healthy.latencyMs.p99).toFixed(2)}x`])))}
 
 Targets: added p99 at 50 % load <= 1 ms over direct; max throughput >= 0.5x nginx's; with a 3 s shadow, live p99
 within 10 % of the healthy-shadow figure.
@@ -179,14 +191,12 @@ within 10 % of the healthy-shadow figure.
   writeFileSync(out, md);
   console.log(md);
 } finally {
-  gw.child.kill('SIGTERM');
-  gwSlow.child.kill('SIGTERM');
+  for (const g of [...Object.values(gateways), ...Object.values(slowGateways)]) g.child.kill('SIGTERM');
   try {
     execFileSync('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-s', 'stop']);
   } catch {
     // already stopped
   }
-  slow.close();
-  slow.closeAllConnections();
+  slow.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }

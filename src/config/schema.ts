@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
+import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -105,13 +106,60 @@ const event = z.strictObject({
 });
 
 const sampling = z.strictObject({
-  rate: fraction().default(0.1).describe('Fraction of live requests mirrored to the shadow'),
+  rate: fraction().default(MIRROR_DEFAULTS.rate).describe('Fraction of live requests mirrored to the shadow'),
   key: str('a header name or "client-address"').optional().describe('Consistent sampling key; random when absent'),
-  mirrorMutations: bool().default(true).describe('Always mirror POST/PUT/PATCH/DELETE (stateful shadows)'),
-  mode: oneOf(['full', 'scrubbed', 'metadata']).default('scrubbed'),
+  mirrorMutations: bool().default(MIRROR_DEFAULTS.mirrorMutations).describe('Always mirror POST/PUT/PATCH/DELETE (stateful shadows)'),
+  mode: oneOf(['full', 'scrubbed', 'metadata']).default(MIRROR_DEFAULTS.mode),
   scrubHeaders: z.array(str('a header name'), expect('a list of header names')).default([]),
   redactJsonFields: z.array(str('a JSON field name'), expect('a list of field names')).default([]),
 });
+
+const hostPort = () =>
+  str('HOST:PORT').refine((v) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    return Boolean(m) && Number(m?.[2]) <= 65535;
+  }, expect('HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any)'));
+const httpUrl = () =>
+  str('an http:// or https:// URL').refine((v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, expect('an http:// or https:// URL'));
+
+const gateway = z
+  .strictObject({
+    service: str('a service name').optional().describe("Service whose shadow.sampling settings the gateway applies (default: the first)"),
+    listen: hostPort().default('127.0.0.1:8080').describe('Address to serve traffic on'),
+    admin: hostPort().optional().describe('Address of the admin API (metrics, stats, runtime changes)'),
+    live: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Live upstream base URLs (the control loop manages them when it runs)'),
+    shadow: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Shadow upstream base URLs'),
+    workers: positiveInt().default(1).describe('Worker processes sharing the port (node:cluster); per-key mutation order is kept per connection when above 1'),
+    timeoutMs: positive().default(30_000).describe('Upstream response timeout (ms)'),
+    ejectAfterFailures: positiveInt().default(5).describe('Consecutive failures that eject a live member'),
+    ejectForMs: positive().default(10_000).describe('How long an ejected member gets no traffic (ms)'),
+    healthCheck: z
+      .strictObject({
+        path: str('a path').regex(/^\//, expect('a path starting with "/"')),
+        intervalMs: positive().default(5000),
+        timeoutMs: positive().default(2000),
+      })
+      .optional()
+      .describe('Active health checks of the live members (off when absent)'),
+    mirror: z
+      .strictObject({
+        minRate: fraction().default(MIRROR_DEFAULTS.minRate).describe('Lowest sampling rate the sampling controller may set'),
+        maxRate: fraction().default(MIRROR_DEFAULTS.maxRate).describe('Highest sampling rate the sampling controller may set'),
+        maxBodyBytes: nonNegativeInt().default(MIRROR_DEFAULTS.maxBodyBytes).describe('Bodies above this size are not mirrored'),
+        queueLimit: positiveInt().default(MIRROR_DEFAULTS.queueLimit).describe('Mirrored requests waiting or in flight; more are dropped'),
+        concurrency: positiveInt().default(MIRROR_DEFAULTS.concurrency).describe('Connections to the shadow pool'),
+        timeoutMs: positive().default(MIRROR_DEFAULTS.timeoutMs).describe('Mirrored requests slower than this are abandoned (ms)'),
+        recordFile: str('a file path').optional().describe('Metadata mode: append the records to this JSON Lines file'),
+      })
+      .prefault({}),
+  })
+  .describe('The built-in gateway (shadowscale gateway --config FILE)');
 
 const service = z.strictObject({
   name: str('a service name').regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, expect('a DNS-style name (lowercase letters, digits, "-")')),
@@ -144,6 +192,7 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, expect('1')).default(1),
     instanceTypes: z.record(str('an instance type name'), instanceType, expect('a map of instance types')).default({ standard: instanceType.parse({}) }),
+    gateway: gateway.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
     simulation: z
       .strictObject({
@@ -165,6 +214,8 @@ export const configSchema = z
         if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
       });
     });
+    if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
+    if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>
       s.dependencies.forEach((d, j) => {
         if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['services', i, 'dependencies', j], message: `unknown service "${d}"` });

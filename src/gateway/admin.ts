@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { describeValue, ERROR_CODES, ShadowscaleError, type ErrorCode } from '../core/errors.js';
-import type { Gateway, LiveMember } from './gateway.js';
+import type { GatewayControl } from './control.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -45,22 +45,19 @@ function weightOf(v: unknown, field: string): number {
   return v;
 }
 
-function memberView(m: LiveMember) {
-  return { id: m.id, url: m.url, weight: m.weight, healthy: m.healthy, outstanding: m.outstanding, requests: m.requests };
-}
-
-export function createAdminServer(g: Gateway): Server {
+export function createAdminServer(g: GatewayControl): Server {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const p = url.pathname;
     const m = req.method ?? 'GET';
     if (m === 'GET' && p === '/metrics') {
-      res.writeHead(200, { 'content-type': g.metrics.registry.contentType });
-      res.end(await g.metrics.registry.metrics());
+      const m = await g.metrics();
+      res.writeHead(200, { 'content-type': m.contentType });
+      res.end(m.text);
       return;
     }
-    if (m === 'GET' && p === '/stats') return send(res, 200, { traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: g.stats.errors });
-    if (m === 'GET' && p === '/pools/live') return send(res, 200, { members: g.members.map(memberView) });
+    if (m === 'GET' && p === '/stats') return send(res, 200, await g.stats());
+    if (m === 'GET' && p === '/pools/live') return send(res, 200, { members: await g.members() });
     if (m === 'POST' && p === '/pools/live/members') {
       const body = await readJson(req);
       onlyKeys(body, ['url', 'weight']);
@@ -72,22 +69,25 @@ export function createAdminServer(g: Gateway): Server {
       }
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.url: expected an http:// or https:// URL, got ${describeValue(body.url)}`);
       const weight = body.weight === undefined ? 1 : weightOf(body.weight, 'body.weight');
-      return send(res, 201, memberView(g.addLive(parsed.origin, weight)));
+      return send(res, 201, await g.addLive(parsed.origin, weight));
     }
     const member = /^\/pools\/live\/members\/([^/]+)$/.exec(p);
     if (member) {
-      const target = g.members.find((x) => x.id === member[1]);
-      if (!target) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no live member "${member[1]}" (have: ${g.members.map((x) => x.id).join(', ') || 'none'})`);
+      const id = decodeURIComponent(member[1] as string);
+      const missing = async (): Promise<never> => {
+        throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no live member "${id}" (have: ${(await g.members()).map((x) => x.id).join(', ') || 'none'})`);
+      };
+      if ((m === 'PATCH' || m === 'DELETE') && !(await g.members()).some((x) => x.id === id)) await missing();
       if (m === 'PATCH') {
         const body = await readJson(req);
         onlyKeys(body, ['weight']);
-        target.weight = weightOf(body.weight, 'body.weight');
-        return send(res, 200, memberView(target));
+        const weight = weightOf(body.weight, 'body.weight');
+        return send(res, 200, (await g.setWeight(id, weight)) ?? (await missing()));
       }
       if (m === 'DELETE') {
         // Drain: answered at once; the member leaves when its in-flight requests are done.
-        void g.removeLive(target.id);
-        return send(res, 202, { draining: target.id });
+        if (!(await g.drain(id))) await missing();
+        return send(res, 202, { draining: id });
       }
     }
     if (m === 'PUT' && p === '/mirror') {
@@ -95,9 +95,9 @@ export function createAdminServer(g: Gateway): Server {
       onlyKeys(body, ['rate']);
       const rate = body.rate;
       if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.rate: expected a number between 0 and 1, got ${describeValue(rate)}`);
-      return send(res, 200, { rate: g.mirror.setRate(rate) });
+      return send(res, 200, { rate: await g.setRate(rate) });
     }
-    if (m === 'GET' && p === '/mirror/metadata') return send(res, 200, g.mirror.metadata());
+    if (m === 'GET' && p === '/mirror/metadata') return send(res, 200, await g.metadata());
     throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror)`);
   };
   return createServer((req, res) => {

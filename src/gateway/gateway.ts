@@ -18,8 +18,15 @@ import { forwardHeaders, responseHeaders } from './headers.js';
 import { TrafficMetrics } from './metrics.js';
 import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
 
+/** A live member given with its weight and, when a coordinator assigns them (the cluster), its id. */
+export interface MemberSpec {
+  readonly url: string;
+  readonly weight?: number;
+  readonly id?: string;
+}
+
 export interface GatewayOptions {
-  readonly live: readonly string[];
+  readonly live: readonly (string | MemberSpec)[];
   readonly shadow?: readonly string[];
   readonly mirror?: Partial<Omit<MirrorOptions, 'targets'>>;
   /** Upstream response-header and body-idle timeout (ms). */
@@ -56,8 +63,8 @@ export interface Gateway {
   readonly mirror: Mirror;
   readonly metrics: TrafficMetrics;
   readonly stats: GatewayStats;
-  /** Add a live member at runtime (weight 1 by default); returns it. */
-  addLive(url: string, weight?: number): LiveMember;
+  /** Add a live member at runtime (weight 1 by default; an id when a coordinator assigns it); returns it. */
+  addLive(url: string, weight?: number, id?: string): LiveMember;
   /** Drain a live member: no new requests; it is removed once its in-flight requests finish. */
   removeLive(id: string): Promise<boolean>;
   listen(port: number, host?: string): Promise<AddressInfo>;
@@ -74,8 +81,8 @@ export function createGateway(o: GatewayOptions): Gateway {
   const ejectAfter = o.ejectAfterFailures ?? 5;
   const ejectFor = o.ejectForMs ?? 10_000;
   let nextId = 0;
-  const makeMember = (url: string, weight = 1): LiveMember => ({
-    id: `live-${nextId++}`,
+  const makeMember = (url: string, weight = 1, id?: string): LiveMember => ({
+    id: id ?? `live-${nextId++}`,
     url,
     weight,
     outstanding: 0,
@@ -86,7 +93,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     requests: 0,
     pool: new Pool(url, { connections: 256, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 }),
   });
-  const members: LiveMember[] = o.live.map((url) => makeMember(url));
+  const members: LiveMember[] = o.live.map((x) => (typeof x === 'string' ? makeMember(x) : makeMember(x.url, x.weight, x.id)));
 
   // Active health checks: a member that fails its check stops receiving traffic until it passes.
   const check = async (m: LiveMember): Promise<void> => {
@@ -225,8 +232,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     mirror,
     metrics,
     stats,
-    addLive: (url, weight = 1) => {
-      const m = makeMember(url, weight);
+    addLive: (url, weight = 1, id) => {
+      const m = makeMember(url, weight, id);
       members.push(m);
       return m;
     },

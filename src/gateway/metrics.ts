@@ -25,6 +25,8 @@ interface Series {
   bytesIn: number;
   bytesOut: number;
   latency: hdr.Histogram;
+  /** Exact largest latency (µs): a histogram only knows its bucket. */
+  maxUs: number;
 }
 
 export interface SeriesSnapshot {
@@ -35,6 +37,22 @@ export interface SeriesSnapshot {
   bytesIn: number;
   bytesOut: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+}
+
+/** A series in transferable form (a cluster worker's measurement, merged by the primary). */
+export interface SeriesDump {
+  requests: number;
+  mutations: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** The HDR histogram, compressed and base64-encoded (the HdrHistogram interchange format). */
+  latency: string;
+  maxUs: number;
+}
+
+export interface TrafficDump {
+  pools: Record<PoolName, { all: SeriesDump; routes: Record<string, SeriesDump> }>;
 }
 
 export interface TrafficSnapshot {
@@ -55,7 +73,7 @@ export function routeClass(path: string): string {
 
 function newSeries(): Series {
   // Microseconds, 1 µs to 1 hour, 3 significant digits.
-  return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
+  return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, maxUs: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
 }
 
 function snap(s: Series): SeriesSnapshot {
@@ -67,7 +85,7 @@ function snap(s: Series): SeriesSnapshot {
     errorRate: s.requests ? s.errors / s.requests : 0,
     bytesIn: s.bytesIn,
     bytesOut: s.bytesOut,
-    latencyMs: { p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: s.latency.totalCount ? s.latency.maxValue / 1000 : 0 },
+    latencyMs: { p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), max: s.maxUs / 1000 },
   };
 }
 
@@ -148,7 +166,38 @@ export class TrafficMetrics {
       if (failed) s.errors++;
       s.bytesIn += o.bytesIn;
       s.bytesOut += o.bytesOut;
-      s.latency.recordValue(Math.max(1, Math.round(o.durationMs * 1000)));
+      const us = Math.max(1, Math.round(o.durationMs * 1000));
+      s.latency.recordValue(us);
+      if (us > s.maxUs) s.maxUs = us;
+    }
+  }
+
+  /** Everything measured so far, in transferable form. */
+  dump(): TrafficDump {
+    const series = (x: Series): SeriesDump => ({ requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latency: hdr.encodeIntoCompressedBase64(x.latency), maxUs: x.maxUs });
+    const pool = (name: PoolName) => ({ all: series(this.pools[name].all), routes: Object.fromEntries([...this.pools[name].routes].map(([k, v]) => [k, series(v)])) });
+    return { pools: { live: pool('live'), shadow: pool('shadow') } };
+  }
+
+  /** Add another measurement (a worker's dump) to this one: counts add, histograms merge exactly. */
+  absorb(d: TrafficDump): void {
+    const add = (into: Series, x: SeriesDump): void => {
+      into.requests += x.requests;
+      into.mutations += x.mutations;
+      into.errors += x.errors;
+      into.bytesIn += x.bytesIn;
+      into.bytesOut += x.bytesOut;
+      into.latency.add(hdr.decodeFromCompressedBase64(x.latency, 32, false));
+      into.maxUs = Math.max(into.maxUs, x.maxUs);
+    };
+    for (const name of ['live', 'shadow'] as const) {
+      const p = this.pools[name];
+      add(p.all, d.pools[name].all);
+      for (const [route, x] of Object.entries(d.pools[name].routes)) {
+        let r = p.routes.get(route);
+        if (!r) p.routes.set(route, (r = newSeries()));
+        add(r, x);
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAdminServer } from '../../src/gateway/admin.js';
+import { localControl } from '../../src/gateway/control.js';
 import { createGateway } from '../../src/gateway/gateway.js';
 import { ROOT, runCli, serve } from '../helpers.js';
 
@@ -20,7 +21,7 @@ describe('admin API', () => {
     const addr = await g.listen(0);
     t.after(() => g.close());
     const url = `http://127.0.0.1:${addr.port}`;
-    const admin = await serve(t, createAdminServer(g));
+    const admin = await serve(t, createAdminServer(localControl(g)));
 
     await (await fetch(url)).text();
     const stats = await json(await fetch(`${admin}/stats`));
@@ -86,7 +87,7 @@ describe('runtime changes under load', () => {
     const addr = await g.listen(0);
     t.after(() => g.close());
     const url = `http://127.0.0.1:${addr.port}`;
-    const admin = await serve(t, createAdminServer(g));
+    const admin = await serve(t, createAdminServer(localControl(g)));
     let stop = false;
     const statuses: number[] = [];
     const client = async (): Promise<void> => {
@@ -144,7 +145,7 @@ describe('shadowscale gateway', () => {
     [['--listen', '127.0.0.1:0', '--live', 'not a url'], /--live: expected http:\/\/ or https:\/\/ URLs/],
     [['--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:1', '--sample', '2'], /expected a number between 0 and 1, got "2"/],
     [['--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:1', '--mode', 'everything'], /Allowed choices are full, scrubbed, metadata/],
-    [['--listen', '127.0.0.1:0'], /required option '--live <url,...>' not specified/],
+    [['--listen', '127.0.0.1:0'], /--live: expected at least one live upstream URL/],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 on bad flags: ${args.join(' ')}`, async () => {

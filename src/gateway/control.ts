@@ -1,0 +1,104 @@
+// What the admin API (and the control loop) can read and change in a gateway, whether it is one
+// process (`localControl`) or a cluster of worker processes (`ClusterGateway` in cluster.ts, which
+// merges the workers' measurements and applies every change to all of them).
+
+import type { Gateway, LiveMember } from './gateway.js';
+import type { MirrorStats, RequestMetadata } from './mirror.js';
+import { TrafficMetrics, type TrafficDump, type TrafficSnapshot } from './metrics.js';
+
+export interface MemberView {
+  id: string;
+  url: string;
+  weight: number;
+  healthy: boolean;
+  outstanding: number;
+  requests: number;
+}
+
+export type MirrorView = MirrorStats & { rate: number };
+
+export interface MetadataView {
+  records: RequestMetadata[];
+  total: number;
+  recordDropped: number;
+}
+
+export interface StatsView {
+  traffic: TrafficSnapshot;
+  mirror: MirrorView;
+  live: MemberView[];
+  errors: Record<string, number>;
+  /** Worker processes serving traffic (1 without a cluster). */
+  workers: number;
+}
+
+export interface GatewayControl {
+  metrics(): Promise<{ contentType: string; text: string }>;
+  stats(): Promise<StatsView>;
+  members(): Promise<MemberView[]>;
+  addLive(url: string, weight: number): Promise<MemberView>;
+  /** undefined when there is no such member. */
+  setWeight(id: string, weight: number): Promise<MemberView | undefined>;
+  /** Start draining a member (it leaves once its in-flight requests finish); false when unknown. */
+  drain(id: string): boolean | Promise<boolean>;
+  setRate(rate: number): Promise<number>;
+  metadata(): Promise<MetadataView>;
+}
+
+export function memberView(m: LiveMember): MemberView {
+  return { id: m.id, url: m.url, weight: m.weight, healthy: m.healthy, outstanding: m.outstanding, requests: m.requests };
+}
+
+/** One process's state in transferable form: what a cluster worker reports to the primary. */
+export interface WorkerReport {
+  traffic: TrafficDump;
+  mirror: MirrorView;
+  live: MemberView[];
+  errors: Record<string, number>;
+}
+
+export function workerReport(g: Gateway): WorkerReport {
+  return { traffic: g.metrics.dump(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors } };
+}
+
+/** Merge the reports of several processes into one view: counts add, histograms merge exactly. */
+export function mergeReports(reports: readonly WorkerReport[], now: () => number): { metrics: TrafficMetrics; stats: StatsView } {
+  const metrics = new TrafficMetrics(now);
+  for (const r of reports) metrics.absorb(r.traffic);
+  const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, rate: reports[0]?.mirror.rate ?? 0 };
+  const errors: Record<string, number> = {};
+  const live = new Map<string, MemberView>();
+  for (const r of reports) {
+    for (const k of ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued'] as const) mirror[k] += r.mirror[k];
+    for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const m of r.live) {
+      const seen = live.get(m.id);
+      // A member is reported healthy only when every worker routes to it.
+      if (seen) live.set(m.id, { ...seen, healthy: seen.healthy && m.healthy, outstanding: seen.outstanding + m.outstanding, requests: seen.requests + m.requests });
+      else live.set(m.id, { ...m });
+    }
+  }
+  return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, workers: reports.length } };
+}
+
+/** The control of a gateway running in this process. */
+export function localControl(g: Gateway): GatewayControl {
+  return {
+    metrics: async () => ({ contentType: g.metrics.registry.contentType, text: await g.metrics.registry.metrics() }),
+    stats: () => Promise.resolve({ traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, workers: 1 }),
+    members: () => Promise.resolve(g.members.map(memberView)),
+    addLive: (url, weight) => Promise.resolve(memberView(g.addLive(url, weight))),
+    setWeight: (id, weight) => {
+      const m = g.members.find((x) => x.id === id);
+      if (m) m.weight = weight;
+      return Promise.resolve(m && memberView(m));
+    },
+    drain: (id) => {
+      if (!g.members.some((x) => x.id === id)) return false;
+      void g.removeLive(id);
+      return true;
+    },
+    setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
+    metadata: () => Promise.resolve(g.mirror.metadata()),
+  };
+}

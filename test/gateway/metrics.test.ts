@@ -1,0 +1,43 @@
+// Unit tests: merging measurements of several processes (a cluster's workers) is exact.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mergeReports, type WorkerReport } from '../../src/gateway/control.js';
+import { TrafficMetrics, type Observation } from '../../src/gateway/metrics.js';
+import { createRng } from '../../src/core/random.js';
+
+const obs = (path: string, durationMs: number, status = 200, mutation = false): Observation => ({ method: mutation ? 'POST' : 'GET', path, status, durationMs, bytesIn: 10, bytesOut: 100, mutation });
+
+describe('TrafficMetrics.dump / absorb', () => {
+  it('merging the parts gives the same snapshot as measuring everything in one place', () => {
+    const rng = createRng(7);
+    const rnd = (): number => rng.next();
+    const whole = new TrafficMetrics(() => 0);
+    const parts = [new TrafficMetrics(() => 0), new TrafficMetrics(() => 0), new TrafficMetrics(() => 0)];
+    for (let i = 0; i < 3000; i++) {
+      const o = obs(rnd() < 0.3 ? '/api/x' : '/static/y', 0.05 + rnd() * rnd() * 400, rnd() < 0.02 ? 503 : 200, rnd() < 0.1);
+      const pool = rnd() < 0.2 ? 'shadow' : 'live';
+      whole.observe(pool, o);
+      (parts[i % 3] as TrafficMetrics).observe(pool, o);
+    }
+    const merged = new TrafficMetrics(() => 0);
+    for (const p of parts) merged.absorb(JSON.parse(JSON.stringify(p.dump())) as ReturnType<TrafficMetrics['dump']>);
+    assert.deepEqual(merged.snapshot(), whole.snapshot());
+  });
+
+  it('mergeReports adds counters, ANDs member health and sums their load', () => {
+    const m = new TrafficMetrics(() => 0);
+    m.observe('live', obs('/', 1));
+    const report = (healthy: boolean, outstanding: number, errors: Record<string, number>): WorkerReport => ({
+      traffic: m.dump(),
+      mirror: { sampled: 2, mirrored: 1, dropped: 1, failed: 0, inFlight: 0, queued: 0, rate: 0.1 },
+      live: [{ id: 'live-0', url: 'http://a', weight: 1, healthy, outstanding, requests: 5 }],
+      errors,
+    });
+    const { stats } = mergeReports([report(true, 1, { upstream_reset: 1 }), report(false, 2, { upstream_reset: 2, bad_request: 1 })], () => 0);
+    assert.equal(stats.traffic.pools.live.requests, 2);
+    assert.deepEqual(stats.mirror, { sampled: 4, mirrored: 2, dropped: 2, failed: 0, inFlight: 0, queued: 0, rate: 0.1 });
+    assert.deepEqual(stats.live, [{ id: 'live-0', url: 'http://a', weight: 1, healthy: false, outstanding: 3, requests: 10 }]);
+    assert.deepEqual(stats.errors, { upstream_reset: 3, bad_request: 1 });
+    assert.equal(stats.workers, 2);
+  });
+});
