@@ -142,6 +142,9 @@ try {
   }
   // 3. The same fixed rate with a shadow that answers after 3 s, alternating healthy and slow shadow
   //    runs twice per proxy (the machine is noisy: each ratio compares neighbouring runs).
+  //    The slow-shadow proxies get the same discarded warm-up run as the others (a cold process's JIT
+  //    warm-up would otherwise be charged to the slow shadow).
+  for (const n of proxies) wrk(slowTargets[n]);
   const pairs = {};
   for (const n of proxies) {
     pairs[n] = [];

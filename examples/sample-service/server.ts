@@ -1,0 +1,218 @@
+// The sample service: a real HTTP service with real capacity limits, so that more instances really
+// means more capacity, even on a 2-core machine. Requests wait (they do not burn CPU):
+// 1. A request takes one of SLOTS worker slots, or waits in a bounded queue (503 `queue_full` beyond it).
+// 2. It is served in a time drawn from SERVICE_TIME_DIST with mean SERVICE_TIME_MS, multiplied during
+//    the first COLD_START_SECONDS by a factor falling linearly from COLD_START_FACTOR to 1 (a cache/JIT
+//    warm-up).
+// 3. In MODE=kv, PUT/POST/DELETE /kv/KEY are mutations of an in-memory store (versioned), GET /kv/KEY
+//    reads it, and /state/snapshot copies the whole state out (GET) or in (PUT) to sync a shadow.
+// /healthz and /stats answer at once (no slot). SIGTERM: stop accepting, finish what was accepted, exit.
+//
+// Configuration by environment (the local provider passes PORT and the instance type's values):
+//   PORT (required), SLOTS=4, SERVICE_TIME_MS=25, SERVICE_TIME_DIST=exponential|constant|lognormal,
+//   SERVICE_TIME_CV=1 (lognormal), QUEUE_LIMIT=200, COLD_START_SECONDS=0, COLD_START_FACTOR=3,
+//   STARTUP_DELAY_MS=0 (boot time before listening), MODE=stateless|kv, SEED=1, HOST=127.0.0.1,
+//   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`).
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createRng } from '../../src/core/random.js';
+
+interface Settings {
+  port: number;
+  host: string;
+  slots: number;
+  serviceTimeMs: number;
+  dist: 'exponential' | 'constant' | 'lognormal';
+  cv: number;
+  queueLimit: number;
+  coldStartSeconds: number;
+  coldStartFactor: number;
+  startupDelayMs: number;
+  mode: 'stateless' | 'kv';
+  seed: number;
+  instanceId: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`sample-service: ${message}\n`);
+  process.exit(2);
+}
+
+function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const num = (name: string, def: number | undefined, ok: (n: number) => boolean, what: string): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      if (def === undefined) fail(`${name}: expected ${what}, but it is not set`);
+      return def;
+    }
+    const n = Number(raw);
+    if (!ok(n)) fail(`${name}: expected ${what}, got "${raw}"`);
+    return n;
+  };
+  const choice = <T extends string>(name: string, values: readonly T[], def: T): T => {
+    const raw = env[name] ?? def;
+    if (!(values as readonly string[]).includes(raw)) fail(`${name}: expected one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+  const int = (n: number): boolean => Number.isInteger(n);
+  return {
+    port: num('PORT', undefined, (n) => int(n) && n >= 0 && n <= 65535, 'a port number (0-65535)'),
+    host: env.HOST ?? '127.0.0.1',
+    slots: num('SLOTS', 4, (n) => int(n) && n >= 1, 'a positive integer'),
+    serviceTimeMs: num('SERVICE_TIME_MS', 25, (n) => Number.isFinite(n) && n > 0, 'a positive number of ms'),
+    dist: choice('SERVICE_TIME_DIST', ['exponential', 'constant', 'lognormal'] as const, 'exponential'),
+    cv: num('SERVICE_TIME_CV', 1, (n) => Number.isFinite(n) && n > 0, 'a positive number'),
+    queueLimit: num('QUEUE_LIMIT', 200, (n) => int(n) && n >= 0, 'an integer >= 0'),
+    coldStartSeconds: num('COLD_START_SECONDS', 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds >= 0'),
+    coldStartFactor: num('COLD_START_FACTOR', 3, (n) => Number.isFinite(n) && n >= 1, 'a number >= 1'),
+    startupDelayMs: num('STARTUP_DELAY_MS', 0, (n) => Number.isFinite(n) && n >= 0, 'a number of ms >= 0'),
+    mode: choice('MODE', ['stateless', 'kv'] as const, 'stateless'),
+    seed: num('SEED', 1, (n) => int(n) && n >= 0, 'an integer >= 0'),
+    instanceId: env.SHADOWSCALE_INSTANCE_ID ?? `sample-${process.pid}`,
+  };
+}
+
+const s = readSettings(process.env);
+const rng = createRng(s.seed);
+const started = performance.now();
+
+/** Service time of one request (ms), cold start included. */
+function serviceTime(): number {
+  let t: number;
+  if (s.dist === 'constant') t = s.serviceTimeMs;
+  else if (s.dist === 'exponential') t = -Math.log(1 - rng.next()) * s.serviceTimeMs;
+  else {
+    // Lognormal with the given mean and coefficient of variation.
+    const sigma2 = Math.log(1 + s.cv * s.cv);
+    t = Math.exp(Math.log(s.serviceTimeMs) - sigma2 / 2 + Math.sqrt(sigma2) * rng.normal());
+  }
+  return t * coldFactor();
+}
+
+function coldFactor(): number {
+  if (s.coldStartSeconds <= 0) return 1;
+  const age = (performance.now() - started) / 1000;
+  return age >= s.coldStartSeconds ? 1 : s.coldStartFactor - (s.coldStartFactor - 1) * (age / s.coldStartSeconds);
+}
+
+let busy = 0;
+const queue: (() => void)[] = [];
+const counts = { served: 0, rejected: 0, mutations: 0 };
+const store = new Map<string, string>();
+let version = 0;
+
+function release(): void {
+  const next = queue.shift();
+  if (next) next();
+  else busy--;
+}
+
+/** Take a slot (or a queue place); false when the queue is full. */
+function acquire(): Promise<void> | false {
+  if (busy < s.slots) {
+    busy++;
+    return Promise.resolve();
+  }
+  if (queue.length >= s.queueLimit) return false;
+  return new Promise((resolve) => queue.push(resolve));
+}
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-instance-id': s.instanceId });
+  res.end(text);
+};
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const method = req.method ?? 'GET';
+  if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, coldFactor: coldFactor() });
+  if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
+  if (path === '/state/snapshot') {
+    if (s.mode !== 'kv') return json(res, 404, { error: 'state snapshots exist in MODE=kv only' });
+    if (method === 'GET') return json(res, 200, { version, entries: Object.fromEntries(store) });
+    if (method === 'PUT') {
+      let snap: { version?: unknown; entries?: unknown };
+      try {
+        snap = JSON.parse(await readBody(req)) as typeof snap;
+      } catch (err) {
+        return json(res, 400, { error: `body: expected a JSON snapshot {version, entries} (${(err as Error).message})` });
+      }
+      if (typeof snap.version !== 'number' || !snap.entries || typeof snap.entries !== 'object' || Array.isArray(snap.entries)) return json(res, 400, { error: 'body: expected {"version": number, "entries": {key: string}}' });
+      store.clear();
+      for (const [k, v] of Object.entries(snap.entries as Record<string, unknown>)) store.set(k, String(v));
+      version = snap.version;
+      return json(res, 200, { version, keys: store.size });
+    }
+    return json(res, 405, { error: `${method} /state/snapshot: expected GET or PUT` });
+  }
+
+  const slot = acquire();
+  if (slot === false) {
+    counts.rejected++;
+    req.resume();
+    res.writeHead(503, { 'content-type': 'text/plain', 'x-instance-id': s.instanceId, 'retry-after': '1' });
+    res.end('queue_full\n');
+    return;
+  }
+  const arrived = performance.now();
+  await slot;
+  const waitedMs = performance.now() - arrived;
+  try {
+    const body = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
+    const ms = serviceTime();
+    await new Promise((r) => setTimeout(r, ms));
+    counts.served++;
+    const kv = /^\/kv\/(.+)$/.exec(path);
+    if (s.mode === 'kv' && kv) {
+      const key = decodeURIComponent(kv[1] as string);
+      if (method === 'GET') return store.has(key) ? json(res, 200, { key, value: store.get(key), version }) : json(res, 404, { key, version });
+      if (method === 'PUT' || method === 'POST') {
+        store.set(key, body);
+        counts.mutations++;
+        return json(res, 200, { key, version: ++version });
+      }
+      if (method === 'DELETE') {
+        store.delete(key);
+        counts.mutations++;
+        return json(res, 200, { key, version: ++version });
+      }
+    }
+    return json(res, 200, { instance: s.instanceId, waitedMs, servedMs: ms });
+  } finally {
+    release();
+  }
+}
+
+const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  handle(req, res).catch((err: unknown) => {
+    if (!res.headersSent) json(res, 500, { error: String(err) });
+    else res.destroy();
+  });
+});
+
+setTimeout(() => {
+  server.listen(s.port, s.host, () => {
+    const addr = server.address();
+    process.stdout.write(`${JSON.stringify({ listening: typeof addr === 'object' && addr ? addr.port : s.port, instance: s.instanceId })}\n`);
+  });
+}, s.startupDelayMs);
+
+// Graceful stop: no new connections or requests; what was accepted (slots and queue) finishes.
+process.once('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  const done = setInterval(() => {
+    if (busy === 0 && queue.length === 0) {
+      server.closeAllConnections();
+      clearInterval(done);
+    }
+  }, 20);
+});

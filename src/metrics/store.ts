@@ -1,0 +1,300 @@
+// The embedded metrics store: SQLite (better-sqlite3) in WAL mode, one file per control plane.
+//
+// - samples: raw points at their own resolution (the control loop writes one per metric per second),
+//   kept `retention.rawSeconds`; every insert also updates the 1 min and 1 h rollups (count, sum, min,
+//   max) in the same transaction, kept `minuteSeconds` and `hourSeconds`. `prune` applies retention.
+// - decisions: every scaling decision with its reason and numbers, recorded before it is acted on.
+// - instance_events and instances (the local provider's registry: what a restart adopts).
+// - experiments: shadow experiments with their configuration and verdict.
+//
+// One control plane owns a store at a time: its pid is written at open and a live owner makes a second
+// open fail (SHADOWSCALE_E_STORE_LOCKED); a dead owner (kill -9) is taken over. A file that is not a
+// shadowscale database fails with SHADOWSCALE_E_STORE_CORRUPT, naming the file.
+
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { ShadowscaleError } from '../core/errors.js';
+import type { Decision } from '../core/reasons.js';
+import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../providers/local.js';
+
+const SCHEMA_VERSION = 1;
+
+export interface Retention {
+  readonly rawSeconds: number;
+  readonly minuteSeconds: number;
+  readonly hourSeconds: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { rawSeconds: 6 * 3600, minuteSeconds: 14 * 86400, hourSeconds: 400 * 86400 };
+
+export interface Sample {
+  /** ms since the epoch. */
+  readonly ts: number;
+  readonly service: string;
+  readonly pool: string;
+  readonly metric: string;
+  readonly value: number;
+}
+
+export interface SeriesPoint {
+  readonly ts: number;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly count: number;
+}
+
+export interface DecisionRecord {
+  readonly seq: number;
+  readonly service: string;
+  /** The strategy's decision, with its reason and numbers. */
+  readonly decision: Decision;
+  /** After the action bounds (min/max, step, cool-downs): what is applied. */
+  readonly target: number;
+  readonly boundReason: string | null;
+  /** Whether an action follows (target differs from the current count). */
+  readonly act: boolean;
+}
+
+export interface ExperimentRecord {
+  readonly id: string;
+  readonly service: string;
+  readonly kind: string;
+  readonly startedAt: number;
+  readonly finishedAt: number | null;
+  readonly config: unknown;
+  readonly verdict: string | null;
+  readonly details: unknown;
+}
+
+export interface StoreOptions {
+  readonly path: string;
+  readonly retention?: Partial<Retention>;
+  /** Owner pid written into the store (default: this process). */
+  readonly pid?: number;
+  /** How long to wait for a lock held by another program (ms). */
+  readonly busyTimeoutMs?: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
+  } catch {
+    return true;
+  }
+}
+
+const RESOLUTIONS = [60, 3600] as const;
+
+export class Store implements InstanceRegistry {
+  readonly retention: Retention;
+  private readonly db: Database.Database;
+  private readonly pid: number;
+  private readonly stmts;
+
+  private constructor(
+    readonly path: string,
+    o: StoreOptions,
+  ) {
+    this.retention = { ...DEFAULT_RETENTION, ...o.retention };
+    this.pid = o.pid ?? process.pid;
+    try {
+      this.db = new Database(path, { timeout: o.busyTimeoutMs ?? 2000 });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.migrate();
+    } catch (err) {
+      throw Store.translate(err, path);
+    }
+    this.stmts = {
+      sample: this.db.prepare('INSERT INTO samples (ts, service, pool, metric, value) VALUES (?, ?, ?, ?, ?)'),
+      rollup: this.db.prepare(
+        `INSERT INTO rollups (res, ts, service, pool, metric, count, sum, min, max) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
+         ON CONFLICT (res, service, pool, metric, ts) DO UPDATE SET count = count + 1, sum = sum + excluded.sum, min = MIN(min, excluded.min), max = MAX(max, excluded.max)`,
+      ),
+      raw: this.db.prepare('SELECT ts, value FROM samples WHERE service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      rolled: this.db.prepare('SELECT ts, count, sum, min, max FROM rollups WHERE res = ? AND service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      decision: this.db.prepare('INSERT INTO decisions (ts, service, strategy, reason, current, desired, target, bound_reason, act, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      event: this.db.prepare('INSERT INTO instance_events (ts, kind, instance, service, pool, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+      saveInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, service, pool, instance_type, labels, pid, port, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      removeInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
+      loadInstances: this.db.prepare('SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id'),
+    };
+  }
+
+  /** Open (creating if needed) and take ownership; fails if another live process owns it. */
+  static open(o: StoreOptions): Store {
+    const s = new Store(o.path, o);
+    try {
+      s.takeOwnership();
+    } catch (err) {
+      s.db.close();
+      throw err;
+    }
+    return s;
+  }
+
+  private static translate(err: unknown, path: string): Error {
+    const code = (err as { code?: string }).code ?? '';
+    if (err instanceof ShadowscaleError) return err;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: not a readable SQLite database (${(err as Error).message}); move it aside to start with an empty store`, { cause: err });
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') return new ShadowscaleError('SHADOWSCALE_E_STORE_LOCKED', `${path}: locked by another program (${(err as Error).message})`, { cause: err });
+    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /directory does not exist/.test((err as Error).message)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: cannot open the store for writing (${(err as Error).message})`, { cause: err });
+    return err as Error;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: store schema version ${version} is newer than this shadowscale understands (${SCHEMA_VERSION}); use a newer release or another store`);
+    if (version === SCHEMA_VERSION) {
+      const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+      const need = ['meta', 'samples', 'rollups', 'decisions', 'instance_events', 'instances', 'experiments'];
+      const missing = need.filter((t) => !tables.some((x) => x.name === t));
+      if (missing.length) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: not a shadowscale store (missing tables: ${missing.join(', ')})`);
+      return;
+    }
+    if (version === 0) {
+      const foreign = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+      if (foreign > 0) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: an SQLite database of another program (it has tables but no shadowscale schema version); use another path`);
+    }
+    this.db.exec(`
+      BEGIN;
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE samples (ts INTEGER NOT NULL, service TEXT NOT NULL, pool TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL);
+      CREATE INDEX samples_series ON samples (service, pool, metric, ts);
+      CREATE INDEX samples_ts ON samples (ts);
+      CREATE TABLE rollups (res INTEGER NOT NULL, ts INTEGER NOT NULL, service TEXT NOT NULL, pool TEXT NOT NULL, metric TEXT NOT NULL,
+        count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, PRIMARY KEY (res, service, pool, metric, ts)) WITHOUT ROWID;
+      CREATE INDEX rollups_ts ON rollups (res, ts);
+      CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, service TEXT NOT NULL, strategy TEXT NOT NULL, reason TEXT NOT NULL,
+        current INTEGER NOT NULL, desired INTEGER NOT NULL, target INTEGER NOT NULL, bound_reason TEXT, act INTEGER NOT NULL, decision TEXT NOT NULL);
+      CREATE INDEX decisions_service ON decisions (service, ts);
+      CREATE TABLE instance_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, kind TEXT NOT NULL, instance TEXT NOT NULL, service TEXT NOT NULL, pool TEXT NOT NULL, detail TEXT);
+      CREATE TABLE instances (id TEXT PRIMARY KEY, service TEXT NOT NULL, pool TEXT NOT NULL, instance_type TEXT NOT NULL, labels TEXT NOT NULL, pid INTEGER NOT NULL, port INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE experiments (id TEXT PRIMARY KEY, service TEXT NOT NULL, kind TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER, config TEXT NOT NULL, verdict TEXT, details TEXT);
+      PRAGMA user_version = ${SCHEMA_VERSION};
+      COMMIT;
+    `);
+  }
+
+  private takeOwnership(): void {
+    const take = this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
+      if (row) {
+        const owner = JSON.parse(row.value) as { pid: number };
+        if (owner.pid !== this.pid && pidAlive(owner.pid)) throw new ShadowscaleError('SHADOWSCALE_E_STORE_LOCKED', `${this.path}: in use by another shadowscale process (pid ${owner.pid}); stop it or use another store`);
+      }
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner', ?)").run(JSON.stringify({ pid: this.pid }));
+    });
+    try {
+      take.immediate();
+    } catch (err) {
+      throw Store.translate(err, this.path);
+    }
+  }
+
+  /** Add samples (one transaction), updating the 1 min and 1 h rollups. */
+  addSamples(rows: readonly Sample[]): void {
+    this.db.transaction(() => {
+      for (const r of rows) {
+        if (!Number.isFinite(r.value)) continue;
+        this.stmts.sample.run(r.ts, r.service, r.pool, r.metric, r.value);
+        for (const res of RESOLUTIONS) this.stmts.rollup.run(res, Math.floor(r.ts / (res * 1000)) * res * 1000, r.service, r.pool, r.metric, r.value, r.value, r.value);
+      }
+    })();
+  }
+
+  /** A series in [from, to) at 1 s (raw), 60 s or 3600 s resolution. */
+  series(q: { service: string; pool: string; metric: string; from: number; to: number; resolution: 1 | 60 | 3600 }): SeriesPoint[] {
+    if (q.resolution === 1) {
+      return (this.stmts.raw.all(q.service, q.pool, q.metric, q.from, q.to) as { ts: number; value: number }[]).map((r) => ({ ts: r.ts, mean: r.value, min: r.value, max: r.value, count: 1 }));
+    }
+    return (this.stmts.rolled.all(q.resolution, q.service, q.pool, q.metric, q.from, q.to) as { ts: number; count: number; sum: number; min: number; max: number }[]).map((r) => ({ ts: r.ts, mean: r.sum / r.count, min: r.min, max: r.max, count: r.count }));
+  }
+
+  /** Apply retention at time `now` (ms); returns the rows removed per resolution. */
+  prune(now: number): { raw: number; minute: number; hour: number } {
+    return this.db.transaction(() => ({
+      raw: this.db.prepare('DELETE FROM samples WHERE ts < ?').run(now - this.retention.rawSeconds * 1000).changes,
+      minute: this.db.prepare('DELETE FROM rollups WHERE res = 60 AND ts < ?').run(now - this.retention.minuteSeconds * 1000).changes,
+      hour: this.db.prepare('DELETE FROM rollups WHERE res = 3600 AND ts < ?').run(now - this.retention.hourSeconds * 1000).changes,
+    }))();
+  }
+
+  /** Record a decision (before it is acted on); returns its sequence number. */
+  addDecision(service: string, decision: Decision, target: number, boundReason: string | null): number {
+    const r = this.stmts.decision.run(decision.at, service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
+    return Number(r.lastInsertRowid);
+  }
+
+  decisions(q: { service?: string; since?: number; limit?: number } = {}): DecisionRecord[] {
+    const rows = this.db
+      .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
+      .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
+    return rows.reverse().map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+  }
+
+  addEvent(e: InstanceEvent): void {
+    this.stmts.event.run(e.at, e.kind, e.instance, e.service, e.pool, e.detail ?? null);
+  }
+
+  events(q: { since?: number; limit?: number } = {}): InstanceEvent[] {
+    const rows = this.db.prepare('SELECT ts, kind, instance, service, pool, detail FROM instance_events WHERE ts >= ? ORDER BY seq DESC LIMIT ?').all(q.since ?? 0, q.limit ?? 1000) as { ts: number; kind: InstanceEvent['kind']; instance: string; service: string; pool: 'live' | 'shadow'; detail: string | null }[];
+    return rows.reverse().map((r) => ({ at: r.ts, kind: r.kind, instance: r.instance, service: r.service, pool: r.pool, ...(r.detail !== null ? { detail: r.detail } : {}) }));
+  }
+
+  saveInstance(r: InstanceRecord): void {
+    this.stmts.saveInstance.run(r.id, r.service, r.pool, r.instanceType, JSON.stringify(r.labels), r.pid, r.port, r.createdAt);
+  }
+
+  removeInstance(id: string): void {
+    this.stmts.removeInstance.run(id);
+  }
+
+  loadInstances(): InstanceRecord[] {
+    return (this.stmts.loadInstances.all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({
+      id: r.id,
+      service: r.service,
+      pool: r.pool,
+      instanceType: r.instance_type,
+      labels: JSON.parse(r.labels) as Record<string, string>,
+      pid: r.pid,
+      port: r.port,
+      createdAt: r.created_at,
+    }));
+  }
+
+  startExperiment(e: { id: string; service: string; kind: string; startedAt: number; config: unknown }): void {
+    this.db.prepare('INSERT INTO experiments (id, service, kind, started_at, config) VALUES (?, ?, ?, ?, ?)').run(e.id, e.service, e.kind, e.startedAt, JSON.stringify(e.config));
+  }
+
+  finishExperiment(id: string, finishedAt: number, verdict: string, details: unknown): void {
+    const r = this.db.prepare('UPDATE experiments SET finished_at = ?, verdict = ?, details = ? WHERE id = ?').run(finishedAt, verdict, JSON.stringify(details), id);
+    if (r.changes === 0) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no experiment "${id}"`);
+  }
+
+  experiments(): ExperimentRecord[] {
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY started_at').all() as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[]).map((r) => ({
+      id: r.id,
+      service: r.service,
+      kind: r.kind,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      config: JSON.parse(r.config) as unknown,
+      verdict: r.verdict,
+      details: r.details === null ? null : (JSON.parse(r.details) as unknown),
+    }));
+  }
+
+  /** Give up ownership and close. */
+  close(): void {
+    if (!this.db.open) return;
+    this.db.prepare("DELETE FROM meta WHERE key = 'owner' AND value = ?").run(JSON.stringify({ pid: this.pid }));
+    this.db.close();
+  }
+}

@@ -1,0 +1,96 @@
+// Integration tests: the embedded SQLite store (better-sqlite3) on temporary files.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { Decision } from '../../src/core/reasons.js';
+import { Store } from '../../src/metrics/store.js';
+import { tempDir } from '../helpers.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const decision = (at: number, current: number, desired: number): Decision => ({ strategy: 'hybrid', at, current, desired, reason: 'forecast_peak', driver: 'predictive', numbers: { forecastUpper: 120.5, perInstance: 30 } });
+
+describe('Store', () => {
+  it('keeps raw samples and 1 min / 1 h rollups, and applies retention per resolution', (t) => {
+    const s = Store.open({ path: join(tempDir(t), 'a.db'), retention: { rawSeconds: 3600, minuteSeconds: 86400, hourSeconds: 7 * 86400 } });
+    t.after(() => s.close());
+    // 2 hours of 1 s samples: value = minute index.
+    const rows = [];
+    for (let i = 0; i < 7200; i++) rows.push({ ts: T0 + i * 1000, service: 'web', pool: 'live', metric: 'rps', value: Math.floor(i / 60) + (i % 2) });
+    s.addSamples(rows);
+    const q = { service: 'web', pool: 'live', metric: 'rps', from: T0, to: T0 + 7200_000 };
+    assert.equal(s.series({ ...q, resolution: 1 }).length, 7200);
+    const minutes = s.series({ ...q, resolution: 60 });
+    assert.equal(minutes.length, 120);
+    assert.deepEqual(minutes[5], { ts: T0 + 300_000, mean: 5.5, min: 5, max: 6, count: 60 });
+    const hours = s.series({ ...q, resolution: 3600 });
+    assert.deepEqual(hours.map((h) => [h.count, h.min, h.max]), [[3600, 0, 60], [3600, 60, 120]]);
+    // Non-finite values are not stored.
+    s.addSamples([{ ts: T0, service: 'web', pool: 'live', metric: 'p99', value: Number.NaN }]);
+    assert.equal(s.series({ ...q, metric: 'p99', resolution: 1 }).length, 0);
+
+    const removed = s.prune(T0 + 2 * 86400_000);
+    assert.deepEqual(removed, { raw: 7200, minute: 120, hour: 0 });
+    assert.equal(s.series({ ...q, resolution: 3600 }).length, 2, 'hourly rollups outlive the raw samples');
+  });
+
+  it('records decisions, instance events, instances and experiments, and they survive a reopen', (t) => {
+    const path = join(tempDir(t), 'b.db');
+    const s = Store.open({ path });
+    const seq1 = s.addDecision('web', decision(T0, 2, 5), 4, 'max_step');
+    const seq2 = s.addDecision('web', decision(T0 + 15_000, 4, 4), 4, null);
+    assert.equal(seq2, seq1 + 1);
+    s.addEvent({ at: T0, kind: 'created', instance: 'i-1', service: 'web', pool: 'live', detail: 'pid 1' });
+    s.saveInstance({ id: 'i-1', service: 'web', pool: 'live', instanceType: 'standard', labels: { a: 'b' }, pid: 123, port: 4000, createdAt: T0 });
+    s.saveInstance({ id: 'i-2', service: 'web', pool: 'shadow', instanceType: 'standard', labels: {}, pid: 124, port: 4001, createdAt: T0 + 1 });
+    s.removeInstance('i-2');
+    s.startExperiment({ id: 'e-1', service: 'web', kind: 'load-step', startedAt: T0, config: { instances: 3 } });
+    s.finishExperiment('e-1', T0 + 60_000, 'pass', { p99Ms: 120 });
+    assert.throws(() => s.finishExperiment('nope', T0, 'pass', {}), /no experiment "nope"/);
+    s.close();
+
+    const r = Store.open({ path });
+    t.after(() => r.close());
+    const ds = r.decisions({ service: 'web' });
+    assert.deepEqual(ds.map((d) => [d.seq, d.target, d.boundReason, d.act]), [[seq1, 4, 'max_step', true], [seq2, 4, null, false]]);
+    assert.deepEqual(ds[0]?.decision, decision(T0, 2, 5));
+    assert.deepEqual(r.events(), [{ at: T0, kind: 'created', instance: 'i-1', service: 'web', pool: 'live', detail: 'pid 1' }]);
+    assert.deepEqual(r.loadInstances(), [{ id: 'i-1', service: 'web', pool: 'live', instanceType: 'standard', labels: { a: 'b' }, pid: 123, port: 4000, createdAt: T0 }]);
+    assert.deepEqual(r.experiments(), [{ id: 'e-1', service: 'web', kind: 'load-step', startedAt: T0, finishedAt: T0 + 60_000, config: { instances: 3 }, verdict: 'pass', details: { p99Ms: 120 } }]);
+  });
+
+  it('is owned by one live process: a second owner is refused, a dead owner is taken over', async (t) => {
+    const path = join(tempDir(t), 'c.db');
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    t.after(() => other.kill('SIGKILL'));
+    const s = Store.open({ path, pid: other.pid as number });
+    s.close();
+    // close() gave ownership up; take it in the other's name again without closing (as a kill -9 would leave it).
+    const held = Store.open({ path, pid: other.pid as number });
+    assert.throws(() => Store.open({ path }), (e: Error & { code?: string }) => e.code === 'SHADOWSCALE_E_STORE_LOCKED' && new RegExp(`in use by another shadowscale process \\(pid ${other.pid}\\)`).test(e.message));
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+    const taken = Store.open({ path });
+    taken.close();
+    held.close();
+  });
+
+  it('names the file when it is not a shadowscale store', (t) => {
+    const dir = tempDir(t);
+    const garbage = join(dir, 'garbage.db');
+    writeFileSync(garbage, 'this is not a database, just some text that is long enough to have a header\n'.repeat(20));
+    const foreign = join(dir, 'foreign.db');
+    const db = new Database(foreign);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    for (const [path, message] of [
+      [garbage, /garbage\.db: not a readable SQLite database/],
+      [foreign, /foreign\.db: an SQLite database of another program/],
+      [join(dir, 'missing-dir', 'x.db'), /x\.db: cannot open the store for writing/],
+    ] as const) {
+      assert.throws(() => Store.open({ path }), (e: Error & { code?: string }) => ['SHADOWSCALE_E_STORE_CORRUPT'].includes(e.code ?? '') && message.test(e.message), path);
+    }
+  });
+});
