@@ -20,6 +20,7 @@ import { localControl, type GatewayControl } from '../gateway/control.js';
 import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
+import { demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
@@ -346,6 +347,59 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       });
       admin?.closeAllConnections();
       await Promise.all([close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);
+    });
+
+  program
+    .command('demo')
+    .description('the whole loop on this machine: sample-service instances, gateway, shadow pool, control loop, and a compressed day of load with a steep ramp')
+    .option('--duration <seconds>', 'length of the compressed day, per strategy', positiveInteger, 120)
+    .addOption(new Option('--strategy <name>', 'strategy to run; both = reactive, then hybrid, on the same load').choices(['reactive', 'predictive', 'hybrid', 'both']).default('both'))
+    .option('--peak-rps <rps>', 'requests/s at the peak of the day', positiveNumber('a positive number of requests/s'), 300)
+    .option('--history-days <n>', 'earlier days the forecaster learns from', positiveInteger, 7)
+    .option('--seed <n>', 'seed of the load and the history', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer >= 0, got "${v}"`);
+      return n;
+    }, 1)
+    .option('--config <file>', 'demo configuration (default: examples/demo/demo.yaml)')
+    .option('--json', 'print the results as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const duration = opts.duration as number;
+      if (duration < 20) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at least 20 seconds (a day needs room for its ramp and the lead time), got ${duration}`);
+      const strategies: DemoStrategy[] = opts.strategy === 'both' ? ['reactive', 'hybrid'] : [opts.strategy as DemoStrategy];
+      if (opts.config) demoConfig({ configFile: opts.config as string, durationSeconds: duration }, 'check.db');
+      const tty = io.stderrIsTty;
+      let lastPrinted = 0;
+      const result = await runDemo({
+        durationSeconds: duration,
+        strategies,
+        peakRps: opts.peakRps as number,
+        seed: opts.seed as number,
+        historyDays: opts.historyDays as number,
+        ...(opts.config ? { configFile: opts.config as string } : {}),
+        onStatus: (line) => {
+          if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
+          else if (Date.now() - lastPrinted >= 5000) {
+            lastPrinted = Date.now();
+            io.err(`${line}\n`);
+          }
+        },
+        onLog: (line) => io.err(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
+      });
+      if (tty) io.err('\r\x1b[2K');
+      if (opts.json) {
+        io.out(`${JSON.stringify({ strategies: result.strategies })}\n`);
+        return;
+      }
+      const rows = Object.entries(result.strategies).map(([name, r]) => {
+        const d = result.details[name as DemoStrategy];
+        return `${name.padEnd(10)} ${String(r.sloViolationSeconds).padStart(10)} ${r.p99Ms.toFixed(1).padStart(9)} ${String(r.instanceSeconds).padStart(13)} ${String(r.maxInstances).padStart(6)} ${(r.scaleUpLeadSeconds === null ? '-' : r.scaleUpLeadSeconds.toFixed(1)).padStart(8)} ${String(r.shadow.mirrored).padStart(9)} ${String(r.shadow.dropped).padStart(8)} ${d ? d.tickMs.p99.toFixed(1).padStart(10) : ''}`;
+      });
+      const any = Object.values(result.details)[0];
+      io.out(
+        `strategy   violation s   p99 ms  instance-s    max  lead s   mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
+          (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : ''),
+      );
     });
 
   program

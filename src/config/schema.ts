@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
+import { DEFAULT_DELTA } from '../core/delta.js';
+import { DEFAULT_SAMPLING } from '../core/sampling.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -39,6 +41,7 @@ const instanceType = z
     warmupSeconds: nonNegative().default(60).describe('After readiness, until the instance reaches full capacity'),
     warmupCapacity: fraction().default(0.5).describe('Capacity fraction right after readiness (rises linearly to 1 over warmupSeconds)'),
     prices: prices.prefault({}),
+    env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Local provider: extra environment of instances of this type'),
   })
   .describe('An instance type: capacity, start-up behaviour and prices');
 
@@ -161,6 +164,68 @@ const gateway = z
   })
   .describe('The built-in gateway (shadowscale gateway --config FILE)');
 
+const provider = z
+  .strictObject({
+    kind: oneOf(['local']).default('local').describe('Where instances run (local: child processes)'),
+    command: z.array(str('an argument'), expect('a list of arguments')).min(1, expect('a program and its arguments')).optional().describe('argv of an instance, given PORT (default: the bundled sample service)'),
+    cwd: str('a directory').optional(),
+    env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Extra environment of every instance'),
+    healthPath: str('a path').regex(/^\//, expect('a path starting with "/"')).default('/healthz'),
+    readyTimeoutSeconds: positive().default(60).describe('An instance not ready after this is failed'),
+    graceSeconds: nonNegative().default(10).describe('After SIGTERM, SIGKILL after this many seconds'),
+    logDir: str('a directory').optional().describe("Instances' output (default: logs/ beside the store)"),
+  })
+  .describe('The instance provider');
+
+const store = z
+  .strictObject({
+    path: str('a file path').default('shadowscale.db').describe('SQLite file of the metrics store'),
+    retention: z
+      .strictObject({
+        rawSeconds: positive().default(6 * 3600),
+        minuteSeconds: positive().default(14 * 86400),
+        hourSeconds: positive().default(400 * 86400),
+      })
+      .prefault({}),
+  })
+  .describe('The embedded metrics store');
+
+const control = z
+  .strictObject({
+    tickSeconds: positive().default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
+    forecastBucketSeconds: positive().default(60).describe('Resolution of the demand history the forecaster sees (1 or 60 from the store)'),
+    timeScale: positive().default(1).describe('The forecaster sees each real second as this many (compressed demo days); 1 in production'),
+    delta: z
+      .strictObject({
+        windowTicks: positiveInt().default(10).describe('Ticks of traffic compared at once'),
+        confirmWindows: positiveInt().default(3).describe('Consecutive degraded windows that confirm a degradation'),
+        tolerance: nonNegative().default(DEFAULT_DELTA.tolerance).describe('Live latency may exceed the shadow by this fraction'),
+        noiseFloorMs: nonNegative().default(DEFAULT_DELTA.noiseFloorMs),
+        alpha: openFraction().default(DEFAULT_DELTA.alpha),
+        minSamples: positiveInt().default(DEFAULT_DELTA.minSamples),
+        loadRatioMax: num('a number >= 1').min(1, expect('a number >= 1')).default(DEFAULT_DELTA.loadRatioMax).describe('Per-instance loads (after normalisation by the capacity model) are compared within this ratio'),
+        errorTolerance: fraction().default(DEFAULT_DELTA.errorTolerance),
+        action: oneOf(['none', 'horizontal', 'shift']).default('horizontal').describe('On a confirmed live degradation: add an instance, or halve the weight of the slowest live member'),
+      })
+      .prefault({}),
+    sampling: z
+      .strictObject({
+        adaptive: bool().default(true).describe('Raise the mirror rate while load changes fast'),
+        fastChangePerSecond: positive().default(DEFAULT_SAMPLING.fastChangePerSecond),
+        raiseFactor: num('a number >= 1').min(1, expect('a number >= 1')).default(DEFAULT_SAMPLING.raiseFactor),
+        decayPerSecond: openFraction().default(DEFAULT_SAMPLING.decayPerSecond),
+      })
+      .prefault({}),
+    capacityRefit: z
+      .strictObject({
+        enabled: bool().default(true).describe('Refit the service time from observed (load per instance, p99) pairs'),
+        minPairs: positiveInt().default(30),
+        everyTicks: positiveInt().default(30),
+      })
+      .prefault({}),
+  })
+  .describe('The control loop');
+
 const service = z.strictObject({
   name: str('a service name').regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, expect('a DNS-style name (lowercase letters, digits, "-")')),
   instanceType: str('an instance type name').default('standard'),
@@ -173,6 +238,8 @@ const service = z.strictObject({
   shadow: z
     .strictObject({
       fraction: fraction().default(0.25).describe("Shadow size as a fraction of the live pool's worker slots"),
+      instanceType: str('an instance type name').optional().describe("Instance type of the shadow instances (default: the service's)"),
+      sync: oneOf(['none', 'snapshot']).default('none').describe('Stateful services: copy GET /state/snapshot of a live instance into a new shadow (PUT), then mirrored mutations keep it current'),
       sampling: sampling.prefault({}),
     })
     .prefault({}),
@@ -193,6 +260,9 @@ export const configSchema = z
     version: z.literal(1, expect('1')).default(1),
     instanceTypes: z.record(str('an instance type name'), instanceType, expect('a map of instance types')).default({ standard: instanceType.parse({}) }),
     gateway: gateway.prefault({}),
+    provider: provider.prefault({}),
+    store: store.prefault({}),
+    control: control.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
     simulation: z
       .strictObject({
@@ -213,6 +283,9 @@ export const configSchema = z
       s.events.forEach((e, j) => {
         if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
       });
+    });
+    cfg.services.forEach((s, i) => {
+      if (s.shadow.instanceType !== undefined && !(s.shadow.instanceType in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'instanceType'], message: `unknown instance type "${s.shadow.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
     });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });

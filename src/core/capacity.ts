@@ -104,6 +104,13 @@ export function maxRateAtSlo(c: number, serviceTime: number, slo: number, q = 0.
   return lo;
 }
 
+/** Mean response time (s) of M/M/c: service time plus the mean wait C(c, a) / (c mu - lambda); infinite when saturated. */
+export function meanResponseTime(c: number, serviceTime: number, lambda: number): number {
+  const mu = 1 / serviceTime;
+  if (lambda >= c * mu) return Number.POSITIVE_INFINITY;
+  return serviceTime + erlangC(c, lambda * serviceTime) / (c * mu - lambda);
+}
+
 /** Capacity fraction of an instance that became ready `age` seconds ago: linear from `initial` to 1 over `warmup` seconds. */
 export function warmupFactor(age: number, warmup: number, initial: number): number {
   if (age < 0) return 0;
@@ -117,4 +124,63 @@ export function instancesFor(rate: number, perInstance: number): number {
   if (!(perInstance > 0)) return Number.POSITIVE_INFINITY;
   // The small tolerance keeps 3.0000000001 (floating-point noise) at 3.
   return Math.ceil(rate / perInstance - 1e-9);
+}
+
+/** One observation for the capacity model: per-instance arrival rate (req/s) and the p99 seen (s). */
+export interface LoadLatency {
+  readonly perInstanceRps: number;
+  readonly p99: number;
+}
+
+export interface ServiceTimeFit {
+  /** Mean service time (s) that best explains the observations under M/M/c with `slots` servers. */
+  readonly serviceTime: number;
+  /** Root mean square of log(model p99 / observed p99). */
+  readonly rmsLogError: number;
+  readonly pairs: number;
+}
+
+/**
+ * Refit the capacity model from observed (load, p99) pairs: the service time minimising the squared
+ * log error of the M/M/c p99, found by golden-section search in log space between prior/10 and
+ * prior x 10. A model that is saturated at an observed load (p99 infinite) is penalised as a large
+ * error, so the fit stays in the region that could have produced the data.
+ */
+export function fitServiceTime(pairs: readonly LoadLatency[], slots: number, prior: number): ServiceTimeFit | undefined {
+  const usable = pairs.filter((p) => p.perInstanceRps >= 0 && p.p99 > 0 && Number.isFinite(p.p99));
+  if (usable.length === 0 || !(prior > 0)) return undefined;
+  const loss = (logS: number): number => {
+    const s = Math.exp(logS);
+    let sum = 0;
+    for (const p of usable) {
+      const m = responseTimeQuantile(slots, s, p.perInstanceRps, 0.99);
+      const e = Number.isFinite(m) && m > 0 ? Math.log(m / p.p99) : 10;
+      sum += e * e;
+    }
+    return sum / usable.length;
+  };
+  let lo = Math.log(prior / 10);
+  let hi = Math.log(prior * 10);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let x1 = hi - g * (hi - lo);
+  let x2 = lo + g * (hi - lo);
+  let f1 = loss(x1);
+  let f2 = loss(x2);
+  for (let i = 0; i < 60; i++) {
+    if (f1 <= f2) {
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = hi - g * (hi - lo);
+      f1 = loss(x1);
+    } else {
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = lo + g * (hi - lo);
+      f2 = loss(x2);
+    }
+  }
+  const best = (lo + hi) / 2;
+  return { serviceTime: Math.exp(best), rmsLogError: Math.sqrt(loss(best)), pairs: usable.length };
 }

@@ -16,6 +16,7 @@ export const REASONS = {
   max_instances: 'Capped at the pool maximum.',
   missing_metrics_hold: 'Metrics are missing or stale: hold (never scale in on missing data).',
   no_forecast_hold: 'No forecast is available yet: hold the current capacity.',
+  delta_degradation: 'Delta analysis confirmed live is slower or failing more than the shadow at comparable load: the configured action (add an instance).',
   oracle_schedule: 'Oracle: the cheapest SLO-safe schedule computed with perfect foresight.',
 } as const;
 

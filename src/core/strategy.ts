@@ -35,6 +35,8 @@ export interface Strategy {
   /** How often `decide` should be called, in seconds. */
   readonly periodSeconds: number;
   decide(obs: Observation, forecast?: Forecast): Decision;
+  /** The capacity model was refit: requests/s one warm instance serves within the SLO (strategies that use it). */
+  updateCapacity?(perInstanceRps: number): void;
 }
 
 export interface PoolBounds {
@@ -153,12 +155,16 @@ export interface PredictiveSettings extends PoolBounds {
 export class PredictiveStrategy implements Strategy {
   readonly name = 'predictive' as const;
   readonly periodSeconds: number;
-  private readonly s: PredictiveSettings;
+  private s: PredictiveSettings;
   private recommendations: Recommendation[] = [];
 
   constructor(settings: PredictiveSettings) {
     this.s = settings;
     this.periodSeconds = settings.periodSeconds;
+  }
+
+  updateCapacity(perInstanceRps: number): void {
+    if (perInstanceRps > 0) this.s = { ...this.s, perInstanceRps };
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {
@@ -213,6 +219,10 @@ export class HybridStrategy implements Strategy {
     private readonly reactive: ReactiveStrategy,
   ) {
     this.periodSeconds = Math.min(predictive.periodSeconds, reactive.periodSeconds);
+  }
+
+  updateCapacity(perInstanceRps: number): void {
+    this.predictive.updateCapacity(perInstanceRps);
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {

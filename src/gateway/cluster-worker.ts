@@ -14,6 +14,7 @@ if (!raw || !process.send) {
 const init = JSON.parse(raw) as WorkerInit;
 const g = createGateway({ ...init.options, live: init.members });
 g.mirror.setRate(init.rate);
+g.mirror.setTargets(init.shadow);
 
 let closing: Promise<void> | undefined;
 const shutdown = (): Promise<void> => (closing ??= g.close().then(() => process.exit(0)));
@@ -37,6 +38,11 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return true;
     case 'rate':
       return g.mirror.setRate(c.rate);
+    case 'interval':
+      return g.metrics.takeInterval();
+    case 'shadow':
+      g.mirror.setTargets(c.urls);
+      return true;
     case 'close':
       setImmediate(() => void shutdown());
       return true;

@@ -13,6 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { mergeReports, type GatewayControl, type MemberView, type MetadataView, type WorkerReport } from './control.js';
 import type { GatewayOptions, MemberSpec } from './gateway.js';
+import { intervalView, type IntervalView, type TrafficDump } from './metrics.js';
 
 /** Gateway options that can cross a process boundary (no injected functions). */
 export type PortableGatewayOptions = Omit<GatewayOptions, 'random' | 'now' | 'live'>;
@@ -22,6 +23,7 @@ export interface WorkerInit {
   readonly options: PortableGatewayOptions;
   readonly members: readonly Required<MemberSpec>[];
   readonly rate: number;
+  readonly shadow: readonly string[];
   readonly host: string;
   readonly port: number;
 }
@@ -35,6 +37,8 @@ export type WorkerCommand =
   | { op: 'weight'; id: string; weight: number }
   | { op: 'drain'; id: string }
   | { op: 'rate'; rate: number }
+  | { op: 'interval' }
+  | { op: 'shadow'; urls: readonly string[] }
   | { op: 'close' };
 
 export interface WorkerRequest {
@@ -64,6 +68,7 @@ export class ClusterGateway implements GatewayControl {
   private state: { url: string; weight: number; id: string }[];
   private nextId: number;
   private rate: number;
+  private shadow: readonly string[];
   private port: number;
   private stopping = false;
   /** Workers restarted after an unexpected exit. */
@@ -73,6 +78,7 @@ export class ClusterGateway implements GatewayControl {
     this.state = o.live.map((url, i) => ({ url, weight: 1, id: `live-${i}` }));
     this.nextId = o.live.length;
     this.rate = o.options.mirror?.rate ?? 0.1;
+    this.shadow = o.options.shadow ?? [];
     this.port = o.port;
   }
 
@@ -83,7 +89,6 @@ export class ClusterGateway implements GatewayControl {
   static async start(o: ClusterOptions): Promise<ClusterGateway> {
     if (!cluster.isPrimary) throw new Error('ClusterGateway.start must run in the primary process');
     if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new RangeError(`workers must be a positive integer, got ${o.workers}`);
-    if (o.live.length === 0) throw new RangeError('a gateway needs at least one live upstream');
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./cluster-worker.js', import.meta.url)), args: [], silent: false });
     const c = new ClusterGateway(o);
     cluster.on('message', c.messageListener);
@@ -113,7 +118,7 @@ export class ClusterGateway implements GatewayControl {
   }
 
   private fork(): Promise<number> {
-    const init: WorkerInit = { options: this.o.options, members: this.state, rate: this.rate, host: this.o.host, port: this.o.port };
+    const init: WorkerInit = { options: this.o.options, members: this.state, rate: this.rate, shadow: this.shadow, host: this.o.host, port: this.o.port };
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify(init) });
     this.workers.add(w);
     return new Promise((resolve, reject) => {
@@ -198,8 +203,8 @@ export class ClusterGateway implements GatewayControl {
     return this.state.map((m) => views.find((v) => v.id === m.id) ?? { ...m, healthy: true, outstanding: 0, requests: 0 });
   }
 
-  async addLive(url: string, weight: number): Promise<MemberView> {
-    const member = { url, weight, id: `live-${this.nextId++}` };
+  async addLive(url: string, weight: number, id?: string): Promise<MemberView> {
+    const member = { url, weight, id: id ?? `live-${this.nextId++}` };
     this.state.push(member);
     await this.all({ op: 'add', member });
     return { ...member, healthy: true, outstanding: 0, requests: 0 };
@@ -225,6 +230,15 @@ export class ClusterGateway implements GatewayControl {
     const applied = await this.all<number>({ op: 'rate', rate });
     this.rate = applied[0] ?? rate;
     return this.rate;
+  }
+
+  async interval(): Promise<IntervalView> {
+    return intervalView(await this.all<TrafficDump>({ op: 'interval' }));
+  }
+
+  async setShadowTargets(urls: readonly string[]): Promise<void> {
+    this.shadow = [...urls];
+    await this.all({ op: 'shadow', urls });
   }
 
   async metadata(): Promise<MetadataView> {

@@ -4,7 +4,7 @@
 
 import type { Gateway, LiveMember } from './gateway.js';
 import type { MirrorStats, RequestMetadata } from './mirror.js';
-import { TrafficMetrics, type TrafficDump, type TrafficSnapshot } from './metrics.js';
+import { intervalView, TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
 
 export interface MemberView {
   id: string;
@@ -36,13 +36,18 @@ export interface GatewayControl {
   metrics(): Promise<{ contentType: string; text: string }>;
   stats(): Promise<StatsView>;
   members(): Promise<MemberView[]>;
-  addLive(url: string, weight: number): Promise<MemberView>;
+  /** Add a live member (with the caller's id, e.g. the instance id, when given). */
+  addLive(url: string, weight: number, id?: string): Promise<MemberView>;
   /** undefined when there is no such member. */
   setWeight(id: string, weight: number): Promise<MemberView | undefined>;
   /** Start draining a member (it leaves once its in-flight requests finish); false when unknown. */
   drain(id: string): boolean | Promise<boolean>;
   setRate(rate: number): Promise<number>;
   metadata(): Promise<MetadataView>;
+  /** Traffic since the previous call, per pool (one reader: the control loop). */
+  interval(): Promise<IntervalView>;
+  /** Replace the shadow pool's targets. */
+  setShadowTargets(urls: readonly string[]): Promise<void>;
 }
 
 export function memberView(m: LiveMember): MemberView {
@@ -87,7 +92,7 @@ export function localControl(g: Gateway): GatewayControl {
     metrics: async () => ({ contentType: g.metrics.registry.contentType, text: await g.metrics.registry.metrics() }),
     stats: () => Promise.resolve({ traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, workers: 1 }),
     members: () => Promise.resolve(g.members.map(memberView)),
-    addLive: (url, weight) => Promise.resolve(memberView(g.addLive(url, weight))),
+    addLive: (url, weight, id) => Promise.resolve(memberView(g.addLive(url, weight, id))),
     setWeight: (id, weight) => {
       const m = g.members.find((x) => x.id === id);
       if (m) m.weight = weight;
@@ -100,5 +105,7 @@ export function localControl(g: Gateway): GatewayControl {
     },
     setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
     metadata: () => Promise.resolve(g.mirror.metadata()),
+    interval: () => Promise.resolve(intervalView([g.metrics.takeInterval()])),
+    setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
   };
 }

@@ -74,7 +74,6 @@ export interface Gateway {
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
 
 export function createGateway(o: GatewayOptions): Gateway {
-  if (o.live.length === 0) throw new RangeError('a gateway needs at least one live upstream');
   const timeout = o.requestTimeoutMs ?? 30_000;
   const random = o.random ?? Math.random;
   const now = o.now ?? Date.now;
@@ -93,6 +92,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     requests: 0,
     pool: new Pool(url, { connections: 256, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 }),
   });
+  const draining = new Map<LiveMember, Promise<boolean>>();
   const members: LiveMember[] = o.live.map((x) => (typeof x === 'string' ? makeMember(x) : makeMember(x.url, x.weight, x.id)));
 
   // Active health checks: a member that fails its check stops receiving traffic until it passes.
@@ -237,14 +237,24 @@ export function createGateway(o: GatewayOptions): Gateway {
       members.push(m);
       return m;
     },
-    removeLive: async (id) => {
+    removeLive: (id) => {
       const m = members.find((x) => x.id === id);
-      if (!m) return false;
-      m.weight = 0;
-      while (m.outstanding > 0) await new Promise((r) => setTimeout(r, 10));
-      members.splice(members.indexOf(m), 1);
-      await m.pool.close();
-      return true;
+      if (!m) return Promise.resolve(false);
+      // Idempotent: a second drain of the same member waits for the first.
+      let d = draining.get(m);
+      if (!d) {
+        m.weight = 0;
+        d = (async () => {
+          while (m.outstanding > 0) await new Promise((r) => setTimeout(r, 10));
+          const i = members.indexOf(m);
+          if (i >= 0) members.splice(i, 1);
+          await m.pool.close().catch(() => undefined);
+          draining.delete(m);
+          return true;
+        })();
+        draining.set(m, d);
+      }
+      return d;
     },
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {

@@ -76,6 +76,10 @@ function newSeries(): Series {
   return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, maxUs: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
 }
 
+function dumpSeries(x: Series): SeriesDump {
+  return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latency: hdr.encodeIntoCompressedBase64(x.latency), maxUs: x.maxUs };
+}
+
 function snap(s: Series): SeriesSnapshot {
   const q = (p: number): number => (s.latency.totalCount ? s.latency.getValueAtPercentile(p) / 1000 : 0);
   return {
@@ -89,11 +93,45 @@ function snap(s: Series): SeriesSnapshot {
   };
 }
 
+/** Latency of an interval per pool, with its histogram as [ms, count] buckets (for delta analysis). */
+export interface IntervalPool {
+  requests: number;
+  mutations: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  buckets: [number, number][];
+}
+
+export type IntervalView = Record<PoolName, IntervalPool>;
+
+/** The recorded values of a histogram as [value / 1000, count] (µs recorded, ms out). */
+export function histogramBuckets(h: hdr.Histogram): [number, number][] {
+  const out: [number, number][] = [];
+  const it = (h as unknown as hdr.JsHistogram).recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    out.push([v.valueIteratedTo / 1000, v.countAtValueIteratedTo]);
+  }
+  return out;
+}
+
+/** Merge interval dumps (one per process) into one view per pool. */
+export function intervalView(dumps: readonly TrafficDump[]): IntervalView {
+  const m = new TrafficMetrics(() => 0);
+  for (const d of dumps) m.absorb(d);
+  return m.intervalOfTotals();
+}
+
 export class TrafficMetrics {
   private readonly pools: Record<PoolName, { all: Series; routes: Map<string, Series> }> = {
     live: { all: newSeries(), routes: new Map() },
     shadow: { all: newSeries(), routes: new Map() },
   };
+  /** Since the last `takeInterval` (the control loop's tick). */
+  private windows: Record<PoolName, Series> = { live: newSeries(), shadow: newSeries() };
   readonly registry = new Registry();
   private readonly requests: Counter<'pool' | 'route'>;
   private readonly errors: Counter<'pool' | 'route'>;
@@ -160,7 +198,7 @@ export class TrafficMetrics {
     let r = p.routes.get(route);
     if (!r) p.routes.set(route, (r = newSeries()));
     const failed = o.status === 0 || o.status >= 500;
-    for (const s of [p.all, r]) {
+    for (const s of [p.all, r, this.windows[pool]]) {
       s.requests++;
       if (o.mutation) s.mutations++;
       if (failed) s.errors++;
@@ -172,10 +210,25 @@ export class TrafficMetrics {
     }
   }
 
+  /** What was measured since the previous call, in transferable form (pool totals only); starts a new interval. */
+  takeInterval(): TrafficDump {
+    const w = this.windows;
+    this.windows = { live: newSeries(), shadow: newSeries() };
+    return { pools: { live: { all: dumpSeries(w.live), routes: {} }, shadow: { all: dumpSeries(w.shadow), routes: {} } } };
+  }
+
+  /** The pool totals as an interval view (used on merged interval dumps). */
+  intervalOfTotals(): IntervalView {
+    const view = (s: Series): IntervalPool => {
+      const x = snap(s);
+      return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latencyMs: x.latencyMs, buckets: histogramBuckets(s.latency) };
+    };
+    return { live: view(this.pools.live.all), shadow: view(this.pools.shadow.all) };
+  }
+
   /** Everything measured so far, in transferable form. */
   dump(): TrafficDump {
-    const series = (x: Series): SeriesDump => ({ requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latency: hdr.encodeIntoCompressedBase64(x.latency), maxUs: x.maxUs });
-    const pool = (name: PoolName) => ({ all: series(this.pools[name].all), routes: Object.fromEntries([...this.pools[name].routes].map(([k, v]) => [k, series(v)])) });
+    const pool = (name: PoolName) => ({ all: dumpSeries(this.pools[name].all), routes: Object.fromEntries([...this.pools[name].routes].map(([k, v]) => [k, dumpSeries(v)])) });
     return { pools: { live: pool('live'), shadow: pool('shadow') } };
   }
 

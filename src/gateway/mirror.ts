@@ -114,7 +114,8 @@ export function redactJson(value: unknown, fields: ReadonlySet<string>): unknown
 export class Mirror {
   private readonly o: MirrorOptions;
   private rate: number;
-  private readonly pools: Pool[];
+  private pools: Pool[];
+  private targets: string[];
   private next = 0;
   private readonly queue: MirroredRequest[] = [];
   private readonly keyChains = new Map<string, Promise<void>>();
@@ -137,13 +138,34 @@ export class Mirror {
     this.o = { ...MIRROR_DEFAULTS, ...options };
     if (!(this.o.rate >= 0 && this.o.rate <= 1)) throw new RangeError(`mirror rate must be within 0..1, got ${this.o.rate}`);
     this.rate = this.o.rate;
-    const perTarget = Math.max(1, Math.ceil(this.o.concurrency / Math.max(1, this.o.targets.length)));
-    this.pools = this.o.targets.map((t) => new Pool(t, { connections: perTarget, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs, connectTimeout: this.o.timeoutMs }));
+    this.targets = [...this.o.targets];
+    this.pools = this.targets.map((t) => this.newPool(t, this.targets.length));
     this.scrub = new Set([...ALWAYS_SCRUBBED, ...this.o.scrubHeaders.map((h) => h.toLowerCase())]);
     this.redact = new Set(this.o.redactJsonFields);
     this.recordStream = this.o.recordFile ? createWriteStream(this.o.recordFile, { flags: 'a' }) : undefined;
     // A recording error (disk full, ...) must not reach live traffic: count the lines lost instead.
     this.recordStream?.on('error', () => undefined);
+  }
+
+  private newPool(target: string, targets: number): Pool {
+    const perTarget = Math.max(1, Math.ceil(this.o.concurrency / Math.max(1, targets)));
+    return new Pool(target, { connections: perTarget, headersTimeout: this.o.timeoutMs, bodyTimeout: this.o.timeoutMs, connectTimeout: this.o.timeoutMs });
+  }
+
+  /**
+   * Replace the shadow targets at runtime (the shadow pool manager). Kept targets keep their
+   * connections; requests in flight to a removed target finish or fail and are counted.
+   */
+  setTargets(targets: readonly string[]): void {
+    const keep = new Map(this.targets.map((t, i) => [t, this.pools[i] as Pool]));
+    const next = [...new Set(targets)];
+    this.pools = next.map((t) => keep.get(t) ?? this.newPool(t, next.length));
+    for (const [t, pool] of keep) if (!next.includes(t)) void pool.close().catch(() => undefined);
+    this.targets = next;
+  }
+
+  getTargets(): readonly string[] {
+    return this.targets;
   }
 
   get mode(): MirrorMode {
@@ -286,6 +308,10 @@ export class Mirror {
   }
 
   private async send(r: MirroredRequest): Promise<void> {
+    if (this.pools.length === 0) {
+      this.stats.dropped++;
+      return;
+    }
     const pool = this.pools[this.next++ % this.pools.length] as Pool;
     this.stats.inFlight++;
     const t0 = performance.now();

@@ -226,12 +226,13 @@ export class Store implements InstanceRegistry {
     }))();
   }
 
-  /** Record a decision (before it is acted on); returns its sequence number. */
+  /** Record a decision (before it is acted on; `decision.at` in seconds, stored as ms); returns its sequence number. */
   addDecision(service: string, decision: Decision, target: number, boundReason: string | null): number {
-    const r = this.stmts.decision.run(decision.at, service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
+    const r = this.stmts.decision.run(Math.round(decision.at * 1000), service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
     return Number(r.lastInsertRowid);
   }
 
+  /** Decisions at or after `since` (ms), oldest first; the most recent `limit`. */
   decisions(q: { service?: string; since?: number; limit?: number } = {}): DecisionRecord[] {
     const rows = this.db
       .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)

@@ -1,0 +1,220 @@
+// `shadowscale demo`: the whole loop on this machine. Sample-service instances under the local
+// provider, the gateway, the shadow pool, the control loop, and an open-loop load generator playing
+// a compressed day with a steep ramp. The forecaster learns the day from seeded history of earlier
+// days written to the store; it is never told the future.
+//
+// Per strategy:
+// 1. Start the runtime on a fresh store; start the initial pool (what the night needs) and the
+//    shadow, and let them warm up.
+// 2. Write `historyDays` earlier days of the same profile (Poisson counts, another seed) to the store.
+// 3. At a whole second, start ticking and the load; a status line per tick.
+// 4. Score from the client's side: per-second p99 and errors against the SLO; instance-seconds and
+//    the most instances from the ticks; the lead of the first scale-up for the ramp over it.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { maxRateAtSlo, instancesFor } from '../core/capacity.js';
+import { DAY } from '../core/forecast.js';
+import { createRng } from '../core/random.js';
+import type { StrategyName } from '../core/reasons.js';
+import { percentile, startLoad } from './loadgen.js';
+import type { LoopEvent, TickReport } from './loop.js';
+import { Runtime } from './runtime.js';
+
+export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'demo.yaml');
+
+/** Where the steep ramp starts and ends, as fractions of the day. */
+export const RAMP = { start: 0.4, end: 0.43 } as const;
+
+/** The day's shape at fraction x of the day, as a fraction of the peak: a quiet night, a gentle rise, a steep ramp, a long afternoon, an evening fall. */
+export function dayShape(x: number): number {
+  const f = ((x % 1) + 1) % 1;
+  if (f < RAMP.start) return 0.12 + (0.08 * f) / RAMP.start;
+  if (f < RAMP.end) return 0.2 + (0.8 * (f - RAMP.start)) / (RAMP.end - RAMP.start);
+  if (f < 0.75) return 1 - (0.1 * (f - RAMP.end)) / (0.75 - RAMP.end);
+  if (f < 0.95) return 0.9 - (0.75 * (f - 0.75)) / 0.2;
+  return 0.15 - (0.03 * (f - 0.95)) / 0.05;
+}
+
+export type DemoStrategy = 'reactive' | 'predictive' | 'hybrid';
+
+export interface DemoOptions {
+  /** Length of the compressed day (s): one run per strategy lasts this long. */
+  readonly durationSeconds: number;
+  readonly strategies: readonly DemoStrategy[];
+  readonly peakRps: number;
+  readonly seed: number;
+  readonly historyDays: number;
+  readonly configFile?: string;
+  /** Status lines (one per tick) and log lines, for humans. */
+  readonly onStatus?: (line: string) => void;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface DemoStrategyResult {
+  sloViolationSeconds: number;
+  p99Ms: number;
+  instanceSeconds: number;
+  maxInstances: number;
+  scaleUpLeadSeconds: number | null;
+  shadow: { mirrored: number; dropped: number };
+}
+
+export interface DemoDetails {
+  /** Provisioning + warm-up of the instance type: the lead the forecast must give. */
+  readonly requiredLeadSeconds: number;
+  readonly rampStartSecond: number;
+  readonly perInstanceRps: number;
+  readonly tickMs: { p50: number; p99: number; max: number };
+  readonly shadowInstanceSeconds: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly decisions: number;
+}
+
+export interface DemoResult {
+  strategies: Partial<Record<DemoStrategy, DemoStrategyResult>>;
+  details: Partial<Record<DemoStrategy, DemoDetails>>;
+}
+
+export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds'>, storePath: string): Config {
+  return loadConfig({
+    file: o.configFile ?? DEMO_CONFIG,
+    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0'],
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const result: DemoResult = { strategies: {}, details: {} };
+  for (const name of o.strategies) {
+    const dir = mkdtempSync(join(tmpdir(), `shadowscale-demo-${name}-`));
+    try {
+      const r = await runOne(name, o, dir);
+      result.strategies[name] = r.result;
+      result.details[name] = r.details;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return result;
+}
+
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<{ result: DemoStrategyResult; details: DemoDetails }> {
+  const log = o.onLog ?? (() => undefined);
+  const cfg = demoConfig(o, join(dir, 'store.db'));
+  const svc = cfg.services[0] as Config['services'][number];
+  const type = cfg.instanceTypes[svc.instanceType] as Config['instanceTypes'][string];
+  const perInstanceRps = maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, svc.slo.latencyP99Ms / 1000);
+  const D = o.durationSeconds;
+  const rate = (t: number): number => o.peakRps * dayShape(t / D);
+  const initial = Math.max(svc.pool.min, instancesFor(rate(0) * (1 + svc.scaling.headroom), perInstanceRps));
+  const ticks: TickReport[] = [];
+  let lastDecision = '';
+  let t0 = 0;
+  const rt = await Runtime.start({
+    cfg,
+    strategy: name as StrategyName,
+    initialInstances: initial,
+    autoTick: false,
+    onTick: (r) => {
+      ticks.push(r);
+      if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.driver ? ` (${r.decision.driver})` : ''}`;
+      const t = Math.max(0, (r.at - t0) / 1000);
+      o.onStatus?.(
+        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}`,
+      );
+    },
+    onEvent: (e: LoopEvent) => {
+      if (e.kind !== 'decision' && e.kind !== 'sampling') log(`[${name}] ${e.kind}: ${e.detail}`);
+    },
+  });
+  try {
+    // 1. The night's pool and the shadow, warm before the day starts.
+    log(`[${name}] starting ${initial} live instance(s) and the shadow`);
+    const shadowCount = Math.max(1, Math.ceil((svc.shadow.fraction * initial * type.slots) / (cfg.instanceTypes[svc.shadow.instanceType ?? svc.instanceType] as { slots: number }).slots - 1e-9));
+    await Promise.all([
+      ...Array.from({ length: initial }, (_, k) => rt.provider.create({ id: `${svc.name}-live-init-${k}`, service: svc.name, pool: 'live', instanceType: svc.instanceType })),
+      ...Array.from({ length: shadowCount }, (_, k) => rt.provider.create({ id: `${svc.name}-shadow-init-${k}`, service: svc.name, pool: 'shadow', instanceType: svc.shadow.instanceType ?? svc.instanceType })),
+    ]);
+    const deadline = Date.now() + cfg.provider.readyTimeoutSeconds * 1000;
+    while ((await rt.provider.list()).some((i) => i.state !== 'ready')) {
+      if (Date.now() > deadline) throw new Error('the initial instances did not become ready');
+      await sleep(50);
+    }
+    await sleep(type.warmupSeconds * 1000);
+
+    // 2. Earlier days, from the same profile with their own noise.
+    t0 = Math.ceil((Date.now() + 200) / 1000) * 1000;
+    const rng = createRng(o.seed + 1000);
+    const history = [];
+    for (let day = o.historyDays; day >= 1; day--) {
+      for (let i = 0; i < D; i++) history.push({ ts: t0 - day * D * 1000 + i * 1000, service: svc.name, pool: 'live', metric: 'rps', value: rng.poisson(rate(i)) });
+    }
+    rt.store.addSamples(history);
+    log(`[${name}] ${o.historyDays} earlier days (${history.length} points) in the store; the day starts`);
+
+    // 3. The day.
+    await sleep(t0 - Date.now());
+    await rt.tick();
+    const load = startLoad({ url: rt.listen, rate, durationSeconds: D, seed: o.seed, startAt: t0, timeoutMs: 10_000 });
+    rt.startTicking();
+    const seconds = await load.done;
+    await rt.pauseTicking();
+
+    // 4. Score.
+    const slo = svc.slo;
+    let violations = 0;
+    let requests = 0;
+    let errors = 0;
+    const all: number[] = [];
+    for (const s of seconds) {
+      requests += s.requests;
+      errors += s.errors;
+      for (const l of s.latencies) all.push(l);
+      if (s.requests === 0) continue;
+      const p99 = percentile(s.latencies, 0.99);
+      if (s.errors / s.requests > slo.errorRate || p99 > slo.latencyP99Ms || (s.latencies.length === 0 && s.errors > 0)) violations++;
+    }
+    const during = ticks.filter((r) => r.at >= t0);
+    let instanceSeconds = 0;
+    let shadowSeconds = 0;
+    for (let k = 1; k < during.length; k++) {
+      const dt = ((during[k] as TickReport).at - (during[k - 1] as TickReport).at) / 1000;
+      instanceSeconds += (during[k - 1] as TickReport).live.requested * dt;
+      shadowSeconds += (during[k - 1] as TickReport).shadow.requested * dt;
+    }
+    const rampAt = t0 / 1000 + RAMP.start * D;
+    const firstUp = rt.store
+      .decisions({ service: svc.name, since: (rampAt - D / 8) * 1000, limit: 100_000 })
+      .find((d) => d.target > d.decision.current);
+    const stats = await rt.gateway.stats();
+    const tickMs = during.map((r) => r.tickMs);
+    const result: DemoStrategyResult = {
+      sloViolationSeconds: violations,
+      p99Ms: Math.round(percentile(all, 0.99) * 10) / 10,
+      instanceSeconds: Math.round(instanceSeconds),
+      maxInstances: Math.max(initial, ...during.map((r) => r.live.requested)),
+      scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null,
+      shadow: { mirrored: stats.mirror.mirrored, dropped: stats.mirror.dropped },
+    };
+    const details: DemoDetails = {
+      requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds,
+      rampStartSecond: RAMP.start * D,
+      perInstanceRps,
+      tickMs: { p50: percentile(tickMs, 0.5), p99: percentile(tickMs, 0.99), max: Math.max(...tickMs) },
+      shadowInstanceSeconds: Math.round(shadowSeconds),
+      requests,
+      errors,
+      decisions: rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).length,
+    };
+    return { result, details };
+  } finally {
+    await rt.stop({ deleteInstances: true });
+  }
+}

@@ -1,0 +1,106 @@
+// An open-loop load generator: Poisson arrivals at a rate that follows a profile, sent whatever the
+// target's state (no coordinated omission: latency counts from each request's scheduled time), with
+// per-second results by scheduled second. The demo drives the gateway with it.
+
+import { Pool } from 'undici';
+import { createRng } from '../core/random.js';
+
+export interface SecondStats {
+  /** Second of the run (scheduled time). */
+  readonly second: number;
+  readonly requests: number;
+  readonly errors: number;
+  /** Latencies (ms) of the completed requests, unsorted. */
+  readonly latencies: number[];
+}
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly path?: string;
+  /** Requests/s at `t` seconds into the run. */
+  readonly rate: (t: number) => number;
+  readonly durationSeconds: number;
+  readonly seed: number;
+  readonly timeoutMs?: number;
+  readonly connections?: number;
+  /** Wall-clock ms of the run's start (defaults to now). */
+  readonly startAt?: number;
+}
+
+export interface LoadRun {
+  /** Resolves when every request sent has finished. */
+  readonly done: Promise<SecondStats[]>;
+  /** Requests in flight now. */
+  inFlight(): number;
+  stop(): void;
+}
+
+export function startLoad(o: LoadOptions): LoadRun {
+  const rng = createRng(o.seed);
+  const pool = new Pool(o.url, { connections: o.connections ?? 1024, headersTimeout: o.timeoutMs ?? 5000, bodyTimeout: o.timeoutMs ?? 5000 });
+  const seconds: SecondStats[] = Array.from({ length: Math.ceil(o.durationSeconds) }, (_, i) => ({ second: i, requests: 0, errors: 0, latencies: [] }));
+  const start = o.startAt ?? Date.now();
+  let next = 0; // seconds from start of the next arrival
+  let inFlight = 0;
+  let stopped = false;
+  const pending = new Set<Promise<void>>();
+  const advance = (): void => {
+    // Poisson arrivals with the rate at the current time (the profile changes slowly against the gaps).
+    const r = Math.max(1e-6, o.rate(next));
+    next += -Math.log(1 - rng.next()) / r;
+  };
+  advance();
+  const send = (at: number): void => {
+    const bucket = seconds[Math.floor(at)] as SecondStats & { requests: number; errors: number };
+    bucket.requests++;
+    inFlight++;
+    const scheduled = start + at * 1000;
+    const p = pool
+      .request({ method: 'GET', path: o.path ?? '/work' })
+      .then(async (res) => {
+        await res.body.dump();
+        if (res.statusCode >= 500) bucket.errors++;
+        else bucket.latencies.push(Date.now() - scheduled);
+      })
+      .catch(() => {
+        bucket.errors++;
+      })
+      .finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+    pending.add(p);
+  };
+  const done = new Promise<SecondStats[]>((resolve) => {
+    const pump = (): void => {
+      const elapsed = (Date.now() - start) / 1000;
+      while (!stopped && next <= elapsed && next < o.durationSeconds) {
+        send(next);
+        advance();
+      }
+      if (stopped || next >= o.durationSeconds) {
+        void Promise.all([...pending]).then(async () => {
+          await pool.close();
+          resolve(seconds);
+        });
+        return;
+      }
+      setTimeout(pump, Math.max(0, Math.min(5, (next - elapsed) * 1000)));
+    };
+    setTimeout(pump, Math.max(0, start - Date.now()));
+  });
+  return {
+    done,
+    inFlight: () => inFlight,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+/** The p-quantile of unsorted values (nearest rank); NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}

@@ -1,0 +1,512 @@
+// The control loop of one service: sense -> decide -> record -> act, every tick. The decision math is
+// the same core code the backtest runs (strategies, action bounds, capacity model, forecaster).
+// Design: docs/design/live-loop.md
+//
+// Each tick:
+// 1. Sense: the gateway's traffic since the last tick (per pool, with latency histograms), the
+//    provider's instances; samples go to the store.
+// 2. Reconcile membership: ready live instances are live members (by instance id), gone or failed
+//    ones are drained out; ready shadow instances are the mirror's targets.
+// 3. Repair: failed instances are deleted and replaced (live up to the last recorded target; the
+//    shadow pool to its size), a new shadow is re-synced from a live instance's state snapshot.
+// 4. Decide every `periodSeconds`: observation (utilization by Little's law over the metric window,
+//    demand, freshness), forecast (refit on the store's demand history), strategy, action bounds;
+//    the decision is recorded in the store before anything is acted on.
+// 5. Act: create (ids derived from the decision's sequence number, so a restart repeats no action)
+//    or drain and delete, newest first. Not awaited: the next tick counts pending operations.
+// 6. Delta analysis over a window of ticks, the sampling controller, the capacity refit.
+
+import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
+import { compareLiveShadow, confirmDegradation, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
+import type { Forecast, Forecaster } from '../core/forecast.js';
+import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
+import type { Decision } from '../core/reasons.js';
+import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
+import type { Observation, Strategy } from '../core/strategy.js';
+import type { GatewayControl } from '../gateway/control.js';
+import type { IntervalPool } from '../gateway/metrics.js';
+import type { Store } from '../metrics/store.js';
+import type { InstanceEvent } from '../providers/local.js';
+import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
+import { request } from 'undici';
+
+export interface LoopSettings {
+  readonly service: string;
+  readonly instanceType: string;
+  readonly slots: number;
+  readonly serviceTimeSeconds: number;
+  readonly sloLatencySeconds: number;
+  readonly shadow: { readonly fraction: number; readonly instanceType: string; readonly slots: number; readonly sync: 'none' | 'snapshot' };
+  readonly bounds: ActionBounds;
+  readonly initialInstances: number;
+  readonly tickSeconds: number;
+  readonly metricWindowSeconds: number;
+  readonly staleMetricsSeconds: number;
+  readonly leadTimeSeconds: number;
+  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly bucketSeconds: number; readonly timeScale: number; readonly historySeconds: number };
+  readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' };
+  /** Adaptive sampling (undefined: the rate stays as configured). */
+  readonly sampling?: SamplingSettings;
+  readonly capacityRefit?: { readonly minPairs: number; readonly everyTicks: number };
+}
+
+export interface LoopDeps {
+  readonly provider: Provider;
+  readonly gateway: GatewayControl;
+  readonly store: Store;
+  readonly strategy: Strategy;
+  /** Undefined for strategies that use no forecast (reactive). */
+  readonly forecaster?: Forecaster;
+  /** ms since the epoch. */
+  readonly now: () => number;
+  readonly onEvent?: (e: LoopEvent) => void;
+}
+
+export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'action_failed';
+
+export interface LoopEvent {
+  readonly at: number;
+  readonly kind: LoopEventKind;
+  readonly detail: string;
+  readonly numbers?: Readonly<Record<string, number>>;
+}
+
+export interface TickReport {
+  readonly at: number;
+  readonly tickMs: number;
+  readonly liveRps: number;
+  readonly liveP99Ms: number;
+  readonly shadowRps: number;
+  readonly utilization: number;
+  readonly live: { readonly requested: number; readonly ready: number };
+  readonly shadow: { readonly requested: number; readonly ready: number };
+  readonly target: number;
+  readonly forecastUpper: number;
+  readonly decision?: Decision;
+  readonly delta?: DeltaResult;
+  readonly mirrorRate: number;
+}
+
+interface WindowPoint {
+  at: number;
+  requests: number;
+  latencySumMs: number;
+  ready: number;
+}
+
+const METRIC = { liveRps: 'rps', liveP99: 'p99_ms', liveErrors: 'error_rate', instances: 'instances', ready: 'ready', utilization: 'utilization', mirrorRate: 'mirror_rate', tickMs: 'tick_ms', perInstanceRps: 'capacity_rps' } as const;
+
+/** Mean latency (ms) and total count of weighted buckets. */
+function meanOf(b: Weighted): { mean: number; n: number } {
+  let s = 0;
+  let n = 0;
+  for (const [v, c] of b) {
+    s += v * c;
+    n += c;
+  }
+  return { mean: n ? s / n : Number.NaN, n };
+}
+
+export class ServiceLoop {
+  private target: number;
+  private actions: ActionHistory = NO_HISTORY;
+  private lastDecisionAt = Number.NEGATIVE_INFINITY;
+  private lastTickAt = Number.NaN;
+  private lastSenseAt = Number.NEGATIVE_INFINITY;
+  private forecast: Forecast | undefined;
+  private lastFitAt = Number.NEGATIVE_INFINITY;
+  private readonly window: WindowPoint[] = [];
+  private readonly pendingCreates = new Map<string, 'live' | 'shadow'>();
+  private readonly deleting = new Set<string>();
+  private readonly members = new Set<string>();
+  private shadowTargets = '';
+  private readonly needsSync = new Set<string>();
+  private readonly syncing = new Set<string>();
+  private deltaLive: IntervalPool[] = [];
+  private deltaShadow: IntervalPool[] = [];
+  private deltaReady: { live: number; shadow: number }[] = [];
+  private streakLive = 0;
+  private streakShadow = 0;
+  private pendingDeltaAction = false;
+  private mirrorRate = Number.NaN;
+  private lastRps = Number.NaN;
+  private readonly pairs: LoadLatency[] = [];
+  private ticks = 0;
+  private decisionSeq = 0;
+  private perInstanceRps: number;
+  private serviceTime: number;
+  /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
+  shadowReplacements = 0;
+  liveReplacements = 0;
+
+  constructor(
+    private readonly s: LoopSettings,
+    private readonly d: LoopDeps,
+  ) {
+    this.target = s.initialInstances;
+    this.perInstanceRps = maxRateAtSlo(s.slots, s.serviceTimeSeconds, s.sloLatencySeconds);
+    this.serviceTime = s.serviceTimeSeconds;
+    // A restart resumes from the store: the last recorded target and its sequence.
+    const last = d.store.decisions({ service: s.service, limit: 1 })[0];
+    if (last) {
+      this.target = last.target;
+      this.decisionSeq = last.seq;
+      this.lastDecisionAt = last.decision.at * 1000;
+    }
+  }
+
+  get currentTarget(): number {
+    return this.target;
+  }
+
+  private emit(kind: LoopEventKind, detail: string, numbers?: Record<string, number>): void {
+    this.d.onEvent?.({ at: this.d.now(), kind, detail, ...(numbers ? { numbers } : {}) });
+  }
+
+  private instanceEvent(kind: InstanceEvent['kind'], i: Instance, detail?: string): void {
+    this.d.store.addEvent({ at: this.d.now(), kind, instance: i.id, service: i.service, pool: i.pool, ...(detail ? { detail } : {}) });
+  }
+
+  /** One tick of the loop. */
+  async tick(): Promise<TickReport> {
+    const t0 = performance.now();
+    const now = this.d.now();
+    const s = this.s;
+    this.ticks++;
+
+    // 1. Sense.
+    const [interval, all] = await Promise.all([this.d.gateway.interval(), this.d.provider.list({ service: s.service })]);
+    const dt = Number.isFinite(this.lastTickAt) ? Math.max(1e-3, (now - this.lastTickAt) / 1000) : s.tickSeconds;
+    this.lastTickAt = now;
+    const usable = (i: Instance): boolean => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id);
+    const live = all.filter((i) => i.pool === 'live');
+    const shadow = all.filter((i) => i.pool === 'shadow');
+    const liveUp = live.filter(usable);
+    const liveReady = liveUp.filter((i) => i.state === 'ready');
+    const shadowUp = shadow.filter(usable);
+    const shadowReady = shadowUp.filter((i) => i.state === 'ready');
+    const liveRps = interval.live.requests / dt;
+    const liveLat = meanOf(interval.live.buckets);
+    this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: liveReady.length });
+    while (this.window.length > 0 && (this.window[0] as WindowPoint).at <= now - s.metricWindowSeconds * 1000) this.window.shift();
+    if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
+
+    // 2. Reconcile the gateway's membership with the provider.
+    for (const i of liveReady) {
+      if (!this.members.has(i.id)) {
+        await this.d.gateway.addLive(i.url, 1, i.id);
+        this.members.add(i.id);
+      }
+    }
+    const keepIds = new Set(liveReady.map((i) => i.id));
+    for (const id of [...this.members]) {
+      if (!keepIds.has(id)) {
+        this.members.delete(id);
+        await this.d.gateway.drain(id);
+      }
+    }
+    const targets = shadowReady.filter((i) => !this.needsSync.has(i.id) || s.shadow.sync === 'none').map((i) => i.url);
+    // A shadow that needs a state copy is a mirror target first (mutations start flowing), then synced.
+    const syncTargets = shadowReady.filter((i) => this.needsSync.has(i.id) && s.shadow.sync === 'snapshot').map((i) => i.url);
+    const allTargets = [...targets, ...syncTargets].sort().join(',');
+    if (allTargets !== this.shadowTargets) {
+      this.shadowTargets = allTargets;
+      await this.d.gateway.setShadowTargets(allTargets ? allTargets.split(',') : []);
+    }
+
+    // 3. Repair: failed instances go; the live pool is refilled to the target, the shadow to its size.
+    for (const i of all.filter((x) => x.state === 'failed' && !this.deleting.has(x.id))) {
+      this.remove(i, 'failed');
+      if (i.pool === 'live') this.liveReplacements++;
+      else this.shadowReplacements++;
+      this.emit('replaced', `${i.pool} instance ${i.id} failed (${i.failure ?? 'unknown'}); replaced`);
+    }
+    for (const i of shadowReady) if (this.needsSync.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
+    const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
+    const liveRequested = liveUp.length + pending('live');
+    if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
+    const shadowWanted = Math.max(1, Math.ceil((s.shadow.fraction * Math.max(this.target, 1) * s.slots) / s.shadow.slots - 1e-9));
+    const shadowRequested = shadowUp.length + pending('shadow');
+    if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
+    else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
+
+    // 4. Decide.
+    let requests = 0;
+    let latencySum = 0;
+    let readySum = 0;
+    for (const w of this.window) {
+      requests += w.requests;
+      latencySum += w.latencySumMs;
+      readySum += w.ready;
+    }
+    const span = this.window.length ? Math.max(dt, (now - (this.window[0] as WindowPoint).at) / 1000 + dt) : dt;
+    const demand = requests / span;
+    const meanReady = this.window.length ? readySum / this.window.length : liveReady.length;
+    // Little's law: requests in the system = throughput x mean latency; busy fraction of the slots.
+    const utilization = meanReady > 0 && requests > 0 ? Math.min(1, (demand * (latencySum / requests / 1000)) / (meanReady * s.slots)) : meanReady > 0 ? 0 : Number.NaN;
+    const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
+    let decision: Decision | undefined;
+    const periodMs = this.d.strategy.periodSeconds * 1000;
+    if (now - this.lastDecisionAt >= periodMs - 1) {
+      this.lastDecisionAt = now;
+      if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
+      const current = liveRequested;
+      const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh };
+      const raw = this.d.strategy.decide(obs, this.forecast);
+      let bounded = boundDecision(raw, obs, s.bounds, this.actions);
+      if (this.pendingDeltaAction && bounded.desired <= current && fresh) {
+        // A confirmed live degradation adds one instance (within the bounds).
+        const plus = boundDecision({ ...bounded, desired: current + 1, reason: 'delta_degradation' }, obs, s.bounds, this.actions);
+        if (plus.desired > current) bounded = plus;
+      }
+      this.pendingDeltaAction = false;
+      decision = bounded;
+      // Recorded before it is acted on.
+      this.decisionSeq = this.d.store.addDecision(s.service, raw, bounded.desired, bounded.reason !== raw.reason || bounded.desired !== raw.desired ? bounded.reason : null);
+      this.emit('decision', `${bounded.reason} ${current} -> ${bounded.desired}`, { ...bounded.numbers, current, desired: bounded.desired });
+      this.target = bounded.desired;
+      if (bounded.desired !== current) {
+        this.actions = recordAction(this.actions, obs.now, current, bounded.desired);
+        if (bounded.desired > current) this.createLive(bounded.desired - current, `d${this.decisionSeq}`);
+        else {
+          // Newest first: starting instances cost nothing to drop, and the oldest are warm.
+          const victims = [...liveUp].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - bounded.desired);
+          for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
+        }
+      }
+    }
+
+    // 5. Delta analysis, sampling, capacity refit.
+    let delta: DeltaResult | undefined;
+    this.deltaLive.push(interval.live);
+    this.deltaShadow.push(interval.shadow);
+    this.deltaReady.push({ live: Math.max(1, liveReady.length), shadow: Math.max(1, shadowReady.length) });
+    if (this.deltaLive.length >= s.delta.windowTicks) delta = this.analyse(dt);
+    if (s.sampling) {
+      const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
+      // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
+      // make the comparison meaningless.
+      const share = liveReady.length > 0 ? (shadowReady.length * s.shadow.slots) / (liveReady.length * s.slots) : s.sampling.maxRate;
+      const maxRate = Math.max(s.sampling.minRate, Math.min(s.sampling.maxRate, share));
+      const next = nextSamplingRate(current, this.lastRps, liveRps, dt, { ...s.sampling, maxRate, baseRate: Math.min(s.sampling.baseRate, maxRate) });
+      if (Math.abs(next.rate - current) > 1e-4 || !Number.isFinite(this.mirrorRate)) {
+        this.mirrorRate = await this.d.gateway.setRate(next.rate);
+        if (next.reason === 'load_changing') this.emit('sampling', `mirror rate ${current.toFixed(3)} -> ${this.mirrorRate.toFixed(3)} (${next.reason})`, next.numbers);
+      }
+    }
+    this.lastRps = liveRps;
+    if (s.capacityRefit) this.collectPairs(interval, liveReady.length, shadowReady.length, dt);
+
+    const tickMs = performance.now() - t0;
+    const liveP99 = interval.live.latencyMs.p99;
+    this.d.store.addSamples(
+      [
+        [METRIC.liveRps, liveRps],
+        [METRIC.liveP99, interval.live.requests ? liveP99 : Number.NaN],
+        [METRIC.liveErrors, interval.live.requests ? interval.live.errors / interval.live.requests : Number.NaN],
+        [METRIC.instances, liveRequested],
+        [METRIC.ready, liveReady.length],
+        [METRIC.utilization, utilization],
+        [METRIC.mirrorRate, this.mirrorRate],
+        [METRIC.tickMs, tickMs],
+        [METRIC.perInstanceRps, this.perInstanceRps],
+      ]
+        .map(([metric, value]) => ({ ts: now, service: s.service, pool: 'live', metric: metric as string, value: value as number }))
+        .concat([
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveRps, value: interval.shadow.requests / dt },
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveP99, value: interval.shadow.requests ? interval.shadow.latencyMs.p99 : Number.NaN },
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
+        ]),
+    );
+    const upper = this.forecast ? this.forecastUpperAt(now / 1000) : Number.NaN;
+    return {
+      at: now,
+      tickMs,
+      liveRps,
+      liveP99Ms: liveP99,
+      shadowRps: interval.shadow.requests / dt,
+      utilization,
+      live: { requested: liveRequested, ready: liveReady.length },
+      shadow: { requested: shadowRequested, ready: shadowReady.length },
+      target: this.target,
+      forecastUpper: upper,
+      ...(decision ? { decision } : {}),
+      ...(delta ? { delta } : {}),
+      mirrorRate: this.mirrorRate,
+    };
+  }
+
+  /** The forecast's upper bound for the real time `at` (s). */
+  private forecastUpperAt(at: number): number {
+    const f = this.forecast;
+    if (!f) return Number.NaN;
+    const k = Math.floor((at - f.start) / f.step);
+    return k >= 0 && k < f.upper.length ? (f.upper[k] as number) : Number.NaN;
+  }
+
+  /**
+   * Refit on the demand history in the store. Time is scaled by `timeScale` (a compressed demo day
+   * looks like a day to the forecaster) and the forecast is mapped back to real seconds.
+   */
+  private refitForecast(now: number): void {
+    const s = this.s;
+    const bucket = s.forecast.bucketSeconds;
+    const resolution = bucket >= 3600 ? 3600 : bucket >= 60 ? 60 : 1;
+    const from = now - s.forecast.historySeconds * 1000;
+    const points = this.d.store.series({ service: s.service, pool: 'live', metric: METRIC.liveRps, from, to: now, resolution });
+    if (points.length < 2) return;
+    const startSec = Math.floor((points[0] as { ts: number }).ts / 1000 / bucket) * bucket;
+    const n = Math.floor(now / 1000 / bucket) - startSec / bucket;
+    if (n < 2) return;
+    const sums = new Float64Array(n);
+    const counts = new Float64Array(n);
+    for (const p of points) {
+      const k = Math.floor(p.ts / 1000 / bucket) - startSec / bucket;
+      if (k >= 0 && k < n) {
+        sums[k] = (sums[k] as number) + p.mean * p.count;
+        counts[k] = (counts[k] as number) + p.count;
+      }
+    }
+    const values = new Float64Array(n);
+    for (let k = 0; k < n; k++) values[k] = counts[k] ? (sums[k] as number) / (counts[k] as number) : Number.NaN;
+    const horizon = Math.ceil((s.leadTimeSeconds + this.d.strategy.periodSeconds * 2 + s.forecast.refitSeconds) / bucket) + 2;
+    const scaled = this.d.forecaster?.forecast({ start: startSec * s.forecast.timeScale, step: bucket * s.forecast.timeScale, values }, horizon, s.forecast.level);
+    if (!scaled) return;
+    // Back to real seconds for the strategy.
+    this.forecast = { ...scaled, start: scaled.start / s.forecast.timeScale, step: scaled.step / s.forecast.timeScale };
+    this.lastFitAt = now;
+  }
+
+  private createLive(count: number, tag: string): void {
+    for (let k = 0; k < count; k++) this.create('live', `${this.s.service}-live-${tag}-${k}`, this.s.instanceType);
+  }
+
+  private createShadow(count: number): void {
+    for (let k = 0; k < count; k++) this.create('shadow', `${this.s.service}-shadow-${this.d.now().toString(36)}-${k}`, this.s.shadow.instanceType);
+  }
+
+  private create(pool: 'live' | 'shadow', id: string, instanceType: string): void {
+    if (this.pendingCreates.has(id)) return;
+    this.pendingCreates.set(id, pool);
+    this.d.provider
+      .create({ id, service: this.s.service, pool, instanceType })
+      .then((i) => {
+        if (pool === 'shadow' && this.s.shadow.sync === 'snapshot') this.needsSync.add(i.id);
+      })
+      .catch((err: unknown) => this.emit('action_failed', `create ${id}: ${(err as Error).message}`))
+      .finally(() => this.pendingCreates.delete(id));
+  }
+
+  private remove(i: Instance, why: string): void {
+    if (this.deleting.has(i.id)) return;
+    this.deleting.add(i.id);
+    this.members.delete(i.id);
+    this.needsSync.delete(i.id);
+    const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
+    void Promise.resolve(drain)
+      .then(() => this.d.provider.delete(i.id))
+      .catch((err: unknown) => {
+        if (!isProviderError(err, 'not_found')) this.emit('action_failed', `delete ${i.id} (${why}): ${(err as Error).message}`);
+      })
+      .finally(() => this.deleting.delete(i.id));
+  }
+
+  /** Copy a live instance's state into a new shadow (its mutations already arrive through the mirror). */
+  private async sync(shadow: Instance, liveReady: readonly Instance[]): Promise<void> {
+    const source = liveReady[0];
+    if (!source) return;
+    this.syncing.add(shadow.id);
+    try {
+      const snap = await request(`${source.url}/state/snapshot`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      const body = await snap.body.text();
+      if (snap.statusCode !== 200) throw new Error(`GET ${source.id}/state/snapshot answered ${snap.statusCode}`);
+      const put = await request(`${shadow.url}/state/snapshot`, { method: 'PUT', body, headers: { 'content-type': 'application/json' }, headersTimeout: 5000, bodyTimeout: 5000 });
+      await put.body.dump();
+      if (put.statusCode !== 200) throw new Error(`PUT ${shadow.id}/state/snapshot answered ${put.statusCode}`);
+      this.needsSync.delete(shadow.id);
+      this.instanceEvent('ready', shadow, `state synced from ${source.id}`);
+      this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}`);
+    } catch (err) {
+      this.emit('shadow_sync_failed', `shadow ${shadow.id}: ${(err as Error).message}; retrying next tick`);
+    } finally {
+      this.syncing.delete(shadow.id);
+    }
+  }
+
+  private analyse(dt: number): DeltaResult {
+    const s = this.s;
+    const merge = (xs: IntervalPool[]) => {
+      const buckets = new Map<number, number>();
+      let requests = 0;
+      let errors = 0;
+      for (const x of xs) {
+        requests += x.requests;
+        errors += x.errors;
+        for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
+      }
+      return { requests, errors, latencyMs: [...buckets] as Weighted };
+    };
+    const secs = this.deltaLive.length * dt;
+    const liveN = this.deltaReady.reduce((a, r) => a + r.live, 0) / this.deltaReady.length;
+    const shadowN = this.deltaReady.reduce((a, r) => a + r.shadow, 0) / this.deltaReady.length;
+    const l = merge(this.deltaLive);
+    const sh = merge(this.deltaShadow);
+    // Normalised by per-instance load: the shadow's latencies are mapped to what the capacity model
+    // expects at live's per-instance load (ratio of M/M/c mean response times), so a shadow that gets
+    // a smaller share of the traffic than of the capacity is compared fairly. Loads are per slot:
+    // the shadow may use another instance type.
+    const liveLoad = l.requests / secs / liveN;
+    const shadowLoad = sh.requests / secs / shadowN;
+    const serviceTime = this.serviceTime;
+    const scale = meanResponseTime(s.slots, serviceTime, liveLoad) / meanResponseTime(s.shadow.slots, serviceTime, shadowLoad);
+    const normalised = Number.isFinite(scale) && scale > 0 ? sh.latencyMs.map(([v, c]) => [v * scale, c] as const) : sh.latencyMs;
+    const liveWin = { ...l, perInstanceRps: liveLoad / s.slots };
+    const shadowWin = { ...sh, latencyMs: normalised, perInstanceRps: shadowLoad / s.shadow.slots };
+    this.deltaLive = [];
+    this.deltaShadow = [];
+    this.deltaReady = [];
+    // Live worse than the shadow: a live problem (a bad instance, a noisy neighbour); the reverse: the shadow's.
+    const liveVsShadow = compareLiveShadow(shadowWin, liveWin, s.delta);
+    const shadowVsLive = compareLiveShadow(liveWin, shadowWin, s.delta);
+    const a = confirmDegradation(this.streakLive, liveVsShadow.verdict, s.delta.confirmWindows);
+    this.streakLive = a.streak;
+    if (a.confirmed) {
+      this.emit('live_degraded', `live ${liveVsShadow.metric} worse than the shadow for ${s.delta.confirmWindows} windows; action: ${s.delta.action}`, liveVsShadow.numbers);
+      if (s.delta.action === 'horizontal') this.pendingDeltaAction = true;
+      else if (s.delta.action === 'shift') void this.shiftAwayFromSlowest();
+    }
+    const b = confirmDegradation(this.streakShadow, shadowVsLive.verdict, s.delta.confirmWindows);
+    this.streakShadow = b.streak;
+    if (b.confirmed) this.emit('shadow_degraded', `shadow ${shadowVsLive.metric} worse than live for ${s.delta.confirmWindows} windows`, shadowVsLive.numbers);
+    return liveVsShadow;
+  }
+
+  /** Halve the weight of the live member with the most requests in flight per unit of weight. */
+  private async shiftAwayFromSlowest(): Promise<void> {
+    const members = await this.d.gateway.members();
+    const worst = [...members].filter((m) => m.weight > 0).sort((x, y) => y.outstanding / y.weight - x.outstanding / x.weight)[0];
+    if (worst && members.length > 1) await this.d.gateway.setWeight(worst.id, worst.weight / 2);
+  }
+
+  private collectPairs(interval: { live: IntervalPool; shadow: IntervalPool }, liveReady: number, shadowReady: number, dt: number): void {
+    const s = this.s;
+    const refit = s.capacityRefit;
+    if (!refit) return;
+    // Only pools of the service's own instance type tell its service time.
+    if (liveReady > 0 && interval.live.requests >= 50) this.pairs.push({ perInstanceRps: interval.live.requests / dt / liveReady, p99: interval.live.latencyMs.p99 / 1000 });
+    if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === s.instanceType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, p99: interval.shadow.latencyMs.p99 / 1000 });
+    while (this.pairs.length > 600) this.pairs.shift();
+    if (this.ticks % refit.everyTicks !== 0 || this.pairs.length < refit.minPairs) return;
+    const fit = fitServiceTime(this.pairs, s.slots, s.serviceTimeSeconds);
+    if (!fit || fit.rmsLogError > 0.5) return;
+    // Trust the data within a factor of two of the configured model.
+    const serviceTime = Math.min(2 * s.serviceTimeSeconds, Math.max(s.serviceTimeSeconds / 2, fit.serviceTime));
+    const rps = maxRateAtSlo(s.slots, serviceTime, s.sloLatencySeconds);
+    if (rps > 0 && Math.abs(rps - this.perInstanceRps) / this.perInstanceRps > 0.02) {
+      this.emit('capacity_refit', `service time ${(serviceTime * 1000).toFixed(1)} ms from ${fit.pairs} pairs: ${rps.toFixed(1)} req/s per instance at the SLO (was ${this.perInstanceRps.toFixed(1)})`, { serviceTimeMs: serviceTime * 1000, perInstanceRps: rps, rmsLogError: fit.rmsLogError, pairs: fit.pairs });
+      this.perInstanceRps = rps;
+      this.serviceTime = serviceTime;
+      this.d.strategy.updateCapacity?.(rps);
+    }
+  }
+}

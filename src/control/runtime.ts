@@ -1,0 +1,226 @@
+// The whole live loop of one service, assembled from a validated configuration: the metrics store,
+// the local provider (instances adopted from a previous run), the gateway (one process, or a
+// node:cluster of workers), the strategy and forecaster of the backtest, and the ServiceLoop ticking.
+// `shadowscale run` and `shadowscale demo` are built on it.
+
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildStrategy, serviceModel } from '../config/derive.js';
+import type { Config, InstanceTypeConfig } from '../config/schema.js';
+import { buildForecaster } from '../core/forecasters.js';
+import { DAY } from '../core/forecast.js';
+import type { StrategyName } from '../core/reasons.js';
+import { createAdminServer } from '../gateway/admin.js';
+import { ClusterGateway } from '../gateway/cluster.js';
+import { localControl, type GatewayControl } from '../gateway/control.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { Store } from '../metrics/store.js';
+import { LocalProvider, type InstanceEvent } from '../providers/local.js';
+import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
+
+/** The bundled sample service (compiled beside this file's tree). */
+export const SAMPLE_SERVICE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'sample-service', 'server.js');
+
+/** The sample service's environment for an instance type: the type's capacity and start-up behaviour. */
+export function sampleServiceEnv(t: InstanceTypeConfig): Record<string, string> {
+  return {
+    SLOTS: String(t.slots),
+    SERVICE_TIME_MS: String(t.serviceTimeMs),
+    QUEUE_LIMIT: String(t.queueLimit),
+    STARTUP_DELAY_MS: String(Math.round(t.provisioningSeconds * 1000)),
+    COLD_START_SECONDS: String(t.warmupSeconds),
+    COLD_START_FACTOR: String(t.warmupCapacity > 0 ? 1 / t.warmupCapacity : 1),
+    ...t.env,
+  };
+}
+
+export interface RuntimeOptions {
+  readonly cfg: Config;
+  readonly service?: string;
+  /** Overrides services[].scaling.strategy. */
+  readonly strategy?: StrategyName;
+  /** Instances of a fresh store (no decisions yet). */
+  readonly initialInstances?: number;
+  readonly now?: () => number;
+  readonly onTick?: (r: TickReport) => void;
+  readonly onEvent?: (e: LoopEvent) => void;
+  readonly onInstanceEvent?: (e: InstanceEvent) => void;
+  /** Tick on a timer (default); tests and the demo may tick by hand. */
+  readonly autoTick?: boolean;
+}
+
+export class Runtime {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<unknown> | undefined;
+  private stopped = false;
+
+  private constructor(
+    readonly store: Store,
+    readonly provider: LocalProvider,
+    readonly gateway: GatewayControl,
+    readonly loop: ServiceLoop,
+    readonly listen: string,
+    readonly admin: string | undefined,
+    private readonly closeGateway: () => Promise<void>,
+    private readonly adminServer: Server | undefined,
+    readonly localGateway: Gateway | undefined,
+    private readonly o: RuntimeOptions,
+  ) {}
+
+  static async start(o: RuntimeOptions): Promise<Runtime> {
+    const cfg = o.cfg;
+    const svc = cfg.services.find((s) => s.name === (o.service ?? cfg.gateway.service ?? cfg.services[0]?.name));
+    if (!svc) throw new Error(`no service "${o.service}"`);
+    const model = serviceModel(cfg, svc);
+    const now = o.now ?? Date.now;
+    const storePath = resolve(cfg.store.path);
+    mkdirSync(dirname(storePath), { recursive: true });
+    const store = Store.open({ path: storePath, retention: cfg.store.retention });
+    let provider: LocalProvider | undefined;
+    let closeGateway: (() => Promise<void>) | undefined;
+    try {
+      const gw = cfg.gateway;
+      const shadowType = svc.shadow.instanceType ?? svc.instanceType;
+      const sampling = svc.shadow.sampling;
+      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}) };
+      const [host, portText] = [gw.listen.slice(0, gw.listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), gw.listen.slice(gw.listen.lastIndexOf(':') + 1)];
+      const options = { shadow: [], mirror, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
+      let control: GatewayControl;
+      let port: number;
+      let local: Gateway | undefined;
+      if (gw.workers > 1) {
+        const c = await ClusterGateway.start({ workers: gw.workers, host, port: Number(portText), live: [], options });
+        control = c;
+        port = c.address.port;
+        closeGateway = () => c.close();
+      } else {
+        local = createGateway({ ...options, live: [] });
+        port = (await local.listen(Number(portText), host)).port;
+        control = localControl(local);
+        const l = local;
+        closeGateway = () => l.close();
+      }
+      let adminServer: Server | undefined;
+      let adminUrl: string | undefined;
+      if (gw.admin) {
+        const a = gw.admin;
+        adminServer = createAdminServer(control);
+        const s = adminServer;
+        await new Promise<void>((r) => s.listen(Number(a.slice(a.lastIndexOf(':') + 1)), a.slice(0, a.lastIndexOf(':')).replace(/^\[|\]$/g, ''), r));
+        adminUrl = `http://${a.slice(0, a.lastIndexOf(':'))}:${(s.address() as AddressInfo).port}`;
+      }
+      const p = cfg.provider;
+      const instanceTypes: Record<string, Record<string, string>> = {};
+      for (const [name, t] of Object.entries(cfg.instanceTypes)) instanceTypes[name] = p.command ? { ...t.env } : sampleServiceEnv(t);
+      const gatewayControl = control;
+      provider = await LocalProvider.start({
+        command: p.command ?? [process.execPath, SAMPLE_SERVICE],
+        ...(p.cwd ? { cwd: p.cwd } : {}),
+        env: p.env,
+        instanceTypes,
+        registry: store,
+        owner: `shadowscale:${storePath}`,
+        logDir: p.logDir ?? join(dirname(storePath), 'logs'),
+        healthPath: p.healthPath,
+        healthIntervalMs: 200,
+        readyTimeoutMs: p.readyTimeoutSeconds * 1000,
+        graceMs: p.graceSeconds * 1000,
+        beforeStop: async (i) => {
+          if (i.pool === 'live') await gatewayControl.drain(i.id);
+        },
+        onEvent: (e) => {
+          store.addEvent(e);
+          o.onInstanceEvent?.(e);
+        },
+        now,
+      });
+      const strategyName = o.strategy ?? svc.scaling.strategy;
+      const strategy = buildStrategy(strategyName, model);
+      const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
+      const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
+      const c = cfg.control;
+      const loop = new ServiceLoop(
+        {
+          service: svc.name,
+          instanceType: svc.instanceType,
+          slots: model.type.slots,
+          serviceTimeSeconds: model.type.serviceTimeMs / 1000,
+          sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
+          shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync },
+          bounds: model.bounds,
+          initialInstances: o.initialInstances ?? svc.pool.min,
+          tickSeconds: c.tickSeconds,
+          metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
+          staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
+          leadTimeSeconds: model.leadTimeSeconds,
+          forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
+          delta: { ...c.delta },
+          ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
+          ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
+        },
+        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
+      );
+      const rt = new Runtime(store, provider, control, loop, `http://${host.includes(':') ? `[${host}]` : host}:${port}`, adminUrl, closeGateway, adminServer, local, o);
+      if (o.autoTick ?? true) rt.startTicking(c.tickSeconds);
+      return rt;
+    } catch (err) {
+      await provider?.close();
+      await closeGateway?.();
+      store.close();
+      throw err;
+    }
+  }
+
+  /** One tick now (never two at once). */
+  async tick(): Promise<TickReport | undefined> {
+    if (this.stopped) return undefined;
+    while (this.ticking) await this.ticking;
+    const p = this.loop.tick();
+    const settled: Promise<unknown> = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.ticking = settled;
+    void settled.then(() => {
+      if (this.ticking === settled) this.ticking = undefined;
+    });
+    const r = await p;
+    this.o.onTick?.(r);
+    return r;
+  }
+
+  /** Tick every control.tickSeconds (Runtime.start does this unless autoTick is false). */
+  startTicking(seconds = this.o.cfg.control.tickSeconds): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.ticking) return; // a slow tick is not overlapped
+      this.tick().catch((err: unknown) => this.o.onEvent?.({ at: Date.now(), kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
+    }, seconds * 1000);
+  }
+
+  /** Stop the timer and wait for a running tick. */
+  async pauseTicking(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+  }
+
+  /**
+   * Stop the loop and the gateway. Instances keep running (the next start adopts them) unless
+   * `deleteInstances`, which drains and stops them.
+   */
+  async stop(o: { deleteInstances?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+    if (o.deleteInstances) await Promise.all((await this.provider.list()).map((i) => this.provider.delete(i.id).catch(() => undefined)));
+    await this.provider.close();
+    this.adminServer?.closeAllConnections();
+    await Promise.all([this.closeGateway(), new Promise<void>((r) => (this.adminServer ? this.adminServer.close(() => r()) : r()))]);
+    this.store.close();
+  }
+}
