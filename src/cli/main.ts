@@ -21,7 +21,8 @@ import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
 import { demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
-import { join } from 'node:path';
+import { Runtime } from '../control/runtime.js';
+import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { runBacktest, type BacktestReport } from '../sim/backtest.js';
@@ -347,6 +348,41 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       });
       admin?.closeAllConnections();
       await Promise.all([close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);
+    });
+
+  program
+    .command('run')
+    .description('the long-running process: gateway, shadow pool and control loop for a service of the configuration; instances outlive it and are adopted by the next run')
+    .requiredOption('--config <file>', 'YAML configuration file')
+    .option('--service <name>', 'service to run (default: gateway.service, else the first)')
+    .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
+    .option('--stop-instances', 'on exit, drain and stop the instances instead of leaving them for the next run')
+    .option('--json', 'print the addresses as one JSON line; events as JSON lines on stderr')
+    .action(async (opts: Record<string, unknown>) => {
+      const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: opts.set as string[] });
+      const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
+      const tty = io.stderrIsTty && !opts.json;
+      const rt = await Runtime.start({
+        cfg,
+        service: svc.name,
+        onTick: (r) => {
+          if (!tty) return;
+          const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}` : '';
+          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} · shadow ${r.shadow.ready} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}`);
+        },
+        onEvent: (e) => {
+          if (e.kind === 'decision' && !opts.json) return;
+          io.err(opts.json ? `${JSON.stringify(e)}\n` : `${tty ? '\r\x1b[2K' : ''}${e.kind}: ${e.detail}\n`);
+        },
+        onInstanceEvent: (e) => io.err(opts.json ? `${JSON.stringify({ ...e, kind: `instance_${e.kind}` })}\n` : `${tty ? '\r\x1b[2K' : ''}instance ${e.instance} (${e.pool}): ${e.kind}${e.detail ? `, ${e.detail}` : ''}\n`),
+      });
+      const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
+      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done());
+        process.once('SIGTERM', () => done());
+      });
+      await rt.stop({ deleteInstances: Boolean(opts.stopInstances) });
     });
 
   program

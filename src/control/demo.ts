@@ -9,7 +9,8 @@
 // 2. Write `historyDays` earlier days of the same profile (Poisson counts, another seed) to the store.
 // 3. At a whole second, start ticking and the load; a status line per tick.
 // 4. Score from the client's side: per-second p99 and errors against the SLO; instance-seconds and
-//    the most instances from the ticks; the lead of the first scale-up for the ramp over it.
+//    the most instances from the ticks; the lead: how long before the ramp the first decision asked
+//    for the instances the ramp's top needs (negative: after the ramp started).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -189,10 +190,11 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
       instanceSeconds += (during[k - 1] as TickReport).live.requested * dt;
       shadowSeconds += (during[k - 1] as TickReport).shadow.requested * dt;
     }
+    // Capacity for the ramp: the first decision asking for as many instances as the load at the
+    // ramp's top needs (at the configured per-instance rate, without headroom).
     const rampAt = t0 / 1000 + RAMP.start * D;
-    const firstUp = rt.store
-      .decisions({ service: svc.name, since: (rampAt - D / 8) * 1000, limit: 100_000 })
-      .find((d) => d.target > d.decision.current);
+    const rampNeed = instancesFor(rate(RAMP.end * D), perInstanceRps);
+    const firstUp = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).find((d) => d.target >= rampNeed && d.target > d.decision.current);
     const stats = await rt.gateway.stats();
     const tickMs = during.map((r) => r.tickMs);
     const result: DemoStrategyResult = {

@@ -4,7 +4,7 @@
 
 import type { Gateway, LiveMember } from './gateway.js';
 import type { MirrorStats, RequestMetadata } from './mirror.js';
-import { intervalView, TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
+import { TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
 
 export interface MemberView {
   id: string;
@@ -105,7 +105,7 @@ export function localControl(g: Gateway): GatewayControl {
     },
     setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
     metadata: () => Promise.resolve(g.mirror.metadata()),
-    interval: () => Promise.resolve(intervalView([g.metrics.takeInterval()])),
+    interval: () => Promise.resolve(g.metrics.takeIntervalView()),
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
   };
 }

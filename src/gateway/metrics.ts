@@ -76,6 +76,11 @@ function newSeries(): Series {
   return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, maxUs: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
 }
 
+function intervalPool(s: Series): IntervalPool {
+  const x = snap(s);
+  return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latencyMs: x.latencyMs, buckets: histogramBuckets(s.latency) };
+}
+
 function dumpSeries(x: Series): SeriesDump {
   return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latency: hdr.encodeIntoCompressedBase64(x.latency), maxUs: x.maxUs };
 }
@@ -217,13 +222,16 @@ export class TrafficMetrics {
     return { pools: { live: { all: dumpSeries(w.live), routes: {} }, shadow: { all: dumpSeries(w.shadow), routes: {} } } };
   }
 
+  /** What was measured since the previous call, as a view (in-process readers: no encoding); starts a new interval. */
+  takeIntervalView(): IntervalView {
+    const w = this.windows;
+    this.windows = { live: newSeries(), shadow: newSeries() };
+    return { live: intervalPool(w.live), shadow: intervalPool(w.shadow) };
+  }
+
   /** The pool totals as an interval view (used on merged interval dumps). */
   intervalOfTotals(): IntervalView {
-    const view = (s: Series): IntervalPool => {
-      const x = snap(s);
-      return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latencyMs: x.latencyMs, buckets: histogramBuckets(s.latency) };
-    };
-    return { live: view(this.pools.live.all), shadow: view(this.pools.shadow.all) };
+    return { live: intervalPool(this.pools.live.all), shadow: intervalPool(this.pools.shadow.all) };
   }
 
   /** Everything measured so far, in transferable form. */

@@ -74,6 +74,7 @@ export interface StoreOptions {
   readonly pid?: number;
   /** How long to wait for a lock held by another program (ms). */
   readonly busyTimeoutMs?: number;
+  readonly readOnly?: boolean;
 }
 
 function pidAlive(pid: number): boolean {
@@ -104,10 +105,12 @@ export class Store implements InstanceRegistry {
     this.retention = { ...DEFAULT_RETENTION, ...o.retention };
     this.pid = o.pid ?? process.pid;
     try {
-      this.db = new Database(path, { timeout: o.busyTimeoutMs ?? 2000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.migrate();
+      this.db = new Database(path, { timeout: o.busyTimeoutMs ?? 2000, readonly: o.readOnly ?? false, fileMustExist: o.readOnly ?? false });
+      if (!o.readOnly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.migrate();
+      }
     } catch (err) {
       throw Store.translate(err, path);
     }
@@ -125,6 +128,11 @@ export class Store implements InstanceRegistry {
       removeInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
       loadInstances: this.db.prepare('SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id'),
     };
+  }
+
+  /** Open an existing store to read it while another process owns it (inspection, tests). */
+  static openReadOnly(path: string): Store {
+    return new Store(path, { path, readOnly: true });
   }
 
   /** Open (creating if needed) and take ownership; fails if another live process owns it. */
@@ -295,6 +303,10 @@ export class Store implements InstanceRegistry {
   /** Give up ownership and close. */
   close(): void {
     if (!this.db.open) return;
+    if (this.db.readonly) {
+      this.db.close();
+      return;
+    }
     this.db.prepare("DELETE FROM meta WHERE key = 'owner' AND value = ?").run(JSON.stringify({ pid: this.pid }));
     this.db.close();
   }

@@ -1,0 +1,185 @@
+// End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
+// SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import type { LoopEvent } from '../../src/control/loop.js';
+import { Runtime } from '../../src/control/runtime.js';
+import { Store } from '../../src/metrics/store.js';
+import { ROOT, runCli, tempDir } from '../helpers.js';
+
+const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+/** Processes carrying this store's owner mark (the local provider's instances). */
+function ownedPids(storePath: string): number[] {
+  const mark = `SHADOWSCALE_OWNER=shadowscale:${storePath}\0`;
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/environ`, 'utf8').includes(mark);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function startRun(config: string, extra: string[] = []): Promise<{ child: ChildProcess; where: { listen: string; admin: string; store: string; pid: number } }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'run', '--config', config, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve({ child, where: JSON.parse(out.split('\n')[0] as string) });
+    });
+    child.once('exit', (code) => reject(new Error(`run exited ${code}: ${err}`)));
+  });
+}
+
+const SMALL = '  small: { slots: 4, serviceTimeMs: 20, queueLimit: 50, provisioningSeconds: 0.2, warmupSeconds: 0, warmupCapacity: 1 }\n';
+
+describe('shadowscale run: kill -9 and restart', () => {
+  it('adopts the running instances, starts no duplicates and loses no decision record', async (t) => {
+    const dir = tempDir(t);
+    const storePath = join(dir, 'store.db');
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 4 }\n    scaling:\n      strategy: reactive\n      periodSeconds: 1\n      reactive: { metricWindowSeconds: 2 }\n` +
+        `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${storePath} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 2 }\n`,
+    );
+    t.after(() => {
+      for (const pid of ownedPids(storePath)) process.kill(pid, 'SIGKILL');
+    });
+    const first = await startRun(config);
+    t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+    const liveMembers = async (admin: string): Promise<string[]> => ((await (await fetch(`${admin}/pools/live`)).json()) as { members: { id: string }[] }).members.map((m) => m.id).sort();
+    await until('two live members in the gateway', async () => (await liveMembers(first.where.admin)).length === 2);
+    const read = (): Store => Store.openReadOnly(storePath);
+    await until('3 instances and 3 decisions recorded', () => {
+      const s = read();
+      try {
+        return s.loadInstances().length === 3 && s.decisions().length >= 3;
+      } finally {
+        s.close();
+      }
+    });
+    assert.equal((await fetch(first.where.listen + '/work')).status, 200, 'traffic flows');
+
+    // kill -9 of the control plane: instances keep running.
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    let s = read();
+    const before = { instances: s.loadInstances(), decisions: s.decisions().map((d) => d.seq) };
+    s.close();
+    assert.ok(before.instances.every((i) => alive(i.pid)), 'instances outlive the control plane');
+
+    const second = await startRun(config, ['--stop-instances']);
+    t.after(() => void (second.child.exitCode === null && second.child.kill('SIGKILL')));
+    const liveIds = before.instances.filter((i) => i.pool === 'live').map((i) => i.id).sort();
+    await until('the same live members in the new gateway', async () => JSON.stringify(await liveMembers(second.where.admin)) === JSON.stringify(liveIds));
+    await new Promise((r) => setTimeout(r, 2000)); // a few more ticks and decisions
+    assert.equal((await fetch(second.where.listen + '/work')).status, 200);
+    s = read();
+    const after = { instances: s.loadInstances(), decisions: s.decisions().map((d) => d.seq), events: s.events() };
+    s.close();
+    assert.deepEqual(
+      after.instances.map((i) => [i.id, i.pid]).sort(),
+      before.instances.map((i) => [i.id, i.pid]).sort(),
+      'adopted: the same instances and processes, none added',
+    );
+    assert.equal(ownedPids(storePath).length, 3, 'no orphan or duplicate process');
+    for (const seq of before.decisions) assert.ok(after.decisions.includes(seq), `decision ${seq} kept`);
+    assert.ok(after.decisions.length > before.decisions.length, 'the new run keeps deciding');
+    assert.ok(Math.min(...after.decisions.filter((q) => !before.decisions.includes(q))) > Math.max(...before.decisions), 'sequence continues');
+    assert.equal(after.events.filter((e) => e.kind === 'adopted').length, 3);
+
+    // --stop-instances: SIGTERM drains and stops them.
+    const code = await new Promise<number | null>((resolve) => {
+      second.child.once('exit', resolve);
+      second.child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(ownedPids(storePath), []);
+  });
+});
+
+describe('shadow pool', () => {
+  it('a shadow killed mid-run is recreated and its state re-synced: shadow and live snapshots are equal', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'kv.yaml');
+    writeFileSync(
+      file,
+      `instanceTypes:\n  kv: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
+        `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.1, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const ready = async (pool: 'live' | 'shadow') => (await rt.provider.list({ pool })).filter((i) => i.state === 'ready');
+    await until('live and shadow ready, live routed', async () => (await ready('live')).length === 1 && (await ready('shadow')).length === 1 && (await fetch(`${rt.listen}/kv/none`)).status === 404);
+    const put = async (k: string, v: string): Promise<void> => assert.equal((await fetch(`${rt.listen}/kv/${k}`, { method: 'PUT', body: v })).status, 200);
+    const snapshot = async (url: string): Promise<unknown> => (await fetch(`${url}/state/snapshot`)).json();
+    for (const k of ['a', 'b', 'c', 'd', 'e']) await put(k, `v-${k}`);
+    const [live] = await ready('live');
+    const [oldShadow] = await ready('shadow');
+    await until('mutations mirrored to the shadow', async () => JSON.stringify(await snapshot(oldShadow?.url as string)) === JSON.stringify(await snapshot(live?.url as string)));
+
+    const pid = rt.store.loadInstances().find((i) => i.id === oldShadow?.id)?.pid as number;
+    process.kill(pid, 'SIGKILL');
+    await until('a new shadow, synced', async () => {
+      const s = await ready('shadow');
+      return s.length === 1 && s[0]?.id !== oldShadow?.id && events.some((e) => e.kind === 'shadow_synced');
+    });
+    assert.equal(rt.loop.shadowReplacements, 1);
+    await put('f', 'v-f');
+    await put('a', 'changed');
+    const [newShadow] = await ready('shadow');
+    await until('shadow equal to live', async () => JSON.stringify(await snapshot(newShadow?.url as string)) === JSON.stringify(await snapshot(live?.url as string)), 10_000);
+    assert.deepEqual(await snapshot(newShadow?.url as string), { version: 7, entries: { a: 'changed', b: 'v-b', c: 'v-c', d: 'v-d', e: 'v-e', f: 'v-f' } });
+  });
+});
+
+describe('shadowscale demo', () => {
+  it('both strategies on a short day: hybrid adds capacity before the ramp and violates the SLO less than reactive', async () => {
+    const r = await runCli(['demo', '--duration', '40', '--strategy', 'both', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { strategies: Record<string, { sloViolationSeconds: number; p99Ms: number; instanceSeconds: number; maxInstances: number; scaleUpLeadSeconds: number | null; shadow: { mirrored: number; dropped: number } }> };
+    assert.deepEqual(Object.keys(out.strategies), ['reactive', 'hybrid']);
+    for (const s of Object.values(out.strategies)) {
+      assert.deepEqual(Object.keys(s), ['sloViolationSeconds', 'p99Ms', 'instanceSeconds', 'maxInstances', 'scaleUpLeadSeconds', 'shadow']);
+      assert.ok(s.shadow.mirrored > 0, 'the shadow received traffic');
+    }
+    const { reactive, hybrid } = out.strategies as Record<'reactive' | 'hybrid', (typeof out.strategies)[string]>;
+    assert.ok((hybrid.scaleUpLeadSeconds ?? -1) > 0, `hybrid lead ${hybrid.scaleUpLeadSeconds}`);
+    assert.ok(hybrid.sloViolationSeconds < reactive.sloViolationSeconds, `hybrid ${hybrid.sloViolationSeconds} s vs reactive ${reactive.sloViolationSeconds} s`);
+  });
+
+  it('rejects a bad duration with exit 2', async () => {
+    const r = await runCli(['demo', '--duration', '5']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--duration: expected at least 20 seconds/);
+  });
+});
