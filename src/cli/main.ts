@@ -429,11 +429,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       }
       const rows = Object.entries(result.strategies).map(([name, r]) => {
         const d = result.details[name as DemoStrategy];
-        return `${name.padEnd(10)} ${String(r.sloViolationSeconds).padStart(10)} ${r.p99Ms.toFixed(1).padStart(9)} ${String(r.instanceSeconds).padStart(13)} ${String(r.maxInstances).padStart(6)} ${(r.scaleUpLeadSeconds === null ? '-' : r.scaleUpLeadSeconds.toFixed(1)).padStart(8)} ${String(r.shadow.mirrored).padStart(9)} ${String(r.shadow.dropped).padStart(8)} ${d ? d.tickMs.p99.toFixed(1).padStart(10) : ''}`;
+        return `${name.padEnd(10)} ${String(r.sloViolationSeconds).padStart(11)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.instanceSeconds).padStart(11)} ${String(d?.shadowInstanceSeconds ?? '-').padStart(10)} ${String(r.maxInstances).padStart(4)} ${(r.scaleUpLeadSeconds === null ? '-' : r.scaleUpLeadSeconds.toFixed(1)).padStart(7)} ${String(r.shadow.mirrored).padStart(9)} ${String(r.shadow.dropped).padStart(8)} ${d ? d.tickMs.p99.toFixed(1).padStart(12) : ''}`;
       });
       const any = Object.values(result.details)[0];
       io.out(
-        `strategy   violation s   p99 ms  instance-s    max  lead s   mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
+        `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : ''),
       );
     });

@@ -9,8 +9,8 @@
 // 2. Write `historyDays` earlier days of the same profile (Poisson counts, another seed) to the store.
 // 3. At a whole second, start ticking and the load; a status line per tick.
 // 4. Score from the client's side: per-second p99 and errors against the SLO; instance-seconds and
-//    the most instances from the ticks; the lead: how long before the ramp the first decision asked
-//    for the instances the ramp's top needs (negative: after the ramp started).
+//    the most instances from the ticks; the lead: how long before the ramp started the pool began to
+//    grow towards what the ramp's top needs (negative: after the ramp started).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,8 @@ export interface DemoDetails {
   readonly requests: number;
   readonly errors: number;
   readonly decisions: number;
+  /** Seconds of the day that violated the SLO. */
+  readonly violationSeconds: readonly number[];
 }
 
 export interface DemoResult {
@@ -170,7 +172,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
 
     // 4. Score.
     const slo = svc.slo;
-    let violations = 0;
+    const violated: number[] = [];
     let requests = 0;
     let errors = 0;
     const all: number[] = [];
@@ -180,7 +182,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
       for (const l of s.latencies) all.push(l);
       if (s.requests === 0) continue;
       const p99 = percentile(s.latencies, 0.99);
-      if (s.errors / s.requests > slo.errorRate || p99 > slo.latencyP99Ms || (s.latencies.length === 0 && s.errors > 0)) violations++;
+      if (s.errors / s.requests > slo.errorRate || p99 > slo.latencyP99Ms || (s.latencies.length === 0 && s.errors > 0)) violated.push(s.second);
     }
     const during = ticks.filter((r) => r.at >= t0);
     let instanceSeconds = 0;
@@ -190,15 +192,20 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
       instanceSeconds += (during[k - 1] as TickReport).live.requested * dt;
       shadowSeconds += (during[k - 1] as TickReport).shadow.requested * dt;
     }
-    // Capacity for the ramp: the first decision asking for as many instances as the load at the
-    // ramp's top needs (at the configured per-instance rate, without headroom).
+    // Capacity for the ramp: the scale-ups that brought the pool to what the ramp's top needs (at the
+    // configured per-instance rate, without headroom), counted from the first of them: walk back from
+    // the one reaching that need through scale-ups closer together than lead + period (one reaction).
     const rampAt = t0 / 1000 + RAMP.start * D;
     const rampNeed = instancesFor(rate(RAMP.end * D), perInstanceRps);
-    const firstUp = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).find((d) => d.target >= rampNeed && d.target > d.decision.current);
+    const ups = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).filter((d) => d.target > d.decision.current);
+    let k = ups.findIndex((d) => d.target >= rampNeed);
+    const gap = type.provisioningSeconds + type.warmupSeconds + svc.scaling.periodSeconds;
+    while (k > 0 && (ups[k] as (typeof ups)[number]).decision.at - (ups[k - 1] as (typeof ups)[number]).decision.at <= gap) k--;
+    const firstUp = k >= 0 ? ups[k] : undefined;
     const stats = await rt.gateway.stats();
     const tickMs = during.map((r) => r.tickMs);
     const result: DemoStrategyResult = {
-      sloViolationSeconds: violations,
+      sloViolationSeconds: violated.length,
       p99Ms: Math.round(percentile(all, 0.99) * 10) / 10,
       instanceSeconds: Math.round(instanceSeconds),
       maxInstances: Math.max(initial, ...during.map((r) => r.live.requested)),
@@ -214,6 +221,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
       requests,
       errors,
       decisions: rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).length,
+      violationSeconds: violated,
     };
     return { result, details };
   } finally {

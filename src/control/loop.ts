@@ -250,7 +250,8 @@ export class ServiceLoop {
     if (now - this.lastDecisionAt >= periodMs - 1) {
       this.lastDecisionAt = now;
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
-      const current = liveRequested;
+      // Requested now: running, starting, and created by the repair step of this tick.
+      const current = liveUp.length + pending('live');
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh };
       const raw = this.d.strategy.decide(obs, this.forecast);
       let bounded = boundDecision(raw, obs, s.bounds, this.actions);
@@ -318,6 +319,8 @@ export class ServiceLoop {
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
         ]),
     );
+    // Retention, once a minute of ticks.
+    if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) this.d.store.prune(now);
     const upper = this.forecast ? this.forecastUpperAt(now / 1000) : Number.NaN;
     return {
       at: now,
@@ -493,8 +496,9 @@ export class ServiceLoop {
     const refit = s.capacityRefit;
     if (!refit) return;
     // Only pools of the service's own instance type tell its service time.
-    if (liveReady > 0 && interval.live.requests >= 50) this.pairs.push({ perInstanceRps: interval.live.requests / dt / liveReady, p99: interval.live.latencyMs.p99 / 1000 });
-    if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === s.instanceType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, p99: interval.shadow.latencyMs.p99 / 1000 });
+    // Mean latency per interval: it pins the mean service time, hence where an instance saturates.
+    if (liveReady > 0 && interval.live.requests >= 50) this.pairs.push({ perInstanceRps: interval.live.requests / dt / liveReady, latency: meanOf(interval.live.buckets).mean / 1000 });
+    if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === s.instanceType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, latency: meanOf(interval.shadow.buckets).mean / 1000 });
     while (this.pairs.length > 600) this.pairs.shift();
     if (this.ticks % refit.everyTicks !== 0 || this.pairs.length < refit.minPairs) return;
     const fit = fitServiceTime(this.pairs, s.slots, s.serviceTimeSeconds);

@@ -126,35 +126,39 @@ export function instancesFor(rate: number, perInstance: number): number {
   return Math.ceil(rate / perInstance - 1e-9);
 }
 
-/** One observation for the capacity model: per-instance arrival rate (req/s) and the p99 seen (s). */
+/** One observation for the capacity model: per-instance arrival rate (req/s) and a latency statistic seen (s). */
 export interface LoadLatency {
   readonly perInstanceRps: number;
-  readonly p99: number;
+  /** The mean response time, or the p99, per `fitServiceTime`'s `statistic`. */
+  readonly latency: number;
 }
 
 export interface ServiceTimeFit {
   /** Mean service time (s) that best explains the observations under M/M/c with `slots` servers. */
   readonly serviceTime: number;
-  /** Root mean square of log(model p99 / observed p99). */
+  /** Root mean square of log(model / observed). */
   readonly rmsLogError: number;
   readonly pairs: number;
 }
 
 /**
- * Refit the capacity model from observed (load, p99) pairs: the service time minimising the squared
- * log error of the M/M/c p99, found by golden-section search in log space between prior/10 and
- * prior x 10. A model that is saturated at an observed load (p99 infinite) is penalised as a large
- * error, so the fit stays in the region that could have produced the data.
+ * Refit the capacity model from observed (load, latency) pairs: the service time minimising the
+ * squared log error of the M/M/c mean response time (or p99), found by golden-section search in log
+ * space between prior/10 and prior x 10. A model saturated at an observed load (infinite latency) is
+ * penalised as a large error, so the fit stays in the region that could have produced the data.
+ * Fit the mean for capacity: it pins the mean service time (hence the saturation point) whatever the
+ * service-time distribution, where a p99 fit of non-exponential data would misplace it.
  */
-export function fitServiceTime(pairs: readonly LoadLatency[], slots: number, prior: number): ServiceTimeFit | undefined {
-  const usable = pairs.filter((p) => p.perInstanceRps >= 0 && p.p99 > 0 && Number.isFinite(p.p99));
+export function fitServiceTime(pairs: readonly LoadLatency[], slots: number, prior: number, statistic: 'mean' | 'p99' = 'mean'): ServiceTimeFit | undefined {
+  const usable = pairs.filter((p) => p.perInstanceRps >= 0 && p.latency > 0 && Number.isFinite(p.latency));
   if (usable.length === 0 || !(prior > 0)) return undefined;
+  const model = (s: number, rps: number): number => (statistic === 'mean' ? meanResponseTime(slots, s, rps) : responseTimeQuantile(slots, s, rps, 0.99));
   const loss = (logS: number): number => {
     const s = Math.exp(logS);
     let sum = 0;
     for (const p of usable) {
-      const m = responseTimeQuantile(slots, s, p.perInstanceRps, 0.99);
-      const e = Number.isFinite(m) && m > 0 ? Math.log(m / p.p99) : 10;
+      const m = model(s, p.perInstanceRps);
+      const e = Number.isFinite(m) && m > 0 ? Math.log(m / p.latency) : 10;
       sum += e * e;
     }
     return sum / usable.length;

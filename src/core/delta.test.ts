@@ -2,7 +2,7 @@
 // the sampling controller and the capacity-model refit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { responseTimeQuantile, fitServiceTime } from './capacity.js';
+import { fitServiceTime, meanResponseTime, responseTimeQuantile } from './capacity.js';
 import { compareLiveShadow, confirmDegradation, DEFAULT_DELTA, erfc, mannWhitney, normalUpperTail, weightedMedian, type Weighted } from './delta.js';
 import { createRng } from './random.js';
 import { nextSamplingRate, type SamplingSettings } from './sampling.js';
@@ -102,19 +102,24 @@ describe('fitServiceTime', () => {
   it('recovers the service time from M/M/c p99 observations at several loads', () => {
     const slots = 4;
     const truth = 0.04;
-    const pairs = [10, 30, 50, 70, 85].map((rps) => ({ perInstanceRps: rps, p99: responseTimeQuantile(slots, truth, rps) }));
-    const fit = fitServiceTime(pairs, slots, 0.1);
+    const pairs = [10, 30, 50, 70, 85].map((rps) => ({ perInstanceRps: rps, latency: responseTimeQuantile(slots, truth, rps) }));
+    const fit = fitServiceTime(pairs, slots, 0.1, 'p99');
     assert.ok(fit && Math.abs(fit.serviceTime - truth) / truth < 0.01, JSON.stringify(fit));
     assert.ok((fit?.rmsLogError ?? 1) < 0.01);
   });
-  it('with noisy p99s stays within 15 %', () => {
+  it('from noisy mean latencies (the default statistic) stays within 15 %', () => {
     const rng = createRng(4);
     const pairs = Array.from({ length: 60 }, () => {
       const rps = 5 + rng.next() * 70;
-      return { perInstanceRps: rps, p99: responseTimeQuantile(4, 0.04, rps) * Math.exp(0.15 * rng.normal()) };
+      return { perInstanceRps: rps, latency: meanResponseTime(4, 0.04, rps) * Math.exp(0.15 * rng.normal()) };
     });
     const fit = fitServiceTime(pairs, 4, 0.025);
     assert.ok(fit && Math.abs(fit.serviceTime - 0.04) / 0.04 < 0.15, JSON.stringify(fit));
   });
-  it('no usable pairs: undefined', () => assert.equal(fitServiceTime([{ perInstanceRps: 1, p99: Number.NaN }], 4, 0.04), undefined));
+  it('no usable pairs: undefined', () => assert.equal(fitServiceTime([{ perInstanceRps: 1, latency: Number.NaN }], 4, 0.04), undefined));
+  it('meanResponseTime: the service time at no load, infinite at saturation, M/M/1 closed form', () => {
+    assert.equal(meanResponseTime(4, 0.04, 0), 0.04);
+    assert.equal(meanResponseTime(4, 0.04, 100), Number.POSITIVE_INFINITY);
+    assert.ok(Math.abs(meanResponseTime(1, 0.1, 5) - 0.1 / (1 - 0.5)) < 1e-12, 'M/M/1: s / (1 - rho)');
+  });
 });

@@ -23,6 +23,13 @@ const forecastOf = (upper: number[], start = 0): Forecast => ({
 });
 
 describe('ReactiveStrategy (HPA)', () => {
+  it('a fresh strategy (a restarted control plane) holds a scale-in for the stabilization window, as the HPA seeds its history with the current count', () => {
+    const r = reactive();
+    const first = r.decide(obs({ now: 1000, utilization: 0.05 }));
+    assert.deepEqual([first.desired, first.reason], [4, 'scale_in_stabilization']);
+    const later = r.decide(obs({ now: 1301, utilization: 0.05 }));
+    assert.ok(later.desired < 4, `after 300 s the scale-in goes ahead: ${later.desired}`);
+  });
   it('scales up by the ratio, within the default rate limit', () => {
     const d = reactive().decide(obs({ utilization: 0.9 }));
     assert.equal(d.desired, 6);
@@ -99,7 +106,8 @@ describe('HybridStrategy', () => {
     const r = h2.decide(obs({ utilization: 0.9 }), forecastOf([100, 100, 100]));
     assert.equal(r.desired, 6);
     assert.equal(r.driver, 'reactive');
-    assert.equal(r.numbers.predictiveDesired, 1);
+    // A fresh predictive strategy holds the current count (4) within its scale-in stabilization window.
+    assert.equal(r.numbers.predictiveDesired, 4);
   });
   it('falls back to reactive when there is no forecast', () => {
     const d = new HybridStrategy(predictive(), reactive()).decide(obs({ utilization: 0.3 }));

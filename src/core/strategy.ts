@@ -88,6 +88,9 @@ export class ReactiveStrategy implements Strategy {
       tolerance: s.tolerance,
     });
     const raw = count.replicas;
+    // Like the HPA controller, a fresh strategy (or a restarted control plane) starts its history with
+    // the current count, so the stabilization window holds a scale-in at start.
+    if (this.recommendations.length === 0) this.recommendations.push({ at: obs.now, replicas: obs.current });
     this.recommendations.push({ at: obs.now, replicas: raw });
     const keep = Math.max(s.scaleUp.stabilizationWindowSeconds, s.scaleDown.stabilizationWindowSeconds);
     this.recommendations = this.recommendations.filter((r) => r.at > obs.now - keep || r.at === obs.now);
@@ -180,6 +183,7 @@ export class PredictiveStrategy implements Strategy {
     let reason: Reason = 'forecast_peak';
     if (raw < s.minInstances) [raw, reason] = [s.minInstances, 'min_instances'];
     if (raw > s.maxInstances) [raw, reason] = [s.maxInstances, 'max_instances'];
+    if (this.recommendations.length === 0) this.recommendations.push({ at: obs.now, replicas: obs.current });
     this.recommendations.push({ at: obs.now, replicas: raw });
     this.recommendations = this.recommendations.filter((r) => r.at > obs.now - s.scaleInStabilizationSeconds || r.at === obs.now);
     let desired = raw;

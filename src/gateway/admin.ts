@@ -97,8 +97,26 @@ export function createAdminServer(g: GatewayControl): Server {
       if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.rate: expected a number between 0 and 1, got ${describeValue(rate)}`);
       return send(res, 200, { rate: await g.setRate(rate) });
     }
+    if (m === 'GET' && p === '/pools/shadow') return send(res, 200, { targets: await g.shadowTargets() });
+    if (m === 'PUT' && p === '/pools/shadow') {
+      const body = await readJson(req);
+      onlyKeys(body, ['targets']);
+      if (!Array.isArray(body.targets)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets: expected a list of http:// or https:// URLs, got ${describeValue(body.targets)}`);
+      const targets = body.targets.map((u, i) => {
+        let parsed: URL;
+        try {
+          parsed = new URL(String(u));
+        } catch {
+          throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets[${i}]: expected an http:// or https:// URL, got ${describeValue(u)}`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets[${i}]: expected an http:// or https:// URL, got ${describeValue(u)}`);
+        return parsed.origin;
+      });
+      await g.setShadowTargets(targets);
+      return send(res, 200, { targets });
+    }
     if (m === 'GET' && p === '/mirror/metadata') return send(res, 200, await g.metadata());
-    throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror)`);
+    throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /pools/shadow, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror, /pools/shadow)`);
   };
   return createServer((req, res) => {
     route(req, res).catch((err: unknown) => {

@@ -241,6 +241,10 @@ export class ClusterGateway implements GatewayControl {
     await this.all({ op: 'shadow', urls });
   }
 
+  shadowTargets(): Promise<readonly string[]> {
+    return Promise.resolve(this.shadow);
+  }
+
   async metadata(): Promise<MetadataView> {
     const parts = await this.all<MetadataView>({ op: 'metadata' });
     const limit = this.o.options.mirror?.metadataLimit ?? 10_000;

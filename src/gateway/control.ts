@@ -48,6 +48,7 @@ export interface GatewayControl {
   interval(): Promise<IntervalView>;
   /** Replace the shadow pool's targets. */
   setShadowTargets(urls: readonly string[]): Promise<void>;
+  shadowTargets(): Promise<readonly string[]>;
 }
 
 export function memberView(m: LiveMember): MemberView {
@@ -107,5 +108,6 @@ export function localControl(g: Gateway): GatewayControl {
     metadata: () => Promise.resolve(g.mirror.metadata()),
     interval: () => Promise.resolve(g.metrics.takeIntervalView()),
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
+    shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
   };
 }

@@ -68,7 +68,7 @@ export class FakeProvider implements Provider {
     const existing = this.instances.get(id);
     if (existing) return this.view(existing);
     const ticks = this.o.readyAfterTicks ?? 0;
-    const i = { id, service: spec.service, pool: spec.pool, instanceType: spec.instanceType, labels: { ...spec.labels }, url: `http://fake.invalid/${id}`, state: ticks > 0 ? ('starting' as const) : ('ready' as const), createdAt: this.now(), ticksToReady: ticks, ...(ticks > 0 ? {} : { readyAt: this.now() }) };
+    const i = { id, service: spec.service, pool: spec.pool, instanceType: spec.instanceType, labels: { ...spec.labels }, url: `http://${id}.fake.invalid`, state: ticks > 0 ? ('starting' as const) : ('ready' as const), createdAt: this.now(), ticksToReady: ticks, ...(ticks > 0 ? {} : { readyAt: this.now() }) };
     this.instances.set(id, i);
     return this.view(i);
   }
@@ -95,7 +95,7 @@ export class FakeProvider implements Provider {
     if (!old) throw new ProviderError('not_found', `no instance "${id}" (already gone)`);
     if (!this.o.instanceTypes.includes(instanceType)) throw new ProviderError('unknown_instance_type', `unknown instance type "${instanceType}" (have: ${this.o.instanceTypes.join(', ')})`);
     const id2 = `fake-${++this.seq}`;
-    const next = { ...old, id: id2, instanceType, url: `http://fake.invalid/${id2}`, state: 'ready' as const, createdAt: this.now(), readyAt: this.now(), ticksToReady: 0 };
+    const next = { ...old, id: id2, instanceType, url: `http://${id2}.fake.invalid`, state: 'ready' as const, createdAt: this.now(), readyAt: this.now(), ticksToReady: 0 };
     this.instances.set(id2, next);
     this.instances.delete(id);
     return this.view(next);

@@ -45,6 +45,8 @@ describe('admin API', () => {
       ['/pools/live/members', { method: 'POST', body: JSON.stringify({ url: 'ftp://x' }) }, 400, /body\.url: expected an http/],
       ['/pools/live/members/nope', { method: 'PATCH', body: '{}' }, 404, /no live member "nope"/],
       ['/mirror', { method: 'PUT', body: JSON.stringify({ rate: 2 }) }, 400, /body\.rate: expected a number between 0 and 1, got 2/],
+      ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: ['ftp://x'] }) }, 400, /body\.targets\[0\]: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/],
+      ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: 'http://x' }) }, 400, /body\.targets: expected a list of http/],
       ['/nothing', {}, 404, /no such admin route/],
     ];
     for (const [path, init, status, message] of bad) {
@@ -54,6 +56,9 @@ describe('admin API', () => {
     }
     assert.equal(g.members.find((m) => m.id === 'live-0')?.weight, 0, 'unchanged by the rejected requests');
     assert.deepEqual(await json(await fetch(`${admin}/mirror`, { method: 'PUT', body: JSON.stringify({ rate: 0.25 }) })), { rate: 0.25 });
+    assert.deepEqual(await json(await fetch(`${admin}/pools/shadow`)), { targets: [] }, 'unchanged by the rejected requests');
+    assert.deepEqual(await json(await fetch(`${admin}/pools/shadow`, { method: 'PUT', body: JSON.stringify({ targets: [b] }) })), { targets: [b] });
+    assert.deepEqual(await json(await fetch(`${admin}/pools/shadow`)), { targets: [b] });
 
     // Drain the added member: it leaves the pool.
     assert.equal((await fetch(`${admin}/pools/live/members/${newId}`, { method: 'DELETE' })).status, 202);
