@@ -42,7 +42,7 @@ Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}
 
 A compressed day of ${duration} s at up to ${peakRps} req/s (a steep ramp from 20 % to 100 % of the peak at ${(0.4 * duration).toFixed(0)} s),
-open-loop Poisson arrivals against the gateway; sample-service instances (4 slots, 40 ms exponential service time,
+open-loop Poisson arrivals against the gateway; sample-service instances (4 slots, lognormal service times of mean 40 ms and CV 0.5,
 2 s start-up, 4 s cold start at half speed) under the local provider; a 25 % shadow pool fed with adaptive sampling;
 SLO p99 <= 250 ms and errors <= 1 % per second, scored from the client's side. The forecaster learns from 7 earlier
 days written to the store; it is never told the future. Everything, the load generator included, shares this machine.
