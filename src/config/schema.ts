@@ -205,7 +205,8 @@ const control = z
         minSamples: positiveInt().default(DEFAULT_DELTA.minSamples),
         loadRatioMax: num('a number >= 1').min(1, expect('a number >= 1')).default(DEFAULT_DELTA.loadRatioMax).describe('Per-instance loads (after normalisation by the capacity model) are compared within this ratio'),
         errorTolerance: fraction().default(DEFAULT_DELTA.errorTolerance),
-        action: oneOf(['none', 'horizontal', 'shift']).default('horizontal').describe('On a confirmed live degradation: add an instance, or halve the weight of the slowest live member'),
+        action: oneOf(['none', 'horizontal', 'shift', 'vertical']).default('horizontal').describe('On a confirmed live degradation: add an instance, halve the weight of the busiest live member, or move the live pool to verticalType'),
+        verticalType: str('an instance type name').optional().describe('Instance type of the vertical action'),
       })
       .prefault({}),
     sampling: z
@@ -284,6 +285,9 @@ export const configSchema = z
         if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
       });
     });
+    const vt = cfg.control.delta.verticalType;
+    if (vt !== undefined && !(vt in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['control', 'delta', 'verticalType'], message: `unknown instance type "${vt}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
+    if (cfg.control.delta.action === 'vertical' && vt === undefined) ctx.addIssue({ code: 'custom', path: ['control', 'delta', 'verticalType'], message: 'action "vertical" needs verticalType: the instance type to move the live pool to' });
     cfg.services.forEach((s, i) => {
       if (s.shadow.instanceType !== undefined && !(s.shadow.instanceType in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'instanceType'], message: `unknown instance type "${s.shadow.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
     });

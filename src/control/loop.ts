@@ -44,7 +44,9 @@ export interface LoopSettings {
   readonly staleMetricsSeconds: number;
   readonly leadTimeSeconds: number;
   readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly bucketSeconds: number; readonly timeScale: number; readonly historySeconds: number };
-  readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' };
+  readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' | 'vertical'; readonly verticalType?: string };
+  /** Slots and service time per instance type (vertical scaling changes the live pool's type). */
+  readonly types?: Readonly<Record<string, { readonly slots: number; readonly serviceTimeSeconds: number }>>;
   /** Adaptive sampling (undefined: the rate stays as configured). */
   readonly sampling?: SamplingSettings;
   readonly capacityRefit?: { readonly minPairs: number; readonly everyTicks: number };
@@ -62,7 +64,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'action_failed';
+export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -135,6 +137,10 @@ export class ServiceLoop {
   private decisionSeq = 0;
   private perInstanceRps: number;
   private serviceTime: number;
+  /** The live pool's instance type and its slots (vertical scaling changes them). */
+  private liveType: string;
+  private slots: number;
+  private resizing = false;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
   liveReplacements = 0;
@@ -146,6 +152,8 @@ export class ServiceLoop {
     this.target = s.initialInstances;
     this.perInstanceRps = maxRateAtSlo(s.slots, s.serviceTimeSeconds, s.sloLatencySeconds);
     this.serviceTime = s.serviceTimeSeconds;
+    this.liveType = s.instanceType;
+    this.slots = s.slots;
     // A restart resumes from the store: the last recorded target and its sequence.
     const last = d.store.decisions({ service: s.service, limit: 1 })[0];
     if (last) {
@@ -224,8 +232,9 @@ export class ServiceLoop {
     for (const i of shadowReady) if (this.needsSync.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
     const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
     const liveRequested = liveUp.length + pending('live');
-    if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
-    const shadowWanted = Math.max(1, Math.ceil((s.shadow.fraction * Math.max(this.target, 1) * s.slots) / s.shadow.slots - 1e-9));
+    // While the pool moves to another instance type, the resize owns the live pool: no repair, no decision.
+    if (!this.resizing && liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
+    const shadowWanted = Math.max(1, Math.ceil((s.shadow.fraction * Math.max(this.target, 1) * this.slots) / s.shadow.slots - 1e-9));
     const shadowRequested = shadowUp.length + pending('shadow');
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
     else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
@@ -243,11 +252,11 @@ export class ServiceLoop {
     const demand = requests / span;
     const meanReady = this.window.length ? readySum / this.window.length : liveReady.length;
     // Little's law: requests in the system = throughput x mean latency; busy fraction of the slots.
-    const utilization = meanReady > 0 && requests > 0 ? Math.min(1, (demand * (latencySum / requests / 1000)) / (meanReady * s.slots)) : meanReady > 0 ? 0 : Number.NaN;
+    const utilization = meanReady > 0 && requests > 0 ? Math.min(1, (demand * (latencySum / requests / 1000)) / (meanReady * this.slots)) : meanReady > 0 ? 0 : Number.NaN;
     const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
     let decision: Decision | undefined;
     const periodMs = this.d.strategy.periodSeconds * 1000;
-    if (now - this.lastDecisionAt >= periodMs - 1) {
+    if (!this.resizing && now - this.lastDecisionAt >= periodMs - 1) {
       this.lastDecisionAt = now;
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
       // Requested now: running, starting, and created by the repair step of this tick.
@@ -287,7 +296,7 @@ export class ServiceLoop {
       const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
       // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
       // make the comparison meaningless.
-      const share = liveReady.length > 0 ? (shadowReady.length * s.shadow.slots) / (liveReady.length * s.slots) : s.sampling.maxRate;
+      const share = liveReady.length > 0 ? (shadowReady.length * s.shadow.slots) / (liveReady.length * this.slots) : s.sampling.maxRate;
       const maxRate = Math.max(s.sampling.minRate, Math.min(s.sampling.maxRate, share));
       const next = nextSamplingRate(current, this.lastRps, liveRps, dt, { ...s.sampling, maxRate, baseRate: Math.min(s.sampling.baseRate, maxRate) });
       if (Math.abs(next.rate - current) > 1e-4 || !Number.isFinite(this.mirrorRate)) {
@@ -381,7 +390,7 @@ export class ServiceLoop {
   }
 
   private createLive(count: number, tag: string): void {
-    for (let k = 0; k < count; k++) this.create('live', `${this.s.service}-live-${tag}-${k}`, this.s.instanceType);
+    for (let k = 0; k < count; k++) this.create('live', `${this.s.service}-live-${tag}-${k}`, this.liveType);
   }
 
   private createShadow(count: number): void {
@@ -461,9 +470,11 @@ export class ServiceLoop {
     const liveLoad = l.requests / secs / liveN;
     const shadowLoad = sh.requests / secs / shadowN;
     const serviceTime = this.serviceTime;
-    const scale = meanResponseTime(s.slots, serviceTime, liveLoad) / meanResponseTime(s.shadow.slots, serviceTime, shadowLoad);
+    const liveService = s.types?.[this.liveType]?.serviceTimeSeconds ?? serviceTime;
+    const shadowService = this.liveType === s.shadow.instanceType ? liveService : (s.types?.[s.shadow.instanceType]?.serviceTimeSeconds ?? serviceTime);
+    const scale = meanResponseTime(this.slots, liveService, liveLoad) / meanResponseTime(s.shadow.slots, shadowService, shadowLoad);
     const normalised = Number.isFinite(scale) && scale > 0 ? sh.latencyMs.map(([v, c]) => [v * scale, c] as const) : sh.latencyMs;
-    const liveWin = { ...l, perInstanceRps: liveLoad / s.slots };
+    const liveWin = { ...l, perInstanceRps: liveLoad / this.slots };
     const shadowWin = { ...sh, latencyMs: normalised, perInstanceRps: shadowLoad / s.shadow.slots };
     this.deltaLive = [];
     this.deltaShadow = [];
@@ -477,11 +488,46 @@ export class ServiceLoop {
       this.emit('live_degraded', `live ${liveVsShadow.metric} worse than the shadow for ${s.delta.confirmWindows} windows; action: ${s.delta.action}`, liveVsShadow.numbers);
       if (s.delta.action === 'horizontal') this.pendingDeltaAction = true;
       else if (s.delta.action === 'shift') void this.shiftAwayFromSlowest();
+      else if (s.delta.action === 'vertical') this.goVertical();
     }
     const b = confirmDegradation(this.streakShadow, shadowVsLive.verdict, s.delta.confirmWindows);
     this.streakShadow = b.streak;
     if (b.confirmed) this.emit('shadow_degraded', `shadow ${shadowVsLive.metric} worse than live for ${s.delta.confirmWindows} windows`, shadowVsLive.numbers);
     return liveVsShadow;
+  }
+
+  /**
+   * Vertical scaling: the live pool moves to `delta.verticalType`. New instances are of that type, and
+   * the running ones are replaced one at a time through the provider's resize (the new one ready
+   * first, then the old one drained); meanwhile the loop neither repairs nor decides for the live pool.
+   */
+  private goVertical(): void {
+    const to = this.s.delta.verticalType;
+    const spec = to ? this.s.types?.[to] : undefined;
+    if (!to || !spec || this.liveType === to || this.resizing) return;
+    const from = this.liveType;
+    this.liveType = to;
+    this.slots = spec.slots;
+    this.serviceTime = spec.serviceTimeSeconds;
+    this.perInstanceRps = maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, this.s.sloLatencySeconds);
+    this.d.strategy.updateCapacity?.(this.perInstanceRps);
+    this.emit('vertical', `live pool ${from} -> ${to}: replacing its instances one at a time`, { slots: spec.slots, perInstanceRps: this.perInstanceRps });
+    this.pairs.length = 0;
+    this.resizing = true;
+    void (async () => {
+      try {
+        const old = (await this.d.provider.list({ service: this.s.service, pool: 'live' })).filter((i) => i.instanceType === from && i.state === 'ready');
+        for (const i of old) {
+          try {
+            await this.d.provider.resize(i.id, to);
+          } catch (err) {
+            this.emit('action_failed', `resize ${i.id} to ${to}: ${(err as Error).message}`);
+          }
+        }
+      } finally {
+        this.resizing = false;
+      }
+    })();
   }
 
   /** Halve the weight of the live member with the most requests in flight per unit of weight. */
@@ -498,14 +544,15 @@ export class ServiceLoop {
     // Only pools of the service's own instance type tell its service time.
     // Mean latency per interval: it pins the mean service time, hence where an instance saturates.
     if (liveReady > 0 && interval.live.requests >= 50) this.pairs.push({ perInstanceRps: interval.live.requests / dt / liveReady, latency: meanOf(interval.live.buckets).mean / 1000 });
-    if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === s.instanceType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, latency: meanOf(interval.shadow.buckets).mean / 1000 });
+    if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === this.liveType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, latency: meanOf(interval.shadow.buckets).mean / 1000 });
     while (this.pairs.length > 600) this.pairs.shift();
     if (this.ticks % refit.everyTicks !== 0 || this.pairs.length < refit.minPairs) return;
-    const fit = fitServiceTime(this.pairs, s.slots, s.serviceTimeSeconds);
+    const prior = s.types?.[this.liveType]?.serviceTimeSeconds ?? s.serviceTimeSeconds;
+    const fit = fitServiceTime(this.pairs, this.slots, prior);
     if (!fit || fit.rmsLogError > 0.5) return;
     // Trust the data within a factor of two of the configured model.
-    const serviceTime = Math.min(2 * s.serviceTimeSeconds, Math.max(s.serviceTimeSeconds / 2, fit.serviceTime));
-    const rps = maxRateAtSlo(s.slots, serviceTime, s.sloLatencySeconds);
+    const serviceTime = Math.min(2 * prior, Math.max(prior / 2, fit.serviceTime));
+    const rps = maxRateAtSlo(this.slots, serviceTime, s.sloLatencySeconds);
     if (rps > 0 && Math.abs(rps - this.perInstanceRps) / this.perInstanceRps > 0.02) {
       this.emit('capacity_refit', `service time ${(serviceTime * 1000).toFixed(1)} ms from ${fit.pairs} pairs: ${rps.toFixed(1)} req/s per instance at the SLO (was ${this.perInstanceRps.toFixed(1)})`, { serviceTimeMs: serviceTime * 1000, perInstanceRps: rps, rmsLogError: fit.rmsLogError, pairs: fit.pairs });
       this.perInstanceRps = rps;

@@ -158,6 +158,7 @@ export class Runtime {
           leadTimeSeconds: model.leadTimeSeconds,
           forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
           delta: { ...c.delta },
+          types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000 }])),
           ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
           ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
         },

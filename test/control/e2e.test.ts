@@ -162,6 +162,53 @@ describe('shadow pool', () => {
   });
 });
 
+describe('delta analysis', () => {
+  it('live slower than the shadow at comparable load is confirmed and moves the live pool to the vertical type', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'delta.yaml');
+    // "small" claims 20 ms but its instances take 80 ms (a bad live configuration); the shadow's take 20 ms.
+    writeFileSync(
+      file,
+      `instanceTypes:\n` +
+        `  small: { slots: 4, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_MS: "80", SERVICE_TIME_DIST: constant } }\n` +
+        `  probe: { slots: 2, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant } }\n` +
+        `  large: { slots: 8, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant } }\n` +
+        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    shadow: { fraction: 0.25, instanceType: probe, sampling: { rate: 0.5 } }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\nprovider: { graceSeconds: 1 }\n` +
+        `control: { tickSeconds: 0.2, forecastBucketSeconds: 1, sampling: { adaptive: false }, capacityRefit: { enabled: false }, delta: { windowTicks: 10, confirmWindows: 2, minSamples: 20, action: vertical, verticalType: large } }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const deltas: unknown[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), onEvent: (e) => events.push(e), onTick: (r) => r.delta && deltas.push(r.delta) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('live and shadow ready and routed', async () => (await rt.provider.list()).filter((i) => i.state === 'ready').length === 3 && (await fetch(`${rt.listen}/work`)).status === 200);
+    let stop = false;
+    const client = async (): Promise<void> => {
+      while (!stop) {
+        await (await fetch(`${rt.listen}/work`)).text();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    t.after(async () => {
+      stop = true;
+      await Promise.all(clients);
+    });
+    await until('the degradation confirmed and the vertical action taken', () => events.some((e) => e.kind === 'vertical'), 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last verdicts: ${JSON.stringify(deltas.slice(-3))}`);
+    });
+    const degraded = events.find((e) => e.kind === 'live_degraded');
+    assert.match(degraded?.detail ?? '', /live latency worse than the shadow for 2 windows; action: vertical/);
+    assert.ok((degraded?.numbers?.shadowMedianMs ?? 0) > (degraded?.numbers?.liveMedianMs ?? 0), JSON.stringify(degraded?.numbers));
+    await until('the live pool on the large type', async () => {
+      const live = await rt.provider.list({ pool: 'live' });
+      return live.length === 2 && live.every((i) => i.instanceType === 'large' && i.state === 'ready');
+    }, 30_000);
+    stop = true;
+    await Promise.all(clients);
+  });
+});
+
 describe('shadowscale demo', () => {
   it('both strategies on a short day: hybrid adds capacity before the ramp and violates the SLO less than reactive', async () => {
     const r = await runCli(['demo', '--duration', '40', '--strategy', 'both', '--json']);
