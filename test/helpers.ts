@@ -1,6 +1,6 @@
 // Shared test helpers: fixture paths (fixtures are data files, loaded through this one helper),
 // temporary directories, and running the real CLI binary.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,4 +53,28 @@ export async function serve(t: { after: (fn: () => Promise<void>) => void }, ser
       }),
   );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Poll `ok` every 20 ms until it holds; fail naming `what` after `ms`. */
+export async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Start bin/shadowscale with `args` (a long-running command) and resolve with its first stdout line, parsed as JSON. */
+export function startCli<T>(args: string[]): Promise<{ child: ChildProcess; first: T }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolvePromise({ child, first: JSON.parse(out.split('\n')[0] as string) as T });
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
 }

@@ -76,6 +76,18 @@ function newSeries(): Series {
   return { requests: 0, mutations: 0, errors: 0, bytesIn: 0, bytesOut: 0, maxUs: 0, latency: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }) };
 }
 
+function copySeries(x: Series): Series {
+  const c = newSeries();
+  c.requests = x.requests;
+  c.mutations = x.mutations;
+  c.errors = x.errors;
+  c.bytesIn = x.bytesIn;
+  c.bytesOut = x.bytesOut;
+  c.maxUs = x.maxUs;
+  c.latency.add(x.latency);
+  return c;
+}
+
 function intervalPool(s: Series): IntervalPool {
   const x = snap(s);
   return { requests: x.requests, mutations: x.mutations, errors: x.errors, bytesIn: x.bytesIn, bytesOut: x.bytesOut, latencyMs: x.latencyMs, buckets: histogramBuckets(s.latency) };
@@ -135,8 +147,11 @@ export class TrafficMetrics {
     live: { all: newSeries(), routes: new Map() },
     shadow: { all: newSeries(), routes: new Map() },
   };
-  /** Since the last `takeInterval` (the control loop's tick). */
-  private windows: Record<PoolName, Series> = { live: newSeries(), shadow: newSeries() };
+  /**
+   * The pool totals at the last interval read: an interval is the difference from them, so the request
+   * path records nothing for the control loop's ticks.
+   */
+  private marks: Record<PoolName, Series> = { live: newSeries(), shadow: newSeries() };
   readonly registry = new Registry();
   private readonly requests: Counter<'pool' | 'route'>;
   private readonly errors: Counter<'pool' | 'route'>;
@@ -203,7 +218,7 @@ export class TrafficMetrics {
     let r = p.routes.get(route);
     if (!r) p.routes.set(route, (r = newSeries()));
     const failed = o.status === 0 || o.status >= 500;
-    for (const s of [p.all, r, this.windows[pool]]) {
+    for (const s of [p.all, r]) {
       s.requests++;
       if (o.mutation) s.mutations++;
       if (failed) s.errors++;
@@ -215,17 +230,37 @@ export class TrafficMetrics {
     }
   }
 
+  /** The difference of each pool's totals from the last mark, and a new mark. */
+  private nextInterval(): Record<PoolName, Series> {
+    const out = {} as Record<PoolName, Series>;
+    for (const name of ['live', 'shadow'] as const) {
+      const all = this.pools[name].all;
+      const mark = this.marks[name];
+      const now = copySeries(all);
+      const d = copySeries(all);
+      d.requests -= mark.requests;
+      d.mutations -= mark.mutations;
+      d.errors -= mark.errors;
+      d.bytesIn -= mark.bytesIn;
+      d.bytesOut -= mark.bytesOut;
+      d.latency.subtract(mark.latency);
+      // The exact maximum of an interval is not kept: the histogram's (bucket precision) stands in.
+      d.maxUs = d.latency.totalCount ? d.latency.maxValue : 0;
+      out[name] = d;
+      this.marks[name] = now;
+    }
+    return out;
+  }
+
   /** What was measured since the previous call, in transferable form (pool totals only); starts a new interval. */
   takeInterval(): TrafficDump {
-    const w = this.windows;
-    this.windows = { live: newSeries(), shadow: newSeries() };
+    const w = this.nextInterval();
     return { pools: { live: { all: dumpSeries(w.live), routes: {} }, shadow: { all: dumpSeries(w.shadow), routes: {} } } };
   }
 
   /** What was measured since the previous call, as a view (in-process readers: no encoding); starts a new interval. */
   takeIntervalView(): IntervalView {
-    const w = this.windows;
-    this.windows = { live: newSeries(), shadow: newSeries() };
+    const w = this.nextInterval();
     return { live: intervalPool(w.live), shadow: intervalPool(w.shadow) };
   }
 

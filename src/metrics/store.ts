@@ -12,10 +12,9 @@
 // shadowscale database fails with SHADOWSCALE_E_STORE_CORRUPT, naming the file.
 
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
 import { ShadowscaleError } from '../core/errors.js';
 import type { Decision } from '../core/reasons.js';
-import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../providers/local.js';
+import { pidAlive, type InstanceEvent, type InstanceRecord, type InstanceRegistry } from '../providers/local.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -75,19 +74,6 @@ export interface StoreOptions {
   /** How long to wait for a lock held by another program (ms). */
   readonly busyTimeoutMs?: number;
   readonly readOnly?: boolean;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
-  } catch {
-    return true;
-  }
 }
 
 const RESOLUTIONS = [60, 3600] as const;

@@ -114,14 +114,17 @@ function environOf(pid: number): Map<string, string> | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process runs: kill(0) answers (EPERM: another user's), and it is not a zombie. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    // A zombie still answers kill(0); its stat says "Z".
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
-    return false;
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -159,7 +162,7 @@ export class LocalProvider implements Provider {
 
   private adopt(): void {
     for (const r of this.o.registry.loadInstances()) {
-      const env = alive(r.pid) ? environOf(r.pid) : undefined;
+      const env = pidAlive(r.pid) ? environOf(r.pid) : undefined;
       if (env?.get(ID_ENV) === r.id && env.get(OWNER_ENV) === this.o.owner) {
         this.instances.set(r.id, { record: r, state: 'starting', healthFailures: 0, exited: this.exitOfPid(r.pid) });
         this.emit('adopted', r, `pid ${r.pid}`);
@@ -209,7 +212,7 @@ export class LocalProvider implements Provider {
   private exitOfPid(pid: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setInterval(() => {
-        if (!alive(pid)) {
+        if (!pidAlive(pid)) {
           clearInterval(t);
           resolve();
         }
@@ -235,7 +238,7 @@ export class LocalProvider implements Provider {
     await Promise.all(
       [...this.instances.values()].map(async (m) => {
         if (m.state === 'failed' || m.state === 'draining') return;
-        if (!m.child && !alive(m.record.pid)) return this.fail(m, `pid ${m.record.pid} vanished`, 'crashed');
+        if (!m.child && !pidAlive(m.record.pid)) return this.fail(m, `pid ${m.record.pid} vanished`, 'crashed');
         let ok: boolean;
         try {
           const r = await request(`http://${this.host}:${m.record.port}${this.o.healthPath ?? '/healthz'}`, { headersTimeout: 1000, bodyTimeout: 1000 });

@@ -1,7 +1,6 @@
 // End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
 // SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,24 +8,10 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, startCli, tempDir, until } from '../helpers.js';
+import { pidAlive as alive } from '../../src/providers/local.js';
 
-const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 /** Processes carrying this store's owner mark (the local provider's instances). */
 function ownedPids(storePath: string): number[] {
@@ -43,19 +28,10 @@ function ownedPids(storePath: string): number[] {
     .map(Number);
 }
 
-function startRun(config: string, extra: string[] = []): Promise<{ child: ChildProcess; where: { listen: string; admin: string; store: string; pid: number } }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'run', '--config', config, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve({ child, where: JSON.parse(out.split('\n')[0] as string) });
-    });
-    child.once('exit', (code) => reject(new Error(`run exited ${code}: ${err}`)));
-  });
-}
+const startRun = async (config: string, extra: string[] = []) => {
+  const r = await startCli<{ listen: string; admin: string; store: string; pid: number }>(['run', '--config', config, '--json', ...extra]);
+  return { child: r.child, where: r.first };
+};
 
 const SMALL = '  small: { slots: 4, serviceTimeMs: 20, queueLimit: 50, provisioningSeconds: 0.2, warmupSeconds: 0, warmupCapacity: 1 }\n';
 

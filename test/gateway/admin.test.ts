@@ -1,13 +1,11 @@
 // Integration tests: the gateway's admin API, active health checks, and the `shadowscale gateway` command (real servers on port 0).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAdminServer } from '../../src/gateway/admin.js';
 import { localControl } from '../../src/gateway/control.js';
 import { createGateway } from '../../src/gateway/gateway.js';
-import { ROOT, runCli, serve } from '../helpers.js';
+import { runCli, serve, startCli } from '../helpers.js';
 
 const json = async (r: Response): Promise<Record<string, unknown>> => (await r.json()) as Record<string, unknown>;
 
@@ -123,24 +121,15 @@ describe('runtime changes under load', () => {
 describe('shadowscale gateway', () => {
   it('serves traffic and the admin API on the given addresses, and stops on SIGTERM', async (t) => {
     const live = await serve(t, createServer((_q, res) => res.end('live')));
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'gateway', '--listen', '127.0.0.1:0', '--live', live, '--admin', '127.0.0.1:0', '--sample', '0.5', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, first: where } = await startCli<{ listen: string; admin: string }>(['gateway', '--listen', '127.0.0.1:0', '--live', live, '--admin', '127.0.0.1:0', '--sample', '0.5', '--json']);
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0] as string);
-      });
-      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
-    const where = JSON.parse(line) as { listen: string; admin: string };
     assert.equal(await (await fetch(where.listen)).text(), 'live');
     const stats = (await (await fetch(`${where.admin}/stats`)).json()) as { mirror: { rate: number } };
     assert.equal(stats.mirror.rate, 0.5);
     const code = await new Promise<number | null>((resolve) => {
-      child.on('exit', (c) => resolve(c));
+      child.on('exit', (c: number | null) => resolve(c));
       child.kill('SIGTERM');
     });
     assert.equal(code, 0);

@@ -1,7 +1,6 @@
 // Integration tests: the gateway on several worker processes (node:cluster) and `gateway --config`,
 // against real upstream servers on port 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -9,15 +8,8 @@ import { describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { createAdminServer } from '../../src/gateway/admin.js';
 import { ClusterGateway } from '../../src/gateway/cluster.js';
-import { ROOT, runCli, serve, tempDir } from '../helpers.js';
+import { runCli, serve, startCli, tempDir, until } from '../helpers.js';
 
-const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 /** Many short connections, so both workers get some (connections are spread round-robin). */
 async function burst(url: string, n: number): Promise<number[]> {
@@ -102,25 +94,16 @@ describe('shadowscale gateway --config', () => {
     const dir = tempDir(t);
     const file = join(dir, 'gw.yaml');
     writeFileSync(file, `gateway:\n  listen: 127.0.0.1:0\n  admin: 127.0.0.1:0\n  live: [${live}]\n  workers: 2\nservices:\n  - name: web\n    shadow:\n      sampling:\n        rate: 0.3\n        mode: metadata\n`);
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'gateway', '--config', file, '--sample', '0.4', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, first: where } = await startCli<{ listen: string; admin: string; workers: number }>(['gateway', '--config', file, '--sample', '0.4', '--json']);
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0] as string);
-      });
-      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
-    const where = JSON.parse(line) as { listen: string; admin: string; workers: number };
     assert.equal(where.workers, 2);
     assert.equal(await (await fetch(where.listen)).text(), 'live');
     const stats = (await (await fetch(`${where.admin}/stats`)).json()) as { workers: number; mirror: { rate: number } };
     assert.deepEqual([stats.workers, stats.mirror.rate], [2, 0.4]);
     const code = await new Promise<number | null>((resolve) => {
-      child.on('exit', (c) => resolve(c));
+      child.on('exit', (c: number | null) => resolve(c));
       child.kill('SIGTERM');
     });
     assert.equal(code, 0);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mergeReports, type WorkerReport } from '../../src/gateway/control.js';
-import { TrafficMetrics, type Observation } from '../../src/gateway/metrics.js';
+import { intervalView, TrafficMetrics, type Observation } from '../../src/gateway/metrics.js';
 import { createRng } from '../../src/core/random.js';
 
 const obs = (path: string, durationMs: number, status = 200, mutation = false): Observation => ({ method: mutation ? 'POST' : 'GET', path, status, durationMs, bytesIn: 10, bytesOut: 100, mutation });
@@ -39,5 +39,27 @@ describe('TrafficMetrics.dump / absorb', () => {
     assert.deepEqual(stats.live, [{ id: 'live-0', url: 'http://a', weight: 1, healthy: false, outstanding: 3, requests: 10 }]);
     assert.deepEqual(stats.errors, { upstream_reset: 3, bad_request: 1 });
     assert.equal(stats.workers, 2);
+  });
+
+  it('intervals: each read covers what was measured since the previous one, in process or as merged dumps', () => {
+    const a = new TrafficMetrics(() => 0);
+    const b = new TrafficMetrics(() => 0);
+    for (const m of [a, b]) for (const ms of [1, 2, 3]) m.observe('live', obs('/', ms));
+    assert.equal(a.takeIntervalView().live.requests, 3);
+    assert.equal(intervalView([b.takeInterval()]).live.requests, 3);
+    for (const m of [a, b]) {
+      m.observe('live', obs('/', 100, 503));
+      m.observe('live', obs('/', 100));
+      m.observe('shadow', obs('/', 7));
+    }
+    const va = a.takeIntervalView();
+    const vb = intervalView([b.takeInterval()]);
+    for (const v of [va, vb]) {
+      assert.deepEqual([v.live.requests, v.live.errors, v.shadow.requests], [2, 1, 1]);
+      assert.ok(Math.abs(v.live.latencyMs.p50 - 100) < 0.2, String(v.live.latencyMs.p50));
+      assert.deepEqual(v.live.buckets.map(([, c]) => c), [2], 'only the new observations');
+    }
+    assert.equal(a.takeIntervalView().live.requests, 0, 'nothing new');
+    assert.equal(a.snapshot().pools.live.requests, 5, 'the totals are untouched');
   });
 });

@@ -4,26 +4,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Store } from '../../src/metrics/store.js';
-import { LocalProvider, type InstanceEvent } from '../../src/providers/local.js';
+import { LocalProvider, pidAlive as alive, type InstanceEvent } from '../../src/providers/local.js';
 import { isProviderError, type Instance } from '../../src/providers/provider.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, tempDir, until } from '../helpers.js';
 
-const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function options(dir: string, store: Store, events: InstanceEvent[], extra: Partial<Parameters<typeof LocalProvider.start>[0]> = {}) {
   return {
