@@ -141,6 +141,7 @@ export class ServiceLoop {
   private liveType: string;
   private slots: number;
   private resizing = false;
+  private typeKnown = false;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
   liveReplacements = 0;
@@ -198,6 +199,16 @@ export class ServiceLoop {
     this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: liveReady.length });
     while (this.window.length > 0 && (this.window[0] as WindowPoint).at <= now - s.metricWindowSeconds * 1000) this.window.shift();
     if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
+
+    // After a restart, the live pool's type is what its instances run (a vertical move survives).
+    if (!this.typeKnown && liveUp.length > 0) {
+      this.typeKnown = true;
+      const counts = new Map<string, number>();
+      for (const i of liveUp) counts.set(i.instanceType, (counts.get(i.instanceType) ?? 0) + 1);
+      const [common] = [...counts].sort((a, b) => b[1] - a[1])[0] as [string, number];
+      const spec = s.types?.[common];
+      if (common !== this.liveType && spec) this.adoptType(common, spec);
+    }
 
     // 2. Reconcile the gateway's membership with the provider.
     for (const i of liveReady) {
@@ -506,11 +517,7 @@ export class ServiceLoop {
     const spec = to ? this.s.types?.[to] : undefined;
     if (!to || !spec || this.liveType === to || this.resizing) return;
     const from = this.liveType;
-    this.liveType = to;
-    this.slots = spec.slots;
-    this.serviceTime = spec.serviceTimeSeconds;
-    this.perInstanceRps = maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, this.s.sloLatencySeconds);
-    this.d.strategy.updateCapacity?.(this.perInstanceRps);
+    this.adoptType(to, spec);
     this.emit('vertical', `live pool ${from} -> ${to}: replacing its instances one at a time`, { slots: spec.slots, perInstanceRps: this.perInstanceRps });
     this.pairs.length = 0;
     this.resizing = true;
@@ -528,6 +535,14 @@ export class ServiceLoop {
         this.resizing = false;
       }
     })();
+  }
+
+  private adoptType(type: string, spec: { readonly slots: number; readonly serviceTimeSeconds: number }): void {
+    this.liveType = type;
+    this.slots = spec.slots;
+    this.serviceTime = spec.serviceTimeSeconds;
+    this.perInstanceRps = maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, this.s.sloLatencySeconds);
+    this.d.strategy.updateCapacity?.(this.perInstanceRps);
   }
 
   /** Halve the weight of the live member with the most requests in flight per unit of weight. */

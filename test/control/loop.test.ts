@@ -19,7 +19,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
   const model = serviceModel(cfg, cfg.services[0] as (typeof cfg.services)[number]);
   let clock = Date.UTC(2026, 0, 1);
   const now = (): number => clock;
-  const provider = new FakeProvider({ instanceTypes: ['standard'], readyAfterTicks: o.readyAfterTicks ?? 0, now });
+  const provider = new FakeProvider({ instanceTypes: ['standard', 'large'], readyAfterTicks: o.readyAfterTicks ?? 0, now });
   const gateway = createGateway({ live: [] });
   t.after(() => gateway.close());
   const store = Store.open({ path: o.storePath ?? join(tempDir(t), 'store.db') });
@@ -39,6 +39,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
     leadTimeSeconds: 10,
     forecast: { level: 0.8, refitSeconds: 60, bucketSeconds: 1, timeScale: 1, historySeconds: 3600 },
     delta: { ...DEFAULT_DELTA, windowTicks: 10, confirmWindows: 3, action: 'horizontal' },
+    types: { standard: { slots: model.type.slots, serviceTimeSeconds: model.type.serviceTimeMs / 1000 }, large: { slots: 16, serviceTimeSeconds: 0.025 } },
   };
   const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy('reactive', model), now, onEvent: (e) => events.push(e) });
   const advance = async (loop: ServiceLoop, seconds = 1) => {
@@ -123,5 +124,20 @@ describe('ServiceLoop with the recording fake provider', () => {
     const after = first.store.decisions({ service: 'web' });
     assert.equal(after.at(-1)?.seq, (before.at(-1)?.seq as number) + 1);
     first.store.close();
+  });
+
+  it('after a restart, the live pool keeps the instance type its instances run (a vertical move survives)', async (t) => {
+    const { provider, store, make, advance } = setup(t);
+    t.after(() => store.close());
+    for (const k of [0, 1, 2]) await provider.create({ id: `web-live-big-${k}`, service: 'web', pool: 'live', instanceType: 'large' });
+    const loop = make();
+    await advance(loop);
+    const [victim] = await provider.list({ pool: 'live' });
+    provider.crash(victim?.id as string);
+    await advance(loop);
+    await advance(loop);
+    const live = await provider.list({ pool: 'live' });
+    assert.equal(live.length, 3);
+    assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['large'], 'the replacement is of the pool\'s running type');
   });
 });
