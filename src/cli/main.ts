@@ -4,6 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
+import { parseHostPort } from '../config/schema.js';
 import { isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { Seasonality } from '../core/forecast.js';
 import type { EvalOutput } from '../forecast/evaluate.js';
@@ -70,10 +71,9 @@ function fraction(v: string): number {
 }
 function hostPort(flag: string) {
   return (v: string): { host: string; port: number } => {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
-    const port = Number(m?.[2]);
-    if (!m || port > 65535) throw new InvalidArgumentError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any), got "${v}"`);
-    return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+    const hp = parseHostPort(v);
+    if (!hp) throw new InvalidArgumentError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any), got "${v}"`);
+    return hp;
   };
 }
 function urlList(flag: string) {

@@ -117,11 +117,20 @@ const sampling = z.strictObject({
   redactJsonFields: z.array(str('a JSON field name'), expect('a list of field names')).default([]),
 });
 
-const hostPort = () =>
-  str('HOST:PORT').refine((v) => {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
-    return Boolean(m) && Number(m?.[2]) <= 65535;
-  }, expect('HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any)'));
+/** HOST:PORT (a bracketed IPv6 host allowed), or undefined when it is not one. The one parser of addresses. */
+export function parseHostPort(v: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) return undefined;
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+/** An http URL's host part for a host (brackets for IPv6). */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+const hostPort = () => str('HOST:PORT').refine((v) => parseHostPort(v) !== undefined, expect('HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any)'));
 const httpUrl = () =>
   str('an http:// or https:// URL').refine((v) => {
     try {

@@ -23,7 +23,7 @@ import { DAY } from '../core/forecast.js';
 import { createRng } from '../core/random.js';
 import type { StrategyName } from '../core/reasons.js';
 import { percentile, startLoad } from './loadgen.js';
-import type { LoopEvent, TickReport } from './loop.js';
+import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Runtime } from './runtime.js';
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'demo.yaml');
@@ -140,7 +140,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
   try {
     // 1. The night's pool and the shadow, warm before the day starts.
     log(`[${name}] starting ${initial} live instance(s) and the shadow`);
-    const shadowCount = Math.max(1, Math.ceil((svc.shadow.fraction * initial * type.slots) / (cfg.instanceTypes[svc.shadow.instanceType ?? svc.instanceType] as { slots: number }).slots - 1e-9));
+    const shadowCount = shadowSize(svc.shadow.fraction, initial, type.slots, (cfg.instanceTypes[svc.shadow.instanceType ?? svc.instanceType] as { slots: number }).slots);
     await Promise.all([
       ...Array.from({ length: initial }, (_, k) => rt.provider.create({ id: `${svc.name}-live-init-${k}`, service: svc.name, pool: 'live', instanceType: svc.instanceType })),
       ...Array.from({ length: shadowCount }, (_, k) => rt.provider.create({ id: `${svc.name}-shadow-init-${k}`, service: svc.name, pool: 'shadow', instanceType: svc.shadow.instanceType ?? svc.instanceType })),

@@ -30,9 +30,6 @@ export interface LoadOptions {
 export interface LoadRun {
   /** Resolves when every request sent has finished. */
   readonly done: Promise<SecondStats[]>;
-  /** Requests in flight now. */
-  inFlight(): number;
-  stop(): void;
 }
 
 export function startLoad(o: LoadOptions): LoadRun {
@@ -41,8 +38,6 @@ export function startLoad(o: LoadOptions): LoadRun {
   const seconds: SecondStats[] = Array.from({ length: Math.ceil(o.durationSeconds) }, (_, i) => ({ second: i, requests: 0, errors: 0, latencies: [] }));
   const start = o.startAt ?? Date.now();
   let next = 0; // seconds from start of the next arrival
-  let inFlight = 0;
-  let stopped = false;
   const pending = new Set<Promise<void>>();
   const advance = (): void => {
     // Poisson arrivals with the rate at the current time (the profile changes slowly against the gaps).
@@ -53,7 +48,6 @@ export function startLoad(o: LoadOptions): LoadRun {
   const send = (at: number): void => {
     const bucket = seconds[Math.floor(at)] as SecondStats & { requests: number; errors: number };
     bucket.requests++;
-    inFlight++;
     const scheduled = start + at * 1000;
     const p = pool
       .request({ method: 'GET', path: o.path ?? '/work' })
@@ -65,20 +59,17 @@ export function startLoad(o: LoadOptions): LoadRun {
       .catch(() => {
         bucket.errors++;
       })
-      .finally(() => {
-        inFlight--;
-        pending.delete(p);
-      });
+      .finally(() => pending.delete(p));
     pending.add(p);
   };
   const done = new Promise<SecondStats[]>((resolve) => {
     const pump = (): void => {
       const elapsed = (Date.now() - start) / 1000;
-      while (!stopped && next <= elapsed && next < o.durationSeconds) {
+      while (next <= elapsed && next < o.durationSeconds) {
         send(next);
         advance();
       }
-      if (stopped || next >= o.durationSeconds) {
+      if (next >= o.durationSeconds) {
         void Promise.all([...pending]).then(async () => {
           await pool.close();
           resolve(seconds);
@@ -89,13 +80,7 @@ export function startLoad(o: LoadOptions): LoadRun {
     };
     setTimeout(pump, Math.max(0, start - Date.now()));
   });
-  return {
-    done,
-    inFlight: () => inFlight,
-    stop: () => {
-      stopped = true;
-    },
-  };
+  return { done };
 }
 
 /** The p-quantile of unsorted values (nearest rank); NaN for none. */

@@ -98,6 +98,11 @@ interface WindowPoint {
 
 const METRIC = { liveRps: 'rps', liveP99: 'p99_ms', liveErrors: 'error_rate', instances: 'instances', ready: 'ready', utilization: 'utilization', mirrorRate: 'mirror_rate', tickMs: 'tick_ms', perInstanceRps: 'capacity_rps' } as const;
 
+/** Shadow instances for a live pool: `fraction` of its slots, in shadow instances' slots, at least one. */
+export function shadowSize(fraction: number, liveInstances: number, liveSlots: number, shadowSlots: number): number {
+  return Math.max(1, Math.ceil((fraction * Math.max(liveInstances, 1) * liveSlots) / shadowSlots - 1e-9));
+}
+
 /** Mean latency (ms) and total count of weighted buckets. */
 function meanOf(b: Weighted): { mean: number; n: number } {
   let s = 0;
@@ -245,7 +250,7 @@ export class ServiceLoop {
     const liveRequested = liveUp.length + pending('live');
     // While the pool moves to another instance type, the resize owns the live pool: no repair, no decision.
     if (!this.resizing && liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
-    const shadowWanted = Math.max(1, Math.ceil((s.shadow.fraction * Math.max(this.target, 1) * this.slots) / s.shadow.slots - 1e-9));
+    const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots);
     const shadowRequested = shadowUp.length + pending('shadow');
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
     else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');

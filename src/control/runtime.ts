@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStrategy, serviceModel } from '../config/derive.js';
-import type { Config, InstanceTypeConfig } from '../config/schema.js';
+import { parseHostPort, urlHost, type Config, type InstanceTypeConfig } from '../config/schema.js';
 import { buildForecaster } from '../core/forecasters.js';
 import { DAY } from '../core/forecast.js';
 import type { StrategyName } from '../core/reasons.js';
@@ -86,19 +86,20 @@ export class Runtime {
       const shadowType = svc.shadow.instanceType ?? svc.instanceType;
       const sampling = svc.shadow.sampling;
       const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}) };
-      const [host, portText] = [gw.listen.slice(0, gw.listen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), gw.listen.slice(gw.listen.lastIndexOf(':') + 1)];
+      // Validated by the schema.
+      const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
       const options = { shadow: [], mirror, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
       let control: GatewayControl;
       let port: number;
       let local: Gateway | undefined;
       if (gw.workers > 1) {
-        const c = await ClusterGateway.start({ workers: gw.workers, host, port: Number(portText), live: [], options });
+        const c = await ClusterGateway.start({ workers: gw.workers, host, port: listenPort, live: [], options });
         control = c;
         port = c.address.port;
         closeGateway = () => c.close();
       } else {
         local = createGateway({ ...options, live: [] });
-        port = (await local.listen(Number(portText), host)).port;
+        port = (await local.listen(listenPort, host)).port;
         control = localControl(local);
         const l = local;
         closeGateway = () => l.close();
@@ -106,11 +107,11 @@ export class Runtime {
       let adminServer: Server | undefined;
       let adminUrl: string | undefined;
       if (gw.admin) {
-        const a = gw.admin;
+        const a = parseHostPort(gw.admin) as { host: string; port: number };
         adminServer = createAdminServer(control);
         const s = adminServer;
-        await new Promise<void>((r) => s.listen(Number(a.slice(a.lastIndexOf(':') + 1)), a.slice(0, a.lastIndexOf(':')).replace(/^\[|\]$/g, ''), r));
-        adminUrl = `http://${a.slice(0, a.lastIndexOf(':'))}:${(s.address() as AddressInfo).port}`;
+        await new Promise<void>((r) => s.listen(a.port, a.host, r));
+        adminUrl = `http://${urlHost(a.host)}:${(s.address() as AddressInfo).port}`;
       }
       const p = cfg.provider;
       const instanceTypes: Record<string, Record<string, string>> = {};
@@ -164,7 +165,7 @@ export class Runtime {
         },
         { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
       );
-      const rt = new Runtime(store, provider, control, loop, `http://${host.includes(':') ? `[${host}]` : host}:${port}`, adminUrl, closeGateway, adminServer, local, o);
+      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o);
       if (o.autoTick ?? true) rt.startTicking(c.tickSeconds);
       return rt;
     } catch (err) {
