@@ -9,12 +9,11 @@
 //    `x-shadowscale-reason`; consecutive failures eject a member for a while (passive ejection).
 // Malformed requests are answered 400 by the HTTP parser and never reach an upstream.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Transform } from 'node:stream';
+import type { AddressInfo, Server } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
-import { forwardHeaders, responseHeaders } from './headers.js';
+import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
+import { FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
 import { TrafficMetrics } from './metrics.js';
 import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
 
@@ -71,7 +70,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+const STATUS_TEXT: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 export function createGateway(o: GatewayOptions): Gateway {
   const timeout = o.requestTimeoutMs ?? 30_000;
@@ -111,120 +110,127 @@ export function createGateway(o: GatewayOptions): Gateway {
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stats: GatewayStats = { requests: 0, errors: {} };
 
-  const fail = (res: ServerResponse, status: number, reason: string): void => {
+  const fail = (res: FrontResponse, status: number, reason: string): void => {
     stats.errors[reason] = (stats.errors[reason] ?? 0) + 1;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-shadowscale-reason': reason, connection: 'close' });
-    res.end(`${status} ${reason}\n`);
+    if (res.headersSent) res.destroy();
+    else res.send(status, STATUS_TEXT[status] ?? '', ['content-type', 'text/plain; charset=utf-8', 'x-shadowscale-reason', reason], `${status} ${reason}\n`);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = (req: FrontRequest, res: FrontResponse): void => {
     stats.requests++;
     const t = now();
     for (const m of members) m.healthy = m.checkOk && m.ejectedUntil <= t;
     const member = pickTwoChoices(members, random);
-    const method = req.method ?? 'GET';
-    const path = req.url ?? '/';
-    const client = req.socket.remoteAddress;
-    const headers = forwardHeaders(req.headers, client, 'http');
-    if (!member) {
-      req.resume();
-      return fail(res, 503, 'no_healthy_upstream');
-    }
+    const { method, url: path, remoteAddress: client } = req;
+    if (!member) return fail(res, 503, 'no_healthy_upstream');
+    const headers = forwardHeaders(req.rawHeaders, client, 'http');
+    const mutation = mirror.isMutation(method);
 
-    // The request body reaches the live upstream through a tap that counts it and, for a sampled
-    // request, keeps a copy (up to the mirror's cap) for the shadow. A tap in the pipe (rather than
-    // a 'data' listener) keeps backpressure and loses no chunk before undici starts reading.
-    const key = mirror.keyOf(req.headers, client);
+    // A sampled request goes to the mirror once its body has arrived; the front end's tap sees each
+    // body chunk on its way to the live upstream and keeps a copy up to the mirror's cap.
+    const key = mirror.keyOf(req.rawHeaders, client);
     const sampled = mirror.sample(method, key);
-    const copy = sampled && mirror.mode !== 'metadata';
-    const orderKey = key ?? path;
-    const deliver = !copy ? undefined : mirror.isMutation(method) ? mirror.reserve(orderKey) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
-    const chunks: Buffer[] = [];
-    let bytesIn = 0;
-    let tooBig = false;
-    const bodyDone = (): void => deliver?.({ method, path, headers, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey });
-    const hasBody = !BODYLESS.has(method) || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    let body: Transform | undefined;
-    if (hasBody) {
-      body = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          bytesIn += chunk.length;
-          if (copy && !tooBig) {
-            if (bytesIn > mirror.maxBodyBytes) {
+    if (sampled && mirror.mode !== 'metadata') {
+      const orderKey = key ?? path;
+      const deliver = mutation ? mirror.reserve(orderKey) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
+      const mirrored = headerRecord(headers);
+      if (!req.body) deliver({ method, path, headers: mirrored, body: undefined, orderKey });
+      else {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let tooBig = false;
+        req.tap = {
+          chunk: (c) => {
+            if (tooBig) return;
+            size += c.length;
+            if (size > mirror.maxBodyBytes) {
               tooBig = true;
               chunks.length = 0;
-            } else chunks.push(chunk);
-          }
-          cb(null, chunk);
-        },
-        flush(cb) {
-          bodyDone();
-          cb();
-        },
-      });
-      req.pipe(body);
-      req.on('aborted', () => deliver?.(undefined));
-    } else {
-      req.resume();
-      bodyDone();
+            } else chunks.push(c);
+          },
+          end: () => deliver({ method, path, headers: mirrored, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey }),
+          abort: () => deliver(undefined),
+        };
+      }
     }
 
     member.outstanding++;
     member.requests++;
     let status = 0;
-    // Response bytes on the wire (headers included): one request at a time per HTTP/1.1 connection.
-    const socket = res.socket;
-    const written0 = socket?.bytesWritten ?? 0;
-    try {
-      // undici writes the upstream body straight into the client response (no intermediate stream).
-      await member.pool.stream({ method: method as 'GET', path, headers, body }, ({ statusCode, headers: h }) => {
-        member.failures = 0;
-        status = statusCode;
-        res.writeHead(statusCode, responseHeaders(h));
-        return res;
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
-        fail(res, 504, 'upstream_timeout');
-      } else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
-        fail(res, 502, 'upstream_unreachable');
-      } else if (res.writableEnded || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-        // The client went away: nothing to answer.
-        stats.errors.client_closed = (stats.errors.client_closed ?? 0) + 1;
-        return;
-      } else {
-        fail(res, 502, 'upstream_reset');
-      }
-      if (++member.failures >= ejectAfter) {
-        member.ejectedUntil = now() + ejectFor;
-        member.failures = 0;
-      }
-    } finally {
+    let finished = false;
+    let abort: ((err: Error) => void) | undefined;
+    let resumeUpstream: () => void = () => undefined;
+    let clientGone = false;
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
       member.outstanding--;
-      const bytesOut = (socket?.bytesWritten ?? written0) - written0;
       const durationMs = now() - t;
-      const mutation = mirror.isMutation(method);
-      metrics.observe('live', { method, path, status, durationMs, bytesIn, bytesOut, mutation });
+      metrics.observe('live', { method, path, status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation });
       if (sampled && mirror.mode === 'metadata') {
         const q = path.indexOf('?');
-        mirror.record({ at: t, method, route: q < 0 ? path : path.slice(0, q), headerNames: Object.keys(req.headers), requestBytes: bytesIn, status, responseBytes: bytesOut, durationMs });
+        const headerNames: string[] = [];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) headerNames.push((req.rawHeaders[i] as string).toLowerCase());
+        mirror.record({ at: t, method, route: q < 0 ? path : path.slice(0, q), headerNames, requestBytes: req.bodyBytes, status, responseBytes: res.bytesWritten, durationMs });
       }
-    }
+    };
+    req.onAbort = () => {
+      // The client went away: nothing to answer; stop the upstream exchange.
+      clientGone = true;
+      stats.errors.client_closed = (stats.errors.client_closed ?? 0) + 1;
+      abort?.(new Error('client closed the connection'));
+      done();
+    };
+    member.pool.dispatch(
+      { method, path, headers, body: req.body },
+      {
+        onConnect: (a) => {
+          abort = a;
+          if (clientGone) a(new Error('client closed the connection'));
+        },
+        onHeaders: (statusCode, raw, resume, statusText) => {
+          member.failures = 0;
+          status = statusCode;
+          if (res.ended) return false;
+          const fields: string[] = new Array<string>(raw.length);
+          for (let i = 0; i < raw.length; i++) fields[i] = (raw[i] as Buffer).toString('latin1');
+          res.writeHead(statusCode, statusText, responseHeaders(fields));
+          resumeUpstream = resume;
+          return true;
+        },
+        onData: (chunk) => {
+          if (res.ended) return true;
+          const ok = res.write(chunk);
+          if (!ok) res.onDrain(resumeUpstream);
+          return ok;
+        },
+        onComplete: () => {
+          res.end();
+          done();
+        },
+        onError: (err) => {
+          if (res.ended || clientGone) return done();
+          const code = (err as { code?: string }).code ?? '';
+          if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') fail(res, 504, 'upstream_timeout');
+          else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') fail(res, 502, 'upstream_unreachable');
+          else fail(res, 502, 'upstream_reset');
+          if (++member.failures >= ejectAfter) {
+            member.ejectedUntil = now() + ejectFor;
+            member.failures = 0;
+          }
+          done();
+        },
+      },
+    );
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    void handle(req, res);
+  const front = new FrontServer(handle, {
+    keepAliveTimeoutMs: 65_000,
+    onRefused: (reason) => {
+      stats.errors[reason] = (stats.errors[reason] ?? 0) + 1;
+    },
   });
-  server.on('clientError', (_err, socket) => {
-    stats.errors.bad_request = (stats.errors.bad_request ?? 0) + 1;
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  const server = front.server;
 
   return {
     server,
@@ -263,10 +269,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       }),
     close: async () => {
       if (timer) clearInterval(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await front.close();
       await Promise.all([...members.map((m) => m.pool.destroy()), mirror.close()]);
     },
   };

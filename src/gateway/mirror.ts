@@ -9,6 +9,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { fieldValue } from './headers.js';
 import type { Observation } from './metrics.js';
 
 export type MirrorMode = 'full' | 'scrubbed' | 'metadata';
@@ -123,6 +124,7 @@ export class Mirror {
   private readonly scrub: Set<string>;
   private readonly redact: Set<string>;
   private closed = false;
+  private readonly keyLower: string;
   private readonly records: RequestMetadata[] = [];
   private recordHead = 0;
   private recorded = 0;
@@ -142,6 +144,7 @@ export class Mirror {
     this.pools = this.targets.map((t) => this.newPool(t, this.targets.length));
     this.scrub = new Set([...ALWAYS_SCRUBBED, ...this.o.scrubHeaders.map((h) => h.toLowerCase())]);
     this.redact = new Set(this.o.redactJsonFields);
+    this.keyLower = (this.o.key ?? '').toLowerCase();
     this.recordStream = this.o.recordFile ? createWriteStream(this.o.recordFile, { flags: 'a' }) : undefined;
     // A recording error (disk full, ...) must not reach live traffic: count the lines lost instead.
     this.recordStream?.on('error', () => undefined);
@@ -191,11 +194,10 @@ export class Mirror {
   }
 
   /** The value requests are sampled (and mutations ordered) by, if a key is configured. */
-  keyOf(headers: Record<string, string | string[] | undefined>, clientAddress: string | undefined): string | undefined {
+  keyOf(fields: readonly string[], clientAddress: string | undefined): string | undefined {
     if (!this.o.key) return undefined;
     if (this.o.key === 'client-address') return clientAddress;
-    const v = headers[this.o.key.toLowerCase()];
-    return Array.isArray(v) ? v[0] : v;
+    return fieldValue(fields, this.keyLower);
   }
 
   /** Whether this request goes to the shadow. */

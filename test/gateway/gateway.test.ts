@@ -116,6 +116,39 @@ describe('gateway proxy', () => {
     assert.equal(live.seen.length, 0);
     assert.equal(g.stats.errors.bad_request, 1);
   });
+
+  it('a client that goes away aborts its upstream request, counted as client_closed', async (t) => {
+    let upstreamClosed = 0;
+    const server = createServer((req) => req.on('close', () => upstreamClosed++));
+    const { g, url } = await gateway(t, { live: [await serve(t, server)] });
+    const s = connect(Number(new URL(url).port), '127.0.0.1', () => s.write('GET /never HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await until(() => g.members[0]?.outstanding === 1);
+    s.destroy();
+    await until(() => upstreamClosed === 1 && g.members[0]?.outstanding === 0);
+    assert.equal(upstreamClosed, 1);
+    assert.equal(g.members[0]?.outstanding, 0);
+    assert.equal(g.stats.errors.client_closed, 1);
+  });
+
+  it('with no live member a large upload is answered 503 at once and the connection closed', async (t) => {
+    const { g, url } = await gateway(t, { live: [] });
+    const size = 4 << 20;
+    const reply = await new Promise<{ text: string; closed: boolean }>((resolve) => {
+      const s = connect(Number(new URL(url).port), '127.0.0.1', () => {
+        s.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+        s.write(Buffer.alloc(size));
+      });
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve({ text, closed: true }));
+      setTimeout(() => resolve({ text, closed: false }), 3000).unref();
+    });
+    assert.match(reply.text, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(reply.text, /x-shadowscale-reason: no_healthy_upstream/);
+    assert.ok(reply.closed, 'closed after the answer');
+    assert.equal(g.stats.errors.no_healthy_upstream, 1);
+  });
 });
 
 describe('load balancing', () => {
