@@ -10,7 +10,7 @@
 // Malformed requests are answered 400 by the HTTP parser and never reach an upstream.
 
 import type { AddressInfo, Server } from 'node:net';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
 import { FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
@@ -72,6 +72,105 @@ export interface Gateway {
 
 const STATUS_TEXT: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
+interface ExchangeContext {
+  readonly metrics: TrafficMetrics;
+  readonly mirror: Mirror;
+  readonly stats: GatewayStats;
+  readonly now: () => number;
+  readonly fail: (res: FrontResponse, status: number, reason: string) => void;
+  readonly ejectAfter: number;
+  readonly ejectFor: number;
+}
+
+const CLIENT_CLOSED = new Error('client closed the connection');
+
+/**
+ * One proxied request, as undici's dispatch handler: the live upstream's answer is written to the client
+ * as it arrives (paused while the client's socket is full); the outcome is measured once.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private finished = false;
+  private clientGone = false;
+  private abortUpstream: ((err: Error) => void) | undefined;
+  private resumeUpstream: () => void = () => undefined;
+
+  constructor(
+    private readonly c: ExchangeContext,
+    private readonly member: LiveMember,
+    private readonly req: FrontRequest,
+    private readonly res: FrontResponse,
+    private readonly t: number,
+    private readonly mutation: boolean,
+    private readonly sampled: boolean,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.clientGone) abort(CLIENT_CLOSED);
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    this.member.failures = 0;
+    this.status = statusCode;
+    if (this.res.ended) return false;
+    this.res.writeHead(statusCode, statusText, responseHeaders(raw));
+    this.resumeUpstream = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.ended) return true;
+    const ok = this.res.write(chunk);
+    if (!ok) this.res.onDrain(this.resumeUpstream);
+    return ok;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.done();
+  }
+
+  onError(err: Error): void {
+    if (this.res.ended || this.clientGone) return this.done();
+    const code = (err as { code?: string }).code ?? '';
+    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') this.c.fail(this.res, 504, 'upstream_timeout');
+    else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') this.c.fail(this.res, 502, 'upstream_unreachable');
+    else this.c.fail(this.res, 502, 'upstream_reset');
+    const m = this.member;
+    if (++m.failures >= this.c.ejectAfter) {
+      m.ejectedUntil = this.c.now() + this.c.ejectFor;
+      m.failures = 0;
+    }
+    this.done();
+  }
+
+  /** The client went away: nothing to answer; stop the upstream exchange. */
+  clientAborted(): void {
+    this.clientGone = true;
+    const errors = this.c.stats.errors;
+    errors.client_closed = (errors.client_closed ?? 0) + 1;
+    this.abortUpstream?.(CLIENT_CLOSED);
+    this.done();
+  }
+
+  private done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.member.outstanding--;
+    const { req, res, c } = this;
+    const path = req.url;
+    const durationMs = c.now() - this.t;
+    c.metrics.observe('live', { method: req.method, path, status: this.status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
+    if (this.sampled && c.mirror.mode === 'metadata') {
+      const q = path.indexOf('?');
+      const headerNames: string[] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headerNames.push((req.rawHeaders[i] as string).toLowerCase());
+      c.mirror.record({ at: this.t, method: req.method, route: q < 0 ? path : path.slice(0, q), headerNames, requestBytes: req.bodyBytes, status: this.status, responseBytes: res.bytesWritten, durationMs });
+    }
+  }
+}
+
 export function createGateway(o: GatewayOptions): Gateway {
   const timeout = o.requestTimeoutMs ?? 30_000;
   const random = o.random ?? Math.random;
@@ -115,6 +214,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (res.headersSent) res.destroy();
     else res.send(status, STATUS_TEXT[status] ?? '', ['content-type', 'text/plain; charset=utf-8', 'x-shadowscale-reason', reason], `${status} ${reason}\n`);
   };
+  const ctx: ExchangeContext = { metrics, mirror, stats, now, fail, ejectAfter, ejectFor };
 
   const handle = (req: FrontRequest, res: FrontResponse): void => {
     stats.requests++;
@@ -156,72 +256,9 @@ export function createGateway(o: GatewayOptions): Gateway {
 
     member.outstanding++;
     member.requests++;
-    let status = 0;
-    let finished = false;
-    let abort: ((err: Error) => void) | undefined;
-    let resumeUpstream: () => void = () => undefined;
-    let clientGone = false;
-    const done = (): void => {
-      if (finished) return;
-      finished = true;
-      member.outstanding--;
-      const durationMs = now() - t;
-      metrics.observe('live', { method, path, status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation });
-      if (sampled && mirror.mode === 'metadata') {
-        const q = path.indexOf('?');
-        const headerNames: string[] = [];
-        for (let i = 0; i < req.rawHeaders.length; i += 2) headerNames.push((req.rawHeaders[i] as string).toLowerCase());
-        mirror.record({ at: t, method, route: q < 0 ? path : path.slice(0, q), headerNames, requestBytes: req.bodyBytes, status, responseBytes: res.bytesWritten, durationMs });
-      }
-    };
-    req.onAbort = () => {
-      // The client went away: nothing to answer; stop the upstream exchange.
-      clientGone = true;
-      stats.errors.client_closed = (stats.errors.client_closed ?? 0) + 1;
-      abort?.(new Error('client closed the connection'));
-      done();
-    };
-    member.pool.dispatch(
-      { method, path, headers, body: req.body },
-      {
-        onConnect: (a) => {
-          abort = a;
-          if (clientGone) a(new Error('client closed the connection'));
-        },
-        onHeaders: (statusCode, raw, resume, statusText) => {
-          member.failures = 0;
-          status = statusCode;
-          if (res.ended) return false;
-          const fields: string[] = new Array<string>(raw.length);
-          for (let i = 0; i < raw.length; i++) fields[i] = (raw[i] as Buffer).toString('latin1');
-          res.writeHead(statusCode, statusText, responseHeaders(fields));
-          resumeUpstream = resume;
-          return true;
-        },
-        onData: (chunk) => {
-          if (res.ended) return true;
-          const ok = res.write(chunk);
-          if (!ok) res.onDrain(resumeUpstream);
-          return ok;
-        },
-        onComplete: () => {
-          res.end();
-          done();
-        },
-        onError: (err) => {
-          if (res.ended || clientGone) return done();
-          const code = (err as { code?: string }).code ?? '';
-          if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') fail(res, 504, 'upstream_timeout');
-          else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') fail(res, 502, 'upstream_unreachable');
-          else fail(res, 502, 'upstream_reset');
-          if (++member.failures >= ejectAfter) {
-            member.ejectedUntil = now() + ejectFor;
-            member.failures = 0;
-          }
-          done();
-        },
-      },
-    );
+    const ex = new Exchange(ctx, member, req, res, t, mutation, sampled);
+    req.onAbort = () => ex.clientAborted();
+    member.pool.dispatch({ method, path, headers, body: req.body }, ex);
   };
 
   const front = new FrontServer(handle, {

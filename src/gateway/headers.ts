@@ -3,9 +3,16 @@
 // lists as on the wire, [name, value, name, value, ...], names in their received case.
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+// Answered by the gateway (Expect) or rewritten (the forwarding fields).
+const REWRITTEN = ['expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host'];
 
-/** The end-to-end fields of a list: without hop-by-hop fields, those its Connection names, and `also`. */
-function endToEnd(fields: readonly string[], also?: ReadonlySet<string>): string[] {
+// Names are lowercased only when their length is one of these (the hot path: most fields are not).
+const NOTABLE_LENGTH = new Uint8Array(64);
+for (const n of [...HOP_BY_HOP, ...REWRITTEN]) NOTABLE_LENGTH[n.length] = 1;
+const notable = (name: string): boolean => name.length >= 64 || NOTABLE_LENGTH[name.length] === 1;
+
+/** The tokens a Connection field names (lowercase), if there is one. */
+function connectionTokens(fields: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
@@ -15,13 +22,7 @@ function endToEnd(fields: readonly string[], also?: ReadonlySet<string>): string
       if (token) (named ??= new Set()).add(token);
     }
   }
-  const out: string[] = [];
-  for (let i = 0; i < fields.length; i += 2) {
-    const lower = (fields[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) || also?.has(lower)) continue;
-    out.push(fields[i] as string, fields[i + 1] as string);
-  }
-  return out;
+  return named;
 }
 
 /** The value of a field (the first, for a repeated one), by lowercase name. */
@@ -33,34 +34,54 @@ export function fieldValue(fields: readonly string[], lowerName: string): string
   return undefined;
 }
 
-// Answered by the gateway (Expect) or replaced (the forwarding fields).
-const REPLACED = new Set(['expect', 'x-forwarded-for', 'x-forwarded-proto']);
-
-/** Fields to send upstream: end-to-end only, plus the forwarding fields. */
+/** Fields to send upstream: end-to-end only, plus the forwarding fields (one pass). */
 export function forwardHeaders(incoming: readonly string[], clientAddress: string | undefined, proto: 'http' | 'https'): string[] {
-  const out = endToEnd(incoming, REPLACED);
-  const chain: string[] = [];
+  const named = connectionTokens(incoming);
+  const out: string[] = [];
+  let chain = '';
   let priorProto: string | undefined;
   let host: string | undefined;
   let forwardedHost = false;
   for (let i = 0; i < incoming.length; i += 2) {
-    const lower = (incoming[i] as string).toLowerCase();
-    const v = incoming[i + 1] as string;
-    if (lower === 'x-forwarded-for') chain.push(v);
-    else if (lower === 'x-forwarded-proto') priorProto ??= v;
-    else if (lower === 'host') host ??= v;
-    else if (lower === 'x-forwarded-host') forwardedHost = true;
+    const name = incoming[i] as string;
+    const value = incoming[i + 1] as string;
+    if (named || notable(name)) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'expect') continue;
+      if (lower === 'x-forwarded-for') {
+        chain = chain ? `${chain}, ${value}` : value;
+        continue;
+      }
+      if (lower === 'x-forwarded-proto') {
+        priorProto ??= value;
+        continue;
+      }
+      if (lower === 'host') host ??= value;
+      else if (lower === 'x-forwarded-host') forwardedHost = true;
+    }
+    out.push(name, value);
   }
-  if (clientAddress) chain.push(clientAddress);
-  if (chain.length) out.push('x-forwarded-for', chain.join(', '));
+  if (clientAddress) chain = chain ? `${chain}, ${clientAddress}` : clientAddress;
+  if (chain) out.push('x-forwarded-for', chain);
   out.push('x-forwarded-proto', priorProto ?? proto);
   if (host !== undefined && !forwardedHost) out.push('x-forwarded-host', host);
   return out;
 }
 
-/** Response fields to send back to the client: end-to-end only. */
-export function responseHeaders(upstream: readonly string[]): string[] {
-  return endToEnd(upstream);
+/** Response fields to send back to the client (as undici gives them): end-to-end only, as strings. */
+export function responseHeaders(upstream: readonly (string | Buffer)[]): string[] {
+  const fields = upstream.map((f) => (typeof f === 'string' ? f : f.toString('latin1')));
+  const named = connectionTokens(fields);
+  const out: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (named || notable(name)) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    }
+    out.push(name, fields[i + 1] as string);
+  }
+  return out;
 }
 
 /** A field list as a record with lowercase names (a repeated field becomes a list). */

@@ -176,11 +176,17 @@ export class FrontResponse {
   /** Write a body chunk; false when the socket is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean {
     if (this.noBody || chunk.length === 0) return true;
-    let out: Buffer | string = chunk;
-    if (this.chunked) out = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF]);
-    if (this.head !== undefined) {
-      out = Buffer.concat([Buffer.from(this.head, 'latin1'), out]);
-      this.head = undefined;
+    const head = this.head ?? '';
+    this.head = undefined;
+    const prefix = this.chunked ? `${head}${chunk.length.toString(16)}\r\n` : head;
+    let out = chunk;
+    if (prefix) {
+      // One buffer, one write: the head (and chunk size) then the data.
+      const n = prefix.length;
+      out = Buffer.allocUnsafe(n + chunk.length + (this.chunked ? 2 : 0));
+      out.write(prefix, 0, n, 'latin1');
+      chunk.copy(out, n);
+      if (this.chunked) out.write('\r\n', n + chunk.length, 2, 'latin1');
     }
     this.bytesWritten += out.length;
     return this.conn.socket.write(out);
@@ -217,8 +223,6 @@ export class FrontResponse {
     this.conn.socket.destroy();
   }
 }
-
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 class Connection {
   readonly ptr: number;

@@ -65,10 +65,14 @@ const MAX_ROUTE_CLASSES = 50;
 
 /** Route class: the first path segment ("/api/v1/x?y" -> "/api"), "/" for the root. */
 export function routeClass(path: string): string {
-  const q = path.indexOf('?');
-  const p = q < 0 ? path : path.slice(0, q);
-  const m = /^\/[^/]*/.exec(p);
-  return m ? m[0] : '/';
+  if (path.charCodeAt(0) !== 47 /* / */) return '/';
+  let end = 1;
+  while (end < path.length) {
+    const c = path.charCodeAt(end);
+    if (c === 47 || c === 63 /* ? */) break;
+    end++;
+  }
+  return end === 1 ? '/' : path.slice(0, end);
 }
 
 function newSeries(): Series {
@@ -140,6 +144,16 @@ export function intervalView(dumps: readonly TrafficDump[]): IntervalView {
   const m = new TrafficMetrics(() => 0);
   for (const d of dumps) m.absorb(d);
   return m.intervalOfTotals();
+}
+
+function record(s: Series, o: Observation, failed: boolean, us: number): void {
+  s.requests++;
+  if (o.mutation) s.mutations++;
+  if (failed) s.errors++;
+  s.bytesIn += o.bytesIn;
+  s.bytesOut += o.bytesOut;
+  s.latency.recordValue(us);
+  if (us > s.maxUs) s.maxUs = us;
 }
 
 export class TrafficMetrics {
@@ -214,21 +228,18 @@ export class TrafficMetrics {
   observe(pool: PoolName, o: Observation): void {
     let route = routeClass(o.path);
     const p = this.pools[pool];
-    if (!p.routes.has(route) && p.routes.size >= MAX_ROUTE_CLASSES) route = 'other';
     let r = p.routes.get(route);
-    if (!r) p.routes.set(route, (r = newSeries()));
-    const failed = o.status === 0 || o.status >= 500;
-    for (const s of [p.all, r]) {
-      s.requests++;
-      if (o.mutation) s.mutations++;
-      if (failed) s.errors++;
-      s.bytesIn += o.bytesIn;
-      s.bytesOut += o.bytesOut;
-      const us = Math.max(1, Math.round(o.durationMs * 1000));
-      s.latency.recordValue(us);
-      if (us > s.maxUs) s.maxUs = us;
+    if (!r) {
+      if (p.routes.size >= MAX_ROUTE_CLASSES) route = 'other';
+      r = p.routes.get(route);
+      if (!r) p.routes.set(route, (r = newSeries()));
     }
+    const failed = o.status === 0 || o.status >= 500;
+    const us = Math.max(1, Math.round(o.durationMs * 1000));
+    record(p.all, o, failed, us);
+    record(r, o, failed, us);
   }
+
 
   /** The difference of each pool's totals from the last mark, and a new mark. */
   private nextInterval(): Record<PoolName, Series> {

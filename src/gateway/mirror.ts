@@ -231,7 +231,7 @@ export class Mirror {
         this.stats.dropped++;
         return;
       }
-      await this.send(prepared);
+      await new Promise<void>((resolve) => this.send(prepared, resolve));
     });
     this.keyChains.set(orderKey, chained);
     void chained.then(() => {
@@ -305,13 +305,15 @@ export class Mirror {
 
   private pump(): void {
     while (this.stats.inFlight < this.o.concurrency && this.queue.length > 0) {
-      void this.send(this.queue.shift() as MirroredRequest);
+      this.send(this.queue.shift() as MirroredRequest);
     }
   }
 
-  private async send(r: MirroredRequest): Promise<void> {
+  /** Deliver one request; `done` is told when it has ended, whatever the outcome. */
+  private send(r: MirroredRequest, done?: () => void): void {
     if (this.pools.length === 0) {
       this.stats.dropped++;
+      done?.();
       return;
     }
     const pool = this.pools[this.next++ % this.pools.length] as Pool;
@@ -319,18 +321,37 @@ export class Mirror {
     const t0 = performance.now();
     let status = 0;
     let bytesOut = 0;
-    try {
-      const res = await pool.request({ method: r.method as 'GET', path: r.path, headers: r.headers, body: r.body });
-      status = res.statusCode;
-      for await (const c of res.body) bytesOut += (c as Buffer).length;
-      if (res.statusCode >= 500) this.stats.failed++;
-      else this.stats.mirrored++;
-    } catch {
-      this.stats.failed++;
-    } finally {
+    let settled = false;
+    const settle = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      if (ok && status < 500) this.stats.mirrored++;
+      else this.stats.failed++;
       this.stats.inFlight--;
       this.onResult?.({ method: r.method, path: r.path, status, durationMs: performance.now() - t0, bytesIn: r.body?.length ?? 0, bytesOut, mutation: this.isMutation(r.method) });
+      done?.();
       this.pump();
+    };
+    // The dispatch API: the answer is counted as it arrives and dropped, with no stream or promise per request.
+    try {
+      pool.dispatch(
+        { method: r.method, path: r.path, headers: r.headers, body: r.body ?? null },
+        {
+          onConnect: () => undefined,
+          onHeaders: (statusCode) => {
+            status = statusCode;
+            return true;
+          },
+          onData: (chunk) => {
+            bytesOut += chunk.length;
+            return true;
+          },
+          onComplete: () => settle(true),
+          onError: () => settle(false),
+        },
+      );
+    } catch {
+      settle(false);
     }
   }
 }

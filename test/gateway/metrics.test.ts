@@ -1,11 +1,25 @@
-// Unit tests: merging measurements of several processes (a cluster's workers) is exact.
+// Unit tests: route classes; merging measurements of several processes (a cluster's workers) is exact.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mergeReports, type WorkerReport } from '../../src/gateway/control.js';
-import { intervalView, TrafficMetrics, type Observation } from '../../src/gateway/metrics.js';
+import { intervalView, routeClass, TrafficMetrics, type Observation } from '../../src/gateway/metrics.js';
 import { createRng } from '../../src/core/random.js';
 
 const obs = (path: string, durationMs: number, status = 200, mutation = false): Observation => ({ method: mutation ? 'POST' : 'GET', path, status, durationMs, bytesIn: 10, bytesOut: 100, mutation });
+
+describe('routeClass', () => {
+  const cases: [string, string][] = [
+    ['/', '/'],
+    ['/?q=1', '/'],
+    ['/api', '/api'],
+    ['/api/v1/users?id=3', '/api'],
+    ['/api?x=/y', '/api'],
+    ['//double', '/'],
+    ['*', '/'],
+    ['http://host/x', '/'],
+  ];
+  for (const [path, want] of cases) it(`${path} -> ${want}`, () => assert.equal(routeClass(path), want));
+});
 
 describe('TrafficMetrics.dump / absorb', () => {
   it('merging the parts gives the same snapshot as measuring everything in one place', () => {
