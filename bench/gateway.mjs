@@ -1,9 +1,9 @@
 // bench:gateway — the gateway's overhead and isolation, side by side in one run on the same upstream
 // and cores: direct to the upstream; the shadowscale gateway with 10 % mirroring; nginx with its
-// `mirror` directive (10 % through split_clients). Max throughput by wrk at saturation; p50/p99 at
-// 50 % of nginx's max by wrk paced per connection (Debian has no wrk2); then both proxies with a shadow
-// that answers after 3 s. Needs wrk and nginx (Debian packages). Writes bench/results/gateway.md.
-// Usage: npm run bench:gateway -- [--seconds S] [--connections C] [--out FILE]
+// `mirror` directive (10 % through split_clients). Max throughput by wrk at saturation (median of
+// interleaved rounds); p50/p99 at 50 % of nginx's max and at 50 % of each proxy's own max, by wrk paced
+// to a schedule (Debian has no wrk2); then both proxies with a shadow that answers after 3 s. Needs wrk and nginx (Debian packages). Writes bench/results/gateway.md.
+// Usage: npm run bench:gateway -- [--seconds S] [--connections C] [--rounds N] [--out FILE]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,6 +14,7 @@ import { args, machine, table } from './lib.mjs';
 const a = args();
 const seconds = Number(a.seconds ?? 10);
 const connections = Number(a.connections ?? 64);
+const rounds = Number(a.rounds ?? 3);
 const out = a.out ?? 'bench/results/gateway.md';
 for (const tool of ['wrk', 'nginx']) {
   try {
@@ -111,12 +112,32 @@ function wrk(url) {
   return { rps, p50: ms('50'), p99: ms('99') };
 }
 
-// Fixed rate with Debian's wrk (no wrk2): a Lua delay() paces each of the connections to rate/connections
-// requests per second. Per connection this is still a closed loop (a stalled response delays that
-// connection's next request), so unlike wrk2 it does not fully avoid coordinated omission.
-writeFileSync(join(dir, 'rate.lua'), 'local gap\nfunction init(args) gap = 1000 / tonumber(args[1]) end\nfunction delay() return gap end\n');
+// Fixed rate with Debian's wrk (no wrk2): one schedule for all connections, kept by the Lua delay()
+// hook with a monotonic clock read through LuaJIT's FFI. Each request takes the next slot, 1/rate after
+// the previous one; a slot already past goes at once (catching up), so the achieved rate is the target
+// while a connection is free. wrk times a request from its write, so lateness while every connection
+// is busy is not counted (at 50 % load they rarely are).
+writeFileSync(
+  join(dir, 'rate.lua'),
+  `local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk, bench_timespec *ts);
+]]
+local ts = ffi.new("bench_timespec")
+local gap, slot
+function init(args) gap = 1000 / tonumber(args[1]) end
+function delay()
+  ffi.C.clock_gettime(1, ts)
+  local t = tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  slot = (slot or t) + gap
+  if slot < t then return 0 end
+  return slot - t
+end
+`,
+);
 const fixedRate = async (url, rate) => {
-  const text = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(dir, 'rate.lua'), `${url}/`, '--', String(rate / connections)], { encoding: 'utf8' });
+  const text = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(dir, 'rate.lua'), `${url}/`, '--', String(rate)], { encoding: 'utf8' });
   const ms = (label) => {
     const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
     return m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : Number.NaN;
@@ -126,19 +147,31 @@ const fixedRate = async (url, rate) => {
 };
 
 try {
-  // 1. Saturation.
-  const max = {};
-  for (const [name, url] of Object.entries(targets)) {
-    wrk(url); // warm-up run, discarded (connections, JIT)
-    max[name] = wrk(url);
-    console.error(`${name}: ${max[name].rps.toFixed(0)} req/s at saturation`);
+  // 1. Saturation: a discarded warm-up run each (connections, JIT), then `rounds` rounds over all targets
+  //    in turn; the median of each target's runs is its max (the machine is shared and noisy).
+  const runs = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
+  for (const url of Object.values(targets)) wrk(url);
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, url] of Object.entries(targets)) {
+      runs[name].push(wrk(url));
+      console.error(`${name}: ${runs[name].at(-1).rps.toFixed(0)} req/s at saturation (round ${round + 1})`);
+    }
   }
-  // 2. Fixed rate: half of nginx's max, open loop.
+  const median = (xs) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
+  const max = Object.fromEntries(Object.entries(runs).map(([n, xs]) => [n, median(xs)]));
+  // 2. Fixed rate: half of nginx's max for every target; then half of each proxy's own max, with direct
+  //    at the same rate just before it.
   const rate = Math.round(max.nginx.rps / 2);
   const fixed = {};
   for (const [name, url] of Object.entries(targets)) {
     fixed[name] = await fixedRate(url, rate);
     console.error(`${name}: p50 ${fixed[name].latencyMs.p50.toFixed(3)} ms, p99 ${fixed[name].latencyMs.p99.toFixed(3)} ms at ${rate} req/s`);
+  }
+  const own = {};
+  for (const n of proxies) {
+    const r = Math.round(max[n].rps / 2);
+    own[n] = { rate: r, direct: await fixedRate(targets.direct, r), proxy: await fixedRate(targets[n], r) };
+    console.error(`${n}: p99 ${own[n].proxy.latencyMs.p99.toFixed(3)} ms at ${r} req/s (direct ${own[n].direct.latencyMs.p99.toFixed(3)} ms)`);
   }
   // 3. The same fixed rate with a shadow that answers after 3 s, alternating healthy and slow shadow
   //    runs twice per proxy (the machine is noisy: each ratio compares neighbouring runs).
@@ -168,17 +201,22 @@ shadowscale: \`shadowscale gateway --sample 0.1 --workers 1|2\` (scrubbed mode; 
 (${execFileSync('nproc', { encoding: 'utf8' }).trim()} workers), \`mirror\` to the shadow for 10 % of requests (split_clients on $request_id).
 Everything, wrk included, shares the same ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores.
 
-## Saturation (wrk -t1 -c${connections} -d${seconds}s, after a discarded warm-up run)
+## Saturation (wrk -t1 -c${connections} -d${seconds}s; a discarded warm-up run each, then ${rounds} rounds over all targets in turn)
 
-${table(['target', 'req/s', 'p50 ms', 'p99 ms', 'req/s vs nginx'], Object.keys(targets).map((n) => [n, max[n].rps.toFixed(0), r3(max[n].p50), r3(max[n].p99), (max[n].rps / max.nginx.rps).toFixed(2)]))}
+${table(['target', 'req/s (median)', 'runs', 'p50 ms', 'p99 ms', 'req/s vs nginx'], Object.keys(targets).map((n) => [n, max[n].rps.toFixed(0), runs[n].map((x) => x.rps.toFixed(0)).join(', '), r3(max[n].p50), r3(max[n].p99), (max[n].rps / max.nginx.rps).toFixed(2)]))}
 
-## At ${rate} req/s (50 % of nginx's max), ${seconds} s, wrk paced by a Lua delay() per connection
+## At ${rate} req/s (50 % of nginx's max), ${seconds} s
 
 ${table(['target', 'achieved req/s', 'p50 ms', 'p99 ms', 'errors', 'added p99 over direct'], Object.keys(targets).map((n) => [n, fixed[n].achieved.toFixed(0), r3(fixed[n].latencyMs.p50), r3(fixed[n].latencyMs.p99), String(fixed[n].errors), n === 'direct' ? '-' : `${r3(fixed[n].latencyMs.p99 - fixed.direct.latencyMs.p99)} ms`]))}
 
-Debian has no wrk2: pacing each connection is a closed loop per connection, so a target that falls behind
-sends fewer requests (see "achieved") instead of queueing them, and its latency understates what an
-open-loop client would see.
+## At 50 % of each proxy's own max, ${seconds} s, direct at the same rate just before
+
+${table(['proxy', 'rate req/s', 'direct: p99 ms', 'proxy: achieved req/s', 'proxy: p50 ms', 'proxy: p99 ms', 'errors', 'added p99 over direct'], proxies.map((n) => [n, String(own[n].rate), r3(own[n].direct.latencyMs.p99), own[n].proxy.achieved.toFixed(0), r3(own[n].proxy.latencyMs.p50), r3(own[n].proxy.latencyMs.p99), String(own[n].proxy.errors), `${r3(own[n].proxy.latencyMs.p99 - own[n].direct.latencyMs.p99)} ms`]))}
+
+Debian has no wrk2. Rates are kept by one schedule for all connections in wrk's Lua delay() hook (a
+monotonic clock through LuaJIT's FFI): a late slot is sent at once, so the achieved rate holds while a
+connection is free. wrk times each request from its write, so waiting for a free connection is not
+counted: the figures understate latency for a target that falls behind (see "achieved").
 
 ## Shadow answering after 3 s, same rate
 

@@ -19,7 +19,8 @@ function connectionTokens(fields: readonly string[]): Set<string> | undefined {
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const t of (fields[i + 1] as string).split(',')) {
       const token = t.trim().toLowerCase();
-      if (token) (named ??= new Set()).add(token);
+      // "close" and "keep-alive" (the usual values) name no field that is not dropped anyway.
+      if (token && token !== 'close' && !HOP_BY_HOP.has(token)) (named ??= new Set()).add(token);
     }
   }
   return named;

@@ -1,6 +1,6 @@
 // The gateway's HTTP/1.1 front end: net sockets parsed by llhttp, the parser node:http itself uses,
-// from undici's WebAssembly build (one instance per process). Node's http server spends about two
-// thirds of a proxied request on IncomingMessage/ServerResponse objects and their streams; here a
+// from undici's WebAssembly build (one instance per process). node:http's server builds an
+// IncomingMessage, a ServerResponse and their streams per request, which a proxy does not need; here a
 // request is a few fields and a response writes its head and body straight to the socket.
 //
 // Per connection, one exchange at a time (pipelined requests wait, unparsed, until the response before
