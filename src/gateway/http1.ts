@@ -476,6 +476,16 @@ class Connection {
       return;
     }
     this.startIdle();
+    if (current) queueMicrotask(() => this.resumeParsing());
+    else this.resumeParsing();
+  }
+
+  /**
+   * Go on with the bytes after the request just answered. Never inside another connection's parse: the
+   * parser's input buffer and `current` are shared, so a response ending there waits for a microtask.
+   */
+  private resumeParsing(): void {
+    if (this.dead) return;
     (llhttp as Llhttp).llhttp_resume(this.ptr);
     this.parserPaused = false;
     const next = this.pending;
