@@ -11,9 +11,8 @@ const NOTABLE_LENGTH = new Uint8Array(64);
 for (const n of [...HOP_BY_HOP, ...REWRITTEN]) NOTABLE_LENGTH[n.length] = 1;
 const notable = (name: string): boolean => name.length >= 64 || NOTABLE_LENGTH[name.length] === 1;
 
-/** The tokens a Connection field names (lowercase), if there is one. */
-function connectionTokens(fields: readonly string[]): Set<string> | undefined {
-  let named: Set<string> | undefined;
+/** The tokens Connection fields name (lowercase) that are not dropped anyway, added to `named`. */
+function connectionTokens(fields: readonly string[], named?: Set<string>): Set<string> | undefined {
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
@@ -69,18 +68,47 @@ export function forwardHeaders(incoming: readonly string[], clientAddress: strin
   return out;
 }
 
-/** Response fields to send back to the client (as undici gives them): end-to-end only, as strings. */
-export function responseHeaders(upstream: readonly (string | Buffer)[]): string[] {
-  const fields = upstream.map((f) => (typeof f === 'string' ? f : f.toString('latin1')));
-  const named = connectionTokens(fields);
-  const out: string[] = [];
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i] as string;
-    if (named || notable(name)) {
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    }
-    out.push(name, fields[i + 1] as string);
+/** Whether a field name (a string, or bytes as received) is `lower`, ignoring ASCII case; no string is made. */
+function nameIs(name: string | Buffer, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  if (typeof name === 'string') return name.toLowerCase() === lower;
+  for (let i = 0; i < lower.length; i++) {
+    let c = name[i] as number;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const HOP_BY_LENGTH: string[][] = [];
+for (const n of HOP_BY_HOP) (HOP_BY_LENGTH[n.length] ??= []).push(n);
+
+function isHopByHop(name: string | Buffer): boolean {
+  const candidates = HOP_BY_LENGTH[name.length];
+  if (!candidates) return false;
+  for (const c of candidates) if (nameIs(name, c)) return true;
+  return false;
+}
+
+/**
+ * Response fields to send back to the client: end-to-end only. Raw fields (undici's Buffers) stay raw:
+ * names are compared byte by byte, and only a Connection field's value is read as text.
+ */
+export function responseHeaders<F extends string | Buffer>(upstream: readonly F[]): F[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < upstream.length; i += 2) {
+    if (!nameIs(upstream[i] as F, 'connection')) continue;
+    const value = upstream[i + 1] as F;
+    // The usual values name nothing that is not dropped anyway.
+    if (nameIs(value, 'keep-alive') || nameIs(value, 'close')) continue;
+    named = connectionTokens(['connection', typeof value === 'string' ? value : value.toString('latin1')], named);
+  }
+  const out: F[] = [];
+  for (let i = 0; i < upstream.length; i += 2) {
+    const name = upstream[i] as F;
+    if (isHopByHop(name)) continue;
+    if (named && named.has((typeof name === 'string' ? name : name.toString('latin1')).toLowerCase())) continue;
+    out.push(name, upstream[i + 1] as F);
   }
   return out;
 }

@@ -127,6 +127,11 @@ export interface FrontServerOptions {
 
 export type FrontHandler = (req: FrontRequest, res: FrontResponse) => void;
 
+/** A field name or value: a latin1 string, or bytes as received (undici's raw response fields). */
+export type Field = string | Buffer;
+
+const put = (out: Buffer, at: number, f: Field): number => (typeof f === 'string' ? at + out.write(f, at, 'latin1') : at + f.copy(out, at));
+
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 /** A response on its connection: head, body and framing. */
@@ -137,7 +142,13 @@ export class FrontResponse {
   bytesWritten = 0;
   private chunked = false;
   private noBody = false;
-  private head: string | undefined;
+  // The head waits for the first body chunk (one buffer, one write for a small response); its fields
+  // are copied as they are (undici's Buffers, our strings), with no string built per field.
+  private headPending = false;
+  private statusLine = '';
+  private fields: readonly Field[] = [];
+  /** Framing and Connection lines, then the blank line. */
+  private extra = '';
 
   constructor(
     private readonly conn: Connection,
@@ -145,48 +156,69 @@ export class FrontResponse {
   ) {}
 
   /**
-   * Start the response. `fields` are end-to-end fields, flat [name, value, ...]: framing and Connection
-   * are added here. `close` asks for the connection to close after this response.
+   * Start the response. `fields` are end-to-end fields, flat [name, value, ...] (latin1 strings or raw
+   * bytes): framing and Connection are added here. `close` asks for the connection to close after it.
    */
-  writeHead(status: number, statusText: string, fields: readonly string[], close = false): void {
+  writeHead(status: number, statusText: string, fields: readonly Field[], close = false): void {
     if (this.headersSent) throw new Error('response head already sent');
     this.headersSent = true;
+    this.headPending = true;
     const conn = this.conn;
     if (close) conn.closeAfter = true;
-    let head = `HTTP/1.1 ${status} ${statusText || 'Unknown'}\r\n`;
+    this.statusLine = `HTTP/1.1 ${status} ${statusText || 'Unknown'}\r\n`;
+    this.fields = fields;
     let length = false;
     for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i] as string;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
-      head += `${name}: ${fields[i + 1] as string}\r\n`;
+      const name = fields[i] as Field;
+      if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') length = true;
     }
+    let extra = '';
     this.noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
     if (!this.noBody && !length) {
       if (conn.httpMinor >= 1) {
         this.chunked = true;
-        head += 'transfer-encoding: chunked\r\n';
+        extra += 'transfer-encoding: chunked\r\n';
       } else conn.closeAfter = true;
     }
-    if (conn.closeAfter || !conn.keepAlive) head += 'connection: close\r\n';
-    else if (conn.httpMinor === 0) head += 'connection: keep-alive\r\n';
-    // The head goes out with the first body chunk (one write for a small response).
-    this.head = `${head}\r\n`;
+    if (conn.closeAfter || !conn.keepAlive) extra += 'connection: close\r\n';
+    else if (conn.httpMinor === 0) extra += 'connection: keep-alive\r\n';
+    this.extra = `${extra}\r\n`;
+  }
+
+  private headSize(): number {
+    let n = this.statusLine.length + this.extra.length;
+    const f = this.fields;
+    // name + ": " and value + CRLF
+    for (let i = 0; i < f.length; i++) n += (f[i] as Field).length + 2;
+    return n;
+  }
+
+  private putHead(out: Buffer): number {
+    let at = out.write(this.statusLine, 0, 'latin1');
+    const f = this.fields;
+    for (let i = 0; i < f.length; i += 2) {
+      at = put(out, at, f[i] as Field);
+      out[at++] = 58; // ':'
+      out[at++] = 32; // ' '
+      at = put(out, at, f[i + 1] as Field);
+      out[at++] = 13;
+      out[at++] = 10;
+    }
+    return at + out.write(this.extra, at, 'latin1');
   }
 
   /** Write a body chunk; false when the socket is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean {
     if (this.noBody || chunk.length === 0) return true;
-    const head = this.head ?? '';
-    this.head = undefined;
-    const prefix = this.chunked ? `${head}${chunk.length.toString(16)}\r\n` : head;
     let out = chunk;
-    if (prefix) {
-      // One buffer, one write: the head (and chunk size) then the data.
-      const n = prefix.length;
-      out = Buffer.allocUnsafe(n + chunk.length + (this.chunked ? 2 : 0));
-      out.write(prefix, 0, n, 'latin1');
-      chunk.copy(out, n);
-      if (this.chunked) out.write('\r\n', n + chunk.length, 2, 'latin1');
+    if (this.headPending || this.chunked) {
+      const size = this.chunked ? `${chunk.length.toString(16)}\r\n` : '';
+      out = Buffer.allocUnsafe((this.headPending ? this.headSize() : 0) + size.length + chunk.length + (this.chunked ? 2 : 0));
+      let at = this.headPending ? this.putHead(out) : 0;
+      this.headPending = false;
+      at += out.write(size, at, 'latin1');
+      at += chunk.copy(out, at);
+      if (this.chunked) out.write('\r\n', at, 'latin1');
     }
     this.bytesWritten += out.length;
     return this.conn.socket.write(out);
@@ -200,11 +232,15 @@ export class FrontResponse {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    let tail = this.head ?? '';
-    this.head = undefined;
-    if (this.chunked) tail += '0\r\n\r\n';
-    if (tail) {
-      this.bytesWritten += Buffer.byteLength(tail, 'latin1');
+    const tail = this.chunked ? '0\r\n\r\n' : '';
+    if (this.headPending) {
+      this.headPending = false;
+      const out = Buffer.allocUnsafe(this.headSize() + tail.length);
+      out.write(tail, this.putHead(out), 'latin1');
+      this.bytesWritten += out.length;
+      this.conn.socket.write(out);
+    } else if (tail) {
+      this.bytesWritten += tail.length;
       this.conn.socket.write(tail, 'latin1');
     }
     this.conn.responseEnded();
