@@ -10,6 +10,7 @@
 // Malformed requests are answered 400 by the HTTP parser and never reach an upstream.
 
 import type { AddressInfo, Server } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
@@ -35,7 +36,7 @@ export interface GatewayOptions {
   readonly ejectForMs?: number;
   /** Injected randomness (tests pass a seeded generator). */
   readonly random?: () => number;
-  /** Injected clock for ejection (ms). */
+  /** Injected wall clock (ms) for ejection and record times; latencies use the monotonic clock. */
   readonly now?: () => number;
   /** Active health checks of the live members: GET `path` every `intervalMs`; 2xx/3xx is healthy. */
   readonly healthCheck?: { readonly path: string; readonly intervalMs: number; readonly timeoutMs?: number };
@@ -94,6 +95,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   private abortUpstream: ((err: Error) => void) | undefined;
   private resumeUpstream: () => void = () => undefined;
+  /** Latency is timed on the monotonic clock (sub-millisecond, as the mirror times the shadow). */
+  private readonly started = performance.now();
 
   constructor(
     private readonly c: ExchangeContext,
@@ -160,7 +163,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.member.outstanding--;
     const { req, res, c } = this;
     const path = req.url;
-    const durationMs = c.now() - this.t;
+    const durationMs = performance.now() - this.started;
     c.metrics.observe('live', { method: req.method, path, status: this.status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
     if (this.sampled && c.mirror.mode === 'metadata') {
       const q = path.indexOf('?');

@@ -290,6 +290,11 @@ describe('measurement', () => {
     assert.equal(s.pools.live.routes['/api']?.requests, 11);
     assert.equal(s.pools.live.routes['/fail']?.errors, 1);
     assert.ok(s.pools.live.latencyMs.p99 > 0 && s.pools.live.latencyMs.p50 <= s.pools.live.latencyMs.p99);
+    // Regression: live latencies were timed with Date.now (whole milliseconds) while the shadow's were not.
+    const fractional = (buckets: [number, number][]) => buckets.some(([ms]) => ms > 0.001 && !Number.isInteger(ms));
+    const view = g.metrics.takeIntervalView();
+    assert.ok(fractional(view.live.buckets), `live latencies at sub-millisecond resolution: ${JSON.stringify(view.live.buckets)}`);
+    assert.ok(fractional(view.shadow.buckets), `shadow latencies at sub-millisecond resolution: ${JSON.stringify(view.shadow.buckets)}`);
     assert.equal(s.pools.shadow.requests, 12);
     const text = await g.metrics.registry.metrics();
     assert.match(text, /shadowscale_gateway_requests_total\{pool="live",route="\/api"\} 11/);
