@@ -125,9 +125,12 @@ describe('shadow pool', () => {
 
     const pid = rt.store.loadInstances().find((i) => i.id === oldShadow?.id)?.pid as number;
     process.kill(pid, 'SIGKILL');
+    // The new shadow's own sync: the old one's event is in the list too. Writing before it risks the sync
+    // window (a write forwarded before the shadow is a mirror target, applied after the snapshot is read).
     await until('a new shadow, synced', async () => {
       const s = await ready('shadow');
-      return s.length === 1 && s[0]?.id !== oldShadow?.id && events.some((e) => e.kind === 'shadow_synced');
+      const id = s[0]?.id;
+      return s.length === 1 && id !== oldShadow?.id && events.some((e) => e.kind === 'shadow_synced' && e.detail.includes(`shadow ${id} `));
     });
     assert.equal(rt.loop.shadowReplacements, 1);
     await put('f', 'v-f');
