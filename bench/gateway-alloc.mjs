@@ -7,33 +7,17 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createGateway } from '../dist/src/gateway/gateway.js';
-import { args, machine, table } from './lib.mjs';
+import { args, freePort, machine, requireTools, table } from './lib.mjs';
 
 const a = args();
 const seconds = Number(a.seconds ?? 5);
 const top = Number(a.top ?? 20);
 const out = a.out ?? 'bench/results/gateway-alloc.md';
-for (const tool of ['wrk', 'nginx']) {
-  try {
-    execFileSync('which', [tool]);
-  } catch {
-    console.error(`bench:gateway-alloc needs ${tool} (apt-get install -y wrk nginx)`);
-    process.exit(2);
-  }
-}
+requireTools('bench:gateway-alloc', ['wrk', 'nginx']);
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const [UP, SHADOW] = [await freePort(), await freePort()];
 const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-alloc-'));
 writeFileSync(

@@ -6,33 +6,17 @@
 // Usage: npm run bench:gateway -- [--seconds S] [--connections C] [--rounds N] [--out FILE]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { args, machine, table } from './lib.mjs';
+import { args, freePort, machine, requireTools, table } from './lib.mjs';
 
 const a = args();
 const seconds = Number(a.seconds ?? 10);
 const connections = Number(a.connections ?? 64);
 const rounds = Number(a.rounds ?? 3);
 const out = a.out ?? 'bench/results/gateway.md';
-for (const tool of ['wrk', 'nginx']) {
-  try {
-    execFileSync('which', [tool]);
-  } catch {
-    console.error(`bench:gateway needs ${tool} (apt-get install -y wrk nginx)`);
-    process.exit(2);
-  }
-}
+requireTools('bench:gateway', ['wrk', 'nginx']);
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const [UP, SHADOW, NGX, NGX_SLOW, SLOW] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 
 // The slow shadow: answers after 3 s, in its own process (this one blocks while wrk runs).

@@ -1,6 +1,7 @@
 // Shared helpers for the benchmarks: machine description, argument parsing, markdown tables.
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -57,4 +58,27 @@ export function traceSeries(dir, skip = []) {
     for (const column of columns) out.push({ file, column, step, columns: columns.length });
   }
   return out;
+}
+
+/** Exit 2 naming the Debian packages when a tool a benchmark runs is missing. */
+export function requireTools(bench, tools) {
+  for (const tool of tools) {
+    try {
+      execFileSync('which', [tool]);
+    } catch {
+      console.error(`${bench} needs ${tool} (apt-get install -y ${tools.join(' ')})`);
+      process.exit(2);
+    }
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 }
