@@ -122,7 +122,7 @@ export interface FrontServerOptions {
   readonly keepAliveTimeoutMs?: number;
   readonly now?: () => number;
   /** A request that never reached the handler (malformed, too large, timed out, unsupported). */
-  readonly onRefused?: (reason: 'bad_request' | 'header_too_large' | 'upgrade_not_supported' | 'request_timeout') => void;
+  readonly onRefused?: (reason: 'bad_request' | 'header_too_large' | 'upgrade_not_supported' | 'request_timeout' | 'handler_error') => void;
 }
 
 export type FrontHandler = (req: FrontRequest, res: FrontResponse) => void;
@@ -380,7 +380,14 @@ class Connection {
     } else this.body = null;
     this.req = { method, url: this.url, rawHeaders: f, httpMinor: this.httpMinor, remoteAddress: this.socket.remoteAddress, body: this.body, bodyBytes: 0, tap: undefined, onAbort: undefined };
     this.res = new FrontResponse(this, method);
-    this.server.handler(this.req, this.res);
+    try {
+      this.server.handler(this.req, this.res);
+    } catch {
+      // A handler's bug must not take the process down with it (the throw would unwind through the parser).
+      this.server.onRefused?.('handler_error');
+      if (!this.res.headersSent) this.res.send(500, 'Internal Server Error', ['x-shadowscale-reason', 'handler_error'], '500 handler_error\n');
+      else this.res.destroy();
+    }
     return 0;
   }
 

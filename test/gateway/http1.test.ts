@@ -160,6 +160,18 @@ describe('HTTP/1.1 front end (llhttp)', () => {
     assert.deepEqual(refused, ['bad_request', 'header_too_large', 'upgrade_not_supported']);
   });
 
+  it('a handler that throws gets its request answered 500 and the server keeps serving', async (t) => {
+    const { port, refused } = await front(t, (req, res) => {
+      if (req.url === '/bug') throw new Error('handler bug');
+      echo(req, res);
+    });
+    const bug = await raw(port, ['GET /bug HTTP/1.1\r\nHost: x\r\n\r\n']);
+    assert.match(bug.text, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
+    assert.ok(bug.closed);
+    assert.match((await raw(port, ['GET /fine HTTP/1.1\r\nHost: x\r\n\r\n'])).text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.deepEqual(refused, ['handler_error']);
+  });
+
   it('a slow consumer pauses the socket and still gets a large body whole', async (t) => {
     let received = 0;
     const { port } = await front(t, (req, res) => {
