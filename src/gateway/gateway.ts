@@ -9,6 +9,7 @@
 //    `x-shadowscale-reason`; consecutive failures eject a member for a while (passive ejection).
 // Malformed requests are answered 400 by the HTTP parser and never reach an upstream.
 
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
@@ -70,8 +71,6 @@ export interface Gateway {
   listen(port: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
-
-const STATUS_TEXT: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 interface ExchangeContext {
   readonly metrics: TrafficMetrics;
@@ -215,7 +214,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const fail = (res: FrontResponse, status: number, reason: string): void => {
     stats.errors[reason] = (stats.errors[reason] ?? 0) + 1;
     if (res.headersSent) res.destroy();
-    else res.send(status, STATUS_TEXT[status] ?? '', ['content-type', 'text/plain; charset=utf-8', 'x-shadowscale-reason', reason], `${status} ${reason}\n`);
+    else res.send(status, STATUS_CODES[status] ?? '', ['content-type', 'text/plain; charset=utf-8', 'x-shadowscale-reason', reason], `${status} ${reason}\n`);
   };
   const ctx: ExchangeContext = { metrics, mirror, stats, now, fail, ejectAfter, ejectFor };
 

@@ -11,14 +11,30 @@ const NOTABLE_LENGTH = new Uint8Array(64);
 for (const n of [...HOP_BY_HOP, ...REWRITTEN]) NOTABLE_LENGTH[n.length] = 1;
 const notable = (name: string): boolean => name.length >= 64 || NOTABLE_LENGTH[name.length] === 1;
 
-/** The tokens Connection fields name (lowercase) that are not dropped anyway, added to `named`. */
-function connectionTokens(fields: readonly string[], named?: Set<string>): Set<string> | undefined {
+/** Whether a field name (a string, or bytes as received) is `lower`, ignoring ASCII case; no string is made. */
+function nameIs(name: string | Buffer, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  if (typeof name === 'string') return name.toLowerCase() === lower;
+  for (let i = 0; i < lower.length; i++) {
+    let c = name[i] as number;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const text = (f: string | Buffer): string => (typeof f === 'string' ? f : f.toString('latin1'));
+
+/** The tokens Connection fields name (lowercase), leaving out those that name nothing not dropped anyway. */
+function connectionTokens(fields: readonly (string | Buffer)[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
   for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i] as string;
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    for (const t of (fields[i + 1] as string).split(',')) {
+    if (!nameIs(fields[i] as string | Buffer, 'connection')) continue;
+    const value = fields[i + 1] as string | Buffer;
+    // The usual values, without reading them as text.
+    if (nameIs(value, 'keep-alive') || nameIs(value, 'close')) continue;
+    for (const t of text(value).split(',')) {
       const token = t.trim().toLowerCase();
-      // "close" and "keep-alive" (the usual values) name no field that is not dropped anyway.
       if (token && token !== 'close' && !HOP_BY_HOP.has(token)) (named ??= new Set()).add(token);
     }
   }
@@ -27,10 +43,7 @@ function connectionTokens(fields: readonly string[], named?: Set<string>): Set<s
 
 /** The value of a field (the first, for a repeated one), by lowercase name. */
 export function fieldValue(fields: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return fields[i + 1];
-  }
+  for (let i = 0; i < fields.length; i += 2) if (nameIs(fields[i] as string, lowerName)) return fields[i + 1];
   return undefined;
 }
 
@@ -68,18 +81,6 @@ export function forwardHeaders(incoming: readonly string[], clientAddress: strin
   return out;
 }
 
-/** Whether a field name (a string, or bytes as received) is `lower`, ignoring ASCII case; no string is made. */
-function nameIs(name: string | Buffer, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  if (typeof name === 'string') return name.toLowerCase() === lower;
-  for (let i = 0; i < lower.length; i++) {
-    let c = name[i] as number;
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 const HOP_BY_LENGTH: string[][] = [];
 for (const n of HOP_BY_HOP) (HOP_BY_LENGTH[n.length] ??= []).push(n);
 
@@ -95,19 +96,12 @@ function isHopByHop(name: string | Buffer): boolean {
  * names are compared byte by byte, and only a Connection field's value is read as text.
  */
 export function responseHeaders<F extends string | Buffer>(upstream: readonly F[]): F[] {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < upstream.length; i += 2) {
-    if (!nameIs(upstream[i] as F, 'connection')) continue;
-    const value = upstream[i + 1] as F;
-    // The usual values name nothing that is not dropped anyway.
-    if (nameIs(value, 'keep-alive') || nameIs(value, 'close')) continue;
-    named = connectionTokens(['connection', typeof value === 'string' ? value : value.toString('latin1')], named);
-  }
+  const named = connectionTokens(upstream);
   const out: F[] = [];
   for (let i = 0; i < upstream.length; i += 2) {
     const name = upstream[i] as F;
     if (isHopByHop(name)) continue;
-    if (named && named.has((typeof name === 'string' ? name : name.toString('latin1')).toLowerCase())) continue;
+    if (named?.has(text(name).toLowerCase())) continue;
     out.push(name, upstream[i + 1] as F);
   }
   return out;

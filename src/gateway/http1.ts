@@ -15,6 +15,7 @@
 // 4. Timeouts: a head not complete after `headersTimeoutMs` or a request body not complete after
 //    `requestTimeoutMs` gets 408; a connection idle between requests for `keepAliveTimeoutMs` is closed.
 
+import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -121,18 +122,19 @@ export interface FrontServerOptions {
   readonly requestTimeoutMs?: number;
   readonly keepAliveTimeoutMs?: number;
   readonly now?: () => number;
-  /** A request that never reached the handler (malformed, too large, timed out, unsupported). */
-  readonly onRefused?: (reason: 'bad_request' | 'header_too_large' | 'upgrade_not_supported' | 'request_timeout' | 'handler_error') => void;
+  /** A request answered by the front end itself: malformed, too large, timed out, unsupported, or its handler threw. */
+  readonly onRefused?: (reason: RefusalReason | 'request_timeout' | 'handler_error') => void;
 }
 
 export type FrontHandler = (req: FrontRequest, res: FrontResponse) => void;
+
+/** Why the parser refused a request. */
+type RefusalReason = 'bad_request' | 'header_too_large' | 'upgrade_not_supported';
 
 /** A field name or value: a latin1 string, or bytes as received (undici's raw response fields). */
 export type Field = string | Buffer;
 
 const put = (out: Buffer, at: number, f: Field): number => (typeof f === 'string' ? at + out.write(f, at, 'latin1') : at + f.copy(out, at));
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
 
 /** A response on its connection: head, body and framing. */
 export class FrontResponse {
@@ -272,7 +274,7 @@ class Connection {
   private contentLength: string | undefined;
   private chunked = false;
   private expectContinue = false;
-  private refusal: { status: number; reason: 'bad_request' | 'header_too_large' | 'upgrade_not_supported' } | undefined;
+  private refusal: { status: number; reason: RefusalReason } | undefined;
   // The exchange in progress.
   private req: (FrontRequest & { bodyBytes: number }) | undefined;
   private res: FrontResponse | undefined;
@@ -385,7 +387,7 @@ class Connection {
     } catch {
       // A handler's bug must not take the process down with it (the throw would unwind through the parser).
       this.server.onRefused?.('handler_error');
-      if (!this.res.headersSent) this.res.send(500, 'Internal Server Error', ['x-shadowscale-reason', 'handler_error'], '500 handler_error\n');
+      if (!this.res.headersSent) this.res.send(500, STATUS_CODES[500] ?? '', ['x-shadowscale-reason', 'handler_error'], '500 handler_error\n');
       else this.res.destroy();
     }
     return 0;
@@ -489,7 +491,7 @@ class Connection {
   /** Answer with a bare status and close (the request never reached the handler). */
   refuse(status: number): void {
     this.dead = true;
-    this.socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
+    this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
   }
 
   /** Pause or resume reading from the socket as the parser and the body consumer allow. */
