@@ -7,7 +7,8 @@
 // 3. Stream the response back without hop-by-hop fields. Upstream failures answer 502
 //    (`upstream_unreachable`, `upstream_reset`) or 504 (`upstream_timeout`), named in
 //    `x-shadowscale-reason`; consecutive failures eject a member for a while (passive ejection).
-// Malformed requests are answered 400 by the HTTP parser and never reach an upstream.
+// Malformed requests, and requests whose target or Host cannot be forwarded, are answered 400 by the
+// front end and never reach an upstream or count against a member (see target.ts).
 
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
@@ -92,6 +93,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private status = 0;
   private finished = false;
   private clientGone = false;
+  /** undici refused the request before sending it: no upstream saw it, so it is not live traffic. */
+  private unsent = false;
   private abortUpstream: ((err: Error) => void) | undefined;
   private resumeUpstream: () => void = () => undefined;
   /** Latency is timed on the monotonic clock (sub-millisecond, as the mirror times the shadow). */
@@ -136,6 +139,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.res.ended || this.clientGone) return this.done();
     const code = (err as { code?: string }).code ?? '';
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+      // undici refused to send the request as it is (the front end's checks should have caught it):
+      // the client's fault, never the member's.
+      this.unsent = true;
+      this.c.fail(this.res, 400, 'unforwardable_request');
+      return this.done();
+    }
     if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') this.c.fail(this.res, 504, 'upstream_timeout');
     else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') this.c.fail(this.res, 502, 'upstream_unreachable');
     else this.c.fail(this.res, 502, 'upstream_reset');
@@ -162,6 +172,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.member.outstanding--;
     const { req, res, c } = this;
     const path = req.url;
+    if (this.unsent) return;
     const durationMs = performance.now() - this.started;
     c.metrics.observe('live', { method: req.method, path, status: this.status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
     if (this.sampled && c.mirror.mode === 'metadata') {

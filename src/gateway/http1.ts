@@ -19,6 +19,7 @@ import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { checkTarget, type TargetRefusal } from './target.js';
 
 // The few WebAssembly names used here (the project's TypeScript libs do not declare them).
 interface WasmApi {
@@ -129,7 +130,7 @@ export interface FrontServerOptions {
 export type FrontHandler = (req: FrontRequest, res: FrontResponse) => void;
 
 /** Why the parser refused a request. */
-type RefusalReason = 'bad_request' | 'header_too_large' | 'upgrade_not_supported';
+type RefusalReason = 'bad_request' | 'header_too_large' | 'upgrade_not_supported' | TargetRefusal;
 
 /** A field name or value: a latin1 string, or bytes as received (undici's raw response fields). */
 export type Field = string | Buffer;
@@ -365,6 +366,19 @@ class Connection {
     const m = L.llhttp_get_method(this.ptr);
     const method = (methodNames[m] ??= cString(L.llhttp_method_name(m)));
     this.httpMinor = L.llhttp_get_http_minor(this.ptr);
+    // A target or Host that cannot be forwarded is refused here, before any handler sees it.
+    const target = checkTarget(method, this.url, f, this.httpMinor);
+    if (!target.ok) {
+      this.refusal = { status: 400, reason: target.reason };
+      return STOP;
+    }
+    if (target.host !== undefined) {
+      // Absolute-form: forwarded as origin-form, its authority as the one Host.
+      this.url = target.path;
+      const i = f.findIndex((x, k) => k % 2 === 0 && x.toLowerCase() === 'host');
+      if (i >= 0) f[i + 1] = target.host;
+      else f.push('Host', target.host);
+    }
     this.keepAlive = keepAlive;
     this.headSince = 0;
     const hasBody = this.chunked || (this.contentLength !== undefined && this.contentLength !== '0');
@@ -485,13 +499,13 @@ class Connection {
       this.socket.destroy();
       return;
     }
-    this.refuse(refusal.status);
+    this.refuse(refusal.status, refusal.reason);
   }
 
   /** Answer with a bare status and close (the request never reached the handler). */
-  refuse(status: number): void {
+  refuse(status: number, reason: string): void {
     this.dead = true;
-    this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
+    this.socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nconnection: close\r\nx-shadowscale-reason: ${reason}\r\ncontent-length: 0\r\n\r\n`, 'latin1');
   }
 
   /** Pause or resume reading from the socket as the parser and the body consumer allow. */
@@ -573,12 +587,12 @@ class Connection {
     if (this.headSince && t - this.headSince > s.headersTimeoutMs) {
       s.onRefused?.('request_timeout');
       this.abortRequest();
-      this.refuse(408);
+      this.refuse(408, 'request_timeout');
     } else if (this.bodySince && t - this.bodySince > s.requestTimeoutMs) {
       s.onRefused?.('request_timeout');
       this.abortRequest();
       if (this.res?.headersSent) this.socket.destroy();
-      else this.refuse(408);
+      else this.refuse(408, 'request_timeout');
     } else if (this.idleSince && t - this.idleSince > s.keepAliveTimeoutMs) {
       this.dead = true;
       this.socket.destroy();

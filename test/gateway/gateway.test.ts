@@ -147,6 +147,55 @@ describe('gateway proxy', () => {
     assert.equal(g.stats.errors.bad_request, 1);
   });
 
+  /** Send raw bytes on one connection and resolve with everything the gateway answered before closing. */
+  const raw = (port: number, bytes: string): Promise<string> =>
+    new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => s.write(bytes));
+      let data = '';
+      s.on('data', (d) => (data += d.toString()));
+      s.on('close', () => resolve(data));
+    });
+
+  // Severe defect of issue 10: two Host fields or `OPTIONS *` were answered 502 upstream_reset
+  // (undici refused them) and counted against the member, so five of them ejected the only one.
+  for (const c of [
+    { name: 'two Host fields', head: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', reason: 'bad_host' },
+    { name: 'OPTIONS *', head: 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', reason: 'bad_target' },
+    { name: 'no Host in HTTP/1.1', head: 'GET / HTTP/1.1\r\n\r\n', reason: 'bad_host' },
+    { name: 'an empty Host', head: 'GET / HTTP/1.1\r\nHost:\r\n\r\n', reason: 'bad_host' },
+    { name: 'a malformed Host', head: 'GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n', reason: 'bad_host' },
+  ]) {
+    it(`regression: ${c.name} is answered 400 ${c.reason}, never reaches the member and never ejects it`, async (t) => {
+      const live = await upstream(t);
+      const { g, url } = await gateway(t, { live: [live.url] });
+      const port = Number(new URL(url).port);
+      for (let i = 0; i < 12; i++) {
+        const reply = await raw(port, c.head);
+        assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+        assert.match(reply, new RegExp(`x-shadowscale-reason: ${c.reason}\r\n`));
+      }
+      assert.equal(live.seen.length, 0);
+      assert.equal(g.stats.errors[c.reason], 12);
+      assert.equal(g.stats.errors.upstream_reset, undefined);
+      const m = g.members[0];
+      assert.equal(m?.failures, 0);
+      assert.equal(m?.ejectedUntil, 0);
+      const ok = await fetch(url);
+      assert.equal(ok.status, 200);
+    });
+  }
+
+  it('regression: an absolute-form target is forwarded as origin-form with its authority as Host', async (t) => {
+    const live = await upstream(t);
+    const { url } = await gateway(t, { live: [live.url] });
+    const port = Number(new URL(url).port);
+    const reply = await raw(port, 'GET http://example.test:8080/p/q?x=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    const s = live.seen[0] as Seen;
+    assert.equal(s.url, '/p/q?x=1');
+    assert.equal(s.headers.host, 'example.test:8080');
+  });
+
   it('a client that goes away aborts its upstream request, counted as client_closed', async (t) => {
     let upstreamClosed = 0;
     const server = createServer((req) => req.on('close', () => upstreamClosed++));
