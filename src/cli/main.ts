@@ -21,7 +21,7 @@ import { localControl, type GatewayControl } from '../gateway/control.js';
 import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
-import { demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
+import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
 import { Runtime } from '../control/runtime.js';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -398,30 +398,59 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return n;
     }, 1)
     .option('--config <file>', 'demo configuration (default: examples/demo/demo.yaml)')
+    .option('--clean', 'only stop the instances and remove the temporary directories that interrupted demos left behind (every demo does this first)')
     .option('--json', 'print the results as JSON')
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.clean) {
+        const r = await cleanDemoLeftovers();
+        if (opts.json) io.out(`${JSON.stringify(r)}\n`);
+        else io.out(`stopped ${r.stopped} leftover instance(s) (${r.killed} needed SIGKILL), removed ${r.removed} temporary director${r.removed === 1 ? 'y' : 'ies'}\n`);
+        return;
+      }
       const duration = opts.duration as number;
       if (duration < 20) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at least 20 seconds (a day needs room for its ramp and the lead time), got ${duration}`);
       const strategies: DemoStrategy[] = opts.strategy === 'both' ? ['reactive', 'hybrid'] : [opts.strategy as DemoStrategy];
       if (opts.config) demoConfig({ configFile: opts.config as string, durationSeconds: duration }, 'check.db');
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
-      const result = await runDemo({
-        durationSeconds: duration,
-        strategies,
-        peakRps: opts.peakRps as number,
-        seed: opts.seed as number,
-        historyDays: opts.historyDays as number,
-        ...(opts.config ? { configFile: opts.config as string } : {}),
-        onStatus: (line) => {
-          if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
-          else if (Date.now() - lastPrinted >= 5000) {
-            lastPrinted = Date.now();
-            io.err(`${line}\n`);
-          }
-        },
-        onLog: (line) => io.err(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
-      });
+      // SIGINT/SIGTERM: the demo stops its instances and removes its directory, then exits 130/143.
+      const interrupt = new AbortController();
+      let signalled: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (signalled) return;
+        signalled = sig;
+        io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale demo: ${sig}, stopping the demo's instances\n`);
+        interrupt.abort(new Error(sig));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let result: Awaited<ReturnType<typeof runDemo>>;
+      try {
+        result = await runDemo({
+          signal: interrupt.signal,
+          durationSeconds: duration,
+          strategies,
+          peakRps: opts.peakRps as number,
+          seed: opts.seed as number,
+          historyDays: opts.historyDays as number,
+          ...(opts.config ? { configFile: opts.config as string } : {}),
+          onStatus: (line) => {
+            if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
+            else if (Date.now() - lastPrinted >= 5000) {
+              lastPrinted = Date.now();
+              io.err(`${line}\n`);
+            }
+          },
+          onLog: (line) => io.err(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
+        });
+      } catch (err) {
+        if (!(err instanceof DemoInterrupted)) throw err;
+        io.err(`shadowscale demo: ${err.message}\n`);
+        process.exit(signalled === 'SIGINT' ? 130 : 143);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
         io.out(`${JSON.stringify({ strategies: result.strategies })}\n`);

@@ -22,6 +22,7 @@ import { maxRateAtSlo, instancesFor } from '../core/capacity.js';
 import { DAY } from '../core/forecast.js';
 import { createRng } from '../core/random.js';
 import type { StrategyName } from '../core/reasons.js';
+import { DEMO_DIR_PREFIX, DEMO_ENV, findLeftovers, markDirectory, processMark, removeLeftovers } from './leftovers.js';
 import { percentile, startLoad } from './loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Runtime } from './runtime.js';
@@ -54,6 +55,15 @@ export interface DemoOptions {
   /** Status lines (one per tick) and log lines, for humans. */
   readonly onStatus?: (line: string) => void;
   readonly onLog?: (line: string) => void;
+  /** Aborted (SIGINT, SIGTERM): the demo stops its instances, removes its directory and rejects with DemoInterrupted. */
+  readonly signal?: AbortSignal;
+}
+
+/** The demo was interrupted; what it had started is stopped and its directory removed. */
+export class DemoInterrupted extends Error {
+  constructor(readonly cleanup: { stopped: number; removed: number }) {
+    super(`interrupted: ${cleanup.stopped} instance(s) stopped, ${cleanup.removed} temporary director${cleanup.removed === 1 ? 'y' : 'ies'} removed`);
+  }
 }
 
 export interface DemoStrategyResult {
@@ -93,14 +103,40 @@ export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Stop what interrupted demos left behind (their demo process is gone): instances and temporary
+ * directories. Every demo does this first; `shadowscale demo --clean` does only this.
+ */
+export async function cleanDemoLeftovers(): Promise<{ stopped: number; killed: number; removed: number }> {
+  return removeLeftovers(findLeftovers());
+}
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const log = o.onLog ?? (() => undefined);
+  const swept = await cleanDemoLeftovers();
+  if (swept.stopped + swept.removed > 0) log(`stopped ${swept.stopped} instance(s) and removed ${swept.removed} temporary director${swept.removed === 1 ? 'y' : 'ies'} left by an interrupted demo`);
+  const mark = processMark();
   const result: DemoResult = { strategies: {}, details: {} };
   for (const name of o.strategies) {
-    const dir = mkdtempSync(join(tmpdir(), `shadowscale-demo-${name}-`));
+    o.signal?.throwIfAborted();
+    const dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${name}-`));
+    markDirectory(dir, mark);
+    let rt: Runtime | undefined;
+    const run = runOne(name, o, dir, mark, (r) => (rt = r));
     try {
-      const r = await runOne(name, o, dir);
+      const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
       result.details[name] = r.details;
+    } catch (err) {
+      if (!o.signal?.aborted) throw err;
+      // 1. Stop what the runtime knows; 2. anything else carrying this demo's mark (an instance
+      // being started at the signal); 3. the directory.
+      run.catch(() => undefined);
+      const r = rt as Runtime | undefined;
+      await r?.stop({ deleteInstances: true }).catch(() => undefined);
+      const left = findLeftovers({ mark });
+      const extra = await removeLeftovers({ instances: left.instances, directories: [dir] });
+      throw new DemoInterrupted({ stopped: extra.stopped + (r ? r.stoppedInstances : 0), removed: extra.removed });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -108,7 +144,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   return result;
 }
 
-async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<{ result: DemoStrategyResult; details: DemoDetails }> {
+/** `p`, or a rejection as soon as `signal` aborts. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void): Promise<{ result: DemoStrategyResult; details: DemoDetails }> {
   const log = o.onLog ?? (() => undefined);
   const cfg = demoConfig(o, join(dir, 'store.db'));
   const svc = cfg.services[0] as Config['services'][number];
@@ -125,6 +181,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
     strategy: name as StrategyName,
     initialInstances: initial,
     autoTick: false,
+    instanceEnv: { [DEMO_ENV]: mark },
     onTick: (r) => {
       ticks.push(r);
       if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.driver ? ` (${r.decision.driver})` : ''}`;
@@ -137,7 +194,9 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string): Promise<
       if (e.kind !== 'decision' && e.kind !== 'sampling') log(`[${name}] ${e.kind}: ${e.detail}`);
     },
   });
+  started(rt);
   try {
+    o.signal?.throwIfAborted();
     // 1. The night's pool and the shadow, warm before the day starts.
     log(`[${name}] starting ${initial} live instance(s) and the shadow`);
     const shadowCount = shadowSize(svc.shadow.fraction, initial, type.slots, (cfg.instanceTypes[svc.shadow.instanceType ?? svc.instanceType] as { slots: number }).slots);

@@ -48,6 +48,8 @@ export interface RuntimeOptions {
   readonly onTick?: (r: TickReport) => void;
   readonly onEvent?: (e: LoopEvent) => void;
   readonly onInstanceEvent?: (e: InstanceEvent) => void;
+  /** Environment added to every instance's (the demo marks its instances with it). */
+  readonly instanceEnv?: Readonly<Record<string, string>>;
   /** Tick on a timer (default); tests and the demo may tick by hand. */
   readonly autoTick?: boolean;
 }
@@ -56,6 +58,9 @@ export class Runtime {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<unknown> | undefined;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
+  /** Instances that stop({ deleteInstances }) stopped. */
+  stoppedInstances = 0;
 
   private constructor(
     readonly store: Store,
@@ -120,7 +125,7 @@ export class Runtime {
       provider = await LocalProvider.start({
         command: p.command ?? [process.execPath, SAMPLE_SERVICE],
         ...(p.cwd ? { cwd: p.cwd } : {}),
-        env: p.env,
+        env: { ...p.env, ...o.instanceEnv },
         instanceTypes,
         registry: store,
         owner: `shadowscale:${storePath}`,
@@ -214,12 +219,21 @@ export class Runtime {
    * Stop the loop and the gateway. Instances keep running (the next start adopts them) unless
    * `deleteInstances`, which drains and stops them.
    */
-  async stop(o: { deleteInstances?: boolean } = {}): Promise<void> {
-    if (this.stopped) return;
+  stop(o: { deleteInstances?: boolean } = {}): Promise<void> {
+    // A second stop waits for the first (the demo's interrupt and its own finally may both stop it).
+    this.stopping ??= this.doStop(o);
+    return this.stopping;
+  }
+
+  private async doStop(o: { deleteInstances?: boolean }): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
-    if (o.deleteInstances) await Promise.all((await this.provider.list()).map((i) => this.provider.delete(i.id).catch(() => undefined)));
+    if (o.deleteInstances) {
+      const all = await this.provider.list();
+      await Promise.all(all.map((i) => this.provider.delete(i.id).catch(() => undefined)));
+      this.stoppedInstances = all.length;
+    }
     await this.provider.close();
     this.adminServer?.closeAllConnections();
     await Promise.all([this.closeGateway(), new Promise<void>((r) => (this.adminServer ? this.adminServer.close(() => r()) : r()))]);

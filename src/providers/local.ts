@@ -134,6 +134,7 @@ export class LocalProvider implements Provider {
   private readonly creating = new Map<string, Promise<Instance>>();
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
+  private closed = false;
   /** Crashes seen (exits and vanished processes) since start. */
   crashes = 0;
   private readonly host: string;
@@ -266,6 +267,7 @@ export class LocalProvider implements Provider {
   async create(spec: InstanceSpec): Promise<Instance> {
     const env = this.o.instanceTypes[spec.instanceType];
     if (!env) throw new ProviderError('unknown_instance_type', `unknown instance type "${spec.instanceType}" (have: ${Object.keys(this.o.instanceTypes).join(', ')})`);
+    if (this.closed) throw new ProviderError('invalid', 'local provider: closed (no instance is started after close)');
     const id = spec.id ?? `${spec.service}-${spec.pool}-${this.now().toString(36)}-${(++this.seq).toString(36)}`;
     const existing = this.instances.get(id);
     if (existing) return this.view(existing);
@@ -278,6 +280,8 @@ export class LocalProvider implements Provider {
 
   private async spawnInstance(id: string, spec: InstanceSpec, typeEnv: Readonly<Record<string, string>>): Promise<Instance> {
     const port = await freePort(this.host);
+    // Closed while the port was found: start nothing that no one would watch or stop.
+    if (this.closed) throw new ProviderError('invalid', 'local provider: closed (no instance is started after close)');
     const log = openSync(join(this.o.logDir, `${id}.log`), 'a');
     let child: ChildProcess;
     try {
@@ -384,6 +388,7 @@ export class LocalProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     // Instances keep running; the next start adopts them.
     for (const m of this.instances.values()) m.child?.removeAllListeners('exit');

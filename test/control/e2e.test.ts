@@ -10,6 +10,9 @@ import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
 import { runCli, startCli, tempDir, until } from '../helpers.js';
 import { pidAlive as alive } from '../../src/providers/local.js';
+import { findLeftovers, processMark } from '../../src/control/leftovers.js';
+import { spawn } from 'node:child_process';
+import { ROOT } from '../helpers.js';
 
 
 
@@ -201,6 +204,53 @@ describe('shadowscale demo', () => {
     const { reactive, hybrid } = out.strategies as Record<'reactive' | 'hybrid', (typeof out.strategies)[string]>;
     assert.ok((hybrid.scaleUpLeadSeconds ?? -1) > 0, `hybrid lead ${hybrid.scaleUpLeadSeconds}`);
     assert.ok(hybrid.sloViolationSeconds < reactive.sloViolationSeconds, `hybrid ${hybrid.sloViolationSeconds} s vs reactive ${reactive.sloViolationSeconds} s`);
+  });
+
+  /** A demo in its own temporary directory, once its instances run; with their pids and the demo's mark. */
+  const startDemo = async (tmp: string) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'demo', '--duration', '60', '--strategy', 'reactive'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await until('the demo process', () => child.pid !== undefined && processMark(child.pid).endsWith('unknown') === false);
+    const mark = processMark(child.pid as number);
+    // The initial pool and the shadow: at least two instances.
+    await until('the demo instances', () => findLeftovers({ mark, tmp }).instances.length >= 2, 30_000);
+    return { child, mark, exited, stderr: () => stderr };
+  };
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`regression: a demo stopped by ${sig} stops its instances and removes its temporary directory`, async (t) => {
+      const tmp = tempDir(t);
+      const d = await startDemo(tmp);
+      const pids = findLeftovers({ mark: d.mark, tmp }).instances.map((i) => i.pid);
+      assert.equal(readdirSync(tmp).filter((n) => n.startsWith('shadowscale-demo-')).length, 1);
+      d.child.kill(sig);
+      const code = await d.exited;
+      assert.equal(code, sig === 'SIGINT' ? 130 : 143, d.stderr());
+      assert.match(d.stderr(), /interrupted: \d+ instance\(s\) stopped/);
+      assert.deepEqual(pids.filter(alive), [], 'no instance outlives the demo');
+      assert.deepEqual(findLeftovers({ mark: d.mark, tmp }).instances, []);
+      assert.deepEqual(readdirSync(tmp), [], 'the temporary directory is gone');
+    });
+  }
+
+  it('regression: after a demo is killed -9, `demo --clean` stops its orphans and removes its directory', async (t) => {
+    const tmp = tempDir(t);
+    const d = await startDemo(tmp);
+    d.child.kill('SIGKILL');
+    await d.exited;
+    const orphans = findLeftovers({ tmp });
+    assert.ok(orphans.instances.filter((i) => i.mark === d.mark).length >= 2, 'the killed demo left its instances running');
+    assert.equal(orphans.directories.length, 1);
+    const r = await runCli(['demo', '--clean', '--json'], { TMPDIR: tmp });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { stopped: number; removed: number };
+    assert.ok(out.stopped >= 2);
+    assert.equal(out.removed, 1);
+    assert.deepEqual(orphans.instances.map((i) => i.pid).filter(alive), []);
+    assert.deepEqual(findLeftovers({ mark: d.mark, tmp }).instances, []);
+    assert.deepEqual(readdirSync(tmp), []);
   });
 
   it('rejects a bad duration with exit 2', async () => {

@@ -1,0 +1,174 @@
+// What an interrupted demo leaves behind, found and removed. Each demo uses a fresh store in a fresh
+// temporary directory, so nothing would ever adopt its instances: a demo marks them (and its directory)
+// with its own process, and anything whose demo process is gone is a leftover.
+//
+// 1. The mark is `<pid>-<start>`: the demo's pid and its start time in clock ticks since boot
+//    (/proc/PID/stat, field 22), so a reused pid is never taken for the demo that marked.
+// 2. Instances carry it in their environment (SHADOWSCALE_DEMO); the group leader of each marked
+//    process whose mark is dead is stopped: SIGTERM to its process group, SIGKILL after a grace period.
+// 3. Directories carry it in a file (`demo.owner`); those whose mark is dead are removed.
+
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pidAlive } from '../providers/local.js';
+
+export const DEMO_ENV = 'SHADOWSCALE_DEMO';
+export const DEMO_DIR_PREFIX = 'shadowscale-demo-';
+const OWNER_FILE = 'demo.owner';
+
+/** Fields of /proc/PID/stat after the command name (field 3 onwards), or undefined when gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The mark of this process (or `pid`): its pid and start time. */
+export function processMark(pid = process.pid): string {
+  return `${pid}-${statFields(pid)?.[19] ?? 'unknown'}`;
+}
+
+/** Whether the process that made `mark` still runs. */
+export function markAlive(mark: string): boolean {
+  const m = /^(\d+)-(\d+|unknown)$/.exec(mark);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  if (m[2] === 'unknown') return pidAlive(pid); // no /proc: the pid alone
+  return pidAlive(pid) && processMark(pid) === mark;
+}
+
+/** Mark a demo's temporary directory as this process's. */
+export function markDirectory(dir: string, mark = processMark()): void {
+  writeFileSync(join(dir, OWNER_FILE), `${mark}\n`);
+}
+
+export interface Leftover {
+  readonly pid: number;
+  readonly mark: string;
+  readonly instance: string | undefined;
+}
+
+export interface Leftovers {
+  /** Instance processes (group leaders) whose demo is gone. */
+  readonly instances: Leftover[];
+  /** Temporary directories whose demo is gone. */
+  readonly directories: string[];
+}
+
+function environOf(pid: number): Map<string, string> | undefined {
+  try {
+    const env = new Map<string, string>();
+    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const i = kv.indexOf('=');
+      if (i > 0) env.set(kv.slice(0, i), kv.slice(i + 1));
+    }
+    return env;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Find leftovers: processes marked by a demo that is gone (or, with `mark`, by that demo whatever its
+ * state), and the directories of gone demos (`tmp`, the system's temporary directory by default).
+ */
+export function findLeftovers(o: { mark?: string; tmp?: string; now?: number } = {}): Leftovers {
+  const instances: Leftover[] = [];
+  let pids: number[] = [];
+  try {
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    // no /proc: no process to find
+  }
+  const alive = new Map<string, boolean>();
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const env = environOf(pid);
+    const mark = env?.get(DEMO_ENV);
+    if (!env || !mark) continue;
+    if (o.mark !== undefined) {
+      if (mark !== o.mark) continue;
+    } else {
+      let live = alive.get(mark);
+      if (live === undefined) alive.set(mark, (live = markAlive(mark)));
+      if (live) continue;
+    }
+    // Only group leaders (the spawned commands): stopping the group stops their children.
+    if (Number(statFields(pid)?.[2]) !== pid) continue;
+    instances.push({ pid, mark, instance: env.get('SHADOWSCALE_INSTANCE_ID') });
+  }
+  const tmp = o.tmp ?? tmpdir();
+  const directories: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmp).filter((n) => n.startsWith(DEMO_DIR_PREFIX));
+  } catch {
+    // no temporary directory to look at
+  }
+  const now = o.now ?? Date.now();
+  for (const n of names) {
+    const dir = join(tmp, n);
+    let mark: string | undefined;
+    try {
+      mark = readFileSync(join(dir, OWNER_FILE), 'utf8').trim();
+    } catch {
+      mark = undefined;
+    }
+    if (mark !== undefined) {
+      if (o.mark !== undefined ? mark === o.mark : !markAlive(mark)) directories.push(dir);
+      continue;
+    }
+    // Made before demos marked their directories, or a demo killed between mkdtemp and the mark
+    // (a moment): unmarked and a minute old is a leftover.
+    if (o.mark !== undefined) continue;
+    try {
+      if (now - statSync(dir).mtimeMs > 60_000) directories.push(dir);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { instances, directories };
+}
+
+const signalGroup = (pid: number, sig: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+};
+
+/** Stop the leftover instances (SIGTERM, SIGKILL after `graceMs`) and remove the directories. */
+export async function removeLeftovers(l: Leftovers, o: { graceMs?: number } = {}): Promise<{ stopped: number; killed: number; removed: number }> {
+  for (const i of l.instances) signalGroup(i.pid, 'SIGTERM');
+  const end = Date.now() + (o.graceMs ?? 3000);
+  let left = l.instances.filter((i) => pidAlive(i.pid));
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = left.filter((i) => pidAlive(i.pid));
+  }
+  for (const i of left) signalGroup(i.pid, 'SIGKILL');
+  // A killed process is reaped by its parent (init, for an orphan) a moment later.
+  const reaped = Date.now() + 2000;
+  while (left.some((i) => pidAlive(i.pid)) && Date.now() < reaped) await new Promise((r) => setTimeout(r, 10));
+  let removed = 0;
+  for (const d of l.directories) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+      removed++;
+    } catch {
+      // not ours to remove after all (permissions): left for the user
+    }
+  }
+  return { stopped: l.instances.length, killed: left.length, removed };
+}
