@@ -78,3 +78,21 @@ export function startCli<T>(args: string[]): Promise<{ child: ChildProcess; firs
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
 }
+
+/**
+ * Damage one table of an SQLite file as a bad disk would: the header of the table's root page is
+ * overwritten (the file's other pages stay intact). The WAL is checkpointed into the file first.
+ */
+export async function corruptTable(path: string, table: string): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  const db = new Database(path);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const page = db.pragma('page_size', { simple: true }) as number;
+  const row = db.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) as { rootpage: number } | undefined;
+  db.close();
+  if (!row) throw new Error(`no table ${table} in ${path}`);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (row.rootpage - 1) * page);
+  closeSync(fd);
+}

@@ -362,9 +362,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: opts.set as string[] });
       const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
       const tty = io.stderrIsTty && !opts.json;
+      // The loop stopped acting for good (the store failed): stop and exit non-zero with its error.
+      let fatal: (err: Error) => void = () => undefined;
+      const failed = new Promise<Error>((r) => (fatal = r));
       const rt = await Runtime.start({
         cfg,
         service: svc.name,
+        onFatal: (err) => fatal(err),
         onTick: (r) => {
           if (!tty) return;
           const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}` : '';
@@ -378,10 +382,19 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       });
       const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
-      await new Promise<void>((done) => {
-        process.once('SIGINT', () => done());
-        process.once('SIGTERM', () => done());
-      });
+      const why = await Promise.race([
+        failed,
+        new Promise<undefined>((done) => {
+          process.once('SIGINT', () => done(undefined));
+          process.once('SIGTERM', () => done(undefined));
+        }),
+      ]);
+      if (why) {
+        const left = (await rt.provider.list()).length;
+        await rt.stop();
+        io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale run: the loop stopped acting and run exits; ${left} instance(s) left running for the next run to adopt\n`);
+        throw why;
+      }
       await rt.stop({ deleteInstances: Boolean(opts.stopInstances) });
     });
 

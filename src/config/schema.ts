@@ -189,6 +189,7 @@ const provider = z
 const store = z
   .strictObject({
     path: str('a file path').default('shadowscale.db').describe('SQLite file of the metrics store'),
+    maxSizeBytes: positiveInt().min(1 << 20, expect('at least 1048576 (1 MiB)')).optional().describe('Largest size of the store file; reaching it stops the loop and `run` exits (SHADOWSCALE_E_STORE_FAILED)'),
     retention: z
       .strictObject({
         rawSeconds: positive().default(6 * 3600),

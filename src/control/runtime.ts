@@ -50,6 +50,8 @@ export interface RuntimeOptions {
   readonly onInstanceEvent?: (e: InstanceEvent) => void;
   /** Environment added to every instance's (the demo marks its instances with it). */
   readonly instanceEnv?: Readonly<Record<string, string>>;
+  /** The loop stopped acting for good (the store failed): the owner should stop the runtime and exit non-zero. */
+  readonly onFatal?: (err: Error) => void;
   /** Tick on a timer (default); tests and the demo may tick by hand. */
   readonly autoTick?: boolean;
 }
@@ -83,9 +85,10 @@ export class Runtime {
     const now = o.now ?? Date.now;
     const storePath = resolve(cfg.store.path);
     mkdirSync(dirname(storePath), { recursive: true });
-    const store = Store.open({ path: storePath, retention: cfg.store.retention });
+    const store = Store.open({ path: storePath, retention: cfg.store.retention, ...(cfg.store.maxSizeBytes !== undefined ? { maxSizeBytes: cfg.store.maxSizeBytes } : {}) });
     let provider: LocalProvider | undefined;
     let closeGateway: (() => Promise<void>) | undefined;
+    let adminServer: Server | undefined;
     try {
       const gw = cfg.gateway;
       const shadowType = svc.shadow.instanceType ?? svc.instanceType;
@@ -109,7 +112,6 @@ export class Runtime {
         const l = local;
         closeGateway = () => l.close();
       }
-      let adminServer: Server | undefined;
       let adminUrl: string | undefined;
       if (gw.admin) {
         const a = parseHostPort(gw.admin) as { host: string; port: number };
@@ -138,7 +140,11 @@ export class Runtime {
           if (i.pool === 'live') await gatewayControl.drain(i.id);
         },
         onEvent: (e) => {
-          store.addEvent(e);
+          try {
+            store.addEvent(e);
+          } catch {
+            // A store that failed has told onFailure; the event is still reported below.
+          }
           o.onInstanceEvent?.(e);
         },
         now,
@@ -171,14 +177,35 @@ export class Runtime {
         { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
       );
       const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o);
+      // A store that fails while running (damage, disk full) cannot be trusted to record decisions
+      // before they are acted on: the loop stops acting and the owner is told.
+      store.onFailure = (e) => rt.fail(e);
       if (o.autoTick ?? true) rt.startTicking(c.tickSeconds);
       return rt;
     } catch (err) {
       await provider?.close();
       await closeGateway?.();
+      const a = adminServer;
+      if (a) {
+        a.closeAllConnections();
+        await new Promise<void>((r) => a.close(() => r()));
+      }
       store.close();
       throw err;
     }
+  }
+
+  /** Why the loop stopped acting (the store failed), if it did. */
+  failure: Error | undefined;
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.o.onEvent?.({ at: Date.now(), kind: 'stopped', detail: `the loop stopped acting: ${err.message}` });
+    this.o.onFatal?.(err);
   }
 
   /** One tick now (never two at once). */
@@ -204,7 +231,7 @@ export class Runtime {
     if (this.timer) return;
     this.timer = setInterval(() => {
       if (this.ticking) return; // a slow tick is not overlapped
-      this.tick().catch((err: unknown) => this.o.onEvent?.({ at: Date.now(), kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
+      this.tick().catch((err: unknown) => this.failure === undefined && this.o.onEvent?.({ at: Date.now(), kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
     }, seconds * 1000);
   }
 

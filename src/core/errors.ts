@@ -18,7 +18,8 @@ export const ERROR_CODES = {
   SHADOWSCALE_E_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'No such API resource (route, pool or member).' },
   SHADOWSCALE_E_MODEL_FAILED: { exitCode: 1, httpStatus: 500, summary: 'A forecasting model could not fit this series (the message says why); another model may.' },
   SHADOWSCALE_E_SLO_INFEASIBLE: { exitCode: 2, httpStatus: 422, summary: 'No arrival rate meets the SLO on this instance type (service time alone exceeds it).' },
-  SHADOWSCALE_E_STORE_CORRUPT: { exitCode: 2, httpStatus: 500, summary: 'The metrics store is not a readable shadowscale database (the message names the file); move it aside to start afresh.' },
+  SHADOWSCALE_E_STORE_CORRUPT: { exitCode: 2, httpStatus: 500, summary: 'The metrics store is not a readable shadowscale database, or is damaged (checked at open; found later, the loop stops acting and `run` exits); the message names the file: move it aside to start afresh.' },
+  SHADOWSCALE_E_STORE_FAILED: { exitCode: 1, httpStatus: 500, summary: 'The metrics store failed while running (disk full, store.maxSizeBytes reached, or an I/O error): the loop stopped acting and `run` exited; instances keep running for the next run to adopt.' },
   SHADOWSCALE_E_STORE_LOCKED: { exitCode: 2, httpStatus: 409, summary: 'The metrics store is in use by another shadowscale process (the message names its pid) or locked by another program.' },
   SHADOWSCALE_E_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'An internal failure; please report it with the command that caused it.' },
 } as const satisfies Record<string, ErrorSpec>;

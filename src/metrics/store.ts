@@ -74,6 +74,8 @@ export interface StoreOptions {
   /** How long to wait for a lock held by another program (ms). */
   readonly busyTimeoutMs?: number;
   readonly readOnly?: boolean;
+  /** Largest size of the file (bytes): writes beyond it fail (SQLite's max_page_count), and the store fails. */
+  readonly maxSizeBytes?: number;
 }
 
 const RESOLUTIONS = [60, 3600] as const;
@@ -83,6 +85,10 @@ export class Store implements InstanceRegistry {
   private readonly db: Database.Database;
   private readonly pid: number;
   private readonly stmts;
+  /** The first failure that makes the store unusable (damage found while running, disk full, I/O error). */
+  private failure: ShadowscaleError | undefined;
+  /** Told once of that failure: whoever acts on the store's contents must stop acting. */
+  onFailure: ((err: ShadowscaleError) => void) | undefined;
 
   private constructor(
     readonly path: string,
@@ -95,7 +101,12 @@ export class Store implements InstanceRegistry {
       if (!o.readOnly) {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
+        if (o.maxSizeBytes !== undefined) {
+          const page = this.db.pragma('page_size', { simple: true }) as number;
+          this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(o.maxSizeBytes / page))}`);
+        }
         this.migrate();
+        this.check();
       }
     } catch (err) {
       throw Store.translate(err, path);
@@ -139,7 +150,55 @@ export class Store implements InstanceRegistry {
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: not a readable SQLite database (${(err as Error).message}); move it aside to start with an empty store`, { cause: err });
     if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') return new ShadowscaleError('SHADOWSCALE_E_STORE_LOCKED', `${path}: locked by another program (${(err as Error).message})`, { cause: err });
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /directory does not exist/.test((err as Error).message)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: cannot open the store for writing (${(err as Error).message})`, { cause: err });
+    if (code === 'SQLITE_FULL') return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: the store is full (the disk, or store.maxSizeBytes) (${(err as Error).message}); free space or raise the limit`, { cause: err });
+    if (code.startsWith('SQLITE_IOERR')) return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: an I/O error in the store (${code}: ${(err as Error).message})`, { cause: err });
     return err as Error;
+  }
+
+  /** Whether an error makes the store unusable (rather than being one statement's problem). */
+  private static fatal(err: Error): err is ShadowscaleError {
+    return err instanceof ShadowscaleError && (err.code === 'SHADOWSCALE_E_STORE_CORRUPT' || err.code === 'SHADOWSCALE_E_STORE_FAILED');
+  }
+
+  /**
+   * Run `fn` against the database. A failure that makes the store unusable is kept: every later call
+   * fails with it at once, and `onFailure` is told once (the loop stops acting on a store it cannot trust).
+   */
+  private guard<T>(fn: () => T): T {
+    if (this.failure) throw this.failure;
+    try {
+      return fn();
+    } catch (err) {
+      let e = Store.translate(err, this.path);
+      if (Store.fatal(e)) {
+        if (e.code === 'SHADOWSCALE_E_STORE_CORRUPT') e = new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: the store is damaged, found while running (${(err as Error).message}); move it aside to start with an empty store`, { cause: err });
+        this.failure = e as ShadowscaleError;
+        this.onFailure?.(this.failure);
+      }
+      throw e;
+    }
+  }
+
+  /** The failure that made the store unusable, if any. */
+  get failed(): ShadowscaleError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * SQLite's quick_check (every page's structure, without the indexes' contents): a damaged page found
+   * at open fails here, naming the file, instead of failing some statement later.
+   */
+  private check(): void {
+    let problems: string[];
+    try {
+      const rows = this.db.pragma('quick_check(5)') as { quick_check: string }[];
+      problems = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((m) => m !== 'ok');
+    } catch (err) {
+      // A page too damaged to walk fails the check itself.
+      if (!String((err as { code?: string }).code).startsWith('SQLITE_CORRUPT')) throw err;
+      problems = [(err as Error).message];
+    }
+    if (problems.length) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: the store is damaged (SQLite quick_check: ${problems.join('; ').slice(0, 300)}); move it aside to start with an empty store`);
   }
 
   private migrate(): void {
@@ -194,106 +253,136 @@ export class Store implements InstanceRegistry {
 
   /** Add samples (one transaction), updating the 1 min and 1 h rollups. */
   addSamples(rows: readonly Sample[]): void {
-    this.db.transaction(() => {
-      for (const r of rows) {
-        if (!Number.isFinite(r.value)) continue;
-        this.stmts.sample.run(r.ts, r.service, r.pool, r.metric, r.value);
-        for (const res of RESOLUTIONS) this.stmts.rollup.run(res, Math.floor(r.ts / (res * 1000)) * res * 1000, r.service, r.pool, r.metric, r.value, r.value, r.value);
-      }
-    })();
+    return this.guard(() => {
+      this.db.transaction(() => {
+        for (const r of rows) {
+          if (!Number.isFinite(r.value)) continue;
+          this.stmts.sample.run(r.ts, r.service, r.pool, r.metric, r.value);
+          for (const res of RESOLUTIONS) this.stmts.rollup.run(res, Math.floor(r.ts / (res * 1000)) * res * 1000, r.service, r.pool, r.metric, r.value, r.value, r.value);
+        }
+      })();
+    });
   }
 
   /** A series in [from, to) at 1 s (raw), 60 s or 3600 s resolution. */
   series(q: { service: string; pool: string; metric: string; from: number; to: number; resolution: 1 | 60 | 3600 }): SeriesPoint[] {
-    if (q.resolution === 1) {
-      return (this.stmts.raw.all(q.service, q.pool, q.metric, q.from, q.to) as { ts: number; value: number }[]).map((r) => ({ ts: r.ts, mean: r.value, min: r.value, max: r.value, count: 1 }));
-    }
-    return (this.stmts.rolled.all(q.resolution, q.service, q.pool, q.metric, q.from, q.to) as { ts: number; count: number; sum: number; min: number; max: number }[]).map((r) => ({ ts: r.ts, mean: r.sum / r.count, min: r.min, max: r.max, count: r.count }));
+    return this.guard(() => {
+      if (q.resolution === 1) {
+        return (this.stmts.raw.all(q.service, q.pool, q.metric, q.from, q.to) as { ts: number; value: number }[]).map((r) => ({ ts: r.ts, mean: r.value, min: r.value, max: r.value, count: 1 }));
+      }
+      return (this.stmts.rolled.all(q.resolution, q.service, q.pool, q.metric, q.from, q.to) as { ts: number; count: number; sum: number; min: number; max: number }[]).map((r) => ({ ts: r.ts, mean: r.sum / r.count, min: r.min, max: r.max, count: r.count }));
+    });
   }
 
   /** Apply retention at time `now` (ms); returns the rows removed per resolution. */
   prune(now: number): { raw: number; minute: number; hour: number } {
-    return this.db.transaction(() => ({
-      raw: this.db.prepare('DELETE FROM samples WHERE ts < ?').run(now - this.retention.rawSeconds * 1000).changes,
-      minute: this.db.prepare('DELETE FROM rollups WHERE res = 60 AND ts < ?').run(now - this.retention.minuteSeconds * 1000).changes,
-      hour: this.db.prepare('DELETE FROM rollups WHERE res = 3600 AND ts < ?').run(now - this.retention.hourSeconds * 1000).changes,
-    }))();
+    return this.guard(() =>
+      this.db.transaction(() => ({
+        raw: this.db.prepare('DELETE FROM samples WHERE ts < ?').run(now - this.retention.rawSeconds * 1000).changes,
+        minute: this.db.prepare('DELETE FROM rollups WHERE res = 60 AND ts < ?').run(now - this.retention.minuteSeconds * 1000).changes,
+        hour: this.db.prepare('DELETE FROM rollups WHERE res = 3600 AND ts < ?').run(now - this.retention.hourSeconds * 1000).changes,
+      }))(),
+    );
   }
 
   /** Record a decision (before it is acted on; `decision.at` in seconds, stored as ms); returns its sequence number. */
   addDecision(service: string, decision: Decision, target: number, boundReason: string | null): number {
-    const r = this.stmts.decision.run(Math.round(decision.at * 1000), service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
-    return Number(r.lastInsertRowid);
+    return this.guard(() => {
+      const r = this.stmts.decision.run(Math.round(decision.at * 1000), service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
+      return Number(r.lastInsertRowid);
+    });
   }
 
   /** Decisions at or after `since` (ms), oldest first; the most recent `limit`. */
   decisions(q: { service?: string; since?: number; limit?: number } = {}): DecisionRecord[] {
-    const rows = this.db
-      .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
-      .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
-    return rows.reverse().map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+    return this.guard(() => {
+      const rows = this.db
+        .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
+        .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
+      return rows.reverse().map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+    });
   }
 
   addEvent(e: InstanceEvent): void {
-    this.stmts.event.run(e.at, e.kind, e.instance, e.service, e.pool, e.detail ?? null);
+    return this.guard(() => {
+      this.stmts.event.run(e.at, e.kind, e.instance, e.service, e.pool, e.detail ?? null);
+    });
   }
 
   events(q: { since?: number; limit?: number } = {}): InstanceEvent[] {
-    const rows = this.db.prepare('SELECT ts, kind, instance, service, pool, detail FROM instance_events WHERE ts >= ? ORDER BY seq DESC LIMIT ?').all(q.since ?? 0, q.limit ?? 1000) as { ts: number; kind: InstanceEvent['kind']; instance: string; service: string; pool: 'live' | 'shadow'; detail: string | null }[];
-    return rows.reverse().map((r) => ({ at: r.ts, kind: r.kind, instance: r.instance, service: r.service, pool: r.pool, ...(r.detail !== null ? { detail: r.detail } : {}) }));
+    return this.guard(() => {
+      const rows = this.db.prepare('SELECT ts, kind, instance, service, pool, detail FROM instance_events WHERE ts >= ? ORDER BY seq DESC LIMIT ?').all(q.since ?? 0, q.limit ?? 1000) as { ts: number; kind: InstanceEvent['kind']; instance: string; service: string; pool: 'live' | 'shadow'; detail: string | null }[];
+      return rows.reverse().map((r) => ({ at: r.ts, kind: r.kind, instance: r.instance, service: r.service, pool: r.pool, ...(r.detail !== null ? { detail: r.detail } : {}) }));
+    });
   }
 
   saveInstance(r: InstanceRecord): void {
-    this.stmts.saveInstance.run(r.id, r.service, r.pool, r.instanceType, JSON.stringify(r.labels), r.pid, r.port, r.createdAt);
+    return this.guard(() => {
+      this.stmts.saveInstance.run(r.id, r.service, r.pool, r.instanceType, JSON.stringify(r.labels), r.pid, r.port, r.createdAt);
+    });
   }
 
   removeInstance(id: string): void {
-    this.stmts.removeInstance.run(id);
+    return this.guard(() => {
+      this.stmts.removeInstance.run(id);
+    });
   }
 
   loadInstances(): InstanceRecord[] {
-    return (this.stmts.loadInstances.all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({
-      id: r.id,
-      service: r.service,
-      pool: r.pool,
-      instanceType: r.instance_type,
-      labels: JSON.parse(r.labels) as Record<string, string>,
-      pid: r.pid,
-      port: r.port,
-      createdAt: r.created_at,
-    }));
+    return this.guard(() => {
+      return (this.stmts.loadInstances.all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({
+        id: r.id,
+        service: r.service,
+        pool: r.pool,
+        instanceType: r.instance_type,
+        labels: JSON.parse(r.labels) as Record<string, string>,
+        pid: r.pid,
+        port: r.port,
+        createdAt: r.created_at,
+      }));
+    });
   }
 
   startExperiment(e: { id: string; service: string; kind: string; startedAt: number; config: unknown }): void {
-    this.db.prepare('INSERT INTO experiments (id, service, kind, started_at, config) VALUES (?, ?, ?, ?, ?)').run(e.id, e.service, e.kind, e.startedAt, JSON.stringify(e.config));
+    return this.guard(() => {
+      this.db.prepare('INSERT INTO experiments (id, service, kind, started_at, config) VALUES (?, ?, ?, ?, ?)').run(e.id, e.service, e.kind, e.startedAt, JSON.stringify(e.config));
+    });
   }
 
   finishExperiment(id: string, finishedAt: number, verdict: string, details: unknown): void {
-    const r = this.db.prepare('UPDATE experiments SET finished_at = ?, verdict = ?, details = ? WHERE id = ?').run(finishedAt, verdict, JSON.stringify(details), id);
-    if (r.changes === 0) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no experiment "${id}"`);
+    return this.guard(() => {
+      const r = this.db.prepare('UPDATE experiments SET finished_at = ?, verdict = ?, details = ? WHERE id = ?').run(finishedAt, verdict, JSON.stringify(details), id);
+      if (r.changes === 0) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no experiment "${id}"`);
+    });
   }
 
   experiments(): ExperimentRecord[] {
-    return (this.db.prepare('SELECT * FROM experiments ORDER BY started_at').all() as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[]).map((r) => ({
-      id: r.id,
-      service: r.service,
-      kind: r.kind,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      config: JSON.parse(r.config) as unknown,
-      verdict: r.verdict,
-      details: r.details === null ? null : (JSON.parse(r.details) as unknown),
-    }));
+    return this.guard(() => {
+      return (this.db.prepare('SELECT * FROM experiments ORDER BY started_at').all() as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[]).map((r) => ({
+        id: r.id,
+        service: r.service,
+        kind: r.kind,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        config: JSON.parse(r.config) as unknown,
+        verdict: r.verdict,
+        details: r.details === null ? null : (JSON.parse(r.details) as unknown),
+      }));
+    });
   }
 
   /** Give up ownership and close. */
   close(): void {
     if (!this.db.open) return;
-    if (this.db.readonly) {
+    if (this.db.readonly || this.failure) {
+      // A failed store is not written again (the owner mark stays; a dead owner is taken over).
       this.db.close();
       return;
     }
-    this.db.prepare("DELETE FROM meta WHERE key = 'owner' AND value = ?").run(JSON.stringify({ pid: this.pid }));
-    this.db.close();
+    try {
+      this.db.prepare("DELETE FROM meta WHERE key = 'owner' AND value = ?").run(JSON.stringify({ pid: this.pid }));
+    } finally {
+      this.db.close();
+    }
   }
 }

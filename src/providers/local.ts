@@ -312,7 +312,17 @@ export class LocalProvider implements Provider {
     }
     child.unref();
     const record: InstanceRecord = { id, service: spec.service, pool: spec.pool, instanceType: spec.instanceType, labels: { ...spec.labels }, pid: child.pid, port, createdAt: this.now() };
-    this.o.registry.saveInstance(record);
+    try {
+      this.o.registry.saveInstance(record);
+    } catch (err) {
+      // Unrecorded, it would be an orphan no restart adopts: stop it now.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      throw new ProviderError('start_failed', `${id}: its record could not be saved, so it was stopped (${(err as Error).message})`);
+    }
     const m: Managed = {
       record,
       state: 'starting',

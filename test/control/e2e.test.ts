@@ -12,7 +12,8 @@ import { runCli, startCli, tempDir, until } from '../helpers.js';
 import { pidAlive as alive } from '../../src/providers/local.js';
 import { findLeftovers, processMark } from '../../src/control/leftovers.js';
 import { spawn } from 'node:child_process';
-import { ROOT } from '../helpers.js';
+import { corruptTable, ROOT } from '../helpers.js';
+import Database from 'better-sqlite3';
 
 
 
@@ -101,6 +102,72 @@ describe('shadowscale run: kill -9 and restart', () => {
     });
     assert.equal(code, 0);
     assert.deepEqual(ownedPids(storePath), []);
+  });
+});
+
+describe('shadowscale run: a damaged or full store', () => {
+  const runConfig = (dir: string, storePath: string, extra = ''): string => {
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${storePath}${extra} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    return config;
+  };
+
+  // Severe defect of issue 10: a damaged page in the instances table gave `internal error: SqliteError`
+  // with a stack while `run` kept running with its admin port held; in the samples table every tick
+  // failed forever.
+  for (const table of ['instances', 'samples']) {
+    it(`regression: a damaged page in the ${table} table: run exits 2 with SHADOWSCALE_E_STORE_CORRUPT naming the file, no stack`, async (t) => {
+      const dir = tempDir(t);
+      const storePath = join(dir, 'damaged.db');
+      const s = Store.open({ path: storePath });
+      s.addSamples(Array.from({ length: 3000 }, (_, i) => ({ ts: Date.now() - i * 1000, service: 'web', pool: 'live', metric: 'rps', value: i })));
+      for (let i = 0; i < 40; i++) s.saveInstance({ id: `web-live-${i}`, service: 'web', pool: 'live', instanceType: 'small', labels: { note: 'x'.repeat(60) }, pid: 4_000_000 + i, port: 1, createdAt: i });
+      s.close();
+      await corruptTable(storePath, table);
+      const r = await runCli(['run', '--config', runConfig(dir, storePath)]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^shadowscale: ${storePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the store is damaged .*\\[SHADOWSCALE_E_STORE_CORRUPT\\]\\n$`));
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+    });
+  }
+
+  it('regression: a store that fills up while running stops the loop acting: run exits 1 with SHADOWSCALE_E_STORE_FAILED, instances left for the next run', async (t) => {
+    const dir = tempDir(t);
+    const storePath = join(dir, 'small.db');
+    t.after(() => {
+      for (const pid of ownedPids(storePath)) process.kill(-pid, 'SIGKILL');
+    });
+    Store.open({ path: storePath }).close();
+    // Filled to a few pages short of the 1 MiB limit, so that the loop's own writes reach it.
+    const db = new Database(storePath);
+    const insert = db.prepare("INSERT INTO samples (ts, service, pool, metric, value) VALUES (?, 'old', 'live', 'rps', ?)");
+    const limitPages = (1 << 20) / (db.pragma('page_size', { simple: true }) as number);
+    for (let i = 0; (db.pragma('page_count', { simple: true }) as number) < limitPages - 4; i++) db.transaction(() => {
+      for (let k = 0; k < 50; k++) insert.run(Date.now() + i * 50 + k, k);
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'run', '--config', runConfig(dir, storePath, ', maxSizeBytes: 1048576')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /stopped: the loop stopped acting: .*small\.db: the store is full/);
+    assert.match(stderr, /shadowscale: .*small\.db: the store is full \(the disk, or store\.maxSizeBytes\).*\[SHADOWSCALE_E_STORE_FAILED\]\n$/);
+    assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+    assert.equal((stderr.match(/stopped: the loop stopped acting/g) ?? []).length, 1);
+    assert.match(stderr, /the loop stopped acting and run exits; [1-9]\d* instance\(s\) left running for the next run to adopt/);
+    assert.ok(ownedPids(storePath).length >= 1, 'the instances keep running');
   });
 });
 

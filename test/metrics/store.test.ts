@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Decision } from '../../src/core/reasons.js';
 import { Store } from '../../src/metrics/store.js';
-import { tempDir } from '../helpers.js';
+import { corruptTable, tempDir } from '../helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const decision = (at: number, current: number, desired: number): Decision => ({ strategy: 'hybrid', at, current, desired, reason: 'forecast_peak', driver: 'predictive', numbers: { forecastUpper: 120.5, perInstance: 30 } });
@@ -92,5 +92,58 @@ describe('Store', () => {
     ] as const) {
       assert.throws(() => Store.open({ path }), (e: Error & { code?: string }) => ['SHADOWSCALE_E_STORE_CORRUPT'].includes(e.code ?? '') && message.test(e.message), path);
     }
+  });
+
+  /** A store with some rows in every table, closed. */
+  const filled = (path: string): void => {
+    const s = Store.open({ path });
+    const rows = [];
+    for (let i = 0; i < 2000; i++) rows.push({ ts: T0 + i * 1000, service: 'web', pool: 'live', metric: 'rps', value: i });
+    s.addSamples(rows);
+    for (let i = 0; i < 50; i++) s.saveInstance({ id: `web-live-${i}`, service: 'web', pool: 'live', instanceType: 'standard', labels: { k: 'v'.repeat(40) }, pid: 1_000_000 + i, port: 9000 + i, createdAt: T0 + i });
+    s.addDecision('web', decision(T0 / 1000, 1, 2), 2, null);
+    s.close();
+  };
+
+  // Severe defect of issue 10: a damaged page was found only by some statement later (a stack trace
+  // with `run` still holding its ports, or every tick failing forever).
+  for (const table of ['instances', 'samples', 'decisions']) {
+    it(`regression: a damaged page in the ${table} table is found at open: SHADOWSCALE_E_STORE_CORRUPT naming the file`, async (t) => {
+      const path = join(tempDir(t), 'damaged.db');
+      filled(path);
+      await corruptTable(path, table);
+      assert.throws(
+        () => Store.open({ path }),
+        (e: Error & { code?: string }) => e.code === 'SHADOWSCALE_E_STORE_CORRUPT' && e.message.startsWith(`${path}: the store is damaged (SQLite quick_check: `) && !e.message.includes('\n'),
+      );
+    });
+  }
+
+  it('a store that fails while running (full: store.maxSizeBytes) keeps failing with SHADOWSCALE_E_STORE_FAILED and says so once', (t) => {
+    const path = join(tempDir(t), 'small.db');
+    const s = Store.open({ path, maxSizeBytes: 1 << 20 });
+    const told: string[] = [];
+    s.onFailure = (e) => told.push(e.code);
+    let thrown: (Error & { code?: string }) | undefined;
+    for (let batch = 0; batch < 200 && !thrown; batch++) {
+      const rows = [];
+      for (let i = 0; i < 1000; i++) rows.push({ ts: T0 + (batch * 1000 + i) * 1000, service: 'web', pool: 'live', metric: 'rps', value: i });
+      try {
+        s.addSamples(rows);
+      } catch (e) {
+        thrown = e as Error & { code?: string };
+      }
+    }
+    assert.equal(thrown?.code, 'SHADOWSCALE_E_STORE_FAILED');
+    assert.match(thrown?.message ?? '', /small\.db: the store is full \(the disk, or store\.maxSizeBytes\)/);
+    // Later calls, reads included, fail at once with the same error; the owner is told once.
+    assert.throws(() => s.decisions(), (e) => e === thrown);
+    assert.throws(() => s.addDecision('web', decision(T0 / 1000, 1, 2), 2, null), (e) => e === thrown);
+    assert.deepEqual(told, ['SHADOWSCALE_E_STORE_FAILED']);
+    s.close();
+    // The rows committed before the failure are intact.
+    const again = Store.open({ path });
+    assert.ok(again.series({ service: 'web', pool: 'live', metric: 'rps', from: 0, to: Number.MAX_SAFE_INTEGER, resolution: 1 }).length > 0);
+    again.close();
   });
 });
