@@ -302,6 +302,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           mirrorMutations: sampling.mirrorMutations,
           scrubHeaders: sampling.scrubHeaders,
           redactJsonFields: sampling.redactJsonFields,
+          keepFields: sampling.keepFields,
+          clientAddress: sampling.clientAddress,
           minRate: gw.mirror.minRate,
           maxRate: gw.mirror.maxRate,
           maxBodyBytes: gw.mirror.maxBodyBytes,

@@ -113,8 +113,10 @@ const sampling = z.strictObject({
   key: str('a header name or "client-address"').optional().describe('Consistent sampling key; random when absent'),
   mirrorMutations: bool().default(MIRROR_DEFAULTS.mirrorMutations).describe('Always mirror POST/PUT/PATCH/DELETE (stateful shadows)'),
   mode: oneOf(['full', 'scrubbed', 'metadata']).default(MIRROR_DEFAULTS.mode),
-  scrubHeaders: z.array(str('a header name'), expect('a list of header names')).default([]),
-  redactJsonFields: z.array(str('a JSON field name'), expect('a list of field names')).default([]),
+  scrubHeaders: z.array(str('a header name'), expect('a list of header names')).default([]).describe('Scrubbed mode: headers removed on top of the defaults (docs/reference/mirroring.md)'),
+  redactJsonFields: z.array(str('a field name'), expect('a list of field names')).default([]).describe('Scrubbed mode: JSON fields, query parameters and form fields redacted on top of the defaults'),
+  keepFields: z.array(str('a field name'), expect('a list of field names')).default([]).describe('Scrubbed mode: names the defaults would redact that are not secret here (e.g. a record\'s "key")'),
+  clientAddress: oneOf(['drop', 'hash']).default('drop').describe("Scrubbed mode: the client's address headers are dropped, or X-Forwarded-For becomes a keyed hash per address"),
 });
 
 /** HOST:PORT (a bracketed IPv6 host allowed), or undefined when it is not one. The one parser of addresses. */

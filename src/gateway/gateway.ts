@@ -95,6 +95,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** undici refused the request before sending it: no upstream saw it, so it is not live traffic. */
   private unsent = false;
+  /** The exchange failed (before or during the response): an error of the live pool. */
+  private failed = false;
   private abortUpstream: ((err: Error) => void) | undefined;
   private resumeUpstream: () => void = () => undefined;
   /** Latency is timed on the monotonic clock (sub-millisecond, as the mirror times the shadow). */
@@ -116,7 +118,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    this.member.failures = 0;
     this.status = statusCode;
     if (this.res.ended) return false;
     this.res.writeHead(statusCode, statusText, responseHeaders(raw));
@@ -132,6 +133,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    // Only a whole response clears the member's failures: one that resets in the middle of its
+    // bodies keeps counting towards ejection.
+    this.member.failures = 0;
     this.res.end();
     this.done();
   }
@@ -146,7 +150,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.c.fail(this.res, 400, 'unforwardable_request');
       return this.done();
     }
-    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') this.c.fail(this.res, 504, 'upstream_timeout');
+    this.failed = true;
+    if (this.res.headersSent) {
+      // The response had started: the client's copy is cut short (the connection is closed so that it
+      // cannot take it for whole). A failure of the member and of the live pool.
+      this.c.fail(this.res, 502, err instanceof undiciErrors.BodyTimeoutError ? 'upstream_timeout_mid_body' : 'upstream_reset_mid_body');
+    } else if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') this.c.fail(this.res, 504, 'upstream_timeout');
     else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') this.c.fail(this.res, 502, 'upstream_unreachable');
     else this.c.fail(this.res, 502, 'upstream_reset');
     const m = this.member;
@@ -174,7 +183,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const path = req.url;
     if (this.unsent) return;
     const durationMs = performance.now() - this.started;
-    c.metrics.observe('live', { method: req.method, path, status: this.status, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
+    c.metrics.observe('live', { method: req.method, path, status: this.status, failed: this.failed, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
     if (this.sampled && c.mirror.mode === 'metadata') {
       const q = path.indexOf('?');
       const headerNames: string[] = [];

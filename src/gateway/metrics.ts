@@ -12,6 +12,8 @@ export interface Observation {
   readonly path: string;
   /** 0 when no response was received (a failure). */
   readonly status: number;
+  /** The exchange failed after its status arrived (a reset in the middle of the body). */
+  readonly failed?: boolean;
   readonly durationMs: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
@@ -234,7 +236,7 @@ export class TrafficMetrics {
       r = p.routes.get(route);
       if (!r) p.routes.set(route, (r = newSeries()));
     }
-    const failed = o.status === 0 || o.status >= 500;
+    const failed = o.failed === true || o.status === 0 || o.status >= 500;
     const us = Math.max(1, Math.round(o.durationMs * 1000));
     record(p.all, o, failed, us);
     record(r, o, failed, us);

@@ -4,13 +4,15 @@
 //    its arrival) never block or throw: they enqueue within a bound, or drop and count;
 // 3. a fixed number of senders (its own connection limit) deliver with a short timeout; failures
 //    and timeouts are counted, never retried; mutations sharing a key are delivered in arrival order.
-// Scrubbed mode removes credentials and configured headers and redacts configured JSON fields.
+// Scrubbed mode takes out every credential and the client's identity (scrub.ts); metadata mode sends
+// nothing. docs/reference/mirroring.md says what a shadow receives in each mode.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { fieldValue } from './headers.js';
 import type { Observation } from './metrics.js';
+import { Scrubber } from './scrub.js';
 
 export type MirrorMode = 'full' | 'scrubbed' | 'metadata';
 
@@ -25,8 +27,13 @@ export interface MirrorOptions {
   readonly mirrorMutations: boolean;
   readonly mutationMethods: readonly string[];
   readonly mode: MirrorMode;
+  /** Scrubbed mode: headers removed, and field names redacted (query, JSON, form), on top of the defaults. */
   readonly scrubHeaders: readonly string[];
   readonly redactJsonFields: readonly string[];
+  /** Scrubbed mode: names the defaults would redact that are not secret here. */
+  readonly keepFields: readonly string[];
+  /** Scrubbed mode: the client's address is dropped, or X-Forwarded-For becomes a keyed hash. */
+  readonly clientAddress: 'drop' | 'hash';
   readonly maxBodyBytes: number;
   readonly queueLimit: number;
   readonly concurrency: number;
@@ -46,6 +53,8 @@ export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
   mode: 'scrubbed',
   scrubHeaders: [],
   redactJsonFields: [],
+  keepFields: [],
+  clientAddress: 'drop',
   maxBodyBytes: 1 << 20,
   queueLimit: 1000,
   concurrency: 16,
@@ -90,8 +99,6 @@ export interface MirrorStats {
   queued: number;
 }
 
-const ALWAYS_SCRUBBED = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
-
 /** FNV-1a, 32 bit: a stable hash for consistent sampling. */
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -100,16 +107,6 @@ export function fnv1a(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
-}
-
-export function redactJson(value: unknown, fields: ReadonlySet<string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => redactJson(v, fields));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = fields.has(k) ? '[redacted]' : redactJson(v, fields);
-    return out;
-  }
-  return value;
 }
 
 export class Mirror {
@@ -121,8 +118,7 @@ export class Mirror {
   private readonly queue: MirroredRequest[] = [];
   private readonly keyChains = new Map<string, Promise<void>>();
   private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0 };
-  private readonly scrub: Set<string>;
-  private readonly redact: Set<string>;
+  private readonly scrubber: Scrubber;
   private closed = false;
   private readonly keyLower: string;
   private readonly records: RequestMetadata[] = [];
@@ -142,8 +138,7 @@ export class Mirror {
     this.rate = this.o.rate;
     this.targets = [...this.o.targets];
     this.pools = this.targets.map((t) => this.newPool(t, this.targets.length));
-    this.scrub = new Set([...ALWAYS_SCRUBBED, ...this.o.scrubHeaders.map((h) => h.toLowerCase())]);
-    this.redact = new Set(this.o.redactJsonFields);
+    this.scrubber = new Scrubber({ headers: this.o.scrubHeaders, fields: this.o.redactJsonFields, keep: this.o.keepFields, clientAddress: this.o.clientAddress });
     this.keyLower = (this.o.key ?? '').toLowerCase();
     this.recordStream = this.o.recordFile ? createWriteStream(this.o.recordFile, { flags: 'a' }) : undefined;
     // A recording error (disk full, ...) must not reach live traffic: count the lines lost instead.
@@ -285,22 +280,19 @@ export class Mirror {
   private prepare(req: MirroredRequest): MirroredRequest | undefined {
     if (req.oversized || (req.body && req.body.length > this.o.maxBodyBytes)) return undefined;
     if (this.o.mode === 'full') return req;
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!this.scrub.has(k)) headers[k] = v;
+    const sc = this.scrubber;
+    const headers = sc.headers(req.headers);
     let body = req.body;
-    if (body && body.length && this.redact.size) {
-      const type = String(req.headers['content-type'] ?? '');
-      if (type.includes('json')) {
-        try {
-          body = Buffer.from(JSON.stringify(redactJson(JSON.parse(body.toString('utf8')), this.redact)));
-          headers['content-length'] = String(body.length);
-        } catch {
-          // A body that claims JSON but cannot be parsed cannot be redacted: not mirrored.
-          return undefined;
-        }
+    if (body && body.length) {
+      const scrubbed = sc.body(body, String(req.headers['content-type'] ?? ''));
+      // A body that claims JSON or a form but cannot be parsed cannot be told safe: not mirrored.
+      if (!scrubbed) return undefined;
+      if (scrubbed.changed) {
+        body = scrubbed.body;
+        headers['content-length'] = String(body.length);
       }
     }
-    return { ...req, headers, body };
+    return { ...req, path: sc.path(req.path), headers, body };
   }
 
   private pump(): void {
