@@ -130,7 +130,9 @@ export class Runtime {
         env: { ...p.env, ...o.instanceEnv },
         instanceTypes,
         registry: store,
-        owner: `shadowscale:${storePath}`,
+        // The store's id, not its path: the same file through a symlink is the same owner.
+        owner: `shadowscale:store:${store.id}`,
+        formerOwners: [`shadowscale:${storePath}`],
         logDir: p.logDir ?? join(dirname(storePath), 'logs'),
         healthPath: p.healthPath,
         healthIntervalMs: 200,

@@ -11,6 +11,7 @@
 // open fail (SHADOWSCALE_E_STORE_LOCKED); a dead owner (kill -9) is taken over. A file that is not a
 // shadowscale database fails with SHADOWSCALE_E_STORE_CORRUPT, naming the file.
 
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ShadowscaleError } from '../core/errors.js';
 import type { Decision } from '../core/reasons.js';
@@ -235,8 +236,22 @@ export class Store implements InstanceRegistry {
     `);
   }
 
+  /**
+   * The store's identity: a random id kept in the file, so that the same file reached by another path
+   * (a symlink, a bind mount, a relative path) is the same store, and a copy at the same path is not.
+   */
+  get id(): string {
+    return this.guard(() => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = 'id'").get() as { value: string } | undefined;
+      if (!row) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: the store has no id (opened read-only before any owner gave it one)`);
+      return row.value;
+    });
+  }
+
   private takeOwnership(): void {
     const take = this.db.transaction(() => {
+      // Stores made before ids get one at their next open.
+      this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('id', ?)").run(randomUUID());
       const row = this.db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
       if (row) {
         const owner = JSON.parse(row.value) as { pid: number };

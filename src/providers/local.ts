@@ -3,7 +3,8 @@
 //
 // 1. create: pick a free port, spawn the command detached (its own process group, output to a log
 //    file), and save its record (pid, port, labels) before anything else can happen, so a crash of
-//    the control plane cannot orphan it. The environment carries SHADOWSCALE_OWNER and the labels.
+//    the control plane cannot orphan it. The environment carries SHADOWSCALE_OWNER (the store's id)
+//    and the labels.
 // 2. Watch: every `healthIntervalMs`, a starting instance becomes ready when its health check passes
 //    (failed after `readyTimeoutMs`); a ready one fails after `unhealthyAfter` consecutive failed
 //    checks. An exit (own child) or a vanished pid (adopted) is a crash: counted, reported, kept as
@@ -60,8 +61,10 @@ export interface LocalProviderOptions {
   /** Environment per instance type (e.g. SLOTS, SERVICE_TIME_MS). */
   readonly instanceTypes: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly registry: InstanceRegistry;
-  /** Marks this control plane's processes (e.g. the store's path), for adoption and the orphan sweep. */
+  /** Marks this control plane's processes (the store's id), for adoption and the orphan sweep. */
   readonly owner: string;
+  /** Earlier marks of the same owner, still adopted (instances started before the store had an id). */
+  readonly formerOwners?: readonly string[];
   readonly logDir: string;
   readonly host?: string;
   readonly healthPath?: string;
@@ -161,10 +164,14 @@ export class LocalProvider implements Provider {
     this.o.onEvent?.({ at: this.now(), kind, instance: r.id, service: r.service, pool: r.pool, ...(detail ? { detail } : {}) });
   }
 
+  private ours(mark: string | undefined): boolean {
+    return mark !== undefined && (mark === this.o.owner || (this.o.formerOwners?.includes(mark) ?? false));
+  }
+
   private adopt(): void {
     for (const r of this.o.registry.loadInstances()) {
       const env = pidAlive(r.pid) ? environOf(r.pid) : undefined;
-      if (env?.get(ID_ENV) === r.id && env.get(OWNER_ENV) === this.o.owner) {
+      if (env?.get(ID_ENV) === r.id && this.ours(env.get(OWNER_ENV))) {
         this.instances.set(r.id, { record: r, state: 'starting', healthFailures: 0, exited: this.exitOfPid(r.pid) });
         this.emit('adopted', r, `pid ${r.pid}`);
       } else {
@@ -183,7 +190,7 @@ export class LocalProvider implements Provider {
       if (pid === process.pid) continue;
       const env = environOf(pid);
       const id = env?.get(ID_ENV);
-      if (!env || env.get(OWNER_ENV) !== this.o.owner || !id || this.instances.has(id)) continue;
+      if (!env || !this.ours(env.get(OWNER_ENV)) || !id || this.instances.has(id)) continue;
       // Only the group leader (the spawned command) is the instance; its children are part of it.
       const leader = (() => {
         try {

@@ -1,7 +1,7 @@
 // End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
 // SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -18,8 +18,21 @@ import Database from 'better-sqlite3';
 
 
 /** Processes carrying this store's owner mark (the local provider's instances). */
+const storeIds = new Map<string, string>();
 function ownedPids(storePath: string): number[] {
-  const mark = `SHADOWSCALE_OWNER=shadowscale:${storePath}\0`;
+  // Known once read: cleanup runs after the test's directory may be gone.
+  let id = storeIds.get(storePath);
+  if (id === undefined) {
+    try {
+      const s = Store.openReadOnly(storePath);
+      id = s.id;
+      s.close();
+      storeIds.set(storePath, id);
+    } catch {
+      return []; // no store, no instance
+    }
+  }
+  const mark = `SHADOWSCALE_OWNER=shadowscale:store:${id}\0`;
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
@@ -102,6 +115,52 @@ describe('shadowscale run: kill -9 and restart', () => {
     });
     assert.equal(code, 0);
     assert.deepEqual(ownedPids(storePath), []);
+  });
+});
+
+describe('shadowscale run: the store is the file, not its path', () => {
+  // Issue 10, item 6: the owner mark was the store's path string, so the same file reached through a
+  // symlinked directory took its own live instances for lost, started new ones and orphaned the old.
+  it('regression: restarted through a symlinked directory, run adopts the same instances and starts none', async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), join(dir, 'link'));
+    const realPath = join(dir, 'real', 'store.db');
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${realPath} }\ncontrol: { tickSeconds: 0.3, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    t.after(() => {
+      for (const pid of ownedPids(realPath)) process.kill(-pid, 'SIGKILL');
+    });
+    const first = await startRun(config);
+    t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+    const instances = (): { id: string; pid: number }[] => {
+      const s = Store.openReadOnly(realPath);
+      try {
+        return s.loadInstances().map((i) => ({ id: i.id, pid: i.pid })).sort((a, b) => a.id.localeCompare(b.id));
+      } finally {
+        s.close();
+      }
+    };
+    await until('2 live instances and the shadow recorded', () => instances().length === 3, 20_000);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const before = instances();
+    const second = await startRun(config, ['--set', `store.path=${join(dir, 'link', 'store.db')}`]);
+    t.after(() => void (second.child.exitCode === null && second.child.kill('SIGKILL')));
+    assert.equal(second.where.store, join(dir, 'link', 'store.db'));
+    await new Promise((r) => setTimeout(r, 2000)); // several ticks
+    assert.deepEqual(instances(), before, 'the same instances and processes');
+    assert.equal(ownedPids(realPath).length, 3, 'no new process, no orphan');
+    const s = Store.openReadOnly(realPath);
+    const events = s.events();
+    s.close();
+    assert.equal(events.filter((e) => e.kind === 'lost').length, 0);
+    assert.equal(events.filter((e) => e.kind === 'adopted').length, 3);
+    second.child.kill('SIGKILL');
   });
 });
 
