@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../gateway/admin.js';
 import { ClusterGateway, type PortableGatewayOptions } from '../gateway/cluster.js';
 import { localControl, type GatewayControl } from '../gateway/control.js';
+import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
@@ -53,6 +54,13 @@ function positiveNumber(what: string) {
 function positiveInteger(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+}
+/** Most points a forecast gives (a week of minutes is 10,080; more is a typo, and would not fit in memory). */
+const MAX_HORIZON = 100_000;
+function horizonPoints(v: string): number {
+  const n = positiveInteger(v);
+  if (n > MAX_HORIZON) throw new InvalidArgumentError(`expected at most ${MAX_HORIZON} points, got "${v}"`);
   return n;
 }
 function workerCount(v: string): number {
@@ -173,7 +181,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     addTraceOptions(program.command('forecast').description('forecast traces with a calibrated prediction interval; several inputs (or a directory) run in parallel and print JSON Lines'), true),
     'model, or auto: chosen per series by a rolling-origin backtest',
   )
-    .requiredOption('--horizon <points>', 'number of points to forecast after the last row', positiveInteger)
+    .requiredOption('--horizon <points>', `number of points to forecast after the last row (at most ${MAX_HORIZON})`, horizonPoints)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
     .action(async (opts: Record<string, unknown>) => {
@@ -221,7 +229,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     addTraceOptions(program.command('forecast-eval').description('rolling-origin evaluation: MAE against the better of daily/weekly seasonal naive, and interval coverage'), true),
     'model to evaluate',
   )
-    .option('--horizon <points>', 'points ahead (default: one hour of points)', positiveInteger)
+    .option('--horizon <points>', `points ahead (default: one hour of points; at most ${MAX_HORIZON})`, horizonPoints)
     .option('--origins <k>', 'forecast origins per series (a quarter of a day apart)', positiveInteger, 20)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print one JSON object')
@@ -322,14 +330,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       let control: GatewayControl;
       let port: number;
       let close: () => Promise<void>;
+      const listenWhat = opts.listen ? '--listen' : 'gateway.listen';
       if (workers > 1) {
+        await checkListen(listen.host, listen.port, listenWhat);
         const c = await ClusterGateway.start({ workers, host: listen.host, port: listen.port, live, options, onWorkerExit: (w) => io.err(`shadowscale: gateway worker ${w.pid} exited (code ${w.code}, signal ${w.signal}); restarting it\n`) });
         control = c;
         port = c.address.port;
         close = () => c.close();
       } else {
         const g = createGateway({ ...options, live });
-        port = (await g.listen(listen.port, listen.host)).port;
+        port = (await g.listen(listen.port, listen.host, listenWhat)).port;
         control = localControl(g);
         close = () => g.close();
       }
@@ -338,7 +348,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const adminAddr = (opts.admin as { host: string; port: number } | undefined) ?? (gw.admin ? hostPort('gateway.admin')(gw.admin) : undefined);
       if (adminAddr) {
         admin = createAdminServer(control);
-        await new Promise<void>((resolve) => (admin as Server).listen(adminAddr.port, adminAddr.host, resolve));
+        try {
+          await listenOn(admin, adminAddr.port, adminAddr.host, opts.admin ? '--admin' : 'gateway.admin');
+        } catch (err) {
+          await close();
+          throw err;
+        }
         adminUrl = `http://${adminAddr.host}:${(admin.address() as AddressInfo).port}`;
       }
       const where = { listen: `http://${listen.host}:${port}`, admin: adminUrl ?? null, workers };

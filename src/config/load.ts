@@ -1,6 +1,6 @@
 // Loading the configuration: YAML file < environment < CLI flags, validated once, then frozen.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ShadowscaleError, describeValue } from '../core/errors.js';
@@ -46,28 +46,45 @@ export interface LoadOptions {
   readonly sets?: readonly string[];
 }
 
+/** Largest configuration file read (a configuration is a few KiB; this bounds time and memory). */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Largest index `--set` may name in a list (past the end by one appends). */
+const MAX_SET_INDEX = 1000;
+
 export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const { raw, doc, lines } = options.file ? readYaml(options.file) : { raw: {}, doc: undefined, lines: undefined };
   const first = validate(raw, (path) => locate(options.file, doc, lines, path));
   const merged = structuredClone(first) as unknown as Record<string, unknown>;
+  // Where each overridden path was set, so that a value the schema refuses is reported by its source.
+  const sources: { path: readonly (string | number)[]; source: string }[] = [];
   for (const o of OVERRIDES) {
     const v = options.env?.[o.env];
-    if (v !== undefined && v !== '') applyOverride(merged, o, parseValue(v, o.kind, `environment variable ${o.env}`));
+    // A flag for the same setting wins: the environment's value is not even read.
+    if (v === undefined || v === '' || options.flags?.[o.key] !== undefined) continue;
+    const source = `environment variable ${o.env}`;
+    applyOverride(merged, o, parseValue(v, o.kind, source), source, sources);
   }
   for (const o of OVERRIDES) {
     const v = options.flags?.[o.key];
-    if (v !== undefined) applyOverride(merged, o, parseValue(v, o.kind, `flag ${o.flag.split(' ')[0]}`));
+    const source = `flag ${o.flag.split(' ')[0]}`;
+    if (v !== undefined) applyOverride(merged, o, parseValue(v, o.kind, source), source, sources);
   }
-  for (const s of options.sets ?? []) applySet(merged, s);
-  const final = validate(merged, (path) => `override of ${formatPath(path)}`);
+  for (const s of options.sets ?? []) applySet(merged, s, sources);
+  const final = validate(merged, (path) => {
+    const set = [...sources].reverse().find((x) => x.path.length <= path.length && x.path.every((p, i) => p === path[i]));
+    return set ? set.source : `override of ${formatPath(path)}`;
+  });
   return deepFreeze(final);
 }
 
 function readYaml(file: string): { raw: unknown; doc: Document; lines: LineCounter } {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: the configuration file is ${size} bytes; at most ${MAX_CONFIG_BYTES} (1 MiB) is read`);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ShadowscaleError) throw err;
     throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const lines = new LineCounter();
@@ -77,7 +94,14 @@ function readYaml(file: string): { raw: unknown; doc: Document; lines: LineCount
     const pos = firstError.linePos?.[0];
     throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}:${pos ? `${pos.line}:${pos.col}` : '1'}: not valid YAML: ${firstError.message.split('\n')[0]}`);
   }
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // Aliases are expanded by reference counting: a "billion laughs" document fails here instead of
+    // exhausting memory.
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: not accepted: ${(err as Error).message} (aliases expand to too much)`);
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `${file}:1: expected a mapping at the top level (version, instanceTypes, services, simulation), got ${describeValue(raw)}`);
   }
@@ -126,13 +150,23 @@ function parseValue(text: string, kind: Override['kind'], source: string): unkno
   return n;
 }
 
-function applyOverride(cfg: Record<string, unknown>, o: Override, value: unknown): void {
-  const targets = o.scope === 'root' ? [cfg] : (cfg.services as Record<string, unknown>[]);
-  for (const t of targets) setPath(t, o.path, value);
+function applyOverride(cfg: Record<string, unknown>, o: Override, value: unknown, source: string, sources: { path: readonly (string | number)[]; source: string }[]): void {
+  if (o.scope === 'root') {
+    setPath(cfg, o.path, value);
+    sources.push({ path: o.path, source });
+    return;
+  }
+  (cfg.services as Record<string, unknown>[]).forEach((t, i) => {
+    setPath(t, o.path, value);
+    sources.push({ path: ['services', i, ...o.path], source });
+  });
 }
 
+/** Keys that would reach an object's prototype rather than a setting. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** `--set services[0].slo.latencyP99Ms=150`: the value is read as YAML (numbers, booleans, lists). */
-function applySet(cfg: Record<string, unknown>, assignment: string): void {
+function applySet(cfg: Record<string, unknown>, assignment: string, sources: { path: readonly (string | number)[]; source: string }[]): void {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--set ${assignment}: expected PATH=VALUE, e.g. services[0].slo.latencyP99Ms=150`);
   const pathText = assignment.slice(0, eq);
@@ -140,11 +174,32 @@ function applySet(cfg: Record<string, unknown>, assignment: string): void {
   for (const part of pathText.split('.')) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/.exec(part);
     if (!m) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--set ${assignment}: "${part}" is not a key or key[index]`);
+    if (FORBIDDEN_KEYS.has(m[1] as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--set ${assignment}: "${m[1]}" is not a configuration key`);
     path.push(m[1] as string);
     for (const idx of (m[2] ?? '').matchAll(/\[(\d+)\]/g)) path.push(Number(idx[1]));
   }
-  const doc = parseDocument(assignment.slice(eq + 1));
-  setPath(cfg, path, doc.errors.length ? assignment.slice(eq + 1) : doc.toJS());
+  // An index may name an entry or the one after the last (appending), never a far-away one.
+  let cur: unknown = cfg;
+  for (let i = 0; i < path.length; i++) {
+    const k = path[i] as string | number;
+    if (typeof k === 'number') {
+      const len = Array.isArray(cur) ? cur.length : 0;
+      if (k > len || k > MAX_SET_INDEX) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--set ${assignment}: index ${k} of ${formatPath(path.slice(0, i))}: expected at most ${Math.min(len, MAX_SET_INDEX)} (it has ${len} entr${len === 1 ? 'y' : 'ies'}; the next index appends)`);
+    }
+    cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[k] : undefined;
+  }
+  const text = assignment.slice(eq + 1);
+  const doc = parseDocument(text);
+  let value: unknown = text;
+  if (!doc.errors.length) {
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--set ${pathText}: the value is not accepted (${(err as Error).message})`);
+    }
+  }
+  setPath(cfg, path, value);
+  sources.push({ path, source: `--set ${pathText}` });
 }
 
 function setPath(obj: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {

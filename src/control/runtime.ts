@@ -16,6 +16,7 @@ import type { StrategyName } from '../core/reasons.js';
 import { createAdminServer } from '../gateway/admin.js';
 import { ClusterGateway } from '../gateway/cluster.js';
 import { localControl, type GatewayControl } from '../gateway/control.js';
+import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
@@ -101,13 +102,14 @@ export class Runtime {
       let port: number;
       let local: Gateway | undefined;
       if (gw.workers > 1) {
+        await checkListen(host, listenPort, 'gateway.listen');
         const c = await ClusterGateway.start({ workers: gw.workers, host, port: listenPort, live: [], options });
         control = c;
         port = c.address.port;
         closeGateway = () => c.close();
       } else {
         local = createGateway({ ...options, live: [] });
-        port = (await local.listen(listenPort, host)).port;
+        port = (await local.listen(listenPort, host, 'gateway.listen')).port;
         control = localControl(local);
         const l = local;
         closeGateway = () => l.close();
@@ -117,7 +119,7 @@ export class Runtime {
         const a = parseHostPort(gw.admin) as { host: string; port: number };
         adminServer = createAdminServer(control);
         const s = adminServer;
-        await new Promise<void>((r) => s.listen(a.port, a.host, r));
+        await listenOn(s, a.port, a.host, 'gateway.admin');
         adminUrl = `http://${urlHost(a.host)}:${(s.address() as AddressInfo).port}`;
       }
       const p = cfg.provider;

@@ -17,6 +17,7 @@ import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
 import { FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
+import { listenOn } from './listen.js';
 import { TrafficMetrics } from './metrics.js';
 import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
 
@@ -69,7 +70,8 @@ export interface Gateway {
   addLive(url: string, weight?: number, id?: string): LiveMember;
   /** Drain a live member: no new requests; it is removed once its in-flight requests finish. */
   removeLive(id: string): Promise<boolean>;
-  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Listen; an address that cannot be listened on is SHADOWSCALE_E_USAGE naming `what` (e.g. "--listen"). */
+  listen(port: number, host?: string, what?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
 
@@ -321,11 +323,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       }
       return d;
     },
-    listen: (port, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve(server.address() as AddressInfo));
-      }),
+    listen: (port, host = '127.0.0.1', what = 'listen address') => listenOn(server, port, host, what),
     close: async () => {
       if (timer) clearInterval(timer);
       await front.close();

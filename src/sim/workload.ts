@@ -20,6 +20,9 @@ export interface Workload {
   readonly activeSeconds: number;
 }
 
+/** Longest span the simulator takes (400 days of one-second steps, 277 MB of arrivals). */
+export const MAX_SIMULATED_SECONDS = 400 * 86400;
+
 export interface WorkloadOptions {
   readonly peakRps: number;
   readonly noise: 'poisson' | 'none';
@@ -38,6 +41,11 @@ export function buildWorkload(trace: Trace, options: WorkloadOptions): Workload 
   const scale = options.peakRps / trace.stats.max;
   const start = Math.floor(times[0] as number);
   const end = Math.ceil((times[n - 1] as number) + step);
+  // The simulator steps every second: a span beyond this is a trace in the wrong unit or with a wild
+  // time, not a workload (and would not fit in memory).
+  if (end - start > MAX_SIMULATED_SECONDS) {
+    throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${trace.file}: the rows span ${((end - start) / 86400).toExponential(2)} days; the simulator steps every second and takes at most ${MAX_SIMULATED_SECONDS / 86400} days (check the time column's unit)`);
+  }
   const total = end - start;
   const arrivals = new Float64Array(total);
   const active = new Uint8Array(total);

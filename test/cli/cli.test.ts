@@ -1,6 +1,7 @@
 // Integration tests: the real `shadowscale` binary: DESIGN contracts (JSON shapes), exit codes, stdout/stderr split.
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fixture, runCli, tempDir } from '../helpers.js';
@@ -74,6 +75,44 @@ describe('shadowscale backtest', () => {
       assert.deepEqual(readdirSync(dir), [], 'nothing written');
     });
   }
+  // Issue 10, item 7: user errors that came out as internal failures (exit 1 with a stack, a crash, or
+  // a heap exhausted after 83 s). Each is now exit 2 with a message naming what was wrong.
+  const internal: { note: string; args: (port: number) => string[]; message: RegExp }[] = [
+    { note: 'forecast --horizon 99999999999', args: () => ['forecast', '--input', NASA, '--horizon', '99999999999'], message: /--horizon <points>' argument '99999999999' is invalid\. expected at most 100000 points/ },
+    { note: 'a YAML alias bomb', args: () => ['config', 'validate', '--config', fixture('bad/alias-bomb.yaml')], message: /alias-bomb\.yaml: not accepted: Excessive alias count .*\[SHADOWSCALE_E_CONFIG_READ\]/ },
+    { note: 'gateway --listen on a port in use', args: (port) => ['gateway', '--listen', `127.0.0.1:${port}`, '--live', 'http://127.0.0.1:9'], message: /--listen 127\.0\.0\.1:\d+: cannot listen there: the port is in use by another process \(EADDRINUSE\) \[SHADOWSCALE_E_USAGE\]/ },
+    { note: 'gateway --listen on a port in use, two workers', args: (port) => ['gateway', '--listen', `127.0.0.1:${port}`, '--live', 'http://127.0.0.1:9', '--workers', '2'], message: /--listen 127\.0\.0\.1:\d+: cannot listen there: the port is in use/ },
+    { note: 'gateway --listen on an address not on this host', args: () => ['gateway', '--listen', '192.0.2.1:8080', '--live', 'http://127.0.0.1:9'], message: /--listen 192\.0\.2\.1:8080: cannot listen there: the address is not one of this host's \(EADDRNOTAVAIL\)/ },
+    { note: 'gateway --admin on a port in use', args: (port) => ['gateway', '--listen', '127.0.0.1:0', '--admin', `127.0.0.1:${port}`, '--live', 'http://127.0.0.1:9'], message: /--admin 127\.0\.0\.1:\d+: cannot listen there: the port is in use/ },
+    { note: 'run with gateway.listen on a port in use', args: (port) => ['run', '--config', 'RUN_CONFIG', '--set', `gateway.listen=127.0.0.1:${port}`], message: /gateway\.listen 127\.0\.0\.1:\d+: cannot listen there: the port is in use/ },
+    { note: 'run with gateway.admin on a port in use', args: (port) => ['run', '--config', 'RUN_CONFIG', '--set', `gateway.admin=127.0.0.1:${port}`], message: /gateway\.admin 127\.0\.0\.1:\d+: cannot listen there: the port is in use/ },
+    { note: 'a trace whose rows are 1e11 s apart', args: () => ['backtest', '--input', fixture('bad/far-apart.csv')], message: /far-apart\.csv: the rows span 3\.47e\+6 days; the simulator steps every second and takes at most 400 days/ },
+    { note: "--set 'services[100000000].name=x'", args: () => ['config', 'validate', '--set', 'services[100000000].name=x'], message: /--set services\[100000000\]\.name=x: index 100000000 of services: expected at most 1/ },
+    { note: '--set __proto__.polluted=1', args: () => ['config', 'validate', '--set', '__proto__.polluted=1'], message: /--set __proto__\.polluted=1: "__proto__" is not a configuration key/ },
+    { note: '--set constructor.prototype.x=1', args: () => ['config', 'validate', '--set', 'services[0].constructor.prototype.x=1'], message: /"constructor" is not a configuration key/ },
+  ];
+  for (const c of internal) {
+    it(`regression: ${c.note} is exit 2 with a precise message, not an internal failure`, async (t) => {
+      const dir = tempDir(t);
+      const taken = createServer();
+      await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+      t.after(() => new Promise<void>((r) => taken.close(() => r())));
+      const port = (taken.address() as AddressInfo).port;
+      const runConfig = join(dir, 'run.yaml');
+      writeFileSync(runConfig, `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\n`);
+      const r = await runCli(c.args(port).map((a) => (a === 'RUN_CONFIG' ? runConfig : a)));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, c.message);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.equal(r.stdout, '');
+    });
+  }
+  it('regression: --set __proto__ pollutes nothing (the process that loads it keeps clean objects)', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    assert.throws(() => loadConfig({ sets: ['__proto__.polluted=1'] }), /"__proto__" is not a configuration key/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   it('--duplicates merges repeated times and says so on stderr; a bad policy exits 2', async () => {
     const r = await runCli(['backtest', '--input', fixture('nab/ec2_request_latency_system_failure.csv'), '--duplicates', 'mean', '--strategy', 'reactive', '--json']);
     assert.equal(r.code, 0, r.stderr);
