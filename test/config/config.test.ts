@@ -111,9 +111,21 @@ simulation: { seed: 7 }
   it('rejects bad override values naming their source', () => {
     assert.match(configError(() => loadConfig({ env: { SHADOWSCALE_HEADROOM: 'lots' } })), /environment variable SHADOWSCALE_HEADROOM: expected a number, got "lots"/);
     assert.match(configError(() => loadConfig({ flags: { maxInstances: '2.5' } })), /flag --max-instances: expected an integer/);
-    assert.match(configError(() => loadConfig({ flags: { headroom: '-1' } })), /override of services\[0\]\.scaling\.headroom: services\[0\]\.scaling\.headroom: expected a number >= 0, got -1/);
+    assert.match(configError(() => loadConfig({ flags: { headroom: '-1' } })), /flag --headroom: services\[0\]\.scaling\.headroom: expected a number >= 0, got -1/);
     assert.match(configError(() => loadConfig({ sets: ['nonsense'] })), /--set nonsense: expected PATH=VALUE/);
     assert.match(configError(() => loadConfig({ sets: ['services[0].slo.bogus=1'] })), /services\[0\]\.slo\.bogus: unknown key/);
+  });
+  // Issue 10, item 9: an environment value the schema refuses was reported as "override of PATH",
+  // without the variable; and a bad environment value failed even when a flag that wins was given.
+  it('regression: a value the schema refuses names the environment variable, flag or --set that gave it', () => {
+    assert.match(configError(() => loadConfig({ env: { SHADOWSCALE_SLO_P99_MS: '-5' } })), /environment variable SHADOWSCALE_SLO_P99_MS: services\[0\]\.slo\.latencyP99Ms: expected a positive number, got -5/);
+    assert.match(configError(() => loadConfig({ sets: ['services[0].slo.latencyP99Ms=-5'] })), /--set services\[0\]\.slo\.latencyP99Ms: services\[0\]\.slo\.latencyP99Ms: expected a positive number/);
+    assert.match(configError(() => loadConfig({ env: { SHADOWSCALE_SEED: '1.5' } })), /environment variable SHADOWSCALE_SEED: expected an integer/);
+  });
+  it('regression: a flag that wins means its environment variable is not read (a bad one does not fail)', () => {
+    const cfg = loadConfig({ env: { SHADOWSCALE_SLO_P99_MS: 'fast', SHADOWSCALE_HEADROOM: '-3' }, flags: { sloP99Ms: '180', headroom: '0.2' } });
+    assert.equal(cfg.services[0]?.slo.latencyP99Ms, 180);
+    assert.equal(cfg.services[0]?.scaling.headroom, 0.2);
   });
   it('every override flag is the camelCase of its key, and every env var is SHADOWSCALE_*', () => {
     for (const o of OVERRIDES) {
