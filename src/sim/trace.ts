@@ -66,22 +66,48 @@ class Growable {
   }
 }
 
+/** Longest line read (a row is a time and a few numbers; this bounds memory and time). */
+export const MAX_LINE_CHARS = 64 * 1024;
+/** Most rows read (as toSeries' grid: 50 million points, 400 MB per column of times or values). */
+export const MAX_ROWS = 50_000_000;
+
+/** Input echoed in a message: at most `max` characters, control characters escaped. */
+function clip(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > max ? `${safe.slice(0, max - 3)}...` : safe;
+}
+
 export async function loadTrace(file: string, options: TraceOptions = {}): Promise<Trace> {
   if (options.step !== undefined && !(options.step > 0 && Number.isFinite(options.step))) {
     throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--step: expected a positive number of seconds, got ${describeValue(options.step)}`);
   }
   const parser = new TraceParser(file, options);
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  let rest = '';
+  // The unfinished line's pieces: joined once when its newline arrives (appending each chunk to one
+  // string made a long line quadratic), and never more than MAX_LINE_CHARS.
+  let pieces: string[] = [];
+  let pending = 0;
+  const tooLong = (): never => parser.fail(`the line is longer than ${MAX_LINE_CHARS} characters; expected CSV rows of a time and a few values (is this a trace?)`, parser.nextLine);
   try {
     for await (const chunk of stream) {
-      const text = rest + (chunk as string);
+      const text = chunk as string;
       let start = 0;
       for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-        parser.line(text.slice(start, nl));
+        if (pending + nl - start > MAX_LINE_CHARS) tooLong();
+        if (pieces.length) {
+          pieces.push(text.slice(start, nl));
+          parser.line(pieces.join(''));
+          pieces = [];
+          pending = 0;
+        } else parser.line(text.slice(start, nl));
         start = nl + 1;
       }
-      rest = text.slice(start);
+      if (start < text.length) {
+        pending += text.length - start;
+        if (pending > MAX_LINE_CHARS) tooLong();
+        pieces.push(text.slice(start));
+      }
     }
   } catch (err) {
     if (err instanceof ShadowscaleError) throw err;
@@ -90,7 +116,7 @@ export async function loadTrace(file: string, options: TraceOptions = {}): Promi
   } finally {
     stream.destroy();
   }
-  if (rest.length > 0) parser.line(rest);
+  if (pieces.length) parser.line(pieces.join(''));
   return parser.finish();
 }
 
@@ -113,7 +139,12 @@ class TraceParser {
     private readonly options: TraceOptions,
   ) {}
 
-  private fail(message: string, line = this.lineNo): never {
+  /** The number of the line being read next. */
+  get nextLine(): number {
+    return this.lineNo + 1;
+  }
+
+  fail(message: string, line = this.lineNo): never {
     throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${this.file}:${line}: ${message}`);
   }
 
@@ -128,7 +159,9 @@ class TraceParser {
       return;
     }
     if (fields.length !== this.header.length) {
-      this.fail(`expected ${this.header.length} fields as in the header (${this.header.join(',')}), got ${fields.length}`);
+      const unclosed = (text.split('"').length - 1) % 2 === 1;
+      if (unclosed) this.fail('a quoted field is not closed on its line (a newline inside quotes?); expected one row per line');
+      this.fail(`expected ${this.header.length} fields as in the header (${clip(this.header.join(','))}), got ${fields.length}`);
     }
     const valueText = (fields[this.valueIdx] as string).trim();
     const value = valueText === '' ? Number.NaN : Number(valueText);
@@ -150,6 +183,7 @@ class TraceParser {
         if (t < prev) this.fail(`time ${describeValue(timeText)} goes backwards (line ${prevLine} is later); expected rows in increasing time order`);
       }
     }
+    if (this.values.length >= MAX_ROWS) this.fail(`more than ${MAX_ROWS} rows; a longer trace does not fit the simulator (split it, or aggregate it to a coarser step)`);
     this.times.push(t);
     this.values.push(value);
     this.lines.push(this.lineNo);
@@ -177,14 +211,17 @@ class TraceParser {
     this.timeIdx = lower.findIndex((n) => (TIME_COLUMN_NAMES as readonly string[]).includes(n));
     if (this.options.column !== undefined) {
       this.valueIdx = names.indexOf(this.options.column);
-      if (this.valueIdx < 0) this.fail(`no column ${describeValue(this.options.column)}; the columns are: ${names.join(', ')}`);
-      if (this.valueIdx === this.timeIdx) this.fail(`column ${describeValue(this.options.column)} is the time column; pick a value column (${names.filter((_, i) => i !== this.timeIdx).join(', ')})`);
+      if (this.valueIdx < 0) this.fail(`no column ${describeValue(this.options.column)}; the columns are: ${clip(names.join(', '))}`);
+      if (this.valueIdx === this.timeIdx) this.fail(`column ${describeValue(this.options.column)} is the time column; pick a value column (${clip(names.filter((_, i) => i !== this.timeIdx).join(', '))})`);
     } else {
       this.valueIdx = names.findIndex((_, i) => i !== this.timeIdx);
       if (this.valueIdx < 0) this.fail(`no value column: the header has only the time column ${describeValue(names[this.timeIdx])}`);
     }
     if (this.timeIdx < 0 && this.options.step === undefined) {
-      this.fail(`no time column (one named ${TIME_COLUMN_NAMES.join(', ')}) in the header (${names.join(',')}); pass --step SECONDS to give the spacing`);
+      this.fail(`no time column (one named ${TIME_COLUMN_NAMES.join(', ')}) in the header (${clip(names.join(','))}); pass --step SECONDS to give the spacing`);
+    }
+    if (this.timeIdx >= 0 && this.options.step !== undefined) {
+      this.fail(`--step ${this.options.step}: the trace has a time column ${describeValue(names[this.timeIdx])}, which gives the spacing; --step is for traces without one`);
     }
   }
 

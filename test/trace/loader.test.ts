@@ -130,6 +130,39 @@ describe('loadTrace errors (file:line and what was expected)', () => {
   it('a bad --step', async () => {
     await assert.rejects(loadTrace(fixture('bad/no-time.csv'), { step: -1 }), /--step: expected a positive number/);
   });
+  // Issue 10, item 8: a one-line 100 MB trace took 19 s and 863 MB (each chunk was appended to one
+  // growing string) and its error echoed the whole line, raw binary included.
+  it('regression: a line longer than 64 KiB is refused at once, and the message echoes none of it', async (t) => {
+    const file = join(tempDir(t), 'one-line.csv');
+    writeFileSync(file, Buffer.concat([Buffer.from('timestamp,value\n'), Buffer.alloc(8 << 20, 0x41), Buffer.from('\x00\x01\xff')]));
+    const started = process.hrtime.bigint();
+    await assert.rejects(loadTrace(file), (err: unknown) => {
+      assert.ok(err instanceof ShadowscaleError);
+      assert.match(err.message, /one-line\.csv:2: the line is longer than 65536 characters/);
+      assert.ok(err.message.length < 300, `message of ${err.message.length} characters`);
+      return true;
+    });
+    // Refused at the first chunk past the cap, not after reading 8 MiB into one string.
+    assert.ok(Number(process.hrtime.bigint() - started) / 1e9 < 5);
+  });
+  it('regression: a header of binary junk is echoed clipped and escaped', async (t) => {
+    const file = join(tempDir(t), 'junk.csv');
+    writeFileSync(file, Buffer.concat([Buffer.from('\x01\x02'), Buffer.alloc(5000, 0x42), Buffer.from(',x\n1,2\n')]));
+    await assert.rejects(loadTrace(file), (err: unknown) => {
+      assert.ok(err instanceof ShadowscaleError);
+      assert.match(err.message, /no time column .* in the header \(\\u0001\\u0002B+\.\.\.\)/);
+      assert.ok(err.message.length < 400);
+      return true;
+    });
+  });
+  // Issue 10, item 9: a newline inside a quoted field was reported as a field count mismatch; --step
+  // silently replaced the spacing of a time column.
+  it('regression: a newline inside a quoted field is named as such', async () => {
+    await assert.rejects(loadTrace(fixture('bad/quoted-newline.csv')), /quoted-newline\.csv:2: a quoted field is not closed on its line \(a newline inside quotes\?\)/);
+  });
+  it('regression: --step with a time column is refused, naming the column', async () => {
+    await assert.rejects(loadTrace(fixture('bad/relative.csv'), { step: 60 }), /relative\.csv:1: --step 60: the trace has a time column "time", which gives the spacing/);
+  });
   it('streams a file whose rows straddle read chunks', async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'big.csv');
