@@ -12,7 +12,7 @@ import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
 import { runJobs } from '../forecast/pool.js';
 import type { KnownEvent } from '../forecast/prophet.js';
 import { forecastOf, type ForecastOutput } from '../forecast/run.js';
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../gateway/admin.js';
@@ -300,6 +300,14 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const mode = (opts.mode as MirrorMode | undefined) ?? sampling.mode;
       const record = (opts.record as string | undefined) ?? gw.mirror.recordFile;
       if (record && mode !== 'metadata') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--record: records are made in metadata mode; add --mode metadata');
+      if (record) {
+        try {
+          closeSync(openSync(record, 'a'));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--record ${record}: cannot append records to it (${code === 'EISDIR' ? 'a directory; name a file' : code || String(err)})`);
+        }
+      }
       const key = (opts.key as string | undefined) ?? sampling.key;
       const healthPath = (opts.healthPath as string | undefined) ?? gw.healthCheck?.path;
       const options: PortableGatewayOptions = {
@@ -324,6 +332,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         requestTimeoutMs: (opts.timeoutMs as number | undefined) ?? gw.timeoutMs,
         ejectAfterFailures: gw.ejectAfterFailures,
         ejectForMs: gw.ejectForMs,
+        ...(gw.routes ? { routes: gw.routes } : {}),
         ...(healthPath ? { healthCheck: { path: healthPath, intervalMs: (opts.healthIntervalMs as number | undefined) ?? gw.healthCheck?.intervalMs ?? 5000, timeoutMs: gw.healthCheck?.timeoutMs ?? 2000 } } : {}),
       };
       const workers = (opts.workers as number | undefined) ?? gw.workers;
@@ -535,6 +544,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
+      // Help shown because no command was given is an error (commander says so with a non-zero exit code).
+      if (err.code === 'commander.help' && err.exitCode !== 0) return 2;
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
+import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
 
@@ -16,6 +17,12 @@ const positive = () => num('a positive number').positive(expect('a positive numb
 const nonNegative = () => num('a number >= 0').nonnegative(expect('a number >= 0'));
 const positiveInt = () => num('a positive integer').int(expect('a positive integer')).positive(expect('a positive integer'));
 const nonNegativeInt = () => num('an integer >= 0').int(expect('an integer >= 0')).nonnegative(expect('an integer >= 0'));
+/** A duration that ends up in a timer: a positive number of `unit` at most `max` (node's timers overflow past 24.8 days and fire at once). */
+const duration = (max: number, unit: 'ms' | 's', zero = false) => {
+  const what = `${zero ? 'a number >= 0' : 'a positive number'} of ${unit === 'ms' ? 'milliseconds' : 'seconds'}, at most ${max}`;
+  const base = num(what).max(max, expect(what));
+  return zero ? base.nonnegative(expect(what)) : base.positive(expect(what));
+};
 const fraction = () => num('a number between 0 and 1').min(0, expect('a number between 0 and 1')).max(1, expect('a number between 0 and 1'));
 const openFraction = () => num('a number strictly between 0 and 1').gt(0, expect('a number strictly between 0 and 1')).lt(1, expect('a number strictly between 0 and 1'));
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, expect(`one of ${values.map((v) => `"${v}"`).join(', ')}`));
@@ -150,14 +157,19 @@ const gateway = z
     live: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Live upstream base URLs (the control loop manages them when it runs)'),
     shadow: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Shadow upstream base URLs'),
     workers: positiveInt().default(1).describe('Worker processes sharing the port (node:cluster); per-key mutation order is kept per connection when above 1'),
-    timeoutMs: positive().default(30_000).describe('Upstream response timeout (ms)'),
+    timeoutMs: duration(3_600_000, 'ms').default(30_000).describe('Upstream response timeout (ms)'),
     ejectAfterFailures: positiveInt().default(5).describe('Consecutive failures that eject a live member'),
-    ejectForMs: positive().default(10_000).describe('How long an ejected member gets no traffic (ms)'),
+    routes: z
+      .array(str('a path segment like "/api"').regex(/^\/[^/?#]+$/, expect('a first path segment like "/api"')), expect('a list of route classes'))
+      .max(200, expect('at most 200 route classes'))
+      .optional()
+      .describe('Route classes measured (first path segments); when absent, learned from live answers below 400 (at most 50, then "other")'),
+    ejectForMs: duration(86_400_000, 'ms').default(10_000).describe('How long an ejected member gets no traffic (ms)'),
     healthCheck: z
       .strictObject({
         path: str('a path').regex(/^\//, expect('a path starting with "/"')),
-        intervalMs: positive().default(5000),
-        timeoutMs: positive().default(2000),
+        intervalMs: duration(3_600_000, 'ms').default(5000),
+        timeoutMs: duration(600_000, 'ms').default(2000),
       })
       .optional()
       .describe('Active health checks of the live members (off when absent)'),
@@ -168,7 +180,7 @@ const gateway = z
         maxBodyBytes: nonNegativeInt().default(MIRROR_DEFAULTS.maxBodyBytes).describe('Bodies above this size are not mirrored'),
         queueLimit: positiveInt().default(MIRROR_DEFAULTS.queueLimit).describe('Mirrored requests waiting or in flight; more are dropped'),
         concurrency: positiveInt().default(MIRROR_DEFAULTS.concurrency).describe('Connections to the shadow pool'),
-        timeoutMs: positive().default(MIRROR_DEFAULTS.timeoutMs).describe('Mirrored requests slower than this are abandoned (ms)'),
+        timeoutMs: duration(600_000, 'ms').default(MIRROR_DEFAULTS.timeoutMs).describe('Mirrored requests slower than this are abandoned (ms)'),
         recordFile: str('a file path').optional().describe('Metadata mode: append the records to this JSON Lines file'),
       })
       .prefault({}),
@@ -182,8 +194,8 @@ const provider = z
     cwd: str('a directory').optional(),
     env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Extra environment of every instance'),
     healthPath: str('a path').regex(/^\//, expect('a path starting with "/"')).default('/healthz'),
-    readyTimeoutSeconds: positive().default(60).describe('An instance not ready after this is failed'),
-    graceSeconds: nonNegative().default(10).describe('After SIGTERM, SIGKILL after this many seconds'),
+    readyTimeoutSeconds: duration(86_400, 's').default(60).describe('An instance not ready after this is failed'),
+    graceSeconds: duration(3600, 's', true).default(10).describe('After SIGTERM, SIGKILL after this many seconds'),
     logDir: str('a directory').optional().describe("Instances' output (default: logs/ beside the store)"),
   })
   .describe('The instance provider');
@@ -204,7 +216,7 @@ const store = z
 
 const control = z
   .strictObject({
-    tickSeconds: positive().default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
+    tickSeconds: duration(3600, 's').default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
     forecastBucketSeconds: positive().default(60).describe('Resolution of the demand history the forecaster sees (1 or 60 from the store)'),
     timeScale: positive().default(1).describe('The forecaster sees each real second as this many (compressed demo days); 1 in production'),
     delta: z
@@ -291,6 +303,10 @@ export const configSchema = z
       names.add(s.name);
       if (!(s.instanceType in cfg.instanceTypes)) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'instanceType'], message: `unknown instance type "${s.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ') || 'none'})` });
+      }
+      const type = cfg.instanceTypes[s.instanceType];
+      if (type && !(maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, s.slo.latencyP99Ms / 1000) > 0)) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'slo', 'latencyP99Ms'], message: `${s.slo.latencyP99Ms} ms cannot be met by instance type "${s.instanceType}" (mean service time ${type.serviceTimeMs} ms: even an idle instance has p99 ${(Math.log(100) * type.serviceTimeMs).toFixed(0)} ms); raise the SLO or use a faster type` });
       }
       if (s.pool.min > s.pool.max) ctx.addIssue({ code: 'custom', path: ['services', i, 'pool', 'min'], message: `min (${s.pool.min}) is above max (${s.pool.max})` });
       s.events.forEach((e, j) => {

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   SHADOWSCALE_E_TRACE_FORMAT: { exitCode: 2, httpStatus: 400, summary: 'A trace file is malformed (the message names file:line and the field).' },
   SHADOWSCALE_E_API_INPUT: { exitCode: 2, httpStatus: 400, summary: 'An API request body is invalid (the message names the field and what was expected).' },
   SHADOWSCALE_E_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'No such API resource (route, pool or member).' },
+  SHADOWSCALE_E_METHOD_NOT_ALLOWED: { exitCode: 2, httpStatus: 405, summary: 'The API path exists but not with this method (the Allow header lists those it takes).' },
+  SHADOWSCALE_E_CONFLICT: { exitCode: 2, httpStatus: 409, summary: 'The API request would duplicate what exists (e.g. a live member with the same URL); the message says what to do instead.' },
   SHADOWSCALE_E_MODEL_FAILED: { exitCode: 1, httpStatus: 500, summary: 'A forecasting model could not fit this series (the message says why); another model may.' },
   SHADOWSCALE_E_SLO_INFEASIBLE: { exitCode: 2, httpStatus: 422, summary: 'No arrival rate meets the SLO on this instance type (service time alone exceeds it).' },
   SHADOWSCALE_E_STORE_CORRUPT: { exitCode: 2, httpStatus: 500, summary: 'The metrics store is not a readable shadowscale database, or is damaged (checked at open; found later, the loop stops acting and `run` exits); the message names the file: move it aside to start afresh.' },

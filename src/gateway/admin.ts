@@ -45,77 +45,126 @@ function weightOf(v: unknown, field: string): number {
   return v;
 }
 
+/** A member or shadow URL: http(s), a host, and a port that is not 0; the origin is kept. */
+function memberUrl(v: unknown, field: string): string {
+  const expected = `${field}: expected an http:// or https:// URL with a host and a port other than 0, got ${describeValue(v)}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(String(v));
+  } catch {
+    throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', expected);
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '' || parsed.port === '0') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', expected);
+  return parsed.origin;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void>;
+
 export function createAdminServer(g: GatewayControl): Server {
+  const missing = async (id: string): Promise<never> => {
+    throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no live member "${id}" (have: ${(await g.members()).map((x) => x.id).join(', ') || 'none'})`);
+  };
+  // Each route: a path pattern and its handlers by method. A known path with another method is 405.
+  const routes: { path: RegExp; methods: Record<string, Handler> }[] = [
+    {
+      path: /^\/metrics$/,
+      methods: {
+        GET: async (_req, res) => {
+          const m = await g.metrics();
+          res.writeHead(200, { 'content-type': m.contentType });
+          res.end(m.text);
+        },
+      },
+    },
+    { path: /^\/stats$/, methods: { GET: async (_q, res) => send(res, 200, await g.stats()) } },
+    { path: /^\/pools\/live$/, methods: { GET: async (_q, res) => send(res, 200, { members: await g.members() }) } },
+    {
+      path: /^\/pools\/live\/members$/,
+      methods: {
+        POST: async (req, res) => {
+          const body = await readJson(req);
+          onlyKeys(body, ['url', 'weight']);
+          const url = memberUrl(body.url, 'body.url');
+          const weight = body.weight === undefined ? 1 : weightOf(body.weight, 'body.weight');
+          const same = (await g.members()).find((x) => x.url === url);
+          if (same) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `body.url: ${url} is already the live member "${same.id}"; PATCH /pools/live/members/${same.id} to change its weight`);
+          return send(res, 201, await g.addLive(url, weight));
+        },
+      },
+    },
+    {
+      path: /^\/pools\/live\/members\/([^/]+)$/,
+      methods: {
+        PATCH: async (req, res, [id = '']) => {
+          if (!(await g.members()).some((x) => x.id === id)) await missing(id);
+          const body = await readJson(req);
+          onlyKeys(body, ['weight']);
+          const weight = weightOf(body.weight, 'body.weight');
+          return send(res, 200, (await g.setWeight(id, weight)) ?? (await missing(id)));
+        },
+        DELETE: async (_req, res, [id = '']) => {
+          if (!(await g.members()).some((x) => x.id === id)) await missing(id);
+          // Drain: answered at once; the member leaves when its in-flight requests are done.
+          if (!(await g.drain(id))) await missing(id);
+          return send(res, 202, { draining: id });
+        },
+      },
+    },
+    {
+      path: /^\/mirror$/,
+      methods: {
+        PUT: async (req, res) => {
+          const body = await readJson(req);
+          onlyKeys(body, ['rate']);
+          const rate = body.rate;
+          if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.rate: expected a number between 0 and 1, got ${describeValue(rate)}`);
+          return send(res, 200, { rate: await g.setRate(rate) });
+        },
+      },
+    },
+    {
+      path: /^\/pools\/shadow$/,
+      methods: {
+        GET: async (_q, res) => send(res, 200, { targets: await g.shadowTargets() }),
+        PUT: async (req, res) => {
+          const body = await readJson(req);
+          onlyKeys(body, ['targets']);
+          if (!Array.isArray(body.targets)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets: expected a list of http:// or https:// URLs, got ${describeValue(body.targets)}`);
+          const targets = body.targets.map((u, i) => memberUrl(u, `body.targets[${i}]`));
+          const dup = targets.findIndex((u, i) => targets.indexOf(u) !== i);
+          if (dup >= 0) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets[${dup}]: ${targets[dup]} is listed twice`);
+          await g.setShadowTargets(targets);
+          return send(res, 200, { targets });
+        },
+      },
+    },
+    { path: /^\/mirror\/metadata$/, methods: { GET: async (_q, res) => send(res, 200, await g.metadata()) } },
+  ];
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const p = url.pathname;
+    let p: string;
+    try {
+      p = new URL(req.url ?? '/', 'http://admin').pathname;
+    } catch {
+      throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `${describeValue(req.url)}: expected a request path`);
+    }
     const m = req.method ?? 'GET';
-    if (m === 'GET' && p === '/metrics') {
-      const m = await g.metrics();
-      res.writeHead(200, { 'content-type': m.contentType });
-      res.end(m.text);
-      return;
-    }
-    if (m === 'GET' && p === '/stats') return send(res, 200, await g.stats());
-    if (m === 'GET' && p === '/pools/live') return send(res, 200, { members: await g.members() });
-    if (m === 'POST' && p === '/pools/live/members') {
-      const body = await readJson(req);
-      onlyKeys(body, ['url', 'weight']);
-      let parsed: URL;
-      try {
-        parsed = new URL(String(body.url));
-      } catch {
-        throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.url: expected an http:// or https:// URL, got ${describeValue(body.url)}`);
-      }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.url: expected an http:// or https:// URL, got ${describeValue(body.url)}`);
-      const weight = body.weight === undefined ? 1 : weightOf(body.weight, 'body.weight');
-      return send(res, 201, await g.addLive(parsed.origin, weight));
-    }
-    const member = /^\/pools\/live\/members\/([^/]+)$/.exec(p);
-    if (member) {
-      const id = decodeURIComponent(member[1] as string);
-      const missing = async (): Promise<never> => {
-        throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no live member "${id}" (have: ${(await g.members()).map((x) => x.id).join(', ') || 'none'})`);
-      };
-      if ((m === 'PATCH' || m === 'DELETE') && !(await g.members()).some((x) => x.id === id)) await missing();
-      if (m === 'PATCH') {
-        const body = await readJson(req);
-        onlyKeys(body, ['weight']);
-        const weight = weightOf(body.weight, 'body.weight');
-        return send(res, 200, (await g.setWeight(id, weight)) ?? (await missing()));
-      }
-      if (m === 'DELETE') {
-        // Drain: answered at once; the member leaves when its in-flight requests are done.
-        if (!(await g.drain(id))) await missing();
-        return send(res, 202, { draining: id });
-      }
-    }
-    if (m === 'PUT' && p === '/mirror') {
-      const body = await readJson(req);
-      onlyKeys(body, ['rate']);
-      const rate = body.rate;
-      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.rate: expected a number between 0 and 1, got ${describeValue(rate)}`);
-      return send(res, 200, { rate: await g.setRate(rate) });
-    }
-    if (m === 'GET' && p === '/pools/shadow') return send(res, 200, { targets: await g.shadowTargets() });
-    if (m === 'PUT' && p === '/pools/shadow') {
-      const body = await readJson(req);
-      onlyKeys(body, ['targets']);
-      if (!Array.isArray(body.targets)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets: expected a list of http:// or https:// URLs, got ${describeValue(body.targets)}`);
-      const targets = body.targets.map((u, i) => {
-        let parsed: URL;
+    for (const r of routes) {
+      const match = r.path.exec(p);
+      if (!match) continue;
+      const params = match.slice(1).map((x, i) => {
         try {
-          parsed = new URL(String(u));
+          return decodeURIComponent(x);
         } catch {
-          throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets[${i}]: expected an http:// or https:// URL, got ${describeValue(u)}`);
+          throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `path segment ${i + 1} of ${describeValue(p)}: expected valid percent-encoding`);
         }
-        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.targets[${i}]: expected an http:// or https:// URL, got ${describeValue(u)}`);
-        return parsed.origin;
       });
-      await g.setShadowTargets(targets);
-      return send(res, 200, { targets });
+      const h = r.methods[m];
+      if (!h) {
+        res.setHeader('allow', Object.keys(r.methods).join(', '));
+        throw new ShadowscaleError('SHADOWSCALE_E_METHOD_NOT_ALLOWED', `${m} ${p}: not allowed (allowed: ${Object.keys(r.methods).join(', ')})`);
+      }
+      return h(req, res, params);
     }
-    if (m === 'GET' && p === '/mirror/metadata') return send(res, 200, await g.metadata());
     throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /pools/shadow, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror, /pools/shadow)`);
   };
   return createServer((req, res) => {

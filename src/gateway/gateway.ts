@@ -37,6 +37,8 @@ export interface GatewayOptions {
   /** Consecutive failures that eject a live member, and for how long (ms). */
   readonly ejectAfterFailures?: number;
   readonly ejectForMs?: number;
+  /** Route classes measured (first path segments, e.g. "/api"); learned from the live pool's answers when absent. */
+  readonly routes?: readonly string[];
   /** Injected randomness (tests pass a seeded generator). */
   readonly random?: () => number;
   /** Injected wall clock (ms) for ejection and record times; latencies use the monotonic clock. */
@@ -229,7 +231,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
   const timer = o.healthCheck ? setInterval(() => void Promise.all(members.map(check)), o.healthCheck.intervalMs) : undefined;
   timer?.unref();
-  const metrics = new TrafficMetrics(now);
+  const metrics = new TrafficMetrics(now, o.routes);
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stats: GatewayStats = { requests: 0, errors: {} };
 

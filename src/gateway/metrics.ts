@@ -63,7 +63,9 @@ export interface TrafficSnapshot {
   pools: Record<PoolName, SeriesSnapshot & { routes: Record<string, SeriesSnapshot> }>;
 }
 
-const MAX_ROUTE_CLASSES = 50;
+export const MAX_ROUTE_CLASSES = 50;
+/** A first path segment that reads as a route name: a letter first, at most 32 characters, no digits-only ids. */
+const ROUTE_NAME = /^\/[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
 
 /** Route class: the first path segment ("/api/v1/x?y" -> "/api"), "/" for the root. */
 export function routeClass(path: string): string {
@@ -174,7 +176,15 @@ export class TrafficMetrics {
   private readonly bytes: Counter<'pool' | 'direction'>;
   private readonly latency: Gauge<'pool' | 'quantile'>;
 
-  constructor(private readonly now: () => number = Date.now) {
+  private readonly configured: ReadonlySet<string> | undefined;
+  private readonly learned = new Set<string>();
+
+  /** `routes`: the route classes to measure (first path segments, e.g. "/api"); learned when absent. */
+  constructor(
+    private readonly now: () => number = Date.now,
+    routes?: readonly string[],
+  ) {
+    this.configured = routes ? new Set(['/', ...routes]) : undefined;
     const pools = this.pools;
     // Values are read from the series at scrape time: nothing on the request path touches prom-client.
     const eachRoute = (fn: (pool: PoolName, route: string, s: Series) => void): void => {
@@ -227,15 +237,27 @@ export class TrafficMetrics {
     });
   }
 
+  /**
+   * The route class of a request, from a bounded set that no client can fill: configured classes, or
+   * classes learned from the live pool's answers below 400 whose first segment looks like a route name
+   * (not an id or junk), at most MAX_ROUTE_CLASSES; everything else is "other".
+   */
+  private classOf(pool: PoolName, o: Observation): string {
+    const route = routeClass(o.path);
+    if (this.configured) return this.configured.has(route) ? route : 'other';
+    if (route === '/' || this.learned.has(route)) return route;
+    if (pool === 'live' && !o.failed && o.status > 0 && o.status < 400 && this.learned.size < MAX_ROUTE_CLASSES - 2 && ROUTE_NAME.test(route)) {
+      this.learned.add(route);
+      return route;
+    }
+    return 'other';
+  }
+
   observe(pool: PoolName, o: Observation): void {
-    let route = routeClass(o.path);
+    const route = this.classOf(pool, o);
     const p = this.pools[pool];
     let r = p.routes.get(route);
-    if (!r) {
-      if (p.routes.size >= MAX_ROUTE_CLASSES) route = 'other';
-      r = p.routes.get(route);
-      if (!r) p.routes.set(route, (r = newSeries()));
-    }
+    if (!r) p.routes.set(route, (r = newSeries()));
     const failed = o.failed === true || o.status === 0 || o.status >= 500;
     const us = Math.max(1, Math.round(o.durationMs * 1000));
     record(p.all, o, failed, us);
@@ -302,7 +324,10 @@ export class TrafficMetrics {
     for (const name of ['live', 'shadow'] as const) {
       const p = this.pools[name];
       add(p.all, d.pools[name].all);
-      for (const [route, x] of Object.entries(d.pools[name].routes)) {
+      for (const [name2, x] of Object.entries(d.pools[name].routes)) {
+        // Workers learn their classes apart: the union is bounded again here.
+        let route = name2;
+        if (!p.routes.has(route) && p.routes.size >= MAX_ROUTE_CLASSES - 1 && route !== 'other') route = 'other';
         let r = p.routes.get(route);
         if (!r) p.routes.set(route, (r = newSeries()));
         add(r, x);

@@ -7,7 +7,7 @@
 // Scrubbed mode takes out every credential and the client's identity (scrub.ts); metadata mode sends
 // nothing. docs/reference/mirroring.md says what a shadow receives in each mode.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { fieldValue } from './headers.js';
@@ -140,7 +140,9 @@ export class Mirror {
     this.pools = this.targets.map((t) => this.newPool(t, this.targets.length));
     this.scrubber = new Scrubber({ headers: this.o.scrubHeaders, fields: this.o.redactJsonFields, keep: this.o.keepFields, clientAddress: this.o.clientAddress });
     this.keyLower = (this.o.key ?? '').toLowerCase();
-    this.recordStream = this.o.recordFile ? createWriteStream(this.o.recordFile, { flags: 'a' }) : undefined;
+    // Opened here, synchronously: a path that cannot take records (a directory, no permission) fails
+    // the start instead of every record being dropped later.
+    this.recordStream = this.o.recordFile ? createWriteStream('', { fd: openSync(this.o.recordFile, 'a') }) : undefined;
     // A recording error (disk full, ...) must not reach live traffic: count the lines lost instead.
     this.recordStream?.on('error', () => undefined);
   }

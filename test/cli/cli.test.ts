@@ -107,6 +107,22 @@ describe('shadowscale backtest', () => {
       assert.equal(r.stdout, '');
     });
   }
+  // Issue 10, item 9, the smaller ones.
+  const smaller: { note: string; args: (dir: string) => string[]; message: RegExp }[] = [
+    { note: 'no command', args: () => [], message: /Usage: shadowscale/ },
+    { note: '--mode metadata --record DIR', args: (dir) => ['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--mode', 'metadata', '--record', dir], message: /--record .*: cannot append records to it \(a directory; name a file\)/ },
+    { note: 'provider.graceSeconds beyond a timer', args: () => ['config', 'validate', '--set', 'provider.graceSeconds=1e10'], message: /provider\.graceSeconds: expected a number >= 0 of seconds, at most 3600, got 10000000000/ },
+    { note: 'an SLO no instance type can meet', args: () => ['config', 'validate', '--slo-p99-ms', '50'], message: /services\[0\]\.slo\.latencyP99Ms: 50 ms cannot be met by instance type "standard"/ },
+    { note: 'a route class that is not a first segment', args: () => ['config', 'validate', '--set', 'gateway.routes=[api]'], message: /gateway\.routes\[0\]: expected a first path segment like "\/api"/ },
+  ];
+  for (const c of smaller) {
+    it(`regression: ${c.note} is exit 2 with a precise message`, async (t) => {
+      const r = await runCli(c.args(tempDir(t)));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, c.message);
+      assert.equal(r.stdout, '');
+    });
+  }
   it('regression: --set __proto__ pollutes nothing (the process that loads it keeps clean objects)', async () => {
     const { loadConfig } = await import('../../src/config/load.js');
     assert.throws(() => loadConfig({ sets: ['__proto__.polluted=1'] }), /"__proto__" is not a configuration key/);

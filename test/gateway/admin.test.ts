@@ -43,15 +43,25 @@ describe('admin API', () => {
       ['/pools/live/members', { method: 'POST', body: JSON.stringify({ url: 'ftp://x' }) }, 400, /body\.url: expected an http/],
       ['/pools/live/members/nope', { method: 'PATCH', body: '{}' }, 404, /no live member "nope"/],
       ['/mirror', { method: 'PUT', body: JSON.stringify({ rate: 2 }) }, 400, /body\.rate: expected a number between 0 and 1, got 2/],
-      ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: ['ftp://x'] }) }, 400, /body\.targets\[0\]: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/],
+      ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: ['ftp://x'] }) }, 400, /body\.targets\[0\]: expected an http:\/\/ or https:\/\/ URL with a host and a port other than 0, got "ftp:\/\/x"/],
       ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: 'http://x' }) }, 400, /body\.targets: expected a list of http/],
       ['/nothing', {}, 404, /no such admin route/],
+      // Issue 10, item 9: a malformed percent-encoding was a 500, a wrong method a 404, the same URL
+      // could be added again and again, and port 0 was taken for a member.
+      ['/pools/live/members/%E0%A4%A', { method: 'DELETE' }, 400, /path segment 1 of "\/pools\/live\/members\/%E0%A4%A": expected valid percent-encoding/],
+      ['/stats', { method: 'DELETE' }, 405, /DELETE \/stats: not allowed \(allowed: GET\)/],
+      ['/pools/live/members', { method: 'GET' }, 405, /not allowed \(allowed: POST\)/],
+      ['/pools/live/members', { method: 'POST', body: JSON.stringify({ url: b }) }, 409, /is already the live member "live-1"; PATCH \/pools\/live\/members\/live-1/],
+      ['/pools/live/members', { method: 'POST', body: JSON.stringify({ url: 'http://127.0.0.1:0' }) }, 400, /body\.url: expected an http:\/\/ or https:\/\/ URL with a host and a port other than 0, got "http:\/\/127\.0\.0\.1:0"/],
+      ['/pools/shadow', { method: 'PUT', body: JSON.stringify({ targets: [b, b] }) }, 400, /body\.targets\[1\]: .* is listed twice/],
     ];
     for (const [path, init, status, message] of bad) {
       const r = await fetch(`${admin}${path}`, init);
       assert.equal(r.status, status, path);
       assert.match(((await json(r)).error as { message: string }).message, message);
+      if (status === 405) assert.match(r.headers.get('allow') ?? '', /^[A-Z, ]+$/);
     }
+    assert.equal(g.members.length, 2, 'no duplicate member added');
     assert.equal(g.members.find((m) => m.id === 'live-0')?.weight, 0, 'unchanged by the rejected requests');
     assert.deepEqual(await json(await fetch(`${admin}/mirror`, { method: 'PUT', body: JSON.stringify({ rate: 0.25 }) })), { rate: 0.25 });
     assert.deepEqual(await json(await fetch(`${admin}/pools/shadow`)), { targets: [] }, 'unchanged by the rejected requests');

@@ -25,8 +25,10 @@ describe('TrafficMetrics.dump / absorb', () => {
   it('merging the parts gives the same snapshot as measuring everything in one place', () => {
     const rng = createRng(7);
     const rnd = (): number => rng.next();
-    const whole = new TrafficMetrics(() => 0);
-    const parts = [new TrafficMetrics(() => 0), new TrafficMetrics(() => 0), new TrafficMetrics(() => 0)];
+    // Configured classes: learned ones depend on what each part saw first.
+    const routes = ['/api', '/static'];
+    const whole = new TrafficMetrics(() => 0, routes);
+    const parts = [new TrafficMetrics(() => 0, routes), new TrafficMetrics(() => 0, routes), new TrafficMetrics(() => 0, routes)];
     for (let i = 0; i < 3000; i++) {
       const o = obs(rnd() < 0.3 ? '/api/x' : '/static/y', 0.05 + rnd() * rnd() * 400, rnd() < 0.02 ? 503 : 200, rnd() < 0.1);
       const pool = rnd() < 0.2 ? 'shadow' : 'live';
@@ -75,5 +77,34 @@ describe('TrafficMetrics.dump / absorb', () => {
     }
     assert.equal(a.takeIntervalView().live.requests, 0, 'nothing new');
     assert.equal(a.snapshot().pools.live.requests, 5, 'the totals are untouched');
+  });
+});
+
+// Issue 10, item 9: the first 50 arbitrary first segments any client sent became route classes, so
+// /checkout was "other" and /metrics grew to 150 KB.
+describe('route classes are bounded and not taken by client input', () => {
+  const classes = (m: TrafficMetrics): string[] => Object.keys(m.snapshot().pools.live.routes).sort();
+  it('regression: 404s, failures, ids and junk do not become classes; a real route learned later still does', () => {
+    const m = new TrafficMetrics(() => 0);
+    for (let i = 0; i < 500; i++) m.observe('live', obs(`/probe-${i}`, 1, 404));
+    for (let i = 0; i < 500; i++) m.observe('live', obs(`/${i}`, 1, 200));
+    for (let i = 0; i < 100; i++) m.observe('live', obs(`/x${'y'.repeat(40)}${i}`, 1, 200));
+    m.observe('live', obs('/down', 1, 503));
+    m.observe('live', { ...obs('/reset', 1, 200), failed: true });
+    m.observe('shadow', obs('/shadow-only', 1, 200));
+    m.observe('live', obs('/checkout/cart', 1, 200));
+    assert.deepEqual(classes(m), ['/checkout', 'other']);
+    assert.deepEqual(Object.keys(m.snapshot().pools.shadow.routes), ['other'], 'the shadow pool uses the live pool\'s classes');
+  });
+  it('at most 50 classes however many route-like names answer 200', () => {
+    const m = new TrafficMetrics(() => 0);
+    for (let i = 0; i < 300; i++) m.observe('live', obs(`/r${i}`, 1, 200));
+    assert.ok(classes(m).length <= 50);
+    assert.ok(classes(m).includes('other'));
+  });
+  it('configured classes are the only ones', () => {
+    const m = new TrafficMetrics(() => 0, ['/api', '/checkout']);
+    for (const p of ['/api/v1', '/checkout', '/other', '/', '/zzz']) m.observe('live', obs(p, 1, 200));
+    assert.deepEqual(classes(m), ['/', '/api', '/checkout', 'other']);
   });
 });
