@@ -30,9 +30,19 @@ stream.on('test:fail', (e) => {
   if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
   failed++;
 });
+// The fuzzers (test/fuzz) print "fuzz NAME: seed S, N cases in T s": their total is printed at the end.
+let fuzzCases = 0;
+let fuzzRuns = 0;
+stream.on('test:stdout', (e) => {
+  for (const m of String(e.message).matchAll(/^fuzz [\w-]+: seed \d+, (\d+) cases in/gm)) {
+    fuzzCases += Number(m[1]);
+    fuzzRuns++;
+  }
+});
 const report = stream.compose(spec);
 report.pipe(process.stdout, { end: false });
 await finished(report);
+if (fuzzRuns > 0) console.log(`fuzz: ${fuzzCases} cases in total over ${fuzzRuns} fuzzers`);
 const total = passed + failed;
 if (total === 0) {
   console.log('0 passed, 1 failed (no test ran)');

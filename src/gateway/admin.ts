@@ -167,10 +167,18 @@ export function createAdminServer(g: GatewayControl): Server {
     }
     throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${m} ${p}: no such admin route (GET /metrics, /stats, /pools/live, /pools/shadow, /mirror/metadata; POST /pools/live/members; PATCH|DELETE /pools/live/members/ID; PUT /mirror, /pools/shadow)`);
   };
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       if (err instanceof ShadowscaleError) sendError(res, err.code, err.message);
       else sendError(res, 'SHADOWSCALE_E_INTERNAL', String(err));
     });
   });
+  // A request node's parser refuses (an unknown method, a malformed head) gets the API's error shape too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({ error: { code: 'SHADOWSCALE_E_API_INPUT', message: `malformed HTTP request (${err.code ?? 'parse error'})` } });
+    socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  return server;
 }

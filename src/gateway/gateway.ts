@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { pickTwoChoices, type Member } from './balancer.js';
 import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
-import { FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
+import { CLIENT_ABORTED, FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
 import { listenOn } from './listen.js';
 import { TrafficMetrics } from './metrics.js';
 import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
@@ -147,6 +147,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.res.ended || this.clientGone) return this.done();
     const code = (err as { code?: string }).code ?? '';
+    if (code === CLIENT_ABORTED || (err.cause as { code?: string } | undefined)?.code === CLIENT_ABORTED) {
+      // The client's body broke off (it closed, or the front end refused a malformed body and answered
+      // it): nothing the member did. Not a member failure, not live traffic.
+      this.unsent = true;
+      this.clientGone = true;
+      this.abortUpstream?.(CLIENT_CLOSED);
+      return this.done();
+    }
     if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
       // undici refused to send the request as it is (the front end's checks should have caught it):
       // the client's fault, never the member's.

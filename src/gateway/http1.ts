@@ -97,6 +97,10 @@ function parser(): Llhttp {
   return llhttp;
 }
 
+/** The error a request body ends with when its client breaks off or sends a malformed body: the client's fault. */
+export const CLIENT_ABORTED = 'SHADOWSCALE_CLIENT_ABORTED';
+const clientAbort = (): Error => Object.assign(new Error('client request aborted (closed, or a malformed body)'), { code: CLIENT_ABORTED });
+
 export interface FrontRequest {
   readonly method: string;
   /** The request target as received. */
@@ -556,7 +560,7 @@ class Connection {
   /** The request's body will never complete: tell its consumers. */
   private abortRequest(): void {
     if (this.req && !this.reqDone) this.req.tap?.abort();
-    if (this.body && !this.body.destroyed) this.body.destroy(new Error('client request aborted'));
+    if (this.body && !this.body.destroyed) this.body.destroy(clientAbort());
     this.body = null;
   }
 

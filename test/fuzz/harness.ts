@@ -1,6 +1,6 @@
 // The fuzzing harness shared by test/fuzz/*.test.ts: seeded cases within a count and a time budget.
 // The seed is printed with every run; FUZZ_SEED=N replays a run, FUZZ_SEED=random explores a new one,
-// FUZZ_SCALE=K multiplies every fuzzer's case count. A failing case throws with its seed, its index and
+// FUZZ_SCALE=K multiplies every fuzzer's case count, FUZZ_CONCURRENCY=N sets the cases in flight. A failing case throws with its seed, its index and
 // the input that caused it.
 import { createRng, type Rng } from '../../src/core/random.js';
 
@@ -62,7 +62,8 @@ export async function fuzz<T>(o: FuzzOptions, gen: (rng: Rng, i: number) => T, c
       }
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency ?? 1 }, worker));
+  // FUZZ_CONCURRENCY=1 finds the one case that broke a shared state (as a member's ejection).
+  await Promise.all(Array.from({ length: Number(process.env.FUZZ_CONCURRENCY ?? 0) || (o.concurrency ?? 1) }, worker));
   if (failure) throw failure;
   const result = { seed, cases: done, ms: Math.round(performance.now() - started) };
   totals.push({ name: o.name, result });

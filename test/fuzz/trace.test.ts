@@ -26,7 +26,7 @@ describe('fuzz: trace loader', () => {
     const file = join(dir, 't.csv');
     let loaded = 0;
     await fuzz(
-      { name: 'trace', cases: 25_000, budgetMs: 40_000 },
+      { name: 'trace', cases: 25_000, budgetMs: 30_000 },
       (rng) => {
         const base = pick(rng, CORPUS);
         const bytes = mutateBytes(rng, base, CSV_BYTES, 4);
@@ -45,7 +45,7 @@ describe('fuzz: trace loader', () => {
           if (span < 1e6) assert.equal(toSeries(tr).values.length, Math.round(span) + 1);
           loaded++;
         } catch (err) {
-          if (!(err instanceof ShadowscaleError)) throw new Error(`not a ShadowscaleError: ${(err as Error).stack ?? String(err)}`);
+          if (!(err instanceof ShadowscaleError)) throw new Error(`not a ShadowscaleError: ${(err as Error).stack ?? String(err)}`, { cause: err });
           assert.equal(err.exitCode, 2, err.message);
           assert.ok(err.message.startsWith(file) || err.message.startsWith('--step'), err.message);
           assert.ok(err.message.length < 1000, `message of ${err.message.length} characters`);

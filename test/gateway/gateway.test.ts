@@ -208,6 +208,20 @@ describe('gateway proxy', () => {
     assert.equal(r.headers.get('x-shadowscale-reason'), 'no_healthy_upstream');
   });
 
+  // Found by the HTTP fuzzer (issue 10): a chunked body malformed after the head had gone upstream was
+  // aborted, and undici's error for it counted against the member, so one such request ejected it.
+  it('regression: a malformed chunked body is the client\'s fault: answered 400, never counted against the member', async (t) => {
+    const live = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], ejectAfterFailures: 1 });
+    const port = Number(new URL(url).port);
+    const reply = await raw(port, 'PUT /kv/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\rS');
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(g.members[0]?.failures, 0);
+    assert.equal(g.members[0]?.ejectedUntil, 0);
+    assert.equal((await fetch(url)).status, 200);
+  });
+
   it('regression: an absolute-form target is forwarded as origin-form with its authority as Host', async (t) => {
     const live = await upstream(t);
     const { url } = await gateway(t, { live: [live.url] });
