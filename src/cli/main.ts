@@ -23,6 +23,7 @@ import { createGateway } from '../gateway/gateway.js';
 import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
+import { doctor } from '../control/doctor.js';
 import { Runtime } from '../control/runtime.js';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -504,6 +505,31 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : ''),
       );
+    });
+
+  program
+    .command('doctor')
+    .description('check a store (integrity, owner, instance records) and list the instance processes on this host: adopted by the next run, left by a demo, or orphans; changes nothing')
+    .option('--store <file>', 'the store to check (default: store.path of --config, if given)')
+    .option('--config <file>', 'configuration whose store.path to check')
+    .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
+    .option('--json', 'print one JSON object')
+    .action((opts: Record<string, unknown>) => {
+      let storePath = opts.store as string | undefined;
+      if (storePath === undefined && (opts.config || (opts.set as string[]).length)) storePath = loadConfig({ file: opts.config as string | undefined, env: io.env, sets: opts.set as string[] }).store.path;
+      const r = doctor(storePath !== undefined ? { storePath } : {});
+      if (opts.json) {
+        io.out(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const lines = [
+        r.ok ? 'no problem found' : `${r.problems.length} problem(s):`,
+        ...r.problems.map((p) => `  ✗ ${p}`),
+        ...r.notes.map((n) => `  · ${n}`),
+        `${r.processes.length} shadowscale instance process(es) on this host${r.processes.length ? ':' : ''}`,
+        ...r.processes.map((p) => `  pid ${String(p.pid).padEnd(7)} ${p.verdict.padEnd(13)} ${p.instance} (${p.service}, ${p.pool}, port ${p.port})`),
+      ];
+      io.out(`${lines.join('\n')}\n`);
     });
 
   program

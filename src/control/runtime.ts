@@ -129,7 +129,8 @@ export class Runtime {
       provider = await LocalProvider.start({
         command: p.command ?? [process.execPath, SAMPLE_SERVICE],
         ...(p.cwd ? { cwd: p.cwd } : {}),
-        env: { ...p.env, ...o.instanceEnv },
+        // The store's path at start, for `shadowscale doctor` to tell when an instance's store is gone.
+        env: { ...p.env, ...o.instanceEnv, SHADOWSCALE_STORE: storePath },
         instanceTypes,
         registry: store,
         // The store's id, not its path: the same file through a symlink is the same owner.

@@ -12,6 +12,7 @@
 // shadowscale database fails with SHADOWSCALE_E_STORE_CORRUPT, naming the file.
 
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ShadowscaleError } from '../core/errors.js';
 import type { Decision } from '../core/reasons.js';
@@ -81,7 +82,67 @@ export interface StoreOptions {
 
 const RESOLUTIONS = [60, 3600] as const;
 
+/** What `shadowscale doctor` reads of a store, without owning or changing it. */
+export interface StoreReport {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly bytes: number;
+  /** SQLite's integrity_check: ["ok"], or the problems it found (or why the file could not be read). */
+  readonly integrity: readonly string[];
+  readonly schemaVersion: number | null;
+  readonly id: string | null;
+  readonly owner: { readonly pid: number; readonly alive: boolean } | null;
+  readonly counts: Readonly<Record<string, number>> | null;
+  readonly instances: readonly InstanceRecord[];
+}
+
 export class Store implements InstanceRegistry {
+  /** The id kept in the store at `path`, or undefined when there is no readable store there. Nothing is written. */
+  static idAt(path: string): string | undefined {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 500 });
+      return (db.prepare("SELECT value FROM meta WHERE key = 'id'").get() as { value: string } | undefined)?.value;
+    } catch {
+      return undefined;
+    } finally {
+      db?.close();
+    }
+  }
+
+  /**
+   * Check a store without taking it (a running `run` may own it): the full integrity check, its
+   * schema, id and owner, row counts and the instance records. Nothing is written.
+   */
+  static inspect(path: string): StoreReport {
+    const empty = { path, schemaVersion: null, id: null, owner: null, counts: null, instances: [] };
+    let bytes: number;
+    try {
+      bytes = statSync(path).size;
+    } catch {
+      return { ...empty, exists: false, bytes: 0, integrity: ['no such file'] };
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 2000 });
+      const integrity = (db.pragma('integrity_check(20)') as { integrity_check: string }[]).map((r) => r.integrity_check.replace(/\s+/g, ' ').trim());
+      const schemaVersion = db.pragma('user_version', { simple: true }) as number;
+      const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+      if (!tables.has('meta') || !tables.has('instances')) return { ...empty, exists: true, bytes, integrity: [...integrity.filter((x) => x !== 'ok'), 'not a shadowscale store (no meta or instances table)'], schemaVersion };
+      const meta = (key: string): string | undefined => (db?.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      const ownerText = meta('owner');
+      const ownerPid = ownerText ? (JSON.parse(ownerText) as { pid: number }).pid : undefined;
+      const counts: Record<string, number> = {};
+      for (const t of ['samples', 'rollups', 'decisions', 'instance_events', 'instances', 'experiments']) if (tables.has(t)) counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+      const instances = (db.prepare('SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id').all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({ id: r.id, service: r.service, pool: r.pool, instanceType: r.instance_type, labels: JSON.parse(r.labels) as Record<string, string>, pid: r.pid, port: r.port, createdAt: r.created_at }));
+      return { path, exists: true, bytes, integrity, schemaVersion, id: meta('id') ?? null, owner: ownerPid === undefined ? null : { pid: ownerPid, alive: pidAlive(ownerPid) }, counts, instances };
+    } catch (err) {
+      return { ...empty, exists: true, bytes, integrity: [`cannot be read: ${(err as Error).message}`] };
+    } finally {
+      db?.close();
+    }
+  }
+
   readonly retention: Retention;
   private readonly db: Database.Database;
   private readonly pid: number;

@@ -131,6 +131,52 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** A process that carries a local provider's marks (an instance of some control plane). */
+export interface MarkedProcess {
+  readonly pid: number;
+  /** SHADOWSCALE_OWNER: `shadowscale:store:<id>` (or the older `shadowscale:<path>`). */
+  readonly owner: string;
+  readonly instance: string;
+  readonly service: string;
+  readonly pool: string;
+  readonly port: number;
+  /** SHADOWSCALE_DEMO: the demo process that started it, if a demo did. */
+  readonly demo: string | undefined;
+  /** SHADOWSCALE_STORE: its store's path when it started, if its control plane said. */
+  readonly store: string | undefined;
+}
+
+/** Every instance process (group leader) on this host that carries an owner mark, from /proc. */
+export function markedProcesses(): MarkedProcess[] {
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return [];
+  }
+  const out: MarkedProcess[] = [];
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const env = environOf(pid);
+    const owner = env?.get(OWNER_ENV);
+    const instance = env?.get(ID_ENV);
+    if (!env || !owner || !instance) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pid) continue;
+    } catch {
+      continue;
+    }
+    out.push({ pid, owner, instance, service: env.get('SHADOWSCALE_SERVICE') ?? 'unknown', pool: env.get('SHADOWSCALE_POOL') ?? 'unknown', port: Number(env.get('PORT')), demo: env.get('SHADOWSCALE_DEMO'), store: env.get('SHADOWSCALE_STORE') });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Whether a recorded instance's process still runs and is that instance (not a reused pid). */
+export function recordAlive(r: InstanceRecord): boolean {
+  return pidAlive(r.pid) && environOf(r.pid)?.get(ID_ENV) === r.id;
+}
+
 export class LocalProvider implements Provider {
   readonly name = 'local';
   private readonly instances = new Map<string, Managed>();

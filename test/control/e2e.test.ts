@@ -1,7 +1,7 @@
 // End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
 // SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -161,6 +161,62 @@ describe('shadowscale run: the store is the file, not its path', () => {
     assert.equal(events.filter((e) => e.kind === 'lost').length, 0);
     assert.equal(events.filter((e) => e.kind === 'adopted').length, 3);
     second.child.kill('SIGKILL');
+  });
+});
+
+describe('shadowscale doctor', () => {
+  it('after a kill -9: the store checks out and its instances are "recorded"; damaged, it says so with the pids; deleted, they are orphans', async (t) => {
+    const dir = tempDir(t);
+    const storePath = join(dir, 'store.db');
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 1 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${storePath} }\ncontrol: { tickSeconds: 0.3, forecastBucketSeconds: 1 }\n`,
+    );
+    const run = await startRun(config);
+    t.after(() => void (run.child.exitCode === null && run.child.kill('SIGKILL')));
+    await until('the live instance and the shadow recorded', () => {
+      const st = Store.openReadOnly(storePath);
+      try {
+        return st.loadInstances().length === 2;
+      } finally {
+        st.close();
+      }
+    });
+    const pids = ownedPids(storePath);
+    t.after(() => {
+      for (const pid of pids) if (alive(pid)) process.kill(-pid, 'SIGKILL');
+    });
+    run.child.kill('SIGKILL');
+    await new Promise((r) => run.child.once('exit', r));
+    type Report = { ok: boolean; problems: string[]; notes: string[]; processes: { pid: number; verdict: string }[] };
+    const doctorJson = async (args: string[]): Promise<Report> => {
+      const r = await runCli(['doctor', ...args, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as Report;
+    };
+    const ours = (rep: Report) => rep.processes.filter((p) => pids.includes(p.pid)).map((p) => p.verdict);
+
+    let rep = await doctorJson(['--store', storePath]);
+    assert.equal(rep.ok, true, rep.problems.join('\n'));
+    assert.ok(rep.notes.some((n) => /integrity ok/.test(n)));
+    assert.ok(rep.notes.some((n) => /last owner, pid \d+, is gone/.test(n)));
+    assert.deepEqual(ours(rep), ['recorded', 'recorded']);
+
+    await corruptTable(storePath, 'instances');
+    rep = await doctorJson(['--store', storePath]);
+    assert.equal(rep.ok, false);
+    assert.match(rep.problems.join('\n'), /the store is damaged .*move it aside/);
+
+    rmSync(storePath, { force: true });
+    rep = await doctorJson([]);
+    assert.equal(rep.ok, false);
+    assert.deepEqual(ours(rep), ['orphan', 'orphan']);
+    assert.match(rep.problems.join('\n'), /2 instance\(s\) whose store is gone .*kill -TERM -PID/);
+    const human = await runCli(['doctor']);
+    assert.match(human.stdout, /problem\(s\):\n {2}✗ /);
+    assert.match(human.stdout, new RegExp(`pid ${pids[0]} +orphan`));
   });
 });
 
@@ -369,6 +425,11 @@ describe('shadowscale demo', () => {
     const orphans = findLeftovers({ tmp });
     assert.ok(orphans.instances.filter((i) => i.mark === d.mark).length >= 2, 'the killed demo left its instances running');
     assert.equal(orphans.directories.length, 1);
+    const doc = await runCli(['doctor', '--json'], { TMPDIR: tmp });
+    const report = JSON.parse(doc.stdout) as { ok: boolean; problems: string[]; processes: { pid: number; verdict: string }[] };
+    assert.equal(report.ok, false);
+    assert.match(report.problems.join('\n'), /interrupted demos left \d+ instance\(s\) running .* and 1 temporary directory: `shadowscale demo --clean` removes them/);
+    for (const i of orphans.instances.filter((x) => x.mark === d.mark)) assert.equal(report.processes.find((p) => p.pid === i.pid)?.verdict, 'demo_leftover');
     const r = await runCli(['demo', '--clean', '--json'], { TMPDIR: tmp });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { stopped: number; removed: number };
