@@ -389,6 +389,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: opts.set as string[] });
       const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
       const tty = io.stderrIsTty && !opts.json;
+      // SIGINT/SIGTERM from the very start: one arriving while the runtime starts stops it once started
+      // (with --stop-instances, its instances too) instead of killing the process half-way.
+      const stopRequested = new Promise<undefined>((done) => {
+        process.once('SIGINT', () => done(undefined));
+        process.once('SIGTERM', () => done(undefined));
+      });
       // The loop stopped acting for good (the store failed): stop and exit non-zero with its error.
       let fatal: (err: Error) => void = () => undefined;
       const failed = new Promise<Error>((r) => (fatal = r));
@@ -409,13 +415,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       });
       const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
-      const why = await Promise.race([
-        failed,
-        new Promise<undefined>((done) => {
-          process.once('SIGINT', () => done(undefined));
-          process.once('SIGTERM', () => done(undefined));
-        }),
-      ]);
+      const why = await Promise.race([failed, stopRequested]);
       if (why) {
         const left = (await rt.provider.list()).length;
         await rt.stop();
