@@ -91,6 +91,13 @@ simulation: { seed: 7 }
       assert.match(configError(() => loadConfig({ file })), message);
     });
   }
+  // Issue 10, item 8: a 50 MB configuration took 66 s and 3.9 GB before failing.
+  it('regression: a configuration file over 1 MiB is refused before it is read', (t) => {
+    const file = writeYaml(t, `# ${'x'.repeat(50 << 20)}\nservices: []\n`);
+    const started = process.hrtime.bigint();
+    assert.match(configError(() => loadConfig({ file })), /shadowscale\.yaml: the configuration file is 52428\d+ bytes; at most 1048576 \(1 MiB\) is read/);
+    assert.ok(Number(process.hrtime.bigint() - started) / 1e9 < 1, 'refused at once');
+  });
   it('rejects a missing file', () => assert.match(configError(() => loadConfig({ file: '/nonexistent/s.yaml' })), /cannot read the configuration file \(ENOENT\)/));
 
   it('precedence: file < environment < flags < --set', (t) => {
