@@ -11,25 +11,15 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidAlive } from '../providers/local.js';
+import { environOf, groupLeader, pidAlive, procStat } from '../providers/local.js';
 
 export const DEMO_ENV = 'SHADOWSCALE_DEMO';
 export const DEMO_DIR_PREFIX = 'shadowscale-demo-';
 const OWNER_FILE = 'demo.owner';
 
-/** Fields of /proc/PID/stat after the command name (field 3 onwards), or undefined when gone. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** The mark of this process (or `pid`): its pid and start time. */
 export function processMark(pid = process.pid): string {
-  return `${pid}-${statFields(pid)?.[19] ?? 'unknown'}`;
+  return `${pid}-${procStat(pid)?.[19] ?? 'unknown'}`;
 }
 
 /** Whether the process that made `mark` still runs. */
@@ -57,19 +47,6 @@ export interface Leftovers {
   readonly instances: Leftover[];
   /** Temporary directories whose demo is gone. */
   readonly directories: string[];
-}
-
-function environOf(pid: number): Map<string, string> | undefined {
-  try {
-    const env = new Map<string, string>();
-    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const i = kv.indexOf('=');
-      if (i > 0) env.set(kv.slice(0, i), kv.slice(i + 1));
-    }
-    return env;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -100,7 +77,7 @@ export function findLeftovers(o: { mark?: string; tmp?: string; now?: number } =
       if (live) continue;
     }
     // Only group leaders (the spawned commands): stopping the group stops their children.
-    if (Number(statFields(pid)?.[2]) !== pid) continue;
+    if (!groupLeader(pid)) continue;
     instances.push({ pid, mark, instance: env.get('SHADOWSCALE_INSTANCE_ID') });
   }
   const tmp = o.tmp ?? tmpdir();

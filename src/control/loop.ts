@@ -17,7 +17,7 @@
 // 6. Delta analysis over a window of ticks, the sampling controller, the capacity refit.
 
 import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
-import { compareLiveShadow, confirmDegradation, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
+import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision } from '../core/reasons.js';
@@ -496,7 +496,7 @@ export class ServiceLoop {
     this.deltaShadow = [];
     this.deltaReady = [];
     // Live worse than the shadow: a live problem (a bad instance, a noisy neighbour); the reverse: the shadow's.
-    const liveVsShadow = compareLiveShadow(shadowWin, liveWin, s.delta);
+    const liveVsShadow = liveWorseThanShadow(liveWin, shadowWin, s.delta);
     const shadowVsLive = compareLiveShadow(liveWin, shadowWin, s.delta);
     const a = confirmDegradation(this.streakLive, liveVsShadow.verdict, s.delta.confirmWindows);
     this.streakLive = a.streak;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitServiceTime, meanResponseTime, responseTimeQuantile } from './capacity.js';
-import { compareLiveShadow, confirmDegradation, DEFAULT_DELTA, erfc, mannWhitney, normalUpperTail, weightedMedian, type Weighted } from './delta.js';
+import { compareLiveShadow, liveWorseThanShadow, confirmDegradation, DEFAULT_DELTA, erfc, mannWhitney, normalUpperTail, weightedMedian, type Weighted } from './delta.js';
 import { createRng } from './random.js';
 import { nextSamplingRate, type SamplingSettings } from './sampling.js';
 
@@ -65,6 +65,21 @@ describe('compareLiveShadow', () => {
       assert.equal(r.metric, metric);
     });
   }
+  // Issue 11, fix on the way: "live worse" swapped the arguments, so its numbers named the wrong pool.
+  it('regression: liveWorseThanShadow labels its numbers by pool (live slow: liveMedianMs is the larger)', () => {
+    const live = pool(lat(80, 400), 40, 50);
+    const shadow = pool(lat(40, 200), 0, 40);
+    const r = liveWorseThanShadow(live, shadow, DEFAULT_DELTA);
+    assert.equal(r.verdict, 'degraded');
+    assert.equal(r.numbers.liveRequests, 400);
+    assert.equal(r.numbers.shadowRequests, 200);
+    assert.equal(r.numbers.liveErrorRate, 0.1);
+    assert.equal(r.numbers.shadowErrorRate, 0);
+    assert.ok(Math.abs((r.numbers.loadRatio as number) - 40 / 50) < 1e-12, 'shadow/live per-instance load');
+    const slow = liveWorseThanShadow(pool(lat(80, 400)), pool(lat(40, 200)), DEFAULT_DELTA);
+    assert.equal(slow.metric, 'latency');
+    assert.ok((slow.numbers.liveMedianMs as number) > (slow.numbers.shadowMedianMs as number), JSON.stringify(slow.numbers));
+  });
   it('confirms after N consecutive degraded windows, once; no data keeps the streak; a pass clears it', () => {
     const steps: [string, number, boolean][] = [];
     let streak = 0;

@@ -130,6 +130,28 @@ export interface DeltaResult {
   readonly numbers: Readonly<Record<string, number>>;
 }
 
+/** The pool labels swapped in a result's numbers (and the load ratio inverted): see liveWorseThanShadow. */
+function relabel(n: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(n)) {
+    if (k === 'loadRatio') out[k] = 1 / v;
+    else if (k.startsWith('live')) out[`shadow${k.slice(4)}`] = v;
+    else if (k.startsWith('shadow')) out[`live${k.slice(6)}`] = v;
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Whether live is worse than the shadow: compareLiveShadow's tests with the roles swapped, and the
+ * numbers labelled by the pool they describe (`liveMedianMs` is live's, `loadRatio` is shadow/live).
+ */
+export function liveWorseThanShadow(live: PoolWindow, shadow: PoolWindow, s: DeltaSettings = DEFAULT_DELTA): DeltaResult {
+  const r = compareLiveShadow(shadow, live, s);
+  return { ...r, numbers: relabel(r.numbers) };
+}
+
+/** Whether the shadow is worse than live (errors, then latency), with the numbers behind the verdict. */
 export function compareLiveShadow(live: PoolWindow, shadow: PoolWindow, s: DeltaSettings = DEFAULT_DELTA): DeltaResult {
   const numbers: Record<string, number> = { liveRequests: live.requests, shadowRequests: shadow.requests };
   if (live.requests < s.minSamples || shadow.requests < s.minSamples) return { verdict: 'insufficient_data', numbers: { ...numbers, minSamples: s.minSamples } };

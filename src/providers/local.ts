@@ -103,7 +103,7 @@ function freePort(host: string): Promise<number> {
 }
 
 /** The environment of a process, or undefined when it is gone or not readable. */
-function environOf(pid: number): Map<string, string> | undefined {
+export function environOf(pid: number): Map<string, string> | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
     const env = new Map<string, string>();
@@ -116,6 +116,19 @@ function environOf(pid: number): Map<string, string> | undefined {
     return undefined;
   }
 }
+
+/** Fields of /proc/PID/stat from the third (state) on, or undefined when the process is gone. */
+export function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process leads its process group (a spawned instance, not one of its children). */
+export const groupLeader = (pid: number): boolean => Number(procStat(pid)?.[2]) === pid;
 
 /** Whether a process runs: kill(0) answers (EPERM: another user's), and it is not a zombie. */
 export function pidAlive(pid: number): boolean {
@@ -160,13 +173,7 @@ export function markedProcesses(): MarkedProcess[] {
     const env = environOf(pid);
     const owner = env?.get(OWNER_ENV);
     const instance = env?.get(ID_ENV);
-    if (!env || !owner || !instance) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pid) continue;
-    } catch {
-      continue;
-    }
+    if (!env || !owner || !instance || !groupLeader(pid)) continue;
     out.push({ pid, owner, instance, service: env.get('SHADOWSCALE_SERVICE') ?? 'unknown', pool: env.get('SHADOWSCALE_POOL') ?? 'unknown', port: Number(env.get('PORT')), demo: env.get('SHADOWSCALE_DEMO'), store: env.get('SHADOWSCALE_STORE') });
   }
   return out.sort((a, b) => a.pid - b.pid);
@@ -238,16 +245,7 @@ export class LocalProvider implements Provider {
       const id = env?.get(ID_ENV);
       if (!env || !this.ours(env.get(OWNER_ENV)) || !id || this.instances.has(id)) continue;
       // Only the group leader (the spawned command) is the instance; its children are part of it.
-      const leader = (() => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          return Number(fields[2]) === pid;
-        } catch {
-          return false;
-        }
-      })();
-      if (!leader) continue;
+      if (!groupLeader(pid)) continue;
       const pool = env.get('SHADOWSCALE_POOL') === 'shadow' ? 'shadow' : 'live';
       let labels: Record<string, string> = {};
       try {
