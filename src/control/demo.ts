@@ -23,7 +23,7 @@ import { DAY } from '../core/forecast.js';
 import { createRng } from '../core/random.js';
 import type { StrategyName } from '../core/reasons.js';
 import { DEMO_DIR_PREFIX, DEMO_ENV, findLeftovers, markDirectory, processMark, removeLeftovers } from './leftovers.js';
-import { percentile, startLoad } from './loadgen.js';
+import { percentile, startLoad } from '../gateway/loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Runtime } from './runtime.js';
 

@@ -64,7 +64,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped';
+export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered';
 
 export interface LoopEvent {
   readonly at: number;

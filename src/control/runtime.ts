@@ -20,6 +20,7 @@ import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
+import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
 /** The bundled sample service (compiled beside this file's tree). */
@@ -154,6 +155,9 @@ export class Runtime {
         },
         now,
       });
+      // Trials a crash left open: their instances go before the loop could take them for shadows, and
+      // the experiments are closed as aborted (an unfinished trial never counts as a proof).
+      for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
       const strategyName = o.strategy ?? svc.scaling.strategy;
       const strategy = buildStrategy(strategyName, model);
       const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });

@@ -39,7 +39,7 @@ export const DEFAULT_VERDICT: Omit<VerdictSettings, 'sloLatencyMs' | 'sloErrorRa
 
 export type StepVerdict = 'pass' | 'fail' | 'inconclusive';
 /** Why a step or a trial is inconclusive. */
-export type InconclusiveReason = 'too_few_samples' | 'not_driven' | 'bounds_straddle_slo' | 'no_target_step';
+export type InconclusiveReason = 'too_few_samples' | 'not_driven' | 'bounds_straddle_slo' | 'no_target_step' | 'shadow_unhealthy';
 
 export interface StepResult {
   readonly verdict: StepVerdict;

@@ -423,7 +423,11 @@ export class LocalProvider implements Provider {
       killed = true;
       signal('SIGKILL');
     }, grace);
+    // An adopted process's exit is polled on an unref'd timer: hold the event loop until it is seen, or a
+    // short-lived caller (recovery at start, a test) would end with the delete still pending.
+    const hold = setInterval(() => undefined, 1000);
     await m.exited;
+    clearInterval(hold);
     clearTimeout(timer);
     this.instances.delete(id);
     this.o.registry.removeInstance(id);
@@ -451,7 +455,9 @@ export class LocalProvider implements Provider {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    // Instances keep running; the next start adopts them.
+    // Instances keep running; the next start adopts them. This provider no longer manages them (a
+    // delete after close is "not found", not a wait for an exit no listener will report).
     for (const m of this.instances.values()) m.child?.removeAllListeners('exit');
+    this.instances.clear();
   }
 }

@@ -1,6 +1,7 @@
 // An open-loop load generator: Poisson arrivals at a rate that follows a profile, sent whatever the
 // target's state (no coordinated omission: latency counts from each request's scheduled time), with
-// per-second results by scheduled second. The demo drives the gateway with it.
+// per-second results by scheduled second. The demo drives the gateway with it, and trials (src/proof) a
+// trial instance.
 
 import { Pool } from 'undici';
 import { createRng } from '../core/random.js';

@@ -1,0 +1,118 @@
+// Integration tests: trials on real sample-service instances under the local provider, with a real
+// SQLite store: a comfortable candidate passes, an under-sized one fails, the capacity at the SLO is
+// measured, an aborted trial and a crashed one (kill -9 of its owner, then recovery) leave no instance.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { maxRateAtSlo } from '../../src/core/capacity.js';
+import type { VerdictSettings } from '../../src/core/verdict.js';
+import { Store } from '../../src/metrics/store.js';
+import { recoverTrials, runTrial, trialInstanceId, type TrialPlan } from '../../src/proof/trial.js';
+import { LocalProvider, pidAlive } from '../../src/providers/local.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+// Two slots of 10 ms (exponential service times, as the capacity model assumes); p99 within 100 ms.
+const SLOTS = 2;
+const SERVICE_S = 0.01;
+const SLO_S = 0.1;
+const CAPACITY = maxRateAtSlo(SLOTS, SERVICE_S, SLO_S);
+const SETTINGS: VerdictSettings = { sloLatencyMs: SLO_S * 1000, sloErrorRate: 0.01, level: 0.95, minAchieved: 0.9 };
+
+async function setup(t: { after: (fn: () => Promise<void> | void) => void }, dir = tempDir(t)) {
+  const store = Store.open({ path: join(dir, 'store.db') });
+  const provider = await LocalProvider.start({
+    command: [process.execPath, join(ROOT, 'dist', 'examples', 'sample-service', 'server.js')],
+    instanceTypes: { fast: { SLOTS: String(SLOTS), SERVICE_TIME_MS: String(SERVICE_S * 1000), SERVICE_TIME_DIST: 'exponential', QUEUE_LIMIT: '400' } },
+    registry: store,
+    owner: `shadowscale:store:${store.id}`,
+    logDir: join(dir, 'logs'),
+    healthIntervalMs: 50,
+    readyTimeoutMs: 10_000,
+    graceMs: 1000,
+  });
+  t.after(async () => {
+    for (const i of await provider.list()) await provider.delete(i.id).catch(() => undefined);
+    await provider.close();
+    store.close();
+  });
+  return { store, provider, dir };
+}
+
+const plan = (id: string, perInstanceRps: number, stepFractions: number[], extra: Partial<TrialPlan> = {}): TrialPlan => ({
+  id,
+  service: 'web',
+  instanceType: 'fast',
+  perInstanceRps,
+  stepFractions,
+  minSamplesPerStep: 500,
+  minStepSeconds: 2,
+  maxStepSeconds: 6,
+  warmupSeconds: 0.2,
+  path: '/work',
+  seed: 7,
+  ...extra,
+});
+
+describe('trials on the shadow', () => {
+  it(`a comfortable candidate (half the ${CAPACITY.toFixed(0)} req/s capacity) passes, and its instance is gone afterwards`, async (t) => {
+    const { store, provider } = await setup(t);
+    // 800 answers: enough for the p99's upper bound to sit well below the maximum.
+    const r = await runTrial(plan('t-pass', 0.5 * CAPACITY, [1], { minSamplesPerStep: 800, maxStepSeconds: 12 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    assert.equal(r.verdict, 'pass', JSON.stringify(r.steps.map((s) => s.numbers)));
+    assert.ok((r.steps[0]?.numbers.requests ?? 0) >= 700);
+    assert.deepEqual(await provider.list(), []);
+    const e = store.experiments().find((x) => x.id === 't-pass');
+    assert.equal(e?.verdict, 'pass');
+    assert.ok(e?.finishedAt !== null);
+  });
+
+  it('an under-sized candidate (160 % of capacity) fails its trial', async (t) => {
+    const { store, provider } = await setup(t);
+    const r = await runTrial(plan('t-fail', 1.6 * CAPACITY, [0.5, 1]), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    assert.equal(r.verdict, 'fail', JSON.stringify(r.steps.map((s) => s.numbers)));
+    assert.equal(r.steps[1]?.verdict, 'fail');
+    assert.deepEqual(await provider.list(), []);
+  });
+
+  it('the steps measure the capacity at the SLO within 25 % of the model (exponential service: the model is exact)', async (t) => {
+    const { store, provider } = await setup(t);
+    const r = await runTrial(plan('t-capacity', CAPACITY, [0.6, 0.8, 1, 1.2, 1.4]), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    const c = r.capacityAtSloRps;
+    const measured = c.estimate ?? c.atLeast ?? c.atMost ?? Number.NaN;
+    assert.ok(Math.abs(measured / CAPACITY - 1) <= 0.25, `measured ${JSON.stringify(c)} vs model ${CAPACITY.toFixed(1)}: ${JSON.stringify(r.steps.map((s) => [s.numbers.achievedRps.toFixed(0), s.numbers.p99Ms]))}`);
+  });
+
+  it('an aborted trial deletes its instance and is closed as aborted', async (t) => {
+    const { store, provider } = await setup(t);
+    const ac = new AbortController();
+    const p = runTrial(plan('t-abort', 0.5 * CAPACITY, [1], { minStepSeconds: 5 }), { provider, log: store, readyTimeoutMs: 10_000, signal: ac.signal, onStep: () => undefined }, SETTINGS);
+    // Abort once the instance runs.
+    for (let i = 0; i < 200 && !(await provider.get(trialInstanceId('t-abort'))); i++) await new Promise((r) => setTimeout(r, 20));
+    ac.abort(new Error('stop'));
+    await assert.rejects(p, /stop/);
+    assert.deepEqual(await provider.list(), []);
+    assert.equal(store.experiments().find((x) => x.id === 't-abort')?.verdict, 'aborted');
+  });
+
+  it('a trial its owner left open (kill -9): the next start deletes its instance and closes it as aborted', async (t) => {
+    const dir = tempDir(t);
+    const first = await setup(t, dir);
+    // What a crash mid-trial leaves: the record, and the instance running.
+    first.store.startExperiment({ id: 't-crash', service: 'web', kind: 'trial', startedAt: Date.now(), config: { instanceId: trialInstanceId('t-crash') } });
+    const inst = await first.provider.create({ id: trialInstanceId('t-crash'), service: 'web', pool: 'shadow', instanceType: 'fast', labels: { trial: 't-crash' } });
+    assert.ok(inst);
+    const pid = first.store.loadInstances()[0]?.pid as number;
+    assert.ok(pidAlive(pid));
+    await first.provider.close();
+    first.store.close();
+    // The next owner adopts the instance from the store, then recovers the trial.
+    const second = await setup(t, dir);
+    assert.equal((await second.provider.list()).length, 1, 'adopted');
+    assert.deepEqual(await recoverTrials(second.store, second.provider), ['t-crash']);
+    assert.deepEqual(await second.provider.list(), []);
+    assert.ok(!pidAlive(pid), 'the process is gone');
+    const e = second.store.experiments().find((x) => x.id === 't-crash');
+    assert.equal(e?.verdict, 'aborted');
+    assert.deepEqual(await recoverTrials(second.store, second.provider), [], 'nothing left to recover');
+  });
+});
