@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { parseHostPort } from '../config/schema.js';
+import { parseHostPort, type Config } from '../config/schema.js';
 import { isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { Seasonality } from '../core/forecast.js';
 import type { EvalOutput } from '../forecast/evaluate.js';
@@ -24,7 +24,9 @@ import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
 import { doctor } from '../control/doctor.js';
-import { Runtime } from '../control/runtime.js';
+import { DEMO_ENV, withThrowawayStore } from '../control/leftovers.js';
+import { prove } from '../proof/prove.js';
+import { Runtime, startLocalProvider } from '../control/runtime.js';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
@@ -504,6 +506,72 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.out(
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : ''),
+      );
+    });
+
+  program
+    .command('prove')
+    .description('prove configurations for a rate on throwaway instances: per instance type, its measured capacity at the SLO and the verdict of each candidate count; then the cheapest that passed')
+    .requiredOption('--config <file>', 'YAML configuration file (instance types, the service, the provider)')
+    .option('--service <name>', 'service of the configuration (default: gateway.service, else the first)')
+    .requiredOption('--rate <rps>', 'requests/s to prove a configuration for (the service headroom is added)', positiveNumber('a positive number of requests/s'))
+    .option('--types <a,b>', 'instance types to try (default: every type of the configuration)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--samples <n>', 'answers per step (at least 368 for a p99 bound)', positiveInteger, 800)
+    .option('--max-step-seconds <s>', 'longest step', positiveNumber('a positive number of seconds'), 30)
+    .option('--set <path=value>', 'set any configuration key (repeatable)', collect, [])
+    .option('--json', 'print one JSON object')
+    .action(async (opts: Record<string, unknown>) => {
+      const cfg = loadConfig({ file: opts.config as string, env: io.env, sets: opts.set as string[] });
+      const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
+      const names = (opts.types as string[] | undefined) ?? Object.keys(cfg.instanceTypes);
+      for (const n of names) if (!(n in cfg.instanceTypes)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--types: no instance type "${n}" in the configuration (have: ${Object.keys(cfg.instanceTypes).join(', ')})`);
+      if ((opts.samples as number) < 368) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--samples: expected at least 368 (fewer answers cannot bound a p99 from above at 95 %), got ${String(opts.samples)}`);
+      const types = names.map((n) => {
+        const t = cfg.instanceTypes[n] as Config['instanceTypes'][string];
+        return { name: n, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, warmupSeconds: t.warmupSeconds };
+      });
+      const tty = io.stderrIsTty && !opts.json;
+      const r = await withThrowawayStore('prove', async (store, storePath, mark, signal) => {
+        const provider = await startLocalProvider(cfg, store, storePath, { instanceEnv: { [DEMO_ENV]: mark } });
+        try {
+          return await prove({
+            service: svc.name,
+            rateRps: opts.rate as number,
+            headroom: svc.scaling.headroom,
+            sloLatencyMs: svc.slo.latencyP99Ms,
+            sloErrorRate: svc.slo.errorRate,
+            types,
+            minInstances: svc.pool.min,
+            maxInstances: svc.pool.max,
+            spotShare: svc.scaling.spot?.share ?? 0,
+            samplesPerStep: opts.samples as number,
+            maxStepSeconds: opts.maxStepSeconds as number,
+            path: '/work',
+            seed: 1,
+            readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
+            provider,
+            log: store,
+            signal,
+            onStep: (type, k, total, m) => {
+              if (opts.json) return;
+              const n = m.latencyMs.reduce((x, [, c]) => x + c, 0);
+              io.err(`${tty ? '\r\x1b[2K' : ''}[${type}] step ${k + 1}/${total}: ${m.achievedRps.toFixed(1)} req/s per instance, ${n} answers, ${m.errors} errors\n`);
+            },
+          });
+        } finally {
+          for (const i of await provider.list()) await provider.delete(i.id).catch(() => undefined);
+          await provider.close();
+        }
+      });
+      if (opts.json) {
+        io.out(`${JSON.stringify({ rate: r.rate, candidates: r.candidates, chosen: r.chosen })}\n`);
+        return;
+      }
+      const rows = r.candidates.map((c) => `${c.instanceType.padEnd(10)} ${String(c.count).padStart(5)} ${c.perInstanceRps.toFixed(1).padStart(9)} ${(c.capacityAtSloRps === null ? '-' : c.capacityAtSloRps.toFixed(1)).padStart(10)} ${(c.p99Ms === null ? '-' : c.p99Ms.toFixed(1)).padStart(7)} ${(c.errorRate === null ? '-' : (c.errorRate * 100).toFixed(2)).padStart(7)} ${c.costPerHour.toFixed(3).padStart(8)}  ${c.verdict}`);
+      io.out(
+        `type        count  req/s/in  cap@SLO   p99 ms  err %   $/hour  verdict\n${rows.join('\n')}\n` +
+          Object.entries(r.types).map(([n, t]) => `${n}: model capacity ${t.modelCapacityAtSloRps.toFixed(1)} req/s per instance at the SLO, measured ${t.measured.estimate !== undefined ? t.measured.estimate.toFixed(1) : t.measured.atLeast !== undefined ? `at least ${t.measured.atLeast.toFixed(1)}` : t.measured.atMost !== undefined ? `at most ${t.measured.atMost.toFixed(1)}` : '-'}`).join('\n') +
+          `\n${r.chosen ? `chosen: ${r.chosen.count} × ${r.chosen.instanceType} at ${r.chosen.costPerHour.toFixed(3)} per hour` : 'chosen: none (no candidate passed)'}\n`,
       );
     });
 

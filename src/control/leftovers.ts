@@ -8,9 +8,10 @@
 //    process whose mark is dead is stopped: SIGTERM to its process group, SIGKILL after a grace period.
 // 3. Directories carry it in a file (`demo.owner`); those whose mark is dead are removed.
 
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Store } from '../metrics/store.js';
 import { environOf, groupLeader, pidAlive, procStat } from '../providers/local.js';
 
 export const DEMO_ENV = 'SHADOWSCALE_DEMO';
@@ -148,4 +149,37 @@ export async function removeLeftovers(l: Leftovers, o: { graceMs?: number } = {}
     }
   }
   return { stopped: l.instances.length, killed: left.length, removed };
+}
+
+/**
+ * Run `fn` on a throwaway store in a fresh, marked temporary directory (as the demo does), for commands
+ * whose instances must not outlive them (`prove`). Leftovers of earlier such commands are removed first.
+ * SIGINT/SIGTERM abort `signal`; whatever happens, instances carrying this process's mark are stopped
+ * and the directory removed; after a signal the process exits 130/143.
+ */
+export async function withThrowawayStore<T>(name: string, fn: (store: Store, storePath: string, mark: string, signal: AbortSignal) => Promise<T>): Promise<T> {
+  await removeLeftovers(findLeftovers());
+  const mark = processMark();
+  const dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${name}-`));
+  markDirectory(dir, mark);
+  const ac = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = sig;
+    ac.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const storePath = join(dir, 'store.db');
+  const store = Store.open({ path: storePath });
+  try {
+    return await fn(store, storePath, mark, ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    store.close();
+    await removeLeftovers({ instances: findLeftovers({ mark }).instances, directories: [dir] });
+    if (signalled) process.exit(signalled === 'SIGINT' ? 130 : 143);
+  }
 }

@@ -20,6 +20,7 @@ import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
+import type { Instance } from '../providers/provider.js';
 import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
@@ -37,6 +38,47 @@ export function sampleServiceEnv(t: InstanceTypeConfig): Record<string, string> 
     COLD_START_FACTOR: String(t.warmupCapacity > 0 ? 1 / t.warmupCapacity : 1),
     ...t.env,
   };
+}
+
+/**
+ * The local provider of a configuration on a store: the configured command (or the sample service with
+ * each type's behaviour), instances marked with the store's id and path, events recorded in the store.
+ */
+export async function startLocalProvider(
+  cfg: Config,
+  store: Store,
+  storePath: string,
+  o: { instanceEnv?: Readonly<Record<string, string>>; beforeStop?: (i: Instance) => Promise<void>; onInstanceEvent?: (e: InstanceEvent) => void; now?: () => number } = {},
+): Promise<LocalProvider> {
+  const p = cfg.provider;
+  const instanceTypes: Record<string, Record<string, string>> = {};
+  for (const [name, t] of Object.entries(cfg.instanceTypes)) instanceTypes[name] = p.command ? { ...t.env } : sampleServiceEnv(t);
+  return LocalProvider.start({
+    command: p.command ?? [process.execPath, SAMPLE_SERVICE],
+    ...(p.cwd ? { cwd: p.cwd } : {}),
+    // The store's path at start, for `shadowscale doctor` to tell when an instance's store is gone.
+    env: { ...p.env, ...o.instanceEnv, SHADOWSCALE_STORE: storePath },
+    instanceTypes,
+    registry: store,
+    // The store's id, not its path: the same file through a symlink is the same owner.
+    owner: `shadowscale:store:${store.id}`,
+    formerOwners: [`shadowscale:${storePath}`],
+    logDir: p.logDir ?? join(dirname(storePath), 'logs'),
+    healthPath: p.healthPath,
+    healthIntervalMs: 200,
+    readyTimeoutMs: p.readyTimeoutSeconds * 1000,
+    graceMs: p.graceSeconds * 1000,
+    ...(o.beforeStop ? { beforeStop: o.beforeStop } : {}),
+    onEvent: (e) => {
+      try {
+        store.addEvent(e);
+      } catch {
+        // A store that failed has told onFailure; the event is still reported below.
+      }
+      o.onInstanceEvent?.(e);
+    },
+    ...(o.now ? { now: o.now } : {}),
+  });
 }
 
 export interface RuntimeOptions {
@@ -123,36 +165,13 @@ export class Runtime {
         await listenOn(s, a.port, a.host, 'gateway.admin');
         adminUrl = `http://${urlHost(a.host)}:${(s.address() as AddressInfo).port}`;
       }
-      const p = cfg.provider;
-      const instanceTypes: Record<string, Record<string, string>> = {};
-      for (const [name, t] of Object.entries(cfg.instanceTypes)) instanceTypes[name] = p.command ? { ...t.env } : sampleServiceEnv(t);
       const gatewayControl = control;
-      provider = await LocalProvider.start({
-        command: p.command ?? [process.execPath, SAMPLE_SERVICE],
-        ...(p.cwd ? { cwd: p.cwd } : {}),
-        // The store's path at start, for `shadowscale doctor` to tell when an instance's store is gone.
-        env: { ...p.env, ...o.instanceEnv, SHADOWSCALE_STORE: storePath },
-        instanceTypes,
-        registry: store,
-        // The store's id, not its path: the same file through a symlink is the same owner.
-        owner: `shadowscale:store:${store.id}`,
-        formerOwners: [`shadowscale:${storePath}`],
-        logDir: p.logDir ?? join(dirname(storePath), 'logs'),
-        healthPath: p.healthPath,
-        healthIntervalMs: 200,
-        readyTimeoutMs: p.readyTimeoutSeconds * 1000,
-        graceMs: p.graceSeconds * 1000,
+      provider = await startLocalProvider(cfg, store, storePath, {
+        ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
         beforeStop: async (i) => {
           if (i.pool === 'live') await gatewayControl.drain(i.id);
         },
-        onEvent: (e) => {
-          try {
-            store.addEvent(e);
-          } catch {
-            // A store that failed has told onFailure; the event is still reported below.
-          }
-          o.onInstanceEvent?.(e);
-        },
+        ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}),
         now,
       });
       // Trials a crash left open: their instances go before the loop could take them for shadows, and

@@ -62,19 +62,22 @@ export interface TrialResult extends TrialVerdict {
   readonly perInstanceRps: number;
   /** The trial instance could not be started or did not become ready. */
   readonly unhealthy?: string;
+  /** What each step measured (for the verdicts of other rates on the same type). */
+  readonly measurements: readonly StepMeasurement[];
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason as Error);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export const trialInstanceId = (trialId: string): string => `${trialId}-i0`;
@@ -126,10 +129,10 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
       }
     } catch (err) {
       if (signal?.aborted) throw err;
-      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: (err as Error).message, steps: [], capacityAtSloRps: {} });
+      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: (err as Error).message, steps: [], capacityAtSloRps: {}, measurements: [] });
     }
     if (inst?.state !== 'ready') {
-      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: `the trial instance is ${inst?.state ?? 'gone'}${inst?.failure ? ` (${inst.failure})` : ''}`, steps: [], capacityAtSloRps: {} });
+      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: `the trial instance is ${inst?.state ?? 'gone'}${inst?.failure ? ` (${inst.failure})` : ''}`, steps: [], capacityAtSloRps: {}, measurements: [] });
     }
     await sleep(plan.warmupSeconds * 1000, signal);
     // 3. The steps, rising; a failed one ends the trial.
@@ -146,14 +149,15 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
       if (partial.steps[partial.steps.length - 1]?.verdict === 'fail') break;
     }
     const v = trialVerdict(measured, plan.perInstanceRps, settings);
-    return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, ...v });
+    return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, ...v, measurements: measured });
   } catch (err) {
     aborted = true;
     throw err;
   } finally {
     // 4. Whatever happened: the instance goes, the experiment is closed.
     await provider.delete(instanceId).catch((e: unknown) => (isProviderError(e, 'not_found') ? undefined : Promise.reject(e)));
-    log.finishExperiment(plan.id, now(), aborted || !verdict ? 'aborted' : verdict.verdict, verdict ?? { aborted: true });
+    const details = verdict ? { ...verdict, measurements: undefined } : { aborted: true };
+    log.finishExperiment(plan.id, now(), aborted || !verdict ? 'aborted' : verdict.verdict, details);
   }
 }
 

@@ -1,0 +1,123 @@
+// `shadowscale prove`: the proof procedure stand-alone (docs/design/proof.md). For a rate, the
+// candidates of every instance type (core/candidates), one trial per type whose steps cover each
+// candidate's per-instance rate and a sweep around the type's modelled capacity, the verdict of every
+// candidate from the same measurements (core/verdict), and the cheapest configuration that passed.
+//
+// 1. Candidates from the rate (plus the service's headroom), the types and the pool bounds.
+// 2. Per type: the rates to drive are every candidate's per-instance rate and 0.8, 1, 1.2, 1.4 times the
+//    model's capacity at the SLO (so that the measured capacity is interpolated, not guessed). One
+//    trial drives them in rising order and stops at the first that fails.
+// 3. Each candidate's verdict is core/verdict's for its own rate over that trial's steps; the type's
+//    measured capacity is the rate where the measured p99 crosses the SLO.
+// 4. The chosen configuration is the cheapest candidate that passed (none when none did).
+
+import { candidates, type CandidateType, type Dropped } from '../core/candidates.js';
+import { maxRateAtSlo } from '../core/capacity.js';
+import { trialVerdict, type StepMeasurement, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
+import type { Provider } from '../providers/provider.js';
+import { runTrial, type ExperimentLog } from './trial.js';
+
+export interface ProveType extends CandidateType {
+  readonly warmupSeconds: number;
+}
+
+export interface ProveOptions {
+  readonly service: string;
+  readonly rateRps: number;
+  readonly headroom: number;
+  readonly sloLatencyMs: number;
+  readonly sloErrorRate: number;
+  readonly types: readonly ProveType[];
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly spotShare?: number;
+  readonly samplesPerStep: number;
+  readonly maxStepSeconds: number;
+  readonly path: string;
+  readonly seed: number;
+  readonly readyTimeoutMs: number;
+  readonly provider: Provider;
+  readonly log: ExperimentLog;
+  readonly signal?: AbortSignal;
+  readonly onStep?: (type: string, index: number, total: number, m: StepMeasurement) => void;
+  readonly now?: () => number;
+}
+
+export interface ProvenCandidate {
+  readonly instanceType: string;
+  readonly count: number;
+  readonly perInstanceRps: number;
+  /** Measured on the type's trial: the rate per instance where p99 reaches the SLO (null when the steps did not straddle it). */
+  readonly capacityAtSloRps: number | null;
+  readonly p99Ms: number | null;
+  readonly errorRate: number | null;
+  readonly costPerHour: number;
+  readonly verdict: StepVerdict;
+}
+
+export interface ProveResult {
+  readonly rate: number;
+  readonly candidates: ProvenCandidate[];
+  readonly chosen: { readonly instanceType: string; readonly count: number; readonly costPerHour: number } | null;
+  /** Per type: the model's capacity and the measured one (an estimate, or a bound). */
+  readonly types: Record<string, { modelCapacityAtSloRps: number; measured: { estimate?: number; atLeast?: number; atMost?: number }; trial: string; verdictReason?: string }>;
+  readonly dropped: readonly Dropped[];
+}
+
+export async function prove(o: ProveOptions): Promise<ProveResult> {
+  const now = o.now ?? Date.now;
+  const settings: VerdictSettings = { sloLatencyMs: o.sloLatencyMs, sloErrorRate: o.sloErrorRate, level: 0.95, minAchieved: 0.9 };
+  // 1. The candidates; "current" is the model's own choice for the first type (nothing runs yet).
+  const first = o.types[0];
+  const list = candidates({ peakRps: o.rateRps, headroom: o.headroom, sloLatencySeconds: o.sloLatencyMs / 1000, types: o.types, current: { instanceType: first?.name ?? '', count: 0 }, minInstances: o.minInstances, maxInstances: o.maxInstances, ...(o.spotShare !== undefined ? { spotShare: o.spotShare } : {}), maxCandidates: 4 * o.types.length });
+  const out: ProvenCandidate[] = [];
+  const types: ProveResult['types'] = {};
+  for (const t of o.types) {
+    const mine = list.candidates.filter((c) => c.instanceType === t.name);
+    if (mine.length === 0) continue;
+    o.signal?.throwIfAborted();
+    // 2. The rates to drive: every candidate's, and a sweep around the modelled capacity.
+    const cap = maxRateAtSlo(t.slots, t.serviceTimeSeconds, o.sloLatencyMs / 1000);
+    const rates = [...new Set([...mine.map((c) => c.perInstanceRps), ...[0.8, 1, 1.2, 1.4].map((f) => f * cap)].map((r) => Math.round(r * 1000) / 1000))].sort((a, b) => a - b);
+    const base = rates[0] as number;
+    const id = `prove-${t.name}-${now().toString(36)}`;
+    const trial = await runTrial(
+      {
+        id,
+        service: o.service,
+        instanceType: t.name,
+        perInstanceRps: base,
+        stepFractions: rates.map((r) => r / base),
+        minSamplesPerStep: o.samplesPerStep,
+        minStepSeconds: 2,
+        maxStepSeconds: o.maxStepSeconds,
+        warmupSeconds: t.warmupSeconds,
+        path: o.path,
+        seed: o.seed,
+      },
+      { provider: o.provider, log: o.log, readyTimeoutMs: o.readyTimeoutMs, now, ...(o.signal ? { signal: o.signal } : {}), onStep: (k, m) => o.onStep?.(t.name, k, rates.length, m) },
+      settings,
+    );
+    const measured = trial.capacityAtSloRps;
+    types[t.name] = { modelCapacityAtSloRps: cap, measured, trial: id, ...(trial.reason ? { verdictReason: trial.reason } : {}) };
+    // 3. Every candidate of the type, judged at its own rate on the same measurements.
+    for (const c of mine) {
+      const v = trialVerdict(trial.measurements, c.perInstanceRps, settings);
+      const atRate = v.steps.find((s) => Math.abs(s.numbers.targetRps - c.perInstanceRps) <= 1e-3 * c.perInstanceRps);
+      out.push({
+        instanceType: t.name,
+        count: c.count,
+        perInstanceRps: c.perInstanceRps,
+        capacityAtSloRps: measured.estimate ?? null,
+        p99Ms: atRate ? atRate.numbers.p99Ms : null,
+        errorRate: atRate ? atRate.numbers.errorRate : null,
+        costPerHour: c.costPerHour,
+        verdict: trial.unhealthy ? 'inconclusive' : v.verdict,
+      });
+    }
+  }
+  // 4. The cheapest that passed.
+  const passed = out.filter((c) => c.verdict === 'pass').sort((a, b) => a.costPerHour - b.costPerHour || a.count - b.count);
+  const best = passed[0];
+  return { rate: o.rateRps, candidates: out, chosen: best ? { instanceType: best.instanceType, count: best.count, costPerHour: best.costPerHour } : null, types, dropped: list.dropped };
+}

@@ -1,0 +1,66 @@
+// Integration tests: `shadowscale prove` as a user runs it (the real binary, sample-service instances
+// under the local provider): the JSON contract, bad input, and Ctrl-C leaving no instance behind.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { findLeftovers, processMark } from '../../src/control/leftovers.js';
+import { ROOT, runCli, tempDir, until } from '../helpers.js';
+
+const CONFIG =
+  'instanceTypes:\n' +
+  '  fast: { slots: 2, serviceTimeMs: 10, queueLimit: 400, provisioningSeconds: 0.2, warmupSeconds: 0, warmupCapacity: 1, prices: { onDemandPerHour: 0.2 }, env: { SERVICE_TIME_DIST: exponential } }\n' +
+  'services:\n  - name: web\n    instanceType: fast\n    pool: { min: 1, max: 20 }\n    slo: { latencyP99Ms: 100, errorRate: 0.01 }\n    scaling: { headroom: 0.1 }\n';
+
+describe('shadowscale prove', () => {
+  it('--json: every candidate with its measured capacity, p99, cost and verdict, and the cheapest that passed', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    const r = await runCli(['prove', '--config', config, '--rate', '200', '--samples', '400', '--max-step-seconds', '4', '--json'], { TMPDIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { rate: number; candidates: Record<string, unknown>[]; chosen: { instanceType: string; count: number; costPerHour: number } | null };
+    assert.equal(out.rate, 200);
+    assert.ok(out.candidates.length >= 2);
+    for (const c of out.candidates) assert.deepEqual(Object.keys(c), ['instanceType', 'count', 'perInstanceRps', 'capacityAtSloRps', 'p99Ms', 'errorRate', 'costPerHour', 'verdict']);
+    // 220 req/s (with headroom) on one instance is beyond its capacity; two carry it.
+    assert.equal(out.candidates.find((c) => c.count === 1)?.verdict, 'fail');
+    assert.deepEqual(out.chosen && [out.chosen.instanceType, out.chosen.count], ['fast', 2]);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), [], 'its throwaway store is gone');
+  });
+
+  it('bad input is exit 2 with a precise message, and starts nothing', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    for (const [args, message] of [
+      [['--rate', 'lots'], /--rate <rps>' argument 'lots' is invalid\. expected a positive number of requests\/s/],
+      [['--rate', '10', '--types', 'fast,huge'], /--types: no instance type "huge" in the configuration \(have: fast\)/],
+      [['--rate', '10', '--samples', '100'], /--samples: expected at least 368/],
+    ] as const) {
+      const r = await runCli(['prove', '--config', config, ...args], { TMPDIR: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
+  });
+
+  it('SIGINT in the middle of a trial stops its instance and removes its store: exit 130', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'prove', '--config', config, '--rate', '100', '--samples', '2000'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const mark = await new Promise<string>((r) => setTimeout(() => r(processMark(child.pid as number)), 200));
+    await until('the trial instance', () => findLeftovers({ mark, tmp: dir }).instances.length === 1, 20_000);
+    const pid = findLeftovers({ mark, tmp: dir }).instances[0]?.pid as number;
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.deepEqual(findLeftovers({ mark, tmp: dir }).instances, []);
+    assert.throws(() => process.kill(pid, 0), 'the trial instance is gone');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
+  });
+});
