@@ -23,7 +23,7 @@ import { DAY } from '../core/forecast.js';
 import { createRng } from '../core/random.js';
 import type { StrategyName } from '../core/reasons.js';
 import { DEMO_DIR_PREFIX, DEMO_ENV, findLeftovers, markDirectory, processMark, removeLeftovers } from './leftovers.js';
-import { percentile, startLoad } from '../gateway/loadgen.js';
+import { percentile, startLoad, totals } from '../gateway/loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Runtime } from './runtime.js';
 
@@ -232,13 +232,8 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     // 4. Score.
     const slo = svc.slo;
     const violated: number[] = [];
-    let requests = 0;
-    let errors = 0;
-    const all: number[] = [];
+    const { requests, errors, latencies: all } = totals(seconds);
     for (const s of seconds) {
-      requests += s.requests;
-      errors += s.errors;
-      for (const l of s.latencies) all.push(l);
       if (s.requests === 0) continue;
       const p99 = percentile(s.latencies, 0.99);
       if (s.errors / s.requests > slo.errorRate || p99 > slo.latencyP99Ms || (s.latencies.length === 0 && s.errors > 0)) violated.push(s.second);

@@ -84,6 +84,19 @@ export function startLoad(o: LoadOptions): LoadRun {
   return { done };
 }
 
+/** A run's seconds added up: requests sent, errors, and every completed request's latency (ms). */
+export function totals(seconds: readonly SecondStats[]): { requests: number; errors: number; latencies: number[] } {
+  let requests = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  for (const s of seconds) {
+    requests += s.requests;
+    errors += s.errors;
+    for (const l of s.latencies) latencies.push(l);
+  }
+  return { requests, errors, latencies };
+}
+
 /** The p-quantile of unsorted values (nearest rank); NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

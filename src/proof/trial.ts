@@ -13,7 +13,7 @@
 
 import type { Weighted } from '../core/delta.js';
 import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSettings } from '../core/verdict.js';
-import { startLoad } from '../gateway/loadgen.js';
+import { startLoad, totals } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 
@@ -94,19 +94,9 @@ function weighted(latencies: readonly number[]): Weighted {
 
 /** One step: open-loop Poisson arrivals at `rate` for `seconds` against the instance. */
 async function driveStep(url: string, path: string, rate: number, seconds: number, seed: number): Promise<StepMeasurement> {
-  const started = Date.now();
-  const results = await startLoad({ url, path, rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done;
-  let sent = 0;
-  let errors = 0;
-  const latencies: number[] = [];
-  for (const s of results) {
-    sent += s.requests;
-    errors += s.errors;
-    for (const l of s.latencies) latencies.push(l);
-  }
-  // The achieved rate is what was sent over the step's length (the tail's answers may come later).
-  const elapsed = Math.max(seconds, (Date.now() - started) / 1000 - 0.001);
-  return { targetRps: rate, achievedRps: sent / Math.min(elapsed, seconds), latencyMs: weighted(latencies), errors };
+  const t = totals(await startLoad({ url, path, rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done);
+  // The achieved rate is what was sent over the step (arrivals are scheduled within it; answers may come later).
+  return { targetRps: rate, achievedRps: t.requests / seconds, latencyMs: weighted(t.latencies), errors: t.errors };
 }
 
 export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: VerdictSettings): Promise<TrialResult> {
