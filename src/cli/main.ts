@@ -25,6 +25,7 @@ import { loadRecording, replay } from '../gateway/replay.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
 import { doctor } from '../control/doctor.js';
 import { DEMO_ENV, withThrowawayStore } from '../control/leftovers.js';
+import { mixFromRecording } from '../proof/mix.js';
 import { prove } from '../proof/prove.js';
 import { Runtime, startLocalProvider } from '../control/runtime.js';
 import { join, resolve } from 'node:path';
@@ -516,6 +517,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--service <name>', 'service of the configuration (default: gateway.service, else the first)')
     .requiredOption('--rate <rps>', 'requests/s to prove a configuration for (the service headroom is added)', positiveNumber('a positive number of requests/s'))
     .option('--types <a,b>', 'instance types to try (default: every type of the configuration)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--traffic <rec.jsonl>', 'recorded requests to replay in the trials (`gateway --mode metadata --record FILE`): their methods, routes and sizes, drawn at random; default GET /work')
     .option('--samples <n>', 'answers per step (at least 368 for a p99 bound)', positiveInteger, 800)
     .option('--max-step-seconds <s>', 'longest step', positiveNumber('a positive number of seconds'), 30)
     .option('--set <path=value>', 'set any configuration key (repeatable)', collect, [])
@@ -530,6 +532,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         const t = cfg.instanceTypes[n] as Config['instanceTypes'][string];
         return { name: n, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, warmupSeconds: t.warmupSeconds };
       });
+      // The recording's requests, with bodies of their recorded sizes (bounded: src/proof/mix.ts).
+      const mix = opts.traffic ? mixFromRecording(await loadRecording(opts.traffic as string)).mix : undefined;
       const tty = io.stderrIsTty && !opts.json;
       const r = await withThrowawayStore('prove', async (store, storePath, mark, signal) => {
         const provider = await startLocalProvider(cfg, store, storePath, { instanceEnv: { [DEMO_ENV]: mark } });
@@ -547,6 +551,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             samplesPerStep: opts.samples as number,
             maxStepSeconds: opts.maxStepSeconds as number,
             path: '/work',
+            ...(mix ? { mix } : {}),
             seed: 1,
             readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
             provider,

@@ -15,9 +15,18 @@ export interface SecondStats {
   readonly latencies: number[];
 }
 
+/** One request of a mix: what to send (the body as bytes). */
+export interface MixRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: Buffer;
+}
+
 export interface LoadOptions {
   readonly url: string;
   readonly path?: string;
+  /** Requests to send, one drawn at random (seeded) per arrival; GET `path` when absent. */
+  readonly mix?: readonly MixRequest[];
   /** Requests/s at `t` seconds into the run. */
   readonly rate: (t: number) => number;
   readonly durationSeconds: number;
@@ -35,6 +44,9 @@ export interface LoadRun {
 
 export function startLoad(o: LoadOptions): LoadRun {
   const rng = createRng(o.seed);
+  // Picks from the mix on their own generator: the arrival times do not depend on the mix.
+  const pick = createRng(o.seed ^ 0x5bd1e995);
+  const mix = o.mix && o.mix.length ? o.mix : undefined;
   const pool = new Pool(o.url, { connections: o.connections ?? 1024, headersTimeout: o.timeoutMs ?? 5000, bodyTimeout: o.timeoutMs ?? 5000 });
   const seconds: SecondStats[] = Array.from({ length: Math.ceil(o.durationSeconds) }, (_, i) => ({ second: i, requests: 0, errors: 0, latencies: [] }));
   const start = o.startAt ?? Date.now();
@@ -50,8 +62,9 @@ export function startLoad(o: LoadOptions): LoadRun {
     const bucket = seconds[Math.floor(at)] as SecondStats & { requests: number; errors: number };
     bucket.requests++;
     const scheduled = start + at * 1000;
+    const m = mix ? (mix[Math.floor(pick.next() * mix.length)] as MixRequest) : undefined;
     const p = pool
-      .request({ method: 'GET', path: o.path ?? '/work' })
+      .request(m ? { method: m.method, path: m.path, ...(m.body && m.body.length ? { body: m.body } : {}) } : { method: 'GET', path: o.path ?? '/work' })
       .then(async (res) => {
         await res.body.dump();
         if (res.statusCode >= 500) bucket.errors++;

@@ -14,6 +14,7 @@
 import { candidates, type CandidateType, type Dropped } from '../core/candidates.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { trialVerdict, type StepMeasurement, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
+import type { MixRequest } from '../gateway/loadgen.js';
 import type { Provider } from '../providers/provider.js';
 import { runTrial, type ExperimentLog } from './trial.js';
 
@@ -34,6 +35,8 @@ export interface ProveOptions {
   readonly samplesPerStep: number;
   readonly maxStepSeconds: number;
   readonly path: string;
+  /** Recorded requests to replay in every trial (instead of GET `path`). */
+  readonly mix?: readonly MixRequest[];
   readonly seed: number;
   readonly readyTimeoutMs: number;
   readonly provider: Provider;
@@ -93,6 +96,7 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
         maxStepSeconds: o.maxStepSeconds,
         warmupSeconds: t.warmupSeconds,
         path: o.path,
+        ...(o.mix ? { mix: o.mix } : {}),
         seed: o.seed,
       },
       { provider: o.provider, log: o.log, readyTimeoutMs: o.readyTimeoutMs, now, ...(o.signal ? { signal: o.signal } : {}), onStep: (k, m) => o.onStep?.(t.name, k, rates.length, m) },

@@ -13,7 +13,7 @@
 
 import type { Weighted } from '../core/delta.js';
 import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSettings } from '../core/verdict.js';
-import { startLoad, totals } from '../gateway/loadgen.js';
+import { startLoad, totals, type MixRequest } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 
@@ -31,8 +31,10 @@ export interface TrialPlan {
   readonly maxStepSeconds: number;
   /** After readiness, before the first step (the type's warm-up). */
   readonly warmupSeconds: number;
-  /** Request path driven (until the recent mirrored mix is replayed). */
+  /** Request path driven when there is no mix. */
   readonly path: string;
+  /** Recorded requests to replay, one drawn per arrival (a recording's routes, methods and sizes). */
+  readonly mix?: readonly MixRequest[];
   readonly seed: number;
 }
 
@@ -93,8 +95,8 @@ function weighted(latencies: readonly number[]): Weighted {
 }
 
 /** One step: open-loop Poisson arrivals at `rate` for `seconds` against the instance. */
-async function driveStep(url: string, path: string, rate: number, seconds: number, seed: number): Promise<StepMeasurement> {
-  const t = totals(await startLoad({ url, path, rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done);
+async function driveStep(url: string, path: string, mix: readonly MixRequest[] | undefined, rate: number, seconds: number, seed: number): Promise<StepMeasurement> {
+  const t = totals(await startLoad({ url, path, ...(mix ? { mix } : {}), rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done);
   // The achieved rate is what was sent over the step (arrivals are scheduled within it; answers may come later).
   return { targetRps: rate, achievedRps: t.requests / seconds, latencyMs: weighted(t.latencies), errors: t.errors };
 }
@@ -104,7 +106,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
   const { provider, log, signal } = deps;
   const instanceId = trialInstanceId(plan.id);
   // 1. On record before anything exists.
-  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, instanceId } });
+  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, mix: plan.mix ? { requests: plan.mix.length } : undefined, instanceId } });
   let verdict: TrialResult | undefined;
   let aborted = false;
   try {
@@ -132,7 +134,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
       signal?.throwIfAborted();
       const rate = (fractions[k] as number) * plan.perInstanceRps;
       const seconds = Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / rate)));
-      const m = await driveStep(inst.url, plan.path, rate, seconds, plan.seed + k);
+      const m = await driveStep(inst.url, plan.path, plan.mix, rate, seconds, plan.seed + k);
       measured.push(m);
       deps.onStep?.(k, m);
       const partial = trialVerdict(measured, plan.perInstanceRps, settings);

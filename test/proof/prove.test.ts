@@ -38,6 +38,7 @@ describe('shadowscale prove', () => {
       [['--rate', 'lots'], /--rate <rps>' argument 'lots' is invalid\. expected a positive number of requests\/s/],
       [['--rate', '10', '--types', 'fast,huge'], /--types: no instance type "huge" in the configuration \(have: fast\)/],
       [['--rate', '10', '--samples', '100'], /--samples: expected at least 368/],
+      [['--rate', '10', '--traffic', join(dir, 'missing.jsonl')], /missing\.jsonl: cannot read the recording \(ENOENT\)/],
     ] as const) {
       const r = await runCli(['prove', '--config', config, ...args], { TMPDIR: dir });
       assert.equal(r.code, 2, r.stderr);

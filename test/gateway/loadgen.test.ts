@@ -1,0 +1,36 @@
+// Integration tests: the open-loop load generator against a real server on port 0: the rate it keeps,
+// and a request mix sent as drawn (methods, paths and bodies), seeded.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it } from 'node:test';
+import { startLoad, totals } from '../../src/gateway/loadgen.js';
+import { serve } from '../helpers.js';
+
+describe('load generator', () => {
+  it('sends a mix as drawn: every method, path and body size of the mix, in about its proportions', async (t) => {
+    const seen: string[] = [];
+    const url = await serve(
+      t,
+      createServer((req, res) => {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => {
+          seen.push(`${req.method} ${req.url} ${n}`);
+          res.end('ok');
+        });
+      }),
+    );
+    const mix = [
+      { method: 'GET', path: '/a' },
+      { method: 'POST', path: '/b', body: Buffer.alloc(300, 1) },
+      { method: 'PUT', path: '/c?x=1', body: Buffer.alloc(5, 2) },
+    ];
+    const r = totals(await startLoad({ url, mix, rate: () => 300, durationSeconds: 2, seed: 3 }).done);
+    assert.equal(r.errors, 0);
+    assert.equal(seen.length, r.requests);
+    assert.ok(r.requests > 450 && r.requests < 750, `${r.requests} requests at 300/s for 2 s`);
+    const count = (k: string) => seen.filter((x) => x === k).length;
+    for (const k of ['GET /a 0', 'POST /b 300', 'PUT /c?x=1 5']) assert.ok(count(k) > r.requests / 5, `${k}: ${count(k)} of ${r.requests}`);
+    assert.equal(count('GET /a 0') + count('POST /b 300') + count('PUT /c?x=1 5'), seen.length, 'nothing else sent');
+  });
+});
