@@ -20,8 +20,12 @@ const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
 const IP_LITERAL = /^\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]$/;
 const PORT = /^[0-9]{0,5}$/;
 
+/** The common shape (a name or IPv4 address, a port up to 65535): tested without making a string. */
+const SIMPLE_HOST = /^[A-Za-z0-9._~-]+(?::(?:\d{1,4}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])?)?$/;
+
 /** Whether `value` is `uri-host [":" port]` with a non-empty host. */
 export function validHost(value: string): boolean {
+  if (SIMPLE_HOST.test(value)) return true;
   let host = value;
   let port = '';
   if (value.startsWith('[')) {
@@ -54,7 +58,8 @@ export function checkTarget(method: string, url: string, fields: readonly string
   let hostValue = '';
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
+    // "host" in any case, compared without lowercasing a copy (this runs for every request).
+    if (name.length === 4 && (name.charCodeAt(0) | 32) === 104 && (name.charCodeAt(1) | 32) === 111 && (name.charCodeAt(2) | 32) === 115 && (name.charCodeAt(3) | 32) === 116) {
       hosts++;
       hostValue = (fields[i + 1] as string).trim();
     }

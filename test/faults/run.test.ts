@@ -223,6 +223,8 @@ describe('faults: shadowscale run', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     try {
+      // FAULTS_NO_TMPFS=1 runs the fallback where mounting works too.
+      if (process.env.FAULTS_NO_TMPFS === '1') throw new Error('tmpfs not wanted');
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'ignore' });
       tmpfs = true;
     } catch {
@@ -250,12 +252,12 @@ describe('faults: shadowscale run', () => {
         closeSync(fd);
       }
     } else {
-      const db = Store.open({ path: join(dir, 'unused.db') });
-      db.close();
-      const big = new (await import('better-sqlite3')).default(storePath);
+      // The same limit on this connection (max_page_count is per connection): it fills up to it, no further.
+      const big = new (await import('better-sqlite3')).default(storePath, { timeout: 5000 });
+      big.pragma(`max_page_count = ${(1 << 20) / (big.pragma('page_size', { simple: true }) as number)}`);
       try {
         const ins = big.prepare("INSERT INTO samples (ts, service, pool, metric, value) VALUES (?, 'fill', 'live', 'rps', 1)");
-        for (let i = 0; ; i++) ins.run(i);
+        for (let i = 0; i < 10_000_000; i++) ins.run(i);
       } catch {
         // SQLITE_FULL at the limit
       } finally {
