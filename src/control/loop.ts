@@ -189,7 +189,9 @@ export class ServiceLoop {
     this.ticks++;
 
     // 1. Sense.
-    const [interval, all] = await Promise.all([this.d.gateway.interval(), this.d.provider.list({ service: s.service })]);
+    const [interval, listed] = await Promise.all([this.d.gateway.interval(), this.d.provider.list({ service: s.service })]);
+    // Trial instances (src/proof) belong to their trial: never a shadow, never repaired or counted here.
+    const all = listed.filter((i) => i.labels.trial === undefined);
     const dt = Number.isFinite(this.lastTickAt) ? Math.max(1e-3, (now - this.lastTickAt) / 1000) : s.tickSeconds;
     this.lastTickAt = now;
     const usable = (i: Instance): boolean => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id);

@@ -71,6 +71,21 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.equal(decisions.at(-1)?.decision.reason, 'scale_in_stabilization');
   });
 
+  it('a trial instance (label trial) is neither a shadow nor a mirror target: the loop leaves it to its trial', async (t) => {
+    const { provider, gateway, store, make, advance } = setup(t);
+    t.after(() => store.close());
+    await provider.create({ id: 'trial-x-i0', service: 'web', pool: 'shadow', instanceType: 'standard', labels: { trial: 'trial-x' } });
+    const loop = make();
+    for (let i = 0; i < 3; i++) await advance(loop);
+    const shadow = await provider.list({ pool: 'shadow' });
+    assert.equal(shadow.length, 2, 'the regular shadow and the trial instance');
+    assert.ok(shadow.some((i) => i.id === 'trial-x-i0' && i.state === 'ready'), 'the trial instance is left alone');
+    const trialUrl = shadow.find((i) => i.id === 'trial-x-i0')?.url;
+    const targets = await localControl(gateway).shadowTargets();
+    assert.equal(targets.length, 1, 'one mirror target: the regular shadow');
+    assert.ok(!targets.includes(trialUrl as string), 'the trial instance is never a mirror target');
+  });
+
   it('never scales in on stale metrics: with no ready instance for longer than staleMetricsSeconds, it holds and says so', async (t) => {
     const { store, make, advance } = setup(t, { readyAfterTicks: 1000 });
     t.after(() => store.close());
