@@ -24,7 +24,7 @@ import type { MirrorMode } from '../gateway/mirror.js';
 import { loadRecording, replay } from '../gateway/replay.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../control/demo.js';
 import { doctor } from '../control/doctor.js';
-import { DEMO_ENV, withThrowawayStore } from '../control/leftovers.js';
+import { DEMO_ENV, interruptible, withThrowawayStore } from '../control/leftovers.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { prove } from '../proof/prove.js';
 import { Runtime, startLocalProvider } from '../control/runtime.js';
@@ -457,16 +457,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
       // SIGINT/SIGTERM: the demo stops its instances and removes its directory, then exits 130/143.
-      const interrupt = new AbortController();
-      let signalled: NodeJS.Signals | undefined;
-      const onSignal = (sig: NodeJS.Signals): void => {
-        if (signalled) return;
-        signalled = sig;
-        io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale demo: ${sig}, stopping the demo's instances\n`);
-        interrupt.abort(new Error(sig));
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const interrupt = interruptible((sig) => io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale demo: ${sig}, stopping the demo's instances\n`));
       let result: Awaited<ReturnType<typeof runDemo>>;
       try {
         result = await runDemo({
@@ -489,10 +480,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       } catch (err) {
         if (!(err instanceof DemoInterrupted)) throw err;
         io.err(`shadowscale demo: ${err.message}\n`);
-        process.exit(signalled === 'SIGINT' ? 130 : 143);
+        process.exit(interrupt.exitCode() ?? 143);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
       }
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {

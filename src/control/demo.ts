@@ -12,8 +12,7 @@
 //    the most instances from the ticks; the lead: how long before the ramp started the pool began to
 //    grow towards what the ramp's top needs (negative: after the ramp started).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -22,7 +21,7 @@ import { maxRateAtSlo, instancesFor } from '../core/capacity.js';
 import { DAY } from '../core/forecast.js';
 import { createRng } from '../core/random.js';
 import type { StrategyName } from '../core/reasons.js';
-import { DEMO_DIR_PREFIX, DEMO_ENV, findLeftovers, markDirectory, processMark, removeLeftovers } from './leftovers.js';
+import { DEMO_ENV, findLeftovers, processMark, removeLeftovers, throwawayDir } from './leftovers.js';
 import { percentile, startLoad, totals } from '../gateway/loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Runtime } from './runtime.js';
@@ -119,8 +118,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const result: DemoResult = { strategies: {}, details: {} };
   for (const name of o.strategies) {
     o.signal?.throwIfAborted();
-    const dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${name}-`));
-    markDirectory(dir, mark);
+    const dir = throwawayDir(name, mark);
     let rt: Runtime | undefined;
     const run = runOne(name, o, dir, mark, (r) => (rt = r));
     try {

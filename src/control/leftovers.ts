@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../metrics/store.js';
-import { environOf, groupLeader, pidAlive, procStat } from '../providers/local.js';
+import { markedProcesses, pidAlive, procStat, signalGroup } from '../providers/local.js';
 
 export const DEMO_ENV = 'SHADOWSCALE_DEMO';
 export const DEMO_DIR_PREFIX = 'shadowscale-demo-';
@@ -55,32 +55,16 @@ export interface Leftovers {
  * state), and the directories of gone demos (`tmp`, the system's temporary directory by default).
  */
 export function findLeftovers(o: { mark?: string; tmp?: string; now?: number } = {}): Leftovers {
-  const instances: Leftover[] = [];
-  let pids: number[] = [];
-  try {
-    pids = readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .map(Number);
-  } catch {
-    // no /proc: no process to find
-  }
   const alive = new Map<string, boolean>();
-  for (const pid of pids) {
-    if (pid === process.pid) continue;
-    const env = environOf(pid);
-    const mark = env?.get(DEMO_ENV);
-    if (!env || !mark) continue;
-    if (o.mark !== undefined) {
-      if (mark !== o.mark) continue;
-    } else {
-      let live = alive.get(mark);
-      if (live === undefined) alive.set(mark, (live = markAlive(mark)));
-      if (live) continue;
-    }
-    // Only group leaders (the spawned commands): stopping the group stops their children.
-    if (!groupLeader(pid)) continue;
-    instances.push({ pid, mark, instance: env.get('SHADOWSCALE_INSTANCE_ID') });
-  }
+  const gone = (mark: string): boolean => {
+    let live = alive.get(mark);
+    if (live === undefined) alive.set(mark, (live = markAlive(mark)));
+    return !live;
+  };
+  // Instance processes (group leaders: stopping the group stops their children) carrying a demo's mark.
+  const instances: Leftover[] = markedProcesses()
+    .filter((p) => p.demo !== undefined && (o.mark !== undefined ? p.demo === o.mark : gone(p.demo)))
+    .map((p) => ({ pid: p.pid, mark: p.demo as string, instance: p.instance }));
   const tmp = o.tmp ?? tmpdir();
   const directories: string[] = [];
   let names: string[] = [];
@@ -114,18 +98,6 @@ export function findLeftovers(o: { mark?: string; tmp?: string; now?: number } =
   return { instances, directories };
 }
 
-const signalGroup = (pid: number, sig: NodeJS.Signals): void => {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
-  }
-};
-
 /** Stop the leftover instances (SIGTERM, SIGKILL after `graceMs`) and remove the directories. */
 export async function removeLeftovers(l: Leftovers, o: { graceMs?: number } = {}): Promise<{ stopped: number; killed: number; removed: number }> {
   for (const i of l.instances) signalGroup(i.pid, 'SIGTERM');
@@ -151,6 +123,38 @@ export async function removeLeftovers(l: Leftovers, o: { graceMs?: number } = {}
   return { stopped: l.instances.length, killed: left.length, removed };
 }
 
+/** A fresh temporary directory for a throwaway store (`shadowscale-demo-NAME-…`), marked as this process's. */
+export function throwawayDir(name: string, mark: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${name}-`));
+  markDirectory(dir, mark);
+  return dir;
+}
+
+/**
+ * SIGINT/SIGTERM as an abort signal, for commands that clean up before they exit: the first signal
+ * aborts (`onSignal` is told), `exitCode()` is then 130 or 143; `dispose()` removes the handlers.
+ */
+export function interruptible(onSignal?: (sig: NodeJS.Signals) => void): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
+  const ac = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const handler = (sig: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = sig;
+    onSignal?.(sig);
+    ac.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ac.signal,
+    exitCode: () => (signalled === undefined ? undefined : signalled === 'SIGINT' ? 130 : 143),
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 /**
  * Run `fn` on a throwaway store in a fresh, marked temporary directory (as the demo does), for commands
  * whose instances must not outlive them (`prove`). Leftovers of earlier such commands are removed first.
@@ -160,26 +164,17 @@ export async function removeLeftovers(l: Leftovers, o: { graceMs?: number } = {}
 export async function withThrowawayStore<T>(name: string, fn: (store: Store, storePath: string, mark: string, signal: AbortSignal) => Promise<T>): Promise<T> {
   await removeLeftovers(findLeftovers());
   const mark = processMark();
-  const dir = mkdtempSync(join(tmpdir(), `${DEMO_DIR_PREFIX}${name}-`));
-  markDirectory(dir, mark);
-  const ac = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalled) return;
-    signalled = sig;
-    ac.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const dir = throwawayDir(name, mark);
+  const interrupt = interruptible();
   const storePath = join(dir, 'store.db');
   const store = Store.open({ path: storePath });
   try {
-    return await fn(store, storePath, mark, ac.signal);
+    return await fn(store, storePath, mark, interrupt.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     store.close();
     await removeLeftovers({ instances: findLeftovers({ mark }).instances, directories: [dir] });
-    if (signalled) process.exit(signalled === 'SIGINT' ? 130 : 143);
+    const code = interrupt.exitCode();
+    if (code !== undefined) process.exit(code);
   }
 }

@@ -371,7 +371,7 @@ class Connection {
     const method = (methodNames[m] ??= cString(L.llhttp_method_name(m)));
     this.httpMinor = L.llhttp_get_http_minor(this.ptr);
     // A target or Host that cannot be forwarded is refused here, before any handler sees it.
-    const target = checkTarget(method, this.url, f, this.httpMinor);
+    const target = checkTarget(this.url, f, this.httpMinor);
     if (!target.ok) {
       this.refusal = { status: 400, reason: target.reason };
       return STOP;

@@ -13,7 +13,7 @@ export type TargetRefusal = 'bad_host' | 'bad_target';
 
 export type Target =
   | { readonly ok: true; readonly path: string; /** A replacement Host value (absolute-form), or undefined to keep the fields. */ readonly host: string | undefined }
-  | { readonly ok: false; readonly reason: TargetRefusal; readonly detail: string };
+  | { readonly ok: false; readonly reason: TargetRefusal };
 
 // reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 §3.2.2), port = *DIGIT.
 const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
@@ -53,7 +53,7 @@ export function validHost(value: string): boolean {
  * Checks the target and the Host fields of a parsed request head.
  * `fields` alternate name and value, as received; `httpMinor` is 0 for HTTP/1.0, 1 for HTTP/1.1.
  */
-export function checkTarget(method: string, url: string, fields: readonly string[], httpMinor: number): Target {
+export function checkTarget(url: string, fields: readonly string[], httpMinor: number): Target {
   let hosts = 0;
   let hostValue = '';
   for (let i = 0; i < fields.length; i += 2) {
@@ -64,19 +64,19 @@ export function checkTarget(method: string, url: string, fields: readonly string
       hostValue = (fields[i + 1] as string).trim();
     }
   }
-  if (hosts > 1) return { ok: false, reason: 'bad_host', detail: `${hosts} Host fields (exactly one is allowed)` };
-  if (hosts === 0 && httpMinor >= 1) return { ok: false, reason: 'bad_host', detail: 'no Host field (HTTP/1.1 requires one)' };
+  if (hosts > 1) return { ok: false, reason: 'bad_host' }; // two or more Host fields
+  if (hosts === 0 && httpMinor >= 1) return { ok: false, reason: 'bad_host' }; // HTTP/1.1 without Host
   const absolute = url[0] !== '/' && url !== '*';
   // An empty Host is what a client sends when the target's authority is elsewhere (absolute-form).
   if (hosts === 1 && !validHost(hostValue) && !(absolute && hostValue === '')) {
-    return { ok: false, reason: 'bad_host', detail: hostValue === '' ? 'an empty Host field' : 'a Host field that is not host[:port]' };
+    return { ok: false, reason: 'bad_host' }; // empty, or not host[:port]
   }
-  if (url === '*') return { ok: false, reason: 'bad_target', detail: `asterisk-form (${method} *) names the gateway itself; there is nothing to forward` };
+  if (url === '*') return { ok: false, reason: 'bad_target' }; // asterisk-form: nothing to forward
   if (!absolute) return { ok: true, path: url, host: undefined };
   // Absolute-form: the authority replaces any Host field (RFC 9112 §3.2.2); what is forwarded is the
   // path and query as origin-form.
   const scheme = /^(https?):\/\//i.exec(url);
-  if (!scheme) return { ok: false, reason: 'bad_target', detail: 'a target that is neither /path, http(s)://authority/path nor *' };
+  if (!scheme) return { ok: false, reason: 'bad_target' }; // neither /path, http(s)://authority/path nor *
   const rest = url.slice(scheme[0].length);
   let end = rest.length;
   for (const c of ['/', '?', '#']) {
@@ -84,8 +84,8 @@ export function checkTarget(method: string, url: string, fields: readonly string
     if (at >= 0 && at < end) end = at;
   }
   const authority = rest.slice(0, end);
-  if (authority.includes('@')) return { ok: false, reason: 'bad_target', detail: 'userinfo in an absolute-form target' };
-  if (!validHost(authority)) return { ok: false, reason: 'bad_target', detail: 'an absolute-form target whose authority is not host[:port]' };
+  if (authority.includes('@')) return { ok: false, reason: 'bad_target' }; // userinfo
+  if (!validHost(authority)) return { ok: false, reason: 'bad_target' }; // authority not host[:port]
   let path = rest.slice(end);
   const hash = path.indexOf('#');
   if (hash >= 0) path = path.slice(0, hash);

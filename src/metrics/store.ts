@@ -82,6 +82,10 @@ export interface StoreOptions {
 
 const RESOLUTIONS = [60, 3600] as const;
 
+const LOAD_INSTANCES = 'SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id';
+type InstanceRow = { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number };
+const instanceRecord = (r: InstanceRow): InstanceRecord => ({ id: r.id, service: r.service, pool: r.pool, instanceType: r.instance_type, labels: JSON.parse(r.labels) as Record<string, string>, pid: r.pid, port: r.port, createdAt: r.created_at });
+
 /** What `shadowscale doctor` reads of a store, without owning or changing it. */
 export interface StoreReport {
   readonly path: string;
@@ -134,7 +138,7 @@ export class Store implements InstanceRegistry {
       const ownerPid = ownerText ? (JSON.parse(ownerText) as { pid: number }).pid : undefined;
       const counts: Record<string, number> = {};
       for (const t of ['samples', 'rollups', 'decisions', 'instance_events', 'instances', 'experiments']) if (tables.has(t)) counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-      const instances = (db.prepare('SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id').all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({ id: r.id, service: r.service, pool: r.pool, instanceType: r.instance_type, labels: JSON.parse(r.labels) as Record<string, string>, pid: r.pid, port: r.port, createdAt: r.created_at }));
+      const instances = (db.prepare(LOAD_INSTANCES).all() as InstanceRow[]).map(instanceRecord);
       return { path, exists: true, bytes, integrity, schemaVersion, id: meta('id') ?? null, owner: ownerPid === undefined ? null : { pid: ownerPid, alive: pidAlive(ownerPid) }, counts, instances };
     } catch (err) {
       return { ...empty, exists: true, bytes, integrity: [`cannot be read: ${(err as Error).message}`] };
@@ -185,7 +189,7 @@ export class Store implements InstanceRegistry {
       event: this.db.prepare('INSERT INTO instance_events (ts, kind, instance, service, pool, detail) VALUES (?, ?, ?, ?, ?, ?)'),
       saveInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, service, pool, instance_type, labels, pid, port, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       removeInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
-      loadInstances: this.db.prepare('SELECT id, service, pool, instance_type, labels, pid, port, created_at FROM instances ORDER BY created_at, id'),
+      loadInstances: this.db.prepare(LOAD_INSTANCES),
     };
   }
 
@@ -239,11 +243,6 @@ export class Store implements InstanceRegistry {
       }
       throw e;
     }
-  }
-
-  /** The failure that made the store unusable, if any. */
-  get failed(): ShadowscaleError | undefined {
-    return this.failure;
   }
 
   /**
@@ -405,18 +404,7 @@ export class Store implements InstanceRegistry {
   }
 
   loadInstances(): InstanceRecord[] {
-    return this.guard(() => {
-      return (this.stmts.loadInstances.all() as { id: string; service: string; pool: 'live' | 'shadow'; instance_type: string; labels: string; pid: number; port: number; created_at: number }[]).map((r) => ({
-        id: r.id,
-        service: r.service,
-        pool: r.pool,
-        instanceType: r.instance_type,
-        labels: JSON.parse(r.labels) as Record<string, string>,
-        pid: r.pid,
-        port: r.port,
-        createdAt: r.created_at,
-      }));
-    });
+    return this.guard(() => (this.stmts.loadInstances.all() as InstanceRow[]).map(instanceRecord));
   }
 
   startExperiment(e: { id: string; service: string; kind: string; startedAt: number; config: unknown }): void {

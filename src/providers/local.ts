@@ -127,6 +127,19 @@ export function procStat(pid: number): string[] | undefined {
   }
 }
 
+/** Signal an instance: its whole process group (the command and its children), else the pid alone; gone is fine. */
+export function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Whether a process leads its process group (a spawned instance, not one of its children). */
 export const groupLeader = (pid: number): boolean => Number(procStat(pid)?.[2]) === pid;
 
@@ -367,11 +380,7 @@ export class LocalProvider implements Provider {
       this.o.registry.saveInstance(record);
     } catch (err) {
       // Unrecorded, it would be an orphan no restart adopts: stop it now.
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      signalGroup(child.pid, 'SIGKILL');
       throw new ProviderError('start_failed', `${id}: its record could not be saved, so it was stopped (${(err as Error).message})`);
     }
     const m: Managed = {
@@ -405,17 +414,7 @@ export class LocalProvider implements Provider {
     this.emit('draining', m.record);
     if (!wasFailed) await this.o.beforeStop?.(this.view(m)).catch(() => undefined);
     const pid = m.record.pid;
-    const signal = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(-pid, sig); // the whole process group (the command and its children)
-      } catch {
-        try {
-          process.kill(pid, sig);
-        } catch {
-          // already gone
-        }
-      }
-    };
+    const signal = (sig: NodeJS.Signals): void => signalGroup(pid, sig);
     signal('SIGTERM');
     const grace = this.o.graceMs ?? 10_000;
     let killed = false;
