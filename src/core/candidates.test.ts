@@ -40,6 +40,11 @@ describe('candidates', () => {
       dropped: ['a×2 under_capacity'],
     },
     {
+      note: 'nothing running (prove): no keep candidate and nothing dropped for it',
+      input: { current: { instanceType: 'a', count: 0 }, types: [A] },
+      want: ['a×5 scale_up below_model', 'a×6 scale_up at_model'],
+    },
+    {
       note: 'a type that cannot meet the SLO even idle is dropped',
       input: { types: [SLOW, A] },
       want: ['a×5 scale_in below_model', 'a×6 keep at_model'],

@@ -122,7 +122,8 @@ export function candidates(i: CandidateInput): CandidateList {
       if (cur > modelCount) {
         // A scale-in: every count from the model's up to the current one (the proof picks the smallest that holds).
         for (let c = modelCount + 1; c <= Math.min(cur, i.maxInstances); c++) add(t, c, capacity, modelCount);
-      } else if (cur < modelCount - 1) {
+      } else if (cur > 0 && cur < modelCount - 1) {
+        // Keeping too few is named; none running (as for `prove`) is no configuration to keep.
         dropped.push({ instanceType: t.name, count: cur, reason: 'under_capacity', numbers: { needed: modelCount, current: cur, capacityAtSloRps: capacity, targetRps: target, load: target / Math.max(1, cur) / capacity } });
       }
     }

@@ -70,7 +70,7 @@ export interface ProveResult {
 export async function prove(o: ProveOptions): Promise<ProveResult> {
   const now = o.now ?? Date.now;
   const settings: VerdictSettings = { sloLatencyMs: o.sloLatencyMs, sloErrorRate: o.sloErrorRate, level: 0.95, minAchieved: 0.9 };
-  // 1. The candidates; "current" is the model's own choice for the first type (nothing runs yet).
+  // 1. The candidates; nothing runs yet, so the current configuration is none (0 of the first type).
   const first = o.types[0];
   const list = candidates({ peakRps: o.rateRps, headroom: o.headroom, sloLatencySeconds: o.sloLatencyMs / 1000, types: o.types, current: { instanceType: first?.name ?? '', count: 0 }, minInstances: o.minInstances, maxInstances: o.maxInstances, ...(o.spotShare !== undefined ? { spotShare: o.spotShare } : {}), maxCandidates: 4 * o.types.length });
   const out: ProvenCandidate[] = [];
