@@ -1,6 +1,8 @@
 // The closed set of reasons a scaling decision can carry. The API, CLI and dashboard show them
 // verbatim; add one here (with its explanation) before using it anywhere.
 
+import type { DecisionProof } from './gate.js';
+
 export const REASONS = {
   within_tolerance: 'Reactive: the metric is within the tolerance band of its target; no change.',
   utilization_above_target: 'Reactive: utilization above target; desired = ceil(current x metric / target).',
@@ -18,6 +20,11 @@ export const REASONS = {
   no_forecast_hold: 'No forecast is available yet: hold the current capacity.',
   delta_degradation: 'Delta analysis confirmed live is slower or failing more than the shadow at comparable load: the configured action (add an instance).',
   oracle_schedule: 'Oracle: the cheapest SLO-safe schedule computed with perfect foresight.',
+  proof_pending: 'Proof required: the change waits for a trial on the shadow to prove its configuration (the current one holds).',
+  proof_failed: 'Proof required: every configuration the change could use failed its trial on the shadow; the current one holds.',
+  proven_count: 'Proof required: the trials on the shadow proved another count than the strategy asked for (the smallest proven scale-in, or the smallest proven scale-up).',
+  proven_type_change: 'Proof required: a cheaper instance type was proven on the shadow to carry the target; the pool moves to it.',
+  unproven_emergency: 'Live is over its utilization target and the scale-up is not proven yet: the reactive safety net acts without waiting.',
 } as const;
 
 export type Reason = keyof typeof REASONS;
@@ -35,4 +42,8 @@ export interface Decision {
   /** Which strategy drove a hybrid decision. */
   readonly driver?: StrategyName;
   readonly numbers: Readonly<Record<string, number>>;
+  /** The instance type of `desired` when the decision changes the pool's type. */
+  readonly instanceType?: string;
+  /** What the proof gate said (src/core/gate.ts), recorded with the decision before it acts. */
+  readonly proof?: DecisionProof;
 }
