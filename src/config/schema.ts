@@ -96,6 +96,22 @@ const scaling = z.strictObject({
     })
     .prefault({}),
   reservedInstances: nonNegativeInt().default(0).describe('Instances covered by a reservation (paid whether used or not)'),
+  proof: oneOf(['required', 'advisory', 'off'])
+    .default('required')
+    .describe('Proof before change (docs/design/proof.md): required: a change acts only on a configuration a trial on the shadow proved (the reactive safety net excepted); advisory: act, and record what the proof said; off: no trials'),
+  trials: z
+    .strictObject({
+      types: z.array(str('an instance type name'), expect('a list of instance type names')).optional().describe('Instance types trials may prove and the pool may move to; default: the service\'s own type only'),
+      freshSeconds: duration(30 * 86400, 's').default(3600).describe('A trial proves rates per instance for this long after it finished'),
+      samplesPerStep: positiveInt().max(100_000, expect('a positive integer at most 100000')).default(400).describe('Answers per load step (at least 368 for an upper bound on a p99 at 95 %)'),
+      maxStepSeconds: duration(3600, 's').default(60).describe('Longest load step of a trial'),
+      maxConcurrent: positiveInt().max(64, expect('a positive integer at most 64')).default(1).describe('Trial instances at once'),
+      budgetShare: fraction().default(0.1).describe("Trials may cost at most this share of the live pool's cost over budgetWindowSeconds"),
+      budgetWindowSeconds: duration(30 * 86400, 's').default(3600).describe('The window the proof budget is counted over'),
+      minTypeSaving: fraction().default(0.1).describe('Least saving (share of the current cost) for which a proven cheaper type replaces the current one'),
+      path: str('a request path').regex(/^\//, expect('a path starting with /')).default('/work').describe('Request driven when there is no recorded request mix'),
+    })
+    .prefault({}),
 });
 
 const forecast = z.strictObject({
@@ -308,6 +324,9 @@ export const configSchema = z
       if (type && !(maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, s.slo.latencyP99Ms / 1000) > 0)) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'slo', 'latencyP99Ms'], message: `${s.slo.latencyP99Ms} ms cannot be met by instance type "${s.instanceType}" (mean service time ${type.serviceTimeMs} ms: even an idle instance has p99 ${(Math.log(100) * type.serviceTimeMs).toFixed(0)} ms); raise the SLO or use a faster type` });
       }
+      (s.scaling.trials.types ?? []).forEach((t, j) => {
+        if (!(t in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'trials', 'types', j], message: `unknown instance type "${t}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
+      });
       if (s.pool.min > s.pool.max) ctx.addIssue({ code: 'custom', path: ['services', i, 'pool', 'min'], message: `min (${s.pool.min}) is above max (${s.pool.max})` });
       s.events.forEach((e, j) => {
         if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });

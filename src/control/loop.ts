@@ -18,7 +18,8 @@
 
 import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
 import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
-import type { Forecast, Forecaster } from '../core/forecast.js';
+import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.js';
+import type { DecisionProof } from '../core/gate.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
@@ -27,6 +28,7 @@ import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalPool } from '../gateway/metrics.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
+import type { ProofGate } from '../proof/gate.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 import { request } from 'undici';
 
@@ -46,10 +48,16 @@ export interface LoopSettings {
   readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly bucketSeconds: number; readonly timeScale: number; readonly historySeconds: number };
   readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' | 'vertical'; readonly verticalType?: string };
   /** Slots and service time per instance type (vertical scaling changes the live pool's type). */
-  readonly types?: Readonly<Record<string, { readonly slots: number; readonly serviceTimeSeconds: number }>>;
+  readonly types?: Readonly<Record<string, { readonly slots: number; readonly serviceTimeSeconds: number; readonly warmupSeconds?: number }>>;
+  /** How long a new live instance may take to become ready (a type change rolls back after it). */
+  readonly readyTimeoutSeconds?: number;
   /** Adaptive sampling (undefined: the rate stays as configured). */
   readonly sampling?: SamplingSettings;
   readonly capacityRefit?: { readonly minPairs: number; readonly everyTicks: number };
+  /** Extra fraction above the forecast peak (or the demand) a proven configuration must carry. */
+  readonly headroom?: number;
+  /** Live utilization above which a scale-up is an emergency: the safety net acts unproven (the reactive target x (1 + tolerance)). */
+  readonly emergencyUtilization?: number;
 }
 
 export interface LoopDeps {
@@ -59,12 +67,14 @@ export interface LoopDeps {
   readonly strategy: Strategy;
   /** Undefined for strategies that use no forecast (reactive). */
   readonly forecaster?: Forecaster;
+  /** Proof before change (src/proof/gate.ts); undefined: off. */
+  readonly gate?: ProofGate;
   /** ms since the epoch. */
   readonly now: () => number;
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered';
+export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change';
 
 export interface LoopEvent {
   readonly at: number;
@@ -85,6 +95,11 @@ export interface TickReport {
   readonly target: number;
   readonly forecastUpper: number;
   readonly decision?: Decision;
+  /** The proof of the last decision (kept until the next one). */
+  readonly proof?: DecisionProof;
+  /** The live pool's instance type. */
+  readonly instanceType: string;
+  readonly trials: { readonly running: number; readonly instanceSeconds: number };
   readonly delta?: DeltaResult;
   readonly mirrorRate: number;
 }
@@ -147,6 +162,7 @@ export class ServiceLoop {
   private slots: number;
   private resizing = false;
   private typeKnown = false;
+  private lastProof: DecisionProof | undefined;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
   liveReplacements = 0;
@@ -288,12 +304,36 @@ export class ServiceLoop {
         if (plus.desired > current) bounded = plus;
       }
       this.pendingDeltaAction = false;
-      decision = bounded;
-      // Recorded before it is acted on.
-      this.decisionSeq = this.d.store.addDecision(s.service, raw, bounded.desired, bounded.reason !== raw.reason || bounded.desired !== raw.desired ? bounded.reason : null);
-      this.emit('decision', `${bounded.reason} ${current} -> ${bounded.desired}`, { ...bounded.numbers, current, desired: bounded.desired });
-      this.target = bounded.desired;
-      if (bounded.desired !== current) {
+      // The proof gate: the change acts only on a configuration the shadow proved (src/core/gate.ts).
+      const gate = this.d.gate;
+      let final = bounded;
+      if (gate && gate.mode !== 'off') {
+        const headroom = s.headroom ?? 0;
+        const observed = Number.isFinite(demand) ? demand : 0;
+        const horizon = s.leadTimeSeconds + this.d.strategy.periodSeconds;
+        const peak = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizon)?.upper : undefined;
+        const targetRps = Math.max(observed, peak ?? 0) * (1 + headroom);
+        const emergency = Number.isFinite(utilization) && utilization > (s.emergencyUtilization ?? Number.POSITIVE_INFINITY) && fresh;
+        final = gate.decide({ decision: bounded, instanceType: this.liveType, targetRps, emergency, typeChangeBlocked: this.resizing }).decision;
+        // Early proof: what the forecast needs by the time a trial started now would have finished.
+        const ahead = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizon + gate.proofSeconds(this.liveType))?.upper : undefined;
+        if (ahead !== undefined) {
+          const need = Math.min(s.bounds.maxInstances, Math.max(s.bounds.minInstances, Math.ceil((ahead * (1 + headroom)) / this.perInstanceRps - 1e-9)));
+          gate.prepare(this.liveType, ahead * (1 + headroom), need);
+        }
+        this.lastProof = final.proof;
+      }
+      decision = final;
+      // Recorded before it is acted on, with its proof.
+      const stored: Decision = final.proof ? { ...raw, proof: final.proof, ...(final.instanceType ? { instanceType: final.instanceType } : {}) } : raw;
+      this.decisionSeq = this.d.store.addDecision(s.service, stored, final.desired, final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null);
+      this.emit('decision', `${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}`, { ...final.numbers, current, desired: final.desired });
+      this.target = final.desired;
+      if (final.instanceType && final.instanceType !== this.liveType) {
+        this.actions = recordAction(this.actions, obs.now, current, final.desired);
+        this.moveToType(final.instanceType, final.desired, `decision ${this.decisionSeq}`);
+      } else if (final.desired !== current) {
+        const bounded = final;
         this.actions = recordAction(this.actions, obs.now, current, bounded.desired);
         if (bounded.desired > current) this.createLive(bounded.desired - current, `d${this.decisionSeq}`);
         else {
@@ -346,6 +386,8 @@ export class ServiceLoop {
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
         ]),
     );
+    // Trials that keep the proofs fresh, or that a decision waits for (in the background).
+    this.d.gate?.tick({ instanceType: this.liveType, count: Math.max(1, liveRequested) });
     // Retention, once a minute of ticks.
     if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) this.d.store.prune(now);
     const upper = this.forecast ? this.forecastUpperAt(now / 1000) : Number.NaN;
@@ -361,6 +403,9 @@ export class ServiceLoop {
       target: this.target,
       forecastUpper: upper,
       ...(decision ? { decision } : {}),
+      ...(this.lastProof ? { proof: this.lastProof } : {}),
+      instanceType: this.liveType,
+      trials: { running: this.d.gate?.cost(now).running ?? 0, instanceSeconds: this.d.gate?.cost(now).trialInstanceSeconds ?? 0 },
       ...(delta ? { delta } : {}),
       mirrorRate: this.mirrorRate,
     };
@@ -514,30 +559,58 @@ export class ServiceLoop {
     return liveVsShadow;
   }
 
-  /**
-   * Vertical scaling: the live pool moves to `delta.verticalType`. New instances are of that type, and
-   * the running ones are replaced one at a time through the provider's resize (the new one ready
-   * first, then the old one drained); meanwhile the loop neither repairs nor decides for the live pool.
-   */
+  /** Vertical scaling after a confirmed live degradation: the pool moves to `delta.verticalType`, same count. */
   private goVertical(): void {
     const to = this.s.delta.verticalType;
-    const spec = to ? this.s.types?.[to] : undefined;
-    if (!to || !spec || this.liveType === to || this.resizing) return;
+    if (to) this.moveToType(to, this.target, 'delta analysis');
+  }
+
+  /**
+   * The live pool moves to another instance type with `count` instances, new beside old: the new ones are
+   * created first and join the balancer when ready, the old ones are drained and deleted only once every
+   * new one is ready and past its type's warm-up, so capacity never dips below the old pool's. A new one
+   * that fails or is not ready in time rolls the move back: the new ones go, the old type stays.
+   * Meanwhile the loop neither repairs nor decides for the live pool.
+   */
+  private moveToType(to: string, count: number, why: string): void {
+    const spec = this.s.types?.[to];
+    if (!spec || this.liveType === to || this.resizing) return;
     const from = this.liveType;
+    const fromSpec = this.s.types?.[from] ?? { slots: this.slots, serviceTimeSeconds: this.serviceTime };
     this.adoptType(to, spec);
-    this.emit('vertical', `live pool ${from} -> ${to}: replacing its instances one at a time`, { slots: spec.slots, perInstanceRps: this.perInstanceRps });
+    this.emit(why === 'delta analysis' ? 'vertical' : 'type_change', `live pool ${from} -> ${to} (${why}): ${count} new instance(s) beside the old ones, which go once the new are ready and warm`, { slots: spec.slots, perInstanceRps: this.perInstanceRps, count });
     this.pairs.length = 0;
     this.resizing = true;
+    const tag = `t${this.decisionSeq}`;
+    const ids = Array.from({ length: count }, (_, k) => `${this.s.service}-live-${tag}-${k}`);
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
     void (async () => {
       try {
-        const old = (await this.d.provider.list({ service: this.s.service, pool: 'live' })).filter((i) => i.instanceType === from && i.state === 'ready');
-        for (const i of old) {
-          try {
-            await this.d.provider.resize(i.id, to);
-          } catch (err) {
-            this.emit('action_failed', `resize ${i.id} to ${to}: ${(err as Error).message}`);
+        const old = (await this.d.provider.list({ service: this.s.service, pool: 'live' })).filter((i) => i.instanceType === from && i.labels.trial === undefined && !this.deleting.has(i.id));
+        this.createLive(count, tag);
+        const deadline = performance.now() + (this.s.readyTimeoutSeconds ?? 60) * 1000;
+        let failure: string | undefined;
+        for (;;) {
+          const states = await Promise.all(ids.map((id) => this.d.provider.get(id)));
+          if (states.every((x) => x?.state === 'ready')) break;
+          const bad = states.find((x, k) => x?.state === 'failed' || (x === undefined && !this.pendingCreates.has(ids[k] as string)));
+          if (bad !== undefined || performance.now() > deadline) {
+            failure = bad ? `${bad.id} ${bad.state}${bad.failure ? ` (${bad.failure})` : ''}` : 'not ready in time';
+            break;
           }
+          await sleep(50);
         }
+        if (failure) {
+          for (const id of ids) {
+            const inst = await this.d.provider.get(id);
+            if (inst) this.remove(inst, `type change to ${to} rolled back`);
+          }
+          this.adoptType(from, fromSpec);
+          this.emit('action_failed', `type change ${from} -> ${to} rolled back: ${failure}; the ${from} instances keep serving`);
+          return;
+        }
+        await sleep((spec.warmupSeconds ?? 0) * 1000);
+        for (const i of old) this.remove(i, `type change to ${to} (${why})`);
       } finally {
         this.resizing = false;
       }

@@ -21,6 +21,7 @@ import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance } from '../providers/provider.js';
+import { ProofGate, type GateType } from '../proof/gate.js';
 import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
@@ -119,6 +120,8 @@ export class Runtime {
     private readonly adminServer: Server | undefined,
     readonly localGateway: Gateway | undefined,
     private readonly o: RuntimeOptions,
+    /** Proof before change; undefined when scaling.proof is off. */
+    readonly gate?: ProofGate,
   ) {}
 
   static async start(o: RuntimeOptions): Promise<Runtime> {
@@ -182,6 +185,39 @@ export class Runtime {
       const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
       const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
       const c = cfg.control;
+      const sc = svc.scaling;
+      const trialTypes: Record<string, GateType> = {};
+      for (const name of new Set([svc.instanceType, ...(sc.trials.types ?? [])])) {
+        const t = cfg.instanceTypes[name] as InstanceTypeConfig;
+        trialTypes[name] = { name, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, provisioningSeconds: t.provisioningSeconds, warmupSeconds: t.warmupSeconds };
+      }
+      const gate =
+        sc.proof === 'off'
+          ? undefined
+          : new ProofGate(
+              {
+                service: svc.name,
+                mode: sc.proof,
+                types: trialTypes,
+                sloLatencyMs: svc.slo.latencyP99Ms,
+                sloErrorRate: svc.slo.errorRate,
+                headroom: sc.headroom,
+                minInstances: svc.pool.min,
+                maxInstances: svc.pool.max,
+                maxStepUp: sc.maxStepUp,
+                spotShare: sc.spot.share,
+                freshSeconds: sc.trials.freshSeconds,
+                samplesPerStep: sc.trials.samplesPerStep,
+                maxStepSeconds: sc.trials.maxStepSeconds,
+                maxConcurrent: sc.trials.maxConcurrent,
+                budgetShare: sc.trials.budgetShare,
+                budgetWindowSeconds: sc.trials.budgetWindowSeconds,
+                minTypeSaving: sc.trials.minTypeSaving,
+                path: sc.trials.path,
+                readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
+              },
+              { provider, log: store, now, ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
+            );
       const loop = new ServiceLoop(
         {
           service: svc.name,
@@ -198,13 +234,16 @@ export class Runtime {
           leadTimeSeconds: model.leadTimeSeconds,
           forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
           delta: { ...c.delta },
-          types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000 }])),
+          types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, warmupSeconds: t.warmupSeconds }])),
+          readyTimeoutSeconds: cfg.provider.readyTimeoutSeconds,
           ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
           ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
+          headroom: sc.headroom,
+          emergencyUtilization: sc.reactive.targetUtilization * (1 + sc.reactive.tolerance),
         },
-        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
+        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
       );
-      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o);
+      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loop stops acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
@@ -233,6 +272,8 @@ export class Runtime {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.o.onEvent?.({ at: Date.now(), kind: 'stopped', detail: `the loop stopped acting: ${err.message}` });
+    // Running trials end: their instances are deleted (the store may not record it; the next start recovers).
+    void this.gate?.close().catch(() => undefined);
     this.o.onFatal?.(err);
   }
 
@@ -284,6 +325,8 @@ export class Runtime {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
+    // Running trials are aborted: their instances deleted, their experiments closed as aborted.
+    await this.gate?.close().catch(() => undefined);
     if (o.deleteInstances) {
       const all = await this.provider.list();
       await Promise.all(all.map((i) => this.provider.delete(i.id).catch(() => undefined)));

@@ -130,7 +130,7 @@ export type CandidateProof = 'pass' | 'fail' | 'unproven';
 export function proofOf(e: TypeEvidence | undefined, perInstanceRps: number): CandidateProof {
   if (!e) return 'unproven';
   const tol = 1e-9 * Math.max(1, perInstanceRps);
-  if (perInstanceRps <= e.provenRps + tol) return 'pass';
+  if (e.provenRps > 0 && perInstanceRps <= e.provenRps + tol) return 'pass';
   if (perInstanceRps >= e.failedRps - tol) return 'fail';
   return 'unproven';
 }

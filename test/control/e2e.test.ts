@@ -129,7 +129,7 @@ describe('shadowscale run: the store is the file, not its path', () => {
     const config = join(dir, 'run.yaml');
     writeFileSync(
       config,
-      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
         `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${realPath} }\ncontrol: { tickSeconds: 0.3, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
     );
     t.after(() => {
@@ -171,7 +171,7 @@ describe('shadowscale doctor', () => {
     const config = join(dir, 'run.yaml');
     writeFileSync(
       config,
-      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 1 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 1 }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
         `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${storePath} }\ncontrol: { tickSeconds: 0.3, forecastBucketSeconds: 1 }\n`,
     );
     const run = await startRun(config);
@@ -225,7 +225,7 @@ describe('shadowscale run: a damaged or full store', () => {
     const config = join(dir, 'run.yaml');
     writeFileSync(
       config,
-      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 2 }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
         `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${storePath}${extra} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
     );
     return config;
@@ -293,7 +293,7 @@ describe('shadow pool', () => {
     writeFileSync(
       file,
       `instanceTypes:\n  kv: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
-        `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.1, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.1, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
         `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
     );
     const events: LoopEvent[] = [];
@@ -337,7 +337,7 @@ describe('delta analysis', () => {
         `  small: { slots: 4, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_MS: "80", SERVICE_TIME_DIST: constant } }\n` +
         `  probe: { slots: 2, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant } }\n` +
         `  large: { slots: 8, serviceTimeMs: 20, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant } }\n` +
-        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    shadow: { fraction: 0.25, instanceType: probe, sampling: { rate: 0.5 } }\n    scaling: { strategy: reactive, periodSeconds: 1 }\n` +
+        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 2 }\n    shadow: { fraction: 0.25, instanceType: probe, sampling: { rate: 0.5 } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
         `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\nprovider: { graceSeconds: 1 }\n` +
         `control: { tickSeconds: 0.2, forecastBucketSeconds: 1, sampling: { adaptive: false }, capacityRefit: { enabled: false }, delta: { windowTicks: 10, confirmWindows: 2, minSamples: 20, action: vertical, verticalType: large } }\n`,
     );

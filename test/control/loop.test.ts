@@ -11,10 +11,35 @@ import { localControl } from '../../src/gateway/control.js';
 import { createGateway } from '../../src/gateway/gateway.js';
 import { Store } from '../../src/metrics/store.js';
 import { FakeProvider } from '../../src/providers/fake.js';
+import { ProofGate, type GateType, type RunTrial } from '../../src/proof/gate.js';
 import { ProviderError } from '../../src/providers/provider.js';
 import { tempDir } from '../helpers.js';
 
-function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string } = {}) {
+/** A trial runner whose trials end when the test says, with the steps it gives: the loop's side of the gate without driving load. */
+function scriptedTrials() {
+  const pending: { plan: Parameters<RunTrial>[0]; finish: (steps: [number, 'pass' | 'fail'][]) => void }[] = [];
+  const run: RunTrial = (plan, deps) =>
+    new Promise((resolve) => {
+      deps.log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: (deps.now ?? Date.now)(), config: { ...plan, instanceId: `${plan.id}-i0` } });
+      pending.push({
+        plan,
+        finish: (steps) => {
+          const results = steps.map(([targetRps, verdict]) => ({ verdict, numbers: { targetRps, achievedRps: targetRps, requests: 1000, p99Ms: verdict === 'pass' ? 100 : 900, p99LowMs: 90, p99HighMs: 110, errorRate: 0, errorRateLow: 0, errorRateHigh: 0.001 } }));
+          const r = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: results.every((x) => x.verdict === 'pass') ? ('pass' as const) : ('fail' as const), steps: results, capacityAtSloRps: {}, measurements: [] };
+          deps.log.finishExperiment(plan.id, (deps.now ?? Date.now)(), r.verdict, { ...r, measurements: undefined });
+          resolve(r);
+        },
+      });
+    });
+  return { run, pending };
+}
+
+const GATE_TYPES: Record<string, GateType> = {
+  standard: { name: 'standard', slots: 4, serviceTimeSeconds: 0.05, prices: { onDemandPerHour: 0.1, spotPerHour: 0.035, reservedPerHour: 0.065 }, provisioningSeconds: 1, warmupSeconds: 0 },
+  large: { name: 'large', slots: 16, serviceTimeSeconds: 0.025, prices: { onDemandPerHour: 0.05, spotPerHour: 0.02, reservedPerHour: 0.03 }, provisioningSeconds: 1, warmupSeconds: 0 },
+};
+
+function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial } } = {}) {
   const cfg = loadConfig({ sets: ['services[0].scaling.strategy=reactive', 'services[0].scaling.periodSeconds=1', 'services[0].scaling.staleMetricsSeconds=3', 'services[0].pool.min=1', 'services[0].pool.max=10'] });
   const model = serviceModel(cfg, cfg.services[0] as (typeof cfg.services)[number]);
   let clock = Date.UTC(2026, 0, 1);
@@ -41,7 +66,13 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
     delta: { ...DEFAULT_DELTA, windowTicks: 10, confirmWindows: 3, action: 'horizontal' },
     types: { standard: { slots: model.type.slots, serviceTimeSeconds: model.type.serviceTimeMs / 1000 }, large: { slots: 16, serviceTimeSeconds: 0.025 } },
   };
-  const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy('reactive', model), now, onEvent: (e) => events.push(e) });
+  const gate = o.proof
+    ? new ProofGate(
+        { service: 'web', mode: o.proof.mode, types: Object.fromEntries(o.proof.types.map((n) => [n, GATE_TYPES[n] as GateType])), sloLatencyMs: 200, sloErrorRate: 0.01, headroom: 0.1, minInstances: 1, maxInstances: 10, maxStepUp: 10, spotShare: 0, freshSeconds: 3600, samplesPerStep: 400, maxStepSeconds: 30, maxConcurrent: 1, budgetShare: 0.1, budgetWindowSeconds: 3600, minTypeSaving: 0.1, path: '/work', readyTimeoutMs: 5000 },
+        { provider, log: store, now, runTrial: o.proof.run, onEvent: (kind, detail) => events.push({ at: now(), kind, detail }) },
+      )
+    : undefined;
+  const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy('reactive', model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
   const advance = async (loop: ServiceLoop, seconds = 1) => {
     clock += seconds * 1000;
     provider.tick();
@@ -49,7 +80,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
     await new Promise((r2) => setImmediate(r2)); // let the un-awaited actions settle
     return r;
   };
-  return { provider, gateway, store, events, make, advance, settings };
+  return { provider, gateway, store, events, make, advance, settings, gate };
 }
 
 describe('ServiceLoop with the recording fake provider', () => {
@@ -154,5 +185,95 @@ describe('ServiceLoop with the recording fake provider', () => {
     const live = await provider.list({ pool: 'live' });
     assert.equal(live.length, 3);
     assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['large'], 'the replacement is of the pool\'s running type');
+  });
+
+  it('proof required: a scale-in waits for its proof (proof_pending, the trial started), then acts on it and names the trial', async (t) => {
+    const trials = scriptedTrials();
+    const { provider, store, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard'], run: trials.run } });
+    t.after(() => store.close());
+    const loop = make();
+    for (let i = 0; i < 3; i++) await advance(loop);
+    assert.equal(trials.pending.length, 1, 'a calibration trial of the live type started at once');
+    assert.equal(trials.pending[0]?.plan.instanceType, 'standard');
+    // Idle past the HPA's scale-down stabilization: the strategy wants the minimum.
+    await advance(loop, 301);
+    await advance(loop);
+    const waiting = store.decisions({ service: 'web' }).at(-1);
+    assert.equal(waiting?.target, 3, 'held');
+    assert.equal(waiting?.boundReason, 'proof_pending');
+    assert.equal(waiting?.decision.proof?.status, 'pending');
+    assert.equal(waiting?.decision.desired, 1, 'the strategy asked for the minimum');
+    assert.equal((await provider.list({ pool: 'live' })).length, 3, 'nothing removed before the proof');
+    const trial = trials.pending[0];
+    trial?.finish([
+      [20, 'pass'],
+      [40, 'pass'],
+    ]);
+    await new Promise((r) => setImmediate(r));
+    await advance(loop);
+    const acted = store.decisions({ service: 'web' }).at(-1);
+    assert.equal(acted?.target, 1, 'the proven scale-in acts');
+    assert.equal(acted?.decision.proof?.status, 'proven');
+    assert.equal(acted?.decision.proof?.trial, trial?.plan.id, 'the decision names the trial that proved it');
+    assert.equal(acted?.decision.proof?.numbers.provenRps, 40);
+    await advance(loop);
+    assert.equal((await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining').length, 1);
+  });
+
+  it('proof required: a calibration that failed its lowest step proves nothing: the scale-in keeps waiting', async (t) => {
+    const trials = scriptedTrials();
+    const { store, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard'], run: trials.run } });
+    t.after(() => store.close());
+    const loop = make();
+    for (let i = 0; i < 3; i++) await advance(loop);
+    trials.pending[0]?.finish([[1, 'fail']]);
+    await new Promise((r) => setImmediate(r));
+    await advance(loop, 301);
+    await advance(loop);
+    const d = store.decisions({ service: 'web' }).at(-1);
+    assert.equal(d?.target, 3);
+    assert.equal(d?.boundReason, "proof_pending", JSON.stringify(store.decisions({ service: "web" }).map((x) => [x.decision.reason, x.boundReason, x.decision.current, x.decision.desired, x.target])));
+    assert.equal(d?.decision.proof?.numbers.provenRps, 0);
+    assert.equal(d?.decision.proof?.numbers.failedRps, 1);
+  });
+
+  it('proof advisory: the scale-in acts at once and the decision records that it was unproven', async (t) => {
+    const trials = scriptedTrials();
+    const { store, make, advance } = setup(t, { proof: { mode: 'advisory', types: ['standard'], run: trials.run } });
+    t.after(() => store.close());
+    const loop = make();
+    for (let i = 0; i < 3; i++) await advance(loop);
+    await advance(loop, 301);
+    await advance(loop);
+    const d = store.decisions({ service: 'web' }).find((x) => x.decision.current === 3 && x.target === 1);
+    assert.ok(d, 'the scale-in acted without waiting');
+    assert.equal(d?.boundReason, null);
+    assert.equal(d?.decision.proof?.status, 'unproven');
+    assert.equal(d?.decision.proof?.mode, 'advisory');
+  });
+
+  it('proof required: a cheaper type proven to carry the target moves the pool to it (proven_type_change, through resize)', async (t) => {
+    const trials = scriptedTrials();
+    const { provider, store, events, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard', 'large'], run: trials.run } });
+    t.after(() => store.close());
+    const loop = make();
+    await advance(loop);
+    trials.pending[0]?.finish([[50, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    await advance(loop);
+    assert.equal(trials.pending[1]?.plan.instanceType, 'large', 'the other type is calibrated next');
+    trials.pending[1]?.finish([[200, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    await advance(loop, 301);
+    for (let i = 0; i < 3; i++) await advance(loop);
+    const moved = store.decisions({ service: 'web' }).find((d) => d.boundReason === 'proven_type_change');
+    assert.ok(moved, `a type change: ${JSON.stringify(store.decisions({ service: 'web' }).map((d) => [d.boundReason ?? d.decision.reason, d.target]))}`);
+    assert.equal(moved.decision.instanceType, 'large');
+    assert.equal(moved.decision.proof?.candidate.instanceType, 'large');
+    assert.ok(events.some((e) => e.kind === 'type_change'));
+    for (let i = 0; i < 3; i++) await advance(loop);
+    const live = (await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining');
+    assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['large']);
+    assert.equal(live.length, moved.target);
   });
 });

@@ -1,0 +1,359 @@
+// The proof gate of one service in the live loop (docs/design/proof.md): what the trials on the shadow
+// proved, per instance type (core/gate.ts reads it), and the trials that keep it fresh. The loop asks
+// `decide` for every decision and calls `tick` every tick; trials run in the background and never
+// block a tick.
+//
+// 1. Evidence: the finished trials of the service in the store (a restart keeps what was proven).
+// 2. Early proofs: a type with no fresh evidence, or whose evidence expires within its proof lead time
+//    (provisioning + warm-up + the trial's steps), gets a calibration trial: steps around its modelled
+//    capacity at the SLO, so that every count near the model's is proven before a decision needs it.
+//    The live type first, then the other types trials may prove.
+// 3. Wanted proofs: a decision that waits asks for a trial at its candidate's rate; it goes before
+//    calibrations.
+// 4. Budget: at most `maxConcurrent` trial instances, and trial cost over the trailing window at most
+//    `budgetShare` of what the live pool costs over that window at its current size. A trial that does
+//    not fit waits.
+// 5. Cost feedback: trial instance-seconds and cost, kept apart from live and shadow.
+
+import { candidates, costPerHour, type CandidateType } from '../core/candidates.js';
+import { maxRateAtSlo } from '../core/capacity.js';
+import type { Prices } from '../core/cost.js';
+import { gate, proofOf, typeEvidence, type DecisionProof, type GateOutcome, type ProofMode, type TrialEvidence, type TypeEvidence } from '../core/gate.js';
+import type { Decision } from '../core/reasons.js';
+import type { StepResult, StepVerdict, VerdictSettings } from '../core/verdict.js';
+import type { MixRequest } from '../gateway/loadgen.js';
+import type { ExperimentRecord } from '../metrics/store.js';
+import type { Provider } from '../providers/provider.js';
+import { runTrial, type ExperimentLog, type TrialPlan, type TrialResult } from './trial.js';
+
+export interface GateType extends CandidateType {
+  readonly provisioningSeconds: number;
+  readonly warmupSeconds: number;
+}
+
+export interface ProofGateSettings {
+  readonly service: string;
+  readonly mode: ProofMode;
+  /** The types trials may prove (the live type among them). */
+  readonly types: Readonly<Record<string, GateType>>;
+  readonly sloLatencyMs: number;
+  readonly sloErrorRate: number;
+  readonly headroom: number;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  readonly maxStepUp: number;
+  readonly spotShare: number;
+  readonly freshSeconds: number;
+  readonly samplesPerStep: number;
+  readonly maxStepSeconds: number;
+  readonly maxConcurrent: number;
+  readonly budgetShare: number;
+  readonly budgetWindowSeconds: number;
+  readonly minTypeSaving: number;
+  readonly path: string;
+  readonly readyTimeoutMs: number;
+  /** Calibration steps, as fractions of the type's modelled capacity at the SLO. */
+  readonly calibration?: readonly number[];
+  /** Steps of a wanted trial, as fractions of the wanted rate (1 among them). */
+  readonly wantedSteps?: readonly number[];
+  readonly seed?: number;
+}
+
+export type RunTrial = (plan: TrialPlan, deps: Parameters<typeof runTrial>[1], settings: VerdictSettings) => Promise<TrialResult>;
+
+export interface ProofGateDeps {
+  readonly provider: Provider;
+  readonly log: ExperimentLog;
+  /** ms since the epoch. */
+  readonly now: () => number;
+  /** The recent request mix to replay (undefined: `path`). */
+  readonly mix?: () => readonly MixRequest[] | undefined;
+  readonly onEvent?: (kind: 'trial_started' | 'trial_finished' | 'trial_deferred', detail: string, numbers?: Record<string, number>) => void;
+  /** The trial runner (tests may drive trials of their own); default: runTrial. */
+  readonly runTrial?: RunTrial;
+}
+
+export const DEFAULT_CALIBRATION = [0.7, 1, 1.3] as const;
+export const DEFAULT_WANTED_STEPS = [0.6, 1, 1.25] as const;
+
+interface Running {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly startedAt: number;
+  readonly done: Promise<void>;
+}
+
+export interface ProofCost {
+  /** Trial instance-seconds so far (finished and running), this run and earlier ones in the store. */
+  readonly trialInstanceSeconds: number;
+  readonly trialCost: number;
+  readonly trials: number;
+  readonly running: number;
+}
+
+/** A finished trial experiment as evidence (undefined: aborted, or not a trial of this service). */
+export function trialEvidence(e: ExperimentRecord, service: string): TrialEvidence | undefined {
+  if (e.kind !== 'trial' || e.service !== service || e.finishedAt === null || e.verdict === null || e.verdict === 'aborted') return undefined;
+  const d = e.details as { instanceType?: string; steps?: StepResult[]; capacityAtSloRps?: { estimate?: number } } | null;
+  if (!d?.instanceType || !Array.isArray(d.steps)) return undefined;
+  return {
+    id: e.id,
+    instanceType: d.instanceType,
+    finishedAt: e.finishedAt / 1000,
+    steps: d.steps.map((s) => ({ targetRps: s.numbers.targetRps, verdict: s.verdict as StepVerdict, p99Ms: s.numbers.p99Ms })),
+    ...(d.capacityAtSloRps?.estimate !== undefined ? { capacityAtSloRps: d.capacityAtSloRps.estimate } : {}),
+  };
+}
+
+export class ProofGate {
+  private readonly trials: TrialEvidence[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly wanted = new Map<string, number>();
+  /** Finished trials' [startedAt, finishedAt, cost] (ms, ms, price units), for the budget and the summary. */
+  private readonly spent: { from: number; to: number; seconds: number; cost: number }[] = [];
+  private readonly abort = new AbortController();
+  private seq = 0;
+  private closed = false;
+  private readonly verdict: VerdictSettings;
+
+  constructor(
+    readonly s: ProofGateSettings,
+    private readonly d: ProofGateDeps,
+  ) {
+    this.verdict = { sloLatencyMs: s.sloLatencyMs, sloErrorRate: s.sloErrorRate, level: 0.95, minAchieved: 0.9 };
+    // 1. What earlier runs proved and spent.
+    for (const e of d.log.experiments()) {
+      if (e.kind !== 'trial' || e.service !== s.service) continue;
+      const ev = trialEvidence(e, s.service);
+      if (ev) this.trials.push(ev);
+      const type = (e.config as { instanceType?: string } | null)?.instanceType;
+      const t = type ? s.types[type] : undefined;
+      if (e.finishedAt !== null && t) this.spend(e.startedAt, e.finishedAt, t.prices);
+    }
+  }
+
+  get mode(): ProofMode {
+    return this.s.mode;
+  }
+
+  private spend(from: number, to: number, prices: Prices): void {
+    const seconds = Math.max(0, (to - from) / 1000);
+    this.spent.push({ from, to, seconds, cost: (seconds / 3600) * prices.onDemandPerHour });
+  }
+
+  evidence(now = this.d.now()): Map<string, TypeEvidence> {
+    return typeEvidence(this.trials, now / 1000, this.s.freshSeconds);
+  }
+
+  costOf(instanceType: string, count: number): number {
+    const t = this.s.types[instanceType];
+    return t ? costPerHour(count, t.prices, this.s.spotShare).cost : Number.NaN;
+  }
+
+  /** The gate's verdict on a decision (core/gate.ts), and a wanted trial queued when it asks for one. */
+  decide(i: { decision: Decision; instanceType: string; targetRps: number; emergency: boolean; typeChangeBlocked: boolean }): GateOutcome {
+    const s = this.s;
+    const evidence = this.evidence();
+    const types = Object.values(s.types);
+    const catalogue = types.length > 1 ? candidates({ peakRps: i.targetRps, headroom: 0, sloLatencySeconds: s.sloLatencyMs / 1000, types, current: { instanceType: i.instanceType, count: i.decision.current }, minInstances: s.minInstances, maxInstances: s.maxInstances, spotShare: s.spotShare, maxCandidates: 4 * types.length }) : undefined;
+    const out = gate({
+      mode: s.mode,
+      decision: i.decision,
+      instanceType: i.instanceType,
+      targetRps: i.targetRps,
+      evidence,
+      emergency: i.emergency,
+      minInstances: s.minInstances,
+      maxInstances: s.maxInstances,
+      maxStepUp: s.maxStepUp,
+      costOf: (t, n) => this.costOf(t, n),
+      ...(catalogue ? { catalogue } : {}),
+      minTypeSaving: s.minTypeSaving,
+      typeChangeBlocked: i.typeChangeBlocked,
+    });
+    // A rate below the calibration's lowest step is proven by the calibration (a pass at a higher rate covers it).
+    const want = out.want;
+    if (want && s.mode !== 'off' && s.types[want.instanceType] && want.perInstanceRps > (this.calibrationRates(want.instanceType)[0] ?? 0)) this.wanted.set(want.instanceType, want.perInstanceRps);
+    return out;
+  }
+
+  /** Seconds a trial of `type` takes from creation to verdict (the proof's share of the lead time). */
+  proofSeconds(type: string, rates: readonly number[] = this.calibrationRates(type)): number {
+    const t = this.s.types[type];
+    if (!t) return 0;
+    return t.provisioningSeconds + t.warmupSeconds + rates.reduce((a, r) => a + this.stepSeconds(r), 0);
+  }
+
+  private stepSeconds(rate: number): number {
+    return Math.min(this.s.maxStepSeconds, Math.max(2, Math.ceil(this.s.samplesPerStep / Math.max(rate, 1e-9))));
+  }
+
+  private calibrationRates(type: string): number[] {
+    const t = this.s.types[type];
+    if (!t) return [];
+    const cap = maxRateAtSlo(t.slots, t.serviceTimeSeconds, this.s.sloLatencyMs / 1000);
+    return (this.s.calibration ?? DEFAULT_CALIBRATION).map((f) => f * cap);
+  }
+
+  /** Cost of the live pool over the budget window at its current size. */
+  private budget(liveType: string, liveCount: number): number {
+    return this.s.budgetShare * (this.costOf(liveType, Math.max(1, liveCount)) / 3600) * this.s.budgetWindowSeconds;
+  }
+
+  private spentSince(from: number, now: number): number {
+    let c = 0;
+    for (const x of this.spent) if (x.to > from) c += x.cost * (Math.min(x.to, now) - Math.max(x.from, from)) / Math.max(1, x.to - x.from);
+    for (const r of this.running.values()) {
+      const t = this.s.types[r.instanceType];
+      if (t) c += (((now - Math.max(r.startedAt, from)) / 3600_000) * t.prices.onDemandPerHour);
+    }
+    return c;
+  }
+
+  /** Every tick: start the trials that keep the evidence fresh or that decisions wait for, within the budget. */
+  tick(live: { instanceType: string; count: number }): void {
+    if (this.closed || this.s.mode === 'off') return;
+    const now = this.d.now();
+    const evidence = this.evidence(now);
+    // 3. Wanted proofs first, then 2. calibrations (the live type first).
+    const queue: { type: string; rates: number[]; kind: 'wanted' | 'calibration'; base: number }[] = [];
+    // A wanted rate that a trial finished since has settled needs no trial of its own.
+    for (const [type, rate] of this.wanted) if (proofOf(evidence.get(type), rate) !== 'unproven') this.wanted.delete(type);
+    for (const [type, rate] of this.wanted) {
+      const steps = this.s.wantedSteps ?? DEFAULT_WANTED_STEPS;
+      queue.push({ type, rates: steps.map((f) => f * rate), kind: 'wanted', base: rate });
+    }
+    const order = [live.instanceType, ...Object.keys(this.s.types).filter((t) => t !== live.instanceType)];
+    for (const type of order) {
+      if (!this.s.types[type] || this.wanted.has(type)) continue;
+      const e = evidence.get(type);
+      const lead = this.proofSeconds(type);
+      // Stale within its lead time: prove it again now, so the proof is fresh when a decision needs it.
+      if (!e || e.provenRps === 0 ? !this.provedOrFailedRecently(type, now) : e.provenAgeSeconds > this.s.freshSeconds - lead) {
+        const rates = this.calibrationRates(type);
+        queue.push({ type, rates, kind: 'calibration', base: rates[0] as number });
+      }
+    }
+    for (const q of queue) {
+      if (this.running.size >= this.s.maxConcurrent) break;
+      if ([...this.running.values()].some((r) => r.instanceType === q.type)) continue;
+      const t = this.s.types[q.type] as GateType;
+      // 4. The budget: what it would cost if it runs its full length.
+      const estimate = ((this.proofSeconds(q.type, q.rates) / 3600) * t.prices.onDemandPerHour);
+      const allowed = this.budget(live.instanceType, live.count);
+      const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
+      if (used + estimate > allowed) {
+        this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits for the proof budget`, { used, estimate, allowed });
+        break;
+      }
+      if (q.kind === 'wanted') this.wanted.delete(q.type);
+      this.start(q.type, q.rates, q.base, q.kind, now);
+    }
+  }
+
+  /**
+   * A calibration that proved nothing (its steps failed, or the instance was unhealthy) is retried after
+   * ten times its own length (within the freshness window), not every tick.
+   */
+  private provedOrFailedRecently(type: string, now: number): boolean {
+    const wait = Math.min(this.s.freshSeconds, 10 * this.proofSeconds(type));
+    return this.trials.some((t) => t.instanceType === type && now / 1000 - t.finishedAt <= wait);
+  }
+
+  /**
+   * Early proof for what is coming: `count` instances of `instanceType` carrying `targetRps` (the forecast
+   * peak over the lead time plus the proof's own time). Unproven: a trial at its rate is wanted now, so
+   * the proof is there when the decision comes.
+   */
+  prepare(instanceType: string, targetRps: number, count: number): void {
+    if (this.s.mode === 'off' || !this.s.types[instanceType] || !(count > 0) || !(targetRps > 0)) return;
+    const rate = targetRps / count;
+    const e = this.evidence().get(instanceType);
+    if (proofOf(e, rate) === 'unproven' && rate > (this.calibrationRates(instanceType)[0] ?? 0) && !this.wanted.has(instanceType)) this.wanted.set(instanceType, rate);
+  }
+
+  private start(type: string, rates: number[], base: number, kind: 'wanted' | 'calibration', now: number): void {
+    const t = this.s.types[type] as GateType;
+    const id = `${this.s.service}-trial-${now.toString(36)}-${this.seq++}`;
+    const sorted = [...rates].sort((a, b) => a - b);
+    const plan: TrialPlan = {
+      id,
+      service: this.s.service,
+      instanceType: type,
+      perInstanceRps: base,
+      stepFractions: sorted.map((r) => r / base),
+      minSamplesPerStep: this.s.samplesPerStep,
+      minStepSeconds: 2,
+      maxStepSeconds: this.s.maxStepSeconds,
+      warmupSeconds: t.warmupSeconds,
+      path: this.s.path,
+      ...(this.d.mix?.() ? { mix: this.d.mix() as readonly MixRequest[] } : {}),
+      seed: (this.s.seed ?? 1) + this.seq,
+    };
+    this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance`, { rates: sorted.length, base });
+    const run = this.d.runTrial ?? runTrial;
+    const done = run(plan, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict)
+      .then((r) => {
+        this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
+        const e = this.evidence().get(type);
+        this.d.onEvent?.('trial_finished', `trial ${id} (${type}): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}; proven up to ${(e?.provenRps ?? 0).toFixed(1)} req/s per instance${e && Number.isFinite(e.failedRps) ? `, failed at ${e.failedRps.toFixed(1)}` : ''}`, { provenRps: e?.provenRps ?? 0, failedRps: e?.failedRps ?? Number.POSITIVE_INFINITY, ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
+      })
+      .catch((err: unknown) => {
+        if (!this.abort.signal.aborted) this.d.onEvent?.('trial_finished', `trial ${id} (${type}) aborted: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.spend(now, this.d.now(), t.prices);
+        this.running.delete(id);
+      });
+    this.running.set(id, { id, instanceType: type, startedAt: now, done });
+  }
+
+  /**
+   * Prove every type that has no fresh evidence now, all at once (within the budget), and wait for the
+   * verdicts: what a service that has run for a while already has in its store. The demo calls it
+   * before its day starts.
+   */
+  async calibrate(live: { instanceType: string; count: number }): Promise<void> {
+    if (this.closed || this.s.mode === 'off') return;
+    const now = this.d.now();
+    const evidence = this.evidence(now);
+    for (const type of [live.instanceType, ...Object.keys(this.s.types).filter((t) => t !== live.instanceType)]) {
+      if (!this.s.types[type] || evidence.get(type)?.provenRps || [...this.running.values()].some((r) => r.instanceType === type)) continue;
+      const rates = this.calibrationRates(type);
+      const t = this.s.types[type] as GateType;
+      const estimate = (this.proofSeconds(type, rates) / 3600) * t.prices.onDemandPerHour;
+      const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
+      if (used + estimate > this.budget(live.instanceType, live.count)) break;
+      this.start(type, rates, rates[0] as number, 'calibration', now);
+    }
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  cost(now = this.d.now()): ProofCost {
+    let seconds = 0;
+    let cost = 0;
+    for (const x of this.spent) {
+      seconds += x.seconds;
+      cost += x.cost;
+    }
+    for (const r of this.running.values()) {
+      const t = this.s.types[r.instanceType];
+      seconds += (now - r.startedAt) / 1000;
+      if (t) cost += ((now - r.startedAt) / 3600_000) * t.prices.onDemandPerHour;
+    }
+    return { trialInstanceSeconds: seconds, trialCost: cost, trials: this.spent.length + this.running.size, running: this.running.size };
+  }
+
+  /** Stop: running trials are aborted (their instances deleted, experiments closed as aborted). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort(new Error('the proof gate stopped'));
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+}
+
+export type { DecisionProof };
