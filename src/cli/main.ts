@@ -486,17 +486,24 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       }
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
-        io.out(`${JSON.stringify({ strategies: result.strategies })}\n`);
+        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs })}\n`);
         return;
       }
       const rows = Object.entries(result.strategies).map(([name, r]) => {
         const d = result.details[name as DemoStrategy];
         return `${name.padEnd(10)} ${String(r.sloViolationSeconds).padStart(11)} ${r.p99Ms.toFixed(1).padStart(8)} ${String(r.instanceSeconds).padStart(11)} ${String(d?.shadowInstanceSeconds ?? '-').padStart(10)} ${String(r.maxInstances).padStart(4)} ${(r.scaleUpLeadSeconds === null ? '-' : r.scaleUpLeadSeconds.toFixed(1)).padStart(7)} ${String(r.shadow.mirrored).padStart(9)} ${String(r.shadow.dropped).padStart(8)} ${d ? d.tickMs.p99.toFixed(1).padStart(12) : ''}`;
       });
+      const proofLines = Object.entries(result.details).map(([name, d]) => {
+        const passed = d.proofs.filter((p) => p.verdict === 'pass');
+        const within = passed.filter((p) => p.realizedP99Ms !== null && p.realizedP99Ms <= (d.sloLatencyMs ?? Number.POSITIVE_INFINITY)).length;
+        const measured = passed.filter((p) => p.realizedP99Ms !== null).length;
+        return `${name.padEnd(10)} ${d.proofs.length} change(s) on a proof (${passed.length} proven, ${d.proofs.length - passed.length} unproven emergencies), ${within}/${measured} proven ones within the SLO in production; ${d.held} decision(s) held for a proof; ${d.typeChanges} type change(s); trials: ${d.trials.count}, ${d.trials.instanceSeconds} instance-s (${(100 * d.trials.shareOfLiveInstanceSeconds).toFixed(1)} % of live), ${d.trials.beforeDaySeconds} s of proving before the day`;
+      });
       const any = Object.values(result.details)[0];
       io.out(
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
-          (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : ''),
+          (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : '') +
+          (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : ''),
       );
     });
 

@@ -103,7 +103,7 @@ const scaling = z.strictObject({
     .strictObject({
       types: z.array(str('an instance type name'), expect('a list of instance type names')).optional().describe('Instance types trials may prove and the pool may move to; default: the service\'s own type only'),
       freshSeconds: duration(30 * 86400, 's').default(3600).describe('A trial proves rates per instance for this long after it finished'),
-      samplesPerStep: positiveInt().max(100_000, expect('a positive integer at most 100000')).default(400).describe('Answers per load step (at least 368 for an upper bound on a p99 at 95 %)'),
+      samplesPerStep: positiveInt().max(100_000, expect('a positive integer at most 100000')).default(1000).describe('Answers per load step (at least 368 for an upper bound on a p99 at 95 %; with 1000, the bound is the 995th: a few stalls do not make a step inconclusive)'),
       maxStepSeconds: duration(3600, 's').default(60).describe('Longest load step of a trial'),
       maxConcurrent: positiveInt().max(64, expect('a positive integer at most 64')).default(1).describe('Trial instances at once'),
       budgetShare: fraction().default(0.1).describe("Trials may cost at most this share of the live pool's cost over budgetWindowSeconds"),

@@ -65,6 +65,18 @@ export class DemoInterrupted extends Error {
   }
 }
 
+/** A decision that acted on a proof, with what the trial predicted and what production then saw. */
+export interface DemoProof {
+  /** Seconds into the day. */
+  readonly at: number;
+  /** The configuration proved: type x count. */
+  readonly candidate: string;
+  readonly verdict: string;
+  readonly predictedP99Ms: number | null;
+  /** Production's p99 (client side) from when the change took effect, over the next 60 s or until the next change. */
+  readonly realizedP99Ms: number | null;
+}
+
 export interface DemoStrategyResult {
   sloViolationSeconds: number;
   p99Ms: number;
@@ -77,6 +89,7 @@ export interface DemoStrategyResult {
 export interface DemoDetails {
   /** Provisioning + warm-up of the instance type: the lead the forecast must give. */
   readonly requiredLeadSeconds: number;
+  readonly sloLatencyMs: number;
   readonly rampStartSecond: number;
   readonly perInstanceRps: number;
   readonly tickMs: { p50: number; p99: number; max: number };
@@ -86,10 +99,19 @@ export interface DemoDetails {
   readonly decisions: number;
   /** Seconds of the day that violated the SLO. */
   readonly violationSeconds: readonly number[];
+  /** Decisions that acted on a proof (or acted unproven, as the safety net). */
+  readonly proofs: readonly (DemoProof & { readonly status: string; readonly reason: string })[];
+  /** Trials: before the day (calibration) and during it; their instance-seconds against live's. */
+  readonly trials: { readonly count: number; readonly instanceSeconds: number; readonly cost: number; readonly shareOfLiveInstanceSeconds: number; readonly beforeDaySeconds: number };
+  /** Decisions held for a proof, and type changes the proof chose. */
+  readonly held: number;
+  readonly typeChanges: number;
 }
 
 export interface DemoResult {
   strategies: Partial<Record<DemoStrategy, DemoStrategyResult>>;
+  /** Every strategy's proven changes, in strategy order. */
+  proofs: DemoProof[];
   details: Partial<Record<DemoStrategy, DemoDetails>>;
 }
 
@@ -115,7 +137,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const swept = await cleanDemoLeftovers();
   if (swept.stopped + swept.removed > 0) log(`stopped ${swept.stopped} instance(s) and removed ${swept.removed} temporary director${swept.removed === 1 ? 'y' : 'ies'} left by an interrupted demo`);
   const mark = processMark();
-  const result: DemoResult = { strategies: {}, details: {} };
+  const result: DemoResult = { strategies: {}, proofs: [], details: {} };
   for (const name of o.strategies) {
     o.signal?.throwIfAborted();
     const dir = throwawayDir(name, mark);
@@ -125,6 +147,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
       result.details[name] = r.details;
+      for (const p of r.details.proofs) result.proofs.push({ at: p.at, candidate: p.candidate, verdict: p.verdict, predictedP99Ms: p.predictedP99Ms, realizedP99Ms: p.realizedP99Ms });
     } catch (err) {
       if (!o.signal?.aborted) throw err;
       // 1. Stop what the runtime knows; 2. anything else carrying this demo's mark (an instance
@@ -182,10 +205,10 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     instanceEnv: { [DEMO_ENV]: mark },
     onTick: (r) => {
       ticks.push(r);
-      if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.driver ? ` (${r.decision.driver})` : ''}`;
+      if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}${r.decision.driver ? ` (${r.decision.driver})` : ''}${r.decision.proof ? ` · proof ${r.decision.proof.status}${r.decision.proof.trial ? ` (${r.decision.proof.trial.replace(/^.*-trial-/, '')})` : ''}` : ''}`;
       const t = Math.max(0, (r.at - t0) / 1000);
       o.onStatus?.(
-        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}`,
+        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}`,
       );
     },
     onEvent: (e: LoopEvent) => {
@@ -202,12 +225,18 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       ...Array.from({ length: initial }, (_, k) => rt.provider.create({ id: `${svc.name}-live-init-${k}`, service: svc.name, pool: 'live', instanceType: svc.instanceType })),
       ...Array.from({ length: shadowCount }, (_, k) => rt.provider.create({ id: `${svc.name}-shadow-init-${k}`, service: svc.name, pool: 'shadow', instanceType: svc.shadow.instanceType ?? svc.instanceType })),
     ]);
+    // The proofs a service that has run for a while has in its store: every type of the catalogue proven
+    // on trial instances of its own, while the pool warms up.
+    const calibrating = Date.now();
+    const calibration = rt.gate?.calibrate({ instanceType: svc.instanceType, count: initial });
+    if (rt.gate) log(`[${name}] proving ${Object.keys(rt.gate.s.types).join(', ')} on trial instances before the day`);
     const deadline = Date.now() + cfg.provider.readyTimeoutSeconds * 1000;
-    while ((await rt.provider.list()).some((i) => i.state !== 'ready')) {
+    while ((await rt.provider.list()).some((i) => i.state !== 'ready' && i.labels.trial === undefined)) {
       if (Date.now() > deadline) throw new Error('the initial instances did not become ready');
       await sleep(50);
     }
-    await sleep(type.warmupSeconds * 1000);
+    await Promise.all([sleep(type.warmupSeconds * 1000), calibration]);
+    const beforeDaySeconds = (Date.now() - calibrating) / 1000;
 
     // 2. Earlier days, from the same profile with their own noise.
     t0 = Math.ceil((Date.now() + 200) / 1000) * 1000;
@@ -230,7 +259,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     // 4. Score.
     const slo = svc.slo;
     const violated: number[] = [];
-    const { requests, errors, latencies: all } = totals(seconds);
+    const { requests, errors, latencies: everything } = totals(seconds);
     for (const s of seconds) {
       if (s.requests === 0) continue;
       const p99 = percentile(s.latencies, 0.99);
@@ -244,21 +273,58 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       instanceSeconds += (during[k - 1] as TickReport).live.requested * dt;
       shadowSeconds += (during[k - 1] as TickReport).shadow.requested * dt;
     }
-    // Capacity for the ramp: the scale-ups that brought the pool to what the ramp's top needs (at the
-    // configured per-instance rate, without headroom), counted from the first of them: walk back from
-    // the one reaching that need through scale-ups closer together than lead + period (one reaction).
+    // Capacity for the ramp: the scale-ups that brought the pool to what the ramp's top needs (in requests/s
+    // at the SLO, so that a move to another type counts by what it carries), counted from the first of
+    // them: walk back from the one reaching that need through scale-ups closer together than lead +
+    // period (one reaction).
     const rampAt = t0 / 1000 + RAMP.start * D;
-    const rampNeed = instancesFor(rate(RAMP.end * D), perInstanceRps);
-    const ups = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).filter((d) => d.target > d.decision.current);
-    let k = ups.findIndex((d) => d.target >= rampNeed);
+    const rampNeedRps = instancesFor(rate(RAMP.end * D), perInstanceRps) * perInstanceRps;
+    const capOf = (t: string): number => {
+      const x = cfg.instanceTypes[t] ?? type;
+      return maxRateAtSlo(x.slots, x.serviceTimeMs / 1000, svc.slo.latencyP99Ms / 1000);
+    };
+    let liveType = svc.instanceType;
+    let capacity = initial * capOf(liveType);
+    const ups: { decision: { at: number }; capacity: number }[] = [];
+    for (const d of rt.store.decisions({ service: svc.name, limit: 100_000 })) {
+      if (d.decision.instanceType) liveType = d.decision.instanceType;
+      const c = d.target * capOf(liveType);
+      if (c > capacity + 1e-9 && d.decision.at * 1000 >= t0) ups.push({ decision: d.decision, capacity: c });
+      capacity = c;
+    }
+    let k = ups.findIndex((d) => d.capacity >= rampNeedRps - 1e-9);
     const gap = type.provisioningSeconds + type.warmupSeconds + svc.scaling.periodSeconds;
     while (k > 0 && (ups[k] as (typeof ups)[number]).decision.at - (ups[k - 1] as (typeof ups)[number]).decision.at <= gap) k--;
     const firstUp = k >= 0 ? ups[k] : undefined;
+    // Proofs: every decision of the day that changed the pool, with the proof it acted on.
+    const dayEnd = t0 / 1000 + D;
+    const acted = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).filter((d) => (d.act || d.decision.instanceType !== undefined) && d.decision.proof);
+    const secondsAt = (from: number, to: number): number[] => seconds.filter((x) => x.second >= Math.floor(from - t0 / 1000) && x.second < Math.ceil(to - t0 / 1000)).flatMap((x) => x.latencies);
+    const proofs: DemoDetails['proofs'][number][] = acted.map((d, k) => {
+      const p = d.decision.proof as NonNullable<typeof d.decision.proof>;
+      const up = d.target > d.decision.current || d.decision.instanceType !== undefined;
+      const t = cfg.instanceTypes[p.candidate.instanceType] ?? type;
+      const effect = d.decision.at + (up ? t.provisioningSeconds + t.warmupSeconds : 0);
+      const next = (acted[k + 1] as (typeof acted)[number] | undefined)?.decision.at ?? Number.POSITIVE_INFINITY;
+      const to = Math.min(effect + 60, next, dayEnd);
+      const lat = to - effect >= 1 ? secondsAt(effect, to) : [];
+      return {
+        at: Math.round((d.decision.at - t0 / 1000) * 10) / 10,
+        candidate: `${p.candidate.instanceType}×${p.candidate.count}`,
+        verdict: p.verdict,
+        predictedP99Ms: p.numbers.predictedP99Ms !== undefined ? Math.round(p.numbers.predictedP99Ms * 10) / 10 : null,
+        realizedP99Ms: lat.length >= 100 ? Math.round(percentile(lat, 0.99) * 10) / 10 : null,
+        status: p.status,
+        reason: d.boundReason ?? d.decision.reason,
+      };
+    });
+    const all = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 });
+    const cost = rt.gate?.cost();
     const stats = await rt.gateway.stats();
     const tickMs = during.map((r) => r.tickMs);
     const result: DemoStrategyResult = {
       sloViolationSeconds: violated.length,
-      p99Ms: Math.round(percentile(all, 0.99) * 10) / 10,
+      p99Ms: Math.round(percentile(everything, 0.99) * 10) / 10,
       instanceSeconds: Math.round(instanceSeconds),
       maxInstances: Math.max(initial, ...during.map((r) => r.live.requested)),
       scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null,
@@ -266,6 +332,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     };
     const details: DemoDetails = {
       requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds,
+      sloLatencyMs: svc.slo.latencyP99Ms,
       rampStartSecond: RAMP.start * D,
       perInstanceRps,
       tickMs: { p50: percentile(tickMs, 0.5), p99: percentile(tickMs, 0.99), max: Math.max(...tickMs) },
@@ -274,6 +341,10 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       errors,
       decisions: rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).length,
       violationSeconds: violated,
+      proofs,
+      trials: { count: cost?.trials ?? 0, instanceSeconds: Math.round(cost?.trialInstanceSeconds ?? 0), cost: cost?.trialCost ?? 0, shareOfLiveInstanceSeconds: instanceSeconds > 0 ? (cost?.trialInstanceSeconds ?? 0) / instanceSeconds : 0, beforeDaySeconds: Math.round(beforeDaySeconds * 10) / 10 },
+      held: all.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
+      typeChanges: all.filter((d) => d.boundReason === 'proven_type_change').length,
     };
     return { result, details };
   } finally {

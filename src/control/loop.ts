@@ -265,9 +265,11 @@ export class ServiceLoop {
     }
     for (const i of shadowReady) if (this.needsSync.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
     const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
-    const liveRequested = liveUp.length + pending('live');
-    // While the pool moves to another instance type, the resize owns the live pool: no repair, no decision.
-    if (!this.resizing && liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
+    // While the pool moves to another instance type, the old type's instances are extra capacity until the
+    // move removes them: counts, repair and decisions are of the new type's instances.
+    const liveOwn = this.resizing ? liveUp.filter((i) => i.instanceType === this.liveType) : liveUp;
+    const liveRequested = liveOwn.length + pending('live');
+    if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
     const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots);
     const shadowRequested = shadowUp.length + pending('shadow');
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
@@ -290,14 +292,16 @@ export class ServiceLoop {
     const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
     let decision: Decision | undefined;
     const periodMs = this.d.strategy.periodSeconds * 1000;
-    if (!this.resizing && now - this.lastDecisionAt >= periodMs - 1) {
+    if (now - this.lastDecisionAt >= periodMs - 1) {
       this.lastDecisionAt = now;
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
       // Requested now: running, starting, and created by the repair step of this tick.
-      const current = liveUp.length + pending('live');
+      const current = liveOwn.length + pending('live');
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh };
       const raw = this.d.strategy.decide(obs, this.forecast);
       let bounded = boundDecision(raw, obs, s.bounds, this.actions);
+      // No scale-in while a move to another type is under way (the old instances still go when it completes).
+      if (this.resizing && bounded.desired < current) bounded = { ...bounded, desired: current, reason: 'type_change_hold', numbers: { ...bounded.numbers, unbounded: bounded.desired } };
       if (this.pendingDeltaAction && bounded.desired <= current && fresh) {
         // A confirmed live degradation adds one instance (within the bounds).
         const plus = boundDecision({ ...bounded, desired: current + 1, reason: 'delta_degradation' }, obs, s.bounds, this.actions);
@@ -338,7 +342,7 @@ export class ServiceLoop {
         if (bounded.desired > current) this.createLive(bounded.desired - current, `d${this.decisionSeq}`);
         else {
           // Newest first: starting instances cost nothing to drop, and the oldest are warm.
-          const victims = [...liveUp].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - bounded.desired);
+          const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - bounded.desired);
           for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
         }
       }

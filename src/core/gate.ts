@@ -14,8 +14,8 @@
 //      bounds (the proof chose it); else hold, unless live is already over its target: the reactive
 //      safety net never waits, it acts and says `unproven_emergency`.
 //    - Type change: when the cheapest proven candidate of the catalogue is of another type and saves at
-//      least `minTypeSaving` of the cost of the proven configuration of the current type, and the decision
-//      is not an emergency.
+//      least `minTypeSaving` of the cheapest proven configuration of the current type, and the decision is
+//      settled (proven or no change), does not grow the pool and is not an emergency.
 //    `advisory`: the strategy's decision acts unchanged; the proof records what the trials say of it.
 //    `off`: no proof.
 
@@ -270,17 +270,22 @@ export function gate(i: GateInput): GateOutcome {
     outcome = { decision: withProof(current, d.reason, proof('no_change', current)) };
   }
 
-  // A cheaper proven type: only from a settled configuration (not while waiting, not in an emergency).
+  // A cheaper proven type: only from a settled configuration that does not grow (not while waiting, not
+  // in an emergency, not on a rising load), compared with the cheapest proven configuration of the current
+  // type (the same comparison from either side, so that the saving margin keeps the pool from flapping).
   const settled = outcome.decision.proof?.status;
-  if (i.catalogue && !i.emergency && !i.typeChangeBlocked && (settled === 'proven' || settled === 'no_change') && ev) {
+  const growing = outcome.decision.desired > current;
+  if (i.catalogue && !i.emergency && !i.typeChangeBlocked && !growing && (settled === 'proven' || settled === 'no_change') && ev) {
     const n = outcome.decision.desired;
-    const here = i.costOf(i.instanceType, n);
+    const provenHere = i.catalogue.candidates.filter((c) => c.instanceType === i.instanceType && c.count >= i.minInstances && proofOf(ev, c.perInstanceRps) === 'pass').map((c) => c.costPerHour);
+    if (verdictAt(i.instanceType, n) === 'pass') provenHere.push(i.costOf(i.instanceType, n));
+    const here = provenHere.length ? Math.min(...provenHere) : Number.NaN;
     const best = i.catalogue.candidates
       .filter((c) => c.instanceType !== i.instanceType && c.count >= i.minInstances && c.count <= i.maxInstances && proofOf(i.evidence.get(c.instanceType), c.perInstanceRps) === 'pass')
       .sort((a, b) => a.costPerHour - b.costPerHour || a.count - b.count)[0];
     for (const c of i.catalogue.candidates) note(c.count, c.instanceType);
     // The current type's configuration must itself be proven for the saving to be a fair comparison.
-    if (best && verdictAt(i.instanceType, n) === 'pass' && best.costPerHour <= here * (1 - i.minTypeSaving)) {
+    if (best && Number.isFinite(here) && best.costPerHour <= here * (1 - i.minTypeSaving)) {
       return { decision: withProof(best.count, 'proven_type_change', { ...proof('proven', best.count, best.instanceType), numbers: { ...numbers(best.count, best.instanceType), currentCostPerHour: here, costPerHour: best.costPerHour } }, best.instanceType) };
     }
     // The proof record lists the catalogue too.

@@ -24,6 +24,7 @@ export const REASONS = {
   proof_failed: 'Proof required: every configuration the change could use failed its trial on the shadow; the current one holds.',
   proven_count: 'Proof required: the trials on the shadow proved another count than the strategy asked for (the smallest proven scale-in, or the smallest proven scale-up).',
   proven_type_change: 'Proof required: a cheaper instance type was proven on the shadow to carry the target; the pool moves to it.',
+  type_change_hold: 'The live pool is moving to another instance type: no scale-in until the move completes (scale-ups go to the new type).',
   unproven_emergency: 'Live is over its utilization target and the scale-up is not proven yet: the reactive safety net acts without waiting.',
 } as const;
 

@@ -184,8 +184,16 @@ export class ProofGate {
     return t.provisioningSeconds + t.warmupSeconds + rates.reduce((a, r) => a + this.stepSeconds(r), 0);
   }
 
+  /**
+   * Answers a step needs: the configured number, and enough for the error rate's upper bound to come
+   * under the SLO's with no error at all (Wilson at 95 %: about 3.84 / n), else no step could pass.
+   */
+  get samplesPerStep(): number {
+    return Math.max(this.s.samplesPerStep, Math.ceil(4 / Math.max(this.s.sloErrorRate, 1e-6)));
+  }
+
   private stepSeconds(rate: number): number {
-    return Math.min(this.s.maxStepSeconds, Math.max(2, Math.ceil(this.s.samplesPerStep / Math.max(rate, 1e-9))));
+    return Math.min(this.s.maxStepSeconds, Math.max(2, Math.ceil(this.samplesPerStep / Math.max(rate, 1e-9))));
   }
 
   private calibrationRates(type: string): number[] {
@@ -282,7 +290,7 @@ export class ProofGate {
       instanceType: type,
       perInstanceRps: base,
       stepFractions: sorted.map((r) => r / base),
-      minSamplesPerStep: this.s.samplesPerStep,
+      minSamplesPerStep: this.samplesPerStep,
       minStepSeconds: 2,
       maxStepSeconds: this.s.maxStepSeconds,
       warmupSeconds: t.warmupSeconds,

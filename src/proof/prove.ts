@@ -91,7 +91,8 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
         instanceType: t.name,
         perInstanceRps: base,
         stepFractions: rates.map((r) => r / base),
-        minSamplesPerStep: o.samplesPerStep,
+        // Enough answers for the error rate's bound to pass with no error (Wilson at 95 %: about 3.84 / n).
+        minSamplesPerStep: Math.max(o.samplesPerStep, Math.ceil(4 / Math.max(o.sloErrorRate, 1e-6))),
         minStepSeconds: 2,
         maxStepSeconds: o.maxStepSeconds,
         warmupSeconds: t.warmupSeconds,
