@@ -407,8 +407,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         onFatal: (err) => fatal(err),
         onTick: (r) => {
           if (!tty) return;
-          const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}` : '';
-          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} · shadow ${r.shadow.ready} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}`);
+          const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}` : '';
+          const p = r.proof ? ` · proof ${r.proof.status} ${r.proof.candidate.instanceType}×${r.proof.candidate.count}${r.proof.trial ? ` (${r.proof.trial})` : ''}` : '';
+          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}`);
         },
         onEvent: (e) => {
           if (e.kind === 'decision' && !opts.json) return;

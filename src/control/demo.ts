@@ -24,6 +24,7 @@ import type { StrategyName } from '../core/reasons.js';
 import { DEMO_ENV, findLeftovers, processMark, removeLeftovers, throwawayDir } from './leftovers.js';
 import { percentile, startLoad, totals } from '../gateway/loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
+import { Store, type ExperimentRecord } from '../metrics/store.js';
 import { Runtime } from './runtime.js';
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'demo.yaml');
@@ -73,7 +74,10 @@ export interface DemoProof {
   readonly candidate: string;
   readonly verdict: string;
   readonly predictedP99Ms: number | null;
-  /** Production's p99 (client side) from when the change took effect, over the next 60 s or until the next change. */
+  /**
+   * Production's p99 (client side) from when the change took effect, over the next 60 s or until the next
+   * change took effect, in the seconds whose load stayed within the rate the proof was for.
+   */
   readonly realizedP99Ms: number | null;
 }
 
@@ -100,7 +104,7 @@ export interface DemoDetails {
   /** Seconds of the day that violated the SLO. */
   readonly violationSeconds: readonly number[];
   /** Decisions that acted on a proof (or acted unproven, as the safety net). */
-  readonly proofs: readonly (DemoProof & { readonly status: string; readonly reason: string })[];
+  readonly proofs: readonly (DemoProof & { readonly status: string; readonly reason: string; readonly targetRps: number; readonly realizedAllP99Ms: number | null })[];
   /** Trials: before the day (calibration) and during it; their instance-seconds against live's. */
   readonly trials: { readonly count: number; readonly instanceSeconds: number; readonly cost: number; readonly shareOfLiveInstanceSeconds: number; readonly beforeDaySeconds: number };
   /** Decisions held for a proof, and type changes the proof chose. */
@@ -138,15 +142,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   if (swept.stopped + swept.removed > 0) log(`stopped ${swept.stopped} instance(s) and removed ${swept.removed} temporary director${swept.removed === 1 ? 'y' : 'ies'} left by an interrupted demo`);
   const mark = processMark();
   const result: DemoResult = { strategies: {}, proofs: [], details: {} };
+  // What the trials of one strategy's day proved carries over to the next one's store: the same service
+  // on the same machine, proven minutes ago (well within trials.freshSeconds).
+  let proven: ExperimentRecord[] = [];
   for (const name of o.strategies) {
     o.signal?.throwIfAborted();
     const dir = throwawayDir(name, mark);
     let rt: Runtime | undefined;
-    const run = runOne(name, o, dir, mark, (r) => (rt = r));
+    const run = runOne(name, o, dir, mark, (r) => (rt = r), proven);
     try {
       const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
       result.details[name] = r.details;
+      proven = r.trials;
       for (const p of r.details.proofs) result.proofs.push({ at: p.at, candidate: p.candidate, verdict: p.verdict, predictedP99Ms: p.predictedP99Ms, realizedP99Ms: p.realizedP99Ms });
     } catch (err) {
       if (!o.signal?.aborted) throw err;
@@ -185,9 +193,21 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 }
 
-async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void): Promise<{ result: DemoStrategyResult; details: DemoDetails }> {
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[] }> {
   const log = o.onLog ?? (() => undefined);
   const cfg = demoConfig(o, join(dir, 'store.db'));
+  if (proven.length) {
+    const store = Store.open({ path: cfg.store.path });
+    try {
+      for (const e of proven) {
+        store.startExperiment({ id: e.id, service: e.service, kind: e.kind, startedAt: e.startedAt, config: e.config });
+        store.finishExperiment(e.id, e.finishedAt as number, e.verdict as string, e.details);
+      }
+    } finally {
+      store.close();
+    }
+    log(`[${name}] ${proven.length} trial(s) of the previous day in the store: their proofs stand`);
+  }
   const svc = cfg.services[0] as Config['services'][number];
   const type = cfg.instanceTypes[svc.instanceType] as Config['instanceTypes'][string];
   const perInstanceRps = maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, svc.slo.latencyP99Ms / 1000);
@@ -299,21 +319,33 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     // Proofs: every decision of the day that changed the pool, with the proof it acted on.
     const dayEnd = t0 / 1000 + D;
     const acted = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).filter((d) => (d.act || d.decision.instanceType !== undefined) && d.decision.proof);
-    const secondsAt = (from: number, to: number): number[] => seconds.filter((x) => x.second >= Math.floor(from - t0 / 1000) && x.second < Math.ceil(to - t0 / 1000)).flatMap((x) => x.latencies);
-    const proofs: DemoDetails['proofs'][number][] = acted.map((d, k) => {
+    const secondsAt = (from: number, to: number, maxRps = Number.POSITIVE_INFINITY): number[] =>
+      seconds.filter((x) => x.second >= Math.floor(from - t0 / 1000) && x.second < Math.ceil(to - t0 / 1000) && x.requests <= maxRps).flatMap((x) => x.latencies);
+    // A change takes effect when its new instances are ready and warm (a scale-in at once); production's
+    // p99 is then measured until the next change takes effect, at most 60 s.
+    const effects = acted.map((d) => {
       const p = d.decision.proof as NonNullable<typeof d.decision.proof>;
       const up = d.target > d.decision.current || d.decision.instanceType !== undefined;
       const t = cfg.instanceTypes[p.candidate.instanceType] ?? type;
-      const effect = d.decision.at + (up ? t.provisioningSeconds + t.warmupSeconds : 0);
-      const next = (acted[k + 1] as (typeof acted)[number] | undefined)?.decision.at ?? Number.POSITIVE_INFINITY;
+      return d.decision.at + (up ? t.provisioningSeconds + t.warmupSeconds : 0);
+    });
+    const proofs: DemoDetails['proofs'][number][] = acted.map((d, k) => {
+      const p = d.decision.proof as NonNullable<typeof d.decision.proof>;
+      const effect = effects[k] as number;
+      const next = Math.min(...effects.slice(k + 1).filter((e) => e > effect), Number.POSITIVE_INFINITY);
       const to = Math.min(effect + 60, next, dayEnd);
+      // The proof's claim: this configuration holds the SLO up to its target rate. Seconds when the load
+      // went beyond it (a forecast's miss, not the proof's) are left out of the realized p99.
+      const within = to - effect >= 1 ? secondsAt(effect, to, p.numbers.targetRps) : [];
       const lat = to - effect >= 1 ? secondsAt(effect, to) : [];
       return {
         at: Math.round((d.decision.at - t0 / 1000) * 10) / 10,
         candidate: `${p.candidate.instanceType}×${p.candidate.count}`,
         verdict: p.verdict,
         predictedP99Ms: p.numbers.predictedP99Ms !== undefined ? Math.round(p.numbers.predictedP99Ms * 10) / 10 : null,
-        realizedP99Ms: lat.length >= 100 ? Math.round(percentile(lat, 0.99) * 10) / 10 : null,
+        realizedP99Ms: within.length >= 100 ? Math.round(percentile(within, 0.99) * 10) / 10 : null,
+        realizedAllP99Ms: lat.length >= 100 ? Math.round(percentile(lat, 0.99) * 10) / 10 : null,
+        targetRps: Math.round(p.numbers.targetRps as number),
         status: p.status,
         reason: d.boundReason ?? d.decision.reason,
       };
@@ -346,7 +378,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       held: all.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
       typeChanges: all.filter((d) => d.boundReason === 'proven_type_change').length,
     };
-    return { result, details };
+    return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted') };
   } finally {
     await rt.stop({ deleteInstances: true });
   }

@@ -10,11 +10,13 @@
 // 3. Repair: failed instances are deleted and replaced (live up to the last recorded target; the
 //    shadow pool to its size), a new shadow is re-synced from a live instance's state snapshot.
 // 4. Decide every `periodSeconds`: observation (utilization by Little's law over the metric window,
-//    demand, freshness), forecast (refit on the store's demand history), strategy, action bounds;
-//    the decision is recorded in the store before anything is acted on.
+//    demand, freshness), forecast (refit on the store's demand history), strategy, action bounds, the
+//    proof gate (src/proof/gate.ts: the change acts only on a configuration the shadow proved, or as the
+//    safety net's unproven emergency); the decision and its proof are recorded before anything is acted on.
 // 5. Act: create (ids derived from the decision's sequence number, so a restart repeats no action)
 //    or drain and delete, newest first. Not awaited: the next tick counts pending operations.
-// 6. Delta analysis over a window of ticks, the sampling controller, the capacity refit.
+// 6. Delta analysis over a window of ticks, the sampling controller, the capacity refit, and the proof
+//    gate's trials (calibrations before evidence expires, trials decisions wait for), in the background.
 
 import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
 import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
@@ -331,7 +333,8 @@ export class ServiceLoop {
       // Recorded before it is acted on, with its proof.
       const stored: Decision = final.proof ? { ...raw, proof: final.proof, ...(final.instanceType ? { instanceType: final.instanceType } : {}) } : raw;
       this.decisionSeq = this.d.store.addDecision(s.service, stored, final.desired, final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null);
-      this.emit('decision', `${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}`, { ...final.numbers, current, desired: final.desired });
+      const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';
+      this.emit('decision', `${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}${proofNote}`, { ...final.numbers, current, desired: final.desired });
       this.target = final.desired;
       if (final.instanceType && final.instanceType !== this.liveType) {
         this.actions = recordAction(this.actions, obs.now, current, final.desired);

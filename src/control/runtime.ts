@@ -1,6 +1,7 @@
 // The whole live loop of one service, assembled from a validated configuration: the metrics store,
 // the local provider (instances adopted from a previous run), the gateway (one process, or a
-// node:cluster of workers), the strategy and forecaster of the backtest, and the ServiceLoop ticking.
+// node:cluster of workers), the strategy and forecaster of the backtest, the proof gate with its trials
+// (unfinished ones of a crashed run recovered first), and the ServiceLoop ticking.
 // `shadowscale run` and `shadowscale demo` are built on it.
 
 import { mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance } from '../providers/provider.js';
 import { ProofGate, type GateType } from '../proof/gate.js';
+import { mixFromRecording } from '../proof/mix.js';
 import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
@@ -216,7 +218,14 @@ export class Runtime {
                 path: sc.trials.path,
                 readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
               },
-              { provider, log: store, now, ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
+              {
+                provider,
+                log: store,
+                now,
+                // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the
+                // recorded routes, methods and sizes.
+                mix: async () => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests()),
+                ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
             );
       const loop = new ServiceLoop(
         {

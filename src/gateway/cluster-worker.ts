@@ -2,7 +2,7 @@
 // started with and applies the primary's commands. It ignores terminal signals (the primary closes
 // it, so in-flight requests finish) and exits when the primary goes away.
 
-import { workerReport } from './control.js';
+import { toWire, workerReport } from './control.js';
 import { createGateway } from './gateway.js';
 import { WORKER_ENV, type WorkerCommand, type WorkerInit, type WorkerReply, type WorkerRequest } from './cluster.js';
 
@@ -25,6 +25,8 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return workerReport(g);
     case 'metadata':
       return g.mirror.metadata();
+    case 'recent':
+      return toWire(g.mirror.recent().requests);
     case 'add':
       g.addLive(c.member.url, c.member.weight, c.member.id);
       return true;

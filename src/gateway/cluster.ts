@@ -11,7 +11,8 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import { mergeReports, type GatewayControl, type MemberView, type MetadataView, type WorkerReport } from './control.js';
+import { fromWire, mergeReports, type GatewayControl, type MemberView, type MetadataView, type ReplayWire, type WorkerReport } from './control.js';
+import type { ReplayRequest } from './mirror.js';
 import type { GatewayOptions, MemberSpec } from './gateway.js';
 import { intervalView, type IntervalView, type TrafficDump } from './metrics.js';
 
@@ -33,6 +34,7 @@ export const WORKER_ENV = 'SHADOWSCALE_GATEWAY_WORKER';
 export type WorkerCommand =
   | { op: 'report' }
   | { op: 'metadata' }
+  | { op: 'recent' }
   | { op: 'add'; member: Required<MemberSpec> }
   | { op: 'weight'; id: string; weight: number }
   | { op: 'drain'; id: string }
@@ -250,6 +252,10 @@ export class ClusterGateway implements GatewayControl {
     const limit = this.o.options.mirror?.metadataLimit ?? 10_000;
     const records = parts.flatMap((p) => p.records).sort((a, b) => a.at - b.at);
     return { records: records.slice(Math.max(0, records.length - limit)), total: parts.reduce((s, p) => s + p.total, 0), recordDropped: parts.reduce((s, p) => s + p.recordDropped, 0) };
+  }
+
+  async recentRequests(): Promise<ReplayRequest[]> {
+    return fromWire(await this.all<ReplayWire[]>({ op: 'recent' }));
   }
 
   /** Close every worker (each finishes its in-flight requests), then stop. */

@@ -3,7 +3,7 @@
 // merges the workers' measurements and applies every change to all of them).
 
 import type { Gateway, LiveMember } from './gateway.js';
-import type { MirrorStats, RequestMetadata } from './mirror.js';
+import { REPLAY_LIMITS, type MirrorStats, type ReplayRequest, type RequestMetadata } from './mirror.js';
 import { TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
 
 export interface MemberView {
@@ -44,6 +44,8 @@ export interface GatewayControl {
   drain(id: string): boolean | Promise<boolean>;
   setRate(rate: number): Promise<number>;
   metadata(): Promise<MetadataView>;
+  /** The recent mirrored requests (as sent to the shadow: scrubbed in scrubbed mode), oldest first, bounded by REPLAY_LIMITS. */
+  recentRequests(): Promise<ReplayRequest[]>;
   /** Traffic since the previous call, per pool (one reader: the control loop). */
   interval(): Promise<IntervalView>;
   /** Replace the shadow pool's targets. */
@@ -106,8 +108,36 @@ export function localControl(g: Gateway): GatewayControl {
     },
     setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
     metadata: () => Promise.resolve(g.mirror.metadata()),
+    recentRequests: () => Promise.resolve(g.mirror.recent().requests),
     interval: () => Promise.resolve(g.metrics.takeIntervalView()),
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
   };
+}
+
+/** Replay requests in a form that crosses a worker's IPC channel (JSON): bodies as base64. */
+export interface ReplayWire {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: string;
+}
+
+export const toWire = (rs: readonly ReplayRequest[]): ReplayWire[] => rs.map((r) => (r.body ? { method: r.method, path: r.path, body: r.body.toString('base64') } : { method: r.method, path: r.path }));
+
+/** Several workers' requests in one ring: their newest, at most REPLAY_LIMITS.requests and its body bytes. */
+export function fromWire(parts: readonly (readonly ReplayWire[])[]): ReplayRequest[] {
+  // Interleaved from the newest end, so that every worker's recent traffic is in.
+  const out: ReplayRequest[] = [];
+  let bytes = 0;
+  const longest = Math.max(0, ...parts.map((p) => p.length));
+  for (let k = 1; k <= longest && out.length < REPLAY_LIMITS.requests; k++) {
+    for (const p of parts) {
+      const w = p[p.length - k];
+      if (!w || out.length >= REPLAY_LIMITS.requests) continue;
+      const body = w.body !== undefined && bytes < REPLAY_LIMITS.bodyBytes ? Buffer.from(w.body, 'base64') : undefined;
+      bytes += body?.length ?? 0;
+      out.push(body ? { method: w.method, path: w.path, body } : { method: w.method, path: w.path });
+    }
+  }
+  return out.reverse();
 }

@@ -87,6 +87,22 @@ export interface RequestMetadata {
   readonly durationMs: number;
 }
 
+/**
+ * The recent mirrored requests kept for the proof gate's trials to replay (src/proof): the newest
+ * `requests`, each as sent to the shadow (scrubbed in scrubbed mode), with its body when at most
+ * `maxBodyBytes`, and all bodies together at most `bodyBytes` (past it the oldest lose theirs). With
+ * request targets bounded by node's 16 KiB header limit, the ring holds at most 2,000 x 16 KiB of paths
+ * and 16 MiB of bodies: under 64 MiB whatever the traffic.
+ */
+export const REPLAY_LIMITS = { requests: 2000, bodyBytes: 16 << 20, maxBodyBytes: 64 << 10 } as const;
+
+/** A request to replay: what the load generator sends. */
+export interface ReplayRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: Buffer;
+}
+
 export interface MirrorStats {
   sampled: number;
   mirrored: number;
@@ -119,6 +135,11 @@ export class Mirror {
   private readonly keyChains = new Map<string, Promise<void>>();
   private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0 };
   private readonly scrubber: Scrubber;
+  private readonly replay: ReplayRequest[] = [];
+  private replayHead = 0;
+  private replayBytes = 0;
+  /** The oldest `replayStripped` kept requests have lost their bodies (stripping goes oldest first). */
+  private replayStripped = 0;
   private closed = false;
   private readonly keyLower: string;
   private readonly records: RequestMetadata[] = [];
@@ -269,6 +290,35 @@ export class Mirror {
     return { records: [...this.records.slice(this.recordHead), ...this.records.slice(0, this.recordHead)], total: this.recorded, recordDropped: this.recordDropped };
   }
 
+  /** Keep a request as sent to the shadow for replay (bounded: REPLAY_LIMITS). */
+  private remember(r: MirroredRequest): void {
+    const body = r.body && r.body.length > 0 && r.body.length <= REPLAY_LIMITS.maxBodyBytes ? r.body : undefined;
+    const item: ReplayRequest = body ? { method: r.method, path: r.path, body } : { method: r.method, path: r.path };
+    if (this.replay.length < REPLAY_LIMITS.requests) this.replay.push(item);
+    else {
+      this.replayBytes -= this.replay[this.replayHead]?.body?.length ?? 0;
+      this.replay[this.replayHead] = item;
+      this.replayHead = (this.replayHead + 1) % REPLAY_LIMITS.requests;
+      if (this.replayStripped > 0) this.replayStripped--;
+    }
+    this.replayBytes += body?.length ?? 0;
+    // Over the byte budget: the oldest requests lose their bodies (they are still replayed, bodiless).
+    while (this.replayBytes > REPLAY_LIMITS.bodyBytes && this.replayStripped < this.replay.length) {
+      const i = (this.replayHead + this.replayStripped) % this.replay.length;
+      const old = this.replay[i] as ReplayRequest;
+      if (old.body) {
+        this.replayBytes -= old.body.length;
+        this.replay[i] = { method: old.method, path: old.path };
+      }
+      this.replayStripped++;
+    }
+  }
+
+  /** The kept requests, oldest first, and their bodies' bytes. */
+  recent(): { requests: ReplayRequest[]; bodyBytes: number } {
+    return { requests: [...this.replay.slice(this.replayHead), ...this.replay.slice(0, this.replayHead)], bodyBytes: this.replayBytes };
+  }
+
   snapshot(): Readonly<MirrorStats> & { rate: number } {
     return { ...this.stats, queued: this.stats.queued + this.queue.length, rate: this.rate };
   }
@@ -281,7 +331,10 @@ export class Mirror {
 
   private prepare(req: MirroredRequest): MirroredRequest | undefined {
     if (req.oversized || (req.body && req.body.length > this.o.maxBodyBytes)) return undefined;
-    if (this.o.mode === 'full') return req;
+    if (this.o.mode === 'full') {
+      this.remember(req);
+      return req;
+    }
     const sc = this.scrubber;
     const headers = sc.headers(req.headers);
     let body = req.body;
@@ -294,7 +347,9 @@ export class Mirror {
         headers['content-length'] = String(body.length);
       }
     }
-    return { ...req, path: sc.path(req.path), headers, body };
+    const prepared = { ...req, path: sc.path(req.path), headers, body };
+    this.remember(prepared);
+    return prepared;
   }
 
   private pump(): void {

@@ -66,14 +66,16 @@ export interface ProofGateDeps {
   readonly log: ExperimentLog;
   /** ms since the epoch. */
   readonly now: () => number;
-  /** The recent request mix to replay (undefined: `path`). */
-  readonly mix?: () => readonly MixRequest[] | undefined;
+  /** The recent request mix to replay (the gateway's mirrored requests; undefined or empty: `path`). */
+  readonly mix?: () => Promise<readonly MixRequest[] | undefined> | readonly MixRequest[] | undefined;
   readonly onEvent?: (kind: 'trial_started' | 'trial_finished' | 'trial_deferred', detail: string, numbers?: Record<string, number>) => void;
   /** The trial runner (tests may drive trials of their own); default: runTrial. */
   readonly runTrial?: RunTrial;
 }
 
 export const DEFAULT_CALIBRATION = [0.7, 1, 1.3] as const;
+/** Fewer recent requests than this are not a mix worth replaying: the trial drives `path`. */
+export const MIN_MIX = 100;
 export const DEFAULT_WANTED_STEPS = [0.6, 1, 1.25] as const;
 
 interface Running {
@@ -295,12 +297,18 @@ export class ProofGate {
       maxStepSeconds: this.s.maxStepSeconds,
       warmupSeconds: t.warmupSeconds,
       path: this.s.path,
-      ...(this.d.mix?.() ? { mix: this.d.mix() as readonly MixRequest[] } : {}),
       seed: (this.s.seed ?? 1) + this.seq,
     };
-    this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance`, { rates: sorted.length, base });
     const run = this.d.runTrial ?? runTrial;
-    const done = run(plan, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict)
+    // Driven with the recent mirrored traffic when there is enough of it (its routes, methods and bodies).
+    const done = Promise.resolve()
+      .then(() => this.d.mix?.())
+      .catch(() => undefined)
+      .then((mix) => {
+        const withMix = mix && mix.length >= MIN_MIX ? { ...plan, mix } : plan;
+        this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance, ${withMix.mix ? `replaying ${withMix.mix.length} recent mirrored requests` : `GET ${this.s.path}`}`, { rates: sorted.length, base, mixRequests: withMix.mix?.length ?? 0 });
+        return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict);
+      })
       .then((r) => {
         this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
         const e = this.evidence().get(type);

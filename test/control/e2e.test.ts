@@ -59,7 +59,7 @@ describe('shadowscale run: kill -9 and restart', () => {
     const config = join(dir, 'run.yaml');
     writeFileSync(
       config,
-      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 4 }\n    scaling:\n      strategy: reactive\n      periodSeconds: 1\n      reactive: { metricWindowSeconds: 2 }\n` +
+      `instanceTypes:\n${SMALL}services:\n  - name: web\n    instanceType: small\n    pool: { min: 2, max: 4 }\n    scaling:\n      strategy: reactive\n      periodSeconds: 1\n      proof: off\n      reactive: { metricWindowSeconds: 2 }\n` +
         `gateway: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }\nstore: { path: ${storePath} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 2 }\n`,
     );
     t.after(() => {
@@ -67,6 +67,7 @@ describe('shadowscale run: kill -9 and restart', () => {
     });
     const first = await startRun(config);
     t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+    ownedPids(storePath); // the store's id, read while it exists (the cleanup runs after the directory is gone)
     const liveMembers = async (admin: string): Promise<string[]> => ((await (await fetch(`${admin}/pools/live`)).json()) as { members: { id: string }[] }).members.map((m) => m.id).sort();
     await until('two live members in the gateway', async () => (await liveMembers(first.where.admin)).length === 2);
     const read = (): Store => Store.openReadOnly(storePath);
@@ -385,6 +386,14 @@ describe('shadowscale demo', () => {
       assert.ok(s.shadow.mirrored > 0, 'the shadow received traffic');
     }
     const { reactive, hybrid } = out.strategies as Record<'reactive' | 'hybrid', (typeof out.strategies)[string]>;
+    // Every change acted on a proof (the catalogue is proven before the day), named with what it predicted.
+    const proofs = (JSON.parse(r.stdout) as { proofs: Record<string, unknown>[] }).proofs;
+    assert.ok(proofs.length > 0, 'changes on proofs');
+    for (const p of proofs) {
+      assert.deepEqual(Object.keys(p), ['at', 'candidate', 'verdict', 'predictedP99Ms', 'realizedP99Ms']);
+      assert.match(String(p.candidate), /^(small|fast)×\d+$/);
+      assert.ok(p.verdict === 'pass' || p.verdict === 'unproven', `verdict ${String(p.verdict)}`);
+    }
     assert.ok((hybrid.scaleUpLeadSeconds ?? -1) > 0, `hybrid lead ${hybrid.scaleUpLeadSeconds}`);
     assert.ok(hybrid.sloViolationSeconds < reactive.sloViolationSeconds, `hybrid ${hybrid.sloViolationSeconds} s vs reactive ${reactive.sloViolationSeconds} s`);
   });

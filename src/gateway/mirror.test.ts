@@ -1,0 +1,65 @@
+// Unit tests (table): the mirror's replay ring, the recent requests the proof gate's trials replay.
+// Bounded in count and body bytes whatever the traffic, scrubbed as the shadow gets them, oldest first.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Mirror, REPLAY_LIMITS, type MirroredRequest } from './mirror.js';
+
+const req = (i: number, o: Partial<MirroredRequest> = {}): MirroredRequest => ({ method: 'GET', path: `/r/${i}`, headers: { host: 'x' }, body: undefined, orderKey: `/r/${i}`, ...o });
+
+describe('Mirror replay ring', () => {
+  const rows: { note: string; send: (m: Mirror) => void; want: { count: number; first?: string; last?: string; bodies?: number; maxBytes?: number } }[] = [
+    { note: 'keeps what it sent, oldest first', send: (m) => [1, 2, 3].forEach((i) => m.submit(req(i))), want: { count: 3, first: '/r/1', last: '/r/3', bodies: 0 } },
+    {
+      note: 'at most REPLAY_LIMITS.requests: the newest',
+      send: (m) => {
+        for (let i = 0; i < REPLAY_LIMITS.requests + 50; i++) m.submit(req(i));
+      },
+      want: { count: REPLAY_LIMITS.requests, first: '/r/50', last: `/r/${REPLAY_LIMITS.requests + 49}` },
+    },
+    {
+      note: 'bodies beyond the byte budget: the oldest lose theirs, the requests stay',
+      send: (m) => {
+        const body = Buffer.alloc(REPLAY_LIMITS.maxBodyBytes, 0x61);
+        for (let i = 0; i < 400; i++) m.submit(req(i, { method: 'POST', body, headers: { host: 'x', 'content-type': 'application/octet-stream' } }));
+      },
+      want: { count: 400, first: '/r/0', last: '/r/399', bodies: REPLAY_LIMITS.bodyBytes / REPLAY_LIMITS.maxBodyBytes, maxBytes: REPLAY_LIMITS.bodyBytes },
+    },
+    {
+      note: 'a body over maxBodyBytes is not kept (the request is, bodiless)',
+      send: (m) => m.submit(req(1, { method: 'POST', body: Buffer.alloc(REPLAY_LIMITS.maxBodyBytes + 1, 0x61), headers: { host: 'x', 'content-type': 'application/octet-stream' } })),
+      want: { count: 1, bodies: 0 },
+    },
+  ];
+  for (const r of rows) {
+    it(r.note, async () => {
+      const m = new Mirror({ targets: [], mode: 'full', queueLimit: 1e9 });
+      r.send(m);
+      const { requests, bodyBytes } = m.recent();
+      assert.equal(requests.length, r.want.count);
+      if (r.want.first) assert.equal(requests[0]?.path, r.want.first);
+      if (r.want.last) assert.equal(requests.at(-1)?.path, r.want.last);
+      if (r.want.bodies !== undefined) assert.equal(requests.filter((x) => x.body).length, r.want.bodies);
+      if (r.want.maxBytes !== undefined) assert.ok(bodyBytes <= r.want.maxBytes);
+      // The newest keep their bodies: stripping goes oldest first.
+      if (r.want.bodies) assert.ok(requests.at(-1)?.body);
+      await m.close();
+    });
+  }
+
+  it('scrubbed mode keeps the scrubbed request, never the original', async () => {
+    const m = new Mirror({ targets: [], mode: 'scrubbed' });
+    m.submit(req(1, { path: '/login?password=hunter2&x=1', method: 'POST', headers: { host: 'x', authorization: 'Bearer s3cret', 'content-type': 'application/json' }, body: Buffer.from('{"password":"hunter2","q":1}') }));
+    const [kept] = m.recent().requests;
+    assert.ok(kept);
+    assert.doesNotMatch(kept.path, /hunter2/);
+    assert.doesNotMatch(kept.body?.toString() ?? '', /hunter2/);
+    await m.close();
+  });
+
+  it('metadata mode keeps nothing to replay (the gate uses the metadata records)', async () => {
+    const m = new Mirror({ targets: [], mode: 'metadata' });
+    m.submit(req(1));
+    assert.equal(m.recent().requests.length, 0);
+    await m.close();
+  });
+});
