@@ -6,6 +6,8 @@
 //    runs it (steps 0.6 and 1 x the candidate's rate); target: ≥ 95 % fail.
 // 3. Isolation: a live pool under steady load through the gateway, with and without a trial running on
 //    the same machine, alternating; target: live p99 with trials within 10 % of without.
+// 0. The replay ring (the recent mirrored requests trials replay): memory after the worst traffic for
+//    it (16 KiB request targets, 64 KiB bodies, each its own buffer); target ≤ 64 MB.
 // 4. The demo with proof required, for several seeds: passing proofs' realized p99 within the SLO
 //    (target ≥ 95 %), trials' instance-seconds against live's (≤ 10 %), hybrid's lead and violations
 //    against reactive's, and how long `npm start`'s demo takes (< 5 min).
@@ -15,11 +17,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Buffer } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { maxRateAtSlo } from '../dist/src/core/capacity.js';
 import { runDemo } from '../dist/src/control/demo.js';
 import { createGateway } from '../dist/src/gateway/gateway.js';
 import { percentile, startLoad, totals } from '../dist/src/gateway/loadgen.js';
+import { Mirror, REPLAY_LIMITS } from '../dist/src/gateway/mirror.js';
 import { Store } from '../dist/src/metrics/store.js';
 import { DEFAULT_WANTED_STEPS } from '../dist/src/proof/gate.js';
 import { runTrial } from '../dist/src/proof/trial.js';
@@ -32,7 +39,7 @@ const samples = Number(a.samples ?? 1000);
 const maxStep = Number(a['max-step-seconds'] ?? 20);
 const out = a.out ?? 'bench/results/proof.md';
 const seeds = String(a.seeds ?? '1,2,3').split(',').map(Number);
-const parts = new Set(String(a.parts ?? 'capacity,undersized,isolation,demo').split(','));
+const parts = new Set(String(a.parts ?? 'replay,capacity,undersized,isolation,demo').split(','));
 const benchStarted = Date.now();
 const SLO_MS = 200;
 const TYPES = {
@@ -259,8 +266,51 @@ async function demo() {
   };
 }
 
+async function replay() {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc');
+  // Heap plus what lives outside it (long strings, buffers: `external` includes the array buffers), after
+  // a GC and a turn of the event loop (freed backing stores go asynchronously).
+  const used = async () => {
+    gc();
+    await sleep(20);
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const before = await used();
+  const mirror = new Mirror({ targets: [], mode: 'full', queueLimit: 1e9 });
+  const n = 20_000;
+  let maxUsed = 0;
+  for (let i = 0; i < n; i++) {
+    // A distinct flat string each (random hex), as parsed request targets are.
+    const path = `/${randomBytes(8 * 1024 - 1).toString('hex')}`;
+    mirror.submit({ method: 'POST', path, headers: { host: 'x' }, body: Buffer.alloc(REPLAY_LIMITS.maxBodyBytes, i & 0xff), orderKey: path });
+    if (i % 2000 === 1999) maxUsed = Math.max(maxUsed, (await used()) - before);
+  }
+  const kept = mirror.recent();
+  const after = (await used()) - before;
+  await mirror.close();
+  const mb = (x) => (x / 2 ** 20).toFixed(1);
+  return {
+    met: Math.max(maxUsed, after) <= 64 * 2 ** 20,
+    line: `the replay buffer ≤ 64 MB whatever the traffic | ${mb(Math.max(maxUsed, after))} MiB at most over ${n} requests of 16 KiB targets and 64 KiB bodies`,
+    md: [
+      '## 0. The replay ring',
+      '',
+      `${n} mirrored requests, each with a 16 KiB request target (node's header limit) and its own 64 KiB body, through a mirror in full mode; memory (heap + external, which holds the long strings and the buffers, after a GC) measured every 2,000: at most ${mb(maxUsed)} MiB above the start, ${mb(after)} MiB at the end, holding ${kept.requests.length} requests with ${mb(kept.bodyBytes)} MiB of bodies (limits: ${REPLAY_LIMITS.requests} requests, ${mb(REPLAY_LIMITS.bodyBytes)} MiB of bodies, bodies over ${REPLAY_LIMITS.maxBodyBytes / 1024} KiB not kept).`,
+      '',
+    ].join('\n'),
+  };
+}
+
 const sections = [];
 const targets = [];
+if (parts.has('replay')) {
+  const r = await replay();
+  sections.push(r.md);
+  targets.push({ line: r.line, met: r.met });
+}
 if (parts.has('capacity')) {
   const r = capacityPart();
   sections.push(r.md);
