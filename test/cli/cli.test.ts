@@ -4,6 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Store } from '../../src/metrics/store.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
 
 const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
@@ -174,5 +175,44 @@ describe('shadowscale config', () => {
   it('--help and --version exit 0', async () => {
     assert.equal((await runCli(['--help'])).code, 0);
     assert.equal((await runCli(['--version'])).code, 0);
+  });
+});
+
+describe('shadowscale proofs', () => {
+  it("prints the store's trials per type, what the fresh ones prove, and the decisions by proof status", async (t) => {
+    const dir = tempDir(t);
+    const storePath = join(dir, 'store.db');
+    writeFileSync(join(dir, 'c.yaml'), `store: { path: ${storePath} }\n`);
+    const store = Store.open({ path: storePath });
+    const now = Date.now();
+    const steps = (xs: [number, 'pass' | 'fail', number][]) => xs.map(([targetRps, verdict, p99Ms]) => ({ verdict, numbers: { targetRps, p99Ms } }));
+    store.startExperiment({ id: 'old', service: 'web', kind: 'trial', startedAt: now - 7_300_000, config: { instanceType: 'standard' } });
+    store.finishExperiment('old', now - 7_200_000, 'pass', { instanceType: 'standard', steps: steps([[50, 'pass', 80]]) });
+    store.startExperiment({ id: 'new', service: 'web', kind: 'trial', startedAt: now - 70_000, config: { instanceType: 'standard' } });
+    store.finishExperiment('new', now - 60_000, 'pass', { instanceType: 'standard', steps: steps([[20, 'pass', 60], [30, 'fail', 400]]), capacityAtSloRps: { estimate: 27 } });
+    store.startExperiment({ id: 'crashed', service: 'web', kind: 'trial', startedAt: now - 50_000, config: { instanceType: 'standard' } });
+    store.finishExperiment('crashed', now - 40_000, 'aborted', { recovered: true });
+    store.addDecision('web', { strategy: 'reactive', at: now / 1000 - 30, current: 3, desired: 2, reason: 'utilization_below_target', numbers: {}, proof: { mode: 'required', status: 'proven', candidate: { instanceType: 'standard', count: 2, perInstanceRps: 10 }, verdict: 'pass', trial: 'new', numbers: {}, considered: [], dropped: [] } }, 2, null);
+    store.addDecision('web', { strategy: 'reactive', at: now / 1000 - 20, current: 2, desired: 2, reason: 'within_tolerance', numbers: {} }, 2, null);
+    store.close();
+    const r = await runCli(['proofs', '--config', join(dir, 'c.yaml'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { types: Record<string, { provenRps: number; failedRps: number; capacityAtSloRps: number; trials: { id: string; fresh: boolean }[] }>; decisions: Record<string, number>; trials: { finished: number; aborted: number; instanceSeconds: number } };
+    assert.deepEqual(Object.keys(out.types), ['standard']);
+    const s = out.types.standard as NonNullable<(typeof out.types)[string]>;
+    assert.deepEqual([s.provenRps, s.failedRps, s.capacityAtSloRps], [20, 30, 27], 'the fresh trial proves; the stale one (2 h) does not');
+    assert.deepEqual(s.trials.map((x) => [x.id, x.fresh]), [['old', false], ['new', true]]);
+    assert.deepEqual(out.decisions, { proven: 1, none: 1 });
+    assert.deepEqual([out.trials.finished, out.trials.aborted, out.trials.instanceSeconds], [2, 1, 120]);
+    const human = await runCli(['proofs', '--config', join(dir, 'c.yaml')]);
+    assert.match(human.stdout, /standard: proven up to 20\.0 req\/s per instance, failed at 30\.0/);
+  });
+
+  it('exits 2 naming the store when there is none', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'c.yaml'), `store: { path: ${join(dir, 'none.db')} }\n`);
+    const r = await runCli(['proofs', '--config', join(dir, 'c.yaml')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /store\.path: no store at .*none\.db/);
   });
 });
