@@ -44,6 +44,23 @@ export interface ProveOptions {
   readonly signal?: AbortSignal;
   readonly onStep?: (type: string, index: number, total: number, m: StepMeasurement) => void;
   readonly now?: () => number;
+  /** N+1 redundancy: the chosen configuration loses one instance and must meet the SLO within this many seconds. */
+  readonly chaosRecoverySeconds?: number;
+}
+
+/** The chosen configuration after losing one instance (prove --chaos). */
+export interface RedundancyProof {
+  readonly instanceType: string;
+  readonly count: number;
+  readonly survivors: number;
+  /** What each survivor carries after the loss (requests/s). */
+  readonly perSurvivorRps: number;
+  /** Instances the trial ran (the count, at most 3, driven so that the survivors carry perSurvivorRps). */
+  readonly trialInstances: number;
+  readonly recoverySeconds: number;
+  readonly p99Ms: number | null;
+  readonly errorsWhileRecovering: number;
+  readonly verdict: StepVerdict;
 }
 
 export interface ProvenCandidate {
@@ -65,6 +82,7 @@ export interface ProveResult {
   /** Per type: the model's capacity and the measured one (an estimate, or a bound). */
   readonly types: Record<string, { modelCapacityAtSloRps: number; measured: { estimate?: number; atLeast?: number; atMost?: number }; trial: string; verdictReason?: string }>;
   readonly dropped: readonly Dropped[];
+  readonly redundancy?: RedundancyProof | null;
 }
 
 export async function prove(o: ProveOptions): Promise<ProveResult> {
@@ -124,5 +142,23 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
   // 4. The cheapest that passed.
   const passed = out.filter((c) => c.verdict === 'pass').sort((a, b) => a.costPerHour - b.costPerHour || a.count - b.count);
   const best = passed[0];
-  return { rate: o.rateRps, candidates: out, chosen: best ? { instanceType: best.instanceType, count: best.count, costPerHour: best.costPerHour } : null, types, dropped: list.dropped };
+  const base = { rate: o.rateRps, candidates: out, chosen: best ? { instanceType: best.instanceType, count: best.count, costPerHour: best.costPerHour } : null, types, dropped: list.dropped };
+  if (o.chaosRecoverySeconds === undefined) return base;
+  // 5. Chaos: the chosen configuration loses one instance. A trial of n = min(count, 3) instances is driven
+  //    so that its n - 1 survivors carry what production's count - 1 would: rate x count / (count - 1) each.
+  if (!best || best.count < 2) return { ...base, redundancy: null };
+  const t = o.types.find((x) => x.name === best.instanceType) as ProveType;
+  const n = Math.min(best.count, 3);
+  const perSurvivor = (best.perInstanceRps * best.count) / (best.count - 1);
+  const perInstance = (perSurvivor * (n - 1)) / n;
+  const trial = await runTrial(
+    { id: `prove-chaos-${t.name}-${now().toString(36)}`, service: o.service, instanceType: t.name, perInstanceRps: perInstance, stepFractions: [1], minSamplesPerStep: o.samplesPerStep, minStepSeconds: 2, maxStepSeconds: o.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: o.path, ...(o.mix ? { mix: o.mix } : {}), seed: o.seed + 7, instances: n, chaos: { afterSeconds: 1, recoverySeconds: o.chaosRecoverySeconds } },
+    { provider: o.provider, log: o.log, readyTimeoutMs: o.readyTimeoutMs, now, ...(o.signal ? { signal: o.signal } : {}), onStep: (k, m) => o.onStep?.(`${t.name} chaos`, k, 1, m) },
+    settings,
+  );
+  const step = trial.steps[0];
+  return {
+    ...base,
+    redundancy: { instanceType: t.name, count: best.count, survivors: best.count - 1, perSurvivorRps: perSurvivor, trialInstances: n, recoverySeconds: o.chaosRecoverySeconds, p99Ms: step ? step.numbers.p99Ms : null, errorsWhileRecovering: trial.chaos?.errorsWhileRecovering ?? 0, verdict: trial.unhealthy ? 'inconclusive' : trial.verdict },
+  };
 }

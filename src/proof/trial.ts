@@ -10,10 +10,16 @@
 // 3. Each step runs long enough for `minSamplesPerStep` answers at its rate (bounded by min/max seconds).
 //    A failed step ends the trial: higher rates would only fail too.
 // 4. The verdict and its numbers are written to the experiment; the instance is deleted whatever happened.
+//
+// Chaos (N+1 redundancy): a trial of `instances` instances behind a gateway of its own (the real balancer
+// and its ejection) loses one of them, killed with no drain, `afterSeconds` into its target step. The
+// target step is then judged on the answers from `recoverySeconds` after the kill to the step's end: the
+// survivors carry the whole load. "N instances still meet the SLO within S seconds of losing one".
 
 import type { Weighted } from '../core/delta.js';
 import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSettings } from '../core/verdict.js';
-import { startLoad, totals, type MixRequest } from '../gateway/loadgen.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { startLoad, totals, type MixRequest, type SecondStats } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 
@@ -36,6 +42,10 @@ export interface TrialPlan {
   /** Recorded requests to replay, one drawn per arrival (a recording's routes, methods and sizes). */
   readonly mix?: readonly MixRequest[];
   readonly seed: number;
+  /** Instances of the type, behind a gateway of the trial's own (default 1: driven directly). Rates stay per instance. */
+  readonly instances?: number;
+  /** Chaos: one instance killed `afterSeconds` into the target step; the step is judged from `recoverySeconds` after the kill. */
+  readonly chaos?: { readonly afterSeconds: number; readonly recoverySeconds: number };
 }
 
 export const DEFAULT_STEPS = [0.5, 1, 1.2] as const;
@@ -58,6 +68,15 @@ export interface TrialDeps {
   readonly signal?: AbortSignal;
 }
 
+export interface ChaosResult {
+  readonly killed: string;
+  /** Seconds into the target step. */
+  readonly atSeconds: number;
+  readonly recoverySeconds: number;
+  /** Requests answered with an error between the kill and the end of the recovery window. */
+  readonly errorsWhileRecovering: number;
+}
+
 export interface TrialResult extends TrialVerdict {
   readonly id: string;
   readonly instanceType: string;
@@ -66,6 +85,7 @@ export interface TrialResult extends TrialVerdict {
   readonly unhealthy?: string;
   /** What each step measured (for the verdicts of other rates on the same type). */
   readonly measurements: readonly StepMeasurement[];
+  readonly chaos?: ChaosResult;
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -82,7 +102,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-export const trialInstanceId = (trialId: string): string => `${trialId}-i0`;
+export const trialInstanceId = (trialId: string, k = 0): string => `${trialId}-i${k}`;
 
 /** Weighted latencies from raw ones, rounded to 0.1 ms. */
 function weighted(latencies: readonly number[]): Weighted {
@@ -94,62 +114,96 @@ function weighted(latencies: readonly number[]): Weighted {
   return [...m];
 }
 
-/** One step: open-loop Poisson arrivals at `rate` for `seconds` against the instance. */
-async function driveStep(url: string, path: string, mix: readonly MixRequest[] | undefined, rate: number, seconds: number, seed: number): Promise<StepMeasurement> {
-  const t = totals(await startLoad({ url, path, ...(mix ? { mix } : {}), rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done);
+/** Open-loop Poisson arrivals at `rate` (requests/s in all) for `seconds`; per second. */
+async function drive(url: string, path: string, mix: readonly MixRequest[] | undefined, rate: number, seconds: number, seed: number): Promise<readonly SecondStats[]> {
+  return startLoad({ url, path, ...(mix ? { mix } : {}), rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done;
+}
+
+/** A step's measurement per instance from its seconds (all, or from `from` on). */
+function measure(seconds: readonly SecondStats[], perInstanceRps: number, instances: number, from = 0): StepMeasurement {
+  const kept = seconds.filter((x) => x.second >= from);
+  const t = totals(kept);
   // The achieved rate is what was sent over the step (arrivals are scheduled within it; answers may come later).
-  return { targetRps: rate, achievedRps: t.requests / seconds, latencyMs: weighted(t.latencies), errors: t.errors };
+  return { targetRps: perInstanceRps, achievedRps: t.requests / Math.max(1, kept.length) / instances, latencyMs: weighted(t.latencies), errors: t.errors };
 }
 
 export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: VerdictSettings): Promise<TrialResult> {
   const now = deps.now ?? Date.now;
   const { provider, log, signal } = deps;
-  const instanceId = trialInstanceId(plan.id);
+  const n = Math.max(1, Math.floor(plan.instances ?? 1));
+  const ids = Array.from({ length: n }, (_, k) => trialInstanceId(plan.id, k));
   // 1. On record before anything exists.
-  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, mix: plan.mix ? { requests: plan.mix.length } : undefined, instanceId } });
+  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, mix: plan.mix ? { requests: plan.mix.length } : undefined, instanceId: ids[0], instanceIds: ids } });
   let verdict: TrialResult | undefined;
   let aborted = false;
+  let gateway: Gateway | undefined;
+  const unhealthy = (why: string): TrialResult => ({ id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: why, steps: [], capacityAtSloRps: {}, measurements: [] });
   try {
-    // 2. The instance, ready and warm.
-    let inst: Instance | undefined;
+    // 2. The instances, ready and warm.
+    const insts: Instance[] = [];
     try {
-      inst = await provider.create({ id: instanceId, service: plan.service, pool: 'shadow', instanceType: plan.instanceType, labels: { trial: plan.id } });
       const deadline = now() + deps.readyTimeoutMs;
-      while ((inst = await provider.get(instanceId))?.state === 'starting') {
-        if (now() > deadline) break;
-        await sleep(50, signal);
+      for (const i of await Promise.all(ids.map((id) => provider.create({ id, service: plan.service, pool: 'shadow', instanceType: plan.instanceType, labels: { trial: plan.id } })))) {
+        let inst: Instance | undefined = i;
+        while ((inst = await provider.get(i.id))?.state === 'starting') {
+          if (now() > deadline) break;
+          await sleep(50, signal);
+        }
+        if (inst?.state !== 'ready') return (verdict = unhealthy(`trial instance ${i.id} is ${inst?.state ?? 'gone'}${inst?.failure ? ` (${inst.failure})` : ''}`));
+        insts.push(inst);
       }
     } catch (err) {
       if (signal?.aborted) throw err;
-      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: (err as Error).message, steps: [], capacityAtSloRps: {}, measurements: [] });
+      return (verdict = unhealthy((err as Error).message));
     }
-    if (inst?.state !== 'ready') {
-      return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, verdict: 'inconclusive', reason: 'shadow_unhealthy', unhealthy: `the trial instance is ${inst?.state ?? 'gone'}${inst?.failure ? ` (${inst.failure})` : ''}`, steps: [], capacityAtSloRps: {}, measurements: [] });
+    let url = (insts[0] as Instance).url;
+    if (n > 1) {
+      // The trial's own balancer: never the live gateway.
+      gateway = createGateway({ live: [], requestTimeoutMs: 10_000 });
+      for (const i of insts) gateway.addLive(i.url, 1, i.id);
+      url = `http://127.0.0.1:${(await gateway.listen(0, '127.0.0.1')).port}`;
     }
     await sleep(plan.warmupSeconds * 1000, signal);
     // 3. The steps, rising; a failed one ends the trial.
     const measured: StepMeasurement[] = [];
     const fractions = [...plan.stepFractions].sort((a, b) => a - b);
+    const targetStep = fractions.findIndex((f) => Math.abs(f - 1) < 1e-9);
+    let chaos: ChaosResult | undefined;
     for (let k = 0; k < fractions.length; k++) {
       signal?.throwIfAborted();
       const rate = (fractions[k] as number) * plan.perInstanceRps;
-      const seconds = Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / rate)));
-      const m = await driveStep(inst.url, plan.path, plan.mix, rate, seconds, plan.seed + k);
+      let seconds = Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / (rate * n))));
+      let m: StepMeasurement;
+      if (plan.chaos && n > 1 && k === (targetStep >= 0 ? targetStep : fractions.length - 1)) {
+        // Long enough for the kill, the recovery and the step's answers after it.
+        const c = plan.chaos;
+        const from = Math.ceil(c.afterSeconds + c.recoverySeconds);
+        seconds = from + Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / (rate * n))));
+        const victim = insts[n - 1] as Instance;
+        const killer = setTimeout(() => void provider.kill(victim.id).catch(() => undefined), c.afterSeconds * 1000);
+        const per = await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k).finally(() => clearTimeout(killer));
+        m = measure(per, rate, n, from);
+        const during = per.filter((x) => x.second >= Math.floor(c.afterSeconds) && x.second < from);
+        chaos = { killed: victim.id, atSeconds: c.afterSeconds, recoverySeconds: c.recoverySeconds, errorsWhileRecovering: during.reduce((a, x) => a + x.errors, 0) };
+      } else m = measure(await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k), rate, n);
       measured.push(m);
       deps.onStep?.(k, m);
       const partial = trialVerdict(measured, plan.perInstanceRps, settings);
       if (partial.steps[partial.steps.length - 1]?.verdict === 'fail') break;
     }
     const v = trialVerdict(measured, plan.perInstanceRps, settings);
-    return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, ...v, measurements: measured });
+    return (verdict = { id: plan.id, instanceType: plan.instanceType, perInstanceRps: plan.perInstanceRps, ...v, measurements: measured, ...(chaos ? { chaos } : {}) });
   } catch (err) {
     aborted = true;
     throw err;
   } finally {
-    // 4. Whatever happened: the instance goes, the experiment is closed.
-    await provider.delete(instanceId).catch((e: unknown) => (isProviderError(e, 'not_found') ? undefined : Promise.reject(e)));
+    // 4. Whatever happened: the instances go, the experiment is closed.
+    await gateway?.close();
+    const gone = await Promise.allSettled(ids.map((id) => provider.delete(id).catch((e: unknown) => (isProviderError(e, 'not_found') ? undefined : Promise.reject(e)))));
     const details = verdict ? { ...verdict, measurements: undefined } : { aborted: true };
     log.finishExperiment(plan.id, now(), aborted || !verdict ? 'aborted' : verdict.verdict, details);
+    // A delete that failed (other than already gone) is the trial's error, after the record is closed.
+    await Promise.all(gone.map((g) => (g.status === 'rejected' ? Promise.reject(g.reason as Error) : undefined)));
   }
 }
 
@@ -160,9 +214,10 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
 export async function recoverTrials(log: ExperimentLog, provider: Provider, now: () => number = Date.now): Promise<string[]> {
   const open = log.experiments().filter((e) => e.kind === 'trial' && e.finishedAt === null);
   for (const e of open) {
-    const id = (e.config as { instanceId?: string } | null)?.instanceId ?? trialInstanceId(e.id);
-    await provider.delete(id).catch((err: unknown) => (isProviderError(err, 'not_found') ? undefined : Promise.reject(err)));
-    log.finishExperiment(e.id, now(), 'aborted', { recovered: true, instance: id });
+    const c = e.config as { instanceId?: string; instanceIds?: string[] } | null;
+    const ids = c?.instanceIds ?? [c?.instanceId ?? trialInstanceId(e.id)];
+    for (const id of ids) await provider.delete(id).catch((err: unknown) => (isProviderError(err, 'not_found') ? undefined : Promise.reject(err)));
+    log.finishExperiment(e.id, now(), 'aborted', ids.length === 1 ? { recovered: true, instance: ids[0] } : { recovered: true, instances: ids });
   }
   return open.map((e) => e.id);
 }

@@ -6,7 +6,7 @@
 import { matches, ProviderError, type Instance, type InstanceSpec, type ListFilter, type Provider } from './provider.js';
 
 export interface FakeCall {
-  readonly method: 'create' | 'list' | 'get' | 'delete' | 'resize';
+  readonly method: 'create' | 'list' | 'get' | 'delete' | 'resize' | 'kill';
   readonly args: readonly unknown[];
 }
 
@@ -37,6 +37,12 @@ export class FakeProvider implements Provider {
   }
 
   /** Mark an instance failed (a crash). */
+  async kill(id: string): Promise<void> {
+    this.record('kill', [id]);
+    if (!this.instances.has(id)) throw new ProviderError('not_found', `no instance "${id}" (already gone)`);
+    this.crash(id, 'killed');
+  }
+
   crash(id: string, why = 'crashed'): void {
     const i = this.instances.get(id);
     if (i) this.instances.set(id, { ...i, state: 'failed', failure: why });

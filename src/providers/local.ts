@@ -433,6 +433,16 @@ export class LocalProvider implements Provider {
     this.emit('deleted', m.record, killed ? `SIGKILL after ${grace} ms` : 'stopped');
   }
 
+  async kill(id: string): Promise<void> {
+    const m = this.instances.get(id);
+    if (!m) throw new ProviderError('not_found', `no instance "${id}" (already gone)`);
+    signalGroup(m.record.pid, 'SIGKILL');
+    // Seen as a crash by the exit watch: state failed, the event recorded.
+    const hold = setInterval(() => undefined, 1000);
+    await m.exited;
+    clearInterval(hold);
+  }
+
   async resize(id: string, instanceType: string): Promise<Instance> {
     const old = this.instances.get(id);
     if (!old) throw new ProviderError('not_found', `no instance "${id}" (already gone)`);

@@ -72,6 +72,11 @@ export interface Provider {
   get(id: string): Promise<Instance | undefined>;
   delete(id: string): Promise<void>;
   resize(id: string, instanceType: string): Promise<Instance>;
+  /**
+   * Chaos (a trial losing an instance): stop it abruptly, with no drain (SIGKILL for a process), so that it
+   * fails as a crash would; it is then reported `failed` and the caller deletes it. `not_found` if unknown.
+   */
+  kill(id: string): Promise<void>;
   /** Stop watching (the instances keep running: a restarted control plane adopts them). */
   close(): Promise<void>;
 }

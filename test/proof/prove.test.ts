@@ -30,6 +30,21 @@ describe('shadowscale prove', () => {
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), [], 'its throwaway store is gone');
   });
 
+  it('--chaos: the chosen configuration loses one instance and is judged on its survivors (N+1 redundancy)', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    const r = await runCli(['prove', '--config', config, '--rate', '200', '--samples', '400', '--max-step-seconds', '4', '--chaos', '2', '--json'], { TMPDIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { chosen: { count: number }; redundancy: { instanceType: string; count: number; survivors: number; perSurvivorRps: number; trialInstances: number; verdict: string } };
+    assert.deepEqual(Object.keys(out), ['rate', 'candidates', 'chosen', 'redundancy']);
+    // 2 x fast chosen for 220 req/s: losing one leaves 220 req/s on one instance, beyond its capacity.
+    assert.deepEqual([out.redundancy.count, out.redundancy.survivors, out.redundancy.trialInstances], [out.chosen.count, out.chosen.count - 1, Math.min(3, out.chosen.count)]);
+    assert.ok(Math.abs(out.redundancy.perSurvivorRps - 220 / (out.chosen.count - 1)) < 1e-6);
+    if (out.chosen.count === 2) assert.equal(out.redundancy.verdict, 'fail', 'one instance cannot carry 220 req/s');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), [], 'its throwaway store is gone');
+  });
+
   it('bad input is exit 2 with a precise message, and starts nothing', async (t) => {
     const dir = tempDir(t);
     const config = join(dir, 'c.yaml');
@@ -38,6 +53,8 @@ describe('shadowscale prove', () => {
       [['--rate', 'lots'], /--rate <rps>' argument 'lots' is invalid\. expected a positive number of requests\/s/],
       [['--rate', '10', '--types', 'fast,huge'], /--types: no instance type "huge" in the configuration \(have: fast\)/],
       [['--rate', '10', '--samples', '100'], /--samples: expected at least 368/],
+      [['--rate', '10', '--chaos', '0'], /--chaos <seconds>' argument '0' is invalid/],
+      [['--rate', '10', '--chaos', '601'], /--chaos: expected at most 600 seconds/],
       [['--rate', '10', '--traffic', join(dir, 'missing.jsonl')], /missing\.jsonl: cannot read the recording \(ENOENT\)/],
     ] as const) {
       const r = await runCli(['prove', '--config', config, ...args], { TMPDIR: dir });

@@ -115,4 +115,39 @@ describe('trials on the shadow', () => {
     assert.equal(e?.verdict, 'aborted');
     assert.deepEqual(await recoverTrials(second.store, second.provider), [], 'nothing left to recover');
   });
+
+  it('chaos: three instances lose one mid-step; the two survivors carry 1.5 x each and hold the SLO after the recovery window (pass)', async (t) => {
+    const { store, provider } = await setup(t);
+    // 0.4 of capacity each; after the loss 0.6 each.
+    const r = await runTrial(plan('t-chaos', 0.4 * CAPACITY, [1], { instances: 3, chaos: { afterSeconds: 1, recoverySeconds: 2 }, minSamplesPerStep: 1000, maxStepSeconds: 10 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    assert.equal(r.verdict, 'pass', JSON.stringify({ steps: r.steps.map((s) => s.numbers), chaos: r.chaos }));
+    assert.equal(r.chaos?.killed, trialInstanceId('t-chaos', 2));
+    assert.deepEqual(await provider.list(), [], 'every trial instance deleted, the killed one too');
+    const e = store.experiments().find((x) => x.id === 't-chaos');
+    assert.deepEqual((e?.config as { instanceIds: string[] }).instanceIds, [0, 1, 2].map((k) => trialInstanceId('t-chaos', k)));
+    assert.equal(provider.crashes, 1, 'the kill is seen as a crash');
+  });
+
+  it('chaos: two instances at 0.8 of capacity lose one; the survivor is over capacity and the trial fails', async (t) => {
+    const { store, provider } = await setup(t);
+    const r = await runTrial(plan('t-chaos-fail', 0.8 * CAPACITY, [1], { instances: 2, chaos: { afterSeconds: 1, recoverySeconds: 2 }, minSamplesPerStep: 600, maxStepSeconds: 8 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    assert.equal(r.verdict, 'fail', JSON.stringify({ steps: r.steps.map((s) => s.numbers), chaos: r.chaos }));
+    assert.deepEqual(await provider.list(), []);
+  });
+
+  it('a multi-instance trial left open by a crash: recovery deletes every one of its instances', async (t) => {
+    const dir = tempDir(t);
+    const first = await setup(t, dir);
+    const ids = [0, 1].map((k) => trialInstanceId('t-crash2', k));
+    first.store.startExperiment({ id: 't-crash2', service: 'web', kind: 'trial', startedAt: Date.now(), config: { instanceId: ids[0], instanceIds: ids } });
+    for (const id of ids) await first.provider.create({ id, service: 'web', pool: 'shadow', instanceType: 'fast', labels: { trial: 't-crash2' } });
+    const pids = first.store.loadInstances().map((x) => x.pid);
+    await first.provider.close();
+    first.store.close();
+    const second = await setup(t, dir);
+    assert.deepEqual(await recoverTrials(second.store, second.provider), ['t-crash2']);
+    assert.deepEqual(await second.provider.list(), []);
+    assert.ok(pids.every((p) => !pidAlive(p)));
+    assert.deepEqual(second.store.experiments().find((x) => x.id === 't-crash2')?.details, { recovered: true, instances: ids });
+  });
 });
