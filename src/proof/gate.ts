@@ -111,6 +111,7 @@ export class ProofGate {
   private readonly trials: TrialEvidence[] = [];
   private readonly running = new Map<string, Running>();
   private readonly wanted = new Map<string, number>();
+  private readonly deferred = new Set<string>();
   /** Finished trials' [startedAt, finishedAt, cost] (ms, ms, price units), for the budget and the summary. */
   private readonly spent: { from: number; to: number; seconds: number; cost: number }[] = [];
   private readonly abort = new AbortController();
@@ -253,9 +254,13 @@ export class ProofGate {
       const allowed = this.budget(live.instanceType, live.count);
       const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
       if (used + estimate > allowed) {
-        this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits for the proof budget`, { used, estimate, allowed });
+        // Told once per waiting trial, not every tick.
+        const key = `${q.kind}:${q.type}`;
+        if (!this.deferred.has(key)) this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits for the proof budget`, { used, estimate, allowed });
+        this.deferred.add(key);
         break;
       }
+      this.deferred.delete(`${q.kind}:${q.type}`);
       if (q.kind === 'wanted') this.wanted.delete(q.type);
       this.start(q.type, q.rates, q.base, q.kind, now);
     }
