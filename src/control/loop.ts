@@ -165,6 +165,8 @@ export class ServiceLoop {
   private resizing = false;
   private typeKnown = false;
   private lastProof: DecisionProof | undefined;
+  /** The trial whose proven rate is the capacity the strategies plan with (undefined: the model's). */
+  private measuredBy: string | undefined;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
   liveReplacements = 0;
@@ -297,6 +299,7 @@ export class ServiceLoop {
     if (now - this.lastDecisionAt >= periodMs - 1) {
       this.lastDecisionAt = now;
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
+      this.measuredCapacity(now);
       // Requested now: running, starting, and created by the repair step of this tick.
       const current = liveOwn.length + pending('live');
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh };
@@ -624,7 +627,34 @@ export class ServiceLoop {
     })();
   }
 
+  /**
+   * The historical performance model feeds the strategies: while a fresh trial proves a rate per instance
+   * for the live type, that rate (measured on the shadow, with confidence) is the capacity the strategies
+   * plan with, in place of the M/M/c model's and the capacity refit's; when the proof expires, the model's
+   * comes back.
+   */
+  private measuredCapacity(now: number): void {
+    const gate = this.d.gate;
+    if (!gate || gate.mode === 'off') return;
+    const e = gate.evidence(now).get(this.liveType);
+    if (e && e.provenRps > 0) {
+      if (this.measuredBy === e.provenBy && Math.abs(e.provenRps - this.perInstanceRps) <= 1e-9) return;
+      const was = this.perInstanceRps;
+      this.measuredBy = e.provenBy;
+      this.perInstanceRps = e.provenRps;
+      this.d.strategy.updateCapacity?.(e.provenRps);
+      this.emit('capacity_refit', `${this.liveType}: ${e.provenRps.toFixed(1)} req/s per instance proven at the SLO by trial ${e.provenBy ?? '?'} (was ${was.toFixed(1)}); the strategies plan with it`, { perInstanceRps: e.provenRps, was, source: 1 });
+    } else if (this.measuredBy !== undefined) {
+      this.measuredBy = undefined;
+      const spec = this.s.types?.[this.liveType] ?? { slots: this.slots, serviceTimeSeconds: this.serviceTime };
+      this.perInstanceRps = maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, this.s.sloLatencySeconds);
+      this.d.strategy.updateCapacity?.(this.perInstanceRps);
+      this.emit('capacity_refit', `${this.liveType}: its proof expired; the strategies plan with the model's ${this.perInstanceRps.toFixed(1)} req/s per instance again`, { perInstanceRps: this.perInstanceRps, source: 0 });
+    }
+  }
+
   private adoptType(type: string, spec: { readonly slots: number; readonly serviceTimeSeconds: number }): void {
+    this.measuredBy = undefined;
     this.liveType = type;
     this.slots = spec.slots;
     this.serviceTime = spec.serviceTimeSeconds;
@@ -648,7 +678,8 @@ export class ServiceLoop {
     if (liveReady > 0 && interval.live.requests >= 50) this.pairs.push({ perInstanceRps: interval.live.requests / dt / liveReady, latency: meanOf(interval.live.buckets).mean / 1000 });
     if (shadowReady > 0 && interval.shadow.requests >= 50 && s.shadow.instanceType === this.liveType) this.pairs.push({ perInstanceRps: interval.shadow.requests / dt / shadowReady, latency: meanOf(interval.shadow.buckets).mean / 1000 });
     while (this.pairs.length > 600) this.pairs.shift();
-    if (this.ticks % refit.everyTicks !== 0 || this.pairs.length < refit.minPairs) return;
+    // A fresh proof is a direct measurement: it wins over the fit.
+    if (this.ticks % refit.everyTicks !== 0 || this.pairs.length < refit.minPairs || this.measuredBy !== undefined) return;
     const prior = s.types?.[this.liveType]?.serviceTimeSeconds ?? s.serviceTimeSeconds;
     const fit = fitServiceTime(this.pairs, this.slots, prior);
     if (!fit || fit.rmsLogError > 0.5) return;

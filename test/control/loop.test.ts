@@ -189,7 +189,7 @@ describe('ServiceLoop with the recording fake provider', () => {
 
   it('proof required: a scale-in waits for its proof (proof_pending, the trial started), then acts on it and names the trial', async (t) => {
     const trials = scriptedTrials();
-    const { provider, store, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard'], run: trials.run } });
+    const { provider, store, events, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard'], run: trials.run } });
     t.after(() => store.close());
     const loop = make();
     for (let i = 0; i < 3; i++) await advance(loop);
@@ -216,6 +216,7 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.equal(acted?.decision.proof?.status, 'proven');
     assert.equal(acted?.decision.proof?.trial, trial?.plan.id, 'the decision names the trial that proved it');
     assert.equal(acted?.decision.proof?.numbers.provenRps, 40);
+    assert.ok(events.some((e) => e.kind === 'capacity_refit' && /40\.0 req\/s per instance proven at the SLO by trial/.test(e.detail)), 'the strategies plan with the measured capacity');
     await advance(loop);
     assert.equal((await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining').length, 1);
   });
