@@ -3,7 +3,7 @@
 // passes; an emergency scale-up that does not wait; `run` killed -9 in the middle of a trial, then
 // restarted: the trial is found in the store, its instance deleted, no change made without a verdict.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -11,7 +11,7 @@ import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { startLoad } from '../../src/gateway/loadgen.js';
 import { Store } from '../../src/metrics/store.js';
-import { pidAlive } from '../../src/providers/local.js';
+import { markedProcesses, pidAlive } from '../../src/providers/local.js';
 import { startCli, tempDir, until } from '../helpers.js';
 
 // Four slots of 20 ms, constant: the model says about 190 req/s per instance within a p99 of 1 s (the
@@ -81,29 +81,11 @@ describe('the proof gate in the live loop', () => {
     const storePath = join(dir, 'store.db');
     // Long steps: the trial is still running when the control plane dies.
     const file = config(dir, '      proof: required\n      trials: { samplesPerStep: 20000, maxStepSeconds: 30 }\n', '{ min: 1, max: 2 }');
-    // Read once the store exists (the cleanup runs after the directory may be gone).
-    let mark: string | undefined;
+    // The store's id, read once it exists (the cleanup runs after the directory may be gone).
+    let owner: string | undefined;
     const owned = (): number[] => {
-      if (mark === undefined) {
-        try {
-          const s = Store.openReadOnly(storePath);
-          mark = `SHADOWSCALE_OWNER=shadowscale:store:${s.id}\0`;
-          s.close();
-        } catch {
-          return [];
-        }
-      }
-      const m = mark;
-      return readdirSync('/proc')
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return readFileSync(`/proc/${d}/environ`, 'utf8').includes(m);
-          } catch {
-            return false;
-          }
-        })
-        .map(Number);
+      owner ??= Store.idAt(storePath);
+      return owner === undefined ? [] : markedProcesses().filter((p) => p.owner === `shadowscale:store:${owner}`).map((p) => p.pid);
     };
     t.after(() => {
       for (const pid of owned()) process.kill(pid, 'SIGKILL');
