@@ -24,6 +24,7 @@ import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance } from '../providers/provider.js';
 import { ProofGate, type GateType } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
+import { request } from 'undici';
 import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
@@ -82,6 +83,20 @@ export async function startLocalProvider(
     },
     ...(o.now ? { now: o.now } : {}),
   });
+}
+
+/** A ready live instance's state snapshot (GET /state/snapshot), or undefined when none answers. */
+async function liveSnapshot(provider: LocalProvider, service: string): Promise<string | undefined> {
+  for (const i of (await provider.list({ service, pool: 'live' })).filter((x) => x.state === 'ready' && x.labels.trial === undefined)) {
+    try {
+      const r = await request(`${i.url}/state/snapshot`, { headersTimeout: 5000, bodyTimeout: 5000 });
+      const body = await r.body.text();
+      if (r.statusCode === 200) return body;
+    } catch {
+      // the next one
+    }
+  }
+  return undefined;
 }
 
 export interface RuntimeOptions {
@@ -224,6 +239,8 @@ export class Runtime {
                 now,
                 // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the
                 // recorded routes, methods and sizes.
+                // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
+                ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(provider as LocalProvider, svc.name) } : {}),
                 mix: async () => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests()),
                 ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
             );

@@ -69,6 +69,8 @@ export interface ProofGateDeps {
   /** The recent request mix to replay (the gateway's mirrored requests; undefined or empty: `path`). */
   readonly mix?: () => Promise<readonly MixRequest[] | undefined> | readonly MixRequest[] | undefined;
   readonly onEvent?: (kind: 'trial_started' | 'trial_finished' | 'trial_deferred', detail: string, numbers?: Record<string, number>) => void;
+  /** Stateful services: a live instance's state snapshot for the trial instances (undefined: none to copy). */
+  readonly snapshot?: () => Promise<string | undefined>;
   /** The trial runner (tests may drive trials of their own); default: runTrial. */
   readonly runTrial?: RunTrial;
 }
@@ -112,6 +114,7 @@ export class ProofGate {
   private readonly running = new Map<string, Running>();
   private readonly wanted = new Map<string, number>();
   private readonly deferred = new Set<string>();
+  private readonly startFailedAt = new Map<string, number>();
   /** Finished trials' [startedAt, finishedAt, cost] (ms, ms, price units), for the budget and the summary. */
   private readonly spent: { from: number; to: number; seconds: number; cost: number }[] = [];
   private readonly abort = new AbortController();
@@ -247,6 +250,9 @@ export class ProofGate {
     }
     for (const q of queue) {
       if (this.running.size >= this.s.maxConcurrent) break;
+      // A trial that could not start (no live state to copy, say) waits as a failed calibration does.
+      const failed = this.startFailedAt.get(q.type);
+      if (failed !== undefined && now - failed < Math.min(this.s.freshSeconds, 10 * this.proofSeconds(q.type)) * 1000) continue;
       if ([...this.running.values()].some((r) => r.instanceType === q.type)) continue;
       const t = this.s.types[q.type] as GateType;
       // 4. The budget: what it would cost if it runs its full length.
@@ -309,8 +315,11 @@ export class ProofGate {
     const done = Promise.resolve()
       .then(() => this.d.mix?.())
       .catch(() => undefined)
-      .then((mix) => {
-        const withMix = mix && mix.length >= MIN_MIX ? { ...plan, mix } : plan;
+      .then(async (mix) => {
+        // A stateful service's trial needs live's state; without a snapshot it proves nothing and is not run.
+        const state = this.d.snapshot ? await this.d.snapshot() : undefined;
+        if (this.d.snapshot && state === undefined) throw new Error('no live state snapshot to copy into the trial instances');
+        const withMix = { ...plan, ...(mix && mix.length >= MIN_MIX ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
         this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance, ${withMix.mix ? `replaying ${withMix.mix.length} recent mirrored requests` : `GET ${this.s.path}`}`, { rates: sorted.length, base, mixRequests: withMix.mix?.length ?? 0 });
         return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict);
       })
@@ -320,7 +329,9 @@ export class ProofGate {
         this.d.onEvent?.('trial_finished', `trial ${id} (${type}): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}; proven up to ${(e?.provenRps ?? 0).toFixed(1)} req/s per instance${e && Number.isFinite(e.failedRps) ? `, failed at ${e.failedRps.toFixed(1)}` : ''}`, { provenRps: e?.provenRps ?? 0, failedRps: e?.failedRps ?? Number.POSITIVE_INFINITY, ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
       })
       .catch((err: unknown) => {
-        if (!this.abort.signal.aborted) this.d.onEvent?.('trial_finished', `trial ${id} (${type}) aborted: ${(err as Error).message}`);
+        if (this.abort.signal.aborted) return;
+        this.startFailedAt.set(type, this.d.now());
+        this.d.onEvent?.('trial_finished', `trial ${id} (${type}) aborted: ${(err as Error).message}`);
       })
       .finally(() => {
         this.spend(now, this.d.now(), t.prices);

@@ -22,6 +22,7 @@ import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { startLoad, totals, type MixRequest, type SecondStats } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
+import { request } from 'undici';
 
 export interface TrialPlan {
   /** Unique per trial: the experiment's id, and the prefix of its instance's id. */
@@ -46,6 +47,8 @@ export interface TrialPlan {
   readonly instances?: number;
   /** Chaos: one instance killed `afterSeconds` into the target step; the step is judged from `recoverySeconds` after the kill. */
   readonly chaos?: { readonly afterSeconds: number; readonly recoverySeconds: number };
+  /** Stateful services: a live instance's state snapshot, PUT to /state/snapshot of every trial instance before warm-up. */
+  readonly state?: string;
 }
 
 export const DEFAULT_STEPS = [0.5, 1, 1.2] as const;
@@ -133,7 +136,8 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
   const n = Math.max(1, Math.floor(plan.instances ?? 1));
   const ids = Array.from({ length: n }, (_, k) => trialInstanceId(plan.id, k));
   // 1. On record before anything exists.
-  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, mix: plan.mix ? { requests: plan.mix.length } : undefined, instanceId: ids[0], instanceIds: ids } });
+  // The record names sizes, never the live state or the replayed bodies.
+  log.startExperiment({ id: plan.id, service: plan.service, kind: 'trial', startedAt: now(), config: { ...plan, mix: plan.mix ? { requests: plan.mix.length } : undefined, state: plan.state !== undefined ? { bytes: Buffer.byteLength(plan.state) } : undefined, instanceId: ids[0], instanceIds: ids } });
   let verdict: TrialResult | undefined;
   let aborted = false;
   let gateway: Gateway | undefined;
@@ -155,6 +159,19 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
     } catch (err) {
       if (signal?.aborted) throw err;
       return (verdict = unhealthy((err as Error).message));
+    }
+    // Stateful: the trial starts from live's state (its mirrored writes then apply to it, as on a shadow).
+    if (plan.state !== undefined) {
+      for (const i of insts) {
+        try {
+          const put = await request(`${i.url}/state/snapshot`, { method: 'PUT', body: plan.state, headers: { 'content-type': 'application/json' }, headersTimeout: 5000, bodyTimeout: 5000, ...(signal ? { signal } : {}) });
+          await put.body.dump();
+          if (put.statusCode !== 200) return (verdict = unhealthy(`state copy into ${i.id}: PUT /state/snapshot answered ${put.statusCode}`));
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          return (verdict = unhealthy(`state copy into ${i.id}: ${(err as Error).message}`));
+        }
+      }
     }
     let url = (insts[0] as Instance).url;
     if (n > 1) {

@@ -22,7 +22,7 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }, dir
   const store = Store.open({ path: join(dir, 'store.db') });
   const provider = await LocalProvider.start({
     command: [process.execPath, join(ROOT, 'dist', 'examples', 'sample-service', 'server.js')],
-    instanceTypes: { fast: { SLOTS: String(SLOTS), SERVICE_TIME_MS: String(SERVICE_S * 1000), SERVICE_TIME_DIST: 'exponential', QUEUE_LIMIT: '400' } },
+    instanceTypes: { fast: { SLOTS: String(SLOTS), SERVICE_TIME_MS: String(SERVICE_S * 1000), SERVICE_TIME_DIST: 'exponential', QUEUE_LIMIT: '400' }, kv: { SLOTS: String(SLOTS), SERVICE_TIME_MS: String(SERVICE_S * 1000), SERVICE_TIME_DIST: 'exponential', QUEUE_LIMIT: '400', MODE: 'kv' } },
     registry: store,
     owner: `shadowscale:store:${store.id}`,
     logDir: join(dir, 'logs'),
@@ -149,5 +149,35 @@ describe('trials on the shadow', () => {
     assert.deepEqual(await second.provider.list(), []);
     assert.ok(pids.every((p) => !pidAlive(p)));
     assert.deepEqual(second.store.experiments().find((x) => x.id === 't-crash2')?.details, { recovered: true, instances: ids });
+  });
+
+  it("stateful: the trial instance starts from live's state snapshot; the record names its size, never its content", async (t) => {
+    const { store, provider } = await setup(t);
+    const live = await provider.create({ id: 'kv-live', service: 'web', pool: 'live', instanceType: 'kv' });
+    for (let i = 0; i < 200 && (await provider.get(live.id))?.state !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+    await (await fetch(`${live.url}/kv/secret-key`, { method: 'PUT', body: 'hunter2' })).text();
+    const snapshot = await (await fetch(`${live.url}/state/snapshot`)).text();
+    // After the first step (the instance still has the second to run): what it holds under the key.
+    let held: Promise<string> | undefined;
+    const onStep = (k: number): void => {
+      if (k === 0) held = provider.get(trialInstanceId('t-state')).then(async (i) => (await fetch(`${i?.url}/kv/secret-key`)).text());
+    };
+    const r = await runTrial(plan('t-state', 0.3 * CAPACITY, [0.5, 1], { instanceType: 'kv', path: '/kv/secret-key', state: snapshot, minSamplesPerStep: 400, maxStepSeconds: 4 }), { provider, log: store, readyTimeoutMs: 10_000, onStep }, SETTINGS);
+    // Short steps: the verdict is not the point here (too few answers for a p99 bound), the state is.
+    assert.equal(r.unhealthy, undefined);
+    assert.equal(r.steps.length, 2);
+    assert.match(await (held as Promise<string>), /"value":"hunter2"/, 'the trial instance has the live key');
+    const e = store.experiments().find((x) => x.id === 't-state');
+    assert.deepEqual((e?.config as { state: unknown }).state, { bytes: Buffer.byteLength(snapshot) });
+    assert.doesNotMatch(JSON.stringify(e), /hunter2/, 'the live state is not in the store');
+    assert.deepEqual((await provider.list()).map((i) => i.id), ['kv-live'], 'the trial instance is gone');
+  });
+
+  it('stateful: a snapshot the instance refuses makes the trial inconclusive (shadow_unhealthy), and its instance goes', async (t) => {
+    const { store, provider } = await setup(t);
+    const r = await runTrial(plan('t-badstate', 0.3 * CAPACITY, [1], { instanceType: 'kv', state: 'not a snapshot' }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+    assert.deepEqual([r.verdict, r.reason], ['inconclusive', 'shadow_unhealthy']);
+    assert.match(r.unhealthy ?? '', /state copy into t-badstate-i0: PUT \/state\/snapshot answered 400/);
+    assert.deepEqual(await provider.list(), []);
   });
 });
