@@ -28,6 +28,7 @@ import { createGateway } from '../dist/src/gateway/gateway.js';
 import { percentile, startLoad, totals } from '../dist/src/gateway/loadgen.js';
 import { Mirror, REPLAY_LIMITS } from '../dist/src/gateway/mirror.js';
 import { Store } from '../dist/src/metrics/store.js';
+import { DEFAULT_VERDICT } from '../dist/src/core/verdict.js';
 import { DEFAULT_WANTED_STEPS } from '../dist/src/proof/gate.js';
 import { runTrial } from '../dist/src/proof/trial.js';
 import { LocalProvider } from '../dist/src/providers/local.js';
@@ -108,7 +109,7 @@ async function undersized() {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-undersized-'));
   const { store, provider } = await localProvider(dir);
-  const settings = { sloLatencyMs: SLO_MS, sloErrorRate: 0.01, level: 0.95, minAchieved: 0.9 };
+  const settings = { ...DEFAULT_VERDICT, sloLatencyMs: SLO_MS, sloErrorRate: 0.01 };
   const rows = [];
   let failed = 0;
   let passed = 0;
@@ -161,7 +162,7 @@ async function isolation() {
   const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-isolation-'));
   const { store, provider } = await localProvider(dir);
   const gateway = createGateway({ live: [] });
-  const settings = { sloLatencyMs: SLO_MS, sloErrorRate: 0.01, level: 0.95, minAchieved: 0.9 };
+  const settings = { ...DEFAULT_VERDICT, sloLatencyMs: SLO_MS, sloErrorRate: 0.01 };
   const rounds = [];
   try {
     // Two live instances of "four" at 60 % of their capacity, through the gateway.

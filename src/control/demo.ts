@@ -306,7 +306,10 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     let liveType = svc.instanceType;
     let capacity = initial * capOf(liveType);
     const ups: { decision: { at: number }; capacity: number }[] = [];
-    for (const d of rt.store.decisions({ service: svc.name, limit: 100_000 })) {
+    // Every decision of the run, read once; the day's are those from t0 on.
+    const decisions = rt.store.decisions({ service: svc.name, limit: 100_000 });
+    const today = decisions.filter((d) => d.decision.at * 1000 >= t0);
+    for (const d of decisions) {
       if (d.decision.instanceType) liveType = d.decision.instanceType;
       const c = d.target * capOf(liveType);
       if (c > capacity + 1e-9 && d.decision.at * 1000 >= t0) ups.push({ decision: d.decision, capacity: c });
@@ -318,7 +321,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     const firstUp = k >= 0 ? ups[k] : undefined;
     // Proofs: every decision of the day that changed the pool, with the proof it acted on.
     const dayEnd = t0 / 1000 + D;
-    const acted = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).filter((d) => (d.act || d.decision.instanceType !== undefined) && d.decision.proof);
+    const acted = today.filter((d) => (d.act || d.decision.instanceType !== undefined) && d.decision.proof);
     const secondsAt = (from: number, to: number, maxRps = Number.POSITIVE_INFINITY): number[] =>
       seconds.filter((x) => x.second >= Math.floor(from - t0 / 1000) && x.second < Math.ceil(to - t0 / 1000) && x.requests <= maxRps).flatMap((x) => x.latencies);
     // A change takes effect when its new instances are ready and warm (a scale-in at once); production's
@@ -350,7 +353,6 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
         reason: d.boundReason ?? d.decision.reason,
       };
     });
-    const all = rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 });
     const cost = rt.gate?.cost();
     const stats = await rt.gateway.stats();
     const tickMs = during.map((r) => r.tickMs);
@@ -371,12 +373,12 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       shadowInstanceSeconds: Math.round(shadowSeconds),
       requests,
       errors,
-      decisions: rt.store.decisions({ service: svc.name, since: t0, limit: 100_000 }).length,
+      decisions: today.length,
       violationSeconds: violated,
       proofs,
       trials: { count: cost?.trials ?? 0, instanceSeconds: Math.round(cost?.trialInstanceSeconds ?? 0), cost: cost?.trialCost ?? 0, shareOfLiveInstanceSeconds: instanceSeconds > 0 ? (cost?.trialInstanceSeconds ?? 0) / instanceSeconds : 0, beforeDaySeconds: Math.round(beforeDaySeconds * 10) / 10 },
-      held: all.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
-      typeChanges: all.filter((d) => d.boundReason === 'proven_type_change').length,
+      held: today.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
+      typeChanges: today.filter((d) => d.boundReason === 'proven_type_change').length,
     };
     return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted') };
   } finally {

@@ -32,7 +32,7 @@ import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
-import { request } from 'undici';
+import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 
 export interface LoopSettings {
   readonly service: string;
@@ -343,12 +343,11 @@ export class ServiceLoop {
         this.actions = recordAction(this.actions, obs.now, current, final.desired);
         this.moveToType(final.instanceType, final.desired, `decision ${this.decisionSeq}`);
       } else if (final.desired !== current) {
-        const bounded = final;
-        this.actions = recordAction(this.actions, obs.now, current, bounded.desired);
-        if (bounded.desired > current) this.createLive(bounded.desired - current, `d${this.decisionSeq}`);
+        this.actions = recordAction(this.actions, obs.now, current, final.desired);
+        if (final.desired > current) this.createLive(final.desired - current, `d${this.decisionSeq}`);
         else {
           // Newest first: starting instances cost nothing to drop, and the oldest are warm.
-          const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - bounded.desired);
+          const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - final.desired);
           for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
         }
       }
@@ -401,6 +400,7 @@ export class ServiceLoop {
     // Retention, once a minute of ticks.
     if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) this.d.store.prune(now);
     const upper = this.forecast ? this.forecastUpperAt(now / 1000) : Number.NaN;
+    const trials = this.d.gate?.cost(now);
     return {
       at: now,
       tickMs,
@@ -415,7 +415,7 @@ export class ServiceLoop {
       ...(decision ? { decision } : {}),
       ...(this.lastProof ? { proof: this.lastProof } : {}),
       instanceType: this.liveType,
-      trials: { running: this.d.gate?.cost(now).running ?? 0, instanceSeconds: this.d.gate?.cost(now).trialInstanceSeconds ?? 0 },
+      trials: { running: trials?.running ?? 0, instanceSeconds: trials?.trialInstanceSeconds ?? 0 },
       ...(delta ? { delta } : {}),
       mirrorRate: this.mirrorRate,
     };
@@ -502,12 +502,8 @@ export class ServiceLoop {
     if (!source) return;
     this.syncing.add(shadow.id);
     try {
-      const snap = await request(`${source.url}/state/snapshot`, { headersTimeout: 5000, bodyTimeout: 5000 });
-      const body = await snap.body.text();
-      if (snap.statusCode !== 200) throw new Error(`GET ${source.id}/state/snapshot answered ${snap.statusCode}`);
-      const put = await request(`${shadow.url}/state/snapshot`, { method: 'PUT', body, headers: { 'content-type': 'application/json' }, headersTimeout: 5000, bodyTimeout: 5000 });
-      await put.body.dump();
-      if (put.statusCode !== 200) throw new Error(`PUT ${shadow.id}/state/snapshot answered ${put.statusCode}`);
+      const body = await readSnapshot(source).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
+      await writeSnapshot(shadow, body).catch((err: Error) => Promise.reject(new Error(`${shadow.id}: ${err.message}`)));
       this.needsSync.delete(shadow.id);
       this.instanceEvent('ready', shadow, `state synced from ${source.id}`);
       this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}`);
@@ -580,7 +576,7 @@ export class ServiceLoop {
    * created first and join the balancer when ready, the old ones are drained and deleted only once every
    * new one is ready and past its type's warm-up, so capacity never dips below the old pool's. A new one
    * that fails or is not ready in time rolls the move back: the new ones go, the old type stays.
-   * Meanwhile the loop neither repairs nor decides for the live pool.
+   * Meanwhile counts, repair and decisions are of the new type's instances, and scale-ins wait.
    */
   private moveToType(to: string, count: number, why: string): void {
     const spec = this.s.types?.[to];
@@ -638,17 +634,15 @@ export class ServiceLoop {
     if (!gate || gate.mode === 'off') return;
     const e = gate.evidence(now).get(this.liveType);
     if (e && e.provenRps > 0) {
-      if (this.measuredBy === e.provenBy && Math.abs(e.provenRps - this.perInstanceRps) <= 1e-9) return;
-      const was = this.perInstanceRps;
       this.measuredBy = e.provenBy;
+      if (Math.abs(e.provenRps - this.perInstanceRps) <= 1e-9) return;
+      const was = this.perInstanceRps;
       this.perInstanceRps = e.provenRps;
       this.d.strategy.updateCapacity?.(e.provenRps);
       this.emit('capacity_refit', `${this.liveType}: ${e.provenRps.toFixed(1)} req/s per instance proven at the SLO by trial ${e.provenBy ?? '?'} (was ${was.toFixed(1)}); the strategies plan with it`, { perInstanceRps: e.provenRps, was, source: 1 });
     } else if (this.measuredBy !== undefined) {
-      this.measuredBy = undefined;
-      const spec = this.s.types?.[this.liveType] ?? { slots: this.slots, serviceTimeSeconds: this.serviceTime };
-      this.perInstanceRps = maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, this.s.sloLatencySeconds);
-      this.d.strategy.updateCapacity?.(this.perInstanceRps);
+      // The model's capacity again (adoptType clears measuredBy).
+      this.adoptType(this.liveType, this.s.types?.[this.liveType] ?? { slots: this.slots, serviceTimeSeconds: this.s.serviceTimeSeconds });
       this.emit('capacity_refit', `${this.liveType}: its proof expired; the strategies plan with the model's ${this.perInstanceRps.toFixed(1)} req/s per instance again`, { perInstanceRps: this.perInstanceRps, source: 0 });
     }
   }

@@ -24,7 +24,7 @@ import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance } from '../providers/provider.js';
 import { ProofGate, type GateType } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
-import { request } from 'undici';
+import { readSnapshot } from '../providers/snapshot.js';
 import { recoverTrials } from '../proof/trial.js';
 import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
 
@@ -85,13 +85,11 @@ export async function startLocalProvider(
   });
 }
 
-/** A ready live instance's state snapshot (GET /state/snapshot), or undefined when none answers. */
+/** A ready live instance's state snapshot, or undefined when none answers. */
 async function liveSnapshot(provider: LocalProvider, service: string): Promise<string | undefined> {
   for (const i of (await provider.list({ service, pool: 'live' })).filter((x) => x.state === 'ready' && x.labels.trial === undefined)) {
     try {
-      const r = await request(`${i.url}/state/snapshot`, { headersTimeout: 5000, bodyTimeout: 5000 });
-      const body = await r.body.text();
-      if (r.statusCode === 200) return body;
+      return await readSnapshot(i);
     } catch {
       // the next one
     }
@@ -203,6 +201,7 @@ export class Runtime {
       const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
       const c = cfg.control;
       const sc = svc.scaling;
+      const liveProvider = provider;
       const trialTypes: Record<string, GateType> = {};
       for (const name of new Set([svc.instanceType, ...(sc.trials.types ?? [])])) {
         const t = cfg.instanceTypes[name] as InstanceTypeConfig;
@@ -237,10 +236,10 @@ export class Runtime {
                 provider,
                 log: store,
                 now,
+                // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
+                ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
                 // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the
                 // recorded routes, methods and sizes.
-                // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
-                ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(provider as LocalProvider, svc.name) } : {}),
                 mix: async () => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests()),
                 ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
             );

@@ -37,6 +37,14 @@ export interface VerdictSettings {
 
 export const DEFAULT_VERDICT: Omit<VerdictSettings, 'sloLatencyMs' | 'sloErrorRate'> = { level: 0.95, minAchieved: 0.9 };
 
+/**
+ * Answers a step needs: the configured number, and enough for the error rate's upper bound (Wilson at
+ * 95 %: about 3.84 / n with no error at all) to come under the SLO's, else no step could pass.
+ */
+export function answersPerStep(configured: number, sloErrorRate: number): number {
+  return Math.max(configured, Math.ceil(4 / Math.max(sloErrorRate, 1e-6)));
+}
+
 export type StepVerdict = 'pass' | 'fail' | 'inconclusive';
 /** Why a step or a trial is inconclusive. */
 export type InconclusiveReason = 'too_few_samples' | 'not_driven' | 'bounds_straddle_slo' | 'no_target_step' | 'shadow_unhealthy';

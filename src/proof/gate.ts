@@ -18,9 +18,9 @@
 import { candidates, costPerHour, type CandidateType } from '../core/candidates.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import type { Prices } from '../core/cost.js';
-import { gate, proofOf, typeEvidence, type DecisionProof, type GateOutcome, type ProofMode, type TrialEvidence, type TypeEvidence } from '../core/gate.js';
+import { gate, proofOf, typeEvidence, type GateOutcome, type ProofMode, type TrialEvidence, type TypeEvidence } from '../core/gate.js';
 import type { Decision } from '../core/reasons.js';
-import type { StepResult, StepVerdict, VerdictSettings } from '../core/verdict.js';
+import { answersPerStep, DEFAULT_VERDICT, type StepResult, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
@@ -115,8 +115,9 @@ export class ProofGate {
   private readonly wanted = new Map<string, number>();
   private readonly deferred = new Set<string>();
   private readonly startFailedAt = new Map<string, number>();
-  /** Finished trials' [startedAt, finishedAt, cost] (ms, ms, price units), for the budget and the summary. */
-  private readonly spent: { from: number; to: number; seconds: number; cost: number }[] = [];
+  /** Finished trials within the budget window (ms, ms, price units); older ones live on in the totals. */
+  private spent: { from: number; to: number; cost: number }[] = [];
+  private readonly totals = { seconds: 0, cost: 0, trials: 0 };
   private readonly abort = new AbortController();
   private seq = 0;
   private closed = false;
@@ -126,7 +127,7 @@ export class ProofGate {
     readonly s: ProofGateSettings,
     private readonly d: ProofGateDeps,
   ) {
-    this.verdict = { sloLatencyMs: s.sloLatencyMs, sloErrorRate: s.sloErrorRate, level: 0.95, minAchieved: 0.9 };
+    this.verdict = { ...DEFAULT_VERDICT, sloLatencyMs: s.sloLatencyMs, sloErrorRate: s.sloErrorRate };
     // 1. What earlier runs proved and spent.
     for (const e of d.log.experiments()) {
       if (e.kind !== 'trial' || e.service !== s.service) continue;
@@ -144,7 +145,29 @@ export class ProofGate {
 
   private spend(from: number, to: number, prices: Prices): void {
     const seconds = Math.max(0, (to - from) / 1000);
-    this.spent.push({ from, to, seconds, cost: (seconds / 3600) * prices.onDemandPerHour });
+    const cost = (seconds / 3600) * prices.onDemandPerHour;
+    this.totals.seconds += seconds;
+    this.totals.cost += cost;
+    this.totals.trials++;
+    this.spent.push({ from, to, cost });
+  }
+
+  /** What can no longer count: trials past their freshness, spending before the budget window. */
+  private prune(now: number): void {
+    const fresh = now / 1000 - this.s.freshSeconds;
+    for (let i = this.trials.length - 1; i >= 0; i--) if ((this.trials[i] as TrialEvidence).finishedAt < fresh) this.trials.splice(i, 1);
+    const from = now - this.s.budgetWindowSeconds * 1000;
+    if (this.spent.some((x) => x.to <= from)) this.spent = this.spent.filter((x) => x.to > from);
+  }
+
+  /** Whether a trial of `type` at `rates` fits the budget now, and the numbers of the check. */
+  private fits(type: string, rates: readonly number[], live: { instanceType: string; count: number }, now: number): { ok: boolean; used: number; estimate: number; allowed: number } {
+    const t = this.s.types[type] as GateType;
+    // What it would cost if it runs its full length.
+    const estimate = (this.proofSeconds(type, rates) / 3600) * t.prices.onDemandPerHour;
+    const allowed = this.budget(live.instanceType, live.count);
+    const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
+    return { ok: used + estimate <= allowed, used, estimate, allowed };
   }
 
   evidence(now = this.d.now()): Map<string, TypeEvidence> {
@@ -190,12 +213,9 @@ export class ProofGate {
     return t.provisioningSeconds + t.warmupSeconds + rates.reduce((a, r) => a + this.stepSeconds(r), 0);
   }
 
-  /**
-   * Answers a step needs: the configured number, and enough for the error rate's upper bound to come
-   * under the SLO's with no error at all (Wilson at 95 %: about 3.84 / n), else no step could pass.
-   */
+  /** Answers a step needs (core/verdict.ts: enough for the error rate's bound too). */
   get samplesPerStep(): number {
-    return Math.max(this.s.samplesPerStep, Math.ceil(4 / Math.max(this.s.sloErrorRate, 1e-6)));
+    return answersPerStep(this.s.samplesPerStep, this.s.sloErrorRate);
   }
 
   private stepSeconds(rate: number): number {
@@ -228,6 +248,7 @@ export class ProofGate {
   tick(live: { instanceType: string; count: number }): void {
     if (this.closed || this.s.mode === 'off') return;
     const now = this.d.now();
+    this.prune(now);
     const evidence = this.evidence(now);
     // 3. Wanted proofs first, then 2. calibrations (the live type first).
     const queue: { type: string; rates: number[]; kind: 'wanted' | 'calibration'; base: number }[] = [];
@@ -254,15 +275,12 @@ export class ProofGate {
       const failed = this.startFailedAt.get(q.type);
       if (failed !== undefined && now - failed < Math.min(this.s.freshSeconds, 10 * this.proofSeconds(q.type)) * 1000) continue;
       if ([...this.running.values()].some((r) => r.instanceType === q.type)) continue;
-      const t = this.s.types[q.type] as GateType;
-      // 4. The budget: what it would cost if it runs its full length.
-      const estimate = ((this.proofSeconds(q.type, q.rates) / 3600) * t.prices.onDemandPerHour);
-      const allowed = this.budget(live.instanceType, live.count);
-      const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
-      if (used + estimate > allowed) {
+      // 4. The budget.
+      const fit = this.fits(q.type, q.rates, live, now);
+      if (!fit.ok) {
         // Told once per waiting trial, not every tick.
         const key = `${q.kind}:${q.type}`;
-        if (!this.deferred.has(key)) this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits for the proof budget`, { used, estimate, allowed });
+        if (!this.deferred.has(key)) this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits for the proof budget`, { used: fit.used, estimate: fit.estimate, allowed: fit.allowed });
         this.deferred.add(key);
         break;
       }
@@ -311,6 +329,8 @@ export class ProofGate {
       seed: (this.s.seed ?? 1) + this.seq,
     };
     const run = this.d.runTrial ?? runTrial;
+    // Spent (and counted) only once the trial itself ran: a trial that could not start costs nothing.
+    let started = false;
     // Driven with the recent mirrored traffic when there is enough of it (its routes, methods and bodies).
     const done = Promise.resolve()
       .then(() => this.d.mix?.())
@@ -320,6 +340,7 @@ export class ProofGate {
         const state = this.d.snapshot ? await this.d.snapshot() : undefined;
         if (this.d.snapshot && state === undefined) throw new Error('no live state snapshot to copy into the trial instances');
         const withMix = { ...plan, ...(mix && mix.length >= MIN_MIX ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
+        started = true;
         this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance, ${withMix.mix ? `replaying ${withMix.mix.length} recent mirrored requests` : `GET ${this.s.path}`}`, { rates: sorted.length, base, mixRequests: withMix.mix?.length ?? 0 });
         return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict);
       })
@@ -334,7 +355,7 @@ export class ProofGate {
         this.d.onEvent?.('trial_finished', `trial ${id} (${type}) aborted: ${(err as Error).message}`);
       })
       .finally(() => {
-        this.spend(now, this.d.now(), t.prices);
+        if (started) this.spend(now, this.d.now(), t.prices);
         this.running.delete(id);
       });
     this.running.set(id, { id, instanceType: type, startedAt: now, done });
@@ -352,32 +373,21 @@ export class ProofGate {
     for (const type of [live.instanceType, ...Object.keys(this.s.types).filter((t) => t !== live.instanceType)]) {
       if (!this.s.types[type] || evidence.get(type)?.provenRps || [...this.running.values()].some((r) => r.instanceType === type)) continue;
       const rates = this.calibrationRates(type);
-      const t = this.s.types[type] as GateType;
-      const estimate = (this.proofSeconds(type, rates) / 3600) * t.prices.onDemandPerHour;
-      const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
-      if (used + estimate > this.budget(live.instanceType, live.count)) break;
+      if (!this.fits(type, rates, live, now).ok) break;
       this.start(type, rates, rates[0] as number, 'calibration', now);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  get busy(): boolean {
-    return this.running.size > 0;
-  }
-
   cost(now = this.d.now()): ProofCost {
-    let seconds = 0;
-    let cost = 0;
-    for (const x of this.spent) {
-      seconds += x.seconds;
-      cost += x.cost;
-    }
+    let seconds = this.totals.seconds;
+    let cost = this.totals.cost;
     for (const r of this.running.values()) {
       const t = this.s.types[r.instanceType];
       seconds += (now - r.startedAt) / 1000;
       if (t) cost += ((now - r.startedAt) / 3600_000) * t.prices.onDemandPerHour;
     }
-    return { trialInstanceSeconds: seconds, trialCost: cost, trials: this.spent.length + this.running.size, running: this.running.size };
+    return { trialInstanceSeconds: seconds, trialCost: cost, trials: this.totals.trials + this.running.size, running: this.running.size };
   }
 
   /** Stop: running trials are aborted (their instances deleted, experiments closed as aborted). */
@@ -388,4 +398,3 @@ export class ProofGate {
   }
 }
 
-export type { DecisionProof };

@@ -13,7 +13,7 @@
 
 import { candidates, type CandidateType, type Dropped } from '../core/candidates.js';
 import { maxRateAtSlo } from '../core/capacity.js';
-import { trialVerdict, type StepMeasurement, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
+import { answersPerStep, DEFAULT_VERDICT, trialVerdict, type StepMeasurement, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import type { Provider } from '../providers/provider.js';
 import { runTrial, type ExperimentLog } from './trial.js';
@@ -87,7 +87,7 @@ export interface ProveResult {
 
 export async function prove(o: ProveOptions): Promise<ProveResult> {
   const now = o.now ?? Date.now;
-  const settings: VerdictSettings = { sloLatencyMs: o.sloLatencyMs, sloErrorRate: o.sloErrorRate, level: 0.95, minAchieved: 0.9 };
+  const settings: VerdictSettings = { ...DEFAULT_VERDICT, sloLatencyMs: o.sloLatencyMs, sloErrorRate: o.sloErrorRate };
   // 1. The candidates; nothing runs yet, so the current configuration is none (0 of the first type).
   const first = o.types[0];
   const list = candidates({ peakRps: o.rateRps, headroom: o.headroom, sloLatencySeconds: o.sloLatencyMs / 1000, types: o.types, current: { instanceType: first?.name ?? '', count: 0 }, minInstances: o.minInstances, maxInstances: o.maxInstances, ...(o.spotShare !== undefined ? { spotShare: o.spotShare } : {}), maxCandidates: 4 * o.types.length });
@@ -109,8 +109,7 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
         instanceType: t.name,
         perInstanceRps: base,
         stepFractions: rates.map((r) => r / base),
-        // Enough answers for the error rate's bound to pass with no error (Wilson at 95 %: about 3.84 / n).
-        minSamplesPerStep: Math.max(o.samplesPerStep, Math.ceil(4 / Math.max(o.sloErrorRate, 1e-6))),
+        minSamplesPerStep: answersPerStep(o.samplesPerStep, o.sloErrorRate),
         minStepSeconds: 2,
         maxStepSeconds: o.maxStepSeconds,
         warmupSeconds: t.warmupSeconds,

@@ -22,7 +22,7 @@ import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { startLoad, totals, type MixRequest, type SecondStats } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
-import { request } from 'undici';
+import { writeSnapshot } from '../providers/snapshot.js';
 
 export interface TrialPlan {
   /** Unique per trial: the experiment's id, and the prefix of its instance's id. */
@@ -164,9 +164,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
     if (plan.state !== undefined) {
       for (const i of insts) {
         try {
-          const put = await request(`${i.url}/state/snapshot`, { method: 'PUT', body: plan.state, headers: { 'content-type': 'application/json' }, headersTimeout: 5000, bodyTimeout: 5000, ...(signal ? { signal } : {}) });
-          await put.body.dump();
-          if (put.statusCode !== 200) return (verdict = unhealthy(`state copy into ${i.id}: PUT /state/snapshot answered ${put.statusCode}`));
+          await writeSnapshot(i, plan.state, signal);
         } catch (err) {
           if (signal?.aborted) throw err;
           return (verdict = unhealthy(`state copy into ${i.id}: ${(err as Error).message}`));
@@ -189,16 +187,15 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
     for (let k = 0; k < fractions.length; k++) {
       signal?.throwIfAborted();
       const rate = (fractions[k] as number) * plan.perInstanceRps;
-      let seconds = Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / (rate * n))));
+      const seconds = Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / (rate * n))));
       let m: StepMeasurement;
       if (plan.chaos && n > 1 && k === (targetStep >= 0 ? targetStep : fractions.length - 1)) {
         // Long enough for the kill, the recovery and the step's answers after it.
         const c = plan.chaos;
         const from = Math.ceil(c.afterSeconds + c.recoverySeconds);
-        seconds = from + Math.min(plan.maxStepSeconds, Math.max(plan.minStepSeconds, Math.ceil(plan.minSamplesPerStep / (rate * n))));
         const victim = insts[n - 1] as Instance;
         const killer = setTimeout(() => void provider.kill(victim.id).catch(() => undefined), c.afterSeconds * 1000);
-        const per = await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k).finally(() => clearTimeout(killer));
+        const per = await drive(url, plan.path, plan.mix, rate * n, from + seconds, plan.seed + k).finally(() => clearTimeout(killer));
         m = measure(per, rate, n, from);
         const during = per.filter((x) => x.second >= Math.floor(c.afterSeconds) && x.second < from);
         chaos = { killed: victim.id, atSeconds: c.afterSeconds, recoverySeconds: c.recoverySeconds, errorsWhileRecovering: during.reduce((a, x) => a + x.errors, 0) };
