@@ -444,6 +444,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return n;
     }, 1)
     .option('--config <file>', 'demo configuration (default: examples/demo/demo.yaml)')
+    .option('--ab <a,b>', 'A/B of strategies in the shadow during the day: one shadow arm per strategy (reactive, predictive, hybrid), each sized by its strategy on the same mirrored sample; live runs --strategy (both: the last arm)', (v: string) => {
+      const names = v.split(',').map((x) => x.trim());
+      for (const n of names) if (!['reactive', 'predictive', 'hybrid'].includes(n)) throw new InvalidArgumentError(`expected strategies among reactive, predictive, hybrid, got "${n}"`);
+      if (names.length < 2 || new Set(names).size !== names.length) throw new InvalidArgumentError(`expected at least two distinct strategies, e.g. reactive,hybrid, got "${v}"`);
+      return names;
+    })
     .option('--clean', 'only stop the instances and remove the temporary directories that interrupted demos left behind (every demo does this first)')
     .option('--json', 'print the results as JSON')
     .action(async (opts: Record<string, unknown>) => {
@@ -455,8 +461,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       }
       const duration = opts.duration as number;
       if (duration < 20) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at least 20 seconds (a day needs room for its ramp and the lead time), got ${duration}`);
-      const strategies: DemoStrategy[] = opts.strategy === 'both' ? ['reactive', 'hybrid'] : [opts.strategy as DemoStrategy];
-      if (opts.config) demoConfig({ configFile: opts.config as string, durationSeconds: duration }, 'check.db');
+      const ab = opts.ab as DemoStrategy[] | undefined;
+      // With A/B arms, one day: live runs the chosen strategy, or the last arm's.
+      const strategies: DemoStrategy[] = opts.strategy === 'both' ? (ab ? [ab[ab.length - 1] as DemoStrategy] : ['reactive', 'hybrid']) : [opts.strategy as DemoStrategy];
+      if (opts.config || ab) demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}) }, 'check.db');
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
       // SIGINT/SIGTERM: the demo stops its instances and removes its directory, then exits 130/143.
@@ -471,6 +479,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           seed: opts.seed as number,
           historyDays: opts.historyDays as number,
           ...(opts.config ? { configFile: opts.config as string } : {}),
+          ...(ab ? { ab } : {}),
           onStatus: (line) => {
             if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
             else if (Date.now() - lastPrinted >= 5000) {
@@ -489,7 +498,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       }
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
-        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs })}\n`);
+        const abJson = result.ab ? Object.fromEntries(Object.entries(result.ab).map(([n, a]) => [n, { sloViolationSeconds: a.sloViolationSeconds, p99Ms: a.p99Ms, instanceSeconds: a.instanceSeconds, actions: a.actions }])) : undefined;
+        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs, ...(abJson ? { ab: abJson } : {}) })}\n`);
         return;
       }
       const rows = Object.entries(result.strategies).map(([name, r]) => {
@@ -506,7 +516,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.out(
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : '') +
-          (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : ''),
+          (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
+          (result.ab
+            ? `A/B in the shadow (each arm ${Math.round(100 * (result.abShare ?? 0))} % of live's requests, the same ones):\narm        violation s   p99 ms  inst-s  max  actions  requests  errors\n${Object.entries(result.ab)
+                .map(([n, a]) => `${n.padEnd(10)} ${String(a.sloViolationSeconds).padStart(11)} ${a.p99Ms.toFixed(1).padStart(8)} ${String(a.instanceSeconds).padStart(7)} ${String(a.maxInstances).padStart(4)} ${String(a.actions).padStart(8)} ${String(a.requests).padStart(9)} ${String(a.errors).padStart(7)}`)
+                .join('\n')}\n`
+            : ''),
       );
     });
 

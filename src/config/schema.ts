@@ -282,6 +282,17 @@ const service = z.strictObject({
       instanceType: str('an instance type name').optional().describe("Instance type of the shadow instances (default: the service's)"),
       sync: oneOf(['none', 'snapshot']).default('none').describe('Stateful services: copy GET /state/snapshot of a live instance into a new shadow (PUT), then mirrored mutations keep it current'),
       sampling: sampling.prefault({}),
+      ab: z
+        .strictObject({
+          strategies: z
+            .array(oneOf(STRATEGIES), expect('a list of strategies'))
+            .min(2, expect('at least two strategies to compare'))
+            .max(4, expect('at most four arms'))
+            .refine((a) => new Set(a).size === a.length, expect('distinct strategies')),
+          share: openFraction().default(0.5).describe('Fraction of live requests every arm receives (the same requests to each); each arm is sized for its share'),
+        })
+        .optional()
+        .describe('A/B of strategies in the shadow: one shadow arm per strategy, each scaled by its strategy on the same mirrored sample; live is untouched'),
     })
     .prefault({}),
   slo: z
@@ -336,6 +347,7 @@ export const configSchema = z
     if (vt !== undefined && !(vt in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['control', 'delta', 'verticalType'], message: `unknown instance type "${vt}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
     if (cfg.control.delta.action === 'vertical' && vt === undefined) ctx.addIssue({ code: 'custom', path: ['control', 'delta', 'verticalType'], message: 'action "vertical" needs verticalType: the instance type to move the live pool to' });
     cfg.services.forEach((s, i) => {
+      if (s.shadow.ab && s.shadow.sampling.mode === 'metadata') ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'ab'], message: 'A/B arms need requests to forward: sampling.mode "metadata" forwards none (use "scrubbed" or "full")' });
       if (s.shadow.instanceType !== undefined && !(s.shadow.instanceType in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'instanceType'], message: `unknown instance type "${s.shadow.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
     });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });

@@ -25,6 +25,7 @@ import { DEMO_ENV, findLeftovers, processMark, removeLeftovers, throwawayDir } f
 import { percentile, startLoad, totals } from '../gateway/loadgen.js';
 import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Store, type ExperimentRecord } from '../metrics/store.js';
+import type { ArmSummary } from '../proof/ab.js';
 import { Runtime } from './runtime.js';
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'demo.yaml');
@@ -57,6 +58,8 @@ export interface DemoOptions {
   readonly onLog?: (line: string) => void;
   /** Aborted (SIGINT, SIGTERM): the demo stops its instances, removes its directory and rejects with DemoInterrupted. */
   readonly signal?: AbortSignal;
+  /** A/B arms in the shadow, one per strategy, during each strategy's day (shadow.ab of the configuration). */
+  readonly ab?: readonly DemoStrategy[];
 }
 
 /** The demo was interrupted; what it had started is stopped and its directory removed. */
@@ -114,15 +117,19 @@ export interface DemoDetails {
 
 export interface DemoResult {
   strategies: Partial<Record<DemoStrategy, DemoStrategyResult>>;
+  /** With `ab`: each arm's figures over the (last) day, side by side. */
+  ab?: Record<string, ArmSummary>;
+  /** The share of live's requests each arm received (shadow.ab.share). */
+  abShare?: number;
   /** Every strategy's proven changes, in strategy order. */
   proofs: DemoProof[];
   details: Partial<Record<DemoStrategy, DemoDetails>>;
 }
 
-export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds'>, storePath: string): Config {
+export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds' | 'ab'>, storePath: string): Config {
   return loadConfig({
     file: o.configFile ?? DEMO_CONFIG,
-    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0'],
+    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0', ...(o.ab?.length ? [`services[0].shadow.ab.strategies=[${o.ab.join(',')}]`] : [])],
   });
 }
 
@@ -154,6 +161,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
       result.details[name] = r.details;
+      if (r.ab) {
+        result.ab = r.ab;
+        result.abShare = rt?.ab?.s.share;
+      }
       proven = r.trials;
       for (const p of r.details.proofs) result.proofs.push({ at: p.at, candidate: p.candidate, verdict: p.verdict, predictedP99Ms: p.predictedP99Ms, realizedP99Ms: p.realizedP99Ms });
     } catch (err) {
@@ -193,7 +204,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 }
 
-async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[] }> {
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary> }> {
   const log = o.onLog ?? (() => undefined);
   const cfg = demoConfig(o, join(dir, 'store.db'));
   if (proven.length) {
@@ -227,12 +238,13 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       ticks.push(r);
       if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}${r.decision.driver ? ` (${r.decision.driver})` : ''}${r.decision.proof ? ` · proof ${r.decision.proof.status}${r.decision.proof.trial ? ` (${r.decision.proof.trial.replace(/^.*-trial-/, '')})` : ''}` : ''}`;
       const t = Math.max(0, (r.at - t0) / 1000);
+      const arms = rt.ab ? ` · A/B ${Object.entries(rt.ab.summary()).map(([n, a]) => `${n} ${a.instances}`).join(' ')}` : '';
       o.onStatus?.(
-        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}`,
+        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}${arms}`,
       );
     },
     onEvent: (e: LoopEvent) => {
-      if (e.kind !== 'decision' && e.kind !== 'sampling') log(`[${name}] ${e.kind}: ${e.detail}`);
+      if (e.kind !== 'decision' && e.kind !== 'sampling' && e.kind !== 'ab_decision') log(`[${name}] ${e.kind}: ${e.detail}`);
     },
   });
   started(rt);
@@ -270,11 +282,14 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
 
     // 3. The day.
     await sleep(t0 - Date.now());
+    // The arms' figures are the day's, like live's.
+    rt.ab?.resetFigures();
     await rt.tick();
     const load = startLoad({ url: rt.listen, rate, durationSeconds: D, seed: o.seed, startAt: t0, timeoutMs: 10_000 });
     rt.startTicking();
     const seconds = await load.done;
     await rt.pauseTicking();
+    const ab = rt.ab?.summary();
 
     // 4. Score.
     const slo = svc.slo;
@@ -380,7 +395,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       held: today.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
       typeChanges: today.filter((d) => d.boundReason === 'proven_type_change').length,
     };
-    return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted') };
+    return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted'), ...(ab ? { ab } : {}) };
   } finally {
     await rt.stop({ deleteInstances: true });
   }

@@ -22,12 +22,14 @@ import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from
 import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
 import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.js';
 import type { DecisionProof } from '../core/gate.js';
+import { meanOf, observeWindow, trimWindow, type WindowPoint } from '../core/observe.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalPool } from '../gateway/metrics.js';
+import { fitDemandForecast, type DemandForecastSettings } from '../metrics/demand.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
@@ -47,7 +49,7 @@ export interface LoopSettings {
   readonly metricWindowSeconds: number;
   readonly staleMetricsSeconds: number;
   readonly leadTimeSeconds: number;
-  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly bucketSeconds: number; readonly timeScale: number; readonly historySeconds: number };
+  readonly forecast: DemandForecastSettings;
   readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' | 'vertical'; readonly verticalType?: string };
   /** Slots and service time per instance type (vertical scaling changes the live pool's type). */
   readonly types?: Readonly<Record<string, { readonly slots: number; readonly serviceTimeSeconds: number; readonly warmupSeconds?: number }>>;
@@ -76,7 +78,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change';
+export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -106,29 +108,11 @@ export interface TickReport {
   readonly mirrorRate: number;
 }
 
-interface WindowPoint {
-  at: number;
-  requests: number;
-  latencySumMs: number;
-  ready: number;
-}
-
 const METRIC = { liveRps: 'rps', liveP99: 'p99_ms', liveErrors: 'error_rate', instances: 'instances', ready: 'ready', utilization: 'utilization', mirrorRate: 'mirror_rate', tickMs: 'tick_ms', perInstanceRps: 'capacity_rps' } as const;
 
 /** Shadow instances for a live pool: `fraction` of its slots, in shadow instances' slots, at least one. */
 export function shadowSize(fraction: number, liveInstances: number, liveSlots: number, shadowSlots: number): number {
   return Math.max(1, Math.ceil((fraction * Math.max(liveInstances, 1) * liveSlots) / shadowSlots - 1e-9));
-}
-
-/** Mean latency (ms) and total count of weighted buckets. */
-function meanOf(b: Weighted): { mean: number; n: number } {
-  let s = 0;
-  let n = 0;
-  for (const [v, c] of b) {
-    s += v * c;
-    n += c;
-  }
-  return { mean: n ? s / n : Number.NaN, n };
 }
 
 export class ServiceLoop {
@@ -210,8 +194,8 @@ export class ServiceLoop {
 
     // 1. Sense.
     const [interval, listed] = await Promise.all([this.d.gateway.interval(), this.d.provider.list({ service: s.service })]);
-    // Trial instances (src/proof) belong to their trial: never a shadow, never repaired or counted here.
-    const all = listed.filter((i) => i.labels.trial === undefined);
+    // Trial and A/B arm instances (src/proof) belong to their experiment: never a shadow, never repaired or counted here.
+    const all = listed.filter((i) => i.labels.trial === undefined && i.labels.ab === undefined);
     const dt = Number.isFinite(this.lastTickAt) ? Math.max(1e-3, (now - this.lastTickAt) / 1000) : s.tickSeconds;
     this.lastTickAt = now;
     const usable = (i: Instance): boolean => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id);
@@ -224,7 +208,7 @@ export class ServiceLoop {
     const liveRps = interval.live.requests / dt;
     const liveLat = meanOf(interval.live.buckets);
     this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: liveReady.length });
-    while (this.window.length > 0 && (this.window[0] as WindowPoint).at <= now - s.metricWindowSeconds * 1000) this.window.shift();
+    trimWindow(this.window, now, s.metricWindowSeconds * 1000);
     if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
 
     // After a restart, the live pool's type is what its instances run (a vertical move survives).
@@ -280,19 +264,7 @@ export class ServiceLoop {
     else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
 
     // 4. Decide.
-    let requests = 0;
-    let latencySum = 0;
-    let readySum = 0;
-    for (const w of this.window) {
-      requests += w.requests;
-      latencySum += w.latencySumMs;
-      readySum += w.ready;
-    }
-    const span = this.window.length ? Math.max(dt, (now - (this.window[0] as WindowPoint).at) / 1000 + dt) : dt;
-    const demand = requests / span;
-    const meanReady = this.window.length ? readySum / this.window.length : liveReady.length;
-    // Little's law: requests in the system = throughput x mean latency; busy fraction of the slots.
-    const utilization = meanReady > 0 && requests > 0 ? Math.min(1, (demand * (latencySum / requests / 1000)) / (meanReady * this.slots)) : meanReady > 0 ? 0 : Number.NaN;
+    const { demandRps: demand, utilization } = observeWindow(this.window, now, dt, this.slots, liveReady.length);
     const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
     let decision: Decision | undefined;
     const periodMs = this.d.strategy.periodSeconds * 1000;
@@ -435,31 +407,16 @@ export class ServiceLoop {
    */
   private refitForecast(now: number): void {
     const s = this.s;
-    const bucket = s.forecast.bucketSeconds;
-    const resolution = bucket >= 3600 ? 3600 : bucket >= 60 ? 60 : 1;
-    const from = now - s.forecast.historySeconds * 1000;
-    const points = this.d.store.series({ service: s.service, pool: 'live', metric: METRIC.liveRps, from, to: now, resolution });
-    if (points.length < 2) return;
-    const startSec = Math.floor((points[0] as { ts: number }).ts / 1000 / bucket) * bucket;
-    const n = Math.floor(now / 1000 / bucket) - startSec / bucket;
-    if (n < 2) return;
-    const sums = new Float64Array(n);
-    const counts = new Float64Array(n);
-    for (const p of points) {
-      const k = Math.floor(p.ts / 1000 / bucket) - startSec / bucket;
-      if (k >= 0 && k < n) {
-        sums[k] = (sums[k] as number) + p.mean * p.count;
-        counts[k] = (counts[k] as number) + p.count;
-      }
-    }
-    const values = new Float64Array(n);
-    for (let k = 0; k < n; k++) values[k] = counts[k] ? (sums[k] as number) / (counts[k] as number) : Number.NaN;
-    const horizon = Math.ceil((s.leadTimeSeconds + this.d.strategy.periodSeconds * 2 + s.forecast.refitSeconds) / bucket) + 2;
-    const scaled = this.d.forecaster?.forecast({ start: startSec * s.forecast.timeScale, step: bucket * s.forecast.timeScale, values }, horizon, s.forecast.level);
-    if (!scaled) return;
-    // Back to real seconds for the strategy.
-    this.forecast = { ...scaled, start: scaled.start / s.forecast.timeScale, step: scaled.step / s.forecast.timeScale };
+    if (!this.d.forecaster) return;
+    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, s.leadTimeSeconds + this.d.strategy.periodSeconds * 2 + s.forecast.refitSeconds);
+    if (!f) return;
+    this.forecast = f;
     this.lastFitAt = now;
+  }
+
+  /** The demand forecast the strategy last planned with (real seconds). */
+  get currentForecast(): Forecast | undefined {
+    return this.forecast;
   }
 
   private createLive(count: number, tag: string): void {

@@ -26,7 +26,8 @@ import { ProofGate, type GateType } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
 import { recoverTrials } from '../proof/trial.js';
-import { ServiceLoop, type LoopEvent, type TickReport } from './loop.js';
+import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
+import { ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
 
 /** The bundled sample service (compiled beside this file's tree). */
 export const SAMPLE_SERVICE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'sample-service', 'server.js');
@@ -137,6 +138,8 @@ export class Runtime {
     private readonly o: RuntimeOptions,
     /** Proof before change; undefined when scaling.proof is off. */
     readonly gate?: ProofGate,
+    /** A/B arms in the shadow; undefined unless shadow.ab is configured. */
+    readonly ab?: AbArms,
   ) {}
 
   static async start(o: RuntimeOptions): Promise<Runtime> {
@@ -155,7 +158,7 @@ export class Runtime {
       const gw = cfg.gateway;
       const shadowType = svc.shadow.instanceType ?? svc.instanceType;
       const sampling = svc.shadow.sampling;
-      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}) };
+      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0 };
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
       const options = { shadow: [], mirror, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
@@ -195,6 +198,9 @@ export class Runtime {
       // Trials a crash left open: their instances go before the loop could take them for shadows, and
       // the experiments are closed as aborted (an unfinished trial never counts as a proof).
       for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
+      // An A/B a crash left open: its arm instances go, the experiment is closed as aborted.
+      const armsLeft = await recoverArms(store, provider, svc.name, now);
+      if (armsLeft > 0) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `${armsLeft} A/B arm instance(s) left by an earlier run deleted` });
       const strategyName = o.strategy ?? svc.scaling.strategy;
       const strategy = buildStrategy(strategyName, model);
       const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
@@ -243,8 +249,7 @@ export class Runtime {
                 mix: async () => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests()),
                 ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
             );
-      const loop = new ServiceLoop(
-        {
+      const loopSettings: LoopSettings = {
           service: svc.name,
           instanceType: svc.instanceType,
           slots: model.type.slots,
@@ -265,10 +270,38 @@ export class Runtime {
           ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
           headroom: sc.headroom,
           emergencyUtilization: sc.reactive.targetUtilization * (1 + sc.reactive.tolerance),
-        },
+        };
+      const loop = new ServiceLoop(
+        loopSettings,
         { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
       );
-      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate);
+      let ab: AbArms | undefined;
+      if (svc.shadow.ab) {
+        // Every arm: the live model, its bounds scaled to the arm's share, its own strategy.
+        const share = svc.shadow.ab.share;
+        const armModel = { ...model, bounds: abBounds(model.bounds, share) };
+        const forecastSettings = loopSettings.forecast;
+        ab = new AbArms(
+          {
+            service: svc.name,
+            arms: svc.shadow.ab.strategies.map((name) => ({ name, strategy: buildStrategy(name, armModel) })),
+            share,
+            instanceType: svc.instanceType,
+            slots: model.type.slots,
+            slo: svc.slo,
+            bounds: armModel.bounds,
+            initialInstances: Math.min(armModel.bounds.maxInstances, Math.max(armModel.bounds.minInstances, Math.ceil((o.initialInstances ?? svc.pool.min) * share - 1e-9))),
+            metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
+            staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
+            tickSeconds: c.tickSeconds,
+            ...(svc.shadow.ab.strategies.some((n) => n !== 'reactive') ? { forecast: { settings: forecastSettings, forecaster: forecaster ?? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }), horizonSeconds: model.leadTimeSeconds + sc.periodSeconds * 2 + svc.forecast.refitSeconds } } : {}),
+            requestTimeoutMs: gw.timeoutMs,
+          },
+          { provider, gateway: control, store, now, ...(o.onEvent ? { onEvent: (kind, detail) => o.onEvent?.({ at: now(), kind, detail }) } : {}) },
+        );
+        await ab.start();
+      }
+      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate, ab);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loop stops acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
@@ -299,6 +332,7 @@ export class Runtime {
     this.o.onEvent?.({ at: Date.now(), kind: 'stopped', detail: `the loop stopped acting: ${err.message}` });
     // Running trials end: their instances are deleted (the store may not record it; the next start recovers).
     void this.gate?.close().catch(() => undefined);
+    void this.ab?.close().catch(() => undefined);
     this.o.onFatal?.(err);
   }
 
@@ -316,6 +350,14 @@ export class Runtime {
       if (this.ticking === settled) this.ticking = undefined;
     });
     const r = await p;
+    if (this.ab && !this.stopped) {
+      try {
+        await this.ab.tick(r.liveRps);
+      } catch (err) {
+        // The arms are an experiment: their failure never stops the live loop.
+        this.o.onEvent?.({ at: Date.now(), kind: 'ab_action_failed', detail: `A/B tick failed: ${(err as Error).message}` });
+      }
+    }
     this.o.onTick?.(r);
     return r;
   }
@@ -352,6 +394,8 @@ export class Runtime {
     await this.ticking;
     // Running trials are aborted: their instances deleted, their experiments closed as aborted.
     await this.gate?.close().catch(() => undefined);
+    // The A/B arms end with the run: their instances deleted, the experiment closed with its figures.
+    await this.ab?.close().catch(() => undefined);
     if (o.deleteInstances) {
       const all = await this.provider.list();
       await Promise.all(all.map((i) => this.provider.delete(i.id).catch(() => undefined)));

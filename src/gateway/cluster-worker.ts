@@ -15,6 +15,7 @@ const init = JSON.parse(raw) as WorkerInit;
 const g = createGateway({ ...init.options, live: init.members });
 g.mirror.setRate(init.rate);
 g.mirror.setTargets(init.shadow);
+g.mirror.setArms(init.arms ?? []);
 
 let closing: Promise<void> | undefined;
 const shutdown = (): Promise<void> => (closing ??= g.close().then(() => process.exit(0)));
@@ -44,6 +45,9 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return g.metrics.takeInterval();
     case 'shadow':
       g.mirror.setTargets(c.urls);
+      return true;
+    case 'arms':
+      g.mirror.setArms(c.urls);
       return true;
     case 'close':
       setImmediate(() => void shutdown());

@@ -25,6 +25,8 @@ export interface WorkerInit {
   readonly members: readonly Required<MemberSpec>[];
   readonly rate: number;
   readonly shadow: readonly string[];
+  /** A/B arms (src/proof/ab.ts). */
+  readonly arms: readonly string[];
   readonly host: string;
   readonly port: number;
 }
@@ -41,6 +43,7 @@ export type WorkerCommand =
   | { op: 'rate'; rate: number }
   | { op: 'interval' }
   | { op: 'shadow'; urls: readonly string[] }
+  | { op: 'arms'; urls: readonly string[] }
   | { op: 'close' };
 
 export interface WorkerRequest {
@@ -71,6 +74,7 @@ export class ClusterGateway implements GatewayControl {
   private nextId: number;
   private rate: number;
   private shadow: readonly string[];
+  private arms: readonly string[] = [];
   private port: number;
   private stopping = false;
   /** Workers restarted after an unexpected exit. */
@@ -120,7 +124,7 @@ export class ClusterGateway implements GatewayControl {
   }
 
   private fork(): Promise<number> {
-    const init: WorkerInit = { options: this.o.options, members: this.state, rate: this.rate, shadow: this.shadow, host: this.o.host, port: this.o.port };
+    const init: WorkerInit = { options: this.o.options, members: this.state, rate: this.rate, shadow: this.shadow, arms: this.arms, host: this.o.host, port: this.o.port };
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify(init) });
     this.workers.add(w);
     return new Promise((resolve, reject) => {
@@ -245,6 +249,11 @@ export class ClusterGateway implements GatewayControl {
 
   shadowTargets(): Promise<readonly string[]> {
     return Promise.resolve(this.shadow);
+  }
+
+  async setArmTargets(urls: readonly string[]): Promise<void> {
+    this.arms = [...urls];
+    await this.all({ op: 'arms', urls });
   }
 
   async metadata(): Promise<MetadataView> {

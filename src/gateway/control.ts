@@ -3,7 +3,7 @@
 // merges the workers' measurements and applies every change to all of them).
 
 import type { Gateway, LiveMember } from './gateway.js';
-import { REPLAY_LIMITS, type MirrorStats, type ReplayRequest, type RequestMetadata } from './mirror.js';
+import { MIRROR_COUNTERS, REPLAY_LIMITS, type MirrorStats, type ReplayRequest, type RequestMetadata } from './mirror.js';
 import { TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
 
 export interface MemberView {
@@ -51,6 +51,8 @@ export interface GatewayControl {
   /** Replace the shadow pool's targets. */
   setShadowTargets(urls: readonly string[]): Promise<void>;
   shadowTargets(): Promise<readonly string[]>;
+  /** Replace the A/B arms (src/proof/ab.ts): each URL receives every request sampled for the arms. */
+  setArmTargets(urls: readonly string[]): Promise<void>;
 }
 
 export function memberView(m: LiveMember): MemberView {
@@ -73,11 +75,11 @@ export function workerReport(g: Gateway): WorkerReport {
 export function mergeReports(reports: readonly WorkerReport[], now: () => number): { metrics: TrafficMetrics; stats: StatsView } {
   const metrics = new TrafficMetrics(now);
   for (const r of reports) metrics.absorb(r.traffic);
-  const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, rate: reports[0]?.mirror.rate ?? 0 };
+  const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, rate: reports[0]?.mirror.rate ?? 0 };
   const errors: Record<string, number> = {};
   const live = new Map<string, MemberView>();
   for (const r of reports) {
-    for (const k of ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued'] as const) mirror[k] += r.mirror[k];
+    for (const k of MIRROR_COUNTERS) mirror[k] += r.mirror[k] ?? 0;
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     for (const m of r.live) {
       const seen = live.get(m.id);
@@ -112,6 +114,7 @@ export function localControl(g: Gateway): GatewayControl {
     interval: () => Promise.resolve(g.metrics.takeIntervalView()),
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
+    setArmTargets: (urls) => Promise.resolve(g.mirror.setArms(urls)),
   };
 }
 

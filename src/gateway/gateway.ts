@@ -264,11 +264,14 @@ export function createGateway(o: GatewayOptions): Gateway {
     // body chunk on its way to the live upstream and keeps a copy up to the mirror's cap.
     const key = mirror.keyOf(req.rawHeaders, client);
     const sampled = mirror.sample(method, key);
-    if (sampled && mirror.mode !== 'metadata') {
+    // The A/B arms' sample is drawn apart from the shadow's; a request may go to both.
+    const toArms = mirror.sampleArms(method, key);
+    if ((sampled || toArms) && mirror.mode !== 'metadata') {
       const orderKey = key ?? path;
       const deliver = mutation ? mirror.reserve(orderKey) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
       const mirrored = headerRecord(headers);
-      if (!req.body) deliver({ method, path, headers: mirrored, body: undefined, orderKey });
+      const to = { toShadow: sampled, toArms };
+      if (!req.body) deliver({ method, path, headers: mirrored, body: undefined, orderKey, ...to });
       else {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -282,7 +285,7 @@ export function createGateway(o: GatewayOptions): Gateway {
               chunks.length = 0;
             } else chunks.push(c);
           },
-          end: () => deliver({ method, path, headers: mirrored, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey }),
+          end: () => deliver({ method, path, headers: mirrored, body: !tooBig && chunks.length ? Buffer.concat(chunks) : undefined, oversized: tooBig, orderKey, ...to }),
           abort: () => deliver(undefined),
         };
       }

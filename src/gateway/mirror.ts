@@ -42,6 +42,11 @@ export interface MirrorOptions {
   readonly metadataLimit: number;
   /** Metadata mode: also append every record to this JSON Lines file (replayable). */
   readonly recordFile?: string;
+  /**
+   * A/B arms in the shadow (src/proof/ab.ts): the fraction of requests, sampled on their own, that every
+   * arm receives (the same requests to each arm). 0: no arms.
+   */
+  readonly armRate: number;
 }
 
 export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
@@ -60,7 +65,15 @@ export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
   concurrency: 16,
   timeoutMs: 1000,
   metadataLimit: 10_000,
+  armRate: 0,
 };
+
+/**
+ * Each arm's delivery: its own connections, many, so that a slow arm queues at its own balancer (where
+ * it is measured) rather than in the mirror, and at most `inFlight` requests outstanding (past it, a
+ * request is dropped for that arm and counted).
+ */
+export const ARM_LIMITS = { connections: 512, inFlight: 4096, timeoutMs: 30_000 } as const;
 
 export interface MirroredRequest {
   readonly method: string;
@@ -71,6 +84,9 @@ export interface MirroredRequest {
   readonly oversized?: boolean;
   /** Ordering key for mutations (the sampling key's value, or the path). */
   readonly orderKey: string;
+  /** Where it goes: the shadow pool (default true) and every A/B arm (default false). */
+  readonly toShadow?: boolean;
+  readonly toArms?: boolean;
 }
 
 /** What metadata mode records of a sampled request (nothing is forwarded). */
@@ -113,7 +129,14 @@ export interface MirrorStats {
   inFlight: number;
   /** Waiting to be sent (ordered mutations and the queue). */
   queued: number;
+  /** A/B arms: requests sampled for the arms, copies sent (one per arm), failed, and dropped (an arm far behind). */
+  armSampled: number;
+  armSent: number;
+  armFailed: number;
+  armDropped: number;
 }
+
+export const MIRROR_COUNTERS = ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued', 'armSampled', 'armSent', 'armFailed', 'armDropped'] as const;
 
 /** FNV-1a, 32 bit: a stable hash for consistent sampling. */
 export function fnv1a(text: string): number {
@@ -133,7 +156,8 @@ export class Mirror {
   private next = 0;
   private readonly queue: MirroredRequest[] = [];
   private readonly keyChains = new Map<string, Promise<void>>();
-  private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0 };
+  private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0 };
+  private arms: { url: string; pool: Pool; inFlight: number }[] = [];
   private readonly scrubber: Scrubber;
   private readonly replay: ReplayRequest[] = [];
   private replayHead = 0;
@@ -189,6 +213,18 @@ export class Mirror {
     return this.targets;
   }
 
+  /** Replace the A/B arms (one URL each: the arm's own balancer). Kept arms keep their connections. */
+  setArms(urls: readonly string[]): void {
+    const keep = new Map(this.arms.map((a) => [a.url, a]));
+    const next = [...new Set(urls)];
+    this.arms = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: ARM_LIMITS.connections, headersTimeout: ARM_LIMITS.timeoutMs, bodyTimeout: ARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
+    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
+  }
+
+  getArms(): readonly string[] {
+    return this.arms.map((a) => a.url);
+  }
+
   get mode(): MirrorMode {
     return this.o.mode;
   }
@@ -228,6 +264,18 @@ export class Mirror {
   }
 
   /**
+   * Whether this request goes to the A/B arms: a draw of its own (so the arms' share does not depend on
+   * the shadow's rate), by the key's hash when a key is configured (salted: another draw than the
+   * shadow's); mutations always when mutations are mirrored. Metadata mode forwards nothing.
+   */
+  sampleArms(method: string, key: string | undefined): boolean {
+    if (this.arms.length === 0 || this.o.mode === 'metadata' || this.closed) return false;
+    const take = (this.o.mirrorMutations && this.isMutation(method)) || (key !== undefined ? fnv1a(`ab:${key}`) / 4294967296 < this.o.armRate : this.random() < this.o.armRate);
+    if (take) this.stats.armSampled++;
+    return take;
+  }
+
+  /**
    * For a sampled mutation: take its place in its key's order now (at arrival); call the returned
    * function once its body has arrived (or with undefined to give the place up). Never blocks.
    */
@@ -246,10 +294,12 @@ export class Mirror {
       this.stats.queued--;
       const prepared = req && this.prepare(req);
       if (!prepared) {
-        this.stats.dropped++;
+        if (req?.toShadow !== false) this.stats.dropped++;
+        if (req?.toArms) this.stats.armDropped += this.arms.length;
         return;
       }
-      await new Promise<void>((resolve) => this.send(prepared, resolve));
+      // The next mutation of the key waits until this one has reached the shadow and every arm.
+      await Promise.all([prepared.toShadow !== false ? new Promise<void>((resolve) => this.send(prepared, resolve)) : undefined, prepared.toArms ? this.sendArms(prepared) : undefined]);
     });
     this.keyChains.set(orderKey, chained);
     void chained.then(() => {
@@ -262,6 +312,9 @@ export class Mirror {
   submit(req: MirroredRequest): void {
     if (this.closed || this.o.mode === 'metadata') return;
     const prepared = this.prepare(req);
+    if (prepared?.toArms) void this.sendArms(prepared);
+    else if (!prepared && req.toArms) this.stats.armDropped += this.arms.length;
+    if (req.toShadow === false) return;
     if (!prepared || this.stats.queued + this.queue.length + this.stats.inFlight >= this.o.queueLimit) {
       this.stats.dropped++;
       return;
@@ -326,13 +379,13 @@ export class Mirror {
   async close(): Promise<void> {
     this.closed = true;
     const flushed = this.recordStream ? new Promise<void>((resolve) => (this.recordStream as WriteStream).end(() => resolve())) : Promise.resolve();
-    await Promise.all([...this.pools.map((p) => p.destroy()), flushed]);
+    await Promise.all([...this.pools.map((p) => p.destroy()), ...this.arms.map((a) => a.pool.destroy()), flushed]);
   }
 
   private prepare(req: MirroredRequest): MirroredRequest | undefined {
     if (req.oversized || (req.body && req.body.length > this.o.maxBodyBytes)) return undefined;
     if (this.o.mode === 'full') {
-      this.remember(req);
+      if (req.toShadow !== false) this.remember(req);
       return req;
     }
     const sc = this.scrubber;
@@ -348,8 +401,44 @@ export class Mirror {
       }
     }
     const prepared = { ...req, path: sc.path(req.path), headers, body };
-    this.remember(prepared);
+    if (req.toShadow !== false) this.remember(prepared);
     return prepared;
+  }
+
+  /**
+   * Deliver one request to every arm, at once (arrivals stay open-loop; each arm's balancer queues and
+   * measures). Resolves when every copy has ended, whatever the outcome; never retried.
+   */
+  private sendArms(r: MirroredRequest): Promise<void> {
+    return Promise.all(
+      this.arms.map(
+        (a) =>
+          new Promise<void>((resolve) => {
+            if (a.inFlight >= ARM_LIMITS.inFlight) {
+              this.stats.armDropped++;
+              return resolve();
+            }
+            a.inFlight++;
+            let settled = false;
+            const settle = (ok: boolean): void => {
+              if (settled) return;
+              settled = true;
+              a.inFlight--;
+              if (ok) this.stats.armSent++;
+              else this.stats.armFailed++;
+              resolve();
+            };
+            try {
+              a.pool.dispatch(
+                { method: r.method, path: r.path, headers: r.headers, body: r.body ?? null },
+                { onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => settle(true), onError: () => settle(false) },
+              );
+            } catch {
+              settle(false);
+            }
+          }),
+      ),
+    ).then(() => undefined);
   }
 
   private pump(): void {

@@ -1,0 +1,45 @@
+// The demand forecast of a service from its live request rate in the store: what the live loop's
+// strategies plan with, and what the A/B arms in the shadow (src/proof/ab.ts) scale to their share.
+
+import type { Forecast, Forecaster } from '../core/forecast.js';
+import type { Store } from './store.js';
+
+export interface DemandForecastSettings {
+  readonly level: number;
+  readonly refitSeconds: number;
+  readonly bucketSeconds: number;
+  /** Seconds of the forecaster's day per real second (the demo compresses a day). */
+  readonly timeScale: number;
+  readonly historySeconds: number;
+}
+
+/**
+ * Fit `forecaster` to a service's live demand in the store (requests/s in buckets of
+ * `bucketSeconds`, over `historySeconds` up to `now`), forecasting `horizonSeconds` ahead. The forecaster
+ * works in the day's own seconds (x timeScale); the forecast comes back in real seconds. Undefined while
+ * the history is too short.
+ */
+export function fitDemandForecast(store: Store, service: string, f: DemandForecastSettings, forecaster: Forecaster, now: number, horizonSeconds: number): Forecast | undefined {
+  const bucket = f.bucketSeconds;
+  const resolution = bucket >= 3600 ? 3600 : bucket >= 60 ? 60 : 1;
+  const points = store.series({ service, pool: 'live', metric: 'rps', from: now - f.historySeconds * 1000, to: now, resolution });
+  if (points.length < 2) return undefined;
+  const startSec = Math.floor((points[0] as { ts: number }).ts / 1000 / bucket) * bucket;
+  const n = Math.floor(now / 1000 / bucket) - startSec / bucket;
+  if (n < 2) return undefined;
+  const sums = new Float64Array(n);
+  const counts = new Float64Array(n);
+  for (const p of points) {
+    const k = Math.floor(p.ts / 1000 / bucket) - startSec / bucket;
+    if (k >= 0 && k < n) {
+      sums[k] = (sums[k] as number) + p.mean * p.count;
+      counts[k] = (counts[k] as number) + p.count;
+    }
+  }
+  const values = new Float64Array(n);
+  for (let k = 0; k < n; k++) values[k] = counts[k] ? (sums[k] as number) / (counts[k] as number) : Number.NaN;
+  const horizon = Math.ceil(horizonSeconds / bucket) + 2;
+  const scaled = forecaster.forecast({ start: startSec * f.timeScale, step: bucket * f.timeScale, values }, horizon, f.level);
+  // Back to real seconds for the strategy.
+  return { ...scaled, start: scaled.start / f.timeScale, step: scaled.step / f.timeScale };
+}

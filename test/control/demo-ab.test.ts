@@ -1,0 +1,36 @@
+// End-to-end: `shadowscale demo --ab`, A/B arms of strategies in the shadow during the demo's day, and
+// its bad flags. Its own file: a demo day is long, and the runner's time limit is per file.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers.js';
+
+describe('shadowscale demo --ab', () => {
+  it('--ab reactive,hybrid: one day, live on hybrid, both arms in the shadow on the same sample, side by side', async () => {
+    const r = await runCli(['demo', '--duration', '40', '--ab', 'reactive,hybrid', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { strategies: Record<string, unknown>; ab: Record<string, { sloViolationSeconds: number; p99Ms: number; instanceSeconds: number; actions: number }> };
+    assert.deepEqual(Object.keys(out.strategies), ['hybrid'], 'live runs the last arm');
+    assert.deepEqual(Object.keys(out.ab), ['reactive', 'hybrid']);
+    for (const a of Object.values(out.ab)) {
+      assert.deepEqual(Object.keys(a), ['sloViolationSeconds', 'p99Ms', 'instanceSeconds', 'actions']);
+      assert.ok(a.p99Ms > 0 && a.instanceSeconds > 0, JSON.stringify(a));
+    }
+    const { reactive, hybrid } = out.ab as Record<'reactive' | 'hybrid', (typeof out.ab)[string]>;
+    assert.ok(reactive.actions >= 1 && hybrid.actions >= 1, 'both arms scaled for the ramp');
+    // The forecast's lead shows in the shadow as it does in production.
+    assert.ok(hybrid.sloViolationSeconds <= reactive.sloViolationSeconds, `hybrid arm ${hybrid.sloViolationSeconds} s vs reactive arm ${reactive.sloViolationSeconds} s`);
+  });
+
+  it('rejects a bad --ab with exit 2', async () => {
+    for (const [v, msg] of [
+      ['reactive', /--ab.*at least two distinct strategies/],
+      ['reactive,oracle', /--ab.*expected strategies among reactive, predictive, hybrid, got "oracle"/],
+      ['hybrid,hybrid', /--ab.*at least two distinct/],
+    ] as const) {
+      const r = await runCli(['demo', '--ab', v]);
+      assert.equal(r.code, 2, `${v}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  });
+
+});
