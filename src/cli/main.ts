@@ -536,12 +536,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--samples <n>', 'answers per step (at least 368 for a p99 bound)', positiveInteger, 800)
     .option('--max-step-seconds <s>', 'longest step', positiveNumber('a positive number of seconds'), 30)
     .option('--chaos <seconds>', 'N+1 redundancy: the chosen configuration then loses one instance (killed mid-step) and must meet the SLO from this many seconds after', positiveNumber('a positive number of seconds'))
+    .option('--chaos-latency <ms>', 'with --chaos: the instance is not killed but slowed, every request to it delayed by this many ms on the trial balancer', positiveNumber('a positive number of milliseconds'))
     .option('--set <path=value>', 'set any configuration key (repeatable)', collect, [])
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
       const cfg = loadConfig({ file: opts.config as string, env: io.env, sets: opts.set as string[] });
       const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
       if (opts.chaos !== undefined && (opts.chaos as number) > 600) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chaos: expected at most 600 seconds of recovery, got ${String(opts.chaos)}`);
+      if (opts.chaosLatency !== undefined && opts.chaos === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--chaos-latency: expected together with --chaos SECONDS (the recovery the slowed configuration gets)');
+      if (opts.chaosLatency !== undefined && (opts.chaosLatency as number) > 60_000) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chaos-latency: expected at most 60000 ms, got ${String(opts.chaosLatency)}`);
       const names = (opts.types as string[] | undefined) ?? Object.keys(cfg.instanceTypes);
       for (const n of names) if (!(n in cfg.instanceTypes)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--types: no instance type "${n}" in the configuration (have: ${Object.keys(cfg.instanceTypes).join(', ')})`);
       if ((opts.samples as number) < 368) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--samples: expected at least 368 (fewer answers cannot bound a p99 from above at 95 %), got ${String(opts.samples)}`);
@@ -571,6 +574,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             ...(mix ? { mix } : {}),
             seed: 1,
             ...(opts.chaos !== undefined ? { chaosRecoverySeconds: opts.chaos as number } : {}),
+            ...(opts.chaosLatency !== undefined ? { chaosDelayMs: opts.chaosLatency as number } : {}),
             readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
             provider,
             log: store,
@@ -595,7 +599,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         `type        count  req/s/in  cap@SLO   p99 ms  err %   $/hour  verdict\n${rows.join('\n')}\n` +
           Object.entries(r.types).map(([n, t]) => `${n}: model capacity ${t.modelCapacityAtSloRps.toFixed(1)} req/s per instance at the SLO, measured ${t.measured.estimate !== undefined ? t.measured.estimate.toFixed(1) : t.measured.atLeast !== undefined ? `at least ${t.measured.atLeast.toFixed(1)}` : t.measured.atMost !== undefined ? `at most ${t.measured.atMost.toFixed(1)}` : '-'}`).join('\n') +
           `\n${r.chosen ? `chosen: ${r.chosen.count} × ${r.chosen.instanceType} at ${r.chosen.costPerHour.toFixed(3)} per hour` : 'chosen: none (no candidate passed)'}\n` +
-          (r.redundancy === undefined ? '' : r.redundancy === null ? 'redundancy: not tried (no chosen configuration of 2 or more instances)\n' : `redundancy: ${r.redundancy.survivors} × ${r.redundancy.instanceType} after losing one (${r.redundancy.perSurvivorRps.toFixed(1)} req/s each, trial of ${r.redundancy.trialInstances}): p99 ${r.redundancy.p99Ms === null ? '-' : r.redundancy.p99Ms.toFixed(1)} ms from ${r.redundancy.recoverySeconds} s after the loss, ${r.redundancy.errorsWhileRecovering} error(s) before; ${r.redundancy.verdict}\n`),
+          (r.redundancy === undefined ? '' : r.redundancy === null ? 'redundancy: not tried (no chosen configuration of 2 or more instances)\n' : `redundancy: ${r.redundancy.survivors} × ${r.redundancy.instanceType} after losing one${r.redundancy.fault === 'latency' ? ` to ${r.redundancy.delayMs} ms of injected latency` : ''} (${r.redundancy.perSurvivorRps.toFixed(1)} req/s each, trial of ${r.redundancy.trialInstances}): p99 ${r.redundancy.p99Ms === null ? '-' : r.redundancy.p99Ms.toFixed(1)} ms from ${r.redundancy.recoverySeconds} s after the loss, ${r.redundancy.errorsWhileRecovering} error(s) before; ${r.redundancy.verdict}\n`),
       );
     });
 

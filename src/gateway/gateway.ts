@@ -55,6 +55,12 @@ export interface LiveMember extends Member {
   ejectedUntil: number;
   failures: number;
   requests: number;
+  /**
+   * Fault injection (as Envoy's fault filter delays): every request routed to this member waits this
+   * long before it is sent, and the wait is part of its measured latency. 0 in normal operation; the
+   * proof's chaos trials (src/proof/trial.ts) set it on their own gateway, never on the live one.
+   */
+  delayMs: number;
 }
 
 export interface GatewayStats {
@@ -72,6 +78,8 @@ export interface Gateway {
   addLive(url: string, weight?: number, id?: string): LiveMember;
   /** Drain a live member: no new requests; it is removed once its in-flight requests finish. */
   removeLive(id: string): Promise<boolean>;
+  /** Fault injection: delay every request to member `id` by `ms` (0 ends it); false when unknown. */
+  setDelay(id: string, ms: number): boolean;
   /** Listen; an address that cannot be listened on is SHADOWSCALE_E_USAGE naming `what` (e.g. "--listen"). */
   listen(port: number, host?: string, what?: string): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -222,6 +230,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     failures: 0,
     ejectedUntil: 0,
     requests: 0,
+    delayMs: 0,
     pool: new Pool(url, { connections: 256, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 30_000 }),
   });
   const draining = new Map<LiveMember, Promise<boolean>>();
@@ -295,7 +304,10 @@ export function createGateway(o: GatewayOptions): Gateway {
     member.requests++;
     const ex = new Exchange(ctx, member, req, res, t, mutation, sampled);
     req.onAbort = () => ex.clientAborted();
-    member.pool.dispatch({ method, path, headers, body: req.body }, ex);
+    if (member.delayMs > 0) {
+      const body = req.body;
+      setTimeout(() => member.pool.dispatch({ method, path, headers, body }, ex), member.delayMs);
+    } else member.pool.dispatch({ method, path, headers, body: req.body }, ex);
   };
 
   const front = new FrontServer(handle, {
@@ -316,6 +328,12 @@ export function createGateway(o: GatewayOptions): Gateway {
       const m = makeMember(url, weight, id);
       members.push(m);
       return m;
+    },
+    setDelay: (id, ms) => {
+      const m = members.find((x) => x.id === id);
+      if (!m) return false;
+      m.delayMs = Math.max(0, ms);
+      return true;
     },
     removeLive: (id) => {
       const m = members.find((x) => x.id === id);

@@ -46,10 +46,15 @@ export interface ProveOptions {
   readonly now?: () => number;
   /** N+1 redundancy: the chosen configuration loses one instance and must meet the SLO within this many seconds. */
   readonly chaosRecoverySeconds?: number;
+  /** The loss is injected latency on one instance (every request to it delayed this long, ms) instead of a kill. */
+  readonly chaosDelayMs?: number;
 }
 
 /** The chosen configuration after losing one instance (prove --chaos). */
 export interface RedundancyProof {
+  /** How the instance was lost: killed, or slowed by `delayMs` on every request. */
+  readonly fault: 'kill' | 'latency';
+  readonly delayMs?: number;
   readonly instanceType: string;
   readonly count: number;
   readonly survivors: number;
@@ -143,7 +148,8 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
   const best = passed[0];
   const base = { rate: o.rateRps, candidates: out, chosen: best ? { instanceType: best.instanceType, count: best.count, costPerHour: best.costPerHour } : null, types, dropped: list.dropped };
   if (o.chaosRecoverySeconds === undefined) return base;
-  // 5. Chaos: the chosen configuration loses one instance. A trial of n = min(count, 3) instances is driven
+  // 5. Chaos: the chosen configuration loses one instance (killed, or slowed: a gray failure the balancer
+  //    must route around). A trial of n = min(count, 3) instances is driven
   //    so that its n - 1 survivors carry what production's count - 1 would: rate x count / (count - 1) each.
   if (!best || best.count < 2) return { ...base, redundancy: null };
   const t = o.types.find((x) => x.name === best.instanceType) as ProveType;
@@ -151,13 +157,13 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
   const perSurvivor = (best.perInstanceRps * best.count) / (best.count - 1);
   const perInstance = (perSurvivor * (n - 1)) / n;
   const trial = await runTrial(
-    { id: `prove-chaos-${t.name}-${now().toString(36)}`, service: o.service, instanceType: t.name, perInstanceRps: perInstance, stepFractions: [1], minSamplesPerStep: o.samplesPerStep, minStepSeconds: 2, maxStepSeconds: o.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: o.path, ...(o.mix ? { mix: o.mix } : {}), seed: o.seed + 7, instances: n, chaos: { afterSeconds: 1, recoverySeconds: o.chaosRecoverySeconds } },
+    { id: `prove-chaos-${t.name}-${now().toString(36)}`, service: o.service, instanceType: t.name, perInstanceRps: perInstance, stepFractions: [1], minSamplesPerStep: o.samplesPerStep, minStepSeconds: 2, maxStepSeconds: o.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: o.path, ...(o.mix ? { mix: o.mix } : {}), seed: o.seed + 7, instances: n, chaos: { afterSeconds: 1, recoverySeconds: o.chaosRecoverySeconds, ...(o.chaosDelayMs !== undefined ? { kind: 'latency' as const, delayMs: o.chaosDelayMs } : {}) } },
     { provider: o.provider, log: o.log, readyTimeoutMs: o.readyTimeoutMs, now, ...(o.signal ? { signal: o.signal } : {}), onStep: (k, m) => o.onStep?.(`${t.name} chaos`, k, 1, m) },
     settings,
   );
   const step = trial.steps[0];
   return {
     ...base,
-    redundancy: { instanceType: t.name, count: best.count, survivors: best.count - 1, perSurvivorRps: perSurvivor, trialInstances: n, recoverySeconds: o.chaosRecoverySeconds, p99Ms: step ? step.numbers.p99Ms : null, errorsWhileRecovering: trial.chaos?.errorsWhileRecovering ?? 0, verdict: trial.unhealthy ? 'inconclusive' : trial.verdict },
+    redundancy: { fault: o.chaosDelayMs !== undefined ? 'latency' : 'kill', ...(o.chaosDelayMs !== undefined ? { delayMs: o.chaosDelayMs } : {}), instanceType: t.name, count: best.count, survivors: best.count - 1, perSurvivorRps: perSurvivor, trialInstances: n, recoverySeconds: o.chaosRecoverySeconds, p99Ms: step ? step.numbers.p99Ms : null, errorsWhileRecovering: trial.chaos?.errorsWhileRecovering ?? 0, verdict: trial.unhealthy ? 'inconclusive' : trial.verdict },
   };
 }

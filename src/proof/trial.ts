@@ -12,9 +12,11 @@
 // 4. The verdict and its numbers are written to the experiment; the instance is deleted whatever happened.
 //
 // Chaos (N+1 redundancy): a trial of `instances` instances behind a gateway of its own (the real balancer
-// and its ejection) loses one of them, killed with no drain, `afterSeconds` into its target step. The
-// target step is then judged on the answers from `recoverySeconds` after the kill to the step's end: the
-// survivors carry the whole load. "N instances still meet the SLO within S seconds of losing one".
+// and its ejection) loses one of them `afterSeconds` into its target step: killed with no drain
+// (`kind: kill`), or made slow, every request to it delayed by `delayMs` on the trial's balancer
+// (`kind: latency`, a fault injection as Envoy's; the instance itself is untouched). The target step is
+// then judged on the answers from `recoverySeconds` after the fault to the step's end: the others carry
+// the load. "N instances still meet the SLO within S seconds of losing one".
 
 import type { Weighted } from '../core/delta.js';
 import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSettings } from '../core/verdict.js';
@@ -45,10 +47,18 @@ export interface TrialPlan {
   readonly seed: number;
   /** Instances of the type, behind a gateway of the trial's own (default 1: driven directly). Rates stay per instance. */
   readonly instances?: number;
-  /** Chaos: one instance killed `afterSeconds` into the target step; the step is judged from `recoverySeconds` after the kill. */
-  readonly chaos?: { readonly afterSeconds: number; readonly recoverySeconds: number };
+  /** Chaos: one instance killed (or slowed by `delayMs`) `afterSeconds` into the target step; the step is judged from `recoverySeconds` after the fault. */
+  readonly chaos?: ChaosPlan;
   /** Stateful services: a live instance's state snapshot, PUT to /state/snapshot of every trial instance before warm-up. */
   readonly state?: string;
+}
+
+export interface ChaosPlan {
+  /** kill (default): SIGKILL, no drain. latency: every request to the instance delayed by `delayMs`. */
+  readonly kind?: 'kill' | 'latency';
+  readonly afterSeconds: number;
+  readonly recoverySeconds: number;
+  readonly delayMs?: number;
 }
 
 export const DEFAULT_STEPS = [0.5, 1, 1.2] as const;
@@ -72,7 +82,11 @@ export interface TrialDeps {
 }
 
 export interface ChaosResult {
+  readonly kind: 'kill' | 'latency';
+  /** The instance killed, or slowed. */
   readonly killed: string;
+  /** latency: the delay injected on every request to it (ms). */
+  readonly delayMs?: number;
   /** Seconds into the target step. */
   readonly atSeconds: number;
   readonly recoverySeconds: number;
@@ -194,11 +208,14 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
         const c = plan.chaos;
         const from = Math.ceil(c.afterSeconds + c.recoverySeconds);
         const victim = insts[n - 1] as Instance;
-        const killer = setTimeout(() => void provider.kill(victim.id).catch(() => undefined), c.afterSeconds * 1000);
-        const per = await drive(url, plan.path, plan.mix, rate * n, from + seconds, plan.seed + k).finally(() => clearTimeout(killer));
+        const kind = c.kind ?? 'kill';
+        const g = gateway as Gateway;
+        const fault = setTimeout(() => (kind === 'kill' ? void provider.kill(victim.id).catch(() => undefined) : g.setDelay(victim.id, c.delayMs ?? 0)), c.afterSeconds * 1000);
+        const per = await drive(url, plan.path, plan.mix, rate * n, from + seconds, plan.seed + k).finally(() => clearTimeout(fault));
+        g.setDelay(victim.id, 0);
         m = measure(per, rate, n, from);
         const during = per.filter((x) => x.second >= Math.floor(c.afterSeconds) && x.second < from);
-        chaos = { killed: victim.id, atSeconds: c.afterSeconds, recoverySeconds: c.recoverySeconds, errorsWhileRecovering: during.reduce((a, x) => a + x.errors, 0) };
+        chaos = { kind, killed: victim.id, ...(kind === 'latency' ? { delayMs: c.delayMs ?? 0 } : {}), atSeconds: c.afterSeconds, recoverySeconds: c.recoverySeconds, errorsWhileRecovering: during.reduce((a, x) => a + x.errors, 0) };
       } else m = measure(await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k), rate, n);
       measured.push(m);
       deps.onStep?.(k, m);

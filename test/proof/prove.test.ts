@@ -55,6 +55,9 @@ describe('shadowscale prove', () => {
       [['--rate', '10', '--samples', '100'], /--samples: expected at least 368/],
       [['--rate', '10', '--chaos', '0'], /--chaos <seconds>' argument '0' is invalid/],
       [['--rate', '10', '--chaos', '601'], /--chaos: expected at most 600 seconds/],
+      [['--rate', '10', '--chaos-latency', '100'], /--chaos-latency: expected together with --chaos SECONDS/],
+      [['--rate', '10', '--chaos', '2', '--chaos-latency', '0'], /--chaos-latency <ms>' argument '0' is invalid/],
+      [['--rate', '10', '--chaos', '2', '--chaos-latency', '60001'], /--chaos-latency: expected at most 60000 ms/],
       [['--rate', '10', '--traffic', join(dir, 'missing.jsonl')], /missing\.jsonl: cannot read the recording \(ENOENT\)/],
     ] as const) {
       const r = await runCli(['prove', '--config', config, ...args], { TMPDIR: dir });

@@ -135,6 +135,25 @@ describe('trials on the shadow', () => {
     assert.deepEqual(await provider.list(), []);
   });
 
+  const latencyRows = [
+    // Slowed by far less than the SLO: the others and the balancer absorb it.
+    { note: 'chaos (latency): one of three slowed by 20 ms on every request; p99 stays within the SLO (pass)', delayMs: 20, want: 'pass' },
+    // A gray failure: slowed past the SLO, not dead, so neither ejected nor killed; the balancer still sends it
+    // a share (least outstanding of two), and those answers are over the SLO.
+    { note: 'chaos (latency): one of three slowed by 150 ms, past the SLO; the answers it still gets break the p99 (fail)', delayMs: 150, want: 'fail' },
+  ] as const;
+  for (const row of latencyRows) {
+    it(row.note, async (t) => {
+      const { store, provider } = await setup(t);
+      const id = `t-slow-${row.delayMs}`;
+      const r = await runTrial(plan(id, 0.4 * CAPACITY, [1], { instances: 3, chaos: { kind: 'latency', delayMs: row.delayMs, afterSeconds: 1, recoverySeconds: 1 }, minSamplesPerStep: 1500, maxStepSeconds: 10 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+      assert.equal(r.verdict, row.want, JSON.stringify({ steps: r.steps.map((s) => s.numbers), chaos: r.chaos }));
+      assert.deepEqual(r.chaos && { kind: r.chaos.kind, killed: r.chaos.killed, delayMs: r.chaos.delayMs }, { kind: 'latency', killed: trialInstanceId(id, 2), delayMs: row.delayMs });
+      assert.equal(provider.crashes, 0, 'slowed, not killed');
+      assert.deepEqual(await provider.list(), [], 'every trial instance deleted');
+    });
+  }
+
   it('a multi-instance trial left open by a crash: recovery deletes every one of its instances', async (t) => {
     const dir = tempDir(t);
     const first = await setup(t, dir);
