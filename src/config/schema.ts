@@ -110,6 +110,14 @@ const scaling = z.strictObject({
       budgetWindowSeconds: duration(30 * 86400, 's').default(3600).describe('The window the proof budget is counted over'),
       minTypeSaving: fraction().default(0.1).describe('Least saving (share of the current cost) for which a proven cheaper type replaces the current one'),
       path: str('a request path').regex(/^\//, expect('a path starting with /')).default('/work').describe('Request driven when there is no recorded request mix'),
+      redundancy: z
+        .strictObject({
+          recoverySeconds: duration(600, 's').default(5).describe('The SLO must hold from this long after the loss on'),
+          fault: oneOf(['kill', 'latency']).default('kill').describe('How the instance is lost: killed with no drain, or slowed (every request to it delayed by delayMs)'),
+          delayMs: duration(60_000, 'ms').optional().describe('fault latency: the delay injected on every request to the instance'),
+        })
+        .optional()
+        .describe('N+1 redundancy: a count is proven only when a chaos trial showed it holds the SLO after losing one instance; one instance never does'),
     })
     .prefault({}),
 });
@@ -335,6 +343,9 @@ export const configSchema = z
       if (type && !(maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, s.slo.latencyP99Ms / 1000) > 0)) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'slo', 'latencyP99Ms'], message: `${s.slo.latencyP99Ms} ms cannot be met by instance type "${s.instanceType}" (mean service time ${type.serviceTimeMs} ms: even an idle instance has p99 ${(Math.log(100) * type.serviceTimeMs).toFixed(0)} ms); raise the SLO or use a faster type` });
       }
+      const red = s.scaling.trials.redundancy;
+      if (red?.fault === 'latency' && red.delayMs === undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'trials', 'redundancy', 'delayMs'], message: 'fault "latency" needs delayMs: the delay injected on every request to the slowed instance' });
+      if (red && s.pool.max < 2) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'trials', 'redundancy'], message: `N+1 redundancy needs room for two instances; pool.max is ${s.pool.max}` });
       (s.scaling.trials.types ?? []).forEach((t, j) => {
         if (!(t in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'trials', 'types', j], message: `unknown instance type "${t}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
       });

@@ -236,6 +236,7 @@ export class Runtime {
                 budgetWindowSeconds: sc.trials.budgetWindowSeconds,
                 minTypeSaving: sc.trials.minTypeSaving,
                 path: sc.trials.path,
+                ...(sc.trials.redundancy ? { redundancy: { recoverySeconds: sc.trials.redundancy.recoverySeconds, fault: sc.trials.redundancy.fault, ...(sc.trials.redundancy.delayMs !== undefined ? { delayMs: sc.trials.redundancy.delayMs } : {}) } } : {}),
                 readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
               },
               {

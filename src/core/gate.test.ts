@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { candidates } from './candidates.js';
-import { gate, predictedP99, proofOf, typeEvidence, type GateInput, type TrialEvidence } from './gate.js';
+import { countProof, gate, predictedP99, proofOf, typeEvidence, type GateInput, type TrialEvidence } from './gate.js';
 import type { Decision } from './reasons.js';
 
 const trial = (id: string, type: string, finishedAt: number, steps: [number, 'pass' | 'fail' | 'inconclusive', number?][]): TrialEvidence => ({
@@ -107,5 +107,46 @@ describe('gate', () => {
       assert.equal(gate({ ...base, decision: decision(5, 5), evidence: both, catalogue, minTypeSaving: 0.6 }).decision.instanceType, undefined, 'saving 50 % < 60 %');
       assert.equal(gate({ ...base, decision: decision(8, 4, 'utilization_below_target'), evidence: new Map([['b', both.get('b')!]]), catalogue }).decision.instanceType, undefined, 'pending');
     });
+  });
+});
+
+describe('N+1 redundancy', () => {
+  // Steady: a proven up to 20 req/s per instance. Chaos: 3 instances losing one held at 30 req/s per trial
+  // instance, i.e. 45 per survivor; a later chaos trial of 2 failed at 40 per instance (80 per survivor).
+  const chaosTrial = (id: string, at: number, instances: number, steps: [number, 'pass' | 'fail'][]): TrialEvidence => ({ ...trial(id, 'a', at, steps), chaos: { instances } });
+  const ev = typeEvidence([trial('ta', 'a', 990, [[20, 'pass', 150], [34, 'fail', 900]]), chaosTrial('c3', 995, 3, [[30, 'pass']])], 1000, 3600);
+  it('chaos trials give the rate per survivor, apart from the steady rates', () => {
+    const e = ev.get('a');
+    assert.deepEqual([e?.provenRps, e?.failedRps, e?.redundantRps, e?.redundantFailedRps, e?.redundantBy], [20, 34, 45, Number.POSITIVE_INFINITY, 'c3']);
+    const later = typeEvidence([chaosTrial('c3', 995, 3, [[30, 'pass']]), chaosTrial('c2', 998, 2, [[20, 'fail']])], 1000, 3600).get('a');
+    assert.deepEqual([later?.provenRps, later?.redundantRps, later?.redundantFailedRps, later?.redundantFailedBy], [0, 0, 40, 'c2'], 'a newer failure below the older pass wins');
+  });
+  const rows: { note: string; targetRps: number; count: number; want: string }[] = [
+    { note: '100 on 6: 16.7 each steady, 20 per survivor: both proven', targetRps: 100, count: 6, want: 'pass' },
+    { note: '100 on 5: exactly the proven 20 each, 25 per survivor: proven', targetRps: 100, count: 5, want: 'pass' },
+    { note: '40 on 2: 20 each, 40 for the survivor (within 45): proven', targetRps: 40, count: 2, want: 'pass' },
+    { note: 'one instance is never redundant', targetRps: 10, count: 1, want: 'fail' },
+    { note: 'the steady rate failed (50 each on 2): failed whatever the survivors', targetRps: 100, count: 2, want: 'fail' },
+  ];
+  for (const r of rows) {
+    it(r.note, () => assert.equal(countProof(ev.get('a'), r.targetRps, r.count, true), r.want));
+  }
+  it('survivors above the chaos evidence with no failure: unproven (a chaos trial is wanted)', () => {
+    const tight = typeEvidence([trial('ta', 'a', 990, [[20, 'pass']]), chaosTrial('c', 995, 2, [[10, 'pass']])], 1000, 3600);
+    assert.equal(countProof(tight.get('a'), 60, 3, true), 'unproven', '20 steady (proven), 30 per survivor (only 20 proven)');
+    assert.equal(countProof(tight.get('a'), 60, 3, false), 'pass', 'without redundancy the steady rate is enough');
+  });
+  it('the gate: a scale-in to one instance fails with redundancy; a count whose survivors are unproven asks for a chaos trial', () => {
+    const tight = typeEvidence([trial('ta', 'a', 990, [[20, 'pass']]), chaosTrial('c', 995, 2, [[10, 'pass']])], 1000, 3600);
+    const one = gate({ ...base, evidence: tight, redundancy: true, targetRps: 15, decision: decision(2, 1, 'utilization_below_target') });
+    assert.deepEqual([one.decision.desired, one.decision.reason], [2, 'proof_failed'], 'one instance cannot survive losing one');
+    const up = gate({ ...base, evidence: tight, redundancy: true, targetRps: 60, decision: decision(2, 3) });
+    // 3: steady 20 each (proven), 30 per survivor (unproven); 4: 15 each, 20 per survivor (proven).
+    assert.deepEqual([up.decision.desired, up.decision.reason, up.decision.proof?.status], [4, 'proven_count', 'proven']);
+    assert.equal(up.decision.proof?.trial, 'c', 'the chaos trial decided');
+    assert.equal(up.decision.proof?.numbers.survivorRps, 20);
+    const held = gate({ ...base, evidence: tight, redundancy: true, targetRps: 60, maxStepUp: 1, decision: decision(2, 3) });
+    assert.deepEqual([held.decision.desired, held.decision.reason], [2, 'proof_pending']);
+    assert.deepEqual(held.want, { instanceType: 'a', perInstanceRps: 20, survivorRps: 30, count: 3 });
   });
 });

@@ -16,6 +16,8 @@
 //    - Type change: when the cheapest proven candidate of the catalogue is of another type and saves at
 //      least `minTypeSaving` of the cheapest proven configuration of the current type, and the decision is
 //      settled (proven or no change), does not grow the pool and is not an emergency.
+//    With `redundancy` (N+1), a count is proven only when it also holds the load after losing one
+//    instance: chaos trials give the rate per survivor that held (countProof); one instance never does.
 //    `advisory`: the strategy's decision acts unchanged; the proof records what the trials say of it.
 //    `off`: no proof.
 
@@ -35,6 +37,11 @@ export interface TrialEvidence {
   readonly steps: readonly { readonly targetRps: number; readonly verdict: StepVerdict; readonly p99Ms: number }[];
   /** The trial's measured capacity at the SLO, when its steps straddled it. */
   readonly capacityAtSloRps?: number;
+  /**
+   * A chaos trial (N+1 redundancy) of `instances` instances that lost one mid-step: its steps' rates are
+   * per trial instance, and what it proves is the rate per survivor, rate x instances / (instances - 1).
+   */
+  readonly chaos?: { readonly instances: number };
 }
 
 /** What the fresh trials of one instance type showed. */
@@ -54,6 +61,11 @@ export interface TypeEvidence {
   /** Measured p99 per step rate of the fresh trials, rising in rate (newest wins on a tie). */
   readonly points: readonly { readonly rps: number; readonly p99Ms: number }[];
   readonly trials: number;
+  /** Chaos trials: the highest rate per survivor that held the SLO after losing an instance (0: none), the lowest that did not. */
+  readonly redundantRps: number;
+  readonly redundantFailedRps: number;
+  readonly redundantBy?: string;
+  readonly redundantFailedBy?: string;
 }
 
 /** One trial on its own: its proven and failed rates. */
@@ -77,6 +89,25 @@ export function typeEvidence(trials: readonly TrialEvidence[], now: number, fres
   const fresh = trials.filter((t) => now - t.finishedAt <= freshSeconds && t.finishedAt <= now + 1e-9).sort((a, b) => a.finishedAt - b.finishedAt);
   for (const t of fresh) {
     const prev = out.get(t.instanceType);
+    if (t.chaos) {
+      // Redundancy evidence, apart from the steady rates: per survivor, the newer trial winning.
+      const n = Math.max(2, t.chaos.instances);
+      const r = trialRange({ ...t, steps: t.steps.map((x) => ({ ...x, targetRps: (x.targetRps * n) / (n - 1) })) });
+      let red = prev?.redundantRps ?? 0;
+      let redFailed = prev?.redundantFailedRps ?? Number.POSITIVE_INFINITY;
+      let redBy = prev?.redundantBy;
+      let redFailedBy = prev?.redundantFailedBy;
+      if (r.proven > 0 && r.proven >= red) [red, redBy] = [r.proven, t.id];
+      if (redFailed <= r.proven) [redFailed, redFailedBy] = [Number.POSITIVE_INFINITY, undefined];
+      if (r.failed < Number.POSITIVE_INFINITY) {
+        if (r.failed <= redFailed) [redFailed, redFailedBy] = [r.failed, t.id];
+        if (red >= r.failed) [red, redBy] = [r.proven, r.proven > 0 ? t.id : undefined];
+      }
+      const base: TypeEvidence = prev ?? { instanceType: t.instanceType, provenRps: 0, failedRps: Number.POSITIVE_INFINITY, ageSeconds: now - t.finishedAt, provenAgeSeconds: Number.POSITIVE_INFINITY, points: [], trials: 0, redundantRps: 0, redundantFailedRps: Number.POSITIVE_INFINITY };
+      const { redundantBy: _a, redundantFailedBy: _b, ...rest } = base;
+      out.set(t.instanceType, { ...rest, trials: base.trials + 1, redundantRps: red, redundantFailedRps: redFailed, ...(redBy ? { redundantBy: redBy } : {}), ...(redFailedBy ? { redundantFailedBy: redFailedBy } : {}) });
+      continue;
+    }
     const r = trialRange(t);
     let proven = prev?.provenRps ?? 0;
     let failed = prev?.failedRps ?? Number.POSITIVE_INFINITY;
@@ -119,6 +150,10 @@ export function typeEvidence(trials: readonly TrialEvidence[], now: number, fres
       ...(t.capacityAtSloRps !== undefined ? { capacityAtSloRps: t.capacityAtSloRps } : prev?.capacityAtSloRps !== undefined ? { capacityAtSloRps: prev.capacityAtSloRps } : {}),
       points: [...points].sort((a, b) => a[0] - b[0]).map(([rps, p99Ms]) => ({ rps, p99Ms })),
       trials: (prev?.trials ?? 0) + 1,
+      redundantRps: prev?.redundantRps ?? 0,
+      redundantFailedRps: prev?.redundantFailedRps ?? Number.POSITIVE_INFINITY,
+      ...(prev?.redundantBy ? { redundantBy: prev.redundantBy } : {}),
+      ...(prev?.redundantFailedBy ? { redundantFailedBy: prev.redundantFailedBy } : {}),
     });
   }
   return out;
@@ -133,6 +168,22 @@ export function proofOf(e: TypeEvidence | undefined, perInstanceRps: number): Ca
   if (e.provenRps > 0 && perInstanceRps <= e.provenRps + tol) return 'pass';
   if (perInstanceRps >= e.failedRps - tol) return 'fail';
   return 'unproven';
+}
+
+/**
+ * What the evidence says of `count` instances carrying `targetRps`: proofOf at targetRps / count, and with
+ * `redundancy` also after losing one (targetRps / (count - 1) per survivor, against the chaos trials'
+ * redundantRps). One instance is never redundant. Failed if either fails; proven only if both pass.
+ */
+export function countProof(e: TypeEvidence | undefined, targetRps: number, count: number, redundancy: boolean): CandidateProof {
+  const steady = proofOf(e, count > 0 ? targetRps / count : Number.POSITIVE_INFINITY);
+  if (!redundancy || steady === 'fail') return steady;
+  if (count < 2) return 'fail';
+  const survivor = targetRps / (count - 1);
+  const tol = 1e-9 * Math.max(1, survivor);
+  const red: CandidateProof = !e ? 'unproven' : e.redundantRps > 0 && survivor <= e.redundantRps + tol ? 'pass' : survivor >= e.redundantFailedRps - tol ? 'fail' : 'unproven';
+  if (red === 'fail') return 'fail';
+  return steady === 'pass' && red === 'pass' ? 'pass' : 'unproven';
 }
 
 /** The p99 the trials measured at the lowest step at or above `perInstanceRps` (the prediction for it). */
@@ -178,12 +229,18 @@ export interface GateInput {
   readonly minTypeSaving: number;
   /** A type change is under way or not allowed now. */
   readonly typeChangeBlocked?: boolean;
+  /** N+1: a count is proven only when it also holds the load after losing one instance (chaos trials). */
+  readonly redundancy?: boolean;
 }
 
 export interface GateOutcome {
   readonly decision: Decision;
-  /** A trial that would settle the decision: the type and the rate per instance to prove. */
-  readonly want?: { readonly instanceType: string; readonly perInstanceRps: number };
+  /**
+   * A trial that would settle the decision: the type and the rate per instance to prove; with `survivorRps`,
+   * a chaos trial (the steady rate is proven; what is missing is `count` instances losing one, each
+   * survivor then carrying survivorRps).
+   */
+  readonly want?: { readonly instanceType: string; readonly perInstanceRps: number; readonly survivorRps?: number; readonly count?: number };
 }
 
 export function gate(i: GateInput): GateOutcome {
@@ -192,7 +249,8 @@ export function gate(i: GateInput): GateOutcome {
   const current = d.current;
   const rate = (n: number): number => (n > 0 ? i.targetRps / n : Number.POSITIVE_INFINITY);
   const ev = i.evidence.get(i.instanceType);
-  const verdictAt = (type: string, n: number): CandidateProof => proofOf(i.evidence.get(type), rate(n));
+  const redundancy = i.redundancy ?? false;
+  const verdictAt = (type: string, n: number): CandidateProof => countProof(i.evidence.get(type), i.targetRps, n, redundancy);
   const considered: DecisionProof['considered'][number][] = [];
   const note = (n: number, type: string): void => {
     if (!considered.some((c) => c.instanceType === type && c.count === n)) considered.push({ instanceType: type, count: n, costPerHour: i.costOf(type, n), perInstanceRps: rate(n), proof: verdictAt(type, n) });
@@ -208,12 +266,15 @@ export function gate(i: GateInput): GateOutcome {
       evidenceAgeSeconds: e?.ageSeconds ?? Number.POSITIVE_INFINITY,
       ...(p !== undefined ? { predictedP99Ms: p } : {}),
       ...(e?.capacityAtSloRps !== undefined ? { measuredCapacityRps: e.capacityAtSloRps } : {}),
+      ...(redundancy ? { survivorRps: n > 1 ? i.targetRps / (n - 1) : Number.POSITIVE_INFINITY, redundantRps: e?.redundantRps ?? 0, redundantFailedRps: e?.redundantFailedRps ?? Number.POSITIVE_INFINITY } : {}),
     };
   };
   const proof = (status: ProofStatus, n: number, type = i.instanceType): DecisionProof => {
     const e = i.evidence.get(type);
     const v = verdictAt(type, n);
-    const trial = v === 'pass' ? e?.provenBy : v === 'fail' ? e?.failedBy : undefined;
+    // The trial that decided: with redundancy, the chaos trial when the steady rate alone would pass.
+    const steady = proofOf(e, rate(n));
+    const trial = v === 'pass' ? (redundancy ? (e?.redundantBy ?? e?.provenBy) : e?.provenBy) : v === 'fail' ? (steady === 'fail' ? e?.failedBy : (e?.redundantFailedBy ?? e?.failedBy)) : undefined;
     const list = [...considered].sort((a, b) => a.costPerHour - b.costPerHour || a.count - b.count);
     return { mode: i.mode, status, candidate: { instanceType: type, count: n, perInstanceRps: rate(n) }, verdict: v, ...(trial ? { trial } : {}), numbers: numbers(n, type), considered: list, dropped: (i.catalogue?.dropped ?? []).map((x) => ({ instanceType: x.instanceType, count: x.count, reason: x.reason })) };
   };
@@ -226,7 +287,12 @@ export function gate(i: GateInput): GateOutcome {
     for (let n = from; step > 0 ? n <= to : n >= to; n += step) if (verdictAt(i.instanceType, n) === 'unproven') return n;
     return undefined;
   };
-  const wantFor = (n: number | undefined): GateOutcome['want'] => (n !== undefined && Number.isFinite(rate(n)) ? { instanceType: i.instanceType, perInstanceRps: rate(n) } : undefined);
+  const wantFor = (n: number | undefined): GateOutcome['want'] => {
+    if (n === undefined || !Number.isFinite(rate(n))) return undefined;
+    // The steady rate first; once it passes, the chaos trial of losing one.
+    if (redundancy && n >= 2 && proofOf(i.evidence.get(i.instanceType), rate(n)) === 'pass') return { instanceType: i.instanceType, perInstanceRps: rate(n), survivorRps: i.targetRps / (n - 1), count: n };
+    return { instanceType: i.instanceType, perInstanceRps: rate(n) };
+  };
 
   if (i.mode === 'advisory') {
     note(d.desired, i.instanceType);
@@ -277,11 +343,11 @@ export function gate(i: GateInput): GateOutcome {
   const growing = outcome.decision.desired > current;
   if (i.catalogue && !i.emergency && !i.typeChangeBlocked && !growing && (settled === 'proven' || settled === 'no_change') && ev) {
     const n = outcome.decision.desired;
-    const provenHere = i.catalogue.candidates.filter((c) => c.instanceType === i.instanceType && c.count >= i.minInstances && proofOf(ev, c.perInstanceRps) === 'pass').map((c) => c.costPerHour);
+    const provenHere = i.catalogue.candidates.filter((c) => c.instanceType === i.instanceType && c.count >= i.minInstances && verdictAt(c.instanceType, c.count) === 'pass').map((c) => c.costPerHour);
     if (verdictAt(i.instanceType, n) === 'pass') provenHere.push(i.costOf(i.instanceType, n));
     const here = provenHere.length ? Math.min(...provenHere) : Number.NaN;
     const best = i.catalogue.candidates
-      .filter((c) => c.instanceType !== i.instanceType && c.count >= i.minInstances && c.count <= i.maxInstances && proofOf(i.evidence.get(c.instanceType), c.perInstanceRps) === 'pass')
+      .filter((c) => c.instanceType !== i.instanceType && c.count >= i.minInstances && c.count <= i.maxInstances && verdictAt(c.instanceType, c.count) === 'pass')
       .sort((a, b) => a.costPerHour - b.costPerHour || a.count - b.count)[0];
     for (const c of i.catalogue.candidates) note(c.count, c.instanceType);
     // The current type's configuration must itself be proven for the saving to be a fair comparison.

@@ -9,8 +9,9 @@
 //    capacity at the SLO, so that every count near the model's is proven before a decision needs it.
 //    The live type first, then the other types trials may prove.
 // 3. Wanted proofs: a decision that waits asks for a trial at its candidate's rate; it goes before
-//    calibrations.
-// 4. Budget: at most `maxConcurrent` trial instances, and trial cost over the trailing window at most
+//    calibrations. With N+1 redundancy required, a count whose steady rate is proven waits for a chaos
+//    trial: chaosInstances(count) instances losing one, the survivors at production's rate per survivor.
+// 4. Budget: at most `maxConcurrent` trial instances (a chaos trial of more may run alone), and trial cost over the trailing window at most
 //    `budgetShare` of what the live pool costs over that window at its current size. A trial that does
 //    not fit waits.
 // 5. Cost feedback: trial instance-seconds and cost, kept apart from live and shadow.
@@ -18,7 +19,7 @@
 import { candidates, costPerHour, type CandidateType } from '../core/candidates.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import type { Prices } from '../core/cost.js';
-import { gate, proofOf, typeEvidence, type GateOutcome, type ProofMode, type TrialEvidence, type TypeEvidence } from '../core/gate.js';
+import { countProof, gate, proofOf, typeEvidence, type GateOutcome, type ProofMode, type TrialEvidence, type TypeEvidence } from '../core/gate.js';
 import type { Decision } from '../core/reasons.js';
 import { answersPerStep, DEFAULT_VERDICT, type StepResult, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
@@ -57,6 +58,11 @@ export interface ProofGateSettings {
   /** Steps of a wanted trial, as fractions of the wanted rate (1 among them). */
   readonly wantedSteps?: readonly number[];
   readonly seed?: number;
+  /**
+   * N+1 redundancy required: a count is proven only when a chaos trial showed it holds the SLO after
+   * losing one instance (killed, or slowed by `delayMs`), from `recoverySeconds` after the loss on.
+   */
+  readonly redundancy?: { readonly recoverySeconds: number; readonly fault: 'kill' | 'latency'; readonly delayMs?: number };
 }
 
 export type RunTrial = (plan: TrialPlan, deps: Parameters<typeof runTrial>[1], settings: VerdictSettings) => Promise<TrialResult>;
@@ -76,6 +82,9 @@ export interface ProofGateDeps {
 }
 
 export const DEFAULT_CALIBRATION = [0.7, 1, 1.3] as const;
+
+/** Instances a chaos trial of `count` runs: the count, at most 3 (the survivors' rate carries the rest). */
+export const chaosInstances = (count: number): number => Math.max(2, Math.min(count, 3));
 /** Fewer recent requests than this are not a mix worth replaying: the trial drives `path`. */
 export const MIN_MIX = 100;
 export const DEFAULT_WANTED_STEPS = [0.6, 1, 1.25] as const;
@@ -83,6 +92,8 @@ export const DEFAULT_WANTED_STEPS = [0.6, 1, 1.25] as const;
 interface Running {
   readonly id: string;
   readonly instanceType: string;
+  /** Trial instances (a chaos trial runs several). */
+  readonly instances: number;
   readonly startedAt: number;
   readonly done: Promise<void>;
 }
@@ -100,12 +111,15 @@ export function trialEvidence(e: ExperimentRecord, service: string): TrialEviden
   if (e.kind !== 'trial' || e.service !== service || e.finishedAt === null || e.verdict === null || e.verdict === 'aborted') return undefined;
   const d = e.details as { instanceType?: string; steps?: StepResult[]; capacityAtSloRps?: { estimate?: number } } | null;
   if (!d?.instanceType || !Array.isArray(d.steps)) return undefined;
+  const c = e.config as { chaos?: unknown; instances?: number } | null;
+  const chaos = c?.chaos && (c.instances ?? 1) > 1 ? { instances: c.instances as number } : undefined;
   return {
     id: e.id,
     instanceType: d.instanceType,
     finishedAt: e.finishedAt / 1000,
     steps: d.steps.map((s) => ({ targetRps: s.numbers.targetRps, verdict: s.verdict as StepVerdict, p99Ms: s.numbers.p99Ms })),
-    ...(d.capacityAtSloRps?.estimate !== undefined ? { capacityAtSloRps: d.capacityAtSloRps.estimate } : {}),
+    ...(d.capacityAtSloRps?.estimate !== undefined && !chaos ? { capacityAtSloRps: d.capacityAtSloRps.estimate } : {}),
+    ...(chaos ? { chaos } : {}),
   };
 }
 
@@ -113,6 +127,8 @@ export class ProofGate {
   private readonly trials: TrialEvidence[] = [];
   private readonly running = new Map<string, Running>();
   private readonly wanted = new Map<string, number>();
+  /** Chaos trials decisions wait for: per type, `count` instances losing one, each survivor at survivorRps. */
+  private readonly wantedChaos = new Map<string, { survivorRps: number; count: number }>();
   private readonly deferred = new Set<string>();
   private readonly startFailedAt = new Map<string, number>();
   /** Finished trials within the budget window (ms, ms, price units); older ones live on in the totals. */
@@ -133,9 +149,9 @@ export class ProofGate {
       if (e.kind !== 'trial' || e.service !== s.service) continue;
       const ev = trialEvidence(e, s.service);
       if (ev) this.trials.push(ev);
-      const type = (e.config as { instanceType?: string } | null)?.instanceType;
-      const t = type ? s.types[type] : undefined;
-      if (e.finishedAt !== null && t) this.spend(e.startedAt, e.finishedAt, t.prices);
+      const cfg = e.config as { instanceType?: string; instances?: number } | null;
+      const t = cfg?.instanceType ? s.types[cfg.instanceType] : undefined;
+      if (e.finishedAt !== null && t) this.spend(e.startedAt, e.finishedAt, t.prices, cfg?.instances ?? 1);
     }
   }
 
@@ -143,8 +159,8 @@ export class ProofGate {
     return this.s.mode;
   }
 
-  private spend(from: number, to: number, prices: Prices): void {
-    const seconds = Math.max(0, (to - from) / 1000);
+  private spend(from: number, to: number, prices: Prices, instances = 1): void {
+    const seconds = Math.max(0, (to - from) / 1000) * instances;
     const cost = (seconds / 3600) * prices.onDemandPerHour;
     this.totals.seconds += seconds;
     this.totals.cost += cost;
@@ -161,10 +177,10 @@ export class ProofGate {
   }
 
   /** Whether a trial of `type` at `rates` fits the budget now, and the numbers of the check. */
-  private fits(type: string, rates: readonly number[], live: { instanceType: string; count: number }, now: number): { ok: boolean; used: number; estimate: number; allowed: number } {
+  private fits(type: string, rates: readonly number[], live: { instanceType: string; count: number }, now: number, instances = 1): { ok: boolean; used: number; estimate: number; allowed: number } {
     const t = this.s.types[type] as GateType;
     // What it would cost if it runs its full length.
-    const estimate = (this.proofSeconds(type, rates) / 3600) * t.prices.onDemandPerHour;
+    const estimate = (this.proofSeconds(type, rates) / 3600) * t.prices.onDemandPerHour * instances;
     const allowed = this.budget(live.instanceType, live.count);
     const used = this.spentSince(now - this.s.budgetWindowSeconds * 1000, now);
     return { ok: used + estimate <= allowed, used, estimate, allowed };
@@ -199,11 +215,23 @@ export class ProofGate {
       ...(catalogue ? { catalogue } : {}),
       minTypeSaving: s.minTypeSaving,
       typeChangeBlocked: i.typeChangeBlocked,
+      ...(s.redundancy ? { redundancy: true } : {}),
     });
-    // A rate below the calibration's lowest step is proven by the calibration (a pass at a higher rate covers it).
-    const want = out.want;
-    if (want && s.mode !== 'off' && s.types[want.instanceType] && want.perInstanceRps > (this.calibrationRates(want.instanceType)[0] ?? 0)) this.wanted.set(want.instanceType, want.perInstanceRps);
+    this.want(out.want);
     return out;
+  }
+
+  /** Queue what a decision (or the forecast) asks to have proven. */
+  private want(want: GateOutcome['want']): void {
+    if (!want || this.s.mode === 'off' || !this.s.types[want.instanceType]) return;
+    if (want.survivorRps !== undefined && want.count !== undefined) {
+      // Like a steady calibration, a chaos trial proves at least the calibration's lowest rate per survivor
+      // (a quiet pool's few requests per survivor are covered by it).
+      this.wantedChaos.set(want.instanceType, { survivorRps: Math.max(want.survivorRps, this.calibrationRates(want.instanceType)[0] ?? 0), count: want.count });
+      return;
+    }
+    // A rate below the calibration's lowest step is proven by the calibration (a pass at a higher rate covers it).
+    if (want.perInstanceRps > (this.calibrationRates(want.instanceType)[0] ?? 0)) this.wanted.set(want.instanceType, want.perInstanceRps);
   }
 
   /** Seconds a trial of `type` takes from creation to verdict (the proof's share of the lead time). */
@@ -239,7 +267,7 @@ export class ProofGate {
     for (const x of this.spent) if (x.to > from) c += x.cost * (Math.min(x.to, now) - Math.max(x.from, from)) / Math.max(1, x.to - x.from);
     for (const r of this.running.values()) {
       const t = this.s.types[r.instanceType];
-      if (t) c += (((now - Math.max(r.startedAt, from)) / 3600_000) * t.prices.onDemandPerHour);
+      if (t) c += ((now - Math.max(r.startedAt, from)) / 3600_000) * t.prices.onDemandPerHour * r.instances;
     }
     return c;
   }
@@ -251,9 +279,15 @@ export class ProofGate {
     this.prune(now);
     const evidence = this.evidence(now);
     // 3. Wanted proofs first, then 2. calibrations (the live type first).
-    const queue: { type: string; rates: number[]; kind: 'wanted' | 'calibration'; base: number }[] = [];
+    const queue: { type: string; rates: number[]; kind: 'wanted' | 'calibration' | 'chaos'; base: number; count?: number }[] = [];
     // A wanted rate that a trial finished since has settled needs no trial of its own.
     for (const [type, rate] of this.wanted) if (proofOf(evidence.get(type), rate) !== 'unproven') this.wanted.delete(type);
+    for (const [type, w] of this.wantedChaos) {
+      const e = evidence.get(type);
+      if (e && ((e.redundantRps > 0 && w.survivorRps <= e.redundantRps) || w.survivorRps >= e.redundantFailedRps)) this.wantedChaos.delete(type);
+      // A chaos trial that proved nothing is retried after ten times its length, as a calibration is.
+      else if (!this.trials.some((t) => t.chaos && t.instanceType === type && now / 1000 - t.finishedAt <= Math.min(this.s.freshSeconds, 10 * this.proofSeconds(type, [w.survivorRps])) && Math.max(...t.steps.map((x) => (x.targetRps * t.chaos!.instances) / (t.chaos!.instances - 1))) >= w.survivorRps * (1 - 1e-9))) queue.push({ type, rates: [w.survivorRps], kind: 'chaos', base: w.survivorRps, count: w.count });
+    }
     for (const [type, rate] of this.wanted) {
       const steps = this.s.wantedSteps ?? DEFAULT_WANTED_STEPS;
       queue.push({ type, rates: steps.map((f) => f * rate), kind: 'wanted', base: rate });
@@ -270,13 +304,16 @@ export class ProofGate {
       }
     }
     for (const q of queue) {
-      if (this.running.size >= this.s.maxConcurrent) break;
+      // Trial instances at once: at most maxConcurrent, but a chaos trial larger than that may run alone.
+      const busy = [...this.running.values()].reduce((a, r) => a + r.instances, 0);
+      const size = q.kind === 'chaos' ? chaosInstances(q.count ?? 2) : 1;
+      if (busy > 0 && busy + size > this.s.maxConcurrent) break;
       // A trial that could not start (no live state to copy, say) waits as a failed calibration does.
       const failed = this.startFailedAt.get(q.type);
       if (failed !== undefined && now - failed < Math.min(this.s.freshSeconds, 10 * this.proofSeconds(q.type)) * 1000) continue;
       if ([...this.running.values()].some((r) => r.instanceType === q.type)) continue;
       // 4. The budget.
-      const fit = this.fits(q.type, q.rates, live, now);
+      const fit = this.fits(q.type, q.rates, live, now, q.kind === 'chaos' ? chaosInstances(q.count ?? 2) : 1);
       if (!fit.ok) {
         // Told once per waiting trial, not every tick.
         const key = `${q.kind}:${q.type}`;
@@ -286,7 +323,10 @@ export class ProofGate {
       }
       this.deferred.delete(`${q.kind}:${q.type}`);
       if (q.kind === 'wanted') this.wanted.delete(q.type);
-      this.start(q.type, q.rates, q.base, q.kind, now);
+      if (q.kind === 'chaos') {
+        this.wantedChaos.delete(q.type);
+        this.startChaos(q.type, q.base, q.count ?? 2, now);
+      } else this.start(q.type, q.rates, q.base, q.kind, now);
     }
   }
 
@@ -309,9 +349,11 @@ export class ProofGate {
     const rate = targetRps / count;
     const e = this.evidence().get(instanceType);
     if (proofOf(e, rate) === 'unproven' && rate > (this.calibrationRates(instanceType)[0] ?? 0) && !this.wanted.has(instanceType)) this.wanted.set(instanceType, rate);
+    // N+1: the count coming must also survive losing one; its chaos trial starts early too.
+    else if (this.s.redundancy && count >= 2 && proofOf(e, rate) === 'pass' && countProof(e, targetRps, count, true) === 'unproven' && !this.wantedChaos.has(instanceType)) this.want({ instanceType, perInstanceRps: rate, survivorRps: targetRps / (count - 1), count });
   }
 
-  private start(type: string, rates: number[], base: number, kind: 'wanted' | 'calibration', now: number): void {
+  private start(type: string, rates: number[], base: number, kind: 'wanted' | 'calibration' | 'chaos', now: number, extra: Pick<TrialPlan, 'instances' | 'chaos'> = {}): void {
     const t = this.s.types[type] as GateType;
     const id = `${this.s.service}-trial-${now.toString(36)}-${this.seq++}`;
     const sorted = [...rates].sort((a, b) => a - b);
@@ -327,6 +369,7 @@ export class ProofGate {
       warmupSeconds: t.warmupSeconds,
       path: this.s.path,
       seed: (this.s.seed ?? 1) + this.seq,
+      ...extra,
     };
     const run = this.d.runTrial ?? runTrial;
     // Spent (and counted) only once the trial itself ran: a trial that could not start costs nothing.
@@ -345,8 +388,13 @@ export class ProofGate {
         return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict);
       })
       .then((r) => {
-        this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
+        const chaos = extra.chaos && (extra.instances ?? 1) > 1 ? { instances: extra.instances as number } : undefined;
+        this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined && !chaos ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}), ...(chaos ? { chaos } : {}) });
         const e = this.evidence().get(type);
+        if (chaos) {
+          this.d.onEvent?.('trial_finished', `chaos trial ${id} (${type}, ${chaos.instances} instances losing one): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}; redundant up to ${(e?.redundantRps ?? 0).toFixed(1)} req/s per survivor`, { redundantRps: e?.redundantRps ?? 0, redundantFailedRps: e?.redundantFailedRps ?? Number.POSITIVE_INFINITY });
+          return;
+        }
         this.d.onEvent?.('trial_finished', `trial ${id} (${type}): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}; proven up to ${(e?.provenRps ?? 0).toFixed(1)} req/s per instance${e && Number.isFinite(e.failedRps) ? `, failed at ${e.failedRps.toFixed(1)}` : ''}`, { provenRps: e?.provenRps ?? 0, failedRps: e?.failedRps ?? Number.POSITIVE_INFINITY, ...(r.capacityAtSloRps.estimate !== undefined ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}) });
       })
       .catch((err: unknown) => {
@@ -355,10 +403,21 @@ export class ProofGate {
         this.d.onEvent?.('trial_finished', `trial ${id} (${type}) aborted: ${(err as Error).message}`);
       })
       .finally(() => {
-        if (started) this.spend(now, this.d.now(), t.prices);
+        if (started) this.spend(now, this.d.now(), t.prices, plan.instances ?? 1);
         this.running.delete(id);
       });
-    this.running.set(id, { id, instanceType: type, startedAt: now, done });
+    this.running.set(id, { id, instanceType: type, instances: plan.instances ?? 1, startedAt: now, done });
+  }
+
+  /**
+   * A chaos trial (N+1): `count` instances of `type` losing one, each survivor at `survivorRps`. It runs
+   * chaosInstances(count) instances, driven so that the survivors carry what production's would.
+   */
+  private startChaos(type: string, survivorRps: number, count: number, now: number): void {
+    const r = this.s.redundancy;
+    if (!r) return;
+    const n = chaosInstances(count);
+    this.start(type, [(survivorRps * (n - 1)) / n], (survivorRps * (n - 1)) / n, 'chaos', now, { instances: n, chaos: { kind: r.fault, afterSeconds: 1, recoverySeconds: r.recoverySeconds, ...(r.fault === 'latency' ? { delayMs: r.delayMs ?? 0 } : {}) } });
   }
 
   /**
@@ -384,8 +443,8 @@ export class ProofGate {
     let cost = this.totals.cost;
     for (const r of this.running.values()) {
       const t = this.s.types[r.instanceType];
-      seconds += (now - r.startedAt) / 1000;
-      if (t) cost += ((now - r.startedAt) / 3600_000) * t.prices.onDemandPerHour;
+      seconds += ((now - r.startedAt) / 1000) * r.instances;
+      if (t) cost += ((now - r.startedAt) / 3600_000) * t.prices.onDemandPerHour * r.instances;
     }
     return { trialInstanceSeconds: seconds, trialCost: cost, trials: this.totals.trials + this.running.size, running: this.running.size };
   }

@@ -76,6 +76,28 @@ describe('the proof gate in the live loop', () => {
     assert.ok(rt.store.decisions({ service: 'web', since }).every((d) => d.target >= up.target), 'nothing removed');
   });
 
+  it('N+1 redundancy: an idle pool of 3 scales in to 2, not 1, once a chaos trial showed 2 survive losing one', async (t) => {
+    const dir = tempDir(t);
+    const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir, '      proof: required\n      trials: { samplesPerStep: 600, maxStepSeconds: 6, maxConcurrent: 2, redundancy: { recoverySeconds: 1 } }\n') }), initialInstances: 3 });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    // Idle: the HPA rule wants the minimum (1); one instance is never redundant, 2 wait for their chaos trial.
+    await until('the scale-in to 2 acted', () => rt.store.decisions({ service: 'web' }).some((d) => d.target === 2), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: trials ${JSON.stringify(rt.store.experiments().map((e) => [e.id, e.verdict, (e.config as { chaos?: unknown }).chaos]))}`);
+    });
+    const decisions = rt.store.decisions({ service: 'web' });
+    assert.ok(decisions.every((d) => d.target >= 2), 'never below 2');
+    const chaos = rt.store.experiments().find((e) => e.kind === 'trial' && (e.config as { chaos?: unknown }).chaos !== undefined);
+    assert.equal(chaos?.verdict, 'pass', JSON.stringify(chaos?.details));
+    assert.deepEqual((chaos?.config as { instances: number }).instances, 2);
+    const first = decisions.find((d) => d.target === 2);
+    assert.ok((first?.decision.at as number) * 1000 >= (chaos?.finishedAt as number), 'no scale-in before the chaos verdict');
+    assert.equal(first?.decision.proof?.trial, chaos?.id, 'the chaos trial decided');
+    assert.ok((first?.decision.proof?.numbers.redundantRps as number) > 0);
+    // Held meanwhile, and 1 was failed, not pending: losing the only instance is never survivable.
+    assert.ok(decisions.some((d) => d.boundReason === 'proof_pending'));
+    await until('the trial instances deleted', async () => (await rt.provider.list()).every((i) => i.labels.trial === undefined));
+  });
+
   it('`run` killed -9 in the middle of a trial: the restart deletes the trial instance, closes it as aborted, and changes nothing without a verdict', async (t) => {
     const dir = tempDir(t);
     const storePath = join(dir, 'store.db');
