@@ -11,8 +11,12 @@
 // 4. The demo with proof required, for several seeds: passing proofs' realized p99 within the SLO
 //    (target ≥ 95 %), trials' instance-seconds against live's (≤ 10 %), hybrid's lead and violations
 //    against reactive's, and how long `npm start`'s demo takes (< 5 min).
+// 5. A/B of strategies in the shadow: `demo --ab reactive,hybrid` per seed, live on hybrid; each arm's
+//    violation seconds, p99, instance-seconds and actions side by side, against what the same strategies
+//    did in production in part 4 (does the shadow rank them as production does?), and live's p99 with
+//    the arms beside it against part 4's hybrid day without them (live untouched).
 // Usage: npm run bench:proof -- [--rate RPS] [--samples N] [--max-step-seconds S] [--seeds 1,2,3]
-//        [--parts capacity,undersized,isolation,demo] [--out FILE]
+//        [--parts replay,capacity,undersized,isolation,demo,ab] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +44,9 @@ const samples = Number(a.samples ?? 1000);
 const maxStep = Number(a['max-step-seconds'] ?? 20);
 const out = a.out ?? 'bench/results/proof.md';
 const seeds = String(a.seeds ?? '1,2,3').split(',').map(Number);
-const parts = new Set(String(a.parts ?? 'replay,capacity,undersized,isolation,demo').split(','));
+const parts = new Set(String(a.parts ?? 'replay,capacity,undersized,isolation,demo,ab').split(','));
+/** Part 4's days per seed (part 5 compares with them). */
+const demoRuns = new Map();
 const benchStarted = Date.now();
 const SLO_MS = 200;
 const TYPES = {
@@ -219,6 +225,7 @@ async function demo() {
     const t = Date.now();
     const r = await runDemo({ durationSeconds: 120, strategies: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
     runs.push({ seed, seconds: (Date.now() - t) / 1000, ...r });
+    demoRuns.set(seed, r);
     console.error(`demo seed ${seed}: ${((Date.now() - t) / 1000).toFixed(0)} s`);
   }
   const rows = [];
@@ -267,6 +274,48 @@ async function demo() {
       'Every change that acted on a proof. Predicted: the p99 its trial measured at the lowest step at or above the candidate\'s rate; realized: production\'s client-side p99 from when the change took effect until the next one did (at most 60 s), in the seconds whose load stayed within the target the proof was for; "all seconds" without that filter (a ramp beyond the target is the forecast\'s miss, scored by the SLO columns above).',
       '',
       table(['seed', 'strategy', 'at s', 'reason', 'candidate', 'target req/s', 'verdict', 'predicted p99 ms', 'realized p99 ms', 'all seconds p99 ms'], proofRows),
+      '',
+    ].join('\n'),
+  };
+}
+
+async function abPart() {
+  const rows = [];
+  const liveRows = [];
+  let agree = 0;
+  let compared = 0;
+  const started = Date.now();
+  for (const seed of seeds) {
+    const r = await runDemo({ durationSeconds: 120, strategies: ['hybrid'], ab: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
+    const prod = demoRuns.get(seed);
+    for (const name of ['reactive', 'hybrid']) {
+      const x = r.ab[name];
+      const p = prod?.strategies[name];
+      rows.push([String(seed), name, String(x.sloViolationSeconds), x.p99Ms.toFixed(1), String(x.instanceSeconds), String(x.maxInstances), String(x.actions), String(x.requests), String(x.errors), p ? String(p.sloViolationSeconds) : '-', p ? String(p.instanceSeconds) : '-']);
+    }
+    if (prod) {
+      compared++;
+      // The same order on both measures: fewer violation seconds, and fewer instance-seconds.
+      const armBetter = r.ab.hybrid.sloViolationSeconds <= r.ab.reactive.sloViolationSeconds;
+      const prodBetter = prod.strategies.hybrid.sloViolationSeconds <= prod.strategies.reactive.sloViolationSeconds;
+      if (armBetter === prodBetter && r.ab.hybrid.instanceSeconds < r.ab.reactive.instanceSeconds === prod.strategies.hybrid.instanceSeconds < prod.strategies.reactive.instanceSeconds) agree++;
+      liveRows.push([String(seed), r.strategies.hybrid.p99Ms.toFixed(1), prod.strategies.hybrid.p99Ms.toFixed(1), String(r.strategies.hybrid.sloViolationSeconds), String(prod.strategies.hybrid.sloViolationSeconds)]);
+    }
+    console.error(`ab seed ${seed}: ${JSON.stringify(r.ab)}`);
+  }
+  return {
+    line: `A/B arms in the shadow rank the strategies as production does (violation s, instance-s) | ${compared ? `${agree} of ${compared} seeds` : 'not compared (run with part demo)'}`,
+    met: compared > 0 && agree === compared,
+    md: [
+      '## 5. A/B of strategies in the shadow',
+      '',
+      `\`demo --ab reactive,hybrid\` per seed (${((Date.now() - started) / 1000).toFixed(0)} s): live on hybrid; two shadow arms, each receiving the same 50 % of live's requests (the mirror's A/B sample, drawn apart from the shadow's), each sized by its own strategy for that share (bounds scaled to it). Arm figures from each arm's own balancer, per tick; production's from part 4 (the same seeds, each strategy live on its own day).`,
+      '',
+      table(['seed', 'arm', 'SLO violation s', 'p99 ms', 'instance-s', 'max instances', 'actions', 'requests', 'errors', 'production violation s', 'production live instance-s'], rows),
+      '',
+      'Live with the arms beside it (this part) and without them (part 4, hybrid), client-side over the whole day:',
+      '',
+      table(['seed', 'live p99 ms with arms', 'without', 'violation s with arms', 'without'], liveRows),
       '',
     ].join('\n'),
   };
@@ -336,6 +385,11 @@ if (parts.has('demo')) {
   const r = await demo();
   sections.push(r.md);
   targets.push(...r.lines);
+}
+if (parts.has('ab')) {
+  const r = await abPart();
+  sections.push(r.md);
+  targets.push({ line: r.line, met: r.met });
 }
 const argLine = [`--rate ${rate}`, `--samples ${samples}`, `--max-step-seconds ${maxStep}`, `--seeds ${seeds.join(',')}`, ...(a.parts ? [`--parts ${a.parts}`] : [])].join(' ');
 const md = [
