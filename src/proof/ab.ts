@@ -240,13 +240,14 @@ export class AbArms {
     }
   }
 
+  /** Drained from the arm's balancer first (its requests in flight finish), then deleted; not awaited. */
   private remove(a: Arm, i: Instance): void {
     if (a.deleting.has(i.id)) return;
     a.deleting.add(i.id);
     a.members.delete(i.id);
-    void (a.gateway as Gateway).removeLive(i.id);
-    this.d.provider
-      .delete(i.id)
+    (a.gateway as Gateway)
+      .removeLive(i.id)
+      .then(() => this.d.provider.delete(i.id))
       .catch((err: unknown) => {
         if (!isProviderError(err, 'not_found')) this.d.onEvent?.('ab_action_failed', `delete ${i.id}: ${(err as Error).message}`);
       })
