@@ -104,8 +104,10 @@ export function typeEvidence(trials: readonly TrialEvidence[], now: number, fres
         if (red >= r.failed) [red, redBy] = [r.proven, r.proven > 0 ? t.id : undefined];
       }
       const base: TypeEvidence = prev ?? { instanceType: t.instanceType, provenRps: 0, failedRps: Number.POSITIVE_INFINITY, ageSeconds: now - t.finishedAt, provenAgeSeconds: Number.POSITIVE_INFINITY, points: [], trials: 0, redundantRps: 0, redundantFailedRps: Number.POSITIVE_INFINITY };
-      const { redundantBy: _a, redundantFailedBy: _b, ...rest } = base;
-      out.set(t.instanceType, { ...rest, trials: base.trials + 1, redundantRps: red, redundantFailedRps: redFailed, ...(redBy ? { redundantBy: redBy } : {}), ...(redFailedBy ? { redundantFailedBy: redFailedBy } : {}) });
+      const next: { -readonly [K in keyof TypeEvidence]: TypeEvidence[K] } = { ...base, trials: base.trials + 1, redundantRps: red, redundantFailedRps: redFailed };
+      delete next.redundantBy;
+      delete next.redundantFailedBy;
+      out.set(t.instanceType, { ...next, ...(redBy ? { redundantBy: redBy } : {}), ...(redFailedBy ? { redundantFailedBy: redFailedBy } : {}) });
       continue;
     }
     const r = trialRange(t);
