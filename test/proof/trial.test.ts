@@ -148,6 +148,7 @@ describe('trials on the shadow', () => {
       const id = `t-slow-${row.delayMs}`;
       const r = await runTrial(plan(id, 0.4 * CAPACITY, [1], { instances: 3, chaos: { kind: 'latency', delayMs: row.delayMs, afterSeconds: 1, recoverySeconds: 1 }, minSamplesPerStep: 1500, maxStepSeconds: 10 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
       assert.equal(r.verdict, row.want, JSON.stringify({ steps: r.steps.map((s) => s.numbers), chaos: r.chaos }));
+      t.diagnostic(`slowed by ${row.delayMs} ms: p99 ${r.steps[0]?.numbers.p99Ms} ms from the recovery window on (SLO ${SETTINGS.sloLatencyMs} ms)`);
       assert.deepEqual(r.chaos && { kind: r.chaos.kind, killed: r.chaos.killed, delayMs: r.chaos.delayMs }, { kind: 'latency', killed: trialInstanceId(id, 2), delayMs: row.delayMs });
       assert.equal(provider.crashes, 0, 'slowed, not killed');
       assert.deepEqual(await provider.list(), [], 'every trial instance deleted');
