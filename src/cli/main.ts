@@ -403,25 +403,37 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       // The loop stopped acting for good (the store failed): stop and exit non-zero with its error.
       let fatal: (err: Error) => void = () => undefined;
       const failed = new Promise<Error>((r) => (fatal = r));
+      let arms: (() => string) | undefined;
       const rt = await Runtime.start({
         cfg,
         service: svc.name,
         onFatal: (err) => fatal(err),
         onTick: (r) => {
           if (!tty) return;
+          const ab = arms?.() ?? '';
           const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}` : '';
           const p = r.proof ? ` · proof ${r.proof.status} ${r.proof.candidate.instanceType}×${r.proof.candidate.count}${r.proof.trial ? ` (${r.proof.trial})` : ''}` : '';
-          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}`);
+          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}${ab}`);
         },
         onEvent: (e) => {
-          if (e.kind === 'decision' && !opts.json) return;
+          if ((e.kind === 'decision' || e.kind === 'ab_decision') && !opts.json) return;
           io.err(opts.json ? `${JSON.stringify(e)}\n` : `${tty ? '\r\x1b[2K' : ''}${e.kind}: ${e.detail}\n`);
         },
         onInstanceEvent: (e) => io.err(opts.json ? `${JSON.stringify({ ...e, kind: `instance_${e.kind}` })}\n` : `${tty ? '\r\x1b[2K' : ''}instance ${e.instance} (${e.pool}): ${e.kind}${e.detail ? `, ${e.detail}` : ''}\n`),
       });
+      const ab = rt.ab;
+      if (ab) arms = () => ` · A/B ${Object.entries(ab.summary()).map(([n, a]) => `${n} ${a.instances}`).join(' ')}`;
+      // The A/B's figures when the run ends (they are also kept in the store's "ab" experiment).
+      const abSummary = (): void => {
+        if (!ab) return;
+        const sum = ab.summary();
+        if (opts.json) io.err(`${JSON.stringify({ at: Date.now(), kind: 'ab_summary', arms: sum })}\n`);
+        else for (const [n, a] of Object.entries(sum)) io.err(`${tty ? '\r\x1b[2K' : ''}A/B arm ${n}: ${a.sloViolationSeconds} violation s, p99 ${a.p99Ms} ms, ${a.instanceSeconds} instance-s, ${a.actions} action(s), ${a.requests} requests, ${a.errors} errors\n`);
+      };
       const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
       const why = await Promise.race([failed, stopRequested]);
+      abSummary();
       if (why) {
         const left = (await rt.provider.list()).length;
         await rt.stop();

@@ -84,6 +84,40 @@ describe('A/B arms in the shadow', () => {
     await again.stop({ deleteInstances: true });
   });
 
+  it('`run --json` stopped by SIGTERM prints the arms\' figures (ab_summary) and deletes the arm instances', async (t) => {
+    const dir = tempDir(t);
+    const storePath = join(dir, 'store.db');
+    const run = await startCli(['run', '--config', config(dir), '--json', '--stop-instances']);
+    t.after(() => void (run.child.exitCode === null && run.child.kill('SIGKILL')));
+    let err = '';
+    run.child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await until('two arm instances recorded', () => {
+      const st = Store.openReadOnly(storePath);
+      try {
+        return st.loadInstances().filter((i) => i.labels.ab !== undefined).length === 2;
+      } finally {
+        st.close();
+      }
+    }, 20_000);
+    run.child.kill('SIGTERM');
+    const code = await new Promise((r) => run.child.once('exit', r));
+    assert.equal(code, 0, err);
+    // Listening from after the first stdout line: the first chunk may start mid-line.
+    const events = err.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { kind: string; arms?: Record<string, { sloViolationSeconds: number; actions: number }> }];
+      } catch {
+        return [];
+      }
+    });
+    const summary = events.find((e) => e.kind === 'ab_summary');
+    assert.deepEqual(Object.keys(summary?.arms ?? {}), ['reactive', 'predictive'], err);
+    const st = Store.openReadOnly(storePath);
+    const left = st.loadInstances();
+    st.close();
+    assert.deepEqual(left, [], 'nothing left: arms and (with --stop-instances) live');
+  });
+
   it('`run` killed -9 with arms up: the restart deletes the arm instances and closes the A/B as aborted', async (t) => {
     const dir = tempDir(t);
     const storePath = join(dir, 'store.db');
