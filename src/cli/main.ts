@@ -530,8 +530,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : '') +
           (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
           (result.ab
-            ? `A/B in the shadow (each arm ${Math.round(100 * (result.abShare ?? 0))} % of live's requests, the same ones):\narm        violation s   p99 ms  inst-s  max  actions  requests  errors\n${Object.entries(result.ab)
-                .map(([n, a]) => `${n.padEnd(10)} ${String(a.sloViolationSeconds).padStart(11)} ${a.p99Ms.toFixed(1).padStart(8)} ${String(a.instanceSeconds).padStart(7)} ${String(a.maxInstances).padStart(4)} ${String(a.actions).padStart(8)} ${String(a.requests).padStart(9)} ${String(a.errors).padStart(7)}`)
+            ? `A/B in the shadow (each arm ${Math.round(100 * (result.abShare ?? 0))} % of live's requests, the same ones):\narm        violation s   p99 ms  inst-s  max  actions  requests  errors  violating ticks (s into the day)\n${Object.entries(result.ab)
+                .map(([n, a]) => `${n.padEnd(10)} ${String(a.sloViolationSeconds).padStart(11)} ${a.p99Ms.toFixed(1).padStart(8)} ${String(a.instanceSeconds).padStart(7)} ${String(a.maxInstances).padStart(4)} ${String(a.actions).padStart(8)} ${String(a.requests).padStart(9)} ${String(a.errors).padStart(7)}  ${a.violationsAt.map((x) => ((x - (result.dayStartedAt ?? x)) / 1000).toFixed(0)).join(' ') || '-'}`)
                 .join('\n')}\n`
             : ''),
       );

@@ -121,6 +121,8 @@ export interface DemoResult {
   ab?: Record<string, ArmSummary>;
   /** The share of live's requests each arm received (shadow.ab.share). */
   abShare?: number;
+  /** When the (last) day started (ms since the epoch): the arms' violationsAt are read against it. */
+  dayStartedAt?: number;
   /** Every strategy's proven changes, in strategy order. */
   proofs: DemoProof[];
   details: Partial<Record<DemoStrategy, DemoDetails>>;
@@ -163,6 +165,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       result.details[name] = r.details;
       if (r.ab) {
         result.ab = r.ab;
+        result.dayStartedAt = r.dayStartedAt;
         result.abShare = rt?.ab?.s.share;
       }
       proven = r.trials;
@@ -204,7 +207,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 }
 
-async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary> }> {
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary>; dayStartedAt: number }> {
   const log = o.onLog ?? (() => undefined);
   const cfg = demoConfig(o, join(dir, 'store.db'));
   if (proven.length) {
@@ -395,7 +398,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       held: today.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
       typeChanges: today.filter((d) => d.boundReason === 'proven_type_change').length,
     };
-    return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted'), ...(ab ? { ab } : {}) };
+    return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted'), ...(ab ? { ab } : {}), dayStartedAt: t0 };
   } finally {
     await rt.stop({ deleteInstances: true });
   }

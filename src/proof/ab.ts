@@ -72,6 +72,8 @@ export interface ArmSummary {
   readonly maxInstances: number;
   /** Instances requested now. */
   readonly instances: number;
+  /** When each violating tick ended (ms since the epoch). */
+  readonly violationsAt: readonly number[];
 }
 
 /** The bounds of an arm receiving `share` of the traffic: the pool's, scaled, at least one instance. */
@@ -107,6 +109,7 @@ class Arm {
   errors = 0;
   maxInstances = 0;
   instances = 0;
+  violationsAt: number[] = [];
   readonly latency = new Map<number, number>();
   constructor(
     readonly spec: ArmSpec,
@@ -191,7 +194,10 @@ export class AbArms {
       a.requests += traffic.requests;
       a.errors += traffic.errors;
       for (const [v, c] of traffic.buckets) a.latency.set(v, (a.latency.get(v) ?? 0) + c);
-      if (traffic.latencyMs.p99 > s.slo.latencyP99Ms || traffic.errors / traffic.requests > s.slo.errorRate) a.violationSeconds += dt;
+      if (traffic.latencyMs.p99 > s.slo.latencyP99Ms || traffic.errors / traffic.requests > s.slo.errorRate) {
+        a.violationSeconds += dt;
+        a.violationsAt.push(now);
+      }
     }
     const lat = meanOf(traffic.buckets);
     a.window.push({ at: now, requests: traffic.requests, latencySumMs: lat.n ? lat.mean * lat.n : 0, ready: ready.length });
@@ -268,6 +274,7 @@ export class AbArms {
         errors: a.errors,
         maxInstances: a.maxInstances,
         instances: a.instances,
+        violationsAt: [...a.violationsAt],
       };
     }
     return out;
@@ -282,6 +289,7 @@ export class AbArms {
       a.requests = 0;
       a.errors = 0;
       a.maxInstances = a.instances;
+      a.violationsAt = [];
       a.latency.clear();
     }
   }
