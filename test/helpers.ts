@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Store } from '../src/metrics/store.js';
+import { markedProcesses } from '../src/providers/local.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,4 +97,21 @@ export async function corruptTable(path: string, table: string): Promise<void> {
   const fd = openSync(path, 'r+');
   writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (row.rootpage - 1) * page);
   closeSync(fd);
+}
+
+/**
+ * The processes (instances) carrying the store's owner mark, found by /proc scan; they are SIGKILLed
+ * after the test whatever happened. The store's id is read once it exists (the cleanup may run after
+ * the directory is gone).
+ */
+export function killOwnedAfter(t: { after: (fn: () => void) => void }, storePath: string): () => number[] {
+  let owner: string | undefined;
+  const owned = (): number[] => {
+    owner ??= Store.idAt(storePath);
+    return owner === undefined ? [] : markedProcesses().filter((p) => p.owner === `shadowscale:store:${owner}`).map((p) => p.pid);
+  };
+  t.after(() => {
+    for (const pid of owned()) process.kill(pid, 'SIGKILL');
+  });
+  return owned;
 }

@@ -422,7 +422,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         onInstanceEvent: (e) => io.err(opts.json ? `${JSON.stringify({ ...e, kind: `instance_${e.kind}` })}\n` : `${tty ? '\r\x1b[2K' : ''}instance ${e.instance} (${e.pool}): ${e.kind}${e.detail ? `, ${e.detail}` : ''}\n`),
       });
       const ab = rt.ab;
-      if (ab) arms = () => ` · A/B ${Object.entries(ab.summary()).map(([n, a]) => `${n} ${a.instances}`).join(' ')}`;
+      if (ab) arms = () => ` · A/B ${Object.entries(ab.sizes()).map(([n, k]) => `${n} ${k}`).join(' ')}`;
       // The A/B's figures when the run ends (they are also kept in the store's "ab" experiment).
       const abSummary = (): void => {
         if (!ab) return;

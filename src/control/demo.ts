@@ -241,7 +241,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       ticks.push(r);
       if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}${r.decision.driver ? ` (${r.decision.driver})` : ''}${r.decision.proof ? ` · proof ${r.decision.proof.status}${r.decision.proof.trial ? ` (${r.decision.proof.trial.replace(/^.*-trial-/, '')})` : ''}` : ''}`;
       const t = Math.max(0, (r.at - t0) / 1000);
-      const arms = rt.ab ? ` · A/B ${Object.entries(rt.ab.summary()).map(([n, a]) => `${n} ${a.instances}`).join(' ')}` : '';
+      const arms = rt.ab ? ` · A/B ${Object.entries(rt.ab.sizes()).map(([n, k]) => `${n} ${k}`).join(' ')}` : '';
       o.onStatus?.(
         `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}${arms}`,
       );

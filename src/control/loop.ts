@@ -29,7 +29,7 @@ import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalPool } from '../gateway/metrics.js';
-import { fitDemandForecast, type DemandForecastSettings } from '../metrics/demand.js';
+import { fitDemandForecast, forecastHorizonSeconds, type DemandForecastSettings } from '../metrics/demand.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
@@ -408,15 +408,10 @@ export class ServiceLoop {
   private refitForecast(now: number): void {
     const s = this.s;
     if (!this.d.forecaster) return;
-    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, s.leadTimeSeconds + this.d.strategy.periodSeconds * 2 + s.forecast.refitSeconds);
+    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, forecastHorizonSeconds(s.leadTimeSeconds, this.d.strategy.periodSeconds, s.forecast.refitSeconds));
     if (!f) return;
     this.forecast = f;
     this.lastFitAt = now;
-  }
-
-  /** The demand forecast the strategy last planned with (real seconds). */
-  get currentForecast(): Forecast | undefined {
-    return this.forecast;
   }
 
   private createLive(count: number, tag: string): void {

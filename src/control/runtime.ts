@@ -19,6 +19,7 @@ import { ClusterGateway } from '../gateway/cluster.js';
 import { localControl, type GatewayControl } from '../gateway/control.js';
 import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { forecastHorizonSeconds } from '../metrics/demand.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance } from '../providers/provider.js';
@@ -295,7 +296,7 @@ export class Runtime {
             metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
             staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
             tickSeconds: c.tickSeconds,
-            ...(svc.shadow.ab.strategies.some((n) => n !== 'reactive') ? { forecast: { settings: forecastSettings, forecaster: forecaster ?? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }), horizonSeconds: model.leadTimeSeconds + sc.periodSeconds * 2 + svc.forecast.refitSeconds } } : {}),
+            ...(svc.shadow.ab.strategies.some((n) => n !== 'reactive') ? { forecast: { settings: forecastSettings, forecaster: forecaster ?? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }), horizonSeconds: forecastHorizonSeconds(model.leadTimeSeconds, sc.periodSeconds, svc.forecast.refitSeconds) } } : {}),
             requestTimeoutMs: gw.timeoutMs,
           },
           { provider, gateway: control, store, now, ...(o.onEvent ? { onEvent: (kind, detail) => o.onEvent?.({ at: now(), kind, detail }) } : {}) },

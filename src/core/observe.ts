@@ -27,8 +27,8 @@ export interface WindowPoint {
 }
 
 /** Drop the points older than the window (`now` and the window in ms), oldest first. */
-export function trimWindow(window: WindowPoint[], now: number, windowMs: number): void {
-  while (window.length > 0 && (window[0] as WindowPoint).at <= now - windowMs) window.shift();
+export function trimWindow(window: { readonly at: number }[], now: number, windowMs: number): void {
+  while (window.length > 0 && (window[0] as { readonly at: number }).at <= now - windowMs) window.shift();
 }
 
 /**

@@ -221,10 +221,6 @@ export class Mirror {
     for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
   }
 
-  getArms(): readonly string[] {
-    return this.arms.map((a) => a.url);
-  }
-
   get mode(): MirrorMode {
     return this.o.mode;
   }

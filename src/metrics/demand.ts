@@ -43,3 +43,6 @@ export function fitDemandForecast(store: Store, service: string, f: DemandForeca
   // Back to real seconds for the strategy.
   return { ...scaled, start: scaled.start / f.timeScale, step: scaled.step / f.timeScale };
 }
+
+/** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */
+export const forecastHorizonSeconds = (leadTimeSeconds: number, periodSeconds: number, refitSeconds: number): number => leadTimeSeconds + periodSeconds * 2 + refitSeconds;

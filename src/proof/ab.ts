@@ -203,7 +203,7 @@ export class AbArms {
     a.window.push({ at: now, requests: traffic.requests, latencySumMs: lat.n ? lat.mean * lat.n : 0, ready: ready.length });
     a.liveWindow.push({ at: now, requests: liveRequests });
     trimWindow(a.window, now, s.metricWindowSeconds * 1000);
-    while (a.liveWindow.length > 0 && (a.liveWindow[0] as { at: number }).at <= now - s.metricWindowSeconds * 1000) a.liveWindow.shift();
+    trimWindow(a.liveWindow, now, s.metricWindowSeconds * 1000);
     if (traffic.requests > 0 || ready.length > 0) a.lastSenseAt = now;
     // Repair: the pool is refilled to its target.
     if (requested < a.target) this.create(a, a.target - requested, `r${now.toString(36)}`);
@@ -258,6 +258,11 @@ export class AbArms {
         if (!isProviderError(err, 'not_found')) this.d.onEvent?.('ab_action_failed', `delete ${i.id}: ${(err as Error).message}`);
       })
       .finally(() => a.deleting.delete(i.id));
+  }
+
+  /** Each arm's instances requested now (for status lines: no figures computed). */
+  sizes(): Record<string, number> {
+    return Object.fromEntries(this.arms.map((a) => [a.spec.name, a.instances]));
   }
 
   /** Each arm's figures so far. */

@@ -11,8 +11,8 @@ import { Runtime } from '../../src/control/runtime.js';
 import { startLoad } from '../../src/gateway/loadgen.js';
 import { Store } from '../../src/metrics/store.js';
 import { abService } from '../../src/proof/ab.js';
-import { markedProcesses, pidAlive } from '../../src/providers/local.js';
-import { startCli, tempDir, until } from '../helpers.js';
+import { pidAlive } from '../../src/providers/local.js';
+import { killOwnedAfter, startCli, tempDir, until } from '../helpers.js';
 
 // Four slots of 20 ms, constant: 200 req/s fill an instance. The reactive arm at half of 300 req/s is
 // 75 % busy against a 50 % target: it grows; the predictive arm plans with the model's capacity (about
@@ -122,14 +122,7 @@ describe('A/B arms in the shadow', () => {
     const dir = tempDir(t);
     const storePath = join(dir, 'store.db');
     const file = config(dir);
-    let owner: string | undefined;
-    const owned = (): number[] => {
-      owner ??= Store.idAt(storePath);
-      return owner === undefined ? [] : markedProcesses().filter((p) => p.owner === `shadowscale:store:${owner}`).map((p) => p.pid);
-    };
-    t.after(() => {
-      for (const pid of owned()) process.kill(pid, 'SIGKILL');
-    });
+    const owned = killOwnedAfter(t, storePath);
     const first = await startCli(['run', '--config', file, '--json']);
     t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
     const armInstances = (): { id: string; pid: number }[] => {

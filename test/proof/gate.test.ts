@@ -11,8 +11,8 @@ import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { startLoad } from '../../src/gateway/loadgen.js';
 import { Store } from '../../src/metrics/store.js';
-import { markedProcesses, pidAlive } from '../../src/providers/local.js';
-import { startCli, tempDir, until } from '../helpers.js';
+import { pidAlive } from '../../src/providers/local.js';
+import { killOwnedAfter, startCli, tempDir, until } from '../helpers.js';
 
 // Four slots of 20 ms, constant: the model says about 190 req/s per instance within a p99 of 1 s (the
 // generous SLO keeps the verdicts clear of the stalls of a machine shared with other tests). Trials of
@@ -103,15 +103,7 @@ describe('the proof gate in the live loop', () => {
     const storePath = join(dir, 'store.db');
     // Long steps: the trial is still running when the control plane dies.
     const file = config(dir, '      proof: required\n      trials: { samplesPerStep: 20000, maxStepSeconds: 30 }\n', '{ min: 1, max: 2 }');
-    // The store's id, read once it exists (the cleanup runs after the directory may be gone).
-    let owner: string | undefined;
-    const owned = (): number[] => {
-      owner ??= Store.idAt(storePath);
-      return owner === undefined ? [] : markedProcesses().filter((p) => p.owner === `shadowscale:store:${owner}`).map((p) => p.pid);
-    };
-    t.after(() => {
-      for (const pid of owned()) process.kill(pid, 'SIGKILL');
-    });
+    const owned = killOwnedAfter(t, storePath);
     const first = await startCli(['run', '--config', file, '--json']);
     t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
     const trialInstance = async (): Promise<{ id: string; pid: number } | undefined> => {
