@@ -12,7 +12,7 @@ import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
 import { runJobs } from '../forecast/pool.js';
 import type { KnownEvent } from '../forecast/prophet.js';
 import { forecastOf, type ForecastOutput } from '../forecast/run.js';
-import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from '../gateway/admin.js';
@@ -30,10 +30,12 @@ import { prove } from '../proof/prove.js';
 import { proofsReport } from '../proof/report.js';
 import { Store } from '../metrics/store.js';
 import { Runtime, startLocalProvider } from '../control/runtime.js';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
-import { runBacktest, type BacktestReport } from '../sim/backtest.js';
+import { prepareBacktest, runBacktest, type BacktestReport } from '../sim/backtest.js';
+import { frontierSvg } from '../sim/frontier-chart.js';
+import { runSweep, type SweepReport, type SweptStrategy } from '../sim/sweep.js';
 import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy, type Trace } from '../sim/trace.js';
 
 export interface Io {
@@ -163,24 +165,36 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     addTraceOptions(program.command('backtest').description('replay a trace through the simulator for each strategy, against the oracle'))
       .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(positiveNumber('a positive number of requests/s')))
       .addOption(new Option('--strategy <name|all>', `strategies to run: ${STRATEGY_NAMES.join(', ')} (comma-separated) or all`).default(['reactive', 'predictive', 'hybrid', 'oracle'], 'all').argParser(strategyList))
+      .option('--sweep', "also run each strategy over a range of its own knob (reactive: target utilization; predictive, hybrid: the SLO policy's attainment target) and report its cost-SLO frontier and its cost at equal attainment")
+      .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
+    if (opts.chart !== undefined && !opts.sweep) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--chart draws the frontier: it needs --sweep');
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { strategy: strategies[0] });
-    const report = runBacktest(trace, {
-      config: cfg,
-      service,
-      peakRps: opts.peakRps as number,
+    const base = { config: cfg, service, peakRps: opts.peakRps as number };
+    const prepared = prepareBacktest(trace, base);
+    const report: BacktestReport & { frontier?: SweepReport['frontier']; costAtAttainment?: SweepReport['costAtAttainment'] } = runBacktest(trace, {
+      ...base,
       strategies,
       onProgress: bar ? (name, done) => bar.update(Math.round(done * 100), { strategy: name.padEnd(10) }) : undefined,
-    });
+    }, prepared);
+    let sweep: SweepReport | undefined;
+    if (opts.sweep) {
+      const swept = strategies.filter((x): x is SweptStrategy => x !== 'oracle');
+      bar?.update(0, { strategy: 'sweep     ' });
+      sweep = runSweep(trace, { ...base, strategies: swept, onProgress: bar ? (done, total) => bar.update(Math.round((done / total) * 100)) : undefined }, prepared);
+      report.frontier = sweep.frontier;
+      report.costAtAttainment = sweep.costAtAttainment;
+      if (opts.chart) writeFileSync(opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost));
+    }
     bar?.stop();
     if (opts.json) io.out(`${JSON.stringify(report)}\n`);
-    else io.out(renderBacktest(report));
+    else io.out(renderBacktest(report) + (sweep ? renderSweep(sweep) : ''));
   });
 
   addModelOptions(
@@ -774,6 +788,18 @@ function reportGaps(trace: Trace, io: Io): void {
 
 function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2);
+}
+
+export function renderSweep(r: SweepReport): string {
+  const lines = ['frontier (cost / oracle at SLO attainment, undominated points; knob in brackets):'];
+  for (const [name, f] of Object.entries(r.frontier)) {
+    lines.push(`  ${name.padEnd(10)} ${r.knobs[name as SweptStrategy]}: ${f.map((p) => `${(p.costRatioToOracle ?? p.cost).toFixed(3)} @ ${(p.sloAttainment * 100).toFixed(3)} % [${p.knob}]`).join(', ')}`);
+  }
+  lines.push('cost / oracle at equal attainment (interpolated on each frontier; - where not reached):');
+  for (const [name, c] of Object.entries(r.costAtAttainment)) {
+    lines.push(`  ${name.padEnd(10)} ${Object.entries(c).map(([a, v]) => `${(Number(a) * 100).toFixed(1)} %: ${v === null ? '-' : (v / r.oracle.cost).toFixed(3)}`).join('   ')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderBacktest(r: BacktestReport): string {

@@ -5,6 +5,7 @@ import { maxRateAtSlo } from '../core/capacity.js';
 import { ShadowscaleError } from '../core/errors.js';
 import type { ActionBounds } from '../core/policy.js';
 import type { StrategyName } from '../core/reasons.js';
+import { SloPolicyStrategy } from '../core/slo-policy.js';
 import { HybridStrategy, OracleStrategy, PredictiveStrategy, ReactiveStrategy, type Strategy } from '../core/strategy.js';
 import type { SimSettings } from '../sim/simulator.js';
 import type { Config, InstanceTypeConfig, ServiceConfig } from './schema.js';
@@ -47,12 +48,21 @@ export function serviceModel(cfg: Config, service: ServiceConfig): ServiceModel 
   };
 }
 
-export function reactiveStrategy(m: ServiceModel): ReactiveStrategy {
+/**
+ * The utilization at which one instance still meets the SLO: the rate at the SLO over the rate it
+ * serves flat out. Hybrid's reactive safety net targets it by default, so the net acts only where live
+ * runs past what the SLO allows and the forecast-driven policy sets the capacity otherwise.
+ */
+export function sloUtilization(m: ServiceModel): number {
+  return Math.min(0.99, m.perInstanceRps / (m.type.slots / (m.type.serviceTimeMs / 1000)));
+}
+
+export function reactiveStrategy(m: ServiceModel, targetUtilization = m.service.scaling.reactive.targetUtilization): ReactiveStrategy {
   const r = m.service.scaling.reactive;
   return new ReactiveStrategy({
     minInstances: m.bounds.minInstances,
     maxInstances: m.bounds.maxInstances,
-    targetUtilization: r.targetUtilization,
+    targetUtilization,
     tolerance: r.tolerance,
     periodSeconds: m.service.scaling.periodSeconds,
     scaleUp: r.scaleUp,
@@ -60,8 +70,21 @@ export function reactiveStrategy(m: ServiceModel): ReactiveStrategy {
   });
 }
 
-export function predictiveStrategy(m: ServiceModel): PredictiveStrategy {
+export function predictiveStrategy(m: ServiceModel): Strategy {
   const sc = m.service.scaling;
+  if (sc.predictive.policy === 'slo') {
+    return new SloPolicyStrategy({
+      minInstances: m.bounds.minInstances,
+      maxInstances: m.bounds.maxInstances,
+      perInstanceRps: m.perInstanceRps,
+      leadTimeSeconds: m.leadTimeSeconds,
+      periodSeconds: sc.periodSeconds,
+      attainment: m.service.slo.attainment,
+      calibrationSeconds: sc.predictive.calibrationSeconds,
+      adaptRate: sc.predictive.adaptRate,
+      coldMargin: sc.predictive.coldMargin,
+    });
+  }
   return new PredictiveStrategy({
     minInstances: m.bounds.minInstances,
     maxInstances: m.bounds.maxInstances,
@@ -73,6 +96,12 @@ export function predictiveStrategy(m: ServiceModel): PredictiveStrategy {
   });
 }
 
+/** The target utilization of hybrid's reactive safety net. */
+export function hybridNetUtilization(m: ServiceModel): number {
+  const t = m.service.scaling.hybrid.reactiveTargetUtilization;
+  return t === 'auto' ? sloUtilization(m) : t;
+}
+
 /** A fresh strategy instance (strategies keep state, so each run needs its own). */
 export function buildStrategy(name: StrategyName, m: ServiceModel, oracle?: { schedule: Int32Array; start: number }): Strategy {
   switch (name) {
@@ -81,7 +110,7 @@ export function buildStrategy(name: StrategyName, m: ServiceModel, oracle?: { sc
     case 'predictive':
       return predictiveStrategy(m);
     case 'hybrid':
-      return new HybridStrategy(predictiveStrategy(m), reactiveStrategy(m));
+      return new HybridStrategy(predictiveStrategy(m), reactiveStrategy(m, hybridNetUtilization(m)));
     case 'oracle':
       if (!oracle) throw new Error('the oracle strategy needs the precomputed schedule');
       return new OracleStrategy(oracle.schedule, oracle.start);

@@ -81,8 +81,26 @@ const scaling = z.strictObject({
   strategy: oneOf(STRATEGIES).default('hybrid'),
   periodSeconds: positive().default(15).describe('How often the strategy decides'),
   leadTimeSeconds: nonNegative().optional().describe('How far ahead to add capacity; default: provisioning + warm-up of the instance type'),
-  headroom: nonNegative().default(0.1).describe('Extra fraction above the forecast upper bound'),
-  scaleInStabilizationSeconds: nonNegative().default(600).describe('Predictive: scale in only to the highest target of this window'),
+  headroom: nonNegative().default(0.1).describe('policy forecast-upper: extra fraction above the forecast upper bound; also the proof gate\'s margin'),
+  scaleInStabilizationSeconds: nonNegative().default(600).describe('policy forecast-upper: scale in only to the highest target of this window'),
+  predictive: z
+    .strictObject({
+      policy: oneOf(['slo', 'forecast-upper'])
+        .default('slo')
+        .describe('slo: capacity for the demand of the next lead time at the risk the error budget (slo.attainment) allows, calibrated online on the forecast errors; forecast-upper: the forecast upper bound plus headroom, with a fixed scale-in window'),
+      calibrationSeconds: duration(30 * 86400, 's').default(2 * 86400).describe('policy slo: how long prediction errors are kept for calibration'),
+      adaptRate: nonNegative().default(0.002).describe('policy slo: how fast the risk follows the error budget (per judged minute)'),
+      coldMargin: nonNegative().default(0.3).describe('policy slo: margin over the observed rate until enough errors are known'),
+    })
+    .prefault({}),
+  hybrid: z
+    .strictObject({
+      reactiveTargetUtilization: z
+        .union([z.literal('auto'), openFraction()], expect('"auto" or a fraction in (0, 1)'))
+        .default('auto')
+        .describe("The reactive safety net's target utilization inside hybrid; auto: the utilization at which an instance still meets the SLO (the net acts only when live is past what the SLO allows)"),
+    })
+    .prefault({}),
   maxStepUp: positiveInt().default(1000).describe('Most instances added by one action'),
   maxStepDown: positiveInt().default(1000).describe('Most instances removed by one action'),
   cooldownUpSeconds: nonNegative().default(0).describe('Seconds between two scale-ups'),
@@ -307,6 +325,7 @@ const service = z.strictObject({
     .strictObject({
       latencyP99Ms: positive().default(200).describe('p99 latency objective (ms)'),
       errorRate: fraction().default(0.001).describe('Highest acceptable error rate per minute'),
+      attainment: openFraction().default(0.999).describe('Share of minutes that must meet the latency and error objectives (the error budget is 1 - attainment); the predictive policy spends that budget and no more'),
     })
     .prefault({}),
   scaling: scaling.prefault({}),

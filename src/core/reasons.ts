@@ -9,6 +9,8 @@ export const REASONS = {
   utilization_below_target: 'Reactive: utilization below target; desired = ceil(current x metric / target).',
   forecast_peak: "Predictive: capacity for the forecast's upper bound over [now, now + lead time + period].",
   forecast_steady: 'Predictive: the forecast needs the capacity already requested.',
+  slo_forecast: "Predictive (SLO policy): capacity for the calibrated bound of the peak demand over [now, now + lead time + period], at the risk the error budget allows.",
+  slo_calibrating: 'Predictive (SLO policy): too few resolved predictions to calibrate yet; the observed rate plus the cold-start margin.',
   scale_in_stabilization: 'A lower target is held back by the scale-in stabilization window.',
   scale_up_rate_limit: 'The scale-up rate policy (instances or percent per period) capped the increase.',
   scale_down_rate_limit: 'The scale-down rate policy capped the decrease.',

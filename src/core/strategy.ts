@@ -28,6 +28,10 @@ export interface Observation {
   readonly demandRps: number;
   /** False when the metrics are missing or older than allowed. */
   readonly metricsFresh: boolean;
+  /** Periods (minutes) judged against the SLO so far, cumulative; absent where nothing judges it. */
+  readonly sloJudged?: number;
+  /** Of those, the periods that violated the SLO, cumulative. */
+  readonly sloViolated?: number;
 }
 
 export interface Strategy {
@@ -219,14 +223,14 @@ export class HybridStrategy implements Strategy {
   readonly periodSeconds: number;
 
   constructor(
-    private readonly predictive: PredictiveStrategy,
+    private readonly predictive: Strategy,
     private readonly reactive: ReactiveStrategy,
   ) {
     this.periodSeconds = Math.min(predictive.periodSeconds, reactive.periodSeconds);
   }
 
   updateCapacity(perInstanceRps: number): void {
-    this.predictive.updateCapacity(perInstanceRps);
+    this.predictive.updateCapacity?.(perInstanceRps);
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {

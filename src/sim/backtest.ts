@@ -7,7 +7,8 @@ import { oracleSchedule } from '../core/strategy.js';
 import { STRATEGY_NAMES, type Reason, type StrategyName } from '../core/reasons.js';
 import { neededInstances, simulate, type SimResult } from './simulator.js';
 import type { Trace } from './trace.js';
-import { buildWorkload } from './workload.js';
+import { buildWorkload, type Workload } from './workload.js';
+import type { Forecast } from '../core/forecast.js';
 
 export interface BacktestOptions {
   readonly config: Config;
@@ -37,22 +38,43 @@ export interface BacktestReport {
   readonly strategies: Partial<Record<StrategyName, StrategyReport>>;
 }
 
-export function runBacktest(trace: Trace, o: BacktestOptions): BacktestReport {
+/** What every run over one trace shares: the workload, the initial pool and the oracle's result. */
+export interface Prepared {
+  readonly workload: Workload;
+  readonly initial: number;
+  readonly oracle: SimResult;
+  readonly oracleCost: number;
+}
+
+export function prepareBacktest(trace: Trace, o: { config: Config; service: ServiceConfig; peakRps: number }): Prepared {
   const m = serviceModel(o.config, o.service);
-  const w = buildWorkload(trace, { peakRps: o.peakRps, noise: o.config.simulation.noise, seed: o.config.simulation.seed });
-  const need = neededInstances(w, m.perInstanceRps, m.bounds.minInstances);
+  const workload = buildWorkload(trace, { peakRps: o.peakRps, noise: o.config.simulation.noise, seed: o.config.simulation.seed });
+  const need = neededInstances(workload, m.perInstanceRps, m.bounds.minInstances);
   // Every strategy starts with what the first lead time needs, fully warm.
   let initial = m.bounds.minInstances;
   for (let i = 0; i < Math.min(need.length, m.leadTimeSeconds + 1); i++) initial = Math.max(initial, need[i] as number);
   initial = Math.min(initial, m.bounds.maxInstances);
+  const oracle = simulate(workload, buildStrategy('oracle', m, { schedule: oracleSchedule(clampNeed(need, m), m.leadTimeSeconds, m.bounds.minInstances), start: workload.start }), simSettings(o.config, m, initial));
+  return { workload, initial, oracle, oracleCost: oracle.bill.total };
+}
+
+export function runBacktest(trace: Trace, o: BacktestOptions, prepared?: Prepared): BacktestReport {
+  const m = serviceModel(o.config, o.service);
+  const p = prepared ?? prepareBacktest(trace, o);
+  const { workload: w, initial } = p;
   const settings = simSettings(o.config, m, initial);
   // The oracle is always run: every ratio is reported against it.
   const names: StrategyName[] = [...new Set<StrategyName>([...o.strategies, 'oracle'])].sort((a, b) => STRATEGY_NAMES.indexOf(a) - STRATEGY_NAMES.indexOf(b));
   const results = new Map<StrategyName, SimResult>();
+  // One forecast per refit, shared by the strategies that read it.
+  const forecastCache = new Map<number, Forecast | undefined>();
   for (const name of names) {
-    const oracle = name === 'oracle' ? { schedule: oracleSchedule(clampNeed(need, m), m.leadTimeSeconds, m.bounds.minInstances), start: w.start } : undefined;
-    const strategy = buildStrategy(name, m, oracle);
-    results.set(name, simulate(w, strategy, settings, o.onProgress ? (d) => o.onProgress?.(name, d) : undefined));
+    if (name === 'oracle') {
+      o.onProgress?.(name, 1);
+      results.set(name, p.oracle);
+      continue;
+    }
+    results.set(name, simulate(w, buildStrategy(name, m), { ...settings, forecastCache }, o.onProgress ? (d) => o.onProgress?.(name, d) : undefined));
   }
   const oracleCost = results.get('oracle')?.bill.total;
   const strategies: Partial<Record<StrategyName, StrategyReport>> = {};

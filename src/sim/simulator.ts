@@ -53,6 +53,11 @@ export interface SimSettings {
   readonly recordMinutes?: boolean;
   /** Keep at most this many decision records (the latest); 0 keeps none. */
   readonly keepDecisions?: number;
+  /**
+   * Forecasts by refit index, shared by runs over the same workload and forecast settings (a sweep):
+   * the demand history does not depend on the strategy, so each forecast is computed once.
+   */
+  readonly forecastCache?: Map<number, Forecast | undefined>;
 }
 
 export interface MinuteRecord {
@@ -102,6 +107,9 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
   const rng = createRng(s.seed ^ 0x5eed);
   const pInterrupt = s.spotInterruptionsPerHour / 3600;
   const isOracle = strategy.name === 'oracle';
+  // The HPA rule never reads a forecast: fitting one for it would only cost time.
+  const wantsForecast = !isOracle && strategy.name !== 'reactive';
+  const cache = s.forecastCache;
 
   // Instances, ordered by launch time (launches append; removals take from the end).
   const launch: number[] = [];
@@ -205,7 +213,9 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
     const isActive = w.active[i] === 1;
 
     // Forecast refit on completed history buckets only.
-    if (!isOracle && i % refit === 0) {
+    if (wantsForecast && i % refit === 0 && cache?.has(i)) {
+      forecast = cache.get(i);
+    } else if (wantsForecast && i % refit === 0) {
       const complete = Math.floor(i / bucket);
       // The window start moves a day at a time, so an append-only forecaster can extend its fit.
       if (complete - historyFrom > maxHistory + 1440) historyFrom = complete - maxHistory;
@@ -213,6 +223,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
       let any = false;
       for (let k = complete - 1; k >= from && !any; k--) any = Number.isFinite(history[k]);
       forecast = any ? forecaster.forecast({ start: w.start + from * bucket, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level) : undefined;
+      cache?.set(i, forecast);
     }
 
     // 1. Decide.
@@ -225,6 +236,8 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
         utilization: winCount > 0 ? utilSum / winCount : Number.NaN,
         demandRps: winCount > 0 ? arrSum / winCount : Number.NaN,
         metricsFresh: fresh,
+        sloJudged: minutes,
+        sloViolated: violations,
       };
       const raw = strategy.decide(obs, forecast);
       const d = isOracle ? raw : boundDecision(raw, obs, s.bounds, actions);

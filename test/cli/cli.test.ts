@@ -1,6 +1,6 @@
 // Integration tests: the real `shadowscale` binary: DESIGN contracts (JSON shapes), exit codes, stdout/stderr split.
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -36,6 +36,41 @@ describe('shadowscale backtest', () => {
     const cost = (JSON.parse(json.stdout) as { strategies: { reactive: { cost: number } } }).strategies.reactive.cost;
     assert.match(table.stdout, new RegExp(`reactive\\s+${cost.toFixed(2)}`));
     assert.doesNotMatch(table.stdout, /oracle\s+\d/, 'only the requested strategies are listed');
+  });
+
+  it('--sweep --json adds each strategy\'s frontier and its cost at equal attainment; --chart writes the SVG', async (t) => {
+    const chart = join(tempDir(t), 'frontier.svg');
+    const r = await runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive,hybrid', '--sweep', '--chart', chart, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      strategies: Record<string, unknown>;
+      frontier: Record<string, { knob: number; cost: number; sloAttainment: number }[]>;
+      costAtAttainment: Record<string, Record<string, number | null>>;
+    };
+    assert.deepEqual(Object.keys(out.strategies), ['reactive', 'hybrid']);
+    assert.deepEqual(Object.keys(out.frontier), ['reactive', 'hybrid']);
+    for (const f of Object.values(out.frontier)) {
+      assert.ok(f.length >= 2, 'several undominated settings');
+      for (const p of f) assert.deepEqual(Object.keys(p).slice(0, 3).sort(), ['cost', 'knob', 'sloAttainment']);
+      for (let i = 1; i < f.length; i++) {
+        assert.ok((f[i] as { cost: number }).cost > (f[i - 1] as { cost: number }).cost, 'cheapest first');
+        assert.ok((f[i] as { sloAttainment: number }).sloAttainment > (f[i - 1] as { sloAttainment: number }).sloAttainment, 'each costlier point is better');
+      }
+    }
+    for (const c of Object.values(out.costAtAttainment)) {
+      assert.deepEqual(Object.keys(c), ['0.999', '0.995']);
+      for (const v of Object.values(c)) assert.ok(v === null || v > 0);
+    }
+    // Reactive's knob is the HPA's target utilization, hybrid's the attainment its SLO policy aims for.
+    for (const p of out.frontier.reactive ?? []) assert.ok(p.knob >= 0.25 && p.knob <= 0.8, `utilization ${p.knob}`);
+    for (const p of out.frontier.hybrid ?? []) assert.ok(p.knob >= 0.95 && p.knob < 1, `attainment ${p.knob}`);
+    assert.match(readFileSync(chart, 'utf8'), /^<svg[^>]*>[\s\S]*polyline[\s\S]*<\/svg>\n$/);
+  });
+
+  it('--chart without --sweep is a usage error', async () => {
+    const r = await runCli(['backtest', '--input', NASA, '--chart', '/tmp/x.svg']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--chart draws the frontier: it needs --sweep/);
   });
 
   it('settings come from the config file, the environment and flags, in that order', async (t) => {

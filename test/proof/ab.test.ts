@@ -15,8 +15,8 @@ import { pidAlive } from '../../src/providers/local.js';
 import { killOwnedAfter, startCli, tempDir, until } from '../helpers.js';
 
 // Four slots of 20 ms, constant: 200 req/s fill an instance. The reactive arm at half of 300 req/s is
-// 75 % busy against a 50 % target: it grows; the predictive arm plans with the model's capacity (about
-// 190 req/s within the generous SLO) and stays at one.
+// 75 % busy against a 50 % target: it grows; the predictive arm (the forecast-upper policy) plans with the
+// model's capacity (about 190 req/s within the generous SLO) and stays at one.
 const QUICK = '  quick: { slots: 4, serviceTimeMs: 20, queueLimit: 200, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant } }\n';
 
 function config(dir: string): string {
@@ -25,7 +25,7 @@ function config(dir: string): string {
     file,
     `instanceTypes:\n${QUICK}services:\n  - name: web\n    instanceType: quick\n    pool: { min: 1, max: 4 }\n    slo: { latencyP99Ms: 1000, errorRate: 0.01 }\n` +
       `    shadow: { sampling: { rate: 0.05 }, ab: { strategies: [reactive, predictive], share: 0.5 } }\n` +
-      `    scaling:\n      strategy: reactive\n      proof: off\n      periodSeconds: 0.5\n      staleMetricsSeconds: 2\n      reactive: { metricWindowSeconds: 1, targetUtilization: 0.5, scaleDown: { stabilizationWindowSeconds: 30 } }\n` +
+      `    scaling:\n      strategy: reactive\n      predictive: { policy: forecast-upper }\n      proof: off\n      periodSeconds: 0.5\n      staleMetricsSeconds: 2\n      reactive: { metricWindowSeconds: 1, targetUtilization: 0.5, scaleDown: { stabilizationWindowSeconds: 30 } }\n` +
       `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\nprovider: { graceSeconds: 1 }\ncontrol: { tickSeconds: 0.25, forecastBucketSeconds: 1, sampling: { adaptive: false }, capacityRefit: { enabled: false } }\n`,
   );
   return file;

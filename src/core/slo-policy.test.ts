@@ -1,0 +1,133 @@
+// Unit tests: the SLO policy (src/core/slo-policy.ts): its sliding histogram, the budget-driven risk,
+// calibration on resolved errors, the choice of predictor and the restart-cost hold on scale-in.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Forecast } from './forecast.js';
+import { SloCalibrator, SloPolicyStrategy, SlidingHistogram, type SloPolicySettings } from './slo-policy.js';
+import type { Observation } from './strategy.js';
+
+const settings = (o: Partial<SloPolicySettings> = {}): SloPolicySettings => ({
+  minInstances: 1,
+  maxInstances: 100,
+  perInstanceRps: 100,
+  leadTimeSeconds: 120,
+  periodSeconds: 15,
+  attainment: 0.999,
+  calibrationSeconds: 86_400,
+  adaptRate: 0.002,
+  coldMargin: 0.3,
+  ...o,
+});
+const obs = (o: Partial<Observation>): Observation => ({ now: 0, current: 4, ready: 4, utilization: 0.5, demandRps: 300, metricsFresh: true, ...o });
+
+describe('SlidingHistogram', () => {
+  const cases: { name: string; values: number[]; tail: number; want: number }[] = [
+    { name: 'the largest value at tail 0', values: [0, 0.5, 1], tail: 0, want: 1 },
+    { name: 'one of ten above at tail 0.1', values: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], tail: 0.1, want: 0.8 },
+    { name: 'tail 0.15 still allows one above', values: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], tail: 0.15, want: 0.8 },
+    { name: 'negative errors (over-prediction)', values: [-1, -0.5, -0.25], tail: 0, want: -0.25 },
+    { name: 'values past the range are clamped to its ends', values: [500], tail: 0, want: 62.35 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const h = new SlidingHistogram(100);
+      c.values.forEach((v, i) => h.add(i, v));
+      assert.ok(Math.abs(h.upperQuantile(c.tail) - c.want) < 1e-9, `${h.upperQuantile(c.tail)} vs ${c.want}`);
+    });
+  }
+  it('forgets values older than the window and past its capacity', () => {
+    const h = new SlidingHistogram(3);
+    [5, 1, 2, 3].forEach((v, i) => h.add(i, v));
+    assert.equal(h.count, 3);
+    assert.ok(Math.abs(h.upperQuantile(0) - 3) < 1e-9, 'the 5 fell out of the ring');
+    h.expire(3);
+    assert.equal(h.count, 1);
+    assert.ok(Math.abs(h.upperQuantile(0) - 3) < 1e-9);
+  });
+  it('is empty: NaN', () => assert.ok(Number.isNaN(new SlidingHistogram(4).upperQuantile(0.1))));
+});
+
+describe('SloCalibrator: the risk follows the error budget', () => {
+  const rows: { name: string; judged: number; violated: number; want: number }[] = [
+    // Start 0.01; budget 0.001 per judged minute; rate 0.002.
+    { name: '1000 good minutes: +0.002 x 1000 x 0.001', judged: 1000, violated: 0, want: 0.01 + 0.002 },
+    { name: 'one violation in 1 minute: -0.002 x 0.999', judged: 1, violated: 1, want: 0.01 - 0.002 * 0.999 },
+    { name: 'exactly on budget: unchanged', judged: 1000, violated: 1, want: 0.01 },
+    { name: 'many violations: floored at 1e-4', judged: 10, violated: 10, want: 1e-4 },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const c = new SloCalibrator(settings(), 0.01);
+      c.observeSlo(0, 0);
+      c.observeSlo(r.judged, r.violated);
+      assert.ok(Math.abs(c.risk - r.want) < 1e-12, `${c.risk} vs ${r.want}`);
+    });
+  }
+  it('absent counters (nothing judges the SLO) leave the risk alone; a counter reset is not a violation', () => {
+    const c = new SloCalibrator(settings(), 0.01);
+    c.observeSlo(undefined, undefined);
+    c.observeSlo(100, 5);
+    c.observeSlo(0, 0);
+    assert.equal(c.risk, 0.01);
+  });
+});
+
+describe('SloPolicyStrategy', () => {
+  it('asks for the observed rate plus the cold margin until errors are known (slo_calibrating)', () => {
+    const d = new SloPolicyStrategy(settings()).decide(obs({ demandRps: 300 }));
+    assert.equal(d.reason, 'slo_calibrating');
+    assert.equal(d.desired, Math.ceil((300 * 1.3) / 100));
+  });
+  it('holds on missing metrics', () => {
+    const d = new SloPolicyStrategy(settings()).decide(obs({ metricsFresh: false, demandRps: Number.NaN, current: 7 }));
+    assert.deepEqual([d.desired, d.reason], [7, 'missing_metrics_hold']);
+  });
+  it('on a steady rate, calibrates to almost no margin: the count the rate needs', () => {
+    const st = new SloPolicyStrategy(settings());
+    let d = st.decide(obs({ now: 0 }));
+    for (let t = 15; t <= 6 * 3600; t += 15) d = st.decide(obs({ now: t, demandRps: 310, current: d.desired }));
+    assert.equal(d.reason, 'slo_forecast');
+    assert.equal(d.desired, 4, JSON.stringify(d.numbers));
+  });
+  it('a rate that doubles every few minutes is covered: the bound carries the errors it saw', () => {
+    const st = new SloPolicyStrategy(settings());
+    let d = st.decide(obs({ now: 0 }));
+    // A sawtooth: 200 req/s, then 400 for the last 3 of every 10 minutes.
+    const rate = (t: number): number => (t % 600 >= 420 ? 400 : 200);
+    for (let t = 15; t <= 12 * 3600 + 60; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+    // At minute 1 of a cycle, with the jump 6 minutes away (beyond the lead time), 4 instances carry it.
+    assert.ok(d.desired >= 2);
+    const early = st.decide(obs({ now: 12 * 3600 + 300, demandRps: 200, current: d.desired }));
+    // 5 minutes in: the window [now, now + 135 s] reaches the jump at 7 minutes: 400 req/s must be covered.
+    assert.ok(early.desired >= 4, JSON.stringify(early.numbers));
+  });
+  it('a scale-in goes no lower than the counts of the last lead time (restart cost)', () => {
+    const st = new SloPolicyStrategy(settings());
+    st.decide(obs({ now: 0, demandRps: 900, current: 12 }));
+    const d = st.decide(obs({ now: 15, demandRps: 100, current: 12 }));
+    assert.deepEqual([d.desired, d.reason], [12, 'scale_in_stabilization']);
+    const after = st.decide(obs({ now: 200, demandRps: 100, current: 12 }));
+    assert.ok(after.desired < 12, `after the lead time the drop acts: ${after.desired}`);
+  });
+  it('uses a forecast that predicts a ramp: the seasonal predictors win over persistence', () => {
+    const st = new SloPolicyStrategy(settings());
+    // Demand ramps every hour from 100 to 1000 over 10 minutes; the forecast knows the shape.
+    const rate = (t: number): number => 100 + 900 * Math.min(1, Math.max(0, ((t % 3600) - 1800) / 600));
+    const points = 3 * 24 * 60;
+    const fc: Forecast = {
+      model: 'test',
+      start: 0,
+      step: 60,
+      level: 0.8,
+      mean: Float64Array.from({ length: points }, (_, i) => rate(i * 60 + 30)),
+      lower: new Float64Array(points),
+      upper: new Float64Array(points),
+    };
+    let d = st.decide(obs({ now: 0 }), fc);
+    for (let t = 15; t <= 2 * 86_400; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }), fc);
+    const before = st.decide(obs({ now: 2 * 86_400 + 1800 - 60, demandRps: rate(1740), current: d.desired }), fc);
+    assert.notEqual(before.numbers.predictor, 0, `a forecast-based predictor leads: ${JSON.stringify(before.numbers)}`);
+    // A minute before the ramp, the count covers what the ramp reaches within the lead time + period.
+    assert.ok(before.desired >= Math.ceil(rate(1800 + 75) / 100), JSON.stringify(before.numbers));
+  });
+});

@@ -1,0 +1,398 @@
+// The SLO-targeting policy: capacity for the demand the next lead time may bring, at the risk the
+// service's error budget allows. Pure: observations and `now` in, decisions out.
+// Design: docs/design/strategies.md#predictive-the-slo-policy
+//
+// Per decision at time t, with lead L (provisioning + warm-up) and decision period P:
+// 1. The window that matters is [t, t + L + P]: an instance asked for now is warm at t + L and lasts
+//    until the next decision's instances are warm; one removed now cannot come back before t + L + P.
+//    So the count must carry the largest demand of that window, and a scale-in happens exactly when the
+//    whole window (the restart cost) stays below the current capacity: the forecast decides when a drop
+//    lasts, with no fixed stabilization window.
+// 2. Point predictions of that window's peak: persistence (the observed rate), the forecast's mean
+//    peak, and the observed rate carried along the forecast's seasonal shape (rate x peak / mean now).
+// 3. Conformal calibration: each prediction is scored once its window has passed, as the log-ratio of
+//    the observed peak to the prediction, kept in sliding histograms per predictor and per direction of
+//    the forecast (rising or falling). The bound is the prediction times the (1 - risk) quantile of its
+//    errors: minute-level bursts and forecast misses are in those errors, whatever their cause.
+// 4. The predictor with the lowest recent pinball loss at the current level is used (a forecast that
+//    does not help is never used in place of persistence).
+// 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021): every period
+//    judged against the SLO moves it by rate x (budget - violated), so violations above the budget make
+//    the policy more careful and a budget left unspent makes it cheaper; it settles where the service
+//    meets its stated attainment.
+// 6. A scale-in goes only as low as the counts asked for over the last lead time (the restart cost).
+
+import { instancesFor } from './capacity.js';
+import type { Forecast } from './forecast.js';
+import type { Decision, Reason } from './reasons.js';
+import type { Observation, PoolBounds, Strategy } from './strategy.js';
+
+export interface SloPolicySettings extends PoolBounds {
+  /** Requests/s one warm instance serves within the SLO. */
+  readonly perInstanceRps: number;
+  /** Provisioning + warm-up: how long an instance asked for now takes to be useful. */
+  readonly leadTimeSeconds: number;
+  readonly periodSeconds: number;
+  /** Target share of judged periods (minutes) that meet the SLO; the error budget is 1 - attainment. */
+  readonly attainment: number;
+  /** How long resolved prediction errors are kept for calibration (seconds). */
+  readonly calibrationSeconds: number;
+  /** Step of the risk per judged period (adaptive conformal inference's gamma). */
+  readonly adaptRate: number;
+  /** Margin over the observed rate while fewer than `minSamples` errors are known. */
+  readonly coldMargin: number;
+}
+
+export const SLO_POLICY_DEFAULTS = {
+  calibrationSeconds: 2 * 86_400,
+  adaptRate: 0.002,
+  coldMargin: 0.3,
+} as const;
+
+/** Resolved errors a predictor needs before its quantile is trusted. */
+const MIN_SAMPLES = 60;
+const RISK_MIN = 1e-4;
+/** Weight of the newest log-change in the local scale (about an hour of 15 s decisions). */
+const SCALE_WEIGHT = 1 / 240;
+const MIN_SCALE = 0.005;
+const RISK_MAX = 0.5;
+
+// ---------------------------------------------------------------------------------------------
+// A sliding-window histogram of errors: counts per bin in a Fenwick tree, so adding, expiring and
+// finding an upper quantile each take O(log bins).
+
+// Errors are in units of the local scale (step 3): -40 to +62 scales at a 20th of a scale.
+const BIN_WIDTH = 0.05;
+const BIN_MIN = -40;
+const BINS = 2048;
+
+export class SlidingHistogram {
+  private readonly tree = new Uint32Array(BINS + 1);
+  private readonly ring: Uint16Array;
+  private readonly times: Float64Array;
+  private head = 0;
+  private size = 0;
+
+  constructor(private readonly capacity: number) {
+    this.ring = new Uint16Array(capacity);
+    this.times = new Float64Array(capacity);
+  }
+
+  get count(): number {
+    return this.size;
+  }
+
+  add(at: number, x: number): void {
+    const bin = Math.max(0, Math.min(BINS - 1, Math.round((x - BIN_MIN) / BIN_WIDTH)));
+    if (this.size === this.capacity) this.dropOldest();
+    const idx = (this.head + this.size) % this.capacity;
+    this.ring[idx] = bin;
+    this.times[idx] = at;
+    this.size++;
+    this.update(bin, 1);
+  }
+
+  /** Forget values added before `at`. */
+  expire(at: number): void {
+    while (this.size > 0 && (this.times[this.head] as number) < at) this.dropOldest();
+  }
+
+  /** The smallest bin value v with at most `tail` of the values above it (upper quantile 1 - tail). */
+  upperQuantile(tail: number): number {
+    if (this.size === 0) return Number.NaN;
+    // The first bin whose cumulative count reaches size - floor(tail x size).
+    const rank = Math.max(1, this.size - Math.floor(tail * this.size));
+    let pos = 0;
+    let seen = 0;
+    for (let step = BINS; step > 0; step >>= 1) {
+      const next = pos + step;
+      if (next <= BINS && seen + (this.tree[next] as number) < rank) {
+        pos = next;
+        seen += this.tree[next] as number;
+      }
+    }
+    return BIN_MIN + pos * BIN_WIDTH;
+  }
+
+  private update(bin: number, delta: number): void {
+    for (let i = bin + 1; i <= BINS; i += i & -i) this.tree[i] = (this.tree[i] as number) + delta;
+  }
+
+  private dropOldest(): void {
+    this.update(this.ring[this.head] as number, -1);
+    this.head = (this.head + 1) % this.capacity;
+    this.size--;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak'] as const;
+export type PredictorName = (typeof PREDICTORS)[number];
+
+interface Pending {
+  readonly at: number;
+  readonly end: number;
+  readonly rising: boolean;
+  /** The local scale of log-changes when the prediction was made: errors are kept in its units. */
+  readonly scale: number;
+  /** Point prediction per predictor (NaN where it had none). */
+  readonly point: Float64Array;
+  /** The calibrated bound each predictor gave (NaN before it was calibrated). */
+  readonly bound: Float64Array;
+  readonly tau: number;
+}
+
+/**
+ * The calibrated state behind the SLO policy: pending predictions, their errors, pinball losses per
+ * predictor and the budget-driven risk. Kept apart from the strategy so the same calibration can be
+ * inspected and tested on its own.
+ */
+export class SloCalibrator {
+  private readonly hist: SlidingHistogram[];
+  private readonly loss = new Float64Array(PREDICTORS.length);
+  private readonly scored = new Uint32Array(PREDICTORS.length);
+  private pending: Pending[] = [];
+  private obsAt: number[] = [];
+  private obsRps: number[] = [];
+  private judged = Number.NaN;
+  private violated = Number.NaN;
+  private riskValue: number;
+  private readonly lossWeight: number;
+  readonly floorRps: number;
+
+  constructor(
+    private readonly s: SloPolicySettings,
+    initialRisk?: number,
+  ) {
+    const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
+    this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
+    this.riskValue = clampRisk(initialRisk ?? (1 - s.attainment) * 10);
+    // Pinball losses are averaged over about a quarter of the calibration window.
+    this.lossWeight = Math.min(0.5, 4 / perWindow);
+    // Below a twentieth of an instance's rate the ratio of two rates says nothing about capacity.
+    this.floorRps = Math.max(1e-6, 0.05 * s.perInstanceRps);
+  }
+
+  get risk(): number {
+    return this.riskValue;
+  }
+
+  samples(p: number, rising: boolean): number {
+    return (this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram).count;
+  }
+
+  /** Cumulative SLO counters from the observation move the risk (step 5 of the header). */
+  observeSlo(judged: number | undefined, violated: number | undefined): void {
+    if (judged === undefined || violated === undefined) return;
+    if (Number.isFinite(this.judged) && judged >= this.judged && violated >= this.violated) {
+      const n = judged - this.judged;
+      const v = violated - this.violated;
+      if (n > 0) this.riskValue = clampRisk(this.riskValue + this.s.adaptRate * ((1 - this.s.attainment) * n - v));
+    }
+    this.judged = judged;
+    this.violated = violated;
+  }
+
+  /** An observed rate; scores every pending prediction whose window has passed (step 3). */
+  observeDemand(now: number, rps: number): void {
+    if (Number.isFinite(rps)) {
+      this.obsAt.push(now);
+      this.obsRps.push(rps);
+    }
+    while (this.pending.length > 0 && (this.pending[0] as Pending).end <= now) {
+      const p = this.pending.shift() as Pending;
+      let peak = Number.NaN;
+      for (let k = 0; k < this.obsAt.length; k++) {
+        const t = this.obsAt[k] as number;
+        if (t > p.at && t <= p.end) peak = Number.isNaN(peak) ? (this.obsRps[k] as number) : Math.max(peak, this.obsRps[k] as number);
+      }
+      if (Number.isNaN(peak)) continue; // nothing observed in the window: no evidence either way
+      const y = Math.max(peak, this.floorRps);
+      for (let i = 0; i < PREDICTORS.length; i++) {
+        const x = p.point[i] as number;
+        if (!Number.isFinite(x)) continue;
+        (this.hist[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, Math.log(y / Math.max(x, this.floorRps)) / p.scale);
+        const b = p.bound[i] as number;
+        if (Number.isFinite(b)) {
+          const u = Math.log(y) - Math.log(Math.max(b, this.floorRps));
+          const pin = u >= 0 ? p.tau * u : (p.tau - 1) * u;
+          this.loss[i] = this.scored[i] === 0 ? pin : (this.loss[i] as number) + this.lossWeight * (pin - (this.loss[i] as number));
+          this.scored[i] = (this.scored[i] as number) + 1;
+        }
+      }
+    }
+    const keepFrom = now - this.s.calibrationSeconds;
+    for (const h of this.hist) h.expire(keepFrom);
+    // Observations are needed only as far back as the oldest pending window.
+    const oldest = this.pending.length > 0 ? (this.pending[0] as Pending).at : now;
+    let drop = 0;
+    while (drop < this.obsAt.length && (this.obsAt[drop] as number) <= oldest) drop++;
+    if (drop > 0) {
+      this.obsAt.splice(0, drop);
+      this.obsRps.splice(0, drop);
+    }
+  }
+
+  /** The calibrated bound of predictor `p` for a point prediction, or NaN while it has too few errors. */
+  bound(p: number, point: number, rising: boolean, scale: number): { bound: number; quantile: number } {
+    const h = this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram;
+    if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
+    const q = h.upperQuantile(this.riskValue) * scale;
+    return { bound: Math.max(point, this.floorRps) * Math.exp(q), quantile: q };
+  }
+
+  /** Step 4: the calibrated predictor with the lowest recent pinball loss (-1 when none is). */
+  best(points: Float64Array, rising: boolean): number {
+    let best = -1;
+    for (let i = 0; i < PREDICTORS.length; i++) {
+      if (!Number.isFinite(points[i] as number) || this.samples(i, rising) < MIN_SAMPLES || (this.scored[i] as number) < MIN_SAMPLES) continue;
+      if (best < 0 || (this.loss[i] as number) < (this.loss[best] as number)) best = i;
+    }
+    return best;
+  }
+
+  lossOf(p: number): number {
+    return this.scored[p] ? (this.loss[p] as number) : Number.NaN;
+  }
+
+  track(at: number, end: number, rising: boolean, scale: number, point: Float64Array, bound: Float64Array): void {
+    this.pending.push({ at, end, rising, scale, point, bound, tau: 1 - this.riskValue });
+  }
+}
+
+function clampRisk(r: number): number {
+  return Math.min(RISK_MAX, Math.max(RISK_MIN, r));
+}
+
+/** Mean of the forecast at time t (NaN outside it). */
+function forecastAt(f: Forecast, t: number): number {
+  const i = Math.floor((t - f.start) / f.step);
+  if (i < 0) return f.mean.length > 0 ? (f.mean[0] as number) : Number.NaN;
+  return i < f.mean.length ? (f.mean[i] as number) : Number.NaN;
+}
+
+/** Largest forecast mean over buckets overlapping [from, to] (NaN when none does). */
+function forecastMax(f: Forecast, from: number, to: number): number {
+  let m = Number.NaN;
+  const first = Math.max(0, Math.floor((from - f.start) / f.step));
+  for (let i = first; i < f.mean.length; i++) {
+    const t = f.start + i * f.step;
+    if (t > to) break;
+    const v = f.mean[i] as number;
+    if (Number.isFinite(v)) m = Number.isNaN(m) ? v : Math.max(m, v);
+  }
+  return m;
+}
+
+/**
+ * The predictive strategy: the SLO policy of the header. With no calibrated predictor yet it asks for
+ * the observed rate plus `coldMargin` (reason `slo_calibrating`).
+ */
+export class SloPolicyStrategy implements Strategy {
+  readonly name = 'predictive' as const;
+  readonly periodSeconds: number;
+  private s: SloPolicySettings;
+  readonly calibrator: SloCalibrator;
+  private lastRps = Number.NaN;
+  /** Mean absolute log-change of the observed rate between decisions (exponentially weighted). */
+  private scale = Number.NaN;
+  /** Observed rates over the last lead time + period (time, rps), for the recent peak. */
+  private seen: { at: number; rps: number }[] = [];
+  /** Recent counts asked for (time, count), over one restart cost. */
+  private recent: { at: number; count: number }[] = [];
+
+  constructor(settings: SloPolicySettings, initialRisk?: number) {
+    this.s = settings;
+    this.periodSeconds = settings.periodSeconds;
+    this.calibrator = new SloCalibrator(settings, initialRisk);
+  }
+
+  updateCapacity(perInstanceRps: number): void {
+    if (perInstanceRps > 0) this.s = { ...this.s, perInstanceRps };
+  }
+
+  decide(obs: Observation, forecast?: Forecast): Decision {
+    const s = this.s;
+    const c = this.calibrator;
+    const base = { strategy: this.name, at: obs.now, current: obs.current } as const;
+    c.observeSlo(obs.sloJudged, obs.sloViolated);
+    c.observeDemand(obs.now, obs.metricsFresh ? obs.demandRps : Number.NaN);
+    if (!obs.metricsFresh || !Number.isFinite(obs.demandRps)) {
+      return { ...base, desired: obs.current, reason: 'missing_metrics_hold', numbers: { risk: c.risk } };
+    }
+    // Steps 1-2.
+    const end = obs.now + s.leadTimeSeconds + s.periodSeconds;
+    const rps = obs.demandRps;
+    const points = new Float64Array(PREDICTORS.length).fill(Number.NaN);
+    points[0] = rps;
+    this.seen.push({ at: obs.now, rps });
+    while (this.seen.length > 0 && (this.seen[0] as { at: number }).at <= obs.now - s.leadTimeSeconds - s.periodSeconds) this.seen.shift();
+    let peakSeen = rps;
+    for (const x of this.seen) peakSeen = Math.max(peakSeen, x.rps);
+    points[3] = peakSeen;
+    if (Number.isFinite(this.lastRps)) {
+      const change = Math.abs(Math.log(Math.max(rps, c.floorRps) / Math.max(this.lastRps, c.floorRps)));
+      this.scale = Number.isNaN(this.scale) ? change : this.scale + SCALE_WEIGHT * (change - this.scale);
+    }
+    // Floored so that a flat stretch cannot shrink the bound to the point prediction.
+    const scale = Math.max(MIN_SCALE, Number.isNaN(this.scale) ? 0.1 : this.scale);
+    let rising = Number.isFinite(this.lastRps) ? rps > this.lastRps : false;
+    if (forecast) {
+      const now = forecastAt(forecast, obs.now);
+      const peak = forecastMax(forecast, obs.now, end);
+      if (Number.isFinite(peak)) {
+        points[1] = Math.max(0, peak);
+        if (Number.isFinite(now)) {
+          rising = peak > now;
+          // The observed rate along the forecast's shape; the ratio is bounded so a forecast near zero
+          // cannot multiply noise.
+          const ratio = now > c.floorRps ? Math.min(4, Math.max(0.25, rps / now)) : 1;
+          points[2] = now > c.floorRps ? Math.max(0, peak) * ratio : rps + Math.max(0, peak - now);
+        }
+      }
+    }
+    this.lastRps = rps;
+    // Steps 3-4.
+    const bounds = new Float64Array(PREDICTORS.length).fill(Number.NaN);
+    for (let i = 0; i < PREDICTORS.length; i++) bounds[i] = c.bound(i, points[i] as number, rising, scale).bound;
+    const best = c.best(points, rising);
+    let demand: number;
+    let reason: Reason;
+    const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
+    if (best >= 0) {
+      const q = c.bound(best, points[best] as number, rising, scale);
+      demand = q.bound;
+      reason = 'slo_forecast';
+      numbers.predictor = best;
+      numbers.predictedRps = points[best] as number;
+      numbers.boundRps = q.bound;
+      numbers.errorQuantile = q.quantile;
+      numbers.samples = c.samples(best, rising);
+      numbers.pinballLoss = c.lossOf(best);
+    } else {
+      demand = Math.max(rps, Number.isFinite(points[2] as number) ? (points[2] as number) : 0) * (1 + s.coldMargin);
+      reason = 'slo_calibrating';
+      numbers.boundRps = demand;
+    }
+    numbers.rising = rising ? 1 : 0;
+    numbers.localScale = scale;
+    c.track(obs.now, end, rising, scale, points, bounds);
+    let desired = instancesFor(demand, s.perInstanceRps);
+    if (desired < s.minInstances) [desired, reason] = [s.minInstances, 'min_instances'];
+    if (desired > s.maxInstances) [desired, reason] = [s.maxInstances, 'max_instances'];
+    numbers.recommended = desired;
+    // Step 6: an instance removed now costs a restart (the lead time) if it is needed again, so a scale-in
+    // goes only to the highest count asked for over the last lead time: noise in the bound cannot make
+    // the pool flap, and a drop must have lasted as long as the restart it risks.
+    this.recent.push({ at: obs.now, count: desired });
+    while (this.recent.length > 0 && (this.recent[0] as { at: number }).at < obs.now - s.leadTimeSeconds) this.recent.shift();
+    if (desired < obs.current) {
+      let held = desired;
+      for (const r of this.recent) held = Math.max(held, r.count);
+      held = Math.min(held, obs.current);
+      if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
+    }
+    return { ...base, desired, reason, numbers };
+  }
+}

@@ -1,0 +1,116 @@
+// The cost-SLO frontier: each strategy replayed over a range of its own knob, so strategies are
+// compared at equal SLO attainment instead of at their default settings. Design: docs/design/frontier.md
+//
+// 1. Knobs: reactive sweeps the HPA's target utilization; predictive and hybrid sweep the attainment
+//    the SLO policy aims for (its risk), or the headroom with the forecast-upper policy.
+// 2. Every run replays the same workload; the forecasts are computed once and shared (they depend on
+//    the demand history only, not on the strategy).
+// 3. A strategy's frontier is its set of undominated points (no other point is cheaper and at least as
+//    good); its cost at an attainment is interpolated linearly between the two frontier points around
+//    it, and is null where no point reaches it.
+
+import { serviceModel, simSettings } from '../config/derive.js';
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Forecast } from '../core/forecast.js';
+import { costAt, paretoFrontier, type CostPoint } from '../core/frontier.js';
+import type { StrategyName } from '../core/reasons.js';
+import { simulate } from './simulator.js';
+import { prepareBacktest, type Prepared } from './backtest.js';
+import type { Trace } from './trace.js';
+import { buildStrategy } from '../config/derive.js';
+
+export interface FrontierPoint extends CostPoint {
+  readonly knob: number;
+  readonly costRatioToOracle: number | null;
+  readonly sloViolationMinutes: number;
+}
+
+export type SweptStrategy = Exclude<StrategyName, 'oracle'>;
+
+/** The attainments at which costs are reported (keys of `costAtAttainment`). */
+export const REPORTED_ATTAINMENTS = ['0.999', '0.995'] as const;
+
+export const DEFAULT_KNOBS: Readonly<Record<'reactive' | 'slo' | 'headroom', readonly number[]>> = {
+  reactive: [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8],
+  slo: [0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998],
+  headroom: [0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5],
+};
+
+export interface SweepOptions {
+  readonly config: Config;
+  readonly service: ServiceConfig;
+  readonly peakRps: number;
+  readonly strategies: readonly SweptStrategy[];
+  /** Knob values per strategy; default DEFAULT_KNOBS by the strategy's policy. */
+  readonly knobs?: Partial<Record<SweptStrategy, readonly number[]>>;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface SweepReport {
+  /** What each strategy's knob is (a config path). */
+  readonly knobs: Partial<Record<SweptStrategy, string>>;
+  readonly frontier: Partial<Record<SweptStrategy, FrontierPoint[]>>;
+  /** Every run, dominated or not. */
+  readonly points: Partial<Record<SweptStrategy, FrontierPoint[]>>;
+  readonly costAtAttainment: Partial<Record<SweptStrategy, Record<string, number | null>>>;
+  readonly oracle: { readonly cost: number };
+}
+
+/** The config path a strategy's knob sets, for this service. */
+export function knobPath(strategy: SweptStrategy, service: ServiceConfig): string {
+  if (strategy === 'reactive') return 'scaling.reactive.targetUtilization';
+  return service.scaling.predictive.policy === 'slo' ? 'slo.attainment' : 'scaling.headroom';
+}
+
+export function defaultKnobs(strategy: SweptStrategy, service: ServiceConfig): readonly number[] {
+  if (strategy === 'reactive') return DEFAULT_KNOBS.reactive;
+  return service.scaling.predictive.policy === 'slo' ? DEFAULT_KNOBS.slo : DEFAULT_KNOBS.headroom;
+}
+
+/** The service with one knob set (configs are frozen: a copy). */
+export function withKnob(service: ServiceConfig, strategy: SweptStrategy, value: number): ServiceConfig {
+  const s = structuredClone(service) as { -readonly [K in keyof ServiceConfig]: ServiceConfig[K] };
+  const path = knobPath(strategy, service);
+  if (path === 'scaling.reactive.targetUtilization') (s.scaling.reactive as { targetUtilization: number }).targetUtilization = value;
+  else if (path === 'slo.attainment') (s.slo as { attainment: number }).attainment = value;
+  else (s.scaling as { headroom: number }).headroom = value;
+  return s;
+}
+
+export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): SweepReport {
+  const p = prepared ?? prepareBacktest(trace, o);
+  const cache = new Map<number, Forecast | undefined>();
+  const jobs = o.strategies.flatMap((name) => (o.knobs?.[name] ?? defaultKnobs(name, o.service)).map((knob) => ({ name, knob })));
+  const points: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
+  let done = 0;
+  for (const { name, knob } of jobs) {
+    const svc = withKnob(o.service, name, knob);
+    const cfg = { ...o.config, services: o.config.services.map((x) => (x === o.service ? svc : x)) } as Config;
+    const m = serviceModel(cfg, svc);
+    const settings = { ...simSettings(cfg, m, p.initial), forecastCache: cache };
+    const r = simulate(p.workload, buildStrategy(name, m), settings);
+    (points[name] ??= []).push({
+      knob,
+      cost: round(r.bill.total, 4),
+      sloAttainment: round(r.sloAttainment, 6),
+      costRatioToOracle: p.oracleCost > 0 ? round(r.bill.total / p.oracleCost, 4) : null,
+      sloViolationMinutes: r.sloViolationMinutes,
+    });
+    o.onProgress?.(++done, jobs.length);
+  }
+  const frontier: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
+  const costAtAttainment: Partial<Record<SweptStrategy, Record<string, number | null>>> = {};
+  const knobs: Partial<Record<SweptStrategy, string>> = {};
+  for (const name of o.strategies) {
+    const f = paretoFrontier(points[name] ?? []);
+    frontier[name] = f;
+    knobs[name] = knobPath(name, o.service);
+    costAtAttainment[name] = Object.fromEntries(REPORTED_ATTAINMENTS.map((a) => [a, costAt(f, Number(a))]));
+  }
+  return { knobs, frontier, points, costAtAttainment, oracle: { cost: round(p.oracleCost, 4) } };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
