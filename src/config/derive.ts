@@ -79,7 +79,7 @@ export function predictiveStrategy(m: ServiceModel): Strategy {
       perInstanceRps: m.perInstanceRps,
       leadTimeSeconds: m.leadTimeSeconds,
       periodSeconds: sc.periodSeconds,
-      attainment: m.service.slo.attainment,
+      attainment: sc.predictive.targetAttainment ?? m.service.slo.attainment,
       calibrationSeconds: sc.predictive.calibrationSeconds,
       adaptRate: sc.predictive.adaptRate,
       coldMargin: sc.predictive.coldMargin,

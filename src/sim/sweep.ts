@@ -2,7 +2,7 @@
 // compared at equal SLO attainment instead of at their default settings. Design: docs/design/frontier.md
 //
 // 1. Knobs: reactive sweeps the HPA's target utilization; predictive and hybrid sweep the attainment
-//    the SLO policy aims for (its risk), or the headroom with the forecast-upper policy.
+//    the SLO policy aims for (scaling.predictive.targetAttainment, its risk), or the headroom with the forecast-upper policy.
 // 2. Every run replays the same workload; the forecasts are computed once and shared (they depend on
 //    the demand history only, not on the strategy).
 // 3. A strategy's frontier is its set of undominated points (no other point is cheaper and at least as
@@ -59,7 +59,7 @@ export interface SweepReport {
 /** The config path a strategy's knob sets, for this service. */
 export function knobPath(strategy: SweptStrategy, service: ServiceConfig): string {
   if (strategy === 'reactive') return 'scaling.reactive.targetUtilization';
-  return service.scaling.predictive.policy === 'slo' ? 'slo.attainment' : 'scaling.headroom';
+  return service.scaling.predictive.policy === 'slo' ? 'scaling.predictive.targetAttainment' : 'scaling.headroom';
 }
 
 export function defaultKnobs(strategy: SweptStrategy, service: ServiceConfig): readonly number[] {
@@ -72,7 +72,7 @@ export function withKnob(service: ServiceConfig, strategy: SweptStrategy, value:
   const s = structuredClone(service) as { -readonly [K in keyof ServiceConfig]: ServiceConfig[K] };
   const path = knobPath(strategy, service);
   if (path === 'scaling.reactive.targetUtilization') (s.scaling.reactive as { targetUtilization: number }).targetUtilization = value;
-  else if (path === 'slo.attainment') (s.slo as { attainment: number }).attainment = value;
+  else if (path === 'scaling.predictive.targetAttainment') (s.scaling.predictive as { targetAttainment?: number }).targetAttainment = value;
   else (s.scaling as { headroom: number }).headroom = value;
   return s;
 }
