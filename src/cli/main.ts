@@ -36,6 +36,8 @@ import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { prepareBacktest, runBacktest, type BacktestReport } from '../sim/backtest.js';
 import { frontierSvg } from '../sim/frontier-chart.js';
 import { runSweep, type SweepReport, type SweptStrategy } from '../sim/sweep.js';
+import { tune, type TuneReport, type TuneRun } from '../sim/tune.js';
+import { writeServiceSettings } from '../config/write.js';
 import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy, type Trace } from '../sim/trace.js';
 
 export interface Io {
@@ -195,6 +197,33 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     bar?.stop();
     if (opts.json) io.out(`${JSON.stringify(report)}\n`);
     else io.out(renderBacktest(report) + (sweep ? renderSweep(sweep) : ''));
+  });
+
+  addConfigOptions(
+    addTraceOptions(program.command('tune').description("search the scaling policy's settings on a trace: the cheapest that meet the SLO attainment target, with the frontier of every run"))
+      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(positiveNumber('a positive number of requests/s')))
+      .addOption(new Option('--strategy <name>', "strategy to tune (default: the service's scaling.strategy)").choices(['reactive', 'predictive', 'hybrid']))
+      .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
+      .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
+      .option('--json', 'print one JSON object on stdout'),
+  ).action(async (opts: Record<string, unknown>) => {
+    const { cfg, service } = configFrom(opts, io);
+    const trace = await loadTraceFrom(opts);
+    reportGaps(trace, io);
+    const strategy = (opts.strategy as SweptStrategy | undefined) ?? service.scaling.strategy;
+    const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
+    const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    bar?.start(1, 0);
+    const report = tune(trace, { config: cfg, service, peakRps: opts.peakRps as number, strategy, target, onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
+    bar?.stop();
+    let written: string | null = null;
+    if (opts.write !== undefined && report.meetsTarget) {
+      writeServiceSettings(opts.write as string, service.name, report.best.settings);
+      written = opts.write as string;
+    }
+    if (opts.json) io.out(`${JSON.stringify({ ...report, written })}\n`);
+    else io.out(renderTune(report, written));
+    if (opts.write !== undefined && !report.meetsTarget) io.err(`shadowscale: nothing written to ${opts.write as string}: no setting tried reached ${(target * 100).toFixed(2)} % on this trace\n`);
   });
 
   addModelOptions(
@@ -788,6 +817,22 @@ function reportGaps(trace: Trace, io: Io): void {
 
 function fmt(x: number): string {
   return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2);
+}
+
+export function renderTune(r: TuneReport, written: string | null): string {
+  const fmt = (x: TuneRun): string => `cost ${x.cost.toFixed(2)} (${x.costRatioToOracle === null ? '-' : `${x.costRatioToOracle.toFixed(3)}x the oracle`}), attainment ${(x.sloAttainment * 100).toFixed(3)} %, ${x.sloViolationMinutes} violation min`;
+  const settings = (x: TuneRun): string => Object.entries(x.settings).map(([k, v]) => `${k}=${v}`).join(' ');
+  return [
+    `tune ${r.strategy} for ${(r.target * 100).toFixed(2)} % attainment: ${r.runs} runs`,
+    `  default  ${settings(r.default)}`,
+    `           ${fmt(r.default)}`,
+    `  ${r.meetsTarget ? 'best    ' : 'closest '} ${settings(r.best)}`,
+    `           ${fmt(r.best)}${r.meetsTarget ? `; ${r.costRatioToDefault.toFixed(3)}x the default's cost` : ' (the target is not reached)'}`,
+    'frontier (cost / oracle @ attainment):',
+    ...r.frontier.map((x) => `  ${(x.costRatioToOracle ?? x.cost).toFixed(3)} @ ${(x.sloAttainment * 100).toFixed(3)} %  ${settings(x)}`),
+    written ? `written to ${written}` : '',
+    '',
+  ].join('\n');
 }
 
 export function renderSweep(r: SweepReport): string {

@@ -14,7 +14,7 @@ import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Forecast } from '../core/forecast.js';
 import { costAt, paretoFrontier, type CostPoint } from '../core/frontier.js';
 import type { StrategyName } from '../core/reasons.js';
-import { simulate } from './simulator.js';
+import { simulate, type SimResult } from './simulator.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
 import type { Trace } from './trace.js';
 import { buildStrategy } from '../config/derive.js';
@@ -67,14 +67,28 @@ export function defaultKnobs(strategy: SweptStrategy, service: ServiceConfig): r
   return service.scaling.predictive.policy === 'slo' ? DEFAULT_KNOBS.slo : DEFAULT_KNOBS.headroom;
 }
 
-/** The service with one knob set (configs are frozen: a copy). */
+/** The service with settings changed, by dotted paths below the service (configs are frozen: a copy). */
+export function withSettings(service: ServiceConfig, settings: Readonly<Record<string, number | string>>): ServiceConfig {
+  const s = structuredClone(service) as unknown as Record<string, unknown>;
+  for (const [path, value] of Object.entries(settings)) {
+    const keys = path.split('.');
+    let node = s;
+    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+    node[keys[keys.length - 1] as string] = value;
+  }
+  return s as unknown as ServiceConfig;
+}
+
 export function withKnob(service: ServiceConfig, strategy: SweptStrategy, value: number): ServiceConfig {
-  const s = structuredClone(service) as { -readonly [K in keyof ServiceConfig]: ServiceConfig[K] };
-  const path = knobPath(strategy, service);
-  if (path === 'scaling.reactive.targetUtilization') (s.scaling.reactive as { targetUtilization: number }).targetUtilization = value;
-  else if (path === 'scaling.predictive.targetAttainment') (s.scaling.predictive as { targetAttainment?: number }).targetAttainment = value;
-  else (s.scaling as { headroom: number }).headroom = value;
-  return s;
+  return withSettings(service, { [knobPath(strategy, service)]: value });
+}
+
+/** One replay of the prepared workload with the service's settings changed (step 2 of the header). */
+export function runWith(p: Prepared, config: Config, service: ServiceConfig, strategy: SweptStrategy, settings: Readonly<Record<string, number | string>>, cache: Map<number, Forecast | undefined>): SimResult {
+  const svc = withSettings(service, settings);
+  const cfg = { ...config, services: config.services.map((x) => (x === service ? svc : x)) } as Config;
+  const m = serviceModel(cfg, svc);
+  return simulate(p.workload, buildStrategy(strategy, m), { ...simSettings(cfg, m, p.initial), forecastCache: cache });
 }
 
 export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): SweepReport {
@@ -84,11 +98,7 @@ export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): Sw
   const points: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
   let done = 0;
   for (const { name, knob } of jobs) {
-    const svc = withKnob(o.service, name, knob);
-    const cfg = { ...o.config, services: o.config.services.map((x) => (x === o.service ? svc : x)) } as Config;
-    const m = serviceModel(cfg, svc);
-    const settings = { ...simSettings(cfg, m, p.initial), forecastCache: cache };
-    const r = simulate(p.workload, buildStrategy(name, m), settings);
+    const r = runWith(p, o.config, o.service, name, { [knobPath(name, o.service)]: knob }, cache);
     (points[name] ??= []).push({
       knob,
       cost: round(r.bill.total, 4),

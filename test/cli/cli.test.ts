@@ -10,6 +10,44 @@ import { fixture, runCli, tempDir } from '../helpers.js';
 const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
 const CONTRACT_FIELDS = ['cost', 'instanceHours', 'sloViolationMinutes', 'sloAttainment', 'overProvisioning', 'scalingActions'];
 
+describe('shadowscale tune', () => {
+  it('finds the cheapest settings that reach the target, prints the frontier, and writes them in place', async (t) => {
+    const dir = tempDir(t);
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, '# ours\nservices:\n  - name: web # front\n    scaling: { strategy: reactive }\n');
+    const r = await runCli(['tune', '--input', NASA, '--peak-rps', '2000', '--config', cfg, '--slo-attainment', '0.99', '--write', cfg, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { strategy: string; target: number; meetsTarget: boolean; best: { settings: Record<string, number>; cost: number; sloAttainment: number }; default: { cost: number; sloAttainment: number }; frontier: { cost: number; sloAttainment: number }[]; runs: number; written: string };
+    assert.equal(out.strategy, 'reactive', "the service's strategy");
+    assert.equal(out.target, 0.99);
+    assert.ok(out.meetsTarget && out.best.sloAttainment >= 0.99, JSON.stringify(out.best));
+    // Cheapest among the runs that meet the target: no frontier point that meets it is cheaper.
+    for (const p of out.frontier) if (p.sloAttainment >= 0.99) assert.ok(p.cost >= out.best.cost);
+    assert.ok(out.runs >= 10);
+    assert.equal(out.written, cfg);
+    const text = readFileSync(cfg, 'utf8');
+    assert.match(text, /# ours[\s\S]*# front/);
+    assert.match(text, new RegExp(`targetUtilization: ${out.best.settings['scaling.reactive.targetUtilization']}`));
+  });
+
+  it('writes nothing when no setting reaches the target, and says so', async (t) => {
+    const cfg = join(tempDir(t), 'c.yaml');
+    const text = 'services:\n  - name: web\n    scaling: { strategy: reactive }\n';
+    writeFileSync(cfg, text);
+    const r = await runCli(['tune', '--input', NASA, '--peak-rps', '2000', '--config', cfg, '--slo-attainment', '0.999999', '--write', cfg, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { meetsTarget: boolean }).meetsTarget, false);
+    assert.match(r.stderr, /nothing written/);
+    assert.equal(readFileSync(cfg, 'utf8'), text);
+  });
+
+  it('rejects a bad --slo-attainment with exit 2', async () => {
+    const r = await runCli(['tune', '--input', NASA, '--slo-attainment', '1.5']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--slo-attainment.*expected a number strictly between 0 and 1, got "1.5"/);
+  });
+});
+
 describe('shadowscale backtest', () => {
   it('--json prints exactly one JSON object with the contract fields for all four strategies', async () => {
     const r = await runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'all', '--json']);
