@@ -1,26 +1,28 @@
 // The SLO-targeting policy: capacity for the demand the next lead time may bring, at the risk the
 // service's error budget allows. Pure: observations and `now` in, decisions out.
-// Design: docs/design/strategies.md#predictive-the-slo-policy
+// Design: docs/design/strategies.md#predictive-the-slo-policy-default-scalingpredictivepolicy-slo
 //
 // Per decision at time t, with lead L (provisioning + warm-up) and decision period P:
 // 1. The window that matters is [t, t + L + P]: an instance asked for now is warm at t + L and lasts
 //    until the next decision's instances are warm; one removed now cannot come back before t + L + P.
-//    So the count must carry the largest demand of that window, and a scale-in happens exactly when the
-//    whole window (the restart cost) stays below the current capacity: the forecast decides when a drop
-//    lasts, with no fixed stabilization window.
-// 2. Point predictions of that window's peak: persistence (the observed rate), the forecast's mean
-//    peak, and the observed rate carried along the forecast's seasonal shape (rate x peak / mean now).
+//    So the count must carry the largest demand of that window, and a scale-in happens when the whole
+//    window (the restart cost) stays below the current capacity: the forecast decides when a drop lasts.
+// 2. Point predictions of that window's peak: persistence (the observed rate), the recent peaks (the
+//    largest rate observed over the last L + P, and over four times that: bursts come in clusters), the
+//    forecast's mean peak, and the observed rate carried along the forecast's seasonal shape.
 // 3. Conformal calibration: each prediction is scored once its window has passed, as the log-ratio of
-//    the observed peak to the prediction, kept in sliding histograms per predictor and per direction of
-//    the forecast (rising or falling). The bound is the prediction times the (1 - risk) quantile of its
-//    errors: minute-level bursts and forecast misses are in those errors, whatever their cause.
-// 4. The predictor with the lowest recent pinball loss at the current level is used (a forecast that
-//    does not help is never used in place of persistence).
-// 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021): every period
-//    judged against the SLO moves it by rate x (budget - violated), so violations above the budget make
-//    the policy more careful and a budget left unspent makes it cheaper; it settles where the service
-//    meets its stated attainment.
-// 6. A scale-in goes only as low as the counts asked for over the last lead time (the restart cost).
+//    the observed peak to the prediction, kept in sliding histograms (two days) per predictor and per
+//    direction of the forecast (rising or falling). The bound is the prediction times the (1 - risk)
+//    quantile of its errors: minute-level bursts and forecast misses are in those errors.
+// 4. The predictor with the lowest recent pinball loss (at the 99 % level) is used: a forecast that does
+//    not help is never used in place of persistence, one that sees a ramp coming wins before it.
+// 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021, in log space):
+//    every minute judged against the SLO multiplies it by exp(rate x (1 - violated / budget)), so a
+//    violation divides it by about e^(rate / budget) and a budget left unspent lets it grow. It stays
+//    within [0.002, 0.3]: never the extreme tail of the errors (whose cost has no bound), never a coin flip.
+// 6. A scale-in goes only as low as the counts asked for over a hold window: one lead time (a removed
+//    instance costs a restart if needed again), longer while the budget is under pressure (the risk low),
+//    up to three lead times.
 
 import { instancesFor } from './capacity.js';
 import type { Forecast } from './forecast.js';
@@ -37,33 +39,32 @@ export interface SloPolicySettings extends PoolBounds {
   readonly attainment: number;
   /** How long resolved prediction errors are kept for calibration (seconds). */
   readonly calibrationSeconds: number;
-  /** Step of the risk per judged period (adaptive conformal inference's gamma). */
+  /** Log-step of the risk per judged minute (step 5): a good minute multiplies it by e^rate, a violated one divides it by about e^(rate / budget). */
   readonly adaptRate: number;
   /** Margin over the observed rate while fewer than `minSamples` errors are known. */
   readonly coldMargin: number;
 }
 
-export const SLO_POLICY_DEFAULTS = {
-  calibrationSeconds: 2 * 86_400,
-  adaptRate: 0.002,
-  coldMargin: 0.3,
-} as const;
-
 /** Resolved errors a predictor needs before its quantile is trusted. */
 const MIN_SAMPLES = 60;
-const RISK_MIN = 1e-4;
-/** Weight of the newest log-change in the local scale (about an hour of 15 s decisions). */
-const SCALE_WEIGHT = 1 / 240;
-const MIN_SCALE = 0.005;
-const RISK_MAX = 0.5;
+/** The risk's range (step 5) and its start: the 99 % quantile of past errors. */
+const RISK_MIN = 0.002;
+const RISK_MAX = 0.3;
+const INITIAL_RISK = 0.01;
+/** Predictors are compared by their pinball loss at this level (step 4). */
+const PINBALL_TAU = 0.99;
+/** The long recent peak looks back this many (lead + period) windows (step 2). */
+const LONG_PEAK_LEADS = 4;
+/** The scale-in hold reaches this many lead times when the risk is at its floor (step 6). */
+const HOLD_MAX_LEADS = 3;
 
 // ---------------------------------------------------------------------------------------------
 // A sliding-window histogram of errors: counts per bin in a Fenwick tree, so adding, expiring and
 // finding an upper quantile each take O(log bins).
 
-// Errors are in units of the local scale (step 3): -40 to +62 scales at a 20th of a scale.
-const BIN_WIDTH = 0.05;
-const BIN_MIN = -40;
+// Log-ratios from -6 to +6.3 (a factor of 400 either way) at 0.6 % resolution.
+const BIN_WIDTH = 0.006;
+const BIN_MIN = -6;
 const BINS = 2048;
 
 export class SlidingHistogram {
@@ -127,26 +128,22 @@ export class SlidingHistogram {
 
 // ---------------------------------------------------------------------------------------------
 
-export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak'] as const;
+export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long'] as const;
 export type PredictorName = (typeof PREDICTORS)[number];
 
 interface Pending {
   readonly at: number;
   readonly end: number;
   readonly rising: boolean;
-  /** The local scale of log-changes when the prediction was made: errors are kept in its units. */
-  readonly scale: number;
   /** Point prediction per predictor (NaN where it had none). */
   readonly point: Float64Array;
-  /** The calibrated bound each predictor gave (NaN before it was calibrated). */
+  /** The calibrated bound each predictor gave at the pinball level (NaN before it was calibrated). */
   readonly bound: Float64Array;
-  readonly tau: number;
 }
 
 /**
  * The calibrated state behind the SLO policy: pending predictions, their errors, pinball losses per
- * predictor and the budget-driven risk. Kept apart from the strategy so the same calibration can be
- * inspected and tested on its own.
+ * predictor and the budget-driven risk. Kept apart from the strategy so it can be tested on its own.
  */
 export class SloCalibrator {
   private readonly hist: SlidingHistogram[];
@@ -167,13 +164,14 @@ export class SloCalibrator {
   ) {
     const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
     this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
-    this.riskValue = clampRisk(initialRisk ?? (1 - s.attainment) * 10);
+    this.riskValue = clampRisk(initialRisk ?? INITIAL_RISK);
     // Pinball losses are averaged over about a quarter of the calibration window.
     this.lossWeight = Math.min(0.5, 4 / perWindow);
     // Below a twentieth of an instance's rate the ratio of two rates says nothing about capacity.
     this.floorRps = Math.max(1e-6, 0.05 * s.perInstanceRps);
   }
 
+  /** The share of windows whose peak may exceed the bound (step 5). */
   get risk(): number {
     return this.riskValue;
   }
@@ -182,13 +180,14 @@ export class SloCalibrator {
     return (this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram).count;
   }
 
-  /** Cumulative SLO counters from the observation move the risk (step 5 of the header). */
+  /** Cumulative SLO counters from the observation move the risk (step 5). */
   observeSlo(judged: number | undefined, violated: number | undefined): void {
     if (judged === undefined || violated === undefined) return;
     if (Number.isFinite(this.judged) && judged >= this.judged && violated >= this.violated) {
       const n = judged - this.judged;
       const v = violated - this.violated;
-      if (n > 0) this.riskValue = clampRisk(this.riskValue + this.s.adaptRate * ((1 - this.s.attainment) * n - v));
+      const budget = 1 - this.s.attainment;
+      if (n > 0) this.riskValue = clampRisk(this.riskValue * Math.exp(this.s.adaptRate * (n - v / budget)));
     }
     this.judged = judged;
     this.violated = violated;
@@ -212,11 +211,11 @@ export class SloCalibrator {
       for (let i = 0; i < PREDICTORS.length; i++) {
         const x = p.point[i] as number;
         if (!Number.isFinite(x)) continue;
-        (this.hist[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, Math.log(y / Math.max(x, this.floorRps)) / p.scale);
+        (this.hist[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, Math.log(y / Math.max(x, this.floorRps)));
         const b = p.bound[i] as number;
         if (Number.isFinite(b)) {
           const u = Math.log(y) - Math.log(Math.max(b, this.floorRps));
-          const pin = u >= 0 ? p.tau * u : (p.tau - 1) * u;
+          const pin = u >= 0 ? PINBALL_TAU * u : (PINBALL_TAU - 1) * u;
           this.loss[i] = this.scored[i] === 0 ? pin : (this.loss[i] as number) + this.lossWeight * (pin - (this.loss[i] as number));
           this.scored[i] = (this.scored[i] as number) + 1;
         }
@@ -234,11 +233,11 @@ export class SloCalibrator {
     }
   }
 
-  /** The calibrated bound of predictor `p` for a point prediction, or NaN while it has too few errors. */
-  bound(p: number, point: number, rising: boolean, scale: number): { bound: number; quantile: number } {
+  /** The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few errors. */
+  bound(p: number, point: number, rising: boolean, risk = this.riskValue): { bound: number; quantile: number } {
     const h = this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram;
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    const q = h.upperQuantile(this.riskValue) * scale;
+    const q = h.upperQuantile(risk);
     return { bound: Math.max(point, this.floorRps) * Math.exp(q), quantile: q };
   }
 
@@ -256,8 +255,11 @@ export class SloCalibrator {
     return this.scored[p] ? (this.loss[p] as number) : Number.NaN;
   }
 
-  track(at: number, end: number, rising: boolean, scale: number, point: Float64Array, bound: Float64Array): void {
-    this.pending.push({ at, end, rising, scale, point, bound, tau: 1 - this.riskValue });
+  /** Remember a decision's predictions, to score them once their window has passed. */
+  track(at: number, end: number, rising: boolean, point: Float64Array): void {
+    const bound = new Float64Array(PREDICTORS.length);
+    for (let i = 0; i < PREDICTORS.length; i++) bound[i] = this.bound(i, point[i] as number, rising, 1 - PINBALL_TAU).bound;
+    this.pending.push({ at, end, rising, point, bound });
   }
 }
 
@@ -294,12 +296,9 @@ export class SloPolicyStrategy implements Strategy {
   readonly periodSeconds: number;
   private s: SloPolicySettings;
   readonly calibrator: SloCalibrator;
-  private lastRps = Number.NaN;
-  /** Mean absolute log-change of the observed rate between decisions (exponentially weighted). */
-  private scale = Number.NaN;
-  /** Observed rates over the last lead time + period (time, rps), for the recent peak. */
+  /** Observed rates over the long recent-peak window (time, rps). */
   private seen: { at: number; rps: number }[] = [];
-  /** Recent counts asked for (time, count), over one restart cost. */
+  /** Recent counts asked for (time, count), over the longest hold. */
   private recent: { at: number; count: number }[] = [];
 
   constructor(settings: SloPolicySettings, initialRisk?: number) {
@@ -310,6 +309,12 @@ export class SloPolicyStrategy implements Strategy {
 
   updateCapacity(perInstanceRps: number): void {
     if (perInstanceRps > 0) this.s = { ...this.s, perInstanceRps };
+  }
+
+  /** Step 6: one lead time at the highest risk, up to three as the risk falls to its floor. */
+  holdSeconds(): number {
+    const pressure = Math.log(RISK_MAX / this.calibrator.risk) / Math.log(RISK_MAX / RISK_MIN);
+    return this.s.leadTimeSeconds * (1 + (HOLD_MAX_LEADS - 1) * pressure);
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {
@@ -326,18 +331,19 @@ export class SloPolicyStrategy implements Strategy {
     const rps = obs.demandRps;
     const points = new Float64Array(PREDICTORS.length).fill(Number.NaN);
     points[0] = rps;
+    const short = s.leadTimeSeconds + s.periodSeconds;
+    const previous = this.seen.length > 0 ? (this.seen[this.seen.length - 1] as { rps: number }).rps : Number.NaN;
     this.seen.push({ at: obs.now, rps });
-    while (this.seen.length > 0 && (this.seen[0] as { at: number }).at <= obs.now - s.leadTimeSeconds - s.periodSeconds) this.seen.shift();
-    let peakSeen = rps;
-    for (const x of this.seen) peakSeen = Math.max(peakSeen, x.rps);
-    points[3] = peakSeen;
-    if (Number.isFinite(this.lastRps)) {
-      const change = Math.abs(Math.log(Math.max(rps, c.floorRps) / Math.max(this.lastRps, c.floorRps)));
-      this.scale = Number.isNaN(this.scale) ? change : this.scale + SCALE_WEIGHT * (change - this.scale);
+    while ((this.seen[0] as { at: number }).at <= obs.now - LONG_PEAK_LEADS * short) this.seen.shift();
+    let peakShort = rps;
+    let peakLong = rps;
+    for (const x of this.seen) {
+      peakLong = Math.max(peakLong, x.rps);
+      if (x.at > obs.now - short) peakShort = Math.max(peakShort, x.rps);
     }
-    // Floored so that a flat stretch cannot shrink the bound to the point prediction.
-    const scale = Math.max(MIN_SCALE, Number.isNaN(this.scale) ? 0.1 : this.scale);
-    let rising = Number.isFinite(this.lastRps) ? rps > this.lastRps : false;
+    points[3] = peakShort;
+    points[4] = peakLong;
+    let rising = Number.isFinite(previous) ? rps > previous : false;
     if (forecast) {
       const now = forecastAt(forecast, obs.now);
       const peak = forecastMax(forecast, obs.now, end);
@@ -352,16 +358,13 @@ export class SloPolicyStrategy implements Strategy {
         }
       }
     }
-    this.lastRps = rps;
-    // Steps 3-4.
-    const bounds = new Float64Array(PREDICTORS.length).fill(Number.NaN);
-    for (let i = 0; i < PREDICTORS.length; i++) bounds[i] = c.bound(i, points[i] as number, rising, scale).bound;
+    // Steps 3-5.
     const best = c.best(points, rising);
     let demand: number;
     let reason: Reason;
     const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
     if (best >= 0) {
-      const q = c.bound(best, points[best] as number, rising, scale);
+      const q = c.bound(best, points[best] as number, rising);
       demand = q.bound;
       reason = 'slo_forecast';
       numbers.predictor = best;
@@ -376,20 +379,19 @@ export class SloPolicyStrategy implements Strategy {
       numbers.boundRps = demand;
     }
     numbers.rising = rising ? 1 : 0;
-    numbers.localScale = scale;
-    c.track(obs.now, end, rising, scale, points, bounds);
+    c.track(obs.now, end, rising, points);
     let desired = instancesFor(demand, s.perInstanceRps);
     if (desired < s.minInstances) [desired, reason] = [s.minInstances, 'min_instances'];
     if (desired > s.maxInstances) [desired, reason] = [s.maxInstances, 'max_instances'];
     numbers.recommended = desired;
-    // Step 6: an instance removed now costs a restart (the lead time) if it is needed again, so a scale-in
-    // goes only to the highest count asked for over the last lead time: noise in the bound cannot make
-    // the pool flap, and a drop must have lasted as long as the restart it risks.
+    // Step 6: noise in the bound cannot make the pool flap, and a drop must have lasted the hold.
+    const hold = this.holdSeconds();
+    numbers.holdSeconds = hold;
     this.recent.push({ at: obs.now, count: desired });
-    while (this.recent.length > 0 && (this.recent[0] as { at: number }).at < obs.now - s.leadTimeSeconds) this.recent.shift();
+    while ((this.recent[0] as { at: number }).at < obs.now - s.leadTimeSeconds * HOLD_MAX_LEADS) this.recent.shift();
     if (desired < obs.current) {
       let held = desired;
-      for (const r of this.recent) held = Math.max(held, r.count);
+      for (const r of this.recent) if (r.at >= obs.now - hold) held = Math.max(held, r.count);
       held = Math.min(held, obs.current);
       if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
     }

@@ -69,7 +69,7 @@ export function tuneStages(strategy: SweptStrategy, service: ServiceConfig, targ
   const aims = [4, 2.5, 1.6, 1.25, 1, 0.8, 0.6, 0.4, 0.25].map((f) => round(1 - budget * f, 6)).filter((a) => a > 0 && a < 1);
   const stages: Stage[] = [
     { path: 'scaling.predictive.targetAttainment', values: [...new Set(aims)] },
-    { path: 'scaling.predictive.adaptRate', values: [0.0005, 0.001, 0.002, 0.004, 0.008] },
+    { path: 'scaling.predictive.adaptRate', values: [0.0001, 0.0002, 0.0005, 0.001, 0.002] },
   ];
   if (strategy === 'hybrid') stages.push({ path: 'scaling.hybrid.reactiveTargetUtilization', values: ['auto', 0.6, 0.7, 0.75, 0.9] });
   return stages;
