@@ -279,10 +279,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     'model to evaluate',
   )
     .option('--horizon <points>', `points ahead (default: one hour of points; at most ${MAX_HORIZON})`, horizonPoints)
+    .option('--horizon-seconds <s>', 'seconds ahead instead of points, e.g. the lead time the scaling policy forecasts over (rounded up to whole points)', positiveNumber('a positive number of seconds'))
     .option('--origins <k>', 'forecast origins per series (a quarter of a day apart)', positiveInteger, 20)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.horizon !== undefined && opts.horizonSeconds !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--horizon and --horizon-seconds both say how far ahead: pass one');
       const files = expandInputs(opts.input as string[]);
       const events = eventsFrom(opts, io);
       const results = await runJobs<EvalOutput>(
@@ -296,6 +298,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             seasonality: opts.seasonality as Seasonality,
             events,
             horizon: opts.horizon as number | undefined,
+            horizonSeconds: opts.horizonSeconds as number | undefined,
             origins: opts.origins as number,
             level: opts.level as number,
           },
@@ -308,12 +311,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         series: files.length,
         evaluated: ok.length,
         geometricMeanMaeRatio: ok.length ? Math.exp(ok.reduce((s, x) => s + Math.log(x.maeRatio), 0) / ok.length) : null,
+        geometricMeanMaeRatioBestBaseline: ok.length ? Math.exp(ok.reduce((s, x) => s + Math.log(Math.max(1e-12, x.maeRatioBestBaseline)), 0) / ok.length) : null,
         coverage: ok.length ? ok.reduce((s, x) => s + x.coverage * x.points, 0) / ok.reduce((s, x) => s + x.points, 0) : null,
       };
       if (opts.json) io.out(`${JSON.stringify({ model: opts.model, level: opts.level, summary, series: rows })}\n`);
       else {
-        io.out(`${rows.map((r) => ('error' in r ? `${r.series}: ${r.error.message}` : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)}  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
-        io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'}, coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
+        io.out(`${rows.map((r) => ('error' in r ? `${r.series}: ${r.error.message}` : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)} (best baseline incl. persistence ${r.maeRatioBestBaseline.toFixed(3)})  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
+        io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'} (against the best baseline incl. persistence ${summary.geometricMeanMaeRatioBestBaseline?.toFixed(3) ?? '-'}), coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
       }
       for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
       const failure = results.find((r) => !r.ok);

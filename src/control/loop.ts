@@ -42,6 +42,8 @@ export interface LoopSettings {
   readonly slots: number;
   readonly serviceTimeSeconds: number;
   readonly sloLatencySeconds: number;
+  /** Highest acceptable live error rate: a tick above it (or above the latency objective) violates the SLO. */
+  readonly sloErrorRate?: number;
   readonly shadow: { readonly fraction: number; readonly instanceType: string; readonly slots: number; readonly sync: 'none' | 'snapshot' };
   readonly bounds: ActionBounds;
   readonly initialInstances: number;
@@ -146,6 +148,9 @@ export class ServiceLoop {
   /** The live pool's instance type and its slots (vertical scaling changes them). */
   private liveType: string;
   private slots: number;
+  /** Minutes of live traffic judged against the SLO, and those that violated it (tick by tick). */
+  private sloJudged = 0;
+  private sloViolated = 0;
   private resizing = false;
   private typeKnown = false;
   private lastProof: DecisionProof | undefined;
@@ -210,6 +215,12 @@ export class ServiceLoop {
     this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: liveReady.length });
     trimWindow(this.window, now, s.metricWindowSeconds * 1000);
     if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
+    // The SLO as the strategies judge it (the simulator's minutes): each tick with traffic counts as dt/60
+    // of a minute, violated when its p99 or its error rate misses the objective.
+    if (interval.live.requests > 0) {
+      this.sloJudged += dt / 60;
+      if (interval.live.latencyMs.p99 > s.sloLatencySeconds * 1000 || interval.live.errors / interval.live.requests > (s.sloErrorRate ?? 1)) this.sloViolated += dt / 60;
+    }
 
     // After a restart, the live pool's type is what its instances run (a vertical move survives).
     if (!this.typeKnown && liveUp.length > 0) {
@@ -274,7 +285,7 @@ export class ServiceLoop {
       this.measuredCapacity(now);
       // Requested now: running, starting, and created by the repair step of this tick.
       const current = liveOwn.length + pending('live');
-      const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh };
+      const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh, sloJudged: this.sloJudged, sloViolated: this.sloViolated };
       const raw = this.d.strategy.decide(obs, this.forecast);
       let bounded = boundDecision(raw, obs, s.bounds, this.actions);
       // No scale-in while a move to another type is under way (the old instances still go when it completes).

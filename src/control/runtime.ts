@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildStrategy, serviceModel } from '../config/derive.js';
+import { buildStrategy, hybridNetUtilization, serviceModel } from '../config/derive.js';
 import { parseHostPort, urlHost, type Config, type InstanceTypeConfig } from '../config/schema.js';
 import { buildForecaster } from '../core/forecasters.js';
 import { DAY } from '../core/forecast.js';
@@ -271,7 +271,8 @@ export class Runtime {
           ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
           ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
           headroom: sc.headroom,
-          emergencyUtilization: sc.reactive.targetUtilization * (1 + sc.reactive.tolerance),
+          emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
+          sloErrorRate: svc.slo.errorRate,
         };
       const loop = new ServiceLoop(
         loopSettings,

@@ -34,15 +34,19 @@ export interface EvalOutput {
   mae: number;
   seasonalNaiveDailyMae: number;
   seasonalNaiveWeeklyMae: number;
+  /** MAE of persistence: the last value, flat. */
+  persistenceMae: number;
   /** MAE over the better seasonal naive's MAE (below 1: better than the baseline). */
   maeRatio: number;
+  /** MAE over the best of persistence and the two seasonal naives on this series (one choice per series). */
+  maeRatioBestBaseline: number;
   coverage: number;
 }
 
 export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   const trace = await loadTrace(r.file, { column: r.column, step: r.step, duplicates: r.duplicates });
   const series = toSeries(trace);
-  const horizon = r.horizon ?? Math.max(1, Math.round((r.horizonSeconds ?? 3600) / series.step));
+  const horizon = r.horizon ?? Math.max(1, Math.ceil((r.horizonSeconds ?? 3600) / series.step - 1e-9));
   const perDay = Math.max(1, Math.round(DAY / series.step));
   const o: RollingOriginOptions & { maxHistory: number } = {
     maxHistory: Math.round(((r.maxHistoryDays ?? 28) * DAY) / series.step),
@@ -56,7 +60,10 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   const m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events), o);
   const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
   const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
+  const persistence = evaluate(series, forecasterByName('seasonal-naive', 'none'), o);
   const base = Math.min(daily.mae, weekly.mae);
+  const best = Math.min(base, persistence.mae);
+  const ratio = (b: number): number => (b > 0 ? m.mae / b : m.mae === 0 ? 1 : Number.POSITIVE_INFINITY);
   return {
     model: r.model,
     horizon,
@@ -66,7 +73,9 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     mae: m.mae,
     seasonalNaiveDailyMae: daily.mae,
     seasonalNaiveWeeklyMae: weekly.mae,
-    maeRatio: base > 0 ? m.mae / base : m.mae === 0 ? 1 : Number.POSITIVE_INFINITY,
+    persistenceMae: persistence.mae,
+    maeRatio: ratio(base),
+    maeRatioBestBaseline: ratio(best),
     coverage: m.coverage,
   };
 }

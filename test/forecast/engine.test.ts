@@ -110,6 +110,22 @@ describe('shadowscale forecast-eval', () => {
     assert.ok(out.summary.geometricMeanMaeRatio < 1, 'better than seasonal naive on these series');
     assert.ok(out.summary.coverage > 0.6 && out.summary.coverage < 0.95);
   });
+  it('--horizon-seconds evaluates at the lead time and persistence joins the baselines', async () => {
+    const r = await runCli(['forecast-eval', '--input', NASA, '--horizon-seconds', '135', '--origins', '6', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { summary: { geometricMeanMaeRatioBestBaseline: number }; series: { horizon: number; mae: number; persistenceMae: number; seasonalNaiveDailyMae: number; seasonalNaiveWeeklyMae: number; maeRatio: number; maeRatioBestBaseline: number }[] };
+    const s = out.series[0] as (typeof out.series)[number];
+    assert.equal(s.horizon, 3, '135 s of one-minute points, rounded up');
+    assert.ok(s.persistenceMae > 0);
+    const best = Math.min(s.persistenceMae, s.seasonalNaiveDailyMae, s.seasonalNaiveWeeklyMae);
+    assert.ok(Math.abs(s.maeRatioBestBaseline - s.mae / best) < 1e-9);
+    assert.equal(out.summary.geometricMeanMaeRatioBestBaseline, s.maeRatioBestBaseline);
+  });
+  it('--horizon and --horizon-seconds together are a usage error', async () => {
+    const r = await runCli(['forecast-eval', '--input', NASA, '--horizon', '3', '--horizon-seconds', '135']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /pass one/);
+  });
   it('regression: augurs failing to fit (AutoETS "no model found" on an irregular traffic series) is a model failure, exit 1, not a crash', async () => {
     const r = await runCli(['forecast-eval', '--input', fixture('nab/speed_7578.csv'), '--model', 'mstl-ets', '--json']);
     assert.equal(r.code, 1, r.stderr);

@@ -141,3 +141,23 @@ describe('backtest', () => {
     assert.equal(r.settings.perInstanceRpsAtSlo, Math.round(maxRateAtSlo(4, 0.025, 0.2) * 1000) / 1000);
   });
 });
+
+describe('forecasts shared across runs (the sweep)', () => {
+  it('regression: a run that reads the forecasts from the cache equals one that fits them itself', async () => {
+    const trace = await loadTrace(fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv'));
+    const c = loadConfig();
+    const m = serviceModel(c, c.services[0] as (typeof c.services)[number]);
+    const w = buildWorkload(trace, { peakRps: 2000, noise: 'poisson', seed: 42 });
+    const base = simSettings(c, m, 3);
+    const cache = new Map();
+    const first = simulate(w, buildStrategy('hybrid', m), { ...base, forecastCache: cache });
+    assert.ok(cache.size > 100, `forecasts were cached: ${cache.size}`);
+    const cached = simulate(w, buildStrategy('hybrid', m), { ...base, forecastCache: cache });
+    const fresh = simulate(w, buildStrategy('hybrid', m), base);
+    for (const r of [cached, fresh]) {
+      assert.equal(r.bill.total, first.bill.total);
+      assert.equal(r.sloViolationMinutes, first.sloViolationMinutes);
+      assert.equal(r.scalingActions, first.scalingActions);
+    }
+  });
+});
