@@ -54,7 +54,7 @@ describe('SloCalibrator: the risk follows the error budget', () => {
     { name: '1000 good minutes: x e^(0.0005 x 1000)', judged: 1000, violated: 0, want: 0.01 * Math.exp(0.5) },
     { name: 'one violation in 1 minute: x e^(0.0005 x (1 - 1000))', judged: 1, violated: 1, want: 0.01 * Math.exp(0.0005 * (1 - 1000)) },
     { name: 'exactly on budget: unchanged', judged: 1000, violated: 1, want: 0.01 },
-    { name: 'many violations: floored at 0.002 (never the extreme tail)', judged: 10, violated: 10, want: 0.002 },
+    { name: 'many violations: floored at 0.0005 (never the extreme tail)', judged: 10, violated: 10, want: 0.0005 },
     { name: 'a long quiet stretch: capped at 0.3', judged: 100_000, violated: 0, want: 0.3 },
   ];
   for (const r of rows) {
@@ -83,6 +83,18 @@ describe('SloPolicyStrategy', () => {
   it('holds on missing metrics', () => {
     const d = new SloPolicyStrategy(settings()).decide(obs({ metricsFresh: false, demandRps: Number.NaN, current: 7 }));
     assert.deepEqual([d.desired, d.reason], [7, 'missing_metrics_hold']);
+  });
+  it('regression: a spike over an idle floor does not multiply a high level (the absolute bound caps the relative one)', () => {
+    const st = new SloPolicyStrategy(settings({ maxInstances: 1000 }));
+    let d = st.decide(obs({ now: 0, demandRps: 1 }));
+    // Idle at 1 req/s with a 600 req/s spike of two decisions every 10 minutes (more often than the risk), for two days.
+    const rate = (t: number): number => (t % 600 === 300 || t % 600 === 315 ? 600 : 1);
+    for (let t = 15; t <= 2 * 86_400; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+    // During a spike the ratios learnt at 1 req/s (x600) would ask for 3600 instances; the differences
+    // learnt (+600 req/s) ask for about 12.
+    st.decide(obs({ now: 2 * 86_400 + 300, demandRps: 600, current: d.desired }));
+    const spike = st.decide(obs({ now: 2 * 86_400 + 315, demandRps: 600, current: d.desired }));
+    assert.ok(spike.desired <= 20, JSON.stringify(spike.numbers));
   });
   it('on a steady rate, calibrates to almost no margin: the count the rate needs', () => {
     const st = new SloPolicyStrategy(settings());
@@ -115,8 +127,8 @@ describe('SloPolicyStrategy', () => {
   it('the hold grows to three lead times as the risk falls to its floor (the budget under pressure)', () => {
     const rows: [risk: number, hold: number][] = [
       [0.3, 120],
-      [0.002, 360],
-      [Math.sqrt(0.3 * 0.002), 240],
+      [0.0005, 360],
+      [Math.sqrt(0.3 * 0.0005), 240],
     ];
     for (const [risk, hold] of rows) assert.ok(Math.abs(new SloPolicyStrategy(settings(), risk).holdSeconds() - hold) < 1e-9, `risk ${risk}`);
   });

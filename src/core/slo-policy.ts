@@ -11,15 +11,16 @@
 //    largest rate observed over the last L + P, and over four times that: bursts come in clusters), the
 //    forecast's mean peak, and the observed rate carried along the forecast's seasonal shape.
 // 3. Conformal calibration: each prediction is scored once its window has passed, as the log-ratio of
-//    the observed peak to the prediction, kept in sliding histograms (two days) per predictor and per
-//    direction of the forecast (rising or falling). The bound is the prediction times the (1 - risk)
-//    quantile of its errors: minute-level bursts and forecast misses are in those errors.
+//    the observed peak to the prediction and as their difference, kept in sliding histograms (two days)
+//    per predictor and per direction of the forecast (rising or falling). The bound is the smaller of the
+//    prediction times the (1 - risk) quantile of the ratios and the prediction plus that quantile of the
+//    differences: minute-level bursts and forecast misses are in those errors.
 // 4. The predictor with the lowest recent pinball loss (at the 99 % level) is used: a forecast that does
 //    not help is never used in place of persistence, one that sees a ramp coming wins before it.
 // 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021, in log space):
 //    every minute judged against the SLO multiplies it by exp(rate x (1 - violated / budget)), so a
 //    violation divides it by about e^(rate / budget) and a budget left unspent lets it grow. It stays
-//    within [0.002, 0.3]: never the extreme tail of the errors (whose cost has no bound), never a coin flip.
+//    within [0.0005, 0.3]: never the extreme tail of the errors (whose cost has no bound), never a coin flip.
 // 6. A scale-in goes only as low as the counts asked for over a hold window: one lead time (a removed
 //    instance costs a restart if needed again), longer while the budget is under pressure (the risk low),
 //    up to three lead times.
@@ -48,7 +49,7 @@ export interface SloPolicySettings extends PoolBounds {
 /** Resolved errors a predictor needs before its quantile is trusted. */
 const MIN_SAMPLES = 60;
 /** The risk's range (step 5) and its start: the 99 % quantile of past errors. */
-const RISK_MIN = 0.002;
+const RISK_MIN = 0.0005;
 const RISK_MAX = 0.3;
 const INITIAL_RISK = 0.01;
 /** Predictors are compared by their pinball loss at this level (step 4). */
@@ -62,10 +63,11 @@ const HOLD_MAX_LEADS = 3;
 // A sliding-window histogram of errors: counts per bin in a Fenwick tree, so adding, expiring and
 // finding an upper quantile each take O(log bins).
 
-// Log-ratios from -6 to +6.3 (a factor of 400 either way) at 0.6 % resolution.
-const BIN_WIDTH = 0.006;
-const BIN_MIN = -6;
 const BINS = 2048;
+/** Log-ratios from -6 to +6.3 (a factor of 400 either way) at 0.6 % resolution. */
+const LOG_BINS = { min: -6, width: 0.006 } as const;
+/** Differences in instances' rates at the SLO, from -20 to +184 at a tenth of an instance. */
+const ABS_BINS = { min: -20, width: 0.1 } as const;
 
 export class SlidingHistogram {
   private readonly tree = new Uint32Array(BINS + 1);
@@ -74,7 +76,10 @@ export class SlidingHistogram {
   private head = 0;
   private size = 0;
 
-  constructor(private readonly capacity: number) {
+  constructor(
+    private readonly capacity: number,
+    private readonly bins: { readonly min: number; readonly width: number } = LOG_BINS,
+  ) {
     this.ring = new Uint16Array(capacity);
     this.times = new Float64Array(capacity);
   }
@@ -84,7 +89,7 @@ export class SlidingHistogram {
   }
 
   add(at: number, x: number): void {
-    const bin = Math.max(0, Math.min(BINS - 1, Math.round((x - BIN_MIN) / BIN_WIDTH)));
+    const bin = Math.max(0, Math.min(BINS - 1, Math.round((x - this.bins.min) / this.bins.width)));
     if (this.size === this.capacity) this.dropOldest();
     const idx = (this.head + this.size) % this.capacity;
     this.ring[idx] = bin;
@@ -112,7 +117,7 @@ export class SlidingHistogram {
         seen += this.tree[next] as number;
       }
     }
-    return BIN_MIN + pos * BIN_WIDTH;
+    return this.bins.min + pos * this.bins.width;
   }
 
   private update(bin: number, delta: number): void {
@@ -147,6 +152,8 @@ interface Pending {
  */
 export class SloCalibrator {
   private readonly hist: SlidingHistogram[];
+  /** The same errors as differences, in instances' rates at the SLO. */
+  private readonly histAbs: SlidingHistogram[];
   private readonly loss = new Float64Array(PREDICTORS.length);
   private readonly scored = new Uint32Array(PREDICTORS.length);
   private pending: Pending[] = [];
@@ -164,6 +171,7 @@ export class SloCalibrator {
   ) {
     const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
     this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
+    this.histAbs = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow, ABS_BINS));
     this.riskValue = clampRisk(initialRisk ?? INITIAL_RISK);
     // Pinball losses are averaged over about a quarter of the calibration window.
     this.lossWeight = Math.min(0.5, 4 / perWindow);
@@ -212,6 +220,7 @@ export class SloCalibrator {
         const x = p.point[i] as number;
         if (!Number.isFinite(x)) continue;
         (this.hist[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, Math.log(y / Math.max(x, this.floorRps)));
+        (this.histAbs[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, (peak - x) / this.s.perInstanceRps);
         const b = p.bound[i] as number;
         if (Number.isFinite(b)) {
           const u = Math.log(y) - Math.log(Math.max(b, this.floorRps));
@@ -223,6 +232,7 @@ export class SloCalibrator {
     }
     const keepFrom = now - this.s.calibrationSeconds;
     for (const h of this.hist) h.expire(keepFrom);
+    for (const h of this.histAbs) h.expire(keepFrom);
     // Observations are needed only as far back as the oldest pending window.
     const oldest = this.pending.length > 0 ? (this.pending[0] as Pending).at : now;
     let drop = 0;
@@ -238,7 +248,11 @@ export class SloCalibrator {
     const h = this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram;
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
     const q = h.upperQuantile(risk);
-    return { bound: Math.max(point, this.floorRps) * Math.exp(q), quantile: q };
+    const relative = Math.max(point, this.floorRps) * Math.exp(q);
+    // The smaller of the relative and the absolute bound: ratios learnt near zero (a spike over an idle
+    // floor) must not multiply a high level, and differences learnt at a low level must not cap a high one.
+    const absolute = point + (this.histAbs[p * 2 + (rising ? 1 : 0)] as SlidingHistogram).upperQuantile(risk) * this.s.perInstanceRps;
+    return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q };
   }
 
   /** Step 4: the calibrated predictor with the lowest recent pinball loss (-1 when none is). */
