@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { costAt } from '../dist/src/core/frontier.js';
 import { args, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
@@ -79,7 +80,7 @@ jobs.forEach((j, i) => {
   if (h.sloAttainment >= 0.999) defaultMeets++;
   // How far hybrid's default sits from its own frontier at the attainment it reached.
   const frontierH = r.report.frontier.hybrid;
-  const onFrontier = costAtFrontier(frontierH, h.sloAttainment);
+  const onFrontier = costAt(frontierH, h.sloAttainment);
   if (onFrontier) selfGap.push(h.cost / onFrontier);
   for (const [bucket, key] of [[at999, '0.999'], [at995, '0.995']]) {
     const hc = c.hybrid[key];
@@ -102,15 +103,6 @@ jobs.forEach((j, i) => {
     `[chart](frontier/${j.chart.split('/').pop()})`,
   ]);
 });
-
-function costAtFrontier(f, att) {
-  const i = f.findIndex((x) => x.sloAttainment >= att - 1e-12);
-  if (i < 0) return null;
-  if (i === 0) return f[0].cost;
-  const lo = f[i - 1];
-  const hi = f[i];
-  return lo.cost + ((att - lo.sloAttainment) / (hi.sloAttainment - lo.sloAttainment)) * (hi.cost - lo.cost);
-}
 
 const yes = (ok) => (ok ? 'yes' : '**no**');
 const md = `# bench:frontier — cost at equal SLO attainment, reactive (HPA) against hybrid

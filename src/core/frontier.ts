@@ -1,6 +1,8 @@
 // Cost-SLO frontiers: which runs of a strategy are undominated, and what it costs at a given SLO
 // attainment. Pure; used by the backtest's sweep and by tune. Design: docs/design/frontier.md
 
+import { round } from './stats.js';
+
 export interface CostPoint {
   readonly cost: number;
   readonly sloAttainment: number;
@@ -26,9 +28,4 @@ export function costAt(frontier: readonly CostPoint[], a: number): number | null
   const lo = frontier[i - 1] as CostPoint;
   const t = (a - lo.sloAttainment) / (hi.sloAttainment - lo.sloAttainment);
   return round(lo.cost + t * (hi.cost - lo.cost), 4);
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -39,3 +39,9 @@ function finiteCopy(values: ArrayLike<number>): Float64Array {
   }
   return out.subarray(0, n);
 }
+
+/** `x` rounded to `digits` decimals (for reports). */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

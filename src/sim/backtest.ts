@@ -9,6 +9,7 @@ import { neededInstances, simulate, type SimResult } from './simulator.js';
 import type { Trace } from './trace.js';
 import { buildWorkload, type Workload } from './workload.js';
 import type { Forecast } from '../core/forecast.js';
+import { round } from '../core/stats.js';
 
 export interface BacktestOptions {
   readonly config: Config;
@@ -131,9 +132,4 @@ function effectiveSettings(o: BacktestOptions, m: ServiceModel, initial: number)
     forecast: o.service.forecast,
     simulation: o.config.simulation,
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -9,7 +9,7 @@
 //    good); its cost at an attainment is interpolated linearly between the two frontier points around
 //    it, and is null where no point reaches it.
 
-import { serviceModel, simSettings } from '../config/derive.js';
+import { buildStrategy, serviceModel, simSettings } from '../config/derive.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Forecast } from '../core/forecast.js';
 import { costAt, paretoFrontier, type CostPoint } from '../core/frontier.js';
@@ -17,7 +17,7 @@ import type { StrategyName } from '../core/reasons.js';
 import { simulate, type SimResult } from './simulator.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
 import type { Trace } from './trace.js';
-import { buildStrategy } from '../config/derive.js';
+import { round } from '../core/stats.js';
 
 export interface FrontierPoint extends CostPoint {
   readonly knob: number;
@@ -118,9 +118,4 @@ export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): Sw
     costAtAttainment[name] = Object.fromEntries(REPORTED_ATTAINMENTS.map((a) => [a, costAt(f, Number(a))]));
   }
   return { knobs, frontier, points, costAtAttainment, oracle: { cost: round(p.oracleCost, 4) } };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -19,6 +19,7 @@ import { prepareBacktest, type Prepared } from './backtest.js';
 import type { SimResult } from './simulator.js';
 import { runWith, type SweptStrategy } from './sweep.js';
 import type { Trace } from './trace.js';
+import { round } from '../core/stats.js';
 
 export interface TuneOptions {
   readonly config: Config;
@@ -140,9 +141,4 @@ export function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): TuneRep
     runs: all.length,
     oracle: { cost: round(p.oracleCost, 4) },
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
