@@ -274,9 +274,10 @@ function estimateDailyShape(
   const lastDay = dayOf(n - 1);
   const firstDay = Math.max(dayOf(0), lastDay - Math.max(profileDays, useWeekly ? 28 : 0) + 1);
   const days = lastDay - firstDay + 1;
-  // Mean of each day (NaN when under half of it is present).
+  // Mean of each day (NaN when under half of it is present), and the mean phase of its points.
   const sums = new Float64Array(days);
   const counts = new Float64Array(days);
+  const phases = new Float64Array(days);
   let from = n - 1;
   while (from > 0 && dayOf(from - 1) >= firstDay) from--;
   for (let i = from; i < n; i++) {
@@ -285,10 +286,26 @@ function estimateDailyShape(
       const d = dayOf(i) - firstDay;
       sums[d] = (sums[d] as number) + v;
       counts[d] = (counts[d] as number) + 1;
+      phases[d] = (phases[d] as number) + phaseOf(i);
     }
   }
   const means = new Float64Array(days);
-  for (let d = 0; d < days; d++) means[d] = (counts[d] as number) >= perDay / 2 ? (sums[d] as number) / (counts[d] as number) : Number.NaN;
+  const centres = new Float64Array(days);
+  for (let d = 0; d < days; d++) {
+    const ok = (counts[d] as number) >= perDay / 2;
+    means[d] = ok ? (sums[d] as number) / (counts[d] as number) : Number.NaN;
+    centres[d] = ok ? (phases[d] as number) / (counts[d] as number) : Number.NaN;
+  }
+  // The slope through each day, from its neighbours' means: a steady ramp would otherwise show as a
+  // daily sawtooth (low mornings, high evenings) and be projected across midnight as a drop.
+  const slopes = new Float64Array(days);
+  const at = (d: number): number => d * perDay + (centres[d] as number);
+  for (let d = 0; d < days; d++) {
+    if (Number.isNaN(means[d] as number)) continue;
+    const a = d > 0 && !Number.isNaN(means[d - 1] as number) ? d - 1 : d;
+    const b = d + 1 < days && !Number.isNaN(means[d + 1] as number) ? d + 1 : d;
+    slopes[d] = a === b ? 0 : ((means[b] as number) - (means[a] as number)) / (at(b) - at(a));
+  }
   // Median over the most recent profile days of (x - day mean), per phase: one phase-major matrix.
   const shapeFrom = Math.max(0, days - profileDays);
   const rows = days - shapeFrom;
@@ -297,9 +314,9 @@ function estimateDailyShape(
   for (let i = from; i < n; i++) {
     const d = dayOf(i) - firstDay;
     if (d < shapeFrom) continue;
-    const v = (x[i] as number) - (means[d] as number);
+    const p = phaseOf(i);
+    const v = (x[i] as number) - (means[d] as number) - (slopes[d] as number) * (p - (centres[d] as number));
     if (Number.isFinite(v)) {
-      const p = phaseOf(i);
       cells[p * rows + (filled[p] as number)] = v;
       filled[p] = (filled[p] as number) + 1;
     }
