@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { configJsonSchema, loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
 import { parseHostPort, type Config } from '../config/schema.js';
 import { isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
+import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import type { Seasonality } from '../core/forecast.js';
 import type { EvalOutput } from '../forecast/evaluate.js';
 import { MODEL_NAMES, type ModelName } from '../forecast/models.js';
@@ -146,12 +147,19 @@ function addTraceOptions(cmd: Command, several = false): Command {
 }
 
 /** --model, --seasonality, --threads, and --config/--service for known events, for the forecasting commands. */
+/** The pipeline's variant from --combine / --calibration (the defaults when absent). */
+function autoOptions(opts: Record<string, unknown>): AutoOptions {
+  return { ...(opts.combine !== undefined ? { combine: opts.combine as Combination } : {}), ...(opts.calibration !== undefined ? { calibration: opts.calibration as Calibration } : {}) };
+}
+
 function addModelOptions(cmd: Command, modelHelp: string): Command {
   return cmd
     .option('--config <file>', "configuration whose service's events (campaigns, holidays) the forecast knows about")
     .option('--service <name>', 'service of the configuration (default: the first)')
     .addOption(new Option('--model <name>', modelHelp).choices(MODEL_NAMES).default('auto'))
     .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
+    .addOption(new Option('--combine <how>', `model auto: how the backtest weights the candidates (default ${DEFAULT_VARIANT.combine})`).choices(COMBINATIONS))
+    .addOption(new Option('--calibration <how>', `model auto: how the backtest calibrates the interval (default ${DEFAULT_VARIANT.calibration})`).choices(CALIBRATIONS))
     .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
 }
 
@@ -235,7 +243,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
-      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io) };
+      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
       const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
       if (files.length === 1 && !isDirectory((opts.input as string[])[0] as string)) {
         const trace = await loadTraceFrom({ ...opts, input: files[0] });
@@ -280,7 +288,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   )
     .option('--horizon <points>', `points ahead (default: one hour of points; at most ${MAX_HORIZON})`, horizonPoints)
     .option('--horizon-seconds <s>', 'seconds ahead instead of points, e.g. the lead time the scaling policy forecasts over (rounded up to whole points)', positiveNumber('a positive number of seconds'))
-    .option('--origins <k>', 'forecast origins per series (a quarter of a day apart)', positiveInteger, 20)
+    .option('--origins <k>', 'forecast origins per series', positiveInteger, 20)
+    .option('--stride-seconds <s>', 'seconds between origins (default: a quarter of a day, at least the horizon)', positiveNumber('a positive number of seconds'))
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
@@ -300,7 +309,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
             horizon: opts.horizon as number | undefined,
             horizonSeconds: opts.horizonSeconds as number | undefined,
             origins: opts.origins as number,
+            strideSeconds: opts.strideSeconds as number | undefined,
             level: opts.level as number,
+            auto: autoOptions(opts),
           },
         })),
         { threads: opts.threads as number | undefined },

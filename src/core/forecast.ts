@@ -58,7 +58,7 @@ export class SeasonalNaiveForecaster implements Forecaster {
   constructor(options: { seasonality?: Seasonality; residualWindow?: number } = {}) {
     this.seasonality = options.seasonality ?? 'auto';
     this.residualWindow = options.residualWindow ?? 2016;
-    this.name = this.seasonality === 'auto' ? 'seasonal-naive' : `seasonal-naive-${this.seasonality}`;
+    this.name = this.seasonality === 'auto' ? 'seasonal-naive' : this.seasonality === 'none' ? 'persistence' : `seasonal-naive-${this.seasonality}`;
   }
 
   forecast(history: Series, horizon: number, level: number): Forecast {

@@ -1,10 +1,10 @@
 // `shadowscale forecast-eval`: rolling-origin evaluation of a model on the end of a series, against
 // the better of daily and weekly seasonal naive, with the coverage of its interval.
 
-import { evaluate, type RollingOriginOptions } from '../core/auto-forecast.js';
+import { AutoForecaster, DEFAULT_VARIANT, evaluate, evaluateMany, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
 import { DAY, type Seasonality } from '../core/forecast.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
-import { forecasterByName, type ModelName } from './models.js';
+import { defaultCandidates, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
 
 export interface EvalRequest {
@@ -23,6 +23,19 @@ export interface EvalRequest {
   readonly level: number;
   /** Days of history each origin's forecast may use (default 28: what the models use at most). */
   readonly maxHistoryDays?: number;
+  /** Seconds between origins (default: a quarter of a day, at least a horizon). */
+  readonly strideSeconds?: number;
+  /** The pipeline's settings (model auto). */
+  readonly auto?: AutoOptions;
+  /** Model auto: also score these pipeline variants, from the same backtests (benchmarks). */
+  readonly variants?: readonly PipelineVariant[];
+}
+
+export interface VariantOutput extends PipelineVariant {
+  mae: number;
+  maeRatio: number;
+  maeRatioBestBaseline: number;
+  coverage: number;
 }
 
 export interface EvalOutput {
@@ -41,6 +54,7 @@ export interface EvalOutput {
   /** MAE over the best of persistence and the two seasonal naives on this series (one choice per series). */
   maeRatioBestBaseline: number;
   coverage: number;
+  variants?: VariantOutput[];
 }
 
 export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
@@ -53,17 +67,30 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     horizon,
     origins: r.origins,
     // Origins a quarter of a day apart (at least a horizon), each with two days of history.
-    stride: Math.max(horizon, Math.round(perDay / 4)),
+    stride: Math.max(horizon, Math.round((r.strideSeconds ?? DAY / 4) / series.step)),
     minHistory: Math.min(2 * perDay, Math.floor(series.values.length / 2)),
     level: r.level,
   };
-  const m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events), o);
+  // Variants share the pipeline's backtest with the model itself (the first forecast of each origin).
+  let m: Evaluation;
+  let ev: Evaluation[] = [];
+  if (r.variants?.length) {
+    if (r.model !== 'auto') throw new RangeError("variants are the pipeline's: model auto only");
+    const auto = new AutoForecaster(defaultCandidates(r.seasonality, r.events), r.auto);
+    const own: PipelineVariant = { combine: r.auto?.combine ?? DEFAULT_VARIANT.combine, calibration: r.auto?.calibration ?? DEFAULT_VARIANT.calibration };
+    const all = [own, ...r.variants];
+    [m, ...ev] = evaluateMany(series, all.map((v) => `${v.combine}/${v.calibration}`), (past) => auto.forecastVariants(past, horizon, r.level, all), o) as [Evaluation, ...Evaluation[]];
+  } else m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events, r.auto), o);
   const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
   const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
   const persistence = evaluate(series, forecasterByName('seasonal-naive', 'none'), o);
   const base = Math.min(daily.mae, weekly.mae);
   const best = Math.min(base, persistence.mae);
-  const ratio = (b: number): number => (b > 0 ? m.mae / b : m.mae === 0 ? 1 : Number.POSITIVE_INFINITY);
+  const ratio = (b: number): number => ratioOf(m.mae, b);
+  const variants = r.variants?.map((v, i): VariantOutput => {
+    const e = ev[i] as Evaluation;
+    return { combine: v.combine, calibration: v.calibration, mae: e.mae, maeRatio: ratioOf(e.mae, base), maeRatioBestBaseline: ratioOf(e.mae, best), coverage: e.coverage };
+  });
   return {
     model: r.model,
     horizon,
@@ -77,5 +104,10 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     maeRatio: ratio(base),
     maeRatioBestBaseline: ratio(best),
     coverage: m.coverage,
+    ...(variants ? { variants } : {}),
   };
+}
+
+function ratioOf(mae: number, baseline: number): number {
+  return baseline > 0 ? mae / baseline : mae === 0 ? 1 : Number.POSITIVE_INFINITY;
 }

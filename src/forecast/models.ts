@@ -1,20 +1,22 @@
 // Named forecasters for the CLI and the benchmarks, and the default pipeline.
 
-import { AutoForecaster } from '../core/auto-forecast.js';
+import { AutoForecaster, type AutoOptions } from '../core/auto-forecast.js';
 import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
 import { MstlForecaster } from './augurs.js';
 import { ProphetForecaster, type KnownEvent } from './prophet.js';
 
-export const MODEL_NAMES = ['auto', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
+export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
- * The candidates the default pipeline chooses among (by rolling-origin backtest, per series); with
- * known events, Prophet (which models them as holidays) joins them.
+ * The candidates the default pipeline combines (weights from a rolling-origin backtest, per series):
+ * the three baselines (persistence, daily and weekly seasonal naive) and the fast model, plain and in
+ * log space; with known events, Prophet (which models them as holidays) joins them.
  */
 export function defaultCandidates(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster[] {
   const c: Forecaster[] = [
+    new SeasonalNaiveForecaster({ seasonality: 'none' }),
     new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'daily' : seasonality }),
     new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'weekly' : seasonality }),
     new FastSeasonalForecaster({ seasonality }),
@@ -24,10 +26,12 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
   return c;
 }
 
-export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster {
+export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = [], auto: AutoOptions = {}): Forecaster {
   switch (name) {
     case 'auto':
-      return new AutoForecaster(defaultCandidates(seasonality, events));
+      return new AutoForecaster(defaultCandidates(seasonality, events), auto);
+    case 'persistence':
+      return new SeasonalNaiveForecaster({ seasonality: 'none' });
     case 'prophet':
       return new ProphetForecaster(events);
     case 'fast-seasonal':

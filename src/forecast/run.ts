@@ -1,7 +1,7 @@
 // One series in, one forecast object out (the DESIGN contract of `shadowscale forecast --json`,
 // plus the chosen model's backtest scores). Shared by the in-process path and the worker threads.
 
-import type { AutoForecast } from '../core/auto-forecast.js';
+import type { AutoForecast, AutoOptions } from '../core/auto-forecast.js';
 import type { Seasonality, Series } from '../core/forecast.js';
 import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { forecasterByName, type ModelName } from './models.js';
@@ -14,6 +14,8 @@ export interface ForecastRequest {
   readonly events?: readonly KnownEvent[];
   readonly horizon: number;
   readonly level: number;
+  /** The pipeline's settings (model auto). */
+  readonly auto?: AutoOptions;
 }
 
 export interface TraceRequest extends ForecastRequest {
@@ -36,12 +38,13 @@ export interface ForecastOutput {
   step: number;
   level: number;
   points: ForecastPoint[];
-  backtest?: { model: string; mae: number; origins: number }[];
+  /** The pipeline's candidates: backtest MAE, origins, and their weight in the forecast. */
+  backtest?: { model: string; mae: number; origins: number; weight: number }[];
   history: { points: number; missing: number; gaps: number; duplicatesMerged: number };
 }
 
 export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boolean): ForecastOutput {
-  const f = forecasterByName(r.model, r.seasonality, r.events).forecast(series, r.horizon, r.level) as AutoForecast;
+  const f = forecasterByName(r.model, r.seasonality, r.events, r.auto).forecast(series, r.horizon, r.level) as AutoForecast;
   let missing = 0;
   let nonNegative = true;
   for (let i = 0; i < series.values.length; i++) {
@@ -57,7 +60,7 @@ export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boo
   });
   const out: ForecastOutput = { model: f.model, step: f.step, level: f.level, points, history: { points: series.values.length, missing, gaps: 0, duplicatesMerged: 0 } };
   // A history too short for any backtest origin has no scores (and an uncalibrated interval).
-  if (f.scores && f.calibrated) out.backtest = f.scores.map((s) => ({ model: s.model, mae: s.mae, origins: s.origins }));
+  if (f.scores && f.calibrated) out.backtest = f.scores.map((s, i) => ({ model: s.model, mae: s.mae, origins: s.origins, weight: f.weights[i] ?? 0 }));
   return out;
 }
 

@@ -46,14 +46,18 @@ describe('worker pool', () => {
 });
 
 describe('shadowscale forecast (engine)', () => {
-  it('chooses the model by backtest and reports the scores', async () => {
+  it('weights the candidates by backtest and reports their scores and weights', async () => {
     const r = await runCli(['forecast', '--input', NASA, '--horizon', '60', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as ForecastOutput;
     assert.equal(f.points.length, 60);
-    assert.ok(f.backtest && f.backtest.length === 4);
-    const best = f.backtest.reduce((a, b) => (b.mae < a.mae ? b : a));
-    assert.ok(f.model.startsWith(best.model.replace(/-(daily|weekly)$/, '')) || f.model === best.model, `${f.model} vs ${best.model}`);
+    assert.ok(f.backtest && f.backtest.length === 5, JSON.stringify(f.backtest));
+    assert.deepEqual(f.backtest.map((b) => b.model), ['persistence', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'fast-seasonal', 'fast-seasonal-log']);
+    assert.ok(Math.abs(f.backtest.reduce((s, b) => s + b.weight, 0) - 1) < 1e-9);
+    const top = f.backtest.reduce((a, b) => (b.weight > a.weight ? b : a));
+    // One candidate with all the weight names the model; a mix is a combination.
+    if (top.weight === 1) assert.ok(f.model.startsWith(top.model.replace(/-(daily|weekly)$/, '')) || top.model === 'persistence', `${f.model} vs ${top.model}`);
+    else assert.equal(f.model, 'combination');
     for (const p of f.points) assert.ok(p.lower >= 0 && p.lower <= p.mean && p.mean <= p.upper, JSON.stringify(p));
   });
   it('--model mstl-ets runs augurs from the CLI', async () => {

@@ -1,0 +1,127 @@
+// Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { FastSeasonalForecaster } from './fast-seasonal.js';
+import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
+import { createRng } from './random.js';
+
+/** A backtest over fixed forecasts: each candidate's means at every point, MAE computed here. */
+function backtest(actual: number[], means: number[][]): { scores: BacktestScore[]; actual: Float64Array; mean: Float64Array[] } {
+  const a = Float64Array.from(actual);
+  const mean = means.map((m) => Float64Array.from(m));
+  const scores = mean.map((m, i) => {
+    let s = 0;
+    let c = 0;
+    m.forEach((x, j) => {
+      const e = (a[j] as number) - x;
+      if (Number.isFinite(e)) {
+        s += Math.abs(e);
+        c++;
+      }
+    });
+    return { model: `c${i}`, mae: c ? s / c : Number.POSITIVE_INFINITY, origins: actual.length };
+  });
+  return { scores, actual: a, mean };
+}
+
+const mae = (actual: Float64Array, mean: number[]): number => mean.reduce((s, m, i) => s + Math.abs((actual[i] as number) - m), 0) / mean.length;
+
+describe('combinationWeights', () => {
+  const rows: { note: string; actual: number[]; means: number[][]; combine: Combination; want: number[] }[] = [
+    { note: 'best: the lowest MAE alone', actual: [10, 10, 10], means: [[12, 12, 12], [9, 9, 9], [20, 20, 20]], combine: 'best', want: [0, 1, 0] },
+    { note: 'best: a tie keeps the earlier (simpler) candidate', actual: [10, 10], means: [[11, 11], [9, 9]], combine: 'best', want: [1, 0] },
+    { note: 'simplex: opposite biases cancel half and half', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'simplex', want: [0.5, 0.5] },
+    { note: 'simplex: an exact candidate takes all the weight', actual: [1, 2, 3], means: [[1, 2, 3], [0, 0, 0], [5, 5, 5]], combine: 'simplex', want: [1, 0, 0] },
+    { note: 'simplex: a failed candidate (NaN) gets none', actual: [10, 20], means: [[Number.NaN, Number.NaN], [12, 21]], combine: 'simplex', want: [0, 1] },
+    { note: 'inverse-mae: the three best, weighted by 1 / MAE', actual: [0, 0], means: [[1, 1], [2, 2], [4, 4], [8, 8]], combine: 'inverse-mae', want: [4 / 7, 2 / 7, 1 / 7, 0] },
+    { note: 'no candidate with a score: the first, as the fallback', actual: [1], means: [[Number.NaN], [Number.NaN]], combine: 'simplex', want: [1, 0] },
+  ];
+  for (const r of rows) {
+    it(r.note, () => {
+      const w = combinationWeights(backtest(r.actual, r.means), r.combine);
+      assert.equal(w.length, r.want.length);
+      r.want.forEach((x, i) => assert.ok(Math.abs((w[i] as number) - x) < 1e-9, `weight ${i}: ${w[i]} want ${x}`));
+    });
+  }
+
+  it('never scores worse on its own backtest than any single candidate (seeded random backtests)', () => {
+    const rng = createRng(11);
+    for (let t = 0; t < 40; t++) {
+      const n = 30;
+      const actual = Array.from({ length: n }, () => 100 + 20 * rng.normal());
+      const means = Array.from({ length: 4 }, (_, c) => actual.map((a) => a + (c - 1.5) * 5 + 15 * rng.normal()));
+      const bt = backtest(actual, means);
+      const bestSingle = Math.min(...bt.scores.map((s) => s.mae));
+      for (const combine of COMBINATIONS) {
+        const w = combinationWeights(bt, combine);
+        assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) - 1) < 1e-9, 'weights sum to 1');
+        const mixed = actual.map((_, j) => means.reduce((s, m, c) => s + (w[c] as number) * (m[j] as number), 0));
+        if (combine !== 'inverse-mae') assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
+      }
+    }
+  });
+});
+
+describe('sideFactors', () => {
+  it('scales each side so that a tenth of the backtest lies beyond it at 80 %', () => {
+    const rng = createRng(5);
+    const n = 2000;
+    const actual = new Float64Array(n);
+    const mean = new Float64Array(n);
+    const lower = new Float64Array(n).fill(-1);
+    const upper = new Float64Array(n).fill(1);
+    // Skewed errors: up to 3 above, up to 1 below; the interval says +-1.
+    for (let i = 0; i < n; i++) actual[i] = rng.next() < 0.5 ? 3 * rng.next() : -rng.next();
+    const f = sideFactors(actual, mean, lower, upper, 0.8);
+    assert.ok(f.upper > 2 && f.upper < 2.8, `upper ${f.upper}`);
+    assert.ok(f.lower < 1, `lower narrows: ${f.lower}`);
+    let above = 0;
+    let below = 0;
+    for (let i = 0; i < n; i++) {
+      if ((actual[i] as number) > f.upper) above++;
+      if ((actual[i] as number) < -f.lower) below++;
+    }
+    assert.ok(Math.abs(above / n - 0.1) < 0.01 && Math.abs(below / n - 0.1) < 0.01, `${above} above, ${below} below`);
+  });
+  it('is 1 per side without any error to learn from', () => {
+    assert.deepEqual(sideFactors(new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0), 0.8), { lower: 1, upper: 1 });
+  });
+});
+
+describe('AutoForecaster', () => {
+  const walk = (n: number, seed: number): Float64Array => {
+    const rng = createRng(seed);
+    let x = 1000;
+    return Float64Array.from({ length: n }, () => (x += 10 * rng.normal()));
+  };
+  const candidates = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), new SeasonalNaiveForecaster({ seasonality: 'daily' }), new FastSeasonalForecaster()];
+
+  it('at a one-point horizon, scores on at least minBacktestPoints errors', () => {
+    const series: Series = { start: 0, step: 300, values: walk(8 * 288, 2) };
+    const f = new AutoForecaster(candidates(), { minBacktestPoints: 48 }).forecast(series, 1, 0.8);
+    assert.ok(f.calibrated);
+    for (const s of f.scores) assert.equal(s.origins, 48);
+    const six = new AutoForecaster(candidates(), { minBacktestPoints: 1 }).forecast(series, 1, 0.8);
+    assert.equal(six.scores[0]?.origins, 6);
+  });
+  it('on a random walk, leans on persistence and never on a day-old copy', () => {
+    const series: Series = { start: 0, step: 300, values: walk(8 * 288, 3) };
+    const f = new AutoForecaster(candidates(), { combine: 'simplex' }).forecast(series, 1, 0.8);
+    assert.equal(f.weights.length, 3);
+    assert.ok((f.weights[0] as number) + (f.weights[2] as number) > 0.99, `weights ${f.weights}`);
+    assert.equal(f.weights[1], 0);
+    assert.equal(f.scores[0]?.model, 'persistence');
+  });
+  it('variants share one backtest and differ only in how they use it', () => {
+    const series: Series = { start: 0, step: 300, values: walk(8 * 288, 4) };
+    const auto = new AutoForecaster(candidates());
+    const [a, b] = auto.forecastVariants(series, 3, 0.8, [
+      { combine: 'best', calibration: 'widen' },
+      { combine: 'best', calibration: 'per-side' },
+    ]) as [AutoForecast, AutoForecast];
+    assert.deepEqual(a.weights, b.weights);
+    assert.deepEqual(Array.from(a.mean), Array.from(b.mean));
+    for (let h = 0; h < 3; h++) assert.ok((a.upper[h] as number) >= (a.mean[h] as number) && (b.lower[h] as number) <= (b.mean[h] as number));
+  });
+});
