@@ -88,7 +88,7 @@ const scaling = z.strictObject({
       policy: oneOf(['slo', 'forecast-upper'])
         .default('slo')
         .describe('slo: capacity for the demand of the next lead time at the risk the error budget (slo.attainment) allows, calibrated online on the forecast errors; forecast-upper: the forecast upper bound plus headroom, with a fixed scale-in window'),
-      targetAttainment: openFraction().optional().describe('policy slo: the attainment the policy aims for; default slo.attainment (shadowscale tune may aim higher or lower so that the service meets slo.attainment at the least cost)'),
+      targetAttainment: openFraction().optional().describe('policy slo: the attainment the policy aims for; default: half of the error budget spent, 1 - (1 - slo.attainment) / 2 (shadowscale tune may aim higher or lower so that the service meets slo.attainment at the least cost)'),
       calibrationSeconds: duration(30 * 86400, 's').default(2 * 86400).describe('policy slo: how long prediction errors are kept for calibration'),
       adaptRate: nonNegative().default(0.0005).describe('policy slo: how fast the risk follows the error budget: a good minute multiplies it by e^rate, a violated one divides it by about e^(rate / budget)'),
       coldMargin: nonNegative().default(0.3).describe('policy slo: margin over the observed rate until enough errors are known'),

@@ -13,6 +13,7 @@
 // one-second steps), the settings are few and nearly separable, and a user can read why a value won.
 
 import type { Config, ServiceConfig } from '../config/schema.js';
+import { aimedAttainment } from '../config/derive.js';
 import type { Forecast } from '../core/forecast.js';
 import { paretoFrontier } from '../core/frontier.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
@@ -114,10 +115,10 @@ export function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): TuneRep
     if (am !== bm) return am;
     return am ? a.cost < b.cost : a.sloAttainment > b.sloAttainment || (a.sloAttainment === b.sloAttainment && a.cost < b.cost);
   };
-  // The default: every stage's path as configured (an unset aim is the SLO's attainment).
+  // The default: every stage's path as configured (an unset aim is the policy's default aim).
   const start: Record<string, number | string> = {};
   for (const s of stages) {
-    const v = configured(o.service, s.path) ?? (s.path === 'scaling.predictive.targetAttainment' ? o.service.slo.attainment : undefined);
+    const v = configured(o.service, s.path) ?? (s.path === 'scaling.predictive.targetAttainment' ? aimedAttainment(o.service) : undefined);
     if (v !== undefined) start[s.path] = v;
   }
   const dflt = run(start);
