@@ -36,7 +36,7 @@ import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { prepareBacktest, runBacktest, type BacktestReport } from '../sim/backtest.js';
 import { frontierSvg } from '../sim/frontier-chart.js';
-import { runSweep, type SweepReport, type SweptStrategy } from '../sim/sweep.js';
+import { runSweepParallel, type SweepReport, type SweptStrategy } from '../sim/sweep.js';
 import { tune, type TuneReport, type TuneRun } from '../sim/tune.js';
 import { writeServiceSettings } from '../config/write.js';
 import { DUPLICATE_POLICIES, isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy, type Trace } from '../sim/trace.js';
@@ -177,6 +177,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .addOption(new Option('--strategy <name|all>', `strategies to run: ${STRATEGY_NAMES.join(', ')} (comma-separated) or all`).default(['reactive', 'predictive', 'hybrid', 'oracle'], 'all').argParser(strategyList))
       .option('--sweep', "also run each strategy over a range of its own knob (reactive: target utilization; predictive, hybrid: the SLO policy's attainment target) and report its cost-SLO frontier and its cost at equal attainment")
       .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
+      .option('--threads <n>', 'with --sweep: worker threads for its runs (default: all cores)', positiveInteger)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
@@ -197,7 +198,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (opts.sweep) {
       const swept = strategies.filter((x): x is SweptStrategy => x !== 'oracle');
       bar?.update(0, { strategy: 'sweep     ' });
-      sweep = runSweep(trace, { ...base, strategies: swept, onProgress: bar ? (done, total) => bar.update(Math.round((done / total) * 100)) : undefined }, prepared);
+      const threads = (opts.threads as number | undefined) ?? availableParallelism();
+      sweep = await runSweepParallel({ ...base, strategies: swept, threads, onProgress: bar ? (done, total) => bar.update(Math.round((done / total) * 100)) : undefined }, prepared);
       report.frontier = sweep.frontier;
       report.costAtAttainment = sweep.costAtAttainment;
       if (opts.chart) writeFileSync(opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost));

@@ -18,6 +18,7 @@ import { simulate, type SimResult } from './simulator.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
 import type { Trace } from './trace.js';
 import { round } from '../core/stats.js';
+import { Worker } from 'node:worker_threads';
 
 export interface FrontierPoint extends CostPoint {
   readonly knob: number;
@@ -84,30 +85,50 @@ export function withKnob(service: ServiceConfig, strategy: SweptStrategy, value:
 }
 
 /** One replay of the prepared workload with the service's settings changed (step 2 of the header). */
-export function runWith(p: Prepared, config: Config, service: ServiceConfig, strategy: SweptStrategy, settings: Readonly<Record<string, number | string>>, cache: Map<number, Forecast | undefined>): SimResult {
+export function runWith(p: Pick<Prepared, 'workload' | 'initial'>, config: Config, service: ServiceConfig, strategy: SweptStrategy, settings: Readonly<Record<string, number | string>>, cache: Map<number, Forecast | undefined>): SimResult {
   const svc = withSettings(service, settings);
   const cfg = { ...config, services: config.services.map((x) => (x === service ? svc : x)) } as Config;
   const m = serviceModel(cfg, svc);
   return simulate(p.workload, buildStrategy(strategy, m), { ...simSettings(cfg, m, p.initial), forecastCache: cache });
 }
 
+/** The runs of a sweep, in report order. */
+export function sweepJobs(o: Pick<SweepOptions, 'strategies' | 'knobs' | 'service'>): { name: SweptStrategy; knob: number }[] {
+  return o.strategies.flatMap((name) => (o.knobs?.[name] ?? defaultKnobs(name, o.service)).map((knob) => ({ name, knob })));
+}
+
+/** One run of the sweep as a frontier point. */
+export function sweepPoint(p: Pick<Prepared, 'workload' | 'initial' | 'oracleCost'>, config: Config, service: ServiceConfig, name: SweptStrategy, knob: number, cache: Map<number, Forecast | undefined>): FrontierPoint {
+  const r = runWith(p, config, service, name, { [knobPath(name, service)]: knob }, cache);
+  return {
+    knob,
+    cost: round(r.bill.total, 4),
+    sloAttainment: round(r.sloAttainment, 6),
+    costRatioToOracle: p.oracleCost > 0 ? round(r.bill.total / p.oracleCost, 4) : null,
+    sloViolationMinutes: r.sloViolationMinutes,
+  };
+}
+
 export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): SweepReport {
-  const p = prepared ?? prepareBacktest(trace, o);
+  return sweepPrepared(o, prepared ?? prepareBacktest(trace, o));
+}
+
+function sweepPrepared(o: SweepOptions, p: Prepared): SweepReport {
   const cache = new Map<number, Forecast | undefined>();
-  const jobs = o.strategies.flatMap((name) => (o.knobs?.[name] ?? defaultKnobs(name, o.service)).map((knob) => ({ name, knob })));
-  const points: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
+  const jobs = sweepJobs(o);
   let done = 0;
-  for (const { name, knob } of jobs) {
-    const r = runWith(p, o.config, o.service, name, { [knobPath(name, o.service)]: knob }, cache);
-    (points[name] ??= []).push({
-      knob,
-      cost: round(r.bill.total, 4),
-      sloAttainment: round(r.sloAttainment, 6),
-      costRatioToOracle: p.oracleCost > 0 ? round(r.bill.total / p.oracleCost, 4) : null,
-      sloViolationMinutes: r.sloViolationMinutes,
-    });
+  const points = jobs.map(({ name, knob }) => {
+    const point = sweepPoint(p, o.config, o.service, name, knob, cache);
     o.onProgress?.(++done, jobs.length);
-  }
+    return point;
+  });
+  return sweepReport(o, jobs, points, p.oracleCost);
+}
+
+/** Frontiers and costs at equal attainment from the runs (`points[i]` is the run of `jobs[i]`). */
+export function sweepReport(o: Pick<SweepOptions, 'strategies' | 'service'>, jobs: readonly { name: SweptStrategy }[], runs: readonly FrontierPoint[], oracleCost: number): SweepReport {
+  const points: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
+  jobs.forEach((j, i) => (points[j.name] ??= []).push(runs[i] as FrontierPoint));
   const frontier: Partial<Record<SweptStrategy, FrontierPoint[]>> = {};
   const costAtAttainment: Partial<Record<SweptStrategy, Record<string, number | null>>> = {};
   const knobs: Partial<Record<SweptStrategy, string>> = {};
@@ -117,5 +138,50 @@ export function runSweep(trace: Trace, o: SweepOptions, prepared?: Prepared): Sw
     knobs[name] = knobPath(name, o.service);
     costAtAttainment[name] = Object.fromEntries(REPORTED_ATTAINMENTS.map((a) => [a, costAt(f, Number(a))]));
   }
-  return { knobs, frontier, points, costAtAttainment, oracle: { cost: round(p.oracleCost, 4) } };
+  return { knobs, frontier, points, costAtAttainment, oracle: { cost: round(oracleCost, 4) } };
+}
+
+/**
+ * The same sweep on worker threads, one run at a time to whichever is free (heaviest runs first:
+ * the forecasting strategies before the HPA rule). Each worker gets the prepared workload once and
+ * keeps its own forecast cache; the report is the sequential one, run for run.
+ */
+export async function runSweepParallel(o: SweepOptions & { readonly threads: number }, p: Prepared): Promise<SweepReport> {
+  const jobs = sweepJobs(o);
+  const threads = Math.max(1, Math.min(o.threads, jobs.length));
+  const serviceIndex = o.config.services.indexOf(o.service);
+  if (threads === 1 || serviceIndex < 0) return sweepPrepared(o, p);
+  const order = jobs.map((_, i) => i).sort((a, b) => Number((jobs[a] as { name: string }).name === 'reactive') - Number((jobs[b] as { name: string }).name === 'reactive') || a - b);
+  const runs: FrontierPoint[] = new Array(jobs.length);
+  const prepared = { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost };
+  const workers = Array.from({ length: threads }, () => new Worker(new URL('./sweep-worker.js', import.meta.url)));
+  let next = 0;
+  let done = 0;
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const send = (): void => {
+              if (next >= order.length) return resolve();
+              const id = order[next++] as number;
+              const j = jobs[id] as { name: SweptStrategy; knob: number };
+              w.postMessage({ kind: 'run', id, name: j.name, knob: j.knob });
+            };
+            w.on('message', (m: { id: number; ok: true; point: FrontierPoint } | { id: number; ok: false; message: string }) => {
+              if (!m.ok) return reject(new Error(`sweep run ${jobs[m.id]?.name} at ${jobs[m.id]?.knob}: ${m.message}`));
+              runs[m.id] = m.point;
+              o.onProgress?.(++done, jobs.length);
+              send();
+            });
+            w.on('error', reject);
+            w.postMessage({ kind: 'init', config: o.config, serviceIndex, prepared });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return sweepReport(o, jobs, runs, p.oracleCost);
 }

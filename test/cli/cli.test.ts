@@ -105,6 +105,17 @@ describe('shadowscale backtest', () => {
     assert.match(readFileSync(chart, 'utf8'), /^<svg[^>]*>[\s\S]*polyline[\s\S]*<\/svg>\n$/);
   });
 
+  it('--sweep on worker threads gives the sequential sweep, run for run', async () => {
+    const args = ['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive,hybrid', '--sweep', '--json'];
+    const [one, two] = await Promise.all([runCli([...args, '--threads', '1']), runCli([...args, '--threads', '2'])]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    assert.deepEqual(JSON.parse(two.stdout), JSON.parse(one.stdout));
+    const bad = await runCli([...args, '--threads', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--threads/);
+  });
+
   it('--chart without --sweep is a usage error', async () => {
     const r = await runCli(['backtest', '--input', NASA, '--chart', '/tmp/x.svg']);
     assert.equal(r.code, 2);
