@@ -80,7 +80,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -109,6 +109,9 @@ export interface TickReport {
   readonly delta?: DeltaResult;
   readonly mirrorRate: number;
 }
+
+/** How far back a restart replays the recorded demand (the SLO policy's default calibration window). */
+const WARM_START_SECONDS = 2 * 86_400;
 
 const METRIC = { liveRps: 'rps', liveP99: 'p99_ms', liveErrors: 'error_rate', instances: 'instances', ready: 'ready', utilization: 'utilization', mirrorRate: 'mirror_rate', tickMs: 'tick_ms', perInstanceRps: 'capacity_rps' } as const;
 
@@ -176,6 +179,31 @@ export class ServiceLoop {
       this.decisionSeq = last.seq;
       this.lastDecisionAt = last.decision.at * 1000;
     }
+    this.warmStart();
+  }
+
+  /**
+   * A strategy that learns online (the SLO policy) resumes too: the recorded live demand of the last
+   * calibration window (raw samples: 6 h by default) is replayed through it, and the risk of the latest
+   * decision that carried one is restored. Without this, every restart calibrated from nothing with the
+   * cold margin (docs/design/live-loop.md).
+   */
+  private warmStart(): void {
+    const strategy = this.d.strategy;
+    if (!strategy.warmStart) return;
+    const now = this.d.now();
+    const history = this.d.store
+      .series({ service: this.s.service, pool: 'live', metric: METRIC.liveRps, from: now - WARM_START_SECONDS * 1000, to: now, resolution: 1 })
+      .filter((p) => Number.isFinite(p.mean))
+      .map((p) => ({ at: p.ts / 1000, rps: p.mean }));
+    const risk = this.d.store
+      .decisions({ service: this.s.service, limit: 100 })
+      .map((r) => r.decision.numbers.risk)
+      .filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+      .pop();
+    if (history.length === 0 && risk === undefined) return;
+    const replayed = strategy.warmStart(history, risk);
+    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${risk !== undefined ? `, risk ${risk.toPrecision(3)} restored` : ''}`, { replayed, ...(risk !== undefined ? { risk } : {}) });
   }
 
   get currentTarget(): number {

@@ -24,11 +24,13 @@
 // 6. A scale-in goes only as low as the counts asked for over a hold window: one lead time (a removed
 //    instance costs a restart if needed again), longer while the budget is under pressure (the risk low),
 //    up to three lead times.
+// 7. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
+//    on) and the last run's risk restored, so a restarted control plane does not calibrate from nothing.
 
 import { instancesFor } from './capacity.js';
 import type { Forecast } from './forecast.js';
 import type { Decision, Reason } from './reasons.js';
-import type { Observation, PoolBounds, Strategy } from './strategy.js';
+import type { DemandPoint, Observation, PoolBounds, Strategy } from './strategy.js';
 
 export interface SloPolicySettings extends PoolBounds {
   /** Requests/s one warm instance serves within the SLO. */
@@ -269,6 +271,11 @@ export class SloCalibrator {
     return this.scored[p] ? (this.loss[p] as number) : Number.NaN;
   }
 
+  /** A restart resumes the risk the last run had reached (clamped like any other). */
+  restoreRisk(risk: number): void {
+    if (Number.isFinite(risk) && risk > 0) this.riskValue = clampRisk(risk);
+  }
+
   /** Remember a decision's predictions, to score them once their window has passed. */
   track(at: number, end: number, rising: boolean, point: Float64Array): void {
     const bound = new Float64Array(PREDICTORS.length);
@@ -323,6 +330,27 @@ export class SloPolicyStrategy implements Strategy {
 
   updateCapacity(perInstanceRps: number): void {
     if (perInstanceRps > 0) this.s = { ...this.s, perInstanceRps };
+  }
+
+  /**
+   * Step 7: a restart resumes instead of calibrating from nothing. The recorded demand is replayed
+   * through the policy as if it had been running (points closer than half a period to the previous one
+   * skipped; no forecasts, so only persistence and the recent peaks are scored; nothing acted on), then
+   * the risk the last run had reached is restored and the scale-in hold starts afresh. Returns the points
+   * replayed.
+   */
+  warmStart(history: readonly DemandPoint[], risk?: number): number {
+    let replayed = 0;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const h of history) {
+      if (!Number.isFinite(h.at) || !Number.isFinite(h.rps) || h.at < last + this.s.periodSeconds / 2) continue;
+      this.decide({ now: h.at, current: 0, ready: 0, utilization: Number.NaN, demandRps: h.rps, metricsFresh: true });
+      last = h.at;
+      replayed++;
+    }
+    this.recent = [];
+    if (risk !== undefined) this.calibrator.restoreRisk(risk);
+    return replayed;
   }
 
   /** Step 6: one lead time at the highest risk, up to three as the risk falls to its floor. */

@@ -41,6 +41,17 @@ export interface Strategy {
   decide(obs: Observation, forecast?: Forecast): Decision;
   /** The capacity model was refit: requests/s one warm instance serves within the SLO (strategies that use it). */
   updateCapacity?(perInstanceRps: number): void;
+  /**
+   * A restart: the recorded demand (oldest first) and the risk the last run reached, for strategies
+   * that learn online (the SLO policy). Returns the points it replayed.
+   */
+  warmStart?(history: readonly DemandPoint[], risk?: number): number;
+}
+
+/** An observed arrival rate at a time (seconds). */
+export interface DemandPoint {
+  readonly at: number;
+  readonly rps: number;
 }
 
 export interface PoolBounds {
@@ -231,6 +242,10 @@ export class HybridStrategy implements Strategy {
 
   updateCapacity(perInstanceRps: number): void {
     this.predictive.updateCapacity?.(perInstanceRps);
+  }
+
+  warmStart(history: readonly DemandPoint[], risk?: number): number {
+    return this.predictive.warmStart?.(history, risk) ?? 0;
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {

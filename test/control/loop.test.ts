@@ -39,8 +39,9 @@ const GATE_TYPES: Record<string, GateType> = {
   large: { name: 'large', slots: 16, serviceTimeSeconds: 0.025, prices: { onDemandPerHour: 0.05, spotPerHour: 0.02, reservedPerHour: 0.03 }, provisioningSeconds: 1, warmupSeconds: 0 },
 };
 
-function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial } } = {}) {
-  const cfg = loadConfig({ sets: ['services[0].scaling.strategy=reactive', 'services[0].scaling.periodSeconds=1', 'services[0].scaling.staleMetricsSeconds=3', 'services[0].pool.min=1', 'services[0].pool.max=10'] });
+function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; strategy?: 'reactive' | 'hybrid'; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial } } = {}) {
+  const strategyName = o.strategy ?? 'reactive';
+  const cfg = loadConfig({ sets: [`services[0].scaling.strategy=${strategyName}`, 'services[0].scaling.periodSeconds=1', 'services[0].scaling.staleMetricsSeconds=3', 'services[0].pool.min=1', 'services[0].pool.max=10'] });
   const model = serviceModel(cfg, cfg.services[0] as (typeof cfg.services)[number]);
   let clock = Date.UTC(2026, 0, 1);
   const now = (): number => clock;
@@ -72,7 +73,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
         { provider, log: store, now, runTrial: o.proof.run, onEvent: (kind, detail) => events.push({ at: now(), kind, detail }) },
       )
     : undefined;
-  const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy('reactive', model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
+  const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy(strategyName, model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
   const advance = async (loop: ServiceLoop, seconds = 1) => {
     clock += seconds * 1000;
     provider.tick();
@@ -80,7 +81,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
     await new Promise((r2) => setImmediate(r2)); // let the un-awaited actions settle
     return r;
   };
-  return { provider, gateway, store, events, make, advance, settings, gate };
+  return { provider, gateway, store, events, make, advance, settings, gate, now };
 }
 
 describe('ServiceLoop with the recording fake provider', () => {
@@ -170,6 +171,35 @@ describe('ServiceLoop with the recording fake provider', () => {
     const after = first.store.decisions({ service: 'web' });
     assert.equal(after.at(-1)?.seq, (before.at(-1)?.seq as number) + 1);
     first.store.close();
+  });
+
+  it('a restarted loop resumes its SLO policy from the store: the recorded demand replayed, the last risk restored', async (t) => {
+    const rows: { note: string; record: boolean; want?: Record<string, number> }[] = [
+      { note: 'a fresh store: nothing to resume', record: false },
+      { note: 'six hours of recorded demand and a decision with its risk', record: true, want: { replayed: (6 * 3600) / 15, risk: 0.002 } },
+    ];
+    for (const r of rows) {
+      const h = setup(t, { strategy: 'hybrid' });
+      const now = h.now();
+      if (r.record) {
+        // What an earlier run recorded: the live rate every 15 s for six hours, then a decision with its risk
+        // (and a later one without, as when hybrid's reactive part wins: the risk is the latest that exists).
+        h.store.addSamples(Array.from({ length: (6 * 3600) / 15 }, (_, k) => ({ ts: now - 6 * 3600_000 + k * 15_000, service: 'web', pool: 'live', metric: 'rps', value: 40 + (k % 40 >= 28 ? 40 : 0) })));
+        h.store.addDecision('web', { strategy: 'hybrid', at: (now - 30_000) / 1000, current: 3, desired: 3, reason: 'slo_forecast', numbers: { risk: 0.002 } }, 3, null);
+        h.store.addDecision('web', { strategy: 'hybrid', at: (now - 15_000) / 1000, current: 3, desired: 3, reason: 'within_tolerance', numbers: { utilization: 0.5 } }, 3, null);
+      }
+      const loop = h.make();
+      const resumed = h.events.filter((e) => e.kind === 'strategy_resumed');
+      assert.deepEqual(resumed.map((e) => e.numbers), r.want ? [r.want] : [], r.note);
+      await h.advance(loop);
+      h.store.close();
+    }
+    // The reactive rule learns nothing online: nothing to resume.
+    const plain = setup(t);
+    plain.store.addSamples([{ ts: plain.now() - 1000, service: 'web', pool: 'live', metric: 'rps', value: 40 }]);
+    plain.make();
+    assert.equal(plain.events.filter((e) => e.kind === 'strategy_resumed').length, 0);
+    plain.store.close();
   });
 
   it('after a restart, the live pool keeps the instance type its instances run (a vertical move survives)', async (t) => {
