@@ -8,7 +8,9 @@
 //    members are the arm's instances (pool "shadow", label `ab: <arm>`).
 // 2. Every tick: the arm's traffic since the last tick, its instances; ready ones join the balancer,
 //    failed ones are replaced. Instance-seconds (requested instances x time), and the SLO per tick: a
-//    tick whose p99 or error rate is over the SLO counts its seconds as violation seconds.
+//    tick whose p99 or error rate is over the SLO counts its seconds as violation seconds, and its
+//    minutes go to the arm's cumulative SLO counts, which the observation carries (the SLO policy's
+//    risk follows the arm's own budget, as it follows live's in the live loop).
 // 3. Every strategy period: the same observation the live loop makes (core/observe.ts), the arm's share
 //    of the demand forecast (the forecast of live demand x the arm's measured share), the strategy, the
 //    action bounds scaled to the share; the decision is recorded (service "<service>/ab/<arm>") before
@@ -110,6 +112,9 @@ class Arm {
   maxInstances = 0;
   instances = 0;
   violationsAt: number[] = [];
+  /** Minutes of the arm's traffic judged against the SLO and those violated, cumulative (never reset): the SLO policy's risk follows them as in the live loop. */
+  sloJudged = 0;
+  sloViolated = 0;
   readonly latency = new Map<number, number>();
   constructor(
     readonly spec: ArmSpec,
@@ -194,9 +199,11 @@ export class AbArms {
       a.requests += traffic.requests;
       a.errors += traffic.errors;
       for (const [v, c] of traffic.buckets) a.latency.set(v, (a.latency.get(v) ?? 0) + c);
+      a.sloJudged += dt / 60;
       if (traffic.latencyMs.p99 > s.slo.latencyP99Ms || traffic.errors / traffic.requests > s.slo.errorRate) {
         a.violationSeconds += dt;
         a.violationsAt.push(now);
+        a.sloViolated += dt / 60;
       }
     }
     const lat = meanOf(traffic.buckets);
@@ -214,7 +221,7 @@ export class AbArms {
     const { demandRps, utilization } = observeWindow(a.window, now, dt, s.slots, ready.length);
     // Requested now: running, starting, and created by the repair above.
     const current = up.length + a.pending.size;
-    const obs: Observation = { now: now / 1000, current, ready: ready.length, utilization, demandRps, metricsFresh: now - a.lastSenseAt <= s.staleMetricsSeconds * 1000 };
+    const obs: Observation = { now: now / 1000, current, ready: ready.length, utilization, demandRps, metricsFresh: now - a.lastSenseAt <= s.staleMetricsSeconds * 1000, sloJudged: a.sloJudged, sloViolated: a.sloViolated };
     const armReq = a.window.reduce((x, w) => x + w.requests, 0);
     const liveReq = a.liveWindow.reduce((x, w) => x + w.requests, 0);
     const share = liveReq >= 100 ? armReq / liveReq : s.share;
