@@ -18,7 +18,7 @@ import { simulate, type SimResult } from './simulator.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
 import type { Trace } from './trace.js';
 import { round } from '../core/stats.js';
-import { Worker } from 'node:worker_threads';
+import { onWorkers } from '../threads/pool.js';
 
 export interface FrontierPoint extends CostPoint {
   readonly knob: number;
@@ -151,37 +151,19 @@ export async function runSweepParallel(o: SweepOptions & { readonly threads: num
   const threads = Math.max(1, Math.min(o.threads, jobs.length));
   const serviceIndex = o.config.services.indexOf(o.service);
   if (threads === 1 || serviceIndex < 0) return sweepPrepared(o, p);
+  // Heaviest first: the forecasting strategies' runs take about twice the HPA rule's.
   const order = jobs.map((_, i) => i).sort((a, b) => Number((jobs[a] as { name: string }).name === 'reactive') - Number((jobs[b] as { name: string }).name === 'reactive') || a - b);
-  const runs: FrontierPoint[] = new Array(jobs.length);
-  const prepared = { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost };
-  const workers = Array.from({ length: threads }, () => new Worker(new URL('./sweep-worker.js', import.meta.url)));
-  let next = 0;
   let done = 0;
-  try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const send = (): void => {
-              if (next >= order.length) return resolve();
-              const id = order[next++] as number;
-              const j = jobs[id] as { name: SweptStrategy; knob: number };
-              w.postMessage({ kind: 'run', id, name: j.name, knob: j.knob });
-            };
-            w.on('message', (m: { id: number; ok: true; point: FrontierPoint } | { id: number; ok: false; message: string }) => {
-              if (!m.ok) return reject(new Error(`sweep run ${jobs[m.id]?.name} at ${jobs[m.id]?.knob}: ${m.message}`));
-              runs[m.id] = m.point;
-              o.onProgress?.(++done, jobs.length);
-              send();
-            });
-            w.on('error', reject);
-            w.postMessage({ kind: 'init', config: o.config, serviceIndex, prepared });
-            send();
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  const answers = await onWorkers<{ kind: 'run'; name: SweptStrategy; knob: number }, { ok: true; point: FrontierPoint } | { ok: false; message: string }>(
+    new URL('./sweep-worker.js', import.meta.url),
+    order.map((i) => ({ kind: 'run' as const, name: (jobs[i] as { name: SweptStrategy }).name, knob: (jobs[i] as { knob: number }).knob })),
+    { threads, init: { kind: 'init', config: o.config, serviceIndex, prepared: { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost } }, onResult: () => o.onProgress?.(++done, jobs.length) },
+  );
+  const runs: FrontierPoint[] = new Array(jobs.length);
+  answers.forEach((a, k) => {
+    const j = jobs[order[k] as number] as { name: SweptStrategy; knob: number };
+    if (!a.ok) throw new Error(`sweep run ${j.name} at ${j.knob}: ${a.message}`);
+    runs[order[k] as number] = a.point;
+  });
   return sweepReport(o, jobs, runs, p.oracleCost);
 }
