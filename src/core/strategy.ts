@@ -84,9 +84,13 @@ export class ReactiveStrategy implements Strategy {
   private upEvents: ScaleEvent[] = [];
   private downEvents: ScaleEvent[] = [];
 
+  /** How long scale events matter to the rate limits: the longest policy period. */
+  private readonly eventHorizon: number;
+
   constructor(settings: ReactiveSettings) {
     this.s = settings;
     this.periodSeconds = settings.periodSeconds;
+    this.eventHorizon = Math.max(...settings.scaleUp.policies.map((p) => p.periodSeconds), ...settings.scaleDown.policies.map((p) => p.periodSeconds), 0);
   }
 
   decide(obs: Observation): Decision {
@@ -108,7 +112,8 @@ export class ReactiveStrategy implements Strategy {
     if (this.recommendations.length === 0) this.recommendations.push({ at: obs.now, replicas: obs.current });
     this.recommendations.push({ at: obs.now, replicas: raw });
     const keep = Math.max(s.scaleUp.stabilizationWindowSeconds, s.scaleDown.stabilizationWindowSeconds);
-    this.recommendations = this.recommendations.filter((r) => r.at > obs.now - keep || r.at === obs.now);
+    // Recommendations are in time order: only a prefix can have aged out.
+    if ((this.recommendations[0] as Recommendation).at <= obs.now - keep) this.recommendations = this.recommendations.filter((r) => r.at > obs.now - keep || r.at === obs.now);
     const stabilized = stabilize(obs.current, raw, this.recommendations, obs.now, s.scaleUp.stabilizationWindowSeconds, s.scaleDown.stabilizationWindowSeconds);
 
     let desired = stabilized;
@@ -142,11 +147,12 @@ export class ReactiveStrategy implements Strategy {
   }
 
   private record(now: number, from: number, to: number): void {
-    const horizon = Math.max(...this.s.scaleUp.policies.map((p) => p.periodSeconds), ...this.s.scaleDown.policies.map((p) => p.periodSeconds), 0);
+    const horizon = this.eventHorizon;
     if (to > from) this.upEvents.push({ at: now, change: to - from });
     if (to < from) this.downEvents.push({ at: now, change: from - to });
-    this.upEvents = this.upEvents.filter((e) => e.at > now - horizon);
-    this.downEvents = this.downEvents.filter((e) => e.at > now - horizon);
+    // Events are in time order: only a prefix can have aged out.
+    if (this.upEvents.length > 0 && (this.upEvents[0] as ScaleEvent).at <= now - horizon) this.upEvents = this.upEvents.filter((e) => e.at > now - horizon);
+    if (this.downEvents.length > 0 && (this.downEvents[0] as ScaleEvent).at <= now - horizon) this.downEvents = this.downEvents.filter((e) => e.at > now - horizon);
   }
 }
 
@@ -253,8 +259,7 @@ export class HybridStrategy implements Strategy {
     const r = this.reactive.decide(obs);
     // With no forecast the reactive rule alone decides; otherwise the larger one wins.
     const winner = p.reason === 'no_forecast_hold' || r.desired > p.desired ? r : p;
-    const numbers: Record<string, number> = { predictiveDesired: p.desired, reactiveDesired: r.desired };
-    for (const [k, v] of Object.entries(winner.numbers)) numbers[k] = v;
+    const numbers: Record<string, number> = Object.assign({ predictiveDesired: p.desired, reactiveDesired: r.desired }, winner.numbers);
     return { strategy: this.name, at: obs.now, current: obs.current, desired: winner.desired, reason: winner.reason, driver: winner.strategy, numbers };
   }
 }
