@@ -22,7 +22,7 @@ import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from
 import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
 import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.js';
 import type { DecisionProof } from '../core/gate.js';
-import { meanOf, observeWindow, trimWindow, type WindowPoint } from '../core/observe.js';
+import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } from '../core/observe.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
@@ -247,7 +247,8 @@ export class ServiceLoop {
     // of a minute, violated when its p99 or its error rate misses the objective.
     if (interval.live.requests > 0) {
       this.sloJudged += dt / 60;
-      if (interval.live.latencyMs.p99 > s.sloLatencySeconds * 1000 || interval.live.errors / interval.live.requests > (s.sloErrorRate ?? 1)) this.sloViolated += dt / 60;
+      const live = { requests: interval.live.requests, errors: interval.live.errors, p99Ms: interval.live.latencyMs.p99 };
+      if (tickViolatesSlo(live, { latencyP99Ms: s.sloLatencySeconds * 1000, errorRate: s.sloErrorRate ?? 1 })) this.sloViolated += dt / 60;
     }
 
     // After a restart, the live pool's type is what its instances run (a vertical move survives).

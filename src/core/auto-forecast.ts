@@ -27,14 +27,7 @@ export interface BacktestScore {
 
 export interface RollingOriginResult {
   readonly scores: BacktestScore[];
-  /**
-   * Normalized errors: the error over the candidate's own interval half-width on its side
-   * (e / (upper - mean) above the forecast, -e / (mean - lower) below), per candidate c at
-   * [origin k * horizon + step h]; NaN when unknown.
-   */
-  readonly scaled: Float64Array[];
   readonly origins: number[];
-  readonly horizon: number;
   /** The held-out values at [origin k * horizon + step h] (NaN when missing). */
   readonly actual: Float64Array;
   /** Each candidate's backtest forecasts, same layout (NaN where the candidate failed). */
@@ -72,7 +65,6 @@ export function rollingOrigin(history: Series, candidates: readonly Forecaster[]
   const mean = candidates.map(nan);
   const lower = candidates.map(nan);
   const upper = candidates.map(nan);
-  const scaled = candidates.map(nan);
   const scores = candidates.map((c, ci) => {
     origins.forEach((at, k) => {
       const past: Series = { start: history.start, step: history.step, values: sliceOf(history.values, 0, at) };
@@ -86,10 +78,9 @@ export function rollingOrigin(history: Series, candidates: readonly Forecaster[]
       (lower[ci] as Float64Array).set(f.lower.subarray(0, o.horizon), k * o.horizon);
       (upper[ci] as Float64Array).set(f.upper.subarray(0, o.horizon), k * o.horizon);
     });
-    normalizedErrors(actual, mean[ci] as Float64Array, lower[ci] as Float64Array, upper[ci] as Float64Array, scaled[ci] as Float64Array);
     return { model: c.name, mae: maeOf(actual, mean[ci] as Float64Array), origins: origins.length };
   });
-  return { scores, scaled, origins, horizon: o.horizon, actual, mean, lower, upper };
+  return { scores, origins, actual, mean, lower, upper };
 }
 
 /** Mean absolute error over the points where both are known; +Infinity with none. */
@@ -133,7 +124,15 @@ function sliceOf(values: ArrayLike<number>, from: number, to: number): ArrayLike
  * 1 when there are no errors.
  */
 export function conformalFactor(scaled: Float64Array, level: number): number {
-  const s = Float64Array.from(scaled.filter((x) => !Number.isNaN(x))).sort();
+  return correctedQuantile(scaled.filter((x) => !Number.isNaN(x)), level);
+}
+
+/**
+ * The finite-sample-corrected `level` quantile of normalized errors (1 with none); when it is infinite
+ * (errors against a zero-width interval), the same quantile of the finite ones.
+ */
+function correctedQuantile(xs: ArrayLike<number>, level: number): number {
+  const s = Float64Array.from(xs).sort();
   const n = s.length;
   if (n === 0) return 1;
   const q = Math.min(1, Math.ceil((n + 1) * level) / n);
@@ -158,15 +157,7 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
     up.push(e > 0 ? (wu > 0 ? e / wu : Number.POSITIVE_INFINITY) : 0);
     down.push(e < 0 ? (wl > 0 ? -e / wl : Number.POSITIVE_INFINITY) : 0);
   }
-  const side = (xs: number[]): number => {
-    const n = xs.length;
-    if (n === 0) return 1;
-    const s = Float64Array.from(xs).sort();
-    const q = Math.min(1, Math.ceil((n + 1) * ((1 + level) / 2)) / n);
-    const f = sortedQuantile(s, q);
-    return Number.isFinite(f) ? f : sortedQuantile(s.filter(Number.isFinite), q) || 1;
-  };
-  return { lower: side(down), upper: side(up) };
+  return { lower: correctedQuantile(down, (1 + level) / 2), upper: correctedQuantile(up, (1 + level) / 2) };
 }
 
 /**
@@ -293,7 +284,6 @@ export interface AutoForecast extends Forecast {
   readonly scores: readonly BacktestScore[];
   readonly calibrated: boolean;
   /** How much the backtest widened (> 1) or narrowed (< 1) the interval, per side. */
-  readonly intervalFactor: number;
   readonly intervalFactors: { readonly lower: number; readonly upper: number };
 }
 
@@ -314,7 +304,10 @@ export interface AutoOptions {
   readonly clampAtZero?: boolean;
 }
 
-/** The pipeline's defaults, chosen by the leave-one-family-out report (docs/design/forecast.md). */
+/**
+ * The pipeline's defaults: the lowest MAE at 1 hour and 1 day and within 0.01 of the best at the lead
+ * time in bench:forecast-accuracy (docs/design/forecast.md, where the leave-one-family-out report is).
+ */
 export const DEFAULT_VARIANT: PipelineVariant = { combine: 'simplex', calibration: 'auto' };
 
 /**
@@ -403,7 +396,6 @@ export class AutoForecaster implements Forecaster {
         weights: Array.from(weights),
         scores: bt.scores,
         calibrated,
-        intervalFactor: Math.max(factors.lower, factors.upper),
         intervalFactors: factors,
       };
     });

@@ -4,6 +4,14 @@
 
 import type { Weighted } from './delta.js';
 
+/**
+ * Whether a tick's traffic (requests > 0) missed the SLO: its p99 over the latency objective or its
+ * error rate over the highest acceptable one. The live loop and the arms judge ticks by this.
+ */
+export function tickViolatesSlo(t: { readonly requests: number; readonly errors: number; readonly p99Ms: number }, slo: { readonly latencyP99Ms: number; readonly errorRate: number }): boolean {
+  return t.p99Ms > slo.latencyP99Ms || t.errors / t.requests > slo.errorRate;
+}
+
 /** Mean latency (ms) and total count of weighted buckets. */
 export function meanOf(b: Weighted): { mean: number; n: number } {
   let s = 0;

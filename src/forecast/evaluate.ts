@@ -83,7 +83,7 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   } else m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events, r.auto), o);
   const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
   const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
-  const persistence = evaluate(series, forecasterByName('seasonal-naive', 'none'), o);
+  const persistence = evaluate(series, forecasterByName('persistence'), o);
   const base = Math.min(daily.mae, weekly.mae);
   const best = Math.min(base, persistence.mae);
   const ratio = (b: number): number => ratioOf(m.mae, b);

@@ -20,7 +20,7 @@
 //    closes it as aborted (recoverArms). No orphan.
 
 import type { Forecast, Forecaster } from '../core/forecast.js';
-import { meanOf, observeWindow, trimWindow, weightedQuantile, type WindowPoint } from '../core/observe.js';
+import { meanOf, observeWindow, tickViolatesSlo, trimWindow, weightedQuantile, type WindowPoint } from '../core/observe.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision, StrategyName } from '../core/reasons.js';
 import type { Observation, Strategy } from '../core/strategy.js';
@@ -200,7 +200,7 @@ export class AbArms {
       a.errors += traffic.errors;
       for (const [v, c] of traffic.buckets) a.latency.set(v, (a.latency.get(v) ?? 0) + c);
       a.sloJudged += dt / 60;
-      if (traffic.latencyMs.p99 > s.slo.latencyP99Ms || traffic.errors / traffic.requests > s.slo.errorRate) {
+      if (tickViolatesSlo({ requests: traffic.requests, errors: traffic.errors, p99Ms: traffic.latencyMs.p99 }, s.slo)) {
         a.violationSeconds += dt;
         a.violationsAt.push(now);
         a.sloViolated += dt / 60;

@@ -92,8 +92,13 @@ export function runWith(p: Pick<Prepared, 'workload' | 'initial'>, config: Confi
   return simulate(p.workload, buildStrategy(strategy, m), { ...simSettings(cfg, m, p.initial), forecastCache: cache });
 }
 
+interface SweepJob {
+  readonly name: SweptStrategy;
+  readonly knob: number;
+}
+
 /** The runs of a sweep, in report order. */
-export function sweepJobs(o: Pick<SweepOptions, 'strategies' | 'knobs' | 'service'>): { name: SweptStrategy; knob: number }[] {
+export function sweepJobs(o: Pick<SweepOptions, 'strategies' | 'knobs' | 'service'>): SweepJob[] {
   return o.strategies.flatMap((name) => (o.knobs?.[name] ?? defaultKnobs(name, o.service)).map((knob) => ({ name, knob })));
 }
 
@@ -152,18 +157,18 @@ export async function runSweepParallel(o: SweepOptions & { readonly threads: num
   const serviceIndex = o.config.services.indexOf(o.service);
   if (threads === 1 || serviceIndex < 0) return sweepPrepared(o, p);
   // Heaviest first: the forecasting strategies' runs take about twice the HPA rule's.
-  const order = jobs.map((_, i) => i).sort((a, b) => Number((jobs[a] as { name: string }).name === 'reactive') - Number((jobs[b] as { name: string }).name === 'reactive') || a - b);
+  const order = jobs.map((_, i) => i).sort((a, b) => Number(jobs[a]?.name === 'reactive') - Number(jobs[b]?.name === 'reactive') || a - b);
   let done = 0;
   const answers = await onWorkers<{ kind: 'run'; name: SweptStrategy; knob: number }, { ok: true; point: FrontierPoint } | { ok: false; message: string }>(
     new URL('./sweep-worker.js', import.meta.url),
-    order.map((i) => ({ kind: 'run' as const, name: (jobs[i] as { name: SweptStrategy }).name, knob: (jobs[i] as { knob: number }).knob })),
+    order.map((i) => ({ kind: 'run' as const, ...(jobs[i] as SweepJob) })),
     { threads, init: { kind: 'init', config: o.config, serviceIndex, prepared: { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost } }, onResult: () => o.onProgress?.(++done, jobs.length) },
   );
   const runs: FrontierPoint[] = new Array(jobs.length);
   answers.forEach((a, k) => {
-    const j = jobs[order[k] as number] as { name: SweptStrategy; knob: number };
-    if (!a.ok) throw new Error(`sweep run ${j.name} at ${j.knob}: ${a.message}`);
-    runs[order[k] as number] = a.point;
+    const i = order[k] as number;
+    if (!a.ok) throw new Error(`sweep run ${jobs[i]?.name} at ${jobs[i]?.knob}: ${a.message}`);
+    runs[i] = a.point;
   });
   return sweepReport(o, jobs, runs, p.oracleCost);
 }
