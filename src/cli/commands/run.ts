@@ -1,0 +1,71 @@
+// `shadowscale run`: the long-running process.
+
+import type { Command } from 'commander';
+import { loadConfig, serviceByName } from '../../config/load.js';
+import { Runtime } from '../../control/runtime.js';
+import { resolve } from 'node:path';
+import { type Io, collect } from '../options.js';
+
+export function registerRun(program: Command, io: Io): void {
+  program
+    .command('run')
+    .description('the long-running process: gateway, shadow pool and control loop for a service of the configuration; instances outlive it and are adopted by the next run')
+    .requiredOption('--config <file>', 'YAML configuration file')
+    .option('--service <name>', 'service to run (default: gateway.service, else the first)')
+    .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
+    .option('--stop-instances', 'on exit, drain and stop the instances instead of leaving them for the next run')
+    .option('--json', 'print the addresses as one JSON line; events as JSON lines on stderr')
+    .action(async (opts: Record<string, unknown>) => {
+      const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: opts.set as string[] });
+      const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
+      const tty = io.stderrIsTty && !opts.json;
+      // SIGINT/SIGTERM from the very start: one arriving while the runtime starts stops it once started
+      // (with --stop-instances, its instances too) instead of killing the process half-way.
+      const stopRequested = new Promise<undefined>((done) => {
+        process.once('SIGINT', () => done(undefined));
+        process.once('SIGTERM', () => done(undefined));
+      });
+      // The loop stopped acting for good (the store failed): stop and exit non-zero with its error.
+      let fatal: (err: Error) => void = () => undefined;
+      const failed = new Promise<Error>((r) => (fatal = r));
+      let arms: (() => string) | undefined;
+      const rt = await Runtime.start({
+        cfg,
+        service: svc.name,
+        onFatal: (err) => fatal(err),
+        onTick: (r) => {
+          if (!tty) return;
+          const ab = arms?.() ?? '';
+          const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}` : '';
+          const p = r.proof ? ` · proof ${r.proof.status} ${r.proof.candidate.instanceType}×${r.proof.candidate.count}${r.proof.trial ? ` (${r.proof.trial})` : ''}` : '';
+          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}${ab}`);
+        },
+        onEvent: (e) => {
+          if ((e.kind === 'decision' || e.kind === 'ab_decision') && !opts.json) return;
+          io.err(opts.json ? `${JSON.stringify(e)}\n` : `${tty ? '\r\x1b[2K' : ''}${e.kind}: ${e.detail}\n`);
+        },
+        onInstanceEvent: (e) => io.err(opts.json ? `${JSON.stringify({ ...e, kind: `instance_${e.kind}` })}\n` : `${tty ? '\r\x1b[2K' : ''}instance ${e.instance} (${e.pool}): ${e.kind}${e.detail ? `, ${e.detail}` : ''}\n`),
+      });
+      const ab = rt.ab;
+      if (ab) arms = () => ` · A/B ${Object.entries(ab.sizes()).map(([n, k]) => `${n} ${k}`).join(' ')}`;
+      // The A/B's figures when the run ends (they are also kept in the store's "ab" experiment).
+      const abSummary = (): void => {
+        if (!ab) return;
+        const sum = ab.summary();
+        if (opts.json) io.err(`${JSON.stringify({ at: Date.now(), kind: 'ab_summary', arms: sum })}\n`);
+        else for (const [n, a] of Object.entries(sum)) io.err(`${tty ? '\r\x1b[2K' : ''}A/B arm ${n}: ${a.sloViolationSeconds} violation s, p99 ${a.p99Ms} ms, ${a.instanceSeconds} instance-s, ${a.actions} action(s), ${a.requests} requests, ${a.errors} errors\n`);
+      };
+      const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
+      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
+      const why = await Promise.race([failed, stopRequested]);
+      abSummary();
+      if (why) {
+        const left = (await rt.provider.list()).length;
+        await rt.stop();
+        io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale run: the loop stopped acting and run exits; ${left} instance(s) left running for the next run to adopt\n`);
+        throw why;
+      }
+      await rt.stop({ deleteInstances: Boolean(opts.stopInstances) });
+    });
+  
+}

@@ -1,0 +1,188 @@
+// Flags, parsers and helpers the commands share.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
+import { parseHostPort } from '../config/schema.js';
+import { ShadowscaleError } from '../core/errors.js';
+import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
+import { MODEL_NAMES } from '../forecast/models.js';
+import type { KnownEvent } from '../forecast/prophet.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
+import { DUPLICATE_POLICIES, loadTrace, type DuplicatePolicy, type Trace } from '../sim/trace.js';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  stderrIsTty: boolean;
+}
+
+export const defaultIo = (): Io => ({
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  stderrIsTty: Boolean(process.stderr.isTTY),
+});
+
+export function positiveNumber(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}, got "${v}"`);
+    return n;
+  };
+}
+export function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+}
+/** Most points a forecast gives (a week of minutes is 10,080; more is a typo, and would not fit in memory). */
+export const MAX_HORIZON = 100_000;
+export function horizonPoints(v: string): number {
+  const n = positiveInteger(v);
+  if (n > MAX_HORIZON) throw new InvalidArgumentError(`expected at most ${MAX_HORIZON} points, got "${v}"`);
+  return n;
+}
+export function workerCount(v: string): number {
+  if (v === 'auto') return availableParallelism();
+  return positiveInteger(v);
+}
+export function openFraction(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a number strictly between 0 and 1, got "${v}"`);
+  return n;
+}
+export function fraction(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number between 0 and 1, got "${v}"`);
+  return n;
+}
+export function hostPort(flag: string) {
+  return (v: string): { host: string; port: number } => {
+    const hp = parseHostPort(v);
+    if (!hp) throw new InvalidArgumentError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any), got "${v}"`);
+    return hp;
+  };
+}
+export function urlList(flag: string) {
+  return (v: string): string[] =>
+    v.split(',').map((u) => {
+      let url: URL;
+      try {
+        url = new URL(u.trim());
+      } catch {
+        throw new InvalidArgumentError(`${flag}: expected http:// or https:// URLs separated by commas, got "${u}"`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`${flag}: expected http:// or https:// URLs separated by commas, got "${u}"`);
+      return url.origin;
+    });
+}
+export function strategyList(v: string): StrategyName[] {
+  if (v === 'all') return [...STRATEGY_NAMES];
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(STRATEGY_NAMES as readonly string[]).includes(n)) throw new InvalidArgumentError(`expected one of ${STRATEGY_NAMES.join(', ')} or all (comma-separated), got "${n}"`);
+  }
+  return names as StrategyName[];
+}
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function addConfigOptions(cmd: Command): Command {
+  cmd.option('--config <file>', 'YAML configuration file (default: built-in defaults)');
+  cmd.option('--service <name>', 'service of the configuration to use (default: the first)');
+  for (const o of OVERRIDES) cmd.option(o.flag, `${o.description} (env ${o.env})`);
+  cmd.option('--set <path=value>', 'set any configuration key, e.g. services[0].slo.errorRate=0.01 (repeatable)', collect, []);
+  return cmd;
+}
+
+export function configFrom(opts: Record<string, unknown>, io: Io) {
+  const flags: Record<string, string | undefined> = {};
+  for (const o of OVERRIDES) {
+    const v = opts[o.key];
+    if (v !== undefined) flags[o.key] = String(v);
+  }
+  const cfg = loadConfig({ file: opts.config as string | undefined, env: io.env, flags, sets: opts.set as string[] });
+  return { cfg, service: serviceByName(cfg, opts.service as string | undefined) };
+}
+
+/** --input (one file, or repeatable files/directories), --column, --step, --duplicates. */
+export function addTraceOptions(cmd: Command, several = false): Command {
+  if (several) cmd.requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, []);
+  else cmd.requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)');
+  return cmd
+    .option('--column <name>', 'value column (default: the first non-time column)')
+    .option('--step <seconds>', 'spacing of rows when a file has no time column', positiveNumber('a positive number of seconds'))
+    .addOption(new Option('--duplicates <policy>', 'rows repeating the previous time: error, or merge them (mean, sum, first, last)').choices(DUPLICATE_POLICIES).default('error'));
+}
+
+/** The pipeline's variant from --combine / --calibration (the defaults when absent). */
+export function autoOptions(opts: Record<string, unknown>): AutoOptions {
+  return { ...(opts.combine !== undefined ? { combine: opts.combine as Combination } : {}), ...(opts.calibration !== undefined ? { calibration: opts.calibration as Calibration } : {}) };
+}
+
+/** --model, --seasonality, --threads, and --config/--service for known events, for the forecasting commands. */
+export function addModelOptions(cmd: Command, modelHelp: string): Command {
+  return cmd
+    .option('--config <file>', "configuration whose service's events (campaigns, holidays) the forecast knows about")
+    .option('--service <name>', 'service of the configuration (default: the first)')
+    .addOption(new Option('--model <name>', modelHelp).choices(MODEL_NAMES).default('auto'))
+    .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
+    .addOption(new Option('--combine <how>', `model auto: how the backtest weights the candidates (default ${DEFAULT_VARIANT.combine})`).choices(COMBINATIONS))
+    .addOption(new Option('--calibration <how>', `model auto: how the backtest calibrates the interval (default ${DEFAULT_VARIANT.calibration})`).choices(CALIBRATIONS))
+    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
+}
+
+
+export function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Files named by --input: a file as is, a directory as every .csv below it (sorted). */
+export function expandInputs(inputs: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (isDirectory(p)) walk(p);
+      else if (name.endsWith('.csv')) out.push(p);
+    }
+  };
+  for (const input of inputs) {
+    if (isDirectory(input)) walk(input);
+    else out.push(input);
+  }
+  if (out.length === 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--input ${inputs.join(' ')}: no CSV files found`);
+  return out;
+}
+
+/** The known events of the configured service, in epoch seconds (none without --config). */
+export function eventsFrom(opts: Record<string, unknown>, io: Io): KnownEvent[] {
+  if (opts.config === undefined) return [];
+  const cfg = loadConfig({ file: opts.config as string, env: io.env });
+  return serviceByName(cfg, opts.service as string | undefined).events.map((e) => ({ name: e.name, start: Date.parse(e.start) / 1000, end: Date.parse(e.end) / 1000, recurrence: e.recurrence }));
+}
+
+export function loadTraceFrom(opts: Record<string, unknown>): Promise<Trace> {
+  return loadTrace(opts.input as string, { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy });
+}
+
+/** Gaps and merged rows always go to stderr (never stdout, which may hold JSON). */
+export function reportGaps(trace: Trace, io: Io): void {
+  if (trace.duplicatesMerged > 0) io.err(`${trace.file}: merged ${trace.duplicatesMerged} row(s) that repeated the previous row's time (--duplicates).\n`);
+  if (trace.gaps.length === 0) return;
+  const missing = trace.gaps.reduce((s, g) => s + g.missingPoints, 0);
+  const biggest = trace.gaps.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a));
+  const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after line ${biggest.afterLine} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
+  io.err(msg);
+}
+
+export function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2);
+}
