@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,4 +114,29 @@ export function killOwnedAfter(t: { after: (fn: () => void) => void }, storePath
     for (const pid of owned()) process.kill(pid, 'SIGKILL');
   });
   return owned;
+}
+
+/**
+ * A real component a test needs (promtool, chromium: installed by .ci/run from Debian's packages).
+ * Returns its path; when it is missing, CI=true fails the test and a developer's machine skips it, saying why.
+ */
+export function component(t: { skip: (why: string) => void }, path: string, pkg: string): string | undefined {
+  if (existsSync(path)) return path;
+  const why = `${path} is missing (Debian package ${pkg}; .ci/run installs it)`;
+  if (process.env.CI === 'true') throw new Error(`${why}: with CI=true a missing real component fails the suite`);
+  t.skip(why);
+  return undefined;
+}
+
+/** `promtool check metrics` on an exposition text: its complaints, or [] when it has none. */
+export function promtoolCheck(promtool: string, text: string): Promise<string[]> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise(code === 0 ? [] : out.split('\n').filter(Boolean)));
+    child.stdin.end(text);
+  });
 }

@@ -79,6 +79,9 @@ export const STRATEGIES = ['reactive', 'predictive', 'hybrid'] as const;
 
 const scaling = z.strictObject({
   strategy: oneOf(STRATEGIES).default('hybrid'),
+  mode: oneOf(['act', 'forecast-only'])
+    .default('act')
+    .describe('act: decisions change the live pool; forecast-only: everything runs (forecasts, proofs, decisions with reasons) and decisions are recorded as what would have been done, never acted on (the API can switch it)'),
   periodSeconds: positive().default(15).describe('How often the strategy decides'),
   leadTimeSeconds: nonNegative().optional().describe('How far ahead to add capacity; default: provisioning + warm-up of the instance type'),
   headroom: nonNegative().default(0.1).describe('policy forecast-upper: extra fraction above the forecast upper bound; also the proof gate\'s margin'),
@@ -230,6 +233,23 @@ const gateway = z
   })
   .describe('The built-in gateway (shadowscale gateway --config FILE)');
 
+const apiToken = z
+  .strictObject({
+    name: str('a token name').regex(/^[A-Za-z0-9_.-]{1,64}$/, expect('a name of letters, digits, "_", "." or "-" (at most 64)')).describe('Shown in the decisions an admin token records'),
+    role: oneOf(['read', 'admin']).describe('read: every GET; admin: also pause, resume, mode and bounds'),
+    value: str('a token of at least 16 characters').min(16, expect('a token of at least 16 characters')).optional().describe('The token itself (prefer fromEnv: a config file is often readable by many)'),
+    fromEnv: str('an environment variable name').regex(/^[A-Za-z_][A-Za-z0-9_]*$/, expect('an environment variable name')).optional().describe('Environment variable holding the token'),
+  })
+  .refine((t) => (t.value === undefined) !== (t.fromEnv === undefined), { message: 'expected exactly one of value or fromEnv' });
+
+const api = z
+  .strictObject({
+    listen: hostPort().default('127.0.0.1:8081').describe('Address of the REST API, the dashboard (/) and /metrics; without tokens it must be a loopback address'),
+    tokens: z.array(apiToken, expect('a list of tokens')).default([]).describe('Bearer tokens with roles; SHADOWSCALE_API_TOKEN (admin) and SHADOWSCALE_API_READ_TOKEN (read) are added from the environment'),
+    maxBodyBytes: positiveInt().max(1 << 20, expect('at most 1048576')).default(16 * 1024).describe('Largest request body the API reads'),
+  })
+  .describe('The REST API and dashboard served by `run` and `demo` (docs/reference/api.md)');
+
 const provider = z
   .strictObject({
     kind: oneOf(['local']).default('local').describe('Where instances run (local: child processes)'),
@@ -342,6 +362,7 @@ export const configSchema = z
     gateway: gateway.prefault({}),
     provider: provider.prefault({}),
     store: store.prefault({}),
+    api: api.prefault({}),
     control: control.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
     simulation: z

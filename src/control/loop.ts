@@ -24,7 +24,7 @@ import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.j
 import type { DecisionProof } from '../core/gate.js';
 import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } from '../core/observe.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
-import type { Decision } from '../core/reasons.js';
+import type { Decision, NotActing, OperatorAction, Reason, ScalingMode } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
@@ -64,7 +64,50 @@ export interface LoopSettings {
   readonly headroom?: number;
   /** Live utilization above which a scale-up is an emergency: the safety net acts unproven (the reactive target x (1 + tolerance)). */
   readonly emergencyUtilization?: number;
+  /** act (default), or forecast-only: decide and record what would have been done, never act on production. */
+  readonly mode?: ScalingMode;
 }
+
+/** An operator's override of the pool bounds, until `until` (ms since the epoch). */
+export interface BoundsOverride {
+  readonly min?: number;
+  readonly max?: number;
+  readonly until: number;
+}
+
+/** What an operator can see of the loop's own state (the API's service view). */
+export interface LoopState {
+  readonly mode: ScalingMode;
+  readonly configMode: ScalingMode;
+  readonly paused: boolean;
+  /** Why decisions are not acted on now, if they are not. */
+  readonly notActing: NotActing | null;
+  readonly boundsOverride: BoundsOverride | null;
+  /** The bounds decisions are held to now (the override applied). */
+  readonly bounds: { readonly min: number; readonly max: number };
+  readonly target: number;
+  readonly instanceType: string;
+  readonly perInstanceRps: number;
+  readonly lastTick: TickReport | undefined;
+  /** The most recent delta analyses, oldest first. */
+  readonly deltas: readonly { readonly at: number; readonly result: DeltaResult }[];
+  /** Counts since this loop started (Prometheus counters). */
+  readonly counters: LoopCounters;
+}
+
+export interface LoopCounters {
+  readonly ticks: number;
+  /** Delta analyses by verdict. */
+  readonly deltaVerdicts: Readonly<Record<string, number>>;
+  readonly liveDegraded: number;
+  readonly shadowDegraded: number;
+  readonly shadowSyncs: number;
+  readonly shadowSyncFailures: number;
+  readonly replacements: { readonly live: number; readonly shadow: number };
+}
+
+/** Reasons of the decisions an operator's changes are recorded as. */
+const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired'];
 
 export interface LoopDeps {
   readonly provider: Provider;
@@ -80,7 +123,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -108,12 +151,32 @@ export interface TickReport {
   readonly trials: { readonly running: number; readonly instanceSeconds: number };
   readonly delta?: DeltaResult;
   readonly mirrorRate: number;
+  /** The forecast for this tick's time (mean and interval), when there is one. */
+  readonly forecast?: { readonly mean: number; readonly lower: number; readonly upper: number };
+  /** Why this tick's decision (if any) was not acted on. */
+  readonly notActing?: NotActing;
 }
 
 /** How far back a restart replays the recorded demand (the SLO policy's default calibration window). */
 const WARM_START_SECONDS = 2 * 86_400;
 
-const METRIC = { liveRps: 'rps', liveP99: 'p99_ms', liveErrors: 'error_rate', instances: 'instances', ready: 'ready', utilization: 'utilization', mirrorRate: 'mirror_rate', tickMs: 'tick_ms', perInstanceRps: 'capacity_rps' } as const;
+/** The series the loop records each tick (pool "live" unless noted); the API and dashboard read them. */
+export const METRIC = {
+  liveRps: 'rps',
+  liveP99: 'p99_ms',
+  liveErrors: 'error_rate',
+  instances: 'instances',
+  ready: 'ready',
+  utilization: 'utilization',
+  mirrorRate: 'mirror_rate',
+  tickMs: 'tick_ms',
+  perInstanceRps: 'capacity_rps',
+  /** The target decisions set, or in forecast-only mode or paused, would have set. */
+  desired: 'desired',
+  forecastMean: 'forecast_mean',
+  forecastLower: 'forecast_lower',
+  forecastUpper: 'forecast_upper',
+} as const;
 
 /** Shadow instances for a live pool: `fraction` of its slots, in shadow instances' slots, at least one. */
 export function shadowSize(fraction: number, liveInstances: number, liveSlots: number, shadowSlots: number): number {
@@ -159,6 +222,17 @@ export class ServiceLoop {
   private lastProof: DecisionProof | undefined;
   /** The trial whose proven rate is the capacity the strategies plan with (undefined: the model's). */
   private measuredBy: string | undefined;
+  private mode: ScalingMode;
+  private paused = false;
+  private override: BoundsOverride | undefined;
+  private desired: number;
+  private lastReport: TickReport | undefined;
+  private readonly deltas: { at: number; result: DeltaResult }[] = [];
+  private readonly deltaVerdicts: Record<string, number> = {};
+  private liveDegraded = 0;
+  private shadowDegraded = 0;
+  private shadowSyncs = 0;
+  private shadowSyncFailures = 0;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
   liveReplacements = 0;
@@ -168,6 +242,7 @@ export class ServiceLoop {
     private readonly d: LoopDeps,
   ) {
     this.target = s.initialInstances;
+    this.mode = s.mode ?? 'act';
     this.perInstanceRps = maxRateAtSlo(s.slots, s.serviceTimeSeconds, s.sloLatencySeconds);
     this.serviceTime = s.serviceTimeSeconds;
     this.liveType = s.instanceType;
@@ -177,9 +252,118 @@ export class ServiceLoop {
     if (last) {
       this.target = last.target;
       this.decisionSeq = last.seq;
-      this.lastDecisionAt = last.decision.at * 1000;
+      const strategyLast = d.store.decisionsPage({ service: s.service, limit: 1, reasons: [] }).decisions.find((r) => r.decision.operator === undefined && r.decision.reason !== 'bounds_override_expired');
+      this.lastDecisionAt = (strategyLast ?? last).decision.at * 1000;
     }
+    this.desired = this.target;
+    this.restoreOperatorState();
     this.warmStart();
+  }
+
+  /**
+   * An operator's changes survive a restart (they are recorded as decisions): a pause holds until a
+   * resume, a bounds override until its end, and a mode set through the API while the configuration
+   * still says what it said then (a configuration changed since wins).
+   */
+  private restoreOperatorState(): void {
+    const service = this.s.service;
+    const now = this.d.now();
+    const pause = this.d.store.latestDecision(service, ['operator_paused', 'operator_resumed']);
+    this.paused = pause?.decision.reason === 'operator_paused';
+    const bounds = this.d.store.latestDecision(service, ['operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired']);
+    const op = bounds?.decision.operator;
+    if (bounds?.decision.reason === 'operator_bounds' && op?.until !== undefined && op.until > now) this.override = { ...(op.min !== undefined ? { min: op.min } : {}), ...(op.max !== undefined ? { max: op.max } : {}), until: op.until };
+    const mode = this.d.store.latestDecision(service, ['operator_mode'])?.decision.operator;
+    if (mode?.mode && mode.configMode === (this.s.mode ?? 'act')) this.mode = mode.mode;
+  }
+
+  /** Mode, pause, bounds override, target and the latest tick: the API's view of this service. */
+  state(): LoopState {
+    const now = this.d.now();
+    const o = this.override && this.override.until > now ? this.override : undefined;
+    const b = this.effectiveBounds(now);
+    return {
+      mode: this.mode,
+      configMode: this.s.mode ?? 'act',
+      paused: this.paused,
+      notActing: this.notActing(),
+      boundsOverride: o ?? null,
+      bounds: { min: b.minInstances, max: b.maxInstances },
+      target: this.target,
+      instanceType: this.liveType,
+      perInstanceRps: this.perInstanceRps,
+      lastTick: this.lastReport,
+      deltas: [...this.deltas],
+      counters: {
+        ticks: this.ticks,
+        deltaVerdicts: { ...this.deltaVerdicts },
+        liveDegraded: this.liveDegraded,
+        shadowDegraded: this.shadowDegraded,
+        shadowSyncs: this.shadowSyncs,
+        shadowSyncFailures: this.shadowSyncFailures,
+        replacements: { live: this.liveReplacements, shadow: this.shadowReplacements },
+      },
+    };
+  }
+
+  private notActing(): NotActing | null {
+    return this.mode === 'forecast-only' ? 'forecast-only' : this.paused ? 'paused' : null;
+  }
+
+  private effectiveBounds(now: number): ActionBounds {
+    const o = this.override;
+    if (!o || o.until <= now) return this.s.bounds;
+    return { ...this.s.bounds, minInstances: o.min ?? this.s.bounds.minInstances, maxInstances: o.max ?? this.s.bounds.maxInstances };
+  }
+
+  /** Record an operator's change as a decision (before it applies): the target is unchanged. */
+  private recordOperator(reason: Reason, operator: OperatorAction, numbers: Record<string, number> = {}): number {
+    const decision: Decision = { strategy: this.d.strategy.name, at: this.d.now() / 1000, current: this.target, desired: this.target, reason, numbers, operator };
+    const seq = this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+    this.emit('operator', `${reason}${operator.mode ? ` ${operator.mode}` : ''}${operator.min !== undefined || operator.max !== undefined ? ` min ${operator.min ?? '-'} max ${operator.max ?? '-'} until ${new Date(operator.until ?? 0).toISOString()}` : ''} by ${operator.by}`, { seq, ...numbers });
+    return seq;
+  }
+
+  /** Stop acting on decisions (they are still made and recorded as what would have been done). Returns the decision's sequence number. */
+  pause(by: string, note?: string): number {
+    const seq = this.recordOperator('operator_paused', { by, ...(note ? { note } : {}) });
+    this.paused = true;
+    return seq;
+  }
+
+  resume(by: string, note?: string): number {
+    const seq = this.recordOperator('operator_resumed', { by, ...(note ? { note } : {}) });
+    this.paused = false;
+    return seq;
+  }
+
+  setMode(mode: ScalingMode, by: string, note?: string): number {
+    const seq = this.recordOperator('operator_mode', { by, mode, configMode: this.s.mode ?? 'act', ...(note ? { note } : {}) });
+    this.mode = mode;
+    return seq;
+  }
+
+  /**
+   * Override the pool bounds until `until` (ms). Checked against each other and the configured bounds
+   * by the caller (src/api); the next decision is held to them.
+   */
+  overrideBounds(o: BoundsOverride, by: string, note?: string): number {
+    const seq = this.recordOperator('operator_bounds', { by, ...(o.min !== undefined ? { min: o.min } : {}), ...(o.max !== undefined ? { max: o.max } : {}), until: o.until, ...(note ? { note } : {}) }, { ...(o.min !== undefined ? { min: o.min } : {}), ...(o.max !== undefined ? { max: o.max } : {}), seconds: (o.until - this.d.now()) / 1000 });
+    this.override = { ...o };
+    return seq;
+  }
+
+  /** Remove the bounds override; undefined when there was none. */
+  clearBounds(by: string, note?: string): number | undefined {
+    if (!this.override || this.override.until <= this.d.now()) return undefined;
+    const seq = this.recordOperator('operator_bounds_cleared', { by, ...(note ? { note } : {}) });
+    this.override = undefined;
+    return seq;
+  }
+
+  /** The configured bounds (before any override). */
+  get configuredBounds(): ActionBounds {
+    return this.s.bounds;
   }
 
   /**
@@ -303,6 +487,17 @@ export class ServiceLoop {
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
     else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
 
+    // An override that reached its end is recorded once, then the configured bounds apply.
+    if (this.override && this.override.until <= now) {
+      const o = this.override;
+      this.override = undefined;
+      const decision: Decision = { strategy: this.d.strategy.name, at: now / 1000, current: this.target, desired: this.target, reason: 'bounds_override_expired', numbers: { ...(o.min !== undefined ? { min: o.min } : {}), ...(o.max !== undefined ? { max: o.max } : {}) } };
+      this.d.store.addDecision(s.service, decision, this.target, null, false);
+      this.emit('operator', 'bounds_override_expired: the configured bounds apply again');
+    }
+    const bounds = this.effectiveBounds(now);
+    const notActing = this.notActing();
+
     // 4. Decide.
     const { demandRps: demand, utilization } = observeWindow(this.window, now, dt, this.slots, liveReady.length);
     const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
@@ -316,12 +511,12 @@ export class ServiceLoop {
       const current = liveOwn.length + pending('live');
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh, sloJudged: this.sloJudged, sloViolated: this.sloViolated };
       const raw = this.d.strategy.decide(obs, this.forecast);
-      let bounded = boundDecision(raw, obs, s.bounds, this.actions);
+      let bounded = boundDecision(raw, obs, bounds, this.actions);
       // No scale-in while a move to another type is under way (the old instances still go when it completes).
       if (this.resizing && bounded.desired < current) bounded = { ...bounded, desired: current, reason: 'type_change_hold', numbers: { ...bounded.numbers, unbounded: bounded.desired } };
       if (this.pendingDeltaAction && bounded.desired <= current && fresh) {
         // A confirmed live degradation adds one instance (within the bounds).
-        const plus = boundDecision({ ...bounded, desired: current + 1, reason: 'delta_degradation' }, obs, s.bounds, this.actions);
+        const plus = boundDecision({ ...bounded, desired: current + 1, reason: 'delta_degradation' }, obs, bounds, this.actions);
         if (plus.desired > current) bounded = plus;
       }
       this.pendingDeltaAction = false;
@@ -339,28 +534,34 @@ export class ServiceLoop {
         // Early proof: what the forecast needs by the time a trial started now would have finished.
         const ahead = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizon + gate.proofSeconds(this.liveType))?.upper : undefined;
         if (ahead !== undefined) {
-          const need = Math.min(s.bounds.maxInstances, Math.max(s.bounds.minInstances, Math.ceil((ahead * (1 + headroom)) / this.perInstanceRps - 1e-9)));
+          const need = Math.min(bounds.maxInstances, Math.max(bounds.minInstances, Math.ceil((ahead * (1 + headroom)) / this.perInstanceRps - 1e-9)));
           gate.prepare(this.liveType, ahead * (1 + headroom), need);
         }
         this.lastProof = final.proof;
       }
-      decision = final;
-      // Recorded before it is acted on, with its proof.
-      const stored: Decision = final.proof ? { ...raw, proof: final.proof, ...(final.instanceType ? { instanceType: final.instanceType } : {}) } : raw;
-      this.decisionSeq = this.d.store.addDecision(s.service, stored, final.desired, final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null);
+      decision = notActing ? { ...final, wouldHave: notActing } : final;
+      this.desired = final.desired;
+      // Recorded before it is acted on, with its proof. In forecast-only mode or paused, what would have
+      // been done is recorded and the target holds.
+      const stored: Decision = { ...raw, ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: notActing } : {}) };
+      const boundReason = final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null;
+      this.decisionSeq = notActing ? this.d.store.addDecision(s.service, stored, this.target, boundReason, false) : this.d.store.addDecision(s.service, stored, final.desired, boundReason);
       const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';
-      this.emit('decision', `${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}${proofNote}`, { ...final.numbers, current, desired: final.desired });
-      this.target = final.desired;
-      if (final.instanceType && final.instanceType !== this.liveType) {
-        this.actions = recordAction(this.actions, obs.now, current, final.desired);
-        this.moveToType(final.instanceType, final.desired, `decision ${this.decisionSeq}`);
-      } else if (final.desired !== current) {
-        this.actions = recordAction(this.actions, obs.now, current, final.desired);
-        if (final.desired > current) this.createLive(final.desired - current, `d${this.decisionSeq}`);
-        else {
-          // Newest first: starting instances cost nothing to drop, and the oldest are warm.
-          const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - final.desired);
-          for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
+      this.emit('decision', `${notActing ? `would have (${notActing}): ` : ''}${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}${proofNote}`, { ...final.numbers, current, desired: final.desired, seq: this.decisionSeq });
+      // Forecast-only or paused: nothing acts (no target change, no action, no action history: cool-downs are of real actions).
+      if (!notActing) {
+        this.target = final.desired;
+        if (final.instanceType && final.instanceType !== this.liveType) {
+          this.actions = recordAction(this.actions, obs.now, current, final.desired);
+          this.moveToType(final.instanceType, final.desired, `decision ${this.decisionSeq}`);
+        } else if (final.desired !== current) {
+          this.actions = recordAction(this.actions, obs.now, current, final.desired);
+          if (final.desired > current) this.createLive(final.desired - current, `d${this.decisionSeq}`);
+          else {
+            // Newest first: starting instances cost nothing to drop, and the oldest are warm.
+            const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - final.desired);
+            for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
+          }
         }
       }
     }
@@ -370,7 +571,12 @@ export class ServiceLoop {
     this.deltaLive.push(interval.live);
     this.deltaShadow.push(interval.shadow);
     this.deltaReady.push({ live: Math.max(1, liveReady.length), shadow: Math.max(1, shadowReady.length) });
-    if (this.deltaLive.length >= s.delta.windowTicks) delta = this.analyse(dt);
+    if (this.deltaLive.length >= s.delta.windowTicks) {
+      delta = this.analyse(dt);
+      this.deltas.push({ at: now, result: delta });
+      this.deltaVerdicts[delta.verdict] = (this.deltaVerdicts[delta.verdict] ?? 0) + 1;
+      if (this.deltas.length > 120) this.deltas.shift();
+    }
     if (s.sampling) {
       const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
       // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
@@ -388,6 +594,7 @@ export class ServiceLoop {
 
     const tickMs = performance.now() - t0;
     const liveP99 = interval.live.latencyMs.p99;
+    const fc = this.forecastAt(now / 1000);
     this.d.store.addSamples(
       [
         [METRIC.liveRps, liveRps],
@@ -399,6 +606,10 @@ export class ServiceLoop {
         [METRIC.mirrorRate, this.mirrorRate],
         [METRIC.tickMs, tickMs],
         [METRIC.perInstanceRps, this.perInstanceRps],
+        [METRIC.desired, this.desired],
+        [METRIC.forecastMean, fc?.mean ?? Number.NaN],
+        [METRIC.forecastLower, fc?.lower ?? Number.NaN],
+        [METRIC.forecastUpper, fc?.upper ?? Number.NaN],
       ]
         .map(([metric, value]) => ({ ts: now, service: s.service, pool: 'live', metric: metric as string, value: value as number }))
         .concat([
@@ -411,9 +622,9 @@ export class ServiceLoop {
     this.d.gate?.tick({ instanceType: this.liveType, count: Math.max(1, liveRequested) });
     // Retention, once a minute of ticks.
     if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) this.d.store.prune(now);
-    const upper = this.forecast ? this.forecastUpperAt(now / 1000) : Number.NaN;
+    const upper = fc?.upper ?? Number.NaN;
     const trials = this.d.gate?.cost(now);
-    return {
+    const report: TickReport = {
       at: now,
       tickMs,
       liveRps,
@@ -430,15 +641,29 @@ export class ServiceLoop {
       trials: { running: trials?.running ?? 0, instanceSeconds: trials?.trialInstanceSeconds ?? 0 },
       ...(delta ? { delta } : {}),
       mirrorRate: this.mirrorRate,
+      ...(fc ? { forecast: fc } : {}),
+      ...(notActing ? { notActing } : {}),
     };
+    this.lastReport = report;
+    return report;
   }
 
-  /** The forecast's upper bound for the real time `at` (s). */
-  private forecastUpperAt(at: number): number {
+  /** The forecast (mean and interval) for the real time `at` (s), if the current forecast covers it. */
+  private forecastAt(at: number): { mean: number; lower: number; upper: number } | undefined {
     const f = this.forecast;
-    if (!f) return Number.NaN;
+    if (!f) return undefined;
     const k = Math.floor((at - f.start) / f.step);
-    return k >= 0 && k < f.upper.length ? (f.upper[k] as number) : Number.NaN;
+    if (k < 0 || k >= f.upper.length) return undefined;
+    return { mean: f.mean[k] as number, lower: f.lower[k] as number, upper: f.upper[k] as number };
+  }
+
+  /** The current forecast ahead of `at` (s): points of [time (s), mean, lower, upper]. */
+  forecastAhead(at: number): { at: number; mean: number; lower: number; upper: number }[] {
+    const f = this.forecast;
+    if (!f) return [];
+    const out: { at: number; mean: number; lower: number; upper: number }[] = [];
+    for (let k = Math.max(0, Math.floor((at - f.start) / f.step)); k < f.upper.length; k++) out.push({ at: f.start + k * f.step, mean: f.mean[k] as number, lower: f.lower[k] as number, upper: f.upper[k] as number });
+    return out;
   }
 
   /**
@@ -498,8 +723,10 @@ export class ServiceLoop {
       await writeSnapshot(shadow, body).catch((err: Error) => Promise.reject(new Error(`${shadow.id}: ${err.message}`)));
       this.needsSync.delete(shadow.id);
       this.instanceEvent('ready', shadow, `state synced from ${source.id}`);
+      this.shadowSyncs++;
       this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}`);
     } catch (err) {
+      this.shadowSyncFailures++;
       this.emit('shadow_sync_failed', `shadow ${shadow.id}: ${(err as Error).message}; retrying next tick`);
     } finally {
       this.syncing.delete(shadow.id);
@@ -546,13 +773,17 @@ export class ServiceLoop {
     const a = confirmDegradation(this.streakLive, liveVsShadow.verdict, s.delta.confirmWindows);
     this.streakLive = a.streak;
     if (a.confirmed) {
+      this.liveDegraded++;
       this.emit('live_degraded', `live ${liveVsShadow.metric} worse than the shadow for ${s.delta.confirmWindows} windows; action: ${s.delta.action}`, liveVsShadow.numbers);
+      // Forecast-only or paused: the degradation is reported, production is not touched.
       if (s.delta.action === 'horizontal') this.pendingDeltaAction = true;
+      else if (this.notActing()) this.emit('live_degraded', `not acted on (${this.notActing()}): ${s.delta.action}`);
       else if (s.delta.action === 'shift') void this.shiftAwayFromSlowest();
       else if (s.delta.action === 'vertical') this.goVertical();
     }
     const b = confirmDegradation(this.streakShadow, shadowVsLive.verdict, s.delta.confirmWindows);
     this.streakShadow = b.streak;
+    if (b.confirmed) this.shadowDegraded++;
     if (b.confirmed) this.emit('shadow_degraded', `shadow ${shadowVsLive.metric} worse than live for ${s.delta.confirmWindows} windows`, shadowVsLive.numbers);
     return liveVsShadow;
   }

@@ -1,6 +1,8 @@
 // Price catalog and billing: per-second billing of instance time, split into reserved, spot and
 // on-demand. Reserved capacity is paid whether used or not (a commitment).
 
+import { oracleSchedule } from './strategy.js';
+
 export interface Prices {
   readonly onDemandPerHour: number;
   readonly spotPerHour: number;
@@ -49,4 +51,23 @@ export function isSpotLaunch(n: number, share: number): boolean {
   if (share <= 0) return false;
   if (share >= 1) return true;
   return Math.floor((n + 1) * share) > Math.floor(n * share);
+}
+
+/**
+ * What the oracle would have run over a recorded demand: `demand[k]` requests/s over the k-th step of
+ * `stepSeconds`, served at `perInstanceRps` per warm instance, with instances requested `leadSeconds`
+ * before they are warm, within [min, max]. Returns the instance-seconds of its cheapest schedule
+ * (oracleSchedule on steps instead of seconds; non-finite demand counts as none).
+ */
+export function oracleInstanceSeconds(demand: ArrayLike<number>, stepSeconds: number, perInstanceRps: number, leadSeconds: number, min: number, max: number): number {
+  if (!(stepSeconds > 0) || !(perInstanceRps > 0) || demand.length === 0) return 0;
+  const need = new Int32Array(demand.length);
+  for (let k = 0; k < demand.length; k++) {
+    const d = demand[k] as number;
+    need[k] = Math.min(max, Math.max(min, Number.isFinite(d) && d > 0 ? Math.ceil(d / perInstanceRps - 1e-9) : 0));
+  }
+  const schedule = oracleSchedule(need, Math.ceil(leadSeconds / stepSeconds - 1e-9), min);
+  let steps = 0;
+  for (let k = 0; k < schedule.length; k++) steps += schedule[k] as number;
+  return steps * stepSeconds;
 }

@@ -28,6 +28,12 @@ export const REASONS = {
   proven_type_change: 'Proof required: a cheaper instance type was proven on the shadow to carry the target; the pool moves to it.',
   type_change_hold: 'The live pool is moving to another instance type: no scale-in until the move completes (scale-ups go to the new type).',
   unproven_emergency: 'Live is over its utilization target and the scale-up is not proven yet: the reactive safety net acts without waiting.',
+  operator_paused: 'An operator paused acting (API): decisions go on and are recorded as what would have been done; the pool holds its size.',
+  operator_resumed: 'An operator resumed acting (API).',
+  operator_mode: 'An operator set the scaling mode (API): act, or forecast-only (decide and record, never act).',
+  operator_bounds: 'An operator overrode the pool bounds (min/max) for a window (API).',
+  operator_bounds_cleared: 'An operator removed the bounds override (API); the configured bounds apply again.',
+  bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
 } as const;
 
 export type Reason = keyof typeof REASONS;
@@ -49,4 +55,28 @@ export interface Decision {
   readonly instanceType?: string;
   /** What the proof gate said (src/core/gate.ts), recorded with the decision before it acts. */
   readonly proof?: DecisionProof;
+  /** Not acted on: the loop was in forecast-only mode or paused, and recorded what it would have done. */
+  readonly wouldHave?: NotActing;
+  /** A change an operator made through the API (pause, mode, bounds): who, and what. */
+  readonly operator?: OperatorAction;
+}
+
+/** Why a decision was not acted on. */
+export type NotActing = 'forecast-only' | 'paused';
+
+/** The scaling modes: act on decisions, or only decide and record them (AWS ForecastOnly, Crane Preview, VPA Off). */
+export type ScalingMode = 'act' | 'forecast-only';
+export const SCALING_MODES: readonly ScalingMode[] = ['act', 'forecast-only'];
+
+export interface OperatorAction {
+  /** The token's name (or "loopback" when the API has no tokens). */
+  readonly by: string;
+  readonly mode?: ScalingMode;
+  /** The configured mode when the operator set `mode` (a restart keeps the operator's mode only while the config still says this). */
+  readonly configMode?: ScalingMode;
+  readonly min?: number;
+  readonly max?: number;
+  /** End of a bounds override (ms since the epoch). */
+  readonly until?: number;
+  readonly note?: string;
 }

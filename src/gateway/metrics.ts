@@ -3,7 +3,7 @@
 // derives rates from counters between snapshots) and as Prometheus text.
 
 import * as hdr from 'hdr-histogram-js';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Registry, type Metric } from 'prom-client';
 
 export type PoolName = 'live' | 'shadow';
 
@@ -118,6 +118,47 @@ function snap(s: Series): SeriesSnapshot {
   };
 }
 
+/** Upper bounds (seconds) of the latency histogram's buckets: 1 ms to 10 s, as Prometheus clients' defaults and then some. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+const LATENCY_METRIC = 'shadowscale_gateway_request_duration_seconds';
+
+/**
+ * A prom-client metric whose values are computed at scrape time: cumulative bucket counts, sum and count
+ * of each HDR histogram (values recorded in µs; a value counts in every bucket at or above its
+ * highest-equivalent value; the sum is the histogram's mean times its count).
+ */
+function latencyHistogram(read: () => { pool: PoolName; route: string; h: hdr.Histogram }[]): Metric {
+  const help = 'Request duration by pool and route class (live: client requests; shadow: mirrored ones)';
+  const get = async () => {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const { pool, route, h } of read()) {
+      const counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+      const it = (h as unknown as hdr.JsHistogram).recordedValuesIterator;
+      it.reset();
+      while (it.hasNext()) {
+        const v = it.next();
+        const seconds = v.valueIteratedTo / 1e6;
+        for (let b = 0; b < LATENCY_BUCKETS.length; b++) {
+          if (seconds <= (LATENCY_BUCKETS[b] as number)) {
+            counts[b] = (counts[b] as number) + v.countAtValueIteratedTo;
+            break;
+          }
+        }
+      }
+      let cumulative = 0;
+      LATENCY_BUCKETS.forEach((le, b) => {
+        cumulative += counts[b] as number;
+        values.push({ labels: { pool, route, le }, value: cumulative, metricName: `${LATENCY_METRIC}_bucket` });
+      });
+      values.push({ labels: { pool, route, le: '+Inf' }, value: h.totalCount, metricName: `${LATENCY_METRIC}_bucket` });
+      values.push({ labels: { pool, route }, value: h.totalCount ? (h.mean * h.totalCount) / 1e6 : 0, metricName: `${LATENCY_METRIC}_sum` });
+      values.push({ labels: { pool, route }, value: h.totalCount, metricName: `${LATENCY_METRIC}_count` });
+    }
+    return { name: LATENCY_METRIC, help, type: 'histogram', aggregator: 'sum', values };
+  };
+  return { name: LATENCY_METRIC, help, type: 'histogram', aggregator: 'sum', get, reset: () => undefined, labelNames: ['pool', 'route', 'le'] } as unknown as Metric;
+}
+
 /** Latency of an interval per pool, with its histogram as [ms, count] buckets (for delta analysis). */
 export interface IntervalPool {
   requests: number;
@@ -174,7 +215,6 @@ export class TrafficMetrics {
   private readonly requests: Counter<'pool' | 'route'>;
   private readonly errors: Counter<'pool' | 'route'>;
   private readonly bytes: Counter<'pool' | 'direction'>;
-  private readonly latency: Gauge<'pool' | 'quantile'>;
 
   private readonly configured: ReadonlySet<string> | undefined;
   private readonly learned = new Set<string>();
@@ -223,18 +263,13 @@ export class TrafficMetrics {
         }
       },
     });
-    this.latency = new Gauge({
-      name: 'shadowscale_gateway_latency_seconds',
-      help: 'Latency quantiles by pool (HDR histogram since start)',
-      labelNames: ['pool', 'quantile'],
-      registers: [this.registry],
-      collect() {
-        for (const pool of ['live', 'shadow'] as const) {
-          const s = snap(pools[pool].all);
-          for (const [q, v] of [['0.5', s.latencyMs.p50], ['0.9', s.latencyMs.p90], ['0.99', s.latencyMs.p99], ['0.999', s.latencyMs.p999]] as const) this.set({ pool, quantile: q }, v / 1000);
-        }
-      },
-    });
+    // Latency as a Prometheus histogram per pool and route class, from the HDR histograms at scrape time
+    // (so `histogram_quantile(0.99, sum by (le) (rate(..._bucket[1m])))` works across workers and instances).
+    this.registry.registerMetric(latencyHistogram(() => {
+      const out: { pool: PoolName; route: string; h: hdr.Histogram }[] = [];
+      eachRoute((pool, route, s) => out.push({ pool, route, h: s.latency }));
+      return out;
+    }));
   }
 
   /**

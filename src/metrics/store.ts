@@ -361,9 +361,9 @@ export class Store implements InstanceRegistry {
   }
 
   /** Record a decision (before it is acted on; `decision.at` in seconds, stored as ms); returns its sequence number. */
-  addDecision(service: string, decision: Decision, target: number, boundReason: string | null): number {
+  addDecision(service: string, decision: Decision, target: number, boundReason: string | null, act = target !== decision.current): number {
     return this.guard(() => {
-      const r = this.stmts.decision.run(Math.round(decision.at * 1000), service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, target !== decision.current ? 1 : 0, JSON.stringify(decision));
+      const r = this.stmts.decision.run(Math.round(decision.at * 1000), service, decision.strategy, decision.reason, decision.current, decision.desired, target, boundReason, act ? 1 : 0, JSON.stringify(decision));
       return Number(r.lastInsertRowid);
     });
   }
@@ -376,6 +376,31 @@ export class Store implements InstanceRegistry {
         .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
       return rows.reverse().map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
     });
+  }
+
+  /**
+   * A page of decisions, newest first: those of `service` in [since, until) (ms) whose reason (the
+   * strategy's, or the bound or gate's that replaced it) is one of `reasons`, older than sequence
+   * number `before` (the previous page's cursor). `next` is the cursor of the page after, or null.
+   */
+  decisionsPage(q: { service: string; since?: number; until?: number; reasons?: readonly string[]; before?: number; limit: number }): { decisions: DecisionRecord[]; next: number | null } {
+    return this.guard(() => {
+      const reasons = q.reasons && q.reasons.length ? q.reasons : null;
+      const rows = this.db
+        .prepare(
+          `SELECT seq, service, target, bound_reason, act, decision FROM decisions
+           WHERE service = ? AND seq < ? AND ts >= ? AND ts < ?${reasons ? ` AND (reason IN (${reasons.map(() => '?').join(',')}) OR bound_reason IN (${reasons.map(() => '?').join(',')}))` : ''}
+           ORDER BY seq DESC LIMIT ?`,
+        )
+        .all(q.service, q.before ?? Number.MAX_SAFE_INTEGER, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, ...(reasons ?? []), ...(reasons ?? []), q.limit + 1) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
+      const page = rows.slice(0, q.limit).map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+      return { decisions: page, next: rows.length > q.limit ? (page[page.length - 1]?.seq ?? null) : null };
+    });
+  }
+
+  /** The newest decision of `service` with one of `reasons`, if any. */
+  latestDecision(service: string, reasons: readonly string[]): DecisionRecord | undefined {
+    return this.decisionsPage({ service, reasons, limit: 1 }).decisions[0];
   }
 
   addEvent(e: InstanceEvent): void {

@@ -9,7 +9,8 @@ import { createRng } from '../../src/core/random.js';
 import { pickTwoChoices } from '../../src/gateway/balancer.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { fnv1a } from '../../src/gateway/mirror.js';
-import { serve } from '../helpers.js';
+import { TrafficMetrics } from '../../src/gateway/metrics.js';
+import { component, promtoolCheck, serve } from '../helpers.js';
 
 interface Seen {
   method: string;
@@ -441,7 +442,20 @@ describe('measurement', () => {
     assert.equal(s.pools.shadow.requests, 12);
     const text = await g.metrics.registry.metrics();
     assert.match(text, /shadowscale_gateway_requests_total\{pool="live",route="\/api"\} 11/);
-    assert.match(text, /shadowscale_gateway_latency_seconds\{pool="live",quantile="0.99"\} \d/);
+    // Latency is a Prometheus histogram per pool and route class: cumulative buckets, +Inf = count.
+    assert.match(text, /# TYPE shadowscale_gateway_request_duration_seconds histogram/);
+    const bucket = (le: string) => Number(new RegExp(`shadowscale_gateway_request_duration_seconds_bucket\\{pool="live",route="/api",le="${le.replace('+', '\\+')}"\\} (\\d+)`).exec(text)?.[1]);
+    assert.equal(bucket('+Inf'), 11);
+    assert.ok(bucket('0.001') <= bucket('0.01') && bucket('0.01') <= bucket('10') && bucket('10') <= 11, text);
+    assert.match(text, /shadowscale_gateway_request_duration_seconds_count\{pool="live",route="\/api"\} 11/);
+    assert.doesNotMatch(text, /quantile=/);
+  });
+  it('its exposition passes promtool check metrics', async (t) => {
+    const promtool = component(t, '/usr/bin/promtool', 'prometheus');
+    if (!promtool) return;
+    const m = new TrafficMetrics();
+    for (let k = 0; k < 50; k++) m.observe(k % 2 ? 'live' : 'shadow', { method: 'GET', path: `/api/x${k}`, status: k === 7 ? 503 : 200, durationMs: 0.3 + k, bytesIn: 0, bytesOut: 100, mutation: false });
+    assert.deepEqual(await promtoolCheck(promtool, await m.registry.metrics()), []);
   });
 });
 

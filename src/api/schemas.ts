@@ -1,0 +1,95 @@
+// The API's request schemas (zod): they validate every request (unknown fields and parameters are
+// errors) and generate the OpenAPI document served at /openapi.json. Messages say what was expected.
+
+import { z } from 'zod';
+import { describeValue } from '../core/errors.js';
+import { REASONS, SCALING_MODES } from '../core/reasons.js';
+
+type Check = { error: (iss: { input?: unknown }) => string };
+const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
+
+/** Most decisions one page returns. */
+export const MAX_PAGE = 1000;
+/** Longest bounds override (7 days). */
+export const MAX_OVERRIDE_SECONDS = 7 * 86_400;
+/** Highest instance count an override may name. */
+export const MAX_INSTANCES = 10_000;
+
+/** A time in a query: an ISO 8601 date-time, or milliseconds since the epoch. Parsed to ms. */
+const time = (what: string) =>
+  z
+    .string(expect(`${what} as an ISO 8601 date-time or milliseconds since the epoch`))
+    .transform((v, ctx) => {
+      const ms = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+      if (!Number.isFinite(ms)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} as an ISO 8601 date-time or milliseconds since the epoch, got ${describeValue(v)}`, input: v });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: `${what}: an ISO 8601 date-time or milliseconds since the epoch` });
+
+const intIn = (lo: number, hi: number, what: string) =>
+  z
+    .string(expect(what))
+    .regex(/^\d{1,9}$/, expect(what))
+    .transform(Number)
+    .refine((n) => n >= lo && n <= hi, expect(what));
+
+const reasonNames = Object.keys(REASONS) as [string, ...string[]];
+
+export const serviceParams = z.strictObject({ service: z.string(expect('a service name')).min(1, expect('a service name')).max(200, expect('a service name of at most 200 characters')) });
+
+export const decisionsQuery = z.strictObject({
+  since: time('since').optional(),
+  until: time('until').optional(),
+  reason: z
+    .string(expect('reasons separated by commas'))
+    .transform((v, ctx) => {
+      const names = v.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const n of names) {
+        if (!(n in REASONS)) {
+          ctx.addIssue({ code: 'custom', message: `expected reasons among ${reasonNames.join(', ')}, got ${describeValue(n)}`, input: v });
+          return z.NEVER;
+        }
+      }
+      return names;
+    })
+    .optional()
+    .meta({ description: 'Only decisions with one of these reasons (comma-separated; the strategy\'s, or the bound\'s or gate\'s that replaced it)' }),
+  before: intIn(1, Number.MAX_SAFE_INTEGER, 'a positive decision sequence number (the previous page\'s "next")').optional(),
+  limit: intIn(1, MAX_PAGE, `a page size from 1 to ${MAX_PAGE}`).optional(),
+});
+
+export const rangeQuery = z.strictObject({
+  since: time('since').optional(),
+  until: time('until').optional(),
+  resolution: z.enum(['auto', '1', '60', '3600'], expect('one of "auto", "1", "60", "3600" (seconds)')).optional(),
+});
+
+export const limitQuery = z.strictObject({
+  limit: intIn(1, MAX_PAGE, `a count from 1 to ${MAX_PAGE}`).optional(),
+});
+
+const note = z.string(expect('a note of at most 200 characters')).max(200, expect('a note of at most 200 characters')).optional();
+
+export const noteBody = z.strictObject({ note }).meta({ description: 'An optional note kept with the decision' });
+
+export const modeBody = z.strictObject({
+  mode: z.enum(SCALING_MODES as [string, ...string[]], expect(`one of ${SCALING_MODES.map((m) => `"${m}"`).join(', ')}`)),
+  note,
+});
+
+const count = (what: string) => z.number(expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).int(expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).min(0, expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).max(MAX_INSTANCES, expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`));
+
+export const boundsBody = z
+  .strictObject({
+    min: count('min').optional(),
+    max: count('max').optional(),
+    seconds: z.number(expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)).min(1, expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)).max(MAX_OVERRIDE_SECONDS, expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)),
+    note,
+  })
+  .refine((b) => b.min !== undefined || b.max !== undefined, { message: 'expected min, max or both' })
+  .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, { message: 'expected min <= max', path: ['min'] });
+
+export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

@@ -1,0 +1,256 @@
+// What the API answers, built from the loop's state, the provider and the store. Read-only: nothing
+// here changes the loop or the store.
+
+import type { ServiceConfig, Config } from '../config/schema.js';
+import { oracleInstanceSeconds } from '../core/cost.js';
+import type { DecisionRecord, SeriesPoint, Store } from '../metrics/store.js';
+import type { Instance, Provider } from '../providers/provider.js';
+import { METRIC, type ServiceLoop } from '../control/loop.js';
+import type { ProofGate } from '../proof/gate.js';
+import type { AbArms } from '../proof/ab.js';
+import { proofsReport } from '../proof/report.js';
+
+/** One service as the API serves it. */
+export interface ApiService {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly strategy: string;
+  readonly loop: ServiceLoop;
+  readonly gate?: ProofGate;
+  readonly ab?: AbArms;
+  /** Lead time (s) the strategies plan with. */
+  readonly leadTimeSeconds: number;
+}
+
+export interface ViewDeps {
+  readonly cfg: Config;
+  readonly store: Store;
+  readonly provider: Provider;
+  readonly now: () => number;
+}
+
+const finite = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+
+/** A service's state: mode, pause, bounds, target, pools, the latest tick. */
+export async function serviceView(svc: ApiService, d: ViewDeps) {
+  const st = svc.loop.state();
+  const now = d.now();
+  const instances = (await d.provider.list({ service: svc.name })).filter((i) => i.labels.trial === undefined && i.labels.ab === undefined);
+  const warmupSeconds = (t: string): number => d.cfg.instanceTypes[t]?.warmupSeconds ?? 0;
+  const pool = (kind: 'live' | 'shadow') => {
+    const xs = instances.filter((i) => i.pool === kind);
+    const ready = xs.filter((i) => i.state === 'ready');
+    return {
+      requested: xs.filter((i) => i.state !== 'failed' && i.state !== 'draining').length,
+      starting: xs.filter((i) => i.state === 'starting').length,
+      ready: ready.length,
+      warming: ready.filter((i) => i.readyAt !== undefined && now - i.readyAt < warmupSeconds(i.instanceType) * 1000).length,
+      draining: xs.filter((i) => i.state === 'draining').length,
+      failed: xs.filter((i) => i.state === 'failed').length,
+    };
+  };
+  const t = st.lastTick;
+  return {
+    name: svc.name,
+    strategy: svc.strategy,
+    mode: st.mode,
+    configMode: st.configMode,
+    paused: st.paused,
+    acting: st.notActing === null,
+    notActing: st.notActing,
+    target: st.target,
+    instanceType: st.instanceType,
+    perInstanceRps: st.perInstanceRps,
+    bounds: st.bounds,
+    configuredBounds: { min: svc.loop.configuredBounds.minInstances, max: svc.loop.configuredBounds.maxInstances },
+    boundsOverride: st.boundsOverride ? { ...st.boundsOverride, until: new Date(st.boundsOverride.until).toISOString() } : null,
+    live: pool('live'),
+    shadow: pool('shadow'),
+    arms: svc.ab ? svc.ab.sizes() : null,
+    trials: { running: t?.trials.running ?? 0, instanceSeconds: t?.trials.instanceSeconds ?? 0 },
+    slo: svc.config.slo,
+    lastTick: t
+      ? {
+          at: new Date(t.at).toISOString(),
+          liveRps: finite(t.liveRps),
+          liveP99Ms: finite(t.liveP99Ms),
+          shadowRps: finite(t.shadowRps),
+          utilization: finite(t.utilization),
+          mirrorRate: finite(t.mirrorRate),
+          forecast: t.forecast ?? null,
+          tickMs: t.tickMs,
+        }
+      : null,
+  };
+}
+
+/** A decision record as the API shows it (times in ISO 8601). */
+export function decisionView(r: DecisionRecord) {
+  const d = r.decision;
+  return {
+    seq: r.seq,
+    at: new Date(Math.round(d.at * 1000)).toISOString(),
+    service: r.service,
+    strategy: d.strategy,
+    reason: d.reason,
+    ...(d.driver ? { driver: d.driver } : {}),
+    current: d.current,
+    desired: d.desired,
+    target: r.target,
+    boundReason: r.boundReason,
+    act: r.act,
+    wouldHave: d.wouldHave ?? null,
+    numbers: d.numbers,
+    ...(d.proof ? { proof: d.proof } : {}),
+    ...(d.instanceType ? { instanceType: d.instanceType } : {}),
+    ...(d.operator ? { operator: { ...d.operator, ...(d.operator.until !== undefined ? { until: new Date(d.operator.until).toISOString() } : {}) } } : {}),
+  };
+}
+
+export type Resolution = 1 | 60 | 3600;
+
+/** The resolution for a range: raw seconds up to 6 h, minutes up to 14 days, hours beyond (within what retention keeps). */
+export function resolutionFor(rangeMs: number, asked: string | undefined, store: Store): Resolution {
+  if (asked !== undefined && asked !== 'auto') return Number(asked) as Resolution;
+  if (rangeMs <= Math.min(6 * 3600, store.retention.rawSeconds) * 1000) return 1;
+  if (rangeMs <= Math.min(14 * 86400, store.retention.minuteSeconds) * 1000) return 60;
+  return 3600;
+}
+
+/** The series names of a timeline, in the order of its columns. */
+export const TIMELINE_SERIES = ['demand', 'forecastMean', 'forecastLower', 'forecastUpper', 'liveInstances', 'liveReady', 'desired', 'shadowInstances', 'liveP99Ms', 'shadowP99Ms', 'shadowRps', 'errorRate'] as const;
+const SOURCES: Record<(typeof TIMELINE_SERIES)[number], [string, string]> = {
+  demand: ['live', METRIC.liveRps],
+  forecastMean: ['live', METRIC.forecastMean],
+  forecastLower: ['live', METRIC.forecastLower],
+  forecastUpper: ['live', METRIC.forecastUpper],
+  liveInstances: ['live', METRIC.instances],
+  liveReady: ['live', METRIC.ready],
+  desired: ['live', METRIC.desired],
+  shadowInstances: ['shadow', METRIC.instances],
+  liveP99Ms: ['live', METRIC.liveP99],
+  shadowP99Ms: ['shadow', METRIC.liveP99],
+  shadowRps: ['shadow', METRIC.liveRps],
+  errorRate: ['live', METRIC.liveErrors],
+};
+
+/**
+ * The recorded series of a service over [since, until), as columns on one time axis (seconds since the
+ * epoch; null where a series has no point), plus the current forecast ahead: what charts draw.
+ */
+export function timelineView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution) {
+  const series = {} as Record<(typeof TIMELINE_SERIES)[number], Map<number, number>>;
+  const times = new Set<number>();
+  for (const name of TIMELINE_SERIES) {
+    const [pool, metric] = SOURCES[name];
+    const m = new Map<number, number>();
+    for (const p of d.store.series({ service: svc.name, pool, metric, from: since, to: until, resolution }) as SeriesPoint[]) {
+      m.set(p.ts, p.mean);
+      times.add(p.ts);
+    }
+    series[name] = m;
+  }
+  const ts = [...times].sort((a, b) => a - b);
+  const columns = Object.fromEntries(TIMELINE_SERIES.map((name) => [name, ts.map((t) => finite(series[name].get(t)))])) as Record<(typeof TIMELINE_SERIES)[number], (number | null)[]>;
+  const ahead = svc.loop.forecastAhead(d.now() / 1000);
+  return {
+    service: svc.name,
+    resolution,
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    t: ts.map((x) => x / 1000),
+    ...columns,
+    ahead: { t: ahead.map((p) => p.at), mean: ahead.map((p) => finite(p.mean)), lower: ahead.map((p) => finite(p.lower)), upper: ahead.map((p) => finite(p.upper)) },
+  };
+}
+
+/** Instance-seconds of a recorded count series: each point's mean held for its resolution (raw points: until the next). */
+function instanceSeconds(points: readonly SeriesPoint[], resolution: Resolution, until: number): number {
+  let sum = 0;
+  for (let k = 0; k < points.length; k++) {
+    const p = points[k] as SeriesPoint;
+    const next = points[k + 1];
+    const span = resolution === 1 ? Math.min(((next?.ts ?? until) - p.ts) / 1000, 60) : resolution;
+    if (Number.isFinite(p.mean)) sum += p.mean * Math.max(0, span);
+  }
+  return sum;
+}
+
+/**
+ * What the service cost over [since, until): live, shadow and trial instances at their types' on-demand
+ * prices, what the decisions recorded as "would have" would have cost, and what the oracle (perfect
+ * foresight, the same lead time and capacity) would have paid for the recorded demand.
+ */
+export function costView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution) {
+  const series = (pool: string, metric: string) => d.store.series({ service: svc.name, pool, metric, from: since, to: until, resolution });
+  const price = (type: string): number => d.cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
+  const st = svc.loop.state();
+  const liveType = st.instanceType;
+  const shadowType = svc.config.shadow.instanceType ?? svc.config.instanceType;
+  const live = instanceSeconds(series('live', METRIC.instances), resolution, until);
+  const shadow = instanceSeconds(series('shadow', METRIC.instances), resolution, until);
+  const desired = instanceSeconds(series('live', METRIC.desired), resolution, until);
+  const demand = series('live', METRIC.liveRps);
+  const step = resolution === 1 ? d.cfg.control.tickSeconds : resolution;
+  const oracle = oracleInstanceSeconds(
+    demand.map((p) => p.mean),
+    step,
+    st.perInstanceRps,
+    svc.leadTimeSeconds,
+    svc.loop.configuredBounds.minInstances,
+    svc.loop.configuredBounds.maxInstances,
+  );
+  const trialSeconds = svc.gate?.cost(d.now()).trialInstanceSeconds ?? 0;
+  const money = (seconds: number, type: string): number => Math.round(((seconds * price(type)) / 3600) * 1e6) / 1e6;
+  return {
+    service: svc.name,
+    since: new Date(since).toISOString(),
+    until: new Date(until).toISOString(),
+    resolution,
+    pricing: 'on-demand price per instance-hour of each pool\'s instance type, billed per second',
+    live: { instanceType: liveType, instanceSeconds: Math.round(live), cost: money(live, liveType) },
+    shadow: { instanceType: shadowType, instanceSeconds: Math.round(shadow), cost: money(shadow, shadowType) },
+    trials: { instanceSeconds: Math.round(trialSeconds), cost: money(trialSeconds, liveType), note: 'since this run started' },
+    wouldHave: { instanceSeconds: Math.round(desired), cost: money(desired, liveType), note: 'the targets decisions set or would have set (forecast-only, paused), held until the next' },
+    oracle: { instanceSeconds: Math.round(oracle), cost: money(oracle, liveType), note: 'perfect foresight on the recorded demand, the same capacity per instance and lead time' },
+    liveToOracle: oracle > 0 ? Math.round((live / oracle) * 1000) / 1000 : null,
+  };
+}
+
+export function instancesView(svc: ApiService, d: ViewDeps, instances: readonly Instance[], limit: number) {
+  const events = d.store.events({ limit: 10 * limit }).filter((e) => e.service === svc.name).slice(-limit);
+  return {
+    instances: instances.map((i) => ({
+      id: i.id,
+      pool: i.pool,
+      instanceType: i.instanceType,
+      state: i.state,
+      url: i.url,
+      labels: i.labels,
+      createdAt: new Date(i.createdAt).toISOString(),
+      readyAt: i.readyAt !== undefined ? new Date(i.readyAt).toISOString() : null,
+      ...(i.failure ? { failure: i.failure } : {}),
+      events: events.filter((e) => e.instance === i.id).map((e) => ({ at: new Date(e.at).toISOString(), kind: e.kind, ...(e.detail ? { detail: e.detail } : {}) })),
+    })),
+    events: events.map((e) => ({ at: new Date(e.at).toISOString(), kind: e.kind, instance: e.instance, pool: e.pool, ...(e.detail ? { detail: e.detail } : {}) })),
+  };
+}
+
+/** Proofs and A/B experiments with their verdicts, and what the trials prove now. */
+export function experimentsView(svc: ApiService, d: ViewDeps, limit: number) {
+  const all = d.store.experiments().filter((e) => e.service === svc.name);
+  const report = proofsReport(svc.name, all, d.store.decisions({ service: svc.name, limit: 10_000 }), d.now(), svc.config.scaling.trials.freshSeconds);
+  return {
+    proofs: report,
+    abArms: svc.ab ? svc.ab.summary() : null,
+    experiments: all.slice(-limit).map((e) => ({ id: e.id, kind: e.kind, startedAt: new Date(e.startedAt).toISOString(), finishedAt: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(), verdict: e.verdict, config: e.config, details: e.details })),
+  };
+}
+
+/** Live vs shadow: the latest delta analyses with their verdicts and numbers. */
+export function deltaView(svc: ApiService) {
+  return {
+    service: svc.name,
+    deltas: svc.loop.state().deltas.map((x) => ({ at: new Date(x.at).toISOString(), ...x.result })),
+  };
+}
