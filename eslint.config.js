@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard: a plain browser script (no build step), uPlot loaded before it.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'setInterval', 'setTimeout', 'URLSearchParams', 'uPlot'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
     files: ['src/core/**/*.ts'],
     ignores: ['src/core/**/*.test.ts'],
     rules: {

@@ -73,12 +73,12 @@ export const limitQuery = z.strictObject({
 
 const note = z.string(expect('a note of at most 200 characters')).max(200, expect('a note of at most 200 characters')).optional();
 
-export const noteBody = z.strictObject({ note }).meta({ description: 'An optional note kept with the decision' });
+export const noteBody = z.strictObject({ note }, expect('a JSON object')).meta({ description: 'An optional note kept with the decision' });
 
 export const modeBody = z.strictObject({
   mode: z.enum(SCALING_MODES as [string, ...string[]], expect(`one of ${SCALING_MODES.map((m) => `"${m}"`).join(', ')}`)),
   note,
-});
+}, expect('a JSON object with mode'));
 
 const count = (what: string) => z.number(expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).int(expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).min(0, expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`)).max(MAX_INSTANCES, expect(`${what}: an integer from 0 to ${MAX_INSTANCES}`));
 
@@ -88,7 +88,7 @@ export const boundsBody = z
     max: count('max').optional(),
     seconds: z.number(expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)).min(1, expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)).max(MAX_OVERRIDE_SECONDS, expect(`seconds: a number from 1 to ${MAX_OVERRIDE_SECONDS}`)),
     note,
-  })
+  }, expect('a JSON object with seconds and min, max or both'))
   .refine((b) => b.min !== undefined || b.max !== undefined, { message: 'expected min, max or both' })
   .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, { message: 'expected min <= max', path: ['min'] });
 

@@ -15,6 +15,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerProofs } from './commands/proofs.js';
 import { registerReplay } from './commands/replay.js';
 import { registerConfig } from './commands/config.js';
+import { registerStatus } from './commands/status.js';
 
 export type { Io } from './options.js';
 export { renderBacktest, renderSweep, renderTune } from './render.js';
@@ -37,6 +38,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerDoctor(program, io);
   registerProofs(program, io);
   registerReplay(program, io);
+  registerStatus(program, io);
   registerConfig(program, io);
 
   try {

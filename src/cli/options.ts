@@ -67,6 +67,9 @@ export function hostPort(flag: string) {
     return hp;
   };
 }
+/** HOST:PORT back as text (IPv6 hosts in brackets). */
+export const hostPortText = (hp: { host: string; port: number }): string => `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
+
 export function urlList(flag: string) {
   return (v: string): string[] =>
     v.split(',').map((u) => {

@@ -244,7 +244,7 @@ const apiToken = z
 
 const api = z
   .strictObject({
-    listen: hostPort().default('127.0.0.1:8081').describe('Address of the REST API, the dashboard (/) and /metrics; without tokens it must be a loopback address'),
+    listen: hostPort().default('127.0.0.1:0').describe('Address of the REST API, the dashboard (/) and /metrics (port 0: any free port; the address is printed at start and kept in the store for `shadowscale status`); without tokens it must be a loopback address'),
     tokens: z.array(apiToken, expect('a list of tokens')).default([]).describe('Bearer tokens with roles; SHADOWSCALE_API_TOKEN (admin) and SHADOWSCALE_API_READ_TOKEN (read) are added from the environment'),
     maxBodyBytes: positiveInt().max(1 << 20, expect('at most 1048576')).default(16 * 1024).describe('Largest request body the API reads'),
   })

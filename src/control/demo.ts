@@ -60,6 +60,8 @@ export interface DemoOptions {
   readonly signal?: AbortSignal;
   /** A/B arms in the shadow, one per strategy, during each strategy's day (shadow.ab of the configuration). */
   readonly ab?: readonly DemoStrategy[];
+  /** Address of the API and dashboard (default 127.0.0.1:0: any free port). */
+  readonly api?: string;
 }
 
 /** The demo was interrupted; what it had started is stopped and its directory removed. */
@@ -128,10 +130,10 @@ export interface DemoResult {
   details: Partial<Record<DemoStrategy, DemoDetails>>;
 }
 
-export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds' | 'ab'>, storePath: string): Config {
+export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds' | 'ab' | 'api'>, storePath: string): Config {
   return loadConfig({
     file: o.configFile ?? DEMO_CONFIG,
-    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0', ...(o.ab?.length ? [`services[0].shadow.ab.strategies=[${o.ab.join(',')}]`] : [])],
+    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0', `api.listen=${o.api ?? '127.0.0.1:0'}`, ...(o.ab?.length ? [`services[0].shadow.ab.strategies=[${o.ab.join(',')}]`] : [])],
   });
 }
 
@@ -251,6 +253,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     },
   });
   started(rt);
+  if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)`);
   try {
     o.signal?.throwIfAborted();
     // 1. The night's pool and the shadow, warm before the day starts.

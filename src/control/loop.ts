@@ -252,7 +252,8 @@ export class ServiceLoop {
     if (last) {
       this.target = last.target;
       this.decisionSeq = last.seq;
-      const strategyLast = d.store.decisionsPage({ service: s.service, limit: 1, reasons: [] }).decisions.find((r) => r.decision.operator === undefined && r.decision.reason !== 'bounds_override_expired');
+      // The period runs from the strategy's last decision, not from an operator's change.
+      const strategyLast = d.store.decisionsPage({ service: s.service, limit: 50 }).decisions.find((r) => !OPERATOR_REASONS.includes(r.decision.reason));
       this.lastDecisionAt = (strategyLast ?? last).decision.at * 1000;
     }
     this.desired = this.target;
@@ -388,6 +389,10 @@ export class ServiceLoop {
     if (history.length === 0 && risk === undefined) return;
     const replayed = strategy.warmStart(history, risk);
     this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${risk !== undefined ? `, risk ${risk.toPrecision(3)} restored` : ''}`, { replayed, ...(risk !== undefined ? { risk } : {}) });
+  }
+
+  get serviceName(): string {
+    return this.s.service;
   }
 
   get currentTarget(): number {
@@ -539,11 +544,11 @@ export class ServiceLoop {
         }
         this.lastProof = final.proof;
       }
-      decision = notActing ? { ...final, wouldHave: notActing } : final;
+      decision = notActing ? { ...final, wouldHave: { why: notActing, target: final.desired } } : final;
       this.desired = final.desired;
       // Recorded before it is acted on, with its proof. In forecast-only mode or paused, what would have
       // been done is recorded and the target holds.
-      const stored: Decision = { ...raw, ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: notActing } : {}) };
+      const stored: Decision = { ...raw, ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: { why: notActing, target: final.desired } } : {}) };
       const boundReason = final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null;
       this.decisionSeq = notActing ? this.d.store.addDecision(s.service, stored, this.target, boundReason, false) : this.d.store.addDecision(s.service, stored, final.desired, boundReason);
       const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';

@@ -29,6 +29,8 @@ import { readSnapshot } from '../providers/snapshot.js';
 import { recoverTrials } from '../proof/trial.js';
 import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
 import { ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
+import { RunMetrics } from '../api/metrics.js';
+import { createApi, listenApi, type ApiServer } from '../api/server.js';
 
 /** The bundled sample service (compiled beside this file's tree). */
 export const SAMPLE_SERVICE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'sample-service', 'server.js');
@@ -116,6 +118,10 @@ export interface RuntimeOptions {
   readonly onFatal?: (err: Error) => void;
   /** Tick on a timer (default); tests and the demo may tick by hand. */
   readonly autoTick?: boolean;
+  /** The REST API, dashboard and /metrics (default: on, at api.listen); false: none. */
+  readonly api?: boolean;
+  /** Where API tokens named by the configuration are read (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export class Runtime {
@@ -141,7 +147,15 @@ export class Runtime {
     readonly gate?: ProofGate,
     /** A/B arms in the shadow; undefined unless shadow.ab is configured. */
     readonly ab?: AbArms,
+    /** The REST API and dashboard; undefined with api: false. */
+    readonly api?: ApiServer,
+    private readonly runMetrics?: RunMetrics,
   ) {}
+
+  /** The API's (and dashboard's) base URL, if it listens. */
+  get apiUrl(): string | undefined {
+    return this.api?.url;
+  }
 
   static async start(o: RuntimeOptions): Promise<Runtime> {
     const cfg = o.cfg;
@@ -155,6 +169,8 @@ export class Runtime {
     let provider: LocalProvider | undefined;
     let closeGateway: (() => Promise<void>) | undefined;
     let adminServer: Server | undefined;
+    let api: ApiServer | undefined;
+    let ab: AbArms | undefined;
     try {
       const gw = cfg.gateway;
       const shadowType = svc.shadow.instanceType ?? svc.instanceType;
@@ -273,12 +289,13 @@ export class Runtime {
           headroom: sc.headroom,
           emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
           sloErrorRate: svc.slo.errorRate,
+          mode: sc.mode,
         };
       const loop = new ServiceLoop(
         loopSettings,
         { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
       );
-      let ab: AbArms | undefined;
+      ab = undefined;
       if (svc.shadow.ab) {
         // Every arm: the live model, its bounds scaled to the arm's share, its own strategy.
         const share = svc.shadow.ab.share;
@@ -304,13 +321,26 @@ export class Runtime {
         );
         await ab.start();
       }
-      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate, ab);
+      let runMetrics: RunMetrics | undefined;
+      if (o.api ?? true) {
+        // The API, the dashboard and /metrics (the gateway's metrics appended): before the first tick.
+        const apiService = { name: svc.name, config: svc, strategy: strategyName, loop, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), leadTimeSeconds: model.leadTimeSeconds };
+        runMetrics = new RunMetrics(cfg, [apiService], store, provider, now);
+        const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
+        api = await createApi({ cfg, store, provider, services: [apiService], metrics: runMetrics, extraMetrics: async () => (await control.metrics()).text, env: o.env ?? process.env, host: a.host, now });
+        await listenApi(api, a.host, a.port);
+        // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
+        store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));
+      }
+      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate, ab, api, runMetrics);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loop stops acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
       if (o.autoTick ?? true) rt.startTicking(c.tickSeconds);
       return rt;
     } catch (err) {
+      await api?.close().catch(() => undefined);
+      await ab?.close().catch(() => undefined);
       await provider?.close();
       await closeGateway?.();
       const a = adminServer;
@@ -353,6 +383,7 @@ export class Runtime {
       if (this.ticking === settled) this.ticking = undefined;
     });
     const r = await p;
+    this.runMetrics?.observeTick(this.loop.serviceName, r.tickMs);
     if (this.ab && !this.stopped) {
       try {
         await this.ab.tick(r.liveRps);
@@ -404,6 +435,7 @@ export class Runtime {
       await Promise.all(all.map((i) => this.provider.delete(i.id).catch(() => undefined)));
       this.stoppedInstances = all.length;
     }
+    await this.api?.close().catch(() => undefined);
     await this.provider.close();
     this.adminServer?.closeAllConnections();
     await Promise.all([this.closeGateway(), new Promise<void>((r) => (this.adminServer ? this.adminServer.close(() => r()) : r()))]);

@@ -55,14 +55,20 @@ export interface Decision {
   readonly instanceType?: string;
   /** What the proof gate said (src/core/gate.ts), recorded with the decision before it acts. */
   readonly proof?: DecisionProof;
-  /** Not acted on: the loop was in forecast-only mode or paused, and recorded what it would have done. */
-  readonly wouldHave?: NotActing;
+  /** Not acted on: the loop was in forecast-only mode or paused; why, and the target it would have set. */
+  readonly wouldHave?: WouldHave;
   /** A change an operator made through the API (pause, mode, bounds): who, and what. */
   readonly operator?: OperatorAction;
 }
 
 /** Why a decision was not acted on. */
 export type NotActing = 'forecast-only' | 'paused';
+
+/** A decision recorded but not acted on: why, and the target (after bounds and proof) it would have set. */
+export interface WouldHave {
+  readonly why: NotActing;
+  readonly target: number;
+}
 
 /** The scaling modes: act on decisions, or only decide and record them (AWS ForecastOnly, Crane Preview, VPA Off). */
 export type ScalingMode = 'act' | 'forecast-only';

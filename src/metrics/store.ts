@@ -308,6 +308,26 @@ export class Store implements InstanceRegistry {
     });
   }
 
+  /** A value kept in the store's meta table (e.g. the running API's address), if any. */
+  static metaAt(path: string, key: string): string | undefined {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 500 });
+      return (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    } catch {
+      return undefined;
+    } finally {
+      db?.close();
+    }
+  }
+
+  /** Keep a value in the store's meta table (the owner's address for the CLI, say). */
+  setMeta(key: string, value: string): void {
+    return this.guard(() => {
+      this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    });
+  }
+
   private takeOwnership(): void {
     const take = this.db.transaction(() => {
       // Stores made before ids get one at their next open.
@@ -403,6 +423,18 @@ export class Store implements InstanceRegistry {
     return this.decisionsPage({ service, reasons, limit: 1 }).decisions[0];
   }
 
+  /** Decisions of a service counted by the reason that set the target (the bound's or gate's, else the strategy's) and whether they acted. */
+  decisionCounts(service: string): { reason: string; acted: boolean; count: number }[] {
+    return this.guard(() =>
+      (this.db.prepare('SELECT COALESCE(bound_reason, reason) AS reason, act, count(*) AS n FROM decisions WHERE service = ? GROUP BY 1, 2').all(service) as { reason: string; act: number; n: number }[]).map((r) => ({ reason: r.reason, acted: r.act === 1, count: r.n })),
+    );
+  }
+
+  /** Experiments counted by service, kind and verdict (null while open). */
+  experimentCounts(): { service: string; kind: string; verdict: string | null; count: number }[] {
+    return this.guard(() => (this.db.prepare('SELECT service, kind, verdict, count(*) AS n FROM experiments GROUP BY 1, 2, 3').all() as { service: string; kind: string; verdict: string | null; n: number }[]).map((r) => ({ service: r.service, kind: r.kind, verdict: r.verdict, count: r.n })));
+  }
+
   addEvent(e: InstanceEvent): void {
     return this.guard(() => {
       this.stmts.event.run(e.at, e.kind, e.instance, e.service, e.pool, e.detail ?? null);
@@ -470,6 +502,7 @@ export class Store implements InstanceRegistry {
     }
     try {
       this.db.prepare("DELETE FROM meta WHERE key = 'owner' AND value = ?").run(JSON.stringify({ pid: this.pid }));
+      this.db.prepare("DELETE FROM meta WHERE key = 'api'").run();
     } finally {
       this.db.close();
     }

@@ -1,10 +1,10 @@
 // `shadowscale demo`: the whole loop on this machine with a compressed day of load.
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
 import { interruptible } from '../../control/leftovers.js';
-import { type Io, positiveNumber, positiveInteger } from '../options.js';
+import { type Io, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
 
 export function registerDemo(program: Command, io: Io): void {
   program
@@ -26,6 +26,7 @@ export function registerDemo(program: Command, io: Io): void {
       if (names.length < 2 || new Set(names).size !== names.length) throw new InvalidArgumentError(`expected at least two distinct strategies, e.g. reactive,hybrid, got "${v}"`);
       return names;
     })
+    .option('--api <host:port>', 'address of the dashboard and API during the demo (default 127.0.0.1:0, any free port)', hostPort('--api'))
     .option('--clean', 'only stop the instances and remove the temporary directories that interrupted demos left behind (every demo does this first)')
     .option('--json', 'print the results as JSON')
     .action(async (opts: Record<string, unknown>) => {
@@ -56,6 +57,7 @@ export function registerDemo(program: Command, io: Io): void {
           historyDays: opts.historyDays as number,
           ...(opts.config ? { configFile: opts.config as string } : {}),
           ...(ab ? { ab } : {}),
+          ...(opts.api ? { api: hostPortText(opts.api as { host: string; port: number }) } : {}),
           onStatus: (line) => {
             if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
             else if (Date.now() - lastPrinted >= 5000) {

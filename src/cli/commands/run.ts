@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig, serviceByName } from '../../config/load.js';
 import { Runtime } from '../../control/runtime.js';
 import { resolve } from 'node:path';
-import { type Io, collect } from '../options.js';
+import { type Io, collect, hostPort, hostPortText } from '../options.js';
 
 export function registerRun(program: Command, io: Io): void {
   program
@@ -13,10 +13,12 @@ export function registerRun(program: Command, io: Io): void {
     .requiredOption('--config <file>', 'YAML configuration file')
     .option('--service <name>', 'service to run (default: gateway.service, else the first)')
     .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
+    .option('--api <host:port>', 'address of the REST API, the dashboard and /metrics (or api.listen; default 127.0.0.1:0, any free port)', hostPort('--api'))
     .option('--stop-instances', 'on exit, drain and stop the instances instead of leaving them for the next run')
     .option('--json', 'print the addresses as one JSON line; events as JSON lines on stderr')
     .action(async (opts: Record<string, unknown>) => {
-      const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: opts.set as string[] });
+      const api = opts.api as { host: string; port: number } | undefined;
+      const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: [...(opts.set as string[]), ...(api ? [`api.listen=${hostPortText(api)}`] : [])] });
       const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
       const tty = io.stderrIsTty && !opts.json;
       // SIGINT/SIGTERM from the very start: one arriving while the runtime starts stops it once started
@@ -32,6 +34,7 @@ export function registerRun(program: Command, io: Io): void {
       const rt = await Runtime.start({
         cfg,
         service: svc.name,
+        env: io.env,
         onFatal: (err) => fatal(err),
         onTick: (r) => {
           if (!tty) return;
@@ -55,8 +58,8 @@ export function registerRun(program: Command, io: Io): void {
         if (opts.json) io.err(`${JSON.stringify({ at: Date.now(), kind: 'ab_summary', arms: sum })}\n`);
         else for (const [n, a] of Object.entries(sum)) io.err(`${tty ? '\r\x1b[2K' : ''}A/B arm ${n}: ${a.sloViolationSeconds} violation s, p99 ${a.p99Ms} ms, ${a.instanceSeconds} instance-s, ${a.actions} action(s), ${a.requests} requests, ${a.errors} errors\n`);
       };
-      const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, store: resolve(cfg.store.path), pid: process.pid };
-      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\n`);
+      const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, api: rt.apiUrl ?? null, dashboard: rt.apiUrl ? `${rt.apiUrl}/` : null, store: resolve(cfg.store.path), pid: process.pid };
+      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
       const why = await Promise.race([failed, stopRequested]);
       abSummary();
       if (why) {

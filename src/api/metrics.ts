@@ -1,0 +1,207 @@
+// The control plane's own metrics for Prometheus (`run`'s /metrics): instances per pool and state,
+// forecast, decisions by reason, proofs by verdict, delta results, shadow sync, cost rates and tick
+// duration. Values are read at scrape time from the loop's state, the provider and the store, so
+// nothing on the loop's path touches prom-client except the tick-duration histogram.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../metrics/store.js';
+import type { Provider } from '../providers/provider.js';
+import type { ApiService } from './views.js';
+
+export class RunMetrics {
+  readonly registry = new Registry();
+  private readonly tick: Histogram<'service'>;
+
+  constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now) {
+    const reg = [this.registry];
+    const price = (type: string): number => cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
+    new Gauge({
+      name: 'shadowscale_instances',
+      help: 'Instances per service, pool and state (requested = not failed or draining; warming = ready but within its type\'s warm-up)',
+      labelNames: ['service', 'pool', 'state'],
+      registers: reg,
+      async collect() {
+        this.reset();
+        const all = await provider.list();
+        const t = now();
+        for (const s of services) {
+          for (const pool of ['live', 'shadow'] as const) {
+            const xs = all.filter((i) => i.service === s.name && i.pool === pool && i.labels.trial === undefined && i.labels.ab === undefined);
+            const ready = xs.filter((i) => i.state === 'ready');
+            this.set({ service: s.name, pool, state: 'requested' }, xs.filter((i) => i.state !== 'failed' && i.state !== 'draining').length);
+            this.set({ service: s.name, pool, state: 'starting' }, xs.filter((i) => i.state === 'starting').length);
+            this.set({ service: s.name, pool, state: 'ready' }, ready.length);
+            this.set({ service: s.name, pool, state: 'warming' }, ready.filter((i) => i.readyAt !== undefined && t - i.readyAt < (cfg.instanceTypes[i.instanceType]?.warmupSeconds ?? 0) * 1000).length);
+          }
+          const trials = all.filter((i) => i.service === s.name && i.labels.trial !== undefined).length;
+          this.set({ service: s.name, pool: 'trial', state: 'requested' }, trials);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_desired_instances',
+      help: "The live pool's target (what decisions set); in forecast-only mode or paused, what the last decision would have set is in shadowscale_would_have_instances",
+      labelNames: ['service'],
+      registers: reg,
+      collect() {
+        for (const s of services) this.set({ service: s.name }, s.loop.state().target);
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_acting',
+      help: '1 when decisions act on the live pool, 0 in forecast-only mode or while paused',
+      labelNames: ['service', 'mode'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const st = s.loop.state();
+          this.set({ service: s.name, mode: st.paused ? 'paused' : st.mode }, st.notActing === null ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_forecast_requests_per_second',
+      help: "The forecast of live demand for now: its mean and the bounds of its interval",
+      labelNames: ['service', 'bound'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const f = s.loop.state().lastTick?.forecast;
+          if (!f) continue;
+          this.set({ service: s.name, bound: 'mean' }, f.mean);
+          this.set({ service: s.name, bound: 'lower' }, f.lower);
+          this.set({ service: s.name, bound: 'upper' }, f.upper);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_demand_requests_per_second',
+      help: 'Live demand over the last tick',
+      labelNames: ['service'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const r = s.loop.state().lastTick?.liveRps;
+          if (r !== undefined && Number.isFinite(r)) this.set({ service: s.name }, r);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_mirror_ratio',
+      help: 'Fraction of live requests mirrored to the shadow (the sampling controller\'s rate)',
+      labelNames: ['service'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const r = s.loop.state().lastTick?.mirrorRate;
+          if (r !== undefined && Number.isFinite(r)) this.set({ service: s.name }, r);
+        }
+      },
+    });
+    new Counter({
+      name: 'shadowscale_decisions_total',
+      help: 'Decisions recorded, by the reason that set the target (the strategy\'s, or the bound or gate\'s that replaced it), and whether they acted',
+      labelNames: ['service', 'reason', 'acted'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) for (const c of store.decisionCounts(s.name)) this.inc({ service: s.name, reason: c.reason, acted: c.acted ? 'true' : 'false' }, c.count);
+      },
+    });
+    new Counter({
+      name: 'shadowscale_experiments_total',
+      help: 'Finished shadow experiments (trials, A/B) by kind and verdict',
+      labelNames: ['service', 'kind', 'verdict'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const c of store.experimentCounts()) if (services.some((s) => s.name === c.service)) this.inc({ service: c.service, kind: c.kind, verdict: c.verdict ?? 'open' }, c.count);
+      },
+    });
+    new Counter({
+      name: 'shadowscale_delta_results_total',
+      help: 'Live vs shadow delta analyses by verdict, since this run started',
+      labelNames: ['service', 'verdict'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) for (const [verdict, n] of Object.entries(s.loop.state().counters.deltaVerdicts)) this.inc({ service: s.name, verdict }, n);
+      },
+    });
+    new Counter({
+      name: 'shadowscale_degradations_total',
+      help: 'Confirmed degradations found by delta analysis (pool: the one that was worse), since this run started',
+      labelNames: ['service', 'pool'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const c = s.loop.state().counters;
+          this.inc({ service: s.name, pool: 'live' }, c.liveDegraded);
+          this.inc({ service: s.name, pool: 'shadow' }, c.shadowDegraded);
+        }
+      },
+    });
+    new Counter({
+      name: 'shadowscale_shadow_syncs_total',
+      help: "State copies from a live instance to a new shadow (stateful services), by result, since this run started",
+      labelNames: ['service', 'result'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const c = s.loop.state().counters;
+          this.inc({ service: s.name, result: 'ok' }, c.shadowSyncs);
+          this.inc({ service: s.name, result: 'failed' }, c.shadowSyncFailures);
+        }
+      },
+    });
+    new Counter({
+      name: 'shadowscale_replacements_total',
+      help: 'Failed instances replaced, by pool, since this run started',
+      labelNames: ['service', 'pool'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of services) {
+          const c = s.loop.state().counters.replacements;
+          this.inc({ service: s.name, pool: 'live' }, c.live);
+          this.inc({ service: s.name, pool: 'shadow' }, c.shadow);
+        }
+      },
+    });
+    new Gauge({
+      name: 'shadowscale_cost_per_hour',
+      help: "What the requested instances cost per hour now, by pool, at their types' on-demand prices (the configuration's currency)",
+      labelNames: ['service', 'pool'],
+      registers: reg,
+      async collect() {
+        this.reset();
+        const all = await provider.list();
+        for (const s of services) {
+          for (const pool of ['live', 'shadow', 'trial'] as const) {
+            const xs = all.filter((i) => i.service === s.name && i.state !== 'failed' && (pool === 'trial' ? i.labels.trial !== undefined : i.pool === pool && i.labels.trial === undefined && i.labels.ab === undefined));
+            this.set({ service: s.name, pool }, xs.reduce((sum, i) => sum + price(i.instanceType), 0));
+          }
+        }
+      },
+    });
+    this.tick = new Histogram({
+      name: 'shadowscale_tick_duration_seconds',
+      help: 'Duration of one control-loop tick (sense, decide, record, act)',
+      labelNames: ['service'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: reg,
+    });
+  }
+
+  /** A tick finished (the one thing observed on the loop's path). */
+  observeTick(service: string, tickMs: number): void {
+    this.tick.observe({ service }, tickMs / 1000);
+  }
+}

@@ -1,0 +1,277 @@
+// The REST API, the dashboard's files and /metrics, served by `run` and `demo` (fastify). Requests are
+// validated by the zod schemas of schemas.ts, which also generate the OpenAPI document at
+// /openapi.json. Every error answers { error: { code, message } } with a code of the error registry;
+// unknown fields and parameters are errors; bodies are bounded. Reference: docs/reference/api.md.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import { ERROR_CODES, isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
+import type { ScalingMode } from '../core/reasons.js';
+import type { Store } from '../metrics/store.js';
+import type { Provider } from '../providers/provider.js';
+import { allows, Auth, type Principal, type Role } from './auth.js';
+import type { RunMetrics } from './metrics.js';
+import { boundsBody, decisionsQuery, limitQuery, modeBody, noteBody, rangeQuery, serviceParams } from './schemas.js';
+import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
+
+export interface ApiOptions {
+  readonly cfg: Config;
+  readonly store: Store;
+  readonly provider: Provider;
+  readonly services: readonly ApiService[];
+  readonly metrics: RunMetrics;
+  /** More Prometheus text appended to /metrics (the gateway's own metrics). */
+  readonly extraMetrics?: () => Promise<string>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly host: string;
+  readonly now?: () => number;
+}
+
+export interface ApiServer {
+  readonly app: FastifyInstance;
+  readonly auth: Auth;
+  /** Base URL once listening. */
+  url: string;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: public (no token), read, or admin. */
+    role?: Role | 'public';
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const require = createRequire(import.meta.url);
+
+/** The dashboard's files (web/ and uPlot's build), read once: served from memory. */
+function staticFiles(): Map<string, { type: string; body: Buffer }> {
+  const web = join(ROOT, 'web');
+  const uplot = dirname(require.resolve('uplot/package.json'));
+  const files = new Map<string, { type: string; body: Buffer }>();
+  const add = (url: string, file: string, type: string): void => {
+    try {
+      files.set(url, { type, body: readFileSync(file) });
+    } catch {
+      // A file missing from the package: its URL answers 404.
+    }
+  };
+  add('/', join(web, 'index.html'), 'text/html; charset=utf-8');
+  add('/app.js', join(web, 'app.js'), 'text/javascript; charset=utf-8');
+  add('/style.css', join(web, 'style.css'), 'text/css; charset=utf-8');
+  add('/assets/uplot.js', join(uplot, 'dist', 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8');
+  add('/assets/uplot.css', join(uplot, 'dist', 'uPlot.min.css'), 'text/css; charset=utf-8');
+  return files;
+}
+
+function errorReply(reply: FastifyReply, code: ErrorCode, message: string, headers: Record<string, string> = {}): FastifyReply {
+  for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
+  return reply.code(ERROR_CODES[code].httpStatus).type('application/json').send({ error: { code, message } });
+}
+
+/** "body.mode", "query.limit", "params.service" from a validation issue. */
+function where(context: string | undefined, path: string): string {
+  const ctx = context === 'querystring' ? 'query' : (context ?? 'request');
+  const rest = path.replace(/^\//, '').split('/').filter(Boolean).join('.');
+  return rest ? `${ctx}.${rest}` : ctx;
+}
+
+/** Routes by method and path pattern, to tell 405 from 404. */
+type RouteKey = { method: string; pattern: RegExp };
+
+export async function createApi(o: ApiOptions): Promise<ApiServer> {
+  const now = o.now ?? Date.now;
+  const auth = new Auth(o.cfg.api.tokens, o.env, o.host);
+  const byName = new Map(o.services.map((s) => [s.name, s]));
+  const deps: ViewDeps = { cfg: o.cfg, store: o.store, provider: o.provider, now };
+  const files = staticFiles();
+  const routes: RouteKey[] = [];
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: o.cfg.api.maxBodyBytes,
+    // Malformed URLs (bad percent-encoding) answer in the registry's shape too.
+    frameworkErrors: (err, _req, reply) => {
+      void errorReply(reply, 'SHADOWSCALE_E_API_QUERY', `url: ${err.message}`);
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'shadowscale API', version: '1', description: 'The operator API of `shadowscale run`: services, decisions, forecasts against demand, proofs, instances, live vs shadow, cost; pause, mode and bounds. Errors answer { error: { code, message } } with a code of docs/reference/errors.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: auth.open ? [] : [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.addHook('onRoute', (r) => {
+    const pattern = new RegExp(`^${r.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+    for (const m of [r.method].flat()) routes.push({ method: m, pattern });
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const role = req.routeOptions.config.role ?? 'admin';
+    if (role === 'public') return;
+    const p = auth.authenticate(req.headers.authorization);
+    if (p instanceof ShadowscaleError) return errorReply(reply, p.code, p.message, { 'www-authenticate': 'Bearer realm="shadowscale"' });
+    if (!allows(p, role)) return errorReply(reply, 'SHADOWSCALE_E_API_FORBIDDEN', `${req.method} ${req.routeOptions.url}: needs an admin token; "${p.name}" is read-only`);
+    req.principal = p;
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path) && r.method !== 'HEAD').map((r) => r.method))];
+    if (allowed.length) return errorReply(reply, 'SHADOWSCALE_E_METHOD_NOT_ALLOWED', `${req.method} ${path}: not allowed (allowed: ${allowed.join(', ')})`, { allow: allowed.join(', ') });
+    return errorReply(reply, 'SHADOWSCALE_E_NOT_FOUND', `${req.method} ${path}: no such resource (see /openapi.json)`);
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issue = err.validation[0];
+      const context = err.validationContext;
+      const code: ErrorCode = context === 'body' ? 'SHADOWSCALE_E_API_INPUT' : 'SHADOWSCALE_E_API_QUERY';
+      const keys = (issue?.params as { keys?: string[] } | undefined)?.keys;
+      // Unknown fields: name them.
+      if (issue?.keyword === 'unrecognized_keys' && keys?.length) return errorReply(reply, code, `${where(context, `${issue.instancePath}/${keys[0]}`)}: unknown ${context === 'body' ? 'field' : 'parameter'}`);
+      return errorReply(reply, code, `${where(context, issue?.instancePath ?? '')}: ${issue?.message ?? 'invalid'}`);
+    }
+    if (isShadowscaleError(err)) return errorReply(reply, err.code, err.message);
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return errorReply(reply, 'SHADOWSCALE_E_API_BODY_TOO_LARGE', `body: expected at most ${o.cfg.api.maxBodyBytes} bytes (api.maxBodyBytes)`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return errorReply(reply, 'SHADOWSCALE_E_API_MEDIA_TYPE', `content-type: expected application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
+      default:
+        break;
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return errorReply(reply, 'SHADOWSCALE_E_API_INPUT', `body: ${err.message}`);
+    return errorReply(reply, 'SHADOWSCALE_E_INTERNAL', `${req.method} ${req.routeOptions.url ?? req.url}: ${err.message}`);
+  });
+
+  const service = (name: string): ApiService => {
+    const s = byName.get(name);
+    if (!s) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `params.service: no service "${name}" (have: ${[...byName.keys()].join(', ')})`);
+    return s;
+  };
+  const range = (q: { since?: number; until?: number }, defaultSeconds: number): { since: number; until: number } => {
+    const until = q.until ?? now();
+    const since = q.since ?? until - defaultSeconds * 1000;
+    if (since >= until) throw new ShadowscaleError('SHADOWSCALE_E_API_QUERY', `query.since: expected a time before until (${new Date(until).toISOString()}), got ${new Date(since).toISOString()}`);
+    return { since, until };
+  };
+  const by = (req: FastifyRequest): string => req.principal?.name ?? 'unknown';
+
+  // Public: health, the API's description, the dashboard's files.
+  app.get('/healthz', { config: { role: 'public' }, schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  for (const [url, f] of files) app.get(url, { config: { role: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
+
+  app.get('/metrics', { config: { role: 'read' }, schema: { hide: true } }, async (_req, reply) => {
+    const text = (await o.metrics.registry.metrics()) + (o.extraMetrics ? await o.extraMetrics() : '');
+    return reply.type(o.metrics.registry.contentType).send(text);
+  });
+
+  const read = { config: { role: 'read' as const } };
+  const admin = { config: { role: 'admin' as const } };
+  const tag = (summary: string, tags = ['read']) => ({ summary, tags });
+
+  app.get('/api/v1/services', { ...read, schema: tag('Every service with its mode, pools, target and latest tick') }, async () => ({ services: await Promise.all(o.services.map((s) => serviceView(s, deps))) }));
+
+  app.get('/api/v1/services/:service', { ...read, schema: { ...tag('One service: mode, pause, bounds, pools (requested, ready, warming, shadow), A/B arms, latest tick'), params: serviceParams } }, async (req) => serviceView(service(req.params.service), deps));
+
+  app.get('/api/v1/services/:service/decisions', { ...read, schema: { ...tag('Decisions with reason and numbers, newest first; filter by time and reason; page with before=next'), params: serviceParams, querystring: decisionsQuery } }, async (req) => {
+    const s = service(req.params.service);
+    const q = req.query;
+    const page = o.store.decisionsPage({ service: s.name, ...(q.since !== undefined ? { since: q.since } : {}), ...(q.until !== undefined ? { until: q.until } : {}), ...(q.reason ? { reasons: q.reason } : {}), ...(q.before !== undefined ? { before: q.before } : {}), limit: q.limit ?? 100 });
+    return { service: s.name, decisions: page.decisions.map(decisionView), next: page.next };
+  });
+
+  app.get('/api/v1/services/:service/timeline', { ...read, schema: { ...tag('Demand against the forecast (mean and interval), instances (live, ready, desired, shadow), live and shadow latency, as columns on one time axis; and the forecast ahead'), params: serviceParams, querystring: rangeQuery } }, async (req) => {
+    const s = service(req.params.service);
+    const r = range(req.query, 3600);
+    return timelineView(s, deps, r.since, r.until, resolutionFor(r.until - r.since, req.query.resolution, o.store));
+  });
+
+  app.get('/api/v1/services/:service/cost', { ...read, schema: { ...tag('Cost of live, shadow and trials, of what decisions would have done, and of the oracle on the recorded demand'), params: serviceParams, querystring: rangeQuery } }, async (req) => {
+    const s = service(req.params.service);
+    const r = range(req.query, 86_400);
+    return costView(s, deps, r.since, r.until, resolutionFor(r.until - r.since, req.query.resolution, o.store));
+  });
+
+  app.get('/api/v1/services/:service/instances', { ...read, schema: { ...tag('Instances of the service (live, shadow, trials, arms) with their recent events'), params: serviceParams, querystring: limitQuery } }, async (req) => {
+    const s = service(req.params.service);
+    return { service: s.name, ...instancesView(s, deps, await o.provider.list({ service: s.name }), req.query.limit ?? 200) };
+  });
+
+  app.get('/api/v1/services/:service/experiments', { ...read, schema: { ...tag('Proofs (trials on the shadow) and A/B experiments with their verdicts, and what the fresh trials prove now'), params: serviceParams, querystring: limitQuery } }, async (req) => ({ service: req.params.service, ...experimentsView(service(req.params.service), deps, req.query.limit ?? 100) }));
+
+  app.get('/api/v1/services/:service/delta', { ...read, schema: { ...tag('Live vs shadow: the latest delta analyses (normalised by per-instance load) with their verdicts and numbers'), params: serviceParams } }, async (req) => deltaView(service(req.params.service)));
+
+  // Changes (admin): each is recorded as a decision before it applies, and answers with its sequence number.
+  const changed = async (s: ApiService, seq: number | undefined) => ({ seq: seq ?? null, service: await serviceView(s, deps) });
+  app.post('/api/v1/services/:service/pause', { ...admin, schema: { ...tag('Pause acting: decisions go on and are recorded as what would have been done', ['admin']), params: serviceParams, body: noteBody.nullish() } }, async (req) => {
+    const s = service(req.params.service);
+    return changed(s, s.loop.pause(by(req), req.body?.note));
+  });
+  app.post('/api/v1/services/:service/resume', { ...admin, schema: { ...tag('Resume acting', ['admin']), params: serviceParams, body: noteBody.nullish() } }, async (req) => {
+    const s = service(req.params.service);
+    return changed(s, s.loop.resume(by(req), req.body?.note));
+  });
+  app.put('/api/v1/services/:service/mode', { ...admin, schema: { ...tag('Set the mode: act, or forecast-only (decide and record, never act)', ['admin']), params: serviceParams, body: modeBody } }, async (req) => {
+    const s = service(req.params.service);
+    return changed(s, s.loop.setMode(req.body.mode as ScalingMode, by(req), req.body.note));
+  });
+  app.put('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Override the pool bounds (min, max) for a window of seconds', ['admin']), params: serviceParams, body: boundsBody } }, async (req) => {
+    const s = service(req.params.service);
+    const b = req.body as z.output<typeof boundsBody>;
+    const configured = s.loop.configuredBounds;
+    const min = b.min ?? configured.minInstances;
+    const max = b.max ?? configured.maxInstances;
+    if (min > max) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.${b.min !== undefined ? 'min' : 'max'}: min ${min} would be above max ${max} (the configured ${b.min !== undefined ? 'max' : 'min'}); give both`);
+    return changed(s, s.loop.overrideBounds({ ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}), until: now() + b.seconds * 1000 }, by(req), b.note));
+  });
+  app.delete('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Remove the bounds override', ['admin']), params: serviceParams } }, async (req) => {
+    const s = service(req.params.service);
+    return changed(s, s.loop.clearBounds(by(req)));
+  });
+
+  const server: ApiServer = {
+    app,
+    auth,
+    url: '',
+    close: () => app.close(),
+  };
+  return server;
+}
+
+/** Listen on host:port (port 0: any free port); resolves with the base URL. */
+export async function listenApi(api: ApiServer, host: string, port: number): Promise<string> {
+  try {
+    await api.app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `api.listen: cannot listen on ${host}:${port} (${code}); choose another address (--api HOST:PORT)`, { cause: err });
+    throw err;
+  }
+  const addr = api.app.server.address();
+  const p = typeof addr === 'object' && addr ? addr.port : port;
+  api.url = `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  return api.url;
+}

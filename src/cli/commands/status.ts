@@ -1,0 +1,130 @@
+// `shadowscale status` and `shadowscale decisions`: read the API of a running `run` (the same handlers
+// the dashboard reads). The API is found by --api, SHADOWSCALE_API_URL, or the store of --config (a
+// running `run` keeps its API's address there).
+
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { ERROR_CODES, ShadowscaleError, type ErrorCode } from '../../core/errors.js';
+import { Store } from '../../metrics/store.js';
+import { ENV_ADMIN_TOKEN, ENV_READ_TOKEN } from '../../api/auth.js';
+import { type Io, collect, positiveInteger } from '../options.js';
+
+/** A time for --since/--until: an ISO 8601 date-time, or a duration back from now (30s, 15m, 2h, 7d). */
+export function sinceArg(v: string, now = Date.now()): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v.trim());
+  if (m) return now - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] * 1000;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(t)) throw new InvalidArgumentError(`expected an ISO 8601 date-time or a duration back from now (e.g. 30s, 15m, 2h, 7d), got "${v}"`);
+  return t;
+}
+
+function addApiOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', 'base URL of the API of a running `shadowscale run` (or SHADOWSCALE_API_URL)')
+    .option('--config <file>', "configuration of the running `run`: its store says where the API listens")
+    .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
+    .option('--token <token>', `bearer token (or ${ENV_READ_TOKEN} / ${ENV_ADMIN_TOKEN})`)
+    .option('--service <name>', 'service (default: every service for status, the first for decisions)')
+    .option('--json', 'print the API\'s JSON');
+}
+
+function apiBase(opts: Record<string, unknown>, io: Io): string {
+  const given = (opts.api as string | undefined) ?? io.env.SHADOWSCALE_API_URL;
+  if (given) {
+    let u: URL;
+    try {
+      u = new URL(given);
+    } catch {
+      throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected an http:// URL, got "${given}"`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected an http:// URL, got "${given}"`);
+    return u.origin;
+  }
+  if (opts.config === undefined && (opts.set as string[]).length === 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--api: where is the running `run`? Give --api URL, SHADOWSCALE_API_URL, or --config FILE (its store keeps the address)');
+  const cfg = loadConfig({ file: opts.config as string | undefined, env: io.env, sets: opts.set as string[] });
+  const path = resolve(cfg.store.path);
+  const meta = Store.metaAt(path, 'api');
+  if (!meta) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `store ${path}: no running \`shadowscale run\` recorded its API there (is it running with this configuration?)`);
+  return (JSON.parse(meta) as { url: string }).url;
+}
+
+/** GET a path of the API; its error answers become the same errors here (code and message). */
+async function get<T>(base: string, path: string, opts: Record<string, unknown>, io: Io): Promise<T> {
+  const token = (opts.token as string | undefined) ?? io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN];
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`);
+  }
+  const body = (await res.json().catch(() => undefined)) as (T & { error?: { code: string; message: string } }) | undefined;
+  if (!res.ok) {
+    const code = body?.error?.code;
+    if (code && code in ERROR_CODES) throw new ShadowscaleError(code as ErrorCode, `${base}${path}: ${body?.error?.message ?? res.statusText}`);
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${res.status}`);
+  }
+  if (body === undefined) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: not a JSON answer`);
+  return body;
+}
+
+interface PoolView { requested: number; starting: number; ready: number; warming: number }
+interface ServiceView {
+  name: string;
+  strategy: string;
+  mode: string;
+  paused: boolean;
+  acting: boolean;
+  target: number;
+  instanceType: string;
+  bounds: { min: number; max: number };
+  boundsOverride: { min?: number; max?: number; until: string } | null;
+  live: PoolView;
+  shadow: PoolView;
+  trials: { running: number };
+  lastTick: { at: string; liveRps: number | null; liveP99Ms: number | null; forecast: { mean: number; lower: number; upper: number } | null } | null;
+}
+interface DecisionView { seq: number; at: string; reason: string; current: number; desired: number; target: number; boundReason: string | null; wouldHave: { why: string; target: number } | null; numbers: Record<string, number>; operator?: { by: string } }
+
+const f = (x: number | null | undefined, d = 0): string => (x === null || x === undefined ? '-' : x.toFixed(d));
+
+export function registerStatus(program: Command, io: Io): void {
+  addApiOptions(program.command('status').description("the state of a running `shadowscale run`, from its API: mode, pools, target, bounds, the latest tick")).action(async (opts: Record<string, unknown>) => {
+    const base = apiBase(opts, io);
+    const services = opts.service ? [await get<ServiceView>(base, `/api/v1/services/${encodeURIComponent(opts.service as string)}`, opts, io)] : (await get<{ services: ServiceView[] }>(base, '/api/v1/services', opts, io)).services;
+    if (opts.json) {
+      io.out(`${JSON.stringify({ api: base, services })}\n`);
+      return;
+    }
+    const lines = services.map((s) => {
+      const t = s.lastTick;
+      const state = s.paused ? 'PAUSED' : s.mode === 'forecast-only' ? 'FORECAST-ONLY' : 'acting';
+      return [
+        `${s.name}: ${state}, ${s.strategy}, target ${s.target} × ${s.instanceType} (bounds ${s.bounds.min}-${s.bounds.max}${s.boundsOverride ? `, overridden until ${s.boundsOverride.until}` : ''})`,
+        `  live ${s.live.ready} ready (${s.live.warming} warming, ${s.live.starting} starting) of ${s.live.requested}; shadow ${s.shadow.ready} ready of ${s.shadow.requested}; trials ${s.trials.running}`,
+        t ? `  at ${t.at}: ${f(t.liveRps, 1)} req/s, p99 ${f(t.liveP99Ms, 1)} ms${t.forecast ? `, forecast ${f(t.forecast.mean, 1)} [${f(t.forecast.lower, 1)}, ${f(t.forecast.upper, 1)}]` : ''}` : '  no tick yet',
+      ].join('\n');
+    });
+    io.out(`${base}\n${lines.join('\n')}\n`);
+  });
+
+  addApiOptions(program.command('decisions').description('the decisions of a running `shadowscale run`, newest first, from its API (with their reasons and numbers)'))
+    .option('--since <time>', 'only decisions from this time: ISO 8601, or a duration back from now (30s, 15m, 2h, 7d)', (v: string) => sinceArg(v))
+    .option('--reason <names>', 'only decisions with these reasons (comma-separated; docs/reference/reasons.md)')
+    .option('--limit <n>', 'at most this many (default 50; up to 1000)', positiveInteger, 50)
+    .action(async (opts: Record<string, unknown>) => {
+      const base = apiBase(opts, io);
+      const service = (opts.service as string | undefined) ?? (await get<{ services: ServiceView[] }>(base, '/api/v1/services', opts, io)).services[0]?.name;
+      if (!service) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${base}: the run has no service`);
+      const q = new URLSearchParams({ limit: String(Math.min(1000, opts.limit as number)) });
+      if (opts.since !== undefined) q.set('since', String(Math.round(opts.since as number)));
+      if (opts.reason !== undefined) q.set('reason', opts.reason as string);
+      const page = await get<{ service: string; decisions: DecisionView[]; next: number | null }>(base, `/api/v1/services/${encodeURIComponent(service)}/decisions?${q}`, opts, io);
+      if (opts.json) {
+        io.out(`${JSON.stringify(page)}\n`);
+        return;
+      }
+      const rows = page.decisions.map((d) => `${String(d.seq).padStart(6)}  ${d.at}  ${(d.boundReason ?? d.reason).padEnd(26)} ${String(d.current).padStart(4)} -> ${String(d.wouldHave?.target ?? d.target).padEnd(4)} ${d.wouldHave ? `would have set ${d.wouldHave.target} (${d.wouldHave.why})` : d.operator ? `by ${d.operator.by}` : `target ${d.target}`}`);
+      io.out(`${service}: ${page.decisions.length} decision(s)${page.next !== null ? ' (more: --since or --limit)' : ''}\n   seq  at                        reason                     from -> to\n${rows.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,234 @@
+// Integration tests of the REST API served by a real `run` runtime (local provider, sample-service
+// instances, gateway and API on port 0): reads, operator changes recorded as decisions, forecast-only
+// mode, bounds overrides, errors with stable codes, tokens and roles, /metrics through promtool, and
+// the CLI's status and decisions commands against it.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { Runtime } from '../../src/control/runtime.js';
+import { component, promtoolCheck, runCli, tempDir, until } from '../helpers.js';
+
+function config(dir: string, extra = ''): string {
+  const file = join(dir, 'api.yaml');
+  writeFileSync(
+    file,
+    `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
+      `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 0.4, proof: off, reactive: { scaleDown: { stabilizationWindowSeconds: 0 } } }\n` +
+      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n${extra}`,
+  );
+  return file;
+}
+
+type Json = Record<string, unknown> & { error?: { code: string; message: string } };
+async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+  const text = await res.text();
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch {
+    json = { text };
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+const liveReady = async (rt: Runtime): Promise<number> => (await rt.provider.list({ pool: 'live' })).filter((i) => i.state === 'ready').length;
+
+describe('REST API of a running loop', () => {
+  it('serves state, decisions, timeline, cost; pause, bounds and forecast-only are recorded and act (or do not) as they say', async (t) => {
+    const dir = tempDir(t);
+    const file = config(dir);
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    assert.match(api, /^http:\/\/127\.0\.0\.1:\d+$/);
+    await until('one live instance ready and some decisions', async () => (await liveReady(rt)) === 1 && ((await call(api, 'GET', '/api/v1/services/web/decisions')).json.decisions as unknown[]).length >= 3);
+
+    const svc = (await call(api, 'GET', '/api/v1/services/web')).json;
+    assert.equal(svc.mode, 'act');
+    assert.equal(svc.paused, false);
+    assert.equal(svc.acting, true);
+    assert.deepEqual(svc.bounds, { min: 1, max: 3 });
+    assert.equal((svc.live as { ready: number }).ready, 1);
+    const list = (await call(api, 'GET', '/api/v1/services')).json.services as { name: string }[];
+    assert.deepEqual(list.map((s) => s.name), ['web']);
+
+    // Pages: newest first, the cursor continues where the page ended, no decision twice.
+    const p1 = (await call(api, 'GET', '/api/v1/services/web/decisions?limit=2')).json as { decisions: { seq: number; reason: string }[]; next: number };
+    assert.equal(p1.decisions.length, 2);
+    assert.ok((p1.decisions[0] as { seq: number }).seq > (p1.decisions[1] as { seq: number }).seq);
+    assert.equal(p1.next, (p1.decisions[1] as { seq: number }).seq);
+    const p2 = (await call(api, 'GET', `/api/v1/services/web/decisions?limit=2&before=${p1.next}`)).json as { decisions: { seq: number }[] };
+    assert.ok(p2.decisions.every((d) => d.seq < p1.next));
+
+    // Pause, then hold min at 2 for a minute: decisions say what they would have done, the pool stays at 1.
+    const paused = await call(api, 'POST', '/api/v1/services/web/pause', { note: 'maintenance' });
+    assert.equal(paused.status, 200, JSON.stringify(paused.json));
+    assert.equal((paused.json.service as { paused: boolean }).paused, true);
+    const bounds = await call(api, 'PUT', '/api/v1/services/web/bounds', { min: 2, seconds: 60 });
+    assert.equal(bounds.status, 200, JSON.stringify(bounds.json));
+    assert.equal(((bounds.json.service as { bounds: { min: number } }).bounds).min, 2);
+    await until('a decision that would have scaled to 2', async () => {
+      const d = (await call(api, 'GET', '/api/v1/services/web/decisions?limit=1&reason=min_instances')).json.decisions as { wouldHave: { why: string; target: number } | null; target: number }[];
+      return d[0]?.wouldHave?.why === 'paused' && d[0].wouldHave.target === 2 && d[0].target === 1;
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(await liveReady(rt), 1, 'paused: no action');
+    assert.equal((await rt.provider.list({ pool: 'live' })).length, 1);
+
+    // The operator's changes are decisions with who made them.
+    const ops = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_paused,operator_bounds')).json.decisions as { reason: string; operator: { by: string; note?: string; min?: number } }[];
+    assert.deepEqual(ops.map((d) => d.reason), ['operator_bounds', 'operator_paused']);
+    assert.equal(ops[1]?.operator.by, 'loopback');
+    assert.equal(ops[1]?.operator.note, 'maintenance');
+    assert.equal(ops[0]?.operator.min, 2);
+
+    // Resume: the held minimum acts.
+    const resumed = await call(api, 'POST', '/api/v1/services/web/resume');
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.json));
+    await until('two live instances ready after resume', async () => (await liveReady(rt)) === 2);
+
+    // Forecast-only: the bounds override removed, the loop would scale in to 1 but does not.
+    const fo = await call(api, 'PUT', '/api/v1/services/web/mode', { mode: 'forecast-only' });
+    assert.equal(fo.status, 200, JSON.stringify(fo.json));
+    const cleared = await call(api, 'DELETE', '/api/v1/services/web/bounds');
+    assert.equal(cleared.status, 200);
+    assert.equal(cleared.json.service && (cleared.json.service as { boundsOverride: unknown }).boundsOverride, null);
+    await until('a decision that would have scaled in', async () => {
+      const d = (await call(api, 'GET', '/api/v1/services/web/decisions?limit=1')).json.decisions as { wouldHave: { why: string; target: number } | null; current: number }[];
+      return d[0]?.wouldHave?.why === 'forecast-only' && d[0].wouldHave.target < d[0].current;
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal((await rt.provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining').length, 2, 'forecast-only: no action');
+    const st = (await call(api, 'GET', '/api/v1/services/web')).json;
+    assert.equal(st.mode, 'forecast-only');
+    assert.equal(st.notActing, 'forecast-only');
+
+    // Timeline and cost read the recorded series.
+    const tl = (await call(api, 'GET', '/api/v1/services/web/timeline?resolution=1')).json as Record<string, unknown[]>;
+    assert.ok((tl.t as number[]).length > 5);
+    for (const k of ['demand', 'liveInstances', 'desired', 'shadowInstances', 'forecastUpper']) assert.equal(tl[k]?.length, tl.t?.length, k);
+    assert.ok((tl.desired as (number | null)[]).includes(1) && (tl.desired as (number | null)[]).includes(2));
+    const cost = (await call(api, 'GET', '/api/v1/services/web/cost?resolution=1')).json as { live: { instanceSeconds: number }; oracle: { instanceSeconds: number }; shadow: { instanceSeconds: number } };
+    assert.ok(cost.live.instanceSeconds > 0 && cost.shadow.instanceSeconds > 0 && cost.oracle.instanceSeconds > 0, JSON.stringify(cost));
+    const inst = (await call(api, 'GET', '/api/v1/services/web/instances')).json as { instances: { pool: string; events: unknown[] }[] };
+    assert.ok(inst.instances.some((i) => i.pool === 'shadow') && inst.instances.some((i) => i.events.length > 0));
+    assert.equal((await call(api, 'GET', '/api/v1/services/web/experiments')).status, 200);
+    assert.equal((await call(api, 'GET', '/api/v1/services/web/delta')).status, 200);
+
+    // A restart resumes the operator's state from the store: the mode (the config unchanged), not a pause (resumed).
+    await rt.stop();
+    const rt2 = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
+    t.after(() => rt2.stop({ deleteInstances: true }));
+    const again = (await call(rt2.apiUrl as string, 'GET', '/api/v1/services/web')).json;
+    assert.equal(again.mode, 'forecast-only');
+    assert.equal(again.paused, false);
+
+    // /metrics: the control plane's metrics and the gateway's, valid for promtool.
+    await until('a tick of the restarted loop', () => rt2.loop.state().lastTick !== undefined);
+    const metrics = await (await fetch(`${rt2.apiUrl}/metrics`)).text();
+    for (const name of ['shadowscale_instances{', 'shadowscale_desired_instances{', 'shadowscale_decisions_total{', 'shadowscale_acting{', 'shadowscale_tick_duration_seconds_bucket{', 'shadowscale_cost_per_hour{', 'shadowscale_gateway_requests_total', 'shadowscale_experiments_total']) assert.ok(metrics.includes(name), name);
+    assert.match(metrics, /shadowscale_decisions_total\{service="web",reason="operator_mode",acted="false"\} 1/);
+    const promtool = component(t, '/usr/bin/promtool', 'prometheus');
+    if (promtool) assert.deepEqual(await promtoolCheck(promtool, metrics), []);
+
+    // The CLI reads the same API (found through the store of --config).
+    const status = await runCli(['status', '--config', file, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { services: { mode: string }[] }).services[0]?.mode, 'forecast-only');
+    const human = await runCli(['status', '--api', rt2.apiUrl as string]);
+    assert.match(human.stdout, /web: FORECAST-ONLY, reactive, target \d+ × small/);
+    const ds = await runCli(['decisions', '--api', rt2.apiUrl as string, '--reason', 'operator_mode', '--json']);
+    assert.equal(ds.code, 0, ds.stderr);
+    assert.equal((JSON.parse(ds.stdout) as { decisions: { reason: string }[] }).decisions[0]?.reason, 'operator_mode');
+    const badReason = await runCli(['decisions', '--api', rt2.apiUrl as string, '--reason', 'nope']);
+    assert.equal(badReason.code, 2);
+    assert.match(badReason.stderr, /query\.reason: expected reasons among .*got "nope" \[SHADOWSCALE_E_API_QUERY\]/);
+  });
+
+  it('answers bad requests with a 4xx and a stable code, changing nothing', async (t) => {
+    const dir = tempDir(t);
+    const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir, 'api: { maxBodyBytes: 1024 }\n') }), env: {}, autoTick: false });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    const cases: [string, string, unknown, number, string, RegExp, Record<string, string>?][] = [
+      ['PUT', '/api/v1/services/web/mode', { mode: 'sometimes' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.mode: expected one of "act", "forecast-only", got "sometimes"$/],
+      ['PUT', '/api/v1/services/web/mode', { mode: 'act', force: true }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.force: unknown field$/],
+      ['PUT', '/api/v1/services/web/mode', '{"mode": ', 400, 'SHADOWSCALE_E_API_INPUT', /^body: /],
+      ['PUT', '/api/v1/services/web/mode', `{"mode":"act","note":"${'x'.repeat(2000)}"}`, 413, 'SHADOWSCALE_E_API_BODY_TOO_LARGE', /at most 1024 bytes/],
+      ['PUT', '/api/v1/services/web/mode', '<mode/>', 415, 'SHADOWSCALE_E_API_MEDIA_TYPE', /content-type: expected application\/json/, { 'content-type': 'application/xml' }],
+      ['PUT', '/api/v1/services/web/bounds', { min: 3, max: 2, seconds: 60 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.min: expected min <= max$/],
+      ['PUT', '/api/v1/services/web/bounds', { min: 5, seconds: 60 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.min: min 5 would be above max 3/],
+      ['PUT', '/api/v1/services/web/bounds', { seconds: 60 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body: expected min, max or both$/],
+      ['PUT', '/api/v1/services/web/bounds', { max: 2, seconds: 1e9 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.seconds: expected seconds: a number from 1 to 604800, got 1000000000$/],
+      ['PUT', '/api/v1/services/web/bounds', { max: 2.5, seconds: 10 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.max: expected max: an integer/],
+      ['GET', '/api/v1/services/web/decisions?limit=0', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.limit: expected a page size from 1 to 1000, got 0$/],
+      ['GET', '/api/v1/services/web/decisions?limit=5&limit=6', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.limit: expected a page size from 1 to 1000, got a list$/],
+      ['GET', '/api/v1/services/web/decisions?since=yesterday', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.since: expected since as an ISO 8601 date-time/],
+      ['GET', '/api/v1/services/web/decisions?colour=red', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.colour: unknown parameter$/],
+      ['GET', '/api/v1/services/web/timeline?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.since: expected a time before until/],
+      ['GET', '/api/v1/services/nope', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^params\.service: no service "nope" \(have: web\)$/],
+      ['GET', '/api/v1/nothing', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^GET \/api\/v1\/nothing: no such resource/],
+      ['DELETE', '/api/v1/services/web/mode', undefined, 405, 'SHADOWSCALE_E_METHOD_NOT_ALLOWED', /allowed: PUT/],
+      ['GET', '/api/v1/services/%E0%A4%A', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^url: /],
+    ];
+    for (const [method, path, body, status, code, message, headers] of cases) {
+      const r = await call(api, method, path, body, headers);
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error?.code, code, `${method} ${path}`);
+      assert.match(r.json.error?.message ?? '', message, `${method} ${path}`);
+      if (status === 405) assert.equal(r.headers.get('allow'), 'PUT');
+    }
+    // Nothing changed: no operator decision, the mode and bounds as configured.
+    const st = (await call(api, 'GET', '/api/v1/services/web')).json;
+    assert.equal(st.mode, 'act');
+    assert.equal(st.boundsOverride, null);
+    assert.equal(((await call(api, 'GET', '/api/v1/services/web/decisions')).json.decisions as unknown[]).length, 0);
+    // The OpenAPI document describes the routes and their parameters, from the same schemas.
+    const doc = (await call(api, 'GET', '/openapi.json')).json as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: unknown }>> };
+    assert.match(doc.openapi, /^3\./);
+    assert.deepEqual(doc.paths['/api/v1/services/{service}/decisions']?.get?.parameters?.map((p) => p.name).sort(), ['before', 'limit', 'reason', 'service', 'since', 'until']);
+    assert.ok(doc.paths['/api/v1/services/{service}/bounds']?.put?.requestBody);
+  });
+
+  it('with tokens: read-only and admin roles; without a token the API refuses; a non-loopback address needs a token', async (t) => {
+    const dir = tempDir(t);
+    const admin = 'admin-token-0123456789';
+    const reader = 'read-token-0123456789ab';
+    const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir, `api: { tokens: [{ name: ops, role: admin, fromEnv: OPS_TOKEN }, { name: grafana, role: read, value: ${reader} }] }\n`) }), env: { OPS_TOKEN: admin }, autoTick: false });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    const bearer = (x: string) => ({ authorization: `Bearer ${x}` });
+    const none = await call(api, 'GET', '/api/v1/services');
+    assert.equal(none.status, 401);
+    assert.equal(none.json.error?.code, 'SHADOWSCALE_E_API_UNAUTHORIZED');
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="shadowscale"');
+    assert.equal((await call(api, 'GET', '/api/v1/services', undefined, bearer('wrong-token-0123456789'))).status, 401);
+    assert.equal((await call(api, 'GET', '/api/v1/services', undefined, bearer(reader))).status, 200);
+    assert.equal((await call(api, 'GET', '/metrics', undefined, bearer(reader))).status, 200);
+    assert.equal((await call(api, 'GET', '/metrics')).status, 401);
+    const forbidden = await call(api, 'POST', '/api/v1/services/web/pause', {}, bearer(reader));
+    assert.equal(forbidden.status, 403);
+    assert.match(forbidden.json.error?.message ?? '', /needs an admin token; "grafana" is read-only/);
+    const ok = await call(api, 'POST', '/api/v1/services/web/pause', {}, bearer(admin));
+    assert.equal(ok.status, 200);
+    const d = (await call(api, 'GET', '/api/v1/services/web/decisions', undefined, bearer(reader))).json.decisions as { operator: { by: string } }[];
+    assert.equal(d[0]?.operator.by, 'ops');
+    // Public: the page, the API's description, health.
+    for (const p of ['/', '/openapi.json', '/healthz', '/assets/uplot.js']) assert.equal((await call(api, 'GET', p)).status, 200, p);
+    // The CLI passes its token.
+    const cli = await runCli(['status', '--api', api], { SHADOWSCALE_API_READ_TOKEN: reader });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /web: PAUSED/);
+    const noToken = await runCli(['status', '--api', api]);
+    assert.equal(noToken.code, 2);
+    assert.match(noToken.stderr, /\[SHADOWSCALE_E_API_UNAUTHORIZED\]/);
+
+    // No token and a non-loopback address: refused at start, naming api.listen.
+    const open = await runCli(['run', '--config', config(tempDir(t)), '--api', '0.0.0.0:0']);
+    assert.equal(open.code, 2);
+    assert.match(open.stderr, /api\.listen: 0\.0\.0\.0 is not a loopback address and no API token is configured/);
+  });
+});

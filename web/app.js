@@ -1,0 +1,194 @@
+// The shadowscale dashboard: reads the API of the `run` that serves it, polls every 2 s, draws with
+// uPlot. A token (when the API has tokens) is given once as #token=... and kept for the tab.
+'use strict';
+
+(function () {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get('token')) {
+    sessionStorage.setItem('shadowscale-token', hash.get('token'));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  const token = sessionStorage.getItem('shadowscale-token');
+  const $ = (id) => document.getElementById(id);
+  const state = { service: null, view: null, charts: {}, busy: false, lastDecision: 0 };
+
+  async function api(path, init) {
+    const headers = Object.assign({ accept: 'application/json' }, init && init.body ? { 'content-type': 'application/json' } : {}, token ? { authorization: 'Bearer ' + token } : {});
+    const res = await fetch(path, Object.assign({}, init, { headers }));
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error((body.error && body.error.code ? body.error.code + ': ' + body.error.message : 'HTTP ' + res.status));
+    return body;
+  }
+  const fmt = (x, d) => (x === null || x === undefined || !isFinite(x) ? '–' : Number(x).toFixed(d === undefined ? 0 : d));
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+  const time = (iso) => new Date(iso).toLocaleTimeString();
+
+  function width(el) {
+    return Math.max(280, el.parentElement.clientWidth);
+  }
+  function height() {
+    return window.innerWidth < 600 ? 180 : 240;
+  }
+
+  function chart(id, series, bands) {
+    const el = $(id);
+    if (state.charts[id]) return state.charts[id];
+    const opts = {
+      width: width(el),
+      height: height(),
+      scales: { x: { time: true } },
+      series: [{}].concat(series),
+      axes: [{}, { size: 50 }],
+      legend: { live: true },
+    };
+    if (bands) opts.bands = bands;
+    const u = new uPlot(opts, [[]].concat(series.map(() => [])), el);
+    state.charts[id] = u;
+    return u;
+  }
+
+  function drawCharts(tl) {
+    // Demand against the forecast and its interval; the forecast ahead continues the lines.
+    const aheadT = tl.ahead.t.filter((x) => x > (tl.t[tl.t.length - 1] || 0));
+    const n = aheadT.length;
+    const skip = tl.ahead.t.length - n;
+    const t = tl.t.concat(aheadT);
+    const pad = (xs) => xs.concat(new Array(n).fill(null));
+    const ahead = (xs) => new Array(tl.t.length).fill(null).concat(xs.slice(skip));
+    const demand = chart('chart-demand', [
+      { label: 'demand', stroke: '#1d2330', width: 1.5 },
+      { label: 'forecast', stroke: '#3056d3', dash: [4, 3] },
+      { label: 'upper', stroke: 'rgba(48,86,211,0.35)' },
+      { label: 'lower', stroke: 'rgba(48,86,211,0.35)' },
+      { label: 'forecast ahead', stroke: '#7a5af8', dash: [2, 2] },
+    ], [{ series: [3, 4], fill: 'rgba(48,86,211,0.10)' }]);
+    demand.setData([t, pad(tl.demand), pad(tl.forecastMean), pad(tl.forecastUpper), pad(tl.forecastLower), ahead(tl.ahead.mean)]);
+    const inst = chart('chart-instances', [
+      { label: 'live requested', stroke: '#1d2330', width: 1.5, paths: uPlot.paths.stepped({ align: 1 }) },
+      { label: 'live ready', stroke: '#067647', paths: uPlot.paths.stepped({ align: 1 }) },
+      { label: 'decided (or would have)', stroke: '#b54708', dash: [4, 3], paths: uPlot.paths.stepped({ align: 1 }) },
+      { label: 'shadow', stroke: '#7a5af8', paths: uPlot.paths.stepped({ align: 1 }) },
+    ]);
+    inst.setData([tl.t, tl.liveInstances, tl.liveReady, tl.desired, tl.shadowInstances]);
+    const lat = chart('chart-latency', [
+      { label: 'live p99', stroke: '#1d2330' },
+      { label: 'shadow p99', stroke: '#7a5af8' },
+      { label: 'SLO', stroke: '#b42318', dash: [6, 4] },
+    ]);
+    const slo = state.view ? state.view.slo.latencyP99Ms : null;
+    lat.setData([tl.t, tl.liveP99Ms, tl.shadowP99Ms, tl.t.map(() => slo)]);
+  }
+
+  function drawSummary(v) {
+    const st = $('state');
+    const label = v.paused ? 'paused' : v.mode;
+    st.textContent = v.paused ? 'paused: not acting' : v.mode === 'forecast-only' ? 'forecast only: not acting' : 'acting';
+    st.className = 'badge ' + label;
+    $('pause').textContent = v.paused ? 'Resume' : 'Pause';
+    $('mode').textContent = v.mode === 'forecast-only' ? 'Act' : 'Forecast only';
+    const t = v.lastTick || {};
+    const cards = [
+      ['target', v.target + ' × ' + v.instanceType],
+      ['live ready', v.live.ready + ' (' + v.live.warming + ' warming, ' + v.live.starting + ' starting)'],
+      ['shadow', v.shadow.ready + ' of ' + v.shadow.requested],
+      ['demand', fmt(t.liveRps, 1) + ' req/s'],
+      ['forecast', t.forecast ? fmt(t.forecast.mean, 1) + ' [' + fmt(t.forecast.lower, 0) + ', ' + fmt(t.forecast.upper, 0) + ']' : '–'],
+      ['live p99', fmt(t.liveP99Ms, 1) + ' ms (SLO ' + v.slo.latencyP99Ms + ')'],
+      ['bounds', v.bounds.min + '–' + v.bounds.max + (v.boundsOverride ? ' until ' + time(v.boundsOverride.until) : '')],
+      ['trials running', String(v.trials.running)],
+    ];
+    $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b>' + esc(c[1]) + '</b></div>').join('');
+  }
+
+  function drawDecisions(ds) {
+    const rows = ds.map((d) => {
+      const to = d.wouldHave ? d.wouldHave.target : d.target;
+      const cls = d.operator ? 'operator' : d.wouldHave ? 'would' : '';
+      const note = d.operator ? 'by ' + d.operator.by + (d.operator.note ? ': ' + d.operator.note : '') : d.wouldHave ? 'would have (' + d.wouldHave.why + ')' : d.proof ? 'proof ' + d.proof.status : '';
+      const numbers = Object.entries(d.numbers).map(([k, x]) => k + ' = ' + (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3))).join('\n');
+      return '<tr class="' + cls + '" data-seq="' + d.seq + '" title="' + esc(numbers) + '"><td>' + esc(time(d.at)) + '</td><td>' + esc(d.boundReason || d.reason) + '</td><td class="num">' + d.current + ' → ' + to + '</td><td>' + esc(note) + '</td></tr>';
+    });
+    $('decisions').querySelector('tbody').innerHTML = rows.join('');
+  }
+
+  function drawCost(c) {
+    const row = (name, x) => '<tr><td>' + esc(name) + '</td><td class="num">' + fmt(x.instanceSeconds / 3600, 2) + ' instance-h</td><td class="num">' + fmt(x.cost, 4) + '</td></tr>';
+    $('cost').innerHTML = '<tr><th></th><th>time</th><th>cost</th></tr>' + row('live', c.live) + row('shadow', c.shadow) + row('trials', c.trials) + row('decided or would have', c.wouldHave) + row('oracle (perfect foresight)', c.oracle) + '<tr><td>live / oracle</td><td class="num" colspan="2">' + fmt(c.liveToOracle, 3) + '</td></tr>';
+  }
+
+  function drawDelta(d) {
+    $('delta').querySelector('tbody').innerHTML = d.deltas
+      .slice(-10)
+      .reverse()
+      .map((x) => '<tr><td>' + esc(time(x.at)) + '</td><td class="verdict-' + esc(x.verdict) + '">' + esc(x.verdict) + (x.metric ? ' (' + esc(x.metric) + ')' : '') + '</td><td>' + esc(Object.entries(x.numbers).slice(0, 6).map(([k, v]) => k + ' ' + (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))).join(', ')) + '</td></tr>')
+      .join('');
+  }
+
+  function drawProofs(e) {
+    const types = Object.entries(e.proofs.types).map(([t, x]) => '<li>' + esc(t) + ': proven up to ' + fmt(x.provenRps, 1) + ' req/s per instance' + (x.capacityAtSloRps !== null ? ', capacity at the SLO ' + fmt(x.capacityAtSloRps, 1) : '') + (x.ageSeconds !== null ? ', ' + fmt(x.ageSeconds) + ' s ago' : ', no fresh trial') + '</li>');
+    const exps = e.experiments.slice(-8).reverse().map((x) => '<li>' + esc(x.kind) + ' ' + esc(x.id) + ': <span class="verdict-' + esc(x.verdict || 'open') + '">' + esc(x.verdict || 'running') + '</span></li>');
+    const arms = e.abArms ? Object.entries(e.abArms).map(([n, a]) => '<li>A/B arm ' + esc(n) + ': ' + a.sloViolationSeconds + ' violation s, p99 ' + fmt(a.p99Ms, 1) + ' ms, ' + a.instanceSeconds + ' instance-s</li>') : [];
+    $('proofs').innerHTML = '<p>' + e.proofs.trials.finished + ' finished trial(s), ' + e.proofs.trials.open + ' open, ' + e.proofs.trials.instanceSeconds + ' trial instance-s</p><ul>' + types.concat(arms, exps).join('') + '</ul>';
+  }
+
+  async function refresh(full) {
+    if (state.busy || !state.service) return;
+    state.busy = true;
+    try {
+      const s = encodeURIComponent(state.service);
+      const win = Number($('window').value);
+      const since = Date.now() - win * 1000;
+      const [view, ds, tl] = await Promise.all([api('/api/v1/services/' + s), api('/api/v1/services/' + s + '/decisions?limit=50'), api('/api/v1/services/' + s + '/timeline?since=' + since)]);
+      state.view = view;
+      drawSummary(view);
+      drawDecisions(ds.decisions);
+      drawCharts(tl);
+      if (full) {
+        const [cost, delta, exps] = await Promise.all([api('/api/v1/services/' + s + '/cost?since=' + since), api('/api/v1/services/' + s + '/delta'), api('/api/v1/services/' + s + '/experiments?limit=20')]);
+        drawCost(cost);
+        drawDelta(delta);
+        drawProofs(exps);
+      }
+      $('error').textContent = '';
+      document.body.dataset.updated = String(Date.now());
+    } catch (err) {
+      $('error').textContent = err.message;
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  async function act(path, body) {
+    try {
+      await api('/api/v1/services/' + encodeURIComponent(state.service) + path, { method: body && body.mode ? 'PUT' : 'POST', body: JSON.stringify(body || {}) });
+      await refresh(true);
+    } catch (err) {
+      $('error').textContent = err.message;
+    }
+  }
+
+  $('pause').addEventListener('click', () => act(state.view && state.view.paused ? '/resume' : '/pause', { note: 'from the dashboard' }));
+  $('mode').addEventListener('click', () => act('/mode', { mode: state.view && state.view.mode === 'forecast-only' ? 'act' : 'forecast-only', note: 'from the dashboard' }));
+  $('window').addEventListener('change', () => refresh(true));
+  $('service').addEventListener('change', () => {
+    state.service = $('service').value;
+    refresh(true);
+  });
+  window.addEventListener('resize', () => {
+    for (const [id, u] of Object.entries(state.charts)) u.setSize({ width: width($(id)), height: height() });
+  });
+
+  (async function start() {
+    try {
+      const list = await api('/api/v1/services');
+      $('service').innerHTML = list.services.map((s) => '<option>' + esc(s.name) + '</option>').join('');
+      state.service = list.services[0] ? list.services[0].name : null;
+    } catch (err) {
+      $('error').textContent = err.message + (token ? '' : ' (open the page with #token=YOUR_TOKEN)');
+      return;
+    }
+    await refresh(true);
+    let n = 0;
+    setInterval(() => refresh(++n % 5 === 0), 2000);
+  })();
+})();
