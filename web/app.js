@@ -9,8 +9,10 @@
     history.replaceState(null, '', location.pathname + location.search);
   }
   const token = sessionStorage.getItem('shadowscale-token');
+  // ?window=SECONDS and ?service=NAME preselect the view (links, screenshots).
+  const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
-  const state = { service: null, view: null, charts: {}, busy: false, lastDecision: 0 };
+  const state = { service: null, view: null, charts: {}, busy: false, decisions: [] };
 
   async function api(path, init) {
     const headers = Object.assign({ accept: 'application/json' }, init && init.body ? { 'content-type': 'application/json' } : {}, token ? { authorization: 'Bearer ' + token } : {});
@@ -30,7 +32,28 @@
     return window.innerWidth < 600 ? 180 : 240;
   }
 
-  function chart(id, series, bands) {
+  // Decisions as marks along the top of the instances chart: acted (dark), would have (orange), operator (blue).
+  function decisionMarks(u) {
+    const ctx = u.ctx;
+    ctx.save();
+    for (const d of state.decisions) {
+      const x = u.valToPos(Date.parse(d.at) / 1000, 'x', true);
+      if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) continue;
+      const changed = (d.wouldHave ? d.wouldHave.target : d.target) !== d.current;
+      if (!changed && !d.operator) continue;
+      ctx.fillStyle = d.operator ? '#3056d3' : d.wouldHave ? '#b54708' : '#1d2330';
+      ctx.beginPath();
+      ctx.moveTo(x - 5, u.bbox.top);
+      ctx.lineTo(x + 5, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + 8);
+      ctx.fill();
+    }
+    ctx.restore();
+  }
+
+  const small = (u, vals) => vals.map((v) => (v === null || v === undefined ? '' : v === 0 ? '0' : Math.abs(v) < 0.01 ? v.toExponential(1) : v.toFixed(Math.abs(v) < 10 ? 2 : 0)));
+
+  function chart(id, series, bands, draw, axis) {
     const el = $(id);
     if (state.charts[id]) return state.charts[id];
     const opts = {
@@ -38,10 +61,11 @@
       height: height(),
       scales: { x: { time: true } },
       series: [{}].concat(series),
-      axes: [{}, { size: 50 }],
+      axes: [{}, Object.assign({ size: 56 }, axis || {})],
       legend: { live: true },
     };
     if (bands) opts.bands = bands;
+    if (draw) opts.hooks = { draw: [draw] };
     const u = new uPlot(opts, [[]].concat(series.map(() => [])), el);
     state.charts[id] = u;
     return u;
@@ -68,7 +92,7 @@
       { label: 'live ready', stroke: '#067647', paths: uPlot.paths.stepped({ align: 1 }) },
       { label: 'decided (or would have)', stroke: '#b54708', dash: [4, 3], paths: uPlot.paths.stepped({ align: 1 }) },
       { label: 'shadow', stroke: '#7a5af8', paths: uPlot.paths.stepped({ align: 1 }) },
-    ]);
+    ], null, decisionMarks);
     inst.setData([tl.t, tl.liveInstances, tl.liveReady, tl.desired, tl.shadowInstances]);
     const lat = chart('chart-latency', [
       { label: 'live p99', stroke: '#1d2330' },
@@ -77,6 +101,12 @@
     ]);
     const slo = state.view ? state.view.slo.latencyP99Ms : null;
     lat.setData([tl.t, tl.liveP99Ms, tl.shadowP99Ms, tl.t.map(() => slo)]);
+    const cost = chart('chart-cost', [
+      { label: 'live', stroke: '#1d2330', width: 1.5 },
+      { label: 'shadow', stroke: '#7a5af8' },
+      { label: 'oracle', stroke: '#067647', dash: [4, 3] },
+    ], null, null, { values: small });
+    cost.setData([tl.t, tl.costLive, tl.costShadow, tl.costOracle]);
   }
 
   function drawSummary(v) {
@@ -89,12 +119,12 @@
     const t = v.lastTick || {};
     const cards = [
       ['target', v.target + ' × ' + v.instanceType],
-      ['live ready', v.live.ready + ' (' + v.live.warming + ' warming, ' + v.live.starting + ' starting)'],
+      ['live ready (warming, starting)', v.live.ready + ' (' + v.live.warming + ', ' + v.live.starting + ')'],
       ['shadow', v.shadow.ready + ' of ' + v.shadow.requested],
       ['demand', fmt(t.liveRps, 1) + ' req/s'],
-      ['forecast', t.forecast ? fmt(t.forecast.mean, 1) + ' [' + fmt(t.forecast.lower, 0) + ', ' + fmt(t.forecast.upper, 0) + ']' : '–'],
-      ['live p99', fmt(t.liveP99Ms, 1) + ' ms (SLO ' + v.slo.latencyP99Ms + ')'],
-      ['bounds', v.bounds.min + '–' + v.bounds.max + (v.boundsOverride ? ' until ' + time(v.boundsOverride.until) : '')],
+      ['forecast [interval]', t.forecast ? fmt(t.forecast.mean, 0) + ' [' + fmt(t.forecast.lower, 0) + ', ' + fmt(t.forecast.upper, 0) + ']' : '–'],
+      ['live p99 (SLO ' + v.slo.latencyP99Ms + ' ms)', fmt(t.liveP99Ms, 1) + ' ms'],
+      [v.boundsOverride ? 'bounds until ' + time(v.boundsOverride.until) : 'bounds', v.bounds.min + '–' + v.bounds.max],
       ['trials running', String(v.trials.running)],
     ];
     $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b>' + esc(c[1]) + '</b></div>').join('');
@@ -141,6 +171,7 @@
       const [view, ds, tl] = await Promise.all([api('/api/v1/services/' + s), api('/api/v1/services/' + s + '/decisions?limit=50'), api('/api/v1/services/' + s + '/timeline?since=' + since)]);
       state.view = view;
       drawSummary(view);
+      state.decisions = ds.decisions;
       drawDecisions(ds.decisions);
       drawCharts(tl);
       if (full) {
@@ -183,6 +214,8 @@
       const list = await api('/api/v1/services');
       $('service').innerHTML = list.services.map((s) => '<option>' + esc(s.name) + '</option>').join('');
       state.service = list.services[0] ? list.services[0].name : null;
+      if (params.get('service') && list.services.some((s) => s.name === params.get('service'))) state.service = $('service').value = params.get('service');
+      if (params.get('window') && [...$('window').options].some((o) => o.value === params.get('window'))) $('window').value = params.get('window');
     } catch (err) {
       $('error').textContent = err.message + (token ? '' : ' (open the page with #token=YOUR_TOKEN)');
       return;

@@ -67,6 +67,9 @@ export const rangeQuery = z.strictObject({
   resolution: z.enum(['auto', '1', '60', '3600'], expect('one of "auto", "1", "60", "3600" (seconds)')).optional(),
 });
 
+/** Routes that take no parameter: any is an error. */
+export const noQuery = z.strictObject({});
+
 export const limitQuery = z.strictObject({
   limit: intIn(1, MAX_PAGE, `a count from 1 to ${MAX_PAGE}`).optional(),
 });

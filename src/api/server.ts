@@ -12,13 +12,14 @@ import swagger from '@fastify/swagger';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { answerClientError } from '../gateway/admin.js';
 import { ERROR_CODES, isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { ScalingMode } from '../core/reasons.js';
 import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
-import { boundsBody, decisionsQuery, limitQuery, modeBody, noteBody, rangeQuery, serviceParams } from './schemas.js';
+import { boundsBody, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, rangeQuery, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
@@ -106,6 +107,8 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
       void errorReply(reply, 'SHADOWSCALE_E_API_QUERY', `url: ${err.message}`);
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Requests node's parser refuses (an unknown method, a malformed head): the same shape.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -192,9 +195,9 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   const admin = { config: { role: 'admin' as const } };
   const tag = (summary: string, tags = ['read']) => ({ summary, tags });
 
-  app.get('/api/v1/services', { ...read, schema: tag('Every service with its mode, pools, target and latest tick') }, async () => ({ services: await Promise.all(o.services.map((s) => serviceView(s, deps))) }));
+  app.get('/api/v1/services', { ...read, schema: { ...tag('Every service with its mode, pools, target and latest tick'), querystring: noQuery } }, async () => ({ services: await Promise.all(o.services.map((s) => serviceView(s, deps))) }));
 
-  app.get('/api/v1/services/:service', { ...read, schema: { ...tag('One service: mode, pause, bounds, pools (requested, ready, warming, shadow), A/B arms, latest tick'), params: serviceParams } }, async (req) => serviceView(service(req.params.service), deps));
+  app.get('/api/v1/services/:service', { ...read, schema: { ...tag('One service: mode, pause, bounds, pools (requested, ready, warming, shadow), A/B arms, latest tick'), params: serviceParams, querystring: noQuery } }, async (req) => serviceView(service(req.params.service), deps));
 
   app.get('/api/v1/services/:service/decisions', { ...read, schema: { ...tag('Decisions with reason and numbers, newest first; filter by time and reason; page with before=next'), params: serviceParams, querystring: decisionsQuery } }, async (req) => {
     const s = service(req.params.service);
@@ -222,23 +225,23 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
 
   app.get('/api/v1/services/:service/experiments', { ...read, schema: { ...tag('Proofs (trials on the shadow) and A/B experiments with their verdicts, and what the fresh trials prove now'), params: serviceParams, querystring: limitQuery } }, async (req) => ({ service: req.params.service, ...experimentsView(service(req.params.service), deps, req.query.limit ?? 100) }));
 
-  app.get('/api/v1/services/:service/delta', { ...read, schema: { ...tag('Live vs shadow: the latest delta analyses (normalised by per-instance load) with their verdicts and numbers'), params: serviceParams } }, async (req) => deltaView(service(req.params.service)));
+  app.get('/api/v1/services/:service/delta', { ...read, schema: { ...tag('Live vs shadow: the latest delta analyses (normalised by per-instance load) with their verdicts and numbers'), params: serviceParams, querystring: noQuery } }, async (req) => deltaView(service(req.params.service)));
 
   // Changes (admin): each is recorded as a decision before it applies, and answers with its sequence number.
   const changed = async (s: ApiService, seq: number | undefined) => ({ seq: seq ?? null, service: await serviceView(s, deps) });
-  app.post('/api/v1/services/:service/pause', { ...admin, schema: { ...tag('Pause acting: decisions go on and are recorded as what would have been done', ['admin']), params: serviceParams, body: noteBody.nullish() } }, async (req) => {
+  app.post('/api/v1/services/:service/pause', { ...admin, schema: { ...tag('Pause acting: decisions go on and are recorded as what would have been done', ['admin']), params: serviceParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
     const s = service(req.params.service);
     return changed(s, s.loop.pause(by(req), req.body?.note));
   });
-  app.post('/api/v1/services/:service/resume', { ...admin, schema: { ...tag('Resume acting', ['admin']), params: serviceParams, body: noteBody.nullish() } }, async (req) => {
+  app.post('/api/v1/services/:service/resume', { ...admin, schema: { ...tag('Resume acting', ['admin']), params: serviceParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
     const s = service(req.params.service);
     return changed(s, s.loop.resume(by(req), req.body?.note));
   });
-  app.put('/api/v1/services/:service/mode', { ...admin, schema: { ...tag('Set the mode: act, or forecast-only (decide and record, never act)', ['admin']), params: serviceParams, body: modeBody } }, async (req) => {
+  app.put('/api/v1/services/:service/mode', { ...admin, schema: { ...tag('Set the mode: act, or forecast-only (decide and record, never act)', ['admin']), params: serviceParams, querystring: noQuery, body: modeBody } }, async (req) => {
     const s = service(req.params.service);
     return changed(s, s.loop.setMode(req.body.mode as ScalingMode, by(req), req.body.note));
   });
-  app.put('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Override the pool bounds (min, max) for a window of seconds', ['admin']), params: serviceParams, body: boundsBody } }, async (req) => {
+  app.put('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Override the pool bounds (min, max) for a window of seconds', ['admin']), params: serviceParams, querystring: noQuery, body: boundsBody } }, async (req) => {
     const s = service(req.params.service);
     const b = req.body as z.output<typeof boundsBody>;
     const configured = s.loop.configuredBounds;
@@ -247,9 +250,9 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
     if (min > max) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.${b.min !== undefined ? 'min' : 'max'}: min ${min} would be above max ${max} (the configured ${b.min !== undefined ? 'max' : 'min'}); give both`);
     return changed(s, s.loop.overrideBounds({ ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}), until: now() + b.seconds * 1000 }, by(req), b.note));
   });
-  app.delete('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Remove the bounds override', ['admin']), params: serviceParams } }, async (req) => {
+  app.delete('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Remove the bounds override', ['admin']), params: serviceParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
     const s = service(req.params.service);
-    return changed(s, s.loop.clearBounds(by(req)));
+    return changed(s, s.loop.clearBounds(by(req), req.body?.note));
   });
 
   const server: ApiServer = {

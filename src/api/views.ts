@@ -2,7 +2,7 @@
 // here changes the loop or the store.
 
 import type { ServiceConfig, Config } from '../config/schema.js';
-import { oracleInstanceSeconds } from '../core/cost.js';
+import { oracleInstances, oracleInstanceSeconds } from '../core/cost.js';
 import type { DecisionRecord, SeriesPoint, Store } from '../metrics/store.js';
 import type { Instance, Provider } from '../providers/provider.js';
 import { METRIC, type ServiceLoop } from '../control/loop.js';
@@ -153,6 +153,25 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   const ts = [...times].sort((a, b) => a - b);
   const columns = Object.fromEntries(TIMELINE_SERIES.map((name) => [name, ts.map((t) => finite(series[name].get(t)))])) as Record<(typeof TIMELINE_SERIES)[number], (number | null)[]>;
   const ahead = svc.loop.forecastAhead(d.now() / 1000);
+  // Cost over the window, cumulative: live and shadow as recorded, the oracle's schedule on the recorded demand.
+  const st = svc.loop.state();
+  const step = resolution === 1 ? d.cfg.control.tickSeconds : resolution;
+  const oracle = oracleInstances(columns.demand.map((x) => x ?? Number.NaN), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
+  const livePrice = d.cfg.instanceTypes[st.instanceType]?.prices.onDemandPerHour ?? 0;
+  const shadowPrice = d.cfg.instanceTypes[svc.config.shadow.instanceType ?? svc.config.instanceType]?.prices.onDemandPerHour ?? 0;
+  const cumulative = (count: (k: number) => number, price: number): number[] => {
+    let sum = 0;
+    return ts.map((t, k) => {
+      const span = k + 1 < ts.length ? Math.min(((ts[k + 1] as number) - t) / 1000, resolution === 1 ? 60 : resolution) : step;
+      sum += (count(k) * span * price) / 3600;
+      return Math.round(sum * 1e6) / 1e6;
+    });
+  };
+  const cost = {
+    costLive: cumulative((k) => columns.liveInstances[k] ?? 0, livePrice),
+    costShadow: cumulative((k) => columns.shadowInstances[k] ?? 0, shadowPrice),
+    costOracle: cumulative((k) => oracle[k] ?? 0, livePrice),
+  };
   return {
     service: svc.name,
     resolution,
@@ -160,6 +179,7 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
     until: new Date(until).toISOString(),
     t: ts.map((x) => x / 1000),
     ...columns,
+    ...cost,
     ahead: { t: ahead.map((p) => p.at), mean: ahead.map((p) => finite(p.mean)), lower: ahead.map((p) => finite(p.lower)), upper: ahead.map((p) => finite(p.upper)) },
   };
 }

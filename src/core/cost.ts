@@ -56,17 +56,22 @@ export function isSpotLaunch(n: number, share: number): boolean {
 /**
  * What the oracle would have run over a recorded demand: `demand[k]` requests/s over the k-th step of
  * `stepSeconds`, served at `perInstanceRps` per warm instance, with instances requested `leadSeconds`
- * before they are warm, within [min, max]. Returns the instance-seconds of its cheapest schedule
+ * before they are warm, within [min, max]. Returns the instances of its cheapest schedule per step
  * (oracleSchedule on steps instead of seconds; non-finite demand counts as none).
  */
-export function oracleInstanceSeconds(demand: ArrayLike<number>, stepSeconds: number, perInstanceRps: number, leadSeconds: number, min: number, max: number): number {
-  if (!(stepSeconds > 0) || !(perInstanceRps > 0) || demand.length === 0) return 0;
+export function oracleInstances(demand: ArrayLike<number>, stepSeconds: number, perInstanceRps: number, leadSeconds: number, min: number, max: number): Int32Array {
+  if (!(stepSeconds > 0) || !(perInstanceRps > 0) || demand.length === 0) return new Int32Array(demand.length);
   const need = new Int32Array(demand.length);
   for (let k = 0; k < demand.length; k++) {
     const d = demand[k] as number;
     need[k] = Math.min(max, Math.max(min, Number.isFinite(d) && d > 0 ? Math.ceil(d / perInstanceRps - 1e-9) : 0));
   }
-  const schedule = oracleSchedule(need, Math.ceil(leadSeconds / stepSeconds - 1e-9), min);
+  return oracleSchedule(need, Math.ceil(leadSeconds / stepSeconds - 1e-9), min);
+}
+
+/** The instance-seconds of oracleInstances' schedule. */
+export function oracleInstanceSeconds(demand: ArrayLike<number>, stepSeconds: number, perInstanceRps: number, leadSeconds: number, min: number, max: number): number {
+  const schedule = oracleInstances(demand, stepSeconds, perInstanceRps, leadSeconds, min, max);
   let steps = 0;
   for (let k = 0; k < schedule.length; k++) steps += schedule[k] as number;
   return steps * stepSeconds;

@@ -3,6 +3,7 @@
 // the field and what was expected, and changes nothing.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { describeValue, ERROR_CODES, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { GatewayControl } from './control.js';
 
@@ -174,11 +175,17 @@ export function createAdminServer(g: GatewayControl): Server {
     });
   });
   // A request node's parser refuses (an unknown method, a malformed head) gets the API's error shape too.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify({ error: { code: 'SHADOWSCALE_E_API_INPUT', message: `malformed HTTP request (${err.code ?? 'parse error'})` } });
-    socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
+  server.on('clientError', answerClientError);
   return server;
+}
+
+/** Answer a request node's HTTP parser refused (an unknown method, a malformed head) in the API's error shape. */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({ error: { code: 'SHADOWSCALE_E_API_INPUT', message: `malformed HTTP request (${err.code ?? 'parse error'})` } });
+  socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -46,9 +46,9 @@ describe('dashboard in chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     const started = Date.now();
     await page.goto(`${rt.apiUrl}/`);
-    // The three charts are drawn by uPlot (a canvas each) and the summary filled.
+    // The four charts are drawn by uPlot (a canvas each) and the summary filled.
     // (Expressions as strings: they run in the page, whose DOM types this Node project does not compile against.)
-    await page.waitForFunction("document.querySelectorAll('.uplot canvas').length === 3 && document.querySelectorAll('#summary .card').length > 0", undefined, { timeout: 10_000 });
+    await page.waitForFunction("document.querySelectorAll('.uplot canvas').length === 4 && document.querySelectorAll('#summary .card').length > 0", undefined, { timeout: 10_000 });
     const firstPaintMs = Date.now() - started;
     assert.deepEqual(errors, []);
     assert.match((await page.textContent('#state')) ?? '', /acting/);
