@@ -247,7 +247,8 @@ export class TrafficMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        eachRoute((pool, route, s) => s.errors && this.inc({ pool, route }, s.errors));
+        // Zero too: a counter that appears only with its first error cannot be rated before it.
+        eachRoute((pool, route, s) => this.inc({ pool, route }, s.errors));
       },
     });
     this.bytes = new Counter({
