@@ -65,6 +65,7 @@ export const rangeQuery = z.strictObject({
   since: time('since').optional(),
   until: time('until').optional(),
   resolution: z.enum(['auto', '1', '60', '3600'], expect('one of "auto", "1", "60", "3600" (seconds)')).optional(),
+  points: intIn(10, 50_000, 'a number of points from 10 to 50000').optional().meta({ description: 'Timeline: at most about this many points (buckets of whole resolution steps, averaged); default 2000' }),
 });
 
 /** Routes that take no parameter: any is an error. */

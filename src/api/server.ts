@@ -209,7 +209,7 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   app.get('/api/v1/services/:service/timeline', { ...read, schema: { ...tag('Demand against the forecast (mean and interval), instances (live, ready, desired, shadow), live and shadow latency, as columns on one time axis; and the forecast ahead'), params: serviceParams, querystring: rangeQuery } }, async (req) => {
     const s = service(req.params.service);
     const r = range(req.query, 3600);
-    return timelineView(s, deps, r.since, r.until, resolutionFor(r.until - r.since, req.query.resolution, o.store));
+    return timelineView(s, deps, r.since, r.until, resolutionFor(r.until - r.since, req.query.resolution, o.store), req.query.points);
   });
 
   app.get('/api/v1/services/:service/cost', { ...read, schema: { ...tag('Cost of live, shadow and trials, of what decisions would have done, and of the oracle on the recorded demand'), params: serviceParams, querystring: rangeQuery } }, async (req) => {

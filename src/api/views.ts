@@ -109,6 +109,9 @@ export function decisionView(r: DecisionRecord) {
 
 export type Resolution = 1 | 60 | 3600;
 
+/** Most points a timeline returns by default (a chart is about this many pixels wide). */
+export const DEFAULT_POINTS = 2000;
+
 /** The resolution for a range: raw seconds up to 6 h, minutes up to 14 days, hours beyond (within what retention keeps). */
 export function resolutionFor(rangeMs: number, asked: string | undefined, store: Store): Resolution {
   if (asked !== undefined && asked !== 'auto') return Number(asked) as Resolution;
@@ -138,15 +141,18 @@ const SOURCES: Record<(typeof TIMELINE_SERIES)[number], [string, string]> = {
  * The recorded series of a service over [since, until), as columns on one time axis (seconds since the
  * epoch; null where a series has no point), plus the current forecast ahead: what charts draw.
  */
-export function timelineView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution) {
+export function timelineView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution, maxPoints = DEFAULT_POINTS) {
+  // As many points as a chart can draw: buckets of whole resolution steps, averaged in SQLite.
+  const resMs = resolution * 1000;
+  const bucketMs = resMs * Math.max(1, Math.ceil((until - since) / (maxPoints * resMs)));
   const series = {} as Record<(typeof TIMELINE_SERIES)[number], Map<number, number>>;
   const times = new Set<number>();
   for (const name of TIMELINE_SERIES) {
     const [pool, metric] = SOURCES[name];
     const m = new Map<number, number>();
-    for (const p of d.store.series({ service: svc.name, pool, metric, from: since, to: until, resolution }) as SeriesPoint[]) {
-      m.set(p.ts, p.mean);
-      times.add(p.ts);
+    for (const [ts, mean] of d.store.seriesBuckets({ service: svc.name, pool, metric, from: since, to: until, resolution, bucketMs })) {
+      m.set(ts, mean);
+      times.add(ts);
     }
     series[name] = m;
   }
@@ -155,14 +161,14 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   const ahead = svc.loop.forecastAhead(d.now() / 1000);
   // Cost over the window, cumulative: live and shadow as recorded, the oracle's schedule on the recorded demand.
   const st = svc.loop.state();
-  const step = resolution === 1 ? d.cfg.control.tickSeconds : resolution;
+  const step = bucketMs === resMs && resolution === 1 ? d.cfg.control.tickSeconds : bucketMs / 1000;
   const oracle = oracleInstances(columns.demand.map((x) => x ?? Number.NaN), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
   const livePrice = d.cfg.instanceTypes[st.instanceType]?.prices.onDemandPerHour ?? 0;
   const shadowPrice = d.cfg.instanceTypes[svc.config.shadow.instanceType ?? svc.config.instanceType]?.prices.onDemandPerHour ?? 0;
   const cumulative = (count: (k: number) => number, price: number): number[] => {
     let sum = 0;
     return ts.map((t, k) => {
-      const span = k + 1 < ts.length ? Math.min(((ts[k + 1] as number) - t) / 1000, resolution === 1 ? 60 : resolution) : step;
+      const span = k + 1 < ts.length ? Math.min(((ts[k + 1] as number) - t) / 1000, Math.max(60, step)) : step;
       sum += (count(k) * span * price) / 3600;
       return Math.round(sum * 1e6) / 1e6;
     });
@@ -175,6 +181,7 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   return {
     service: svc.name,
     resolution,
+    bucketSeconds: bucketMs / 1000,
     since: new Date(since).toISOString(),
     until: new Date(until).toISOString(),
     t: ts.map((x) => x / 1000),

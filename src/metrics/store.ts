@@ -190,6 +190,8 @@ export class Store implements InstanceRegistry {
       saveInstance: this.db.prepare('INSERT OR REPLACE INTO instances (id, service, pool, instance_type, labels, pid, port, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       removeInstance: this.db.prepare('DELETE FROM instances WHERE id = ?'),
       loadInstances: this.db.prepare(LOAD_INSTANCES),
+      bucketsRaw: undefined as Database.Statement | undefined,
+      bucketsRolled: undefined as Database.Statement | undefined,
     };
   }
 
@@ -270,6 +272,7 @@ export class Store implements InstanceRegistry {
       const need = ['meta', 'samples', 'rollups', 'decisions', 'instance_events', 'instances', 'experiments'];
       const missing = need.filter((t) => !tables.some((x) => x.name === t));
       if (missing.length) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: not a shadowscale store (missing tables: ${missing.join(', ')})`);
+      this.addIndexes();
       return;
     }
     if (version === 0) {
@@ -294,6 +297,13 @@ export class Store implements InstanceRegistry {
       PRAGMA user_version = ${SCHEMA_VERSION};
       COMMIT;
     `);
+    this.addIndexes();
+  }
+
+  /** Indexes added after schema version 1 (created once, on the first open by a release that has them). */
+  private addIndexes(): void {
+    // The API's decision pages: newest first per service, by sequence number.
+    this.db.exec('CREATE INDEX IF NOT EXISTS decisions_service_seq ON decisions (service, seq)');
   }
 
   /**
@@ -369,6 +379,22 @@ export class Store implements InstanceRegistry {
     });
   }
 
+  /**
+   * A series in [from, to) averaged into buckets of `bucketMs` (a multiple of the resolution), computed in
+   * SQLite: charts of long ranges read as many points as they can draw. Rows as [bucket start (ms), mean].
+   */
+  seriesBuckets(q: { service: string; pool: string; metric: string; from: number; to: number; resolution: 1 | 60 | 3600; bucketMs: number }): [number, number][] {
+    return this.guard(() => {
+      const b = Math.max(1, Math.round(q.bucketMs));
+      const stmt =
+        q.resolution === 1
+          ? (this.stmts.bucketsRaw ??= this.db.prepare('SELECT ts - ts % ? AS b, avg(value) FROM samples WHERE service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b'))
+          : (this.stmts.bucketsRolled ??= this.db.prepare('SELECT ts - ts % ? AS b, sum(sum) / sum(count) FROM rollups WHERE res = ? AND service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b'));
+      const args = q.resolution === 1 ? [b, q.service, q.pool, q.metric, q.from, q.to] : [b, q.resolution, q.service, q.pool, q.metric, q.from, q.to];
+      return stmt.raw(true).all(...args) as [number, number][];
+    });
+  }
+
   /** Apply retention at time `now` (ms); returns the rows removed per resolution. */
   prune(now: number): { raw: number; minute: number; hour: number } {
     return this.guard(() =>
@@ -406,10 +432,11 @@ export class Store implements InstanceRegistry {
   decisionsPage(q: { service: string; since?: number; until?: number; reasons?: readonly string[]; before?: number; limit: number }): { decisions: DecisionRecord[]; next: number | null } {
     return this.guard(() => {
       const reasons = q.reasons && q.reasons.length ? q.reasons : null;
+      // Pages walk the (service, seq) index backwards; the time bounds filter (+ts: not an index choice).
       const rows = this.db
         .prepare(
           `SELECT seq, service, target, bound_reason, act, decision FROM decisions
-           WHERE service = ? AND seq < ? AND ts >= ? AND ts < ?${reasons ? ` AND (reason IN (${reasons.map(() => '?').join(',')}) OR bound_reason IN (${reasons.map(() => '?').join(',')}))` : ''}
+           WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ?${reasons ? ` AND (reason IN (${reasons.map(() => '?').join(',')}) OR bound_reason IN (${reasons.map(() => '?').join(',')}))` : ''}
            ORDER BY seq DESC LIMIT ?`,
         )
         .all(q.service, q.before ?? Number.MAX_SAFE_INTEGER, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, ...(reasons ?? []), ...(reasons ?? []), q.limit + 1) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];

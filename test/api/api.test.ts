@@ -40,6 +40,7 @@ describe('REST API of a running loop', () => {
   it('serves state, decisions, timeline, cost; pause, bounds and forecast-only are recorded and act (or do not) as they say', async (t) => {
     const dir = tempDir(t);
     const file = config(dir);
+    const started = Date.now();
     const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));
     const api = rt.apiUrl as string;
@@ -107,10 +108,16 @@ describe('REST API of a running loop', () => {
     assert.equal(st.notActing, 'forecast-only');
 
     // Timeline and cost read the recorded series.
-    const tl = (await call(api, 'GET', '/api/v1/services/web/timeline?resolution=1')).json as Record<string, unknown[]>;
-    assert.ok((tl.t as number[]).length > 5);
+    const tl = (await call(api, 'GET', `/api/v1/services/web/timeline?resolution=1&since=${started}`)).json as Record<string, unknown[]> & { bucketSeconds: number };
+    assert.equal(tl.bucketSeconds, 1);
+    assert.ok((tl.t as number[]).length >= 3, JSON.stringify(tl.t));
     for (const k of ['demand', 'liveInstances', 'desired', 'shadowInstances', 'forecastUpper']) assert.equal(tl[k]?.length, tl.t?.length, k);
-    assert.ok((tl.desired as (number | null)[]).includes(1) && (tl.desired as (number | null)[]).includes(2));
+    // Decided (and would-have) targets over time: 1, then 2 (buckets of a second average the ticks in them).
+    assert.ok((tl.desired as (number | null)[]).includes(1) && (tl.desired as number[]).some((x) => x >= 1.99), JSON.stringify(tl.desired));
+    // Long ranges come in at most `points` buckets of whole resolution steps.
+    const coarse = (await call(api, 'GET', '/api/v1/services/web/timeline?since=0&points=50')).json as { resolution: number; bucketSeconds: number; t: number[] };
+    assert.equal(coarse.resolution, 3600);
+    assert.ok(coarse.bucketSeconds % 3600 === 0 && coarse.t.length <= 2, JSON.stringify(coarse));
     const cost = (await call(api, 'GET', '/api/v1/services/web/cost?resolution=1')).json as { live: { instanceSeconds: number }; oracle: { instanceSeconds: number }; shadow: { instanceSeconds: number } };
     assert.ok(cost.live.instanceSeconds > 0 && cost.shadow.instanceSeconds > 0 && cost.oracle.instanceSeconds > 0, JSON.stringify(cost));
     const inst = (await call(api, 'GET', '/api/v1/services/web/instances')).json as { instances: { pool: string; events: unknown[] }[] };
