@@ -96,4 +96,13 @@ export const boundsBody = z
   .refine((b) => b.min !== undefined || b.max !== undefined, { message: 'expected min, max or both' })
   .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, { message: 'expected min <= max', path: ['min'] });
 
+export const proofBody = z.strictObject(
+  {
+    instanceType: z.string(expect('an instance type name')).min(1, expect('an instance type name')).max(200, expect('an instance type name')).optional(),
+    perInstanceRps: z.number(expect('a rate per instance from 0.1 to 100000 req/s')).min(0.1, expect('a rate per instance from 0.1 to 100000 req/s')).max(100_000, expect('a rate per instance from 0.1 to 100000 req/s')).optional(),
+    note,
+  },
+  expect('a JSON object'),
+);
+
 export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

@@ -19,7 +19,7 @@ import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
-import { boundsBody, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, rangeQuery, serviceParams } from './schemas.js';
+import { boundsBody, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
@@ -253,6 +253,12 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   app.delete('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Remove the bounds override', ['admin']), params: serviceParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
     const s = service(req.params.service);
     return changed(s, s.loop.clearBounds(by(req), req.body?.note));
+  });
+
+  app.post('/api/v1/services/:service/proofs', { ...admin, schema: { ...tag('Start a proof: a trial on the shadow of an instance type (default: the live pool\'s) around a rate per instance (default: the capacity the strategies plan with), within the trial budget', ['admin']), params: serviceParams, querystring: noQuery, body: proofBody.nullish() } }, async (req) => {
+    const s = service(req.params.service);
+    const r = s.loop.requestProof(by(req), { ...(req.body?.instanceType !== undefined ? { instanceType: req.body.instanceType } : {}), ...(req.body?.perInstanceRps !== undefined ? { perInstanceRps: req.body.perInstanceRps } : {}), ...(req.body?.note ? { note: req.body.note } : {}) });
+    return { seq: r.seq, proof: { instanceType: r.instanceType, perInstanceRps: r.perInstanceRps }, service: await serviceView(s, deps) };
   });
 
   const server: ApiServer = {

@@ -35,6 +35,7 @@ import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
+import { ShadowscaleError } from '../core/errors.js';
 
 export interface LoopSettings {
   readonly service: string;
@@ -107,7 +108,7 @@ export interface LoopCounters {
 }
 
 /** Reasons of the decisions an operator's changes are recorded as. */
-const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired'];
+const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired', 'operator_proof'];
 
 export interface LoopDeps {
   readonly provider: Provider;
@@ -360,6 +361,24 @@ export class ServiceLoop {
     const seq = this.recordOperator('operator_bounds_cleared', { by, ...(note ? { note } : {}) });
     this.override = undefined;
     return seq;
+  }
+
+  /**
+   * Ask the proof gate for a trial of `instanceType` (default: the live pool's) around `perInstanceRps`
+   * (default: the rate per instance the strategies plan with). Recorded as a decision once queued; a
+   * request the gate cannot take throws SHADOWSCALE_E_CONFLICT saying why, and records nothing.
+   */
+  requestProof(by: string, o: { instanceType?: string; perInstanceRps?: number; note?: string }): { seq: number; instanceType: string; perInstanceRps: number } {
+    const gate = this.d.gate;
+    const instanceType = o.instanceType ?? this.liveType;
+    const perInstanceRps = o.perInstanceRps ?? this.perInstanceRps;
+    if (!gate) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', 'scaling.proof is off: no trials run; set it to required or advisory');
+    if (gate.mode !== 'off' && !gate.typeNames.includes(instanceType)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.instanceType: "${instanceType}" is not a type the gate proves (have: ${gate.typeNames.join(', ')}; scaling.trials.types adds more)`);
+    // Queued (a refusal records nothing), then recorded: the trial itself starts at the next tick, after the record.
+    const why = gate.request(instanceType, perInstanceRps);
+    if (why) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', why);
+    const seq = this.recordOperator('operator_proof', { by, instanceType, perInstanceRps, ...(o.note ? { note: o.note } : {}) }, { perInstanceRps });
+    return { seq, instanceType, perInstanceRps };
   }
 
   /** The configured bounds (before any override). */

@@ -34,6 +34,7 @@ export const REASONS = {
   operator_bounds: 'An operator overrode the pool bounds (min/max) for a window (API).',
   operator_bounds_cleared: 'An operator removed the bounds override (API); the configured bounds apply again.',
   bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
+  operator_proof: 'An operator asked for a proof (API): a trial on the shadow of an instance type around a rate per instance, within the trial budget.',
 } as const;
 
 export type Reason = keyof typeof REASONS;
@@ -84,5 +85,8 @@ export interface OperatorAction {
   readonly max?: number;
   /** End of a bounds override (ms since the epoch). */
   readonly until?: number;
+  /** A proof asked for: the instance type and the rate per instance. */
+  readonly instanceType?: string;
+  readonly perInstanceRps?: number;
   readonly note?: string;
 }

@@ -127,6 +127,8 @@ export class ProofGate {
   private readonly trials: TrialEvidence[] = [];
   private readonly running = new Map<string, Running>();
   private readonly wanted = new Map<string, number>();
+  /** Types an operator asked to prove (src/api): their wanted trial runs even if evidence already settles the rate. */
+  private readonly requested = new Set<string>();
   /** Chaos trials decisions wait for: per type, `count` instances losing one, each survivor at survivorRps. */
   private readonly wantedChaos = new Map<string, { survivorRps: number; count: number }>();
   private readonly deferred = new Set<string>();
@@ -281,7 +283,7 @@ export class ProofGate {
     // 3. Wanted proofs first, then 2. calibrations (the live type first).
     const queue: { type: string; rates: number[]; kind: 'wanted' | 'calibration' | 'chaos'; base: number; count?: number }[] = [];
     // A wanted rate that a trial finished since has settled needs no trial of its own.
-    for (const [type, rate] of this.wanted) if (proofOf(evidence.get(type), rate) !== 'unproven') this.wanted.delete(type);
+    for (const [type, rate] of this.wanted) if (!this.requested.has(type) && proofOf(evidence.get(type), rate) !== 'unproven') this.wanted.delete(type);
     for (const [type, w] of this.wantedChaos) {
       const e = evidence.get(type);
       if (e && ((e.redundantRps > 0 && w.survivorRps <= e.redundantRps) || w.survivorRps >= e.redundantFailedRps)) this.wantedChaos.delete(type);
@@ -322,7 +324,10 @@ export class ProofGate {
         break;
       }
       this.deferred.delete(`${q.kind}:${q.type}`);
-      if (q.kind === 'wanted') this.wanted.delete(q.type);
+      if (q.kind === 'wanted') {
+        this.wanted.delete(q.type);
+        this.requested.delete(q.type);
+      }
       if (q.kind === 'chaos') {
         this.wantedChaos.delete(q.type);
         this.startChaos(q.type, q.base, q.count ?? 2, now);
@@ -351,6 +356,27 @@ export class ProofGate {
     if (proofOf(e, rate) === 'unproven' && rate > (this.calibrationRates(instanceType)[0] ?? 0) && !this.wanted.has(instanceType)) this.wanted.set(instanceType, rate);
     // N+1: the count coming must also survive losing one; its chaos trial starts early too.
     else if (this.s.redundancy && count >= 2 && proofOf(e, rate) === 'pass' && countProof(e, targetRps, count, true) === 'unproven' && !this.wantedChaos.has(instanceType)) this.want({ instanceType, perInstanceRps: rate, survivorRps: targetRps / (count - 1), count });
+  }
+
+  /**
+   * An operator's proof (the API): a trial of `instanceType` around `perInstanceRps` (the wanted steps),
+   * queued for the next tick within the budget and the concurrency limit, even when evidence already
+   * settles that rate. Returns why it cannot be queued, or undefined.
+   */
+  request(instanceType: string, perInstanceRps: number): string | undefined {
+    if (this.closed) return 'the gate is closed';
+    if (this.s.mode === 'off') return 'scaling.proof is off: no trials run';
+    if (!this.s.types[instanceType]) return `instance type "${instanceType}" is not one the gate proves (have: ${Object.keys(this.s.types).join(', ')}; scaling.trials.types adds more)`;
+    if ([...this.running.values()].some((r) => r.instanceType === instanceType)) return `a trial of ${instanceType} is running; wait for its verdict`;
+    this.wanted.set(instanceType, perInstanceRps);
+    this.requested.add(instanceType);
+    this.startFailedAt.delete(instanceType);
+    return undefined;
+  }
+
+  /** Instance types the gate proves. */
+  get typeNames(): string[] {
+    return Object.keys(this.s.types);
   }
 
   private start(type: string, rates: number[], base: number, kind: 'wanted' | 'calibration' | 'chaos', now: number, extra: Pick<TrialPlan, 'instances' | 'chaos'> = {}): void {

@@ -180,6 +180,8 @@ describe('REST API of a running loop', () => {
       ['GET', '/api/v1/nothing', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^GET \/api\/v1\/nothing: no such resource/],
       ['DELETE', '/api/v1/services/web/mode', undefined, 405, 'SHADOWSCALE_E_METHOD_NOT_ALLOWED', /allowed: PUT/],
       ['GET', '/api/v1/services/%E0%A4%A', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^url: /],
+      ['POST', '/api/v1/services/web/proofs', {}, 409, 'SHADOWSCALE_E_CONFLICT', /^scaling\.proof is off: no trials run/],
+      ['POST', '/api/v1/services/web/proofs', { perInstanceRps: -1 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.perInstanceRps: expected a rate per instance from 0\.1 to 100000 req\/s, got -1$/],
     ];
     for (const [method, path, body, status, code, message, headers] of cases) {
       const r = await call(api, method, path, body, headers);
@@ -237,5 +239,28 @@ describe('REST API of a running loop', () => {
     const open = await runCli(['run', '--config', config(tempDir(t)), '--api', '0.0.0.0:0']);
     assert.equal(open.code, 2);
     assert.match(open.stderr, /api\.listen: 0\.0\.0\.0 is not a loopback address and no API token is configured/);
+  });
+
+  it('starts a proof on request: a trial of the asked type and rate, recorded as a decision', async (t) => {
+    const dir = tempDir(t);
+    const file = config(dir).replace('api.yaml', 'api.yaml');
+    const cfg = loadConfig({ file, sets: ['services[0].scaling.proof=advisory', 'services[0].scaling.trials.samplesPerStep=368', 'services[0].scaling.trials.maxStepSeconds=5', 'services[0].scaling.trials.budgetShare=1'] });
+    const rt = await Runtime.start({ cfg, env: {} });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    const trials = async () => ((await call(api, 'GET', '/api/v1/services/web/experiments')).json.experiments as { id: string; kind: string; verdict: string | null; config: { perInstanceRps?: number } }[]).filter((e) => e.kind === 'trial');
+    // The gate's own calibration first; a request while a trial of the type runs is refused, saying why.
+    await until('the calibration trial finished', async () => (await trials()).some((e) => e.verdict !== null), 60_000);
+    await until('no trial running', async () => (await trials()).every((e) => e.verdict !== null), 60_000);
+    const before = (await trials()).length;
+    const asked = await call(api, 'POST', '/api/v1/services/web/proofs', { perInstanceRps: 55.5, note: 'check before the sale' });
+    assert.equal(asked.status, 200, JSON.stringify(asked.json));
+    assert.deepEqual(asked.json.proof, { instanceType: 'small', perInstanceRps: 55.5 });
+    const again = await call(api, 'POST', '/api/v1/services/web/proofs', { instanceType: 'nope' });
+    assert.equal(again.status, 400);
+    assert.match(again.json.error?.message ?? '', /^body\.instanceType: "nope" is not a type the gate proves \(have: small/);
+    await until('the requested trial ran', async () => (await trials()).length > before && (await trials()).slice(before).some((e) => e.config.perInstanceRps === 55.5 && e.verdict !== null), 60_000);
+    const d = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_proof')).json.decisions as { operator: { instanceType: string; perInstanceRps: number; note: string } }[];
+    assert.deepEqual(d.map((x) => [x.operator.instanceType, x.operator.perInstanceRps, x.operator.note]), [['small', 55.5, 'check before the sale']]);
   });
 });
