@@ -68,6 +68,9 @@ const rowsA = [];
 const rowsB = [];
 const paints = [];
 let demoDecisions;
+let measuredFrom;
+let measuredTo;
+const DAY = 240;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 mkdirSync('docs/images', { recursive: true });
 
@@ -75,17 +78,22 @@ mkdirSync('docs/images', { recursive: true });
 {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const demo = spawn(process.execPath, [bin, 'demo', '--strategy', 'hybrid', '--duration', '180', '--api', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const demo = spawn(process.execPath, [bin, 'demo', '--strategy', 'hybrid', '--duration', String(DAY), '--api', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   demo.stderr.on('data', (d) => (log += d.toString()));
+  // Seconds into the demo's day, from its status lines ("[hybrid      t/DAYs]").
+  const dayTime = () => Number([...log.matchAll(new RegExp(`(\\d+)/${DAY}s\\]`, 'g'))].pop()?.[1] ?? -1);
   try {
     await waitHealthy(base, demo, 120_000);
-    // Into the day: the loop deciding every second, the load generator running.
-    const dayStarts = Date.now();
-    while (!/ramp|\d+\/180s\]/.test(log) && Date.now() - dayStarts < 120_000) await sleep(500);
-    await sleep(30_000);
-    const ds = await (await fetch(`${base}/api/v1/services/web/decisions?limit=100`)).json();
-    demoDecisions = ds.decisions.length;
+    // Into the day, once a full page of decisions is in the store: the loop deciding every second, the load generator running.
+    const started = Date.now();
+    for (;;) {
+      const ds = await (await fetch(`${base}/api/v1/services/web/decisions?limit=100`)).json();
+      demoDecisions = ds.decisions.length;
+      if ((demoDecisions >= 100 && dayTime() >= 0) || Date.now() - started > 300_000) break;
+      await sleep(1000);
+    }
+    measuredFrom = dayTime();
     for (const [what, path] of [
       ['decisions, page of 100', '/api/v1/services/web/decisions?limit=100'],
       ['service view', '/api/v1/services/web'],
@@ -95,6 +103,9 @@ mkdirSync('docs/images', { recursive: true });
       rowsA.push([what, String(m.n), f(m.p50, 2), f(m.p99, 2), f(m.max, 2), String(m.bytes)]);
       console.error(`A ${what}: p99 ${f(m.p99, 2)} ms`);
     }
+    measuredTo = dayTime();
+    // The screenshot after the ramp (at 40 % of the day), three quarters into the day.
+    while (dayTime() < 0.75 * DAY && demo.exitCode === null) await sleep(1000);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${base}/?window=900`);
     await page.waitForFunction('document.querySelectorAll(".uplot canvas").length === 4 && document.body.dataset.updated', undefined, { timeout: 20_000 });
@@ -200,9 +211,9 @@ the server is another process, as an operator's tools would be. Everything share
 
 ## A. Under a running demo
 
-\`shadowscale demo --strategy hybrid --duration 180 --api 127.0.0.1:PORT\` runs its day (sample-service instances,
-gateway, load generator, control loop deciding every second) while the API is queried from 30 s into the day.
-The decisions page held ${demoDecisions} decision(s) (the store of a demo day has no more when the page is read).
+\`shadowscale demo --strategy hybrid --duration ${DAY} --api 127.0.0.1:PORT\` runs its day (sample-service instances,
+gateway, load generator, control loop deciding every second) while the API is queried, from ${measuredFrom} s to ${measuredTo} s
+into the day (the ramp is at ${0.4 * DAY} s), once the store holds a full page of decisions (${demoDecisions} on the page).
 
 ${table(head, rowsA)}
 
@@ -220,7 +231,7 @@ First paint, ${loads} loads: ${paints.map((x) => `${x} ms`).join(', ')} (median 
 
 | target | measured | met |
 | --- | --- | --- |
-| API: p99 <= 20 ms for a decisions page of 100 under a running demo | ${f(decisionsP99, 2)} ms (page of ${demoDecisions}); ${rowsB[0][3]} ms for a full page of 100 on the week's store | ${decisionsP99 <= 20 && Number(rowsB[0][3]) <= 20 ? 'yes' : 'no'} |
+| API: p99 <= 20 ms for a decisions page of 100 under a running demo | ${f(decisionsP99, 2)} ms (page of ${demoDecisions}); ${rowsB[0][3]} ms for a page of 100 on the week's store | ${decisionsP99 <= 20 && Number(rowsB[0][3]) <= 20 ? 'yes' : 'no'} |
 | dashboard: first paint <= 1 s with 7 days of 1-minute history | median ${paintMedian} ms, worst ${paintSorted[paintSorted.length - 1]} ms | ${paintMedian <= 1000 ? 'yes (median)' : 'no'} |
 
 Screenshots: [during the demo](../../docs/images/dashboard-demo.png), [a week of history](../../docs/images/dashboard-week.png).

@@ -162,7 +162,9 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   // Cost over the window, cumulative: live and shadow as recorded, the oracle's schedule on the recorded demand.
   const st = svc.loop.state();
   const step = bucketMs === resMs && resolution === 1 ? d.cfg.control.tickSeconds : bucketMs / 1000;
-  const oracle = oracleInstances(columns.demand.map((x) => x ?? Number.NaN), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
+  // The oracle is scored where the live pool was recorded (demand written before, e.g. imported history, is not the run's).
+  const first = columns.liveInstances.findIndex((x) => x !== null);
+  const oracle = oracleInstances(columns.demand.map((x, k) => (first >= 0 && k >= first ? (x ?? Number.NaN) : Number.NaN)), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
   const livePrice = d.cfg.instanceTypes[st.instanceType]?.prices.onDemandPerHour ?? 0;
   const shadowPrice = d.cfg.instanceTypes[svc.config.shadow.instanceType ?? svc.config.instanceType]?.prices.onDemandPerHour ?? 0;
   const cumulative = (count: (k: number) => number, price: number): number[] => {
@@ -217,7 +219,9 @@ export function costView(svc: ApiService, d: ViewDeps, since: number, until: num
   const live = instanceSeconds(series('live', METRIC.instances), resolution, until);
   const shadow = instanceSeconds(series('shadow', METRIC.instances), resolution, until);
   const desired = instanceSeconds(series('live', METRIC.desired), resolution, until);
-  const demand = series('live', METRIC.liveRps);
+  // The oracle is scored where the live pool was recorded (demand written before, e.g. imported history, is not the run's).
+  const firstLive = d.store.firstPointAt({ service: svc.name, pool: 'live', metric: METRIC.instances, from: since, to: until, resolution });
+  const demand = series('live', METRIC.liveRps).filter((p) => firstLive !== undefined && p.ts >= firstLive);
   const step = resolution === 1 ? d.cfg.control.tickSeconds : resolution;
   const oracle = oracleInstanceSeconds(
     demand.map((p) => p.mean),
