@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
+import { Store } from '../../src/metrics/store.js';
 import { component, promtoolCheck, runCli, tempDir, until } from '../helpers.js';
 
 function config(dir: string, extra = ''): string {
@@ -195,6 +196,20 @@ describe('REST API of a running loop', () => {
     assert.equal(st.mode, 'act');
     assert.equal(st.boundsOverride, null);
     assert.equal(((await call(api, 'GET', '/api/v1/services/web/decisions')).json.decisions as unknown[]).length, 0);
+    // The CLI: no address to go by, or the address of a run that is gone.
+    const nowhere = await runCli(['status']);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /--api: where is the running `run`\? Give --api URL, SHADOWSCALE_API_URL, or --config FILE/);
+    const gone = join(dir, 'gone.db');
+    const s = Store.open({ path: gone });
+    s.setMeta('api', JSON.stringify({ url: 'http://127.0.0.1:9', pid: 2 ** 22 + 7 }));
+    const stale = await runCli(['status', '--set', `store.path=${gone}`]);
+    s.close();
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /the run that served its API at http:\/\/127\.0\.0\.1:9 \(pid 4194311\) is gone \[SHADOWSCALE_E_API_UNREACHABLE\]/);
+    const down = await runCli(['decisions', '--api', 'http://127.0.0.1:9']);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /http:\/\/127\.0\.0\.1:9: cannot reach the API .*\[SHADOWSCALE_E_API_UNREACHABLE\]/);
     // The OpenAPI document describes the routes and their parameters, from the same schemas.
     const doc = (await call(api, 'GET', '/openapi.json')).json as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: unknown }>> };
     assert.match(doc.openapi, /^3\./);

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { ERROR_CODES, ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import { Store } from '../../metrics/store.js';
+import { pidAlive } from '../../providers/local.js';
 import { ENV_ADMIN_TOKEN, ENV_READ_TOKEN } from '../../api/auth.js';
 import { type Io, collect, positiveInteger } from '../options.js';
 
@@ -46,7 +47,10 @@ function apiBase(opts: Record<string, unknown>, io: Io): string {
   const path = resolve(cfg.store.path);
   const meta = Store.metaAt(path, 'api');
   if (!meta) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `store ${path}: no running \`shadowscale run\` recorded its API there (is it running with this configuration?)`);
-  return (JSON.parse(meta) as { url: string }).url;
+  const recorded = JSON.parse(meta) as { url: string; pid: number };
+  // A run killed with SIGKILL leaves its address behind.
+  if (!pidAlive(recorded.pid)) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `store ${path}: the run that served its API at ${recorded.url} (pid ${recorded.pid}) is gone`);
+  return recorded.url;
 }
 
 /** GET a path of the API; its error answers become the same errors here (code and message). */
