@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,5 +138,36 @@ export function promtoolCheck(promtool: string, text: string): Promise<string[]>
     child.on('error', reject);
     child.on('close', (code) => resolvePromise(code === 0 ? [] : out.split('\n').filter(Boolean)));
     child.stdin.end(text);
+  });
+}
+
+/**
+ * A configuration file for a one-service `run` that starts fast: service "web" of type "small" (sample
+ * service, 4 slots, 5 ms), reactive, no proof unless `extra` says so, gateway and API on port 0, a store
+ * in `dir`. `service` and `extra` add YAML (the service's own keys; top-level sections).
+ */
+export function smallRunConfig(dir: string, o: { max?: number; periodSeconds?: number; tickSeconds?: number; extra?: string } = {}): string {
+  const file = join(dir, 'run.yaml');
+  writeFileSync(
+    file,
+    `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
+      `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: ${o.max ?? 3} }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: ${o.periodSeconds ?? 0.5}, proof: off, reactive: { scaleDown: { stabilizationWindowSeconds: 0 } } }\n` +
+      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: ${o.tickSeconds ?? 0.25}, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n${o.extra ?? ''}`,
+  );
+  return file;
+}
+
+/** GET `url` every `everyMs` until the test ends (traffic for charts and rates). */
+export function driveTraffic(t: { after: (fn: () => Promise<void>) => void }, url: string, everyMs = 20): void {
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      await fetch(url).then((r) => r.text()).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  t.after(async () => {
+    stop = true;
+    await loop;
   });
 }

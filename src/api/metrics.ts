@@ -5,6 +5,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import type { LoopCounters, TickReport } from '../control/loop.js';
 import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import type { ApiService } from './views.js';
@@ -77,32 +78,25 @@ export class RunMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'shadowscale_demand_requests_per_second',
-      help: 'Live demand over the last tick',
-      labelNames: ['service'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) {
-          const r = s.loop.state().lastTick?.liveRps;
-          if (r !== undefined && Number.isFinite(r)) this.set({ service: s.name }, r);
-        }
-      },
-    });
-    new Gauge({
-      name: 'shadowscale_mirror_ratio',
-      help: 'Fraction of live requests mirrored to the shadow (the sampling controller\'s rate)',
-      labelNames: ['service'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) {
-          const r = s.loop.state().lastTick?.mirrorRate;
-          if (r !== undefined && Number.isFinite(r)) this.set({ service: s.name }, r);
-        }
-      },
-    });
+    // Values of the latest tick (none before the first, or when not finite).
+    const tickGauge = (name: string, help: string, read: (t: TickReport) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['service'],
+        registers: reg,
+        collect() {
+          this.reset();
+          for (const s of services) {
+            const t = s.loop.state().lastTick;
+            const v = t ? read(t) : undefined;
+            if (v !== undefined && Number.isFinite(v)) this.set({ service: s.name }, v);
+          }
+        },
+      });
+    };
+    tickGauge('shadowscale_demand_requests_per_second', 'Live demand over the last tick', (t) => t.liveRps);
+    tickGauge('shadowscale_mirror_ratio', "Fraction of live requests mirrored to the shadow (the sampling controller's rate)", (t) => t.mirrorRate);
     new Counter({
       name: 'shadowscale_decisions_total',
       help: 'Decisions recorded, by the reason that set the target (the strategy\'s, or the bound or gate\'s that replaced it), and whether they acted',
@@ -123,58 +117,23 @@ export class RunMetrics {
         for (const c of store.experimentCounts()) if (services.some((s) => s.name === c.service)) this.inc({ service: c.service, kind: c.kind, verdict: c.verdict ?? 'open' }, c.count);
       },
     });
-    new Counter({
-      name: 'shadowscale_delta_results_total',
-      help: 'Live vs shadow delta analyses by verdict, since this run started',
-      labelNames: ['service', 'verdict'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) for (const [verdict, n] of Object.entries(s.loop.state().counters.deltaVerdicts)) this.inc({ service: s.name, verdict }, n);
-      },
-    });
-    new Counter({
-      name: 'shadowscale_degradations_total',
-      help: 'Confirmed degradations found by delta analysis (pool: the one that was worse), since this run started',
-      labelNames: ['service', 'pool'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) {
-          const c = s.loop.state().counters;
-          this.inc({ service: s.name, pool: 'live' }, c.liveDegraded);
-          this.inc({ service: s.name, pool: 'shadow' }, c.shadowDegraded);
-        }
-      },
-    });
-    new Counter({
-      name: 'shadowscale_shadow_syncs_total',
-      help: "State copies from a live instance to a new shadow (stateful services), by result, since this run started",
-      labelNames: ['service', 'result'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) {
-          const c = s.loop.state().counters;
-          this.inc({ service: s.name, result: 'ok' }, c.shadowSyncs);
-          this.inc({ service: s.name, result: 'failed' }, c.shadowSyncFailures);
-        }
-      },
-    });
-    new Counter({
-      name: 'shadowscale_replacements_total',
-      help: 'Failed instances replaced, by pool, since this run started',
-      labelNames: ['service', 'pool'],
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of services) {
-          const c = s.loop.state().counters.replacements;
-          this.inc({ service: s.name, pool: 'live' }, c.live);
-          this.inc({ service: s.name, pool: 'shadow' }, c.shadow);
-        }
-      },
-    });
+    // Counts the loop keeps since this run started, one label naming what each count is of.
+    const loopCounter = (name: string, help: string, label: string, read: (c: LoopCounters) => Readonly<Record<string, number>>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['service', label],
+        registers: reg,
+        collect() {
+          this.reset();
+          for (const s of services) for (const [value, n] of Object.entries(read(s.loop.state().counters))) this.inc({ service: s.name, [label]: value }, n);
+        },
+      });
+    };
+    loopCounter('shadowscale_delta_results_total', 'Live vs shadow delta analyses by verdict, since this run started', 'verdict', (c) => c.deltaVerdicts);
+    loopCounter('shadowscale_degradations_total', 'Confirmed degradations found by delta analysis (pool: the one that was worse), since this run started', 'pool', (c) => ({ live: c.liveDegraded, shadow: c.shadowDegraded }));
+    loopCounter('shadowscale_shadow_syncs_total', 'State copies from a live instance to a new shadow (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.shadowSyncs, failed: c.shadowSyncFailures }));
+    loopCounter('shadowscale_replacements_total', 'Failed instances replaced, by pool, since this run started', 'pool', (c) => c.replacements);
     new Gauge({
       name: 'shadowscale_cost_per_hour',
       help: "What the requested instances cost per hour now, by pool, at their types' on-demand prices (the configuration's currency)",

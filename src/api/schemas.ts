@@ -59,6 +59,12 @@ export const decisionsQuery = z.strictObject({
     .meta({ description: 'Only decisions with one of these reasons (comma-separated; the strategy\'s, or the bound\'s or gate\'s that replaced it)' }),
   before: intIn(1, Number.MAX_SAFE_INTEGER, 'a positive decision sequence number (the previous page\'s "next")').optional(),
   limit: intIn(1, MAX_PAGE, `a page size from 1 to ${MAX_PAGE}`).optional(),
+  full: z.enum(['true', 'false'], expect('"true" or "false"')).optional().meta({ description: 'Also every configuration the proof gate considered and dropped (GET …/decisions/{seq} always has them)' }),
+});
+
+export const decisionParams = z.strictObject({
+  service: serviceParams.shape.service,
+  seq: intIn(1, Number.MAX_SAFE_INTEGER, 'a decision sequence number'),
 });
 
 export const rangeQuery = z.strictObject({

@@ -19,7 +19,7 @@ import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
-import { boundsBody, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, serviceParams } from './schemas.js';
+import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
@@ -203,7 +203,14 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
     const s = service(req.params.service);
     const q = req.query;
     const page = o.store.decisionsPage({ service: s.name, ...(q.since !== undefined ? { since: q.since } : {}), ...(q.until !== undefined ? { until: q.until } : {}), ...(q.reason ? { reasons: q.reason } : {}), ...(q.before !== undefined ? { before: q.before } : {}), limit: q.limit ?? 100 });
-    return { service: s.name, decisions: page.decisions.map(decisionView), next: page.next };
+    return { service: s.name, decisions: page.decisions.map((r) => decisionView(r, q.full === 'true')), next: page.next };
+  });
+
+  app.get('/api/v1/services/:service/decisions/:seq', { ...read, schema: { ...tag('One decision in full: reason, numbers, and its proof with every configuration considered'), params: decisionParams, querystring: noQuery } }, async (req) => {
+    const s = service(req.params.service);
+    const r = o.store.decision(s.name, req.params.seq);
+    if (!r) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `params.seq: no decision ${req.params.seq} of service "${s.name}"`);
+    return decisionView(r);
   });
 
   app.get('/api/v1/services/:service/timeline', { ...read, schema: { ...tag('Demand against the forecast (mean and interval), instances (live, ready, desired, shadow), live and shadow latency, as columns on one time axis; and the forecast ahead'), params: serviceParams, querystring: rangeQuery } }, async (req) => {

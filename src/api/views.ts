@@ -84,8 +84,11 @@ export async function serviceView(svc: ApiService, d: ViewDeps) {
   };
 }
 
-/** A decision record as the API shows it (times in ISO 8601). */
-export function decisionView(r: DecisionRecord) {
+/**
+ * A decision record as the API shows it (times in ISO 8601). Pages carry the proof's summary; `full` (and
+ * the decision's own route) also every configuration the gate considered and dropped.
+ */
+export function decisionView(r: DecisionRecord, full = true) {
   const d = r.decision;
   return {
     seq: r.seq,
@@ -101,7 +104,7 @@ export function decisionView(r: DecisionRecord) {
     act: r.act,
     wouldHave: d.wouldHave ?? null,
     numbers: d.numbers,
-    ...(d.proof ? { proof: d.proof } : {}),
+    ...(d.proof ? { proof: full ? d.proof : { mode: d.proof.mode, status: d.proof.status, candidate: d.proof.candidate, verdict: d.proof.verdict, ...(d.proof.trial ? { trial: d.proof.trial } : {}), numbers: d.proof.numbers } } : {}),
     ...(d.instanceType ? { instanceType: d.instanceType } : {}),
     ...(d.operator ? { operator: { ...d.operator, ...(d.operator.until !== undefined ? { until: new Date(d.operator.until).toISOString() } : {}) } } : {}),
   };

@@ -151,6 +151,7 @@ export class Store implements InstanceRegistry {
   private readonly db: Database.Database;
   private readonly pid: number;
   private readonly stmts;
+  private readonly pageStmts = new Map<number, Database.Statement>();
   /** The first failure that makes the store unusable (damage found while running, disk full, I/O error). */
   private failure: ShadowscaleError | undefined;
   /** Told once of that failure: whoever acts on the store's contents must stop acting. */
@@ -444,15 +445,30 @@ export class Store implements InstanceRegistry {
     return this.guard(() => {
       const reasons = q.reasons && q.reasons.length ? q.reasons : null;
       // Pages walk the (service, seq) index backwards; the time bounds filter (+ts: not an index choice).
-      const rows = this.db
-        .prepare(
+      // One statement per number of reasons, prepared once.
+      const key = reasons?.length ?? 0;
+      let stmt = this.pageStmts.get(key);
+      if (!stmt) {
+        const list = reasons ? reasons.map(() => '?').join(',') : '';
+        stmt = this.db.prepare(
           `SELECT seq, service, target, bound_reason, act, decision FROM decisions
-           WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ?${reasons ? ` AND (reason IN (${reasons.map(() => '?').join(',')}) OR bound_reason IN (${reasons.map(() => '?').join(',')}))` : ''}
+           WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ?${reasons ? ` AND (reason IN (${list}) OR bound_reason IN (${list}))` : ''}
            ORDER BY seq DESC LIMIT ?`,
-        )
+        );
+        if (this.pageStmts.size < 64) this.pageStmts.set(key, stmt);
+      }
+      const rows = stmt
         .all(q.service, q.before ?? Number.MAX_SAFE_INTEGER, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, ...(reasons ?? []), ...(reasons ?? []), q.limit + 1) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
       const page = rows.slice(0, q.limit).map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
       return { decisions: page, next: rows.length > q.limit ? (page[page.length - 1]?.seq ?? null) : null };
+    });
+  }
+
+  /** One decision of `service` by its sequence number. */
+  decision(service: string, seq: number): DecisionRecord | undefined {
+    return this.guard(() => {
+      const r = this.db.prepare('SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE seq = ? AND service = ?').get(seq, service) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string } | undefined;
+      return r ? { seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 } : undefined;
     });
   }
 

@@ -3,24 +3,14 @@
 // mode, bounds overrides, errors with stable codes, tokens and roles, /metrics through promtool, and
 // the CLI's status and decisions commands against it.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { component, promtoolCheck, runCli, tempDir, until } from '../helpers.js';
+import { component, promtoolCheck, runCli, smallRunConfig, tempDir, until } from '../helpers.js';
 
-function config(dir: string, extra = ''): string {
-  const file = join(dir, 'api.yaml');
-  writeFileSync(
-    file,
-    `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
-      `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 0.4, proof: off, reactive: { scaleDown: { stabilizationWindowSeconds: 0 } } }\n` +
-      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n${extra}`,
-  );
-  return file;
-}
+const config = (dir: string, extra = ''): string => smallRunConfig(dir, { tickSeconds: 0.2, periodSeconds: 0.4, extra });
 
 type Json = Record<string, unknown> & { error?: { code: string; message: string } };
 async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers }> {
@@ -64,6 +54,8 @@ describe('REST API of a running loop', () => {
     assert.equal(p1.next, (p1.decisions[1] as { seq: number }).seq);
     const p2 = (await call(api, 'GET', `/api/v1/services/web/decisions?limit=2&before=${p1.next}`)).json as { decisions: { seq: number }[] };
     assert.ok(p2.decisions.every((d) => d.seq < p1.next));
+    const one = (await call(api, 'GET', `/api/v1/services/web/decisions/${p1.next}`)).json as { seq: number; reason: string };
+    assert.deepEqual([one.seq, one.reason], [p1.next, p1.decisions[1]?.reason]);
 
     // Pause, then hold min at 2 for a minute: decisions say what they would have done, the pool stays at 1.
     const paused = await call(api, 'POST', '/api/v1/services/web/pause', { note: 'maintenance' });
@@ -181,6 +173,9 @@ describe('REST API of a running loop', () => {
       ['GET', '/api/v1/nothing', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^GET \/api\/v1\/nothing: no such resource/],
       ['DELETE', '/api/v1/services/web/mode', undefined, 405, 'SHADOWSCALE_E_METHOD_NOT_ALLOWED', /allowed: PUT/],
       ['GET', '/api/v1/services/%E0%A4%A', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^url: /],
+      ['GET', '/api/v1/services/web/decisions/0', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^params\.seq: expected a decision sequence number, got 0$/],
+      ['GET', '/api/v1/services/web/decisions/123456', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^params\.seq: no decision 123456 of service "web"$/],
+      ['GET', '/api/v1/services/web/decisions?full=yes', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.full: expected "true" or "false", got "yes"$/],
       ['POST', '/api/v1/services/web/proofs', {}, 409, 'SHADOWSCALE_E_CONFLICT', /^scaling\.proof is off: no trials run/],
       ['POST', '/api/v1/services/web/proofs', { perInstanceRps: -1 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.perInstanceRps: expected a rate per instance from 0\.1 to 100000 req\/s, got -1$/],
     ];
@@ -213,7 +208,7 @@ describe('REST API of a running loop', () => {
     // The OpenAPI document describes the routes and their parameters, from the same schemas.
     const doc = (await call(api, 'GET', '/openapi.json')).json as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: unknown }>> };
     assert.match(doc.openapi, /^3\./);
-    assert.deepEqual(doc.paths['/api/v1/services/{service}/decisions']?.get?.parameters?.map((p) => p.name).sort(), ['before', 'limit', 'reason', 'service', 'since', 'until']);
+    assert.deepEqual(doc.paths['/api/v1/services/{service}/decisions']?.get?.parameters?.map((p) => p.name).sort(), ['before', 'full', 'limit', 'reason', 'service', 'since', 'until']);
     assert.ok(doc.paths['/api/v1/services/{service}/bounds']?.put?.requestBody);
   });
 
@@ -258,7 +253,7 @@ describe('REST API of a running loop', () => {
 
   it('starts a proof on request: a trial of the asked type and rate, recorded as a decision', async (t) => {
     const dir = tempDir(t);
-    const file = config(dir).replace('api.yaml', 'api.yaml');
+    const file = config(dir);
     const cfg = loadConfig({ file, sets: ['services[0].scaling.proof=advisory', 'services[0].scaling.trials.samplesPerStep=368', 'services[0].scaling.trials.maxStepSeconds=5', 'services[0].scaling.trials.budgetShare=1'] });
     const rt = await Runtime.start({ cfg, env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));

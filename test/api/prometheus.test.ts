@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, ROOT, tempDir, until } from '../helpers.js';
+import { component, driveTraffic, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
 
 interface Panel { title: string; targets: { expr: string }[] }
 
@@ -17,26 +17,10 @@ describe('Prometheus and the Grafana dashboard', () => {
     const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
     if (!prometheus) return;
     const dir = tempDir(t);
-    const file = join(dir, 'p.yaml');
-    writeFileSync(
-      file,
-      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
-        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 2 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
-        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.25, delta: { windowTicks: 4 } }\nprovider: { graceSeconds: 1 }\n`,
-    );
+    const file = smallRunConfig(dir, { max: 2, extra: 'control: { delta: { windowTicks: 4 } }\n' });
     const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));
-    let stop = false;
-    const traffic = (async () => {
-      while (!stop) {
-        await fetch(`${rt.listen}/work`).then((r) => r.text()).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 15));
-      }
-    })();
-    t.after(async () => {
-      stop = true;
-      await traffic;
-    });
+    driveTraffic(t, `${rt.listen}/work`, 15);
     const target = new URL(rt.apiUrl as string).host;
     writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shadowscale\n    static_configs: [{ targets: ['${target}'] }]\n`);
     const port = 20_000 + Math.floor(Math.random() * 20_000);

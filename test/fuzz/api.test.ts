@@ -3,14 +3,12 @@
 // answer is a 2xx (a valid read) or a 4xx with a stable error code of the registry, never a 5xx; no
 // change is ever made (write bodies are always malformed); the loop keeps ticking.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Pool } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
-import { tempDir, until } from '../helpers.js';
+import { smallRunConfig, tempDir, until } from '../helpers.js';
 import { fuzz, int, mutateBytes, pick } from './harness.js';
 
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'FOO'];
@@ -27,13 +25,7 @@ const GLOBAL = ['/', '/openapi.json', '/metrics', '/healthz', '/api/v1/services'
 describe('fuzz: REST API', () => {
   it('random requests: 2xx reads or 4xx with a stable code, never a 5xx, nothing changed, the loop undisturbed', async (t) => {
     const dir = tempDir(t);
-    const file = join(dir, 'fuzz.yaml');
-    writeFileSync(
-      file,
-      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
-        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 2 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
-        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.25 }\nprovider: { graceSeconds: 1 }\napi: { maxBodyBytes: 2048 }\n`,
-    );
+    const file = smallRunConfig(dir, { max: 2, extra: 'api: { maxBodyBytes: 2048 }\n' });
     const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));
     await until('a tick', () => rt.loop.state().lastTick !== undefined);

@@ -3,40 +3,24 @@
 // seconds of being made, and pausing from the page stops actions. Screenshots (1280 px and phone
 // width) are written to docs/images/ when SHADOWSCALE_SCREENSHOTS=1.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, ROOT, tempDir, until } from '../helpers.js';
+import { component, driveTraffic, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
 
 describe('dashboard in chromium', () => {
   it('renders the charts, shows a new decision within seconds, and pauses from the page', async (t) => {
     const browserPath = component(t, '/usr/bin/chromium', 'chromium');
     if (!browserPath) return;
     const dir = tempDir(t);
-    const file = join(dir, 'web.yaml');
-    writeFileSync(
-      file,
-      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
-        `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
-        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.25, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
-    );
+    const file = smallRunConfig(dir);
     const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));
     // Some traffic, so the charts have lines.
-    let stop = false;
-    const traffic = (async () => {
-      while (!stop) {
-        await fetch(`${rt.listen}/work`).then((r) => r.text()).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    t.after(async () => {
-      stop = true;
-      await traffic;
-    });
+    driveTraffic(t, `${rt.listen}/work`);
     await until('a live instance routed', async () => (await fetch(`${rt.listen}/work`)).status === 200, 20_000);
 
     const browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
