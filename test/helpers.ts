@@ -2,7 +2,7 @@
 // temporary directories, and running the real CLI binary.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -143,16 +143,16 @@ export function promtoolCheck(promtool: string, text: string): Promise<string[]>
 
 /**
  * A configuration file for a one-service `run` that starts fast: service "web" of type "small" (sample
- * service, 4 slots, 5 ms), reactive, no proof unless `extra` says so, gateway and API on port 0, a store
- * in `dir`. `service` and `extra` add YAML (the service's own keys; top-level sections).
+ * service, 4 slots, 5 ms), reactive, no proof, gateway and API on port 0, a store in `dir`. `control`
+ * adds keys to the control section, `extra` top-level sections (YAML).
  */
-export function smallRunConfig(dir: string, o: { max?: number; periodSeconds?: number; tickSeconds?: number; extra?: string } = {}): string {
+export function smallRunConfig(dir: string, o: { max?: number; periodSeconds?: number; tickSeconds?: number; control?: string; extra?: string } = {}): string {
   const file = join(dir, 'run.yaml');
   writeFileSync(
     file,
     `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
       `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: ${o.max ?? 3} }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: ${o.periodSeconds ?? 0.5}, proof: off, reactive: { scaleDown: { stabilizationWindowSeconds: 0 } } }\n` +
-      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: ${o.tickSeconds ?? 0.25}, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n${o.extra ?? ''}`,
+      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: ${o.tickSeconds ?? 0.25}, forecastBucketSeconds: 1${o.control ? `, ${o.control}` : ''} }\nprovider: { graceSeconds: 1 }\n${o.extra ?? ''}`,
   );
   return file;
 }
@@ -169,5 +169,17 @@ export function driveTraffic(t: { after: (fn: () => Promise<void>) => void }, ur
   t.after(async () => {
     stop = true;
     await loop;
+  });
+}
+
+/** A loopback TCP port that was free a moment ago (for a real server that cannot listen on port 0 and tell us). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolvePromise(p));
+    });
   });
 }

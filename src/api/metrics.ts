@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { LoopCounters, TickReport } from '../control/loop.js';
+import type { MirrorStats } from '../gateway/mirror.js';
 import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import type { ApiService } from './views.js';
@@ -14,8 +15,22 @@ export class RunMetrics {
   readonly registry = new Registry();
   private readonly tick: Histogram<'service'>;
 
-  constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now) {
+  /** `mirror`: the gateway's mirror counters (sampled, mirrored, dropped, failed), when there is a gateway. */
+  constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now, mirror?: () => Promise<MirrorStats>) {
     const reg = [this.registry];
+    if (mirror) {
+      new Counter({
+        name: 'shadowscale_mirror_requests_total',
+        help: 'Requests the gateway sampled for the shadow, and what became of them: mirrored, dropped (queue full, body too large, unredactable), failed at the shadow',
+        labelNames: ['result'],
+        registers: reg,
+        async collect() {
+          this.reset();
+          const m = await mirror();
+          for (const result of ['sampled', 'mirrored', 'dropped', 'failed'] as const) this.inc({ result }, m[result]);
+        },
+      });
+    }
     const price = (type: string): number => cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
     new Gauge({
       name: 'shadowscale_instances',

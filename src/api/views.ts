@@ -167,7 +167,7 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   const step = bucketMs === resMs && resolution === 1 ? d.cfg.control.tickSeconds : bucketMs / 1000;
   // The oracle is scored where the live pool was recorded (demand written before, e.g. imported history, is not the run's).
   const first = columns.liveInstances.findIndex((x) => x !== null);
-  const oracle = oracleInstances(columns.demand.map((x, k) => (first >= 0 && k >= first ? (x ?? Number.NaN) : Number.NaN)), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
+  const oracle = oracleInstances(first < 0 ? [] : columns.demand.slice(first).map((x) => x ?? Number.NaN), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
   const livePrice = d.cfg.instanceTypes[st.instanceType]?.prices.onDemandPerHour ?? 0;
   const shadowPrice = d.cfg.instanceTypes[svc.config.shadow.instanceType ?? svc.config.instanceType]?.prices.onDemandPerHour ?? 0;
   const cumulative = (count: (k: number) => number, price: number): number[] => {
@@ -181,7 +181,7 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
   const cost = {
     costLive: cumulative((k) => columns.liveInstances[k] ?? 0, livePrice),
     costShadow: cumulative((k) => columns.shadowInstances[k] ?? 0, shadowPrice),
-    costOracle: cumulative((k) => oracle[k] ?? 0, livePrice),
+    costOracle: cumulative((k) => (first >= 0 && k >= first ? (oracle[k - first] ?? 0) : 0), livePrice),
   };
   return {
     service: svc.name,

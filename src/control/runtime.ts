@@ -325,7 +325,7 @@ export class Runtime {
       if (o.api ?? true) {
         // The API, the dashboard and /metrics (the gateway's metrics appended): before the first tick.
         const apiService = { name: svc.name, config: svc, strategy: strategyName, loop, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), leadTimeSeconds: model.leadTimeSeconds };
-        runMetrics = new RunMetrics(cfg, [apiService], store, provider, now);
+        runMetrics = new RunMetrics(cfg, [apiService], store, provider, now, async () => (await control.stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
         api = await createApi({ cfg, store, provider, services: [apiService], metrics: runMetrics, extraMetrics: async () => (await control.metrics()).text, env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);

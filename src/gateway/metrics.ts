@@ -251,6 +251,16 @@ export class TrafficMetrics {
         eachRoute((pool, route, s) => this.inc({ pool, route }, s.errors));
       },
     });
+    new Counter({
+      name: 'shadowscale_gateway_mutations_total',
+      help: 'Mutating requests (POST, PUT, PATCH, DELETE) by pool: live minus shadow is what the shadow has not seen',
+      labelNames: ['pool'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of ['live', 'shadow'] as const) this.inc({ pool }, pools[pool].all.mutations);
+      },
+    });
     this.bytes = new Counter({
       name: 'shadowscale_gateway_bytes_total',
       help: 'Bytes by pool and direction (responses: on the wire, headers included)',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, driveTraffic, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
+import { component, driveTraffic, freePort, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
 
 interface Panel { title: string; targets: { expr: string }[] }
 
@@ -17,13 +17,13 @@ describe('Prometheus and the Grafana dashboard', () => {
     const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
     if (!prometheus) return;
     const dir = tempDir(t);
-    const file = smallRunConfig(dir, { max: 2, extra: 'control: { delta: { windowTicks: 4 } }\n' });
+    const file = smallRunConfig(dir, { max: 2, control: 'delta: { windowTicks: 4 }' });
     const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt.stop({ deleteInstances: true }));
     driveTraffic(t, `${rt.listen}/work`, 15);
     const target = new URL(rt.apiUrl as string).host;
     writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shadowscale\n    static_configs: [{ targets: ['${target}'] }]\n`);
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const prom = spawn(prometheus, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     prom.stderr.on('data', (d: Buffer) => (log += d.toString()));
