@@ -8,6 +8,7 @@ import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
+import { DEFAULT_SHIFT } from '../core/switchover.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -118,6 +119,17 @@ const scaling = z.strictObject({
     })
     .prefault({}),
   reservedInstances: nonNegativeInt().default(0).describe('Instances covered by a reservation (paid whether used or not)'),
+  switchover: z
+    .strictObject({
+      rampIn: bool().default(false).describe('New live instances of a scale-out join at a fraction of a full weight and ramp in step by step, each step judged against the old instances (latency at comparable load per instance, errors); failed checks roll the ramp back and the instances are replaced (docs/design/switchover.md)'),
+      stepWeight: num('a percent in (0, 100]').gt(0, expect('a percent in (0, 100]')).max(100, expect('a percent in (0, 100]')).default(DEFAULT_SHIFT.stepWeight).describe('Percent of a full weight added per step'),
+      maxWeight: num('a percent in (0, 100]').gt(0, expect('a percent in (0, 100]')).max(100, expect('a percent in (0, 100]')).default(DEFAULT_SHIFT.maxWeight).describe('Percent of a full weight at which the new instances are promoted to it'),
+      intervalSeconds: duration(3600, 's').default(10).describe('Seconds per step: the window each check judges'),
+      threshold: positiveInt().default(DEFAULT_SHIFT.threshold).describe('Failed checks in a row that roll back'),
+      maxInconclusive: positiveInt().default(DEFAULT_SHIFT.maxInconclusive).describe('Steps in a row with too little traffic to judge that count as one failed check'),
+    })
+    .refine((x) => x.maxWeight >= x.stepWeight, { message: 'maxWeight must be at least stepWeight', path: ['maxWeight'] })
+    .prefault({}),
   proof: oneOf(['required', 'advisory', 'off'])
     .default('required')
     .describe('Proof before change (docs/design/proof.md): required: a change acts only on a configuration a trial on the shadow proved (the reactive safety net excepted); advisory: act, and record what the proof said; off: no trials'),

@@ -28,13 +28,14 @@ import type { Decision, NotActing, OperatorAction, Reason, ScalingMode } from '.
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
-import type { IntervalPool } from '../gateway/metrics.js';
+import type { IntervalPool, IntervalView } from '../gateway/metrics.js';
 import { fitDemandForecast, forecastHorizonSeconds, type DemandForecastSettings } from '../metrics/demand.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
+import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
 
 export interface LoopSettings {
@@ -67,6 +68,8 @@ export interface LoopSettings {
   readonly emergencyUtilization?: number;
   /** act (default), or forecast-only: decide and record what would have been done, never act on production. */
   readonly mode?: ScalingMode;
+  /** New live instances of a scale-out ramp in step by step, judged against the old (undefined: they join at full weight). */
+  readonly rampIn?: ShiftSettings;
 }
 
 /** An operator's override of the pool bounds, until `until` (ms since the epoch). */
@@ -107,8 +110,8 @@ export interface LoopCounters {
   readonly replacements: { readonly live: number; readonly shadow: number };
 }
 
-/** Reasons of the decisions an operator's changes are recorded as. */
-const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired', 'operator_proof'];
+/** Reasons of decisions that are not the strategy's: operators' changes and switchovers' outcomes. */
+const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired', 'operator_proof', 'switchover_promoted', 'switchover_rolled_back'];
 
 export interface LoopDeps {
   readonly provider: Provider;
@@ -124,7 +127,7 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -229,6 +232,8 @@ export class ServiceLoop {
   private desired: number;
   private lastReport: TickReport | undefined;
   private readonly deltas: { at: number; result: DeltaResult }[] = [];
+  /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
+  private ramp: { state: ShiftState; ids: Set<string>; newWindow: IntervalPool[]; oldWindow: IntervalPool[]; newReady: number[]; oldReady: number[] } | undefined;
   private readonly deltaVerdicts: Record<string, number> = {};
   private liveDegraded = 0;
   private shadowDegraded = 0;
@@ -472,7 +477,10 @@ export class ServiceLoop {
     // 2. Reconcile the gateway's membership with the provider.
     for (const i of liveReady) {
       if (!this.members.has(i.id)) {
-        await this.d.gateway.addLive(i.url, 1, i.id);
+        // A scale-out's new instances ramp in beside the ones already serving (not the first ones, nor adopted ones).
+        const rampIn = s.rampIn && this.members.size > (this.ramp?.ids.size ?? 0) && this.ticks > 1;
+        if (rampIn) this.joinRamp(i.id, now);
+        await this.d.gateway.addLive(i.url, rampIn ? this.rampWeight() : 1, i.id);
         this.members.add(i.id);
       }
     }
@@ -483,6 +491,7 @@ export class ServiceLoop {
         await this.d.gateway.drain(id);
       }
     }
+    if (this.ramp) await this.stepRamp(now, dt, interval.members, all);
     const targets = shadowReady.filter((i) => !this.needsSync.has(i.id) || s.shadow.sync === 'none').map((i) => i.url);
     // A shadow that needs a state copy is a mirror target first (mutations start flowing), then synced.
     const syncTargets = shadowReady.filter((i) => this.needsSync.has(i.id) && s.shadow.sync === 'snapshot').map((i) => i.url);
@@ -727,6 +736,7 @@ export class ServiceLoop {
     if (this.deleting.has(i.id)) return;
     this.deleting.add(i.id);
     this.members.delete(i.id);
+    this.ramp?.ids.delete(i.id);
     this.needsSync.delete(i.id);
     const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
     void Promise.resolve(drain)
@@ -735,6 +745,113 @@ export class ServiceLoop {
         if (!isProviderError(err, 'not_found')) this.emit('action_failed', `delete ${i.id} (${why}): ${(err as Error).message}`);
       })
       .finally(() => this.deleting.delete(i.id));
+  }
+
+  /** The balancer weight of a ramping member now. */
+  private rampWeight(): number {
+    return shiftWeights('add', 1, 1, this.ramp?.state.weight ?? 100).new;
+  }
+
+  /** A new member joins the ramp under way, or starts one (docs/design/switchover.md). */
+  private joinRamp(id: string, now: number): void {
+    const settings = this.s.rampIn as ShiftSettings;
+    if (!this.ramp) {
+      this.ramp = { state: startShift(now / 1000, settings).state, ids: new Set(), newWindow: [], oldWindow: [], newReady: [], oldReady: [] };
+      this.emit('switchover', `ramp-in started: new live instances at ${this.ramp.state.weight} % of a full weight, +${settings.stepWeight} % every ${settings.intervalSeconds} s while they match the old ones`, { weight: this.ramp.state.weight });
+    }
+    this.ramp.ids.add(id);
+  }
+
+  /**
+   * A tick of the ramp: the new and old members' traffic is gathered; when a step's interval has passed,
+   * the new are judged against the old (latency normalised to the old's load per slot by the capacity
+   * model, errors) and the ramp moves on, holds, promotes or rolls back (core/switchover.ts). A new member
+   * that failed rolls it back at once.
+   */
+  private async stepRamp(now: number, dt: number, members: IntervalView['members'], all: readonly Instance[]): Promise<void> {
+    const ramp = this.ramp;
+    const settings = this.s.rampIn;
+    if (!ramp || !settings) return;
+    if (ramp.ids.size === 0) {
+      this.ramp = undefined;
+      return;
+    }
+    for (const [id, x] of Object.entries(members ?? {})) {
+      if (ramp.ids.has(id)) ramp.newWindow.push(x);
+      else if (this.members.has(id)) ramp.oldWindow.push(x);
+    }
+    const newCount = [...ramp.ids].filter((id) => this.members.has(id)).length;
+    ramp.newReady.push(newCount);
+    ramp.oldReady.push(this.members.size - newCount);
+    const failed = all.find((i) => ramp.ids.has(i.id) && i.state === 'failed');
+    let check: ShiftCheck | undefined;
+    let numbers: Record<string, number> = {};
+    if (failed) check = 'unhealthy';
+    else if (now / 1000 - ramp.state.stepStartedAt >= settings.intervalSeconds - 1e-9) {
+      const r = this.judgeRamp(ramp, dt);
+      check = r.verdict;
+      numbers = r.numbers;
+    }
+    const { state, action } = stepShift(ramp.state, now / 1000, check, settings);
+    if (check !== undefined && check !== 'unhealthy') {
+      ramp.newWindow = [];
+      ramp.oldWindow = [];
+      ramp.newReady = [];
+      ramp.oldReady = [];
+    }
+    ramp.state = state;
+    const ids = [...ramp.ids];
+    if (action.kind === 'set_weight') {
+      for (const id of ids) await this.d.gateway.setWeight(id, this.rampWeight());
+      this.emit('switchover', `ramp-in step passed: new instances at ${state.weight} %`, { weight: state.weight, ...numbers });
+    } else if (action.kind === 'hold' && check !== undefined) {
+      this.emit('switchover', `ramp-in check ${check}${state.reason === 'check_failed' ? ` (${state.failedChecks} of ${settings.threshold} before a rollback)` : ''}: holding at ${state.weight} %`, { weight: state.weight, failedChecks: state.failedChecks, ...numbers });
+    } else if (action.kind === 'promote' || action.kind === 'rollback') {
+      this.ramp = undefined;
+      const promoted = action.kind === 'promote';
+      if (promoted) for (const id of ids) await this.d.gateway.setWeight(id, 1);
+      const why = promoted ? `every step passed: ${ids.length} new instance(s) at full weight` : failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against the old instances`;
+      // Recorded before the rollback acts; the target is unchanged (the repair step replaces the removed instances).
+      const decision: Decision = { strategy: this.d.strategy.name, at: now / 1000, current: this.target, desired: this.target, reason: promoted ? 'switchover_promoted' : 'switchover_rolled_back', numbers: { instances: ids.length, checks: state.checks, failedChecks: state.failedChecks, ...numbers } };
+      this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+      this.emit('switchover', `ramp-in ${promoted ? 'promoted' : 'rolled back'}: ${why}`, decision.numbers);
+      if (!promoted) {
+        for (const id of ids) {
+          const inst = all.find((i) => i.id === id);
+          if (inst) this.remove(inst, 'ramp-in rolled back');
+        }
+      }
+    }
+  }
+
+  /** New against old over the step's window, normalised per instance load (as delta analysis normalises the shadow). */
+  private judgeRamp(ramp: NonNullable<ServiceLoop['ramp']>, dt: number): { verdict: ShiftCheck; numbers: Record<string, number> } {
+    const merge = (xs: IntervalPool[]) => {
+      const buckets = new Map<number, number>();
+      let requests = 0;
+      let errors = 0;
+      for (const x of xs) {
+        requests += x.requests;
+        errors += x.errors;
+        for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
+      }
+      return { requests, errors, latencyMs: [...buckets] as Weighted };
+    };
+    const secs = Math.max(dt, ramp.newReady.length * dt);
+    const mean = (xs: number[]) => Math.max(1, xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+    const o = merge(ramp.oldWindow);
+    const n = merge(ramp.newWindow);
+    const oldLoad = o.requests / secs / mean(ramp.oldReady);
+    const newLoad = n.requests / secs / mean(ramp.newReady);
+    const scale = meanResponseTime(this.slots, this.serviceTime, oldLoad) / meanResponseTime(this.slots, this.serviceTime, newLoad);
+    const normalised = Number.isFinite(scale) && scale > 0 ? n.latencyMs.map(([v, c]) => [v * scale, c] as const) : n.latencyMs;
+    // A ramping member takes a fraction of an old one's load by design, and a slow one takes even less
+    // (the balancer sends to fewer requests outstanding per weight): loads are compared through the capacity
+    // model at any ratio, never refused as incomparable, or a slow member would never be judged.
+    const r = compareLiveShadow({ ...o, perInstanceRps: oldLoad / this.slots }, { ...n, latencyMs: normalised, perInstanceRps: newLoad / this.slots }, { ...this.s.delta, loadRatioMax: Number.POSITIVE_INFINITY });
+    // compareLiveShadow's "shadow" is the new instances here: rename its numbers.
+    const numbers = Object.fromEntries(Object.entries(r.numbers).map(([k, v]) => [k.replace(/^live/, 'old').replace(/^shadow/, 'new'), v]));
+    return { verdict: r.verdict, numbers };
   }
 
   /** Copy a live instance's state into a new shadow (its mutations already arrive through the mirror). */

@@ -207,7 +207,8 @@ export class Runtime {
       provider = await startLocalProvider(cfg, store, storePath, {
         ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
         beforeStop: async (i) => {
-          if (i.pool === 'live') await gatewayControl.drain(i.id);
+          // In-flight requests finish before the instance is stopped (bounded: a stuck request gets the gateway's timeout).
+          if (i.pool === 'live') await Promise.race([gatewayControl.drainAndWait(i.id), new Promise<void>((r) => setTimeout(r, gw.timeoutMs).unref())]);
         },
         ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}),
         now,
@@ -290,6 +291,7 @@ export class Runtime {
           emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
           sloErrorRate: svc.slo.errorRate,
           mode: sc.mode,
+          ...(sc.switchover.rampIn ? { rampIn: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } } : {}),
         };
       const loop = new ServiceLoop(
         loopSettings,

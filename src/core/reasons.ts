@@ -34,6 +34,8 @@ export const REASONS = {
   operator_bounds: 'An operator overrode the pool bounds (min/max) for a window (API).',
   operator_bounds_cleared: 'An operator removed the bounds override (API); the configured bounds apply again.',
   bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
+  switchover_promoted: 'The new live instances of a scale-out passed every step of their ramp against the old ones and now take a full share (the target is unchanged).',
+  switchover_rolled_back: 'A ramp-in failed its checks against the old instances (or a new instance failed): its instances are drained and replaced (the target is unchanged).',
   operator_proof: 'An operator asked for a proof (API): a trial on the shadow of an instance type around a rate per instance, within the trial budget.',
 } as const;
 

@@ -37,6 +37,7 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return Boolean(m);
     }
     case 'drain':
+      if (c.wait) return g.removeLive(c.id);
       void g.removeLive(c.id);
       return true;
     case 'rate':

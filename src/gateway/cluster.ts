@@ -39,7 +39,7 @@ export type WorkerCommand =
   | { op: 'recent' }
   | { op: 'add'; member: Required<MemberSpec> }
   | { op: 'weight'; id: string; weight: number }
-  | { op: 'drain'; id: string }
+  | { op: 'drain'; id: string; wait?: boolean }
   | { op: 'rate'; rate: number }
   | { op: 'interval' }
   | { op: 'shadow'; urls: readonly string[] }
@@ -230,6 +230,14 @@ export class ClusterGateway implements GatewayControl {
     this.state.splice(i, 1);
     void this.all({ op: 'drain', id }).catch(() => undefined);
     return true;
+  }
+
+  async drainAndWait(id: string): Promise<boolean> {
+    const i = this.state.findIndex((x) => x.id === id);
+    if (i >= 0) this.state.splice(i, 1);
+    // Every worker drains its own connections to the member; the member is gone once all have.
+    const done = await this.all<boolean>({ op: 'drain', id, wait: true });
+    return i >= 0 || done.some(Boolean);
   }
 
   async setRate(rate: number): Promise<number> {

@@ -42,6 +42,11 @@ export interface GatewayControl {
   setWeight(id: string, weight: number): Promise<MemberView | undefined>;
   /** Start draining a member (it leaves once its in-flight requests finish); false when unknown. */
   drain(id: string): boolean | Promise<boolean>;
+  /**
+   * Drain a member and resolve once its in-flight requests have finished (every worker's) and it has left:
+   * what must happen before its instance is stopped. False when unknown.
+   */
+  drainAndWait(id: string): Promise<boolean>;
   setRate(rate: number): Promise<number>;
   metadata(): Promise<MetadataView>;
   /** The recent mirrored requests (as sent to the shadow: scrubbed in scrubbed mode), oldest first, bounded by REPLAY_LIMITS. */
@@ -108,6 +113,7 @@ export function localControl(g: Gateway): GatewayControl {
       void g.removeLive(id);
       return true;
     },
+    drainAndWait: (id) => (g.members.some((x) => x.id === id) ? g.removeLive(id) : Promise.resolve(false)),
     setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
     metadata: () => Promise.resolve(g.mirror.metadata()),
     recentRequests: () => Promise.resolve(g.mirror.recent().requests),

@@ -203,7 +203,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const path = req.url;
     if (this.unsent) return;
     const durationMs = performance.now() - this.started;
-    c.metrics.observe('live', { method: req.method, path, status: this.status, failed: this.failed, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation });
+    c.metrics.observe('live', { method: req.method, path, status: this.status, failed: this.failed, durationMs, bytesIn: req.bodyBytes, bytesOut: res.bytesWritten, mutation: this.mutation }, this.member.id);
     if (this.sampled && c.mirror.mode === 'metadata') {
       const q = path.indexOf('?');
       const headerNames: string[] = [];

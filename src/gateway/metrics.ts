@@ -55,6 +55,8 @@ export interface SeriesDump {
 
 export interface TrafficDump {
   pools: Record<PoolName, { all: SeriesDump; routes: Record<string, SeriesDump> }>;
+  /** Intervals only: each live member's traffic since the previous interval (by member id). */
+  members?: Record<string, SeriesDump>;
 }
 
 export interface TrafficSnapshot {
@@ -170,7 +172,13 @@ export interface IntervalPool {
   buckets: [number, number][];
 }
 
-export type IntervalView = Record<PoolName, IntervalPool>;
+export type IntervalView = Record<PoolName, IntervalPool> & {
+  /** Each live member's traffic in the interval, by member id (a switchover judges new members against old). */
+  readonly members?: Readonly<Record<string, IntervalPool>>;
+};
+
+/** Most live members measured apart in one interval (more are counted in the pool only). */
+export const MAX_MEMBER_SERIES = 1000;
 
 /** The recorded values of a histogram as [value / 1000, count] (µs recorded, ms out). */
 export function histogramBuckets(h: hdr.Histogram): [number, number][] {
@@ -217,6 +225,8 @@ export class TrafficMetrics {
   private readonly bytes: Counter<'pool' | 'direction'>;
 
   private readonly configured: ReadonlySet<string> | undefined;
+  /** Each live member's traffic since the last interval (see observe). */
+  private memberWindow = new Map<string, Series>();
   private readonly learned = new Set<string>();
 
   /** `routes`: the route classes to measure (first path segments, e.g. "/api"); learned when absent. */
@@ -299,7 +309,8 @@ export class TrafficMetrics {
     return 'other';
   }
 
-  observe(pool: PoolName, o: Observation): void {
+  /** One request's measurement; `member`: the live member that served it (measured apart for the interval). */
+  observe(pool: PoolName, o: Observation, member?: string): void {
     const route = this.classOf(pool, o);
     const p = this.pools[pool];
     let r = p.routes.get(route);
@@ -308,6 +319,18 @@ export class TrafficMetrics {
     const us = Math.max(1, Math.round(o.durationMs * 1000));
     record(p.all, o, failed, us);
     record(r, o, failed, us);
+    if (member !== undefined) {
+      let m = this.memberWindow.get(member);
+      if (!m && this.memberWindow.size < MAX_MEMBER_SERIES) this.memberWindow.set(member, (m = newSeries()));
+      if (m) record(m, o, failed, us);
+    }
+  }
+
+  /** Each member's traffic since the last interval was taken; a new window starts. */
+  private takeMembers(): Map<string, Series> {
+    const w = this.memberWindow;
+    this.memberWindow = new Map();
+    return w;
   }
 
 
@@ -336,18 +359,21 @@ export class TrafficMetrics {
   /** What was measured since the previous call, in transferable form (pool totals only); starts a new interval. */
   takeInterval(): TrafficDump {
     const w = this.nextInterval();
-    return { pools: { live: { all: dumpSeries(w.live), routes: {} }, shadow: { all: dumpSeries(w.shadow), routes: {} } } };
+    const members = this.takeMembers();
+    return { pools: { live: { all: dumpSeries(w.live), routes: {} }, shadow: { all: dumpSeries(w.shadow), routes: {} } }, ...(members.size ? { members: Object.fromEntries([...members].map(([id, x]) => [id, dumpSeries(x)])) } : {}) };
   }
 
   /** What was measured since the previous call, as a view (in-process readers: no encoding); starts a new interval. */
   takeIntervalView(): IntervalView {
     const w = this.nextInterval();
-    return { live: intervalPool(w.live), shadow: intervalPool(w.shadow) };
+    const members = this.takeMembers();
+    return { live: intervalPool(w.live), shadow: intervalPool(w.shadow), ...(members.size ? { members: Object.fromEntries([...members].map(([id, x]) => [id, intervalPool(x)])) } : {}) };
   }
 
   /** The pool totals as an interval view (used on merged interval dumps). */
   intervalOfTotals(): IntervalView {
-    return { live: intervalPool(this.pools.live.all), shadow: intervalPool(this.pools.shadow.all) };
+    const members = this.memberWindow;
+    return { live: intervalPool(this.pools.live.all), shadow: intervalPool(this.pools.shadow.all), ...(members.size ? { members: Object.fromEntries([...members].map(([id, x]) => [id, intervalPool(x)])) } : {}) };
   }
 
   /** Everything measured so far, in transferable form. */
@@ -367,6 +393,11 @@ export class TrafficMetrics {
       into.latency.add(hdr.decodeFromCompressedBase64(x.latency, 32, false));
       into.maxUs = Math.max(into.maxUs, x.maxUs);
     };
+    for (const [id, x] of Object.entries(d.members ?? {})) {
+      let m = this.memberWindow.get(id);
+      if (!m && this.memberWindow.size < MAX_MEMBER_SERIES) this.memberWindow.set(id, (m = newSeries()));
+      if (m) add(m, x);
+    }
     for (const name of ['live', 'shadow'] as const) {
       const p = this.pools[name];
       add(p.all, d.pools[name].all);

@@ -9,6 +9,7 @@ import { createRng } from '../../src/core/random.js';
 import { pickTwoChoices } from '../../src/gateway/balancer.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { fnv1a } from '../../src/gateway/mirror.js';
+import { localControl } from '../../src/gateway/control.js';
 import { TrafficMetrics } from '../../src/gateway/metrics.js';
 import { component, promtoolCheck, serve } from '../helpers.js';
 
@@ -289,6 +290,20 @@ describe('load balancing', () => {
     const before = b.seen.length;
     for (let i = 0; i < 30; i++) await (await fetch(url)).text();
     assert.equal(b.seen.length, before);
+  });
+  it('drainAndWait resolves only once the member\'s in-flight requests have finished (regression: drain returned at once, and the instance was stopped under them)', async (t) => {
+    const slow = await serve(t, createServer((_q, res) => setTimeout(() => res.end('late'), 300)));
+    const { g, url } = await gateway(t, { live: [slow] });
+    const control = localControl(g);
+    const id = (g.members[0] as { id: string }).id;
+    const inFlight = fetch(url).then(async (r) => ({ status: r.status, body: await r.text(), at: Date.now() }));
+    await new Promise((r) => setTimeout(r, 50));
+    const drained = await control.drainAndWait(id).then((ok) => ({ ok, at: Date.now() }));
+    const answer = await inFlight;
+    assert.deepEqual([answer.status, answer.body, drained.ok], [200, 'late', true]);
+    assert.ok(drained.at >= answer.at - 5, `drained at ${drained.at}, the answer at ${answer.at}`);
+    assert.equal(g.members.length, 0);
+    assert.equal(await control.drainAndWait(id), false);
   });
 });
 

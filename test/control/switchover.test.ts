@@ -1,0 +1,98 @@
+// Ramp-in of a scale-out's new live instances (issue 13, docs/design/switchover.md), against a real
+// runtime under continuous client load: the new instance joins at a fraction of a full weight and is
+// promoted step by step when it matches the old ones; slowed by injected latency, it is rolled back and
+// replaced. No client request fails either way.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import type { LoopEvent } from '../../src/control/loop.js';
+import { Runtime } from '../../src/control/runtime.js';
+import { smallRunConfig, tempDir, until } from '../helpers.js';
+
+/** Clients sending GET /work back to back until the test ends; counts answers and failures. */
+function clients(t: { after: (fn: () => Promise<void>) => void }, url: string, n = 4): { ok: number; failed: string[] } {
+  const seen = { ok: 0, failed: [] as string[] };
+  let stop = false;
+  const one = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        const r = await fetch(url);
+        const body = await r.text();
+        if (r.status === 200) seen.ok++;
+        else seen.failed.push(`HTTP ${r.status} ${body.slice(0, 200)} at ${Date.now()}`);
+      } catch (err) {
+        seen.failed.push((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const all = Array.from({ length: n }, one);
+  t.after(async () => {
+    stop = true;
+    await Promise.all(all);
+  });
+  return seen;
+}
+
+const rampConfig = (dir: string): string => smallRunConfig(dir, { max: 4, extra: '' }).toString();
+
+describe('ramp-in of new live instances', () => {
+  it('a scale-out under load: the new instance ramps 25 → 50 → 75 → 100 % and is promoted; no request fails', async (t) => {
+    const dir = tempDir(t);
+    const cfg = loadConfig({ file: rampConfig(dir), sets: ['services[0].scaling.switchover.rampIn=true', 'services[0].scaling.switchover.intervalSeconds=1', 'services[0].scaling.switchover.stepWeight=25', 'control.delta.minSamples=20'] });
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg, env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('one live instance routed', async () => (await rt.gateway.members()).length === 1, 20_000);
+    const load = clients(t, `${rt.listen}/work`);
+    await until('traffic flowing', () => load.ok > 50);
+    // A scale-out: the pool's minimum raised to 2.
+    rt.loop.overrideBounds({ min: 2, until: Date.now() + 600_000 }, 'test');
+    const weights: number[] = [];
+    await until('the new instance promoted', async () => {
+      const ms = await rt.gateway.members();
+      const fresh = ms.find((m) => m.id !== ms[0]?.id);
+      if (fresh && weights[weights.length - 1] !== fresh.weight) weights.push(fresh.weight);
+      return events.some((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in promoted'));
+    }, 30_000);
+    assert.deepEqual(weights, [0.25, 0.5, 0.75, 1], JSON.stringify(events.filter((e) => e.kind === 'switchover').map((e) => e.detail)));
+    const d = rt.store.decisionsPage({ service: 'web', limit: 5, reasons: ['switchover_promoted'] }).decisions;
+    assert.equal(d.length, 1);
+    assert.equal(d[0]?.decision.numbers.instances, 1);
+    assert.deepEqual(load.failed, []);
+  });
+
+  it('a new instance slower than the old ones (injected latency) is rolled back and replaced; no request fails', async (t) => {
+    const dir = tempDir(t);
+    const cfg = loadConfig({ file: rampConfig(dir), sets: ['services[0].scaling.switchover.rampIn=true', 'services[0].scaling.switchover.intervalSeconds=1', 'services[0].scaling.switchover.threshold=2', 'control.delta.minSamples=20'] });
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg, env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('one live instance routed', async () => (await rt.gateway.members()).length === 1, 20_000);
+    const first = (await rt.gateway.members())[0]?.id as string;
+    const load = clients(t, `${rt.listen}/work`);
+    await until('traffic flowing', () => load.ok > 50);
+    rt.loop.overrideBounds({ min: 2, until: Date.now() + 600_000 }, 'test');
+    // The first new member gets 40 ms of injected latency on every request (the gateway's fault injection).
+    let slow: string | undefined;
+    await until('a new member to slow down', async () => {
+      slow = (await rt.gateway.members()).find((m) => m.id !== first)?.id;
+      return slow !== undefined;
+    }, 20_000);
+    rt.localGateway?.setDelay(slow as string, 40);
+    const started = Date.now();
+    await until('the ramp rolled back', () => events.some((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in rolled back')), 20_000);
+    const firstFailed = events.find((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in check degraded'));
+    const rolled = events.find((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in rolled back')) as LoopEvent;
+    assert.ok(firstFailed, `a failed check came first: ${JSON.stringify(events.filter((e) => e.kind === 'switchover').map((e) => e.detail))}`);
+    // From the first failed check to the weights restored: within the interval plus a second.
+    assert.ok(rolled.at - firstFailed.at <= 2000, `${rolled.at - firstFailed.at} ms from the first failed check to the rollback`);
+    assert.ok(Date.now() - started < 20_000);
+    assert.match(rolled.detail, /2 failed check\(s\) in a row against the old instances/);
+    const d = rt.store.decisionsPage({ service: 'web', limit: 5, reasons: ['switchover_rolled_back'] }).decisions;
+    assert.equal(d.length, 1);
+    // Replaced: a new instance (not the slowed one) ramps in and is promoted.
+    await until('a replacement promoted', async () => events.some((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in promoted')) && (await rt.gateway.members()).every((m) => m.id !== slow), 30_000);
+    assert.deepEqual(load.failed, [], JSON.stringify(events.map((e) => `${e.at} ${e.kind}: ${e.detail}`)));
+  });
+});
