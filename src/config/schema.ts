@@ -121,6 +121,7 @@ const scaling = z.strictObject({
   reservedInstances: nonNegativeInt().default(0).describe('Instances covered by a reservation (paid whether used or not)'),
   switchover: z
     .strictObject({
+      warmBeforeTraffic: bool().default(false).describe("New live instances of a scale-out take client requests only once their type's warm-up time has passed since they were ready (the first instances of a pool and adopted ones at once)"),
       rampIn: bool().default(false).describe('New live instances of a scale-out join at a fraction of a full weight and ramp in step by step, each step judged against the old instances (latency at comparable load per instance, errors); failed checks roll the ramp back and the instances are replaced (docs/design/switchover.md)'),
       stepWeight: num('a percent in (0, 100]').gt(0, expect('a percent in (0, 100]')).max(100, expect('a percent in (0, 100]')).default(DEFAULT_SHIFT.stepWeight).describe('Percent of a full weight added per step'),
       maxWeight: num('a percent in (0, 100]').gt(0, expect('a percent in (0, 100]')).max(100, expect('a percent in (0, 100]')).default(DEFAULT_SHIFT.maxWeight).describe('Percent of a full weight at which the new instances are promoted to it'),

@@ -70,6 +70,8 @@ export interface LoopSettings {
   readonly mode?: ScalingMode;
   /** New live instances of a scale-out ramp in step by step, judged against the old (undefined: they join at full weight). */
   readonly rampIn?: ShiftSettings;
+  /** New live instances of a scale-out take client requests only once their type's warm-up has passed since they were ready. */
+  readonly warmBeforeTraffic?: boolean;
 }
 
 /** An operator's override of the pool bounds, until `until` (ms since the epoch). */
@@ -232,6 +234,8 @@ export class ServiceLoop {
   private desired: number;
   private lastReport: TickReport | undefined;
   private readonly deltas: { at: number; result: DeltaResult }[] = [];
+  /** Ready live instances still warming before they take client requests (warmBeforeTraffic). */
+  private readonly warming = new Set<string>();
   /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
   private ramp: { state: ShiftState; ids: Set<string>; newWindow: IntervalPool[]; oldWindow: IntervalPool[]; newReady: number[]; oldReady: number[] } | undefined;
   private readonly deltaVerdicts: Record<string, number> = {};
@@ -453,7 +457,9 @@ export class ServiceLoop {
     const shadowReady = shadowUp.filter((i) => i.state === 'ready');
     const liveRps = interval.live.requests / dt;
     const liveLat = meanOf(interval.live.buckets);
-    this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: liveReady.length });
+    // Instances warming before traffic serve nothing yet: utilization is of those that serve (as of the last reconcile).
+    const serving = liveReady.filter((i) => !this.warming.has(i.id)).length;
+    this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: serving });
     trimWindow(this.window, now, s.metricWindowSeconds * 1000);
     if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
     // The SLO as the strategies judge it (the simulator's minutes): each tick with traffic counts as dt/60
@@ -477,6 +483,16 @@ export class ServiceLoop {
     // 2. Reconcile the gateway's membership with the provider.
     for (const i of liveReady) {
       if (!this.members.has(i.id)) {
+        // A scale-out's new instance warms before it takes client requests (not the first ones, nor adopted ones).
+        if (s.warmBeforeTraffic && this.ticks > 1 && this.members.size > 0) {
+          const warmupMs = (s.types?.[i.instanceType]?.warmupSeconds ?? 0) * 1000;
+          if (now - (i.readyAt ?? now) < warmupMs) {
+            if (!this.warming.has(i.id)) this.emit('switchover', `${i.id} warming for ${warmupMs / 1000} s before it takes client requests`, { warmupSeconds: warmupMs / 1000 });
+            this.warming.add(i.id);
+            continue;
+          }
+        }
+        this.warming.delete(i.id);
         // A scale-out's new instances ramp in beside the ones already serving (not the first ones, nor adopted ones).
         const rampIn = s.rampIn && this.members.size > (this.ramp?.ids.size ?? 0) && this.ticks > 1;
         if (rampIn) this.joinRamp(i.id, now);
@@ -532,7 +548,7 @@ export class ServiceLoop {
     const notActing = this.notActing();
 
     // 4. Decide.
-    const { demandRps: demand, utilization } = observeWindow(this.window, now, dt, this.slots, liveReady.length);
+    const { demandRps: demand, utilization } = observeWindow(this.window, now, dt, this.slots, serving);
     const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
     let decision: Decision | undefined;
     const periodMs = this.d.strategy.periodSeconds * 1000;
@@ -737,6 +753,7 @@ export class ServiceLoop {
     this.deleting.add(i.id);
     this.members.delete(i.id);
     this.ramp?.ids.delete(i.id);
+    this.warming.delete(i.id);
     this.needsSync.delete(i.id);
     const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
     void Promise.resolve(drain)

@@ -291,6 +291,7 @@ export class Runtime {
           emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
           sloErrorRate: svc.slo.errorRate,
           mode: sc.mode,
+          ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
           ...(sc.switchover.rampIn ? { rampIn: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } } : {}),
         };
       const loop = new ServiceLoop(

@@ -95,4 +95,22 @@ describe('ramp-in of new live instances', () => {
     await until('a replacement promoted', async () => events.some((e) => e.kind === 'switchover' && e.detail.startsWith('ramp-in promoted')) && (await rt.gateway.members()).every((m) => m.id !== slow), 30_000);
     assert.deepEqual(load.failed, [], JSON.stringify(events.map((e) => `${e.at} ${e.kind}: ${e.detail}`)));
   });
+
+  it('warm before traffic: a new instance takes client requests only once its warm-up has passed since it was ready', async (t) => {
+    const dir = tempDir(t);
+    const cfg = loadConfig({ file: rampConfig(dir), sets: ['instanceTypes.small.warmupSeconds=2', 'services[0].scaling.switchover.warmBeforeTraffic=true'] });
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg, env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('one live instance routed', async () => (await rt.gateway.members()).length === 1, 20_000);
+    const load = clients(t, `${rt.listen}/work`);
+    rt.loop.overrideBounds({ min: 2, until: Date.now() + 600_000 }, 'test');
+    await until('a second live instance ready', async () => (await rt.provider.list({ pool: 'live' })).filter((i) => i.state === 'ready').length === 2, 20_000);
+    const fresh = (await rt.provider.list({ pool: 'live' })).sort((a, b) => b.createdAt - a.createdAt)[0];
+    await until('the new instance a member', async () => (await rt.gateway.members()).some((m) => m.id === fresh?.id), 20_000);
+    const joined = Date.now();
+    assert.ok(joined - (fresh?.readyAt ?? 0) >= 2000 - 300, `joined ${joined - (fresh?.readyAt ?? 0)} ms after it was ready`);
+    assert.ok(events.some((e) => e.kind === 'switchover' && e.detail === `${fresh?.id} warming for 2 s before it takes client requests`));
+    assert.deepEqual(load.failed, []);
+  });
 });
