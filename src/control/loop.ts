@@ -234,6 +234,8 @@ export class ServiceLoop {
   private desired: number;
   private lastReport: TickReport | undefined;
   private readonly deltas: { at: number; result: DeltaResult }[] = [];
+  /** Live instances created while others served: they warm and ramp in (when configured) before a full share. */
+  private readonly gradual = new Set<string>();
   /** Ready live instances still warming before they take client requests (warmBeforeTraffic). */
   private readonly warming = new Set<string>();
   /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
@@ -483,8 +485,8 @@ export class ServiceLoop {
     // 2. Reconcile the gateway's membership with the provider.
     for (const i of liveReady) {
       if (!this.members.has(i.id)) {
-        // A scale-out's new instance warms before it takes client requests (not the first ones, nor adopted ones).
-        if (s.warmBeforeTraffic && this.ticks > 1 && this.members.size > 0) {
+        // An instance created while others served warms before it takes client requests (not the first ones, nor adopted ones).
+        if (s.warmBeforeTraffic && this.gradual.has(i.id)) {
           const warmupMs = (s.types?.[i.instanceType]?.warmupSeconds ?? 0) * 1000;
           if (now - (i.readyAt ?? now) < warmupMs) {
             if (!this.warming.has(i.id)) this.emit('switchover', `${i.id} warming for ${warmupMs / 1000} s before it takes client requests`, { warmupSeconds: warmupMs / 1000 });
@@ -493,8 +495,9 @@ export class ServiceLoop {
           }
         }
         this.warming.delete(i.id);
-        // A scale-out's new instances ramp in beside the ones already serving (not the first ones, nor adopted ones).
-        const rampIn = s.rampIn && this.members.size > (this.ramp?.ids.size ?? 0) && this.ticks > 1;
+        // Instances created while others served ramp in beside them (not the first ones, nor adopted ones).
+        const rampIn = s.rampIn !== undefined && this.gradual.has(i.id);
+        this.gradual.delete(i.id);
         if (rampIn) this.joinRamp(i.id, now);
         await this.d.gateway.addLive(i.url, rampIn ? this.rampWeight() : 1, i.id);
         this.members.add(i.id);
@@ -728,8 +731,15 @@ export class ServiceLoop {
     this.lastFitAt = now;
   }
 
-  private createLive(count: number, tag: string): void {
-    for (let k = 0; k < count; k++) this.create('live', `${this.s.service}-live-${tag}-${k}`, this.liveType);
+  private createLive(count: number, tag: string, mayRamp = true): void {
+    // Created while others serve: a scale-out or a replacement, which warms and ramps in (when configured).
+    // A move to another type waits for its new instances itself (moveToType).
+    const gradual = mayRamp && this.members.size > 0 && (this.s.warmBeforeTraffic === true || this.s.rampIn !== undefined);
+    for (let k = 0; k < count; k++) {
+      const id = `${this.s.service}-live-${tag}-${k}`;
+      if (gradual) this.gradual.add(id);
+      this.create('live', id, this.liveType);
+    }
   }
 
   private createShadow(count: number): void {
@@ -754,6 +764,7 @@ export class ServiceLoop {
     this.members.delete(i.id);
     this.ramp?.ids.delete(i.id);
     this.warming.delete(i.id);
+    this.gradual.delete(i.id);
     this.needsSync.delete(i.id);
     const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
     void Promise.resolve(drain)
@@ -810,7 +821,8 @@ export class ServiceLoop {
       numbers = r.numbers;
     }
     const { state, action } = stepShift(ramp.state, now / 1000, check, settings);
-    if (check !== undefined && check !== 'unhealthy') {
+    // Too little traffic to judge: the next check judges this step's traffic and the next one's together.
+    if (check !== undefined && check !== 'unhealthy' && check !== 'insufficient_data') {
       ramp.newWindow = [];
       ramp.oldWindow = [];
       ramp.newReady = [];
@@ -868,6 +880,19 @@ export class ServiceLoop {
     const r = compareLiveShadow({ ...o, perInstanceRps: oldLoad / this.slots }, { ...n, latencyMs: normalised, perInstanceRps: newLoad / this.slots }, { ...this.s.delta, loadRatioMax: Number.POSITIVE_INFINITY });
     // compareLiveShadow's "shadow" is the new instances here: rename its numbers.
     const numbers = Object.fromEntries(Object.entries(r.numbers).map(([k, v]) => [k.replace(/^live/, 'old').replace(/^shadow/, 'new'), v]));
+    // Still too little traffic after maxInconclusive steps: a new member that took under half the share its
+    // weight asks for is being routed around (slow: the balancer avoids its outstanding requests), a fail;
+    // otherwise the service is quiet and there is nothing against it, a pass.
+    if (r.verdict === 'insufficient_data' && ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1)) {
+      const w = this.rampWeight();
+      const oldN = mean(ramp.oldReady);
+      const newN = mean(ramp.newReady);
+      const expected = (w * newN) / (oldN + w * newN);
+      const share = n.requests / Math.max(1, n.requests + o.requests);
+      numbers.newShare = share;
+      numbers.expectedShare = expected;
+      return { verdict: share < expected / 2 ? 'degraded' : 'pass', numbers };
+    }
     return { verdict: r.verdict, numbers };
   }
 
@@ -974,7 +999,7 @@ export class ServiceLoop {
     void (async () => {
       try {
         const old = (await this.d.provider.list({ service: this.s.service, pool: 'live' })).filter((i) => i.instanceType === from && i.labels.trial === undefined && !this.deleting.has(i.id));
-        this.createLive(count, tag);
+        this.createLive(count, tag, false);
         const deadline = performance.now() + (this.s.readyTimeoutSeconds ?? 60) * 1000;
         let failure: string | undefined;
         for (;;) {
