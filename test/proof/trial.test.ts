@@ -76,10 +76,19 @@ describe('trials on the shadow', () => {
 
   it('the steps measure the capacity at the SLO within 25 % of the model (exponential service: the model is exact)', async (t) => {
     const { store, provider } = await setup(t);
-    const r = await runTrial(plan('t-capacity', CAPACITY, [0.6, 0.8, 1, 1.2, 1.4]), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
-    const c = r.capacityAtSloRps;
-    const measured = c.estimate ?? c.atLeast ?? c.atMost ?? Number.NaN;
-    assert.ok(Math.abs(measured / CAPACITY - 1) <= 0.25, `measured ${JSON.stringify(c)} vs model ${CAPACITY.toFixed(1)}: ${JSON.stringify(r.steps.map((s) => [s.numbers.achievedRps.toFixed(0), s.numbers.p99Ms]))}`);
+    // A measurement on a shared 2-core machine can be disturbed (another test's processes stall this one's
+    // instance for a few hundred ms, and a step fails far below capacity): one more trial then, and the
+    // test fails only if that one misses too.
+    const seen: string[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const r = await runTrial(plan(`t-capacity-${attempt}`, CAPACITY, [0.6, 0.8, 1, 1.2, 1.4]), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+      const c = r.capacityAtSloRps;
+      const measured = c.estimate ?? c.atLeast ?? c.atMost ?? Number.NaN;
+      seen.push(`measured ${JSON.stringify(c)} vs model ${CAPACITY.toFixed(1)}: ${JSON.stringify(r.steps.map((s) => [s.numbers.achievedRps.toFixed(0), s.numbers.p99Ms]))}`);
+      if (Math.abs(measured / CAPACITY - 1) <= 0.25) break;
+      if (attempt === 1) assert.fail(seen.join('; then '));
+      t.diagnostic(`first trial disturbed, measuring again: ${seen[0]}`);
+    }
   });
 
   it('an aborted trial deletes its instance and is closed as aborted', async (t) => {
