@@ -189,6 +189,19 @@ export function shadowSize(fraction: number, liveInstances: number, liveSlots: n
   return Math.max(1, Math.ceil((fraction * Math.max(liveInstances, 1) * liveSlots) / shadowSlots - 1e-9));
 }
 
+/** Intervals of traffic added up: requests, errors, and the latency histograms merged. */
+function mergeIntervals(xs: readonly IntervalPool[]): { requests: number; errors: number; latencyMs: Weighted } {
+  const buckets = new Map<number, number>();
+  let requests = 0;
+  let errors = 0;
+  for (const x of xs) {
+    requests += x.requests;
+    errors += x.errors;
+    for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
+  }
+  return { requests, errors, latencyMs: [...buckets] as Weighted };
+}
+
 export class ServiceLoop {
   private target: number;
   private actions: ActionHistory = NO_HISTORY;
@@ -855,21 +868,10 @@ export class ServiceLoop {
 
   /** New against old over the step's window, normalised per instance load (as delta analysis normalises the shadow). */
   private judgeRamp(ramp: NonNullable<ServiceLoop['ramp']>, dt: number): { verdict: ShiftCheck; numbers: Record<string, number> } {
-    const merge = (xs: IntervalPool[]) => {
-      const buckets = new Map<number, number>();
-      let requests = 0;
-      let errors = 0;
-      for (const x of xs) {
-        requests += x.requests;
-        errors += x.errors;
-        for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
-      }
-      return { requests, errors, latencyMs: [...buckets] as Weighted };
-    };
     const secs = Math.max(dt, ramp.newReady.length * dt);
     const mean = (xs: number[]) => Math.max(1, xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
-    const o = merge(ramp.oldWindow);
-    const n = merge(ramp.newWindow);
+    const o = mergeIntervals(ramp.oldWindow);
+    const n = mergeIntervals(ramp.newWindow);
     const oldLoad = o.requests / secs / mean(ramp.oldReady);
     const newLoad = n.requests / secs / mean(ramp.newReady);
     const scale = meanResponseTime(this.slots, this.serviceTime, oldLoad) / meanResponseTime(this.slots, this.serviceTime, newLoad);
@@ -918,22 +920,11 @@ export class ServiceLoop {
 
   private analyse(dt: number): DeltaResult {
     const s = this.s;
-    const merge = (xs: IntervalPool[]) => {
-      const buckets = new Map<number, number>();
-      let requests = 0;
-      let errors = 0;
-      for (const x of xs) {
-        requests += x.requests;
-        errors += x.errors;
-        for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
-      }
-      return { requests, errors, latencyMs: [...buckets] as Weighted };
-    };
     const secs = this.deltaLive.length * dt;
     const liveN = this.deltaReady.reduce((a, r) => a + r.live, 0) / this.deltaReady.length;
     const shadowN = this.deltaReady.reduce((a, r) => a + r.shadow, 0) / this.deltaReady.length;
-    const l = merge(this.deltaLive);
-    const sh = merge(this.deltaShadow);
+    const l = mergeIntervals(this.deltaLive);
+    const sh = mergeIntervals(this.deltaShadow);
     // Normalised by per-instance load: the shadow's latencies are mapped to what the capacity model
     // expects at live's per-instance load (ratio of M/M/c mean response times), so a shadow that gets
     // a smaller share of the traffic than of the capacity is compared fairly. Loads are per slot:
