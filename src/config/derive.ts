@@ -140,6 +140,7 @@ export function simSettings(cfg: Config, m: ServiceModel, initialInstances: numb
       provisioningSeconds: type.provisioningSeconds,
       warmupSeconds: type.warmupSeconds,
       warmupCapacity: type.warmupCapacity,
+      ...(service.scaling.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
     },
     sloLatency: service.slo.latencyP99Ms / 1000,
     sloErrorRate: service.slo.errorRate,

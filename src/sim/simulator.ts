@@ -31,6 +31,12 @@ export interface PoolModel {
   readonly provisioningSeconds: number;
   readonly warmupSeconds: number;
   readonly warmupCapacity: number;
+  /**
+   * New instances take no traffic until warm (scaling.switchover.warmBeforeTraffic): no capacity during
+   * their warm-up, and not counted ready, as the live loop keeps them out of the balancer. Instances of the
+   * initial pool are warm already.
+   */
+  readonly warmBeforeTraffic?: boolean;
 }
 
 export interface SimSettings {
@@ -272,6 +278,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
     for (let k = warmIdx; k < launch.length; k++) {
       const readyAt = (launch[k] as number) + pool.provisioningSeconds;
       if (readyAt > now) break;
+      if (pool.warmBeforeTraffic) continue;
       ready++;
       equiv += warmupFactor(now - readyAt, pool.warmupSeconds, pool.warmupCapacity);
     }

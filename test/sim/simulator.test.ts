@@ -75,6 +75,20 @@ describe('simulate', () => {
     assert.equal(r.strategies.oracle?.sloViolationMinutes, 0);
   });
 
+  it('warm before traffic: new instances serve nothing during their warm-up (more violation minutes on a step under reactive), the oracle still never violates', () => {
+    const values = [...Array(10).fill(100), ...Array(10).fill(1000)];
+    const tr = makeTrace(values, 60);
+    const run = (warm: boolean) => {
+      const c = cfg([`services[0].scaling.switchover.warmBeforeTraffic=${warm}`]);
+      return runBacktest(tr, { config: c, service: c.services[0] as never, peakRps: 1000, strategies: ['reactive', 'oracle'] });
+    };
+    const partial = run(false);
+    const warm = run(true);
+    assert.ok((warm.strategies.reactive?.sloViolationMinutes as number) > (partial.strategies.reactive?.sloViolationMinutes as number), `${warm.strategies.reactive?.sloViolationMinutes} vs ${partial.strategies.reactive?.sloViolationMinutes}`);
+    // The oracle requests capacity a full lead time (provisioning + warm-up) ahead: warm when the step comes.
+    assert.equal(warm.strategies.oracle?.sloViolationMinutes, 0);
+  });
+
   it('requests beyond the queue bound fail and count as errors', () => {
     const { m, s } = setup(['services[0].pool.max=1', 'instanceTypes.standard.queueLimit=10'], 1);
     const w = buildWorkload(makeTrace([1000, 1000], 300), { peakRps: 1000, noise: 'none', seed: 1 });
