@@ -6,13 +6,17 @@
 //    warm-up).
 // 3. In MODE=kv, PUT/POST/DELETE /kv/KEY are mutations of an in-memory store (versioned), GET /kv/KEY
 //    reads it, and /state/snapshot copies the whole state out (GET) or in (PUT) to sync a shadow.
+// 4. A "version" (VERSION, echoed in `x-version` and /healthz) may misbehave, for rollouts: from
+//    DEGRADE_AFTER_SECONDS of uptime on, service times are multiplied by SLOWDOWN and ERROR_RATE of the
+//    requests get a 500 (a slow version, a failing one, or one that fails only after a while).
 // /healthz and /stats answer at once (no slot). SIGTERM: stop accepting, finish what was accepted, exit.
 //
 // Configuration by environment (the local provider passes PORT and the instance type's values):
 //   PORT (required), SLOTS=4, SERVICE_TIME_MS=25, SERVICE_TIME_DIST=exponential|constant|lognormal,
 //   SERVICE_TIME_CV=1 (lognormal), QUEUE_LIMIT=200, COLD_START_SECONDS=0, COLD_START_FACTOR=3,
 //   STARTUP_DELAY_MS=0 (boot time before listening), MODE=stateless|kv, SEED=1, HOST=127.0.0.1,
-//   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`).
+//   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`), VERSION=v1, SLOWDOWN=1, ERROR_RATE=0,
+//   DEGRADE_AFTER_SECONDS=0.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +36,10 @@ interface Settings {
   mode: 'stateless' | 'kv';
   seed: number;
   instanceId: string;
+  version: string;
+  slowdown: number;
+  errorRate: number;
+  degradeAfterSeconds: number;
 }
 
 function fail(message: string): never {
@@ -70,6 +78,11 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     mode: choice('MODE', ['stateless', 'kv'] as const, 'stateless'),
     seed: num('SEED', 1, (n) => int(n) && n >= 0, 'an integer >= 0'),
     instanceId: env.SHADOWSCALE_INSTANCE_ID ?? `sample-${process.pid}`,
+    // A "version" of the service, for rollouts (docs/design/switchover.md): its name, and how it misbehaves.
+    version: env.VERSION ?? 'v1',
+    slowdown: num('SLOWDOWN', 1, (n) => Number.isFinite(n) && n >= 1, 'a number >= 1'),
+    errorRate: num('ERROR_RATE', 0, (n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number between 0 and 1'),
+    degradeAfterSeconds: num('DEGRADE_AFTER_SECONDS', 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds >= 0'),
   };
 }
 
@@ -87,7 +100,12 @@ function serviceTime(): number {
     const sigma2 = Math.log(1 + s.cv * s.cv);
     t = Math.exp(Math.log(s.serviceTimeMs) - sigma2 / 2 + Math.sqrt(sigma2) * rng.normal());
   }
-  return t * coldFactor();
+  return t * coldFactor() * (degraded() ? s.slowdown : 1);
+}
+
+/** Whether this version misbehaves yet (SLOWDOWN, ERROR_RATE): from DEGRADE_AFTER_SECONDS of uptime on. */
+function degraded(): boolean {
+  return (performance.now() - started) / 1000 >= s.degradeAfterSeconds;
 }
 
 function coldFactor(): number {
@@ -120,7 +138,7 @@ function acquire(): Promise<void> | false {
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-instance-id': s.instanceId });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-instance-id': s.instanceId, 'x-version': s.version });
   res.end(text);
 };
 
@@ -133,7 +151,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] as string;
   const method = req.method ?? 'GET';
-  if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, coldFactor: coldFactor() });
+  if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, version: s.version, coldFactor: coldFactor() });
   if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
   if (path === '/state/snapshot') {
     if (s.mode !== 'kv') return json(res, 404, { error: 'state snapshots exist in MODE=kv only' });
@@ -170,6 +188,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const ms = serviceTime();
     await new Promise((r) => setTimeout(r, ms));
     counts.served++;
+    // A failing version answers 500 to this share of its requests (no draw unless it fails at all: the seeded service times stay as they were).
+    if (s.errorRate > 0 && degraded() && rng.next() < s.errorRate) return json(res, 500, { error: 'injected_failure', version: s.version });
     const kv = /^\/kv\/(.+)$/.exec(path);
     if (s.mode === 'kv' && kv) {
       const key = decodeURIComponent(kv[1] as string);

@@ -80,6 +80,24 @@ describe('sample service', () => {
     assert.deepEqual((await timed(`${b.url}/state/snapshot`)).body, snap, 'a rejected snapshot changes nothing');
   });
 
+  it('versions: VERSION is echoed, SLOWDOWN multiplies service times, ERROR_RATE fails that share, both only after DEGRADE_AFTER_SECONDS', async (t) => {
+    const base = { SERVICE_TIME_DIST: 'constant', SERVICE_TIME_MS: '20', SLOTS: '8' };
+    const good = await start(t, { ...base, VERSION: 'v1' });
+    const slow = await start(t, { ...base, VERSION: 'v2-slow', SLOWDOWN: '4' });
+    const flaky = await start(t, { ...base, VERSION: 'v2-flaky', ERROR_RATE: '1', DEGRADE_AFTER_SECONDS: '1' });
+    const g = await timed(`${good.url}/work`);
+    const sl = await timed(`${slow.url}/work`);
+    assert.equal((await fetch(`${slow.url}/work`)).headers.get('x-version'), 'v2-slow');
+    assert.equal(((await timed(`${good.url}/healthz`)).body as { version: string }).version, 'v1');
+    assert.ok(sl.ms >= 75 && g.ms < 60, `slow ${sl.ms} ms, good ${g.ms} ms`);
+    // Flaky: fine at first, then every request fails.
+    assert.equal((await timed(`${flaky.url}/work`)).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const failed = await timed(`${flaky.url}/work`);
+    assert.equal(failed.status, 500);
+    assert.deepEqual(failed.body, { error: 'injected_failure', version: 'v2-flaky' });
+  });
+
   it('finishes accepted requests on SIGTERM, then exits 0', async (t) => {
     const { url, child } = await start(t, { SERVICE_TIME_MS: '300', SERVICE_TIME_DIST: 'constant' });
     const inFlight = timed(`${url}/work`);
@@ -95,6 +113,9 @@ describe('sample service', () => {
     [{ SLOTS: 'many' }, /SLOTS: expected a positive integer, got "many"/],
     [{ SERVICE_TIME_DIST: 'normal' }, /SERVICE_TIME_DIST: expected one of exponential, constant, lognormal, got "normal"/],
     [{ COLD_START_FACTOR: '0.5' }, /COLD_START_FACTOR: expected a number >= 1, got "0.5"/],
+    [{ SLOWDOWN: '0.5' }, /SLOWDOWN: expected a number >= 1, got "0.5"/],
+    [{ ERROR_RATE: '2' }, /ERROR_RATE: expected a number between 0 and 1, got "2"/],
+    [{ DEGRADE_AFTER_SECONDS: '-1' }, /DEGRADE_AFTER_SECONDS: expected a number of seconds >= 0, got "-1"/],
   ];
   for (const [env, message] of bad) {
     it(`exits 2 on bad settings: ${JSON.stringify(env)}`, async () => {
