@@ -178,7 +178,8 @@ export class Runtime {
       const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0 };
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
-      const options = { shadow: [], mirror, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
+      // Members are measured apart only where a ramp-in judges them.
+      const options = { shadow: [], mirror, measureMembers: svc.scaling.switchover.rampIn, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
       let control: GatewayControl;
       let port: number;
       let local: Gateway | undefined;

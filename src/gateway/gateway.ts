@@ -39,6 +39,8 @@ export interface GatewayOptions {
   readonly ejectForMs?: number;
   /** Route classes measured (first path segments, e.g. "/api"); learned from the live pool's answers when absent. */
   readonly routes?: readonly string[];
+  /** Measure each live member apart per interval (IntervalView.members), for switchovers; off: nothing more on the request path. */
+  readonly measureMembers?: boolean;
   /** Injected randomness (tests pass a seeded generator). */
   readonly random?: () => number;
   /** Injected wall clock (ms) for ejection and record times; latencies use the monotonic clock. */
@@ -248,7 +250,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
   const timer = o.healthCheck ? setInterval(() => void Promise.all(members.map(check)), o.healthCheck.intervalMs) : undefined;
   timer?.unref();
-  const metrics = new TrafficMetrics(now, o.routes);
+  const metrics = new TrafficMetrics(now, o.routes, o.measureMembers ?? false);
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stats: GatewayStats = { requests: 0, errors: {} };
 

@@ -194,7 +194,7 @@ export function histogramBuckets(h: hdr.Histogram): [number, number][] {
 
 /** Merge interval dumps (one per process) into one view per pool. */
 export function intervalView(dumps: readonly TrafficDump[]): IntervalView {
-  const m = new TrafficMetrics(() => 0);
+  const m = new TrafficMetrics(() => 0, undefined, true);
   for (const d of dumps) m.absorb(d);
   return m.intervalOfTotals();
 }
@@ -230,9 +230,11 @@ export class TrafficMetrics {
   private readonly learned = new Set<string>();
 
   /** `routes`: the route classes to measure (first path segments, e.g. "/api"); learned when absent. */
+  /** `measureMembers`: also measure each live member apart per interval (observe's `member`). */
   constructor(
     private readonly now: () => number = Date.now,
     routes?: readonly string[],
+    private readonly measureMembers = false,
   ) {
     this.configured = routes ? new Set(['/', ...routes]) : undefined;
     const pools = this.pools;
@@ -319,7 +321,7 @@ export class TrafficMetrics {
     const us = Math.max(1, Math.round(o.durationMs * 1000));
     record(p.all, o, failed, us);
     record(r, o, failed, us);
-    if (member !== undefined) {
+    if (member !== undefined && this.measureMembers) {
       let m = this.memberWindow.get(member);
       if (!m && this.memberWindow.size < MAX_MEMBER_SERIES) this.memberWindow.set(member, (m = newSeries()));
       if (m) record(m, o, failed, us);
