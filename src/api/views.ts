@@ -2,8 +2,8 @@
 // here changes the loop or the store.
 
 import type { ServiceConfig, Config } from '../config/schema.js';
-import { oracleInstances, oracleInstanceSeconds } from '../core/cost.js';
-import type { DecisionRecord, SeriesPoint, Store } from '../metrics/store.js';
+import { oracleInstances } from '../core/cost.js';
+import type { DecisionRecord, Store } from '../metrics/store.js';
 import type { Instance, Provider } from '../providers/provider.js';
 import { METRIC, type ServiceLoop } from '../control/loop.js';
 import type { ProofGate } from '../proof/gate.js';
@@ -125,7 +125,7 @@ export function resolutionFor(rangeMs: number, asked: string | undefined, store:
 
 /** The series names of a timeline, in the order of its columns. */
 export const TIMELINE_SERIES = ['demand', 'forecastMean', 'forecastLower', 'forecastUpper', 'liveInstances', 'liveReady', 'desired', 'shadowInstances', 'liveP99Ms', 'shadowP99Ms', 'shadowRps', 'errorRate'] as const;
-const SOURCES: Record<(typeof TIMELINE_SERIES)[number], [string, string]> = {
+const SOURCES: Record<SeriesName, [string, string]> = {
   demand: ['live', METRIC.liveRps],
   forecastMean: ['live', METRIC.forecastMean],
   forecastLower: ['live', METRIC.forecastLower],
@@ -144,13 +144,15 @@ const SOURCES: Record<(typeof TIMELINE_SERIES)[number], [string, string]> = {
  * The recorded series of a service over [since, until), as columns on one time axis (seconds since the
  * epoch; null where a series has no point), plus the current forecast ahead: what charts draw.
  */
-export function timelineView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution, maxPoints = DEFAULT_POINTS) {
-  // As many points as a chart can draw: buckets of whole resolution steps, averaged in SQLite.
-  const resMs = resolution * 1000;
-  const bucketMs = resMs * Math.max(1, Math.ceil((until - since) / (maxPoints * resMs)));
-  const series = {} as Record<(typeof TIMELINE_SERIES)[number], Map<number, number>>;
+/** Recorded series as columns on one time axis, in buckets of `bucketMs` averaged in SQLite (null where a series has no point). */
+type SeriesName = (typeof TIMELINE_SERIES)[number];
+/** The series cost is computed from. */
+const COST_SERIES = ['demand', 'liveInstances', 'shadowInstances', 'desired'] as const satisfies readonly SeriesName[];
+
+function readColumns<N extends SeriesName>(svc: ApiService, d: ViewDeps, names: readonly N[], since: number, until: number, resolution: Resolution, bucketMs: number) {
+  const series = {} as Record<N, Map<number, number>>;
   const times = new Set<number>();
-  for (const name of TIMELINE_SERIES) {
+  for (const name of names) {
     const [pool, metric] = SOURCES[name];
     const m = new Map<number, number>();
     for (const [ts, mean] of d.store.seriesBuckets({ service: svc.name, pool, metric, from: since, to: until, resolution, bucketMs })) {
@@ -160,29 +162,61 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
     series[name] = m;
   }
   const ts = [...times].sort((a, b) => a - b);
-  const columns = Object.fromEntries(TIMELINE_SERIES.map((name) => [name, ts.map((t) => finite(series[name].get(t)))])) as Record<(typeof TIMELINE_SERIES)[number], (number | null)[]>;
-  const ahead = svc.loop.forecastAhead(d.now() / 1000);
-  // Cost over the window, cumulative: live and shadow as recorded, the oracle's schedule on the recorded demand.
+  const columns = Object.fromEntries(names.map((name) => [name, ts.map((t) => finite(series[name].get(t)))])) as Record<N, (number | null)[]>;
+  return { ts, columns };
+}
+
+/**
+ * Cumulative instance-seconds over a window's columns: live and shadow as recorded, the targets decisions
+ * set or would have set, and the oracle's schedule on the recorded demand (perfect foresight, the same
+ * capacity per instance and lead time), scored only from where the live pool was recorded (demand written
+ * before, e.g. a demo's imported history, is not the run's). Each point holds until the next (at most a
+ * minute, or one bucket).
+ */
+function cumulativeSeconds(svc: ApiService, ts: readonly number[], columns: Record<(typeof COST_SERIES)[number], (number | null)[]>, stepSeconds: number) {
   const st = svc.loop.state();
-  const step = bucketMs === resMs && resolution === 1 ? d.cfg.control.tickSeconds : bucketMs / 1000;
-  // The oracle is scored where the live pool was recorded (demand written before, e.g. imported history, is not the run's).
   const first = columns.liveInstances.findIndex((x) => x !== null);
-  const oracle = oracleInstances(first < 0 ? [] : columns.demand.slice(first).map((x) => x ?? Number.NaN), step, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
-  const livePrice = d.cfg.instanceTypes[st.instanceType]?.prices.onDemandPerHour ?? 0;
-  const shadowPrice = d.cfg.instanceTypes[svc.config.shadow.instanceType ?? svc.config.instanceType]?.prices.onDemandPerHour ?? 0;
-  const cumulative = (count: (k: number) => number, price: number): number[] => {
+  const oracle = oracleInstances(first < 0 ? [] : columns.demand.slice(first).map((x) => x ?? Number.NaN), stepSeconds, st.perInstanceRps, svc.leadTimeSeconds, svc.loop.configuredBounds.minInstances, svc.loop.configuredBounds.maxInstances);
+  const spans = ts.map((t, k) => (k + 1 < ts.length ? Math.min(((ts[k + 1] as number) - t) / 1000, Math.max(60, stepSeconds)) : stepSeconds));
+  const cumulative = (count: (k: number) => number): number[] => {
     let sum = 0;
-    return ts.map((t, k) => {
-      const span = k + 1 < ts.length ? Math.min(((ts[k + 1] as number) - t) / 1000, Math.max(60, step)) : step;
-      sum += (count(k) * span * price) / 3600;
-      return Math.round(sum * 1e6) / 1e6;
-    });
+    return ts.map((_, k) => (sum += count(k) * (spans[k] as number)));
   };
-  const cost = {
-    costLive: cumulative((k) => columns.liveInstances[k] ?? 0, livePrice),
-    costShadow: cumulative((k) => columns.shadowInstances[k] ?? 0, shadowPrice),
-    costOracle: cumulative((k) => (first >= 0 && k >= first ? (oracle[k - first] ?? 0) : 0), livePrice),
+  return {
+    live: cumulative((k) => columns.liveInstances[k] ?? 0),
+    shadow: cumulative((k) => columns.shadowInstances[k] ?? 0),
+    desired: cumulative((k) => columns.desired[k] ?? 0),
+    oracle: cumulative((k) => (first >= 0 && k >= first ? (oracle[k - first] ?? 0) : 0)),
   };
+}
+
+/** Buckets of whole resolution steps, at most about `maxPoints` over the range; and the seconds one stands for. */
+function buckets(d: ViewDeps, since: number, until: number, resolution: Resolution, maxPoints: number): { bucketMs: number; stepSeconds: number } {
+  const resMs = resolution * 1000;
+  const bucketMs = resMs * Math.max(1, Math.ceil((until - since) / (maxPoints * resMs)));
+  // A raw bucket of one second holds the ticks in it: a tick stands for control.tickSeconds.
+  return { bucketMs, stepSeconds: bucketMs === resMs && resolution === 1 ? d.cfg.control.tickSeconds : bucketMs / 1000 };
+}
+
+const prices = (svc: ApiService, d: ViewDeps) => {
+  const st = svc.loop.state();
+  const shadowType = svc.config.shadow.instanceType ?? svc.config.instanceType;
+  const price = (type: string): number => d.cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
+  return { liveType: st.instanceType, shadowType, live: price(st.instanceType), shadow: price(shadowType) };
+};
+const money = (seconds: number, perHour: number): number => Math.round(((seconds * perHour) / 3600) * 1e6) / 1e6;
+
+/**
+ * The recorded series of a service over [since, until), as columns on one time axis (seconds since the
+ * epoch; null where a series has no point), cumulative cost (live, shadow, oracle), and the current
+ * forecast ahead: what charts draw.
+ */
+export function timelineView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution, maxPoints = DEFAULT_POINTS) {
+  const { bucketMs, stepSeconds } = buckets(d, since, until, resolution, maxPoints);
+  const { ts, columns } = readColumns(svc, d, TIMELINE_SERIES, since, until, resolution, bucketMs);
+  const seconds = cumulativeSeconds(svc, ts, columns, stepSeconds);
+  const p = prices(svc, d);
+  const ahead = svc.loop.forecastAhead(d.now() / 1000);
   return {
     service: svc.name,
     resolution,
@@ -191,62 +225,39 @@ export function timelineView(svc: ApiService, d: ViewDeps, since: number, until:
     until: new Date(until).toISOString(),
     t: ts.map((x) => x / 1000),
     ...columns,
-    ...cost,
-    ahead: { t: ahead.map((p) => p.at), mean: ahead.map((p) => finite(p.mean)), lower: ahead.map((p) => finite(p.lower)), upper: ahead.map((p) => finite(p.upper)) },
+    costLive: seconds.live.map((x) => money(x, p.live)),
+    costShadow: seconds.shadow.map((x) => money(x, p.shadow)),
+    costOracle: seconds.oracle.map((x) => money(x, p.live)),
+    ahead: { t: ahead.map((x) => x.at), mean: ahead.map((x) => finite(x.mean)), lower: ahead.map((x) => finite(x.lower)), upper: ahead.map((x) => finite(x.upper)) },
   };
-}
-
-/** Instance-seconds of a recorded count series: each point's mean held for its resolution (raw points: until the next). */
-function instanceSeconds(points: readonly SeriesPoint[], resolution: Resolution, until: number): number {
-  let sum = 0;
-  for (let k = 0; k < points.length; k++) {
-    const p = points[k] as SeriesPoint;
-    const next = points[k + 1];
-    const span = resolution === 1 ? Math.min(((next?.ts ?? until) - p.ts) / 1000, 60) : resolution;
-    if (Number.isFinite(p.mean)) sum += p.mean * Math.max(0, span);
-  }
-  return sum;
 }
 
 /**
  * What the service cost over [since, until): live, shadow and trial instances at their types' on-demand
- * prices, what the decisions recorded as "would have" would have cost, and what the oracle (perfect
- * foresight, the same lead time and capacity) would have paid for the recorded demand.
+ * prices, what the decisions recorded as "would have" would have cost, and what the oracle would have paid
+ * for the recorded demand: the timeline's cumulative cost at the end of the range, at the resolution's
+ * own steps.
  */
 export function costView(svc: ApiService, d: ViewDeps, since: number, until: number, resolution: Resolution) {
-  const series = (pool: string, metric: string) => d.store.series({ service: svc.name, pool, metric, from: since, to: until, resolution });
-  const price = (type: string): number => d.cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
-  const st = svc.loop.state();
-  const liveType = st.instanceType;
-  const shadowType = svc.config.shadow.instanceType ?? svc.config.instanceType;
-  const live = instanceSeconds(series('live', METRIC.instances), resolution, until);
-  const shadow = instanceSeconds(series('shadow', METRIC.instances), resolution, until);
-  const desired = instanceSeconds(series('live', METRIC.desired), resolution, until);
-  // The oracle is scored where the live pool was recorded (demand written before, e.g. imported history, is not the run's).
-  const firstLive = d.store.firstPointAt({ service: svc.name, pool: 'live', metric: METRIC.instances, from: since, to: until, resolution });
-  const demand = series('live', METRIC.liveRps).filter((p) => firstLive !== undefined && p.ts >= firstLive);
-  const step = resolution === 1 ? d.cfg.control.tickSeconds : resolution;
-  const oracle = oracleInstanceSeconds(
-    demand.map((p) => p.mean),
-    step,
-    st.perInstanceRps,
-    svc.leadTimeSeconds,
-    svc.loop.configuredBounds.minInstances,
-    svc.loop.configuredBounds.maxInstances,
-  );
+  const { bucketMs, stepSeconds } = buckets(d, since, until, resolution, Number.POSITIVE_INFINITY);
+  const { ts, columns } = readColumns(svc, d, COST_SERIES, since, until, resolution, bucketMs);
+  const seconds = cumulativeSeconds(svc, ts, columns, stepSeconds);
+  const total = (xs: number[]): number => xs[xs.length - 1] ?? 0;
+  const live = total(seconds.live);
+  const oracle = total(seconds.oracle);
+  const p = prices(svc, d);
   const trialSeconds = svc.gate?.cost(d.now()).trialInstanceSeconds ?? 0;
-  const money = (seconds: number, type: string): number => Math.round(((seconds * price(type)) / 3600) * 1e6) / 1e6;
   return {
     service: svc.name,
     since: new Date(since).toISOString(),
     until: new Date(until).toISOString(),
     resolution,
     pricing: 'on-demand price per instance-hour of each pool\'s instance type, billed per second',
-    live: { instanceType: liveType, instanceSeconds: Math.round(live), cost: money(live, liveType) },
-    shadow: { instanceType: shadowType, instanceSeconds: Math.round(shadow), cost: money(shadow, shadowType) },
-    trials: { instanceSeconds: Math.round(trialSeconds), cost: money(trialSeconds, liveType), note: 'since this run started' },
-    wouldHave: { instanceSeconds: Math.round(desired), cost: money(desired, liveType), note: 'the targets decisions set or would have set (forecast-only, paused), held until the next' },
-    oracle: { instanceSeconds: Math.round(oracle), cost: money(oracle, liveType), note: 'perfect foresight on the recorded demand, the same capacity per instance and lead time' },
+    live: { instanceType: p.liveType, instanceSeconds: Math.round(live), cost: money(live, p.live) },
+    shadow: { instanceType: p.shadowType, instanceSeconds: Math.round(total(seconds.shadow)), cost: money(total(seconds.shadow), p.shadow) },
+    trials: { instanceSeconds: Math.round(trialSeconds), cost: money(trialSeconds, p.live), note: 'since this run started' },
+    wouldHave: { instanceSeconds: Math.round(total(seconds.desired)), cost: money(total(seconds.desired), p.live), note: 'the targets decisions set or would have set (forecast-only, paused), held until the next' },
+    oracle: { instanceSeconds: Math.round(oracle), cost: money(oracle, p.live), note: 'perfect foresight on the recorded demand, the same capacity per instance and lead time' },
     liveToOracle: oracle > 0 ? Math.round((live / oracle) * 1000) / 1000 : null,
   };
 }

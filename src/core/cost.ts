@@ -68,11 +68,3 @@ export function oracleInstances(demand: ArrayLike<number>, stepSeconds: number, 
   }
   return oracleSchedule(need, Math.ceil(leadSeconds / stepSeconds - 1e-9), min);
 }
-
-/** The instance-seconds of oracleInstances' schedule. */
-export function oracleInstanceSeconds(demand: ArrayLike<number>, stepSeconds: number, perInstanceRps: number, leadSeconds: number, min: number, max: number): number {
-  const schedule = oracleInstances(demand, stepSeconds, perInstanceRps, leadSeconds, min, max);
-  let steps = 0;
-  for (let k = 0; k < schedule.length; k++) steps += schedule[k] as number;
-  return steps * stepSeconds;
-}

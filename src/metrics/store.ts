@@ -396,17 +396,6 @@ export class Store implements InstanceRegistry {
     });
   }
 
-  /** The time (ms) of a series' first point in [from, to) at a resolution, if it has one. */
-  firstPointAt(q: { service: string; pool: string; metric: string; from: number; to: number; resolution: 1 | 60 | 3600 }): number | undefined {
-    return this.guard(() => {
-      const row =
-        q.resolution === 1
-          ? (this.db.prepare('SELECT min(ts) AS ts FROM samples WHERE service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ?').get(q.service, q.pool, q.metric, q.from, q.to) as { ts: number | null })
-          : (this.db.prepare('SELECT min(ts) AS ts FROM rollups WHERE res = ? AND service = ? AND pool = ? AND metric = ? AND ts >= ? AND ts < ?').get(q.resolution, q.service, q.pool, q.metric, q.from, q.to) as { ts: number | null });
-      return row.ts ?? undefined;
-    });
-  }
-
   /** Apply retention at time `now` (ms); returns the rows removed per resolution. */
   prune(now: number): { raw: number; minute: number; hour: number } {
     return this.guard(() =>
