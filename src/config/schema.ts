@@ -9,6 +9,7 @@ import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
 import { DEFAULT_SHIFT } from '../core/switchover.js';
+import { BASE_VERSION } from '../providers/provider.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -39,6 +40,17 @@ const prices = z
   })
   .describe('Prices per instance-hour, billed per second');
 
+const versionName = () =>
+  str('a version name')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, expect('a version name of letters, digits, "_", "." or "-" (at most 63)'))
+    .refine((v) => v !== BASE_VERSION, { message: `"${BASE_VERSION}" is the type's own command and env; it cannot be redefined` });
+const version = z
+  .strictObject({
+    command: z.array(str('an argument'), expect('a list of arguments')).min(1, expect('a program and its arguments')).optional().describe("argv of this version's instances (default: provider.command)"),
+    env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe("Environment of this version's instances, on top of the type's"),
+  })
+  .describe('A version of the service: what its instances run');
+
 const instanceType = z
   .strictObject({
     slots: positiveInt().default(4).describe('Worker slots: requests served concurrently by one instance'),
@@ -50,6 +62,10 @@ const instanceType = z
     warmupCapacity: fraction().default(0.5).describe('Capacity fraction right after readiness (rises linearly to 1 over warmupSeconds)'),
     prices: prices.prefault({}),
     env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Local provider: extra environment of instances of this type'),
+    versions: z
+      .record(versionName(), version, expect('a map of versions'))
+      .default({})
+      .describe(`Versions of the service this type can run (shadowscale rollout): each may name its own command and environment; "${BASE_VERSION}" is the type's own command and env`),
   })
   .describe('An instance type: capacity, start-up behaviour and prices');
 
@@ -330,6 +346,7 @@ const control = z
 const service = z.strictObject({
   name: str('a service name').regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, expect('a DNS-style name (lowercase letters, digits, "-")')),
   instanceType: str('an instance type name').default('standard'),
+  version: str('a version name').default(BASE_VERSION).describe(`The version live runs when no rollout has completed (a name in the instance type's versions, or "${BASE_VERSION}")`),
   pool: z
     .strictObject({
       min: nonNegativeInt().default(1),
@@ -414,6 +431,13 @@ export const configSchema = z
     cfg.services.forEach((s, i) => {
       if (s.shadow.ab && s.shadow.sampling.mode === 'metadata') ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'ab'], message: 'A/B arms need requests to forward: sampling.mode "metadata" forwards none (use "scrubbed" or "full")' });
       if (s.shadow.instanceType !== undefined && !(s.shadow.instanceType in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'instanceType'], message: `unknown instance type "${s.shadow.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
+    });
+    cfg.services.forEach((s, i) => {
+      const types = new Set([s.instanceType, s.shadow.instanceType ?? s.instanceType, ...(s.scaling.trials.types ?? [])]);
+      for (const t of types) {
+        const def = cfg.instanceTypes[t];
+        if (def && s.version !== BASE_VERSION && !(s.version in def.versions)) ctx.addIssue({ code: 'custom', path: ['services', i, 'version'], message: `version "${s.version}" is not defined for instance type "${t}" (have: ${[BASE_VERSION, ...Object.keys(def.versions)].join(', ')})` });
+      }
     });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });

@@ -19,7 +19,7 @@
 //    gate's trials (calibrations before evidence expires, trials decisions wait for), in the background.
 
 import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
-import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings, type Weighted } from '../core/delta.js';
+import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings } from '../core/delta.js';
 import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.js';
 import type { DecisionProof } from '../core/gate.js';
 import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } from '../core/observe.js';
@@ -37,6 +37,7 @@ import { isProviderError, type Instance, type Provider } from '../providers/prov
 import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
+import { emptyWindow, judgeGroups, mergeIntervals, type GroupWindow } from './judge.js';
 
 export interface LoopSettings {
   readonly service: string;
@@ -189,19 +190,6 @@ export function shadowSize(fraction: number, liveInstances: number, liveSlots: n
   return Math.max(1, Math.ceil((fraction * Math.max(liveInstances, 1) * liveSlots) / shadowSlots - 1e-9));
 }
 
-/** Intervals of traffic added up: requests, errors, and the latency histograms merged. */
-function mergeIntervals(xs: readonly IntervalPool[]): { requests: number; errors: number; latencyMs: Weighted } {
-  const buckets = new Map<number, number>();
-  let requests = 0;
-  let errors = 0;
-  for (const x of xs) {
-    requests += x.requests;
-    errors += x.errors;
-    for (const [v, c] of x.buckets) buckets.set(v, (buckets.get(v) ?? 0) + c);
-  }
-  return { requests, errors, latencyMs: [...buckets] as Weighted };
-}
-
 export class ServiceLoop {
   private target: number;
   private actions: ActionHistory = NO_HISTORY;
@@ -252,7 +240,7 @@ export class ServiceLoop {
   /** Ready live instances still warming before they take client requests (warmBeforeTraffic). */
   private readonly warming = new Set<string>();
   /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
-  private ramp: { state: ShiftState; ids: Set<string>; newWindow: IntervalPool[]; oldWindow: IntervalPool[]; newReady: number[]; oldReady: number[] } | undefined;
+  private ramp: (GroupWindow & { state: ShiftState; ids: Set<string> }) | undefined;
   private readonly deltaVerdicts: Record<string, number> = {};
   private liveDegraded = 0;
   private shadowDegraded = 0;
@@ -797,7 +785,7 @@ export class ServiceLoop {
   private joinRamp(id: string, now: number): void {
     const settings = this.s.rampIn as ShiftSettings;
     if (!this.ramp) {
-      this.ramp = { state: startShift(now / 1000, settings).state, ids: new Set(), newWindow: [], oldWindow: [], newReady: [], oldReady: [] };
+      this.ramp = { state: startShift(now / 1000, settings).state, ids: new Set(), ...emptyWindow() };
       this.emit('switchover', `ramp-in started: new live instances at ${this.ramp.state.weight} % of a full weight, +${settings.stepWeight} % every ${settings.intervalSeconds} s while they match the old ones`, { weight: this.ramp.state.weight });
     }
     this.ramp.ids.add(id);
@@ -836,10 +824,7 @@ export class ServiceLoop {
     const { state, action } = stepShift(ramp.state, now / 1000, check, settings);
     // Too little traffic to judge: the next check judges this step's traffic and the next one's together.
     if (check !== undefined && check !== 'unhealthy' && check !== 'insufficient_data') {
-      ramp.newWindow = [];
-      ramp.oldWindow = [];
-      ramp.newReady = [];
-      ramp.oldReady = [];
+      Object.assign(ramp, emptyWindow());
     }
     ramp.state = state;
     const ids = [...ramp.ids];
@@ -866,36 +851,10 @@ export class ServiceLoop {
     }
   }
 
-  /** New against old over the step's window, normalised per instance load (as delta analysis normalises the shadow). */
+  /** New against old over the step's window (control/judge.ts). */
   private judgeRamp(ramp: NonNullable<ServiceLoop['ramp']>, dt: number): { verdict: ShiftCheck; numbers: Record<string, number> } {
-    const secs = Math.max(dt, ramp.newReady.length * dt);
-    const mean = (xs: number[]) => Math.max(1, xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
-    const o = mergeIntervals(ramp.oldWindow);
-    const n = mergeIntervals(ramp.newWindow);
-    const oldLoad = o.requests / secs / mean(ramp.oldReady);
-    const newLoad = n.requests / secs / mean(ramp.newReady);
-    const scale = meanResponseTime(this.slots, this.serviceTime, oldLoad) / meanResponseTime(this.slots, this.serviceTime, newLoad);
-    const normalised = Number.isFinite(scale) && scale > 0 ? n.latencyMs.map(([v, c]) => [v * scale, c] as const) : n.latencyMs;
-    // A ramping member takes a fraction of an old one's load by design, and a slow one takes even less
-    // (the balancer sends to fewer requests outstanding per weight): loads are compared through the capacity
-    // model at any ratio, never refused as incomparable, or a slow member would never be judged.
-    const r = compareLiveShadow({ ...o, perInstanceRps: oldLoad / this.slots }, { ...n, latencyMs: normalised, perInstanceRps: newLoad / this.slots }, { ...this.s.delta, loadRatioMax: Number.POSITIVE_INFINITY });
-    // compareLiveShadow's "shadow" is the new instances here: rename its numbers.
-    const numbers = Object.fromEntries(Object.entries(r.numbers).map(([k, v]) => [k.replace(/^live/, 'old').replace(/^shadow/, 'new'), v]));
-    // Still too little traffic after maxInconclusive steps: a new member that took under half the share its
-    // weight asks for is being routed around (slow: the balancer avoids its outstanding requests), a fail;
-    // otherwise the service is quiet and there is nothing against it, a pass.
-    if (r.verdict === 'insufficient_data' && ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1)) {
-      const w = this.rampWeight();
-      const oldN = mean(ramp.oldReady);
-      const newN = mean(ramp.newReady);
-      const expected = (w * newN) / (oldN + w * newN);
-      const share = n.requests / Math.max(1, n.requests + o.requests);
-      numbers.newShare = share;
-      numbers.expectedShare = expected;
-      return { verdict: share < expected / 2 ? 'degraded' : 'pass', numbers };
-    }
-    return { verdict: r.verdict, numbers };
+    const w = this.rampWeight();
+    return judgeGroups(ramp, dt, { slots: this.slots, serviceTime: this.serviceTime, delta: this.s.delta, expectedNewShare: (oldN, newN) => (w * newN) / (oldN + w * newN), lastChance: ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1) });
   }
 
   /** Copy a live instance's state into a new shadow (its mutations already arrive through the mirror). */

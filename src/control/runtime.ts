@@ -67,6 +67,7 @@ export async function startLocalProvider(
     // The store's path at start, for `shadowscale doctor` to tell when an instance's store is gone.
     env: { ...p.env, ...o.instanceEnv, SHADOWSCALE_STORE: storePath },
     instanceTypes,
+    versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([name, t]) => [name, t.versions])),
     registry: store,
     // The store's id, not its path: the same file through a symlink is the same owner.
     owner: `shadowscale:store:${store.id}`,

@@ -21,7 +21,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { isProviderError, matches, ProviderError, type Instance, type InstanceSpec, type InstanceState, type ListFilter, type PoolKind, type Provider } from './provider.js';
+import { BASE_VERSION, isProviderError, matches, ProviderError, VERSION_LABEL, type Instance, type InstanceSpec, type InstanceState, type ListFilter, type PoolKind, type Provider } from './provider.js';
 
 /** What survives a restart of the control plane (the store keeps it). */
 export interface InstanceRecord {
@@ -52,6 +52,11 @@ export interface InstanceEvent {
   readonly detail?: string;
 }
 
+export interface VersionSpec {
+  readonly command?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 export interface LocalProviderOptions {
   /** argv of an instance, e.g. [process.execPath, "dist/examples/sample-service/server.js"]. */
   readonly command: readonly string[];
@@ -60,6 +65,11 @@ export interface LocalProviderOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Environment per instance type (e.g. SLOTS, SERVICE_TIME_MS). */
   readonly instanceTypes: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Versions per instance type (the `version` label of a spec): a command in place of `command` and an
+   * environment on top of the type's. No label, or "base": the command and the type's env as they are.
+   */
+  readonly versions?: Readonly<Record<string, Readonly<Record<string, VersionSpec>>>>;
   readonly registry: InstanceRegistry;
   /** Marks this control plane's processes (the store's id), for adoption and the orphan sweep. */
   readonly owner: string;
@@ -332,24 +342,27 @@ export class LocalProvider implements Provider {
     const env = this.o.instanceTypes[spec.instanceType];
     if (!env) throw new ProviderError('unknown_instance_type', `unknown instance type "${spec.instanceType}" (have: ${Object.keys(this.o.instanceTypes).join(', ')})`);
     if (this.closed) throw new ProviderError('invalid', 'local provider: closed (no instance is started after close)');
+    const version = spec.labels?.[VERSION_LABEL];
+    const v = version === undefined || version === BASE_VERSION ? {} : this.o.versions?.[spec.instanceType]?.[version];
+    if (!v) throw new ProviderError('invalid', `instance type "${spec.instanceType}" has no version "${version}" (have: ${[BASE_VERSION, ...Object.keys(this.o.versions?.[spec.instanceType] ?? {})].join(', ')})`);
     const id = spec.id ?? `${spec.service}-${spec.pool}-${this.now().toString(36)}-${(++this.seq).toString(36)}`;
     const existing = this.instances.get(id);
     if (existing) return this.view(existing);
     const pending = this.creating.get(id);
     if (pending) return pending;
-    const p = this.spawnInstance(id, spec, env).finally(() => this.creating.delete(id));
+    const p = this.spawnInstance(id, spec, { ...env, ...v.env }, v.command ?? this.o.command).finally(() => this.creating.delete(id));
     this.creating.set(id, p);
     return p;
   }
 
-  private async spawnInstance(id: string, spec: InstanceSpec, typeEnv: Readonly<Record<string, string>>): Promise<Instance> {
+  private async spawnInstance(id: string, spec: InstanceSpec, typeEnv: Readonly<Record<string, string>>, command: readonly string[]): Promise<Instance> {
     const port = await freePort(this.host);
     // Closed while the port was found: start nothing that no one would watch or stop.
     if (this.closed) throw new ProviderError('invalid', 'local provider: closed (no instance is started after close)');
     const log = openSync(join(this.o.logDir, `${id}.log`), 'a');
     let child: ChildProcess;
     try {
-      child = spawn(this.o.command[0] as string, this.o.command.slice(1), {
+      child = spawn(command[0] as string, command.slice(1), {
         cwd: this.o.cwd,
         detached: true,
         stdio: ['ignore', log, log],
@@ -372,7 +385,7 @@ export class LocalProvider implements Provider {
     }
     if (child.pid === undefined) {
       const err = await new Promise<Error>((resolve) => child.once('error', resolve));
-      throw new ProviderError('start_failed', `could not start ${this.o.command.join(' ')}: ${err.message}`);
+      throw new ProviderError('start_failed', `could not start ${command.join(' ')}: ${err.message}`);
     }
     child.unref();
     const record: InstanceRecord = { id, service: spec.service, pool: spec.pool, instanceType: spec.instanceType, labels: { ...spec.labels }, pid: child.pid, port, createdAt: this.now() };

@@ -18,6 +18,14 @@
 
 export type PoolKind = 'live' | 'shadow';
 
+/** The label naming the version of the service an instance runs (absent: "base"). */
+export const VERSION_LABEL = 'version';
+/** The version of an instance that names none: the provider's command and the type's env as they are. */
+export const BASE_VERSION = 'base';
+export const versionOf = (i: { readonly labels: Readonly<Record<string, string>> }): string => i.labels[VERSION_LABEL] ?? BASE_VERSION;
+/** Labels that put an instance on `version` (none for base, so unversioned instances stay as they were). */
+export const versionLabels = (version: string): Record<string, string> => (version === BASE_VERSION ? {} : { [VERSION_LABEL]: version });
+
 export type InstanceState = 'starting' | 'ready' | 'draining' | 'failed';
 
 export interface InstanceSpec {
