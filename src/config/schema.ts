@@ -147,6 +147,17 @@ const scaling = z.strictObject({
     })
     .refine((x) => x.maxWeight >= x.stepWeight, { message: 'maxWeight must be at least stepWeight', path: ['maxWeight'] })
     .prefault({}),
+  rollout: z
+    .strictObject({
+      shadowWindows: positiveInt().default(3).describe('Delta-analysis windows in a row in which the new version on the shadow must match live (latency at comparable load, errors) before the capacity trial and the shift'),
+      maxFailedWindows: positiveInt().default(2).describe('Windows in a row in which the new version is worse than live that stop the rollout in the shadow'),
+      maxInconclusiveWindows: positiveInt().default(6).describe('Windows in a row with too little mirrored traffic to judge that stop the rollout in the shadow (nothing proven)'),
+      capacityTrial: bool().default(true).describe("A trial on the shadow measures the new version's capacity per instance; production pre-scales for it"),
+      maxCapacityLoss: fraction().default(0.25).describe("Largest drop of capacity per instance (share of the current version's) a rollout accepts; beyond it the rollout stops in the shadow"),
+      shadowTimeoutSeconds: duration(86_400, 's').default(600).describe('The shadow phase (instances ready, windows judged) must finish within this'),
+    })
+    .prefault({})
+    .describe('Version rollouts (shadowscale rollout): the shadow runs the new version first, a trial measures its capacity, then the switchover shifts live traffic in steps (scaling.switchover) with automatic rollback'),
   proof: oneOf(['required', 'advisory', 'off'])
     .default('required')
     .describe('Proof before change (docs/design/proof.md): required: a change acts only on a configuration a trial on the shadow proved (the reactive safety net excepted); advisory: act, and record what the proof said; off: no trials'),

@@ -37,7 +37,7 @@ export const emptyWindow = (): GroupWindow => ({ newWindow: [], oldWindow: [], n
  * took under half its expected share is being routed around (slow: the balancer avoids its outstanding
  * requests), a fail, and otherwise the service is quiet and there is nothing against it, a pass.
  */
-export function judgeGroups(w: GroupWindow, dt: number, o: { slots: number; serviceTime: number; delta: DeltaSettings; expectedNewShare: (oldN: number, newN: number) => number; lastChance: boolean }): { verdict: ShiftCheck; numbers: Record<string, number> } {
+export function judgeGroups(w: GroupWindow, dt: number, o: { slots: number; serviceTime: number; delta: DeltaSettings; expectedNewShare: (oldN: number, newN: number) => number; lastChance: boolean }): { verdict: ShiftCheck; metric?: 'latency' | 'errors'; numbers: Record<string, number> } {
   const secs = Math.max(dt, w.newReady.length * dt);
   const mean = (xs: number[]): number => Math.max(1, xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
   const old = mergeIntervals(w.oldWindow);
@@ -59,5 +59,5 @@ export function judgeGroups(w: GroupWindow, dt: number, o: { slots: number; serv
     numbers.expectedShare = expected;
     return { verdict: share < expected / 2 ? 'degraded' : 'pass', numbers };
   }
-  return { verdict: r.verdict, numbers };
+  return { verdict: r.verdict, ...(r.metric ? { metric: r.metric } : {}), numbers };
 }

@@ -33,11 +33,12 @@ import { fitDemandForecast, forecastHorizonSeconds, type DemandForecastSettings 
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
-import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
+import { BASE_VERSION, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
 import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { emptyWindow, judgeGroups, mergeIntervals, type GroupWindow } from './judge.js';
+import { Rollout, type MeasureCapacity, type RolloutConfig, type RolloutHost, type RolloutView } from './rollout.js';
 
 export interface LoopSettings {
   readonly service: string;
@@ -73,6 +74,12 @@ export interface LoopSettings {
   readonly rampIn?: ShiftSettings;
   /** New live instances of a scale-out take client requests only once their type's warm-up has passed since they were ready. */
   readonly warmBeforeTraffic?: boolean;
+  /** The version live runs at start (the latest completed rollout's, else the configured one; default "base"). */
+  readonly version?: string;
+  /** Versions each instance type defines ("base" always exists). */
+  readonly versions?: Readonly<Record<string, readonly string[]>>;
+  /** Version rollouts (control/rollout.ts); undefined: none can start. */
+  readonly rollout?: RolloutConfig;
 }
 
 /** An operator's override of the pool bounds, until `until` (ms since the epoch). */
@@ -94,6 +101,11 @@ export interface LoopState {
   readonly bounds: { readonly min: number; readonly max: number };
   readonly target: number;
   readonly instanceType: string;
+  /** The version the live pool runs, and the shadow's (another one while a rollout judges it there). */
+  readonly version: string;
+  readonly shadowVersion: string;
+  /** The rollout under way or the last one of this run. */
+  readonly rollout: RolloutView | null;
   readonly perInstanceRps: number;
   readonly lastTick: TickReport | undefined;
   /** The most recent delta analyses, oldest first. */
@@ -114,7 +126,7 @@ export interface LoopCounters {
 }
 
 /** Reasons of decisions that are not the strategy's: operators' changes and switchovers' outcomes. */
-const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired', 'operator_proof', 'switchover_promoted', 'switchover_rolled_back'];
+const OPERATOR_REASONS: readonly Reason[] = ['operator_paused', 'operator_resumed', 'operator_mode', 'operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired', 'operator_proof', 'switchover_promoted', 'switchover_rolled_back', 'rollout_started', 'rollout_stopped', 'rollout_shift_started', 'rollout_rolled_back', 'rollout_completed'];
 
 export interface LoopDeps {
   readonly provider: Provider;
@@ -128,9 +140,11 @@ export interface LoopDeps {
   /** ms since the epoch. */
   readonly now: () => number;
   readonly onEvent?: (e: LoopEvent) => void;
+  /** A capacity trial of a version on the shadow (a rollout's); undefined: rollouts skip it. */
+  readonly measureCapacity?: MeasureCapacity;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -242,6 +256,10 @@ export class ServiceLoop {
   /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
   private ramp: (GroupWindow & { state: ShiftState; ids: Set<string> }) | undefined;
   private readonly deltaVerdicts: Record<string, number> = {};
+  private liveVersion: string;
+  private shadowVersion: string;
+  private rollout: Rollout | undefined;
+  private deltaStartedAt = Number.NaN;
   private liveDegraded = 0;
   private shadowDegraded = 0;
   private shadowSyncs = 0;
@@ -260,6 +278,8 @@ export class ServiceLoop {
     this.serviceTime = s.serviceTimeSeconds;
     this.liveType = s.instanceType;
     this.slots = s.slots;
+    this.liveVersion = s.version ?? BASE_VERSION;
+    this.shadowVersion = this.liveVersion;
     // A restart resumes from the store: the last recorded target and its sequence.
     const last = d.store.decisions({ service: s.service, limit: 1 })[0];
     if (last) {
@@ -305,6 +325,9 @@ export class ServiceLoop {
       bounds: { min: b.minInstances, max: b.maxInstances },
       target: this.target,
       instanceType: this.liveType,
+      version: this.liveVersion,
+      shadowVersion: this.shadowVersion,
+      rollout: this.rollout?.view() ?? null,
       perInstanceRps: this.perInstanceRps,
       lastTick: this.lastReport,
       deltas: [...this.deltas],
@@ -391,6 +414,86 @@ export class ServiceLoop {
     if (why) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', why);
     const seq = this.recordOperator('operator_proof', { by, instanceType, perInstanceRps, ...(o.note ? { note: o.note } : {}) }, { perInstanceRps });
     return { seq, instanceType, perInstanceRps };
+  }
+
+  /**
+   * Start a version rollout to `to` (control/rollout.ts). Refused (SHADOWSCALE_E_CONFLICT, nothing
+   * recorded) while one runs, while the pool moves to another type, when not acting, or when `to` is the
+   * live version; an unknown version is an input error. Returns the rollout's view once it is on record.
+   */
+  startRollout(to: string, by: string): RolloutView {
+    const s = this.s;
+    if (!s.rollout) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', 'rollouts are not configured for this loop');
+    const known = (type: string): boolean => to === BASE_VERSION || (s.versions?.[type] ?? []).includes(to);
+    for (const type of new Set([this.liveType, s.shadow.instanceType])) {
+      if (!known(type)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.to: instance type "${type}" has no version "${to}" (have: ${[BASE_VERSION, ...(s.versions?.[type] ?? [])].join(', ')}; instanceTypes.${type}.versions defines them)`);
+    }
+    if (this.rollout && !this.rollout.done) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `rollout ${this.rollout.id} (${this.rollout.from} -> ${this.rollout.to}) is under way; wait for its outcome`);
+    if (to === this.liveVersion) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `live already runs ${to}`);
+    if (this.resizing) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `the live pool is moving to instance type ${this.liveType}; start the rollout once the move completes`);
+    const notActing = this.notActing();
+    if (notActing) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `the loop is not acting (${notActing}): a rollout changes production; resume or set the mode to act first`);
+    const id = `${s.service}-rollout-${this.d.now().toString(36)}`;
+    this.rollout = new Rollout(this.rolloutHost(), id, this.liveVersion, to, s.rollout, by);
+    return this.rollout.view();
+  }
+
+  /** The rollout under way, or the last one of this run. */
+  rolloutView(): RolloutView | undefined {
+    return this.rollout?.view();
+  }
+
+  /** The run stops: a rollout's trial is aborted (the rollout itself stays open and is rolled back at the next start). */
+  async close(): Promise<void> {
+    await this.rollout?.close();
+  }
+
+  private rolloutHost(): RolloutHost {
+    const d = this.d;
+    const s = this.s;
+    return {
+      service: s.service,
+      provider: d.provider,
+      gateway: d.gateway,
+      store: d.store,
+      now: d.now,
+      emit: (detail, numbers) => this.emit('rollout', detail, numbers),
+      record: (reason, numbers, target) => {
+        const now = d.now();
+        const decision: Decision = { strategy: d.strategy.name, at: now / 1000, current: this.target, desired: target ?? this.target, reason, numbers };
+        return d.store.addDecision(s.service, decision, target ?? this.target, null, false);
+      },
+      live: () => ({
+        version: this.liveVersion,
+        type: this.liveType,
+        target: this.target,
+        perInstanceRps: this.perInstanceRps,
+        minInstances: this.effectiveBounds(d.now()).minInstances,
+        maxInstances: this.effectiveBounds(d.now()).maxInstances,
+        slots: this.slots,
+        serviceTime: this.serviceTime,
+        members: this.members,
+        warmupSeconds: s.types?.[this.liveType]?.warmupSeconds ?? 0,
+        readyTimeoutSeconds: s.readyTimeoutSeconds ?? 60,
+      }),
+      delta: () => s.delta,
+      setShadowVersion: (v) => {
+        this.shadowVersion = v;
+      },
+      needsSync: (id) => this.needsSync.has(id) && s.shadow.sync === 'snapshot',
+      adopt: (version, ids, target, perInstanceRps) => {
+        this.liveVersion = version;
+        for (const id of ids) this.members.add(id);
+        this.target = target;
+        this.desired = target;
+        if (perInstanceRps > 0 && perInstanceRps < this.perInstanceRps) {
+          this.perInstanceRps = perInstanceRps;
+          d.strategy.updateCapacity?.(perInstanceRps);
+        }
+      },
+      remove: (i, why) => this.remove(i, why),
+      ...(d.measureCapacity ? { measureCapacity: d.measureCapacity } : {}),
+    };
   }
 
   /** The configured bounds (before any override). */
@@ -484,7 +587,18 @@ export class ServiceLoop {
     }
 
     // 2. Reconcile the gateway's membership with the provider.
+    // A rollout's new group is the rollout's to weigh. Instances of another version than live's (a rollout
+    // a restart rolled back, a configuration changed) serve until the live version's own are enough, then go.
+    const rollout = this.rollout && !this.rollout.done ? this.rollout : undefined;
+    const ownReady = liveReady.filter((i) => versionOf(i) === this.liveVersion && !rollout?.owns(i.id)).length;
     for (const i of liveReady) {
+      if (rollout?.owns(i.id)) continue;
+      if (versionOf(i) !== this.liveVersion) {
+        if (ownReady >= Math.max(1, this.target)) {
+          this.remove(i, `runs ${versionOf(i)}, not the live version ${this.liveVersion}`);
+          continue;
+        }
+      }
       if (!this.members.has(i.id)) {
         // An instance created while others served warms before it takes client requests (not the first ones, nor adopted ones).
         if (s.warmBeforeTraffic && this.gradual.has(i.id)) {
@@ -504,7 +618,7 @@ export class ServiceLoop {
         this.members.add(i.id);
       }
     }
-    const keepIds = new Set(liveReady.map((i) => i.id));
+    const keepIds = new Set(liveReady.filter((i) => !this.deleting.has(i.id)).map((i) => i.id));
     for (const id of [...this.members]) {
       if (!keepIds.has(id)) {
         this.members.delete(id);
@@ -512,6 +626,9 @@ export class ServiceLoop {
       }
     }
     if (this.ramp) await this.stepRamp(now, dt, interval.members, all);
+    // The shadow runs the shadow version (a rollout's new one while it is judged there): others are replaced.
+    for (const i of shadowUp) if (versionOf(i) !== this.shadowVersion) this.remove(i, `the shadow moves to ${this.shadowVersion}`);
+    const shadowOwn = shadowUp.filter((i) => versionOf(i) === this.shadowVersion);
     const targets = shadowReady.filter((i) => !this.needsSync.has(i.id) || s.shadow.sync === 'none').map((i) => i.url);
     // A shadow that needs a state copy is a mirror target first (mutations start flowing), then synced.
     const syncTargets = shadowReady.filter((i) => this.needsSync.has(i.id) && s.shadow.sync === 'snapshot').map((i) => i.url);
@@ -532,13 +649,13 @@ export class ServiceLoop {
     const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
     // While the pool moves to another instance type, the old type's instances are extra capacity until the
     // move removes them: counts, repair and decisions are of the new type's instances.
-    const liveOwn = this.resizing ? liveUp.filter((i) => i.instanceType === this.liveType) : liveUp;
+    const liveOwn = liveUp.filter((i) => (!this.resizing || i.instanceType === this.liveType) && versionOf(i) === this.liveVersion && !rollout?.owns(i.id));
     const liveRequested = liveOwn.length + pending('live');
     if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
     const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots);
-    const shadowRequested = shadowUp.length + pending('shadow');
+    const shadowRequested = shadowOwn.length + pending('shadow');
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
-    else if (shadowRequested > shadowWanted) for (const i of [...shadowUp].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
+    else if (shadowRequested > shadowWanted) for (const i of [...shadowOwn].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
 
     // An override that reached its end is recorded once, then the configured bounds apply.
     if (this.override && this.override.until <= now) {
@@ -567,6 +684,8 @@ export class ServiceLoop {
       let bounded = boundDecision(raw, obs, bounds, this.actions);
       // No scale-in while a move to another type is under way (the old instances still go when it completes).
       if (this.resizing && bounded.desired < current) bounded = { ...bounded, desired: current, reason: 'type_change_hold', numbers: { ...bounded.numbers, unbounded: bounded.desired } };
+      // Nor while a rollout runs: its new group was sized for this count.
+      if (rollout && bounded.desired < current) bounded = { ...bounded, desired: current, reason: 'rollout_hold', numbers: { ...bounded.numbers, unbounded: bounded.desired } };
       if (this.pendingDeltaAction && bounded.desired <= current && fresh) {
         // A confirmed live degradation adds one instance (within the bounds).
         const plus = boundDecision({ ...bounded, desired: current + 1, reason: 'delta_degradation' }, obs, bounds, this.actions);
@@ -621,11 +740,15 @@ export class ServiceLoop {
 
     // 5. Delta analysis, sampling, capacity refit.
     let delta: DeltaResult | undefined;
+    let shadowWindow: { result: DeltaResult; startedAt: number } | undefined;
+    if (this.deltaLive.length === 0) this.deltaStartedAt = now - dt * 1000;
     this.deltaLive.push(interval.live);
     this.deltaShadow.push(interval.shadow);
     this.deltaReady.push({ live: Math.max(1, liveReady.length), shadow: Math.max(1, shadowReady.length) });
     if (this.deltaLive.length >= s.delta.windowTicks) {
-      delta = this.analyse(dt);
+      const r = this.analyse(dt);
+      delta = r.liveVsShadow;
+      shadowWindow = { result: r.shadowVsLive, startedAt: this.deltaStartedAt };
       this.deltas.push({ at: now, result: delta });
       this.deltaVerdicts[delta.verdict] = (this.deltaVerdicts[delta.verdict] ?? 0) + 1;
       if (this.deltas.length > 120) this.deltas.shift();
@@ -643,6 +766,7 @@ export class ServiceLoop {
       }
     }
     this.lastRps = liveRps;
+    if (rollout) await rollout.tick(now, dt, all, interval.members, shadowWindow);
     if (s.capacityRefit) this.collectPairs(interval, liveReady.length, shadowReady.length, dt);
 
     const tickMs = performance.now() - t0;
@@ -751,7 +875,7 @@ export class ServiceLoop {
     if (this.pendingCreates.has(id)) return;
     this.pendingCreates.set(id, pool);
     this.d.provider
-      .create({ id, service: this.s.service, pool, instanceType })
+      .create({ id, service: this.s.service, pool, instanceType, labels: versionLabels(pool === 'live' ? this.liveVersion : this.shadowVersion) })
       .then((i) => {
         if (pool === 'shadow' && this.s.shadow.sync === 'snapshot') this.needsSync.add(i.id);
       })
@@ -877,7 +1001,7 @@ export class ServiceLoop {
     }
   }
 
-  private analyse(dt: number): DeltaResult {
+  private analyse(dt: number): { liveVsShadow: DeltaResult; shadowVsLive: DeltaResult } {
     const s = this.s;
     const secs = this.deltaLive.length * dt;
     const liveN = this.deltaReady.reduce((a, r) => a + r.live, 0) / this.deltaReady.length;
@@ -918,7 +1042,7 @@ export class ServiceLoop {
     this.streakShadow = b.streak;
     if (b.confirmed) this.shadowDegraded++;
     if (b.confirmed) this.emit('shadow_degraded', `shadow ${shadowVsLive.metric} worse than live for ${s.delta.confirmWindows} windows`, shadowVsLive.numbers);
-    return liveVsShadow;
+    return { liveVsShadow, shadowVsLive };
   }
 
   /** Vertical scaling after a confirmed live degradation: the pool moves to `delta.verticalType`, same count. */

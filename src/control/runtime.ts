@@ -26,7 +26,10 @@ import type { Instance } from '../providers/provider.js';
 import { ProofGate, type GateType } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
-import { recoverTrials } from '../proof/trial.js';
+import { DEFAULT_STEPS, recoverTrials, runTrial, type TrialPlan } from '../proof/trial.js';
+import { DEFAULT_VERDICT } from '../core/verdict.js';
+import type { MixRequest } from '../gateway/loadgen.js';
+import { liveVersionFromStore, recoverRollouts, type MeasureCapacity } from './rollout.js';
 import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
 import { ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
 import { RunMetrics } from '../api/metrics.js';
@@ -180,7 +183,9 @@ export class Runtime {
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
       // Members are measured apart only where a ramp-in judges them.
-      const options = { shadow: [], mirror, measureMembers: svc.scaling.switchover.rampIn, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
+      // Live members are measured apart when a switchover may judge them: a ramp-in, or a version rollout.
+      const measureMembers = svc.scaling.switchover.rampIn || Object.keys((cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig).versions).length > 0;
+      const options = { shadow: [], mirror, measureMembers, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
       let control: GatewayControl;
       let port: number;
       let local: Gateway | undefined;
@@ -228,6 +233,24 @@ export class Runtime {
       const c = cfg.control;
       const sc = svc.scaling;
       const liveProvider = provider;
+      // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the recorded
+      // routes, methods and sizes: what trials replay.
+      const recentMix = async (): Promise<MixRequest[]> => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests());
+      // Rollouts a crash left open are rolled back: the live version is the one before them.
+      for (const id of recoverRollouts(store, svc.name, now())) o.onEvent?.({ at: now(), kind: 'rollout', detail: `rollout ${id} was under way when the control plane stopped: rolled back (its instances go once the live version serves)` });
+      const liveVersion = liveVersionFromStore(store, svc.name, svc.version);
+      // A rollout's capacity trial: the new version on one shadow instance, driven like the gate's trials.
+      let rolloutTrials = 0;
+      const measureCapacity: MeasureCapacity = async (version, perInstanceRps, signal) => {
+        const t = cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig;
+        const id = `${svc.name}-trial-${now().toString(36)}-v${rolloutTrials++}`;
+        const mix = await recentMix().catch(() => undefined);
+        const state = svc.shadow.sync === 'snapshot' ? await liveSnapshot(provider as LocalProvider, svc.name) : undefined;
+        if (svc.shadow.sync === 'snapshot' && state === undefined) throw new Error('no live state snapshot to copy into the trial instance');
+        const plan: TrialPlan = { id, service: svc.name, instanceType: svc.instanceType, version, perInstanceRps, stepFractions: [...DEFAULT_STEPS], minSamplesPerStep: sc.trials.samplesPerStep, minStepSeconds: 2, maxStepSeconds: sc.trials.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: sc.trials.path, seed: cfg.simulation.seed + rolloutTrials, ...(mix && mix.length >= 20 ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
+        const r = await runTrial(plan, { provider: provider as LocalProvider, log: store, readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000, now, signal }, { ...DEFAULT_VERDICT, sloLatencyMs: svc.slo.latencyP99Ms, sloErrorRate: svc.slo.errorRate });
+        return { trial: id, verdict: r.verdict, ...r.capacityAtSloRps };
+      };
       const trialTypes: Record<string, GateType> = {};
       for (const name of new Set([svc.instanceType, ...(sc.trials.types ?? [])])) {
         const t = cfg.instanceTypes[name] as InstanceTypeConfig;
@@ -265,9 +288,7 @@ export class Runtime {
                 now,
                 // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
                 ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
-                // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the
-                // recorded routes, methods and sizes.
-                mix: async () => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests()),
+                mix: recentMix,
                 ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
             );
       const loopSettings: LoopSettings = {
@@ -294,11 +315,14 @@ export class Runtime {
           sloErrorRate: svc.slo.errorRate,
           mode: sc.mode,
           ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
+          version: liveVersion,
+          versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, Object.keys(t.versions)])),
+          rollout: { ...sc.rollout, shift: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } },
           ...(sc.switchover.rampIn ? { rampIn: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } } : {}),
         };
       const loop = new ServiceLoop(
         loopSettings,
-        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}) },
+        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity },
       );
       ab = undefined;
       if (svc.shadow.ab) {
@@ -433,6 +457,7 @@ export class Runtime {
     await this.ticking;
     // Running trials are aborted: their instances deleted, their experiments closed as aborted.
     await this.gate?.close().catch(() => undefined);
+    await this.loop.close().catch(() => undefined);
     // The A/B arms end with the run: their instances deleted, the experiment closed with its figures.
     await this.ab?.close().catch(() => undefined);
     if (o.deleteInstances) {

@@ -36,6 +36,12 @@ export const REASONS = {
   bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
   switchover_promoted: 'The new live instances of a scale-out passed every step of their ramp against the old ones and now take a full share (the target is unchanged).',
   switchover_rolled_back: 'A ramp-in failed its checks against the old instances (or a new instance failed): its instances are drained and replaced (the target is unchanged).',
+  rollout_started: 'A version rollout started (shadowscale rollout, API): the shadow runs the new version first and delta analysis compares it with live; live is untouched.',
+  rollout_stopped: 'A version rollout stopped in the shadow: the new version was worse than live (latency at comparable load, errors), lost too much capacity in its trial, crashed, had too little traffic to judge, or timed out. Live never served it; the shadow goes back.',
+  rollout_shift_started: "A version rollout passed the shadow: the new version's live instances start beside the old ones (as many as its measured capacity needs), then take traffic in steps.",
+  rollout_rolled_back: "A version rollout failed its checks during the shift (or a new instance failed): the new version's weights go to 0, its instances are drained and deleted; the old version keeps serving.",
+  rollout_completed: 'A version rollout passed every step of its shift: the new version is the live version at the recorded count; the old instances are drained and deleted.',
+  rollout_hold: 'A version rollout is under way: no scale-in until it completes or rolls back (scale-ups add instances of the current version).',
   operator_proof: 'An operator asked for a proof (API): a trial on the shadow of an instance type around a rate per instance, within the trial budget.',
 } as const;
 

@@ -63,3 +63,29 @@ describe('Mirror replay ring', () => {
     await m.close();
   });
 });
+
+describe('Mirror to a shadow that refuses connections', () => {
+  it('counts every queued request as failed and goes on, with nothing thrown', async () => {
+    const { createServer } = await import('node:net');
+    // A port that was free a moment ago: connections to it are refused.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const uncaught: Error[] = [];
+    const onUncaught = (e: Error): void => void uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const m = new Mirror({ targets: [`http://127.0.0.1:${port}`], mode: 'full', concurrency: 8, queueLimit: 1000 });
+      for (let i = 0; i < 500; i++) m.submit(req(i));
+      for (let k = 0; k < 200 && m.snapshot().failed < 500; k++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(m.snapshot().failed, 500);
+      assert.deepEqual(uncaught.map((e) => e.message), []);
+      await m.close();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});

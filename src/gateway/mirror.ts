@@ -464,7 +464,10 @@ export class Mirror {
       this.stats.inFlight--;
       this.onResult?.({ method: r.method, path: r.path, status, durationMs: performance.now() - t0, bytesIn: r.body?.length ?? 0, bytesOut, mutation: this.isMutation(r.method) });
       done?.();
-      this.pump();
+      // Never from inside undici's callback: its error path fails every queued request of a client and
+      // then asserts that the client is empty, so a request dispatched from onError (to the same client,
+      // e.g. a shadow that just went away) trips that assertion and throws out of the socket's handler.
+      queueMicrotask(() => this.pump());
     };
     // The dispatch API: the answer is counted as it arrives and dropped, with no stream or promise per request.
     try {

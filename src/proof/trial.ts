@@ -23,7 +23,7 @@ import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSett
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { startLoad, totals, type MixRequest, type SecondStats } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
-import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
+import { BASE_VERSION, isProviderError, versionLabels, type Instance, type Provider } from '../providers/provider.js';
 import { writeSnapshot } from '../providers/snapshot.js';
 
 export interface TrialPlan {
@@ -51,6 +51,8 @@ export interface TrialPlan {
   readonly chaos?: ChaosPlan;
   /** Stateful services: a live instance's state snapshot, PUT to /state/snapshot of every trial instance before warm-up. */
   readonly state?: string;
+  /** The version of the service the trial instances run (a rollout's capacity trial); default: base. */
+  readonly version?: string;
 }
 
 export interface ChaosPlan {
@@ -161,7 +163,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
     const insts: Instance[] = [];
     try {
       const deadline = now() + deps.readyTimeoutMs;
-      for (const i of await Promise.all(ids.map((id) => provider.create({ id, service: plan.service, pool: 'shadow', instanceType: plan.instanceType, labels: { trial: plan.id } })))) {
+      for (const i of await Promise.all(ids.map((id) => provider.create({ id, service: plan.service, pool: 'shadow', instanceType: plan.instanceType, labels: { trial: plan.id, ...versionLabels(plan.version ?? BASE_VERSION) } })))) {
         let inst: Instance | undefined = i;
         while ((inst = await provider.get(i.id))?.state === 'starting') {
           if (now() > deadline) break;
