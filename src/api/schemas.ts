@@ -102,6 +102,19 @@ export const boundsBody = z
   .refine((b) => b.min !== undefined || b.max !== undefined, { message: 'expected min, max or both' })
   .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, { message: 'expected min <= max', path: ['min'] });
 
+export const rolloutBody = z.strictObject(
+  {
+    to: z.string(expect('a version name')).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, expect('a version name of letters, digits, "_", "." or "-" (at most 63)')),
+    note,
+  },
+  expect('a JSON object with to'),
+);
+
+export const rolloutParams = z.strictObject({
+  service: serviceParams.shape.service,
+  id: z.string(expect('a rollout id')).min(1, expect('a rollout id')).max(200, expect('a rollout id of at most 200 characters')),
+});
+
 export const proofBody = z.strictObject(
   {
     instanceType: z.string(expect('an instance type name')).min(1, expect('an instance type name')).max(200, expect('an instance type name')).optional(),

@@ -19,8 +19,8 @@ import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
-import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, serviceParams } from './schemas.js';
-import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
+import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
+import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
   readonly cfg: Config;
@@ -266,6 +266,18 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
     const s = service(req.params.service);
     const r = s.loop.requestProof(by(req), { ...(req.body?.instanceType !== undefined ? { instanceType: req.body.instanceType } : {}), ...(req.body?.perInstanceRps !== undefined ? { perInstanceRps: req.body.perInstanceRps } : {}), ...(req.body?.note ? { note: req.body.note } : {}) });
     return { seq: r.seq, proof: { instanceType: r.instanceType, perInstanceRps: r.perInstanceRps }, service: await serviceView(s, deps) };
+  });
+
+  app.get('/api/v1/services/:service/rollouts', { ...read, schema: { ...tag('Version rollouts, newest first: the one under way (phase shadow, capacity or shifting) and the finished ones with their outcome (completed, stopped_in_shadow, rolled_back), why, and the figures'), params: serviceParams, querystring: limitQuery } }, async (req) => rolloutsView(service(req.params.service), deps, req.query.limit ?? 100));
+  app.get('/api/v1/services/:service/rollouts/:id', { ...read, schema: { ...tag('One rollout'), params: rolloutParams, querystring: noQuery } }, async (req) => {
+    const r = rolloutsView(service(req.params.service), deps, 100_000).rollouts.find((x) => x.id === req.params.id);
+    if (!r) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no rollout "${req.params.id}" for service "${req.params.service}"`);
+    return r;
+  });
+  app.post('/api/v1/services/:service/rollouts', { ...admin, schema: { ...tag('Start a version rollout: the shadow runs the new version first (delta analysis, a capacity trial), then traffic shifts to it in steps with automatic rollback', ['admin']), params: serviceParams, querystring: noQuery, body: rolloutBody } }, async (req, reply) => {
+    const s = service(req.params.service);
+    const v = s.loop.startRollout(req.body.to, by(req) + (req.body.note ? ` (${req.body.note})` : ''));
+    return reply.code(202).send({ rollout: rolloutJson(v), service: await serviceView(s, deps) });
   });
 
   const server: ApiServer = {

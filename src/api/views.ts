@@ -3,7 +3,8 @@
 
 import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
-import type { DecisionRecord, Store } from '../metrics/store.js';
+import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
+import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
 import { METRIC, type ServiceLoop } from '../control/loop.js';
 import type { ProofGate } from '../proof/gate.js';
@@ -60,6 +61,9 @@ export async function serviceView(svc: ApiService, d: ViewDeps) {
     notActing: st.notActing,
     target: st.target,
     instanceType: st.instanceType,
+    version: st.version,
+    shadowVersion: st.shadowVersion,
+    rollout: st.rollout && !st.rollout.outcome ? rolloutJson(st.rollout) : null,
     perInstanceRps: st.perInstanceRps,
     bounds: st.bounds,
     configuredBounds: { min: svc.loop.configuredBounds.minInstances, max: svc.loop.configuredBounds.maxInstances },
@@ -298,4 +302,26 @@ export function deltaView(svc: ApiService) {
     service: svc.name,
     deltas: svc.loop.state().deltas.map((x) => ({ at: new Date(x.at).toISOString(), ...x.result })),
   };
+}
+
+/** A rollout's record as the API shows it: the live view while it runs in this process, else the store's. */
+export function rolloutsView(svc: ApiService, d: ViewDeps, limit: number) {
+  const current = svc.loop.rolloutView();
+  const records = d.store
+    .experiments()
+    .filter((e) => e.service === svc.name && e.kind === ROLLOUT_KIND)
+    .slice(-limit)
+    .reverse()
+    .map((e) => (current && current.id === e.id ? rolloutJson(current) : rolloutRecordJson(e)));
+  return { service: svc.name, version: svc.loop.state().version, current: current && !current.outcome ? rolloutJson(current) : null, rollouts: records };
+}
+
+export function rolloutJson(v: RolloutView) {
+  return { ...v, startedAt: new Date(v.startedAt).toISOString(), finishedAt: v.finishedAt !== undefined ? new Date(v.finishedAt).toISOString() : null, outcome: v.outcome ?? null };
+}
+
+function rolloutRecordJson(e: ExperimentRecord) {
+  const c = (e.config ?? {}) as { from?: string; to?: string; by?: string };
+  const d = (e.details ?? {}) as Partial<RolloutView>;
+  return { ...d, id: e.id, from: c.from ?? d.from ?? null, to: c.to ?? d.to ?? null, phase: e.verdict ?? 'unknown', startedAt: new Date(e.startedAt).toISOString(), finishedAt: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(), outcome: e.verdict };
 }

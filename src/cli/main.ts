@@ -1,5 +1,5 @@
 // The `shadowscale` command. With --json, stdout holds only the JSON; progress and logs go to stderr.
-// Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure.
+// Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure, 3 a rollout that did not complete.
 
 import { Command, CommanderError } from 'commander';
 import { isShadowscaleError } from '../core/errors.js';
@@ -16,6 +16,7 @@ import { registerProofs } from './commands/proofs.js';
 import { registerReplay } from './commands/replay.js';
 import { registerConfig } from './commands/config.js';
 import { registerStatus } from './commands/status.js';
+import { registerRollout } from './commands/rollout.js';
 
 export type { Io } from './options.js';
 export { renderBacktest, renderSweep, renderTune } from './render.js';
@@ -39,6 +40,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerProofs(program, io);
   registerReplay(program, io);
   registerStatus(program, io);
+  registerRollout(program, io);
   registerConfig(program, io);
 
   try {

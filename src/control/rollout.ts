@@ -24,7 +24,7 @@
 
 import { capacityPlan, judgeShadowWindow, NO_JUDGEMENT, type MeasuredCapacity, type RolloutOutcome, type RolloutPhase, type RolloutSettings, type RolloutStop, type ShadowJudgement } from '../core/rollout.js';
 import type { DeltaResult } from '../core/delta.js';
-import type { Reason } from '../core/reasons.js';
+import type { Reason, StrategyName } from '../core/reasons.js';
 import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalView } from '../gateway/metrics.js';
@@ -362,13 +362,17 @@ export class Rollout {
 }
 
 /**
- * At start: rollouts a crash left open are closed as rolled back (`restarted`), recorded as decisions.
- * Their new instances are not of the live version and go once the old pool serves (the loop). Returns
- * their ids.
+ * At start: rollouts a crash left open are closed as rolled back (`restarted`), each recorded as a
+ * `rollout_rolled_back` decision (the target unchanged) before anything acts. Their new instances are not
+ * of the live version and go once the old pool serves (the loop). Returns their ids.
  */
-export function recoverRollouts(store: Store, service: string, now: number): string[] {
+export function recoverRollouts(store: Store, service: string, strategy: StrategyName, now: number): string[] {
   const open = store.experiments().filter((e) => e.kind === ROLLOUT_KIND && e.service === service && e.finishedAt === null);
-  for (const e of open) store.finishExperiment(e.id, now, 'rolled_back', { id: e.id, stop: 'restarted', why: 'the control plane restarted mid-rollout: rolled back (the live version is the one before it)' });
+  for (const e of open) {
+    const target = store.decisions({ service, limit: 1 })[0]?.target ?? 0;
+    store.addDecision(service, { strategy, at: now / 1000, current: target, desired: target, reason: 'rollout_rolled_back', numbers: { restarted: 1 } }, target, null, false);
+    store.finishExperiment(e.id, now, 'rolled_back', { id: e.id, stop: 'restarted', why: 'the control plane restarted mid-rollout: rolled back (the live version is the one before it)' });
+  }
   return open.map((e) => e.id);
 }
 

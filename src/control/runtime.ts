@@ -237,7 +237,7 @@ export class Runtime {
       // routes, methods and sizes: what trials replay.
       const recentMix = async (): Promise<MixRequest[]> => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests());
       // Rollouts a crash left open are rolled back: the live version is the one before them.
-      for (const id of recoverRollouts(store, svc.name, now())) o.onEvent?.({ at: now(), kind: 'rollout', detail: `rollout ${id} was under way when the control plane stopped: rolled back (its instances go once the live version serves)` });
+      for (const id of recoverRollouts(store, svc.name, o.strategy ?? svc.scaling.strategy, now())) o.onEvent?.({ at: now(), kind: 'rollout', detail: `rollout ${id} was under way when the control plane stopped: rolled back (its instances go once the live version serves)` });
       const liveVersion = liveVersionFromStore(store, svc.name, svc.version);
       // A rollout's capacity trial: the new version on one shadow instance, driven like the gate's trials.
       let rolloutTrials = 0;

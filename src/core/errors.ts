@@ -3,7 +3,7 @@
 // expected, so the user knows what to change. See docs/reference/errors.md (kept in step by a test).
 
 export interface ErrorSpec {
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 3;
   readonly httpStatus: number;
   readonly summary: string;
 }
@@ -23,12 +23,13 @@ export const ERROR_CODES = {
   SHADOWSCALE_E_API_UNREACHABLE: { exitCode: 1, httpStatus: 502, summary: 'The CLI could not reach the API of a running `shadowscale run` (the message names the address tried).' },
   SHADOWSCALE_E_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'No such API resource (route, pool or member).' },
   SHADOWSCALE_E_METHOD_NOT_ALLOWED: { exitCode: 2, httpStatus: 405, summary: 'The API path exists but not with this method (the Allow header lists those it takes).' },
-  SHADOWSCALE_E_CONFLICT: { exitCode: 2, httpStatus: 409, summary: 'The API request would duplicate what exists (e.g. a live member with the same URL); the message says what to do instead.' },
+  SHADOWSCALE_E_CONFLICT: { exitCode: 2, httpStatus: 409, summary: 'The API request conflicts with what exists or runs (a live member with the same URL, a rollout under way, a loop that is not acting); the message says what to do instead.' },
   SHADOWSCALE_E_MODEL_FAILED: { exitCode: 1, httpStatus: 500, summary: 'A forecasting model could not fit this series (the message says why); another model may.' },
   SHADOWSCALE_E_SLO_INFEASIBLE: { exitCode: 2, httpStatus: 422, summary: 'No arrival rate meets the SLO on this instance type (service time alone exceeds it).' },
   SHADOWSCALE_E_STORE_CORRUPT: { exitCode: 2, httpStatus: 500, summary: 'The metrics store is not a readable shadowscale database, or is damaged (checked at open; found later, the loop stops acting and `run` exits); the message names the file: move it aside to start afresh.' },
   SHADOWSCALE_E_STORE_FAILED: { exitCode: 1, httpStatus: 500, summary: 'The metrics store failed while running (disk full, store.maxSizeBytes reached, or an I/O error): the loop stopped acting and `run` exited; instances keep running for the next run to adopt.' },
   SHADOWSCALE_E_STORE_LOCKED: { exitCode: 2, httpStatus: 409, summary: 'The metrics store is in use by another shadowscale process (the message names its pid) or locked by another program.' },
+  SHADOWSCALE_E_ROLLOUT_NOT_COMPLETED: { exitCode: 3, httpStatus: 409, summary: '`shadowscale rollout` followed a rollout to its end and it did not complete: stopped in the shadow or rolled back during the shift (the message and --json say why); live runs the version before it.' },
   SHADOWSCALE_E_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'An internal failure; please report it with the command that caused it.' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -36,7 +37,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ShadowscaleError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 3;
   readonly httpStatus: number;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { versionOf } from '../../src/providers/provider.js';
-import { tempDir, until } from '../helpers.js';
+import { killOwnedAfter, runCli, startCli, tempDir, until } from '../helpers.js';
+import { Store } from '../../src/metrics/store.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -150,5 +151,63 @@ describe('version rollouts', () => {
     await until('only base serves', async () => (await rt.gateway.members()).length === 2 && (await rt.provider.list({ pool: 'live' })).every((i) => versionOf(i) === 'base'), 30_000);
     assert.equal(rt.loop.state().version, 'base');
     assert.deepEqual(load.failed, []);
+  });
+});
+
+describe('version rollouts: kill -9 mid-shift', () => {
+  it('the CLI starts a rollout on a running `run`; killed mid-shift and restarted, run rolls it back from the store: one version, the target count, no orphan', async (t) => {
+    const dir = tempDir(t);
+    // Long steps: the kill comes while the new version takes 20 % of the traffic.
+    const config = rolloutConfig(dir);
+    writeFileSync(config, `${(await import('node:fs')).readFileSync(config, 'utf8').replace('intervalSeconds: 3', 'intervalSeconds: 60')}`);
+    const storePath = join(dir, 'store.db');
+    const owned = killOwnedAfter(t, storePath);
+    const first = await startCli<{ listen: string; api: string }>(['run', '--config', config, '--json']);
+    t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+    const api = first.first.api;
+    await until('two live instances ready', async () => ((await (await fetch(`${api}/api/v1/services/web`)).json()) as { live: { ready: number } }).live.ready === 2, 30_000);
+    // Traffic for the shadow windows.
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) await fetch(`${first.first.listen}/work`).then((r) => r.text()).catch(() => undefined);
+    })();
+    const started = await runCli(['rollout', '--api', api, '--to', 'v2', '--no-wait', '--json']);
+    assert.equal(started.code, 0, started.stderr);
+    const r = JSON.parse(started.stdout) as { id: string; phase: string; to: string };
+    assert.equal(r.to, 'v2');
+    await until('the shift under way', async () => {
+      const x = (await (await fetch(`${api}/api/v1/services/web/rollouts/${r.id}`)).json()) as { shift?: { weight: number } };
+      return (x.shift?.weight ?? 0) > 0;
+    }, 60_000);
+    stop = true;
+    await traffic;
+    first.child.kill('SIGKILL');
+    await new Promise((res) => first.child.once('exit', res));
+    const before = owned().length;
+    assert.equal(before, 2 + 2 + 1, 'two of base, two of v2 and a shadow (of v2) outlive the control plane');
+
+    const second = await startCli<{ listen: string; api: string }>(['run', '--config', config, '--json']);
+    t.after(() => void (second.child.exitCode === null && second.child.kill('SIGKILL')));
+    const api2 = second.first.api;
+    await until('one version again: two base instances serving, nothing of v2 left', async () => {
+      const inst = (await (await fetch(`${api2}/api/v1/services/web/instances`)).json()) as { instances: { id: string; pool: string; state: string; labels?: Record<string, string> }[] };
+      const live = inst.instances.filter((i) => i.pool === 'live');
+      return live.length === 2 && live.every((i) => i.state === 'ready' && !i.id.includes('rollout')) && owned().length === 3;
+    }, 60_000);
+    const view = (await (await fetch(`${api2}/api/v1/services/web/rollouts/${r.id}`)).json()) as { outcome: string; stop: string };
+    assert.equal(view.outcome, 'rolled_back');
+    assert.equal(view.stop, 'restarted');
+    const svc = (await (await fetch(`${api2}/api/v1/services/web`)).json()) as { version: string; shadowVersion: string; target: number };
+    assert.equal(svc.version, 'base');
+    assert.equal(svc.target, 2);
+    assert.equal((await fetch(`${second.first.listen}/work`)).headers.get('x-version'), 'v1');
+    second.child.kill('SIGTERM');
+    await new Promise((res) => second.child.once('exit', res));
+    const s = Store.openReadOnly(storePath);
+    try {
+      assert.ok(s.decisions({ service: 'web', limit: 100 }).some((d) => d.decision.reason === 'rollout_rolled_back' && d.decision.numbers.restarted === 1));
+    } finally {
+      s.close();
+    }
   });
 });

@@ -20,7 +20,7 @@ export function sinceArg(v: string, now = Date.now()): number {
   return t;
 }
 
-function addApiOptions(cmd: Command): Command {
+export function addApiOptions(cmd: Command): Command {
   return cmd
     .option('--api <url>', 'base URL of the API of a running `shadowscale run` (or SHADOWSCALE_API_URL)')
     .option('--config <file>', "configuration of the running `run`: its store says where the API listens")
@@ -30,7 +30,7 @@ function addApiOptions(cmd: Command): Command {
     .option('--json', 'print the API\'s JSON');
 }
 
-function apiBase(opts: Record<string, unknown>, io: Io): string {
+export function apiBase(opts: Record<string, unknown>, io: Io): string {
   const given = (opts.api as string | undefined) ?? io.env.SHADOWSCALE_API_URL;
   if (given) {
     let u: URL;
@@ -54,11 +54,16 @@ function apiBase(opts: Record<string, unknown>, io: Io): string {
 }
 
 /** GET a path of the API; its error answers become the same errors here (code and message). */
-async function get<T>(base: string, path: string, opts: Record<string, unknown>, io: Io): Promise<T> {
-  const token = (opts.token as string | undefined) ?? io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN];
+function get<T>(base: string, path: string, opts: Record<string, unknown>, io: Io): Promise<T> {
+  return call<T>(base, 'GET', path, undefined, opts, io);
+}
+
+/** A request to the API (a body is sent as JSON; POSTs use the admin token); error answers become the same errors here. */
+export async function call<T>(base: string, method: 'GET' | 'POST', path: string, payload: unknown, opts: Record<string, unknown>, io: Io): Promise<T> {
+  const token = (opts.token as string | undefined) ?? (method === 'GET' ? (io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN]) : io.env[ENV_ADMIN_TOKEN]);
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
+    res = await fetch(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}), signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`);
   }
