@@ -174,7 +174,9 @@ export class Rollout {
     if (this.failedShadows.size >= 2) return this.stopInShadow('unhealthy', `${this.failedShadows.size} shadow instances of ${this.to} failed (${shadows.find((i) => i.state === 'failed')?.failure ?? 'see their events'})`);
     if (this.shadowReadyAt === undefined) {
       const up = shadows.filter((i) => i.state !== 'failed' && i.state !== 'draining');
-      if (up.length > 0 && up.every((i) => versionOf(i) === this.to && i.state === 'ready' && !this.h.needsSync(i.id))) {
+      // Ready, synced and past the type's warm-up: a cold shadow would be judged slower than live for its cold start.
+      const warmMs = this.h.live().warmupSeconds * 1000;
+      if (up.length > 0 && up.every((i) => versionOf(i) === this.to && i.state === 'ready' && !this.h.needsSync(i.id) && now - (i.readyAt ?? now) >= warmMs)) {
         this.shadowReadyAt = now;
         this.h.emit(`rollout ${this.id}: the shadow runs ${this.to} (${up.length} instance(s)); delta analysis judges it against live`, { shadowInstances: up.length });
       }
@@ -302,7 +304,7 @@ export class Rollout {
     } else if (action.kind === 'hold' && check !== undefined) {
       this.h.emit(`rollout ${this.id}: check ${check}${state.reason === 'check_failed' ? ` (${state.failedChecks} of ${s.threshold} before a rollback)` : ''}: holding at ${state.weight} %`, { weight: state.weight, failedChecks: state.failedChecks, ...numbers });
     } else if (action.kind === 'rollback') {
-      const why = failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against ${this.from} (${numbers.newP99Ms !== undefined ? `p99 ${numbers.newP99Ms.toFixed(1)} vs ${numbers.oldP99Ms?.toFixed(1)} ms` : 'see the numbers'})`;
+      const why = failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against ${this.from} (${numbers.newMedianMs !== undefined ? `median ${numbers.newMedianMs.toFixed(1)} ms at comparable load vs ${numbers.oldMedianMs?.toFixed(1)} ms` : numbers.newErrorRate !== undefined ? `error rate ${(100 * numbers.newErrorRate).toFixed(2)} % vs ${(100 * (numbers.oldErrorRate ?? 0)).toFixed(2)} %` : 'too little traffic reached it'})`;
       await this.rollBack(now, failed ? 'unhealthy' : (metric ?? 'latency'), why, numbers);
     } else if (action.kind === 'promote') await this.promote(now, numbers);
   }

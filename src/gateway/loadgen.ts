@@ -116,3 +116,67 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
+
+/** One answer of a probe: when it was scheduled (ms since the epoch), its latency from then, and who served it. */
+export interface ProbeAnswer {
+  readonly at: number;
+  readonly ms: number;
+  /** HTTP status, 0 when the request failed without one. */
+  readonly status: number;
+  /** The serving instance and version, from the answer's x-instance-id and x-version (the sample service's). */
+  readonly instance?: string;
+  readonly version?: string;
+  readonly error?: string;
+}
+
+/**
+ * Open-loop Poisson GETs of `path` at `rate` req/s until stop(), each answer kept with the instance and
+ * version that served it: how the switchover bench and the demo's scenarios see what clients saw.
+ */
+export function startProbe(o: { url: string; path?: string; rate: number; seed: number; connections?: number }): { answers: ProbeAnswer[]; stop: () => Promise<void> } {
+  const rng = createRng(o.seed);
+  const pool = new Pool(o.url, { connections: o.connections ?? 64 });
+  const answers: ProbeAnswer[] = [];
+  const inflight = new Set<Promise<void>>();
+  const t0 = performance.now();
+  const origin = Date.now();
+  let scheduled = t0;
+  let stopped = false;
+  let closing: Promise<void> | undefined;
+  const header = (h: Record<string, string | string[] | undefined>, k: string): string | undefined => {
+    const v = h[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const sender = (async () => {
+    while (!stopped) {
+      scheduled += (-Math.log(1 - rng.next()) / o.rate) * 1000;
+      const wait = scheduled - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (stopped) break;
+      const at = scheduled;
+      const p = pool
+        .request({ method: 'GET', path: o.path ?? '/work' })
+        .then(async (r) => {
+          await r.body.dump();
+          const instance = header(r.headers, 'x-instance-id');
+          const version = header(r.headers, 'x-version');
+          answers.push({ at: origin + (at - t0), ms: performance.now() - at, status: r.statusCode, ...(instance ? { instance } : {}), ...(version ? { version } : {}) });
+        })
+        .catch((e: unknown) => void answers.push({ at: origin + (at - t0), ms: performance.now() - at, status: 0, error: (e as Error).message }))
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+  })();
+  return {
+    answers,
+    stop: () => {
+      stopped = true;
+      closing ??= (async () => {
+        await sender;
+        await Promise.all([...inflight]);
+        await pool.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
 import { interruptible } from '../../control/leftovers.js';
+import { runScenario, SCENARIOS, type ScenarioName } from '../../control/scenarios.js';
 import { type Io, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
 
 export function registerDemo(program: Command, io: Io): void {
@@ -27,6 +28,8 @@ export function registerDemo(program: Command, io: Io): void {
       return names;
     })
     .option('--api <host:port>', 'address of the dashboard and API during the demo (default 127.0.0.1:0, any free port)', hostPort('--api'))
+    .addOption(new Option('--scenario <name>', 'run one switchover under steady client load instead of the day: scale-out (new instances warm, then ramp in), rollout-good (a new version goes live), rollout-slow (a slower version is stopped in the shadow), rollout-flaky (passes the shadow, fails during the shift: rolled back)').choices([...SCENARIOS]))
+    .option('--rate <rps>', '--scenario: requests/s of client load', positiveNumber('a positive number of requests/s'), 120)
     .option('--clean', 'only stop the instances and remove the temporary directories that interrupted demos left behind (every demo does this first)')
     .option('--json', 'print the results as JSON')
     .action(async (opts: Record<string, unknown>) => {
@@ -34,6 +37,24 @@ export function registerDemo(program: Command, io: Io): void {
         const r = await cleanDemoLeftovers();
         if (opts.json) io.out(`${JSON.stringify(r)}\n`);
         else io.out(`stopped ${r.stopped} leftover instance(s) (${r.killed} needed SIGKILL), removed ${r.removed} temporary director${r.removed === 1 ? 'y' : 'ies'}\n`);
+        return;
+      }
+      if (opts.scenario) {
+        const interrupt = interruptible((sig) => io.err(`shadowscale demo: ${sig}, stopping the scenario's instances\n`));
+        try {
+          const r = await runScenario({ scenario: opts.scenario as ScenarioName, rate: opts.rate as number, seed: opts.seed as number, ...(opts.config ? { configFile: opts.config as string } : {}), signal: interrupt.signal, onLog: (line) => io.err(`${line}\n`) });
+          if (opts.json) io.out(`${JSON.stringify(r)}\n`);
+          else
+            io.out(
+              `${r.scenario}: ${r.outcome}\n  client requests ${r.clientRequests}, errors ${r.clientErrors}\n  p99 of the new instances ${r.newInstanceP99Ms === null ? '- (none served)' : `${r.newInstanceP99Ms.toFixed(1)} ms`}, of the warm ones ${r.warmInstanceP99Ms === null ? '-' : `${r.warmInstanceP99Ms.toFixed(1)} ms`}${r.rollbackSeconds !== null ? `\n  rolled back ${r.rollbackSeconds.toFixed(2)} s after the first failed check` : ''}\n`,
+            );
+        } catch (err) {
+          if (!(err instanceof DemoInterrupted)) throw err;
+          io.err(`shadowscale demo: ${err.message}\n`);
+          process.exit(interrupt.exitCode() ?? 143);
+        } finally {
+          interrupt.dispose();
+        }
         return;
       }
       const duration = opts.duration as number;
