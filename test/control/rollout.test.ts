@@ -10,6 +10,7 @@ import { Runtime } from '../../src/control/runtime.js';
 import { versionOf } from '../../src/providers/provider.js';
 import { killOwnedAfter, runCli, startCli, tempDir, until } from '../helpers.js';
 import { Store } from '../../src/metrics/store.js';
+import { findLeftovers } from '../../src/control/leftovers.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -209,5 +210,29 @@ describe('version rollouts: kill -9 mid-shift', () => {
     } finally {
       s.close();
     }
+  });
+});
+
+describe('demo --scenario', () => {
+  it('rollout-slow --json: the contract of issue 13, stopped in the shadow, no client error, nothing left running', async () => {
+    const r = await runCli(['demo', '--scenario', 'rollout-slow', '--rate', '80', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out).sort(), ['clientErrors', 'clientRequests', 'newInstanceP99Ms', 'outcome', 'rollbackSeconds', 'scenario', 'warmInstanceP99Ms']);
+    assert.equal(out.scenario, 'rollout-slow');
+    assert.equal(out.outcome, 'stopped_in_shadow');
+    assert.equal(out.clientErrors, 0);
+    assert.equal(out.newInstanceP99Ms, null);
+    assert.equal(out.rollbackSeconds, null);
+    assert.ok((out.clientRequests as number) > 100);
+    assert.ok(typeof out.warmInstanceP99Ms === 'number');
+    // Its instances went with it: none carries a mark whose demo process is gone.
+    assert.deepEqual(findLeftovers().instances, []);
+  });
+
+  it('an unknown scenario is a usage error naming the choices', async () => {
+    const r = await runCli(['demo', '--scenario', 'rollout-fast']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /scale-out, rollout-good, rollout-slow, rollout-flaky/);
   });
 });
