@@ -5,16 +5,18 @@
 // API; every answer records its latency (from its scheduled send time) and the instance that served it
 // (`x-instance-id`). Reported: p99 of the requests the new instance served in its first 20 s of client
 // traffic against the p99 of the old instances' requests in the same window, and failed requests.
-// Targets (issue 13): no failed client request; the new instances' p99 within 10 % of the warm ones'.
+// Then the four scenarios of `shadowscale demo --scenario` (a scale-out, a good, a slow and a flaky
+// rollout), each in its own process, with their JSON results.
+// Targets (issue 13): no failed client request; the new instances' p99 within 10 % of the warm ones';
+// a rollback within interval + 1 s of the first failed check.
 // Writes bench/results/switchover.md. Usage: npm run bench:switchover -- [--rate R] [--out FILE]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, fetch } from 'undici';
-import { createRng } from '../dist/src/core/random.js';
+import { fetch } from 'undici';
+import { startProbe } from '../dist/src/gateway/loadgen.js';
 import { args, freePort, machine, table } from './lib.mjs';
 
 const a = args();
@@ -67,41 +69,15 @@ async function once(mode) {
       await sleep(500);
     }
     await sleep(type.warmupSeconds * 1000);
-    const pool = new Pool(first.listen, { connections: 64 });
-    const rng = createRng(7);
-    const results = [];
-    let stop = false;
-    const t0 = performance.now();
-    const origin = Date.now();
-    let scheduled = t0;
-    const inflight = new Set();
+    const probe = startProbe({ url: first.listen, rate, seed: 7 });
     let scaledAt = null;
-    const sender = (async () => {
-      while (!stop) {
-        scheduled += (-Math.log(1 - rng.next()) / rate) * 1000;
-        const wait = scheduled - performance.now();
-        if (wait > 0) await sleep(wait);
-        const at = scheduled;
-        const p = pool
-          .request({ method: 'GET', path: '/work' })
-          .then(async (r) => {
-            await r.body.text();
-            results.push({ at: origin + (at - t0), ms: performance.now() - at, status: r.statusCode, id: r.headers['x-instance-id'] });
-          })
-          .catch((e) => results.push({ at: origin + (at - t0), ms: performance.now() - at, status: 0, id: undefined, error: e.message }))
-          .finally(() => inflight.delete(p));
-        inflight.add(p);
-      }
-    })();
     await sleep(8000);
     // The scale-out: the pool's minimum raised to 3 (recorded as an operator's decision).
     scaledAt = Date.now();
     await fetch(`${api}/api/v1/services/web/bounds`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ min: 3, seconds: 600 }) });
     await sleep(type.provisioningSeconds * 1000 + type.warmupSeconds * 1000 + WINDOW_MS + 12_000);
-    stop = true;
-    await sender;
-    await Promise.all([...inflight]);
-    await pool.close();
+    await probe.stop();
+    const results = probe.answers.map((x) => ({ ...x, id: x.instance }));
     const oldIds = new Set(results.filter((r) => r.at < scaledAt && r.id).map((r) => r.id));
     const fresh = results.filter((r) => r.id && !oldIds.has(r.id));
     const firstServed = fresh.length ? Math.min(...fresh.map((r) => r.at)) : null;
@@ -138,6 +114,24 @@ for (const mode of modes) {
   const ratio = r.newP99 !== null && r.oldP99 ? r.newP99 / r.oldP99 : null;
   rows.push([r.mode, String(r.requests), String(r.failed), r.joinedAfterMs === null ? '-' : (r.joinedAfterMs / 1000).toFixed(1), String(r.newRequests), r.newP50 === null ? '-' : r.newP50.toFixed(1), r.newP99 === null ? '-' : r.newP99.toFixed(1), r.oldP99 === null ? '-' : r.oldP99.toFixed(1), ratio === null ? '-' : ratio.toFixed(2), r.outcomes.join(', ') || '-']);
 }
+// The scenarios of issue 13 (shadowscale demo --scenario NAME --json), one process each, in turn.
+const scenarios = [];
+for (const name of ['scale-out', 'rollout-good', 'rollout-slow', 'rollout-flaky']) {
+  const r = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'demo', '--scenario', name, '--rate', String(rate), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let outText = '';
+    let errText = '';
+    child.stdout.on('data', (d) => (outText += d.toString()));
+    child.stderr.on('data', (d) => (errText += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(outText)) : reject(new Error(`demo --scenario ${name} exited ${code}: ${errText.slice(-2000)}`))));
+  });
+  console.error(JSON.stringify(r));
+  scenarios.push(r);
+}
+const ms = (x) => (x === null ? '-' : x.toFixed(1));
+const scenarioRows = scenarios.map((r) => [r.scenario, r.outcome, String(r.clientRequests), String(r.clientErrors), ms(r.newInstanceP99Ms), ms(r.warmInstanceP99Ms), r.rollbackSeconds === null ? '-' : r.rollbackSeconds.toFixed(2)]);
+const expected = { 'scale-out': 'completed', 'rollout-good': 'completed', 'rollout-slow': 'stopped_in_shadow', 'rollout-flaky': 'rolled_back' };
+const flaky = scenarios.find((r) => r.scenario === 'rollout-flaky');
 const best = runs[runs.length - 1];
 const ratio = (r) => (r.newP99 !== null && r.oldP99 ? r.newP99 / r.oldP99 : Number.POSITIVE_INFINITY);
 const md = `# bench:switchover — the cold-start penalty of a scale-out
@@ -154,11 +148,24 @@ in its first ${WINDOW_MS / 1000} s of client traffic, "old p99" over the old ins
 
 ${table(['mode', 'requests', 'failed', 'new joined after s', 'new requests', 'new p50 ms', 'new p99 ms', 'old p99 ms', 'new / old p99', 'switchover decisions'], rows)}
 
+## Scenarios
+
+\`shadowscale demo --scenario NAME --rate ${rate} --json\` for each (examples/demo/scenarios.yaml: 4-slot instances of mean 20 ms, 1 s to
+start, then 3 s of cold start 2x slower; warm before traffic and ramp-in on; steps of 20 % every 5 s, rollback after 2 failed
+checks). scale-out raises the pool's minimum from 2 to 4; rollout-good rolls out v2; rollout-slow v2-slow (3x slower);
+rollout-flaky v2-flaky (4x slower after 20 s of uptime: it passes the shadow and its capacity trial, then slows down during
+the shift). "new p99" is over the client requests the new instances (the new version) served, "warm p99" over the old ones'
+in the same window.
+
+${table(['scenario', 'outcome', 'client requests', 'client errors', 'new p99 ms', 'warm p99 ms', 'rollback s'], scenarioRows)}
+
 ## Targets
 
 | target | measured | met |
 | --- | --- | --- |
-| no failed client request | ${runs.map((r) => `${r.failed} (${r.mode})`).join(', ')} | ${runs.every((r) => r.failed === 0) ? 'yes' : 'no'} |
+| no failed client request across every switchover, rollback and rollout | ${runs.map((r) => `${r.failed} (${r.mode})`).join(', ')}; ${scenarios.map((r) => `${r.clientErrors} (${r.scenario})`).join(', ')} | ${runs.every((r) => r.failed === 0) && scenarios.every((r) => r.clientErrors === 0) ? 'yes' : 'no'} |
+| each scenario's expected outcome | ${scenarios.map((r) => `${r.scenario}: ${r.outcome}`).join(', ')} | ${scenarios.every((r) => r.outcome === expected[r.scenario]) ? 'yes' : 'no'} |
+| rollback: first failed check to weights restored <= interval + 1 s (5 + 1 s) | ${flaky?.rollbackSeconds ?? '-'} s | ${flaky?.rollbackSeconds !== null && flaky?.rollbackSeconds !== undefined && flaky.rollbackSeconds <= 6 ? 'yes' : 'no'} |
 | new instances' p99 within 10 % of warm instances' | before: ${ratio(runs[0]).toFixed(2)}x; ${best.mode}: ${ratio(best).toFixed(2)}x | ${ratio(best) <= 1.1 ? 'yes' : 'no'} |
 
 Warm before traffic and ramp-in are off by default (\`scaling.switchover\`): the simulator and the strategies' lead time do not
