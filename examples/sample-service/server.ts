@@ -5,7 +5,10 @@
 //    the first COLD_START_SECONDS by a factor falling linearly from COLD_START_FACTOR to 1 (a cache/JIT
 //    warm-up).
 // 3. In MODE=kv, PUT/POST/DELETE /kv/KEY are mutations of an in-memory store (versioned), GET /kv/KEY
-//    reads it, and /state/snapshot copies the whole state out (GET) or in (PUT) to sync a shadow.
+//    reads it, and /state/snapshot copies the whole state out (GET) or in (PUT) to sync a shadow. A
+//    mutation carrying `x-shadowscale-seq: ORIGIN.N` (the gateway's stamp) is remembered as applied;
+//    GET /state/snapshot?since=ORIGIN:N[,…] also lists the stamps from N on that the state contains
+//    (`applied`), for the versioned sync. GET /state/digest: a SHA-256 of the version and the entries.
 // 4. A "version" (VERSION, echoed in `x-version` and /healthz) may misbehave, for rollouts: from
 //    DEGRADE_AFTER_SECONDS of uptime on, service times are multiplied by SLOWDOWN and ERROR_RATE of the
 //    requests get a 500 (a slow version, a failing one, or one that fails only after a while).
@@ -18,6 +21,7 @@
 //   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`), VERSION=v1, SLOWDOWN=1, ERROR_RATE=0,
 //   DEGRADE_AFTER_SECONDS=0.
 
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createRng } from '../../src/core/random.js';
@@ -119,6 +123,42 @@ const queue: (() => void)[] = [];
 const counts = { served: 0, rejected: 0, mutations: 0 };
 const store = new Map<string, string>();
 let version = 0;
+/** Stamps of the mutations applied, per origin, in the order applied (the most recent APPLIED_KEPT). */
+const applied = new Map<string, number[]>();
+const APPLIED_KEPT = 1_000_000;
+
+function remember(stamp: string | string[] | undefined): void {
+  const h = Array.isArray(stamp) ? stamp[0] : stamp;
+  const dot = h ? h.lastIndexOf('.') : -1;
+  if (!h || dot <= 0) return;
+  const n = Number(h.slice(dot + 1));
+  if (!Number.isInteger(n)) return;
+  const origin = h.slice(0, dot);
+  const list = applied.get(origin) ?? [];
+  list.push(n);
+  if (list.length > APPLIED_KEPT) list.splice(0, list.length - APPLIED_KEPT);
+  applied.set(origin, list);
+}
+
+/** `since=ORIGIN:N,…`: the stamps from N on (per origin) the state contains. */
+function appliedSince(query: string): Record<string, number[]> | undefined {
+  const since = new URLSearchParams(query).get('since');
+  if (since === null) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const part of since.split(',').filter(Boolean)) {
+    const i = part.lastIndexOf(':');
+    const origin = part.slice(0, i);
+    const from = Number(part.slice(i + 1));
+    out[origin] = (applied.get(origin) ?? []).filter((n) => n >= from);
+  }
+  return out;
+}
+
+function digest(): string {
+  const h = createHash('sha256').update(String(version));
+  for (const k of [...store.keys()].sort()) h.update(`\0${k}\0${store.get(k) as string}`);
+  return h.digest('hex');
+}
 
 function release(): void {
   const next = queue.shift();
@@ -149,13 +189,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] as string;
+  const [path = '/', query = ''] = (req.url ?? '/').split('?') as [string?, string?];
   const method = req.method ?? 'GET';
   if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, version: s.version, coldFactor: coldFactor() });
   if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
   if (path === '/state/snapshot') {
     if (s.mode !== 'kv') return json(res, 404, { error: 'state snapshots exist in MODE=kv only' });
-    if (method === 'GET') return json(res, 200, { version, entries: Object.fromEntries(store) });
+    if (method === 'GET') {
+      const since = appliedSince(query);
+      return json(res, 200, { version, entries: Object.fromEntries(store), ...(since ? { applied: since } : {}) });
+    }
     if (method === 'PUT') {
       let snap: { version?: unknown; entries?: unknown };
       try {
@@ -170,6 +213,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return json(res, 200, { version, keys: store.size });
     }
     return json(res, 405, { error: `${method} /state/snapshot: expected GET or PUT` });
+  }
+  if (path === '/state/digest') {
+    if (s.mode !== 'kv') return json(res, 404, { error: 'state digests exist in MODE=kv only' });
+    return json(res, 200, { digest: digest(), version, keys: store.size });
   }
 
   const slot = acquire();
@@ -196,11 +243,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       if (method === 'GET') return store.has(key) ? json(res, 200, { key, value: store.get(key), version }) : json(res, 404, { key, version });
       if (method === 'PUT' || method === 'POST') {
         store.set(key, body);
+        remember(req.headers['x-shadowscale-seq']);
         counts.mutations++;
         return json(res, 200, { key, version: ++version });
       }
       if (method === 'DELETE') {
         store.delete(key);
+        remember(req.headers['x-shadowscale-seq']);
         counts.mutations++;
         return json(res, 200, { key, version: ++version });
       }

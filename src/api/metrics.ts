@@ -148,6 +148,7 @@ export class RunMetrics {
     loopCounter('shadowscale_delta_results_total', 'Live vs shadow delta analyses by verdict, since this run started', 'verdict', (c) => c.deltaVerdicts);
     loopCounter('shadowscale_degradations_total', 'Confirmed degradations found by delta analysis (pool: the one that was worse), since this run started', 'pool', (c) => ({ live: c.liveDegraded, shadow: c.shadowDegraded }));
     loopCounter('shadowscale_shadow_syncs_total', 'State copies from a live instance to a new shadow (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.shadowSyncs, failed: c.shadowSyncFailures }));
+    loopCounter('shadowscale_shadow_digest_checks_total', 'Digest checks of synced shadows against live (stateful services), by result, since this run started', 'result', (c) => ({ checked: c.digestChecks, diverged: c.shadowDivergences }));
     loopCounter('shadowscale_replacements_total', 'Failed instances replaced, by pool, since this run started', 'pool', (c) => c.replacements);
     new Gauge({
       name: 'shadowscale_cost_per_hour',

@@ -368,7 +368,8 @@ const service = z.strictObject({
     .strictObject({
       fraction: fraction().default(0.25).describe("Shadow size as a fraction of the live pool's worker slots"),
       instanceType: str('an instance type name').optional().describe("Instance type of the shadow instances (default: the service's)"),
-      sync: oneOf(['none', 'snapshot']).default('none').describe('Stateful services: copy GET /state/snapshot of a live instance into a new shadow (PUT), then mirrored mutations keep it current'),
+      sync: oneOf(['none', 'snapshot']).default('none').describe('Stateful services: a new shadow gets the state of a live instance by a versioned sync (the gateway numbers mutations; those mirrored during the copy wait and are applied after it unless the snapshot has them: docs/design/live-loop.md), then every mirrored mutation reaches every shadow'),
+      digestSeconds: duration(86_400, 's', true).default(30).describe('shadow.sync snapshot: how often each synced shadow\'s GET /state/digest is compared with live\'s (one live instance); two mismatches in a row sync it again; 0: never'),
       sampling: sampling.prefault({}),
       ab: z
         .strictObject({

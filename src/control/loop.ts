@@ -34,7 +34,7 @@ import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { BASE_VERSION, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
-import { readSnapshot, writeSnapshot } from '../providers/snapshot.js';
+import { appliedOf, readDigest, readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { emptyWindow, judgeGroups, mergeIntervals, type GroupWindow } from './judge.js';
@@ -48,7 +48,7 @@ export interface LoopSettings {
   readonly sloLatencySeconds: number;
   /** Highest acceptable live error rate: a tick above it (or above the latency objective) violates the SLO. */
   readonly sloErrorRate?: number;
-  readonly shadow: { readonly fraction: number; readonly instanceType: string; readonly slots: number; readonly sync: 'none' | 'snapshot' };
+  readonly shadow: { readonly fraction: number; readonly instanceType: string; readonly slots: number; readonly sync: 'none' | 'snapshot'; /** Seconds between digest checks of synced shadows against live (0: none). */ readonly digestSeconds?: number };
   readonly bounds: ActionBounds;
   readonly initialInstances: number;
   readonly tickSeconds: number;
@@ -122,6 +122,9 @@ export interface LoopCounters {
   readonly shadowDegraded: number;
   readonly shadowSyncs: number;
   readonly shadowSyncFailures: number;
+  /** Digest checks of synced shadows against live, and shadows found diverged (then re-synced). */
+  readonly digestChecks: number;
+  readonly shadowDivergences: number;
   readonly replacements: { readonly live: number; readonly shadow: number };
 }
 
@@ -144,7 +147,7 @@ export interface LoopDeps {
   readonly measureCapacity?: MeasureCapacity;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -219,6 +222,13 @@ export class ServiceLoop {
   private shadowTargets = '';
   private readonly needsSync = new Set<string>();
   private readonly syncing = new Set<string>();
+  /** Shadows whose versioned sync has begun (their mutations wait in the mirror): per origin, the lowest stamp that may still reach them. */
+  private readonly syncBegun = new Map<string, Record<string, number>>();
+  private digestChecks = 0;
+  private shadowDivergences = 0;
+  private lastDigestAt = Number.NEGATIVE_INFINITY;
+  private digesting = false;
+  private readonly digestMismatch = new Map<string, number>();
   private deltaLive: IntervalPool[] = [];
   private deltaShadow: IntervalPool[] = [];
   private deltaReady: { live: number; shadow: number }[] = [];
@@ -338,6 +348,8 @@ export class ServiceLoop {
         shadowDegraded: this.shadowDegraded,
         shadowSyncs: this.shadowSyncs,
         shadowSyncFailures: this.shadowSyncFailures,
+        digestChecks: this.digestChecks,
+        shadowDivergences: this.shadowDivergences,
         replacements: { live: this.liveReplacements, shadow: this.shadowReplacements },
       },
     };
@@ -630,8 +642,15 @@ export class ServiceLoop {
     for (const i of shadowUp) if (versionOf(i) !== this.shadowVersion) this.remove(i, `the shadow moves to ${this.shadowVersion}`);
     const shadowOwn = shadowUp.filter((i) => versionOf(i) === this.shadowVersion);
     const targets = shadowReady.filter((i) => !this.needsSync.has(i.id) || s.shadow.sync === 'none').map((i) => i.url);
-    // A shadow that needs a state copy is a mirror target first (mutations start flowing), then synced.
-    const syncTargets = shadowReady.filter((i) => this.needsSync.has(i.id) && s.shadow.sync === 'snapshot').map((i) => i.url);
+    // A shadow that needs a state copy: its sync begins (the mirror holds its mutations from then on),
+    // then it is a mirror target, then the snapshot is copied and the held mutations released, except those
+    // the snapshot already has (the versioned sync: docs/design/live-loop.md).
+    if (s.shadow.sync === 'snapshot') {
+      for (const i of shadowReady) {
+        if (this.needsSync.has(i.id) && !this.syncBegun.has(i.id) && !this.deleting.has(i.id)) this.syncBegun.set(i.id, await this.d.gateway.beginSync(i.url));
+      }
+    }
+    const syncTargets = shadowReady.filter((i) => this.needsSync.has(i.id) && this.syncBegun.has(i.id) && s.shadow.sync === 'snapshot').map((i) => i.url);
     const allTargets = [...targets, ...syncTargets].sort().join(',');
     if (allTargets !== this.shadowTargets) {
       this.shadowTargets = allTargets;
@@ -645,7 +664,8 @@ export class ServiceLoop {
       else this.shadowReplacements++;
       this.emit('replaced', `${i.pool} instance ${i.id} failed (${i.failure ?? 'unknown'}); replaced`);
     }
-    for (const i of shadowReady) if (this.needsSync.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
+    for (const i of shadowReady) if (this.needsSync.has(i.id) && this.syncBegun.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
+    this.checkDigests(now, shadowReady, liveReady);
     const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
     // While the pool moves to another instance type, the old type's instances are extra capacity until the
     // move removes them: counts, repair and decisions are of the new type's instances.
@@ -891,6 +911,8 @@ export class ServiceLoop {
     this.warming.delete(i.id);
     this.gradual.delete(i.id);
     this.needsSync.delete(i.id);
+    this.digestMismatch.delete(i.id);
+    if (this.syncBegun.delete(i.id)) void this.d.gateway.abortSync(i.url).catch(() => undefined);
     const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
     void Promise.resolve(drain)
       .then(() => this.d.provider.delete(i.id))
@@ -981,24 +1003,77 @@ export class ServiceLoop {
     return judgeGroups(ramp, dt, { slots: this.slots, serviceTime: this.serviceTime, delta: this.s.delta, expectedNewShare: (oldN, newN) => (w * newN) / (oldN + w * newN), lastChance: ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1) });
   }
 
-  /** Copy a live instance's state into a new shadow (its mutations already arrive through the mirror). */
+  /**
+   * Copy a live instance's state into a shadow whose sync has begun: the snapshot (with the stamps from the
+   * sync's start on that it contains), then the mutations held meanwhile, except those. A service that
+   * does not list its stamps gets every held mutation (some may then apply twice: the digest check
+   * finds that and syncs again).
+   */
   private async sync(shadow: Instance, liveReady: readonly Instance[]): Promise<void> {
     const source = liveReady[0];
-    if (!source) return;
+    const since = this.syncBegun.get(shadow.id);
+    if (!source || !since) return;
     this.syncing.add(shadow.id);
     try {
-      const body = await readSnapshot(source).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
+      const body = await readSnapshot(source, undefined, since).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
       await writeSnapshot(shadow, body).catch((err: Error) => Promise.reject(new Error(`${shadow.id}: ${err.message}`)));
+      const applied = appliedOf(body);
+      const r = await this.d.gateway.finishSync(shadow.url, applied ?? {});
+      this.syncBegun.delete(shadow.id);
+      if (r.overflowed) {
+        // Too many mutations waited: begin again (the next tick), with a fresh snapshot.
+        this.shadowSyncFailures++;
+        this.emit('shadow_sync_failed', `shadow ${shadow.id}: more mutations arrived during its sync than the mirror holds; syncing again`);
+        return;
+      }
       this.needsSync.delete(shadow.id);
       this.instanceEvent('ready', shadow, `state synced from ${source.id}`);
       this.shadowSyncs++;
-      this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}`);
+      this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}: snapshot, then ${r.released} mutation(s) held during the sync${applied ? `, ${r.skipped} the snapshot already had skipped` : ' (the service lists no stamps: none could be skipped)'}`, { released: r.released, skipped: r.skipped });
     } catch (err) {
       this.shadowSyncFailures++;
       this.emit('shadow_sync_failed', `shadow ${shadow.id}: ${(err as Error).message}; retrying next tick`);
     } finally {
       this.syncing.delete(shadow.id);
     }
+  }
+
+  /**
+   * Every `shadow.digestSeconds`: each synced shadow's state digest against live's (one live instance:
+   * the sample service's state is its own per instance). Two mismatches in a row are a divergence (one
+   * can be mutations still on their way): counted, reported, and the shadow is synced again.
+   */
+  private checkDigests(now: number, shadows: readonly Instance[], liveReady: readonly Instance[]): void {
+    const every = (this.s.shadow.digestSeconds ?? 0) * 1000;
+    if (!(every > 0) || this.s.shadow.sync !== 'snapshot' || this.digesting || now - this.lastDigestAt < every) return;
+    const source = liveReady.length === 1 ? liveReady[0] : undefined;
+    const synced = shadows.filter((i) => !this.needsSync.has(i.id) && !this.syncing.has(i.id) && !this.deleting.has(i.id));
+    if (!source || synced.length === 0) return;
+    this.lastDigestAt = now;
+    this.digesting = true;
+    void (async () => {
+      try {
+        const [live, ...rest] = await Promise.all([readDigest(source), ...synced.map((i) => readDigest(i).catch(() => undefined))]);
+        if (!live) return;
+        synced.forEach((i, k) => {
+          const d = rest[k];
+          if (!d) return;
+          this.digestChecks++;
+          if (d.digest === live.digest) return void this.digestMismatch.delete(i.id);
+          const n = (this.digestMismatch.get(i.id) ?? 0) + 1;
+          this.digestMismatch.set(i.id, n);
+          if (n < 2 || this.needsSync.has(i.id)) return;
+          this.digestMismatch.delete(i.id);
+          this.shadowDivergences++;
+          this.emit('shadow_diverged', `shadow ${i.id} diverged from ${source.id} (version ${d.version} vs ${live.version}, ${d.keys} vs ${live.keys} keys) in two checks in a row; syncing it again`, { shadowVersion: d.version, liveVersion: live.version });
+          this.needsSync.add(i.id);
+        });
+      } catch (err) {
+        this.emit('shadow_sync_failed', `digest check: ${(err as Error).message}`);
+      } finally {
+        this.digesting = false;
+      }
+    })();
   }
 
   private analyse(dt: number): { liveVsShadow: DeltaResult; shadowVsLive: DeltaResult } {

@@ -179,7 +179,7 @@ export class Runtime {
       const gw = cfg.gateway;
       const shadowType = svc.shadow.instanceType ?? svc.instanceType;
       const sampling = svc.shadow.sampling;
-      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0 };
+      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot' };
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
       // Members are measured apart only where a ramp-in judges them.
@@ -297,7 +297,7 @@ export class Runtime {
           slots: model.type.slots,
           serviceTimeSeconds: model.type.serviceTimeMs / 1000,
           sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
-          shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync },
+          shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds },
           bounds: model.bounds,
           initialInstances: o.initialInstances ?? svc.pool.min,
           tickSeconds: c.tickSeconds,

@@ -50,6 +50,12 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
     case 'arms':
       g.mirror.setArms(c.urls);
       return true;
+    case 'syncBegin':
+      return g.mirror.beginSync(c.url);
+    case 'syncFinish':
+      return g.mirror.finishSync(c.url, c.applied);
+    case 'syncAbort':
+      return g.mirror.abortSync(c.url);
     case 'close':
       setImmediate(() => void shutdown());
       return true;

@@ -11,7 +11,7 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import { fromWire, mergeReports, type GatewayControl, type MemberView, type MetadataView, type ReplayWire, type WorkerReport } from './control.js';
+import { fromWire, mergeReports, type GatewayControl, type MemberView, type MetadataView, type ReplayWire, type SyncRelease, type WorkerReport } from './control.js';
 import type { ReplayRequest } from './mirror.js';
 import type { GatewayOptions, MemberSpec } from './gateway.js';
 import { intervalView, type IntervalView, type TrafficDump } from './metrics.js';
@@ -44,6 +44,9 @@ export type WorkerCommand =
   | { op: 'interval' }
   | { op: 'shadow'; urls: readonly string[] }
   | { op: 'arms'; urls: readonly string[] }
+  | { op: 'syncBegin'; url: string }
+  | { op: 'syncFinish'; url: string; applied: Readonly<Record<string, readonly number[]>> }
+  | { op: 'syncAbort'; url: string }
   | { op: 'close' };
 
 export interface WorkerRequest {
@@ -262,6 +265,19 @@ export class ClusterGateway implements GatewayControl {
   async setArmTargets(urls: readonly string[]): Promise<void> {
     this.arms = [...urls];
     await this.all({ op: 'arms', urls });
+  }
+
+  async beginSync(url: string): Promise<Record<string, number>> {
+    return Object.assign({}, ...(await this.all<Record<string, number>>({ op: 'syncBegin', url }))) as Record<string, number>;
+  }
+
+  async finishSync(url: string, applied: Readonly<Record<string, readonly number[]>>): Promise<SyncRelease> {
+    const parts = await this.all<SyncRelease>({ op: 'syncFinish', url, applied });
+    return { released: parts.reduce((n, p) => n + p.released, 0), skipped: parts.reduce((n, p) => n + p.skipped, 0), overflowed: parts.some((p) => p.overflowed) };
+  }
+
+  async abortSync(url: string): Promise<number> {
+    return (await this.all<number>({ op: 'syncAbort', url })).reduce((a, b) => a + b, 0);
   }
 
   async metadata(): Promise<MetadataView> {

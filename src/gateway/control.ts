@@ -58,6 +58,23 @@ export interface GatewayControl {
   shadowTargets(): Promise<readonly string[]>;
   /** Replace the A/B arms (src/proof/ab.ts): each URL receives every request sampled for the arms. */
   setArmTargets(urls: readonly string[]): Promise<void>;
+  /**
+   * The versioned sync of a stateful shadow (docs/design/live-loop.md): from now on its mutations wait;
+   * per origin (a process of the gateway), the lowest sequence number that may still reach it.
+   */
+  beginSync(url: string): Promise<Record<string, number>>;
+  /** The snapshot is in the shadow: release its waiting mutations except those the snapshot contains. */
+  finishSync(url: string, applied: Readonly<Record<string, readonly number[]>>): Promise<SyncRelease>;
+  /** Give a sync up (its waiting mutations dropped); how many were dropped. */
+  abortSync(url: string): Promise<number>;
+}
+
+export interface SyncRelease {
+  /** Mutations sent to the shadow after its snapshot, and those skipped because the snapshot had them. */
+  readonly released: number;
+  readonly skipped: number;
+  /** Too many waited (SYNC_BUFFER_LIMIT): nothing released, sync again. */
+  readonly overflowed: boolean;
 }
 
 export function memberView(m: LiveMember): MemberView {
@@ -121,6 +138,9 @@ export function localControl(g: Gateway): GatewayControl {
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
     setArmTargets: (urls) => Promise.resolve(g.mirror.setArms(urls)),
+    beginSync: (url) => Promise.resolve(g.mirror.beginSync(url)),
+    finishSync: (url, applied) => Promise.resolve(g.mirror.finishSync(url, applied)),
+    abortSync: (url) => Promise.resolve(g.mirror.abortSync(url)),
   };
 }
 

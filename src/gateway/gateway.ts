@@ -19,7 +19,12 @@ import { forwardHeaders, headerRecord, responseHeaders } from './headers.js';
 import { CLIENT_ABORTED, FrontServer, type FrontRequest, type FrontResponse } from './http1.js';
 import { listenOn } from './listen.js';
 import { TrafficMetrics } from './metrics.js';
-import { Mirror, type MirroredRequest, type MirrorOptions } from './mirror.js';
+import { Mirror, SEQ_HEADER, type MirroredRequest, type MirrorOptions } from './mirror.js';
+
+/** Remove every occurrence of a header (lower-case name) from a flat [name, value, ...] list, in place. */
+function stripHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if ((headers[i] as string).toLowerCase() === name) headers.splice(i, 2);
+}
 
 /** A live member given with its weight and, when a coordinator assigns them (the cluster), its id. */
 export interface MemberSpec {
@@ -124,6 +129,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly t: number,
     private readonly mutation: boolean,
     private readonly sampled: boolean,
+      /** A stateful service's mutation stamp: settled (for the versioned sync) once live has answered. */
+    private readonly seq?: number,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -200,6 +207,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done(): void {
     if (this.finished) return;
     this.finished = true;
+    this.c.mirror.settleStamp(this.seq, 'live');
     this.member.outstanding--;
     const { req, res, c } = this;
     const path = req.url;
@@ -252,6 +260,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   timer?.unref();
   const metrics = new TrafficMetrics(now, o.routes, o.measureMembers ?? false);
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
+  const stateful = o.mirror?.stateful === true;
   const stats: GatewayStats = { requests: 0, errors: {} };
 
   const fail = (res: FrontResponse, status: number, reason: string): void => {
@@ -270,6 +279,11 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (!member) return fail(res, 503, 'no_healthy_upstream');
     const headers = forwardHeaders(req.rawHeaders, client, 'http');
     const mutation = mirror.isMutation(method);
+    // A stateful service's mutations carry their sequence number to live and to the shadow (versioned sync).
+    // A client's own x-shadowscale-seq never passes: only the gateway numbers mutations.
+    if (stateful) stripHeader(headers, SEQ_HEADER);
+    const stamp = mutation && stateful ? mirror.stamp() : undefined;
+    if (stamp) headers.push(SEQ_HEADER, stamp.header);
 
     // A sampled request goes to the mirror once its body has arrived; the front end's tap sees each
     // body chunk on its way to the live upstream and keeps a copy up to the mirror's cap.
@@ -279,7 +293,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     const toArms = mirror.sampleArms(method, key);
     if ((sampled || toArms) && mirror.mode !== 'metadata') {
       const orderKey = key ?? path;
-      const deliver = mutation ? mirror.reserve(orderKey) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
+      const deliver = mutation ? mirror.reserve(orderKey, stamp?.seq) : (r: MirroredRequest | undefined) => r && mirror.submit(r);
       const mirrored = headerRecord(headers);
       const to = { toShadow: sampled, toArms };
       if (!req.body) deliver({ method, path, headers: mirrored, body: undefined, orderKey, ...to });
@@ -300,11 +314,10 @@ export function createGateway(o: GatewayOptions): Gateway {
           abort: () => deliver(undefined),
         };
       }
-    }
-
+    } else mirror.settleStamp(stamp?.seq, 'mirror');
     member.outstanding++;
     member.requests++;
-    const ex = new Exchange(ctx, member, req, res, t, mutation, sampled);
+    const ex = new Exchange(ctx, member, req, res, t, mutation, sampled, stamp?.seq);
     req.onAbort = () => ex.clientAborted();
     if (member.delayMs > 0) {
       const body = req.body;

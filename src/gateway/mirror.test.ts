@@ -89,3 +89,82 @@ describe('Mirror to a shadow that refuses connections', () => {
     }
   });
 });
+
+describe('Mirror: the versioned sync of a stateful shadow', () => {
+  /** A shadow that records the stamps of the mutations it receives, in order. */
+  async function shadow(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+    const { createServer } = await import('node:http');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${String(req.headers['x-shadowscale-seq'] ?? '-')}`);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen, close: () => new Promise((r) => server.close(() => r())) };
+  }
+  /** A stamped PUT as the gateway hands it over: live's side settled (answered) or not. */
+  const put = (m: Mirror, path: string, liveAnswered: boolean): number => {
+    const { header, seq } = m.stamp();
+    m.reserve(path, seq)({ method: 'PUT', path, headers: { host: 'x', 'x-shadowscale-seq': header }, body: Buffer.from('v'), orderKey: path });
+    if (liveAnswered) m.settleStamp(seq, 'live');
+    return seq;
+  };
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
+
+  const rows: { note: string; run: (m: Mirror, url: string) => Promise<{ applied: number[]; expectSent: string[]; expectRelease: { released: number; skipped: number } }> }[] = [
+    {
+      note: 'mutations during the sync wait, then go in order except those the snapshot has',
+      run: async (m, url) => {
+        const since = m.beginSync(url)[m.origin];
+        assert.equal(since, 1);
+        m.setTargets([url]);
+        const a = put(m, '/kv/a', true);
+        put(m, '/kv/b', true);
+        put(m, '/kv/a', true);
+        await settle();
+        return { applied: [a], expectSent: [`PUT /kv/b ${m.origin}.2`, `PUT /kv/a ${m.origin}.3`], expectRelease: { released: 2, skipped: 1 } };
+      },
+    },
+    {
+      note: 'a mutation sent before the sync began that live has not answered is held for the new shadow',
+      run: async (m, url) => {
+        put(m, '/kv/x', false); // live still working on it; no shadow yet
+        put(m, '/kv/y', true); // answered: the snapshot has it
+        await settle();
+        const since = m.beginSync(url)[m.origin];
+        assert.equal(since, 1, 'the oldest unanswered stamp');
+        m.setTargets([url]);
+        await settle();
+        return { applied: [], expectSent: [`PUT /kv/x ${m.origin}.1`], expectRelease: { released: 1, skipped: 0 } };
+      },
+    },
+  ];
+  for (const r of rows) {
+    it(r.note, async () => {
+      const s = await shadow();
+      const m = new Mirror({ targets: [], mode: 'full', stateful: true, queueLimit: 1000 });
+      try {
+        const { applied, expectSent, expectRelease } = await r.run(m, s.url);
+        assert.deepEqual(s.seen, [], 'nothing reaches a syncing shadow');
+        const rel = m.finishSync(s.url, { [m.origin]: applied });
+        assert.deepEqual({ released: rel.released, skipped: rel.skipped }, expectRelease);
+        for (let k = 0; k < 50 && s.seen.length < expectSent.length; k++) await settle();
+        assert.deepEqual(s.seen, expectSent);
+      } finally {
+        await m.close();
+        await s.close();
+      }
+    });
+  }
+
+  it('stamps are ORIGIN.N, numbered from 1 in the order mutations arrive', () => {
+    const m = new Mirror({ targets: [], mode: 'full', stateful: true });
+    const a = m.stamp();
+    const b = m.stamp();
+    assert.equal(a.header, `${m.origin}.1`);
+    assert.equal(b.seq, 2);
+  });
+});

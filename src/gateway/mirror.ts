@@ -7,6 +7,7 @@
 // Scrubbed mode takes out every credential and the client's identity (scrub.ts); metadata mode sends
 // nothing. docs/reference/mirroring.md says what a shadow receives in each mode.
 
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
@@ -47,7 +48,18 @@ export interface MirrorOptions {
    * arm receives (the same requests to each arm). 0: no arms.
    */
   readonly armRate: number;
+  /**
+   * Stateful shadows (shadow.sync: snapshot): every mutation reaches every shadow target (not one of them
+   * in turn), and the gateway stamps each live mutation with `x-shadowscale-seq: ORIGIN.N` for the
+   * versioned sync (beginSync / finishSync).
+   */
+  readonly stateful: boolean;
 }
+
+/** The header carrying a mutation's sequence number (ORIGIN.N) to live and to the shadow. */
+export const SEQ_HEADER = 'x-shadowscale-seq';
+/** Mutations one syncing shadow may have waiting; beyond it the sync is abandoned (and retried). */
+export const SYNC_BUFFER_LIMIT = 200_000;
 
 export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
   rate: 0.1,
@@ -66,6 +78,7 @@ export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
   timeoutMs: 1000,
   metadataLimit: 10_000,
   armRate: 0,
+  stateful: false,
 };
 
 /**
@@ -148,6 +161,15 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/** A mirrored mutation's sequence number under `origin` (its x-shadowscale-seq), if it carries one. */
+export function seqOf(r: { readonly headers: Readonly<Record<string, string | string[] | undefined>> }, origin: string): number | undefined {
+  const v = r.headers[SEQ_HEADER];
+  const h = Array.isArray(v) ? v[0] : v;
+  if (!h || !h.startsWith(`${origin}.`)) return undefined;
+  const n = Number(h.slice(origin.length + 1));
+  return Number.isInteger(n) ? n : undefined;
+}
+
 export class Mirror {
   private readonly o: MirrorOptions;
   private rate: number;
@@ -171,6 +193,17 @@ export class Mirror {
   private recorded = 0;
   private recordDropped = 0;
   private readonly recordStream: WriteStream | undefined;
+  /** This process's mutation stamps: ORIGIN.N, N from 1 (a cluster's workers each have their own origin). */
+  readonly origin = randomBytes(6).toString('hex');
+  private seq = 0;
+  /**
+   * Stamped mutations not settled on both sides: live has not answered yet (it may apply it after a
+   * snapshot is read), or the mirror has not sent nor dropped it yet. With the copy once the mirror sent it:
+   * a shadow whose sync begins now never got that copy, and must.
+   */
+  private readonly pending = new Map<number, { live: boolean; mirror: boolean; sent?: MirroredRequest }>();
+  /** Shadows being synced: their mutations wait here until the snapshot is in (finishSync). */
+  private readonly syncing = new Map<string, { buffer: MirroredRequest[]; overflowed: boolean }>();
 
   constructor(
     options: Partial<MirrorOptions> & { targets: readonly string[] },
@@ -205,12 +238,91 @@ export class Mirror {
     const keep = new Map(this.targets.map((t, i) => [t, this.pools[i] as Pool]));
     const next = [...new Set(targets)];
     this.pools = next.map((t) => keep.get(t) ?? this.newPool(t, next.length));
+    // A shadow removed while it was being synced: nothing to sync any more.
+    for (const url of [...this.syncing.keys()]) if (!next.includes(url)) this.syncing.delete(url);
     for (const [t, pool] of keep) if (!next.includes(t)) void pool.close().catch(() => undefined);
     this.targets = next;
   }
 
   getTargets(): readonly string[] {
     return this.targets;
+  }
+
+  /** The next mutation stamp (the gateway puts it on the live request and the mirrored copy). */
+  stamp(): { header: string; seq: number } {
+    const seq = ++this.seq;
+    this.pending.set(seq, { live: false, mirror: false });
+    return { header: `${this.origin}.${seq}`, seq };
+  }
+
+  /**
+   * One side of a stamped mutation is settled: `live` once live answered (or failed), `mirror` once the
+   * mirror sent its copy (`sent`), dropped it, or never had it. Forgotten when both are.
+   */
+  settleStamp(seq: number | undefined, side: 'live' | 'mirror', sent?: MirroredRequest): void {
+    if (seq === undefined) return;
+    const p = this.pending.get(seq);
+    if (!p) return;
+    p[side] = true;
+    if (sent) p.sent = sent;
+    if (p.live && p.mirror) this.pending.delete(seq);
+  }
+
+  /**
+   * Start the versioned sync of a shadow (before it becomes a target): from now on its mutations wait in
+   * a buffer. Returns, per origin, the lowest sequence number that may still reach it: the snapshot read
+   * next must say which mutations from there on it already contains.
+   */
+  beginSync(url: string): Record<string, number> {
+    // Copies already sent elsewhere of mutations live may still apply: held for this shadow too (the
+    // snapshot may not have them). Those not sent yet arrive through send() and are held there.
+    const held = [...this.pending].filter(([, p]) => p.sent !== undefined).sort((a, b) => a[0] - b[0]).map(([, p]) => p.sent as MirroredRequest);
+    this.syncing.set(url, { buffer: held, overflowed: false });
+    let since = this.seq + 1;
+    for (const q of this.pending.keys()) if (q < since) since = q;
+    return { [this.origin]: since };
+  }
+
+  /**
+   * The snapshot is in: the buffered mutations go to the shadow in their keys' order, except those the
+   * snapshot already contains (`applied`, per origin). A buffer that overflowed releases nothing (the
+   * caller syncs again).
+   */
+  finishSync(url: string, applied: Readonly<Record<string, readonly number[]>>): { released: number; skipped: number; overflowed: boolean } {
+    const st = this.syncing.get(url);
+    this.syncing.delete(url);
+    if (!st) return { released: 0, skipped: 0, overflowed: false };
+    if (st.overflowed) return { released: 0, skipped: 0, overflowed: true };
+    const contained = new Set(applied[this.origin] ?? []);
+    const byKey = new Map<string, MirroredRequest[]>();
+    let skipped = 0;
+    for (const r of st.buffer) {
+      const n = seqOf(r, this.origin);
+      if (n !== undefined && contained.has(n)) {
+        skipped++;
+        continue;
+      }
+      const list = byKey.get(r.orderKey) ?? [];
+      list.push(r);
+      byKey.set(r.orderKey, list);
+    }
+    const pool = this.pools[this.targets.indexOf(url)];
+    let released = 0;
+    if (pool) {
+      for (const list of byKey.values()) {
+        released += list.length;
+        // One key's mutations one after the other (their arrival order); keys in parallel.
+        void list.reduce<Promise<void>>((prev, r) => prev.then(() => new Promise<void>((resolve) => this.deliver(pool, r, resolve))), Promise.resolve());
+      }
+    }
+    return { released, skipped, overflowed: false };
+  }
+
+  /** Give a sync up: its buffer is dropped. */
+  abortSync(url: string): number {
+    const n = this.syncing.get(url)?.buffer.length ?? 0;
+    this.syncing.delete(url);
+    return n;
   }
 
   /** Replace the A/B arms (one URL each: the arm's own balancer). Kept arms keep their connections. */
@@ -252,8 +364,9 @@ export class Mirror {
 
   /** Whether this request goes to the shadow. */
   sample(method: string, key: string | undefined): boolean {
-    // Metadata mode records locally and needs no shadow targets.
-    if (this.pools.length === 0 && this.o.mode !== 'metadata') return false;
+    // Metadata mode records locally and needs no shadow targets. A stateful service's mutations are taken
+    // even with none: a shadow whose sync begins before live has answered one must get it.
+    if (this.pools.length === 0 && this.o.mode !== 'metadata' && !(this.o.stateful && this.o.mirrorMutations && this.isMutation(method))) return false;
     const take = (this.o.mirrorMutations && this.isMutation(method)) || (key !== undefined ? fnv1a(key) / 4294967296 < this.rate : this.random() < this.rate);
     if (take) this.stats.sampled++;
     return take;
@@ -275,11 +388,12 @@ export class Mirror {
    * For a sampled mutation: take its place in its key's order now (at arrival); call the returned
    * function once its body has arrived (or with undefined to give the place up). Never blocks.
    */
-  reserve(orderKey: string): (req: MirroredRequest | undefined) => void {
+  reserve(orderKey: string, seq?: number): (req: MirroredRequest | undefined) => void {
     let fill: (r: MirroredRequest | undefined) => void = () => undefined;
     const ready = new Promise<MirroredRequest | undefined>((resolve) => (fill = resolve));
     if (this.closed || this.o.mode === 'metadata' || this.stats.queued + this.queue.length + this.stats.inFlight >= this.o.queueLimit) {
       this.stats.dropped++;
+      this.settleStamp(seq, 'mirror');
       return () => undefined;
     }
     const prev = this.keyChains.get(orderKey) ?? Promise.resolve();
@@ -289,6 +403,7 @@ export class Mirror {
       const req = await ready;
       this.stats.queued--;
       const prepared = req && this.prepare(req);
+      if (!prepared || prepared.toShadow === false) this.settleStamp(seq, 'mirror');
       if (!prepared) {
         if (req?.toShadow !== false) this.stats.dropped++;
         if (req?.toArms) this.stats.armDropped += this.arms.length;
@@ -443,14 +558,38 @@ export class Mirror {
     }
   }
 
-  /** Deliver one request; `done` is told when it has ended, whatever the outcome. */
+  /**
+   * Deliver one request; `done` is told when it has ended, whatever the outcome. A stateful service's
+   * mutation goes to every shadow target (a syncing one buffers it), anything else to one in turn.
+   */
   private send(r: MirroredRequest, done?: () => void): void {
-    if (this.pools.length === 0) {
-      this.stats.dropped++;
+    const mutation = this.o.stateful && this.isMutation(r.method);
+    // Every shadow being synced holds a stateful mutation, a target already or not yet (its sync begins
+    // before it becomes one).
+    if (mutation) {
+      for (const st of this.syncing.values()) {
+        if (st.buffer.length >= SYNC_BUFFER_LIMIT) st.overflowed = true;
+        else st.buffer.push(r);
+      }
+    }
+    const pools = mutation ? this.pools.filter((_, i) => !this.syncing.has(this.targets[i] as string)) : this.pools;
+    // Kept (with the copy) until live has answered too: a sync beginning meanwhile holds it for its shadow.
+    this.settleStamp(seqOf(r, this.origin), 'mirror', mutation ? r : undefined);
+    if (pools.length === 0) {
+      if (!mutation || this.syncing.size === 0) this.stats.dropped++;
       done?.();
       return;
     }
-    const pool = this.pools[this.next++ % this.pools.length] as Pool;
+    if (!mutation) return this.deliver(this.pools[this.next++ % this.pools.length] as Pool, r, done);
+    let left = pools.length;
+    const one = (): void => {
+      if (--left === 0) done?.();
+    };
+    for (const pool of pools) this.deliver(pool, r, one);
+  }
+
+  /** Send one request to one shadow target, counted; `done` when it has ended. */
+  private deliver(pool: Pool, r: MirroredRequest, done?: () => void): void {
     this.stats.inFlight++;
     const t0 = performance.now();
     let status = 0;
