@@ -183,3 +183,31 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Clients sending GET /work back to back until the test ends; counts answers, failures and versions seen. */
+export function clients(t: { after: (fn: () => Promise<void>) => void }, url: string, n = 4): { ok: number; failed: string[]; versions: Map<string, number> } {
+  const seen = { ok: 0, failed: [] as string[], versions: new Map<string, number>() };
+  let stop = false;
+  const one = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        const r = await fetch(url);
+        const body = await r.text();
+        if (r.status === 200) {
+          seen.ok++;
+          const v = r.headers.get('x-version') ?? '?';
+          seen.versions.set(v, (seen.versions.get(v) ?? 0) + 1);
+        } else seen.failed.push(`HTTP ${r.status} ${body.slice(0, 200)} at ${Date.now()}`);
+      } catch (err) {
+        seen.failed.push((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const all = Array.from({ length: n }, one);
+  t.after(async () => {
+    stop = true;
+    await Promise.all(all);
+  });
+  return seen;
+}

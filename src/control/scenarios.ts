@@ -8,6 +8,7 @@
 // The instances carry the demo's mark (interrupted scenarios are cleaned up as demos are).
 
 import { rmSync } from 'node:fs';
+import { setTimeout as wait } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -57,19 +58,7 @@ function p99(xs: readonly number[]): number | null {
   return Math.round(100 * (s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] as number)) / 100;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((res, rej) => {
-    if (signal?.aborted) return rej(signal.reason as Error);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      rej(signal?.reason as Error);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      res();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> => wait(ms, undefined, signal ? { signal } : {});
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number, signal?: AbortSignal): Promise<void> {
   const end = Date.now() + ms;

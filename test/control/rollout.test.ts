@@ -8,39 +8,11 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { versionOf } from '../../src/providers/provider.js';
-import { killOwnedAfter, runCli, startCli, tempDir, until } from '../helpers.js';
+import { clients, killOwnedAfter, runCli, startCli, tempDir, until } from '../helpers.js';
 import { Store } from '../../src/metrics/store.js';
 import { findLeftovers } from '../../src/control/leftovers.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** Clients sending GET /work back to back until the test ends; counts answers, failures and versions seen. */
-export function clients(t: { after: (fn: () => Promise<void>) => void }, url: string, n = 4): { ok: number; failed: string[]; versions: Map<string, number> } {
-  const seen = { ok: 0, failed: [] as string[], versions: new Map<string, number>() };
-  let stop = false;
-  const one = async (): Promise<void> => {
-    while (!stop) {
-      try {
-        const r = await fetch(url);
-        const body = await r.text();
-        if (r.status === 200) {
-          seen.ok++;
-          const v = r.headers.get('x-version') ?? '?';
-          seen.versions.set(v, (seen.versions.get(v) ?? 0) + 1);
-        } else seen.failed.push(`HTTP ${r.status} ${body.slice(0, 200)} at ${Date.now()}`);
-      } catch (err) {
-        seen.failed.push((err as Error).message);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  const all = Array.from({ length: n }, one);
-  t.after(async () => {
-    stop = true;
-    await Promise.all(all);
-  });
-  return seen;
-}
 
 /** Two live instances of v1; versions v2 (good), slow (3x slower), late (4x slower after 8 s of uptime). */
 function rolloutConfig(dir: string, extra = ''): string {

@@ -7,32 +7,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { smallRunConfig, tempDir, until } from '../helpers.js';
-
-/** Clients sending GET /work back to back until the test ends; counts answers and failures. */
-function clients(t: { after: (fn: () => Promise<void>) => void }, url: string, n = 4): { ok: number; failed: string[] } {
-  const seen = { ok: 0, failed: [] as string[] };
-  let stop = false;
-  const one = async (): Promise<void> => {
-    while (!stop) {
-      try {
-        const r = await fetch(url);
-        const body = await r.text();
-        if (r.status === 200) seen.ok++;
-        else seen.failed.push(`HTTP ${r.status} ${body.slice(0, 200)} at ${Date.now()}`);
-      } catch (err) {
-        seen.failed.push((err as Error).message);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  const all = Array.from({ length: n }, one);
-  t.after(async () => {
-    stop = true;
-    await Promise.all(all);
-  });
-  return seen;
-}
+import { clients, smallRunConfig, tempDir, until } from '../helpers.js';
 
 const rampConfig = (dir: string): string => smallRunConfig(dir, { max: 4, extra: '' }).toString();
 
