@@ -7,6 +7,23 @@ import { interruptible } from '../../control/leftovers.js';
 import { runScenario, SCENARIOS, type ScenarioName } from '../../control/scenarios.js';
 import { type Io, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
 
+/**
+ * Run `fn` with a signal that SIGINT/SIGTERM abort: the demo (or scenario) stops its instances and removes
+ * its directory, then the process exits 130/143.
+ */
+async function untilInterrupted<T>(io: Io, whose: string, clearLine: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = interruptible((sig) => io.err(`${clearLine}shadowscale demo: ${sig}, stopping ${whose} instances\n`));
+  try {
+    return await fn(interrupt.signal);
+  } catch (err) {
+    if (!(err instanceof DemoInterrupted)) throw err;
+    io.err(`shadowscale demo: ${err.message}\n`);
+    process.exit(interrupt.exitCode() ?? 143);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
 export function registerDemo(program: Command, io: Io): void {
   program
     .command('demo')
@@ -40,21 +57,12 @@ export function registerDemo(program: Command, io: Io): void {
         return;
       }
       if (opts.scenario) {
-        const interrupt = interruptible((sig) => io.err(`shadowscale demo: ${sig}, stopping the scenario's instances\n`));
-        try {
-          const r = await runScenario({ scenario: opts.scenario as ScenarioName, rate: opts.rate as number, seed: opts.seed as number, ...(opts.config ? { configFile: opts.config as string } : {}), signal: interrupt.signal, onLog: (line) => io.err(`${line}\n`) });
-          if (opts.json) io.out(`${JSON.stringify(r)}\n`);
-          else
-            io.out(
-              `${r.scenario}: ${r.outcome}\n  client requests ${r.clientRequests}, errors ${r.clientErrors}\n  p99 of the new instances ${r.newInstanceP99Ms === null ? '- (none served)' : `${r.newInstanceP99Ms.toFixed(1)} ms`}, of the warm ones ${r.warmInstanceP99Ms === null ? '-' : `${r.warmInstanceP99Ms.toFixed(1)} ms`}${r.rollbackSeconds !== null ? `\n  rolled back ${r.rollbackSeconds.toFixed(2)} s after the first failed check` : ''}\n`,
-            );
-        } catch (err) {
-          if (!(err instanceof DemoInterrupted)) throw err;
-          io.err(`shadowscale demo: ${err.message}\n`);
-          process.exit(interrupt.exitCode() ?? 143);
-        } finally {
-          interrupt.dispose();
-        }
+        const r = await untilInterrupted(io, "the scenario's", '', (signal) => runScenario({ scenario: opts.scenario as ScenarioName, rate: opts.rate as number, seed: opts.seed as number, ...(opts.config ? { configFile: opts.config as string } : {}), signal, onLog: (line) => io.err(`${line}\n`) }));
+        if (opts.json) io.out(`${JSON.stringify(r)}\n`);
+        else
+          io.out(
+            `${r.scenario}: ${r.outcome}\n  client requests ${r.clientRequests}, errors ${r.clientErrors}\n  p99 of the new instances ${r.newInstanceP99Ms === null ? '- (none served)' : `${r.newInstanceP99Ms.toFixed(1)} ms`}, of the warm ones ${r.warmInstanceP99Ms === null ? '-' : `${r.warmInstanceP99Ms.toFixed(1)} ms`}${r.rollbackSeconds !== null ? `\n  rolled back ${r.rollbackSeconds.toFixed(2)} s after the first failed check` : ''}\n`,
+          );
         return;
       }
       const duration = opts.duration as number;
@@ -65,12 +73,9 @@ export function registerDemo(program: Command, io: Io): void {
       if (opts.config || ab) demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}) }, 'check.db');
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
-      // SIGINT/SIGTERM: the demo stops its instances and removes its directory, then exits 130/143.
-      const interrupt = interruptible((sig) => io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale demo: ${sig}, stopping the demo's instances\n`));
-      let result: Awaited<ReturnType<typeof runDemo>>;
-      try {
-        result = await runDemo({
-          signal: interrupt.signal,
+      const result = await untilInterrupted(io, "the demo's", tty ? '\r\x1b[2K' : '', (signal) =>
+        runDemo({
+          signal,
           durationSeconds: duration,
           strategies,
           peakRps: opts.peakRps as number,
@@ -87,14 +92,8 @@ export function registerDemo(program: Command, io: Io): void {
             }
           },
           onLog: (line) => io.err(`${tty ? '\r\x1b[2K' : ''}${line}\n`),
-        });
-      } catch (err) {
-        if (!(err instanceof DemoInterrupted)) throw err;
-        io.err(`shadowscale demo: ${err.message}\n`);
-        process.exit(interrupt.exitCode() ?? 143);
-      } finally {
-        interrupt.dispose();
-      }
+        }),
+      );
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
         const abJson = result.ab ? Object.fromEntries(Object.entries(result.ab).map(([n, a]) => [n, { sloViolationSeconds: a.sloViolationSeconds, p99Ms: a.p99Ms, instanceSeconds: a.instanceSeconds, actions: a.actions }])) : undefined;
