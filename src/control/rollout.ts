@@ -161,8 +161,8 @@ export class Rollout {
   /** One loop tick: `window` is a delta-analysis window of shadow against live that ended this tick (started at `startedAt`). */
   async tick(now: number, dt: number, all: readonly Instance[], members: IntervalView['members'], window?: { result: DeltaResult; startedAt: number }): Promise<void> {
     if (this.finished) return;
+    // In the capacity phase the trial runs in the background; planned() moves on.
     if (this.phase === 'shadow') this.tickShadow(now, all, window);
-    else if (this.phase === 'capacity') this.tickCapacity();
     else if (this.phase === 'shifting') await this.tickShift(now, dt, all, members);
   }
 
@@ -202,10 +202,6 @@ export class Rollout {
         },
       );
     } else this.startShift(live.target, live.perInstanceRps, now);
-  }
-
-  private tickCapacity(): void {
-    // The trial runs in the background; planned() moves on.
   }
 
   private planned(m: MeasuredCapacity & { trial: string }): void {
@@ -250,10 +246,10 @@ export class Rollout {
     const failed = mine.find((i) => i?.state === 'failed');
     const live = this.h.live();
     if (!this.shift) {
-      if (failed) return this.rollBack(now, 'unhealthy', `new instance ${failed.id} failed before it took traffic (${failed.failure ?? 'unknown'})`);
+      if (failed) return this.rollBack('unhealthy', `new instance ${failed.id} failed before it took traffic (${failed.failure ?? 'unknown'})`);
       const readyTimeout = live.readyTimeoutSeconds * 1000 + 5000;
       if (mine.some((i) => i === undefined || i.state !== 'ready')) {
-        if (now - this.shiftRequestedAt > readyTimeout) return this.rollBack(now, 'unhealthy', `new instances not ready within ${live.readyTimeoutSeconds} s`);
+        if (now - this.shiftRequestedAt > readyTimeout) return this.rollBack('unhealthy', `new instances not ready within ${live.readyTimeoutSeconds} s`);
         return;
       }
       // Warm before traffic: the type's warm-up after the last one became ready.
@@ -305,7 +301,7 @@ export class Rollout {
       this.h.emit(`rollout ${this.id}: check ${check}${state.reason === 'check_failed' ? ` (${state.failedChecks} of ${s.threshold} before a rollback)` : ''}: holding at ${state.weight} %`, { weight: state.weight, failedChecks: state.failedChecks, ...numbers });
     } else if (action.kind === 'rollback') {
       const why = failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against ${this.from} (${numbers.newMedianMs !== undefined ? `median ${numbers.newMedianMs.toFixed(1)} ms at comparable load vs ${numbers.oldMedianMs?.toFixed(1)} ms` : numbers.newErrorRate !== undefined ? `error rate ${(100 * numbers.newErrorRate).toFixed(2)} % vs ${(100 * (numbers.oldErrorRate ?? 0)).toFixed(2)} %` : 'too little traffic reached it'})`;
-      await this.rollBack(now, failed ? 'unhealthy' : (metric ?? 'latency'), why, numbers);
+      await this.rollBack(failed ? 'unhealthy' : (metric ?? 'latency'), why, numbers);
     } else if (action.kind === 'promote') await this.promote(now, numbers);
   }
 
@@ -325,7 +321,7 @@ export class Rollout {
     this.h.setShadowVersion(this.from);
   }
 
-  private async rollBack(_now: number, stop: RolloutStop, why: string, numbers: Record<string, number> = {}): Promise<void> {
+  private async rollBack(stop: RolloutStop, why: string, numbers: Record<string, number> = {}): Promise<void> {
     // Recorded before the rollback acts.
     this.h.record('rollout_rolled_back', { ...numbers, weight: this.shift?.weight ?? 0, newInstances: this.ids.length });
     // Weights back first (the new group takes nothing from now on), then the record, then drains and deletes.

@@ -12,7 +12,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
-import { startProbe, type ProbeAnswer } from '../gateway/loadgen.js';
+import { percentile, startProbe, type ProbeAnswer } from '../gateway/loadgen.js';
 import { DEMO_ENV, findLeftovers, processMark, removeLeftovers, throwawayDir } from './leftovers.js';
 import type { LoopEvent } from './loop.js';
 import { Runtime } from './runtime.js';
@@ -52,11 +52,8 @@ export interface ScenarioOptions {
 
 const WINDOW_MS = 20_000;
 
-function p99(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(100 * (s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] as number)) / 100;
-}
+/** p99 (nearest rank) to 0.01 ms, or null for none. */
+const p99 = (xs: readonly number[]): number | null => (xs.length === 0 ? null : Math.round(100 * percentile(xs, 0.99)) / 100);
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => wait(ms, undefined, signal ? { signal } : {});
 
