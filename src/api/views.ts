@@ -321,7 +321,8 @@ export function rolloutJson(v: RolloutView) {
 }
 
 function rolloutRecordJson(e: ExperimentRecord) {
-  const c = (e.config ?? {}) as { from?: string; to?: string; by?: string };
+  const c = (e.config ?? {}) as { from?: string; to?: string; by?: string; move?: { fromType: string; toType: string } };
   const d = (e.details ?? {}) as Partial<RolloutView>;
-  return { ...d, id: e.id, from: c.from ?? d.from ?? null, to: c.to ?? d.to ?? null, phase: e.verdict ?? 'unknown', startedAt: new Date(e.startedAt).toISOString(), finishedAt: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(), outcome: e.verdict };
+  const move = c.move ? { fromType: c.move.fromType, toType: c.move.toType } : {};
+  return { ...d, id: e.id, kind: c.move ? 'type' : 'version', from: c.from ?? d.from ?? null, to: c.to ?? d.to ?? null, ...move, phase: e.verdict ?? 'unknown', startedAt: new Date(e.startedAt).toISOString(), finishedAt: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(), outcome: e.verdict };
 }

@@ -144,6 +144,7 @@ const scaling = z.strictObject({
       intervalSeconds: duration(3600, 's').default(10).describe('Seconds per step: the window each check judges'),
       threshold: positiveInt().default(DEFAULT_SHIFT.threshold).describe('Failed checks in a row that roll back'),
       maxInconclusive: positiveInt().default(DEFAULT_SHIFT.maxInconclusive).describe('Steps in a row with too little traffic to judge that count as one failed check'),
+      typeRetrySeconds: duration(86_400, 's').default(600).describe('After a move to another instance type rolled back (or a restart rolled it back), no type change starts for this long: the proof that chose it would otherwise retry it at once'),
     })
     .refine((x) => x.maxWeight >= x.stepWeight, { message: 'maxWeight must be at least stepWeight', path: ['maxWeight'] })
     .prefault({}),

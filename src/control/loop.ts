@@ -35,10 +35,11 @@ import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { BASE_VERSION, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
 import { appliedOf, readDigest, readSnapshot, writeSnapshot } from '../providers/snapshot.js';
-import { shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
+import { DEFAULT_SHIFT, shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { emptyWindow, judgeGroups, mergeIntervals, type GroupWindow } from './judge.js';
-import { Rollout, type MeasureCapacity, type RolloutConfig, type RolloutHost, type RolloutView } from './rollout.js';
+import { DEFAULT_ROLLOUT } from '../core/rollout.js';
+import { Rollout, ROLLOUT_KIND, type MeasureCapacity, type RolloutConfig, type RolloutHost, type RolloutView } from './rollout.js';
 
 export interface LoopSettings {
   readonly service: string;
@@ -74,6 +75,8 @@ export interface LoopSettings {
   readonly rampIn?: ShiftSettings;
   /** New live instances of a scale-out take client requests only once their type's warm-up has passed since they were ready. */
   readonly warmBeforeTraffic?: boolean;
+  /** After a type move rolled back, no type change for this long (default 600 s). */
+  readonly typeRetrySeconds?: number;
   /** The version live runs at start (the latest completed rollout's, else the configured one; default "base"). */
   readonly version?: string;
   /** Versions each instance type defines ("base" always exists). */
@@ -248,7 +251,6 @@ export class ServiceLoop {
   /** Minutes of live traffic judged against the SLO, and those that violated it (tick by tick). */
   private sloJudged = 0;
   private sloViolated = 0;
-  private resizing = false;
   private typeKnown = false;
   private lastProof: DecisionProof | undefined;
   /** The trial whose proven rate is the capacity the strategies plan with (undefined: the model's). */
@@ -269,6 +271,8 @@ export class ServiceLoop {
   private liveVersion: string;
   private shadowVersion: string;
   private rollout: Rollout | undefined;
+  /** Switchovers a restart rolled back (their instances are not the live pool's). */
+  private readonly rolledBack = new Set<string>();
   private deltaStartedAt = Number.NaN;
   private liveDegraded = 0;
   private shadowDegraded = 0;
@@ -429,6 +433,26 @@ export class ServiceLoop {
   }
 
   /**
+   * Why no type change may start now: a switchover under way, or a type move that rolled back (in this run,
+   * or before a restart) less than typeRetrySeconds ago. Undefined: one may.
+   */
+  private typeChangeBlocked(now: number): string | undefined {
+    if (this.rollout && !this.rollout.done) return `${this.rollout.move ? 'a type move' : 'a rollout'} (${this.rollout.id}) is under way`;
+    const retryMs = (this.s.typeRetrySeconds ?? 600) * 1000;
+    const last = this.d.store
+      .experiments()
+      .filter((e) => e.kind === ROLLOUT_KIND && e.service === this.s.service && e.verdict === 'rolled_back' && (e.config as { move?: unknown } | null)?.move !== undefined)
+      .reduce((a, e) => Math.max(a, e.finishedAt ?? 0), 0);
+    if (now - last < retryMs) return `a type move rolled back ${((now - last) / 1000).toFixed(0)} s ago (scaling.switchover.typeRetrySeconds: ${retryMs / 1000})`;
+    return undefined;
+  }
+
+  /** Whether the live pool is moving to another instance type (a type move's switchover is under way). */
+  private get resizing(): boolean {
+    return this.rollout !== undefined && !this.rollout.done && this.rollout.move !== undefined;
+  }
+
+  /**
    * Start a version rollout to `to` (control/rollout.ts). Refused (SHADOWSCALE_E_CONFLICT, nothing
    * recorded) while one runs, while the pool moves to another type, when not acting, or when `to` is the
    * live version; an unknown version is an input error. Returns the rollout's view once it is on record.
@@ -440,9 +464,9 @@ export class ServiceLoop {
     for (const type of new Set([this.liveType, s.shadow.instanceType])) {
       if (!known(type)) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.to: instance type "${type}" has no version "${to}" (have: ${[BASE_VERSION, ...(s.versions?.[type] ?? [])].join(', ')}; instanceTypes.${type}.versions defines them)`);
     }
+    if (this.resizing) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `the live pool is moving to instance type ${this.rollout?.move?.toType ?? '?'}; start the rollout once the move completes`);
     if (this.rollout && !this.rollout.done) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `rollout ${this.rollout.id} (${this.rollout.from} -> ${this.rollout.to}) is under way; wait for its outcome`);
     if (to === this.liveVersion) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `live already runs ${to}`);
-    if (this.resizing) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `the live pool is moving to instance type ${this.liveType}; start the rollout once the move completes`);
     const notActing = this.notActing();
     if (notActing) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `the loop is not acting (${notActing}): a rollout changes production; resume or set the mode to act first`);
     const id = `${s.service}-rollout-${this.d.now().toString(36)}`;
@@ -493,7 +517,9 @@ export class ServiceLoop {
         this.shadowVersion = v;
       },
       needsSync: (id) => this.needsSync.has(id) && s.shadow.sync === 'snapshot',
-      adopt: (version, ids, target, perInstanceRps) => {
+      adopt: (version, ids, target, perInstanceRps, type) => {
+        const spec = type !== undefined ? s.types?.[type] : undefined;
+        if (type !== undefined && spec) this.adoptType(type, spec);
         this.liveVersion = version;
         for (const id of ids) this.members.add(id);
         this.target = target;
@@ -589,25 +615,29 @@ export class ServiceLoop {
     }
 
     // After a restart, the live pool's type is what its instances run (a vertical move survives).
+    // The instances of a switchover a restart rolled back do not count (a type move rolled back keeps the old type).
     if (!this.typeKnown && liveUp.length > 0) {
       this.typeKnown = true;
+      for (const e of this.d.store.experiments()) if (e.kind === ROLLOUT_KIND && e.service === s.service && e.verdict === 'rolled_back') this.rolledBack.add(e.id);
       const counts = new Map<string, number>();
-      for (const i of liveUp) counts.set(i.instanceType, (counts.get(i.instanceType) ?? 0) + 1);
-      const [common] = [...counts].sort((a, b) => b[1] - a[1])[0] as [string, number];
+      for (const i of liveUp) if (!this.rolledBack.has(i.labels.switchover ?? '')) counts.set(i.instanceType, (counts.get(i.instanceType) ?? 0) + 1);
+      const [common] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [this.liveType];
       const spec = s.types?.[common];
       if (common !== this.liveType && spec) this.adoptType(common, spec);
     }
 
     // 2. Reconcile the gateway's membership with the provider.
-    // A rollout's new group is the rollout's to weigh. Instances of another version than live's (a rollout
-    // a restart rolled back, a configuration changed) serve until the live version's own are enough, then go.
+    // A switchover's new group is the switchover's to weigh. Instances of another version or type than
+    // live's (a switchover a restart rolled back, a configuration changed) serve until live's own are
+    // enough, then go.
     const rollout = this.rollout && !this.rollout.done ? this.rollout : undefined;
-    const ownReady = liveReady.filter((i) => versionOf(i) === this.liveVersion && !rollout?.owns(i.id)).length;
+    const own = (i: Instance): boolean => versionOf(i) === this.liveVersion && i.instanceType === this.liveType && !this.rolledBack.has(i.labels.switchover ?? '') && !rollout?.owns(i.id);
+    const ownReady = liveReady.filter(own).length;
     for (const i of liveReady) {
       if (rollout?.owns(i.id)) continue;
-      if (versionOf(i) !== this.liveVersion) {
+      if (!own(i)) {
         if (ownReady >= Math.max(1, this.target)) {
-          this.remove(i, `runs ${versionOf(i)}, not the live version ${this.liveVersion}`);
+          this.remove(i, `runs ${i.instanceType} ${versionOf(i)}, not the live pool's ${this.liveType} ${this.liveVersion}`);
           continue;
         }
       }
@@ -669,7 +699,7 @@ export class ServiceLoop {
     const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
     // While the pool moves to another instance type, the old type's instances are extra capacity until the
     // move removes them: counts, repair and decisions are of the new type's instances.
-    const liveOwn = liveUp.filter((i) => (!this.resizing || i.instanceType === this.liveType) && versionOf(i) === this.liveVersion && !rollout?.owns(i.id));
+    const liveOwn = liveUp.filter(own);
     const liveRequested = liveOwn.length + pending('live');
     if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
     const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots);
@@ -722,7 +752,7 @@ export class ServiceLoop {
         const peak = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizon)?.upper : undefined;
         const targetRps = Math.max(observed, peak ?? 0) * (1 + headroom);
         const emergency = Number.isFinite(utilization) && utilization > (s.emergencyUtilization ?? Number.POSITIVE_INFINITY) && fresh;
-        final = gate.decide({ decision: bounded, instanceType: this.liveType, targetRps, emergency, typeChangeBlocked: this.resizing }).decision;
+        final = gate.decide({ decision: bounded, instanceType: this.liveType, targetRps, emergency, typeChangeBlocked: this.typeChangeBlocked(now) !== undefined }).decision;
         // Early proof: what the forecast needs by the time a trial started now would have finished.
         const ahead = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizon + gate.proofSeconds(this.liveType))?.upper : undefined;
         if (ahead !== undefined) {
@@ -742,11 +772,12 @@ export class ServiceLoop {
       this.emit('decision', `${notActing ? `would have (${notActing}): ` : ''}${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}${proofNote}`, { ...final.numbers, current, desired: final.desired, seq: this.decisionSeq });
       // Forecast-only or paused: nothing acts (no target change, no action, no action history: cool-downs are of real actions).
       if (!notActing) {
-        this.target = final.desired;
+        // A move to another type keeps the current target until its switchover promotes the new type's count.
         if (final.instanceType && final.instanceType !== this.liveType) {
           this.actions = recordAction(this.actions, obs.now, current, final.desired);
           this.moveToType(final.instanceType, final.desired, `decision ${this.decisionSeq}`);
         } else if (final.desired !== current) {
+          this.target = final.desired;
           this.actions = recordAction(this.actions, obs.now, current, final.desired);
           if (final.desired > current) this.createLive(final.desired - current, `d${this.decisionSeq}`);
           else {
@@ -1120,62 +1151,53 @@ export class ServiceLoop {
     return { liveVsShadow, shadowVsLive };
   }
 
-  /** Vertical scaling after a confirmed live degradation: the pool moves to `delta.verticalType`, same count. */
+  /** Vertical scaling after a confirmed live degradation: the pool moves to `delta.verticalType`, same count (recorded first). */
   private goVertical(): void {
     const to = this.s.delta.verticalType;
-    if (to) this.moveToType(to, this.target, 'delta analysis');
+    const spec = to ? this.s.types?.[to] : undefined;
+    if (!to || !spec || to === this.liveType) return;
+    const now = this.d.now();
+    const blocked = this.typeChangeBlocked(now);
+    if (blocked) {
+      this.emit('vertical', `live degraded, but ${blocked}: no move to ${to} now`);
+      return;
+    }
+    const decision: Decision = { strategy: this.d.strategy.name, at: now / 1000, current: this.target, desired: this.target, reason: 'vertical_move', numbers: { count: this.target, slots: spec.slots, fromSlots: this.slots }, instanceType: to };
+    this.decisionSeq = this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+    this.moveToType(to, this.target, 'delta analysis');
   }
 
   /**
-   * The live pool moves to another instance type with `count` instances, new beside old: the new ones are
-   * created first and join the balancer when ready, the old ones are drained and deleted only once every
-   * new one is ready and past its type's warm-up, so capacity never dips below the old pool's. A new one
-   * that fails or is not ready in time rolls the move back: the new ones go, the old type stays.
-   * Meanwhile counts, repair and decisions are of the new type's instances, and scale-ins wait.
+   * The live pool moves to another instance type with `count` instances through a switchover
+   * (control/rollout.ts with a TypeMove): the new type's instances start beside the old ones, outside the
+   * balancer; once ready and warm they take traffic in steps (replace mode), each step judged against the
+   * old ones with each type's capacity model; failed checks, a failed new instance or one not ready in time
+   * roll back (the old type keeps serving at its count), promotion makes the new type the live one at
+   * `count` and drains the old. Its experiment record is opened first: a restart mid-move rolls it back.
+   * Meanwhile counts, repair and decisions are of the old type's instances, and scale-ins wait.
    */
   private moveToType(to: string, count: number, why: string): void {
     const spec = this.s.types?.[to];
-    if (!spec || this.liveType === to || this.resizing) return;
+    if (!spec || this.liveType === to || this.typeChangeBlocked(this.d.now()) !== undefined) return;
+    const s = this.s;
     const from = this.liveType;
-    const fromSpec = this.s.types?.[from] ?? { slots: this.slots, serviceTimeSeconds: this.serviceTime };
-    this.adoptType(to, spec);
-    this.emit(why === 'delta analysis' ? 'vertical' : 'type_change', `live pool ${from} -> ${to} (${why}): ${count} new instance(s) beside the old ones, which go once the new are ready and warm`, { slots: spec.slots, perInstanceRps: this.perInstanceRps, count });
+    const provenRps = this.d.gate?.evidence(this.d.now()).get(to)?.provenRps;
+    const perInstanceRps = provenRps !== undefined && provenRps > 0 ? provenRps : maxRateAtSlo(spec.slots, spec.serviceTimeSeconds, s.sloLatencySeconds);
+    this.emit(why === 'delta analysis' ? 'vertical' : 'type_change', `live pool ${from} -> ${to} (${why}): ${count} new instance(s) beside the old ones, shifted in steps once ready and warm`, { slots: spec.slots, perInstanceRps, count });
     this.pairs.length = 0;
-    this.resizing = true;
-    const tag = `t${this.decisionSeq}`;
-    const ids = Array.from({ length: count }, (_, k) => `${this.s.service}-live-${tag}-${k}`);
-    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-    void (async () => {
-      try {
-        const old = (await this.d.provider.list({ service: this.s.service, pool: 'live' })).filter((i) => i.instanceType === from && i.labels.trial === undefined && !this.deleting.has(i.id));
-        this.createLive(count, tag, false);
-        const deadline = performance.now() + (this.s.readyTimeoutSeconds ?? 60) * 1000;
-        let failure: string | undefined;
-        for (;;) {
-          const states = await Promise.all(ids.map((id) => this.d.provider.get(id)));
-          if (states.every((x) => x?.state === 'ready')) break;
-          const bad = states.find((x, k) => x?.state === 'failed' || (x === undefined && !this.pendingCreates.has(ids[k] as string)));
-          if (bad !== undefined || performance.now() > deadline) {
-            failure = bad ? `${bad.id} ${bad.state}${bad.failure ? ` (${bad.failure})` : ''}` : 'not ready in time';
-            break;
-          }
-          await sleep(50);
-        }
-        if (failure) {
-          for (const id of ids) {
-            const inst = await this.d.provider.get(id);
-            if (inst) this.remove(inst, `type change to ${to} rolled back`);
-          }
-          this.adoptType(from, fromSpec);
-          this.emit('action_failed', `type change ${from} -> ${to} rolled back: ${failure}; the ${from} instances keep serving`);
-          return;
-        }
-        await sleep((spec.warmupSeconds ?? 0) * 1000);
-        for (const i of old) this.remove(i, `type change to ${to} (${why})`);
-      } finally {
-        this.resizing = false;
-      }
-    })();
+    const id = `${s.service}-move-${this.d.now().toString(36)}`;
+    const config: RolloutConfig = s.rollout ?? { ...DEFAULT_ROLLOUT, capacityTrial: false, shadowTimeoutSeconds: 600, shift: DEFAULT_SHIFT };
+    this.rollout = new Rollout(this.rolloutHost(), id, this.liveVersion, this.liveVersion, config, why, {
+      fromType: from,
+      toType: to,
+      fromTarget: this.target,
+      count,
+      perInstanceRps,
+      slots: spec.slots,
+      serviceTimeSeconds: spec.serviceTimeSeconds,
+      warmupSeconds: spec.warmupSeconds ?? 0,
+      why,
+    });
   }
 
   /**

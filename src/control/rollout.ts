@@ -40,6 +40,25 @@ export interface RolloutConfig extends RolloutSettings {
   readonly shift: ShiftSettings;
 }
 
+/**
+ * A move of the live pool to another instance type (a proven type change, or delta analysis's vertical
+ * action) through the same shift: no shadow phase (a proof, or live's confirmed degradation, chose it),
+ * `count` instances of `toType` beside the old, judged against them with each group's own capacity model.
+ */
+export interface TypeMove {
+  readonly fromType: string;
+  readonly toType: string;
+  /** The target before the move (what a rollback, or a restart mid-move, keeps). */
+  readonly fromTarget: number;
+  readonly count: number;
+  readonly perInstanceRps: number;
+  readonly slots: number;
+  readonly serviceTimeSeconds: number;
+  readonly warmupSeconds: number;
+  /** What chose it: `decision N` or `delta analysis`. */
+  readonly why: string;
+}
+
 /** A capacity trial of a version around a rate per instance (the runtime runs src/proof/trial.ts). */
 export type MeasureCapacity = (version: string, perInstanceRps: number, signal: AbortSignal) => Promise<MeasuredCapacity & { readonly trial: string }>;
 
@@ -60,8 +79,8 @@ export interface RolloutHost {
   setShadowVersion(version: string): void;
   /** Whether a shadow instance still waits for its state copy. */
   needsSync(id: string): boolean;
-  /** The new group becomes the live pool: version, members (already in the balancer), target and capacity. */
-  adopt(version: string, ids: readonly string[], target: number, perInstanceRps: number): void;
+  /** The new group becomes the live pool: version, members (already in the balancer), target and capacity (and type, after a type move). */
+  adopt(version: string, ids: readonly string[], target: number, perInstanceRps: number, type?: string): void;
   remove(i: Instance, why: string): void;
   measureCapacity?: MeasureCapacity;
 }
@@ -69,8 +88,13 @@ export interface RolloutHost {
 /** A rollout as the API and the CLI show it. */
 export interface RolloutView {
   readonly id: string;
+  /** `version`: a version rollout (through the shadow); `type`: a move to another instance type (the shift only). */
+  readonly kind: 'version' | 'type';
   readonly from: string;
   readonly to: string;
+  /** A type move's instance types (the version stays: `from` = `to`). */
+  readonly fromType?: string;
+  readonly toType?: string;
   readonly phase: RolloutPhase;
   readonly startedAt: number;
   readonly finishedAt?: number;
@@ -117,13 +141,30 @@ export class Rollout {
     readonly to: string,
     private readonly c: RolloutConfig,
     by: string,
+    readonly move?: TypeMove,
   ) {
     this.startedAt = h.now();
     // On record before anything moves (a restart finds it open and rolls back).
-    h.store.startExperiment({ id, service: h.service, kind: ROLLOUT_KIND, startedAt: this.startedAt, config: { from, to, by, settings: c } });
+    h.store.startExperiment({ id, service: h.service, kind: ROLLOUT_KIND, startedAt: this.startedAt, config: { from, to, by, settings: c, ...(move ? { move } : {}) } });
+    if (move) {
+      // The decision that chose the type is on record (proven_type_change, or the vertical move's).
+      h.emit(`type move ${id}: ${move.fromType} -> ${move.toType} (${move.why}): ${move.count} instance(s) of ${move.toType} start beside the old ones and take traffic in steps`, { count: move.count });
+      this.startShift(move.count, move.perInstanceRps, this.startedAt);
+      return;
+    }
     h.record('rollout_started', { shadowWindows: c.shadowWindows });
     h.emit(`rollout ${id}: ${from} -> ${to}; the shadow runs ${to} first`);
     h.setShadowVersion(to);
+  }
+
+  /** Words for events: what moves. */
+  private get what(): string {
+    return this.move ? `type move ${this.id}` : `rollout ${this.id}`;
+  }
+
+  /** The new group's and the old group's names (versions, or instance types for a move). */
+  private get names(): { from: string; to: string } {
+    return this.move ? { from: this.move.fromType, to: this.move.toType } : { from: this.from, to: this.to };
   }
 
   /** Whether this rollout manages a live instance (its new group). */
@@ -145,8 +186,10 @@ export class Rollout {
     const oldP99 = p99(this.newServed.oldWindow);
     return {
       id: this.id,
+      kind: this.move ? 'type' : 'version',
       from: this.from,
       to: this.to,
+      ...(this.move ? { fromType: this.move.fromType, toType: this.move.toType } : {}),
       phase: this.phase,
       startedAt: this.startedAt,
       ...(f ? { finishedAt: f.at, outcome: f.outcome, ...(f.stop ? { stop: f.stop } : {}), ...(f.why ? { why: f.why } : {}), ...(f.rollbackSeconds !== undefined ? { rollbackSeconds: f.rollbackSeconds } : {}) } : {}),
@@ -220,13 +263,15 @@ export class Rollout {
     this.count = count;
     this.perInstanceRps = perInstanceRps;
     const live = this.h.live();
-    // Recorded (with the pre-scaled count) before any instance is created.
-    this.h.record('rollout_shift_started', { count, perInstanceRps, current: live.target });
+    // Recorded (with the pre-scaled count) before any instance is created; a type move's decision is.
+    if (!this.move) this.h.record('rollout_shift_started', { count, perInstanceRps, current: live.target });
     for (let k = 0; k < count; k++) this.ids.push(`${this.h.service}-live-${this.id}-${k}`);
+    // The label names the switchover: a restart that rolls it back knows its instances (not the live pool's).
     for (const id of this.ids) {
-      this.h.provider.create({ id, service: this.h.service, pool: 'live', instanceType: live.type, labels: { version: this.to } }).catch((err: unknown) => this.h.emit(`rollout ${this.id}: create ${id}: ${(err as Error).message}`));
+      this.h.provider.create({ id, service: this.h.service, pool: 'live', instanceType: this.move?.toType ?? live.type, labels: { version: this.to, switchover: this.id } }).catch((err: unknown) => this.h.emit(`${this.what}: create ${id}: ${(err as Error).message}`));
     }
-    this.h.emit(`rollout ${this.id}: ${count} live instance(s) of ${this.to} starting beside the ${live.members.size} of ${this.from}; they take traffic once ready and warm`, { count });
+    const n = this.names;
+    this.h.emit(`${this.what}: ${count} live instance(s) of ${n.to} starting beside the ${live.members.size} of ${n.from}; they take traffic once ready and warm`, { count });
   }
 
   /** Promotion share for the replace mode: the old group must still carry traffic at the last judged step. */
@@ -245,6 +290,7 @@ export class Rollout {
     const mine = this.ids.map((id) => all.find((i) => i.id === id));
     const failed = mine.find((i) => i?.state === 'failed');
     const live = this.h.live();
+    const n = this.names;
     if (!this.shift) {
       if (failed) return this.rollBack('unhealthy', `new instance ${failed.id} failed before it took traffic (${failed.failure ?? 'unknown'})`);
       const readyTimeout = live.readyTimeoutSeconds * 1000 + 5000;
@@ -254,7 +300,7 @@ export class Rollout {
       }
       // Warm before traffic: the type's warm-up after the last one became ready.
       const readyAt = Math.max(...mine.map((i) => i?.readyAt ?? now));
-      if (now - readyAt < live.warmupSeconds * 1000) return;
+      if (now - readyAt < (this.move?.warmupSeconds ?? live.warmupSeconds) * 1000) return;
       const s = this.settings();
       const { state, action } = startShift(now / 1000, s);
       this.shift = state;
@@ -262,7 +308,7 @@ export class Rollout {
       const old = live.members.size;
       const weight = shiftWeights('replace', old, this.ids.length, w).new;
       for (const i of mine as Instance[]) await this.h.gateway.addLive(i.url, weight, i.id);
-      this.h.emit(`rollout ${this.id}: shifting: ${this.to} takes ${w} % of the traffic, +${s.stepWeight} % every ${s.intervalSeconds} s while it matches ${this.from}`, { weight: w });
+      this.h.emit(`${this.what}: shifting: ${n.to} takes ${w} % of the traffic, +${s.stepWeight} % every ${s.intervalSeconds} s while it matches ${n.from}`, { weight: w });
       return;
     }
     const ids = new Set(this.ids);
@@ -283,7 +329,7 @@ export class Rollout {
     if (failed) check = 'unhealthy';
     else if (now / 1000 - this.shift.stepStartedAt >= s.intervalSeconds - 1e-9) {
       const share = this.shift.weight / 100;
-      const r = judgeGroups(this.window, dt, { slots: live.slots, serviceTime: live.serviceTime, delta: this.h.delta(), expectedNewShare: () => share, lastChance: this.shift.inconclusive + 1 >= s.maxInconclusive });
+      const r = judgeGroups(this.window, dt, { slots: live.slots, serviceTime: live.serviceTime, ...(this.move ? { newModel: { slots: this.move.slots, serviceTime: this.move.serviceTimeSeconds } } : {}), delta: this.h.delta(), expectedNewShare: () => share, lastChance: this.shift.inconclusive + 1 >= s.maxInconclusive });
       check = r.verdict;
       numbers = r.numbers;
       if (r.metric) this.lastMetric = r.metric;
@@ -296,11 +342,11 @@ export class Rollout {
     this.shift = state;
     if (action.kind === 'set_weight') {
       await this.setWeights(state.weight);
-      this.h.emit(`rollout ${this.id}: step passed: ${this.to} takes ${state.weight} %`, { weight: state.weight, ...numbers });
+      this.h.emit(`${this.what}: step passed: ${n.to} takes ${state.weight} %`, { weight: state.weight, ...numbers });
     } else if (action.kind === 'hold' && check !== undefined) {
-      this.h.emit(`rollout ${this.id}: check ${check}${state.reason === 'check_failed' ? ` (${state.failedChecks} of ${s.threshold} before a rollback)` : ''}: holding at ${state.weight} %`, { weight: state.weight, failedChecks: state.failedChecks, ...numbers });
+      this.h.emit(`${this.what}: check ${check}${state.reason === 'check_failed' ? ` (${state.failedChecks} of ${s.threshold} before a rollback)` : ''}: holding at ${state.weight} %`, { weight: state.weight, failedChecks: state.failedChecks, ...numbers });
     } else if (action.kind === 'rollback') {
-      const why = failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against ${this.from} (${numbers.newMedianMs !== undefined ? `median ${numbers.newMedianMs.toFixed(1)} ms at comparable load vs ${numbers.oldMedianMs?.toFixed(1)} ms` : numbers.newErrorRate !== undefined ? `error rate ${(100 * numbers.newErrorRate).toFixed(2)} % vs ${(100 * (numbers.oldErrorRate ?? 0)).toFixed(2)} %` : 'too little traffic reached it'})`;
+      const why = failed ? `new instance ${failed.id} failed (${failed.failure ?? 'unknown'})` : `${state.failedChecks} failed check(s) in a row against ${n.from} (${numbers.newMedianMs !== undefined ? `median ${numbers.newMedianMs.toFixed(1)} ms at comparable load vs ${numbers.oldMedianMs?.toFixed(1)} ms` : numbers.newErrorRate !== undefined ? `error rate ${(100 * numbers.newErrorRate).toFixed(2)} % vs ${(100 * (numbers.oldErrorRate ?? 0)).toFixed(2)} %` : 'too little traffic reached it'})`;
       await this.rollBack(failed ? 'unhealthy' : (metric ?? 'latency'), why, numbers);
     } else if (action.kind === 'promote') await this.promote(now, numbers);
   }
@@ -323,32 +369,34 @@ export class Rollout {
 
   private async rollBack(stop: RolloutStop, why: string, numbers: Record<string, number> = {}): Promise<void> {
     // Recorded before the rollback acts.
-    this.h.record('rollout_rolled_back', { ...numbers, weight: this.shift?.weight ?? 0, newInstances: this.ids.length });
+    this.h.record(this.move ? 'type_change_rolled_back' : 'rollout_rolled_back', { ...numbers, weight: this.shift?.weight ?? 0, newInstances: this.ids.length });
     // Weights back first (the new group takes nothing from now on), then the record, then drains and deletes.
     for (const id of this.ids) await this.h.gateway.setWeight(id, 0);
     const restored = this.h.now();
     const rollbackSeconds = this.firstFailedAt !== undefined ? (restored - this.firstFailedAt) / 1000 : undefined;
     this.finish('rolled_back', restored, stop, why, numbers, rollbackSeconds);
-    this.h.emit(`rollout ${this.id} rolled back (${stop}): ${why}; ${this.from} takes all traffic again${rollbackSeconds !== undefined ? ` ${rollbackSeconds.toFixed(2)} s after the first failed check` : ''}`, { ...(rollbackSeconds !== undefined ? { rollbackSeconds } : {}) });
+    const n = this.names;
+    this.h.emit(`${this.what} rolled back (${stop}): ${why}; ${n.from} takes all traffic again${rollbackSeconds !== undefined ? ` ${rollbackSeconds.toFixed(2)} s after the first failed check` : ''}`, { ...(rollbackSeconds !== undefined ? { rollbackSeconds } : {}) });
     for (const id of this.ids) {
       const i = await this.h.provider.get(id);
-      if (i) this.h.remove(i, `rollout ${this.id} rolled back`);
+      if (i) this.h.remove(i, `${this.what} rolled back`);
     }
-    this.h.setShadowVersion(this.from);
+    if (!this.move) this.h.setShadowVersion(this.from);
   }
 
   private async promote(now: number, numbers: Record<string, number>): Promise<void> {
     const live = this.h.live();
     const old = [...live.members];
     // Recorded (the new target with it) before anything moves.
-    this.h.record('rollout_completed', { ...numbers, count: this.count, perInstanceRps: this.perInstanceRps, oldInstances: old.length }, this.count);
+    this.h.record(this.move ? 'type_change_completed' : 'rollout_completed', { ...numbers, count: this.count, perInstanceRps: this.perInstanceRps, oldInstances: old.length }, this.count);
     this.finish('completed', now, undefined, undefined, numbers);
     for (const id of this.ids) await this.h.gateway.setWeight(id, 1);
-    this.h.adopt(this.to, this.ids, this.count, this.perInstanceRps);
-    this.h.emit(`rollout ${this.id} completed: ${this.ids.length} instance(s) of ${this.to} take all traffic; the ${old.length} of ${this.from} are drained and deleted`, { count: this.count });
+    this.h.adopt(this.to, this.ids, this.count, this.perInstanceRps, this.move?.toType);
+    const n = this.names;
+    this.h.emit(`${this.what} completed: ${this.ids.length} instance(s) of ${n.to} take all traffic; the ${old.length} of ${n.from} are drained and deleted`, { count: this.count });
     for (const id of old) {
       const i = await this.h.provider.get(id);
-      if (i) this.h.remove(i, `rollout ${this.id} completed`);
+      if (i) this.h.remove(i, `${this.what} completed`);
     }
   }
 
@@ -367,9 +415,12 @@ export class Rollout {
 export function recoverRollouts(store: Store, service: string, strategy: StrategyName, now: number): string[] {
   const open = store.experiments().filter((e) => e.kind === ROLLOUT_KIND && e.service === service && e.finishedAt === null);
   for (const e of open) {
-    const target = store.decisions({ service, limit: 1 })[0]?.target ?? 0;
-    store.addDecision(service, { strategy, at: now / 1000, current: target, desired: target, reason: 'rollout_rolled_back', numbers: { restarted: 1 } }, target, null, false);
-    store.finishExperiment(e.id, now, 'rolled_back', { id: e.id, stop: 'restarted', why: 'the control plane restarted mid-rollout: rolled back (the live version is the one before it)' });
+    const move = (e.config as { move?: TypeMove } | null)?.move;
+    const latest = store.decisions({ service, limit: 1 })[0]?.target ?? 0;
+    // A type move's decision recorded the new type's count; the pool rolled back keeps the old one.
+    const target = move ? move.fromTarget : latest;
+    store.addDecision(service, { strategy, at: now / 1000, current: latest, desired: target, reason: move ? 'type_change_rolled_back' : 'rollout_rolled_back', numbers: { restarted: 1 } }, target, null, false);
+    store.finishExperiment(e.id, now, 'rolled_back', { id: e.id, stop: 'restarted', why: move ? `the control plane restarted mid-move: rolled back (the live pool stays on ${move.fromType})` : 'the control plane restarted mid-rollout: rolled back (the live version is the one before it)' });
   }
   return open.map((e) => e.id);
 }

@@ -182,9 +182,10 @@ export class Runtime {
       const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot' };
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
-      // Members are measured apart only where a ramp-in judges them.
-      // Live members are measured apart when a switchover may judge them: a ramp-in, or a version rollout.
-      const measureMembers = svc.scaling.switchover.rampIn || Object.keys((cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig).versions).length > 0;
+      // Live members are measured apart when a switchover may judge them: a ramp-in, a version rollout, or a
+      // move to another instance type (delta analysis's vertical action, a proof of another type).
+      const typeMoves = cfg.control.delta.action === 'vertical' || (svc.scaling.proof !== 'off' && (svc.scaling.trials.types ?? []).some((t) => t !== svc.instanceType));
+      const measureMembers = svc.scaling.switchover.rampIn || typeMoves || Object.keys((cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig).versions).length > 0;
       const options = { shadow: [], mirror, measureMembers, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
       let control: GatewayControl;
       let port: number;
@@ -315,6 +316,7 @@ export class Runtime {
           sloErrorRate: svc.slo.errorRate,
           mode: sc.mode,
           ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
+          typeRetrySeconds: sc.switchover.typeRetrySeconds,
           version: liveVersion,
           versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, Object.keys(t.versions)])),
           rollout: { ...sc.rollout, shift: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } },

@@ -26,7 +26,7 @@ export const REASONS = {
   proof_failed: 'Proof required: every configuration the change could use failed its trial on the shadow; the current one holds.',
   proven_count: 'Proof required: the trials on the shadow proved another count than the strategy asked for (the smallest proven scale-in, or the smallest proven scale-up).',
   proven_type_change: 'Proof required: a cheaper instance type was proven on the shadow to carry the target; the pool moves to it.',
-  type_change_hold: 'The live pool is moving to another instance type: no scale-in until the move completes (scale-ups go to the new type).',
+  type_change_hold: 'The live pool is moving to another instance type: no scale-in until the move completes or rolls back (scale-ups add instances of the current type).',
   unproven_emergency: 'Live is over its utilization target and the scale-up is not proven yet: the reactive safety net acts without waiting.',
   operator_paused: 'An operator paused acting (API): decisions go on and are recorded as what would have been done; the pool holds its size.',
   operator_resumed: 'An operator resumed acting (API).',
@@ -41,6 +41,9 @@ export const REASONS = {
   rollout_shift_started: "A version rollout passed the shadow: the new version's live instances start beside the old ones (as many as its measured capacity needs), then take traffic in steps.",
   rollout_rolled_back: "A version rollout failed its checks during the shift (or a new instance failed): the new version's weights go to 0, its instances are drained and deleted; the old version keeps serving.",
   rollout_completed: 'A version rollout passed every step of its shift: the new version is the live version at the recorded count; the old instances are drained and deleted.',
+  vertical_move: "Delta analysis confirmed live slower or failing more than the shadow at comparable load and the configured action is vertical: the pool moves to delta.verticalType at the same count, through a switchover (new instances beside the old, traffic shifted in steps).",
+  type_change_completed: 'A move of the live pool to another instance type passed every step of its shift: the new type is the live type at the recorded count; the old instances are drained and deleted.',
+  type_change_rolled_back: "A move of the live pool to another instance type failed its checks during the shift, a new instance failed or was not ready in time, or the control plane restarted mid-move: the new type's weights go to 0, its instances are drained and deleted; the old type keeps serving at its count.",
   rollout_hold: 'A version rollout is under way: no scale-in until it completes or rolls back (scale-ups add instances of the current version).',
   operator_proof: 'An operator asked for a proof (API): a trial on the shadow of an instance type around a rate per instance, within the trial budget.',
 } as const;

@@ -369,7 +369,13 @@ describe('delta analysis', () => {
     await until('the live pool on the large type', async () => {
       const live = await rt.provider.list({ pool: 'live' });
       return live.length === 2 && live.every((i) => i.instanceType === 'large' && i.state === 'ready');
-    }, 30_000);
+    }, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the move: ${JSON.stringify(events.filter((e) => e.kind === 'rollout' || e.kind === 'vertical').map((e) => e.detail))}`);
+    });
+    // Through the switchover: in steps, each judged against the old type, then promoted.
+    const moves = events.filter((e) => e.kind === 'rollout').map((e) => e.detail);
+    assert.ok(moves.some((d) => /^type move .*: shifting: large takes 25 %/.test(d)), moves.join('\n'));
+    assert.ok(moves.some((d) => /^type move .* completed: 2 instance\(s\) of large take all traffic/.test(d)), moves.join('\n'));
     stop = true;
     await Promise.all(clients);
   });

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { buildStrategy, serviceModel } from '../../src/config/derive.js';
 import { ServiceLoop, type LoopEvent, type LoopSettings } from '../../src/control/loop.js';
+import { recoverRollouts } from '../../src/control/rollout.js';
 import { DEFAULT_DELTA } from '../../src/core/delta.js';
 import { localControl } from '../../src/gateway/control.js';
 import { createGateway } from '../../src/gateway/gateway.js';
@@ -285,7 +286,7 @@ describe('ServiceLoop with the recording fake provider', () => {
 
   it('proof required: a cheaper type proven to carry the target moves the pool to it (proven_type_change, through resize)', async (t) => {
     const trials = scriptedTrials();
-    const { provider, store, events, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard', 'large'], run: trials.run } });
+    const { provider, gateway, store, events, make, advance } = setup(t, { proof: { mode: 'required', types: ['standard', 'large'], run: trials.run } });
     t.after(() => store.close());
     const loop = make();
     await advance(loop);
@@ -302,9 +303,85 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.equal(moved.decision.instanceType, 'large');
     assert.equal(moved.decision.proof?.candidate.instanceType, 'large');
     assert.ok(events.some((e) => e.kind === 'type_change'));
+    // Through a switchover: the new type's instances beside the old, outside the balancer, then in steps.
+    await advance(loop);
+    const during = await provider.list({ pool: 'live' });
+    const large = during.filter((i) => i.instanceType === 'large');
+    assert.equal(large.length, moved.decision.desired);
+    assert.ok(large.every((i) => i.labels.switchover !== undefined), 'the new group is labelled with its switchover');
+    assert.ok(during.some((i) => i.instanceType === 'standard'), 'the old type serves meanwhile');
+    const shares = new Set<number>();
+    for (let i = 0; i < 90 && !store.decisions({ service: 'web' }).some((d) => d.decision.reason === 'type_change_completed'); i++) {
+      await advance(loop);
+      const w = gateway.members.filter((m) => large.some((x) => x.id === m.id)).reduce((a, m) => a + m.weight, 0);
+      const all = gateway.members.reduce((a, m) => a + m.weight, 0);
+      if (all > 0) shares.add(Math.round((100 * w) / all));
+    }
+    const done = store.decisions({ service: 'web' }).find((d) => d.decision.reason === 'type_change_completed');
+    assert.ok(done, `completed: ${JSON.stringify(events.filter((e) => e.kind === 'rollout').map((e) => e.detail))}`);
+    assert.equal(done.target, moved.decision.desired);
+    assert.deepEqual([...shares].filter((x) => x > 0 && x < 100).sort((a, b) => a - b), [25, 50, 75], 'the new type took 25, 50, 75 % of the traffic before it was promoted');
     for (let i = 0; i < 3; i++) await advance(loop);
     const live = (await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining');
     assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['large']);
-    assert.equal(live.length, moved.target);
+    assert.equal(live.length, moved.decision.desired);
+    assert.equal(loop.state().instanceType, 'large');
+  });
+
+  /** A pool of 3 standard instances whose proof moves it to large (as in the test above): the move under way. */
+  async function moveUnderway(t: Parameters<typeof setup>[0], storePath?: string) {
+    const trials = scriptedTrials();
+    const h = setup(t, { proof: { mode: 'required', types: ['standard', 'large'], run: trials.run }, ...(storePath ? { storePath } : {}) });
+    const loop = h.make();
+    await h.advance(loop);
+    trials.pending[0]?.finish([[50, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    await h.advance(loop);
+    trials.pending[1]?.finish([[200, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    await h.advance(loop, 301);
+    for (let i = 0; i < 5 && !h.events.some((e) => e.kind === 'rollout' && /shifting: large takes 25 %/.test(e.detail)); i++) await h.advance(loop);
+    assert.ok(h.events.some((e) => e.kind === 'rollout' && /shifting: large takes 25 %/.test(e.detail)), 'the shift began');
+    return { ...h, loop };
+  }
+
+  it('a type move whose new instance fails mid-shift rolls back: recorded first, weights to 0, the old type keeps serving at its count', async (t) => {
+    const { provider, gateway, store, loop, advance } = await moveUnderway(t);
+    t.after(() => store.close());
+    const large = (await provider.list({ pool: 'live' })).filter((i) => i.instanceType === 'large');
+    provider.crash(large[0]?.id as string);
+    await advance(loop);
+    const back = store.decisions({ service: 'web' }).find((d) => d.decision.reason === 'type_change_rolled_back');
+    assert.ok(back, 'recorded');
+    assert.equal(back.target, 3, 'the old count');
+    assert.deepEqual(gateway.members.filter((m) => large.some((x) => x.id === m.id) && m.weight > 0), [], 'no weight left on the new type');
+    assert.equal((await provider.list({ pool: 'live' })).filter((i) => i.instanceType === 'standard' && i.state === 'ready').length, 3, 'the old type at its count');
+    // The same proof does not retry the move at once (typeRetrySeconds); the pool may scale in on its own type meanwhile.
+    for (let i = 0; i < 3; i++) await advance(loop);
+    const live = (await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining');
+    assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['standard'], JSON.stringify(live.map((i) => [i.id, i.state, i.labels])));
+    assert.equal(loop.state().instanceType, 'standard');
+    assert.equal(loop.state().rollout?.outcome, 'rolled_back');
+  });
+
+  it('kill -9 mid-move: the restart records the rollback, keeps the old type at its count and removes the new instances', async (t) => {
+    const storePath = join(tempDir(t), 'store.db');
+    const first = await moveUnderway(t, storePath);
+    // The process dies: the loop is gone, the provider (the instances) and the store (the open record) remain.
+    const { provider } = first;
+    assert.equal((await provider.list({ pool: 'live' })).filter((i) => i.instanceType === 'large').length, first.store.decisions({ service: 'web' }).find((d) => d.boundReason === 'proven_type_change')?.decision.desired);
+    const recovered = recoverRollouts(first.store, 'web', 'reactive', first.now());
+    assert.equal(recovered.length, 1);
+    const back = first.store.decisions({ service: 'web' }).at(-1);
+    assert.equal(back?.decision.reason, 'type_change_rolled_back');
+    assert.equal(back?.target, 3, 'the pool before the move');
+    const second = first.make();
+    t.after(() => first.store.close());
+    for (let i = 0; i < 4; i++) await first.advance(second);
+    const live = (await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining');
+    assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['standard'], 'the new type\'s instances went');
+    assert.ok(live.length >= 1);
+    assert.equal(second.state().instanceType, 'standard');
+    assert.ok(first.store.experiments().every((e) => e.kind !== 'rollout' || e.finishedAt !== null), 'nothing left open');
   });
 });
