@@ -30,11 +30,24 @@ export class RunMetrics {
           for (const result of ['sampled', 'mirrored', 'dropped', 'failed'] as const) this.inc({ result }, m[result]);
         },
       });
+      new Counter({
+        name: 'shadowscale_warm_requests_total',
+        help: 'Sampled reads copied to warming instances (the warm pool, new live instances before they serve), answers discarded: sent, failed, dropped (a target far behind)',
+        labelNames: ['result'],
+        registers: reg,
+        async collect() {
+          this.reset();
+          const m = await mirror();
+          this.inc({ result: 'sent' }, m.warmSent);
+          this.inc({ result: 'failed' }, m.warmFailed);
+          this.inc({ result: 'dropped' }, m.warmDropped);
+        },
+      });
     }
     const price = (type: string): number => cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
     new Gauge({
       name: 'shadowscale_instances',
-      help: 'Instances per service, pool and state (requested = not failed or draining; warming = ready but within its type\'s warm-up)',
+      help: 'Instances per service, pool (live, shadow, warm: the warm pool out of the balancer) and state (requested = not failed or draining; warming = ready but within its type\'s warm-up)',
       labelNames: ['service', 'pool', 'state'],
       registers: reg,
       async collect() {
@@ -42,8 +55,9 @@ export class RunMetrics {
         const all = await provider.list();
         const t = now();
         for (const s of services) {
-          for (const pool of ['live', 'shadow'] as const) {
-            const xs = all.filter((i) => i.service === s.name && i.pool === pool && i.labels.trial === undefined && i.labels.ab === undefined);
+          const warm = new Set(s.loop.state().warmPool?.ids ?? []);
+          for (const pool of ['live', 'shadow', 'warm'] as const) {
+            const xs = all.filter((i) => i.service === s.name && (pool === 'warm' ? warm.has(i.id) : i.pool === pool && !warm.has(i.id)) && i.labels.trial === undefined && i.labels.ab === undefined);
             const ready = xs.filter((i) => i.state === 'ready');
             this.set({ service: s.name, pool, state: 'requested' }, xs.filter((i) => i.state !== 'failed' && i.state !== 'draining').length);
             this.set({ service: s.name, pool, state: 'starting' }, xs.filter((i) => i.state === 'starting').length);

@@ -36,7 +36,10 @@ const finite = (x: number | undefined): number | null => (x !== undefined && Num
 export async function serviceView(svc: ApiService, d: ViewDeps) {
   const st = svc.loop.state();
   const now = d.now();
-  const instances = (await d.provider.list({ service: svc.name })).filter((i) => i.labels.trial === undefined && i.labels.ab === undefined);
+  const listed = (await d.provider.list({ service: svc.name })).filter((i) => i.labels.trial === undefined && i.labels.ab === undefined);
+  // The warm pool's instances are live-pool instances out of the balancer: shown apart.
+  const warmIds = new Set(st.warmPool?.ids ?? []);
+  const instances = listed.filter((i) => !warmIds.has(i.id));
   const warmupSeconds = (t: string): number => d.cfg.instanceTypes[t]?.warmupSeconds ?? 0;
   const pool = (kind: 'live' | 'shadow') => {
     const xs = instances.filter((i) => i.pool === kind);
@@ -71,6 +74,13 @@ export async function serviceView(svc: ApiService, d: ViewDeps) {
     live: pool('live'),
     shadow: pool('shadow'),
     arms: svc.ab ? svc.ab.sizes() : null,
+    warmPool: st.warmPool
+      ? (() => {
+          const xs = listed.filter((i) => warmIds.has(i.id) && i.state !== 'failed' && i.state !== 'draining');
+          const perHour = xs.reduce((a, i) => a + (d.cfg.instanceTypes[i.instanceType]?.prices.onDemandPerHour ?? 0), 0);
+          return { size: st.warmPool.size, requested: xs.length, ready: st.warmPool.ready, claims: st.warmPool.claims, returns: st.warmPool.returns, instanceSeconds: st.warmPool.instanceSeconds, costPerHour: perHour };
+        })()
+      : null,
     trials: { running: t?.trials.running ?? 0, instanceSeconds: t?.trials.instanceSeconds ?? 0 },
     slo: svc.config.slo,
     lastTick: t

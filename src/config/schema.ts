@@ -148,6 +148,13 @@ const scaling = z.strictObject({
     })
     .refine((x) => x.maxWeight >= x.stepWeight, { message: 'maxWeight must be at least stepWeight', path: ['maxWeight'] })
     .prefault({}),
+  warmPool: z
+    .strictObject({
+      size: nonNegativeInt().default(0).describe("Pre-started instances of the live type kept out of the balancer, fed sampled reads by the mirror (answers discarded) so they stay warm; a scale-out takes them first (they serve at once, already warm) and the pool is refilled. Their cost is shown (instance-seconds). 0: no warm pool"),
+      reuseOnScaleIn: bool().default(true).describe('A scale-in returns instances to the warm pool while it is below its size, instead of deleting them'),
+    })
+    .prefault({})
+    .describe('A warm pool (as AWS warm pools) for stateless services: a stateful one cannot keep warm instances in step with live'),
   rollout: z
     .strictObject({
       shadowWindows: positiveInt().default(3).describe('Delta-analysis windows in a row in which the new version on the shadow must match live (latency at comparable load, errors) before the capacity trial and the shift'),
@@ -433,6 +440,7 @@ export const configSchema = z
       (s.scaling.trials.types ?? []).forEach((t, j) => {
         if (!(t in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'trials', 'types', j], message: `unknown instance type "${t}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
       });
+      if (s.scaling.warmPool.size > 0 && s.shadow.sync === 'snapshot') ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'warmPool', 'size'], message: 'a warm pool needs a stateless service: with shadow.sync "snapshot" its instances would miss live\'s writes (set size 0)' });
       if (s.pool.min > s.pool.max) ctx.addIssue({ code: 'custom', path: ['services', i, 'pool', 'min'], message: `min (${s.pool.min}) is above max (${s.pool.max})` });
       s.events.forEach((e, j) => {
         if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });

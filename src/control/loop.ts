@@ -75,6 +75,8 @@ export interface LoopSettings {
   readonly rampIn?: ShiftSettings;
   /** New live instances of a scale-out take client requests only once their type's warm-up has passed since they were ready. */
   readonly warmBeforeTraffic?: boolean;
+  /** A warm pool of pre-started live-type instances out of the balancer (undefined or size 0: none). */
+  readonly warmPool?: { readonly size: number; readonly reuseOnScaleIn: boolean };
   /** After a type move rolled back, no type change for this long (default 600 s). */
   readonly typeRetrySeconds?: number;
   /** The version live runs at start (the latest completed rollout's, else the configured one; default "base"). */
@@ -83,6 +85,16 @@ export interface LoopSettings {
   readonly versions?: Readonly<Record<string, readonly string[]>>;
   /** Version rollouts (control/rollout.ts); undefined: none can start. */
   readonly rollout?: RolloutConfig;
+}
+
+export interface WarmPoolState {
+  readonly size: number;
+  readonly ids: readonly string[];
+  readonly ready: number;
+  readonly instanceSeconds: number;
+  /** Instances a scale-out took from the pool, and scaled-in ones it took back. */
+  readonly claims: number;
+  readonly returns: number;
 }
 
 /** An operator's override of the pool bounds, until `until` (ms since the epoch). */
@@ -109,6 +121,8 @@ export interface LoopState {
   readonly shadowVersion: string;
   /** The rollout under way or the last one of this run. */
   readonly rollout: RolloutView | null;
+  /** The warm pool (null: none configured): its instances, how many are ready, their cost in instance-seconds, claims and returns. */
+  readonly warmPool: WarmPoolState | null;
   readonly perInstanceRps: number;
   readonly lastTick: TickReport | undefined;
   /** The most recent delta analyses, oldest first. */
@@ -271,6 +285,15 @@ export class ServiceLoop {
   private liveVersion: string;
   private shadowVersion: string;
   private rollout: Rollout | undefined;
+  /** The warm pool's instances (kept in the store before one joins or leaves it), its ready ones this tick, and what it cost and did. */
+  private readonly warmIds: Set<string>;
+  private warmReady: Instance[] = [];
+  /** Taken from the warm pool this tick: requested live instances until the next tick lists them as live. */
+  private readonly claimed = new Set<string>();
+  private warmSeconds = 0;
+  private warmClaims = 0;
+  private warmReturns = 0;
+  private warmTargets = '';
   /** Switchovers a restart rolled back (their instances are not the live pool's). */
   private readonly rolledBack = new Set<string>();
   private deltaStartedAt = Number.NaN;
@@ -294,6 +317,7 @@ export class ServiceLoop {
     this.slots = s.slots;
     this.liveVersion = s.version ?? BASE_VERSION;
     this.shadowVersion = this.liveVersion;
+    this.warmIds = new Set(d.store.warmPool(s.service));
     // A restart resumes from the store: the last recorded target and its sequence.
     const last = d.store.decisions({ service: s.service, limit: 1 })[0];
     if (last) {
@@ -342,6 +366,7 @@ export class ServiceLoop {
       version: this.liveVersion,
       shadowVersion: this.shadowVersion,
       rollout: this.rollout?.view() ?? null,
+      warmPool: this.s.warmPool && this.s.warmPool.size > 0 ? { size: this.s.warmPool.size, ids: [...this.warmIds].sort(), ready: this.warmReady.length, instanceSeconds: this.warmSeconds, claims: this.warmClaims, returns: this.warmReturns } : null,
       perInstanceRps: this.perInstanceRps,
       lastTick: this.lastReport,
       deltas: [...this.deltas],
@@ -593,7 +618,10 @@ export class ServiceLoop {
     const dt = Number.isFinite(this.lastTickAt) ? Math.max(1e-3, (now - this.lastTickAt) / 1000) : s.tickSeconds;
     this.lastTickAt = now;
     const usable = (i: Instance): boolean => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id);
-    const live = all.filter((i) => i.pool === 'live');
+    this.claimed.clear();
+    // The warm pool's instances are live-pool instances out of the balancer: not counted, not members.
+    const pooled = all.filter((i) => i.pool === 'live' && this.warmIds.has(i.id));
+    const live = all.filter((i) => i.pool === 'live' && !this.warmIds.has(i.id));
     const shadow = all.filter((i) => i.pool === 'shadow');
     const liveUp = live.filter(usable);
     const liveReady = liveUp.filter((i) => i.state === 'ready');
@@ -686,6 +714,13 @@ export class ServiceLoop {
       this.shadowTargets = allTargets;
       await this.d.gateway.setShadowTargets(allTargets ? allTargets.split(',') : []);
     }
+    // Warming targets: the warm pool's ready instances and new live instances warming before they serve get
+    // sampled reads (answers discarded), so they are warm by serving, not by time alone.
+    const warmUrls = [...pooled.filter((i) => i.state === 'ready' && usable(i)), ...liveReady.filter((i) => this.warming.has(i.id))].map((i) => i.url).sort().join(',');
+    if (warmUrls !== this.warmTargets) {
+      this.warmTargets = warmUrls;
+      await this.d.gateway.setWarmTargets(warmUrls ? warmUrls.split(',') : []);
+    }
 
     // 3. Repair: failed instances go; the live pool is refilled to the target, the shadow to its size.
     for (const i of all.filter((x) => x.state === 'failed' && !this.deleting.has(x.id))) {
@@ -696,7 +731,9 @@ export class ServiceLoop {
     }
     for (const i of shadowReady) if (this.needsSync.has(i.id) && this.syncBegun.has(i.id) && !this.syncing.has(i.id) && s.shadow.sync === 'snapshot') void this.sync(i, liveReady);
     this.checkDigests(now, shadowReady, liveReady);
-    const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates.values()].filter((p) => p === pool).length;
+    // Requested and not listed yet: creates under way (the warm pool's apart), and live instances claimed from the warm pool this tick.
+    const pending = (pool: 'live' | 'shadow'): number => [...this.pendingCreates].filter(([id, p]) => p === pool && !this.warmIds.has(id)).length + (pool === 'live' ? this.claimed.size : 0);
+    this.tendWarmPool(pooled, dt);
     // While the pool moves to another instance type, the old type's instances are extra capacity until the
     // move removes them: counts, repair and decisions are of the new type's instances.
     const liveOwn = liveUp.filter(own);
@@ -783,7 +820,7 @@ export class ServiceLoop {
           else {
             // Newest first: starting instances cost nothing to drop, and the oldest are warm.
             const victims = [...liveOwn].sort((a, b) => (a.state === b.state ? b.createdAt - a.createdAt : a.state === 'starting' ? -1 : 1)).slice(0, current - final.desired);
-            for (const v of victims) this.remove(v, `scale in (decision ${this.decisionSeq})`);
+            for (const v of victims) if (!this.returnToWarmPool(v)) this.remove(v, `scale in (decision ${this.decisionSeq})`);
           }
         }
       }
@@ -907,15 +944,73 @@ export class ServiceLoop {
     this.lastFitAt = now;
   }
 
-  private createLive(count: number, tag: string, mayRamp = true): void {
+  private createLive(count: number, tag: string): void {
     // Created while others serve: a scale-out or a replacement, which warms and ramps in (when configured).
-    // A move to another type waits for its new instances itself (moveToType).
-    const gradual = mayRamp && this.members.size > 0 && (this.s.warmBeforeTraffic === true || this.s.rampIn !== undefined);
-    for (let k = 0; k < count; k++) {
+    const gradual = this.members.size > 0 && (this.s.warmBeforeTraffic === true || this.s.rampIn !== undefined);
+    // The warm pool first, warmest (longest ready) first: kept out of the pool in the store before it
+    // serves; one past its type's warm-up joins at a full weight at the next reconcile. The pool refills.
+    const now = this.d.now();
+    const warmMs = (this.s.types?.[this.liveType]?.warmupSeconds ?? 0) * 1000;
+    const claims = [...this.warmReady].sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0)).slice(0, count);
+    if (claims.length > 0) {
+      for (const c of claims) {
+        this.warmIds.delete(c.id);
+        this.claimed.add(c.id);
+        if (gradual && now - (c.readyAt ?? now) < warmMs) this.gradual.add(c.id);
+      }
+      this.d.store.setWarmPool(this.s.service, [...this.warmIds]);
+      this.warmReady = this.warmReady.filter((i) => !this.claimed.has(i.id));
+      this.warmClaims += claims.length;
+      this.emit('switchover', `warm pool: ${claims.length} warm instance(s) serve now (${claims.map((c) => c.id).join(', ')}); ${count - claims.length} created; the pool refills`, { claimed: claims.length, created: count - claims.length });
+    }
+    for (let k = 0; k < count - claims.length; k++) {
       const id = `${this.s.service}-live-${tag}-${k}`;
       if (gradual) this.gradual.add(id);
       this.create('live', id, this.liveType);
     }
+  }
+
+  /**
+   * The warm pool (scaling.warmPool): ids whose instance is gone leave its record; instances of another type
+   * or version than live's are replaced; it is refilled to its size (each id kept in the store before its
+   * instance is created, so a crash never leaves an instance nobody counts) or trimmed, newest first (one
+   * still starting goes before a warm one given back by a scale-in).
+   */
+  private tendWarmPool(pooled: readonly Instance[], dt: number): void {
+    const size = this.s.warmPool?.size ?? 0;
+    const before = this.warmIds.size;
+    const listed = new Set(pooled.map((i) => i.id));
+    for (const id of [...this.warmIds]) if (!listed.has(id) && !this.pendingCreates.has(id)) this.warmIds.delete(id);
+    const up = pooled.filter((i) => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id));
+    this.warmSeconds += up.length * dt;
+    const fits = (i: Instance): boolean => i.instanceType === this.liveType && versionOf(i) === this.liveVersion;
+    for (const i of up) if (!fits(i)) this.remove(i, `warm pool: runs ${i.instanceType} ${versionOf(i)}, not the live pool's ${this.liveType} ${this.liveVersion}`);
+    const keep = up.filter(fits);
+    const pendingWarm = [...this.pendingCreates.keys()].filter((id) => this.warmIds.has(id)).length;
+    if (keep.length + pendingWarm < size) {
+      const ids = Array.from({ length: size - keep.length - pendingWarm }, (_, k) => `${this.s.service}-warm-${this.d.now().toString(36)}-${k}`);
+      for (const id of ids) this.warmIds.add(id);
+      this.d.store.setWarmPool(this.s.service, [...this.warmIds]);
+      for (const id of ids) this.create('live', id, this.liveType);
+    } else if (keep.length > size) {
+      for (const i of [...keep].sort((a, b) => b.createdAt - a.createdAt).slice(0, keep.length - size)) this.remove(i, 'warm pool resized');
+    }
+    if (this.warmIds.size !== before) this.d.store.setWarmPool(this.s.service, [...this.warmIds]);
+    this.warmReady = keep.filter((i) => i.state === 'ready' && !this.deleting.has(i.id));
+  }
+
+  /** A scaled-in live instance goes back to the warm pool (reuseOnScaleIn) while the pool is below its size; the reconcile drains it. */
+  private returnToWarmPool(i: Instance): boolean {
+    const wp = this.s.warmPool;
+    if (!wp || !wp.reuseOnScaleIn || i.state !== 'ready' || i.instanceType !== this.liveType || versionOf(i) !== this.liveVersion) return false;
+    // Below its size in ready instances: a warm one back beats one still starting (the trim drops the newest).
+    if (this.warmReady.length >= wp.size) return false;
+    this.warmIds.add(i.id);
+    this.d.store.setWarmPool(this.s.service, [...this.warmIds]);
+    this.warmReady.push(i);
+    this.warmReturns++;
+    this.emit('switchover', `warm pool: ${i.id} scaled in, back to the warm pool (drained from the balancer, kept warm)`, { returned: 1 });
+    return true;
   }
 
   private createShadow(count: number): void {

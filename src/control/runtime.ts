@@ -317,6 +317,7 @@ export class Runtime {
           mode: sc.mode,
           ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
           typeRetrySeconds: sc.switchover.typeRetrySeconds,
+          ...(sc.warmPool.size > 0 ? { warmPool: { size: sc.warmPool.size, reuseOnScaleIn: sc.warmPool.reuseOnScaleIn } } : {}),
           version: liveVersion,
           versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, Object.keys(t.versions)])),
           rollout: { ...sc.rollout, shift: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } },

@@ -47,6 +47,9 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
     case 'shadow':
       g.mirror.setTargets(c.urls);
       return true;
+    case 'warm':
+      g.mirror.setWarmTargets(c.urls);
+      return true;
     case 'arms':
       g.mirror.setArms(c.urls);
       return true;

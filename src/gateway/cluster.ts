@@ -44,6 +44,7 @@ export type WorkerCommand =
   | { op: 'interval' }
   | { op: 'shadow'; urls: readonly string[] }
   | { op: 'arms'; urls: readonly string[] }
+  | { op: 'warm'; urls: readonly string[] }
   | { op: 'syncBegin'; url: string }
   | { op: 'syncFinish'; url: string; applied: Readonly<Record<string, readonly number[]>> }
   | { op: 'syncAbort'; url: string }
@@ -265,6 +266,10 @@ export class ClusterGateway implements GatewayControl {
   async setArmTargets(urls: readonly string[]): Promise<void> {
     this.arms = [...urls];
     await this.all({ op: 'arms', urls });
+  }
+
+  async setWarmTargets(urls: readonly string[]): Promise<void> {
+    await this.all({ op: 'warm', urls });
   }
 
   async beginSync(url: string): Promise<Record<string, number>> {

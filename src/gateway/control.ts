@@ -58,6 +58,8 @@ export interface GatewayControl {
   shadowTargets(): Promise<readonly string[]>;
   /** Replace the A/B arms (src/proof/ab.ts): each URL receives every request sampled for the arms. */
   setArmTargets(urls: readonly string[]): Promise<void>;
+  /** Instances fed sampled reads before they serve (warming live instances, the warm pool); answers discarded. */
+  setWarmTargets(urls: readonly string[]): Promise<void>;
   /**
    * The versioned sync of a stateful shadow (docs/design/live-loop.md): from now on its mutations wait;
    * per origin (a process of the gateway), the lowest sequence number that may still reach it.
@@ -97,7 +99,7 @@ export function workerReport(g: Gateway): WorkerReport {
 export function mergeReports(reports: readonly WorkerReport[], now: () => number): { metrics: TrafficMetrics; stats: StatsView } {
   const metrics = new TrafficMetrics(now);
   for (const r of reports) metrics.absorb(r.traffic);
-  const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, rate: reports[0]?.mirror.rate ?? 0 };
+  const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, warmSent: 0, warmFailed: 0, warmDropped: 0, rate: reports[0]?.mirror.rate ?? 0 };
   const errors: Record<string, number> = {};
   const live = new Map<string, MemberView>();
   for (const r of reports) {
@@ -138,6 +140,7 @@ export function localControl(g: Gateway): GatewayControl {
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
     setArmTargets: (urls) => Promise.resolve(g.mirror.setArms(urls)),
+    setWarmTargets: (urls) => Promise.resolve(g.mirror.setWarmTargets(urls)),
     beginSync: (url) => Promise.resolve(g.mirror.beginSync(url)),
     finishSync: (url, applied) => Promise.resolve(g.mirror.finishSync(url, applied)),
     abortSync: (url) => Promise.resolve(g.mirror.abortSync(url)),

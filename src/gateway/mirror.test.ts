@@ -1,6 +1,7 @@
 // Unit tests (table): the mirror's replay ring, the recent requests the proof gate's trials replay.
 // Bounded in count and body bytes whatever the traffic, scrubbed as the shadow gets them, oldest first.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { Mirror, REPLAY_LIMITS, type MirroredRequest } from './mirror.js';
 
@@ -166,5 +167,53 @@ describe('Mirror: the versioned sync of a stateful shadow', () => {
     const b = m.stamp();
     assert.equal(a.header, `${m.origin}.1`);
     assert.equal(b.seq, 2);
+  });
+});
+
+describe('Mirror: warming targets', () => {
+  const createServer = http.createServer;
+  const target = async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url}`);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  };
+  const wait = async (ok: () => boolean): Promise<void> => {
+    for (let k = 0; k < 100 && !ok(); k++) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('sampled reads reach the warming targets in turn, answers discarded and not measured as the shadow; never mutations', async () => {
+    const shadowT = await target();
+    const a = await target();
+    const b = await target();
+    const results: string[] = [];
+    const m = new Mirror({ targets: [shadowT.url], mode: 'full', rate: 1, queueLimit: 1000 }, () => 0, (r) => results.push(r.path ?? ''));
+    try {
+      m.setWarmTargets([a.url, b.url]);
+      assert.deepEqual(m.getWarmTargets(), [a.url, b.url]);
+      for (let k = 0; k < 6; k++) m.submit({ method: 'GET', path: `/r${k}`, headers: { host: 'x' }, body: undefined, orderKey: `/r${k}` });
+      m.submit({ method: 'POST', path: '/write', headers: { host: 'x' }, body: Buffer.from('v'), orderKey: '/write' });
+      await wait(() => a.seen.length + b.seen.length >= 6 && shadowT.seen.length >= 7);
+      assert.equal(shadowT.seen.length, 7, 'the shadow gets everything sampled');
+      assert.deepEqual([a.seen.length, b.seen.length], [3, 3], 'one warming target per read, in turn');
+      assert.ok(![...a.seen, ...b.seen].some((x) => x.startsWith('POST')), 'no mutation reaches a warming target');
+      assert.equal(results.length, 7, 'only the shadow answers are measured');
+      assert.deepEqual({ sent: m.snapshot().warmSent, failed: m.snapshot().warmFailed }, { sent: 6, failed: 0 });
+      // With warming targets only, reads are still sampled for them.
+      m.setTargets([]);
+      m.setWarmTargets([a.url]);
+      assert.equal(m.sample('GET', undefined), true);
+      m.setWarmTargets([]);
+      assert.equal(m.sample('GET', undefined), false);
+    } finally {
+      await m.close();
+      await Promise.all([shadowT.close(), a.close(), b.close()]);
+    }
   });
 });

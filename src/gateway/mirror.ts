@@ -88,6 +88,9 @@ export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
  */
 export const ARM_LIMITS = { connections: 512, inFlight: 4096, timeoutMs: 30_000 } as const;
 
+/** Per warming target: connections, copies in flight (beyond: dropped), answer timeout. */
+export const WARM_LIMITS = { connections: 16, inFlight: 256, timeoutMs: 30_000 } as const;
+
 export interface MirroredRequest {
   readonly method: string;
   readonly path: string;
@@ -147,9 +150,13 @@ export interface MirrorStats {
   armSent: number;
   armFailed: number;
   armDropped: number;
+  /** Warming targets (new live instances before they take client requests, the warm pool): copies sent, failed, dropped (a target far behind). */
+  warmSent: number;
+  warmFailed: number;
+  warmDropped: number;
 }
 
-export const MIRROR_COUNTERS = ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued', 'armSampled', 'armSent', 'armFailed', 'armDropped'] as const;
+export const MIRROR_COUNTERS = ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued', 'armSampled', 'armSent', 'armFailed', 'armDropped', 'warmSent', 'warmFailed', 'warmDropped'] as const;
 
 /** FNV-1a, 32 bit: a stable hash for consistent sampling. */
 export function fnv1a(text: string): number {
@@ -178,8 +185,10 @@ export class Mirror {
   private next = 0;
   private readonly queue: MirroredRequest[] = [];
   private readonly keyChains = new Map<string, Promise<void>>();
-  private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0 };
+  private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, warmSent: 0, warmFailed: 0, warmDropped: 0 };
   private arms: { url: string; pool: Pool; inFlight: number }[] = [];
+  private warm: { url: string; pool: Pool; inFlight: number }[] = [];
+  private nextWarm = 0;
   private readonly scrubber: Scrubber;
   private readonly replay: ReplayRequest[] = [];
   private replayHead = 0;
@@ -333,6 +342,21 @@ export class Mirror {
     for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
   }
 
+  /**
+   * Replace the warming targets: instances that get a copy of sampled reads (never mutations: they hold
+   * no copy of live's state), answers discarded and not measured, so they are warm before they serve.
+   */
+  setWarmTargets(urls: readonly string[]): void {
+    const keep = new Map(this.warm.map((a) => [a.url, a]));
+    const next = [...new Set(urls)];
+    this.warm = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: WARM_LIMITS.connections, headersTimeout: WARM_LIMITS.timeoutMs, bodyTimeout: WARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
+    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
+  }
+
+  getWarmTargets(): readonly string[] {
+    return this.warm.map((a) => a.url);
+  }
+
   get mode(): MirrorMode {
     return this.o.mode;
   }
@@ -366,7 +390,7 @@ export class Mirror {
   sample(method: string, key: string | undefined): boolean {
     // Metadata mode records locally and needs no shadow targets. A stateful service's mutations are taken
     // even with none: a shadow whose sync begins before live has answered one must get it.
-    if (this.pools.length === 0 && this.o.mode !== 'metadata' && !(this.o.stateful && this.o.mirrorMutations && this.isMutation(method))) return false;
+    if (this.pools.length === 0 && this.warm.length === 0 && this.o.mode !== 'metadata' && !(this.o.stateful && this.o.mirrorMutations && this.isMutation(method))) return false;
     const take = (this.o.mirrorMutations && this.isMutation(method)) || (key !== undefined ? fnv1a(key) / 4294967296 < this.rate : this.random() < this.rate);
     if (take) this.stats.sampled++;
     return take;
@@ -490,7 +514,7 @@ export class Mirror {
   async close(): Promise<void> {
     this.closed = true;
     const flushed = this.recordStream ? new Promise<void>((resolve) => (this.recordStream as WriteStream).end(() => resolve())) : Promise.resolve();
-    await Promise.all([...this.pools.map((p) => p.destroy()), ...this.arms.map((a) => a.pool.destroy()), flushed]);
+    await Promise.all([...this.pools.map((p) => p.destroy()), ...this.arms.map((a) => a.pool.destroy()), ...this.warm.map((a) => a.pool.destroy()), flushed]);
   }
 
   private prepare(req: MirroredRequest): MirroredRequest | undefined {
@@ -552,6 +576,30 @@ export class Mirror {
     ).then(() => undefined);
   }
 
+  /** A sampled read to the next warming target, fire and forget (bounded per target; never waits). */
+  private sendWarm(r: MirroredRequest): void {
+    if (this.warm.length === 0) return;
+    const a = this.warm[this.nextWarm++ % this.warm.length] as (typeof this.warm)[number];
+    if (a.inFlight >= WARM_LIMITS.inFlight) {
+      this.stats.warmDropped++;
+      return;
+    }
+    a.inFlight++;
+    let settled = false;
+    const settle = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      a.inFlight--;
+      if (ok) this.stats.warmSent++;
+      else this.stats.warmFailed++;
+    };
+    try {
+      a.pool.dispatch({ method: r.method, path: r.path, headers: r.headers, body: r.body ?? null }, { onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => settle(true), onError: () => settle(false) });
+    } catch {
+      settle(false);
+    }
+  }
+
   private pump(): void {
     while (this.stats.inFlight < this.o.concurrency && this.queue.length > 0) {
       this.send(this.queue.shift() as MirroredRequest);
@@ -563,6 +611,7 @@ export class Mirror {
    * mutation goes to every shadow target (a syncing one buffers it), anything else to one in turn.
    */
   private send(r: MirroredRequest, done?: () => void): void {
+    if (!this.isMutation(r.method)) this.sendWarm(r);
     const mutation = this.o.stateful && this.isMutation(r.method);
     // Every shadow being synced holds a stateful mutation, a target already or not yet (its sync begins
     // before it becomes one).

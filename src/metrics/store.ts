@@ -332,6 +332,20 @@ export class Store implements InstanceRegistry {
     }
   }
 
+  /** The warm pool's instance ids of a service (control/loop.ts), as last kept. */
+  warmPool(service: string): string[] {
+    return this.guard(() => {
+      const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`warm-pool:${service}`) as { value: string } | undefined;
+      const ids = row ? (JSON.parse(row.value) as unknown) : [];
+      return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+    });
+  }
+
+  /** Keep the warm pool's instance ids of a service: written before an instance joins or leaves the pool. */
+  setWarmPool(service: string, ids: readonly string[]): void {
+    this.setMeta(`warm-pool:${service}`, JSON.stringify([...ids].sort()));
+  }
+
   /** Keep a value in the store's meta table (the owner's address for the CLI, say). */
   setMeta(key: string, value: string): void {
     return this.guard(() => {

@@ -40,7 +40,7 @@ const GATE_TYPES: Record<string, GateType> = {
   large: { name: 'large', slots: 16, serviceTimeSeconds: 0.025, prices: { onDemandPerHour: 0.05, spotPerHour: 0.02, reservedPerHour: 0.03 }, provisioningSeconds: 1, warmupSeconds: 0 },
 };
 
-function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; strategy?: 'reactive' | 'hybrid'; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial } } = {}) {
+function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; strategy?: 'reactive' | 'hybrid'; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial }; extra?: Partial<LoopSettings> } = {}) {
   const strategyName = o.strategy ?? 'reactive';
   const cfg = loadConfig({ sets: [`services[0].scaling.strategy=${strategyName}`, 'services[0].scaling.periodSeconds=1', 'services[0].scaling.staleMetricsSeconds=3', 'services[0].pool.min=1', 'services[0].pool.max=10'] });
   const model = serviceModel(cfg, cfg.services[0] as (typeof cfg.services)[number]);
@@ -67,6 +67,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
     forecast: { level: 0.8, refitSeconds: 60, bucketSeconds: 1, timeScale: 1, historySeconds: 3600 },
     delta: { ...DEFAULT_DELTA, windowTicks: 10, confirmWindows: 3, action: 'horizontal' },
     types: { standard: { slots: model.type.slots, serviceTimeSeconds: model.type.serviceTimeMs / 1000 }, large: { slots: 16, serviceTimeSeconds: 0.025 } },
+    ...o.extra,
   };
   const gate = o.proof
     ? new ProofGate(
@@ -74,7 +75,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
         { provider, log: store, now, runTrial: o.proof.run, onEvent: (kind, detail) => events.push({ at: now(), kind, detail }) },
       )
     : undefined;
-  const make = (): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store, strategy: buildStrategy(strategyName, model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
+  const make = (st: Store = store): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store: st, strategy: buildStrategy(strategyName, model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
   const advance = async (loop: ServiceLoop, seconds = 1) => {
     clock += seconds * 1000;
     provider.tick();
@@ -326,6 +327,59 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.deepEqual([...new Set(live.map((i) => i.instanceType))], ['large']);
     assert.equal(live.length, moved.decision.desired);
     assert.equal(loop.state().instanceType, 'large');
+  });
+
+  it('a warm pool: kept out of the balancer and fed sampled reads, taken first by a scale-out, refilled, given scaled-in instances back, kept across a restart', async (t) => {
+    const storePath = join(tempDir(t), 'store.db');
+    const { provider, gateway, store, events, make, advance, now } = setup(t, { storePath, extra: { warmPool: { size: 2, reuseOnScaleIn: true } } });
+    t.after(() => store.close());
+    const loop = make();
+    await advance(loop);
+    await advance(loop);
+    const pool = new Set(store.warmPool('web'));
+    assert.equal(pool.size, 2, 'the pool is on record');
+    const live = await provider.list({ pool: 'live' });
+    assert.equal(live.length, 5, '3 live + 2 warm');
+    assert.deepEqual(gateway.members.map((m) => m.id).sort(), live.filter((i) => !pool.has(i.id)).map((i) => i.id).sort(), 'warm instances take no client request');
+    assert.deepEqual([...gateway.mirror.getWarmTargets()].sort(), live.filter((i) => pool.has(i.id)).map((i) => i.url).sort(), 'the mirror feeds them');
+    assert.equal(loop.state().warmPool?.ready, 2);
+    assert.equal(loop.state().target, 3, 'not counted in the live pool');
+    // A scale-out of two (the operator raises the minimum): both come from the pool, nothing is created for it.
+    const created = provider.calls.filter((c) => c.method === 'create').length;
+    loop.overrideBounds({ min: 5, until: now() + 3600_000 }, 'test');
+    await advance(loop);
+    await advance(loop);
+    const creates = provider.calls.filter((c) => c.method === 'create').slice(created).map((c) => c.args[0] as { id: string; pool: string }).filter((c) => c.pool === 'live').map((c) => c.id);
+    assert.ok(creates.every((id) => id.includes('-warm-')), `only the pool is refilled: ${creates.join(', ')}`);
+    assert.equal(creates.length, 2);
+    for (const id of pool) assert.ok(gateway.members.some((m) => m.id === id && m.weight === 1), `${id} serves at a full weight`);
+    assert.equal(loop.state().warmPool?.claims, 2);
+    assert.ok(events.some((e) => e.kind === 'switchover' && /warm pool: 2 warm instance\(s\) serve now/.test(e.detail)));
+    // A scale-in while one pooled instance just failed (its replacement only starting): a scaled-in warm
+    // instance goes back to the pool instead, the starting replacement is trimmed.
+    const [lost] = store.warmPool('web');
+    provider.crash(lost as string);
+    loop.clearBounds('test');
+    await advance(loop, 301);
+    assert.equal(loop.state().warmPool?.returns, 1, JSON.stringify(events.filter((e) => e.kind === 'switchover').map((e) => e.detail)));
+    const returned = events.flatMap((e) => /^warm pool: (\S+) scaled in, back to the warm pool/.exec(e.detail)?.[1] ?? []);
+    assert.equal(returned.length, 1);
+    assert.ok(store.warmPool('web').includes(returned[0] as string), 'a scaled-in live instance is in the pool');
+    for (let i = 0; i < 3; i++) await advance(loop);
+    assert.equal(loop.state().warmPool?.ready, 2, 'back to its size');
+    assert.ok(store.warmPool('web').includes(returned[0] as string), 'the warm one stayed');
+    assert.ok(!gateway.members.some((m) => m.id === returned[0]), 'drained from the balancer');
+    assert.ok((loop.state().warmPool?.instanceSeconds ?? 0) > 0, 'their cost is counted');
+    // The restart keeps the pool: its instances stay out of the balancer.
+    store.close();
+    const again = Store.open({ path: storePath });
+    t.after(() => again.close());
+    const kept = again.warmPool('web');
+    assert.equal(kept.length, 2);
+    const second = make(again);
+    await advance(second);
+    assert.deepEqual(second.state().warmPool?.ids, [...kept].sort(), 'the same instances, nothing created for the pool');
+    for (const id of kept) assert.ok(!gateway.members.some((m) => m.id === id && m.weight > 0), `${id} takes no client request after the restart`);
   });
 
   /** A pool of 3 standard instances whose proof moves it to large (as in the test above): the move under way. */

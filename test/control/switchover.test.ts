@@ -89,3 +89,32 @@ describe('ramp-in of new live instances', () => {
     assert.deepEqual(load.failed, []);
   });
 });
+
+describe('warm pool', () => {
+  it('a pre-started instance kept warm by mirrored reads serves at once on a scale-out; the pool refills; no request fails', async (t) => {
+    const dir = tempDir(t);
+    const cfg = loadConfig({ file: rampConfig(dir), sets: ['services[0].scaling.warmPool.size=1', 'services[0].shadow.sampling.rate=0.5', 'gateway.mirror.minRate=0.5'] });
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg, env: {}, api: true, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('one live instance routed and the warm pool ready', async () => (await rt.gateway.members()).length === 1 && rt.loop.state().warmPool?.ready === 1, 20_000);
+    const [pooled] = rt.loop.state().warmPool?.ids ?? [];
+    assert.ok(!(await rt.gateway.members()).some((m) => m.id === pooled), 'out of the balancer');
+    const load = clients(t, `${rt.listen}/work`);
+    await until('the warm instance fed mirrored reads', async () => (await rt.gateway.stats()).mirror.warmSent > 20, 20_000);
+    const createdBefore = (await rt.provider.list({ pool: 'live' })).map((i) => i.id);
+    rt.loop.overrideBounds({ min: 2, until: Date.now() + 600_000 }, 'test');
+    await until('the pooled instance serves', async () => (await rt.gateway.members()).some((m) => m.id === pooled && m.weight === 1), 10_000);
+    await until('the pool refilled', () => rt.loop.state().warmPool?.ready === 1 && !rt.loop.state().warmPool?.ids.includes(pooled as string), 20_000);
+    const fresh = (await rt.provider.list({ pool: 'live' })).filter((i) => !createdBefore.includes(i.id)).map((i) => i.id);
+    assert.deepEqual(fresh, rt.loop.state().warmPool?.ids, 'the only new live-pool instance is the refill');
+    assert.equal(rt.loop.state().warmPool?.claims, 1);
+    assert.ok(events.some((e) => e.kind === 'switchover' && /^warm pool: 1 warm instance\(s\) serve now/.test(e.detail)));
+    // The API shows the pool and what it costs; the live pool's counts leave it out.
+    const view = (await (await fetch(`${rt.apiUrl as string}/api/v1/services/web`)).json()) as { live: { requested: number }; warmPool: { size: number; ready: number; claims: number; instanceSeconds: number; costPerHour: number } };
+    assert.equal(view.live.requested, 2);
+    assert.deepEqual({ size: view.warmPool.size, ready: view.warmPool.ready, claims: view.warmPool.claims }, { size: 1, ready: 1, claims: 1 });
+    assert.ok(view.warmPool.instanceSeconds > 0 && view.warmPool.costPerHour > 0, JSON.stringify(view.warmPool));
+    assert.deepEqual(load.failed, []);
+  });
+});
