@@ -1,7 +1,8 @@
 // bench:backtest — `shadowscale backtest --json` over every series of the shared traces (every
 // numeric column of every CSV), all four strategies, two runs at a time (2 cores), and the NASA
 // headline with an instance-size sweep. Writes bench/results/backtest.md.
-// Usage: npm run bench:backtest -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING]
+// Usage: npm run bench:backtest -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING] [--set PATH=VALUE]
+// (--set: one configuration override passed to every backtest, e.g. a switchover setting to compare)
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,7 +22,7 @@ function series() {
   return traceSeries(traces, ['hour'])
     .filter((x) => !a.only || x.file.includes(a.only))
     .map(({ file, column, step, columns }) => {
-      const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean'];
+      const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean', ...(a.set ? ['--set', a.set] : [])];
       if (step !== undefined) cli.push('--step', String(step));
       return { name: `${relative(traces, file)}${columns > 1 ? ` [${column}]` : ''}`, cli };
     });
@@ -92,8 +93,8 @@ const nasa = results[jobs.findIndex((j) => j.name === 'nasa-http-1995/nasa_http_
 
 let md = `# bench:backtest — strategies against the oracle on every shared trace
 
-Command: \`npm run bench:backtest\` (bench/backtest.mjs; each series is \`shadowscale backtest --input FILE
-[--column C] [--step S] --duplicates mean --peak-rps ${peak} --strategy all --json\`; five NAB files repeat
+Command: \`npm run bench:backtest${a.set ? ` -- --set ${a.set}` : ''}\` (bench/backtest.mjs; each series is \`shadowscale backtest --input FILE
+[--column C] [--step S] --duplicates mean --peak-rps ${peak}${a.set ? ` --set ${a.set}` : ''} --strategy all --json\`; five NAB files repeat
 a time at a daylight-saving jump, merged by their mean)
 Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s for ${jobs.length} series (${cpus().length} at a time).

@@ -294,6 +294,8 @@ export class ServiceLoop {
   private warmClaims = 0;
   private warmReturns = 0;
   private warmTargets = '';
+  /** A ramp-in a restart interrupted: its instances (kept in the store as they joined) are rolled back at the first tick. */
+  private rampLeft: Set<string> | undefined;
   /** Switchovers a restart rolled back (their instances are not the live pool's). */
   private readonly rolledBack = new Set<string>();
   private deltaStartedAt = Number.NaN;
@@ -318,6 +320,8 @@ export class ServiceLoop {
     this.liveVersion = s.version ?? BASE_VERSION;
     this.shadowVersion = this.liveVersion;
     this.warmIds = new Set(d.store.warmPool(s.service));
+    const ramped = d.store.ids(`ramp:${s.service}`);
+    if (ramped.length > 0) this.rampLeft = new Set(ramped);
     // A restart resumes from the store: the last recorded target and its sequence.
     const last = d.store.decisions({ service: s.service, limit: 1 })[0];
     if (last) {
@@ -619,6 +623,7 @@ export class ServiceLoop {
     this.lastTickAt = now;
     const usable = (i: Instance): boolean => i.state !== 'failed' && i.state !== 'draining' && !this.deleting.has(i.id);
     this.claimed.clear();
+    if (this.rampLeft) this.rollBackInterruptedRamp(all, now);
     // The warm pool's instances are live-pool instances out of the balancer: not counted, not members.
     const pooled = all.filter((i) => i.pool === 'live' && this.warmIds.has(i.id));
     const live = all.filter((i) => i.pool === 'live' && !this.warmIds.has(i.id));
@@ -1061,6 +1066,26 @@ export class ServiceLoop {
       this.emit('switchover', `ramp-in started: new live instances at ${this.ramp.state.weight} % of a full weight, +${settings.stepWeight} % every ${settings.intervalSeconds} s while they match the old ones`, { weight: this.ramp.state.weight });
     }
     this.ramp.ids.add(id);
+    // On record before it joins the balancer: a restart mid-ramp rolls these back (rollBackInterruptedRamp).
+    this.d.store.setIds(`ramp:${this.s.service}`, this.ramp.ids);
+  }
+
+  /**
+   * A ramp-in the control plane was killed in: its new instances were never judged to the end, so they are
+   * rolled back as a failed ramp would be (recorded first, drained, deleted); the repair step replaces them
+   * and the replacements ramp in beside the old instances, adopted at full weight.
+   */
+  private rollBackInterruptedRamp(all: readonly Instance[], now: number): void {
+    const ids = this.rampLeft as Set<string>;
+    this.rampLeft = undefined;
+    const left = all.filter((i) => ids.has(i.id) && i.pool === 'live');
+    if (left.length > 0) {
+      const decision: Decision = { strategy: this.d.strategy.name, at: now / 1000, current: this.target, desired: this.target, reason: 'switchover_rolled_back', numbers: { instances: left.length, restarted: 1 } };
+      this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+      this.emit('switchover', `ramp-in interrupted by a restart rolled back: ${left.map((i) => i.id).join(', ')} drained and replaced`, decision.numbers);
+      for (const i of left) this.remove(i, 'ramp-in interrupted by a restart');
+    }
+    this.d.store.setIds(`ramp:${this.s.service}`, []);
   }
 
   /**
@@ -1075,6 +1100,7 @@ export class ServiceLoop {
     if (!ramp || !settings) return;
     if (ramp.ids.size === 0) {
       this.ramp = undefined;
+      this.d.store.setIds(`ramp:${this.s.service}`, []);
       return;
     }
     for (const [id, x] of Object.entries(members ?? {})) {
@@ -1113,6 +1139,7 @@ export class ServiceLoop {
       // Recorded before the rollback acts; the target is unchanged (the repair step replaces the removed instances).
       const decision: Decision = { strategy: this.d.strategy.name, at: now / 1000, current: this.target, desired: this.target, reason: promoted ? 'switchover_promoted' : 'switchover_rolled_back', numbers: { instances: ids.length, checks: state.checks, failedChecks: state.failedChecks, ...numbers } };
       this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+      this.d.store.setIds(`ramp:${this.s.service}`, []);
       this.emit('switchover', `ramp-in ${promoted ? 'promoted' : 'rolled back'}: ${why}`, decision.numbers);
       if (!promoted) {
         for (const id of ids) {

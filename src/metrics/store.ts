@@ -332,18 +332,28 @@ export class Store implements InstanceRegistry {
     }
   }
 
-  /** The warm pool's instance ids of a service (control/loop.ts), as last kept. */
-  warmPool(service: string): string[] {
+  /** A list of instance ids kept in the meta table (`warm-pool:SERVICE`, `ramp:SERVICE`: control/loop.ts). */
+  ids(key: string): string[] {
     return this.guard(() => {
-      const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`warm-pool:${service}`) as { value: string } | undefined;
+      const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
       const ids = row ? (JSON.parse(row.value) as unknown) : [];
       return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
     });
   }
 
+  /** Keep a list of instance ids: written before the instances it names change role. */
+  setIds(key: string, ids: Iterable<string>): void {
+    this.setMeta(key, JSON.stringify([...ids].sort()));
+  }
+
+  /** The warm pool's instance ids of a service, as last kept. */
+  warmPool(service: string): string[] {
+    return this.ids(`warm-pool:${service}`);
+  }
+
   /** Keep the warm pool's instance ids of a service: written before an instance joins or leaves the pool. */
-  setWarmPool(service: string, ids: readonly string[]): void {
-    this.setMeta(`warm-pool:${service}`, JSON.stringify([...ids].sort()));
+  setWarmPool(service: string, ids: Iterable<string>): void {
+    this.setIds(`warm-pool:${service}`, ids);
   }
 
   /** Keep a value in the store's meta table (the owner's address for the CLI, say). */

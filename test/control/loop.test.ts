@@ -382,6 +382,35 @@ describe('ServiceLoop with the recording fake provider', () => {
     for (const id of kept) assert.ok(!gateway.members.some((m) => m.id === id && m.weight > 0), `${id} takes no client request after the restart`);
   });
 
+  it('kill -9 mid ramp-in: the restart rolls the ramp back (recorded first), drains its instances and replaces them, which ramp in anew', async (t) => {
+    const storePath = join(tempDir(t), 'store.db');
+    const { provider, gateway, store, events, make, advance, now } = setup(t, { storePath, extra: { rampIn: { stepWeight: 25, maxWeight: 100, intervalSeconds: 5, threshold: 2, maxInconclusive: 3 } } });
+    t.after(() => store.close());
+    const loop = make();
+    await advance(loop);
+    await advance(loop);
+    loop.overrideBounds({ min: 4, until: now() + 3600_000 }, 'test');
+    for (let i = 0; i < 3 && !events.some((e) => /^ramp-in started/.test(e.detail)); i++) await advance(loop);
+    const ramping = store.ids('ramp:web');
+    assert.equal(ramping.length, 1, 'the ramp is on record');
+    assert.equal(gateway.members.find((m) => m.id === ramping[0])?.weight, 0.25, 'it joined at the first step');
+    // The process dies mid-ramp; a new one starts on the same store and provider.
+    const again = make();
+    await advance(again);
+    const back = store.decisions({ service: 'web' }).filter((d) => d.decision.reason === 'switchover_rolled_back');
+    assert.equal(back.length, 1);
+    assert.equal(back[0]?.decision.numbers.restarted, 1);
+    assert.deepEqual(store.ids('ramp:web'), [], 'off the record once rolled back');
+    await advance(again);
+    await advance(again);
+    const live = (await provider.list({ pool: 'live' })).filter((i) => i.state !== 'draining');
+    assert.ok(!live.some((i) => i.id === ramping[0]), 'the interrupted instance went');
+    assert.equal(live.length, 4, 'replaced');
+    const fresh = live.find((i) => !gateway.members.some((m) => m.id === i.id && m.weight === 1));
+    assert.ok(fresh, 'the replacement ramps in rather than joining at a full weight');
+    assert.deepEqual(store.ids('ramp:web'), [fresh.id], 'and its ramp is on record');
+  });
+
   /** A pool of 3 standard instances whose proof moves it to large (as in the test above): the move under way. */
   async function moveUnderway(t: Parameters<typeof setup>[0], storePath?: string) {
     const trials = scriptedTrials();
