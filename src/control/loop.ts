@@ -549,6 +549,12 @@ export class ServiceLoop {
       adopt: (version, ids, target, perInstanceRps, type) => {
         const spec = type !== undefined ? s.types?.[type] : undefined;
         if (type !== undefined && spec) this.adoptType(type, spec);
+        if (version !== this.liveVersion) {
+          // Proofs of the old version prove nothing about the new: the gate trials the new one from now on,
+          // and the rollout's measured capacity stands until a proof of it (measuredCapacity) replaces it.
+          this.d.gate?.setVersion(version);
+          this.measuredBy = undefined;
+        }
         this.liveVersion = version;
         for (const id of ids) this.members.add(id);
         this.target = target;

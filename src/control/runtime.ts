@@ -264,6 +264,7 @@ export class Runtime {
               {
                 service: svc.name,
                 mode: sc.proof,
+                version: liveVersion,
                 types: trialTypes,
                 sloLatencyMs: svc.slo.latencyP99Ms,
                 sloErrorRate: svc.slo.errorRate,

@@ -42,6 +42,8 @@ export interface TrialEvidence {
    * per trial instance, and what it proves is the rate per survivor, rate x instances / (instances - 1).
    */
   readonly chaos?: { readonly instances: number };
+  /** The version of the service the trial ran (absent: base); only the live version's trials prove anything. */
+  readonly version?: string;
 }
 
 /** What the fresh trials of one instance type showed. */

@@ -24,7 +24,7 @@ import type { Decision } from '../core/reasons.js';
 import { answersPerStep, DEFAULT_VERDICT, type StepResult, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import type { ExperimentRecord } from '../metrics/store.js';
-import type { Provider } from '../providers/provider.js';
+import { BASE_VERSION, type Provider } from '../providers/provider.js';
 import { runTrial, type ExperimentLog, type TrialPlan, type TrialResult } from './trial.js';
 
 export interface GateType extends CandidateType {
@@ -35,6 +35,8 @@ export interface GateType extends CandidateType {
 export interface ProofGateSettings {
   readonly service: string;
   readonly mode: ProofMode;
+  /** The version live runs at start (default base): trials run it, and only its trials prove. */
+  readonly version?: string;
   /** The types trials may prove (the live type among them). */
   readonly types: Readonly<Record<string, GateType>>;
   readonly sloLatencyMs: number;
@@ -111,7 +113,7 @@ export function trialEvidence(e: ExperimentRecord, service: string): TrialEviden
   if (e.kind !== 'trial' || e.service !== service || e.finishedAt === null || e.verdict === null || e.verdict === 'aborted') return undefined;
   const d = e.details as { instanceType?: string; steps?: StepResult[]; capacityAtSloRps?: { estimate?: number } } | null;
   if (!d?.instanceType || !Array.isArray(d.steps)) return undefined;
-  const c = e.config as { chaos?: unknown; instances?: number } | null;
+  const c = e.config as { chaos?: unknown; instances?: number; version?: string } | null;
   const chaos = c?.chaos && (c.instances ?? 1) > 1 ? { instances: c.instances as number } : undefined;
   return {
     id: e.id,
@@ -120,6 +122,7 @@ export function trialEvidence(e: ExperimentRecord, service: string): TrialEviden
     steps: d.steps.map((s) => ({ targetRps: s.numbers.targetRps, verdict: s.verdict as StepVerdict, p99Ms: s.numbers.p99Ms })),
     ...(d.capacityAtSloRps?.estimate !== undefined && !chaos ? { capacityAtSloRps: d.capacityAtSloRps.estimate } : {}),
     ...(chaos ? { chaos } : {}),
+    ...(typeof c?.version === 'string' && c.version !== BASE_VERSION ? { version: c.version } : {}),
   };
 }
 
@@ -140,12 +143,14 @@ export class ProofGate {
   private seq = 0;
   private closed = false;
   private readonly verdict: VerdictSettings;
+  private version: string;
 
   constructor(
     readonly s: ProofGateSettings,
     private readonly d: ProofGateDeps,
   ) {
     this.verdict = { ...DEFAULT_VERDICT, sloLatencyMs: s.sloLatencyMs, sloErrorRate: s.sloErrorRate };
+    this.version = s.version ?? BASE_VERSION;
     // 1. What earlier runs proved and spent.
     for (const e of d.log.experiments()) {
       if (e.kind !== 'trial' || e.service !== s.service) continue;
@@ -155,6 +160,19 @@ export class ProofGate {
       const t = cfg?.instanceType ? s.types[cfg.instanceType] : undefined;
       if (e.finishedAt !== null && t) this.spend(e.startedAt, e.finishedAt, t.prices, cfg?.instances ?? 1);
     }
+  }
+
+  /** The trials of the version live runs: what proves anything about the live pool. */
+  private get current(): TrialEvidence[] {
+    return this.trials.filter((t) => (t.version ?? BASE_VERSION) === this.version);
+  }
+
+  /**
+   * Live runs another version (a rollout completed): trials run it from now on, and only its trials prove
+   * (the older version's evidence stays on record and counts again if live goes back to it).
+   */
+  setVersion(version: string): void {
+    this.version = version;
   }
 
   get mode(): ProofMode {
@@ -189,7 +207,7 @@ export class ProofGate {
   }
 
   evidence(now = this.d.now()): Map<string, TypeEvidence> {
-    return typeEvidence(this.trials, now / 1000, this.s.freshSeconds);
+    return typeEvidence(this.current, now / 1000, this.s.freshSeconds);
   }
 
   costOf(instanceType: string, count: number): number {
@@ -288,7 +306,7 @@ export class ProofGate {
       const e = evidence.get(type);
       if (e && ((e.redundantRps > 0 && w.survivorRps <= e.redundantRps) || w.survivorRps >= e.redundantFailedRps)) this.wantedChaos.delete(type);
       // A chaos trial that proved nothing is retried after ten times its length, as a calibration is.
-      else if (!this.trials.some((t) => t.chaos && t.instanceType === type && now / 1000 - t.finishedAt <= Math.min(this.s.freshSeconds, 10 * this.proofSeconds(type, [w.survivorRps])) && Math.max(...t.steps.map((x) => (x.targetRps * t.chaos!.instances) / (t.chaos!.instances - 1))) >= w.survivorRps * (1 - 1e-9))) queue.push({ type, rates: [w.survivorRps], kind: 'chaos', base: w.survivorRps, count: w.count });
+      else if (!this.current.some((t) => t.chaos && t.instanceType === type && now / 1000 - t.finishedAt <= Math.min(this.s.freshSeconds, 10 * this.proofSeconds(type, [w.survivorRps])) && Math.max(...t.steps.map((x) => (x.targetRps * t.chaos!.instances) / (t.chaos!.instances - 1))) >= w.survivorRps * (1 - 1e-9))) queue.push({ type, rates: [w.survivorRps], kind: 'chaos', base: w.survivorRps, count: w.count });
     }
     for (const [type, rate] of this.wanted) {
       const steps = this.s.wantedSteps ?? DEFAULT_WANTED_STEPS;
@@ -341,7 +359,7 @@ export class ProofGate {
    */
   private provedOrFailedRecently(type: string, now: number): boolean {
     const wait = Math.min(this.s.freshSeconds, 10 * this.proofSeconds(type));
-    return this.trials.some((t) => t.instanceType === type && now / 1000 - t.finishedAt <= wait);
+    return this.current.some((t) => t.instanceType === type && now / 1000 - t.finishedAt <= wait);
   }
 
   /**
@@ -395,8 +413,10 @@ export class ProofGate {
       warmupSeconds: t.warmupSeconds,
       path: this.s.path,
       seed: (this.s.seed ?? 1) + this.seq,
+      ...(this.version !== BASE_VERSION ? { version: this.version } : {}),
       ...extra,
     };
+    const version = this.version;
     const run = this.d.runTrial ?? runTrial;
     // Spent (and counted) only once the trial itself ran: a trial that could not start costs nothing.
     let started = false;
@@ -415,7 +435,7 @@ export class ProofGate {
       })
       .then((r) => {
         const chaos = extra.chaos && (extra.instances ?? 1) > 1 ? { instances: extra.instances as number } : undefined;
-        this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined && !chaos ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}), ...(chaos ? { chaos } : {}) });
+        this.trials.push({ id, instanceType: type, finishedAt: this.d.now() / 1000, steps: r.steps.map((x) => ({ targetRps: x.numbers.targetRps, verdict: x.verdict, p99Ms: x.numbers.p99Ms })), ...(r.capacityAtSloRps.estimate !== undefined && !chaos ? { capacityAtSloRps: r.capacityAtSloRps.estimate } : {}), ...(chaos ? { chaos } : {}), ...(version !== BASE_VERSION ? { version } : {}) });
         const e = this.evidence().get(type);
         if (chaos) {
           this.d.onEvent?.('trial_finished', `chaos trial ${id} (${type}, ${chaos.instances} instances losing one): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}; redundant up to ${(e?.redundantRps ?? 0).toFixed(1)} req/s per survivor`, { redundantRps: e?.redundantRps ?? 0, redundantFailedRps: e?.redundantFailedRps ?? Number.POSITIVE_INFINITY });

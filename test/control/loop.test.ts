@@ -411,6 +411,31 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.deepEqual(store.ids('ramp:web'), [fresh.id], 'and its ramp is on record');
   });
 
+  it('proof evidence is per version: after live moves to another version, the old version\'s trials prove nothing and new trials run the new one', async (t) => {
+    const trials = scriptedTrials();
+    const { store, make, advance, gate, now, provider } = setup(t, { proof: { mode: 'required', types: ['standard'], run: trials.run } });
+    t.after(() => store.close());
+    const loop = make();
+    await advance(loop);
+    assert.equal(trials.pending[0]?.plan.version, undefined, 'base runs base');
+    trials.pending[0]?.finish([[50, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(gate?.evidence().get('standard')?.provenRps, 50);
+    gate?.setVersion('v2');
+    assert.equal(gate?.evidence().get('standard'), undefined, 'base\'s proof says nothing about v2');
+    await advance(loop);
+    await advance(loop);
+    const next = trials.pending[1];
+    assert.equal(next?.plan.version, 'v2', 'the next calibration trial runs v2');
+    next?.finish([[30, 'pass']]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(gate?.evidence().get('standard')?.provenRps, 30);
+    // A restart on v2 proves with v2's trials only; on base, with base's.
+    const reload = (version: string) => new ProofGate({ ...(gate as ProofGate).s, version }, { provider, log: store, now, runTrial: trials.run });
+    assert.equal(reload('v2').evidence().get('standard')?.provenRps, 30);
+    assert.equal(reload('base').evidence().get('standard')?.provenRps, 50);
+  });
+
   /** A pool of 3 standard instances whose proof moves it to large (as in the test above): the move under way. */
   async function moveUnderway(t: Parameters<typeof setup>[0], storePath?: string) {
     const trials = scriptedTrials();
