@@ -5,19 +5,19 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { tempDir, until } from '../helpers.js';
 
-function kvConfig(dir: string, extra = ''): string {
+function kvConfig(dir: string, extra = '', workers = 1): string {
   const file = join(dir, 'kv.yaml');
   writeFileSync(
     file,
     `instanceTypes:\n  kv: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
       `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true }${extra} }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
-      `gateway: { listen: 127.0.0.1:0, mirror: { queueLimit: 100000, timeoutMs: 30000 } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+      `gateway: { listen: 127.0.0.1:0, workers: ${workers}, mirror: { queueLimit: 100000, timeoutMs: 30000 } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
   );
   return file;
 }
@@ -25,10 +25,12 @@ function kvConfig(dir: string, extra = ''): string {
 const snapshot = async (url: string): Promise<{ version: number; entries: Record<string, string> }> => (await fetch(`${url}/state/snapshot`)).json() as Promise<{ version: number; entries: Record<string, string> }>;
 
 describe('stateful shadows: the versioned sync', () => {
-  it('10 000 concurrent writes while a new shadow is synced: live and shadow end equal (version and entries), with no re-sync', async (t) => {
+  for (const workers of [1, 2]) {
+  it(`10 000 concurrent writes while a new shadow is synced: live and shadow end equal (version and entries), with no re-sync (gateway workers: ${workers})`, async (t) => {
     const dir = tempDir(t);
     const events: LoopEvent[] = [];
-    const rt = await Runtime.start({ cfg: loadConfig({ file: kvConfig(dir) }), env: {}, onEvent: (e) => events.push(e) });
+    // With two workers each has its own stamp origin and mirror: the sync begins, buffers and releases in each (cluster ops).
+    const rt = await Runtime.start({ cfg: loadConfig({ file: kvConfig(dir, '', workers) }), env: {}, onEvent: (e) => events.push(e) });
     t.after(() => rt.stop({ deleteInstances: true }));
     const ready = async (pool: 'live' | 'shadow') => (await rt.provider.list({ pool })).filter((i) => i.state === 'ready');
     await until('live routed, shadow synced', async () => (await ready('live')).length === 1 && (await ready('shadow')).length === 1 && events.some((e) => e.kind === 'shadow_synced') && (await fetch(`${rt.listen}/kv/none`)).status === 404, 20_000);
@@ -38,19 +40,23 @@ describe('stateful shadows: the versioned sync', () => {
     // 10 000 writes, 64 at a time, over 500 keys (PUT, and a DELETE every 10th), each a new value.
     let next = 0;
     let failed = 0;
-    const writer = async (): Promise<void> => {
+    // One gateway orders every key's mutations; across workers the order is kept per connection (gateway.workers),
+    // so there each writer owns its keys and its connection.
+    const own = workers > 1 ? Array.from({ length: 64 }, () => new Client(rt.listen)) : [];
+    t.after(() => Promise.all(own.map((c) => c.close())));
+    const writer = async (w: number): Promise<void> => {
       while (next < 10_000) {
         const i = next++;
-        const key = `k${i % 500}`;
+        const key = workers > 1 ? `k${w}_${i % 8}` : `k${i % 500}`;
         const del = i % 10 === 9;
-        const r = await pool.request({ path: `/kv/${key}`, method: del ? 'DELETE' : 'PUT', ...(del ? {} : { body: `v${i}` }) });
+        const r = await (own[w] ?? pool).request({ path: `/kv/${key}`, method: del ? 'DELETE' : 'PUT', ...(del ? {} : { body: `v${i}` }) });
         await r.body.dump();
         if (r.statusCode !== 200) failed++;
         // The old shadow goes once the writes are under way: its replacement is synced under them.
         if (i === 1500) void rt.provider.kill(oldShadow?.id as string);
       }
     };
-    await Promise.all(Array.from({ length: 64 }, writer));
+    await Promise.all(Array.from({ length: 64 }, (_, w) => writer(w)));
     assert.equal(failed, 0);
     await until('a new shadow synced', async () => {
       const s = await ready('shadow');
@@ -78,6 +84,7 @@ describe('stateful shadows: the versioned sync', () => {
     // Equal by the sync itself, not repaired afterwards.
     assert.equal(events.filter((e) => (e.kind as string) === 'shadow_diverged').length, 0);
   });
+  }
 
   it('a shadow that diverges (a write that reached it alone) is found by the digest check and synced again', async (t) => {
     const dir = tempDir(t);
