@@ -1031,12 +1031,17 @@ export class ServiceLoop {
   private create(pool: 'live' | 'shadow', id: string, instanceType: string): void {
     if (this.pendingCreates.has(id)) return;
     this.pendingCreates.set(id, pool);
+    // A stateful shadow needs its state before it is a mirror target: marked before it exists, so a tick
+    // that lists it ready before the create call has returned never makes it a target unsynced (mutations
+    // sent to it then could land after its snapshot: applied twice).
+    const stateful = pool === 'shadow' && this.s.shadow.sync === 'snapshot';
+    if (stateful) this.needsSync.add(id);
     this.d.provider
       .create({ id, service: this.s.service, pool, instanceType, labels: versionLabels(pool === 'live' ? this.liveVersion : this.shadowVersion) })
-      .then((i) => {
-        if (pool === 'shadow' && this.s.shadow.sync === 'snapshot') this.needsSync.add(i.id);
+      .catch((err: unknown) => {
+        if (stateful) this.needsSync.delete(id);
+        this.emit('action_failed', `create ${id}: ${(err as Error).message}`);
       })
-      .catch((err: unknown) => this.emit('action_failed', `create ${id}: ${(err as Error).message}`))
       .finally(() => this.pendingCreates.delete(id));
   }
 

@@ -249,7 +249,9 @@ export class Mirror {
     this.pools = next.map((t) => keep.get(t) ?? this.newPool(t, next.length));
     // A shadow removed while it was being synced: nothing to sync any more.
     for (const url of [...this.syncing.keys()]) if (!next.includes(url)) this.syncing.delete(url);
-    for (const [t, pool] of keep) if (!next.includes(t)) void pool.close().catch(() => undefined);
+    // Destroyed, not closed: close() would still deliver the queued copies, to whatever listens on that address
+    // next (a local instance's port is reused: a new shadow would get mutations meant for a dead one, twice).
+    for (const [t, pool] of keep) if (!next.includes(t)) void pool.destroy().catch(() => undefined);
     this.targets = next;
   }
 
@@ -339,7 +341,7 @@ export class Mirror {
     const keep = new Map(this.arms.map((a) => [a.url, a]));
     const next = [...new Set(urls)];
     this.arms = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: ARM_LIMITS.connections, headersTimeout: ARM_LIMITS.timeoutMs, bodyTimeout: ARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
-    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
+    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.destroy().catch(() => undefined);
   }
 
   /**
@@ -350,7 +352,7 @@ export class Mirror {
     const keep = new Map(this.warm.map((a) => [a.url, a]));
     const next = [...new Set(urls)];
     this.warm = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: WARM_LIMITS.connections, headersTimeout: WARM_LIMITS.timeoutMs, bodyTimeout: WARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
-    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.close().catch(() => undefined);
+    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.destroy().catch(() => undefined);
   }
 
   getWarmTargets(): readonly string[] {

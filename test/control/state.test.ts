@@ -69,7 +69,9 @@ describe('stateful shadows: the versioned sync', () => {
     const liveSnap = await snapshot(live?.url as string);
     assert.equal(liveSnap.version, 10_000);
     let last: unknown;
-    await until('the shadow equal to live', async () => JSON.stringify((last = await snapshot(shadow?.url as string))) === JSON.stringify(liveSnap), 20_000).catch((err: Error) => {
+    // Equal as states: the same version and entries (their order in the JSON is insertion order, which differs across workers).
+    const canonical = (x: { version: number; entries: Record<string, string> }): string => JSON.stringify([x.version, Object.entries(x.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+    await until('the shadow equal to live', async () => canonical((last = await snapshot(shadow?.url as string))) === canonical(liveSnap), 20_000).catch((err: Error) => {
       const sh = last as typeof liveSnap;
       return (async () => {
         const origin = rt.localGateway?.mirror.origin ?? '';
