@@ -158,6 +158,42 @@ export interface MirrorStats {
 
 export const MIRROR_COUNTERS = ['sampled', 'mirrored', 'dropped', 'failed', 'inFlight', 'queued', 'armSampled', 'armSent', 'armFailed', 'armDropped', 'warmSent', 'warmFailed', 'warmDropped'] as const;
 
+/** A target that gets copies beside the shadow (an A/B arm, a warming instance): its own connections, its copies in flight. */
+interface SideTarget {
+  readonly url: string;
+  readonly pool: Pool;
+  inFlight: number;
+}
+
+/**
+ * One copy to a side target, its answer discarded: at most `limit` in flight (beyond, dropped); `done` is
+ * told once whether it was sent (answered), failed or dropped.
+ */
+function sendCopy(a: SideTarget, r: MirroredRequest, limit: number, done: (outcome: 'sent' | 'failed' | 'dropped') => void): void {
+  if (a.inFlight >= limit) return done('dropped');
+  a.inFlight++;
+  let settled = false;
+  const settle = (ok: boolean): void => {
+    if (settled) return;
+    settled = true;
+    a.inFlight--;
+    done(ok ? 'sent' : 'failed');
+  };
+  try {
+    a.pool.dispatch({ method: r.method, path: r.path, headers: r.headers, body: r.body ?? null }, { onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => settle(true), onError: () => settle(false) });
+  } catch {
+    settle(false);
+  }
+}
+
+/** Side targets for `urls`: kept ones keep their connections, new ones get theirs, removed ones are destroyed (their queued copies dropped). */
+function replaceTargets(old: readonly SideTarget[], urls: readonly string[], limits: { readonly connections: number; readonly timeoutMs: number }, connectTimeout: number): SideTarget[] {
+  const keep = new Map(old.map((a) => [a.url, a]));
+  const next = [...new Set(urls)];
+  for (const [url, a] of keep) if (!next.includes(url)) void a.pool.destroy().catch(() => undefined);
+  return next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: limits.connections, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs, connectTimeout }), inFlight: 0 });
+}
+
 /** FNV-1a, 32 bit: a stable hash for consistent sampling. */
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -186,8 +222,8 @@ export class Mirror {
   private readonly queue: MirroredRequest[] = [];
   private readonly keyChains = new Map<string, Promise<void>>();
   private readonly stats: MirrorStats = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, warmSent: 0, warmFailed: 0, warmDropped: 0 };
-  private arms: { url: string; pool: Pool; inFlight: number }[] = [];
-  private warm: { url: string; pool: Pool; inFlight: number }[] = [];
+  private arms: SideTarget[] = [];
+  private warm: SideTarget[] = [];
   private nextWarm = 0;
   private readonly scrubber: Scrubber;
   private readonly replay: ReplayRequest[] = [];
@@ -338,10 +374,7 @@ export class Mirror {
 
   /** Replace the A/B arms (one URL each: the arm's own balancer). Kept arms keep their connections. */
   setArms(urls: readonly string[]): void {
-    const keep = new Map(this.arms.map((a) => [a.url, a]));
-    const next = [...new Set(urls)];
-    this.arms = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: ARM_LIMITS.connections, headersTimeout: ARM_LIMITS.timeoutMs, bodyTimeout: ARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
-    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.destroy().catch(() => undefined);
+    this.arms = replaceTargets(this.arms, urls, ARM_LIMITS, this.o.timeoutMs);
   }
 
   /**
@@ -349,10 +382,7 @@ export class Mirror {
    * no copy of live's state), answers discarded and not measured, so they are warm before they serve.
    */
   setWarmTargets(urls: readonly string[]): void {
-    const keep = new Map(this.warm.map((a) => [a.url, a]));
-    const next = [...new Set(urls)];
-    this.warm = next.map((url) => keep.get(url) ?? { url, pool: new Pool(url, { connections: WARM_LIMITS.connections, headersTimeout: WARM_LIMITS.timeoutMs, bodyTimeout: WARM_LIMITS.timeoutMs, connectTimeout: this.o.timeoutMs }), inFlight: 0 });
-    for (const [url, a] of keep) if (!next.includes(url)) void a.pool.destroy().catch(() => undefined);
+    this.warm = replaceTargets(this.warm, urls, WARM_LIMITS, this.o.timeoutMs);
   }
 
   getWarmTargets(): readonly string[] {
@@ -547,59 +577,18 @@ export class Mirror {
    * measures). Resolves when every copy has ended, whatever the outcome; never retried.
    */
   private sendArms(r: MirroredRequest): Promise<void> {
-    return Promise.all(
-      this.arms.map(
-        (a) =>
-          new Promise<void>((resolve) => {
-            if (a.inFlight >= ARM_LIMITS.inFlight) {
-              this.stats.armDropped++;
-              return resolve();
-            }
-            a.inFlight++;
-            let settled = false;
-            const settle = (ok: boolean): void => {
-              if (settled) return;
-              settled = true;
-              a.inFlight--;
-              if (ok) this.stats.armSent++;
-              else this.stats.armFailed++;
-              resolve();
-            };
-            try {
-              a.pool.dispatch(
-                { method: r.method, path: r.path, headers: r.headers, body: r.body ?? null },
-                { onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => settle(true), onError: () => settle(false) },
-              );
-            } catch {
-              settle(false);
-            }
-          }),
-      ),
-    ).then(() => undefined);
+    const count = { sent: 'armSent', failed: 'armFailed', dropped: 'armDropped' } as const;
+    return Promise.all(this.arms.map((a) => new Promise<void>((resolve) => sendCopy(a, r, ARM_LIMITS.inFlight, (outcome) => {
+      this.stats[count[outcome]]++;
+      resolve();
+    })))).then(() => undefined);
   }
 
   /** A sampled read to the next warming target, fire and forget (bounded per target; never waits). */
   private sendWarm(r: MirroredRequest): void {
     if (this.warm.length === 0) return;
-    const a = this.warm[this.nextWarm++ % this.warm.length] as (typeof this.warm)[number];
-    if (a.inFlight >= WARM_LIMITS.inFlight) {
-      this.stats.warmDropped++;
-      return;
-    }
-    a.inFlight++;
-    let settled = false;
-    const settle = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      a.inFlight--;
-      if (ok) this.stats.warmSent++;
-      else this.stats.warmFailed++;
-    };
-    try {
-      a.pool.dispatch({ method: r.method, path: r.path, headers: r.headers, body: r.body ?? null }, { onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => settle(true), onError: () => settle(false) });
-    } catch {
-      settle(false);
-    }
+    const count = { sent: 'warmSent', failed: 'warmFailed', dropped: 'warmDropped' } as const;
+    sendCopy(this.warm[this.nextWarm++ % this.warm.length] as SideTarget, r, WARM_LIMITS.inFlight, (outcome) => this.stats[count[outcome]]++);
   }
 
   private pump(): void {
