@@ -15,32 +15,36 @@ export class RunMetrics {
   readonly registry = new Registry();
   private readonly tick: Histogram<'service'>;
 
-  /** `mirror`: the gateway's mirror counters (sampled, mirrored, dropped, failed), when there is a gateway. */
-  constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now, mirror?: () => Promise<MirrorStats>) {
+  /** `mirror`: a service's gateway mirror counters (sampled, mirrored, dropped, failed), when there is a gateway. */
+  constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now, mirror?: (service: string) => Promise<MirrorStats>) {
     const reg = [this.registry];
     if (mirror) {
       new Counter({
         name: 'shadowscale_mirror_requests_total',
         help: 'Requests the gateway sampled for the shadow, and what became of them: mirrored, dropped (queue full, body too large, unredactable), failed at the shadow',
-        labelNames: ['result'],
+        labelNames: ['service', 'result'],
         registers: reg,
         async collect() {
           this.reset();
-          const m = await mirror();
-          for (const result of ['sampled', 'mirrored', 'dropped', 'failed'] as const) this.inc({ result }, m[result]);
+          for (const s of services) {
+            const m = await mirror(s.name);
+            for (const result of ['sampled', 'mirrored', 'dropped', 'failed'] as const) this.inc({ service: s.name, result }, m[result]);
+          }
         },
       });
       new Counter({
         name: 'shadowscale_warm_requests_total',
         help: 'Sampled reads copied to warming instances (the warm pool, new live instances before they serve), answers discarded: sent, failed, dropped (a target far behind)',
-        labelNames: ['result'],
+        labelNames: ['service', 'result'],
         registers: reg,
         async collect() {
           this.reset();
-          const m = await mirror();
-          this.inc({ result: 'sent' }, m.warmSent);
-          this.inc({ result: 'failed' }, m.warmFailed);
-          this.inc({ result: 'dropped' }, m.warmDropped);
+          for (const s of services) {
+            const m = await mirror(s.name);
+            this.inc({ service: s.name, result: 'sent' }, m.warmSent);
+            this.inc({ service: s.name, result: 'failed' }, m.warmFailed);
+            this.inc({ service: s.name, result: 'dropped' }, m.warmDropped);
+          }
         },
       });
     }
@@ -162,6 +166,7 @@ export class RunMetrics {
     loopCounter('shadowscale_delta_results_total', 'Live vs shadow delta analyses by verdict, since this run started', 'verdict', (c) => c.deltaVerdicts);
     loopCounter('shadowscale_degradations_total', 'Confirmed degradations found by delta analysis (pool: the one that was worse), since this run started', 'pool', (c) => ({ live: c.liveDegraded, shadow: c.shadowDegraded }));
     loopCounter('shadowscale_shadow_syncs_total', 'State copies from a live instance to a new shadow (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.shadowSyncs, failed: c.shadowSyncFailures }));
+    loopCounter('shadowscale_live_state_copies_total', 'State copies from a serving live instance to a new one before it joined (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.liveStateCopies, failed: c.liveStateCopyFailures }));
     loopCounter('shadowscale_shadow_digest_checks_total', 'Digest checks of synced shadows against live (stateful services), by result, since this run started', 'result', (c) => ({ checked: c.digestChecks, diverged: c.shadowDivergences }));
     loopCounter('shadowscale_replacements_total', 'Failed instances replaced, by pool, since this run started', 'pool', (c) => c.replacements);
     new Gauge({

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
+import { routeOverlaps } from '../gateway/routes.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
@@ -403,6 +404,18 @@ const service = z.strictObject({
   forecast: forecast.prefault({}),
   events: z.array(event, expect('a list of events')).default([]),
   dependencies: z.array(str('a service name'), expect('a list of service names')).default([]),
+  routes: z
+    .array(
+      z
+        .strictObject({
+          host: str('a host name').regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, expect('a host name without a port, like "shop.example"')).optional().describe('The Host it answers (any Host when absent)'),
+          pathPrefix: str('a path prefix').regex(/^\/([^?#]*)$/, expect('a path prefix like "/api"')).optional().describe('Paths under it, whole segments ("/api" takes "/api/x", not "/apix"; every path when absent)'),
+        })
+        .refine((r) => r.host !== undefined || r.pathPrefix !== undefined, expect('a host, a pathPrefix or both')),
+      expect('a list of routes'),
+    )
+    .default([])
+    .describe('Requests of this service when one gateway serves several (shadowscale run): by Host and longest path prefix; a service without routes takes what no route takes (at most one may have none)'),
 });
 
 export const configSchema = z
@@ -460,6 +473,10 @@ export const configSchema = z
         if (def && s.version !== BASE_VERSION && !(s.version in def.versions)) ctx.addIssue({ code: 'custom', path: ['services', i, 'version'], message: `version "${s.version}" is not defined for instance type "${t}" (have: ${[BASE_VERSION, ...Object.keys(def.versions)].join(', ')})` });
       }
     });
+    // Two services' routes that take the same requests (a service without routes is checked when a run supervises it with others).
+    for (const o of routeOverlaps(cfg.services.filter((s) => s.routes.length > 0).map((s) => ({ service: s.name, routes: s.routes })))) {
+      ctx.addIssue({ code: 'custom', path: ['services', cfg.services.findIndex((s) => s.name === o.second.service), 'routes', o.second.index], message: `route ${o.match} is also service "${o.first.service}"'s: two services cannot take the same requests` });
+    }
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>

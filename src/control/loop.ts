@@ -139,6 +139,9 @@ export interface LoopCounters {
   readonly shadowDegraded: number;
   readonly shadowSyncs: number;
   readonly shadowSyncFailures: number;
+  /** State copies into new live instances of a stateful service before they joined. */
+  readonly liveStateCopies: number;
+  readonly liveStateCopyFailures: number;
   /** Digest checks of synced shadows against live, and shadows found diverged (then re-synced). */
   readonly digestChecks: number;
   readonly shadowDivergences: number;
@@ -168,6 +171,8 @@ export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' |
 
 export interface LoopEvent {
   readonly at: number;
+  /** The service it is about (every loop's event names it; a run may supervise several). */
+  readonly service?: string;
   readonly kind: LoopEventKind;
   readonly detail: string;
   readonly numbers?: Readonly<Record<string, number>>;
@@ -175,6 +180,7 @@ export interface LoopEvent {
 
 export interface TickReport {
   readonly at: number;
+  readonly service: string;
   readonly tickMs: number;
   readonly liveRps: number;
   readonly liveP99Ms: number;
@@ -279,6 +285,9 @@ export class ServiceLoop {
   private readonly gradual = new Set<string>();
   /** Ready live instances still warming before they take client requests (warmBeforeTraffic). */
   private readonly warming = new Set<string>();
+  /** New live instances of a stateful service that get a serving instance's state before they join (and those copying now). */
+  private readonly liveCopy = new Set<string>();
+  private readonly liveCopying = new Set<string>();
   /** A ramp-in under way: its new members, its state, and the traffic of new and old members since its step began. */
   private ramp: (GroupWindow & { state: ShiftState; ids: Set<string> }) | undefined;
   private readonly deltaVerdicts: Record<string, number> = {};
@@ -302,6 +311,8 @@ export class ServiceLoop {
   private liveDegraded = 0;
   private shadowDegraded = 0;
   private shadowSyncs = 0;
+  private liveCopies = 0;
+  private liveCopyFailures = 0;
   private shadowSyncFailures = 0;
   /** Shadow instances created to replace failed ones (for tests and the demo's summary). */
   shadowReplacements = 0;
@@ -381,6 +392,8 @@ export class ServiceLoop {
         shadowDegraded: this.shadowDegraded,
         shadowSyncs: this.shadowSyncs,
         shadowSyncFailures: this.shadowSyncFailures,
+        liveStateCopies: this.liveCopies,
+        liveStateCopyFailures: this.liveCopyFailures,
         digestChecks: this.digestChecks,
         shadowDivergences: this.shadowDivergences,
         replacements: { live: this.liveReplacements, shadow: this.shadowReplacements },
@@ -607,7 +620,7 @@ export class ServiceLoop {
   }
 
   private emit(kind: LoopEventKind, detail: string, numbers?: Record<string, number>): void {
-    this.d.onEvent?.({ at: this.d.now(), kind, detail, ...(numbers ? { numbers } : {}) });
+    this.d.onEvent?.({ at: this.d.now(), service: this.s.service, kind, detail, ...(numbers ? { numbers } : {}) });
   }
 
   private instanceEvent(kind: InstanceEvent['kind'], i: Instance, detail?: string): void {
@@ -681,6 +694,16 @@ export class ServiceLoop {
         }
       }
       if (!this.members.has(i.id)) {
+        // A stateful service's instance created while others served gets one's state first; if none serves any more, it joins empty.
+        if (this.liveCopy.has(i.id)) {
+          const source = liveReady.find((x) => this.members.has(x.id) && !this.deleting.has(x.id));
+          if (source) {
+            if (!this.liveCopying.has(i.id)) void this.copyLiveState(i, source);
+            continue;
+          }
+          this.liveCopy.delete(i.id);
+          this.emit('switchover', `${i.id} joins without a state copy: no instance serves to copy from`);
+        }
         // An instance created while others served warms before it takes client requests (not the first ones, nor adopted ones).
         if (s.warmBeforeTraffic && this.gradual.has(i.id)) {
           const warmupMs = (s.types?.[i.instanceType]?.warmupSeconds ?? 0) * 1000;
@@ -901,6 +924,7 @@ export class ServiceLoop {
     const upper = fc?.upper ?? Number.NaN;
     const trials = this.d.gate?.cost(now);
     const report: TickReport = {
+      service: this.s.service,
       at: now,
       tickMs,
       liveRps,
@@ -963,10 +987,13 @@ export class ServiceLoop {
     const now = this.d.now();
     const warmMs = (this.s.types?.[this.liveType]?.warmupSeconds ?? 0) * 1000;
     const claims = [...this.warmReady].sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0)).slice(0, count);
+    // A stateful service's new instance starts from a serving one's state (copied before it joins).
+    const copy = this.s.shadow.sync === 'snapshot' && this.members.size > 0;
     if (claims.length > 0) {
       for (const c of claims) {
         this.warmIds.delete(c.id);
         this.claimed.add(c.id);
+        if (copy) this.liveCopy.add(c.id);
         if (gradual && now - (c.readyAt ?? now) < warmMs) this.gradual.add(c.id);
       }
       this.d.store.setWarmPool(this.s.service, [...this.warmIds]);
@@ -977,6 +1004,7 @@ export class ServiceLoop {
     for (let k = 0; k < count - claims.length; k++) {
       const id = `${this.s.service}-live-${tag}-${k}`;
       if (gradual) this.gradual.add(id);
+      if (copy) this.liveCopy.add(id);
       this.create('live', id, this.liveType);
     }
   }
@@ -1053,6 +1081,7 @@ export class ServiceLoop {
     this.warming.delete(i.id);
     this.gradual.delete(i.id);
     this.needsSync.delete(i.id);
+    this.liveCopy.delete(i.id);
     this.digestMismatch.delete(i.id);
     if (this.syncBegun.delete(i.id)) void this.d.gateway.abortSync(i.url).catch(() => undefined);
     const drain = i.pool === 'live' && i.state !== 'failed' ? this.d.gateway.drain(i.id) : false;
@@ -1165,6 +1194,28 @@ export class ServiceLoop {
   private judgeRamp(ramp: NonNullable<ServiceLoop['ramp']>, dt: number): { verdict: ShiftCheck; numbers: Record<string, number> } {
     const w = this.rampWeight();
     return judgeGroups(ramp, dt, { slots: this.slots, serviceTime: this.serviceTime, delta: this.s.delta, expectedNewShare: (oldN, newN) => (w * newN) / (oldN + w * newN), lastChance: ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1) });
+  }
+
+  /**
+   * Copy a serving live instance's state into a new live instance before it takes client requests (a
+   * point-in-time copy: live instances are not mirrored to each other, so writes the source takes meanwhile
+   * stay its own, as writes spread over live instances always do). A failure is retried the next tick.
+   */
+  private async copyLiveState(i: Instance, source: Instance): Promise<void> {
+    this.liveCopying.add(i.id);
+    try {
+      const body = await readSnapshot(source).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
+      if (!this.liveCopy.has(i.id)) return;
+      await writeSnapshot(i, body).catch((err: Error) => Promise.reject(new Error(`${i.id}: ${err.message}`)));
+      this.liveCopy.delete(i.id);
+      this.liveCopies++;
+      this.emit('switchover', `${i.id}: state copied from ${source.id} before it takes client requests`, { bytes: body.length });
+    } catch (err) {
+      this.liveCopyFailures++;
+      this.emit('action_failed', `state copy into ${i.id}: ${(err as Error).message}; retrying next tick`);
+    } finally {
+      this.liveCopying.delete(i.id);
+    }
   }
 
   /**

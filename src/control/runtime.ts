@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStrategy, hybridNetUtilization, serviceModel } from '../config/derive.js';
-import { parseHostPort, urlHost, type Config, type InstanceTypeConfig } from '../config/schema.js';
+import { parseHostPort, urlHost, type Config, type InstanceTypeConfig, type ServiceConfig } from '../config/schema.js';
 import { buildForecaster } from '../core/forecasters.js';
 import { DAY } from '../core/forecast.js';
 import type { StrategyName } from '../core/reasons.js';
@@ -18,7 +18,11 @@ import { createAdminServer } from '../gateway/admin.js';
 import { ClusterGateway } from '../gateway/cluster.js';
 import { localControl, type GatewayControl } from '../gateway/control.js';
 import { checkListen, listenOn } from '../gateway/listen.js';
-import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { createGateway, createServiceGateway, type GatewayCore, type GatewayOptions } from '../gateway/gateway.js';
+import { createRoutedGateway } from '../gateway/routed.js';
+import { routeOverlaps } from '../gateway/routes.js';
+import { mergeExpositions } from '../api/exposition.js';
+import { ShadowscaleError } from '../core/errors.js';
 import { forecastHorizonSeconds } from '../metrics/demand.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
@@ -128,44 +132,272 @@ export interface RuntimeOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The gateway options of a service: its mirror and sampling, whether members are measured apart. */
+function gatewayOptions(cfg: Config, svc: ServiceConfig): Omit<GatewayOptions, 'live'> {
+  const gw = cfg.gateway;
+  const sampling = svc.shadow.sampling;
+  const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot' };
+  // Live members are measured apart when a switchover may judge them: a ramp-in, a version rollout, or a
+  // move to another instance type (delta analysis's vertical action, a proof of another type).
+  const typeMoves = cfg.control.delta.action === 'vertical' || (svc.scaling.proof !== 'off' && (svc.scaling.trials.types ?? []).some((t) => t !== svc.instanceType));
+  const measureMembers = svc.scaling.switchover.rampIn || typeMoves || Object.keys((cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig).versions).length > 0;
+  return { shadow: [], mirror, measureMembers, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
+}
+
+/** Every service's gateway metrics in one exposition: the same families merged, each sample labelled with its service. */
+async function gatewayMetricsText(services: readonly ServiceRuntime[]): Promise<string> {
+  if (services.length === 1) return (await (services[0] as ServiceRuntime).gateway.metrics()).text;
+  const parts = await Promise.all(services.map(async (s) => ({ name: s.name, text: (await s.gateway.metrics()).text })));
+  return mergeExpositions(parts);
+}
+
+interface ServiceDeps {
+  readonly store: Store;
+  readonly provider: LocalProvider;
+  readonly control: GatewayControl;
+  readonly local: GatewayCore | undefined;
+  readonly now: () => number;
+  readonly o: RuntimeOptions;
+}
+
+/** One service's loop, proof gate and A/B arms on the shared store, provider and its gateway. */
+async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Promise<ServiceRuntime> {
+  const { store, provider, control, now, o } = d;
+  const gw = cfg.gateway;
+  const model = serviceModel(cfg, svc);
+  const shadowType = svc.shadow.instanceType ?? svc.instanceType;
+  const sampling = svc.shadow.sampling;
+  // An A/B a crash left open: its arm instances go, the experiment is closed as aborted.
+  const armsLeft = await recoverArms(store, provider, svc.name, now);
+  if (armsLeft > 0) o.onEvent?.({ at: now(), service: svc.name, kind: 'trial_recovered', detail: `${armsLeft} A/B arm instance(s) left by an earlier run deleted` });
+  const strategyName = o.strategy ?? svc.scaling.strategy;
+  const strategy = buildStrategy(strategyName, model);
+  const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
+  const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
+  const c = cfg.control;
+  const sc = svc.scaling;
+  const liveProvider = provider;
+  // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the recorded
+  // routes, methods and sizes: what trials replay.
+  const recentMix = async (): Promise<MixRequest[]> => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests());
+  // Rollouts a crash left open are rolled back: the live version is the one before them.
+  for (const id of recoverRollouts(store, svc.name, o.strategy ?? svc.scaling.strategy, now())) o.onEvent?.({ at: now(), service: svc.name, kind: 'rollout', detail: `rollout ${id} was under way when the control plane stopped: rolled back (its instances go once the live version serves)` });
+  const liveVersion = liveVersionFromStore(store, svc.name, svc.version);
+  // A rollout's capacity trial: the new version on one shadow instance, driven like the gate's trials.
+  let rolloutTrials = 0;
+  const measureCapacity: MeasureCapacity = async (version, perInstanceRps, signal) => {
+    const t = cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig;
+    const id = `${svc.name}-trial-${now().toString(36)}-v${rolloutTrials++}`;
+    const mix = await recentMix().catch(() => undefined);
+    const state = svc.shadow.sync === 'snapshot' ? await liveSnapshot(provider, svc.name) : undefined;
+    if (svc.shadow.sync === 'snapshot' && state === undefined) throw new Error('no live state snapshot to copy into the trial instance');
+    const plan: TrialPlan = { id, service: svc.name, instanceType: svc.instanceType, version, perInstanceRps, stepFractions: [...DEFAULT_STEPS], minSamplesPerStep: sc.trials.samplesPerStep, minStepSeconds: 2, maxStepSeconds: sc.trials.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: sc.trials.path, seed: cfg.simulation.seed + rolloutTrials, ...(mix && mix.length >= 20 ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
+    const r = await runTrial(plan, { provider: provider, log: store, readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000, now, signal }, { ...DEFAULT_VERDICT, sloLatencyMs: svc.slo.latencyP99Ms, sloErrorRate: svc.slo.errorRate });
+    return { trial: id, verdict: r.verdict, ...r.capacityAtSloRps };
+  };
+  const trialTypes: Record<string, GateType> = {};
+  for (const name of new Set([svc.instanceType, ...(sc.trials.types ?? [])])) {
+    const t = cfg.instanceTypes[name] as InstanceTypeConfig;
+    trialTypes[name] = { name, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, provisioningSeconds: t.provisioningSeconds, warmupSeconds: t.warmupSeconds };
+  }
+  const gate =
+    sc.proof === 'off'
+      ? undefined
+      : new ProofGate(
+          {
+            service: svc.name,
+            mode: sc.proof,
+            version: liveVersion,
+            types: trialTypes,
+            sloLatencyMs: svc.slo.latencyP99Ms,
+            sloErrorRate: svc.slo.errorRate,
+            headroom: sc.headroom,
+            minInstances: svc.pool.min,
+            maxInstances: svc.pool.max,
+            maxStepUp: sc.maxStepUp,
+            spotShare: sc.spot.share,
+            freshSeconds: sc.trials.freshSeconds,
+            samplesPerStep: sc.trials.samplesPerStep,
+            maxStepSeconds: sc.trials.maxStepSeconds,
+            maxConcurrent: sc.trials.maxConcurrent,
+            budgetShare: sc.trials.budgetShare,
+            budgetWindowSeconds: sc.trials.budgetWindowSeconds,
+            minTypeSaving: sc.trials.minTypeSaving,
+            path: sc.trials.path,
+            ...(sc.trials.redundancy ? { redundancy: { recoverySeconds: sc.trials.redundancy.recoverySeconds, fault: sc.trials.redundancy.fault, ...(sc.trials.redundancy.delayMs !== undefined ? { delayMs: sc.trials.redundancy.delayMs } : {}) } } : {}),
+            readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
+          },
+          {
+            provider,
+            log: store,
+            now,
+            // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
+            ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
+            mix: recentMix,
+            ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), service: svc.name, kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
+        );
+  const loopSettings: LoopSettings = {
+      service: svc.name,
+      instanceType: svc.instanceType,
+      slots: model.type.slots,
+      serviceTimeSeconds: model.type.serviceTimeMs / 1000,
+      sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
+      shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds },
+      bounds: model.bounds,
+      initialInstances: o.initialInstances ?? svc.pool.min,
+      tickSeconds: c.tickSeconds,
+      metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
+      staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
+      leadTimeSeconds: model.leadTimeSeconds,
+      forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
+      delta: { ...c.delta },
+      types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, warmupSeconds: t.warmupSeconds }])),
+      readyTimeoutSeconds: cfg.provider.readyTimeoutSeconds,
+      ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
+      ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
+      headroom: sc.headroom,
+      emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
+      sloErrorRate: svc.slo.errorRate,
+      mode: sc.mode,
+      ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
+      typeRetrySeconds: sc.switchover.typeRetrySeconds,
+      ...(sc.warmPool.size > 0 ? { warmPool: { size: sc.warmPool.size, reuseOnScaleIn: sc.warmPool.reuseOnScaleIn } } : {}),
+      version: liveVersion,
+      versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, Object.keys(t.versions)])),
+      rollout: { ...sc.rollout, shift: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } },
+      ...(sc.switchover.rampIn ? { rampIn: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } } : {}),
+    };
+  const loop = new ServiceLoop(
+    loopSettings,
+    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity },
+  );
+  let ab: AbArms | undefined;
+  if (svc.shadow.ab) {
+    // Every arm: the live model, its bounds scaled to the arm's share, its own strategy.
+    const share = svc.shadow.ab.share;
+    const armModel = { ...model, bounds: abBounds(model.bounds, share) };
+    const forecastSettings = loopSettings.forecast;
+    ab = new AbArms(
+      {
+        service: svc.name,
+        arms: svc.shadow.ab.strategies.map((name) => ({ name, strategy: buildStrategy(name, armModel) })),
+        share,
+        instanceType: svc.instanceType,
+        slots: model.type.slots,
+        slo: svc.slo,
+        bounds: armModel.bounds,
+        initialInstances: Math.min(armModel.bounds.maxInstances, Math.max(armModel.bounds.minInstances, Math.ceil((o.initialInstances ?? svc.pool.min) * share - 1e-9))),
+        metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
+        staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
+        tickSeconds: c.tickSeconds,
+        ...(svc.shadow.ab.strategies.some((n) => n !== 'reactive') ? { forecast: { settings: forecastSettings, forecaster: forecaster ?? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }), horizonSeconds: forecastHorizonSeconds(model.leadTimeSeconds, sc.periodSeconds, svc.forecast.refitSeconds) } } : {}),
+        requestTimeoutMs: gw.timeoutMs,
+      },
+      { provider, gateway: control, store, now, ...(o.onEvent ? { onEvent: (kind, detail) => o.onEvent?.({ at: now(), service: svc.name, kind, detail }) } : {}) },
+    );
+    await ab.start();
+  }
+  return { name: svc.name, loop, gateway: control, localGateway: d.local, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}) };
+}
+
+/** One supervised service: its loop, gateway (its own listener's, or its part of the routed front end), proofs and arms. */
+export interface ServiceRuntime {
+  readonly name: string;
+  readonly loop: ServiceLoop;
+  readonly gateway: GatewayControl;
+  /** The gateway in this process (undefined with a cluster of workers). */
+  readonly localGateway: GatewayCore | undefined;
+  /** Proof before change; undefined when scaling.proof is off. */
+  readonly gate?: ProofGate;
+  /** A/B arms in the shadow; undefined unless shadow.ab is configured. */
+  readonly ab?: AbArms;
+}
+
+/** A service's tick timer and the tick under way (ticks of one service never overlap; services tick apart). */
+interface Ticker {
+  timer: NodeJS.Timeout | undefined;
+  ticking: Promise<unknown> | undefined;
+}
+
 export class Runtime {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<unknown> | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  private readonly tickers = new Map<string, Ticker>();
   /** Instances that stop({ deleteInstances }) stopped. */
   stoppedInstances = 0;
 
   private constructor(
     readonly store: Store,
     readonly provider: LocalProvider,
-    readonly gateway: GatewayControl,
-    readonly loop: ServiceLoop,
+    /** Every supervised service, in the configuration's order. */
+    readonly services: readonly ServiceRuntime[],
     readonly listen: string,
     readonly admin: string | undefined,
     private readonly closeGateway: () => Promise<void>,
     private readonly adminServer: Server | undefined,
-    readonly localGateway: Gateway | undefined,
     private readonly o: RuntimeOptions,
-    /** Proof before change; undefined when scaling.proof is off. */
-    readonly gate?: ProofGate,
-    /** A/B arms in the shadow; undefined unless shadow.ab is configured. */
-    readonly ab?: AbArms,
     /** The REST API and dashboard; undefined with api: false. */
     readonly api?: ApiServer,
     private readonly runMetrics?: RunMetrics,
-  ) {}
+  ) {
+    for (const s of services) this.tickers.set(s.name, { timer: undefined, ticking: undefined });
+  }
+
+  /** The first supervised service (the only one when a run supervises one). */
+  get primary(): ServiceRuntime {
+    return this.services[0] as ServiceRuntime;
+  }
+
+  get loop(): ServiceLoop {
+    return this.primary.loop;
+  }
+
+  get gateway(): GatewayControl {
+    return this.primary.gateway;
+  }
+
+  get localGateway(): GatewayCore | undefined {
+    return this.primary.localGateway;
+  }
+
+  get gate(): ProofGate | undefined {
+    return this.primary.gate;
+  }
+
+  get ab(): AbArms | undefined {
+    return this.primary.ab;
+  }
+
+  /** A supervised service by name. */
+  service(name: string): ServiceRuntime | undefined {
+    return this.services.find((s) => s.name === name);
+  }
 
   /** The API's (and dashboard's) base URL, if it listens. */
   get apiUrl(): string | undefined {
     return this.api?.url;
   }
 
+  /**
+   * Start supervising the configuration's services (only `o.service` when given): one store, one provider,
+   * one gateway listener (routing by Host and path prefix when there are several services), one loop per
+   * service ticking on its own timer.
+   */
   static async start(o: RuntimeOptions): Promise<Runtime> {
     const cfg = o.cfg;
-    const svc = cfg.services.find((s) => s.name === (o.service ?? cfg.gateway.service ?? cfg.services[0]?.name));
-    if (!svc) throw new Error(`no service "${o.service}"`);
-    const model = serviceModel(cfg, svc);
+    const picked = o.service !== undefined ? cfg.services.filter((s) => s.name === o.service) : cfg.services;
+    if (picked.length === 0) throw new Error(`no service "${o.service}"`);
+    if (picked.length > 1 && cfg.gateway.workers > 1) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `gateway.workers: ${cfg.gateway.workers} worker processes serve one service; with ${picked.length} services the gateway runs as one process (set 1, or run each service apart with --service)`);
+    if (picked.length > 1) {
+      // Several services without routes would each take what no route takes.
+      const o2 = routeOverlaps(picked.map((s) => ({ service: s.name, routes: s.routes })))[0];
+      const at = (name: string): number => cfg.services.findIndex((s) => s.name === name);
+      if (o2 && o2.first.index < 0 && o2.second.index < 0) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `services[${at(o2.second.service)}].routes: services "${o2.first.service}" and "${o2.second.service}" have no routes: with several services in one run, at most one may take the requests no route takes (give the others routes, or run one with --service)`);
+      if (o2) {
+        const [routed, bare] = o2.second.index >= 0 ? [o2.second, o2.first] : [o2.first, o2.second];
+        throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `services[${at(routed.service)}].routes[${routed.index}]: route ${o2.match} takes what no other route takes, as service "${bare.service}" without routes does`);
+      }
+    }
     const now = o.now ?? Date.now;
     const storePath = resolve(cfg.store.path);
     mkdirSync(dirname(storePath), { recursive: true });
@@ -174,206 +406,84 @@ export class Runtime {
     let closeGateway: (() => Promise<void>) | undefined;
     let adminServer: Server | undefined;
     let api: ApiServer | undefined;
-    let ab: AbArms | undefined;
+    const started: ServiceRuntime[] = [];
     try {
       const gw = cfg.gateway;
-      const shadowType = svc.shadow.instanceType ?? svc.instanceType;
-      const sampling = svc.shadow.sampling;
-      const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot' };
       // Validated by the schema.
       const { host, port: listenPort } = parseHostPort(gw.listen) as { host: string; port: number };
-      // Live members are measured apart when a switchover may judge them: a ramp-in, a version rollout, or a
-      // move to another instance type (delta analysis's vertical action, a proof of another type).
-      const typeMoves = cfg.control.delta.action === 'vertical' || (svc.scaling.proof !== 'off' && (svc.scaling.trials.types ?? []).some((t) => t !== svc.instanceType));
-      const measureMembers = svc.scaling.switchover.rampIn || typeMoves || Object.keys((cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig).versions).length > 0;
-      const options = { shadow: [], mirror, measureMembers, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
-      let control: GatewayControl;
+      const gateways = new Map<string, { control: GatewayControl; local: GatewayCore | undefined }>();
       let port: number;
-      let local: Gateway | undefined;
-      if (gw.workers > 1) {
+      if (picked.length === 1 && gw.workers > 1) {
+        const svc = picked[0] as ServiceConfig;
         await checkListen(host, listenPort, 'gateway.listen');
-        const c = await ClusterGateway.start({ workers: gw.workers, host, port: listenPort, live: [], options });
-        control = c;
+        const c = await ClusterGateway.start({ workers: gw.workers, host, port: listenPort, live: [], options: gatewayOptions(cfg, svc) });
+        gateways.set(svc.name, { control: c, local: undefined });
         port = c.address.port;
         closeGateway = () => c.close();
-      } else {
-        local = createGateway({ ...options, live: [] });
+      } else if (picked.length === 1) {
+        const svc = picked[0] as ServiceConfig;
+        const local = createGateway({ ...gatewayOptions(cfg, svc), live: [] });
         port = (await local.listen(listenPort, host, 'gateway.listen')).port;
-        control = localControl(local);
-        const l = local;
-        closeGateway = () => l.close();
+        gateways.set(svc.name, { control: localControl(local), local });
+        closeGateway = () => local.close();
+      } else {
+        // One listener for every service: the route table picks the service, its own gateway serves.
+        const parts = picked.map((svc) => ({ name: svc.name, routes: svc.routes, gateway: createServiceGateway({ ...gatewayOptions(cfg, svc), live: [] }) }));
+        const routed = createRoutedGateway(parts);
+        for (const p of parts) gateways.set(p.name, { control: localControl(p.gateway), local: p.gateway });
+        closeGateway = () => routed.close();
+        port = (await routed.listen(listenPort, host, 'gateway.listen')).port;
       }
+      const controlOf = (service: string): GatewayControl | undefined => gateways.get(service)?.control;
       let adminUrl: string | undefined;
       if (gw.admin) {
+        // The admin API: the first service's gateway (the REST API serves every service).
         const a = parseHostPort(gw.admin) as { host: string; port: number };
-        adminServer = createAdminServer(control);
+        adminServer = createAdminServer(controlOf((picked[0] as ServiceConfig).name) as GatewayControl);
         const s = adminServer;
         await listenOn(s, a.port, a.host, 'gateway.admin');
         adminUrl = `http://${urlHost(a.host)}:${(s.address() as AddressInfo).port}`;
       }
-      const gatewayControl = control;
       provider = await startLocalProvider(cfg, store, storePath, {
         ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
         beforeStop: async (i) => {
           // In-flight requests finish before the instance is stopped (bounded: a stuck request gets the gateway's timeout).
-          if (i.pool === 'live') await Promise.race([gatewayControl.drainAndWait(i.id), new Promise<void>((r) => setTimeout(r, gw.timeoutMs).unref())]);
+          const control = controlOf(i.service);
+          if (i.pool === 'live' && control) await Promise.race([control.drainAndWait(i.id), new Promise<void>((r) => setTimeout(r, gw.timeoutMs).unref())]);
         },
         ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}),
         now,
       });
-      // Trials a crash left open: their instances go before the loop could take them for shadows, and
+      // Trials a crash left open: their instances go before the loops could take them for shadows, and
       // the experiments are closed as aborted (an unfinished trial never counts as a proof).
       for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
-      // An A/B a crash left open: its arm instances go, the experiment is closed as aborted.
-      const armsLeft = await recoverArms(store, provider, svc.name, now);
-      if (armsLeft > 0) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `${armsLeft} A/B arm instance(s) left by an earlier run deleted` });
-      const strategyName = o.strategy ?? svc.scaling.strategy;
-      const strategy = buildStrategy(strategyName, model);
-      const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
-      const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
-      const c = cfg.control;
-      const sc = svc.scaling;
-      const liveProvider = provider;
-      // The recent mirrored requests (scrubbed as the shadow gets them); in metadata mode, the recorded
-      // routes, methods and sizes: what trials replay.
-      const recentMix = async (): Promise<MixRequest[]> => (sampling.mode === 'metadata' ? mixFromRecording((await control.metadata()).records.map((r) => ({ at: r.at, method: r.method, route: r.route, requestBytes: r.requestBytes }))).mix : await control.recentRequests());
-      // Rollouts a crash left open are rolled back: the live version is the one before them.
-      for (const id of recoverRollouts(store, svc.name, o.strategy ?? svc.scaling.strategy, now())) o.onEvent?.({ at: now(), kind: 'rollout', detail: `rollout ${id} was under way when the control plane stopped: rolled back (its instances go once the live version serves)` });
-      const liveVersion = liveVersionFromStore(store, svc.name, svc.version);
-      // A rollout's capacity trial: the new version on one shadow instance, driven like the gate's trials.
-      let rolloutTrials = 0;
-      const measureCapacity: MeasureCapacity = async (version, perInstanceRps, signal) => {
-        const t = cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig;
-        const id = `${svc.name}-trial-${now().toString(36)}-v${rolloutTrials++}`;
-        const mix = await recentMix().catch(() => undefined);
-        const state = svc.shadow.sync === 'snapshot' ? await liveSnapshot(provider as LocalProvider, svc.name) : undefined;
-        if (svc.shadow.sync === 'snapshot' && state === undefined) throw new Error('no live state snapshot to copy into the trial instance');
-        const plan: TrialPlan = { id, service: svc.name, instanceType: svc.instanceType, version, perInstanceRps, stepFractions: [...DEFAULT_STEPS], minSamplesPerStep: sc.trials.samplesPerStep, minStepSeconds: 2, maxStepSeconds: sc.trials.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: sc.trials.path, seed: cfg.simulation.seed + rolloutTrials, ...(mix && mix.length >= 20 ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
-        const r = await runTrial(plan, { provider: provider as LocalProvider, log: store, readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000, now, signal }, { ...DEFAULT_VERDICT, sloLatencyMs: svc.slo.latencyP99Ms, sloErrorRate: svc.slo.errorRate });
-        return { trial: id, verdict: r.verdict, ...r.capacityAtSloRps };
-      };
-      const trialTypes: Record<string, GateType> = {};
-      for (const name of new Set([svc.instanceType, ...(sc.trials.types ?? [])])) {
-        const t = cfg.instanceTypes[name] as InstanceTypeConfig;
-        trialTypes[name] = { name, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, provisioningSeconds: t.provisioningSeconds, warmupSeconds: t.warmupSeconds };
-      }
-      const gate =
-        sc.proof === 'off'
-          ? undefined
-          : new ProofGate(
-              {
-                service: svc.name,
-                mode: sc.proof,
-                version: liveVersion,
-                types: trialTypes,
-                sloLatencyMs: svc.slo.latencyP99Ms,
-                sloErrorRate: svc.slo.errorRate,
-                headroom: sc.headroom,
-                minInstances: svc.pool.min,
-                maxInstances: svc.pool.max,
-                maxStepUp: sc.maxStepUp,
-                spotShare: sc.spot.share,
-                freshSeconds: sc.trials.freshSeconds,
-                samplesPerStep: sc.trials.samplesPerStep,
-                maxStepSeconds: sc.trials.maxStepSeconds,
-                maxConcurrent: sc.trials.maxConcurrent,
-                budgetShare: sc.trials.budgetShare,
-                budgetWindowSeconds: sc.trials.budgetWindowSeconds,
-                minTypeSaving: sc.trials.minTypeSaving,
-                path: sc.trials.path,
-                ...(sc.trials.redundancy ? { redundancy: { recoverySeconds: sc.trials.redundancy.recoverySeconds, fault: sc.trials.redundancy.fault, ...(sc.trials.redundancy.delayMs !== undefined ? { delayMs: sc.trials.redundancy.delayMs } : {}) } } : {}),
-                readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
-              },
-              {
-                provider,
-                log: store,
-                now,
-                // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
-                ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
-                mix: recentMix,
-                ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
-            );
-      const loopSettings: LoopSettings = {
-          service: svc.name,
-          instanceType: svc.instanceType,
-          slots: model.type.slots,
-          serviceTimeSeconds: model.type.serviceTimeMs / 1000,
-          sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
-          shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds },
-          bounds: model.bounds,
-          initialInstances: o.initialInstances ?? svc.pool.min,
-          tickSeconds: c.tickSeconds,
-          metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
-          staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
-          leadTimeSeconds: model.leadTimeSeconds,
-          forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
-          delta: { ...c.delta },
-          types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, warmupSeconds: t.warmupSeconds }])),
-          readyTimeoutSeconds: cfg.provider.readyTimeoutSeconds,
-          ...(c.sampling.adaptive ? { sampling: { baseRate: sampling.rate, minRate: gw.mirror.minRate, maxRate: gw.mirror.maxRate, fastChangePerSecond: c.sampling.fastChangePerSecond, raiseFactor: c.sampling.raiseFactor, decayPerSecond: c.sampling.decayPerSecond } } : {}),
-          ...(c.capacityRefit.enabled ? { capacityRefit: { minPairs: c.capacityRefit.minPairs, everyTicks: c.capacityRefit.everyTicks } } : {}),
-          headroom: sc.headroom,
-          emergencyUtilization: (strategyName === 'hybrid' ? hybridNetUtilization(model) : sc.reactive.targetUtilization) * (1 + sc.reactive.tolerance),
-          sloErrorRate: svc.slo.errorRate,
-          mode: sc.mode,
-          ...(sc.switchover.warmBeforeTraffic ? { warmBeforeTraffic: true } : {}),
-          typeRetrySeconds: sc.switchover.typeRetrySeconds,
-          ...(sc.warmPool.size > 0 ? { warmPool: { size: sc.warmPool.size, reuseOnScaleIn: sc.warmPool.reuseOnScaleIn } } : {}),
-          version: liveVersion,
-          versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, Object.keys(t.versions)])),
-          rollout: { ...sc.rollout, shift: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } },
-          ...(sc.switchover.rampIn ? { rampIn: { stepWeight: sc.switchover.stepWeight, maxWeight: sc.switchover.maxWeight, intervalSeconds: sc.switchover.intervalSeconds, threshold: sc.switchover.threshold, maxInconclusive: sc.switchover.maxInconclusive } } : {}),
-        };
-      const loop = new ServiceLoop(
-        loopSettings,
-        { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity },
-      );
-      ab = undefined;
-      if (svc.shadow.ab) {
-        // Every arm: the live model, its bounds scaled to the arm's share, its own strategy.
-        const share = svc.shadow.ab.share;
-        const armModel = { ...model, bounds: abBounds(model.bounds, share) };
-        const forecastSettings = loopSettings.forecast;
-        ab = new AbArms(
-          {
-            service: svc.name,
-            arms: svc.shadow.ab.strategies.map((name) => ({ name, strategy: buildStrategy(name, armModel) })),
-            share,
-            instanceType: svc.instanceType,
-            slots: model.type.slots,
-            slo: svc.slo,
-            bounds: armModel.bounds,
-            initialInstances: Math.min(armModel.bounds.maxInstances, Math.max(armModel.bounds.minInstances, Math.ceil((o.initialInstances ?? svc.pool.min) * share - 1e-9))),
-            metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
-            staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
-            tickSeconds: c.tickSeconds,
-            ...(svc.shadow.ab.strategies.some((n) => n !== 'reactive') ? { forecast: { settings: forecastSettings, forecaster: forecaster ?? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }), horizonSeconds: forecastHorizonSeconds(model.leadTimeSeconds, sc.periodSeconds, svc.forecast.refitSeconds) } } : {}),
-            requestTimeoutMs: gw.timeoutMs,
-          },
-          { provider, gateway: control, store, now, ...(o.onEvent ? { onEvent: (kind, detail) => o.onEvent?.({ at: now(), kind, detail }) } : {}) },
-        );
-        await ab.start();
+      for (const svc of picked) {
+        const g = gateways.get(svc.name) as { control: GatewayControl; local: GatewayCore | undefined };
+        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o }));
       }
       let runMetrics: RunMetrics | undefined;
       if (o.api ?? true) {
-        // The API, the dashboard and /metrics (the gateway's metrics appended): before the first tick.
-        const apiService = { name: svc.name, config: svc, strategy: strategyName, loop, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), leadTimeSeconds: model.leadTimeSeconds };
-        runMetrics = new RunMetrics(cfg, [apiService], store, provider, now, async () => (await control.stats()).mirror);
+        // The API, the dashboard and /metrics (every service's gateway metrics appended): before the first tick.
+        const apiServices = started.map((s) => {
+          const svc = picked.find((c) => c.name === s.name) as ServiceConfig;
+          return { name: s.name, config: svc, strategy: o.strategy ?? svc.scaling.strategy, loop: s.loop, ...(s.gate ? { gate: s.gate } : {}), ...(s.ab ? { ab: s.ab } : {}), leadTimeSeconds: serviceModel(cfg, svc).leadTimeSeconds };
+        });
+        runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
-        api = await createApi({ cfg, store, provider, services: [apiService], metrics: runMetrics, extraMetrics: async () => (await control.metrics()).text, env: o.env ?? process.env, host: a.host, now });
+        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);
         // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
         store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));
       }
-      const rt = new Runtime(store, provider, control, loop, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, local, o, gate, ab, api, runMetrics);
+      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
-      // before they are acted on: the loop stops acting and the owner is told.
+      // before they are acted on: the loops stop acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
-      if (o.autoTick ?? true) rt.startTicking(c.tickSeconds);
+      if (o.autoTick ?? true) rt.startTicking(cfg.control.tickSeconds);
       return rt;
     } catch (err) {
       await api?.close().catch(() => undefined);
-      await ab?.close().catch(() => undefined);
+      for (const s of started) await s.ab?.close().catch(() => undefined);
       await provider?.close();
       await closeGateway?.();
       const a = adminServer;
@@ -386,67 +496,81 @@ export class Runtime {
     }
   }
 
-  /** Why the loop stopped acting (the store failed), if it did. */
+  /** Why the loops stopped acting (the store failed), if they did. */
   failure: Error | undefined;
 
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    for (const t of this.tickers.values()) if (t.timer) clearInterval(t.timer);
+    for (const t of this.tickers.values()) t.timer = undefined;
     this.o.onEvent?.({ at: Date.now(), kind: 'stopped', detail: `the loop stopped acting: ${err.message}` });
     // Running trials end: their instances are deleted (the store may not record it; the next start recovers).
-    void this.gate?.close().catch(() => undefined);
-    void this.ab?.close().catch(() => undefined);
+    for (const s of this.services) {
+      void s.gate?.close().catch(() => undefined);
+      void s.ab?.close().catch(() => undefined);
+    }
     this.o.onFatal?.(err);
   }
 
-  /** One tick now (never two at once). */
-  async tick(): Promise<TickReport | undefined> {
+  /** One tick of a service (the first by default) now; never two of one service at once. */
+  async tick(service = this.primary.name): Promise<TickReport | undefined> {
     if (this.stopped) return undefined;
-    while (this.ticking) await this.ticking;
-    const p = this.loop.tick();
+    const s = this.service(service);
+    const t = this.tickers.get(service);
+    if (!s || !t) throw new Error(`no service "${service}" in this run`);
+    while (t.ticking) await t.ticking;
+    const p = s.loop.tick();
     const settled: Promise<unknown> = p.then(
       () => undefined,
       () => undefined,
     );
-    this.ticking = settled;
+    t.ticking = settled;
     void settled.then(() => {
-      if (this.ticking === settled) this.ticking = undefined;
+      if (t.ticking === settled) t.ticking = undefined;
     });
     const r = await p;
-    this.runMetrics?.observeTick(this.loop.serviceName, r.tickMs);
-    if (this.ab && !this.stopped) {
+    this.runMetrics?.observeTick(s.name, r.tickMs);
+    if (s.ab && !this.stopped) {
       try {
-        await this.ab.tick(r.liveRps);
+        await s.ab.tick(r.liveRps);
       } catch (err) {
         // The arms are an experiment: their failure never stops the live loop.
-        this.o.onEvent?.({ at: Date.now(), kind: 'ab_action_failed', detail: `A/B tick failed: ${(err as Error).message}` });
+        this.o.onEvent?.({ at: Date.now(), service: s.name, kind: 'ab_action_failed', detail: `A/B tick failed: ${(err as Error).message}` });
       }
     }
     this.o.onTick?.(r);
     return r;
   }
 
-  /** Tick every control.tickSeconds (Runtime.start does this unless autoTick is false). */
+  /**
+   * Tick every service every control.tickSeconds (Runtime.start does this unless autoTick is false), each
+   * on its own timer: a slow tick of one service is not overlapped and delays no other's.
+   */
   startTicking(seconds = this.o.cfg.control.tickSeconds): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.ticking) return; // a slow tick is not overlapped
-      this.tick().catch((err: unknown) => this.failure === undefined && this.o.onEvent?.({ at: Date.now(), kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
-    }, seconds * 1000);
+    for (const s of this.services) {
+      const t = this.tickers.get(s.name) as Ticker;
+      if (t.timer) continue;
+      t.timer = setInterval(() => {
+        if (t.ticking) return;
+        // One service's failing tick is reported and never stops the others.
+        this.tick(s.name).catch((err: unknown) => this.failure === undefined && this.o.onEvent?.({ at: Date.now(), service: s.name, kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
+      }, seconds * 1000);
+    }
   }
 
-  /** Stop the timer and wait for a running tick. */
+  /** Stop the timers and wait for running ticks. */
   async pauseTicking(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.ticking;
+    for (const t of this.tickers.values()) {
+      if (t.timer) clearInterval(t.timer);
+      t.timer = undefined;
+    }
+    await Promise.all([...this.tickers.values()].map((t) => t.ticking));
   }
 
   /**
-   * Stop the loop and the gateway. Instances keep running (the next start adopts them) unless
+   * Stop the loops and the gateway. Instances keep running (the next start adopts them) unless
    * `deleteInstances`, which drains and stops them.
    */
   stop(o: { deleteInstances?: boolean } = {}): Promise<void> {
@@ -457,13 +581,14 @@ export class Runtime {
 
   private async doStop(o: { deleteInstances?: boolean }): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.ticking;
-    // Running trials are aborted: their instances deleted, their experiments closed as aborted.
-    await this.gate?.close().catch(() => undefined);
-    await this.loop.close().catch(() => undefined);
-    // The A/B arms end with the run: their instances deleted, the experiment closed with its figures.
-    await this.ab?.close().catch(() => undefined);
+    await this.pauseTicking();
+    for (const s of this.services) {
+      // Running trials are aborted: their instances deleted, their experiments closed as aborted.
+      await s.gate?.close().catch(() => undefined);
+      await s.loop.close().catch(() => undefined);
+      // The A/B arms end with the run: their instances deleted, the experiment closed with its figures.
+      await s.ab?.close().catch(() => undefined);
+    }
     if (o.deleteInstances) {
       const all = await this.provider.list();
       await Promise.all(all.map((i) => this.provider.delete(i.id).catch(() => undefined)));

@@ -2,7 +2,7 @@
 // process (`localControl`) or a cluster of worker processes (`ClusterGateway` in cluster.ts, which
 // merges the workers' measurements and applies every change to all of them).
 
-import type { Gateway, LiveMember } from './gateway.js';
+import type { LiveMember, ServiceGateway } from './gateway.js';
 import { MIRROR_COUNTERS, REPLAY_LIMITS, type MirrorStats, type ReplayRequest, type RequestMetadata } from './mirror.js';
 import { TrafficMetrics, type IntervalView, type TrafficDump, type TrafficSnapshot } from './metrics.js';
 
@@ -91,7 +91,7 @@ export interface WorkerReport {
   errors: Record<string, number>;
 }
 
-export function workerReport(g: Gateway): WorkerReport {
+export function workerReport(g: Pick<ServiceGateway, 'members' | 'mirror' | 'metrics' | 'stats'>): WorkerReport {
   return { traffic: g.metrics.dump(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors } };
 }
 
@@ -115,8 +115,8 @@ export function mergeReports(reports: readonly WorkerReport[], now: () => number
   return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, workers: reports.length } };
 }
 
-/** The control of a gateway running in this process. */
-export function localControl(g: Gateway): GatewayControl {
+/** The control of a gateway running in this process (its own listener's, or one service's behind a routed front end). */
+export function localControl(g: Pick<ServiceGateway, 'members' | 'mirror' | 'metrics' | 'stats' | 'addLive' | 'removeLive'>): GatewayControl {
   return {
     metrics: async () => ({ contentType: g.metrics.registry.contentType, text: await g.metrics.registry.metrics() }),
     stats: () => Promise.resolve({ traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, workers: 1 }),

@@ -75,8 +75,8 @@ export interface GatewayStats {
   errors: Record<string, number>;
 }
 
-export interface Gateway {
-  readonly server: Server;
+/** One service's data plane without a listener of its own: a front end (its own, or a routed one) hands it requests. */
+export interface ServiceGateway {
   readonly members: LiveMember[];
   readonly mirror: Mirror;
   readonly metrics: TrafficMetrics;
@@ -87,6 +87,20 @@ export interface Gateway {
   removeLive(id: string): Promise<boolean>;
   /** Fault injection: delay every request to member `id` by `ms` (0 ends it); false when unknown. */
   setDelay(id: string, ms: number): boolean;
+  /** Serve one request (what a front end calls). */
+  handle(req: FrontRequest, res: FrontResponse): void;
+  /** Tell it a request the front end refused (malformed): counted in its stats. */
+  refused(reason: string): void;
+  /** Stop its health checks and close its upstream connections and mirror. */
+  close(): Promise<void>;
+}
+
+/** What a gateway offers its owner whether it has a listener of its own or sits behind a routed front end. */
+export type GatewayCore = Omit<ServiceGateway, 'handle' | 'refused'>;
+
+/** A service's gateway with its own front end (one service per listener). */
+export interface Gateway extends GatewayCore {
+  readonly server: Server;
   /** Listen; an address that cannot be listened on is SHADOWSCALE_E_USAGE naming `what` (e.g. "--listen"). */
   listen(port: number, host?: string, what?: string): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -224,6 +238,27 @@ class Exchange implements Dispatcher.DispatchHandler {
 }
 
 export function createGateway(o: GatewayOptions): Gateway {
+  const g = createServiceGateway(o);
+  const front = new FrontServer(g.handle, { keepAliveTimeoutMs: 65_000, onRefused: g.refused });
+  const server = front.server;
+  return {
+    server,
+    members: g.members,
+    mirror: g.mirror,
+    metrics: g.metrics,
+    stats: g.stats,
+    addLive: g.addLive,
+    setDelay: g.setDelay,
+    removeLive: g.removeLive,
+    listen: (port, host = '127.0.0.1', what = 'listen address') => listenOn(server, port, host, what),
+    close: async () => {
+      await front.close();
+      await g.close();
+    },
+  };
+}
+
+export function createServiceGateway(o: GatewayOptions): ServiceGateway {
   const timeout = o.requestTimeoutMs ?? 30_000;
   const random = o.random ?? Math.random;
   const now = o.now ?? Date.now;
@@ -325,16 +360,11 @@ export function createGateway(o: GatewayOptions): Gateway {
     } else member.pool.dispatch({ method, path, headers, body: req.body }, ex);
   };
 
-  const front = new FrontServer(handle, {
-    keepAliveTimeoutMs: 65_000,
-    onRefused: (reason) => {
+  return {
+    handle,
+    refused: (reason) => {
       stats.errors[reason] = (stats.errors[reason] ?? 0) + 1;
     },
-  });
-  const server = front.server;
-
-  return {
-    server,
     members,
     mirror,
     metrics,
@@ -369,10 +399,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       }
       return d;
     },
-    listen: (port, host = '127.0.0.1', what = 'listen address') => listenOn(server, port, host, what),
     close: async () => {
       if (timer) clearInterval(timer);
-      await front.close();
       await Promise.all([...members.map((m) => m.pool.destroy()), mirror.close()]);
     },
   };

@@ -11,12 +11,12 @@ import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { tempDir, until } from '../helpers.js';
 
-function kvConfig(dir: string, extra = '', workers = 1): string {
+function kvConfig(dir: string, extra = '', workers = 1, pool = '{ min: 1, max: 1 }'): string {
   const file = join(dir, 'kv.yaml');
   writeFileSync(
     file,
     `instanceTypes:\n  kv: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
-      `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true }${extra} }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+      `services:\n  - name: kv\n    instanceType: kv\n    pool: ${pool}\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true }${extra} }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
       `gateway: { listen: 127.0.0.1:0, workers: ${workers}, mirror: { queueLimit: 100000, timeoutMs: 30000 } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
   );
   return file;
@@ -106,5 +106,33 @@ describe('stateful shadows: the versioned sync', () => {
     const counters = rt.loop.state().counters;
     assert.equal(counters.shadowDivergences, 1);
     assert.ok(counters.digestChecks >= 2);
+  });
+
+  it('a new live instance of a stateful service gets a serving instance\'s state before it takes client requests', async (t) => {
+    const dir = tempDir(t);
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file: kvConfig(dir, '', 1, '{ min: 2, max: 2 }') }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const ready = async () => (await rt.provider.list({ pool: 'live' })).filter((i) => i.state === 'ready');
+    const routed = (): string[] => (rt.localGateway?.members ?? []).map((m) => m.id).sort();
+    await until('two live instances routed', async () => (await ready()).length === 2 && routed().length === 2, 20_000);
+    // The first two start together: neither got a copy (there was nothing to copy from).
+    assert.equal(rt.loop.state().counters.liveStateCopies, 0);
+    for (let i = 0; i < 40; i++) assert.equal((await fetch(`${rt.listen}/kv/k${i}`, { method: 'PUT', body: `v${i}` })).status, 200);
+    const [gone, kept] = await ready();
+    const keptState = await snapshot(kept?.url as string);
+    assert.ok(Object.keys(keptState.entries).length > 0 && Object.keys(keptState.entries).length < 40, 'writes spread over both');
+    await rt.provider.kill(gone?.id as string);
+    await until('the replacement serves', async () => {
+      const r = await ready();
+      return r.length === 2 && !r.some((i) => i.id === gone?.id) && routed().join() === r.map((i) => i.id).sort().join();
+    }, 20_000);
+    const fresh = (await ready()).find((i) => i.id !== kept?.id);
+    // It started from the serving instance's state: every entry the kept one had when it was copied.
+    const freshState = await snapshot(fresh?.url as string);
+    assert.deepEqual(freshState.entries, keptState.entries);
+    assert.equal(freshState.version, keptState.version);
+    assert.ok(events.some((e) => e.kind === 'switchover' && e.detail.startsWith(`${fresh?.id}: state copied from ${kept?.id}`)), 'the copy is an event');
+    assert.equal(rt.loop.state().counters.liveStateCopies, 1);
   });
 });

@@ -9,9 +9,9 @@ import { type Io, collect, hostPort, hostPortText } from '../options.js';
 export function registerRun(program: Command, io: Io): void {
   program
     .command('run')
-    .description('the long-running process: gateway, shadow pool and control loop for a service of the configuration; instances outlive it and are adopted by the next run')
+    .description('the long-running process: one gateway (routing by Host and path prefix), and a shadow pool and control loop per service of the configuration; instances outlive it and are adopted by the next run')
     .requiredOption('--config <file>', 'YAML configuration file')
-    .option('--service <name>', 'service to run (default: gateway.service, else the first)')
+    .option('--service <name>', 'supervise only this service (default: every service of the configuration)')
     .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
     .option('--api <host:port>', 'address of the REST API, the dashboard and /metrics (or api.listen; default 127.0.0.1:0, any free port)', hostPort('--api'))
     .option('--stop-instances', 'on exit, drain and stop the instances instead of leaving them for the next run')
@@ -19,7 +19,8 @@ export function registerRun(program: Command, io: Io): void {
     .action(async (opts: Record<string, unknown>) => {
       const api = opts.api as { host: string; port: number } | undefined;
       const cfg = loadConfig({ file: opts.config as string, env: io.env, flags: {}, sets: [...(opts.set as string[]), ...(api ? [`api.listen=${hostPortText(api)}`] : [])] });
-      const svc = serviceByName(cfg, (opts.service as string | undefined) ?? cfg.gateway.service);
+      const only = opts.service === undefined ? undefined : serviceByName(cfg, opts.service as string).name;
+      const names = only !== undefined ? [only] : cfg.services.map((s) => s.name);
       const tty = io.stderrIsTty && !opts.json;
       // SIGINT/SIGTERM from the very start: one arriving while the runtime starts stops it once started
       // (with --stop-instances, its instances too) instead of killing the process half-way.
@@ -33,7 +34,7 @@ export function registerRun(program: Command, io: Io): void {
       let arms: (() => string) | undefined;
       const rt = await Runtime.start({
         cfg,
-        service: svc.name,
+        ...(only !== undefined ? { service: only } : {}),
         env: io.env,
         onFatal: (err) => fatal(err),
         onTick: (r) => {
@@ -41,11 +42,11 @@ export function registerRun(program: Command, io: Io): void {
           const ab = arms?.() ?? '';
           const d = r.decision ? `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}` : '';
           const p = r.proof ? ` · proof ${r.proof.status} ${r.proof.candidate.instanceType}×${r.proof.candidate.count}${r.proof.trial ? ` (${r.proof.trial})` : ''}` : '';
-          io.err(`\r\x1b[2K${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}${ab}`);
+          io.err(`\r\x1b[2K${names.length > 1 ? `${r.service}: ` : ''}${r.liveRps.toFixed(0)} req/s · live ${r.live.ready}/${r.live.requested} ${r.instanceType} · shadow ${r.shadow.ready}${r.trials.running ? ` · trials ${r.trials.running}` : ''} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · target ${r.target} ${d}${p}${ab}`);
         },
         onEvent: (e) => {
           if ((e.kind === 'decision' || e.kind === 'ab_decision') && !opts.json) return;
-          io.err(opts.json ? `${JSON.stringify(e)}\n` : `${tty ? '\r\x1b[2K' : ''}${e.kind}: ${e.detail}\n`);
+          io.err(opts.json ? `${JSON.stringify(e)}\n` : `${tty ? '\r\x1b[2K' : ''}${names.length > 1 && e.service ? `${e.service} ` : ''}${e.kind}: ${e.detail}\n`);
         },
         onInstanceEvent: (e) => io.err(opts.json ? `${JSON.stringify({ ...e, kind: `instance_${e.kind}` })}\n` : `${tty ? '\r\x1b[2K' : ''}instance ${e.instance} (${e.pool}): ${e.kind}${e.detail ? `, ${e.detail}` : ''}\n`),
       });
@@ -58,8 +59,9 @@ export function registerRun(program: Command, io: Io): void {
         if (opts.json) io.err(`${JSON.stringify({ at: Date.now(), kind: 'ab_summary', arms: sum })}\n`);
         else for (const [n, a] of Object.entries(sum)) io.err(`${tty ? '\r\x1b[2K' : ''}A/B arm ${n}: ${a.sloViolationSeconds} violation s, p99 ${a.p99Ms} ms, ${a.instanceSeconds} instance-s, ${a.actions} action(s), ${a.requests} requests, ${a.errors} errors\n`);
       };
-      const where = { service: svc.name, listen: rt.listen, admin: rt.admin ?? null, api: rt.apiUrl ?? null, dashboard: rt.apiUrl ? `${rt.apiUrl}/` : null, store: resolve(cfg.store.path), pid: process.pid };
-      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${svc.name} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
+      // "service": the first (the only one unless the configuration has several); "services": every one supervised.
+      const where = { service: names[0], services: names, listen: rt.listen, admin: rt.admin ?? null, api: rt.apiUrl ?? null, dashboard: rt.apiUrl ? `${rt.apiUrl}/` : null, store: resolve(cfg.store.path), pid: process.pid };
+      io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${names.join(', ')} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
       const why = await Promise.race([failed, stopRequested]);
       abSummary();
       if (why) {
