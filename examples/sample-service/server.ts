@@ -12,6 +12,11 @@
 // 4. A "version" (VERSION, echoed in `x-version` and /healthz) may misbehave, for rollouts: from
 //    DEGRADE_AFTER_SECONDS of uptime on, service times are multiplied by SLOWDOWN and ERROR_RATE of the
 //    requests get a 500 (a slow version, a failing one, or one that fails only after a while).
+// 5. With CALLS_PER_REQUEST above 0, a request outside MODE=kv's /kv/ paths also calls each dependency
+//    its control plane named (SHADOWSCALE_DEPENDENCY_NAME_URL, and _HOST for the Host field) that many times
+//    on average, after its own service time and with its slot released (an asynchronous service): the same
+//    method, path and body, naming itself in `x-shadowscale-caller` (SHADOWSCALE_SERVICE). A dependency that
+//    fails (5xx or no answer) makes it answer 502 `dependency_failed`.
 // /healthz and /stats answer at once (no slot). SIGTERM: stop accepting, finish what was accepted, exit.
 //
 // Configuration by environment (the local provider passes PORT and the instance type's values):
@@ -19,11 +24,12 @@
 //   SERVICE_TIME_CV=1 (lognormal), QUEUE_LIMIT=200, COLD_START_SECONDS=0, COLD_START_FACTOR=3,
 //   STARTUP_DELAY_MS=0 (boot time before listening), MODE=stateless|kv, SEED=1, HOST=127.0.0.1,
 //   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`), VERSION=v1, SLOWDOWN=1, ERROR_RATE=0,
-//   DEGRADE_AFTER_SECONDS=0.
+//   DEGRADE_AFTER_SECONDS=0, CALLS_PER_REQUEST=0.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
 import { createRng } from '../../src/core/random.js';
 
 interface Settings {
@@ -44,6 +50,8 @@ interface Settings {
   slowdown: number;
   errorRate: number;
   degradeAfterSeconds: number;
+  callsPerRequest: number;
+  service: string;
 }
 
 function fail(message: string): never {
@@ -87,11 +95,48 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     slowdown: num('SLOWDOWN', 1, (n) => Number.isFinite(n) && n >= 1, 'a number >= 1'),
     errorRate: num('ERROR_RATE', 0, (n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number between 0 and 1'),
     degradeAfterSeconds: num('DEGRADE_AFTER_SECONDS', 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds >= 0'),
+    callsPerRequest: num('CALLS_PER_REQUEST', 0, (n) => Number.isFinite(n) && n >= 0 && n <= 100, 'a number between 0 and 100'),
+    service: env.SHADOWSCALE_SERVICE ?? 'sample',
   };
 }
 
 const s = readSettings(process.env);
 const rng = createRng(s.seed);
+
+/** The dependencies its control plane named (SHADOWSCALE_DEPENDENCY_NAME_URL and _HOST), each with a connection pool. */
+const dependencies = Object.entries(process.env)
+  .filter(([k, v]) => /^SHADOWSCALE_DEPENDENCY_[A-Z0-9_]+_URL$/.test(k) && v)
+  .map(([k, v]) => {
+    const name = k.slice('SHADOWSCALE_DEPENDENCY_'.length, -'_URL'.length);
+    const url = new URL(v as string);
+    return { name, origin: url.origin, prefix: url.pathname.replace(/\/+$/, ''), host: process.env[`SHADOWSCALE_DEPENDENCY_${name}_HOST`], pool: new Pool(url.origin, { connections: 32 }) };
+  });
+const callCounts = { calls: 0, failed: 0 };
+
+/** Call every dependency `callsPerRequest` times on average (the fraction drawn); the first failure, or undefined. */
+async function callDependencies(method: string, url: string, body: string): Promise<string | undefined> {
+  if (s.callsPerRequest <= 0 || dependencies.length === 0) return undefined;
+  const whole = Math.floor(s.callsPerRequest);
+  const n = whole + (s.callsPerRequest > whole && rng.next() < s.callsPerRequest - whole ? 1 : 0);
+  const calls: Promise<string | undefined>[] = [];
+  for (const d of dependencies) {
+    for (let k = 0; k < n; k++) {
+      callCounts.calls++;
+      calls.push(
+        d.pool
+          .request({ method: method as 'GET', path: `${d.prefix}${url}`, headers: { 'x-shadowscale-caller': s.service, ...(d.host ? { host: d.host } : {}) }, ...(body && method !== 'GET' && method !== 'HEAD' ? { body } : {}), headersTimeout: 30_000, bodyTimeout: 30_000 })
+          .then(async (r) => {
+            await r.body.dump();
+            return r.statusCode >= 500 ? `${d.name.toLowerCase()} answered ${r.statusCode}` : undefined;
+          })
+          .catch((err: Error) => `${d.name.toLowerCase()}: ${err.message}`),
+      );
+    }
+  }
+  const failed = (await Promise.all(calls)).find((x) => x !== undefined);
+  if (failed) callCounts.failed++;
+  return failed;
+}
 const started = performance.now();
 
 /** Service time of one request (ms), cold start included. */
@@ -192,7 +237,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const [path = '/', query = ''] = (req.url ?? '/').split('?') as [string?, string?];
   const method = req.method ?? 'GET';
   if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, version: s.version, coldFactor: coldFactor() });
-  if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
+  if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, dependencyCalls: callCounts.calls, dependencyFailures: callCounts.failed, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
   if (path === '/state/snapshot') {
     if (s.mode !== 'kv') return json(res, 404, { error: 'state snapshots exist in MODE=kv only' });
     if (method === 'GET') {
@@ -228,6 +273,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const arrived = performance.now();
+  // A plain request's answer waits for its dependency calls, made with the slot released.
+  let answer: { waitedMs: number; servedMs: number; body: string } | undefined;
   await slot;
   const waitedMs = performance.now() - arrived;
   try {
@@ -254,10 +301,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         return json(res, 200, { key, version: ++version });
       }
     }
-    return json(res, 200, { instance: s.instanceId, waitedMs, servedMs: ms });
+    answer = { waitedMs, servedMs: ms, body };
   } finally {
     release();
   }
+  if (!answer) return;
+  const failed = await callDependencies(method, req.url ?? '/', answer.body);
+  if (failed) return json(res, 502, { error: 'dependency_failed', detail: failed });
+  return json(res, 200, { instance: s.instanceId, waitedMs: answer.waitedMs, servedMs: answer.servedMs });
 }
 
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

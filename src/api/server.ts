@@ -19,6 +19,7 @@ import type { Store } from '../metrics/store.js';
 import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
+import type { EdgeView } from '../control/dependencies.js';
 import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
@@ -30,6 +31,8 @@ export interface ApiOptions {
   readonly metrics: RunMetrics;
   /** More Prometheus text appended to /metrics (the gateway's own metrics). */
   readonly extraMetrics?: () => Promise<string>;
+  /** The dependency graph's edges (declared, learned and used ratios); absent when no service depends on another. */
+  readonly dependencies?: () => readonly EdgeView[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly host: string;
   readonly now?: () => number;
@@ -196,6 +199,8 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   const tag = (summary: string, tags = ['read']) => ({ summary, tags });
 
   app.get('/api/v1/services', { ...read, schema: { ...tag('Every service with its mode, pools, target and latest tick'), querystring: noQuery } }, async () => ({ services: await Promise.all(o.services.map((s) => serviceView(s, deps))) }));
+
+  app.get('/api/v1/dependencies', { ...read, schema: { ...tag('The dependency graph among the services of this run: per edge the declared calls per request (or instance ratio), the ratio learned from traffic (x-shadowscale-caller), the one scaling ahead uses and why, and the calls seen'), querystring: noQuery } }, async () => ({ edges: o.dependencies?.() ?? [] }));
 
   app.get('/api/v1/services/:service', { ...read, schema: { ...tag('One service: mode, pause, bounds, pools (requested, ready, warming, shadow), A/B arms, latest tick'), params: serviceParams, querystring: noQuery } }, async (req) => serviceView(service(req.params.service), deps));
 

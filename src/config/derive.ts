@@ -1,6 +1,7 @@
 // Turns a validated service configuration into the plain settings the core strategies and the
 // simulator take. The live loop uses the same functions, so a backtest means what production does.
 
+import type { DependencyEdge } from '../core/dependencies.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { ShadowscaleError } from '../core/errors.js';
 import type { ActionBounds } from '../core/policy.js';
@@ -162,4 +163,9 @@ export function simSettings(cfg: Config, m: ServiceModel, initialInstances: numb
     initialInstances,
     seed: cfg.simulation.seed,
   };
+}
+
+/** The configuration's dependency edges (a name alone declares no ratio). */
+export function dependencyEdges(cfg: Config): DependencyEdge[] {
+  return cfg.services.flatMap((s) => s.dependencies.map((d) => (typeof d === 'string' ? { from: s.name, to: d } : { from: s.name, to: d.service, perRequest: d.perRequest, ratio: d.ratio })));
 }

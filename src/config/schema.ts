@@ -6,6 +6,7 @@ import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
 import { routeOverlaps } from '../gateway/routes.js';
+import { dependencyCycle } from '../core/dependencies.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
@@ -330,6 +331,7 @@ const control = z
   .strictObject({
     tickSeconds: duration(3600, 's').default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
     forecastBucketSeconds: positive().default(60).describe('Resolution of the demand history the forecaster sees (1 or 60 from the store)'),
+    dependencyWindowSeconds: duration(3600, 's').default(5).describe('How often the dependency graph reads the gateways to learn call ratios between services (one learning window)'),
     timeScale: positive().default(1).describe('The forecaster sees each real second as this many (compressed demo days); 1 in production'),
     delta: z
       .strictObject({
@@ -403,7 +405,25 @@ const service = z.strictObject({
   scaling: scaling.prefault({}),
   forecast: forecast.prefault({}),
   events: z.array(event, expect('a list of events')).default([]),
-  dependencies: z.array(str('a service name'), expect('a list of service names')).default([]),
+  dependencies: z
+    .array(
+      z.union(
+        [
+          str('a service name'),
+          z
+            .strictObject({
+              service: str('a service name'),
+              perRequest: positive().optional().describe('Calls the dependency receives per request of this service (its extra load is this times this service\'s demand)'),
+              ratio: positive().optional().describe('Instances of the dependency per instance of this service (it is scaled to at least this share of this service\'s target)'),
+            })
+            .refine((d) => d.perRequest === undefined || d.ratio === undefined, expect('perRequest or ratio, not both')),
+        ],
+        expect('a service name, or { service, perRequest | ratio }'),
+      ),
+      expect('a list of dependencies'),
+    )
+    .default([])
+    .describe('Services this one calls: scaled ahead when this one\'s demand is expected to rise (a name alone: one call per request until traffic shows the ratio), and its instances get their addresses (SHADOWSCALE_DEPENDENCY_NAME_URL, _HOST): live instances the live pool\'s, shadow and trial instances the shadow pool\'s'),
   routes: z
     .array(
       z
@@ -473,6 +493,8 @@ export const configSchema = z
         if (def && s.version !== BASE_VERSION && !(s.version in def.versions)) ctx.addIssue({ code: 'custom', path: ['services', i, 'version'], message: `version "${s.version}" is not defined for instance type "${t}" (have: ${[BASE_VERSION, ...Object.keys(def.versions)].join(', ')})` });
       }
     });
+    const cycle = dependencyCycle(cfg.services.flatMap((s) => s.dependencies.map((d) => ({ from: s.name, to: typeof d === 'string' ? d : d.service }))).filter((e) => e.from !== e.to && names.has(e.to)));
+    if (cycle) ctx.addIssue({ code: 'custom', path: ['services', cfg.services.findIndex((s) => s.name === cycle[0]), 'dependencies'], message: `dependencies form a cycle (${cycle.join(' -> ')}): scaling ahead propagates along them, so they must not loop` });
     // Two services' routes that take the same requests (a service without routes is checked when a run supervises it with others).
     for (const o of routeOverlaps(cfg.services.filter((s) => s.routes.length > 0).map((s) => ({ service: s.name, routes: s.routes })))) {
       ctx.addIssue({ code: 'custom', path: ['services', cfg.services.findIndex((s) => s.name === o.second.service), 'routes', o.second.index], message: `route ${o.match} is also service "${o.first.service}"'s: two services cannot take the same requests` });
@@ -481,7 +503,9 @@ export const configSchema = z
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>
       s.dependencies.forEach((d, j) => {
-        if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['services', i, 'dependencies', j], message: `unknown service "${d}"` });
+        const name = typeof d === 'string' ? d : d.service;
+        if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'dependencies', j, ...(typeof d === 'string' ? [] : ['service'])], message: `unknown service "${name}"` });
+        else if (name === s.name) ctx.addIssue({ code: 'custom', path: ['services', i, 'dependencies', j], message: `a service cannot depend on itself ("${name}")` });
       }),
     );
   });

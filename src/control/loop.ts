@@ -34,6 +34,7 @@ import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
 import { BASE_VERSION, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
+import type { DependencyFloor } from '../core/dependencies.js';
 import { appliedOf, readDigest, readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 import { DEFAULT_SHIFT, shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
 import { ShadowscaleError } from '../core/errors.js';
@@ -165,6 +166,11 @@ export interface LoopDeps {
   readonly onEvent?: (e: LoopEvent) => void;
   /** A capacity trial of a version on the shadow (a rollout's); undefined: rollouts skip it. */
   readonly measureCapacity?: MeasureCapacity;
+  /**
+   * What the services calling this one need of it over `horizonSeconds` from `now` (ms): their expected
+   * demand propagated along the dependency graph (runtime's Dependencies). Undefined: none call it.
+   */
+  readonly dependencyFloor?: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
 }
 
 export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
@@ -260,6 +266,8 @@ export class ServiceLoop {
   private pendingDeltaAction = false;
   private mirrorRate = Number.NaN;
   private lastRps = Number.NaN;
+  /** The load callers were expected to send at the last decision (req/s; 0 when none call it). */
+  private propagatedRps = 0;
   private readonly pairs: LoadLatency[] = [];
   private ticks = 0;
   private decisionSeq = 0;
@@ -611,6 +619,17 @@ export class ServiceLoop {
     this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${risk !== undefined ? `, risk ${risk.toPrecision(3)} restored` : ''}`, { replayed, ...(risk !== undefined ? { risk } : {}) });
   }
 
+  /**
+   * The demand this service expects over `horizonSeconds` from `now` (ms), req/s: the larger of its
+   * forecast's upper bound, what it serves now and what its own callers are expected to send it. NaN when
+   * none is known (a dependency then gets no floor from it).
+   */
+  expectedDemandRps(now: number, horizonSeconds: number): number {
+    const own = this.forecast ? forecastPeak(this.forecast, now / 1000, now / 1000 + horizonSeconds)?.upper : undefined;
+    const known = [own ?? Number.NaN, this.lastRps, this.propagatedRps > 0 ? this.propagatedRps : Number.NaN].filter(Number.isFinite);
+    return known.length > 0 ? Math.max(...known) : Number.NaN;
+  }
+
   get serviceName(): string {
     return this.s.service;
   }
@@ -803,6 +822,17 @@ export class ServiceLoop {
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh, sloJudged: this.sloJudged, sloViolated: this.sloViolated };
       const raw = this.d.strategy.decide(obs, this.forecast);
       let bounded = boundDecision(raw, obs, bounds, this.actions);
+      // Callers expecting more demand within this service's lead time scale it ahead of its own load.
+      const dep = this.d.dependencyFloor?.(now, s.leadTimeSeconds + this.d.strategy.periodSeconds);
+      this.propagatedRps = dep?.rps ?? 0;
+      let depNumbers: Readonly<Record<string, number>> | undefined;
+      if (dep && dep.floor > bounded.desired) {
+        const ahead = boundDecision({ ...bounded, desired: dep.floor, reason: 'dependency_ahead', numbers: { ...bounded.numbers, ...dep.numbers } }, obs, bounds, this.actions);
+        if (ahead.desired > bounded.desired) {
+          bounded = ahead;
+          depNumbers = dep.numbers;
+        }
+      }
       // No scale-in while a move to another type is under way (the old instances still go when it completes).
       if (this.resizing && bounded.desired < current) bounded = { ...bounded, desired: current, reason: 'type_change_hold', numbers: { ...bounded.numbers, unbounded: bounded.desired } };
       // Nor while a rollout runs: its new group was sized for this count.
@@ -836,7 +866,7 @@ export class ServiceLoop {
       this.desired = final.desired;
       // Recorded before it is acted on, with its proof. In forecast-only mode or paused, what would have
       // been done is recorded and the target holds.
-      const stored: Decision = { ...raw, ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: { why: notActing, target: final.desired } } : {}) };
+      const stored: Decision = { ...raw, ...(depNumbers ? { numbers: { ...raw.numbers, ...depNumbers } } : {}), ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: { why: notActing, target: final.desired } } : {}) };
       const boundReason = final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null;
       this.decisionSeq = notActing ? this.d.store.addDecision(s.service, stored, this.target, boundReason, false) : this.d.store.addDecision(s.service, stored, final.desired, boundReason);
       const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';

@@ -9,14 +9,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildStrategy, hybridNetUtilization, serviceModel } from '../config/derive.js';
+import { buildStrategy, dependencyEdges, hybridNetUtilization, serviceModel } from '../config/derive.js';
+import type { DependencyFloor } from '../core/dependencies.js';
+import { Dependencies } from './dependencies.js';
 import { parseHostPort, urlHost, type Config, type InstanceTypeConfig, type ServiceConfig } from '../config/schema.js';
 import { buildForecaster } from '../core/forecasters.js';
 import { DAY } from '../core/forecast.js';
 import type { StrategyName } from '../core/reasons.js';
 import { createAdminServer } from '../gateway/admin.js';
 import { ClusterGateway } from '../gateway/cluster.js';
-import { localControl, type GatewayControl } from '../gateway/control.js';
+import { localControl, routeShadowsToo, type GatewayControl } from '../gateway/control.js';
 import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, createServiceGateway, type GatewayCore, type GatewayOptions } from '../gateway/gateway.js';
 import { createRoutedGateway } from '../gateway/routed.js';
@@ -26,7 +28,7 @@ import { ShadowscaleError } from '../core/errors.js';
 import { forecastHorizonSeconds } from '../metrics/demand.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
-import type { Instance } from '../providers/provider.js';
+import type { Instance, InstanceSpec } from '../providers/provider.js';
 import { ProofGate, type GateType } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
@@ -63,7 +65,7 @@ export async function startLocalProvider(
   cfg: Config,
   store: Store,
   storePath: string,
-  o: { instanceEnv?: Readonly<Record<string, string>>; beforeStop?: (i: Instance) => Promise<void>; onInstanceEvent?: (e: InstanceEvent) => void; now?: () => number } = {},
+  o: { instanceEnv?: Readonly<Record<string, string>>; envFor?: (spec: InstanceSpec) => Readonly<Record<string, string>>; beforeStop?: (i: Instance) => Promise<void>; onInstanceEvent?: (e: InstanceEvent) => void; now?: () => number } = {},
 ): Promise<LocalProvider> {
   const p = cfg.provider;
   const instanceTypes: Record<string, Record<string, string>> = {};
@@ -73,6 +75,7 @@ export async function startLocalProvider(
     ...(p.cwd ? { cwd: p.cwd } : {}),
     // The store's path at start, for `shadowscale doctor` to tell when an instance's store is gone.
     env: { ...p.env, ...o.instanceEnv, SHADOWSCALE_STORE: storePath },
+    ...(o.envFor ? { envFor: o.envFor } : {}),
     instanceTypes,
     versions: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([name, t]) => [name, t.versions])),
     registry: store,
@@ -158,6 +161,8 @@ interface ServiceDeps {
   readonly local: GatewayCore | undefined;
   readonly now: () => number;
   readonly o: RuntimeOptions;
+  /** The floor its callers put on it (the run's dependency graph, bound once every loop exists). */
+  readonly dependencyFloor: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
 }
 
 /** One service's loop, proof gate and A/B arms on the shared store, provider and its gateway. */
@@ -269,7 +274,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     };
   const loop = new ServiceLoop(
     loopSettings,
-    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity },
+    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor },
   );
   let ab: AbArms | undefined;
   if (svc.shadow.ab) {
@@ -297,7 +302,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     );
     await ab.start();
   }
-  return { name: svc.name, loop, gateway: control, localGateway: d.local, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}) };
+  return { name: svc.name, loop, gateway: control, localGateway: d.local, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), headroom: sc.headroom };
 }
 
 /** One supervised service: its loop, gateway (its own listener's, or its part of the routed front end), proofs and arms. */
@@ -311,6 +316,8 @@ export interface ServiceRuntime {
   readonly gate?: ProofGate;
   /** A/B arms in the shadow; undefined unless shadow.ab is configured. */
   readonly ab?: AbArms;
+  /** Its scaling headroom (what a dependency floor adds on top of the expected load). */
+  readonly headroom: number;
 }
 
 /** A service's tick timer and the tick under way (ticks of one service never overlap; services tick apart). */
@@ -323,6 +330,8 @@ export class Runtime {
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private readonly tickers = new Map<string, Ticker>();
+  /** The dependency graph's learning windows (every control.dependencyWindowSeconds). */
+  private learnTimer: NodeJS.Timeout | undefined;
   /** Instances that stop({ deleteInstances }) stopped. */
   stoppedInstances = 0;
 
@@ -339,6 +348,12 @@ export class Runtime {
     /** The REST API and dashboard; undefined with api: false. */
     readonly api?: ApiServer,
     private readonly runMetrics?: RunMetrics,
+    /** The dependency graph among the supervised services; undefined when none depends on another. */
+    readonly dependencies?: Dependencies,
+    /** The shadow router's address (shadow and trial instances reach their dependencies' shadows there). */
+    readonly shadowRouter?: string,
+    /** Each service's part of the shadow router (its members: the service's synced shadows). */
+    readonly shadowRoutes: ReadonlyMap<string, GatewayCore> = new Map(),
   ) {
     for (const s of services) this.tickers.set(s.name, { timer: undefined, ticking: undefined });
   }
@@ -434,6 +449,39 @@ export class Runtime {
         closeGateway = () => routed.close();
         port = (await routed.listen(listenPort, host, 'gateway.listen')).port;
       }
+      // Dependencies among the supervised services: their instances get their addresses, and a shadow or
+      // trial instance calls its dependencies' shadows through a second, loopback-only listener that routes
+      // to shadow pools alone (never to live: mirrored traffic must not write to a live database).
+      const edges = dependencyEdges(cfg).filter((e) => picked.some((p) => p.name === e.from) && picked.some((p) => p.name === e.to));
+      let shadowUrl: string | undefined;
+      const shadowRoutes = new Map<string, GatewayCore>();
+      if (edges.length > 0) {
+        const parts = picked.map((svc) => ({ name: svc.name, routes: svc.routes, gateway: createServiceGateway({ live: [], mirror: { rate: 0 }, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, absorbMutations: svc.shadow.sync === 'snapshot' }) }));
+        const shadowRouted = createRoutedGateway(parts);
+        shadowUrl = `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${(await shadowRouted.listen(0, host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, 'the shadow router')).port}`;
+        for (const p of parts) {
+          shadowRoutes.set(p.name, p.gateway);
+          const g = gateways.get(p.name) as { control: GatewayControl; local: GatewayCore | undefined };
+          gateways.set(p.name, { ...g, control: routeShadowsToo(g.control, p.gateway) });
+        }
+        const closeMain = closeGateway;
+        closeGateway = async () => {
+          await closeMain?.();
+          await shadowRouted.close();
+        };
+      }
+      const liveUrl = `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${port}`;
+      const envFor = (spec: InstanceSpec): Record<string, string> => {
+        const env: Record<string, string> = {};
+        for (const e of edges.filter((x) => x.from === spec.service)) {
+          const dep = picked.find((p) => p.name === e.to) as ServiceConfig;
+          const route = dep.routes[0];
+          const key = `SHADOWSCALE_DEPENDENCY_${e.to.toUpperCase().replace(/-/g, '_')}`;
+          env[`${key}_URL`] = `${spec.pool === 'live' ? liveUrl : (shadowUrl as string)}${route?.pathPrefix && route.pathPrefix !== '/' ? route.pathPrefix.replace(/\/+$/, '') : ''}`;
+          if (route?.host) env[`${key}_HOST`] = route.host;
+        }
+        return env;
+      };
       const controlOf = (service: string): GatewayControl | undefined => gateways.get(service)?.control;
       let adminUrl: string | undefined;
       if (gw.admin) {
@@ -446,6 +494,7 @@ export class Runtime {
       }
       provider = await startLocalProvider(cfg, store, storePath, {
         ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
+        ...(edges.length > 0 ? { envFor } : {}),
         beforeStop: async (i) => {
           // In-flight requests finish before the instance is stopped (bounded: a stuck request gets the gateway's timeout).
           const control = controlOf(i.service);
@@ -457,9 +506,16 @@ export class Runtime {
       // Trials a crash left open: their instances go before the loops could take them for shadows, and
       // the experiments are closed as aborted (an unfinished trial never counts as a proof).
       for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
+      let graph: Dependencies | undefined;
       for (const svc of picked) {
         const g = gateways.get(svc.name) as { control: GatewayControl; local: GatewayCore | undefined };
-        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o }));
+        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o, dependencyFloor: (t, h) => graph?.floor(svc.name, t, h) }));
+      }
+      if (edges.length > 0) {
+        graph = new Dependencies(
+          edges,
+          new Map(started.map((s) => [s.name, { name: s.name, gateway: s.gateway, expectedDemandRps: (t: number, h: number) => s.loop.expectedDemandRps(t, h), target: () => s.loop.currentTarget, perInstanceRps: () => s.loop.state().perInstanceRps, headroom: s.headroom }])),
+        );
       }
       let runMetrics: RunMetrics | undefined;
       if (o.api ?? true) {
@@ -470,12 +526,12 @@ export class Runtime {
         });
         runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
-        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), env: o.env ?? process.env, host: a.host, now });
+        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);
         // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
         store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));
       }
-      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics);
+      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics, graph, shadowUrl, shadowRoutes);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loops stop acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
@@ -505,6 +561,7 @@ export class Runtime {
     this.stopped = true;
     for (const t of this.tickers.values()) if (t.timer) clearInterval(t.timer);
     for (const t of this.tickers.values()) t.timer = undefined;
+    if (this.learnTimer) clearInterval(this.learnTimer);
     this.o.onEvent?.({ at: Date.now(), kind: 'stopped', detail: `the loop stopped acting: ${err.message}` });
     // Running trials end: their instances are deleted (the store may not record it; the next start recovers).
     for (const s of this.services) {
@@ -549,6 +606,8 @@ export class Runtime {
    * on its own timer: a slow tick of one service is not overlapped and delays no other's.
    */
   startTicking(seconds = this.o.cfg.control.tickSeconds): void {
+    const graph = this.dependencies;
+    if (graph && !this.learnTimer) this.learnTimer = setInterval(() => void graph.observe(), this.o.cfg.control.dependencyWindowSeconds * 1000);
     for (const s of this.services) {
       const t = this.tickers.get(s.name) as Ticker;
       if (t.timer) continue;
@@ -562,6 +621,8 @@ export class Runtime {
 
   /** Stop the timers and wait for running ticks. */
   async pauseTicking(): Promise<void> {
+    if (this.learnTimer) clearInterval(this.learnTimer);
+    this.learnTimer = undefined;
     for (const t of this.tickers.values()) {
       if (t.timer) clearInterval(t.timer);
       t.timer = undefined;

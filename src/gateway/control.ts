@@ -28,6 +28,8 @@ export interface StatsView {
   mirror: MirrorView;
   live: MemberView[];
   errors: Record<string, number>;
+  /** Requests by calling service (GatewayStats.callers). */
+  callers: Record<string, number>;
   /** Worker processes serving traffic (1 without a cluster). */
   workers: number;
 }
@@ -89,10 +91,11 @@ export interface WorkerReport {
   mirror: MirrorView;
   live: MemberView[];
   errors: Record<string, number>;
+  callers: Record<string, number>;
 }
 
 export function workerReport(g: Pick<ServiceGateway, 'members' | 'mirror' | 'metrics' | 'stats'>): WorkerReport {
-  return { traffic: g.metrics.dump(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors } };
+  return { traffic: g.metrics.dump(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, callers: { ...g.stats.callers } };
 }
 
 /** Merge the reports of several processes into one view: counts add, histograms merge exactly. */
@@ -101,10 +104,12 @@ export function mergeReports(reports: readonly WorkerReport[], now: () => number
   for (const r of reports) metrics.absorb(r.traffic);
   const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, warmSent: 0, warmFailed: 0, warmDropped: 0, rate: reports[0]?.mirror.rate ?? 0 };
   const errors: Record<string, number> = {};
+  const callers: Record<string, number> = {};
   const live = new Map<string, MemberView>();
   for (const r of reports) {
     for (const k of MIRROR_COUNTERS) mirror[k] += r.mirror[k] ?? 0;
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.callers ?? {})) callers[k] = (callers[k] ?? 0) + v;
     for (const m of r.live) {
       const seen = live.get(m.id);
       // A member is reported healthy only when every worker routes to it.
@@ -112,14 +117,14 @@ export function mergeReports(reports: readonly WorkerReport[], now: () => number
       else live.set(m.id, { ...m });
     }
   }
-  return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, workers: reports.length } };
+  return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, callers, workers: reports.length } };
 }
 
 /** The control of a gateway running in this process (its own listener's, or one service's behind a routed front end). */
 export function localControl(g: Pick<ServiceGateway, 'members' | 'mirror' | 'metrics' | 'stats' | 'addLive' | 'removeLive'>): GatewayControl {
   return {
     metrics: async () => ({ contentType: g.metrics.registry.contentType, text: await g.metrics.registry.metrics() }),
-    stats: () => Promise.resolve({ traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, workers: 1 }),
+    stats: () => Promise.resolve({ traffic: g.metrics.snapshot(), mirror: g.mirror.snapshot(), live: g.members.map(memberView), errors: { ...g.stats.errors }, callers: { ...g.stats.callers }, workers: 1 }),
     members: () => Promise.resolve(g.members.map(memberView)),
     addLive: (url, weight, id) => Promise.resolve(memberView(g.addLive(url, weight, id))),
     setWeight: (id, weight) => {
@@ -172,4 +177,22 @@ export function fromWire(parts: readonly (readonly ReplayWire[])[]): ReplayReque
     }
   }
   return out.reverse();
+}
+
+/**
+ * A service's control whose shadow targets are also the members of its part of the shadow router (the
+ * loopback listener its callers' shadow and trial instances reach it through): a shadow gets calls from
+ * other shadows once it is a mirror target (synced, for a stateful service), and none after it leaves.
+ */
+export function routeShadowsToo(control: GatewayControl, shadowRoute: Pick<ServiceGateway, 'members' | 'addLive' | 'removeLive'>): GatewayControl {
+  return {
+    ...control,
+    setShadowTargets: async (urls) => {
+      await control.setShadowTargets(urls);
+      const want = new Set(urls);
+      for (const m of [...shadowRoute.members]) if (!want.has(m.url)) void shadowRoute.removeLive(m.id);
+      const have = new Set(shadowRoute.members.map((m) => m.url));
+      for (const u of urls) if (!have.has(u)) shadowRoute.addLive(u, 1, u);
+    },
+  };
 }

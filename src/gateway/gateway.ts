@@ -50,6 +50,12 @@ export interface GatewayOptions {
   readonly random?: () => number;
   /** Injected wall clock (ms) for ejection and record times; latencies use the monotonic clock. */
   readonly now?: () => number;
+  /**
+   * Answer mutations (POST, PUT, PATCH, DELETE) 200 without forwarding them, counted in `stats.absorbed`:
+   * the shadow router's part for a stateful service, whose shadow's state follows live's (its sync and its
+   * mirrored writes): a caller's shadow or trial repeats writes live made, which would apply twice.
+   */
+  readonly absorbMutations?: boolean;
   /** Active health checks of the live members: GET `path` every `intervalMs`; 2xx/3xx is healthy. */
   readonly healthCheck?: { readonly path: string; readonly intervalMs: number; readonly timeoutMs?: number };
 }
@@ -73,6 +79,27 @@ export interface LiveMember extends Member {
 export interface GatewayStats {
   requests: number;
   errors: Record<string, number>;
+  /**
+   * Requests by calling service (the `x-shadowscale-caller` field a service sets on its calls to its
+   * dependencies): at most CALLERS_KEPT names of service form, then "other". What dependency ratios are learned from.
+   */
+  callers: Record<string, number>;
+  /** Mutations answered without forwarding (GatewayOptions.absorbMutations). */
+  absorbed: number;
+}
+
+/** The field a calling service names itself in, and how many distinct callers a gateway counts apart. */
+export const CALLER_HEADER = 'x-shadowscale-caller';
+export const CALLERS_KEPT = 64;
+const CALLER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The caller a request names (the first x-shadowscale-caller field), or undefined. */
+function callerOf(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === CALLER_HEADER.length && n.toLowerCase() === CALLER_HEADER) return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** One service's data plane without a listener of its own: a front end (its own, or a routed one) hands it requests. */
@@ -296,7 +323,16 @@ export function createServiceGateway(o: GatewayOptions): ServiceGateway {
   const metrics = new TrafficMetrics(now, o.routes, o.measureMembers ?? false);
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stateful = o.mirror?.stateful === true;
-  const stats: GatewayStats = { requests: 0, errors: {} };
+  const stats: GatewayStats = { requests: 0, errors: {}, callers: {}, absorbed: 0 };
+  let callerNames = 0;
+  const countCaller = (raw: readonly string[]): void => {
+    const c = callerOf(raw);
+    if (c === undefined) return;
+    const known = stats.callers[c] !== undefined;
+    const name = known ? c : CALLER_NAME.test(c) && callerNames < CALLERS_KEPT ? c : 'other';
+    if (!known && name === c) callerNames++;
+    stats.callers[name] = (stats.callers[name] ?? 0) + 1;
+  };
 
   const fail = (res: FrontResponse, status: number, reason: string): void => {
     stats.errors[reason] = (stats.errors[reason] ?? 0) + 1;
@@ -307,10 +343,15 @@ export function createServiceGateway(o: GatewayOptions): ServiceGateway {
 
   const handle = (req: FrontRequest, res: FrontResponse): void => {
     stats.requests++;
+    countCaller(req.rawHeaders);
     const t = now();
     for (const m of members) m.healthy = m.checkOk && m.ejectedUntil <= t;
     const member = pickTwoChoices(members, random);
     const { method, url: path, remoteAddress: client } = req;
+    if (o.absorbMutations && mirror.isMutation(method)) {
+      stats.absorbed++;
+      return res.send(200, 'OK', ['content-type', 'text/plain; charset=utf-8', 'x-shadowscale-reason', 'mutation_absorbed'], 'mutation_absorbed\n');
+    }
     if (!member) return fail(res, 503, 'no_healthy_upstream');
     const headers = forwardHeaders(req.rawHeaders, client, 'http');
     const mutation = mirror.isMutation(method);

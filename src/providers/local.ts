@@ -63,6 +63,12 @@ export interface LocalProviderOptions {
   readonly cwd?: string;
   /** Environment of every instance (on top of this process's). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Environment an instance gets from its control plane by what it is (its service and pool), on top of
+   * its type's: e.g. the addresses of its service's dependencies, the live ones' for live instances and
+   * the shadow ones' for shadow and trial instances.
+   */
+  readonly envFor?: (spec: InstanceSpec) => Readonly<Record<string, string>>;
   /** Environment per instance type (e.g. SLOTS, SERVICE_TIME_MS). */
   readonly instanceTypes: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /**
@@ -370,6 +376,7 @@ export class LocalProvider implements Provider {
           ...process.env,
           ...this.o.env,
           ...typeEnv,
+          ...this.o.envFor?.(spec),
           PORT: String(port),
           HOST: this.host,
           [ID_ENV]: id,

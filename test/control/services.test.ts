@@ -115,3 +115,99 @@ describe('one run, many services', () => {
     assert.equal(events.filter((e) => e.service === 'good' && (e.kind === 'replaced' || e.kind === 'action_failed')).length, 0);
   });
 });
+
+/** The front (stateless, one call to back per request) and back (a stateful kv store with a synced shadow) of a two-service run. */
+function frontBackConfig(dir: string, o: { backType?: string; frontRate?: number; backReactive?: string } = {}): string {
+  const file = join(dir, 'front-back.yaml');
+  writeFileSync(
+    file,
+    `instanceTypes:\n  caller: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { CALLS_PER_REQUEST: "1", SERVICE_TIME_DIST: constant } }\n` +
+      `  kv: ${o.backType ?? '{ slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }'}\n` +
+      `services:\n` +
+      `  - name: front\n    instanceType: caller\n    pool: { min: 1, max: 1 }\n    routes: [{ host: front.example }]\n    dependencies: [{ service: back, perRequest: 1 }]\n    shadow: { fraction: 0.25, sampling: { rate: ${o.frontRate ?? 1}, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
+      `  - name: back\n    instanceType: kv\n    pool: { min: 1, max: 4 }\n    routes: [{ host: back.internal }]\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off, reactive: { scaleDown: { stabilizationWindowSeconds: 600 }${o.backReactive ?? ''} } }\n` +
+      `gateway: { listen: 127.0.0.1:0, mirror: { queueLimit: 100000 } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1, dependencyWindowSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+  );
+  return file;
+}
+
+const statsOf = async (url: string): Promise<{ mutations: number; dependencyCalls: number }> => (await fetch(`${url}/stats`)).json() as Promise<{ mutations: number; dependencyCalls: number }>;
+
+describe('dependencies between services', () => {
+  it("a front's shadow calls the back's shadow, never live: every mirrored write lands in the back's shadow and none in its live pool", async (t) => {
+    const dir = tempDir(t);
+    const rt = await Runtime.start({ cfg: loadConfig({ file: frontBackConfig(dir) }), env: {} });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    assert.ok(rt.shadowRouter, 'a shadow router listens');
+    const ready = async (service: string, pool: 'live' | 'shadow') => (await rt.provider.list({ service, pool })).filter((i) => i.state === 'ready');
+    await until('both serve, both shadows are mirror targets', async () => {
+      for (const [svc, pool] of [['front', 'live'], ['front', 'shadow'], ['back', 'live'], ['back', 'shadow']] as const) if ((await ready(svc, pool)).length < 1) return false;
+      const backShadow = await rt.service('back')?.gateway.shadowTargets();
+      const frontShadow = await rt.service('front')?.gateway.shadowTargets();
+      return (backShadow?.length ?? 0) >= 1 && (frontShadow?.length ?? 0) >= 1 && (await get(rt.listen, 'front.example', '/kv/warm')).status === 200;
+    }, 30_000);
+    const [backLive] = await ready('back', 'live');
+    const [backShadow] = await ready('back', 'shadow');
+    const before = { live: (await statsOf(backLive?.url as string)).mutations, shadow: (await statsOf(backShadow?.url as string)).mutations };
+    // 100 writes to the front; each makes the front's live instance write once to the back's live pool, and
+    // (every request mirrored) the front's shadow write once to the back's shadow.
+    for (let i = 0; i < 100; i++) {
+      const r = await request(`${rt.listen}/kv/k${i}`, { method: 'PUT', body: `v${i}`, headers: { host: 'front.example' } });
+      await r.body.dump();
+      assert.equal(r.statusCode, 200);
+    }
+    await until("the back's shadow has every live write", async () => (await statsOf(backShadow?.url as string)).mutations - before.shadow >= 100, 20_000);
+    const after = { live: (await statsOf(backLive?.url as string)).mutations, shadow: (await statsOf(backShadow?.url as string)).mutations };
+    assert.equal(after.live - before.live, 100, "the back's live pool got the front's live writes and nothing else");
+    // The back's shadow follows its live pool (every live write mirrored to it); the front's shadow's
+    // writes repeat those and are absorbed by the shadow router, not applied a second time.
+    assert.equal(after.shadow - before.shadow, 100, "the back's shadow got each live write once");
+    await until("the front's shadow's writes were absorbed", () => (rt.shadowRoutes.get('back')?.stats.absorbed ?? 0) >= 100, 10_000);
+    const [frontShadow] = await ready('front', 'shadow');
+    assert.ok((await statsOf(frontShadow?.url as string)).dependencyCalls >= 100, "the front's shadow made its calls");
+    // Reads from the front's shadow reach the back's shadow (not live): the back's shadow answers them.
+    const backReads = rt.shadowRoutes.get('back')?.stats.requests ?? 0;
+    assert.ok(backReads >= 100);
+  });
+
+  it('the call ratio is learned from traffic and shown; the back is scaled ahead for what the front is expected to send', async (t) => {
+    const dir = tempDir(t);
+    // A back with little capacity (1 slot, 20 ms: about 27 req/s at its SLO per instance) whose own scale-up
+    // waits 60 s (a store scaled conservatively): only what the front is expected to send can scale it within the test.
+    const rt = await Runtime.start({ cfg: loadConfig({ file: frontBackConfig(dir, { frontRate: 0.01, backReactive: ', scaleUp: { stabilizationWindowSeconds: 60 }', backType: '{ slots: 1, serviceTimeMs: 20, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }' }) }), env: {} });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    await until('front serves', async () => (await get(rt.listen, 'front.example', '/x')).status === 200, 30_000);
+    // Four clients back to back (about 60 req/s): the back needs 3 instances for what the front sends.
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          await get(rt.listen, 'front.example', '/x').catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }),
+    );
+    t.after(async () => {
+      stop = true;
+      await load;
+    });
+    type Edges = { edges: { from: string; to: string; declared: { perRequest: number | null }; learned: { perRequest: number; windows: number } | null; used: { perRequest: number | null; source: string }; calls: number }[] };
+    let edges: Edges['edges'] = [];
+    await until('learned over 3 windows', async () => {
+      edges = ((await (await fetch(`${rt.apiUrl}/api/v1/dependencies`)).json()) as Edges).edges;
+      return (edges[0]?.learned?.windows ?? 0) >= 3;
+    }, 30_000);
+    assert.equal(edges.length, 1);
+    const e = edges[0] as Edges['edges'][number];
+    assert.deepEqual([e.from, e.to, e.declared.perRequest], ['front', 'back', 1]);
+    assert.ok(Math.abs((e.learned?.perRequest ?? 0) - 1) < 0.05, `learned ${e.learned?.perRequest} calls per request`);
+    assert.ok(e.calls > 50);
+    const decisions = async () => ((await (await fetch(`${rt.apiUrl}/api/v1/services/back/decisions?reason=dependency_ahead`)).json()) as { decisions: { reason: string; numbers: Record<string, number> }[] }).decisions;
+    let found: { reason: string; numbers: Record<string, number> }[] = [];
+    await until('the back scaled ahead', async () => (found = await decisions()).length > 0, 20_000);
+    const d = found[0] as { numbers: Record<string, number> };
+    assert.ok((d.numbers.expectedRps_front ?? 0) > 10, `expected ${d.numbers.expectedRps_front} req/s from the front`);
+    assert.equal(d.numbers.perRequest_front, 1);
+    assert.ok((d.numbers.floor ?? 0) >= 2);
+  });
+});

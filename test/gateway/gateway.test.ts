@@ -56,6 +56,38 @@ const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
 };
 
 describe('gateway proxy', () => {
+  it('counts requests by calling service (x-shadowscale-caller): at most 64 names, malformed ones and the rest as "other"', async (t) => {
+    const live = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url] });
+    const send = async (caller: string): Promise<void> => {
+      const r = await fetch(`${url}/`, { headers: { 'x-shadowscale-caller': caller } });
+      await r.text();
+    };
+    for (let i = 0; i < 70; i++) await send(`svc-${i}`);
+    await send('svc-0');
+    await send('Bad_Name');
+    await (await fetch(`${url}/`)).text();
+    assert.equal(g.stats.callers['svc-0'], 2);
+    assert.equal(g.stats.callers['svc-63'], 1);
+    assert.equal(g.stats.callers['svc-64'], undefined);
+    assert.equal(g.stats.callers.other, 7);
+    assert.equal(Object.keys(g.stats.callers).length, 65);
+    // The field reaches the upstream unchanged (a service may read it too).
+    assert.equal(live.seen[0]?.headers['x-shadowscale-caller'], 'svc-0');
+  });
+
+  it('absorbMutations: writes are answered without reaching an upstream, reads are forwarded', async (t) => {
+    const live = await upstream(t);
+    const { g, url } = await gateway(t, { live: [live.url], absorbMutations: true });
+    const put = await fetch(`${url}/kv/a`, { method: 'PUT', body: 'x' });
+    assert.equal(put.status, 200);
+    assert.equal(put.headers.get('x-shadowscale-reason'), 'mutation_absorbed');
+    await put.text();
+    assert.equal((await fetch(`${url}/kv/a`)).status, 200);
+    assert.deepEqual(live.seen.map((x) => x.method), ['GET']);
+    assert.equal(g.stats.absorbed, 1);
+  });
+
   it('forwards end-to-end headers only, adds X-Forwarded-*, strips hop-by-hop from the response', async (t) => {
     const live = await upstream(t, (_q, res) => {
       res.writeHead(200, { 'x-app': 'yes', 'keep-alive': 'timeout=5', 'x-private-hop': '1', connection: 'x-private-hop' });

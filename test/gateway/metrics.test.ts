@@ -48,8 +48,10 @@ describe('TrafficMetrics.dump / absorb', () => {
       mirror: { sampled: 2, mirrored: 1, dropped: 1, failed: 0, inFlight: 0, queued: 0, armSampled: 3, armSent: 6, armFailed: 0, armDropped: 1, warmSent: 1, warmFailed: 0, warmDropped: 2, rate: 0.1 },
       live: [{ id: 'live-0', url: 'http://a', weight: 1, healthy, outstanding, requests: 5 }],
       errors,
+      callers: { front: outstanding },
     });
     const { stats } = mergeReports([report(true, 1, { upstream_reset: 1 }), report(false, 2, { upstream_reset: 2, bad_request: 1 })], () => 0);
+    assert.deepEqual(stats.callers, { front: 3 });
     assert.equal(stats.traffic.pools.live.requests, 2);
     assert.deepEqual(stats.mirror, { sampled: 4, mirrored: 2, dropped: 2, failed: 0, inFlight: 0, queued: 0, armSampled: 6, armSent: 12, armFailed: 0, armDropped: 2, warmSent: 2, warmFailed: 0, warmDropped: 4, rate: 0.1 });
     assert.deepEqual(stats.live, [{ id: 'live-0', url: 'http://a', weight: 1, healthy: false, outstanding: 3, requests: 10 }]);

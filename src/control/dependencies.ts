@@ -1,0 +1,105 @@
+// The dependency graph of a run (issue 16): declared edges, call ratios learned from what the gateways see
+// (a calling service names itself in x-shadowscale-caller), and each dependency's floor from its callers'
+// expected demand, which its loop applies ahead of its own load (reason dependency_ahead). The math is
+// src/core/dependencies.ts; this is where it meets the gateways and loops.
+
+import { dependencyFloor, learnWindow, usedRatio, type DependencyEdge, type DependencyFloor, type LearnedRatio, type UsedRatio } from '../core/dependencies.js';
+import type { GatewayControl } from '../gateway/control.js';
+
+/** What the graph needs of a supervised service. */
+export interface GraphService {
+  readonly name: string;
+  readonly gateway: GatewayControl;
+  /** Expected demand (req/s) over a horizon from now (ms); NaN when unknown (ServiceLoop.expectedDemandRps). */
+  expectedDemandRps(now: number, horizonSeconds: number): number;
+  /** Its target instances now. */
+  target(): number;
+  readonly perInstanceRps: () => number;
+  readonly headroom: number;
+}
+
+export interface EdgeView {
+  readonly from: string;
+  readonly to: string;
+  readonly declared: { readonly perRequest: number | null; readonly ratio: number | null };
+  readonly learned: { readonly perRequest: number; readonly windows: number; readonly callerRequests: number } | null;
+  readonly used: { readonly perRequest: number | null; readonly ratio: number | null; readonly source: UsedRatio['source'] };
+  /** Calls seen since this run started (requests to `to` naming `from`). */
+  readonly calls: number;
+}
+
+export class Dependencies {
+  private readonly learned = new Map<string, LearnedRatio>();
+  /** Per edge, the counters at the last window: calls seen by the dependency, requests the caller served. */
+  private readonly marks = new Map<string, { calls: number; callerRequests: number }>();
+  private readonly calls = new Map<string, number>();
+
+  constructor(
+    readonly edges: readonly DependencyEdge[],
+    private readonly services: ReadonlyMap<string, GraphService>,
+  ) {}
+
+  /** The edges among the supervised services (a dependency outside the run is not this run's to scale). */
+  static among(edges: readonly DependencyEdge[], services: ReadonlyMap<string, GraphService>): Dependencies {
+    return new Dependencies(edges.filter((e) => services.has(e.from) && services.has(e.to)), services);
+  }
+
+  /**
+   * One learning window: per edge, the calls the dependency's gateway saw from the caller and the requests
+   * the caller's gateway served since the last window. A gateway that does not answer skips the window.
+   */
+  async observe(): Promise<void> {
+    const stats = new Map<string, { callers: Record<string, number>; live: number }>();
+    await Promise.all(
+      [...this.services.values()].map(async (s) => {
+        try {
+          const v = await s.gateway.stats();
+          stats.set(s.name, { callers: v.callers, live: v.traffic.pools.live.requests });
+        } catch {
+          // its figures wait for the next window
+        }
+      }),
+    );
+    for (const e of this.edges) {
+      const dep = stats.get(e.to);
+      const caller = stats.get(e.from);
+      if (!dep || !caller) continue;
+      const key = `${e.from}>${e.to}`;
+      const now = { calls: dep.callers[e.from] ?? 0, callerRequests: caller.live };
+      this.calls.set(key, now.calls);
+      const mark = this.marks.get(key);
+      this.marks.set(key, now);
+      if (!mark) continue;
+      const next = learnWindow(this.learned.get(key), now.calls - mark.calls, now.callerRequests - mark.callerRequests);
+      if (next) this.learned.set(key, next);
+    }
+  }
+
+  /** The floor a service's callers put on it over `horizonSeconds` from `now`; undefined when none calls it. */
+  floor(service: string, now: number, horizonSeconds: number): DependencyFloor | undefined {
+    const into = this.edges.filter((e) => e.to === service);
+    const self = this.services.get(service);
+    if (into.length === 0 || !self) return undefined;
+    const callers = into.flatMap((e) => {
+      const c = this.services.get(e.from);
+      return c ? [{ service: e.from, used: usedRatio(e, this.learned.get(`${e.from}>${e.to}`)), expectedRps: c.expectedDemandRps(now, horizonSeconds), target: c.target() }] : [];
+    });
+    return dependencyFloor(callers, { perInstanceRps: self.perInstanceRps(), headroom: self.headroom });
+  }
+
+  view(): EdgeView[] {
+    return this.edges.map((e) => {
+      const key = `${e.from}>${e.to}`;
+      const l = this.learned.get(key);
+      const u = usedRatio(e, l);
+      return {
+        from: e.from,
+        to: e.to,
+        declared: { perRequest: e.perRequest ?? null, ratio: e.ratio ?? null },
+        learned: l ? { perRequest: l.perRequest, windows: l.windows, callerRequests: l.callerRequests } : null,
+        used: { perRequest: u.perRequest ?? null, ratio: u.ratio ?? null, source: u.source },
+        calls: this.calls.get(key) ?? 0,
+      };
+    });
+  }
+}
