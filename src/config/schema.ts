@@ -331,6 +331,7 @@ const control = z
   .strictObject({
     tickSeconds: duration(3600, 's').default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
     forecastBucketSeconds: positive().default(60).describe('Resolution of the demand history the forecaster sees (1 or 60 from the store)'),
+    propagateDependencies: bool().default(true).describe("Scale a service ahead for what the services calling it are expected to send (reason dependency_ahead); false: each service scales on its own signals only"),
     dependencyWindowSeconds: duration(3600, 's').default(5).describe('How often the dependency graph reads the gateways to learn call ratios between services (one learning window)'),
     timeScale: positive().default(1).describe('The forecaster sees each real second as this many (compressed demo days); 1 in production'),
     delta: z

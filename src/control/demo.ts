@@ -62,6 +62,8 @@ export interface DemoOptions {
   readonly ab?: readonly DemoStrategy[];
   /** Address of the API and dashboard (default 127.0.0.1:0: any free port). */
   readonly api?: string;
+  /** Configuration keys set on top of the demo's configuration (`--set path=value`), e.g. control.propagateDependencies=false. */
+  readonly sets?: readonly string[];
 }
 
 /** The demo was interrupted; what it had started is stopped and its directory removed. */
@@ -95,6 +97,28 @@ export interface DemoStrategyResult {
   shadow: { mirrored: number; dropped: number };
 }
 
+/** One service's day. The first service's figures are the clients'; another's are its gateway's, per tick. */
+export interface DemoServiceResult {
+  sloViolationSeconds: number;
+  p99Ms: number | null;
+  instanceSeconds: number;
+  /**
+   * How long before the ramp started the pool began to grow towards what the ramp's top needs of it
+   * (negative: after the ramp started; null: it never got there).
+   */
+  scaleUpLeadSeconds: number | null;
+  /** Provisioning + warm-up of its instance type: the lead it needs. */
+  requiredLeadSeconds: number;
+  /** Decisions of the day that scaled it ahead for its callers (dependency_ahead). */
+  dependencyAhead: number;
+}
+
+export interface DemoShadowResult {
+  pooled: boolean;
+  instanceSeconds: number;
+  dedicatedEstimateInstanceSeconds: number;
+}
+
 export interface DemoDetails {
   /** Provisioning + warm-up of the instance type: the lead the forecast must give. */
   readonly requiredLeadSeconds: number;
@@ -115,10 +139,17 @@ export interface DemoDetails {
   /** Decisions held for a proof, and type changes the proof chose. */
   readonly held: number;
   readonly typeChanges: number;
+  /** Every service of the demo over the day (the first's figures the clients', the others' their gateway's). */
+  readonly services: Record<string, DemoServiceResult>;
+  /** Shadow instance-seconds of every service; pooled: one shadow pool shared across services (not yet: dedicated). */
+  readonly shadowPool: DemoShadowResult;
 }
 
 export interface DemoResult {
   strategies: Partial<Record<DemoStrategy, DemoStrategyResult>>;
+  /** The last strategy's day, per service, and its shadow instance-seconds (`demo --json`'s "services" and "shadow"). */
+  services?: Record<string, DemoServiceResult>;
+  shadow?: DemoShadowResult;
   /** With `ab`: each arm's figures over the (last) day, side by side. */
   ab?: Record<string, ArmSummary>;
   /** The share of live's requests each arm received (shadow.ab.share). */
@@ -130,10 +161,10 @@ export interface DemoResult {
   details: Partial<Record<DemoStrategy, DemoDetails>>;
 }
 
-export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds' | 'ab' | 'api'>, storePath: string): Config {
+export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds' | 'ab' | 'api' | 'sets'>, storePath: string): Config {
   return loadConfig({
     file: o.configFile ?? DEMO_CONFIG,
-    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0', `api.listen=${o.api ?? '127.0.0.1:0'}`, ...(o.ab?.length ? [`services[0].shadow.ab.strategies=[${o.ab.join(',')}]`] : [])],
+    sets: [`store.path=${storePath}`, `control.timeScale=${DAY / o.durationSeconds}`, 'gateway.listen=127.0.0.1:0', `api.listen=${o.api ?? '127.0.0.1:0'}`, ...(o.ab?.length ? [`services[0].shadow.ab.strategies=[${o.ab.join(',')}]`] : []), ...(o.sets ?? [])],
   });
 }
 
@@ -165,6 +196,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
       result.details[name] = r.details;
+      result.services = r.details.services;
+      result.shadow = r.details.shadowPool;
       if (r.ab) {
         result.ab = r.ab;
         result.dayStartedAt = r.dayStartedAt;
@@ -231,6 +264,8 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
   const rate = (t: number): number => o.peakRps * dayShape(t / D);
   const initial = Math.max(svc.pool.min, instancesFor(rate(0) * (1 + svc.scaling.headroom), perInstanceRps));
   const ticks: TickReport[] = [];
+  /** The latest tick of every other service (for the status line). */
+  const others = new Map<string, TickReport>();
   let lastDecision = '';
   let t0 = 0;
   const rt = await Runtime.start({
@@ -241,11 +276,15 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     instanceEnv: { [DEMO_ENV]: mark },
     onTick: (r) => {
       ticks.push(r);
+      if (r.service !== svc.name) {
+        others.set(r.service, r);
+        return;
+      }
       if (r.decision) lastDecision = `${r.decision.reason} ${r.decision.current}→${r.decision.desired}${r.decision.instanceType ? ` ${r.decision.instanceType}` : ''}${r.decision.driver ? ` (${r.decision.driver})` : ''}${r.decision.proof ? ` · proof ${r.decision.proof.status}${r.decision.proof.trial ? ` (${r.decision.proof.trial.replace(/^.*-trial-/, '')})` : ''}` : ''}`;
       const t = Math.max(0, (r.at - t0) / 1000);
       const arms = rt.ab ? ` · A/B ${Object.entries(rt.ab.sizes()).map(([n, k]) => `${n} ${k}`).join(' ')}` : '';
       o.onStatus?.(
-        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}${arms}`,
+        `[${name.padEnd(10)} ${t.toFixed(0).padStart(4)}/${D}s] ${r.liveRps.toFixed(0).padStart(4)} req/s · live ${r.live.ready}${r.live.requested > r.live.ready ? ` (+${r.live.requested - r.live.ready} starting)` : ''} · shadow ${r.shadow.ready}${r.trials.running ? ` · trial ${r.trials.running}` : ''} · ${r.instanceType} · p99 ${Number.isFinite(r.liveP99Ms) ? r.liveP99Ms.toFixed(0) : '-'} ms · forecast ≤ ${Number.isFinite(r.forecastUpper) ? r.forecastUpper.toFixed(0) : '-'} · ${lastDecision}${arms}${[...others.values()].map((x) => ` · ${x.service} ${x.live.ready}${x.live.requested > x.live.ready ? ` (+${x.live.requested - x.live.ready})` : ''} p99 ${Number.isFinite(x.liveP99Ms) ? x.liveP99Ms.toFixed(0) : '-'} ms`).join('')}`,
       );
     },
     onEvent: (e: LoopEvent) => {
@@ -268,8 +307,18 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     const calibrating = Date.now();
     const calibration = rt.gate?.calibrate({ instanceType: svc.instanceType, count: initial });
     if (rt.gate) log(`[${name}] proving ${Object.keys(rt.gate.s.types).join(', ')} on trial instances before the day`);
+    // The other services (web's dependencies) start their own pools and shadows: their loops tick from now on.
+    const otherServices = cfg.services.slice(1);
+    if (otherServices.length > 0) rt.startTicking(undefined, otherServices.map((x) => x.name));
     const deadline = Date.now() + cfg.provider.readyTimeoutSeconds * 1000;
-    while ((await rt.provider.list()).some((i) => i.state !== 'ready' && i.labels.trial === undefined)) {
+    const othersReady = async (): Promise<boolean> => {
+      for (const x of otherServices) {
+        const mine = (await rt.provider.list({ service: x.name })).filter((i) => i.state === 'ready');
+        if (mine.filter((i) => i.pool === 'live').length < x.pool.min || mine.filter((i) => i.pool === 'shadow').length < 1) return false;
+      }
+      return true;
+    };
+    while ((await rt.provider.list()).some((i) => i.state !== 'ready' && i.labels.trial === undefined) || !(await othersReady())) {
       if (Date.now() > deadline) throw new Error('the initial instances did not become ready');
       await sleep(50);
     }
@@ -306,7 +355,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       const p99 = percentile(s.latencies, 0.99);
       if (s.errors / s.requests > slo.errorRate || p99 > slo.latencyP99Ms || (s.latencies.length === 0 && s.errors > 0)) violated.push(s.second);
     }
-    const during = ticks.filter((r) => r.at >= t0);
+    const during = ticks.filter((r) => r.at >= t0 && r.service === svc.name);
     let instanceSeconds = 0;
     let shadowSeconds = 0;
     for (let k = 1; k < during.length; k++) {
@@ -374,6 +423,48 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
         reason: d.boundReason ?? d.decision.reason,
       };
     });
+    // The other services: their figures per tick at their own gateway; their lead towards what the ramp's
+    // top needs of them (the calls web makes per request, at their capacity per instance).
+    const services: Record<string, DemoServiceResult> = {};
+    let shadowAll = shadowSeconds;
+    for (const x of otherServices) {
+      const xt = cfg.instanceTypes[x.instanceType] as Config['instanceTypes'][string];
+      const xCap = maxRateAtSlo(xt.slots, xt.serviceTimeMs / 1000, x.slo.latencyP99Ms / 1000);
+      const per = svc.dependencies.map((d) => (typeof d === 'string' ? { service: d, perRequest: 1 } : d)).find((d) => d.service === x.name)?.perRequest ?? 1;
+      const xTicks = ticks.filter((r) => r.at >= t0 && r.service === x.name);
+      let xInstanceSeconds = 0;
+      let xViolation = 0;
+      for (let k = 1; k < xTicks.length; k++) {
+        const prev = xTicks[k - 1] as TickReport;
+        const cur = xTicks[k] as TickReport;
+        const dt = (cur.at - prev.at) / 1000;
+        xInstanceSeconds += prev.live.requested * dt;
+        shadowAll += prev.shadow.requested * dt;
+        if (cur.liveRequests > 0 && (cur.liveP99Ms > x.slo.latencyP99Ms || cur.liveErrorRate > x.slo.errorRate)) xViolation += dt;
+      }
+      const xNeed = instancesFor(rate(RAMP.end * D) * per, xCap) * xCap;
+      const xDecisions = rt.store.decisions({ service: x.name, limit: 100_000 });
+      const xUps: { at: number; capacity: number }[] = [];
+      let xCapacity = Number.NaN;
+      for (const d of xDecisions) {
+        const c = d.target * xCap;
+        if (Number.isFinite(xCapacity) && c > xCapacity + 1e-9 && d.decision.at * 1000 >= t0) xUps.push({ at: d.decision.at, capacity: c });
+        xCapacity = c;
+      }
+      let j = xUps.findIndex((u) => u.capacity >= xNeed - 1e-9);
+      const xGap = xt.provisioningSeconds + xt.warmupSeconds + x.scaling.periodSeconds;
+      while (j > 0 && (xUps[j] as { at: number }).at - (xUps[j - 1] as { at: number }).at <= xGap) j--;
+      const xFirst = j >= 0 ? xUps[j] : undefined;
+      const xStats = await rt.service(x.name)?.gateway.stats();
+      services[x.name] = {
+        sloViolationSeconds: Math.round(xViolation),
+        p99Ms: xStats && xStats.traffic.pools.live.requests > 0 ? Math.round(xStats.traffic.pools.live.latencyMs.p99 * 10) / 10 : null,
+        instanceSeconds: Math.round(xInstanceSeconds),
+        scaleUpLeadSeconds: xFirst ? Math.round((rampAt - xFirst.at) * 10) / 10 : null,
+        requiredLeadSeconds: xt.provisioningSeconds + xt.warmupSeconds,
+        dependencyAhead: xDecisions.filter((d) => d.decision.at * 1000 >= t0 && d.boundReason === 'dependency_ahead').length,
+      };
+    }
     const cost = rt.gate?.cost();
     const stats = await rt.gateway.stats();
     const tickMs = during.map((r) => r.tickMs);
@@ -384,6 +475,14 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       maxInstances: Math.max(initial, ...during.map((r) => r.live.requested)),
       scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null,
       shadow: { mirrored: stats.mirror.mirrored, dropped: stats.mirror.dropped },
+    };
+    const perService = {
+      services: {
+        [svc.name]: { sloViolationSeconds: violated.length, p99Ms: Math.round(percentile(everything, 0.99) * 10) / 10, instanceSeconds: Math.round(instanceSeconds), scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null, requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds, dependencyAhead: today.filter((d) => d.boundReason === 'dependency_ahead').length },
+        ...services,
+      },
+      // Each service has its own shadow pool (a shared one is not built yet): what they use is what dedicated shadows use.
+      shadowPool: { pooled: false, instanceSeconds: Math.round(shadowAll), dedicatedEstimateInstanceSeconds: Math.round(shadowAll) },
     };
     const details: DemoDetails = {
       requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds,
@@ -400,6 +499,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       trials: { count: cost?.trials ?? 0, instanceSeconds: Math.round(cost?.trialInstanceSeconds ?? 0), cost: cost?.trialCost ?? 0, shareOfLiveInstanceSeconds: instanceSeconds > 0 ? (cost?.trialInstanceSeconds ?? 0) / instanceSeconds : 0, beforeDaySeconds: Math.round(beforeDaySeconds * 10) / 10 },
       held: today.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
       typeChanges: today.filter((d) => d.boundReason === 'proven_type_change').length,
+      ...perService,
     };
     return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted'), ...(ab ? { ab } : {}), dayStartedAt: t0 };
   } finally {

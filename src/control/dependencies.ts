@@ -15,6 +15,8 @@ export interface GraphService {
   /** Its target instances now. */
   target(): number;
   readonly perInstanceRps: () => number;
+  /** Requests/s one of its shadow instances serves at the SLO. */
+  readonly shadowPerInstanceRps: () => number;
   readonly headroom: number;
 }
 
@@ -33,6 +35,8 @@ export class Dependencies {
   /** Per edge, the counters at the last window: calls seen by the dependency, requests the caller served. */
   private readonly marks = new Map<string, { calls: number; callerRequests: number }>();
   private readonly calls = new Map<string, number>();
+  /** Requests/s each caller's trials send (borrowed shadow capacity of its dependencies). */
+  private readonly borrowed = new Map<string, number>();
 
   constructor(
     readonly edges: readonly DependencyEdge[],
@@ -85,6 +89,37 @@ export class Dependencies {
       return c ? [{ service: e.from, used: usedRatio(e, this.learned.get(`${e.from}>${e.to}`)), expectedRps: c.expectedDemandRps(now, horizonSeconds), target: c.target() }] : [];
     });
     return dependencyFloor(callers, { perInstanceRps: self.perInstanceRps(), headroom: self.headroom });
+  }
+
+  /** What a caller's trials send now (req/s at their top steps): its dependencies' shadows grow for it. */
+  borrow(caller: string, rps: number): void {
+    if (rps > 0) this.borrowed.set(caller, rps);
+    else this.borrowed.delete(caller);
+  }
+
+  /** Requests/s the callers' trials send a service's shadow (their load times the calls per request). */
+  shadowDemandRps(service: string): number {
+    let rps = 0;
+    for (const e of this.edges) {
+      if (e.to !== service) continue;
+      const b = this.borrowed.get(e.from) ?? 0;
+      if (b > 0) rps += b * (usedRatio(e, this.learned.get(`${e.from}>${e.to}`)).perRequest ?? 1);
+    }
+    return rps;
+  }
+
+  /** The dependencies of `caller` whose shadows cannot yet take what its trials would send, and why; undefined: none. */
+  shadowShortfall(caller: string, rps: number, shadowServing: (service: string) => number): string | undefined {
+    const short: string[] = [];
+    for (const e of this.edges) {
+      if (e.from !== caller) continue;
+      const dep = this.services.get(e.to);
+      if (!dep) continue;
+      const serving = shadowServing(e.to);
+      const need = Math.max(1, Math.ceil(this.shadowDemandRps(e.to) / dep.shadowPerInstanceRps() - 1e-9));
+      if (serving === 0 || (rps > 0 && serving < need)) short.push(`${e.to}'s shadow (${serving} of ${need} instance(s) serving)`);
+    }
+    return short.length > 0 ? `${short.join(', ')} grows for the load its trial instances send` : undefined;
   }
 
   view(): EdgeView[] {

@@ -57,6 +57,11 @@ export interface LoopSettings {
   readonly metricWindowSeconds: number;
   readonly staleMetricsSeconds: number;
   readonly leadTimeSeconds: number;
+  /**
+   * The longest lead time (plus period) among the services this one calls, directly or not: their floors
+   * read this one's forecast that far ahead (dependency_ahead), so it is fitted at least that far.
+   */
+  readonly dependenciesLeadSeconds?: number;
   readonly forecast: DemandForecastSettings;
   readonly delta: DeltaSettings & { readonly windowTicks: number; readonly confirmWindows: number; readonly action: 'none' | 'horizontal' | 'shift' | 'vertical'; readonly verticalType?: string };
   /** Slots and service time per instance type (vertical scaling changes the live pool's type). */
@@ -171,6 +176,8 @@ export interface LoopDeps {
    * demand propagated along the dependency graph (runtime's Dependencies). Undefined: none call it.
    */
   readonly dependencyFloor?: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
+  /** Requests/s its callers' trials send its shadow (borrowed shadow capacity: the shadow grows for them). */
+  readonly borrowedShadowRps?: () => number;
 }
 
 export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
@@ -190,6 +197,9 @@ export interface TickReport {
   readonly tickMs: number;
   readonly liveRps: number;
   readonly liveP99Ms: number;
+  /** Failed share of the tick's live requests (NaN without requests), and how many there were. */
+  readonly liveErrorRate: number;
+  readonly liveRequests: number;
   readonly shadowRps: number;
   readonly utilization: number;
   readonly live: { readonly requested: number; readonly ready: number };
@@ -630,6 +640,12 @@ export class ServiceLoop {
     return known.length > 0 ? Math.max(...known) : Number.NaN;
   }
 
+  /** Requests/s one shadow instance serves at the SLO (its type's model). */
+  get shadowPerInstanceRps(): number {
+    const t = this.s.types?.[this.s.shadow.instanceType];
+    return maxRateAtSlo(this.s.shadow.slots, t?.serviceTimeSeconds ?? this.s.serviceTimeSeconds, this.s.sloLatencySeconds);
+  }
+
   get serviceName(): string {
     return this.s.service;
   }
@@ -792,7 +808,8 @@ export class ServiceLoop {
     const liveOwn = liveUp.filter(own);
     const liveRequested = liveOwn.length + pending('live');
     if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
-    const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots);
+    const borrowed = this.d.borrowedShadowRps?.() ?? 0;
+    const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots) + (borrowed > 0 ? Math.ceil(borrowed / this.shadowPerInstanceRps - 1e-9) : 0);
     const shadowRequested = shadowOwn.length + pending('shadow');
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
     else if (shadowRequested > shadowWanted) for (const i of [...shadowOwn].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
@@ -959,6 +976,8 @@ export class ServiceLoop {
       tickMs,
       liveRps,
       liveP99Ms: liveP99,
+      liveErrorRate: interval.live.requests ? interval.live.errors / interval.live.requests : Number.NaN,
+      liveRequests: interval.live.requests,
       shadowRps: interval.shadow.requests / dt,
       utilization,
       live: { requested: liveRequested, ready: liveReady.length },
@@ -1003,7 +1022,7 @@ export class ServiceLoop {
   private refitForecast(now: number): void {
     const s = this.s;
     if (!this.d.forecaster) return;
-    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, forecastHorizonSeconds(s.leadTimeSeconds, this.d.strategy.periodSeconds, s.forecast.refitSeconds));
+    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, forecastHorizonSeconds(Math.max(s.leadTimeSeconds, s.dependenciesLeadSeconds ?? 0), this.d.strategy.periodSeconds, s.forecast.refitSeconds));
     if (!f) return;
     this.forecast = f;
     this.lastFitAt = now;

@@ -115,9 +115,9 @@ async function liveSnapshot(provider: LocalProvider, service: string): Promise<s
 export interface RuntimeOptions {
   readonly cfg: Config;
   readonly service?: string;
-  /** Overrides services[].scaling.strategy. */
+  /** Overrides the first supervised service's scaling.strategy (the others keep theirs). */
   readonly strategy?: StrategyName;
-  /** Instances of a fresh store (no decisions yet). */
+  /** Instances of a fresh store (no decisions yet), for the first supervised service. */
   readonly initialInstances?: number;
   readonly now?: () => number;
   readonly onTick?: (r: TickReport) => void;
@@ -161,13 +161,23 @@ interface ServiceDeps {
   readonly local: GatewayCore | undefined;
   readonly now: () => number;
   readonly o: RuntimeOptions;
+  /** The first supervised service (RuntimeOptions.strategy and initialInstances are its). */
+  readonly first: boolean;
+  /** Its trials' load (req/s) borrowed of its dependencies' shadows; why a trial must wait, or undefined (ProofGateDeps.trialLoad). */
+  readonly trialLoad: (rps: number) => string | undefined;
+  /** Requests/s its callers' trials send its shadow. */
+  readonly borrowedShadowRps: () => number;
+  /** The longest lead time plus period among the services it calls, directly or not (0: none). */
+  readonly dependenciesLeadSeconds: number;
   /** The floor its callers put on it (the run's dependency graph, bound once every loop exists). */
   readonly dependencyFloor: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
 }
 
 /** One service's loop, proof gate and A/B arms on the shared store, provider and its gateway. */
 async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Promise<ServiceRuntime> {
-  const { store, provider, control, now, o } = d;
+  const { store, provider, control, now } = d;
+  // The run's strategy and initial instances are the first service's (the one a demo compares); the others keep their own.
+  const o: RuntimeOptions = d.first ? d.o : { ...d.o, strategy: undefined, initialInstances: undefined };
   const gw = cfg.gateway;
   const model = serviceModel(cfg, svc);
   const shadowType = svc.shadow.instanceType ?? svc.instanceType;
@@ -238,6 +248,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
             now,
             // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
             ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
+            trialLoad: d.trialLoad,
             mix: recentMix,
             ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), service: svc.name, kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
         );
@@ -254,6 +265,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
       metricWindowSeconds: svc.scaling.reactive.metricWindowSeconds,
       staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
       leadTimeSeconds: model.leadTimeSeconds,
+      ...(d.dependenciesLeadSeconds > 0 ? { dependenciesLeadSeconds: d.dependenciesLeadSeconds } : {}),
       forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
       delta: { ...c.delta },
       types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, warmupSeconds: t.warmupSeconds }])),
@@ -274,7 +286,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     };
   const loop = new ServiceLoop(
     loopSettings,
-    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor },
+    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor, borrowedShadowRps: d.borrowedShadowRps },
   );
   let ab: AbArms | undefined;
   if (svc.shadow.ab) {
@@ -507,14 +519,27 @@ export class Runtime {
       // the experiments are closed as aborted (an unfinished trial never counts as a proof).
       for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
       let graph: Dependencies | undefined;
+      // How far ahead each service's forecast must reach: the longest lead (plus period) down its dependencies.
+      const downstreamLead = (name: string, seen = new Set<string>()): number => {
+        let lead = 0;
+        for (const e of edges.filter((x) => x.from === name && !seen.has(x.to))) {
+          const dep = picked.find((p) => p.name === e.to) as ServiceConfig;
+          lead = Math.max(lead, serviceModel(cfg, dep).leadTimeSeconds + dep.scaling.periodSeconds, downstreamLead(e.to, new Set([...seen, name])));
+        }
+        return lead;
+      };
       for (const svc of picked) {
         const g = gateways.get(svc.name) as { control: GatewayControl; local: GatewayCore | undefined };
-        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o, dependencyFloor: (t, h) => graph?.floor(svc.name, t, h) }));
+        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o, first: started.length === 0, dependenciesLeadSeconds: downstreamLead(svc.name), trialLoad: (rps) => {
+          if (!graph) return edges.some((e) => e.from === svc.name) ? 'the dependency graph is not ready' : undefined;
+          graph.borrow(svc.name, rps);
+          return graph.shadowShortfall(svc.name, rps, (dep) => shadowRoutes.get(dep)?.members.length ?? 0);
+        }, borrowedShadowRps: () => graph?.shadowDemandRps(svc.name) ?? 0, dependencyFloor: (t, h) => (cfg.control.propagateDependencies ? graph?.floor(svc.name, t, h) : undefined) }));
       }
       if (edges.length > 0) {
         graph = new Dependencies(
           edges,
-          new Map(started.map((s) => [s.name, { name: s.name, gateway: s.gateway, expectedDemandRps: (t: number, h: number) => s.loop.expectedDemandRps(t, h), target: () => s.loop.currentTarget, perInstanceRps: () => s.loop.state().perInstanceRps, headroom: s.headroom }])),
+          new Map(started.map((s) => [s.name, { name: s.name, gateway: s.gateway, expectedDemandRps: (t: number, h: number) => s.loop.expectedDemandRps(t, h), target: () => s.loop.currentTarget, perInstanceRps: () => s.loop.state().perInstanceRps, shadowPerInstanceRps: () => s.loop.shadowPerInstanceRps, headroom: s.headroom }])),
         );
       }
       let runMetrics: RunMetrics | undefined;
@@ -522,7 +547,7 @@ export class Runtime {
         // The API, the dashboard and /metrics (every service's gateway metrics appended): before the first tick.
         const apiServices = started.map((s) => {
           const svc = picked.find((c) => c.name === s.name) as ServiceConfig;
-          return { name: s.name, config: svc, strategy: o.strategy ?? svc.scaling.strategy, loop: s.loop, ...(s.gate ? { gate: s.gate } : {}), ...(s.ab ? { ab: s.ab } : {}), leadTimeSeconds: serviceModel(cfg, svc).leadTimeSeconds };
+          return { name: s.name, config: svc, strategy: (s === started[0] ? o.strategy : undefined) ?? svc.scaling.strategy, loop: s.loop, ...(s.gate ? { gate: s.gate } : {}), ...(s.ab ? { ab: s.ab } : {}), leadTimeSeconds: serviceModel(cfg, svc).leadTimeSeconds };
         });
         runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
@@ -602,13 +627,14 @@ export class Runtime {
   }
 
   /**
-   * Tick every service every control.tickSeconds (Runtime.start does this unless autoTick is false), each
-   * on its own timer: a slow tick of one service is not overlapped and delays no other's.
+   * Tick every service (or those named) every control.tickSeconds (Runtime.start does this unless autoTick
+   * is false), each on its own timer: a slow tick of one service is not overlapped and delays no other's.
    */
-  startTicking(seconds = this.o.cfg.control.tickSeconds): void {
+  startTicking(seconds = this.o.cfg.control.tickSeconds, only?: readonly string[]): void {
     const graph = this.dependencies;
     if (graph && !this.learnTimer) this.learnTimer = setInterval(() => void graph.observe(), this.o.cfg.control.dependencyWindowSeconds * 1000);
     for (const s of this.services) {
+      if (only && !only.includes(s.name)) continue;
       const t = this.tickers.get(s.name) as Ticker;
       if (t.timer) continue;
       t.timer = setInterval(() => {

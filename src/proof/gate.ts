@@ -79,6 +79,13 @@ export interface ProofGateDeps {
   readonly onEvent?: (kind: 'trial_started' | 'trial_finished' | 'trial_deferred', detail: string, numbers?: Record<string, number>) => void;
   /** Stateful services: a live instance's state snapshot for the trial instances (undefined: none to copy). */
   readonly snapshot?: () => Promise<string | undefined>;
+  /**
+   * The load trials would send (req/s at their top steps, the running ones and the one about to start):
+   * a service whose trial instances call its dependencies' shadows borrows shadow capacity of them for it,
+   * and gets why the trial must wait until they can take it (undefined: start). Told again with the running
+   * trials' load when one ends, so the borrowed capacity goes back.
+   */
+  readonly trialLoad?: (rps: number) => string | undefined;
   /** The trial runner (tests may drive trials of their own); default: runTrial. */
   readonly runTrial?: RunTrial;
 }
@@ -96,6 +103,8 @@ interface Running {
   readonly instanceType: string;
   /** Trial instances (a chaos trial runs several). */
   readonly instances: number;
+  /** The most requests/s its instances are driven with together (its top step). */
+  readonly maxRps: number;
   readonly startedAt: number;
   readonly done: Promise<void>;
 }
@@ -342,6 +351,14 @@ export class ProofGate {
         break;
       }
       this.deferred.delete(`${q.kind}:${q.type}`);
+      // 5. Its dependencies' shadows, grown for what it will send them.
+      const wait = this.d.trialLoad?.(this.runningLoad() + Math.max(...q.rates) * (q.kind === 'chaos' ? chaosInstances(q.count ?? 2) : 1));
+      if (wait !== undefined) {
+        if (!this.deferred.has('dependencies')) this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits: ${wait}`);
+        this.deferred.add('dependencies');
+        break;
+      }
+      this.deferred.delete('dependencies');
       if (q.kind === 'wanted') {
         this.wanted.delete(q.type);
         this.requested.delete(q.type);
@@ -451,8 +468,17 @@ export class ProofGate {
       .finally(() => {
         if (started) this.spend(now, this.d.now(), t.prices, plan.instances ?? 1);
         this.running.delete(id);
+        // What it borrowed of its dependencies' shadows goes back.
+        this.d.trialLoad?.(this.runningLoad());
       });
-    this.running.set(id, { id, instanceType: type, instances: plan.instances ?? 1, startedAt: now, done });
+    this.running.set(id, { id, instanceType: type, instances: plan.instances ?? 1, maxRps: (sorted[sorted.length - 1] ?? base) * (plan.instances ?? 1), startedAt: now, done });
+  }
+
+  /** Requests/s the running trials send at their top steps. */
+  private runningLoad(): number {
+    let rps = 0;
+    for (const r of this.running.values()) rps += r.maxRps;
+    return rps;
   }
 
   /**
@@ -479,7 +505,15 @@ export class ProofGate {
       if (!this.s.types[type] || evidence.get(type)?.provenRps || [...this.running.values()].some((r) => r.instanceType === type)) continue;
       const rates = this.calibrationRates(type);
       if (!this.fits(type, rates, live, now).ok) break;
-      this.start(type, rates, rates[0] as number, 'calibration', now);
+      // Its dependencies' shadows first, grown for what it will send them (a trial instance calls them).
+      let told = false;
+      for (let why = this.d.trialLoad?.(this.runningLoad() + Math.max(...rates)); why !== undefined && !this.closed; why = this.d.trialLoad?.(this.runningLoad() + Math.max(...rates))) {
+        if (!told) this.d.onEvent?.('trial_deferred', `calibration trial of ${type} waits: ${why}`);
+        told = true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (this.closed) return;
+      this.start(type, rates, rates[0] as number, 'calibration', this.d.now());
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
   }

@@ -401,6 +401,12 @@ describe('shadowscale demo', () => {
       assert.ok(p.verdict === 'pass' || p.verdict === 'unproven', `verdict ${String(p.verdict)}`);
     }
     assert.ok((hybrid.scaleUpLeadSeconds ?? -1) > 0, `hybrid lead ${hybrid.scaleUpLeadSeconds}`);
+    // Issue 16: every service of the demo (web calls store), and the shadow's instance-seconds.
+    const more = JSON.parse(r.stdout) as { services: Record<string, Record<string, unknown>>; shadow: Record<string, unknown> };
+    assert.deepEqual(Object.keys(more.services), ['web', 'store']);
+    for (const x of Object.values(more.services)) for (const k of ['sloViolationSeconds', 'p99Ms', 'instanceSeconds', 'scaleUpLeadSeconds']) assert.ok(k in x, k);
+    assert.deepEqual(Object.keys(more.shadow), ['pooled', 'instanceSeconds', 'dedicatedEstimateInstanceSeconds']);
+    assert.ok((more.services.store?.instanceSeconds as number) > 0);
     assert.ok(hybrid.sloViolationSeconds < reactive.sloViolationSeconds, `hybrid ${hybrid.sloViolationSeconds} s vs reactive ${reactive.sloViolationSeconds} s`);
   });
 

@@ -210,4 +210,43 @@ describe('dependencies between services', () => {
     assert.equal(d.numbers.perRequest_front, 1);
     assert.ok((d.numbers.floor ?? 0) >= 2);
   });
+
+  it("a front's trial borrows shadow capacity of the back: its shadow grows before the trial starts and shrinks after", async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'borrow.yaml');
+    // Four slots of 20 ms each side (about 190 req/s per instance within a p99 of 1 s): the front's
+    // calibration trial drives its instance up to 1.3 times that, all of it calling the back's shadow.
+    const type = (env: string): string => `{ slots: 4, serviceTimeMs: 20, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant, ${env} } }`;
+    writeFileSync(
+      file,
+      `instanceTypes:\n  caller: ${type('CALLS_PER_REQUEST: "1"')}\n  kv: ${type('MODE: kv')}\n` +
+        `services:\n` +
+        `  - name: front\n    instanceType: caller\n    pool: { min: 1, max: 2 }\n    routes: [{ host: front.example }]\n    dependencies: [{ service: back, perRequest: 1 }]\n    slo: { latencyP99Ms: 1000, errorRate: 0.01 }\n    shadow: { fraction: 0.25, sampling: { rate: 0.1 } }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: required, trials: { samplesPerStep: 400, maxStepSeconds: 6 } }\n` +
+        `  - name: back\n    instanceType: kv\n    pool: { min: 1, max: 2 }\n    routes: [{ host: back.internal }]\n    slo: { latencyP99Ms: 1000, errorRate: 0.01 }\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.1, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1, sampling: { adaptive: false } }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const backShadows = async (): Promise<number> => (await rt.provider.list({ service: 'back', pool: 'shadow' })).filter((i) => i.state === 'ready').length;
+    let most = 0;
+    let atStart = -1;
+    const watching = (async () => {
+      while (!events.some((e) => e.kind === 'trial_finished')) {
+        const n = await backShadows();
+        most = Math.max(most, n);
+        if (atStart < 0 && events.some((e) => e.kind === 'trial_started')) atStart = n;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await until('the front proved its type', () => events.some((e) => e.kind === 'trial_finished'), 60_000);
+    await watching;
+    assert.ok(events.some((e) => e.kind === 'trial_deferred' && /back's shadow \(\d+ of \d+ instance\(s\) serving\) grows/.test(e.detail)), 'the trial waited for the back');
+    assert.ok(atStart >= 2, `the back's shadow had ${atStart} instance(s) when the trial started`);
+    const trial = rt.store.experiments().find((e) => e.kind === 'trial' && e.service === 'front');
+    assert.equal(trial?.verdict, 'pass', JSON.stringify(trial?.details));
+    // Given back: the back's shadow returns to its own size.
+    await until("the back's shadow back to one", async () => (await rt.provider.list({ service: 'back', pool: 'shadow' })).filter((i) => i.state !== 'draining').length === 1, 20_000);
+    assert.ok(most >= 2);
+  });
 });

@@ -5,7 +5,7 @@ import { ShadowscaleError } from '../../core/errors.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
 import { interruptible } from '../../control/leftovers.js';
 import { runScenario, SCENARIOS, type ScenarioName } from '../../control/scenarios.js';
-import { type Io, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
+import { type Io, collect, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
 
 /**
  * Run `fn` with a signal that SIGINT/SIGTERM abort: the demo (or scenario) stops its instances and removes
@@ -38,6 +38,7 @@ export function registerDemo(program: Command, io: Io): void {
       return n;
     }, 1)
     .option('--config <file>', 'demo configuration (default: examples/demo/demo.yaml)')
+    .option('--set <path=value>', 'set a key of the demo configuration, e.g. control.propagateDependencies=false (repeatable)', collect, [])
     .option('--ab <a,b>', 'A/B of strategies in the shadow during the day: one shadow arm per strategy (reactive, predictive, hybrid), each sized by its strategy on the same mirrored sample; live runs --strategy (both: the last arm)', (v: string) => {
       const names = v.split(',').map((x) => x.trim());
       for (const n of names) if (!['reactive', 'predictive', 'hybrid'].includes(n)) throw new InvalidArgumentError(`expected strategies among reactive, predictive, hybrid, got "${n}"`);
@@ -70,7 +71,8 @@ export function registerDemo(program: Command, io: Io): void {
       const ab = opts.ab as DemoStrategy[] | undefined;
       // With A/B arms, one day: live runs the chosen strategy, or the last arm's.
       const strategies: DemoStrategy[] = opts.strategy === 'both' ? (ab ? [ab[ab.length - 1] as DemoStrategy] : ['reactive', 'hybrid']) : [opts.strategy as DemoStrategy];
-      if (opts.config || ab) demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}) }, 'check.db');
+      const sets = opts.set as string[];
+      if (opts.config || ab || sets.length) demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}), sets }, 'check.db');
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
       const result = await untilInterrupted(io, "the demo's", tty ? '\r\x1b[2K' : '', (signal) =>
@@ -83,6 +85,7 @@ export function registerDemo(program: Command, io: Io): void {
           historyDays: opts.historyDays as number,
           ...(opts.config ? { configFile: opts.config as string } : {}),
           ...(ab ? { ab } : {}),
+          sets,
           ...(opts.api ? { api: hostPortText(opts.api as { host: string; port: number }) } : {}),
           onStatus: (line) => {
             if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
@@ -97,7 +100,7 @@ export function registerDemo(program: Command, io: Io): void {
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
         const abJson = result.ab ? Object.fromEntries(Object.entries(result.ab).map(([n, a]) => [n, { sloViolationSeconds: a.sloViolationSeconds, p99Ms: a.p99Ms, instanceSeconds: a.instanceSeconds, actions: a.actions }])) : undefined;
-        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs, ...(abJson ? { ab: abJson } : {}) })}\n`);
+        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs, ...(result.services ? { services: result.services } : {}), ...(result.shadow ? { shadow: result.shadow } : {}), ...(abJson ? { ab: abJson } : {}) })}\n`);
         return;
       }
       const rows = Object.entries(result.strategies).map(([name, r]) => {
@@ -114,6 +117,11 @@ export function registerDemo(program: Command, io: Io): void {
       io.out(
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : '') +
+          (Object.keys(result.services ?? {}).length > 1
+            ? `services (the ${Object.keys(result.strategies).at(-1)} day):\nservice    violation s   p99 ms  live inst-s  lead s  needed s  scaled ahead for callers\n${Object.entries(result.services ?? {})
+                .map(([n, x]) => `${n.padEnd(10)} ${String(x.sloViolationSeconds).padStart(11)} ${(x.p99Ms === null ? '-' : x.p99Ms.toFixed(1)).padStart(8)} ${String(x.instanceSeconds).padStart(12)} ${(x.scaleUpLeadSeconds === null ? '-' : x.scaleUpLeadSeconds.toFixed(1)).padStart(7)} ${String(x.requiredLeadSeconds).padStart(9)}  ${x.dependencyAhead} decision(s)`)
+                .join('\n')}\nshadow: ${result.shadow?.instanceSeconds ?? '-'} instance-s (${result.shadow?.pooled ? 'one pool shared by the services' : 'a dedicated shadow per service'})\n`
+            : '') +
           (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
           (result.ab
             ? `A/B in the shadow (each arm ${Math.round(100 * (result.abShare ?? 0))} % of live's requests, the same ones):\narm        violation s   p99 ms  inst-s  max  actions  requests  errors  violating ticks (s into the day)\n${Object.entries(result.ab)
