@@ -45,7 +45,13 @@ A compressed day of ${duration} s at up to ${peakRps} req/s (a steep ramp from 2
 open-loop Poisson arrivals against the gateway; sample-service instances (4 slots, lognormal service times of mean 40 ms and CV 0.5,
 2 s start-up, 4 s cold start at half speed) under the local provider; a 25 % shadow pool fed with adaptive sampling;
 SLO p99 <= 250 ms and errors <= 1 % per second, scored from the client's side. The forecaster learns from 7 earlier
-days written to the store; it is never told the future. Everything, the load generator included, shares this machine.
+days written to the store; it is never told the future. Every web request calls the second service, store (a key-value
+service, 4 slots of 20 ms, 6 s start-up and 4 s cold start, reactive, scaled ahead for web's forecast: docs/design/services.md),
+so web's latency includes store's. Everything, the load generator included, shares this machine.
+
+${table(['seed', 'strategy', 'store SLO violation s', 'store p99 ms', 'store instance-s', 'store lead s (needs 10)', 'store dependency_ahead decisions'], runs.flatMap((r) => ['reactive', 'hybrid'].map((name) => { const x = r.details[name].services.store; return [String(r.seed), name, String(x.sloViolationSeconds), f1(x.p99Ms), String(x.instanceSeconds), f1(x.scaleUpLeadSeconds), String(x.dependencyAhead)]; })))}
+
+The web table:
 
 ${table(['seed', 'strategy', 'SLO violation s', 'p99 ms', 'live instance-s', 'shadow instance-s', 'max instances', 'scale-up lead s', 'mirrored', 'dropped', 'tick p50 ms', 'tick p99 ms', 'tick max ms'], rows)}
 

@@ -50,6 +50,11 @@ try {
     if (Date.now() - startedAt > 300_000) throw new Error(`only ${ready.length} of ${2 * n} instances ready after 300 s`);
     await sleep(500);
   }
+  // Ready, then routed: each loop adds its ready instance to its gateway at its next tick.
+  while (!rt.services.every((x) => (x.localGateway?.members.length ?? 0) >= 1)) {
+    if (Date.now() - startedAt > 300_000) throw new Error('not every service routed after 300 s');
+    await sleep(100);
+  }
   readyAfter = (Date.now() - startedAt) / 1000;
   console.error(`${n} services: ${2 * n} instances ready after ${readyAfter.toFixed(1)} s; ${seconds} s of traffic at ${rpsEach} req/s each`);
   ticks.clear();
@@ -57,6 +62,7 @@ try {
   const sent = new Map();
   const okBy = new Map();
   let errors = 0;
+  const reasons = new Map();
   let x = seed * 2654435761 % 4294967296;
   const rand = () => ((x = (x * 1664525 + 1013904223) % 4294967296) + 0.5) / 4294967296;
   const end = Date.now() + seconds * 1000;
@@ -73,9 +79,16 @@ try {
         await r.body.dump();
         const from = r.headers['x-instance-id'];
         if (r.statusCode === 200 && typeof from === 'string' && from.startsWith(`s${i}-live-`)) okBy.set(i, (okBy.get(i) ?? 0) + 1);
-        else errors++;
+        else {
+          errors++;
+          const why = `${r.statusCode} ${r.headers['x-shadowscale-reason'] ?? (r.statusCode === 200 ? `served by ${from}` : '')}`;
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        }
       })
-      .catch(() => errors++)
+      .catch((err) => {
+        errors++;
+        reasons.set(err.code ?? err.message, (reasons.get(err.code ?? err.message) ?? 0) + 1);
+      })
       .finally(() => inflight.delete(p));
     inflight.add(p);
   }
@@ -85,6 +98,7 @@ try {
     sent: [...sent.values()].reduce((s, v) => s + v, 0),
     ok: [...okBy.values()].reduce((s, v) => s + v, 0),
     errors,
+    reasons: [...reasons.entries()].map(([k, v]) => `${v} × ${k}`).join(', ') || 'none',
     servedAll: Array.from({ length: n }, (_, i) => i).every((i) => (okBy.get(i) ?? 0) > 0),
     perService: [...ticks.entries()].map(([name, ms]) => ({ name, ticks: ms.length, p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), max: Math.max(...ms) })),
   };
@@ -119,13 +133,14 @@ Date: ${new Date().toISOString().slice(0, 10)}
 One \`Runtime\` (what \`shadowscale run\` starts) supervising ${n} services of the sample service (4 slots, 5 ms), each with a
 live instance and a shadow instance under the local provider (${2 * n} processes), routed by Host (\`sN.bench\`) on one
 gateway listener; every loop ticks each second on its own timer. ${seconds} s of open-loop Poisson traffic at ${rpsEach} req/s per
-service (${rpsEach * n} req/s in all) from this process. The ${2 * n} instances were ready ${f1(part1.readyAfter)} s after the start.
+service (${rpsEach * n} req/s in all) from this process, once every service's instance was ready and in its gateway
+(${f1(part1.readyAfter)} s after the start).
 
 | figure | value |
 | --- | --- |
 | requests sent | ${part1.sent} |
 | answered 200 by an instance of the service their Host names | ${part1.ok} |
-| errors or answers from another service | ${part1.errors} |
+| errors or answers from another service | ${part1.errors} (${part1.reasons}) |
 | services that served traffic | ${part1.servedAll ? `all ${n}` : 'not all'} |
 | tick p50 over services (median of their p50s) | ${f1(percentile(part1.perService.map((p) => p.p50), 0.5))} ms |
 | tick p99, worst service | ${f1(worst[0]?.p99)} ms (${worst[0]?.name}) |

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent, TickReport } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, promtoolCheck, tempDir, until } from '../helpers.js';
+import { component, promtoolCheck, runCli, startCli, tempDir, until } from '../helpers.js';
 
 function servicesConfig(dir: string, services: string, types = ''): string {
   const file = join(dir, 'services.yaml');
@@ -85,6 +85,26 @@ describe('one run, many services', () => {
     assert.equal(r.status, 404);
     assert.equal(r.reason, 'no_route');
     assert.equal(r.instance, undefined);
+  });
+
+  it('`run --json` names every service it supervises; two services without routes exit 2 before anything starts', async (t) => {
+    const dir = tempDir(t);
+    const file = servicesConfig(dir, svc('a', '[{ pathPrefix: /a }]') + svc('b', ''));
+    const { child, first } = await startCli<{ service: string; services: string[]; listen: string }>(['run', '--config', file, '--json', '--stop-instances']);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    assert.equal(first.service, 'a');
+    assert.deepEqual(first.services, ['a', 'b']);
+    await until('both serve', async () => (await get(first.listen, 'x', '/a/1')).instance?.startsWith('a-live-') === true && (await get(first.listen, 'x', '/b')).instance?.startsWith('b-live-') === true, 30_000);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const bad = servicesConfig(tempDir(t), svc('a', '') + svc('b', ''));
+    const r = await runCli(['run', '--config', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /services\[1\]\.routes: services "a" and "b" have no routes/);
+    assert.equal(r.stdout, '');
   });
 
   it('two services without routes are refused at start, naming the service and what to do', async (t) => {
