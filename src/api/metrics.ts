@@ -19,34 +19,21 @@ export class RunMetrics {
   constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now, mirror?: (service: string) => Promise<MirrorStats>) {
     const reg = [this.registry];
     if (mirror) {
-      new Counter({
-        name: 'shadowscale_mirror_requests_total',
-        help: 'Requests the gateway sampled for the shadow, and what became of them: mirrored, dropped (queue full, body too large, unredactable), failed at the shadow',
-        labelNames: ['service', 'result'],
-        registers: reg,
-        async collect() {
-          this.reset();
-          for (const s of services) {
-            const m = await mirror(s.name);
-            for (const result of ['sampled', 'mirrored', 'dropped', 'failed'] as const) this.inc({ service: s.name, result }, m[result]);
-          }
-        },
-      });
-      new Counter({
-        name: 'shadowscale_warm_requests_total',
-        help: 'Sampled reads copied to warming instances (the warm pool, new live instances before they serve), answers discarded: sent, failed, dropped (a target far behind)',
-        labelNames: ['service', 'result'],
-        registers: reg,
-        async collect() {
-          this.reset();
-          for (const s of services) {
-            const m = await mirror(s.name);
-            this.inc({ service: s.name, result: 'sent' }, m.warmSent);
-            this.inc({ service: s.name, result: 'failed' }, m.warmFailed);
-            this.inc({ service: s.name, result: 'dropped' }, m.warmDropped);
-          }
-        },
-      });
+      // Per service, a mirror counter by result (read from its gateway at scrape time).
+      const mirrorCounter = (name: string, help: string, read: (m: MirrorStats) => Record<string, number>): void => {
+        new Counter({
+          name,
+          help,
+          labelNames: ['service', 'result'],
+          registers: reg,
+          async collect() {
+            this.reset();
+            for (const s of services) for (const [result, n] of Object.entries(read(await mirror(s.name)))) this.inc({ service: s.name, result }, n);
+          },
+        });
+      };
+      mirrorCounter('shadowscale_mirror_requests_total', 'Requests the gateway sampled for the shadow, and what became of them: mirrored, dropped (queue full, body too large, unredactable), failed at the shadow', (m) => ({ sampled: m.sampled, mirrored: m.mirrored, dropped: m.dropped, failed: m.failed }));
+      mirrorCounter('shadowscale_warm_requests_total', 'Sampled reads copied to warming instances (the warm pool, new live instances before they serve), answers discarded: sent, failed, dropped (a target far behind)', (m) => ({ sent: m.warmSent, failed: m.warmFailed, dropped: m.warmDropped }));
     }
     const price = (type: string): number => cfg.instanceTypes[type]?.prices.onDemandPerHour ?? 0;
     new Gauge({
