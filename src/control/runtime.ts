@@ -465,12 +465,14 @@ export class Runtime {
       // trial instance calls its dependencies' shadows through a second, loopback-only listener that routes
       // to shadow pools alone (never to live: mirrored traffic must not write to a live database).
       const edges = dependencyEdges(cfg).filter((e) => picked.some((p) => p.name === e.from) && picked.some((p) => p.name === e.to));
+      // Where instances on this host reach the listeners (a wildcard listen address is not one to call).
+      const loopback = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
       let shadowUrl: string | undefined;
       const shadowRoutes = new Map<string, GatewayCore>();
       if (edges.length > 0) {
         const parts = picked.map((svc) => ({ name: svc.name, routes: svc.routes, gateway: createServiceGateway({ live: [], mirror: { rate: 0 }, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, absorbMutations: svc.shadow.sync === 'snapshot' }) }));
         const shadowRouted = createRoutedGateway(parts);
-        shadowUrl = `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${(await shadowRouted.listen(0, host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, 'the shadow router')).port}`;
+        shadowUrl = `http://${urlHost(loopback)}:${(await shadowRouted.listen(0, loopback, 'the shadow router')).port}`;
         for (const p of parts) {
           shadowRoutes.set(p.name, p.gateway);
           const g = gateways.get(p.name) as { control: GatewayControl; local: GatewayCore | undefined };
@@ -482,7 +484,7 @@ export class Runtime {
           await shadowRouted.close();
         };
       }
-      const liveUrl = `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${port}`;
+      const liveUrl = `http://${urlHost(loopback)}:${port}`;
       const envFor = (spec: InstanceSpec): Record<string, string> => {
         const env: Record<string, string> = {};
         for (const e of edges.filter((x) => x.from === spec.service)) {

@@ -104,7 +104,7 @@ export function mergeReports(reports: readonly WorkerReport[], now: () => number
   for (const r of reports) metrics.absorb(r.traffic);
   const mirror: MirrorView = { sampled: 0, mirrored: 0, dropped: 0, failed: 0, inFlight: 0, queued: 0, armSampled: 0, armSent: 0, armFailed: 0, armDropped: 0, warmSent: 0, warmFailed: 0, warmDropped: 0, rate: reports[0]?.mirror.rate ?? 0 };
   const errors: Record<string, number> = {};
-  const callers: Record<string, number> = {};
+  const callers = Object.create(null) as Record<string, number>;
   const live = new Map<string, MemberView>();
   for (const r of reports) {
     for (const k of MIRROR_COUNTERS) mirror[k] += r.mirror[k] ?? 0;
@@ -117,7 +117,7 @@ export function mergeReports(reports: readonly WorkerReport[], now: () => number
       else live.set(m.id, { ...m });
     }
   }
-  return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, callers, workers: reports.length } };
+  return { metrics, stats: { traffic: metrics.snapshot(), mirror, live: [...live.values()], errors, callers: { ...callers }, workers: reports.length } };
 }
 
 /** The control of a gateway running in this process (its own listener's, or one service's behind a routed front end). */

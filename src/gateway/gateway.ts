@@ -323,12 +323,13 @@ export function createServiceGateway(o: GatewayOptions): ServiceGateway {
   const metrics = new TrafficMetrics(now, o.routes, o.measureMembers ?? false);
   const mirror = new Mirror({ targets: o.shadow ?? [], ...o.mirror }, random, (r) => metrics.observe('shadow', r));
   const stateful = o.mirror?.stateful === true;
-  const stats: GatewayStats = { requests: 0, errors: {}, callers: {}, absorbed: 0 };
+  // Caller names come from clients: a null-prototype record, so "constructor" is a name like any other.
+  const stats: GatewayStats = { requests: 0, errors: {}, callers: Object.create(null) as Record<string, number>, absorbed: 0 };
   let callerNames = 0;
   const countCaller = (raw: readonly string[]): void => {
     const c = callerOf(raw);
     if (c === undefined) return;
-    const known = stats.callers[c] !== undefined;
+    const known = Object.hasOwn(stats.callers, c);
     const name = known ? c : CALLER_NAME.test(c) && callerNames < CALLERS_KEPT ? c : 'other';
     if (!known && name === c) callerNames++;
     stats.callers[name] = (stats.callers[name] ?? 0) + 1;

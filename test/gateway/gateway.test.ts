@@ -66,11 +66,13 @@ describe('gateway proxy', () => {
     for (let i = 0; i < 70; i++) await send(`svc-${i}`);
     await send('svc-0');
     await send('Bad_Name');
+    // A name that is also an Object.prototype property counts like any other (over the limit here: "other").
+    await send('constructor');
     await (await fetch(`${url}/`)).text();
     assert.equal(g.stats.callers['svc-0'], 2);
     assert.equal(g.stats.callers['svc-63'], 1);
     assert.equal(g.stats.callers['svc-64'], undefined);
-    assert.equal(g.stats.callers.other, 7);
+    assert.equal(g.stats.callers.other, 8);
     assert.equal(Object.keys(g.stats.callers).length, 65);
     // The field reaches the upstream unchanged (a service may read it too).
     assert.equal(live.seen[0]?.headers['x-shadowscale-caller'], 'svc-0');
