@@ -20,6 +20,7 @@ import type { Provider } from '../providers/provider.js';
 import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
 import type { EdgeView } from '../control/dependencies.js';
+import type { SharedPoolView } from '../control/shadow-pool.js';
 import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
@@ -33,6 +34,8 @@ export interface ApiOptions {
   readonly extraMetrics?: () => Promise<string>;
   /** The dependency graph's edges (declared, learned and used ratios); absent when no service depends on another. */
   readonly dependencies?: () => readonly EdgeView[];
+  /** The shared shadow pool (shadowPool.mode: shared); undefined: dedicated shadows. */
+  readonly shadowPool?: () => SharedPoolView;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly host: string;
   readonly now?: () => number;
@@ -201,6 +204,7 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   app.get('/api/v1/services', { ...read, schema: { ...tag('Every service with its mode, pools, target and latest tick'), querystring: noQuery } }, async () => ({ services: await Promise.all(o.services.map((s) => serviceView(s, deps))) }));
 
   app.get('/api/v1/dependencies', { ...read, schema: { ...tag('The dependency graph among the services of this run: per edge the declared calls per request (or instance ratio), the ratio learned from traffic (x-shadowscale-caller), the one scaling ahead uses and why, and the calls seen'), querystring: noQuery } }, async () => ({ edges: o.dependencies?.() ?? [] }));
+  app.get('/api/v1/shadow-pool', { ...read, schema: { ...tag("The shadow capacity of this run: dedicated (each service's shadow sized by its shadow.fraction), or the shared pool: its capacity in worker slots, what is used, and per service the shadow instances granted and held, those its callers' trials borrow and its trials' slots"), querystring: noQuery } }, async () => o.shadowPool?.() ?? { mode: 'dedicated' });
 
   app.get('/api/v1/services/:service', { ...read, schema: { ...tag('One service: mode, pause, bounds, pools (requested, ready, warming, shadow), A/B arms, latest tick'), params: serviceParams, querystring: noQuery } }, async (req) => serviceView(service(req.params.service), deps));
 

@@ -449,6 +449,15 @@ export const configSchema = z
     api: api.prefault({}),
     control: control.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
+    shadowPool: z
+      .strictObject({
+        mode: oneOf(['dedicated', 'shared']).default('dedicated').describe("dedicated: each service's shadow is sized by its shadow.fraction of its live pool; shared: one pool of `size` instances of `instanceType` (in worker slots) for every service's shadows and trials: each service keeps minPerService shadow instances for delta analysis, trials and the shadows they borrow of dependencies take the rest on demand"),
+        size: positiveInt().optional().describe('shared: instances of instanceType the pool holds (its capacity in worker slots: size x the type\'s slots)'),
+        instanceType: str('an instance type name').optional().describe("shared: the instance type the pool's size counts in (the shadows keep their services' types; a shadow takes its type's slots)"),
+        minPerService: positiveInt().default(1).describe('shared: shadow instances every service keeps for delta analysis'),
+      })
+      .prefault({})
+      .describe('Shadow capacity: a dedicated shadow per service, or one pool shared by the services of a run (docs/design/services.md)'),
     simulation: z
       .strictObject({
         seed: nonNegativeInt().default(42),
@@ -500,6 +509,21 @@ export const configSchema = z
     for (const o of routeOverlaps(cfg.services.filter((s) => s.routes.length > 0).map((s) => ({ service: s.name, routes: s.routes })))) {
       ctx.addIssue({ code: 'custom', path: ['services', cfg.services.findIndex((s) => s.name === o.second.service), 'routes', o.second.index], message: `route ${o.match} is also service "${o.first.service}"'s: two services cannot take the same requests` });
     }
+    const sp = cfg.shadowPool;
+    if (sp.mode === 'shared') {
+      const unit = sp.instanceType === undefined ? undefined : cfg.instanceTypes[sp.instanceType];
+      if (sp.size === undefined) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'size'], message: 'a shared shadow pool needs its size: instances of shadowPool.instanceType' });
+      if (sp.instanceType === undefined) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'instanceType'], message: 'a shared shadow pool needs the instance type its size counts in' });
+      else if (!unit) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'instanceType'], message: `unknown instance type "${sp.instanceType}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
+      if (unit && sp.size !== undefined) {
+        // Every service's minimum, plus room for the largest trial instance any service may start (a pool without it would hold every proof back).
+        const slotsOf = (t: string): number => cfg.instanceTypes[t]?.slots ?? 0;
+        const minimum = cfg.services.reduce((a, s) => a + sp.minPerService * slotsOf(s.shadow.instanceType ?? s.instanceType), 0);
+        const trial = Math.max(0, ...cfg.services.filter((s) => s.scaling.proof !== 'off').map((s) => Math.max(...[s.instanceType, ...(s.scaling.trials.types ?? [])].map(slotsOf))));
+        const capacity = sp.size * unit.slots;
+        if (capacity < minimum + trial) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'size'], message: `${sp.size} x ${sp.instanceType} (${capacity} slots) cannot hold every service's ${sp.minPerService} shadow instance(s) (${minimum} slots)${trial > 0 ? ` plus one trial instance (${trial} slots)` : ''}: at least ${Math.ceil((minimum + trial) / unit.slots)}` });
+      }
+    } else if (sp.size !== undefined || sp.instanceType !== undefined) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'mode'], message: 'size and instanceType are for mode "shared" (dedicated shadows are sized by each service\'s shadow.fraction)' });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>

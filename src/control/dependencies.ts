@@ -108,6 +108,21 @@ export class Dependencies {
     return rps;
   }
 
+  /** Shadow instances each dependency of `caller` would lend its trials if they sent `rps` (other callers' trials as they are). */
+  borrowedIf(caller: string, rps: number): Record<string, number> {
+    const before = this.borrowed.get(caller);
+    this.borrow(caller, rps);
+    const out: Record<string, number> = {};
+    for (const e of this.edges) {
+      const dep = e.from === caller ? this.services.get(e.to) : undefined;
+      if (!dep) continue;
+      const demand = this.shadowDemandRps(e.to);
+      out[e.to] = demand > 0 ? Math.ceil(demand / dep.shadowPerInstanceRps() - 1e-9) : 0;
+    }
+    this.borrow(caller, before ?? 0);
+    return out;
+  }
+
   /** The dependencies of `caller` whose shadows cannot yet take what its trials would send, and why; undefined: none. */
   shadowShortfall(caller: string, rps: number, shadowServing: (service: string) => number): string | undefined {
     const short: string[] = [];

@@ -178,6 +178,12 @@ export interface LoopDeps {
   readonly dependencyFloor?: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
   /** Requests/s its callers' trials send its shadow (borrowed shadow capacity: the shadow grows for them). */
   readonly borrowedShadowRps?: () => number;
+  /**
+   * A shared shadow pool (shadowPool.mode: shared): told the shadow instances this service has and those
+   * its callers' trials borrow, it answers how many this service may have. Undefined: a dedicated shadow
+   * sized by shadow.fraction.
+   */
+  readonly shadowGrant?: (shadows: number, borrowedInstances: number) => number;
 }
 
 export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
@@ -203,7 +209,8 @@ export interface TickReport {
   readonly shadowRps: number;
   readonly utilization: number;
   readonly live: { readonly requested: number; readonly ready: number };
-  readonly shadow: { readonly requested: number; readonly ready: number };
+  /** `dedicated`: the shadow instances a dedicated shadow would have (its fraction of the live target, plus what callers' trials borrow), whatever the pool. */
+  readonly shadow: { readonly requested: number; readonly ready: number; readonly dedicated: number };
   readonly target: number;
   readonly forecastUpper: number;
   readonly decision?: Decision;
@@ -809,8 +816,11 @@ export class ServiceLoop {
     const liveRequested = liveOwn.length + pending('live');
     if (liveRequested < this.target) this.createLive(this.target - liveRequested, `r${now.toString(36)}`);
     const borrowed = this.d.borrowedShadowRps?.() ?? 0;
-    const shadowWanted = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots) + (borrowed > 0 ? Math.ceil(borrowed / this.shadowPerInstanceRps - 1e-9) : 0);
+    const borrowedInstances = borrowed > 0 ? Math.ceil(borrowed / this.shadowPerInstanceRps - 1e-9) : 0;
+    const shadowDedicated = shadowSize(s.shadow.fraction, this.target, this.slots, s.shadow.slots) + borrowedInstances;
     const shadowRequested = shadowOwn.length + pending('shadow');
+    // A shared shadow pool grants this service its minimum and what callers' trials borrow of it, as far as it holds them.
+    const shadowWanted = this.d.shadowGrant ? this.d.shadowGrant(shadowRequested, borrowedInstances) : shadowDedicated;
     if (shadowRequested < shadowWanted) this.createShadow(shadowWanted - shadowRequested);
     else if (shadowRequested > shadowWanted) for (const i of [...shadowOwn].sort((a, b) => b.createdAt - a.createdAt).slice(0, shadowRequested - shadowWanted)) this.remove(i, 'shadow resized');
 
@@ -981,7 +991,7 @@ export class ServiceLoop {
       shadowRps: interval.shadow.requests / dt,
       utilization,
       live: { requested: liveRequested, ready: liveReady.length },
-      shadow: { requested: shadowRequested, ready: shadowReady.length },
+      shadow: { requested: shadowRequested, ready: shadowReady.length, dedicated: shadowDedicated },
       target: this.target,
       forecastUpper: upper,
       ...(decision ? { decision } : {}),

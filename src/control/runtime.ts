@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { buildStrategy, dependencyEdges, hybridNetUtilization, serviceModel } from '../config/derive.js';
 import type { DependencyFloor } from '../core/dependencies.js';
 import { Dependencies } from './dependencies.js';
+import { SharedShadowPool } from './shadow-pool.js';
 import { parseHostPort, urlHost, type Config, type InstanceTypeConfig, type ServiceConfig } from '../config/schema.js';
 import { buildForecaster } from '../core/forecasters.js';
 import { DAY } from '../core/forecast.js';
@@ -29,7 +30,7 @@ import { forecastHorizonSeconds } from '../metrics/demand.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance, InstanceSpec } from '../providers/provider.js';
-import { ProofGate, type GateType } from '../proof/gate.js';
+import { ProofGate, type GateType, type TrialHold } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
 import { DEFAULT_STEPS, recoverTrials, runTrial, type TrialPlan } from '../proof/trial.js';
@@ -163,8 +164,10 @@ interface ServiceDeps {
   readonly o: RuntimeOptions;
   /** The first supervised service (RuntimeOptions.strategy and initialInstances are its). */
   readonly first: boolean;
-  /** Its trials' load (req/s) borrowed of its dependencies' shadows; why a trial must wait, or undefined (ProofGateDeps.trialLoad). */
-  readonly trialLoad: (rps: number) => string | undefined;
+  /** Its trials' load (req/s) borrowed of its dependencies' shadows and their instances; why a trial must wait, or undefined (ProofGateDeps.trialLoad). */
+  readonly trialLoad: (rps: number, trials: readonly TrialHold[]) => string | undefined;
+  /** A shared shadow pool's grant (LoopDeps.shadowGrant); undefined: a dedicated shadow. */
+  readonly shadowGrant?: (shadows: number, borrowedInstances: number) => number;
   /** Requests/s its callers' trials send its shadow. */
   readonly borrowedShadowRps: () => number;
   /** The longest lead time plus period among the services it calls, directly or not (0: none). */
@@ -286,7 +289,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     };
   const loop = new ServiceLoop(
     loopSettings,
-    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor, borrowedShadowRps: d.borrowedShadowRps },
+    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor, borrowedShadowRps: d.borrowedShadowRps, ...(d.shadowGrant ? { shadowGrant: d.shadowGrant } : {}) },
   );
   let ab: AbArms | undefined;
   if (svc.shadow.ab) {
@@ -366,6 +369,8 @@ export class Runtime {
     readonly shadowRouter?: string,
     /** Each service's part of the shadow router (its members: the service's synced shadows). */
     readonly shadowRoutes: ReadonlyMap<string, GatewayCore> = new Map(),
+    /** The shared shadow pool (shadowPool.mode: shared); undefined: a dedicated shadow per service. */
+    readonly shadowPool?: SharedShadowPool,
   ) {
     for (const s of services) this.tickers.set(s.name, { timer: undefined, ticking: undefined });
   }
@@ -530,13 +535,41 @@ export class Runtime {
         }
         return lead;
       };
+      // One shadow pool for the services of this run (shadowPool.mode: shared): shadows and trials take their slots from it.
+      const sp = cfg.shadowPool;
+      const slotsOf = (type: string): number => cfg.instanceTypes[type]?.slots ?? 0;
+      const pool = sp.mode === 'shared' && sp.size !== undefined && sp.instanceType !== undefined ? new SharedShadowPool({ size: sp.size, instanceType: sp.instanceType, unitSlots: slotsOf(sp.instanceType), minPerService: sp.minPerService }) : undefined;
+      for (const svc of picked) pool?.register(svc.name, slotsOf(svc.shadow.instanceType ?? svc.instanceType));
       for (const svc of picked) {
         const g = gateways.get(svc.name) as { control: GatewayControl; local: GatewayCore | undefined };
-        started.push(await startService(cfg, svc, { store, provider, control: g.control, local: g.local, now, o, first: started.length === 0, dependenciesLeadSeconds: downstreamLead(svc.name), trialLoad: (rps) => {
+        const trialLoad = (rps: number, trials: readonly TrialHold[]): string | undefined => {
+          // The pool first: the trial's instances and the shadows it borrows of its dependencies must fit together.
+          const full = pool?.holdTrials(
+            svc.name,
+            trials.reduce((a, t) => a + t.instances * slotsOf(t.instanceType), 0),
+            graph?.borrowedIf(svc.name, rps),
+          );
+          if (full) return full;
           if (!graph) return edges.some((e) => e.from === svc.name) ? 'the dependency graph is not ready' : undefined;
           graph.borrow(svc.name, rps);
           return graph.shadowShortfall(svc.name, rps, (dep) => shadowRoutes.get(dep)?.members.length ?? 0);
-        }, borrowedShadowRps: () => graph?.shadowDemandRps(svc.name) ?? 0, dependencyFloor: (t, h) => (cfg.control.propagateDependencies ? graph?.floor(svc.name, t, h) : undefined) }));
+        };
+        started.push(
+          await startService(cfg, svc, {
+            store,
+            provider,
+            control: g.control,
+            local: g.local,
+            now,
+            o,
+            first: started.length === 0,
+            dependenciesLeadSeconds: downstreamLead(svc.name),
+            trialLoad,
+            borrowedShadowRps: () => graph?.shadowDemandRps(svc.name) ?? 0,
+            dependencyFloor: (t, h) => (cfg.control.propagateDependencies ? graph?.floor(svc.name, t, h) : undefined),
+            ...(pool ? { shadowGrant: (shadows: number, borrowed: number) => pool.grant(svc.name, shadows, borrowed) } : {}),
+          }),
+        );
       }
       if (edges.length > 0) {
         graph = new Dependencies(
@@ -553,12 +586,12 @@ export class Runtime {
         });
         runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
-        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), env: o.env ?? process.env, host: a.host, now });
+        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), ...(pool ? { shadowPool: () => pool.view() } : {}), env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);
         // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
         store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));
       }
-      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics, graph, shadowUrl, shadowRoutes);
+      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics, graph, shadowUrl, shadowRoutes, pool);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loops stop acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);

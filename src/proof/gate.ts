@@ -83,11 +83,18 @@ export interface ProofGateDeps {
    * The load trials would send (req/s at their top steps, the running ones and the one about to start):
    * a service whose trial instances call its dependencies' shadows borrows shadow capacity of them for it,
    * and gets why the trial must wait until they can take it (undefined: start). Told again with the running
-   * trials' load when one ends, so the borrowed capacity goes back.
+   * trials' load when one ends, so the borrowed capacity goes back. `trials`: the instances those trials
+   * run (a shared shadow pool holds their slots).
    */
-  readonly trialLoad?: (rps: number) => string | undefined;
+  readonly trialLoad?: (rps: number, trials: readonly TrialHold[]) => string | undefined;
   /** The trial runner (tests may drive trials of their own); default: runTrial. */
   readonly runTrial?: RunTrial;
+}
+
+/** The instances a trial runs, of one type. */
+export interface TrialHold {
+  readonly instanceType: string;
+  readonly instances: number;
 }
 
 export const DEFAULT_CALIBRATION = [0.7, 1, 1.3] as const;
@@ -352,7 +359,7 @@ export class ProofGate {
       }
       this.deferred.delete(`${q.kind}:${q.type}`);
       // 5. Its dependencies' shadows, grown for what it will send them.
-      const wait = this.d.trialLoad?.(this.runningLoad() + Math.max(...q.rates) * (q.kind === 'chaos' ? chaosInstances(q.count ?? 2) : 1));
+      const wait = this.d.trialLoad?.(this.runningLoad() + Math.max(...q.rates) * size, this.holds({ instanceType: q.type, instances: size }));
       if (wait !== undefined) {
         if (!this.deferred.has('dependencies')) this.d.onEvent?.('trial_deferred', `${q.kind} trial of ${q.type} waits: ${wait}`);
         this.deferred.add('dependencies');
@@ -469,9 +476,14 @@ export class ProofGate {
         if (started) this.spend(now, this.d.now(), t.prices, plan.instances ?? 1);
         this.running.delete(id);
         // What it borrowed of its dependencies' shadows goes back.
-        this.d.trialLoad?.(this.runningLoad());
+        this.d.trialLoad?.(this.runningLoad(), this.holds());
       });
     this.running.set(id, { id, instanceType: type, instances: plan.instances ?? 1, maxRps: (sorted[sorted.length - 1] ?? base) * (plan.instances ?? 1), startedAt: now, done });
+  }
+
+  /** The running trials' instances, and `next`'s. */
+  private holds(next?: TrialHold): TrialHold[] {
+    return [...[...this.running.values()].map((r) => ({ instanceType: r.instanceType, instances: r.instances })), ...(next ? [next] : [])];
   }
 
   /** Requests/s the running trials send at their top steps. */
@@ -507,7 +519,8 @@ export class ProofGate {
       if (!this.fits(type, rates, live, now).ok) break;
       // Its dependencies' shadows first, grown for what it will send them (a trial instance calls them).
       let told = false;
-      for (let why = this.d.trialLoad?.(this.runningLoad() + Math.max(...rates)); why !== undefined && !this.closed; why = this.d.trialLoad?.(this.runningLoad() + Math.max(...rates))) {
+      const ask = (): string | undefined => this.d.trialLoad?.(this.runningLoad() + Math.max(...rates), this.holds({ instanceType: type, instances: 1 }));
+      for (let why = ask(); why !== undefined && !this.closed; why = ask()) {
         if (!told) this.d.onEvent?.('trial_deferred', `calibration trial of ${type} waits: ${why}`);
         told = true;
         await new Promise((r) => setTimeout(r, 100));

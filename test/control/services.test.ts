@@ -270,3 +270,72 @@ describe('dependencies between services', () => {
     assert.ok(most >= 2);
   });
 });
+
+describe('one shadow pool shared by the services', () => {
+  it('every service keeps one shadow for delta analysis; trials take the pool\'s slots and wait while it is full', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'pool.yaml');
+    const type = (env: string): string => `{ slots: 4, serviceTimeMs: 20, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { SERVICE_TIME_DIST: constant, ${env} } }`;
+    // Dedicated shadows at fraction 1 would be as large as each live pool (2 instances). The pool of 6
+    // (24 slots) holds the three services' one shadow each (12) and either the front's trial (4) with the
+    // two back shadows it borrows (its top step, about 250 req/s, at about 190 per back shadow: 8), or the
+    // side's trial (4): not both at once.
+    const common = `    pool: { min: 2, max: 2 }\n    slo: { latencyP99Ms: 1000, errorRate: 0.01 }\n`;
+    const trials = `    scaling: { strategy: reactive, periodSeconds: 0.5, proof: required, trials: { samplesPerStep: 300, maxStepSeconds: 6 } }\n`;
+    writeFileSync(
+      file,
+      `instanceTypes:\n  caller: ${type('CALLS_PER_REQUEST: "1"')}\n  plain: ${type('CALLS_PER_REQUEST: "0"')}\n  kv: ${type('MODE: kv')}\n` +
+        `services:\n` +
+        `  - name: front\n    instanceType: caller\n${common}    routes: [{ host: front.example }]\n    dependencies: [{ service: back, perRequest: 1 }]\n    shadow: { fraction: 1, sampling: { rate: 0.5 } }\n${trials}` +
+        `  - name: side\n    instanceType: plain\n${common}    routes: [{ host: side.example }]\n    shadow: { fraction: 1, sampling: { rate: 0.5 } }\n${trials}` +
+        `  - name: back\n    instanceType: kv\n${common}    routes: [{ host: back.internal }]\n    shadow: { fraction: 1, sync: snapshot, sampling: { rate: 0.5, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 0.5, proof: off }\n` +
+        `shadowPool: { mode: shared, size: 6, instanceType: caller }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.2, forecastBucketSeconds: 1, sampling: { adaptive: false }, delta: { windowTicks: 5, minSamples: 10 } }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const ticks: TickReport[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onEvent: (e) => events.push(e), onTick: (r) => ticks.push(r) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    // What runs in the pool never exceeds it: shadows and trial instances, in slots (4 each), sampled while both services prove their type.
+    let most = 0;
+    let watch = true;
+    t.after(() => {
+      watch = false;
+    });
+    const watching = (async () => {
+      while (watch && events.filter((e) => e.kind === 'trial_finished').length < 2) {
+        const all = (await rt.provider.list()).filter((i) => i.state !== 'draining' && i.state !== 'failed' && (i.pool === 'shadow' || i.labels.trial !== undefined));
+        most = Math.max(most, all.length * 4);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await until('front and side proved their types', () => events.filter((e) => e.kind === 'trial_finished').length >= 2, 90_000);
+    await watching;
+    assert.ok(most <= 24, `${most} slots of shadows and trial instances at once, the pool has 24`);
+    assert.ok(events.some((e) => e.kind === 'trial_deferred' && /shared shadow pool \(6 x caller, 24 slots\) has no room: 28 slots with this trial/.test(e.detail)), `one trial waited for the other: ${events.filter((e) => e.kind === 'trial_deferred').map((e) => e.detail).join('; ')}`);
+    for (const s of ['front', 'side']) assert.equal(rt.store.experiments().find((e) => e.kind === 'trial' && e.service === s)?.verdict, 'pass', s);
+    // Traffic to every service: each one's delta analysis compares its live pool with its one shadow.
+    const deltaAt = ticks.length;
+    const send = async (host: string, n: number): Promise<void> => {
+      for (let k = 0; k < n; k++) {
+        const r = await request(`${rt.listen}/k${k % 20}`, { method: k % 4 === 0 ? 'PUT' : 'GET', headers: { host }, body: k % 4 === 0 ? 'v' : null });
+        await r.body.dump();
+      }
+    };
+    await until('a delta verdict for every service', async () => {
+      await Promise.all([0, 1, 2, 3].flatMap(() => [send('front.example', 30), send('side.example', 30)]));
+      return ['front', 'side', 'back'].every((s) => ticks.slice(deltaAt).some((r) => r.service === s && r.delta !== undefined && r.delta.verdict !== 'insufficient_data'));
+    }, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${['front', 'side', 'back'].map((s) => `${s} ${ticks.slice(deltaAt).filter((r) => r.service === s && r.delta).map((r) => r.delta?.verdict).join(',')}`).join('; ')}`);
+    });
+    const last = (s: string): TickReport => ticks.filter((r) => r.service === s).at(-1) as TickReport;
+    for (const s of ['front', 'side', 'back']) {
+      assert.equal(last(s).shadow.requested, 1, `${s} keeps its one shadow`);
+      assert.equal(last(s).shadow.dedicated, 2, `${s}: a dedicated shadow would have 2`);
+    }
+    const view = (await (await fetch(`${rt.apiUrl}/api/v1/shadow-pool`)).json()) as { mode: string; capacitySlots: number; usedSlots: number; services: { service: string; granted: number }[] };
+    assert.equal(view.mode, 'shared');
+    assert.equal(view.capacitySlots, 24);
+    assert.deepEqual(view.services.map((s) => [s.service, s.granted]), [['front', 1], ['side', 1], ['back', 1]]);
+  });
+});
