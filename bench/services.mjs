@@ -4,7 +4,8 @@
 //    Measured: each loop's tick duration (p50, p99, max per service), requests routed per service, errors.
 // 2. The two-service demo (web calls store, store starts in 10 s), hybrid, with dependency propagation on
 //    and off: when store began to scale for the ramp, against the ramp's start and its own lead time.
-// 3. The shared shadow pool: what the demo's shadows used (a shared pool is not built yet).
+// 3. The shared shadow pool (the demo's default, shadowPool.mode: shared) against dedicated shadows on the
+//    same demo: shadow instance-seconds, and each service's delta analyses.
 // Usage: npm run bench:services -- [--services N] [--seconds S] [--rps R] [--duration D] [--seed N] [--out FILE]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ const rpsEach = Number(a.rps ?? 2);
 const duration = Number(a.duration ?? 120);
 const seed = Number(a.seed ?? 1);
 const out = a.out ?? 'bench/results/services.md';
+const verdicts = (v) => Object.entries(v ?? {}).map(([k, c]) => `${k} ${c}`).join(', ') || '-';
+const decisive = (v) => Object.entries(v ?? {}).filter(([k]) => k !== 'insufficient_data').reduce((a, [, c]) => a + c, 0);
 const f1 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '-' : Number(x).toFixed(1));
 
 // 1. N services in one process.
@@ -111,7 +114,7 @@ console.error(`ticks: worst p99 ${f1(worst[0]?.p99)} ms (${worst[0]?.name}); ${p
 
 // 2. Propagation on and off, on the demo (hybrid).
 const demo = {};
-for (const [label, sets] of [['on', []], ['off', ['control.propagateDependencies=false']]]) {
+for (const [label, sets] of [['on', []], ['off', ['control.propagateDependencies=false']], ['dedicated', ['shadowPool.mode=dedicated']]]) {
   const t = Date.now();
   const r = await runDemo({ durationSeconds: duration, strategies: ['hybrid'], peakRps: 300, seed, historyDays: 7, sets, onLog: (l) => console.error(`[propagation ${label}] ${l}`) });
   demo[label] = r;
@@ -160,8 +163,20 @@ ${['on', 'off'].map((l) => { const s = demo[l].services.store; const w = demo[l]
 
 ## Shadow pool
 
-The demo's shadows: ${demo.on.shadow.instanceSeconds} instance-s over the day (propagation on), one dedicated shadow pool per service. A shadow
-pool shared across services (\`shadowPool: shared\`) is not built yet, so there is no saving to report.
+The same demo (hybrid, propagation on) with the demo's one shadow pool for both services (\`shadowPool: { mode: shared, size: 8,
+instanceType: small }\`: each service keeps one shadow instance for delta analysis; trials and the store shadows web's trials
+call take the rest while they fit) and with dedicated shadows (\`--set shadowPool.mode=dedicated\`: each service's shadow is
+\`shadow.fraction\` 0.25 of its live pool, plus what trials borrow). "Estimate" is what dedicated shadows would have had at the
+same ticks (TickReport.shadow.dedicated). Delta analyses: live against its shadow, per window of 10 ticks, by verdict.
+
+| shadows | shadow instance-s | dedicated estimate | web SLO violation s | store SLO violation s | web delta verdicts | store delta verdicts |
+| --- | --- | --- | --- | --- | --- | --- |
+${[['shared', demo.on], ['dedicated', demo.dedicated]].map(([l, r]) => `| ${l} | ${r.shadow.instanceSeconds} | ${r.shadow.dedicatedEstimateInstanceSeconds} | ${r.services.web.sloViolationSeconds} | ${r.services.store.sloViolationSeconds} | ${verdicts(r.services.web.deltaVerdicts)} | ${verdicts(r.services.store.deltaVerdicts)} |`).join('\n')}
+
+Saving: the shared pool used ${demo.on.shadow.instanceSeconds} shadow instance-s against ${demo.dedicated.shadow.instanceSeconds} for dedicated shadows
+(${f1((100 * (1 - demo.on.shadow.instanceSeconds / demo.dedicated.shadow.instanceSeconds)))} % less). A shadow instance runs one service's
+program, so each service keeps at least one: two services never share fewer than two shadow instances; the saving is that
+the shadows no longer grow with each live pool, and that the trials of both services draw on one reserve.
 
 ## Targets
 
@@ -171,7 +186,7 @@ pool shared across services (\`shadowPool: shared\`) is not built yet, so there 
 | the gateway routes all of them | ${part1.ok} of ${part1.sent} answered by their own service, ${part1.errors} errors | ${part1.servedAll && part1.errors === 0 ? 'yes' : 'no'} |
 | propagation on: the back service scaled before its load rose, lead >= its provisioning + warm-up (${need} s) | ${f1(storeOn.scaleUpLeadSeconds)} s | ${storeOn.scaleUpLeadSeconds !== null && storeOn.scaleUpLeadSeconds >= need ? 'yes' : 'no'} |
 | propagation off: it is not | ${f1(storeOff.scaleUpLeadSeconds)} s | ${storeOff.scaleUpLeadSeconds === null || storeOff.scaleUpLeadSeconds < need ? 'yes' : 'no'} |
-| a shared shadow pool uses fewer shadow instance-seconds than dedicated shadows | not built | no |
+| a shared shadow pool uses fewer shadow instance-seconds than dedicated shadows, delta analysis running for each service | ${demo.on.shadow.instanceSeconds} vs ${demo.dedicated.shadow.instanceSeconds} instance-s; delta verdicts other than insufficient data: web ${decisive(demo.on.services.web.deltaVerdicts)}, store ${decisive(demo.on.services.store.deltaVerdicts)} | ${demo.on.shadow.instanceSeconds < demo.dedicated.shadow.instanceSeconds && decisive(demo.on.services.web.deltaVerdicts) > 0 && decisive(demo.on.services.store.deltaVerdicts) > 0 ? 'yes' : 'no'} |
 `;
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);

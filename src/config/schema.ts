@@ -452,7 +452,7 @@ export const configSchema = z
     shadowPool: z
       .strictObject({
         mode: oneOf(['dedicated', 'shared']).default('dedicated').describe("dedicated: each service's shadow is sized by its shadow.fraction of its live pool; shared: one pool of `size` instances of `instanceType` (in worker slots) for every service's shadows and trials: each service keeps minPerService shadow instances for delta analysis, trials and the shadows they borrow of dependencies take the rest on demand"),
-        size: positiveInt().optional().describe('shared: instances of instanceType the pool holds (its capacity in worker slots: size x the type\'s slots)'),
+        size: positiveInt().optional().describe('shared: instances of instanceType the pool holds (its capacity in worker slots: size x the type\'s slots); ignored by dedicated'),
         instanceType: str('an instance type name').optional().describe("shared: the instance type the pool's size counts in (the shadows keep their services' types; a shadow takes its type's slots)"),
         minPerService: positiveInt().default(1).describe('shared: shadow instances every service keeps for delta analysis'),
       })
@@ -523,7 +523,7 @@ export const configSchema = z
         const capacity = sp.size * unit.slots;
         if (capacity < minimum + trial) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'size'], message: `${sp.size} x ${sp.instanceType} (${capacity} slots) cannot hold every service's ${sp.minPerService} shadow instance(s) (${minimum} slots)${trial > 0 ? ` plus one trial instance (${trial} slots)` : ''}: at least ${Math.ceil((minimum + trial) / unit.slots)}` });
       }
-    } else if (sp.size !== undefined || sp.instanceType !== undefined) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'mode'], message: 'size and instanceType are for mode "shared" (dedicated shadows are sized by each service\'s shadow.fraction)' });
+    }
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>

@@ -98,6 +98,13 @@ export interface DemoStrategyResult {
 }
 
 /** One service's day. The first service's figures are the clients'; another's are its gateway's, per tick. */
+/** Delta analyses among ticks, by verdict. */
+function verdictCounts(ticks: readonly TickReport[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of ticks) if (r.delta) out[r.delta.verdict] = (out[r.delta.verdict] ?? 0) + 1;
+  return out;
+}
+
 export interface DemoServiceResult {
   sloViolationSeconds: number;
   p99Ms: number | null;
@@ -111,6 +118,8 @@ export interface DemoServiceResult {
   requiredLeadSeconds: number;
   /** Decisions of the day that scaled it ahead for its callers (dependency_ahead). */
   dependencyAhead: number;
+  /** Its delta analyses of the day (live against its shadow), by verdict. */
+  deltaVerdicts: Record<string, number>;
 }
 
 export interface DemoShadowResult {
@@ -141,7 +150,7 @@ export interface DemoDetails {
   readonly typeChanges: number;
   /** Every service of the demo over the day (the first's figures the clients', the others' their gateway's). */
   readonly services: Record<string, DemoServiceResult>;
-  /** Shadow instance-seconds of every service; pooled: one shadow pool shared across services (not yet: dedicated). */
+  /** Shadow instance-seconds of every service; pooled: one shadow pool shared across services (shadowPool.mode: shared), with what dedicated shadows would have used. */
   readonly shadowPool: DemoShadowResult;
 }
 
@@ -358,10 +367,12 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     const during = ticks.filter((r) => r.at >= t0 && r.service === svc.name);
     let instanceSeconds = 0;
     let shadowSeconds = 0;
+    let dedicatedSeconds = 0;
     for (let k = 1; k < during.length; k++) {
       const dt = ((during[k] as TickReport).at - (during[k - 1] as TickReport).at) / 1000;
       instanceSeconds += (during[k - 1] as TickReport).live.requested * dt;
       shadowSeconds += (during[k - 1] as TickReport).shadow.requested * dt;
+      dedicatedSeconds += (during[k - 1] as TickReport).shadow.dedicated * dt;
     }
     // Capacity for the ramp: the scale-ups that brought the pool to what the ramp's top needs (in requests/s
     // at the SLO, so that a move to another type counts by what it carries), counted from the first of
@@ -427,6 +438,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     // top needs of them (the calls web makes per request, at their capacity per instance).
     const services: Record<string, DemoServiceResult> = {};
     let shadowAll = shadowSeconds;
+    let dedicatedAll = dedicatedSeconds;
     for (const x of otherServices) {
       const xt = cfg.instanceTypes[x.instanceType] as Config['instanceTypes'][string];
       const xCap = maxRateAtSlo(xt.slots, xt.serviceTimeMs / 1000, x.slo.latencyP99Ms / 1000);
@@ -440,6 +452,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
         const dt = (cur.at - prev.at) / 1000;
         xInstanceSeconds += prev.live.requested * dt;
         shadowAll += prev.shadow.requested * dt;
+        dedicatedAll += prev.shadow.dedicated * dt;
         if (cur.liveRequests > 0 && (cur.liveP99Ms > x.slo.latencyP99Ms || cur.liveErrorRate > x.slo.errorRate)) xViolation += dt;
       }
       const xNeed = instancesFor(rate(RAMP.end * D) * per, xCap) * xCap;
@@ -463,6 +476,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
         scaleUpLeadSeconds: xFirst ? Math.round((rampAt - xFirst.at) * 10) / 10 : null,
         requiredLeadSeconds: xt.provisioningSeconds + xt.warmupSeconds,
         dependencyAhead: xDecisions.filter((d) => d.decision.at * 1000 >= t0 && d.boundReason === 'dependency_ahead').length,
+        deltaVerdicts: verdictCounts(xTicks),
       };
     }
     const cost = rt.gate?.cost();
@@ -478,11 +492,11 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     };
     const perService = {
       services: {
-        [svc.name]: { sloViolationSeconds: violated.length, p99Ms: Math.round(percentile(everything, 0.99) * 10) / 10, instanceSeconds: Math.round(instanceSeconds), scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null, requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds, dependencyAhead: today.filter((d) => d.boundReason === 'dependency_ahead').length },
+        [svc.name]: { sloViolationSeconds: violated.length, p99Ms: Math.round(percentile(everything, 0.99) * 10) / 10, instanceSeconds: Math.round(instanceSeconds), scaleUpLeadSeconds: firstUp ? Math.round((rampAt - firstUp.decision.at) * 10) / 10 : null, requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds, dependencyAhead: today.filter((d) => d.boundReason === 'dependency_ahead').length, deltaVerdicts: verdictCounts(during) },
         ...services,
       },
-      // Each service has its own shadow pool (a shared one is not built yet): what they use is what dedicated shadows use.
-      shadowPool: { pooled: false, instanceSeconds: Math.round(shadowAll), dedicatedEstimateInstanceSeconds: Math.round(shadowAll) },
+      // The services' shadow instance-seconds, and what dedicated shadows (each its fraction of its live pool, plus what trials borrow) would have used at the same ticks.
+      shadowPool: { pooled: cfg.shadowPool.mode === 'shared', instanceSeconds: Math.round(shadowAll), dedicatedEstimateInstanceSeconds: Math.round(dedicatedAll) },
     };
     const details: DemoDetails = {
       requiredLeadSeconds: type.provisioningSeconds + type.warmupSeconds,

@@ -93,7 +93,6 @@ simulation: { seed: 7 }
     ['shadowPool: { mode: shared, size: 4 }\n', /shadowPool\.instanceType: a shared shadow pool needs the instance type its size counts in/, 'a shared pool without its type'],
     ['shadowPool: { mode: shared, size: 4, instanceType: huge }\n', /shadowPool\.instanceType: unknown instance type "huge" \(defined: standard\)/, 'a shared pool of an unknown type'],
     ['services:\n  - name: a\n    routes: [{ pathPrefix: /a }]\n  - name: b\nshadowPool: { mode: shared, size: 2, instanceType: standard }\n', /shadowPool\.size: 2 x standard \(8 slots\) cannot hold every service's 1 shadow instance\(s\) \(8 slots\) plus one trial instance \(4 slots\): at least 3/, 'a shared pool too small for the minimums and a trial'],
-    ['shadowPool: { size: 4 }\n', /shadowPool\.mode: size and instanceType are for mode "shared"/, 'a size for dedicated shadows'],
     ['shadowPool: { mode: pooled }\n', /shadowPool\.mode: expected one of "dedicated", "shared", got "pooled"/, 'an unknown pool mode'],
     ['services:\n  - name: web\n  - name: web\n', /services\[1\]\.name: duplicate service name "web"/, 'duplicate service'],
     ['services:\n  - name: a\n    routes: [{ pathPrefix: /api }]\n  - name: b\n    routes: [{ host: x.example }, { pathPrefix: /api/ }]\n', /services\[1\]\.routes\[1\]: route \*\/api is also service "a"'s: two services cannot take the same requests/, 'two services on the same route'],

@@ -407,6 +407,9 @@ describe('shadowscale demo', () => {
     for (const x of Object.values(more.services)) for (const k of ['sloViolationSeconds', 'p99Ms', 'instanceSeconds', 'scaleUpLeadSeconds']) assert.ok(k in x, k);
     assert.deepEqual(Object.keys(more.shadow), ['pooled', 'instanceSeconds', 'dedicatedEstimateInstanceSeconds']);
     assert.ok((more.services.store?.instanceSeconds as number) > 0);
+    // One pool shared by web and store: fewer shadow instance-seconds than dedicated shadows would have used.
+    assert.equal(more.shadow.pooled, true);
+    assert.ok((more.shadow.instanceSeconds as number) > 0 && (more.shadow.instanceSeconds as number) < (more.shadow.dedicatedEstimateInstanceSeconds as number), JSON.stringify(more.shadow));
     assert.ok(hybrid.sloViolationSeconds < reactive.sloViolationSeconds, `hybrid ${hybrid.sloViolationSeconds} s vs reactive ${reactive.sloViolationSeconds} s`);
   });
 

@@ -120,7 +120,7 @@ export function registerDemo(program: Command, io: Io): void {
           (Object.keys(result.services ?? {}).length > 1
             ? `services (the ${Object.keys(result.strategies).at(-1)} day):\nservice    violation s   p99 ms  live inst-s  lead s  needed s  scaled ahead for callers\n${Object.entries(result.services ?? {})
                 .map(([n, x]) => `${n.padEnd(10)} ${String(x.sloViolationSeconds).padStart(11)} ${(x.p99Ms === null ? '-' : x.p99Ms.toFixed(1)).padStart(8)} ${String(x.instanceSeconds).padStart(12)} ${(x.scaleUpLeadSeconds === null ? '-' : x.scaleUpLeadSeconds.toFixed(1)).padStart(7)} ${String(x.requiredLeadSeconds).padStart(9)}  ${x.dependencyAhead} decision(s)`)
-                .join('\n')}\nshadow: ${result.shadow?.instanceSeconds ?? '-'} instance-s (${result.shadow?.pooled ? 'one pool shared by the services' : 'a dedicated shadow per service'})\n`
+                .join('\n')}\nshadow: ${result.shadow?.instanceSeconds ?? '-'} instance-s (${result.shadow?.pooled ? `one pool shared by the services; dedicated shadows: about ${result.shadow.dedicatedEstimateInstanceSeconds}` : 'a dedicated shadow per service'})\n`
             : '') +
           (proofLines.length ? `proofs:\n${proofLines.map((l) => `  ${l}`).join('\n')}\n` : '') +
           (result.ab
