@@ -155,6 +155,7 @@ export class RunMetrics {
     loopCounter('shadowscale_shadow_syncs_total', 'State copies from a live instance to a new shadow (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.shadowSyncs, failed: c.shadowSyncFailures }));
     loopCounter('shadowscale_live_state_copies_total', 'State copies from a serving live instance to a new one before it joined (stateful services), by result, since this run started', 'result', (c) => ({ ok: c.liveStateCopies, failed: c.liveStateCopyFailures }));
     loopCounter('shadowscale_shadow_digest_checks_total', 'Digest checks of synced shadows against live (stateful services), by result, since this run started', 'result', (c) => ({ checked: c.digestChecks, diverged: c.shadowDivergences }));
+    loopCounter('shadowscale_mutation_deltas_total', 'Live-vs-shadow mutation-delta windows (services whose shadows get every mutation), by verdict, since this run started; resynced: widening windows that synced the shadows again', 'verdict', (c) => ({ ...c.mutationDeltas, resynced: c.mutationResyncs }));
     loopCounter('shadowscale_replacements_total', 'Failed instances replaced, by pool, since this run started', 'pool', (c) => c.replacements);
     new Gauge({
       name: 'shadowscale_cost_per_hour',

@@ -105,6 +105,7 @@ const scaling = z.strictObject({
   leadTimeSeconds: nonNegative().optional().describe('How far ahead to add capacity; default: provisioning + warm-up of the instance type'),
   headroom: nonNegative().default(0.1).describe('policy forecast-upper: extra fraction above the forecast upper bound; also the proof gate\'s margin'),
   scaleInStabilizationSeconds: nonNegative().default(600).describe('policy forecast-upper: scale in only to the highest target of this window'),
+  writeSignal: bool().default(true).describe("Stateful services (shadow.sync snapshot): forecast the write rate too and scale ahead for it at the requests per write served (reason mutations_ahead): writes often rise before reads"),
   predictive: z
     .strictObject({
       policy: oneOf(['slo', 'forecast-upper'])
@@ -331,6 +332,15 @@ const control = z
   .strictObject({
     tickSeconds: duration(3600, 's').default(1).describe('How often the loop senses (decisions follow scaling.periodSeconds)'),
     forecastBucketSeconds: positive().default(60).describe('Resolution of the demand history the forecaster sees (1 or 60 from the store)'),
+    mutationDelta: z
+      .strictObject({
+        windows: positiveInt().default(3).describe('Windows (of delta.windowTicks ticks) in a row in which the live-vs-shadow mutation lag grew'),
+        minShare: fraction().default(0.05).describe("Smallest lag, as a share of the shadow's expected mutations in the last window, that counts as widening"),
+        minMutations: positiveInt().default(20).describe('Fewest expected shadow mutations in a window for it to count'),
+        resync: bool().default(true).describe('Stateful services (shadow.sync snapshot): a widening lag syncs the shadows again (false: only reported)'),
+      })
+      .prefault({})
+      .describe("The live-vs-shadow mutation delta of services whose shadows get every mutation (shadow.sync snapshot, or sampling.mirrorMutations): mutations lost on the way to the shadow, or a shadow falling behind, make a lag that grows; widening, it is reported (event shadow_behind) and the shadows are synced again"),
     propagateDependencies: bool().default(true).describe("Scale a service ahead for what the services calling it are expected to send (reason dependency_ahead); false: each service scales on its own signals only"),
     dependencyWindowSeconds: duration(3600, 's').default(5).describe('How often the dependency graph reads the gateways to learn call ratios between services (one learning window)'),
     timeScale: positive().default(1).describe('The forecaster sees each real second as this many (compressed demo days); 1 in production'),

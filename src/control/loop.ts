@@ -26,6 +26,7 @@ import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } 
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import type { Decision, NotActing, OperatorAction, Reason, ScalingMode } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
+import { DEFAULT_MUTATION_DELTA, mutationDelta, writeDemandFloor, type MutationDelta, type MutationDeltaSettings, type MutationWindow } from '../core/mutations.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalPool, IntervalView } from '../gateway/metrics.js';
@@ -50,7 +51,18 @@ export interface LoopSettings {
   readonly sloLatencySeconds: number;
   /** Highest acceptable live error rate: a tick above it (or above the latency objective) violates the SLO. */
   readonly sloErrorRate?: number;
-  readonly shadow: { readonly fraction: number; readonly instanceType: string; readonly slots: number; readonly sync: 'none' | 'snapshot'; /** Seconds between digest checks of synced shadows against live (0: none). */ readonly digestSeconds?: number };
+  readonly shadow: {
+    readonly fraction: number;
+    readonly instanceType: string;
+    readonly slots: number;
+    readonly sync: 'none' | 'snapshot';
+    /** Seconds between digest checks of synced shadows against live (0: none). */
+    readonly digestSeconds?: number;
+    /** Every live mutation is mirrored (sampling.mirrorMutations): the mutation delta compares live's with the shadow's (a copy to every synced shadow of a stateful service, to one otherwise). */
+    readonly mirrorMutations?: boolean;
+  };
+  /** The live-vs-shadow mutation delta (src/core/mutations.ts); windows of delta.windowTicks ticks. Undefined: the defaults, resync on. */
+  readonly mutationDelta?: MutationDeltaSettings & { readonly resync: boolean };
   readonly bounds: ActionBounds;
   readonly initialInstances: number;
   readonly tickSeconds: number;
@@ -151,6 +163,9 @@ export interface LoopCounters {
   /** Digest checks of synced shadows against live, and shadows found diverged (then re-synced). */
   readonly digestChecks: number;
   readonly shadowDivergences: number;
+  /** Mutation-delta windows judged (services whose shadows get every mutation), by verdict, and the re-syncs a widening one caused. */
+  readonly mutationDeltas: Readonly<Record<string, number>>;
+  readonly mutationResyncs: number;
   readonly replacements: { readonly live: number; readonly shadow: number };
 }
 
@@ -178,6 +193,8 @@ export interface LoopDeps {
   readonly dependencyFloor?: (now: number, horizonSeconds: number) => DependencyFloor | undefined;
   /** Requests/s its callers' trials send its shadow (borrowed shadow capacity: the shadow grows for them). */
   readonly borrowedShadowRps?: () => number;
+  /** A stateful service's write-rate forecaster (scaling.writeSignal): writes as a demand signal (mutations_ahead). */
+  readonly writeForecaster?: Forecaster;
   /**
    * A shared shadow pool (shadowPool.mode: shared): told the shadow instances this service has and those
    * its callers' trials borrow, it answers how many this service may have. Undefined: a dedicated shadow
@@ -186,7 +203,7 @@ export interface LoopDeps {
   readonly shadowGrant?: (shadows: number, borrowedInstances: number) => number;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'shadow_behind' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
 
 export interface LoopEvent {
   readonly at: number;
@@ -220,6 +237,12 @@ export interface TickReport {
   readonly instanceType: string;
   readonly trials: { readonly running: number; readonly instanceSeconds: number };
   readonly delta?: DeltaResult;
+  /**
+   * Mutations per second: live's and those its shadow answered; the live-vs-shadow mutation delta of the
+   * window that ended this tick (services whose shadows get every mutation); and the write forecast's
+   * upper bound now (stateful services with scaling.writeSignal).
+   */
+  readonly mutations: { readonly liveRps: number; readonly shadowRps: number; readonly delta?: MutationDelta; readonly forecastUpper?: number };
   readonly mirrorRate: number;
   /** The forecast for this tick's time (mean and interval), when there is one. */
   readonly forecast?: { readonly mean: number; readonly lower: number; readonly upper: number };
@@ -233,6 +256,8 @@ const WARM_START_SECONDS = 2 * 86_400;
 /** The series the loop records each tick (pool "live" unless noted); the API and dashboard read them. */
 export const METRIC = {
   liveRps: 'rps',
+  /** Mutations (POST, PUT, PATCH, DELETE) per second: live's, and (pool "shadow") those the shadow answered. */
+  mutationRps: 'mutation_rps',
   liveP99: 'p99_ms',
   liveErrors: 'error_rate',
   instances: 'instances',
@@ -261,6 +286,17 @@ export class ServiceLoop {
   private lastSenseAt = Number.NEGATIVE_INFINITY;
   private forecast: Forecast | undefined;
   private lastFitAt = Number.NEGATIVE_INFINITY;
+  /** The write-rate forecast (writeForecaster) and the requests served per write over its history. */
+  private writeForecast: Forecast | undefined;
+  private requestsPerWrite = Number.NaN;
+  /** The mutation delta: the window being counted, the windows since the shadow targets last changed, and those targets. */
+  private mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
+  private mutationWindows: MutationWindow[] = [];
+  private mutationTargets = '';
+  /** Times a widening mutation delta synced the shadows again. */
+  private mutationResyncs = 0;
+  private readonly mutationVerdicts: Record<string, number> = {};
+  private lastWriteFitAt = Number.NEGATIVE_INFINITY;
   private readonly window: WindowPoint[] = [];
   private readonly pendingCreates = new Map<string, 'live' | 'shadow'>();
   private readonly deleting = new Set<string>();
@@ -421,6 +457,8 @@ export class ServiceLoop {
         liveStateCopyFailures: this.liveCopyFailures,
         digestChecks: this.digestChecks,
         shadowDivergences: this.shadowDivergences,
+        mutationDeltas: { ...this.mutationVerdicts },
+        mutationResyncs: this.mutationResyncs,
         replacements: { live: this.liveReplacements, shadow: this.shadowReplacements },
       },
     };
@@ -843,6 +881,11 @@ export class ServiceLoop {
     if (now - this.lastDecisionAt >= periodMs - 1) {
       this.lastDecisionAt = now;
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
+      if (this.d.writeForecaster && now - this.lastWriteFitAt >= s.forecast.refitSeconds * 1000) {
+        this.lastWriteFitAt = now;
+        this.writeForecast = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.writeForecaster, now, forecastHorizonSeconds(s.leadTimeSeconds, this.d.strategy.periodSeconds, s.forecast.refitSeconds), METRIC.mutationRps) ?? this.writeForecast;
+        this.requestsPerWrite = this.historyRequestsPerWrite(now);
+      }
       this.measuredCapacity(now);
       // Requested now: running, starting, and created by the repair step of this tick.
       const current = liveOwn.length + pending('live');
@@ -858,6 +901,20 @@ export class ServiceLoop {
         if (ahead.desired > bounded.desired) {
           bounded = ahead;
           depNumbers = dep.numbers;
+        }
+      }
+      // A stateful service's writes: their forecast, at the requests per write it serves, may need more than the decision.
+      let writeNumbers: Readonly<Record<string, number>> | undefined;
+      const writesUpper = this.writeForecast ? forecastPeak(this.writeForecast, now / 1000, now / 1000 + s.leadTimeSeconds + this.d.strategy.periodSeconds)?.upper : undefined;
+      if (writesUpper !== undefined && fresh) {
+        const w = writeDemandFloor({ writesUpperRps: writesUpper, requestsPerWrite: this.requestsPerWrite, perInstanceRps: this.perInstanceRps, headroom: s.headroom ?? 0 });
+        if (w.floor > bounded.desired) {
+          const numbers = { writesUpperRps: writesUpper, requestsPerWrite: this.requestsPerWrite, impliedRps: w.rps, writeFloor: w.floor };
+          const ahead = boundDecision({ ...bounded, desired: w.floor, reason: 'mutations_ahead', numbers: { ...bounded.numbers, ...numbers } }, obs, bounds, this.actions);
+          if (ahead.desired > bounded.desired) {
+            bounded = ahead;
+            writeNumbers = numbers;
+          }
         }
       }
       // No scale-in while a move to another type is under way (the old instances still go when it completes).
@@ -893,7 +950,7 @@ export class ServiceLoop {
       this.desired = final.desired;
       // Recorded before it is acted on, with its proof. In forecast-only mode or paused, what would have
       // been done is recorded and the target holds.
-      const stored: Decision = { ...raw, ...(depNumbers ? { numbers: { ...raw.numbers, ...depNumbers } } : {}), ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: { why: notActing, target: final.desired } } : {}) };
+      const stored: Decision = { ...raw, ...(depNumbers || writeNumbers ? { numbers: { ...raw.numbers, ...depNumbers, ...writeNumbers } } : {}), ...(final.proof ? { proof: final.proof } : {}), ...(final.proof && final.instanceType ? { instanceType: final.instanceType } : {}), ...(notActing ? { wouldHave: { why: notActing, target: final.desired } } : {}) };
       const boundReason = final.reason !== raw.reason || final.desired !== raw.desired ? final.reason : null;
       this.decisionSeq = notActing ? this.d.store.addDecision(s.service, stored, this.target, boundReason, false) : this.d.store.addDecision(s.service, stored, final.desired, boundReason);
       const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';
@@ -932,6 +989,7 @@ export class ServiceLoop {
       this.deltaVerdicts[delta.verdict] = (this.deltaVerdicts[delta.verdict] ?? 0) + 1;
       if (this.deltas.length > 120) this.deltas.shift();
     }
+    const mutationDelta = this.countMutations(interval, dt, targets, shadowReady);
     if (s.sampling) {
       const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
       // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
@@ -972,6 +1030,8 @@ export class ServiceLoop {
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveRps, value: interval.shadow.requests / dt },
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveP99, value: interval.shadow.requests ? interval.shadow.latencyMs.p99 : Number.NaN },
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
+          { ts: now, service: s.service, pool: 'live', metric: METRIC.mutationRps, value: interval.live.mutations / dt },
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.mutationRps, value: interval.shadow.mutations / dt },
         ]),
     );
     // Trials that keep the proofs fresh, or that a decision waits for (in the background).
@@ -999,6 +1059,7 @@ export class ServiceLoop {
       instanceType: this.liveType,
       trials: { running: trials?.running ?? 0, instanceSeconds: trials?.trialInstanceSeconds ?? 0 },
       ...(delta ? { delta } : {}),
+      mutations: { liveRps: interval.live.mutations / dt, shadowRps: interval.shadow.mutations / dt, ...(mutationDelta ? { delta: mutationDelta } : {}), ...(this.writeForecast ? { forecastUpper: forecastPeak(this.writeForecast, now / 1000, now / 1000 + s.leadTimeSeconds + this.d.strategy.periodSeconds)?.upper ?? Number.NaN } : {}) },
       mirrorRate: this.mirrorRate,
       ...(fc ? { forecast: fc } : {}),
       ...(notActing ? { notActing } : {}),
@@ -1317,6 +1378,60 @@ export class ServiceLoop {
    * the sample service's state is its own per instance). Two mismatches in a row are a divergence (one
    * can be mutations still on their way): counted, reported, and the shadow is synced again.
    */
+  /**
+   * The mutation delta (src/core/mutations.ts): per tick live's mutations times the copies each should
+   * reach the shadow with (every synced shadow of a stateful service, one when every mutation is mirrored),
+   * against those the shadow answered; a window per delta.windowTicks ticks, the windows kept since the
+   * shadow targets last changed. Widening: reported (shadow_behind) and, for a stateful service, its shadows
+   * synced again.
+   */
+  private countMutations(interval: { readonly live: { readonly requests: number; readonly mutations: number }; readonly shadow: { readonly mutations: number } }, dt: number, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
+    const s = this.s;
+    // Sampled mutations are not all mirrored: nothing to compare.
+    if (!s.shadow.mirrorMutations) return undefined;
+    const copies = s.shadow.sync === 'snapshot' ? targets.length : targets.length > 0 ? 1 : 0;
+    const key = [...targets].sort().join(',');
+    if (key !== this.mutationTargets) {
+      this.mutationTargets = key;
+      this.mutationWindows = [];
+      this.mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
+    }
+    const w = this.mutationWindow;
+    w.ticks++;
+    w.live += interval.live.mutations;
+    w.expected += interval.live.mutations * copies;
+    w.shadow += interval.shadow.mutations;
+    if (w.ticks < s.delta.windowTicks) return undefined;
+    this.mutationWindows.push({ live: w.live, expected: w.expected, shadow: w.shadow });
+    if (this.mutationWindows.length > 60) this.mutationWindows.shift();
+    this.mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
+    const settings = s.mutationDelta ?? { ...DEFAULT_MUTATION_DELTA, resync: true };
+    const r = mutationDelta(this.mutationWindows, settings);
+    this.mutationVerdicts[r.verdict] = (this.mutationVerdicts[r.verdict] ?? 0) + 1;
+    if (r.verdict !== 'widening') return r;
+    const resync = settings.resync && s.shadow.sync === 'snapshot';
+    this.emit('shadow_behind', `live-vs-shadow mutation lag ${Math.round(r.lag)} and growing for ${settings.windows} windows (${(r.lagShare * 100).toFixed(0)} % of the last window's ${Math.round(r.numbers.expected ?? 0)} copies): ${resync ? 'syncing the shadow again' : 'reported'}`, r.numbers);
+    if (resync) {
+      this.mutationResyncs++;
+      for (const i of shadowReady) if (targets.includes(i.url) && !this.deleting.has(i.id)) this.needsSync.add(i.id);
+    }
+    this.mutationWindows = [];
+    return r;
+  }
+
+  /**
+   * Requests per write over the forecast's history (the typical mix): the forecast writes times it is the
+   * demand they imply. Over the long run, so that writes rising before reads show as more demand rather
+   * than as another mix. NaN without writes in the history.
+   */
+  private historyRequestsPerWrite(now: number): number {
+    const s = this.s;
+    const resolution = s.forecast.bucketSeconds >= 3600 ? 3600 : s.forecast.bucketSeconds >= 60 ? 60 : 1;
+    const total = (metric: string): number => this.d.store.series({ service: s.service, pool: 'live', metric, from: now - s.forecast.historySeconds * 1000, to: now, resolution }).reduce((a, p) => a + (Number.isFinite(p.mean) ? p.mean * p.count : 0), 0);
+    const writes = total(METRIC.mutationRps);
+    return writes > 0 ? total(METRIC.liveRps) / writes : Number.NaN;
+  }
+
   private checkDigests(now: number, shadows: readonly Instance[], liveReady: readonly Instance[]): void {
     const every = (this.s.shadow.digestSeconds ?? 0) * 1000;
     if (!(every > 0) || this.s.shadow.sync !== 'snapshot' || this.digesting || now - this.lastDigestAt < every) return;

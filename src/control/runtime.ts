@@ -191,6 +191,8 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
   const strategyName = o.strategy ?? svc.scaling.strategy;
   const strategy = buildStrategy(strategyName, model);
   const forecaster = strategyName === 'reactive' ? undefined : buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 });
+  // A stateful service's writes are a demand signal of their own (scaling.writeSignal), whatever its strategy.
+  const writeForecaster = svc.shadow.sync === 'snapshot' && svc.scaling.writeSignal ? buildForecaster({ model: svc.forecast.model, seasonality: svc.forecast.seasonality, reuseFitPoints: 0 }) : undefined;
   const shadowT = cfg.instanceTypes[shadowType] as InstanceTypeConfig;
   const c = cfg.control;
   const sc = svc.scaling;
@@ -261,7 +263,8 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
       slots: model.type.slots,
       serviceTimeSeconds: model.type.serviceTimeMs / 1000,
       sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
-      shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds },
+      shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds, mirrorMutations: sampling.mirrorMutations },
+      mutationDelta: c.mutationDelta,
       bounds: model.bounds,
       initialInstances: o.initialInstances ?? svc.pool.min,
       tickSeconds: c.tickSeconds,
@@ -289,7 +292,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     };
   const loop = new ServiceLoop(
     loopSettings,
-    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor, borrowedShadowRps: d.borrowedShadowRps, ...(d.shadowGrant ? { shadowGrant: d.shadowGrant } : {}) },
+    { provider, gateway: control, store, strategy, ...(forecaster ? { forecaster } : {}), ...(gate ? { gate } : {}), now, ...(o.onEvent ? { onEvent: o.onEvent } : {}), measureCapacity, dependencyFloor: d.dependencyFloor, borrowedShadowRps: d.borrowedShadowRps, ...(d.shadowGrant ? { shadowGrant: d.shadowGrant } : {}), ...(writeForecaster ? { writeForecaster } : {}) },
   );
   let ab: AbArms | undefined;
   if (svc.shadow.ab) {

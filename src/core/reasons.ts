@@ -21,6 +21,7 @@ export const REASONS = {
   missing_metrics_hold: 'Metrics are missing or stale: hold (never scale in on missing data).',
   no_forecast_hold: 'No forecast is available yet: hold the current capacity.',
   dependency_ahead: "A service that calls this one expects more demand within this one's lead time: scaled ahead to what its calls need (numbers: each caller's expected req/s and calls per request, the propagated req/s, the floor), before this one's own load rises.",
+  mutations_ahead: "A stateful service's write-rate forecast (its upper bound over the lead time, at the requests per write it serves) needs more capacity than the decision: scaled ahead for the writes, which often rise before reads (numbers: the writes' upper bound, the requests per write, the implied req/s, the floor).",
   delta_degradation: 'Delta analysis confirmed live is slower or failing more than the shadow at comparable load: the configured action (add an instance).',
   oracle_schedule: 'Oracle: the cheapest SLO-safe schedule computed with perfect foresight.',
   proof_pending: 'Proof required: the change waits for a trial on the shadow to prove its configuration (the current one holds).',

@@ -15,14 +15,15 @@ export interface DemandForecastSettings {
 
 /**
  * Fit `forecaster` to a service's live demand in the store (requests/s in buckets of
- * `bucketSeconds`, over `historySeconds` up to `now`), forecasting `horizonSeconds` ahead. The forecaster
+ * `bucketSeconds`, over `historySeconds` up to `now`; or another live series, `metric`, e.g. the write
+ * rate), forecasting `horizonSeconds` ahead. The forecaster
  * works in the day's own seconds (x timeScale); the forecast comes back in real seconds. Undefined while
  * the history is too short.
  */
-export function fitDemandForecast(store: Store, service: string, f: DemandForecastSettings, forecaster: Forecaster, now: number, horizonSeconds: number): Forecast | undefined {
+export function fitDemandForecast(store: Store, service: string, f: DemandForecastSettings, forecaster: Forecaster, now: number, horizonSeconds: number, metric = 'rps'): Forecast | undefined {
   const bucket = f.bucketSeconds;
   const resolution = bucket >= 3600 ? 3600 : bucket >= 60 ? 60 : 1;
-  const points = store.series({ service, pool: 'live', metric: 'rps', from: now - f.historySeconds * 1000, to: now, resolution });
+  const points = store.series({ service, pool: 'live', metric, from: now - f.historySeconds * 1000, to: now, resolution });
   if (points.length < 2) return undefined;
   const startSec = Math.floor((points[0] as { ts: number }).ts / 1000 / bucket) * bucket;
   const n = Math.floor(now / 1000 / bucket) - startSec / bucket;

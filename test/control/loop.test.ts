@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { buildStrategy, serviceModel } from '../../src/config/derive.js';
-import { ServiceLoop, type LoopEvent, type LoopSettings } from '../../src/control/loop.js';
+import { METRIC, ServiceLoop, type LoopDeps, type LoopEvent, type LoopSettings } from '../../src/control/loop.js';
+import { buildForecaster } from '../../src/core/forecasters.js';
 import { recoverRollouts } from '../../src/control/rollout.js';
 import { DEFAULT_DELTA } from '../../src/core/delta.js';
 import { localControl } from '../../src/gateway/control.js';
@@ -40,7 +41,7 @@ const GATE_TYPES: Record<string, GateType> = {
   large: { name: 'large', slots: 16, serviceTimeSeconds: 0.025, prices: { onDemandPerHour: 0.05, spotPerHour: 0.02, reservedPerHour: 0.03 }, provisioningSeconds: 1, warmupSeconds: 0 },
 };
 
-function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; strategy?: 'reactive' | 'hybrid'; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial }; extra?: Partial<LoopSettings> } = {}) {
+function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { readyAfterTicks?: number; storePath?: string; strategy?: 'reactive' | 'hybrid'; proof?: { mode: 'required' | 'advisory'; types: string[]; run: RunTrial }; extra?: Partial<LoopSettings>; deps?: Partial<LoopDeps> } = {}) {
   const strategyName = o.strategy ?? 'reactive';
   const cfg = loadConfig({ sets: [`services[0].scaling.strategy=${strategyName}`, 'services[0].scaling.periodSeconds=1', 'services[0].scaling.staleMetricsSeconds=3', 'services[0].pool.min=1', 'services[0].pool.max=10'] });
   const model = serviceModel(cfg, cfg.services[0] as (typeof cfg.services)[number]);
@@ -75,7 +76,7 @@ function setup(t: { after: (fn: () => Promise<void> | void) => void }, o: { read
         { provider, log: store, now, runTrial: o.proof.run, onEvent: (kind, detail) => events.push({ at: now(), kind, detail }) },
       )
     : undefined;
-  const make = (st: Store = store): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store: st, strategy: buildStrategy(strategyName, model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e) });
+  const make = (st: Store = store): ServiceLoop => new ServiceLoop(settings, { provider, gateway: localControl(gateway), store: st, strategy: buildStrategy(strategyName, model), ...(gate ? { gate } : {}), now, onEvent: (e) => events.push(e), ...o.deps });
   const advance = async (loop: ServiceLoop, seconds = 1) => {
     clock += seconds * 1000;
     provider.tick();
@@ -103,6 +104,40 @@ describe('ServiceLoop with the recording fake provider', () => {
     // No traffic through ready instances: utilization 0 -> the HPA wants the minimum, but the scale-down
     // stabilization (300 s) holds the pool.
     assert.equal(decisions.at(-1)?.decision.reason, 'scale_in_stabilization');
+  });
+
+  it("a stateful service's writes rising before its reads scale it ahead (mutations_ahead, with the numbers); without the write signal it holds", async (t) => {
+    const rows = [
+      { note: 'write signal on', writes: true, reason: 'mutations_ahead' },
+      { note: 'write signal off', writes: false, reason: 'scale_in_stabilization' },
+    ];
+    for (const r of rows) {
+      const h = setup(t, r.writes ? { deps: { writeForecaster: buildForecaster({ model: 'fast-seasonal', seasonality: 'none', reuseFitPoints: 0 }) } } : {});
+      t.after(() => h.store.close());
+      const now = h.now();
+      // Half an hour recorded: 100 req/s of which 10 writes/s; in the last two minutes the writes climb to 30/s
+      // while the request rate has not moved yet (writes bind before reads).
+      const samples = [];
+      for (let k = 1800; k >= 1; k--) {
+        const ts = now - k * 1000;
+        samples.push({ ts, service: 'web', pool: 'live', metric: METRIC.liveRps, value: 100 });
+        samples.push({ ts, service: 'web', pool: 'live', metric: METRIC.mutationRps, value: k > 120 ? 10 : 10 + ((120 - k) / 120) * 20 });
+      }
+      h.store.addSamples(samples);
+      const loop = h.make();
+      let last;
+      for (let k = 0; k < 3; k++) last = await h.advance(loop);
+      const d = h.store.decisions({ service: 'web' }).at(-1);
+      assert.equal(d?.boundReason ?? d?.decision.reason, r.reason, `${r.note}: ${JSON.stringify(d)}`);
+      if (r.writes) {
+        const n = d?.decision.numbers ?? {};
+        // About 9.8 requests per write over the history; the writes' upper bound above 27/s: above 260 req/s implied.
+        assert.ok((n.requestsPerWrite as number) > 9 && (n.requestsPerWrite as number) < 10, `requests per write ${n.requestsPerWrite}`);
+        assert.ok((n.writesUpperRps as number) > 27, `writes upper ${n.writesUpperRps}`);
+        assert.ok((d?.target as number) > 3, `target ${d?.target}`);
+        assert.ok((last?.mutations.forecastUpper as number) > 27);
+      } else assert.equal(d?.target, 3);
+    }
   });
 
   it('a trial instance (label trial) is neither a shadow nor a mirror target: the loop leaves it to its trial', async (t) => {

@@ -11,13 +11,13 @@ import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { tempDir, until } from '../helpers.js';
 
-function kvConfig(dir: string, extra = '', workers = 1, pool = '{ min: 1, max: 1 }'): string {
+function kvConfig(dir: string, extra = '', workers = 1, pool = '{ min: 1, max: 1 }', mirror = 'queueLimit: 100000, timeoutMs: 30000'): string {
   const file = join(dir, 'kv.yaml');
   writeFileSync(
     file,
     `instanceTypes:\n  kv: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
       `services:\n  - name: kv\n    instanceType: kv\n    pool: ${pool}\n    shadow: { fraction: 0.25, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true }${extra} }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
-      `gateway: { listen: 127.0.0.1:0, workers: ${workers}, mirror: { queueLimit: 100000, timeoutMs: 30000 } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+      `gateway: { listen: 127.0.0.1:0, workers: ${workers}, mirror: { ${mirror} } }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
   );
   return file;
 }
@@ -106,6 +106,45 @@ describe('stateful shadows: the versioned sync', () => {
     const counters = rt.loop.state().counters;
     assert.equal(counters.shadowDivergences, 1);
     assert.ok(counters.digestChecks >= 2);
+  });
+
+  it('mutations lost on the way to the shadow (a mirror queue too short for the writes) widen the mutation delta, which syncs the shadow again', async (t) => {
+    const dir = tempDir(t);
+    const events: LoopEvent[] = [];
+    // No digest checks: only the mutation delta can find the shadow behind. One mirror connection and a
+    // queue of 4: under 32 concurrent writers most copies are dropped.
+    const rt = await Runtime.start({ cfg: loadConfig({ file: kvConfig(dir, ', digestSeconds: 0', 1, '{ min: 1, max: 1 }', 'queueLimit: 4, concurrency: 1, timeoutMs: 30000') }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const ready = async (pool: 'live' | 'shadow') => (await rt.provider.list({ pool })).filter((i) => i.state === 'ready');
+    await until('live routed, shadow synced', async () => (await ready('live')).length === 1 && events.some((e) => e.kind === 'shadow_synced') && (await fetch(`${rt.listen}/kv/none`)).status === 404, 20_000);
+    const synced = events.filter((e) => e.kind === 'shadow_synced').length;
+    const pool = new Pool(rt.listen, { connections: 32 });
+    t.after(() => pool.close());
+    let n = 0;
+    const behind = (): boolean => events.some((e) => (e.kind as string) === 'shadow_behind');
+    // Writes until the loop finds the shadow behind (at most 30 s), then none: the re-sync that follows copies all of them.
+    const deadline = Date.now() + 30_000;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (!behind() && Date.now() < deadline) {
+          const i = n++;
+          const r = await pool.request({ path: `/kv/k${i % 200}`, method: 'PUT', body: `v${i}` });
+          await r.body.dump();
+        }
+      }),
+    );
+    assert.ok(behind(), `no shadow_behind after ${n} writes; mirror ${JSON.stringify((await rt.gateway.stats()).mirror)}`);
+    const e = events.find((x) => (x.kind as string) === 'shadow_behind') as LoopEvent;
+    assert.match(e.detail, /mutation lag \d+ and growing for 3 windows .*syncing the shadow again/);
+    assert.ok((e.numbers?.lag ?? 0) > 0);
+    assert.ok((await rt.gateway.stats()).mirror.dropped > 0, 'copies were dropped');
+    await until('synced again', () => events.filter((x) => x.kind === 'shadow_synced').length > synced, 20_000);
+    const [live] = await ready('live');
+    const [shadow] = await ready('shadow');
+    await until('the shadow equal to live', async () => JSON.stringify(await snapshot(shadow?.url as string)) === JSON.stringify(await snapshot(live?.url as string)), 20_000);
+    const c = rt.loop.state().counters;
+    assert.ok(c.mutationResyncs >= 1 && (c.mutationDeltas.widening ?? 0) >= 1, JSON.stringify(c));
+    assert.equal(events.filter((x) => (x.kind as string) === 'shadow_diverged').length, 0, 'found by the mutation delta, not a digest check');
   });
 
   it('a new live instance of a stateful service gets a serving instance\'s state before it takes client requests', async (t) => {

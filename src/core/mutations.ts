@@ -1,0 +1,78 @@
+// Mutation rates as a signal (cell-based shadowing; docs/design/services.md). Pure: counts in, verdicts
+// and floors out.
+//
+// 1. The mutation delta. Each tick, live's mutations times the copies each should reach the shadow with
+//    (every synced shadow for a stateful service, one for a service mirroring every mutation) are what the
+//    shadow should apply; what it answered is what it got. The lag is the difference accumulated since the
+//    shadow pool last changed (a sync, a new or removed shadow). Copies in flight or queued make a lag that
+//    shrinks again; copies lost on the way, or a shadow falling further behind, make one that grows. A lag
+//    that grew in each of `windows` windows in a row and is above `minShare` of what the shadow should
+//    have applied in the last of them (and `minMutations`) is widening: the shadow is synced again.
+// 2. Writes as demand. A stateful service's write rate is forecast like its request rate; at the requests
+//    per write it serves, the forecast's upper bound over the lead time is a demand of its own. Where writes
+//    rise before reads, it scales the service earlier than its request forecast would (reason
+//    mutations_ahead).
+
+export interface MutationWindow {
+  /** Live's mutations in the window. */
+  readonly live: number;
+  /** Copies the shadow should have applied: live's mutations times the copies per mutation, per tick. */
+  readonly expected: number;
+  /** Mutations the shadow answered. */
+  readonly shadow: number;
+}
+
+export interface MutationDeltaSettings {
+  /** Windows in a row in which the lag grew. */
+  readonly windows: number;
+  /** Smallest lag, as a share of the last window's expected copies, that counts as widening. */
+  readonly minShare: number;
+  /** Fewest expected copies in a window for it to count. */
+  readonly minMutations: number;
+}
+
+export const DEFAULT_MUTATION_DELTA: MutationDeltaSettings = { windows: 3, minShare: 0.05, minMutations: 20 };
+
+export interface MutationDelta {
+  readonly verdict: 'in_step' | 'widening' | 'insufficient_data';
+  /** Expected minus answered copies, accumulated over the windows (since the shadow pool last changed). */
+  readonly lag: number;
+  /** Lag over the last window's expected copies. */
+  readonly lagShare: number;
+  readonly numbers: Readonly<Record<string, number>>;
+}
+
+/** The verdict over the windows since the shadow pool last changed, oldest first. */
+export function mutationDelta(windows: readonly MutationWindow[], s: MutationDeltaSettings = DEFAULT_MUTATION_DELTA): MutationDelta {
+  const lags: number[] = [];
+  let lag = 0;
+  for (const w of windows) {
+    lag += w.expected - w.shadow;
+    lags.push(lag);
+  }
+  const last = windows[windows.length - 1];
+  const lagShare = last && last.expected > 0 ? lag / last.expected : 0;
+  const numbers = { lag, lagShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, windows: windows.length };
+  const recent = windows.slice(-s.windows);
+  if (windows.length < s.windows + 1 || recent.some((w) => !(w.expected >= s.minMutations))) return { verdict: 'insufficient_data', lag, lagShare, numbers };
+  // Grown in each of the last `windows` windows (against the lag before each).
+  const tail = lags.slice(-(s.windows + 1));
+  const grew = tail.every((v, k) => k === 0 || v > (tail[k - 1] as number));
+  return { verdict: grew && lagShare > s.minShare ? 'widening' : 'in_step', lag, lagShare, numbers };
+}
+
+export interface WriteDemand {
+  /** The write forecast's upper bound over the horizon (writes/s). */
+  readonly writesUpperRps: number;
+  /** Requests the service serves per write (recent). */
+  readonly requestsPerWrite: number;
+  readonly perInstanceRps: number;
+  readonly headroom: number;
+}
+
+/** Instances the forecast writes need at the requests per write served (0 when a figure is missing). */
+export function writeDemandFloor(w: WriteDemand): { floor: number; rps: number } {
+  const rps = w.writesUpperRps * w.requestsPerWrite;
+  if (!(rps > 0) || !(w.perInstanceRps > 0) || !Number.isFinite(rps)) return { floor: 0, rps: Number.isFinite(rps) ? Math.max(0, rps) : 0 };
+  return { floor: Math.ceil((rps * (1 + w.headroom)) / w.perInstanceRps - 1e-9), rps };
+}
