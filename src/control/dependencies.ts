@@ -18,6 +18,8 @@ export interface GraphService {
   /** Requests/s one of its shadow instances serves at the SLO. */
   readonly shadowPerInstanceRps: () => number;
   readonly headroom: number;
+  /** Req/s per instance its own reactive rule holds it at (reactive and hybrid); undefined: none. */
+  readonly holdRps?: () => number | undefined;
 }
 
 export interface EdgeView {
@@ -88,7 +90,8 @@ export class Dependencies {
       const c = this.services.get(e.from);
       return c ? [{ service: e.from, used: usedRatio(e, this.learned.get(`${e.from}>${e.to}`)), expectedRps: c.expectedDemandRps(now, horizonSeconds), target: c.target() }] : [];
     });
-    return dependencyFloor(callers, { perInstanceRps: self.perInstanceRps(), headroom: self.headroom });
+    const hold = self.holdRps?.();
+    return dependencyFloor(callers, { perInstanceRps: self.perInstanceRps(), headroom: self.headroom, ...(hold !== undefined ? { holdRps: hold } : {}) });
   }
 
   /** What a caller's trials send now (req/s at their top steps): its dependencies' shadows grow for it. */

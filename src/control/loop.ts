@@ -273,6 +273,9 @@ export const METRIC = {
   forecastUpper: 'forecast_upper',
 } as const;
 
+/** Ticks a ready live instance waits before it serves: its join at the next reconcile, and a stateful service's state copy before that. */
+export const joinSeconds = (tickSeconds: number, sync: 'none' | 'snapshot'): number => tickSeconds * (sync === 'snapshot' ? 2 : 1);
+
 /** Shadow instances for a live pool: `fraction` of its slots, in shadow instances' slots, at least one. */
 export function shadowSize(fraction: number, liveInstances: number, liveSlots: number, shadowSlots: number): number {
   return Math.max(1, Math.ceil((fraction * Math.max(liveInstances, 1) * liveSlots) / shadowSlots - 1e-9));
@@ -686,6 +689,11 @@ export class ServiceLoop {
   }
 
   /** Requests/s one shadow instance serves at the SLO (its type's model). */
+  /** Requests/s one live instance serves at busy-slot utilization `u` (slots over the service time). */
+  rpsAtUtilization(u: number): number {
+    return (u * this.slots) / this.serviceTime;
+  }
+
   get shadowPerInstanceRps(): number {
     const t = this.s.types?.[this.s.shadow.instanceType];
     return maxRateAtSlo(this.s.shadow.slots, t?.serviceTimeSeconds ?? this.s.serviceTimeSeconds, this.s.sloLatencySeconds);
@@ -892,8 +900,10 @@ export class ServiceLoop {
       const obs: Observation = { now: now / 1000, current, ready: liveReady.length, utilization, demandRps: demand, metricsFresh: fresh, sloJudged: this.sloJudged, sloViolated: this.sloViolated };
       const raw = this.d.strategy.decide(obs, this.forecast);
       let bounded = boundDecision(raw, obs, bounds, this.actions);
-      // Callers expecting more demand within this service's lead time scale it ahead of its own load.
-      const dep = this.d.dependencyFloor?.(now, s.leadTimeSeconds + this.d.strategy.periodSeconds);
+      // Callers expecting more demand within this service's lead time scale it ahead of its own load: over
+      // the time from a decision until a new instance serves here (lead time, period, and the ticks a ready
+      // instance waits to join: one, and one more for a stateful service's state copy).
+      const dep = this.d.dependencyFloor?.(now, s.leadTimeSeconds + this.d.strategy.periodSeconds + joinSeconds(s.tickSeconds, s.shadow.sync));
       this.propagatedRps = dep?.rps ?? 0;
       let depNumbers: Readonly<Record<string, number>> | undefined;
       if (dep && dep.floor > bounded.desired) {

@@ -38,7 +38,7 @@ import { DEFAULT_VERDICT } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import { liveVersionFromStore, recoverRollouts, type MeasureCapacity } from './rollout.js';
 import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
-import { ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
+import { joinSeconds, ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
 import { RunMetrics } from '../api/metrics.js';
 import { createApi, listenApi, type ApiServer } from '../api/server.js';
 
@@ -320,7 +320,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     );
     await ab.start();
   }
-  return { name: svc.name, loop, gateway: control, localGateway: d.local, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), headroom: sc.headroom };
+  return { name: svc.name, loop, gateway: control, localGateway: d.local, ...(gate ? { gate } : {}), ...(ab ? { ab } : {}), headroom: sc.headroom, ...(strategyName === 'predictive' ? {} : { holdUtilization: sc.reactive.targetUtilization }) };
 }
 
 /** One supervised service: its loop, gateway (its own listener's, or its part of the routed front end), proofs and arms. */
@@ -336,6 +336,8 @@ export interface ServiceRuntime {
   readonly ab?: AbArms;
   /** Its scaling headroom (what a dependency floor adds on top of the expected load). */
   readonly headroom: number;
+  /** The utilization its reactive rule holds (reactive and hybrid strategies); undefined: predictive. */
+  readonly holdUtilization?: number;
 }
 
 /** A service's tick timer and the tick under way (ticks of one service never overlap; services tick apart). */
@@ -534,7 +536,7 @@ export class Runtime {
         let lead = 0;
         for (const e of edges.filter((x) => x.from === name && !seen.has(x.to))) {
           const dep = picked.find((p) => p.name === e.to) as ServiceConfig;
-          lead = Math.max(lead, serviceModel(cfg, dep).leadTimeSeconds + dep.scaling.periodSeconds, downstreamLead(e.to, new Set([...seen, name])));
+          lead = Math.max(lead, serviceModel(cfg, dep).leadTimeSeconds + dep.scaling.periodSeconds + joinSeconds(cfg.control.tickSeconds, dep.shadow.sync), downstreamLead(e.to, new Set([...seen, name])));
         }
         return lead;
       };
@@ -577,7 +579,7 @@ export class Runtime {
       if (edges.length > 0) {
         graph = new Dependencies(
           edges,
-          new Map(started.map((s) => [s.name, { name: s.name, gateway: s.gateway, expectedDemandRps: (t: number, h: number) => s.loop.expectedDemandRps(t, h), target: () => s.loop.currentTarget, perInstanceRps: () => s.loop.state().perInstanceRps, shadowPerInstanceRps: () => s.loop.shadowPerInstanceRps, headroom: s.headroom }])),
+          new Map(started.map((s) => [s.name, { name: s.name, gateway: s.gateway, expectedDemandRps: (t: number, h: number) => s.loop.expectedDemandRps(t, h), target: () => s.loop.currentTarget, perInstanceRps: () => s.loop.state().perInstanceRps, shadowPerInstanceRps: () => s.loop.shadowPerInstanceRps, headroom: s.headroom, ...(s.holdUtilization !== undefined ? { holdRps: () => s.loop.rpsAtUtilization(s.holdUtilization as number) } : {}) }])),
         );
       }
       let runMetrics: RunMetrics | undefined;

@@ -49,8 +49,10 @@ describe('usedRatio', () => {
 
 describe('dependencyFloor', () => {
   const per = (perRequest: number) => ({ perRequest, ratio: undefined, source: 'declared' as const });
-  const rows: { note: string; callers: { expectedRps: number; target: number; used: { perRequest: number | undefined; ratio: number | undefined; source: 'declared' } }[]; want: { floor: number; rps: number } }[] = [
+  const rows: { note: string; callers: { expectedRps: number; target: number; used: { perRequest: number | undefined; ratio: number | undefined; source: 'declared' } }[]; holdRps?: number; want: { floor: number; rps: number } }[] = [
     { note: 'expected demand times calls per request, at the dependency capacity with headroom', callers: [{ expectedRps: 100, target: 4, used: per(2) }], want: { floor: 5, rps: 200 } },
+    { note: "its reactive rule holds an instance lower (25 req/s): at that rate", callers: [{ expectedRps: 100, target: 4, used: per(2) }], holdRps: 25, want: { floor: 8, rps: 200 } },
+    { note: 'a hold above its capacity with headroom changes nothing', callers: [{ expectedRps: 100, target: 4, used: per(2) }], holdRps: 60, want: { floor: 5, rps: 200 } },
     { note: 'two callers add up', callers: [{ expectedRps: 100, target: 4, used: per(1) }, { expectedRps: 50, target: 2, used: per(2) }], want: { floor: 5, rps: 200 } },
     { note: 'an instance ratio of the caller target', callers: [{ expectedRps: 10, target: 7, used: { perRequest: undefined, ratio: 0.5, source: 'declared' } }], want: { floor: 4, rps: 0 } },
     { note: 'no demand: no floor', callers: [{ expectedRps: 0, target: 1, used: per(1) }], want: { floor: 0, rps: 0 } },
@@ -58,7 +60,7 @@ describe('dependencyFloor', () => {
   ];
   for (const r of rows) {
     it(r.note, () => {
-      const got = dependencyFloor(r.callers.map((c, i) => ({ service: `c${i}`, ...c })), { perInstanceRps: 50, headroom: 0.25 });
+      const got = dependencyFloor(r.callers.map((c, i) => ({ service: `c${i}`, ...c })), { perInstanceRps: 50, headroom: 0.25, ...(r.holdRps !== undefined ? { holdRps: r.holdRps } : {}) });
       assert.equal(got.floor, r.want.floor);
       assert.equal(got.rps, r.want.rps);
       assert.equal(got.numbers.floor, r.want.floor);

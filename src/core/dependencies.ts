@@ -77,10 +77,10 @@ export interface DependencyFloor {
 
 /**
  * The floor callers put on a dependency: their expected demand times the calls per request, at the
- * dependency's capacity per instance with its headroom; and a declared instance ratio times each caller's
- * target. Callers whose figures are not finite add nothing (missing data never scales).
+ * dependency's capacity per instance with its headroom (or at the rate its own reactive rule holds an
+ * instance to, when lower); and a declared instance ratio times each caller's target. Callers whose figures are not finite add nothing (missing data never scales).
  */
-export function dependencyFloor(callers: readonly CallerDemand[], dep: { readonly perInstanceRps: number; readonly headroom: number }): DependencyFloor {
+export function dependencyFloor(callers: readonly CallerDemand[], dep: { readonly perInstanceRps: number; readonly headroom: number; /** Req/s per instance its own reactive rule holds it at (its target utilization); undefined: none. */ readonly holdRps?: number }): DependencyFloor {
   let rps = 0;
   let byRatio = 0;
   const numbers: Record<string, number> = {};
@@ -96,9 +96,13 @@ export function dependencyFloor(callers: readonly CallerDemand[], dep: { readonl
     numbers[`expectedRps_${c.service}`] = c.expectedRps;
     numbers[`perRequest_${c.service}`] = per;
   }
-  const byLoad = rps > 0 && dep.perInstanceRps > 0 ? Math.ceil((rps * (1 + dep.headroom)) / dep.perInstanceRps - 1e-9) : 0;
+  // Per instance: its capacity with its headroom, or less where its own reactive rule would hold it lower
+  // (else that rule scales it once more after the load arrives, too late).
+  const hold = dep.holdRps !== undefined && dep.holdRps > 0 && Number.isFinite(dep.holdRps) ? dep.holdRps : Number.POSITIVE_INFINITY;
+  const perUse = Math.min(dep.perInstanceRps / (1 + dep.headroom), hold);
+  const byLoad = rps > 0 && perUse > 0 ? Math.ceil(rps / perUse - 1e-9) : 0;
   const floor = Math.max(byLoad, byRatio);
-  return { floor, rps, numbers: { ...numbers, propagatedRps: rps, perInstanceRps: dep.perInstanceRps, floor } };
+  return { floor, rps, numbers: { ...numbers, propagatedRps: rps, perInstanceRps: dep.perInstanceRps, ...(Number.isFinite(hold) ? { holdRps: hold } : {}), floor } };
 }
 
 /** A dependency cycle among the edges (the services on it, the first repeated at the end), or undefined. */
