@@ -1420,10 +1420,13 @@ export class ServiceLoop {
     this.mutationVerdicts[r.verdict] = (this.mutationVerdicts[r.verdict] ?? 0) + 1;
     if (r.verdict !== 'widening') return r;
     const resync = settings.resync && s.shadow.sync === 'snapshot';
-    this.emit('shadow_behind', `live-vs-shadow mutation lag ${Math.round(r.lag)} and growing for ${settings.windows} windows (${(r.lagShare * 100).toFixed(0)} % of the last window's ${Math.round(r.numbers.expected ?? 0)} copies): ${resync ? 'syncing the shadow again' : 'reported'}`, r.numbers);
+    this.emit('shadow_behind', `live-vs-shadow mutation lag ${Math.round(r.lag)} and growing for ${settings.windows} windows (${(r.lagShare * 100).toFixed(0)} % of the last window's ${Math.round(r.numbers.expected ?? 0)} copies): ${resync ? 'syncing the shadow again (a fresh shadow replaces it)' : 'reported'}`, r.numbers);
     if (resync) {
       this.mutationResyncs++;
-      for (const i of shadowReady) if (targets.includes(i.url) && !this.deleting.has(i.id)) this.needsSync.add(i.id);
+      // Synced again by replacement: copies already on their way to a serving shadow would reach it after a
+      // snapshot and apply twice; a new shadow's versioned sync begins before it gets any (its queued copies
+      // go with the old one). The repair step creates it.
+      for (const i of shadowReady) if (targets.includes(i.url) && !this.deleting.has(i.id)) this.remove(i, 'mutation delta widening: replaced by a freshly synced shadow');
     }
     this.mutationWindows = [];
     return r;
