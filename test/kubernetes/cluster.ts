@@ -1,0 +1,179 @@
+// A real Kubernetes control plane for the tests (issue 15): etcd, kube-apiserver and kube-controller-manager
+// built from their Go modules by scripts/kube-bins.sh (.ci/run builds them; SHADOWSCALE_KUBE_BIN names the
+// directory), on loopback ports in a temporary directory, with RBAC on and static tokens. No kubelet: a node
+// simulator (nodes.ts) binds pods to its nodes and marks them running and ready after a start delay, as kwok
+// does. Everything is stopped when the test ends.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { tempDir, until } from '../helpers.js';
+
+export interface Cluster {
+  /** https://127.0.0.1:PORT of the API server. */
+  readonly server: string;
+  /** A token of system:masters (the cluster's administrator). */
+  readonly adminToken: string;
+  /** The directory the binaries and the Gateway API CRDs are in. */
+  readonly bin: string;
+  /** A kubeconfig file for `token` (default: the administrator's). */
+  kubeconfig(token?: string): string;
+  /** Raw API call as the administrator (or `token`): status and parsed body. */
+  api(method: string, path: string, body?: unknown, token?: string, contentType?: string): Promise<{ status: number; body: unknown }>;
+  /** Stop the controller manager (a test of what happens without it) or start it again. */
+  stopControllers(): Promise<void>;
+  startControllers(): Promise<void>;
+}
+
+/** The directory of the built binaries, or undefined (with CI=true a missing one fails the suite). */
+export function kubeBin(t: { skip: (why: string) => void }): string | undefined {
+  const dir = process.env.SHADOWSCALE_KUBE_BIN;
+  const ok = dir !== undefined && ['kube-apiserver', 'kube-controller-manager', 'etcd'].every((b) => existsSync(join(dir, b)));
+  if (ok) return dir;
+  const why = `the Kubernetes control plane is not built (SHADOWSCALE_KUBE_BIN=${dir ?? 'unset'}; \`export SHADOWSCALE_KUBE_BIN=$(scripts/kube-bins.sh)\`, as .ci/run does)`;
+  if (process.env.CI === 'true') throw new Error(`${why}: with CI=true a missing real component fails the suite`);
+  t.skip(why);
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
+function start(bin: string, args: string[], logs: string[]): ChildProcess {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (d: Buffer): void => {
+    logs.push(d.toString());
+    if (logs.length > 200) logs.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Start a control plane for this test (stopped when it ends); undefined when the binaries are missing (skipped). */
+export async function startCluster(t: { skip: (why: string) => void; after: (fn: () => Promise<void> | void) => void }): Promise<Cluster | undefined> {
+  const bin = kubeBin(t);
+  if (!bin) return undefined;
+  const dir = tempDir(t as Parameters<typeof tempDir>[0]);
+  const logs: string[] = [];
+  const [client, peer, secure] = [await freePort(), await freePort(), await freePort()];
+  const etcd = start(join(bin, 'etcd'), ['--name', 'test', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `test=http://127.0.0.1:${peer}`, '--log-level', 'error', '--quota-backend-bytes', String(512 * 1024 * 1024)], logs);
+  const procs: { apiserver?: ChildProcess; controllers?: ChildProcess } = {};
+  t.after(async () => {
+    await stop(procs.controllers);
+    await stop(procs.apiserver);
+    await stop(etcd);
+  });
+  const health = async (): Promise<string | undefined> => ((await request(`http://127.0.0.1:${client}/health`).then(async (r) => (await r.body.json()) as { health?: string }).catch(() => ({ health: undefined }))) as { health?: string }).health;
+  await until('etcd healthy', async () => (await health()) === 'true', 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${logs.join('').slice(-2000)}`);
+  });
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  writeFileSync(join(dir, 'sa.pub'), publicKey);
+  writeFileSync(join(dir, 'sa.key'), privateKey);
+  const adminToken = randomBytes(24).toString('hex');
+  const controllerToken = randomBytes(24).toString('hex');
+  // The controller manager runs its controllers with its own credentials (no per-controller service accounts): an administrator here.
+  writeFileSync(join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n${controllerToken},system:kube-controller-manager,kcm-uid,"system:masters"\n`);
+  mkdirSync(join(dir, 'certs'));
+  procs.apiserver = start(join(bin, 'kube-apiserver'), [
+    `--etcd-servers=http://127.0.0.1:${client}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${secure}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--anonymous-auth=false',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=1',
+  ], logs);
+  const server = `https://127.0.0.1:${secure}`;
+  const api = async (method: string, path: string, body?: unknown, token = adminToken, contentType = 'application/json'): Promise<{ status: number; body: unknown }> => {
+    const r = await request(`${server}${path}`, { method: method as 'GET', dispatcher: insecure, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+    const text = await r.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON (readyz answers text)
+    }
+    return { status: r.statusCode, body: parsed };
+  };
+  await until('kube-apiserver ready', async () => (await api('GET', '/readyz').catch(() => ({ status: 0 }))).status === 200, 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${logs.join('').slice(-3000)}`);
+  });
+  const kubeconfig = (token = adminToken): string => {
+    const file = join(dir, `kubeconfig-${token.slice(0, 8)}.yaml`);
+    writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true\nusers:\n- name: user\n  user:\n    token: ${token}\ncontexts:\n- name: test\n  context: { cluster: test, user: user, namespace: default }\ncurrent-context: test\n`);
+    return file;
+  };
+  const kcmConfig = kubeconfig(controllerToken);
+  const startControllers = async (): Promise<void> => {
+    procs.controllers = start(join(bin, 'kube-controller-manager'), [
+      `--kubeconfig=${kcmConfig}`,
+      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller,namespace-controller',
+      '--leader-elect=false',
+      '--use-service-account-credentials=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      `--authentication-kubeconfig=${kcmConfig}`,
+      `--authorization-kubeconfig=${kcmConfig}`,
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+      '--concurrent-deployment-syncs=10',
+      '--concurrent-replicaset-syncs=10',
+      '--v=1',
+    ], logs);
+  };
+  await startControllers();
+  // The default namespace's service account (the ServiceAccount admission plugin waits for it before pods are admitted).
+  await until('the default service account', async () => (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${logs.join('').slice(-3000)}`);
+  });
+  return {
+    server,
+    adminToken,
+    bin,
+    kubeconfig,
+    api,
+    stopControllers: async () => {
+      await stop(procs.controllers);
+      procs.controllers = undefined;
+    },
+    startControllers,
+  };
+}
+
+/** The Gateway API's standard CRDs (HTTPRoute among them), from the binaries' directory. */
+export function gatewayApiCrds(bin: string): string[] {
+  const d = join(bin, 'gateway-api-crds');
+  return readdirSync(d)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(d, f));
+}
