@@ -6,10 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { tempDir, until } from '../helpers.js';
+import { freePort, tempDir, until } from '../helpers.js';
 
 export interface Cluster {
   /** https://127.0.0.1:PORT of the API server. */
@@ -36,17 +35,6 @@ export function kubeBin(t: { skip: (why: string) => void }): string | undefined 
   if (process.env.CI === 'true') throw new Error(`${why}: with CI=true a missing real component fails the suite`);
   t.skip(why);
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
