@@ -1467,8 +1467,9 @@ export class ServiceLoop {
           if (n < 2 || this.needsSync.has(i.id)) return;
           this.digestMismatch.delete(i.id);
           this.shadowDivergences++;
-          this.emit('shadow_diverged', `shadow ${i.id} diverged from ${source.id} (version ${d.version} vs ${live.version}, ${d.keys} vs ${live.keys} keys) in two checks in a row; syncing it again`, { shadowVersion: d.version, liveVersion: live.version });
-          this.needsSync.add(i.id);
+          this.emit('shadow_diverged', `shadow ${i.id} diverged from ${source.id} (version ${d.version} vs ${live.version}, ${d.keys} vs ${live.keys} keys) in two checks in a row; syncing it again (a fresh shadow replaces it)`, { shadowVersion: d.version, liveVersion: live.version });
+          // By replacement, as for a widening mutation delta: copies on their way to it would apply after a snapshot, twice.
+          if (!this.deleting.has(i.id)) this.remove(i, 'diverged from live: replaced by a freshly synced shadow');
         });
       } catch (err) {
         this.emit('shadow_sync_failed', `digest check: ${(err as Error).message}`);
