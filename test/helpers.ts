@@ -122,7 +122,11 @@ export function killOwnedAfter(t: { after: (fn: () => void) => void }, storePath
  */
 export function component(t: { skip: (why: string) => void }, path: string, pkg: string): string | undefined {
   if (existsSync(path)) return path;
-  const why = `${path} is missing (Debian package ${pkg}; .ci/run installs it)`;
+  return missingComponent(t, `${path} is missing (Debian package ${pkg}; .ci/run installs it)`);
+}
+
+/** A real component a test needs is missing: with CI=true that fails the suite; elsewhere the test is skipped, saying why. */
+export function missingComponent(t: { skip: (why: string) => void }, why: string): undefined {
   if (process.env.CI === 'true') throw new Error(`${why}: with CI=true a missing real component fails the suite`);
   t.skip(why);
   return undefined;

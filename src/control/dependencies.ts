@@ -100,12 +100,12 @@ export class Dependencies {
     else this.borrowed.delete(caller);
   }
 
-  /** Requests/s the callers' trials send a service's shadow (their load times the calls per request). */
-  shadowDemandRps(service: string): number {
+  /** Requests/s the callers' trials send a service's shadow (their load times the calls per request); `asIf`: one caller's trials sending that instead. */
+  shadowDemandRps(service: string, asIf?: { readonly caller: string; readonly rps: number }): number {
     let rps = 0;
     for (const e of this.edges) {
       if (e.to !== service) continue;
-      const b = this.borrowed.get(e.from) ?? 0;
+      const b = asIf?.caller === e.from ? asIf.rps : (this.borrowed.get(e.from) ?? 0);
       if (b > 0) rps += b * (usedRatio(e, this.learned.get(`${e.from}>${e.to}`)).perRequest ?? 1);
     }
     return rps;
@@ -113,16 +113,13 @@ export class Dependencies {
 
   /** Shadow instances each dependency of `caller` would lend its trials if they sent `rps` (other callers' trials as they are). */
   borrowedIf(caller: string, rps: number): Record<string, number> {
-    const before = this.borrowed.get(caller);
-    this.borrow(caller, rps);
     const out: Record<string, number> = {};
     for (const e of this.edges) {
       const dep = e.from === caller ? this.services.get(e.to) : undefined;
       if (!dep) continue;
-      const demand = this.shadowDemandRps(e.to);
+      const demand = this.shadowDemandRps(e.to, { caller, rps });
       out[e.to] = demand > 0 ? Math.ceil(demand / dep.shadowPerInstanceRps() - 1e-9) : 0;
     }
-    this.borrow(caller, before ?? 0);
     return out;
   }
 

@@ -240,7 +240,7 @@ export interface TickReport {
   /**
    * Mutations per second: live's and those its shadow answered; the live-vs-shadow mutation delta of the
    * window that ended this tick (services whose shadows get every mutation); and the write forecast's
-   * upper bound now (stateful services with scaling.writeSignal).
+   * upper bound at the last decision (stateful services with scaling.writeSignal).
    */
   readonly mutations: { readonly liveRps: number; readonly shadowRps: number; readonly delta?: MutationDelta; readonly forecastUpper?: number };
   readonly mirrorRate: number;
@@ -292,6 +292,8 @@ export class ServiceLoop {
   /** The write-rate forecast (writeForecaster) and the requests served per write over its history. */
   private writeForecast: Forecast | undefined;
   private requestsPerWrite = Number.NaN;
+  /** The write forecast's upper bound over the lead time at the last decision (NaN: none). */
+  private writesUpper = Number.NaN;
   /** The mutation delta: the window being counted, the windows since the shadow targets last changed, and those targets. */
   private mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
   private mutationWindows: MutationWindow[] = [];
@@ -916,6 +918,7 @@ export class ServiceLoop {
       // A stateful service's writes: their forecast, at the requests per write it serves, may need more than the decision.
       let writeNumbers: Readonly<Record<string, number>> | undefined;
       const writesUpper = this.writeForecast ? forecastPeak(this.writeForecast, now / 1000, now / 1000 + s.leadTimeSeconds + this.d.strategy.periodSeconds)?.upper : undefined;
+      this.writesUpper = writesUpper ?? Number.NaN;
       if (writesUpper !== undefined && fresh) {
         const w = writeDemandFloor({ writesUpperRps: writesUpper, requestsPerWrite: this.requestsPerWrite, perInstanceRps: this.perInstanceRps, headroom: s.headroom ?? 0 });
         if (w.floor > bounded.desired) {
@@ -999,7 +1002,7 @@ export class ServiceLoop {
       this.deltaVerdicts[delta.verdict] = (this.deltaVerdicts[delta.verdict] ?? 0) + 1;
       if (this.deltas.length > 120) this.deltas.shift();
     }
-    const mutationDelta = this.countMutations(interval, dt, targets, shadowReady);
+    const mutationDelta = this.countMutations(interval, targets, shadowReady);
     if (s.sampling) {
       const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
       // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
@@ -1069,7 +1072,7 @@ export class ServiceLoop {
       instanceType: this.liveType,
       trials: { running: trials?.running ?? 0, instanceSeconds: trials?.trialInstanceSeconds ?? 0 },
       ...(delta ? { delta } : {}),
-      mutations: { liveRps: interval.live.mutations / dt, shadowRps: interval.shadow.mutations / dt, ...(mutationDelta ? { delta: mutationDelta } : {}), ...(this.writeForecast ? { forecastUpper: forecastPeak(this.writeForecast, now / 1000, now / 1000 + s.leadTimeSeconds + this.d.strategy.periodSeconds)?.upper ?? Number.NaN } : {}) },
+      mutations: { liveRps: interval.live.mutations / dt, shadowRps: interval.shadow.mutations / dt, ...(mutationDelta ? { delta: mutationDelta } : {}), ...(this.writeForecast ? { forecastUpper: this.writesUpper } : {}) },
       mirrorRate: this.mirrorRate,
       ...(fc ? { forecast: fc } : {}),
       ...(notActing ? { notActing } : {}),
@@ -1395,7 +1398,7 @@ export class ServiceLoop {
    * shadow targets last changed. Widening: reported (shadow_behind) and, for a stateful service, its shadows
    * synced again.
    */
-  private countMutations(interval: { readonly live: { readonly requests: number; readonly mutations: number }; readonly shadow: { readonly mutations: number } }, dt: number, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
+  private countMutations(interval: { readonly live: { readonly mutations: number }; readonly shadow: { readonly mutations: number } }, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
     const s = this.s;
     // Sampled mutations are not all mirrored: nothing to compare.
     if (!s.shadow.mirrorMutations) return undefined;
