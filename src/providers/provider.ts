@@ -59,7 +59,11 @@ export interface ListFilter {
   readonly pool?: PoolKind;
 }
 
-export type ProviderErrorCode = 'not_found' | 'unknown_instance_type' | 'start_failed' | 'not_ready' | 'capacity' | 'invalid';
+/**
+ * `forbidden`: the platform refused the call (Kubernetes RBAC); `conflict`: another writer kept changing the
+ * object after the provider's retries; `unavailable`: the platform did not answer (network, 5xx, timeout).
+ */
+export type ProviderErrorCode = 'not_found' | 'unknown_instance_type' | 'start_failed' | 'not_ready' | 'capacity' | 'invalid' | 'forbidden' | 'conflict' | 'unavailable';
 
 export class ProviderError extends Error {
   constructor(

@@ -3,12 +3,14 @@
 // directory), on loopback ports in a temporary directory, with RBAC on and static tokens. No kubelet: a node
 // simulator (nodes.ts) binds pods to its nodes and marks them running and ready after a start delay, as kwok
 // does. Everything is stopped when the test ends.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, missingComponent, tempDir, until } from '../helpers.js';
+import { parseAllDocuments } from 'yaml';
+import { freePort, missingComponent, ROOT, tempDir, until } from '../helpers.js';
 
 export interface Cluster {
   /** https://127.0.0.1:PORT of the API server. */
@@ -161,4 +163,24 @@ export function gatewayApiCrds(bin: string): string[] {
   return readdirSync(d)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => join(d, f));
+}
+
+/** Apply deploy/kubernetes/rbac.yaml in `namespace` as the administrator. */
+export async function applyRbac(c: Cluster, namespace: string): Promise<void> {
+  const paths: Record<string, string> = { ServiceAccount: `/api/v1/namespaces/${namespace}/serviceaccounts`, Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings` };
+  for (const doc of parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8'))) {
+    const o = doc.toJS() as { kind: string; subjects?: { namespace?: string }[] };
+    const path = paths[o.kind];
+    assert.ok(path, `rbac.yaml has a ${o.kind}: the test applies ServiceAccount, Role and RoleBinding`);
+    if (o.subjects) for (const s of o.subjects) s.namespace = namespace;
+    const r = await c.api('POST', path, o);
+    assert.equal(r.status, 201, `${o.kind}: ${JSON.stringify(r.body).slice(0, 300)}`);
+  }
+}
+
+/** A token of service account `name` (TokenRequest), as a pod of it would mount. */
+export async function saToken(c: Cluster, namespace: string, name: string): Promise<string> {
+  const r = await c.api('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+  assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 300));
+  return (r.body as { status: { token: string } }).status.token;
 }

@@ -3,35 +3,12 @@
 // a follower takes over after the leader dies (target: within 15 s), a released lease is taken at once,
 // and without the Role nothing can lead.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { kubeConfig } from '../../src/providers/kubernetes/client.js';
 import { LeaderElector, type ElectorOptions } from '../../src/providers/kubernetes/lease.js';
-import { ROOT, until } from '../helpers.js';
-import { startCluster, type Cluster } from './cluster.js';
-
-/** Apply deploy/kubernetes/rbac.yaml in `namespace` as the administrator. */
-async function applyRbac(c: Cluster, namespace: string): Promise<void> {
-  const paths: Record<string, string> = { ServiceAccount: `/api/v1/namespaces/${namespace}/serviceaccounts`, Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings` };
-  for (const doc of parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8'))) {
-    const o = doc.toJS() as { kind: string; subjects?: { namespace?: string }[] };
-    const path = paths[o.kind];
-    assert.ok(path, `rbac.yaml has a ${o.kind}: the test applies ServiceAccount, Role and RoleBinding`);
-    if (o.subjects) for (const s of o.subjects) s.namespace = namespace;
-    const r = await c.api('POST', path, o);
-    assert.equal(r.status, 201, `${o.kind}: ${JSON.stringify(r.body).slice(0, 300)}`);
-  }
-}
-
-/** A token of service account `name` (TokenRequest), as a pod of it would mount. */
-async function saToken(c: Cluster, namespace: string, name: string): Promise<string> {
-  const r = await c.api('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
-  assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 300));
-  return (r.body as { status: { token: string } }).status.token;
-}
+import { until } from '../helpers.js';
+import { applyRbac, saToken, startCluster } from './cluster.js';
 
 const settings = (identity: string): Omit<ElectorOptions, 'onChange'> => ({ namespace: 'default', name: 'shadowscale-leader', identity, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, renewEverySeconds: 1, retryEverySeconds: 0.5 });
 

@@ -2,7 +2,7 @@
 // registers ready nodes, binds every unscheduled pod to one of them (pods/binding, as the scheduler would),
 // marks a bound pod Running and Ready after a start delay (pods/status, as the kubelet would), and finishes
 // the deletion of a pod marked for deletion (the kubelet's part of a graceful delete). A pod whose
-// `shadowscale.test/crash` annotation is "true" is reported crash-looping instead (waiting, CrashLoopBackOff,
+// `shadowscale.test/crash` annotation is "true", or whose image's tag is `crash`, is reported crash-looping instead (waiting, CrashLoopBackOff,
 // restarts counted), as a container that exits at start would be.
 import type { Cluster } from './cluster.js';
 
@@ -58,7 +58,7 @@ export async function startNodes(c: Cluster, o: { count?: number; startDelayMs?:
       const since = boundAt.get(p.metadata.uid) ?? Date.parse(p.metadata.creationTimestamp);
       if (Date.now() - since < startDelayMs) continue;
       const now = new Date().toISOString();
-      const crash = p.metadata.annotations?.['shadowscale.test/crash'] === 'true';
+      const crash = p.metadata.annotations?.['shadowscale.test/crash'] === 'true' || p.spec.containers.some((k) => k.image?.endsWith(':crash'));
       const containerStatuses = p.spec.containers.map((k) => ({
         name: k.name,
         image: k.image ?? 'sim',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeProvider } from '../../src/providers/fake.js';
 import { isProviderError, ProviderError } from '../../src/providers/provider.js';
+import { providerContract } from './contract.js';
 
 describe('FakeProvider', () => {
   it('records calls, is idempotent by id, becomes ready after ticks, injects the next error once, and reports "already gone"', async () => {
@@ -31,5 +32,10 @@ describe('FakeProvider', () => {
     await assert.rejects(p.delete('a'), (e) => isProviderError(e, 'not_found'));
     await assert.rejects(p.create({ service: 'web', pool: 'live', instanceType: 'huge' }), (e) => isProviderError(e, 'unknown_instance_type'));
     assert.deepEqual(p.calls.map((c) => c.method), ['create', 'create', 'list', 'get', 'get', 'get', 'create', 'create', 'list', 'get', 'resize', 'get', 'delete', 'create']);
+  });
+
+  it('keeps the Provider contract (the sequence every provider runs)', async () => {
+    const p = new FakeProvider({ instanceTypes: ['small', 'large'], readyAfterTicks: 2 });
+    await providerContract({ provider: p, service: 'web', types: ['small', 'large'], step: () => p.tick(), timeoutMs: 5000 });
   });
 });

@@ -7,6 +7,7 @@ import { Store } from '../../src/metrics/store.js';
 import { LocalProvider, pidAlive as alive, type InstanceEvent } from '../../src/providers/local.js';
 import { isProviderError, type Instance } from '../../src/providers/provider.js';
 import { ROOT, tempDir, until } from '../helpers.js';
+import { providerContract } from './contract.js';
 
 
 
@@ -115,5 +116,17 @@ describe('LocalProvider', () => {
     // An adopted instance is stopped by delete like an own child.
     await second.delete(x.id);
     await until('x gone', () => !alive(pidOf(x.id)));
+  });
+
+  it('keeps the Provider contract (the sequence every provider runs)', async (t) => {
+    const dir = tempDir(t);
+    const store = Store.open({ path: join(dir, 's.db') });
+    const p = await LocalProvider.start(options(dir, store, []));
+    t.after(async () => {
+      for (const i of await p.list()) await p.delete(i.id).catch(() => undefined);
+      await p.close();
+      store.close();
+    });
+    await providerContract({ provider: p, service: 'web', types: ['small', 'large'], step: () => undefined, timeoutMs: 20_000 });
   });
 });
