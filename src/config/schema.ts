@@ -11,6 +11,7 @@ import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
 import { DEFAULT_SHIFT } from '../core/switchover.js';
+import { PROM_PRESETS } from '../metrics/prometheus.js';
 import { BASE_VERSION } from '../providers/provider.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
@@ -314,6 +315,34 @@ const provider = z
   })
   .describe('The instance provider');
 
+const promQuery = (what: string) => str(`a PromQL template (${what})`).min(1, expect('a non-empty PromQL template'));
+const metrics = z
+  .strictObject({
+    source: oneOf(['gateway', 'prometheus']).default('gateway').describe("Where the loop reads traffic: the embedded gateway's own counters, or Prometheus (PromQL per signal; docs/reference/prometheus.md)"),
+    prometheus: z
+      .strictObject({
+        url: str('a URL').regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, expect('an http(s) URL like "http://prometheus:9090"')).describe('Base URL of the Prometheus HTTP API'),
+        preset: oneOf(Object.keys(PROM_PRESETS) as [string, ...string[]]).default('shadowscale').describe("Query templates: shadowscale (the embedded gateway's metrics, scraped from run's /metrics), istio, ingress-nginx"),
+        queries: z
+          .strictObject({
+            requestRate: promQuery('requests per second of {service} {pool} over {range}').optional(),
+            errorRate: promQuery('failed requests per second').optional(),
+            mutationRate: promQuery('writes per second').optional(),
+            latencyBuckets: promQuery('per-second bucket increases by le, in seconds').optional(),
+            lastSample: promQuery("the newest sample's time of {service}").optional(),
+          })
+          .prefault({})
+          .describe("Templates that replace the preset's, per signal; {service}, {pool} (live or shadow) and {range} are filled in"),
+        rangeSeconds: duration(3600, 's').default(60).describe('The rate window: at least 4 scrape intervals'),
+        stalenessSeconds: duration(86_400, 's').default(120).describe("The service's newest sample older than this: metrics missing (nothing sensed; no scale-in)"),
+        timeoutMs: duration(60_000, 'ms').default(2000).describe('Per query'),
+        retries: nonNegativeInt().max(10, expect('at most 10')).default(2).describe('Of a query that failed (network, 5xx, timeout), with backoff'),
+        backfillHistory: bool().default(true).describe("At start, the forecast's history the store lacks is read with query_range"),
+      })
+      .optional(),
+  })
+  .describe('Where traffic metrics come from');
+
 const store = z
   .strictObject({
     path: str('a file path').default('shadowscale.db').describe('SQLite file of the metrics store'),
@@ -456,6 +485,7 @@ export const configSchema = z
     gateway: gateway.prefault({}),
     provider: provider.prefault({}),
     store: store.prefault({}),
+    metrics: metrics.prefault({}),
     api: api.prefault({}),
     control: control.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
@@ -534,6 +564,7 @@ export const configSchema = z
         if (capacity < minimum + trial) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'size'], message: `${sp.size} x ${sp.instanceType} (${capacity} slots) cannot hold every service's ${sp.minPerService} shadow instance(s) (${minimum} slots)${trial > 0 ? ` plus one trial instance (${trial} slots)` : ''}: at least ${Math.ceil((minimum + trial) / unit.slots)}` });
       }
     }
+    if (cfg.metrics.source === 'prometheus' && !cfg.metrics.prometheus) ctx.addIssue({ code: 'custom', path: ['metrics', 'prometheus'], message: 'source "prometheus" needs metrics.prometheus with its url' });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });
     if (cfg.gateway.mirror.minRate > cfg.gateway.mirror.maxRate) ctx.addIssue({ code: 'custom', path: ['gateway', 'mirror', 'minRate'], message: `minRate (${cfg.gateway.mirror.minRate}) is above maxRate (${cfg.gateway.mirror.maxRate})` });
     cfg.services.forEach((s, i) =>

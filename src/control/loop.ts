@@ -203,7 +203,7 @@ export interface LoopDeps {
   readonly shadowGrant?: (shadows: number, borrowedInstances: number) => number;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'shadow_behind' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'shadow_behind' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed' | 'metrics_missing' | 'metrics_history';
 
 export interface LoopEvent {
   readonly at: number;
@@ -287,6 +287,7 @@ export class ServiceLoop {
   private lastDecisionAt = Number.NEGATIVE_INFINITY;
   private lastTickAt = Number.NaN;
   private lastSenseAt = Number.NEGATIVE_INFINITY;
+  private metricsMissing = false;
   private forecast: Forecast | undefined;
   private lastFitAt = Number.NEGATIVE_INFINITY;
   /** The write-rate forecast (writeForecaster) and the requests served per write over its history. */
@@ -745,9 +746,17 @@ export class ServiceLoop {
     const liveLat = meanOf(interval.live.buckets);
     // Instances warming before traffic serve nothing yet: utilization is of those that serve (as of the last reconcile).
     const serving = liveReady.filter((i) => !this.warming.has(i.id)).length;
-    this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: serving });
+    // An interval the metrics source could not measure senses nothing: no sample, and after
+    // staleMetricsSeconds no scale-in (reported once per outage).
+    if (interval.missing !== undefined) {
+      if (!this.metricsMissing) this.emit('metrics_missing', `metrics missing: ${interval.missing}; no scale-in until they are back`);
+      this.metricsMissing = true;
+    } else {
+      this.metricsMissing = false;
+      this.window.push({ at: now, requests: interval.live.requests, latencySumMs: liveLat.n ? liveLat.mean * liveLat.n : 0, ready: serving });
+      if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
+    }
     trimWindow(this.window, now, s.metricWindowSeconds * 1000);
-    if (interval.live.requests > 0 || liveReady.length > 0) this.lastSenseAt = now;
     // The SLO as the strategies judge it (the simulator's minutes): each tick with traffic counts as dt/60
     // of a minute, violated when its p99 or its error rate misses the objective.
     if (interval.live.requests > 0) {
@@ -885,7 +894,8 @@ export class ServiceLoop {
 
     // 4. Decide.
     const { demandRps: demand, utilization } = observeWindow(this.window, now, dt, this.slots, serving);
-    const fresh = now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
+    // Metrics the source could not measure are never fresh: missing data never scales in.
+    const fresh = !this.metricsMissing && now - this.lastSenseAt <= s.staleMetricsSeconds * 1000;
     let decision: Decision | undefined;
     const periodMs = this.d.strategy.periodSeconds * 1000;
     if (now - this.lastDecisionAt >= periodMs - 1) {
@@ -990,11 +1000,14 @@ export class ServiceLoop {
     // 5. Delta analysis, sampling, capacity refit.
     let delta: DeltaResult | undefined;
     let shadowWindow: { result: DeltaResult; startedAt: number } | undefined;
-    if (this.deltaLive.length === 0) this.deltaStartedAt = now - dt * 1000;
-    this.deltaLive.push(interval.live);
-    this.deltaShadow.push(interval.shadow);
-    this.deltaReady.push({ live: Math.max(1, liveReady.length), shadow: Math.max(1, shadowReady.length) });
-    if (this.deltaLive.length >= s.delta.windowTicks) {
+    const sensed = interval.missing === undefined;
+    if (sensed && this.deltaLive.length === 0) this.deltaStartedAt = now - dt * 1000;
+    if (sensed) {
+      this.deltaLive.push(interval.live);
+      this.deltaShadow.push(interval.shadow);
+      this.deltaReady.push({ live: Math.max(1, liveReady.length), shadow: Math.max(1, shadowReady.length) });
+    }
+    if (sensed && this.deltaLive.length >= s.delta.windowTicks) {
       const r = this.analyse(dt);
       delta = r.liveVsShadow;
       shadowWindow = { result: r.shadowVsLive, startedAt: this.deltaStartedAt };
@@ -1002,8 +1015,8 @@ export class ServiceLoop {
       this.deltaVerdicts[delta.verdict] = (this.deltaVerdicts[delta.verdict] ?? 0) + 1;
       if (this.deltas.length > 120) this.deltas.shift();
     }
-    const mutationDelta = this.countMutations(interval, targets, shadowReady);
-    if (s.sampling) {
+    const mutationDelta = sensed ? this.countMutations(interval, targets, shadowReady) : undefined;
+    if (s.sampling && sensed) {
       const current = Number.isFinite(this.mirrorRate) ? this.mirrorRate : s.sampling.baseRate;
       // Never more traffic than the shadow's share of the capacity: it would overload the shadow and
       // make the comparison meaningless.
@@ -1015,16 +1028,16 @@ export class ServiceLoop {
         if (next.reason === 'load_changing') this.emit('sampling', `mirror rate ${current.toFixed(3)} -> ${this.mirrorRate.toFixed(3)} (${next.reason})`, next.numbers);
       }
     }
-    this.lastRps = liveRps;
+    if (sensed) this.lastRps = liveRps;
     if (rollout) await rollout.tick(now, dt, all, interval.members, shadowWindow);
-    if (s.capacityRefit) this.collectPairs(interval, liveReady.length, shadowReady.length, dt);
+    if (s.capacityRefit && sensed) this.collectPairs(interval, liveReady.length, shadowReady.length, dt);
 
     const tickMs = performance.now() - t0;
     const liveP99 = interval.live.latencyMs.p99;
     const fc = this.forecastAt(now / 1000);
     this.d.store.addSamples(
       [
-        [METRIC.liveRps, liveRps],
+        [METRIC.liveRps, sensed ? liveRps : Number.NaN],
         [METRIC.liveP99, interval.live.requests ? liveP99 : Number.NaN],
         [METRIC.liveErrors, interval.live.requests ? interval.live.errors / interval.live.requests : Number.NaN],
         [METRIC.instances, liveRequested],
@@ -1040,11 +1053,11 @@ export class ServiceLoop {
       ]
         .map(([metric, value]) => ({ ts: now, service: s.service, pool: 'live', metric: metric as string, value: value as number }))
         .concat([
-          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveRps, value: interval.shadow.requests / dt },
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveRps, value: sensed ? interval.shadow.requests / dt : Number.NaN },
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.liveP99, value: interval.shadow.requests ? interval.shadow.latencyMs.p99 : Number.NaN },
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
-          { ts: now, service: s.service, pool: 'live', metric: METRIC.mutationRps, value: interval.live.mutations / dt },
-          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.mutationRps, value: interval.shadow.mutations / dt },
+          { ts: now, service: s.service, pool: 'live', metric: METRIC.mutationRps, value: sensed ? interval.live.mutations / dt : Number.NaN },
+          { ts: now, service: s.service, pool: 'shadow', metric: METRIC.mutationRps, value: sensed ? interval.shadow.mutations / dt : Number.NaN },
         ]),
     );
     // Trials that keep the proofs fresh, or that a decision waits for (in the background).

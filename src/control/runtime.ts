@@ -19,7 +19,8 @@ import { DAY } from '../core/forecast.js';
 import type { StrategyName } from '../core/reasons.js';
 import { createAdminServer } from '../gateway/admin.js';
 import { ClusterGateway } from '../gateway/cluster.js';
-import { localControl, routeShadowsToo, type GatewayControl } from '../gateway/control.js';
+import { intervalFrom, localControl, routeShadowsToo, type GatewayControl } from '../gateway/control.js';
+import { PromClient, PrometheusSource } from '../metrics/prometheus.js';
 import { checkListen, listenOn } from '../gateway/listen.js';
 import { createGateway, createServiceGateway, type GatewayCore, type GatewayOptions } from '../gateway/gateway.js';
 import { createRoutedGateway } from '../gateway/routed.js';
@@ -38,7 +39,7 @@ import { DEFAULT_VERDICT } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import { liveVersionFromStore, recoverRollouts, type MeasureCapacity } from './rollout.js';
 import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
-import { joinSeconds, ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
+import { joinSeconds, METRIC, ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
 import { RunMetrics } from '../api/metrics.js';
 import { createApi, listenApi, type ApiServer } from '../api/server.js';
 
@@ -148,11 +149,36 @@ function gatewayOptions(cfg: Config, svc: ServiceConfig): Omit<GatewayOptions, '
   return { shadow: [], mirror, measureMembers, requestTimeoutMs: gw.timeoutMs, ejectAfterFailures: gw.ejectAfterFailures, ejectForMs: gw.ejectForMs, ...(gw.routes ? { routes: gw.routes } : {}), ...(gw.healthCheck ? { healthCheck: gw.healthCheck } : {}) };
 }
 
-/** Every service's gateway metrics in one exposition: the same families merged, each sample labelled with its service. */
+/**
+ * Every service's gateway metrics in one exposition: the same families merged, each sample labelled with its
+ * service (one service too: Prometheus reads a service's traffic by that label, metrics.source prometheus).
+ */
 async function gatewayMetricsText(services: readonly ServiceRuntime[]): Promise<string> {
-  if (services.length === 1) return (await (services[0] as ServiceRuntime).gateway.metrics()).text;
   const parts = await Promise.all(services.map(async (s) => ({ name: s.name, text: (await s.gateway.metrics()).text })));
   return mergeExpositions(parts);
+}
+
+/**
+ * The forecast's history the store lacks (a new store, or a control plane that was down), read from
+ * Prometheus with query_range a minute apart, in chunks Prometheus serves (at most 10,000 points each).
+ */
+async function backfillFromPrometheus(store: Store, source: PrometheusSource, svc: ServiceConfig, nowMs: number, onEvent: RuntimeOptions['onEvent']): Promise<void> {
+  const from = nowMs - svc.forecast.historyDays * 86_400_000;
+  const have = store.series({ service: svc.name, pool: 'live', metric: METRIC.liveRps, from, to: nowMs, resolution: 60 });
+  const start = Math.max(from, ...have.map((p) => p.ts + 60_000));
+  if (nowMs - start < 120_000) return;
+  const step = 60;
+  let points = 0;
+  try {
+    for (let t = Math.floor(start / 1000); t < nowMs / 1000; t += 10_000 * step) {
+      const rows = await source.history(svc.name, t, Math.min(nowMs / 1000, t + (10_000 - 1) * step), step);
+      store.addSamples(rows.map(([ts, v]) => ({ ts: ts * 1000, service: svc.name, pool: 'live', metric: METRIC.liveRps, value: v })));
+      points += rows.length;
+    }
+    onEvent?.({ at: nowMs, service: svc.name, kind: 'metrics_history', detail: `history from Prometheus: ${points} points a minute apart since ${new Date(start).toISOString()} (what the store lacked)` });
+  } catch (e) {
+    onEvent?.({ at: nowMs, service: svc.name, kind: 'metrics_history', detail: `history from Prometheus could not be read (${(e as Error).message}): the forecast starts from what the store has` });
+  }
 }
 
 interface ServiceDeps {
@@ -545,8 +571,11 @@ export class Runtime {
       const slotsOf = (type: string): number => cfg.instanceTypes[type]?.slots ?? 0;
       const pool = sp.mode === 'shared' && sp.size !== undefined && sp.instanceType !== undefined ? new SharedShadowPool({ size: sp.size, instanceType: sp.instanceType, unitSlots: slotsOf(sp.instanceType), minPerService: sp.minPerService }) : undefined;
       for (const svc of picked) pool?.register(svc.name, slotsOf(svc.shadow.instanceType ?? svc.instanceType));
+      const pm = cfg.metrics.source === 'prometheus' ? cfg.metrics.prometheus : undefined;
+      const prometheus = pm ? new PrometheusSource({ client: new PromClient({ url: pm.url, timeoutMs: pm.timeoutMs, retries: pm.retries }), preset: pm.preset, queries: pm.queries, rangeSeconds: pm.rangeSeconds, stalenessSeconds: pm.stalenessSeconds, now }) : undefined;
       for (const svc of picked) {
         const g = gateways.get(svc.name) as { control: GatewayControl; local: GatewayCore | undefined };
+        if (prometheus && pm?.backfillHistory) await backfillFromPrometheus(store, prometheus, svc, now(), o.onEvent);
         const trialLoad = (rps: number, trials: readonly TrialHold[]): string | undefined => {
           // The pool first: the trial's instances and the shadows it borrows of its dependencies must fit together.
           const full = pool?.holdTrials(
@@ -563,7 +592,7 @@ export class Runtime {
           await startService(cfg, svc, {
             store,
             provider,
-            control: g.control,
+            control: prometheus ? intervalFrom(g.control, () => prometheus.interval(svc.name)) : g.control,
             local: g.local,
             now,
             o,

@@ -196,3 +196,17 @@ export function routeShadowsToo(control: GatewayControl, shadowRoute: Pick<Servi
     },
   };
 }
+
+/**
+ * A gateway whose traffic measurements come from elsewhere (metrics.source prometheus): every method of
+ * `control` but `interval`, which `interval` replaces (the gateway still routes, mirrors and drains).
+ */
+export function intervalFrom(control: GatewayControl, interval: () => Promise<IntervalView>): GatewayControl {
+  return new Proxy(control, {
+    get(target, key) {
+      if (key === 'interval') return interval;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

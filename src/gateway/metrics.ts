@@ -175,6 +175,8 @@ export interface IntervalPool {
 export type IntervalView = Record<PoolName, IntervalPool> & {
   /** Each live member's traffic in the interval, by member id (a switchover judges new members against old). */
   readonly members?: Readonly<Record<string, IntervalPool>>;
+  /** The interval could not be measured (a metrics source that failed or went stale): why. Nothing was sensed. */
+  readonly missing?: string;
 };
 
 /** Most live members measured apart in one interval (more are counted in the pool only). */

@@ -2,13 +2,12 @@
 // /metrics every second, and every query of the Grafana dashboard (deploy/grafana/shadowscale.json) is
 // evaluated through its HTTP API: each must parse, and the basic series must have data.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, driveTraffic, freePort, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
+import { component, driveTraffic, ROOT, smallRunConfig, startPrometheus, tempDir, until } from '../helpers.js';
 
 interface Panel { title: string; targets: { expr: string }[] }
 
@@ -22,17 +21,9 @@ describe('Prometheus and the Grafana dashboard', () => {
     t.after(() => rt.stop({ deleteInstances: true }));
     driveTraffic(t, `${rt.listen}/work`, 15);
     const target = new URL(rt.apiUrl as string).host;
-    writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shadowscale\n    static_configs: [{ targets: ['${target}'] }]\n`);
-    const port = await freePort();
-    const prom = spawn(prometheus, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    prom.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    t.after(() => {
-      prom.kill('SIGKILL');
-    });
-    const base = `http://127.0.0.1:${port}`;
-    const query = async (expr: string): Promise<{ status: string; data?: { result: unknown[] }; error?: string }> => (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; data?: { result: unknown[] }; error?: string };
-    await until(`Prometheus up and scraping (${log})`, async () => {
+    const { query, setTargets } = await startPrometheus(t, prometheus, dir);
+    setTargets([target]);
+    await until('Prometheus scraping', async () => {
       try {
         const r = await query('up{job="shadowscale"}');
         return r.status === 'success' && JSON.stringify(r.data?.result).includes('"1"');
