@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { until } from '../helpers.js';
-import { gatewayApiCrds, startCluster } from './cluster.js';
+import { installGatewayApi, startCluster } from './cluster.js';
 import { startNodes } from './nodes.js';
 
 const deployment = (name: string, replicas: number) => ({
@@ -44,15 +44,7 @@ describe('the Kubernetes control plane of the tests', () => {
   it("the Gateway API's standard CRDs are installed: an HTTPRoute with weighted backends and a RequestMirror percent is accepted, an invalid one refused", async (t) => {
     const c = await startCluster(t);
     if (!c) return;
-    for (const file of gatewayApiCrds(c.bin)) {
-      for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-        const crd = doc.toJS() as { kind?: string; metadata: { name: string } } | null;
-        if (crd?.kind !== 'CustomResourceDefinition') continue;
-        const r = await c.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-        assert.ok(r.status === 201, `${crd.metadata.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-      }
-    }
-    await until('httproutes served', async () => (await c.api('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes')).status === 200, 30_000);
+    await installGatewayApi(c);
     const route = (percent: number) => ({
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',

@@ -184,3 +184,16 @@ export async function saToken(c: Cluster, namespace: string, name: string): Prom
   assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 300));
   return (r.body as { status: { token: string } }).status.token;
 }
+
+/** Install the Gateway API's standard-channel CRDs and wait until HTTPRoutes are served. */
+export async function installGatewayApi(c: Cluster): Promise<void> {
+  for (const file of gatewayApiCrds(c.bin)) {
+    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+      const crd = doc.toJS() as { kind?: string; metadata: { name: string } } | null;
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      const r = await c.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+      assert.ok(r.status === 201, `${crd.metadata.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    }
+  }
+  await until('httproutes served', async () => (await c.api('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes')).status === 200, 30_000);
+}

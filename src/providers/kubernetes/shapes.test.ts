@@ -78,7 +78,7 @@ describe('groups', () => {
     assert.ok(hash);
     const labels = d.spec?.template.metadata?.labels ?? {};
     assert.equal(labels.app, undefined, 'never selected by the live Service');
-    assert.deepEqual([labels.tier, labels[LABEL.group], labels[LABEL.pool], labels[LABEL.service], labels[LABEL.type]], ['front', hash, 'shadow', 'web', 'small']);
+    assert.deepEqual([labels.tier, labels[LABEL.group], labels[LABEL.pool], labels[LABEL.service], labels[LABEL.type], labels[LABEL.role]], ['front', hash, 'shadow', 'web', 'small', 'trial']);
     assert.equal(d.spec?.template.metadata?.annotations?.['prometheus.io/scrape'], 'true');
     assert.deepEqual(JSON.parse(d.spec?.template.metadata?.annotations?.[ANNOTATION.labels] ?? ''), { version: 'v2', trial: 't1' });
     const [app, sidecar] = d.spec?.template.spec?.containers ?? [];

@@ -15,6 +15,8 @@ export const LABEL = {
   pool: 'shadowscale.dev/pool',
   type: 'shadowscale.dev/type',
   group: 'shadowscale.dev/group',
+  /** What a group's pods are for: live, shadow (the mirror's target), trial, arm (an A/B arm). */
+  role: 'shadowscale.dev/role',
   /** A pod taken out of its Deployment (and its Service) on its way out; deleted by whoever sees it. */
   released: 'shadowscale.dev/released',
   managedBy: 'app.kubernetes.io/managed-by',
@@ -51,6 +53,13 @@ export interface Group {
   readonly instanceType: string;
   /** The instance's labels (the `version` label among them), as the Provider spec gives them. */
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What a group's pods are for: a trial's and an arm's are shadow-pool pods the mirror must not reach. */
+export function groupRole(g: Group): 'live' | 'shadow' | 'trial' | 'arm' {
+  if (g.labels.trial !== undefined) return 'trial';
+  if (g.labels.ab !== undefined) return 'arm';
+  return g.pool;
 }
 
 /** A stable key of a group: its fields with the labels sorted. */
@@ -96,7 +105,7 @@ export function groupDeployment(live: V1Deployment, g: Group, o: { readonly name
   const selector = live.spec?.selector.matchLabels ?? {};
   const key = groupKey(g);
   const hash = shortHash(key);
-  const ours = { [LABEL.service]: g.service, [LABEL.pool]: g.pool, [LABEL.type]: g.instanceType, [LABEL.group]: hash, [LABEL.managedBy]: 'shadowscale' };
+  const ours = { [LABEL.service]: g.service, [LABEL.pool]: g.pool, [LABEL.role]: groupRole(g), [LABEL.type]: g.instanceType, [LABEL.group]: hash, [LABEL.managedBy]: 'shadowscale' };
   const template = live.spec?.template ?? {};
   // A shadow's pods must never be selected by the live Service: the live selector's labels go.
   const podLabels: Record<string, string> = { ...(g.pool === 'shadow' ? withoutKeys(template.metadata?.labels, Object.keys(selector)) : { ...template.metadata?.labels }), ...ours };

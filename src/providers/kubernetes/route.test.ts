@@ -1,0 +1,59 @@
+// Unit tests (tables): the HTTPRoute and the shadow's Service the gateway-api writer keeps.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { httpRoute, mirrorFilter, routeSays, shadowService } from './route.js';
+import { groupRole, LABEL } from './shapes.js';
+
+describe('mirrorFilter', () => {
+  const rows: { rate: number; want: Record<string, unknown> }[] = [
+    { rate: 0.1, want: { percent: 10 } },
+    { rate: 1, want: { percent: 100 } },
+    { rate: 0.005, want: { fraction: { numerator: 50, denominator: 10_000 } } },
+    { rate: 0.12345, want: { fraction: { numerator: 1235, denominator: 10_000 } } },
+    { rate: 1.5, want: { percent: 100 } },
+    { rate: -1, want: { percent: 0 } },
+  ];
+  for (const r of rows) it(`rate ${r.rate}`, () => assert.deepEqual(mirrorFilter('web-ss-shadow', 8080, r.rate), { type: 'RequestMirror', requestMirror: { backendRef: { name: 'web-ss-shadow', port: 8080 }, ...r.want } }));
+});
+
+describe('httpRoute', () => {
+  const spec = { name: 'web', namespace: 'shop', parentRefs: [{ name: 'public', namespace: 'infra' }], hostnames: ['shop.example'], pathPrefix: '/api', backends: [{ service: 'web', port: 80, weight: 90 }, { service: 'web-v2', port: 80, weight: 10 }], mirror: { service: 'web-ss-shadow', port: 80, rate: 0.05 }, owner: { name: 'web', uid: 'u1' } };
+  it('weighted backends, the mirror filter, the parents and the owner', () => {
+    const r = httpRoute(spec);
+    assert.deepEqual(r.spec.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'infra' }]);
+    assert.deepEqual(r.spec.hostnames, ['shop.example']);
+    const [rule] = r.spec.rules as { matches: unknown; filters: unknown[]; backendRefs: { name: string; weight: number }[] }[];
+    assert.deepEqual(rule?.matches, [{ path: { type: 'PathPrefix', value: '/api' } }]);
+    assert.deepEqual(rule?.backendRefs.map((b) => [b.name, b.weight]), [['web', 90], ['web-v2', 10]]);
+    assert.equal(rule?.filters.length, 1);
+    assert.deepEqual((r.metadata as { ownerReferences: { uid: string }[] }).ownerReferences.map((o) => o.uid), ['u1']);
+  });
+  it('no mirror filter at rate 0', () => {
+    const [rule] = httpRoute({ ...spec, mirror: { ...spec.mirror, rate: 0 } }).spec.rules as { filters?: unknown }[];
+    assert.equal(rule?.filters, undefined);
+  });
+  it('routeSays: the same route after the server defaults it; a changed weight or rate is a change', () => {
+    const want = httpRoute(spec);
+    const served = JSON.parse(JSON.stringify(want)) as { spec: { rules: { backendRefs: Record<string, unknown>[] }[] } };
+    for (const b of served.spec.rules[0]?.backendRefs ?? []) b.extra = 'defaulted';
+    assert.equal(routeSays(served, want), true);
+    assert.equal(routeSays(served, httpRoute({ ...spec, backends: [{ service: 'web', port: 80, weight: 100 }] })), false);
+    assert.equal(routeSays(served, httpRoute({ ...spec, mirror: { ...spec.mirror, rate: 0.06 } })), false);
+    assert.equal(routeSays(undefined, want), false);
+  });
+});
+
+describe('shadowService and groupRole', () => {
+  it("selects the service's shadow-role pods only", () => {
+    const s = shadowService({ name: 'web-ss-shadow', namespace: 'shop', service: 'web', port: 80, targetPort: 8080 });
+    assert.deepEqual(s.spec?.selector, { [LABEL.service]: 'web', [LABEL.role]: 'shadow' });
+    assert.deepEqual(s.spec?.ports?.map((p) => [p.port, p.targetPort]), [[80, 8080]]);
+  });
+  const rows: { labels: Record<string, string>; pool: 'live' | 'shadow'; want: string }[] = [
+    { labels: {}, pool: 'shadow', want: 'shadow' },
+    { labels: { trial: 't1' }, pool: 'shadow', want: 'trial' },
+    { labels: { ab: 'hybrid' }, pool: 'shadow', want: 'arm' },
+    { labels: { version: 'v2' }, pool: 'live', want: 'live' },
+  ];
+  for (const r of rows) it(`groupRole ${JSON.stringify(r.labels)} ${r.pool}: ${r.want}`, () => assert.equal(groupRole({ service: 'web', pool: r.pool, instanceType: 'small', labels: r.labels }), r.want));
+});
