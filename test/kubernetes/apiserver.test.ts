@@ -3,9 +3,7 @@
 // A Deployment's ReplicaSet creates pods, the simulator runs them, the scale subresource scales them (as
 // the HPA does), and the Gateway API's standard CRDs validate HTTPRoutes for real.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { until } from '../helpers.js';
 import { installGatewayApi, startCluster } from './cluster.js';
 import { startNodes } from './nodes.js';
