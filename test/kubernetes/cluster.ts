@@ -135,6 +135,8 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
       `--service-account-private-key-file=${join(dir, 'sa.key')}`,
       '--concurrent-deployment-syncs=10',
       '--concurrent-replicaset-syncs=10',
+      '--kube-api-qps=100',
+      '--kube-api-burst=200',
       '--v=1',
     ], logs);
   };

@@ -28,6 +28,8 @@ describe('traffic through the Gateway API', () => {
     assert.equal(dep.status, 201);
     const uid = (dep.body as { metadata: { uid: string } }).metadata.uid;
     const traffic = new GatewayApiTraffic(kubeConfig({ server: c.server, token }), 'default', { web: { parentRefs: [{ name: 'public' }], hostnames: ['shop.example'], liveService: 'web', port: 80, targetPort: 8080, owner: { name: 'web', uid } } });
+    await traffic.start();
+    t.after(() => traffic.close());
     const route = async (): Promise<Route> => (await c.api('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web')).body as Route;
 
     assert.equal(await traffic.apply('web', { mirrorRate: 0.1 }), true);

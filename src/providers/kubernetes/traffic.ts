@@ -1,9 +1,10 @@
 // The HTTPRoute writer (`traffic: gateway-api`): keeps each service's HTTPRoute saying what the control
 // loop wants (weighted backends; the mirror to the shadow's Service at the sampling controller's rate) and
-// the shadow's Service in place. A write happens only when the route would change; every write is
-// conditional on the resourceVersion read (a conflict is read again and retried, never overwritten).
+// the shadow's Service in place. The routes of the namespace are read from a watch cache (`start`), so a
+// route that already says it costs no call; a write happens only when the route would change, conditional
+// on the resourceVersion read (a conflict is read again from the API and retried, never overwritten).
 // Errors are the Provider contract's (providerError).
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject, type ListWatch } from '@kubernetes/client-node';
 import { ProviderError } from '../provider.js';
 import { providerError } from './provider.js';
 import { GATEWAY_API, httpRoute, routeSays, shadowService, type RouteBackend, type RouteSpec } from './route.js';
@@ -37,17 +38,41 @@ export class GatewayApiTraffic {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly shadowReady = new Set<string>();
+  private routes: ListWatch<KubernetesObject & { spec?: Record<string, unknown> }> | undefined;
   /** Writes made (creates and replaces), for tests and benchmarks. */
   writes = 0;
 
   constructor(
-    kc: KubeConfig,
+    private readonly kc: KubeConfig,
     private readonly namespace: string,
     private readonly services: Readonly<Record<string, ServiceTraffic>>,
     private readonly conflictRetries = 20,
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Watch the namespace's HTTPRoutes (a cache the applies read); without it every apply reads the route. */
+  async start(): Promise<void> {
+    const ns = this.namespace;
+    const list = async () => (await this.custom.listNamespacedCustomObject({ group: GATEWAY_API.group, version: GATEWAY_API.version, namespace: ns, plural: GATEWAY_API.plural })) as { apiVersion?: string; kind?: string; metadata: { resourceVersion?: string }; items: (KubernetesObject & { spec?: Record<string, unknown> })[] };
+    try {
+      await list();
+    } catch (e) {
+      throw providerError(e, `list HTTPRoutes in namespace "${ns}"`);
+    }
+    const inf = makeInformer(this.kc, `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}/namespaces/${ns}/${GATEWAY_API.plural}`, list) as ListWatch<KubernetesObject & { spec?: Record<string, unknown> }>;
+    inf.on('error', () => {
+      if (this.routes) setTimeout(() => void inf.start().catch(() => undefined), 500).unref();
+    });
+    this.routes = inf;
+    await inf.start();
+  }
+
+  async close(): Promise<void> {
+    const inf = this.routes;
+    this.routes = undefined;
+    await inf?.stop();
   }
 
   /** The shadow's Service of `service` (its name in the route's mirror filter). */
@@ -91,10 +116,14 @@ export class GatewayApiTraffic {
     const ref = { group: GATEWAY_API.group, version: GATEWAY_API.version, namespace: this.namespace, plural: GATEWAY_API.plural, name };
     for (let attempt = 0; ; attempt++) {
       let existing: { metadata?: { resourceVersion?: string }; spec?: Record<string, unknown> } | undefined;
-      try {
-        existing = (await this.custom.getNamespacedCustomObject(ref)) as typeof existing;
-      } catch (e) {
-        if (statusOf(e) !== 404) throw providerError(e, `read HTTPRoute "${name}"`);
+      // The cache first; after a conflict (the cache is behind another writer), the API.
+      if (this.routes && attempt === 0) existing = this.routes.get(name, this.namespace);
+      else {
+        try {
+          existing = (await this.custom.getNamespacedCustomObject(ref)) as typeof existing;
+        } catch (e) {
+          if (statusOf(e) !== 404) throw providerError(e, `read HTTPRoute "${name}"`);
+        }
       }
       if (routeSays(existing, want)) return false;
       try {
