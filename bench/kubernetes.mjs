@@ -12,6 +12,8 @@
 // Usage: SHADOWSCALE_KUBE_BIN=$(scripts/kube-bins.sh) npm run bench:kubernetes -- [--services N] [--ticks T] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from '../dist/src/gateway/loadgen.js';
 import { kubeConfig } from '../dist/src/providers/kubernetes/client.js';
 import { KubernetesProvider } from '../dist/src/providers/kubernetes/provider.js';
@@ -74,7 +76,7 @@ try {
     const all = await provider.list();
     if (all.filter((i) => i.state === 'ready').length === n * 3) break;
     if (Date.now() - t0 > 600_000) throw new Error('not ready in 10 min');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   const setup = (Date.now() - t0) / 1000;
   log(`${n} services at 2 live + 1 shadow, all ready after ${setup.toFixed(1)} s`);
@@ -91,7 +93,7 @@ try {
       steady.push(r.ms);
       steadyWrites += r.acted + (r.wrote ? 1 : 0);
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - start))));
+    await sleep(Math.max(0, 1000 - (performance.now() - start)));
   }
   log(`steady: reconcile p99 ${f1(percentile(steady, 0.99))} ms, tick max ${f1(Math.max(...steadyTicks))} ms`);
 
@@ -106,7 +108,7 @@ try {
     scalingTicks.push(performance.now() - start);
     for (const r of rs) if (r.acted > 0) acting.push(r.ms);
     for (const s of movers) desired.get(s).live = 2;
-    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - start))));
+    await sleep(Math.max(0, 1000 - (performance.now() - start)));
   }
   log(`scaling: acting reconcile p99 ${f1(percentile(acting, 0.99))} ms, tick max ${f1(Math.max(...scalingTicks))} ms`);
 
