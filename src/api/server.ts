@@ -38,6 +38,8 @@ export interface ApiOptions {
   readonly shadowPool?: () => SharedPoolView;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly host: string;
+  /** Whether this replica leads (provider.kind kubernetes); /readyz answers 503 while it follows. */
+  readonly leading?: () => boolean;
   readonly now?: () => number;
 }
 
@@ -189,6 +191,11 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
 
   // Public: health, the API's description, the dashboard's files.
   app.get('/healthz', { config: { role: 'public' }, schema: { hide: true } }, async () => ({ ok: true }));
+  // Readiness: a replica that follows (another holds the Lease) takes no traffic and acts on nothing.
+  app.get('/readyz', { config: { role: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+    const leading = o.leading?.() ?? true;
+    return reply.code(leading ? 200 : 503).send({ ok: leading, leading });
+  });
   app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
   for (const [url, f] of files) app.get(url, { config: { role: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
 

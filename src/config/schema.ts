@@ -302,9 +302,45 @@ const api = z
   })
   .describe('The REST API and dashboard served by `run` and `demo` (docs/reference/api.md)');
 
+const stringMap = (what: string) => z.record(str(`a ${what} name`), str(`a ${what} value`), expect(`a map of ${what}s`));
+const kubernetes = z
+  .strictObject({
+    namespace: str('a namespace').default('default').describe("The namespace of the services' Deployments (and of what shadowscale creates beside them)"),
+    kubeconfig: str('a file path').optional().describe("A kubeconfig file; absent: the pod's service account in a cluster, else KUBECONFIG or ~/.kube/config"),
+    deployments: z.record(str('a service name'), str('a Deployment name'), expect('a map of service names to Deployment names')).default({}).describe("The user's Deployment serving each service (its live pool; default: the service's name); its selector must be matchLabels"),
+    port: positiveInt().max(65535, expect('a port number')).optional().describe("The container port instances answer on (default: the container's first port)"),
+    container: str('a container name').optional().describe('The container instance types and versions apply to (default: the first)'),
+    types: z
+      .record(
+        str('an instance type name'),
+        z.strictObject({
+          requests: stringMap('resource').optional().describe('e.g. { cpu: 500m, memory: 512Mi }'),
+          limits: stringMap('resource').optional(),
+          nodeSelector: stringMap('label').optional().describe('e.g. { karpenter.sh/capacity-type: spot }'),
+          tolerations: z.array(z.record(z.string(), z.unknown()), expect('a list of tolerations')).optional(),
+        }),
+        expect('a map of instance types'),
+      )
+      .default({})
+      .describe("Each instance type on Kubernetes: the container's resources and where its pods may run (a type not named keeps the template's)"),
+    versions: z.record(str('a version name'), z.strictObject({ image: str('an image').optional(), env: stringMap('variable').optional() }), expect('a map of versions')).default({}).describe('The image (and environment) of each version a rollout can run'),
+    leaderElection: z
+      .strictObject({
+        enabled: bool().default(true).describe('Replicas of shadowscale elect one leader on a Lease; only the leader ticks (acts)'),
+        lease: str('a Lease name').default('shadowscale-leader'),
+        identity: str('an identity').optional().describe('This replica (default: POD_NAME, else the host name and pid)'),
+        leaseDurationSeconds: duration(3600, 's').default(15),
+        renewDeadlineSeconds: duration(3600, 's').default(10).describe('The leader stops acting when it has not renewed for this long (shorter than the lease)'),
+        retrySeconds: duration(600, 's').default(2),
+      })
+      .prefault({}),
+  })
+  .describe('provider.kind kubernetes (docs/design/kubernetes.md)');
+
 const provider = z
   .strictObject({
-    kind: oneOf(['local']).default('local').describe('Where instances run (local: child processes)'),
+    kind: oneOf(['local', 'kubernetes']).default('local').describe('Where instances run (local: child processes; kubernetes: pods of Deployments)'),
+    kubernetes: kubernetes.optional(),
     command: z.array(str('an argument'), expect('a list of arguments')).min(1, expect('a program and its arguments')).optional().describe('argv of an instance, given PORT (default: the bundled sample service)'),
     cwd: str('a directory').optional(),
     env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Extra environment of every instance'),
@@ -563,6 +599,16 @@ export const configSchema = z
         const capacity = sp.size * unit.slots;
         if (capacity < minimum + trial) ctx.addIssue({ code: 'custom', path: ['shadowPool', 'size'], message: `${sp.size} x ${sp.instanceType} (${capacity} slots) cannot hold every service's ${sp.minPerService} shadow instance(s) (${minimum} slots)${trial > 0 ? ` plus one trial instance (${trial} slots)` : ''}: at least ${Math.ceil((minimum + trial) / unit.slots)}` });
       }
+    }
+    if (cfg.provider.kind === 'kubernetes') {
+      if (!cfg.provider.kubernetes) ctx.addIssue({ code: 'custom', path: ['provider', 'kubernetes'], message: 'kind "kubernetes" needs provider.kubernetes (at least {}): the namespace, Deployments, instance types' });
+      const k = cfg.provider.kubernetes;
+      if (k && k.leaderElection.renewDeadlineSeconds >= k.leaderElection.leaseDurationSeconds) ctx.addIssue({ code: 'custom', path: ['provider', 'kubernetes', 'leaderElection', 'renewDeadlineSeconds'], message: `must be below leaseDurationSeconds (${k.leaderElection.leaseDurationSeconds}): a leader stops acting before another may take over` });
+      for (const t of Object.keys(k?.types ?? {})) if (!(t in cfg.instanceTypes)) ctx.addIssue({ code: 'custom', path: ['provider', 'kubernetes', 'types', t], message: `unknown instance type "${t}" (defined: ${Object.keys(cfg.instanceTypes).join(', ')})` });
+      for (const d of Object.keys(k?.deployments ?? {})) if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['provider', 'kubernetes', 'deployments', d], message: `unknown service "${d}"` });
+      cfg.services.forEach((s, i) => {
+        if (s.shadow.sync === 'snapshot') ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'sync'], message: 'a stateful shadow (sync "snapshot") is synced through the local provider\'s processes; on Kubernetes use sync "none" (or run the service with the local provider)' });
+      });
     }
     if (cfg.metrics.source === 'prometheus' && !cfg.metrics.prometheus) ctx.addIssue({ code: 'custom', path: ['metrics', 'prometheus'], message: 'source "prometheus" needs metrics.prometheus with its url' });
     if (cfg.gateway.service !== undefined && !names.has(cfg.gateway.service)) ctx.addIssue({ code: 'custom', path: ['gateway', 'service'], message: `unknown service "${cfg.gateway.service}" (defined: ${[...names].join(', ')})` });

@@ -34,7 +34,7 @@ import { fitDemandForecast, forecastHorizonSeconds, type DemandForecastSettings 
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
-import { BASE_VERSION, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
+import { BASE_VERSION, eventReason, isProviderError, versionLabels, versionOf, type Instance, type Provider } from '../providers/provider.js';
 import type { DependencyFloor } from '../core/dependencies.js';
 import { appliedOf, readDigest, readSnapshot, writeSnapshot } from '../providers/snapshot.js';
 import { DEFAULT_SHIFT, shiftWeights, startShift, stepShift, type ShiftCheck, type ShiftSettings, type ShiftState } from '../core/switchover.js';
@@ -203,7 +203,7 @@ export interface LoopDeps {
   readonly shadowGrant?: (shadows: number, borrowedInstances: number) => number;
 }
 
-export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'shadow_behind' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed' | 'metrics_missing' | 'metrics_history';
+export type LoopEventKind = 'decision' | 'operator' | 'switchover' | 'rollout' | 'strategy_resumed' | 'replaced' | 'shadow_synced' | 'shadow_sync_failed' | 'live_degraded' | 'shadow_degraded' | 'shadow_diverged' | 'shadow_behind' | 'capacity_refit' | 'sampling' | 'vertical' | 'action_failed' | 'stopped' | 'trial_recovered' | 'trial_started' | 'trial_finished' | 'trial_deferred' | 'type_change' | 'ab_decision' | 'ab_action_failed' | 'metrics_missing' | 'metrics_history' | 'leadership';
 
 export interface LoopEvent {
   readonly at: number;
@@ -978,6 +978,11 @@ export class ServiceLoop {
       this.decisionSeq = notActing ? this.d.store.addDecision(s.service, stored, this.target, boundReason, false) : this.d.store.addDecision(s.service, stored, final.desired, boundReason);
       const proofNote = final.proof ? `; proof ${final.proof.status} (${final.proof.candidate.instanceType}×${final.proof.candidate.count}${final.proof.trial ? `, trial ${final.proof.trial}` : ''})` : '';
       this.emit('decision', `${notActing ? `would have (${notActing}): ` : ''}${final.reason} ${current} -> ${final.desired}${final.instanceType ? ` ${final.instanceType}` : ''}${proofNote}`, { ...final.numbers, current, desired: final.desired, seq: this.decisionSeq });
+      // A rescale is reported where the platform keeps them (Kubernetes: an Event on the Deployment), after it is recorded.
+      if (!notActing && final.desired !== current && this.d.provider.announce) {
+        const numbers = Object.entries(final.numbers).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`).join(' ');
+        void this.d.provider.announce(s.service, { reason: eventReason(final.reason), message: `New size: ${final.desired} (from ${current}); reason: ${final.reason}${numbers ? ` (${numbers})` : ''}; decision ${this.decisionSeq}` }).catch(() => undefined);
+      }
       // Forecast-only or paused: nothing acts (no target change, no action, no action history: cool-downs are of real actions).
       if (!notActing) {
         // A move to another type keeps the current target until its switchover promotes the new type's count.

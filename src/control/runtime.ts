@@ -30,7 +30,9 @@ import { ShadowscaleError } from '../core/errors.js';
 import { forecastHorizonSeconds } from '../metrics/demand.js';
 import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
-import type { Instance, InstanceSpec } from '../providers/provider.js';
+import type { Instance, InstanceSpec, Provider } from '../providers/provider.js';
+import type { LeaderElector } from '../providers/kubernetes/lease.js';
+import { clusterConfig, replicaIdentity, startElection, startKubernetesProvider } from './kubernetes.js';
 import { ProofGate, type GateType, type TrialHold } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
@@ -103,7 +105,7 @@ export async function startLocalProvider(
 }
 
 /** A ready live instance's state snapshot, or undefined when none answers. */
-async function liveSnapshot(provider: LocalProvider, service: string): Promise<string | undefined> {
+async function liveSnapshot(provider: Provider, service: string): Promise<string | undefined> {
   for (const i of (await provider.list({ service, pool: 'live' })).filter((x) => x.state === 'ready' && x.labels.trial === undefined)) {
     try {
       return await readSnapshot(i);
@@ -183,7 +185,7 @@ async function backfillFromPrometheus(store: Store, source: PrometheusSource, sv
 
 interface ServiceDeps {
   readonly store: Store;
-  readonly provider: LocalProvider;
+  readonly provider: Provider;
   readonly control: GatewayControl;
   readonly local: GatewayCore | undefined;
   readonly now: () => number;
@@ -383,7 +385,7 @@ export class Runtime {
 
   private constructor(
     readonly store: Store,
-    readonly provider: LocalProvider,
+    readonly provider: Provider,
     /** Every supervised service, in the configuration's order. */
     readonly services: readonly ServiceRuntime[],
     readonly listen: string,
@@ -402,6 +404,8 @@ export class Runtime {
     readonly shadowRoutes: ReadonlyMap<string, GatewayCore> = new Map(),
     /** The shared shadow pool (shadowPool.mode: shared); undefined: a dedicated shadow per service. */
     readonly shadowPool?: SharedShadowPool,
+    /** The replicas' leader election (provider.kind kubernetes); undefined: this process always acts. */
+    readonly elector?: LeaderElector,
   ) {
     for (const s of services) this.tickers.set(s.name, { timer: undefined, ticking: undefined });
   }
@@ -465,7 +469,8 @@ export class Runtime {
     const storePath = resolve(cfg.store.path);
     mkdirSync(dirname(storePath), { recursive: true });
     const store = Store.open({ path: storePath, retention: cfg.store.retention, ...(cfg.store.maxSizeBytes !== undefined ? { maxSizeBytes: cfg.store.maxSizeBytes } : {}) });
-    let provider: LocalProvider | undefined;
+    let provider: Provider | undefined;
+    let elector: LeaderElector | undefined;
     let closeGateway: (() => Promise<void>) | undefined;
     let adminServer: Server | undefined;
     let api: ApiServer | undefined;
@@ -542,17 +547,27 @@ export class Runtime {
         await listenOn(s, a.port, a.host, 'gateway.admin');
         adminUrl = `http://${urlHost(a.host)}:${(s.address() as AddressInfo).port}`;
       }
-      provider = await startLocalProvider(cfg, store, storePath, {
-        ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
-        ...(edges.length > 0 ? { envFor } : {}),
-        beforeStop: async (i) => {
-          // In-flight requests finish before the instance is stopped (bounded: a stuck request gets the gateway's timeout).
-          const control = controlOf(i.service);
-          if (i.pool === 'live' && control) await Promise.race([control.drainAndWait(i.id), new Promise<void>((r) => setTimeout(r, gw.timeoutMs).unref())]);
-        },
-        ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}),
-        now,
-      });
+      const beforeStop = async (i: Instance): Promise<void> => {
+        // In-flight requests finish before the instance is stopped (bounded: a stuck request gets the gateway's timeout).
+        const control = controlOf(i.service);
+        if (i.pool === 'live' && control) await Promise.race([control.drainAndWait(i.id), new Promise<void>((r) => setTimeout(r, gw.timeoutMs).unref())]);
+      };
+      const k = cfg.provider.kind === 'kubernetes' ? cfg.provider.kubernetes : undefined;
+      if (k) {
+        // Pods of the services' Deployments; one replica of shadowscale acts (the Lease's holder).
+        const kc = clusterConfig(k);
+        const identity = replicaIdentity(k, o.env ?? process.env);
+        provider = await startKubernetesProvider(cfg, store, picked, { kc, identity, beforeStop, ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}), now });
+        elector = startElection(k, kc, identity, (leading, detail) => o.onEvent?.({ at: now(), kind: 'leadership', detail: `${identity} ${leading ? 'leads: it acts' : 'follows: it does not act'} (${detail})` }));
+      } else {
+        provider = await startLocalProvider(cfg, store, storePath, {
+          ...(o.instanceEnv ? { instanceEnv: o.instanceEnv } : {}),
+          ...(edges.length > 0 ? { envFor } : {}),
+          beforeStop,
+          ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}),
+          now,
+        });
+      }
       // Trials a crash left open: their instances go before the loops could take them for shadows, and
       // the experiments are closed as aborted (an unfinished trial never counts as a proof).
       for (const id of await recoverTrials(store, provider, now)) o.onEvent?.({ at: now(), kind: 'trial_recovered', detail: `trial ${id} was left open by an earlier run: its instance deleted, closed as aborted` });
@@ -620,12 +635,12 @@ export class Runtime {
         });
         runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
-        api = await createApi({ cfg, store, provider, services: apiServices, metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), ...(pool ? { shadowPool: () => pool.view() } : {}), env: o.env ?? process.env, host: a.host, now });
+        api = await createApi({ cfg, store, provider, services: apiServices, ...(elector ? { leading: () => (elector as LeaderElector).leading } : {}), metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), ...(pool ? { shadowPool: () => pool.view() } : {}), env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);
         // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
         store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));
       }
-      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics, graph, shadowUrl, shadowRoutes, pool);
+      const rt = new Runtime(store, provider, started, `http://${urlHost(host)}:${port}`, adminUrl, closeGateway, adminServer, o, api, runMetrics, graph, shadowUrl, shadowRoutes, pool, elector);
       // A store that fails while running (damage, disk full) cannot be trusted to record decisions
       // before they are acted on: the loops stop acting and the owner is told.
       store.onFailure = (e) => rt.fail(e);
@@ -634,6 +649,7 @@ export class Runtime {
     } catch (err) {
       await api?.close().catch(() => undefined);
       for (const s of started) await s.ab?.close().catch(() => undefined);
+      await elector?.stop({ release: true }).catch(() => undefined);
       await provider?.close();
       await closeGateway?.();
       const a = adminServer;
@@ -707,7 +723,8 @@ export class Runtime {
       const t = this.tickers.get(s.name) as Ticker;
       if (t.timer) continue;
       t.timer = setInterval(() => {
-        if (t.ticking) return;
+        // Only the leader acts: a follower's loops wait (a new leader's first tick reads what the cluster has).
+        if (t.ticking || (this.elector && !this.elector.leading)) return;
         // One service's failing tick is reported and never stops the others.
         this.tick(s.name).catch((err: unknown) => this.failure === undefined && this.o.onEvent?.({ at: Date.now(), service: s.name, kind: 'action_failed', detail: `tick failed: ${(err as Error).message}` }));
       }, seconds * 1000);
@@ -751,6 +768,8 @@ export class Runtime {
       this.stoppedInstances = all.length;
     }
     await this.api?.close().catch(() => undefined);
+    // Handing the lease back lets a follower take over at once rather than after the lease runs out.
+    await this.elector?.stop({ release: true }).catch(() => undefined);
     await this.provider.close();
     this.adminServer?.closeAllConnections();
     await Promise.all([this.closeGateway(), new Promise<void>((r) => (this.adminServer ? this.adminServer.close(() => r()) : r()))]);

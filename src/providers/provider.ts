@@ -89,9 +89,17 @@ export interface Provider {
    * fails as a crash would; it is then reported `failed` and the caller deletes it. `not_found` if unknown.
    */
   kill(id: string): Promise<void>;
+  /**
+   * Report a scaling decision where the platform keeps such things (Kubernetes: an Event on the service's
+   * Deployment, as the HPA reports a rescale). Optional; best effort.
+   */
+  announce?(service: string, e: { readonly reason: string; readonly message: string; readonly warning?: boolean }): Promise<void>;
   /** Stop watching (the instances keep running: a restarted control plane adopts them). */
   close(): Promise<void>;
 }
+
+/** A closed-set reason as an Event reason (UpperCamelCase, as Kubernetes' are): utilization_above_target -> UtilizationAboveTarget. */
+export const eventReason = (reason: string): string => reason.replace(/(^|_)([a-z0-9])/g, (_m, _s: string, c: string) => c.toUpperCase());
 
 export function matches(i: Instance, f: ListFilter | undefined): boolean {
   return (!f?.service || i.service === f.service) && (!f?.pool || i.pool === f.pool);

@@ -1,0 +1,66 @@
+// A run on Kubernetes (provider.kind kubernetes): the provider of a configuration (the services' Deployments,
+// the instance types as resources and scheduling, the versions' images) and the leader election that lets
+// only one replica of shadowscale act (docs/design/kubernetes.md).
+import { hostname } from 'node:os';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Store } from '../metrics/store.js';
+import type { InstanceEvent } from '../providers/local.js';
+import type { Instance } from '../providers/provider.js';
+import { kubeConfig } from '../providers/kubernetes/client.js';
+import { LeaderElector } from '../providers/kubernetes/lease.js';
+import { KubernetesProvider } from '../providers/kubernetes/provider.js';
+import type { TypeShape } from '../providers/kubernetes/shapes.js';
+
+type KubernetesSettings = NonNullable<Config['provider']['kubernetes']>;
+
+/** The cluster's client: a kubeconfig file when named, else the pod's service account, KUBECONFIG or ~/.kube/config. */
+export function clusterConfig(k: KubernetesSettings): KubeConfig {
+  if (!k.kubeconfig) return kubeConfig();
+  const kc = new KubeConfig();
+  kc.loadFromFile(k.kubeconfig);
+  return kc;
+}
+
+/** This replica's name in the election: configured, else the pod's name, else host and pid. */
+export function replicaIdentity(k: KubernetesSettings, env: NodeJS.ProcessEnv = process.env): string {
+  return k.leaderElection.identity ?? env.POD_NAME ?? `${hostname()}-${process.pid}`;
+}
+
+export async function startKubernetesProvider(
+  cfg: Config,
+  store: Store,
+  services: readonly ServiceConfig[],
+  o: { readonly kc: KubeConfig; readonly identity: string; readonly beforeStop?: (i: Instance) => Promise<void>; readonly onInstanceEvent?: (e: InstanceEvent) => void; readonly now?: () => number },
+): Promise<KubernetesProvider> {
+  const k = cfg.provider.kubernetes as KubernetesSettings;
+  return KubernetesProvider.start({
+    kubeConfig: o.kc,
+    namespace: k.namespace,
+    services: Object.fromEntries(services.map((s) => [s.name, { deployment: k.deployments[s.name] ?? s.name, instanceType: s.instanceType, ...(k.port !== undefined ? { port: k.port } : {}), ...(k.container ? { container: k.container } : {}) }])),
+    instanceTypes: Object.fromEntries(Object.keys(cfg.instanceTypes).map((t) => [t, (k.types[t] ?? {}) as TypeShape])),
+    versions: k.versions,
+    readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
+    graceSeconds: cfg.provider.graceSeconds,
+    identity: o.identity,
+    ...(o.beforeStop ? { beforeStop: o.beforeStop } : {}),
+    onEvent: (e) => {
+      try {
+        store.addEvent(e);
+      } catch {
+        // A store that failed has told onFailure; the event is still reported below.
+      }
+      o.onInstanceEvent?.(e);
+    },
+    ...(o.now ? { now: o.now } : {}),
+  });
+}
+
+/** The leader election of the replicas (undefined when disabled: this replica always acts). */
+export function startElection(k: KubernetesSettings, kc: KubeConfig, identity: string, onChange: (leading: boolean, detail: string) => void): LeaderElector | undefined {
+  const le = k.leaderElection;
+  if (!le.enabled) return undefined;
+  const elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: k.namespace, name: le.lease, identity, leaseDurationSeconds: le.leaseDurationSeconds, renewDeadlineSeconds: le.renewDeadlineSeconds, renewEverySeconds: Math.max(0.2, le.renewDeadlineSeconds / 3), retryEverySeconds: le.retrySeconds, onChange });
+  elector.start();
+  return elector;
+}

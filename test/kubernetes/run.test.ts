@@ -1,0 +1,102 @@
+// `shadowscale run` on Kubernetes (issue 15): provider.kind kubernetes against a real kube-apiserver, with
+// the node simulator running each pod as a real sample-service process on its own loopback address, the
+// embedded gateway routing clients to the pods, and two replicas electing a leader on a Lease (each with a
+// token bound to deploy/kubernetes/rbac.yaml). The leader scales the user's Deployment through its scale
+// subresource on the traffic it measures; the follower acts on nothing and is not ready (/readyz 503);
+// the leader dies and the follower takes over within 15 s, adopting what the cluster has: it creates
+// nothing again.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import type { LoopEvent } from '../../src/control/loop.js';
+import { Runtime, SAMPLE_SERVICE } from '../../src/control/runtime.js';
+import type { InstanceEvent } from '../../src/providers/local.js';
+import { clients, tempDir, until } from '../helpers.js';
+import { applyRbac, saToken, startCluster } from './cluster.js';
+import { startNodes } from './nodes.js';
+
+const config = (dir: string, name: string, kubeconfig: string): string => {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `instanceTypes:\n  small: { slots: 1, serviceTimeMs: 40, queueLimit: 50, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1 }\n` +
+      `services:\n  - name: web\n    instanceType: small\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25 }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, `${name}.db`)} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\n` +
+      `provider:\n  kind: kubernetes\n  graceSeconds: 1\n  readyTimeoutSeconds: 30\n  kubernetes:\n    kubeconfig: ${kubeconfig}\n    types: { small: { requests: { cpu: 100m, memory: 64Mi } } }\n` +
+      `    leaderElection: { identity: ${name}, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retrySeconds: 0.5 }\n`,
+  );
+  return file;
+};
+
+describe('shadowscale run on Kubernetes', () => {
+  it('the leader scales the Deployment on measured traffic; the follower waits; after the leader dies the follower leads within 15 s and repeats nothing', async (t) => {
+    const c = await startCluster(t);
+    if (!c) return;
+    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100, exec: { command: [process.execPath, SAMPLE_SERVICE] } });
+    t.after(() => sim.stop());
+    await applyRbac(c, 'default');
+    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
+    const dep = await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'sample-service:1', ports: [{ containerPort: 8080 }], env: [{ name: 'SLOTS', value: '1' }, { name: 'SERVICE_TIME_MS', value: '40' }, { name: 'QUEUE_LIMIT', value: '50' }] }] } } },
+    });
+    assert.equal(dep.status, 201);
+    const replicas = async (): Promise<number> => ((await c.api('GET', '/apis/apps/v1/namespaces/default/deployments/web')).body as { spec: { replicas: number } }).spec.replicas;
+    const dir = tempDir(t);
+
+    const eventsA: LoopEvent[] = [];
+    const a = await Runtime.start({ cfg: loadConfig({ file: config(dir, 'replica-a', kubeconfig) }), env: {}, onEvent: (e) => eventsA.push(e) });
+    t.after(() => a.stop());
+    await until('replica-a leads', () => a.elector?.leading === true, 20_000);
+    const eventsB: LoopEvent[] = [];
+    const createdByB: InstanceEvent[] = [];
+    const b = await Runtime.start({ cfg: loadConfig({ file: config(dir, 'replica-b', kubeconfig) }), env: {}, onEvent: (e) => eventsB.push(e), onInstanceEvent: (e) => e.kind === 'created' && createdByB.push(e) });
+    t.after(() => b.stop({ deleteInstances: true }));
+
+    // The leader brings up its live and shadow pods and routes clients to them; the load needs 3.
+    await until('a live pod ready in the gateway', async () => (await a.provider.list({ service: 'web', pool: 'live' })).some((i) => i.state === 'ready'), 60_000);
+    const load = clients(t, `${a.listen}/work`, 4);
+    await until('the leader scaled the Deployment to 3', async () => a.loop.state().target === 3 && (await replicas()) === 3 && (await a.provider.list({ service: 'web', pool: 'live' })).filter((i) => i.state === 'ready').length === 3, 90_000);
+    assert.ok(load.ok > 50, `answers through the gateway from the pods' processes: ${load.ok}`);
+    const shadowDeps = ((await c.api('GET', '/apis/apps/v1/namespaces/default/deployments?labelSelector=shadowscale.dev%2Frole%3Dshadow')).body as { items: { spec: { replicas: number } }[] }).items;
+    assert.deepEqual(shadowDeps.map((d) => d.spec.replicas), [1], "the shadow: a Deployment of the live template's pods");
+    // Each rescale an Event on the Deployment, as the HPA reports its own.
+    await until('the rescales as Events on the Deployment', async () => {
+      const events = ((await c.api('GET', '/api/v1/namespaces/default/events')).body as { items: { reason: string; message: string; source: { component: string }; involvedObject: { kind: string; name: string } }[] }).items;
+      return events.some((e) => e.source.component === 'shadowscale' && e.involvedObject.kind === 'Deployment' && e.involvedObject.name === 'web' && /New size: [23] \(from [12]\); reason: \w+/.test(e.message));
+    }, 10_000);
+
+    // The follower acts on nothing and takes no traffic.
+    assert.equal(b.elector?.leading, false);
+    assert.equal(b.store.decisions({ service: 'web' }).length, 0, 'a follower decides nothing');
+    assert.equal((await fetch(`${b.apiUrl}/readyz`)).status, 503);
+    assert.equal((await fetch(`${a.apiUrl}/readyz`)).status, 200);
+    assert.equal(createdByB.length, 0);
+
+    // The leader dies: it stops renewing and acting, without handing the lease back.
+    const before = (await a.provider.list({ service: 'web' })).filter((i) => i.state !== 'failed').map((i) => i.id).sort();
+    await a.pauseTicking();
+    const died = Date.now();
+    await a.elector?.stop();
+    await until('replica-b leads', () => b.elector?.leading === true, 20_000);
+    const failover = (Date.now() - died) / 1000;
+    t.diagnostic(`failover ${failover.toFixed(1)} s (lease 4 s)`);
+    assert.ok(failover <= 15, `failover ${failover} s`);
+    assert.ok(eventsB.some((e) => e.kind === 'leadership' && /replica-b leads/.test(e.detail)));
+    // The new leader's clients; its first decisions start from the 3 instances the cluster has.
+    clients(t, `${b.listen}/work`, 4);
+    await until('replica-b decided', () => b.store.decisions({ service: 'web' }).length >= 3, 20_000);
+    const first = b.store.decisions({ service: 'web' })[0];
+    assert.equal(first?.decision.current, 3, `the new leader adopted the 3 live instances: ${JSON.stringify(first?.decision)}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(createdByB.length, 0, `the new leader created nothing again: ${createdByB.map((e) => e.instance).join(', ')}`);
+    assert.ok((await replicas()) <= 3);
+    const after = (await b.provider.list({ service: 'web' })).filter((i) => i.state !== 'failed').map((i) => i.id).sort();
+    assert.deepEqual(after.filter((id) => !before.includes(id)), [], 'no instance the old leader did not have');
+    assert.equal((await fetch(`${b.apiUrl}/readyz`)).status, 200);
+  });
+});
