@@ -13,7 +13,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime, SAMPLE_SERVICE } from '../../src/control/runtime.js';
 import type { InstanceEvent } from '../../src/providers/local.js';
-import { clients, tempDir, until } from '../helpers.js';
+import { clients, startCli, tempDir, until } from '../helpers.js';
+import { Store } from '../../src/metrics/store.js';
 import { applyRbac, saToken, startCluster } from './cluster.js';
 import { startNodes } from './nodes.js';
 
@@ -98,5 +99,65 @@ describe('shadowscale run on Kubernetes', () => {
     const after = (await b.provider.list({ service: 'web' })).filter((i) => i.state !== 'failed').map((i) => i.id).sort();
     assert.deepEqual(after.filter((id) => !before.includes(id)), [], 'no instance the old leader did not have');
     assert.equal((await fetch(`${b.apiUrl}/readyz`)).status, 200);
+  });
+
+  it('kill -9 of the leader mid scale-out: the restarted run adopts every pod, leaves no orphan or released pod, and keeps the decisions', async (t) => {
+    const c = await startCluster(t);
+    if (!c) return;
+    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100, exec: { command: [process.execPath, SAMPLE_SERVICE] } });
+    t.after(() => sim.stop());
+    await applyRbac(c, 'default');
+    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
+    const dep = await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'sample-service:1', ports: [{ containerPort: 8080 }], env: [{ name: 'SLOTS', value: '1' }, { name: 'SERVICE_TIME_MS', value: '40' }] }] } } },
+    });
+    assert.equal(dep.status, 201);
+    const replicas = async (): Promise<number> => ((await c.api('GET', '/apis/apps/v1/namespaces/default/deployments/web')).body as { spec: { replicas: number } }).spec.replicas;
+    interface Pod { metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> } }
+    const pods = async (): Promise<Pod[]> => ((await c.api('GET', '/api/v1/namespaces/default/pods')).body as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+    const dir = tempDir(t);
+    const file = config(dir, 'replica-a', kubeconfig);
+
+    const first = await startCli<{ listen: string }>(['run', '--config', file, '--json']);
+    t.after(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+    clients(t, `${first.first.listen}/work`, 4);
+    await until('the scale-out under way (replicas 2)', async () => (await replicas()) >= 2, 90_000);
+    // kill -9 in the middle of it.
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const read = Store.openReadOnly(join(dir, 'replica-a.db'));
+    const decisionsBefore = read.decisions({ service: 'web' }).map((d) => d.seq);
+    read.close();
+    assert.ok(decisionsBefore.length > 0);
+
+    const created: InstanceEvent[] = [];
+    const second = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onInstanceEvent: (e) => e.kind === 'created' && created.push(e) });
+    t.after(() => second.stop({ deleteInstances: true }));
+    await until('the restarted run leads (the dead one held the lease)', () => second.elector?.leading === true, 20_000);
+    clients(t, `${second.listen}/work`, 4);
+    // Every pod of web and of its shadow is an instance the new run holds; nothing released is left; at most the 3 the pool allows.
+    let most = 0;
+    await until(
+      'every pod adopted or removed',
+      async () => {
+        const listed = new Map((await second.provider.list({ service: 'web' })).map((i) => [i.id, i]));
+        const ps = await pods();
+        most = Math.max(most, ps.filter((p) => p.metadata.labels?.app === 'web').length);
+        const ours = ps.filter((p) => p.metadata.labels?.app === 'web' || p.metadata.labels?.['shadowscale.dev/service'] === 'web');
+        // A pod no instance claimed is an instance under its own name (adopted as it is).
+        const held = ours.every((p) => listed.get(p.metadata.annotations?.['shadowscale.dev/instance'] ?? p.metadata.name)?.state === 'ready');
+        return held && !ps.some((p) => p.metadata.labels?.['shadowscale.dev/released'] !== undefined) && second.loop.state().target === 3 && (await replicas()) === 3;
+      },
+      90_000,
+    );
+    assert.ok(most <= 3, `never more live pods than the pool's max: ${most}`);
+    const after = second.store.decisions({ service: 'web' }).map((d) => d.seq);
+    for (const q of decisionsBefore) assert.ok(after.includes(q), `decision ${q} kept`);
+    assert.ok(Math.min(...after.filter((q) => !decisionsBefore.includes(q))) > Math.max(...decisionsBefore), 'the sequence continues');
+    t.diagnostic(`after the restart: ${created.length} instances created (the scale-out's rest, none again)`);
+    assert.ok(created.filter((e) => e.pool === 'live').length <= 1, `the restart completed the scale-out, it did not repeat it: ${created.map((e) => e.instance).join(', ')}`);
   });
 });

@@ -468,6 +468,8 @@ export class KubernetesProvider implements Provider {
   async list(filter?: ListFilter): Promise<Instance[]> {
     const out: Instance[] = [];
     for (const p of this.pods.list(this.o.namespace)) {
+      // A pod no instance holds that is on its way out (a replacement the ReplicaSet takes back) is no one's instance.
+      if (p.metadata?.deletionTimestamp && p.metadata.annotations?.[ANNOTATION.instance] === undefined) continue;
       const i = this.view(p);
       if (i && matches(i, filter)) out.push(i);
     }
