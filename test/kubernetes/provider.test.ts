@@ -137,13 +137,17 @@ describe('the Kubernetes provider against a real API server', () => {
     const before = (await pods(s.c)).length;
     assert.equal((await second.create({ id: 'web-live-1', service: 'web', pool: 'live', instanceType: 'small' })).id, 'web-live-1');
     assert.equal((await pods(s.c)).length, before, 'a repeated create makes no pod');
-    // The replacement the ReplicaSet made is a pod no one holds: the next create claims it without a scale.
+    // The replacement the ReplicaSet made is a pod no one holds: listed under its own name, it stays that
+    // instance (a create makes another pod rather than change its id), and goes by that name.
     const unheld = listed.filter((i) => i.pool === 'live' && !ids.includes(i.id));
     assert.equal(unheld.length, 1);
     const replicasBefore = await replicas(s.c, 'web');
     assert.equal((await second.create({ id: 'web-live-5', service: 'web', pool: 'live', instanceType: 'small' })).id, 'web-live-5');
-    assert.equal(await replicas(s.c, 'web'), replicasBefore, 'claimed, not scaled');
+    assert.equal(await replicas(s.c, 'web'), replicasBefore + 1, 'a pod of its own');
+    assert.equal((await second.get(unheld[0]!.id))?.id, unheld[0]!.id, 'the adopted pod keeps its id');
+    await second.delete(unheld[0]!.id);
     assert.equal(await second.get(unheld[0]!.id), undefined);
+    assert.equal(await replicas(s.c, 'web'), replicasBefore);
   });
 
   it('a conflict storm: another writer keeps changing the replicas while creates and deletes run; every call succeeds, no pod is claimed twice, and the pool converges', async (t) => {

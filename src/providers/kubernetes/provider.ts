@@ -10,14 +10,16 @@
 //   same pod), and if there is none it raises the group's replicas through the `scale` subresource,
 //   conditionally on the Scale's resourceVersion (a conflict is read again and retried, never overwritten).
 //   Concurrent creates of a group are served by one pump: one scale write for all of them. Idempotent by id:
-//   a pod claimed for the id is returned. A crash between the scale and the claim leaves a pod no one holds,
-//   listed under its own name, claimed by the next create (or removed as an extra).
+//   a pod claimed for the id is returned. A crash between the scale and the claim leaves a pod no one holds:
+//   once a caller has seen it (listed under its own name), it stays that instance and is never claimed, so
+//   no instance changes its id under a caller; pods of a group a create waits on are not listed until claimed.
 // - delete(id) takes the pod out first (its Service and its ReplicaSet: the live selector's labels and the
 //   group label removed, conditionally on its resourceVersion), lowers the group's replicas by one, then
 //   deletes the pod with its grace period. The ReplicaSet never picks which pod goes: the one named goes.
 //   A released pod a crash left behind is deleted at start.
 // - Claimed pods that go without a delete (evicted, preempted, killed, scaled away by another writer) are
-//   reported `failed` until deleted; the ReplicaSet's replacement is a pod no one holds, claimed by the next create.
+//   reported `failed` until deleted; the ReplicaSet's replacement is a pod no one holds, claimed by a create
+//   waiting on the group or else listed under its own name.
 // - Readiness, crash loops and start failures come from the pod's status (shapes.ts: podState). Every
 //   error is a ProviderError: 404 not_found, 403 forbidden, 409 conflict (after the retries), 400/422
 //   invalid, anything else unavailable.
@@ -108,6 +110,12 @@ export class KubernetesProvider implements Provider {
   private readonly removing = new Map<string, Promise<void>>();
   private readonly killed = new Set<string>();
   private readonly tombstones = new Map<string, Instance>();
+  /**
+   * Pods no instance claimed that a caller has seen under their own name (listed while no create waited on
+   * their group: a crash's leftover, an extra): they stay instances by that name and are never claimed, so an
+   * instance never changes its id under a caller.
+   */
+  private readonly exposed = new Set<string>();
   private readonly lastState = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
   private closed = false;
@@ -218,6 +226,7 @@ export class KubernetesProvider implements Provider {
     const uid = pod.metadata?.uid ?? '';
     this.lastState.delete(uid);
     const name = pod.metadata?.name ?? '';
+    this.exposed.delete(name);
     if (this.removing.has(name)) return;
     // A pod no instance holds (a replacement the ReplicaSet took back, an extra) goes without a trace.
     const i = this.view(pod);
@@ -418,7 +427,8 @@ export class KubernetesProvider implements Provider {
             const mine = pods.find((p) => p.metadata?.annotations?.[ANNOTATION.instance] === w.id);
             if (mine) this.settle(waiting, w, mine);
           }
-          const free = pods.filter((p) => p.metadata?.annotations?.[ANNOTATION.instance] === undefined && this.podState(p).state !== 'failed');
+          const claimable = (p: V1Pod): boolean => p.metadata?.annotations?.[ANNOTATION.instance] === undefined && !this.exposed.has(p.metadata?.name ?? '') && this.podState(p).state !== 'failed';
+          const free = pods.filter(claimable);
           for (const p of free) {
             const w = waiting[0];
             if (!w) break;
@@ -440,7 +450,7 @@ export class KubernetesProvider implements Provider {
           const replicas = d?.spec?.replicas ?? 0;
           const after = this.groupPods(deployment);
           const incoming = Math.max(0, replicas - after.length);
-          const unheld = after.filter((p) => p.metadata?.annotations?.[ANNOTATION.instance] === undefined && this.podState(p).state !== 'failed').length;
+          const unheld = after.filter(claimable).length;
           const need = waiting.length - incoming - unheld;
           if (need > 0) {
             try {
@@ -465,13 +475,27 @@ export class KubernetesProvider implements Provider {
     w.resolve(pod);
   }
 
+  /**
+   * Whether a pod is a caller's instance: claimed, or (no one claimed it) exposed under its own name unless it is
+   * on its way out or a create of its group is about to claim it.
+   */
+  private visible(p: V1Pod): boolean {
+    const md = p.metadata ?? {};
+    if (md.annotations?.[ANNOTATION.instance] !== undefined) return true;
+    const name = md.name ?? '';
+    if (this.exposed.has(name)) return true;
+    if (md.deletionTimestamp) return false;
+    const deployment = this.deploymentOf(p);
+    if (deployment && (this.claims.get(deployment)?.length ?? 0) > 0) return false;
+    this.exposed.add(name);
+    return true;
+  }
+
   async list(filter?: ListFilter): Promise<Instance[]> {
     const out: Instance[] = [];
     for (const p of this.pods.list(this.o.namespace)) {
-      // A pod no instance holds that is on its way out (a replacement the ReplicaSet takes back) is no one's instance.
-      if (p.metadata?.deletionTimestamp && p.metadata.annotations?.[ANNOTATION.instance] === undefined) continue;
       const i = this.view(p);
-      if (i && matches(i, filter)) out.push(i);
+      if (i && matches(i, filter) && this.visible(p)) out.push(i);
     }
     for (const t of this.tombstones.values()) if (matches(t, filter) && !out.some((i) => i.id === t.id)) out.push(t);
     return out;
@@ -479,7 +503,7 @@ export class KubernetesProvider implements Provider {
 
   async get(id: string): Promise<Instance | undefined> {
     const p = this.podOf(id);
-    return (p && this.view(p)) ?? this.tombstones.get(id);
+    return (p && this.visible(p) && this.view(p)) || this.tombstones.get(id);
   }
 
   async delete(id: string): Promise<void> {
