@@ -379,6 +379,24 @@ const metrics = z
   })
   .describe('Where traffic metrics come from');
 
+const traffic = z
+  .strictObject({
+    kind: oneOf(['embedded', 'gateway-api']).default('embedded').describe("embedded: clients reach the embedded gateway, which routes, mirrors and measures; gateway-api (provider.kind kubernetes): the cluster's Gateway routes by an HTTPRoute per service that shadowscale writes (weighted backends, a RequestMirror to the shadow's Service at the sampling rate), measured by Prometheus"),
+    gatewayApi: z
+      .strictObject({
+        parentRefs: z
+          .array(z.strictObject({ name: str('a Gateway name'), namespace: str('a namespace').optional(), sectionName: str('a listener name').optional() }), expect('a list of Gateways'))
+          .min(1, expect('at least one Gateway'))
+          .describe('The Gateway(s) the routes attach to'),
+        services: z
+          .record(str('a service name'), z.strictObject({ route: str('an HTTPRoute name').optional(), liveService: str('a Service name').optional(), port: positiveInt().max(65535, expect('a port number')).optional(), targetPort: positiveInt().max(65535, expect('a port number')).optional() }), expect('a map of services'))
+          .default({})
+          .describe("Per service: its HTTPRoute's name (default: the service's), the live Service (default: the service's name), its port (default 80) and the pods' port (default: the port)"),
+      })
+      .optional(),
+  })
+  .describe('How clients reach the services (docs/design/kubernetes.md)');
+
 const store = z
   .strictObject({
     path: str('a file path').default('shadowscale.db').describe('SQLite file of the metrics store'),
@@ -522,6 +540,7 @@ export const configSchema = z
     provider: provider.prefault({}),
     store: store.prefault({}),
     metrics: metrics.prefault({}),
+    traffic: traffic.prefault({}),
     api: api.prefault({}),
     control: control.prefault({}),
     services: z.array(service, expect('a list of services')).min(1, expect('at least one service')).default([service.parse({ name: 'web' })]),
@@ -608,6 +627,20 @@ export const configSchema = z
       for (const d of Object.keys(k?.deployments ?? {})) if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['provider', 'kubernetes', 'deployments', d], message: `unknown service "${d}"` });
       cfg.services.forEach((s, i) => {
         if (s.shadow.sync === 'snapshot') ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'sync'], message: 'a stateful shadow (sync "snapshot") is synced through the local provider\'s processes; on Kubernetes use sync "none" (or run the service with the local provider)' });
+      });
+    }
+    if (cfg.traffic.kind === 'gateway-api') {
+      if (cfg.provider.kind !== 'kubernetes') ctx.addIssue({ code: 'custom', path: ['traffic', 'kind'], message: '"gateway-api" routes to pods of Deployments: it needs provider.kind "kubernetes"' });
+      if (cfg.metrics.source !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['metrics', 'source'], message: 'traffic through the Gateway API is measured by Prometheus: set source "prometheus" (the embedded gateway sees none of it)' });
+      if (!cfg.traffic.gatewayApi) ctx.addIssue({ code: 'custom', path: ['traffic', 'gatewayApi'], message: 'kind "gateway-api" needs traffic.gatewayApi with its parentRefs (the Gateway the routes attach to)' });
+      for (const d of Object.keys(cfg.traffic.gatewayApi?.services ?? {})) if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['traffic', 'gatewayApi', 'services', d], message: `unknown service "${d}"` });
+      // What only the embedded gateway can do.
+      cfg.services.forEach((s, i) => {
+        const sw = s.scaling.switchover;
+        if (sw.rampIn) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'switchover', 'rampIn'], message: 'a ramp-in weights single instances; one Service behind an HTTPRoute cannot (use traffic.kind embedded, or false)' });
+        if (sw.warmBeforeTraffic) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'switchover', 'warmBeforeTraffic'], message: 'new instances join their Service when ready; holding them out needs the embedded gateway (use false)' });
+        if (s.scaling.warmPool.size > 0) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'warmPool', 'size'], message: 'a warm pool is fed copies of requests by the embedded gateway (use 0 with gateway-api)' });
+        if (s.shadow.ab) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'ab'], message: 'A/B arms are fed by the embedded gateway (remove ab with gateway-api)' });
       });
     }
     if (cfg.metrics.source === 'prometheus' && !cfg.metrics.prometheus) ctx.addIssue({ code: 'custom', path: ['metrics', 'prometheus'], message: 'source "prometheus" needs metrics.prometheus with its url' });

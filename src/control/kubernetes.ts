@@ -11,6 +11,7 @@ import { kubeConfig } from '../providers/kubernetes/client.js';
 import { LeaderElector } from '../providers/kubernetes/lease.js';
 import { KubernetesProvider } from '../providers/kubernetes/provider.js';
 import type { TypeShape } from '../providers/kubernetes/shapes.js';
+import type { ServiceTraffic } from '../providers/kubernetes/traffic.js';
 
 type KubernetesSettings = NonNullable<Config['provider']['kubernetes']>;
 
@@ -63,4 +64,21 @@ export function startElection(k: KubernetesSettings, kc: KubeConfig, identity: s
   const elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), { namespace: k.namespace, name: le.lease, identity, leaseDurationSeconds: le.leaseDurationSeconds, renewDeadlineSeconds: le.renewDeadlineSeconds, renewEverySeconds: Math.max(0.2, le.renewDeadlineSeconds / 3), retryEverySeconds: le.retrySeconds, onChange });
   elector.start();
   return elector;
+}
+
+/** A service's HTTPRoute settings (traffic.kind gateway-api): its Gateways, its routes' hosts and prefix, its Services. */
+export function gatewayApiService(svc: ServiceConfig, ga: NonNullable<Config['traffic']['gatewayApi']>, owner: { readonly name: string; readonly uid: string }): ServiceTraffic {
+  const own = ga.services[svc.name] ?? {};
+  const hosts = svc.routes.map((r) => r.host).filter((h): h is string => h !== undefined);
+  const prefix = svc.routes.find((r) => r.pathPrefix !== undefined)?.pathPrefix;
+  return {
+    ...(own.route ? { route: own.route } : {}),
+    parentRefs: ga.parentRefs,
+    ...(hosts.length > 0 ? { hostnames: [...new Set(hosts)] } : {}),
+    ...(prefix ? { pathPrefix: prefix } : {}),
+    liveService: own.liveService ?? svc.name,
+    port: own.port ?? 80,
+    ...(own.targetPort !== undefined ? { targetPort: own.targetPort } : {}),
+    owner,
+  };
 }

@@ -32,7 +32,9 @@ import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance, InstanceSpec, Provider } from '../providers/provider.js';
 import type { LeaderElector } from '../providers/kubernetes/lease.js';
-import { clusterConfig, replicaIdentity, startElection, startKubernetesProvider } from './kubernetes.js';
+import { clusterConfig, gatewayApiService, replicaIdentity, startElection, startKubernetesProvider } from './kubernetes.js';
+import { gatewayApiControl } from './gateway-api.js';
+import { GatewayApiTraffic } from '../providers/kubernetes/traffic.js';
 import { ProofGate, type GateType, type TrialHold } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
@@ -557,7 +559,24 @@ export class Runtime {
         // Pods of the services' Deployments; one replica of shadowscale acts (the Lease's holder).
         const kc = clusterConfig(k);
         const identity = replicaIdentity(k, o.env ?? process.env);
-        provider = await startKubernetesProvider(cfg, store, picked, { kc, identity, beforeStop, ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}), now });
+        const kp = await startKubernetesProvider(cfg, store, picked, { kc, identity, beforeStop, ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}), now });
+        provider = kp;
+        const ga = cfg.traffic.kind === 'gateway-api' ? cfg.traffic.gatewayApi : undefined;
+        if (ga) {
+          // The cluster's Gateway routes: each service's control is its HTTPRoute (written now with the base mirror rate).
+          const traffic = new GatewayApiTraffic(kc, k.namespace, Object.fromEntries(picked.map((svc) => [svc.name, gatewayApiService(svc, ga, kp.owner(svc.name))])));
+          await traffic.start();
+          const close = closeGateway;
+          closeGateway = async () => {
+            await traffic.close();
+            await close?.();
+          };
+          for (const svc of picked) {
+            const rate = svc.shadow.sampling.rate;
+            await traffic.apply(svc.name, { mirrorRate: rate });
+            gateways.set(svc.name, { control: gatewayApiControl(traffic, svc.name, rate), local: undefined });
+          }
+        }
         elector = startElection(k, kc, identity, (leading, detail) => o.onEvent?.({ at: now(), kind: 'leadership', detail: `${identity} ${leading ? 'leads: it acts' : 'follows: it does not act'} (${detail})` }));
       } else {
         provider = await startLocalProvider(cfg, store, storePath, {

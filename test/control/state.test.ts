@@ -76,7 +76,11 @@ describe('stateful shadows: the versioned sync', () => {
       return (async () => {
         const origin = rt.localGateway?.mirror.origin ?? '';
         const appliedOf = async (url: string): Promise<number[]> => ((await (await fetch(`${url}/state/snapshot?since=${origin}:0`)).json()) as { applied: Record<string, number[]> }).applied[origin] ?? [];
-        const shadowSeqs = await appliedOf(shadow?.url as string);
+        // The kinds of every event after the writes began: a shadow replaced under the check shows here.
+        const after = events.filter((e) => ['shadow_synced', 'shadow_sync_failed', 'shadow_behind', 'shadow_diverged', 'shadow_degraded', 'replaced'].includes(e.kind)).map((e) => `${e.kind}: ${e.detail}`).join(' | ');
+        const shadowSeqs = await appliedOf(shadow?.url as string).catch((e: Error) => {
+          throw new Error(`${err.message}: the shadow ${shadow?.id} no longer answers (${e.message}); events: ${after}`);
+        });
         const first = Math.min(...shadowSeqs);
         const got = new Set(shadowSeqs);
         const missing = (await appliedOf(live?.url as string)).filter((n) => n >= first && !got.has(n));

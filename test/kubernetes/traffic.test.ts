@@ -4,12 +4,18 @@
 // accepted by the real CRD validation; nothing is written when nothing changes; another writer's change
 // is read again, not overwritten blindly; a route the CRD refuses is `invalid`.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { kubeConfig } from '../../src/providers/kubernetes/client.js';
 import { LABEL } from '../../src/providers/kubernetes/shapes.js';
 import { GatewayApiTraffic } from '../../src/providers/kubernetes/traffic.js';
 import { isProviderError } from '../../src/providers/provider.js';
-import { until } from '../helpers.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { LoopEvent } from '../../src/control/loop.js';
+import { Runtime } from '../../src/control/runtime.js';
+import { component, startPrometheus, tempDir, until } from '../helpers.js';
+import { startNodes } from './nodes.js';
 import { applyRbac, installGatewayApi, saToken, startCluster } from './cluster.js';
 
 interface Route {
@@ -69,5 +75,53 @@ describe('traffic through the Gateway API', () => {
     await assert.rejects(traffic.apply('web', { liveWeight: 2_000_000, mirrorRate: 0 }), (e) => isProviderError(e, 'invalid') && /HTTPRoute "web"/.test(e.message));
     assert.equal((await route()).metadata.resourceVersion, before);
     await assert.rejects(traffic.apply('api', { mirrorRate: 0 }), (e) => isProviderError(e, 'invalid') && /unknown service "api"/.test(e.message));
+  });
+});
+
+describe('shadowscale run with traffic.kind gateway-api', () => {
+  it("writes each service's HTTPRoute at start, selects the shadow's pods by its Service, and the mirror follows the loop's rate", async (t) => {
+    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
+    if (!prometheus) return;
+    const c = await startCluster(t);
+    if (!c) return;
+    await installGatewayApi(c);
+    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100 });
+    t.after(() => sim.stop());
+    await applyRbac(c, 'default');
+    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
+    assert.equal((await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1', ports: [{ containerPort: 8080 }] }] } } } })).status, 201);
+    const dir = tempDir(t);
+    const prom = await startPrometheus(t, prometheus, dir);
+    const base =
+      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0 }\n` +
+      `services:\n  - name: web\n    instanceType: small\n    routes: [{ host: shop.example }]\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25, sampling: { rate: 0.2 } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 's.db')} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\n` +
+      `provider: { kind: kubernetes, graceSeconds: 1, kubernetes: { kubeconfig: ${kubeconfig}, leaderElection: { enabled: false } } }\n`;
+    const file = join(dir, 'run.yaml');
+    // Without Prometheus the configuration is refused, naming why.
+    writeFileSync(file, `${base}traffic: { kind: gateway-api, gatewayApi: { parentRefs: [{ name: public }] } }\n`);
+    assert.throws(() => loadConfig({ file }), /metrics\.source: traffic through the Gateway API is measured by Prometheus/);
+    writeFileSync(file, `${base}traffic: { kind: gateway-api, gatewayApi: { parentRefs: [{ name: public }], services: { web: { targetPort: 8080 } } } }\nmetrics: { source: prometheus, prometheus: { url: "${prom.url}", rangeSeconds: 3, stalenessSeconds: 4 } }\n`);
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const route = (await c.api('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web')).body as Route & { spec: { hostnames: string[] } };
+    assert.deepEqual(route.spec.parentRefs.map((p) => p.name), ['public']);
+    assert.deepEqual(route.spec.hostnames, ['shop.example']);
+    assert.deepEqual(route.spec.rules[0]?.backendRefs.map((b) => [b.name, b.weight]), [['web', 1]]);
+    assert.deepEqual([route.spec.rules[0]?.filters?.[0]?.requestMirror.backendRef.name, route.spec.rules[0]?.filters?.[0]?.requestMirror.percent], ['web-ss-shadow', 20]);
+    // The loop brings up live and shadow pods; the shadow's Service selects the shadow pod and nothing else.
+    await until('a live and a shadow pod ready', async () => (await rt.provider.list({ service: 'web' })).filter((i) => i.state === 'ready').length === 2, 60_000);
+    const selected = ((await c.api('GET', `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent(`${LABEL.service}=web,${LABEL.role}=shadow`)}`)).body as { items: { metadata: { annotations?: Record<string, string> } }[] }).items;
+    const shadowIds = (await rt.provider.list({ service: 'web', pool: 'shadow' })).map((i) => i.id);
+    assert.deepEqual(selected.map((p) => p.metadata.annotations?.['shadowscale.dev/instance']), shadowIds);
+    // No data plane measures anything here: the loop says the metrics are missing and holds.
+    await until('metrics missing reported', () => events.some((e) => e.kind === 'metrics_missing'), 10_000);
+    // The loop's sampling controller sets the rate through this control: the route follows.
+    const control = rt.primary.gateway;
+    assert.equal(await control.setRate(0.05), 0.05);
+    const after = (await c.api('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/web')).body as Route;
+    assert.equal(after.spec.rules[0]?.filters?.[0]?.requestMirror.percent, 5);
+    await assert.rejects(control.setArmTargets(['http://x']), /needs the embedded gateway/);
   });
 });

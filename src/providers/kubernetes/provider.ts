@@ -596,6 +596,12 @@ export class KubernetesProvider implements Provider {
     await this.deletePod(pod, 0);
   }
 
+  /** The service's live Deployment (what owns the objects made beside it: routes, Services). */
+  owner(service: string): { readonly name: string; readonly uid: string } {
+    const d = this.live(service);
+    return { name: d.metadata?.name ?? '', uid: d.metadata?.uid ?? '' };
+  }
+
   /**
    * A Kubernetes Event on the service's Deployment (as the HPA reports its rescales): `reason` in
    * UpperCamelCase, a Warning when `warning`.
