@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../src/metrics/store.js';
+import { startPrometheusServer, type ScrapeGroup } from '../src/metrics/prometheus-server.js';
 import { markedProcesses } from '../src/providers/local.js';
 
 /** Repository root (tests run from dist/test/...). */
@@ -221,33 +222,10 @@ export function clients(t: { after: (fn: () => Promise<void>) => void }, url: st
  * names (host:port, file-based discovery: it can start before its targets exist), its data in `dir`;
  * killed when the test ends. Resolves once it is up (not once it has scraped).
  */
-export async function startPrometheus(t: { after: (fn: () => void) => void }, binary: string, dir: string): Promise<{ url: string; stop: () => void; setTargets: (targets: readonly string[]) => void; query: (expr: string) => Promise<{ status: string; data?: { result: unknown[] }; error?: string }> }> {
-  const sd = join(dir, 'prometheus-targets.json');
-  const setTargets = (targets: readonly string[]): void => writeFileSync(sd, JSON.stringify([{ targets, labels: {} }]));
-  setTargets([]);
-  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: shadowscale\n    file_sd_configs: [{ files: ['${sd}'], refresh_interval: 1s }]\n`);
-  const p = await freePort();
-  const prom = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${p}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  prom.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  let exited = false;
-  prom.on('exit', () => (exited = true));
-  const stop = (): void => void prom.kill('SIGKILL');
-  t.after(stop);
-  const url = `http://127.0.0.1:${p}`;
+export async function startPrometheus(t: { after: (fn: () => void | Promise<void>) => void }, binary: string, dir: string): Promise<{ url: string; stop: () => void; setTargets: (targets: readonly string[]) => void; setGroups: (groups: readonly ScrapeGroup[]) => void; query: (expr: string) => Promise<{ status: string; data?: { result: unknown[] }; error?: string }> }> {
+  const server = await startPrometheusServer({ binary, dir });
+  t.after(() => server.stop());
+  const url = server.url;
   const query = async (expr: string): Promise<{ status: string; data?: { result: unknown[] }; error?: string }> => (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; data?: { result: unknown[] }; error?: string };
-  await until(
-    'Prometheus up',
-    async () => {
-      if (exited) throw new Error(`Prometheus exited: ${log.slice(-800)}`);
-      try {
-        const r = await fetch(`${url}/-/ready`);
-        return r.status === 200 && /Prometheus.*Ready/i.test(await r.text());
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-  );
-  return { url, stop, setTargets, query };
+  return { url, stop: () => void server.stop(), setTargets: (targets) => server.setTargets([{ targets, labels: {} }]), setGroups: (groups) => server.setTargets(groups), query };
 }

@@ -17,7 +17,8 @@
 //    on average, after its own service time and with its slot released (an asynchronous service): the same
 //    method, path and body, naming itself in `x-shadowscale-caller` (SHADOWSCALE_SERVICE). A dependency that
 //    fails (5xx or no answer) makes it answer 502 `dependency_failed`.
-// /healthz and /stats answer at once (no slot). SIGTERM: stop accepting, finish what was accepted, exit.
+// /healthz, /stats and /metrics (Prometheus' text format: the process' CPU seconds, memory and event-loop
+// figures, and the requests it served, rejected and mutated) answer at once (no slot). SIGTERM: stop accepting, finish what was accepted, exit.
 //
 // Configuration by environment (the local provider passes PORT and the instance type's values):
 //   PORT (required), SLOTS=4, SERVICE_TIME_MS=25, SERVICE_TIME_DIST=exponential|constant|lognormal,
@@ -227,6 +228,33 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.end(text);
 };
 
+// The metrics registry, made at the first scrape (an instance nobody scrapes pays nothing): the CPU and
+// memory counters are the process' own since it started, so nothing is lost by starting late.
+let registry: Promise<import('prom-client').Registry> | undefined;
+function metricsRegistry(): Promise<import('prom-client').Registry> {
+  registry ??= import('prom-client').then(({ Registry, Counter, collectDefaultMetrics }) => {
+    const r = new Registry();
+    collectDefaultMetrics({ register: r });
+    for (const [name, key, help] of [
+      ['sample_service_served_total', 'served', 'Requests served'],
+      ['sample_service_rejected_total', 'rejected', 'Requests rejected (queue full)'],
+      ['sample_service_mutations_total', 'mutations', 'Mutations applied (MODE=kv)'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(counts[key]);
+        },
+      });
+    }
+    return r;
+  });
+  return registry;
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -238,6 +266,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const method = req.method ?? 'GET';
   if (path === '/healthz') return json(res, 200, { ok: true, instance: s.instanceId, version: s.version, coldFactor: coldFactor() });
   if (path === '/stats') return json(res, 200, { instance: s.instanceId, slots: s.slots, busy, queued: queue.length, ...counts, dependencyCalls: callCounts.calls, dependencyFailures: callCounts.failed, version, uptimeSeconds: (performance.now() - started) / 1000, coldFactor: coldFactor() });
+  if (path === '/metrics' && method === 'GET') {
+    const r = await metricsRegistry();
+    const text = await r.metrics();
+    res.writeHead(200, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
   if (path === '/state/snapshot') {
     if (s.mode !== 'kv') return json(res, 404, { error: 'state snapshots exist in MODE=kv only' });
     if (method === 'GET') {

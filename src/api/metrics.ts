@@ -116,6 +116,7 @@ export class RunMetrics {
       });
     };
     tickGauge('shadowscale_demand_requests_per_second', 'Live demand over the last tick', (t) => t.liveRps);
+    tickGauge('shadowscale_cpu_cores', 'CPU cores the live pool used over the last tick (when the metrics source measures CPU)', (t) => t.cpu?.liveCores);
     tickGauge('shadowscale_mirror_ratio', "Fraction of live requests mirrored to the shadow (the sampling controller's rate)", (t) => t.mirrorRate);
     new Counter({
       name: 'shadowscale_decisions_total',

@@ -92,6 +92,7 @@ export async function serviceView(svc: ApiService, d: ViewDeps) {
           utilization: finite(t.utilization),
           mirrorRate: finite(t.mirrorRate),
           forecast: t.forecast ?? null,
+          cpu: t.cpu ?? null,
           tickMs: t.tickMs,
         }
       : null,

@@ -12,7 +12,7 @@
 //    the most instances from the ticks; the lead: how long before the ramp started the pool began to
 //    grow towards what the ramp's top needs (negative: after the ramp started).
 
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -27,6 +27,8 @@ import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Store, type ExperimentRecord } from '../metrics/store.js';
 import type { ArmSummary } from '../proof/ab.js';
 import { Runtime } from './runtime.js';
+import { startPrometheusServer, type PrometheusServer } from '../metrics/prometheus-server.js';
+import { keepScrapeTargets } from './scrape.js';
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'demo.yaml');
 
@@ -64,6 +66,11 @@ export interface DemoOptions {
   readonly api?: string;
   /** Configuration keys set on top of the demo's configuration (`--set path=value`), e.g. control.propagateDependencies=false. */
   readonly sets?: readonly string[];
+  /**
+   * The Prometheus variant: this binary (Debian's prometheus) runs beside each day, scrapes the run's
+   * /metrics and every instance's, and the loop reads its traffic only from it (metrics.source prometheus).
+   */
+  readonly prometheus?: string;
 }
 
 /** The demo was interrupted; what it had started is stopped and its directory removed. */
@@ -152,6 +159,8 @@ export interface DemoDetails {
   readonly services: Record<string, DemoServiceResult>;
   /** Shadow instance-seconds of every service; pooled: one shadow pool shared across services (shadowPool.mode: shared), with what dedicated shadows would have used. */
   readonly shadowPool: DemoShadowResult;
+  /** Where the loop read its traffic: the embedded gateway, or Prometheus (with how many times its data went missing during the day, and the CPU a request cost live, as Prometheus measured it). */
+  readonly metrics: { readonly source: 'gateway' | 'prometheus'; readonly outages: number; readonly cpuMsPerRequest: number | null };
 }
 
 export interface DemoResult {
@@ -200,7 +209,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     o.signal?.throwIfAborted();
     const dir = throwawayDir(name, mark);
     let rt: Runtime | undefined;
-    const run = runOne(name, o, dir, mark, (r) => (rt = r), proven);
+    let prom: PrometheusServer | undefined;
+    try {
+      if (o.prometheus) {
+        const pdir = join(dir, 'prometheus');
+        mkdirSync(pdir);
+        // Marked as the instances are (a demo's mark, an owner no store has, an id): an interrupted demo's
+        // server is found and stopped with them (findLeftovers).
+        prom = await startPrometheusServer({ binary: o.prometheus, dir: pdir, scrapeSeconds: 1, env: { [DEMO_ENV]: mark, SHADOWSCALE_OWNER: `demo-${mark}`, SHADOWSCALE_INSTANCE_ID: `prometheus-${name}` } });
+        log(`[${name}] Prometheus ${prom.url} scrapes the run and its instances every second; the loop reads its traffic only from it`);
+      }
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const run = runOne(name, o, dir, mark, (r) => (rt = r), proven, prom);
     try {
       const r = await abortable(run, o.signal);
       result.strategies[name] = r.result;
@@ -225,6 +248,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       const extra = await removeLeftovers({ instances: left.instances, directories: [dir] });
       throw new DemoInterrupted({ stopped: extra.stopped + (r ? r.stoppedInstances : 0), removed: extra.removed });
     } finally {
+      await prom?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -251,9 +275,15 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   });
 }
 
-async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[]): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary>; dayStartedAt: number }> {
+/** The configuration keys of the Prometheus variant: the loop reads from `url` (a 3 s rate window over 1 s scrapes). */
+export function prometheusSets(url: string): string[] {
+  return ['metrics.source=prometheus', `metrics.prometheus.url=${url}`, 'metrics.prometheus.rangeSeconds=3', 'metrics.prometheus.stalenessSeconds=5', 'metrics.prometheus.timeoutMs=500', 'metrics.prometheus.retries=1', 'metrics.prometheus.backfillHistory=false'];
+}
+
+async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[], prom: PrometheusServer | undefined): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary>; dayStartedAt: number }> {
   const log = o.onLog ?? (() => undefined);
-  const cfg = demoConfig(o, join(dir, 'store.db'));
+  const cfg = demoConfig({ ...o, sets: [...(o.sets ?? []), ...(prom ? prometheusSets(prom.url) : [])] }, join(dir, 'store.db'));
+  let outages = 0;
   if (proven.length) {
     const store = Store.open({ path: cfg.store.path });
     try {
@@ -297,11 +327,13 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       );
     },
     onEvent: (e: LoopEvent) => {
+      if (e.kind === 'metrics_missing' && t0 > 0 && e.at >= t0) outages++;
       if (e.kind !== 'decision' && e.kind !== 'sampling' && e.kind !== 'ab_decision') log(`[${name}] ${e.kind}: ${e.detail}`);
     },
   });
   started(rt);
   if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)`);
+  const stopScraping = prom ? keepScrapeTargets(prom, rt.apiUrl, rt.provider) : undefined;
   try {
     o.signal?.throwIfAborted();
     // 1. The night's pool and the shadow, warm before the day starts.
@@ -514,9 +546,23 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
       held: today.filter((d) => d.boundReason === 'proof_pending' || d.boundReason === 'proof_failed').length,
       typeChanges: today.filter((d) => d.boundReason === 'proven_type_change').length,
       ...perService,
+      metrics: { source: prom ? 'prometheus' : 'gateway', outages, cpuMsPerRequest: cpuPerRequest(during) },
     };
     return { result, details, trials: rt.store.experiments().filter((e) => e.kind === 'trial' && e.finishedAt !== null && e.verdict !== 'aborted'), ...(ab ? { ab } : {}), dayStartedAt: t0 };
   } finally {
+    stopScraping?.();
     await rt.stop({ deleteInstances: true });
   }
+}
+
+/** CPU ms per live request over the ticks that measured CPU and served requests (null: none did). */
+function cpuPerRequest(ticks: readonly TickReport[]): number | null {
+  let ms = 0;
+  let requests = 0;
+  for (const t of ticks) {
+    if (t.cpu?.liveMsPerRequest === undefined || t.liveRequests <= 0) continue;
+    ms += t.cpu.liveMsPerRequest * t.liveRequests;
+    requests += t.liveRequests;
+  }
+  return requests > 0 ? Math.round((ms / requests) * 100) / 100 : null;
 }

@@ -248,6 +248,12 @@ export interface TickReport {
   readonly forecast?: { readonly mean: number; readonly lower: number; readonly upper: number };
   /** Why this tick's decision (if any) was not acted on. */
   readonly notActing?: NotActing;
+  /**
+   * CPU, when the metrics source measures it (Prometheus' cpuCores signal): cores each pool used, and CPU
+   * milliseconds per request (what a request costs live and on the shadow's candidate). Recorded, not a
+   * scaling input: capacity is decided on requests and latency.
+   */
+  readonly cpu?: { readonly liveCores?: number; readonly shadowCores?: number; readonly liveMsPerRequest?: number; readonly shadowMsPerRequest?: number };
 }
 
 /** How far back a restart replays the recorded demand (the SLO policy's default calibration window). */
@@ -271,7 +277,22 @@ export const METRIC = {
   forecastMean: 'forecast_mean',
   forecastLower: 'forecast_lower',
   forecastUpper: 'forecast_upper',
+  /** CPU cores the pool used (live; pool "shadow": the shadow's), when the metrics source measures it. */
+  cpuCores: 'cpu_cores',
 } as const;
+
+/** A tick's CPU figures: cores per pool, and CPU ms per request where the pool served any. */
+export function cpuReport(live: IntervalPool, shadow: IntervalPool, dt: number): NonNullable<TickReport['cpu']> {
+  const perRequest = (p: IntervalPool): number | undefined => (p.cpuCores !== undefined && p.requests > 0 ? (1000 * p.cpuCores * dt) / p.requests : undefined);
+  const l = perRequest(live);
+  const sh = perRequest(shadow);
+  return {
+    ...(live.cpuCores !== undefined ? { liveCores: live.cpuCores } : {}),
+    ...(shadow.cpuCores !== undefined ? { shadowCores: shadow.cpuCores } : {}),
+    ...(l !== undefined ? { liveMsPerRequest: l } : {}),
+    ...(sh !== undefined ? { shadowMsPerRequest: sh } : {}),
+  };
+}
 
 /** Ticks a ready live instance waits before it serves: its join at the next reconcile, and a stateful service's state copy before that. */
 export const joinSeconds = (tickSeconds: number, sync: 'none' | 'snapshot'): number => tickSeconds * (sync === 'snapshot' ? 2 : 1);
@@ -1063,7 +1084,12 @@ export class ServiceLoop {
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.instances, value: shadowRequested },
           { ts: now, service: s.service, pool: 'live', metric: METRIC.mutationRps, value: sensed ? interval.live.mutations / dt : Number.NaN },
           { ts: now, service: s.service, pool: 'shadow', metric: METRIC.mutationRps, value: sensed ? interval.shadow.mutations / dt : Number.NaN },
-        ]),
+        ])
+        .concat(
+          (['live', 'shadow'] as const)
+            .filter((p) => sensed && interval[p].cpuCores !== undefined)
+            .map((p) => ({ ts: now, service: s.service, pool: p, metric: METRIC.cpuCores, value: interval[p].cpuCores as number })),
+        ),
     );
     // Trials that keep the proofs fresh, or that a decision waits for (in the background).
     this.d.gate?.tick({ instanceType: this.liveType, count: Math.max(1, liveRequested) });
@@ -1094,6 +1120,7 @@ export class ServiceLoop {
       mirrorRate: this.mirrorRate,
       ...(fc ? { forecast: fc } : {}),
       ...(notActing ? { notActing } : {}),
+      ...(sensed && (interval.live.cpuCores !== undefined || interval.shadow.cpuCores !== undefined) ? { cpu: cpuReport(interval.live, interval.shadow, dt) } : {}),
     };
     this.lastReport = report;
     return report;

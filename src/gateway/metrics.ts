@@ -170,6 +170,8 @@ export interface IntervalPool {
   bytesOut: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   buckets: [number, number][];
+  /** CPU cores the pool's instances used over the interval, when the metrics source measures it (Prometheus). */
+  cpuCores?: number;
 }
 
 export type IntervalView = Record<PoolName, IntervalPool> & {

@@ -22,6 +22,8 @@ export interface PromQueries {
   readonly latencyBuckets: string;
   /** The newest sample's time of the service (staleness). */
   readonly lastSample: string;
+  /** CPU cores the pool's instances use (CPU seconds per second); absent: not measured. */
+  readonly cpuCores?: string;
 }
 
 export const PROM_PRESETS: Readonly<Record<string, PromQueries>> = {
@@ -32,6 +34,8 @@ export const PROM_PRESETS: Readonly<Record<string, PromQueries>> = {
     mutationRate: 'sum(rate(shadowscale_gateway_mutations_total{service="{service}",pool="{pool}"}[{range}]))',
     latencyBuckets: 'sum by (le) (rate(shadowscale_gateway_request_duration_seconds_bucket{service="{service}",pool="{pool}"}[{range}]))',
     lastSample: 'max(timestamp(shadowscale_gateway_requests_total{service="{service}"}))',
+    // The instances' own process metrics (the sample service's /metrics), scraped with the labels service and pool.
+    cpuCores: 'sum(rate(process_cpu_seconds_total{service="{service}",pool="{pool}"}[{range}]))',
   },
   // Istio's standard metrics: the service's workload for live, its shadow Deployment's for the shadow.
   istio: {
@@ -39,6 +43,8 @@ export const PROM_PRESETS: Readonly<Record<string, PromQueries>> = {
     errorRate: 'sum(rate(istio_requests_total{reporter="destination",destination_workload=~"{workload}",response_code=~"5.."}[{range}]))',
     latencyBuckets: 'sum by (le) (rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload=~"{workload}"}[{range}]))',
     lastSample: 'max(timestamp(istio_requests_total{reporter="destination",destination_workload=~"{service}.*"}))',
+    // cAdvisor's (the kubelet's) per-container CPU, by the pool's pod names.
+    cpuCores: 'sum(rate(container_cpu_usage_seconds_total{pod=~"{pods}",container!="",container!="POD"}[{range}]))',
   },
   // ingress-nginx: live traffic only (mirrored requests never pass the ingress), so no shadow figures.
   'ingress-nginx': {
@@ -46,6 +52,7 @@ export const PROM_PRESETS: Readonly<Record<string, PromQueries>> = {
     errorRate: 'sum(rate(nginx_ingress_controller_requests{service="{service}",pool="{pool}",status=~"5.."}[{range}]))',
     latencyBuckets: 'sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{service="{service}",pool="{pool}"}[{range}]))',
     lastSample: 'max(timestamp(nginx_ingress_controller_requests{service="{service}"}))',
+    cpuCores: 'sum(rate(container_cpu_usage_seconds_total{pod=~"{pods}",container!="",container!="POD"}[{range}]))',
   },
 };
 
@@ -201,7 +208,8 @@ export class PrometheusSource {
   }
 
   private fill(template: string, service: string, pool: 'live' | 'shadow'): string {
-    return fillTemplate(template, { service, pool, range: `${Math.max(1, Math.round(this.o.rangeSeconds))}s`, workload: pool === 'live' ? service : `${service}-ss-shadow-.*`, ...this.o.values?.(service, pool) });
+    // {workload}: the Deployment(s); {pods}: their pods' names (a Deployment's pods are NAME-HASH-SUFFIX).
+    return fillTemplate(template, { service, pool, range: `${Math.max(1, Math.round(this.o.rangeSeconds))}s`, workload: pool === 'live' ? service : `${service}-ss-shadow-.*`, pods: pool === 'live' ? `${service}-[a-z0-9]+-[a-z0-9]{5}` : `${service}-ss-shadow-.*`, ...this.o.values?.(service, pool) });
   }
 
   private async scalar(template: string, service: string, pool: 'live' | 'shadow'): Promise<number> {
@@ -209,15 +217,29 @@ export class PrometheusSource {
     return r.reduce((a, s) => a + (Number.isFinite(s.value) ? s.value : 0), 0);
   }
 
+  /** The pool's CPU cores, or undefined when the query has no series (the instances not scraped) or fails: CPU is not a signal the interval needs. */
+  private async cpu(service: string, pool: 'live' | 'shadow'): Promise<number | undefined> {
+    if (!this.q.cpuCores) return undefined;
+    try {
+      const r = await this.o.client.query(this.fill(this.q.cpuCores, service, pool));
+      const finite = r.filter((x) => Number.isFinite(x.value));
+      return finite.length ? finite.reduce((a, x) => a + x.value, 0) : undefined;
+    } catch (e) {
+      if (e instanceof PromError && e.kind === 'bad_query') throw e;
+      return undefined;
+    }
+  }
+
   private async pool(service: string, pool: 'live' | 'shadow', seconds: number): Promise<IntervalPool> {
-    const [rps, eps, mps, buckets] = await Promise.all([
+    const [rps, eps, mps, buckets, cpu] = await Promise.all([
       this.scalar(this.q.requestRate, service, pool),
       this.scalar(this.q.errorRate, service, pool),
       this.q.mutationRate ? this.scalar(this.q.mutationRate, service, pool) : Promise.resolve(0),
       this.o.client.query(this.fill(this.q.latencyBuckets, service, pool)),
+      this.cpu(service, pool),
     ]);
     const b = bucketsFromRates(buckets, seconds, this.leScale);
-    return { ...emptyPool(), requests: rps * seconds, errors: eps * seconds, mutations: mps * seconds, buckets: b, latencyMs: percentiles(b) };
+    return { ...emptyPool(), requests: rps * seconds, errors: eps * seconds, mutations: mps * seconds, buckets: b, latencyMs: percentiles(b), ...(cpu !== undefined ? { cpuCores: cpu } : {}) };
   }
 
   /**

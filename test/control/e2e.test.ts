@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { runCli, startCli, tempDir, until } from '../helpers.js';
+import { component, runCli, startCli, tempDir, until } from '../helpers.js';
 import { pidAlive as alive } from '../../src/providers/local.js';
 import { findLeftovers, processMark } from '../../src/control/leftovers.js';
 import { spawn } from 'node:child_process';
@@ -414,8 +414,8 @@ describe('shadowscale demo', () => {
   });
 
   /** A demo in its own temporary directory, once its instances run; with their pids and the demo's mark. */
-  const startDemo = async (tmp: string) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'demo', '--duration', '60', '--strategy', 'reactive'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const startDemo = async (tmp: string, extra: readonly string[] = []) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'demo', '--duration', '60', '--strategy', 'reactive', ...extra], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -469,5 +469,53 @@ describe('shadowscale demo', () => {
     const r = await runCli(['demo', '--duration', '5']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--duration: expected at least 20 seconds/);
+    const p = await runCli(['demo', '--prometheus', '/nonexistent/prometheus']);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /--prometheus: expected the path of a prometheus binary, \/nonexistent\/prometheus is not an executable file/);
+  });
+
+  /** Processes whose command line names `dir` (a demo's Prometheus keeps its files there). */
+  const processesIn = (dir: string): number[] =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+
+  it('the Prometheus variant: a real Prometheus scrapes the run and its instances, the loop reads its traffic only from it; nothing is left after the demo', async (t) => {
+    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
+    if (!prometheus) return;
+    const tmp = tempDir(t);
+    const r = await runCli(['demo', '--duration', '30', '--strategy', 'reactive', '--prometheus', prometheus, '--json'], { TMPDIR: tmp });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Prometheus http:\/\/127\.0\.0\.1:\d+ scrapes the run and its instances every second/);
+    const out = JSON.parse(r.stdout) as { strategies: { reactive: { shadow: { mirrored: number }; maxInstances: number } }; metrics: { reactive: { source: string; outages: number; cpuMsPerRequest: number | null } } };
+    assert.equal(out.metrics.reactive.source, 'prometheus');
+    // The instances' own CPU, as Prometheus scraped it from their /metrics: a request costs some, not seconds.
+    assert.ok(out.metrics.reactive.cpuMsPerRequest !== null && out.metrics.reactive.cpuMsPerRequest > 0 && out.metrics.reactive.cpuMsPerRequest < 100, JSON.stringify(out.metrics));
+    // Decided on what Prometheus reported: the ramp scaled the pool out.
+    assert.ok(out.strategies.reactive.maxInstances > 1, JSON.stringify(out.strategies.reactive));
+    assert.deepEqual(processesIn(tmp), [], 'no Prometheus (or anything else of the demo) outlives it');
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  it('regression: a Prometheus demo killed -9: `demo --clean` stops its Prometheus with its instances', async (t) => {
+    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
+    if (!prometheus) return;
+    const tmp = tempDir(t);
+    const d = await startDemo(tmp, ['--prometheus', prometheus]);
+    await until('its Prometheus', () => processesIn(tmp).length > 0, 30_000);
+    d.child.kill('SIGKILL');
+    await d.exited;
+    assert.ok(findLeftovers({ tmp }).instances.some((i) => i.instance?.startsWith('prometheus-')), 'the Prometheus is found as a leftover');
+    const r = await runCli(['demo', '--clean', '--json'], { TMPDIR: tmp });
+    assert.equal(r.code, 0, r.stderr);
+    await until('nothing of the demo runs', () => processesIn(tmp).length === 0, 10_000);
+    assert.deepEqual(readdirSync(tmp), []);
   });
 });

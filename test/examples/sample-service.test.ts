@@ -45,6 +45,11 @@ describe('sample service', () => {
     assert.ok(waited[0] as number < 50 && (waited[3] as number) > 120, `two served at once, two waited a service time: ${waited.join(', ')}`);
     const stats = (await timed(`${url}/stats`)).body as { served: number; rejected: number; slots: number };
     assert.deepEqual([stats.served, stats.rejected, stats.slots], [4, 2, 2]);
+    // /metrics (Prometheus' text format): the same counts, and the process' CPU seconds.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^sample_service_served_total 4$/m);
+    assert.match(metrics, /^sample_service_rejected_total 2$/m);
+    assert.match(metrics, /^process_cpu_seconds_total \d/m);
   });
 
   it('is slower during its cold start, then at full speed', async (t) => {

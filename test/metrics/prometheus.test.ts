@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { bucketsFromRates, fillTemplate, PromClient, PrometheusSource } from '../../src/metrics/prometheus.js';
+import { keepScrapeTargets } from '../../src/control/scrape.js';
 import { clients, component, smallRunConfig, startPrometheus, tempDir, until } from '../helpers.js';
 
 describe('bucketsFromRates and fillTemplate', () => {
@@ -45,7 +46,9 @@ describe('metrics from a real Prometheus', () => {
     // Before Prometheus has scraped the run, the loop senses nothing and says so.
     await until('metrics missing reported', () => events.some((e) => e.kind === 'metrics_missing'), 10_000);
     assert.match(events.find((e) => e.kind === 'metrics_missing')?.detail ?? '', /no sample of service "web"/);
-    prom.setTargets([new URL(rt.apiUrl as string).host]);
+    // The run's /metrics, and each instance's (its process' CPU) labelled by service and pool, kept current.
+    const stopScraping = keepScrapeTargets({ setTargets: prom.setGroups }, rt.apiUrl, rt.provider, 500);
+    t.after(stopScraping);
     const source = new PrometheusSource({ client: new PromClient({ url: prom.url, timeoutMs: 1000, retries: 2 }), rangeSeconds: 3, stalenessSeconds: 4 });
 
     const load = clients(t, `${rt.listen}/work`, 4);
@@ -77,6 +80,13 @@ describe('metrics from a real Prometheus', () => {
     const stale = new PrometheusSource({ client: new PromClient({ url: prom.url }), rangeSeconds: 3, stalenessSeconds: 4, now: () => Date.now() + 60_000 });
     assert.match((await stale.interval('web')).missing ?? '', /newest sample of service "web" in Prometheus is \d+ s old \(stale after 4 s\)/);
 
+    // CPU: the instances' own process_cpu_seconds_total (the sample service's /metrics), by pool; a request costs some.
+    await until(`CPU measured (${JSON.stringify(rt.loop.state().lastTick?.cpu ?? null)})`, () => (rt.loop.state().lastTick?.cpu?.liveCores ?? 0) > 0 && rt.loop.state().lastTick?.cpu?.liveMsPerRequest !== undefined, 20_000);
+    const cpu = rt.loop.state().lastTick?.cpu;
+    assert.ok((cpu?.liveMsPerRequest ?? 0) > 0 && (cpu?.liveMsPerRequest ?? 0) < 100, JSON.stringify(cpu));
+    assert.ok((cpu?.shadowCores ?? 0) > 0, `the shadow's CPU too: ${JSON.stringify(cpu)}`);
+    assert.ok(rt.store.series({ service: 'web', pool: 'live', metric: 'cpu_cores', from: 0, to: Date.now() + 1000, resolution: 1 }).some((p) => p.max > 0), 'recorded each tick');
+    assert.match(await (await fetch(`${rt.apiUrl}/metrics`)).text(), /shadowscale_cpu_cores\{service="web"\} \d/);
     // Prometheus goes away and the load stops: the metrics are missing, the pool keeps its 3 instances.
     const missingBefore = events.filter((e) => e.kind === 'metrics_missing').length;
     prom.stop();

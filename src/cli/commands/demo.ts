@@ -1,5 +1,6 @@
 // `shadowscale demo`: the whole loop on this machine with a compressed day of load.
 
+import { accessSync, constants, statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
 import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
@@ -21,6 +22,15 @@ async function untilInterrupted<T>(io: Io, whose: string, clearLine: string, fn:
     process.exit(interrupt.exitCode() ?? 143);
   } finally {
     interrupt.dispose();
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -48,6 +58,7 @@ export function registerDemo(program: Command, io: Io): void {
     .option('--api <host:port>', 'address of the dashboard and API during the demo (default 127.0.0.1:0, any free port)', hostPort('--api'))
     .addOption(new Option('--scenario <name>', 'run one switchover under steady client load instead of the day: scale-out (new instances warm, then ramp in), rollout-good (a new version goes live), rollout-slow (a slower version is stopped in the shadow), rollout-flaky (passes the shadow, fails during the shift: rolled back)').choices([...SCENARIOS]))
     .option('--rate <rps>', '--scenario: requests/s of client load', positiveNumber('a positive number of requests/s'), 120)
+    .option('--prometheus [binary]', "the Prometheus variant: a real Prometheus (Debian's package; default /usr/bin/prometheus) scrapes the run and its instances every second, and the loop reads its traffic only from it")
     .option('--clean', 'only stop the instances and remove the temporary directories that interrupted demos left behind (every demo does this first)')
     .option('--json', 'print the results as JSON')
     .action(async (opts: Record<string, unknown>) => {
@@ -66,6 +77,8 @@ export function registerDemo(program: Command, io: Io): void {
           );
         return;
       }
+      const prometheus = opts.prometheus === undefined ? undefined : opts.prometheus === true ? '/usr/bin/prometheus' : (opts.prometheus as string);
+      if (prometheus !== undefined && !isExecutable(prometheus)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--prometheus: expected the path of a prometheus binary, ${prometheus} is not an executable file (Debian: apt-get install prometheus)`);
       const duration = opts.duration as number;
       if (duration < 20) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at least 20 seconds (a day needs room for its ramp and the lead time), got ${duration}`);
       const ab = opts.ab as DemoStrategy[] | undefined;
@@ -86,6 +99,7 @@ export function registerDemo(program: Command, io: Io): void {
           ...(opts.config ? { configFile: opts.config as string } : {}),
           ...(ab ? { ab } : {}),
           sets,
+          ...(prometheus ? { prometheus } : {}),
           ...(opts.api ? { api: hostPortText(opts.api as { host: string; port: number }) } : {}),
           onStatus: (line) => {
             if (tty) io.err(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 160) - 1)}`);
@@ -100,7 +114,8 @@ export function registerDemo(program: Command, io: Io): void {
       if (tty) io.err('\r\x1b[2K');
       if (opts.json) {
         const abJson = result.ab ? Object.fromEntries(Object.entries(result.ab).map(([n, a]) => [n, { sloViolationSeconds: a.sloViolationSeconds, p99Ms: a.p99Ms, instanceSeconds: a.instanceSeconds, actions: a.actions }])) : undefined;
-        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs, ...(result.services ? { services: result.services } : {}), ...(result.shadow ? { shadow: result.shadow } : {}), ...(abJson ? { ab: abJson } : {}) })}\n`);
+        const metrics = Object.fromEntries(Object.entries(result.details).map(([n, d]) => [n, d.metrics]));
+        io.out(`${JSON.stringify({ strategies: result.strategies, proofs: result.proofs, ...(prometheus ? { metrics } : {}), ...(result.services ? { services: result.services } : {}), ...(result.shadow ? { shadow: result.shadow } : {}), ...(abJson ? { ab: abJson } : {}) })}\n`);
         return;
       }
       const rows = Object.entries(result.strategies).map(([name, r]) => {
@@ -117,6 +132,7 @@ export function registerDemo(program: Command, io: Io): void {
       io.out(
         `strategy   violation s   p99 ms  live inst-s  shadow i-s  max  lead s  mirrored  dropped  tick p99 ms\n${rows.join('\n')}\n` +
           (any ? `lead needed: ${any.requiredLeadSeconds} s (provisioning + warm-up); ramp at ${any.rampStartSecond} s; ${any.perInstanceRps.toFixed(1)} req/s per instance at the SLO\n` : '') +
+          (any?.metrics.source === 'prometheus' ? `metrics: the loop read its traffic only from Prometheus; ${Object.entries(result.details).map(([n, d]) => `${n}: ${d.metrics.outages} outage(s) during the day, ${d.metrics.cpuMsPerRequest === null ? 'no CPU measured' : `${d.metrics.cpuMsPerRequest} CPU ms per live request`}`).join('; ')}\n` : '') +
           (Object.keys(result.services ?? {}).length > 1
             ? `services (the ${Object.keys(result.strategies).at(-1)} day):\nservice    violation s   p99 ms  live inst-s  lead s  needed s  scaled ahead for callers\n${Object.entries(result.services ?? {})
                 .map(([n, x]) => `${n.padEnd(10)} ${String(x.sloViolationSeconds).padStart(11)} ${(x.p99Ms === null ? '-' : x.p99Ms.toFixed(1)).padStart(8)} ${String(x.instanceSeconds).padStart(12)} ${(x.scaleUpLeadSeconds === null ? '-' : x.scaleUpLeadSeconds.toFixed(1)).padStart(7)} ${String(x.requiredLeadSeconds).padStart(9)}  ${x.dependencyAhead} decision(s)`)
