@@ -381,7 +381,7 @@ const metrics = z
 
 const traffic = z
   .strictObject({
-    kind: oneOf(['embedded', 'gateway-api']).default('embedded').describe("embedded: clients reach the embedded gateway, which routes, mirrors and measures; gateway-api (provider.kind kubernetes): the cluster's Gateway routes by an HTTPRoute per service that shadowscale writes (weighted backends, a RequestMirror to the shadow's Service at the sampling rate), measured by Prometheus"),
+    kind: oneOf(['embedded', 'gateway-api', 'istio']).default('embedded').describe("embedded: clients reach the embedded gateway, which routes, mirrors and measures; gateway-api (provider.kind kubernetes): the cluster's Gateway routes by an HTTPRoute per service that shadowscale writes (weighted backends, a RequestMirror to the shadow's Service at the sampling rate), measured by Prometheus; istio: the same as an Istio VirtualService (weighted destinations, mirror and mirrorPercentage)"),
     gatewayApi: z
       .strictObject({
         parentRefs: z
@@ -392,6 +392,18 @@ const traffic = z
           .record(str('a service name'), z.strictObject({ route: str('an HTTPRoute name').optional(), liveService: str('a Service name').optional(), port: positiveInt().max(65535, expect('a port number')).optional(), targetPort: positiveInt().max(65535, expect('a port number')).optional() }), expect('a map of services'))
           .default({})
           .describe("Per service: its HTTPRoute's name (default: the service's), the live Service (default: the service's name), its port (default 80) and the pods' port (default: the port)"),
+      })
+      .optional(),
+    istio: z
+      .strictObject({
+        gateways: z
+          .array(str('an Istio Gateway, NAME or NAMESPACE/NAME'), expect('a list of Istio Gateways'))
+          .default([])
+          .describe("The Istio Gateways the VirtualServices bind to (NAME or NAMESPACE/NAME); none: the mesh's sidecars (traffic inside the mesh, addressed to the live Service)"),
+        services: z
+          .record(str('a service name'), z.strictObject({ route: str('a VirtualService name').optional(), liveService: str('a Service name').optional(), port: positiveInt().max(65535, expect('a port number')).optional(), targetPort: positiveInt().max(65535, expect('a port number')).optional() }), expect('a map of services'))
+          .default({})
+          .describe("Per service: its VirtualService's name (default: the service's), the live Service (default: the service's name), its port (default 80) and the pods' port (default: the port)"),
       })
       .optional(),
   })
@@ -629,18 +641,21 @@ export const configSchema = z
         if (s.shadow.sync === 'snapshot') ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'sync'], message: 'a stateful shadow (sync "snapshot") is synced through the local provider\'s processes; on Kubernetes use sync "none" (or run the service with the local provider)' });
       });
     }
-    if (cfg.traffic.kind === 'gateway-api') {
-      if (cfg.provider.kind !== 'kubernetes') ctx.addIssue({ code: 'custom', path: ['traffic', 'kind'], message: '"gateway-api" routes to pods of Deployments: it needs provider.kind "kubernetes"' });
-      if (cfg.metrics.source !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['metrics', 'source'], message: 'traffic through the Gateway API is measured by Prometheus: set source "prometheus" (the embedded gateway sees none of it)' });
-      if (!cfg.traffic.gatewayApi) ctx.addIssue({ code: 'custom', path: ['traffic', 'gatewayApi'], message: 'kind "gateway-api" needs traffic.gatewayApi with its parentRefs (the Gateway the routes attach to)' });
-      for (const d of Object.keys(cfg.traffic.gatewayApi?.services ?? {})) if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['traffic', 'gatewayApi', 'services', d], message: `unknown service "${d}"` });
+    if (cfg.traffic.kind !== 'embedded') {
+      const kind = cfg.traffic.kind;
+      const through = kind === 'istio' ? 'Istio' : 'the Gateway API';
+      if (cfg.provider.kind !== 'kubernetes') ctx.addIssue({ code: 'custom', path: ['traffic', 'kind'], message: `"${kind}" routes to pods of Deployments: it needs provider.kind "kubernetes"` });
+      if (cfg.metrics.source !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['metrics', 'source'], message: `traffic through ${through} is measured by Prometheus: set source "prometheus" (the embedded gateway sees none of it)` });
+      if (kind === 'gateway-api' && !cfg.traffic.gatewayApi) ctx.addIssue({ code: 'custom', path: ['traffic', 'gatewayApi'], message: 'kind "gateway-api" needs traffic.gatewayApi with its parentRefs (the Gateway the routes attach to)' });
+      const block = kind === 'istio' ? 'istio' : 'gatewayApi';
+      for (const d of Object.keys((kind === 'istio' ? cfg.traffic.istio : cfg.traffic.gatewayApi)?.services ?? {})) if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['traffic', block, 'services', d], message: `unknown service "${d}"` });
       // What only the embedded gateway can do.
       cfg.services.forEach((s, i) => {
         const sw = s.scaling.switchover;
-        if (sw.rampIn) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'switchover', 'rampIn'], message: 'a ramp-in weights single instances; one Service behind an HTTPRoute cannot (use traffic.kind embedded, or false)' });
+        if (sw.rampIn) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'switchover', 'rampIn'], message: 'a ramp-in weights single instances; one Service behind a route cannot (use traffic.kind embedded, or false)' });
         if (sw.warmBeforeTraffic) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'switchover', 'warmBeforeTraffic'], message: 'new instances join their Service when ready; holding them out needs the embedded gateway (use false)' });
-        if (s.scaling.warmPool.size > 0) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'warmPool', 'size'], message: 'a warm pool is fed copies of requests by the embedded gateway (use 0 with gateway-api)' });
-        if (s.shadow.ab) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'ab'], message: 'A/B arms are fed by the embedded gateway (remove ab with gateway-api)' });
+        if (s.scaling.warmPool.size > 0) ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'warmPool', 'size'], message: `a warm pool is fed copies of requests by the embedded gateway (use 0 with ${kind})` });
+        if (s.shadow.ab) ctx.addIssue({ code: 'custom', path: ['services', i, 'shadow', 'ab'], message: `A/B arms are fed by the embedded gateway (remove ab with ${kind})` });
       });
     }
     if (cfg.metrics.source === 'prometheus' && !cfg.metrics.prometheus) ctx.addIssue({ code: 'custom', path: ['metrics', 'prometheus'], message: 'source "prometheus" needs metrics.prometheus with its url' });

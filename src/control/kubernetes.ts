@@ -66,8 +66,23 @@ export function startElection(k: KubernetesSettings, kc: KubeConfig, identity: s
   return elector;
 }
 
-/** A service's HTTPRoute settings (traffic.kind gateway-api): its Gateways, its routes' hosts and prefix, its Services. */
-export function gatewayApiService(svc: ServiceConfig, ga: NonNullable<Config['traffic']['gatewayApi']>, owner: { readonly name: string; readonly uid: string }): ServiceTraffic {
+/** The routing settings of traffic.kind gateway-api or istio, as the route writer takes them. */
+export function routeSettings(t: Config['traffic']): { parentRefs: ServiceTraffic['parentRefs']; services: NonNullable<Config['traffic']['gatewayApi']>['services'] } | undefined {
+  if (t.kind === 'gateway-api' && t.gatewayApi) return t.gatewayApi;
+  if (t.kind === 'istio') {
+    const i = t.istio ?? { gateways: [], services: {} };
+    // An Istio gateway is NAME or NAMESPACE/NAME.
+    const parentRefs = i.gateways.map((g) => {
+      const k = g.indexOf('/');
+      return k > 0 ? { namespace: g.slice(0, k), name: g.slice(k + 1) } : { name: g };
+    });
+    return { parentRefs, services: i.services };
+  }
+  return undefined;
+}
+
+/** A service's route settings (traffic.kind gateway-api or istio): its Gateways, its routes' hosts and prefix, its Services. */
+export function routeService(svc: ServiceConfig, ga: NonNullable<ReturnType<typeof routeSettings>>, owner: { readonly name: string; readonly uid: string }): ServiceTraffic {
   const own = ga.services[svc.name] ?? {};
   const hosts = svc.routes.map((r) => r.host).filter((h): h is string => h !== undefined);
   const prefix = svc.routes.find((r) => r.pathPrefix !== undefined)?.pathPrefix;

@@ -32,9 +32,9 @@ import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance, InstanceSpec, Provider } from '../providers/provider.js';
 import type { LeaderElector } from '../providers/kubernetes/lease.js';
-import { clusterConfig, gatewayApiService, replicaIdentity, startElection, startKubernetesProvider } from './kubernetes.js';
-import { gatewayApiControl } from './gateway-api.js';
-import { GatewayApiTraffic } from '../providers/kubernetes/traffic.js';
+import { clusterConfig, replicaIdentity, routeService, routeSettings, startElection, startKubernetesProvider } from './kubernetes.js';
+import { routeControl } from './route-control.js';
+import { GatewayApiTraffic, IstioTraffic } from '../providers/kubernetes/traffic.js';
 import { ProofGate, type GateType, type TrialHold } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
@@ -561,10 +561,12 @@ export class Runtime {
         const identity = replicaIdentity(k, o.env ?? process.env);
         const kp = await startKubernetesProvider(cfg, store, picked, { kc, identity, beforeStop, ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}), now });
         provider = kp;
-        const ga = cfg.traffic.kind === 'gateway-api' ? cfg.traffic.gatewayApi : undefined;
+        const ga = routeSettings(cfg.traffic);
         if (ga) {
-          // The cluster's Gateway routes: each service's control is its HTTPRoute (written now with the base mirror rate).
-          const traffic = new GatewayApiTraffic(kc, k.namespace, Object.fromEntries(picked.map((svc) => [svc.name, gatewayApiService(svc, ga, kp.owner(svc.name))])));
+          // The cluster's Gateway (or Istio's mesh) routes: each service's control is its HTTPRoute (or
+          // VirtualService), written now with the base mirror rate.
+          const settings = Object.fromEntries(picked.map((svc) => [svc.name, routeService(svc, ga, kp.owner(svc.name))]));
+          const traffic = cfg.traffic.kind === 'istio' ? new IstioTraffic(kc, k.namespace, settings) : new GatewayApiTraffic(kc, k.namespace, settings);
           await traffic.start();
           const close = closeGateway;
           closeGateway = async () => {
@@ -574,7 +576,7 @@ export class Runtime {
           for (const svc of picked) {
             const rate = svc.shadow.sampling.rate;
             await traffic.apply(svc.name, { mirrorRate: rate });
-            gateways.set(svc.name, { control: gatewayApiControl(traffic, svc.name, rate), local: undefined });
+            gateways.set(svc.name, { control: routeControl(traffic, svc.name, rate), local: undefined });
           }
         }
         elector = startElection(k, kc, identity, (leading, detail) => o.onEvent?.({ at: now(), kind: 'leadership', detail: `${identity} ${leading ? 'leads: it acts' : 'follows: it does not act'} (${detail})` }));

@@ -167,6 +167,19 @@ export function gatewayApiCrds(bin: string): string[] {
     .map((f) => join(d, f));
 }
 
+/** Istio's VirtualService CRD (from the istio.io/api module, scripts/kube-bins.sh), as the real validation of traffic: istio. */
+export async function installIstioVirtualService(c: Cluster): Promise<void> {
+  const dir = readdirSync(c.bin).find((d) => d.startsWith('istio-crds-'));
+  assert.ok(dir, `no Istio CRDs in ${c.bin}: run scripts/kube-bins.sh`);
+  for (const doc of parseAllDocuments(readFileSync(join(c.bin, dir, 'customresourcedefinitions.gen.yaml'), 'utf8'))) {
+    const crd = doc.toJS() as { kind?: string; metadata: { name: string } } | null;
+    if (crd?.kind !== 'CustomResourceDefinition' || crd.metadata.name !== 'virtualservices.networking.istio.io') continue;
+    const r = await c.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    assert.ok(r.status === 201, `${crd.metadata.name}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  }
+  await until('virtualservices served', async () => (await c.api('GET', '/apis/networking.istio.io/v1/namespaces/default/virtualservices')).status === 200, 30_000);
+}
+
 /** Apply deploy/kubernetes/rbac.yaml in `namespace` as the administrator. */
 export async function applyRbac(c: Cluster, namespace: string): Promise<void> {
   const paths: Record<string, string> = { ServiceAccount: `/api/v1/namespaces/${namespace}/serviceaccounts`, Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings` };

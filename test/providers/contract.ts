@@ -22,7 +22,14 @@ async function eventually(what: string, h: ContractHarness, ok: () => Promise<bo
   for (;;) {
     h.step();
     if (await ok()) return;
-    if (Date.now() > deadline) assert.fail(`not within ${h.timeoutMs} ms: ${what}`);
+    if (Date.now() > deadline) {
+      // What the provider reports then: a state stuck (starting) and an instance lost (failed) read differently.
+      const seen = await h.provider.list().then(
+        (xs) => xs.map((i) => `${i.id} ${i.state}${i.failure ? ` (${i.failure})` : ''}`).join(', '),
+        (e: Error) => `list failed: ${e.message}`,
+      );
+      assert.fail(`not within ${h.timeoutMs} ms: ${what}; the provider lists: ${seen}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -1,7 +1,7 @@
-// Unit tests (tables): the HTTPRoute and the shadow's Service the gateway-api writer keeps.
+// Unit tests (tables): the HTTPRoute, the VirtualService and the shadow's Service the route writers keep.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { httpRoute, mirrorFilter, routeSays, shadowService } from './route.js';
+import { httpRoute, mirrorFilter, percentWeights, routeSays, shadowService, virtualService, virtualServiceSays } from './route.js';
 import { groupRole, LABEL } from './shapes.js';
 
 describe('mirrorFilter', () => {
@@ -56,4 +56,47 @@ describe('shadowService and groupRole', () => {
     { labels: { version: 'v2' }, pool: 'live', want: 'live' },
   ];
   for (const r of rows) it(`groupRole ${JSON.stringify(r.labels)} ${r.pool}: ${r.want}`, () => assert.equal(groupRole({ service: 'web', pool: r.pool, instanceType: 'small', labels: r.labels }), r.want));
+});
+
+describe('percentWeights', () => {
+  const rows: { weights: number[]; want: number[] }[] = [
+    { weights: [1], want: [100] },
+    { weights: [3, 1], want: [75, 25] },
+    { weights: [1, 1, 1], want: [34, 33, 33] },
+    { weights: [2, 1, 0], want: [67, 33, 0] },
+    { weights: [0, 0], want: [100, 0] },
+    { weights: [Number.NaN, 1], want: [0, 100] },
+    { weights: [], want: [] },
+  ];
+  for (const r of rows) it(`${JSON.stringify(r.weights)} -> ${JSON.stringify(r.want)}`, () => assert.deepEqual(percentWeights(r.weights), r.want));
+});
+
+describe('virtualService', () => {
+  const base = { name: 'web', namespace: 'shop', parentRefs: [{ name: 'public', namespace: 'istio-system' }], backends: [{ service: 'web', port: 80, weight: 1 }] };
+  const rows: { note: string; spec: Parameters<typeof virtualService>[0]; want: Record<string, unknown> }[] = [
+    {
+      note: 'hosts, gateways as NAMESPACE/NAME, the prefix, one destination at 100, the mirror with its percentage',
+      spec: { ...base, hostnames: ['shop.example'], pathPrefix: '/api', mirror: { service: 'web-ss-shadow', port: 80, rate: 0.2 } },
+      want: { hosts: ['shop.example'], gateways: ['istio-system/public'], http: [{ match: [{ uri: { prefix: '/api' } }], route: [{ destination: { host: 'web', port: { number: 80 } }, weight: 100 }], mirror: { host: 'web-ss-shadow', port: { number: 80 } }, mirrorPercentage: { value: 20 } }] },
+    },
+    {
+      note: 'inside the mesh: the live Service as host, no gateways; a rate below 1 % to 0.01 %; no mirror at 0',
+      spec: { ...base, parentRefs: [], backends: [{ service: 'web', port: 80, weight: 9 }, { service: 'web-v2', port: 80, weight: 1 }], mirror: { service: 'web-ss-shadow', port: 80, rate: 0.00123 } },
+      want: { hosts: ['web'], http: [{ match: [{ uri: { prefix: '/' } }], route: [{ destination: { host: 'web', port: { number: 80 } }, weight: 90 }, { destination: { host: 'web-v2', port: { number: 80 } }, weight: 10 }], mirror: { host: 'web-ss-shadow', port: { number: 80 } }, mirrorPercentage: { value: 0.12 } }] },
+    },
+    { note: 'no mirror at rate 0', spec: { ...base, mirror: { service: 'web-ss-shadow', port: 80, rate: 0 } }, want: { hosts: ['web'], gateways: ['istio-system/public'], http: [{ match: [{ uri: { prefix: '/' } }], route: [{ destination: { host: 'web', port: { number: 80 } }, weight: 100 }] }] } },
+  ];
+  for (const r of rows) it(r.note, () => assert.deepEqual(virtualService(r.spec).spec, r.want));
+  it('virtualServiceSays: the same after the server keeps it; a changed weight, rate, host or gateway is a change', () => {
+    const want = virtualService({ ...base, mirror: { service: 'web-ss-shadow', port: 80, rate: 0.1 } });
+    assert.equal(virtualServiceSays(JSON.parse(JSON.stringify(want)) as typeof want, want), true);
+    assert.equal(virtualServiceSays(undefined, want), false);
+    for (const other of [
+      virtualService({ ...base, mirror: { service: 'web-ss-shadow', port: 80, rate: 0.2 } }),
+      virtualService({ ...base, backends: [...base.backends, { service: 'web-v2', port: 80, weight: 1 }], mirror: { service: 'web-ss-shadow', port: 80, rate: 0.1 } }),
+      virtualService({ ...base, hostnames: ['x.example'], mirror: { service: 'web-ss-shadow', port: 80, rate: 0.1 } }),
+      virtualService({ ...base, parentRefs: [], mirror: { service: 'web-ss-shadow', port: 80, rate: 0.1 } }),
+    ])
+      assert.equal(virtualServiceSays(other, want), false);
+  });
 });

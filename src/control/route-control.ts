@@ -1,6 +1,6 @@
-// The loop's gateway when traffic goes through the Gateway API (`traffic.kind: gateway-api`): the cluster's
-// Gateway routes by the HTTPRoute shadowscale writes, so the control is a view of what that route says
-// (docs/design/kubernetes.md):
+// The loop's gateway when traffic goes through the cluster's routing (`traffic.kind: gateway-api`, or `istio`):
+// the cluster's Gateway (or mesh) routes by the HTTPRoute (or VirtualService) shadowscale writes, so the
+// control is a view of what that route says (docs/design/kubernetes.md):
 // - the mirror rate is the route's RequestMirror to the shadow's Service (setRate writes the route);
 // - live membership is the live Service's selection of ready pods (a released pod leaves it): members are
 //   recorded, not pushed anywhere; per-member weights cannot be expressed by one Service and are recorded only;
@@ -10,11 +10,11 @@
 //   recording requests for replay) is refused by the configuration and throws here.
 import type { GatewayControl, MemberView, StatsView } from '../gateway/control.js';
 import { TrafficMetrics } from '../gateway/metrics.js';
-import type { GatewayApiTraffic } from '../providers/kubernetes/traffic.js';
+import type { RouteWriter } from '../providers/kubernetes/traffic.js';
 
-const unsupported = (what: string): Error => new Error(`${what} needs the embedded gateway (traffic.kind embedded): the Gateway API cannot express it`);
+const unsupported = (what: string): Error => new Error(`${what} needs the embedded gateway (traffic.kind embedded): a route of the cluster cannot express it`);
 
-export function gatewayApiControl(traffic: GatewayApiTraffic, service: string, initialRate: number): GatewayControl {
+export function routeControl(traffic: RouteWriter, service: string, initialRate: number): GatewayControl {
   const members = new Map<string, MemberView>();
   let rate = initialRate;
   let shadows: readonly string[] = [];
@@ -52,7 +52,7 @@ export function gatewayApiControl(traffic: GatewayApiTraffic, service: string, i
     metadata: async () => ({ records: [], total: 0, recordDropped: 0 }),
     recentRequests: async () => [],
     interval: async () => {
-      throw new Error('traffic through the Gateway API is measured by Prometheus (metrics.source prometheus)');
+      throw new Error(`traffic routed by a ${traffic.kind} is measured by Prometheus (metrics.source prometheus)`);
     },
     setShadowTargets: async (urls) => {
       shadows = [...urls];
