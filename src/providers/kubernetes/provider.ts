@@ -546,8 +546,10 @@ export class KubernetesProvider implements Provider {
         // by its ranking (unscheduled, pending, not ready first, then the lowest pod-deletion-cost). The
         // replacement is the newest and least advanced; a deletion cost far below the others settles ties,
         // so a claimed pod still starting is not the one taken.
+        // Wait for that replacement (a controller manager under load takes seconds): scaled down before it
+        // exists, the ReplicaSet would take back one of the pods it has, a claimed one still starting first.
         const replicas = this.deployments.get(deployment, this.o.namespace)?.spec?.replicas ?? 0;
-        await this.until(() => this.groupPods(deployment).length >= replicas, 2000);
+        await this.until(() => this.groupPods(deployment).length >= replicas, 10_000);
         for (const r of this.groupPods(deployment).filter((x) => x.metadata?.annotations?.[ANNOTATION.instance] === undefined)) {
           await this.core.patchNamespacedPod({ name: r.metadata?.name ?? '', namespace: this.o.namespace, body: { metadata: { annotations: { [ANNOTATION.deletionCost]: '-1000000' } } } }, MERGE).catch(() => undefined);
         }
