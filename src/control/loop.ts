@@ -1443,7 +1443,7 @@ export class ServiceLoop {
    * shadow targets last changed. Widening: reported (shadow_behind) and, for a stateful service, its shadows
    * synced again.
    */
-  private countMutations(interval: { readonly live: { readonly mutations: number }; readonly shadow: { readonly mutations: number } }, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
+  private countMutations(interval: { readonly live: { readonly mutations: number }; readonly shadow: { readonly mutations: number }; readonly mirrorPending?: number }, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
     const s = this.s;
     // Sampled mutations are not all mirrored: nothing to compare.
     if (!s.shadow.mirrorMutations) return undefined;
@@ -1460,7 +1460,7 @@ export class ServiceLoop {
     w.expected += interval.live.mutations * copies;
     w.shadow += interval.shadow.mutations;
     if (w.ticks < s.delta.windowTicks) return undefined;
-    this.mutationWindows.push({ live: w.live, expected: w.expected, shadow: w.shadow });
+    this.mutationWindows.push({ live: w.live, expected: w.expected, shadow: w.shadow, ...(interval.mirrorPending !== undefined ? { pending: interval.mirrorPending } : {}) });
     if (this.mutationWindows.length > 60) this.mutationWindows.shift();
     this.mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
     const settings = s.mutationDelta ?? { ...DEFAULT_MUTATION_DELTA, resync: true };

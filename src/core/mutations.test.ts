@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mutationDelta, writeDemandFloor, type MutationWindow } from './mutations.js';
 
-const w = (expected: number, shadow: number): MutationWindow => ({ live: expected, expected, shadow });
+const w = (expected: number, shadow: number, pending?: number): MutationWindow => ({ live: expected, expected, shadow, ...(pending !== undefined ? { pending } : {}) });
 
 describe('mutationDelta', () => {
   const rows: { note: string; windows: MutationWindow[]; verdict: string; lag: number }[] = [
@@ -17,6 +17,8 @@ describe('mutationDelta', () => {
     { note: 'too few writes in a window: insufficient data', windows: [w(100, 100), w(100, 0), w(10, 0), w(100, 0)], verdict: 'insufficient_data', lag: 210 },
     { note: 'too few windows: insufficient data', windows: [w(100, 0), w(100, 0), w(100, 0)], verdict: 'insufficient_data', lag: 300 },
     { note: 'no windows', windows: [], verdict: 'insufficient_data', lag: 0 },
+    { note: 'a burst the shadow works through: the growing backlog is queued in the mirror, not lost: in step', windows: [w(100, 100, 0), w(2000, 1000, 1000), w(2000, 1000, 2000), w(2000, 1000, 3000)], verdict: 'in_step', lag: 0 },
+    { note: 'copies dropped at a full queue (the pending count stays at its limit): widening', windows: [w(100, 100, 0), w(100, 50, 4), w(100, 50, 4), w(100, 50, 4)], verdict: 'widening', lag: 146 },
   ];
   for (const r of rows) {
     it(r.note, () => {

@@ -20,6 +20,8 @@ export interface MutationWindow {
   readonly expected: number;
   /** Mutations the shadow answered. */
   readonly shadow: number;
+  /** Copies still on their way to the shadow at the window's end (queued or in flight): not a lag. */
+  readonly pending?: number;
 }
 
 export interface MutationDeltaSettings {
@@ -35,7 +37,7 @@ export const DEFAULT_MUTATION_DELTA: MutationDeltaSettings = { windows: 3, minSh
 
 export interface MutationDelta {
   readonly verdict: 'in_step' | 'widening' | 'insufficient_data';
-  /** Expected minus answered copies, accumulated over the windows (since the shadow pool last changed). */
+  /** Expected minus answered copies, accumulated over the windows (since the shadow pool last changed), less those still on their way. */
   readonly lag: number;
   /** Lag over the last window's expected copies. */
   readonly lagShare: number;
@@ -44,15 +46,18 @@ export interface MutationDelta {
 
 /** The verdict over the windows since the shadow pool last changed, oldest first. */
 export function mutationDelta(windows: readonly MutationWindow[], s: MutationDeltaSettings = DEFAULT_MUTATION_DELTA): MutationDelta {
+  // A copy queued or in flight at a window's end is late, not lost: a burst the shadow works through is no lag.
   const lags: number[] = [];
+  let total = 0;
   let lag = 0;
   for (const w of windows) {
-    lag += w.expected - w.shadow;
+    total += w.expected - w.shadow;
+    lag = total - (w.pending ?? 0);
     lags.push(lag);
   }
   const last = windows[windows.length - 1];
   const lagShare = last && last.expected > 0 ? lag / last.expected : 0;
-  const numbers = { lag, lagShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, windows: windows.length };
+  const numbers = { lag, lagShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, pending: last?.pending ?? 0, windows: windows.length };
   const recent = windows.slice(-s.windows);
   if (windows.length < s.windows + 1 || recent.some((w) => !(w.expected >= s.minMutations))) return { verdict: 'insufficient_data', lag, lagShare, numbers };
   // Grown in each of the last `windows` windows (against the lag before each).

@@ -42,8 +42,10 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return true;
     case 'rate':
       return g.mirror.setRate(c.rate);
-    case 'interval':
-      return g.metrics.takeInterval();
+    case 'interval': {
+      const m = g.mirror.snapshot();
+      return { dump: g.metrics.takeInterval(), mirrorPending: m.queued + m.inFlight };
+    }
     case 'shadow':
       g.mirror.setTargets(c.urls);
       return true;

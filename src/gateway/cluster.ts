@@ -251,7 +251,8 @@ export class ClusterGateway implements GatewayControl {
   }
 
   async interval(): Promise<IntervalView> {
-    return intervalView(await this.all<TrafficDump>({ op: 'interval' }));
+    const parts = await this.all<{ dump: TrafficDump; mirrorPending: number }>({ op: 'interval' });
+    return { ...intervalView(parts.map((p) => p.dump)), mirrorPending: parts.reduce((a, p) => a + p.mirrorPending, 0) };
   }
 
   async setShadowTargets(urls: readonly string[]): Promise<void> {

@@ -141,7 +141,10 @@ export function localControl(g: Pick<ServiceGateway, 'members' | 'mirror' | 'met
     setRate: (rate) => Promise.resolve(g.mirror.setRate(rate)),
     metadata: () => Promise.resolve(g.mirror.metadata()),
     recentRequests: () => Promise.resolve(g.mirror.recent().requests),
-    interval: () => Promise.resolve(g.metrics.takeIntervalView()),
+    interval: () => {
+      const m = g.mirror.snapshot();
+      return Promise.resolve({ ...g.metrics.takeIntervalView(), mirrorPending: m.queued + m.inFlight });
+    },
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),
     setArmTargets: (urls) => Promise.resolve(g.mirror.setArms(urls)),

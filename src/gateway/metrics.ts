@@ -179,6 +179,11 @@ export type IntervalView = Record<PoolName, IntervalPool> & {
   readonly members?: Readonly<Record<string, IntervalPool>>;
   /** The interval could not be measured (a metrics source that failed or went stale): why. Nothing was sensed. */
   readonly missing?: string;
+  /**
+   * Copies to the shadow still queued or in flight when the interval was taken (the embedded gateway's mirror):
+   * not lost, on their way. The mutation delta does not count them as a lag.
+   */
+  readonly mirrorPending?: number;
 };
 
 /** Most live members measured apart in one interval (more are counted in the pool only). */
