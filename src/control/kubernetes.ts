@@ -6,6 +6,7 @@ import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
+import { recordInstanceEvents } from './instance-events.js';
 import type { Instance } from '../providers/provider.js';
 import { kubeConfig } from '../providers/kubernetes/client.js';
 import { LeaderElector } from '../providers/kubernetes/lease.js';
@@ -45,14 +46,7 @@ export async function startKubernetesProvider(
     graceSeconds: cfg.provider.graceSeconds,
     identity: o.identity,
     ...(o.beforeStop ? { beforeStop: o.beforeStop } : {}),
-    onEvent: (e) => {
-      try {
-        store.addEvent(e);
-      } catch {
-        // A store that failed has told onFailure; the event is still reported below.
-      }
-      o.onInstanceEvent?.(e);
-    },
+    onEvent: recordInstanceEvents(store, o.onInstanceEvent),
     ...(o.now ? { now: o.now } : {}),
   });
 }

@@ -42,6 +42,7 @@ import { DEFAULT_STEPS, recoverTrials, runTrial, type TrialPlan } from '../proof
 import { DEFAULT_VERDICT } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
 import { liveVersionFromStore, recoverRollouts, type MeasureCapacity } from './rollout.js';
+import { recordInstanceEvents } from './instance-events.js';
 import { AbArms, abBounds, recoverArms } from '../proof/ab.js';
 import { joinSeconds, METRIC, ServiceLoop, type LoopEvent, type LoopSettings, type TickReport } from './loop.js';
 import { RunMetrics } from '../api/metrics.js';
@@ -94,14 +95,7 @@ export async function startLocalProvider(
     readyTimeoutMs: p.readyTimeoutSeconds * 1000,
     graceMs: p.graceSeconds * 1000,
     ...(o.beforeStop ? { beforeStop: o.beforeStop } : {}),
-    onEvent: (e) => {
-      try {
-        store.addEvent(e);
-      } catch {
-        // A store that failed has told onFailure; the event is still reported below.
-      }
-      o.onInstanceEvent?.(e);
-    },
+    onEvent: recordInstanceEvents(store, o.onInstanceEvent),
     ...(o.now ? { now: o.now } : {}),
   });
 }

@@ -15,7 +15,7 @@ import { Runtime, SAMPLE_SERVICE } from '../../src/control/runtime.js';
 import type { InstanceEvent } from '../../src/providers/local.js';
 import { clients, startCli, tempDir, until } from '../helpers.js';
 import { Store } from '../../src/metrics/store.js';
-import { applyRbac, saToken, startCluster } from './cluster.js';
+import { applyRbac, saToken, startCluster, type Cluster } from './cluster.js';
 import { startNodes } from './nodes.js';
 
 const config = (dir: string, name: string, kubeconfig: string): string => {
@@ -31,21 +31,32 @@ const config = (dir: string, name: string, kubeconfig: string): string => {
   return file;
 };
 
+/**
+ * A cluster whose simulated nodes run pods as sample-service processes, the ServiceAccount of
+ * deploy/kubernetes/rbac.yaml (its kubeconfig), and the user's Deployment `web` at 0 replicas with `env`.
+ */
+async function webOnCluster(t: Parameters<typeof startCluster>[0], env: Readonly<Record<string, string>>): Promise<{ c: Cluster; kubeconfig: string } | undefined> {
+  const c = await startCluster(t);
+  if (!c) return undefined;
+  const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100, exec: { command: [process.execPath, SAMPLE_SERVICE] } });
+  t.after(() => sim.stop());
+  await applyRbac(c, 'default');
+  const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
+  const dep = await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'sample-service:1', ports: [{ containerPort: 8080 }], env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } } },
+  });
+  assert.equal(dep.status, 201);
+  return { c, kubeconfig };
+}
+
 describe('shadowscale run on Kubernetes', () => {
   it('the leader scales the Deployment on measured traffic; the follower waits; after the leader dies the follower leads within 15 s and repeats nothing', async (t) => {
-    const c = await startCluster(t);
-    if (!c) return;
-    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100, exec: { command: [process.execPath, SAMPLE_SERVICE] } });
-    t.after(() => sim.stop());
-    await applyRbac(c, 'default');
-    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
-    const dep = await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'sample-service:1', ports: [{ containerPort: 8080 }], env: [{ name: 'SLOTS', value: '1' }, { name: 'SERVICE_TIME_MS', value: '40' }, { name: 'QUEUE_LIMIT', value: '50' }] }] } } },
-    });
-    assert.equal(dep.status, 201);
+    const setup = await webOnCluster(t, { SLOTS: '1', SERVICE_TIME_MS: '40', QUEUE_LIMIT: '50' });
+    if (!setup) return;
+    const { c, kubeconfig } = setup;
     const replicas = async (): Promise<number> => ((await c.api('GET', '/apis/apps/v1/namespaces/default/deployments/web')).body as { spec: { replicas: number } }).spec.replicas;
     const dir = tempDir(t);
 
@@ -102,19 +113,9 @@ describe('shadowscale run on Kubernetes', () => {
   });
 
   it('kill -9 of the leader mid scale-out: the restarted run adopts every pod, leaves no orphan or released pod, and keeps the decisions', async (t) => {
-    const c = await startCluster(t);
-    if (!c) return;
-    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100, exec: { command: [process.execPath, SAMPLE_SERVICE] } });
-    t.after(() => sim.stop());
-    await applyRbac(c, 'default');
-    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
-    const dep = await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'sample-service:1', ports: [{ containerPort: 8080 }], env: [{ name: 'SLOTS', value: '1' }, { name: 'SERVICE_TIME_MS', value: '40' }] }] } } },
-    });
-    assert.equal(dep.status, 201);
+    const setup = await webOnCluster(t, { SLOTS: '1', SERVICE_TIME_MS: '40' });
+    if (!setup) return;
+    const { c, kubeconfig } = setup;
     const replicas = async (): Promise<number> => ((await c.api('GET', '/apis/apps/v1/namespaces/default/deployments/web')).body as { spec: { replicas: number } }).spec.replicas;
     interface Pod { metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> } }
     const pods = async (): Promise<Pod[]> => ((await c.api('GET', '/api/v1/namespaces/default/pods')).body as { items: Pod[] }).items.filter((p) => !p.metadata.deletionTimestamp);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { kubeConfig } from '../../src/providers/kubernetes/client.js';
 import { LABEL } from '../../src/providers/kubernetes/shapes.js';
 import { GatewayApiTraffic, IstioTraffic } from '../../src/providers/kubernetes/traffic.js';
@@ -16,7 +16,7 @@ import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { component, startPrometheus, tempDir, until } from '../helpers.js';
 import { startNodes } from './nodes.js';
-import { applyRbac, installGatewayApi, installIstioVirtualService, saToken, startCluster } from './cluster.js';
+import { applyRbac, installGatewayApi, installIstioVirtualService, saToken, startCluster, type Cluster } from './cluster.js';
 
 interface Route {
   metadata: { resourceVersion: string; ownerReferences?: { name: string }[] };
@@ -147,25 +147,36 @@ describe('traffic through Istio', () => {
   });
 });
 
+/**
+ * What a `run` routed by the cluster needs: a real Prometheus, a cluster with `install`'s CRDs and simulated
+ * nodes, the user's Deployment `web`, and the configuration's common part (the RBAC's token in a kubeconfig).
+ */
+async function routedRun(t: TestContext, install: (c: Cluster) => Promise<void>): Promise<{ c: Cluster; dir: string; prom: { url: string }; base: string } | undefined> {
+  const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
+  if (!prometheus) return undefined;
+  const c = await startCluster(t);
+  if (!c) return undefined;
+  await install(c);
+  const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100 });
+  t.after(() => sim.stop());
+  await applyRbac(c, 'default');
+  const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
+  assert.equal((await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1', ports: [{ containerPort: 8080 }] }] } } } })).status, 201);
+  const dir = tempDir(t);
+  const prom = await startPrometheus(t, prometheus, dir);
+  const base =
+    `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0 }\n` +
+    `services:\n  - name: web\n    instanceType: small\n    routes: [{ host: shop.example }]\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25, sampling: { rate: 0.2 } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+    `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 's.db')} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\n` +
+    `provider: { kind: kubernetes, graceSeconds: 1, kubernetes: { kubeconfig: ${kubeconfig}, leaderElection: { enabled: false } } }\n`;
+  return { c, dir, prom, base };
+}
+
 describe('shadowscale run with traffic.kind gateway-api', () => {
   it("writes each service's HTTPRoute at start, selects the shadow's pods by its Service, and the mirror follows the loop's rate", async (t) => {
-    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
-    if (!prometheus) return;
-    const c = await startCluster(t);
-    if (!c) return;
-    await installGatewayApi(c);
-    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100 });
-    t.after(() => sim.stop());
-    await applyRbac(c, 'default');
-    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
-    assert.equal((await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1', ports: [{ containerPort: 8080 }] }] } } } })).status, 201);
-    const dir = tempDir(t);
-    const prom = await startPrometheus(t, prometheus, dir);
-    const base =
-      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0 }\n` +
-      `services:\n  - name: web\n    instanceType: small\n    routes: [{ host: shop.example }]\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25, sampling: { rate: 0.2 } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
-      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 's.db')} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\n` +
-      `provider: { kind: kubernetes, graceSeconds: 1, kubernetes: { kubeconfig: ${kubeconfig}, leaderElection: { enabled: false } } }\n`;
+    const setup = await routedRun(t, installGatewayApi);
+    if (!setup) return;
+    const { c, dir, prom, base } = setup;
     const file = join(dir, 'run.yaml');
     // Without Prometheus the configuration is refused, naming why.
     writeFileSync(file, `${base}traffic: { kind: gateway-api, gatewayApi: { parentRefs: [{ name: public }] } }\n`);
@@ -197,23 +208,9 @@ describe('shadowscale run with traffic.kind gateway-api', () => {
 
 describe('shadowscale run with traffic.kind istio', () => {
   it("writes each service's VirtualService at start, bound to its Istio gateways, and the mirror follows the loop's rate", async (t) => {
-    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
-    if (!prometheus) return;
-    const c = await startCluster(t);
-    if (!c) return;
-    await installIstioVirtualService(c);
-    const sim = await startNodes(c, { startDelayMs: 100, pollMs: 100 });
-    t.after(() => sim.stop());
-    await applyRbac(c, 'default');
-    const kubeconfig = c.kubeconfig(await saToken(c, 'default', 'shadowscale'));
-    assert.equal((await c.api('POST', '/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 0, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1', ports: [{ containerPort: 8080 }] }] } } } })).status, 201);
-    const dir = tempDir(t);
-    const prom = await startPrometheus(t, prometheus, dir);
-    const base =
-      `instanceTypes:\n  small: { slots: 4, serviceTimeMs: 5, provisioningSeconds: 0.1, warmupSeconds: 0 }\n` +
-      `services:\n  - name: web\n    instanceType: small\n    routes: [{ host: shop.example }]\n    pool: { min: 1, max: 3 }\n    shadow: { fraction: 0.25, sampling: { rate: 0.2 } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
-      `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 's.db')} }\ncontrol: { tickSeconds: 0.5, forecastBucketSeconds: 1 }\n` +
-      `provider: { kind: kubernetes, graceSeconds: 1, kubernetes: { kubeconfig: ${kubeconfig}, leaderElection: { enabled: false } } }\n`;
+    const setup = await routedRun(t, installIstioVirtualService);
+    if (!setup) return;
+    const { c, dir, prom, base } = setup;
     const file = join(dir, 'run.yaml');
     writeFileSync(file, `${base}traffic: { kind: istio, istio: { gateways: [istio-system/public] } }\n`);
     assert.throws(() => loadConfig({ file }), /metrics\.source: traffic through Istio is measured by Prometheus/);

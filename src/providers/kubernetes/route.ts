@@ -3,7 +3,7 @@
 // RequestMirror filter to the shadow's Service at the sampling controller's rate), or its Istio VirtualService
 // (`traffic: istio`: weighted destinations, `mirror` + `mirrorPercentage`), and the Service that selects the
 // shadow's pods (role shadow: never a trial's or an arm's).
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Service } from '@kubernetes/client-node';
 import { LABEL } from './shapes.js';
 
 export const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
@@ -46,18 +46,28 @@ export function mirrorFilter(service: string, port: number, rate: number): Recor
   return { type: 'RequestMirror', requestMirror: { backendRef: { name: service, port }, ...share } };
 }
 
+/** A route's metadata: its name, shadowscale's label, owned by the live Deployment (collected with it). */
+function routeMetadata(s: RouteSpec): Record<string, unknown> {
+  return {
+    name: s.name,
+    namespace: s.namespace,
+    labels: { [LABEL.managedBy]: 'shadowscale' },
+    ...(s.owner ? { ownerReferences: [ownerReference(s.owner)] } : {}),
+  };
+}
+
+/** An owner reference to the live Deployment (not the controller: the Deployment's own controllers ignore it). */
+function ownerReference(owner: { readonly name: string; readonly uid: string }): V1OwnerReference {
+  return { apiVersion: 'apps/v1', kind: 'Deployment', name: owner.name, uid: owner.uid, controller: false, blockOwnerDeletion: false };
+}
+
 /** The HTTPRoute of a service. */
 export function httpRoute(s: RouteSpec): Record<string, unknown> & { spec: Record<string, unknown> } {
   const filters = s.mirror && s.mirror.rate > 0 ? [mirrorFilter(s.mirror.service, s.mirror.port, s.mirror.rate)] : [];
   return {
     apiVersion: `${GATEWAY_API.group}/${GATEWAY_API.version}`,
     kind: 'HTTPRoute',
-    metadata: {
-      name: s.name,
-      namespace: s.namespace,
-      labels: { [LABEL.managedBy]: 'shadowscale' },
-      ...(s.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: s.owner.name, uid: s.owner.uid, controller: false, blockOwnerDeletion: false }] } : {}),
-    },
+    metadata: routeMetadata(s),
     spec: {
       parentRefs: s.parentRefs.map((p) => ({ group: GATEWAY_API.group, kind: 'Gateway', name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), ...(p.sectionName ? { sectionName: p.sectionName } : {}) })),
       ...(s.hostnames && s.hostnames.length > 0 ? { hostnames: [...s.hostnames] } : {}),
@@ -81,7 +91,7 @@ export function shadowService(o: { readonly name: string; readonly namespace: st
       name: o.name,
       namespace: o.namespace,
       labels: { [LABEL.managedBy]: 'shadowscale', [LABEL.service]: o.service, [LABEL.role]: 'shadow' },
-      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: o.owner.name, uid: o.owner.uid, controller: false, blockOwnerDeletion: false }] } : {}),
+      ...(o.owner ? { ownerReferences: [ownerReference(o.owner)] } : {}),
     },
     spec: { selector: { [LABEL.service]: o.service, [LABEL.role]: 'shadow' }, ports: [{ name: 'http', port: o.port, targetPort: o.targetPort, protocol: 'TCP' }] },
   };
@@ -142,12 +152,7 @@ export function virtualService(s: RouteSpec): Record<string, unknown> & { spec: 
   return {
     apiVersion: `${ISTIO.group}/${ISTIO.version}`,
     kind: 'VirtualService',
-    metadata: {
-      name: s.name,
-      namespace: s.namespace,
-      labels: { [LABEL.managedBy]: 'shadowscale' },
-      ...(s.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: s.owner.name, uid: s.owner.uid, controller: false, blockOwnerDeletion: false }] } : {}),
-    },
+    metadata: routeMetadata(s),
     spec: {
       hosts,
       ...(s.parentRefs.length > 0 ? { gateways: s.parentRefs.map((p) => (p.namespace ? `${p.namespace}/${p.name}` : p.name)) } : {}),
