@@ -27,6 +27,7 @@ import { ApiException, AppsV1Api, CoreV1Api, makeInformer, PatchStrategy, setHea
 import { randomBytes } from 'node:crypto';
 import type { InstanceEvent } from '../local.js';
 import { matches, ProviderError, type Instance, type InstanceSpec, type ListFilter, type PoolKind, type Provider } from '../provider.js';
+import { pauseAfterConflict, retryConflict } from './conflict.js';
 import { ANNOTATION, deploymentOfPod, groupDeployment, groupDeploymentName, isLiveBase, LABEL, labelValueOk, podState, releasePatch, type Group, type TypeShape, type VersionShape } from './shapes.js';
 
 export interface KubernetesService {
@@ -55,8 +56,8 @@ export interface KubernetesProviderOptions {
   readonly graceSeconds?: number;
   /** How long a create waits for a pod to claim (default 60 s). */
   readonly claimTimeoutMs?: number;
-  /** Conditional writes retried this many times on conflicts (default 20), after a short random pause each. */
-  readonly conflictRetries?: number;
+  /** How long conditional writes keep retrying conflicts (default 30 s), pausing with jittered backoff. */
+  readonly conflictBudgetMs?: number;
   /** Who reports the Events (this replica). */
   readonly identity?: string;
   readonly beforeStop?: (i: Instance) => Promise<void>;
@@ -342,7 +343,7 @@ export class KubernetesProvider implements Provider {
 
   /** Change a group's replicas by `delta`, conditionally on the Scale's resourceVersion, retried on conflicts. */
   private async scaleBy(deployment: string, delta: number): Promise<V1Scale> {
-    const retries = this.o.conflictRetries ?? 20;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       let scale: V1Scale;
       try {
@@ -350,12 +351,12 @@ export class KubernetesProvider implements Provider {
         const replicas = Math.max(0, (scale.spec?.replicas ?? 0) + delta);
         return await this.apps.replaceNamespacedDeploymentScale({ name: deployment, namespace: this.o.namespace, body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: deployment, namespace: this.o.namespace, resourceVersion: scale.metadata?.resourceVersion }, spec: { replicas } } });
       } catch (e) {
-        if (statusOf(e) === 409 && attempt < retries) {
-          // Another writer changed it between the read and the write: read again after a short random pause.
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * Math.min(attempt + 1, 5)));
+        if (statusOf(e) === 409 && !this.closed && retryConflict(Date.now() - started, this.o.conflictBudgetMs)) {
+          // Another writer changed it between the read and the write: read again after a jittered pause.
+          await pauseAfterConflict(attempt);
           continue;
         }
-        throw providerError(e, `scale Deployment "${deployment}" by ${delta > 0 ? '+' : ''}${delta}`);
+        throw providerError(e, `scale Deployment "${deployment}" by ${delta > 0 ? '+' : ''}${delta}${statusOf(e) === 409 ? ` (conflicts for ${Math.round((Date.now() - started) / 1000)} s, ${attempt + 1} attempts)` : ''}`);
       }
     }
   }
@@ -528,6 +529,7 @@ export class KubernetesProvider implements Provider {
       await this.locked(deployment, async () => {
         const selector = this.live(i.service).spec?.selector.matchLabels ?? {};
         let current: V1Pod | undefined = pod;
+        const started = Date.now();
         for (let attempt = 0; current && current.metadata?.labels?.[LABEL.released] === undefined; attempt++) {
           try {
             const body = releasePatch(current, selector);
@@ -538,7 +540,8 @@ export class KubernetesProvider implements Provider {
           } catch (e) {
             const code = statusOf(e);
             if (code === 404) return; // gone meanwhile: its ReplicaSet replaces it, a pod no one holds
-            if (code !== 409 || attempt >= (this.o.conflictRetries ?? 20)) throw providerError(e, `release pod "${name}" of ${i.id}`);
+            if (code !== 409 || !retryConflict(Date.now() - started, this.o.conflictBudgetMs)) throw providerError(e, `release pod "${name}" of ${i.id}`);
+            await pauseAfterConflict(attempt);
             current = await this.core.readNamespacedPod({ name, namespace: this.o.namespace }).catch(() => undefined);
           }
         }

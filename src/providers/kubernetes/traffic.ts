@@ -7,6 +7,7 @@
 // overwritten). Errors are the Provider contract's (providerError).
 import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject, type ListWatch } from '@kubernetes/client-node';
 import { ProviderError } from '../provider.js';
+import { CONFLICT_BUDGET_MS, pauseAfterConflict, retryConflict } from './conflict.js';
 import { providerError } from './provider.js';
 import { GATEWAY_API, httpRoute, ISTIO, routeSays, shadowService, virtualService, virtualServiceSays, type RouteBackend, type RouteSpec } from './route.js';
 
@@ -70,7 +71,7 @@ export class RouteTraffic implements RouteWriter {
     private readonly kc: KubeConfig,
     private readonly namespace: string,
     private readonly services: Readonly<Record<string, ServiceTraffic>>,
-    private readonly conflictRetries = 20,
+    private readonly conflictBudgetMs = CONFLICT_BUDGET_MS,
     flavour: keyof typeof FLAVOURS = 'gateway-api',
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -145,6 +146,7 @@ export class RouteTraffic implements RouteWriter {
     const name = (want.metadata as { name: string }).name;
     if (state.mirrorRate > 0) await this.ensureShadowService(service);
     const ref = { group: this.flavour.api.group, version: this.flavour.api.version, namespace: this.namespace, plural: this.flavour.api.plural, name };
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       let existing: { metadata?: { resourceVersion?: string }; spec?: Record<string, unknown> } | undefined;
       // The cache first; after a conflict (the cache is behind another writer), the API.
@@ -163,8 +165,8 @@ export class RouteTraffic implements RouteWriter {
         this.writes++;
         return true;
       } catch (e) {
-        if (statusOf(e) === 409 && attempt < this.conflictRetries) {
-          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * Math.min(attempt + 1, 5)));
+        if (statusOf(e) === 409 && retryConflict(Date.now() - started, this.conflictBudgetMs)) {
+          await pauseAfterConflict(attempt);
           continue;
         }
         throw providerError(e, `${existing ? 'update' : 'create'} ${this.flavour.kind} "${name}"`);
@@ -175,14 +177,14 @@ export class RouteTraffic implements RouteWriter {
 
 /** The Gateway API's HTTPRoute writer (`traffic: gateway-api`). */
 export class GatewayApiTraffic extends RouteTraffic {
-  constructor(kc: KubeConfig, namespace: string, services: Readonly<Record<string, ServiceTraffic>>, conflictRetries = 20) {
-    super(kc, namespace, services, conflictRetries, 'gateway-api');
+  constructor(kc: KubeConfig, namespace: string, services: Readonly<Record<string, ServiceTraffic>>, conflictBudgetMs = CONFLICT_BUDGET_MS) {
+    super(kc, namespace, services, conflictBudgetMs, 'gateway-api');
   }
 }
 
 /** Istio's VirtualService writer (`traffic: istio`). */
 export class IstioTraffic extends RouteTraffic {
-  constructor(kc: KubeConfig, namespace: string, services: Readonly<Record<string, ServiceTraffic>>, conflictRetries = 20) {
-    super(kc, namespace, services, conflictRetries, 'istio');
+  constructor(kc: KubeConfig, namespace: string, services: Readonly<Record<string, ServiceTraffic>>, conflictBudgetMs = CONFLICT_BUDGET_MS) {
+    super(kc, namespace, services, conflictBudgetMs, 'istio');
   }
 }
