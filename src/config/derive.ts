@@ -97,6 +97,7 @@ export function predictiveStrategy(m: ServiceModel): Strategy {
       calibrationSeconds: sc.predictive.calibrationSeconds,
       adaptRate: sc.predictive.adaptRate,
       coldMargin: sc.predictive.coldMargin,
+      scaleInHoldLeads: sc.predictive.scaleInHoldLeads,
     });
   }
   return new PredictiveStrategy({

@@ -116,6 +116,7 @@ const scaling = z.strictObject({
       calibrationSeconds: duration(30 * 86400, 's').default(2 * 86400).describe('policy slo: how long prediction errors are kept for calibration'),
       adaptRate: nonNegative().default(0.0005).describe('policy slo: how fast the risk follows the error budget: a good minute multiplies it by e^rate, a violated one divides it by about e^(rate / budget)'),
       coldMargin: nonNegative().default(0.3).describe('policy slo: margin over the observed rate until enough errors are known'),
+      scaleInHoldLeads: num('a number between 0 and 10').min(0, expect('a number between 0 and 10')).max(10, expect('a number between 0 and 10')).default(1).describe('policy slo: a scale-in goes no lower than the counts asked for over this many lead times (1: the restart cost, the break-even of keeping an idle instance)'),
     })
     .prefault({}),
   hybrid: z

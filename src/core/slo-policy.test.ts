@@ -16,6 +16,7 @@ const settings = (o: Partial<SloPolicySettings> = {}): SloPolicySettings => ({
   calibrationSeconds: 86_400,
   adaptRate: 0.0005,
   coldMargin: 0.3,
+  scaleInHoldLeads: 1,
   ...o,
 });
 const obs = (o: Partial<Observation>): Observation => ({ now: 0, current: 4, ready: 4, utilization: 0.5, demandRps: 300, metricsFresh: true, ...o });
@@ -143,7 +144,7 @@ describe('SloPolicyStrategy', () => {
     // 5 minutes in: the window [now, now + 135 s] reaches the jump at 7 minutes: 400 req/s must be covered.
     assert.ok(early.desired >= 4, JSON.stringify(early.numbers));
   });
-  it('a scale-in goes no lower than the counts of the hold window (a lead time at the highest risk)', () => {
+  it('a scale-in goes no lower than the counts of the hold window (one lead time by default)', () => {
     const st = new SloPolicyStrategy(settings(), 0.3);
     assert.equal(st.holdSeconds(), 120);
     st.decide(obs({ now: 0, demandRps: 900, current: 12 }));
@@ -152,13 +153,21 @@ describe('SloPolicyStrategy', () => {
     const after = st.decide(obs({ now: 200, demandRps: 100, current: 12 }));
     assert.ok(after.desired < 12, `after the lead time the drop acts: ${after.desired}`);
   });
-  it('the hold grows to three lead times as the risk falls to its floor (the budget under pressure)', () => {
-    const rows: [risk: number, hold: number][] = [
-      [0.3, 120],
-      [0.0005, 360],
-      [Math.sqrt(0.3 * 0.0005), 240],
+  it('the hold is scaleInHoldLeads lead times, whatever the risk', () => {
+    const rows: [leads: number, risk: number, hold: number, heldAt60: boolean][] = [
+      [0, 0.01, 0, false],
+      [0.25, 0.01, 30, false],
+      [1, 0.3, 120, true],
+      [1, 0.0005, 120, true],
+      [3, 0.01, 360, true],
     ];
-    for (const [risk, hold] of rows) assert.ok(Math.abs(new SloPolicyStrategy(settings(), risk).holdSeconds() - hold) < 1e-9, `risk ${risk}`);
+    for (const [leads, risk, hold, heldAt60] of rows) {
+      const st = new SloPolicyStrategy(settings({ scaleInHoldLeads: leads }), risk);
+      assert.equal(st.holdSeconds(), hold, `leads ${leads}`);
+      st.decide(obs({ now: 0, demandRps: 900, current: 12 }));
+      const d = st.decide(obs({ now: 60, demandRps: 100, current: 12 }));
+      assert.equal(d.desired === 12 && d.reason === 'scale_in_stabilization', heldAt60, `leads ${leads}: ${d.desired} ${d.reason}`);
+    }
   });
   it('uses a forecast that predicts a ramp: the seasonal predictors win over persistence', () => {
     const st = new SloPolicyStrategy(settings());

@@ -21,9 +21,9 @@
 //    every minute judged against the SLO multiplies it by exp(rate x (1 - violated / budget)), so a
 //    violation divides it by about e^(rate / budget) and a budget left unspent lets it grow. It stays
 //    within [0.0005, 0.3]: never the extreme tail of the errors (whose cost has no bound), never a coin flip.
-// 6. A scale-in goes only as low as the counts asked for over a hold window: one lead time (a removed
-//    instance costs a restart if needed again), longer while the budget is under pressure (the risk low),
-//    up to three lead times.
+// 6. A scale-in goes only as low as the counts asked for over a hold window of one lead time by default
+//    (`scaleInHoldLeads`): a removed instance costs a restart if it is needed again, so an idle one is kept
+//    as long as a restart would bill (the break-even rule), and noise in the bound cannot make the pool flap.
 // 7. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
 //    on) and the last run's risk restored, so a restarted control plane does not calibrate from nothing.
 
@@ -46,6 +46,8 @@ export interface SloPolicySettings extends PoolBounds {
   readonly adaptRate: number;
   /** Margin over the observed rate while fewer than `minSamples` errors are known. */
   readonly coldMargin: number;
+  /** Step 6: the scale-in hold, in lead times. */
+  readonly scaleInHoldLeads: number;
 }
 
 /** Resolved errors a predictor needs before its quantile is trusted. */
@@ -58,8 +60,6 @@ const INITIAL_RISK = 0.01;
 const PINBALL_TAU = 0.99;
 /** The long recent peak looks back this many (lead + period) windows (step 2). */
 const LONG_PEAK_LEADS = 4;
-/** The scale-in hold reaches this many lead times when the risk is at its floor (step 6). */
-const HOLD_MAX_LEADS = 3;
 
 // ---------------------------------------------------------------------------------------------
 // A sliding-window histogram of errors: counts per bin in a Fenwick tree, so adding, expiring and
@@ -353,10 +353,9 @@ export class SloPolicyStrategy implements Strategy {
     return replayed;
   }
 
-  /** Step 6: one lead time at the highest risk, up to three as the risk falls to its floor. */
+  /** Step 6: the hold, `scaleInHoldLeads` lead times (one by default: the restart cost). */
   holdSeconds(): number {
-    const pressure = Math.log(RISK_MAX / this.calibrator.risk) / Math.log(RISK_MAX / RISK_MIN);
-    return this.s.leadTimeSeconds * (1 + (HOLD_MAX_LEADS - 1) * pressure);
+    return this.s.leadTimeSeconds * this.s.scaleInHoldLeads;
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {
@@ -430,7 +429,7 @@ export class SloPolicyStrategy implements Strategy {
     const hold = this.holdSeconds();
     numbers.holdSeconds = hold;
     this.recent.push({ at: obs.now, count: desired });
-    while ((this.recent[0] as { at: number }).at < obs.now - s.leadTimeSeconds * HOLD_MAX_LEADS) this.recent.shift();
+    while ((this.recent[0] as { at: number }).at < obs.now - hold) this.recent.shift();
     if (desired < obs.current) {
       let held = desired;
       for (const r of this.recent) if (r.at >= obs.now - hold) held = Math.max(held, r.count);
