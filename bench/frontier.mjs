@@ -2,7 +2,9 @@
 // (the SLO policy's attainment target swept) on every shared series: `shadowscale backtest --sweep
 // --json --chart` per series, two at a time. Writes bench/results/frontier.md and one SVG chart per
 // series under bench/results/frontier/.
-// Usage: npm run bench:frontier -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING]
+// Usage: npm run bench:frontier -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING[,SUBSTRING...]]
+//        [--set PATH=VALUE[,PATH=VALUE...]]   (settings for every run, as `backtest --set`: a variant of the
+//        policy compared on the same series, e.g. --set services[0].scaling.predictive.scaleInHoldLeads=0)
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -16,17 +18,20 @@ const traces = a.traces ?? '../shared/traces';
 const peak = Number(a['peak-rps'] ?? 2000);
 const out = a.out ?? 'bench/results/frontier.md';
 const chartDir = join(dirname(out), 'frontier');
+const only = typeof a.only === 'string' ? a.only.split(',') : [];
+const sets = typeof a.set === 'string' ? a.set.split(',') : [];
 mkdirSync(chartDir, { recursive: true });
 
 const slug = (s) => s.replace(/\.csv/g, '').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase();
 
 const jobs = traceSeries(traces, ['hour'])
-  .filter((x) => !a.only || x.file.includes(a.only))
+  .filter((x) => only.length === 0 || only.some((o) => `${x.file} [${x.column}]`.includes(o)))
   .map(({ file, column, step, columns }) => {
     const name = `${relative(traces, file)}${columns > 1 ? ` [${column}]` : ''}`;
     const chart = join(chartDir, `${slug(name)}.svg`);
     const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean', '--chart', chart];
     if (step !== undefined) cli.push('--step', String(step));
+    for (const kv of sets) cli.push('--set', kv);
     return { name, chart, cli };
   });
 
@@ -63,6 +68,7 @@ const pct = (x) => `${(x * 100).toFixed(3)} %`;
 const rows = [];
 const at999 = { hvr: [], hvo: [], rvo: [], worst: { ratio: 0, name: '' }, missing: [] };
 const at995 = { hvr: [], hvo: [], rvo: [] };
+const actions = { hybrid: 0, reactive: 0 };
 let defaultMeets = 0;
 let counted = 0;
 const selfGap = [];
@@ -78,6 +84,8 @@ jobs.forEach((j, i) => {
   const c = r.report.costAtAttainment;
   const h = s.hybrid;
   if (h.sloAttainment >= 0.999) defaultMeets++;
+  actions.hybrid += h.scalingActions;
+  actions.reactive += s.reactive.scalingActions;
   // How far hybrid's default sits from its own frontier at the attainment it reached.
   const frontierH = r.report.frontier.hybrid;
   const onFrontier = costAt(frontierH, h.sloAttainment);
@@ -107,9 +115,9 @@ jobs.forEach((j, i) => {
 const yes = (ok) => (ok ? 'yes' : '**no**');
 const md = `# bench:frontier — cost at equal SLO attainment, reactive (HPA) against hybrid
 
-Command: \`npm run bench:frontier\` (bench/frontier.mjs; each series is \`shadowscale backtest --input FILE
+Command: \`npm run bench:frontier${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (bench/frontier.mjs; each series is \`shadowscale backtest --input FILE
 [--column C] [--step S] --duplicates mean --peak-rps ${peak} --strategy reactive,hybrid,oracle --sweep --json
---chart SVG\`)
+--chart SVG${sets.map((kv) => ` --set ${kv}`).join('')}\`)
 Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s for ${jobs.length} series (${cpus().length} at a time).
 
@@ -129,6 +137,7 @@ undominated runs); "-" where no setting reached it. Costs are divided by the ora
 | hybrid's default within 5 % of cost of its own frontier | geometric mean ${f3(geo(selfGap))}, worst ${f3(Math.max(...selfGap))}, ${selfGap.filter((x) => x > 1.05).length} of ${selfGap.length} above 1.05 | ${yes(Math.max(...selfGap) <= 1.05)} |
 
 At 99.5 %: hybrid / reactive geometric mean ${f3(geo(at995.hvr))} over ${at995.hvr.length} series; hybrid / oracle ${f3(geo(at995.hvo))}, reactive / oracle ${f3(geo(at995.rvo))}.
+Scaling actions at the default settings, summed over the series: hybrid ${actions.hybrid}, reactive ${actions.reactive}.
 ${at999.missing.length ? `\nNot reached at 99.9 % by any setting: ${at999.missing.join('; ')}.\n` : ''}
 ## Every series
 
