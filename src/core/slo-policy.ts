@@ -432,7 +432,7 @@ export class SloPolicyStrategy implements Strategy {
     while ((this.recent[0] as { at: number }).at < obs.now - hold) this.recent.shift();
     if (desired < obs.current) {
       let held = desired;
-      for (const r of this.recent) if (r.at >= obs.now - hold) held = Math.max(held, r.count);
+      for (const r of this.recent) held = Math.max(held, r.count);
       held = Math.min(held, obs.current);
       if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
     }
