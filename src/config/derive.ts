@@ -96,6 +96,8 @@ export function predictiveStrategy(m: ServiceModel): Strategy {
       attainment: aimedAttainment(m.service),
       calibrationSeconds: sc.predictive.calibrationSeconds,
       adaptRate: sc.predictive.adaptRate,
+      adaptDecaySeconds: sc.predictive.adaptDecaySeconds,
+      riskLevelExponent: sc.predictive.riskLevelExponent,
       coldMargin: sc.predictive.coldMargin,
       scaleInHoldLeads: sc.predictive.scaleInHoldLeads,
     });

@@ -680,7 +680,8 @@ export class ServiceLoop {
   /**
    * A strategy that learns online (the SLO policy) resumes too: the recorded live demand of the last
    * calibration window (raw samples: 6 h by default) is replayed through it, and the risk of the latest
-   * decision that carried one is restored. Without this, every restart calibrated from nothing with the
+   * decision that carried one is restored with the time it had adapted over (so the rate stays as slow as
+   * it had become). Without this, every restart calibrated from nothing with the
    * cold margin (docs/design/live-loop.md).
    */
   private warmStart(): void {
@@ -691,14 +692,17 @@ export class ServiceLoop {
       .series({ service: this.s.service, pool: 'live', metric: METRIC.liveRps, from: now - WARM_START_SECONDS * 1000, to: now, resolution: 1 })
       .filter((p) => Number.isFinite(p.mean))
       .map((p) => ({ at: p.ts / 1000, rps: p.mean }));
-    const risk = this.d.store
+    const last = this.d.store
       .decisions({ service: this.s.service, limit: 100 })
-      .map((r) => r.decision.numbers.risk)
-      .filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+      .map((r) => r.decision.numbers)
+      .filter((n) => typeof n.risk === 'number' && Number.isFinite(n.risk))
       .pop();
+    const risk = last?.risk;
     if (history.length === 0 && risk === undefined) return;
-    const replayed = strategy.warmStart(history, risk);
-    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${risk !== undefined ? `, risk ${risk.toPrecision(3)} restored` : ''}`, { replayed, ...(risk !== undefined ? { risk } : {}) });
+    const adaptedMinutes = typeof last?.adaptedMinutes === 'number' && Number.isFinite(last.adaptedMinutes) ? last.adaptedMinutes : undefined;
+    const replayed = strategy.warmStart(history, risk, adaptedMinutes);
+    const restored = risk !== undefined ? `, risk ${risk.toPrecision(3)} restored${adaptedMinutes !== undefined ? ` (adapted over ${Math.round(adaptedMinutes)} min)` : ''}` : '';
+    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${restored}`, { replayed, ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}) });
   }
 
   /**

@@ -15,6 +15,8 @@ const settings = (o: Partial<SloPolicySettings> = {}): SloPolicySettings => ({
   attainment: 0.999,
   calibrationSeconds: 86_400,
   adaptRate: 0.0005,
+  adaptDecaySeconds: 0,
+  riskLevelExponent: 0,
   coldMargin: 0.3,
   scaleInHoldLeads: 1,
   ...o,
@@ -66,6 +68,32 @@ describe('SloCalibrator: the risk follows the error budget', () => {
       assert.ok(Math.abs(c.risk - r.want) < 1e-12, `${c.risk} vs ${r.want}`);
     });
   }
+  const decay: { name: string; decaySeconds: number; minutes: number; restored?: number; want: number }[] = [
+    // adaptRate 0.0005; the full rate over the first 10 judged minutes, then sqrt(10 / minutes), never below a fifth.
+    { name: 'no decay (0): always adaptRate', decaySeconds: 0, minutes: 100_000, want: 0.0005 },
+    { name: 'within the decay time: adaptRate', decaySeconds: 600, minutes: 10, want: 0.0005 },
+    { name: 'four times the decay time: half', decaySeconds: 600, minutes: 40, want: 0.00025 },
+    { name: 'a hundred times: floored at a fifth', decaySeconds: 600, minutes: 1000, want: 0.0001 },
+    { name: 'a restart restores how long it had adapted', decaySeconds: 600, minutes: 0, restored: 90, want: 0.0005 * Math.sqrt(10 / 90) },
+  ];
+  for (const r of decay) {
+    it(`the rate decays: ${r.name}`, () => {
+      const c = new SloCalibrator(settings({ adaptRate: 0.0005, adaptDecaySeconds: r.decaySeconds }), 0.01);
+      if (r.restored !== undefined) c.restoreRisk(0.01, r.restored);
+      c.observeSlo(0, 0);
+      for (let m = 1; m <= r.minutes; m++) c.observeSlo(m, 0);
+      assert.equal(c.adaptedMinutes, r.minutes + (r.restored ?? 0));
+      assert.ok(Math.abs(c.adaptRateNow() - r.want) < 1e-15, `${c.adaptRateNow()} vs ${r.want}`);
+    });
+  }
+  it('a decayed rate moves the risk less: one violated minute after 1000 minutes divides it by e^(0.0001 x 999), not e^(0.0005 x 999)', () => {
+    const c = new SloCalibrator(settings({ adaptRate: 0.0005, adaptDecaySeconds: 600 }), 0.01);
+    c.observeSlo(0, 0);
+    for (let m = 1; m <= 999; m++) c.observeSlo(m, 0);
+    const before = c.risk;
+    c.observeSlo(1000, 1);
+    assert.ok(Math.abs(c.risk - before * Math.exp(0.0001 * (1 - 1000))) < 1e-12, `${c.risk}`);
+  });
   it('absent counters (nothing judges the SLO) leave the risk alone; a counter reset is not a violation', () => {
     const c = new SloCalibrator(settings(), 0.01);
     c.observeSlo(undefined, undefined);
@@ -76,6 +104,35 @@ describe('SloCalibrator: the risk follows the error budget', () => {
 });
 
 describe('SloPolicyStrategy', () => {
+  describe('the risk taken follows the level (riskLevelExponent)', () => {
+    // A day at 100 req/s sets the mean; the budget's risk starts at 0.01.
+    const rows: { name: string; exponent: number; predicted: number; want: number }[] = [
+      { name: 'exponent 0: the budget\'s risk at every level', exponent: 0, predicted: 400, want: 0.01 },
+      { name: 'at the mean: the budget\'s risk', exponent: -0.5, predicted: 100, want: 0.01 },
+      { name: 'four times the mean, exponent -0.5: half the risk', exponent: -0.5, predicted: 400, want: 0.005 },
+      { name: 'a quarter of the mean, exponent -0.5: twice the risk', exponent: -0.5, predicted: 25, want: 0.02 },
+      { name: 'exponent +1, twice the mean: twice the risk', exponent: 1, predicted: 200, want: 0.02 },
+      { name: 'far above the mean: floored at 0.0005', exponent: -1, predicted: 1e6, want: 0.0005 },
+      { name: 'far below: the level counts from the floor rate (a twentieth of an instance, 5 req/s)', exponent: -1, predicted: 1, want: 0.2 },
+      { name: 'capped at 0.3', exponent: -2, predicted: 10, want: 0.3 },
+    ];
+    for (const r of rows) {
+      it(r.name, () => {
+        const st = new SloPolicyStrategy(settings({ riskLevelExponent: r.exponent }), 0.01);
+        for (let t = 0; t <= 86_400; t += 15) st.decide(obs({ now: t, demandRps: 100 }));
+        assert.ok(Math.abs(st.riskFor(r.predicted) - r.want) < 1e-9, `${st.riskFor(r.predicted)} vs ${r.want}`);
+      });
+    }
+    it('the mean follows the demand over about a day: a step from 100 to 300 req/s is 1 - 1/e of the way after a day', () => {
+      const st = new SloPolicyStrategy(settings({ riskLevelExponent: -1 }), 0.01);
+      for (let t = 0; t <= 86_400; t += 15) st.decide(obs({ now: t, demandRps: 100 }));
+      let d = st.decide(obs({ now: 86_415, demandRps: 300 }));
+      for (let t = 86_430; t <= 2 * 86_400; t += 15) d = st.decide(obs({ now: t, demandRps: 300 }));
+      const mean = d.numbers.meanRps as number;
+      assert.ok(Math.abs(mean - (300 - 200 * Math.exp(-1))) < 1, String(mean));
+      assert.ok(d.numbers.riskTaken !== undefined && Math.abs((d.numbers.riskTaken as number) - st.calibrator.risk * (mean / (d.numbers.predictedRps as number))) < 1e-9, JSON.stringify(d.numbers));
+    });
+  });
   it('asks for the observed rate plus the cold margin until errors are known (slo_calibrating)', () => {
     const d = new SloPolicyStrategy(settings()).decide(obs({ demandRps: 300 }));
     assert.equal(d.reason, 'slo_calibrating');

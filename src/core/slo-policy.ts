@@ -21,11 +21,18 @@
 //    every minute judged against the SLO multiplies it by exp(rate x (1 - violated / budget)), so a
 //    violation divides it by about e^(rate / budget) and a budget left unspent lets it grow. It stays
 //    within [0.0005, 0.3]: never the extreme tail of the errors (whose cost has no bound), never a coin flip.
+//    The rate is `adaptRate` over the first `adaptDecaySeconds` judged, then falls as the square root of
+//    the time judged (to a fifth): quick to find the risk, then steady (every swing of the risk costs,
+//    since capacity grows faster than linearly as the risk falls).
+//    The risk taken at a decision is that risk times (prediction / the day's mean demand)^riskLevelExponent:
+//    errors are larger while the demand is above its mean (bursts cluster), so one pooled quantile
+//    under-covers the high windows and over-covers the low ones; a negative exponent evens them out.
 // 6. A scale-in goes only as low as the counts asked for over a hold window of one lead time by default
 //    (`scaleInHoldLeads`): a removed instance costs a restart if it is needed again, so an idle one is kept
 //    as long as a restart would bill (the break-even rule), and noise in the bound cannot make the pool flap.
 // 7. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
-//    on) and the last run's risk restored, so a restarted control plane does not calibrate from nothing.
+//    on) and the last run's risk restored with the time it had adapted, so a restarted control plane does
+//    not calibrate from nothing.
 
 import { instancesFor } from './capacity.js';
 import type { Forecast } from './forecast.js';
@@ -44,6 +51,10 @@ export interface SloPolicySettings extends PoolBounds {
   readonly calibrationSeconds: number;
   /** Log-step of the risk per judged minute (step 5): a good minute multiplies it by e^rate, a violated one divides it by about e^(rate / budget). */
   readonly adaptRate: number;
+  /** Step 5: judged time at the full `adaptRate`; after it the rate falls as the square root of the time judged (0: constant). */
+  readonly adaptDecaySeconds: number;
+  /** Step 5: the risk taken scales with (prediction / the day's mean demand) to this power. */
+  readonly riskLevelExponent: number;
   /** Margin over the observed rate while fewer than `minSamples` errors are known. */
   readonly coldMargin: number;
   /** Step 6: the scale-in hold, in lead times. */
@@ -56,6 +67,10 @@ const MIN_SAMPLES = 60;
 const RISK_MIN = 0.0005;
 const RISK_MAX = 0.3;
 const INITIAL_RISK = 0.01;
+/** The slowest the risk adapts, as a share of `adaptRate` (step 5). */
+const ADAPT_FLOOR = 0.2;
+/** The mean demand the risk level is relative to is averaged over about a day (step 5). */
+const LEVEL_MEAN_SECONDS = 86400;
 /** Predictors are compared by their pinball loss at this level (step 4). */
 const PINBALL_TAU = 0.99;
 /** The long recent peak looks back this many (lead + period) windows (step 2). */
@@ -164,6 +179,8 @@ export class SloCalibrator {
   private judged = Number.NaN;
   private violated = Number.NaN;
   private riskValue: number;
+  /** Minutes judged so far (or restored): how far the rate has decayed (step 5). */
+  private adapted = 0;
   private readonly lossWeight: number;
   readonly floorRps: number;
 
@@ -186,6 +203,18 @@ export class SloCalibrator {
     return this.riskValue;
   }
 
+  /** Minutes judged since the calibrator started (plus any restored on a restart). */
+  get adaptedMinutes(): number {
+    return this.adapted;
+  }
+
+  /** The risk's log-step per judged minute after `adapted` minutes (step 5). */
+  adaptRateNow(): number {
+    const d = this.s.adaptDecaySeconds / 60;
+    if (!(d > 0) || this.adapted <= d) return this.s.adaptRate;
+    return this.s.adaptRate * Math.max(ADAPT_FLOOR, Math.sqrt(d / this.adapted));
+  }
+
   samples(p: number, rising: boolean): number {
     return (this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram).count;
   }
@@ -197,7 +226,10 @@ export class SloCalibrator {
       const n = judged - this.judged;
       const v = violated - this.violated;
       const budget = 1 - this.s.attainment;
-      if (n > 0) this.riskValue = clampRisk(this.riskValue * Math.exp(this.s.adaptRate * (n - v / budget)));
+      if (n > 0) {
+        this.adapted += n;
+        this.riskValue = clampRisk(this.riskValue * Math.exp(this.adaptRateNow() * (n - v / budget)));
+      }
     }
     this.judged = judged;
     this.violated = violated;
@@ -271,9 +303,10 @@ export class SloCalibrator {
     return this.scored[p] ? (this.loss[p] as number) : Number.NaN;
   }
 
-  /** A restart resumes the risk the last run had reached (clamped like any other). */
-  restoreRisk(risk: number): void {
+  /** A restart resumes the risk the last run had reached (clamped like any other) and how long it had adapted. */
+  restoreRisk(risk: number, adaptedMinutes?: number): void {
     if (Number.isFinite(risk) && risk > 0) this.riskValue = clampRisk(risk);
+    if (adaptedMinutes !== undefined && Number.isFinite(adaptedMinutes) && adaptedMinutes > 0) this.adapted = adaptedMinutes;
   }
 
   /** Remember a decision's predictions, to score them once their window has passed. */
@@ -321,6 +354,9 @@ export class SloPolicyStrategy implements Strategy {
   private seen: { at: number; rps: number }[] = [];
   /** Recent counts asked for (time, count), over the longest hold. */
   private recent: { at: number; count: number }[] = [];
+  /** The observed demand's exponentially weighted mean over about a day (step 5's level). */
+  private meanRps = Number.NaN;
+  private meanAt = Number.NaN;
 
   constructor(settings: SloPolicySettings, initialRisk?: number) {
     this.s = settings;
@@ -339,7 +375,7 @@ export class SloPolicyStrategy implements Strategy {
    * the risk the last run had reached is restored and the scale-in hold starts afresh. Returns the points
    * replayed.
    */
-  warmStart(history: readonly DemandPoint[], risk?: number): number {
+  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number): number {
     let replayed = 0;
     let last = Number.NEGATIVE_INFINITY;
     for (const h of history) {
@@ -349,8 +385,17 @@ export class SloPolicyStrategy implements Strategy {
       replayed++;
     }
     this.recent = [];
-    if (risk !== undefined) this.calibrator.restoreRisk(risk);
+    if (risk !== undefined) this.calibrator.restoreRisk(risk, adaptedMinutes);
     return replayed;
+  }
+
+  /** Step 5: the risk taken for a prediction, the budget's risk scaled by the prediction's level against the day's mean. */
+  riskFor(predicted: number): number {
+    const e = this.s.riskLevelExponent;
+    const r = this.calibrator.risk;
+    const floor = this.calibrator.floorRps;
+    if (e === 0 || !(this.meanRps > floor)) return r;
+    return clampRisk(r * Math.pow(Math.max(predicted, floor) / this.meanRps, e));
   }
 
   /** Step 6: the hold, `scaleInHoldLeads` lead times (one by default: the restart cost). */
@@ -365,11 +410,14 @@ export class SloPolicyStrategy implements Strategy {
     c.observeSlo(obs.sloJudged, obs.sloViolated);
     c.observeDemand(obs.now, obs.metricsFresh ? obs.demandRps : Number.NaN);
     if (!obs.metricsFresh || !Number.isFinite(obs.demandRps)) {
-      return { ...base, desired: obs.current, reason: 'missing_metrics_hold', numbers: { risk: c.risk } };
+      return { ...base, desired: obs.current, reason: 'missing_metrics_hold', numbers: { risk: c.risk, adaptedMinutes: c.adaptedMinutes } };
     }
     // Steps 1-2.
     const end = obs.now + s.leadTimeSeconds + s.periodSeconds;
     const rps = obs.demandRps;
+    const w = Number.isFinite(this.meanAt) ? Math.min(1, Math.max(0, obs.now - this.meanAt) / LEVEL_MEAN_SECONDS) : 1;
+    this.meanRps = Number.isFinite(this.meanRps) ? this.meanRps + w * (rps - this.meanRps) : rps;
+    this.meanAt = obs.now;
     const points = new Float64Array(PREDICTORS.length).fill(Number.NaN);
     points[0] = rps;
     const short = s.leadTimeSeconds + s.periodSeconds;
@@ -403,9 +451,11 @@ export class SloPolicyStrategy implements Strategy {
     const best = c.best(points, rising);
     let demand: number;
     let reason: Reason;
-    const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
+    const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, adaptedMinutes: c.adaptedMinutes, meanRps: this.meanRps, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
     if (best >= 0) {
-      const q = c.bound(best, points[best] as number, rising);
+      const taken = this.riskFor(points[best] as number);
+      const q = c.bound(best, points[best] as number, rising, taken);
+      numbers.riskTaken = taken;
       demand = q.bound;
       reason = 'slo_forecast';
       numbers.predictor = best;

@@ -73,6 +73,7 @@ export function tuneStages(strategy: SweptStrategy, service: ServiceConfig, targ
     { path: 'scaling.predictive.targetAttainment', values: [...new Set(aims)] },
     { path: 'scaling.predictive.adaptRate', values: [0.0001, 0.0002, 0.0005, 0.001, 0.002] },
     { path: 'scaling.predictive.scaleInHoldLeads', values: [0, 0.5, 1, 2, 3] },
+    { path: 'scaling.predictive.riskLevelExponent', values: [-1.5, -1, -0.5, 0, 0.5] },
   ];
   if (strategy === 'hybrid') stages.push({ path: 'scaling.hybrid.reactiveTargetUtilization', values: ['auto', 0.6, 0.7, 0.75, 0.9] });
   return stages;
