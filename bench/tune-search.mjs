@@ -80,6 +80,9 @@ if (a.job !== undefined) {
     return r.cost / p.oracleCost + (r.sloAttainment < target ? (10 * (target - r.sloAttainment)) / budget : 0);
   };
   const y0 = space.map((d) => 1 + (d.start - d.lo) / (d.hi - d.lo));
+  // fmin 0.0.4's shrink step assigns an undeclared loop variable `i`, which throws under its own
+  // 'use strict'; a global of that name lets the assignment through.
+  globalThis.i = 0;
   try {
     globalThis.fmin.nelderMead(objective, y0, { nonZeroDelta: 1.2, maxIterations: 10 * grid.runs });
   } catch (e) {
