@@ -9,7 +9,7 @@
 // Usage: npm run bench:tune-search -- [--traces DIR] [--peak-rps R] [--only SUBSTRING[,SUBSTRING...]] [--out FILE]
 //        (default series: six of the shared traces with different shapes; --only picks others)
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +21,8 @@ import { runWith } from '../dist/src/sim/sweep.js';
 import { loadTrace } from '../dist/src/sim/trace.js';
 import { tune } from '../dist/src/sim/tune.js';
 import { args, machine, table, traceSeries } from './lib.mjs';
+
+const fminVersion = JSON.parse(readFileSync(new URL('../node_modules/fmin/package.json', import.meta.url), 'utf8')).version;
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -133,7 +135,7 @@ const cell = (b) => (b ? `${b.ratio.toFixed(3)} (${(b.sloAttainment * 100).toFix
 const rows = [];
 const logs = [];
 results.forEach((r, i) => {
-  if (r.error) return rows.push([name(series[i]), `error: ${r.error}`, '', '', '', '']);
+  if (r.error) return rows.push([name(series[i]), `error: ${r.error}`, '', '', '']);
   const g = r.grid.best;
   const n = r.nelderMead.best;
   if (g && n) logs.push(Math.log(n.cost / g.cost));
@@ -148,7 +150,7 @@ Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s f
 
 Hybrid, target 99.9 % of minutes (the default \`slo.attainment\`), --peak-rps ${peak}. The grid is \`shadowscale tune\`:
 one stage per setting (the aim, adaptRate, the hold, the level exponent, the net's utilization), each from
-the best run so far. Nelder-Mead (fmin ${'0.0.4'}) searches the same five settings made continuous and scaled
+the best run so far. Nelder-Mead (fmin ${fminVersion}) searches the same five settings made continuous and scaled
 to [0, 1], minimising cost / oracle plus 10 per error budget missed, from the same start (the defaults), and
 stops after as many distinct replays as the grid made. Cells: the cheapest run that meets the target, cost /
 oracle (attainment).
