@@ -30,10 +30,12 @@ export const NO_HISTORY: ActionHistory = { lastUpAt: Number.NEGATIVE_INFINITY, l
 export function boundDecision(d: Decision, obs: Observation, b: ActionBounds, h: ActionHistory): Decision {
   let desired = d.desired;
   let reason: Reason = d.reason;
-  const numbers: Record<string, number> = { ...d.numbers };
+  // The strategy's desired count before the first bound changed it; the numbers are copied only
+  // when a bound applies (most decisions pass unchanged, and the simulator makes millions).
+  let unbounded = Number.NaN;
   const set = (value: number, why: Reason): void => {
     if (value !== desired) {
-      numbers.unbounded = numbers.unbounded ?? desired;
+      if (Number.isNaN(unbounded)) unbounded = desired;
       desired = value;
       reason = why;
     }
@@ -46,7 +48,7 @@ export function boundDecision(d: Decision, obs: Observation, b: ActionBounds, h:
   if (desired < b.minInstances) set(b.minInstances, 'min_instances');
   if (desired > b.maxInstances) set(b.maxInstances, 'max_instances');
   if (desired === d.desired) return d;
-  return { ...d, desired, reason, numbers };
+  return { ...d, desired, reason, numbers: { ...d.numbers, unbounded: d.numbers.unbounded ?? unbounded } };
 }
 
 export function recordAction(h: ActionHistory, now: number, from: number, to: number): ActionHistory {
