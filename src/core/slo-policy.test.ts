@@ -226,6 +226,39 @@ describe('SloPolicyStrategy', () => {
       assert.equal(d.desired === 12 && d.reason === 'scale_in_stabilization', heldAt60, `leads ${leads}: ${d.desired} ${d.reason}`);
     }
   });
+  describe('the trend predictors (step 2): the rise over the last window or period, carried to the window end', () => {
+    // Decisions every 15 s from t = 0 to `until` at rate(t); then trend(now = until, rate(until), span, 135).
+    const rows: { name: string; rate: (t: number) => number; until: number; span: number; want: number }[] = [
+      { name: 'a ramp of 2 req/s per second over the window (135 s): 400 + 2 x 135', rate: (t) => 100 + 2 * t, until: 150, span: 135, want: 670 },
+      { name: 'the same ramp over one period (15 s)', rate: (t) => 100 + 2 * t, until: 150, span: 15, want: 670 },
+      { name: 'the base is the last decision at least a span back: (400 - 100) / 150 s', rate: (t) => 100 + 2 * t, until: 150, span: 140, want: 400 + 2 * 135 },
+      { name: 'a rise in the last period only: over the window it is diluted', rate: (t) => (t < 150 ? 300 : 390), until: 150, span: 135, want: 390 + (90 / 135) * 135 },
+      { name: 'a rise in the last period only: over one period it is steep', rate: (t) => (t < 150 ? 300 : 390), until: 150, span: 15, want: 390 + 6 * 135 },
+      { name: 'a fall predicts the current rate (a trend never lowers the bound below now)', rate: (t) => 1000 - 2 * t, until: 150, span: 135, want: 700 },
+      { name: 'less history than the span: none', rate: () => 300, until: 60, span: 135, want: Number.NaN },
+    ];
+    for (const r of rows) {
+      it(r.name, () => {
+        const st = new SloPolicyStrategy(settings());
+        for (let t = 0; t <= r.until; t += 15) st.decide(obs({ now: t, demandRps: r.rate(t) }));
+        const got = st.trend(r.until, r.rate(r.until), r.span, 135);
+        if (Number.isNaN(r.want)) assert.ok(Number.isNaN(got), String(got));
+        else assert.ok(Math.abs(got - r.want) < 1e-9, `${got} vs ${r.want}`);
+      });
+    }
+    it('on a load that grows for minutes (no forecast), a trend predictor leads and the count covers the window end', () => {
+      const st = new SloPolicyStrategy(settings());
+      // Every 30 minutes: from 100 req/s, growth by e every 10 minutes, then back to 100. Persistence's
+      // relative error is the same at every level; the trend's is a fraction of it. 20 minutes in, mid-growth:
+      const rate = (t: number): number => 100 * Math.exp((t % 1800) / 600);
+      let d = st.decide(obs({ now: 0, demandRps: rate(0) }));
+      const now = 86_400 + 1200;
+      for (let t = 15; t < now; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+      const mid = st.decide(obs({ now, demandRps: rate(now), current: d.desired }));
+      assert.ok(mid.numbers.predictor === 5 || mid.numbers.predictor === 6, JSON.stringify(mid.numbers));
+      assert.ok(mid.desired >= Math.ceil(rate(now + 135) / 100), JSON.stringify(mid.numbers));
+    });
+  });
   it('uses a forecast that predicts a ramp: the seasonal predictors win over persistence', () => {
     const st = new SloPolicyStrategy(settings());
     // Demand ramps every hour from 100 to 1000 over 10 minutes; the forecast knows the shape.

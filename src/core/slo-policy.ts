@@ -9,7 +9,9 @@
 //    window (the restart cost) stays below the current capacity: the forecast decides when a drop lasts.
 // 2. Point predictions of that window's peak: persistence (the observed rate), the recent peaks (the
 //    largest rate observed over the last L + P, and over four times that: bursts come in clusters), the
-//    forecast's mean peak, and the observed rate carried along the forecast's seasonal shape.
+//    forecast's mean peak, the observed rate carried along the forecast's seasonal shape, and the trends
+//    (the rise of the observed rate over the last L + P, and over the last period, carried on to the
+//    window's end; a fall predicts the current rate).
 // 3. Conformal calibration: each prediction is scored once its window has passed, as the log-ratio of
 //    the observed peak to the prediction and as their difference, kept in sliding histograms (two days)
 //    per predictor and per direction of the forecast (rising or falling). The bound is the smaller of the
@@ -150,7 +152,7 @@ export class SlidingHistogram {
 
 // ---------------------------------------------------------------------------------------------
 
-export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long'] as const;
+export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long', 'trend', 'trend-short'] as const;
 export type PredictorName = (typeof PREDICTORS)[number];
 
 interface Pending {
@@ -398,6 +400,22 @@ export class SloPolicyStrategy implements Strategy {
     return clampRisk(r * Math.pow(Math.max(predicted, floor) / this.meanRps, e));
   }
 
+  /**
+   * Step 2's trend: the observed rate plus its rise per second since the last decision at least `span`
+   * seconds back, over `horizon` seconds (NaN when no decision is that old). A fall gives the rate itself:
+   * the window's peak is never below now.
+   */
+  trend(now: number, rps: number, span: number, horizon: number): number {
+    let baseAt = Number.NaN;
+    let baseRps = Number.NaN;
+    for (const x of this.seen) {
+      if (x.at > now - span) break;
+      baseAt = x.at;
+      baseRps = x.rps;
+    }
+    return Number.isFinite(baseRps) && now > baseAt ? rps + (Math.max(0, rps - baseRps) / (now - baseAt)) * horizon : Number.NaN;
+  }
+
   /** Step 6: the hold, `scaleInHoldLeads` lead times (one by default: the restart cost). */
   holdSeconds(): number {
     return this.s.leadTimeSeconds * this.s.scaleInHoldLeads;
@@ -432,6 +450,9 @@ export class SloPolicyStrategy implements Strategy {
     }
     points[3] = peakShort;
     points[4] = peakLong;
+    // Step 2's trends: the rise over the last window, and over the last period, carried on to the window's end.
+    points[5] = this.trend(obs.now, rps, short, short);
+    points[6] = this.trend(obs.now, rps, s.periodSeconds, short);
     let rising = Number.isFinite(previous) ? rps > previous : false;
     if (forecast) {
       const now = forecastAt(forecast, obs.now);
