@@ -472,25 +472,33 @@ export class SloPolicyStrategy implements Strategy {
     const best = c.best(points, rising);
     let demand: number;
     let reason: Reason;
-    let taken = Number.NaN;
-    let quantile = Number.NaN;
+    const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, adaptedMinutes: c.adaptedMinutes, meanRps: this.meanRps, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
     if (best >= 0) {
-      taken = this.riskFor(points[best] as number);
+      const taken = this.riskFor(points[best] as number);
       const q = c.bound(best, points[best] as number, rising, taken);
+      numbers.riskTaken = taken;
       demand = q.bound;
-      quantile = q.quantile;
       reason = 'slo_forecast';
+      numbers.predictor = best;
+      numbers.predictedRps = points[best] as number;
+      numbers.boundRps = q.bound;
+      numbers.errorQuantile = q.quantile;
+      numbers.samples = c.samples(best, rising);
+      numbers.pinballLoss = c.lossOf(best);
     } else {
       demand = Math.max(rps, Number.isFinite(points[2] as number) ? (points[2] as number) : 0) * (1 + s.coldMargin);
       reason = 'slo_calibrating';
+      numbers.boundRps = demand;
     }
+    numbers.rising = rising ? 1 : 0;
     c.track(obs.now, end, rising, points);
     let desired = instancesFor(demand, s.perInstanceRps);
     if (desired < s.minInstances) [desired, reason] = [s.minInstances, 'min_instances'];
     if (desired > s.maxInstances) [desired, reason] = [s.maxInstances, 'max_instances'];
-    const recommended = desired;
+    numbers.recommended = desired;
     // Step 6: noise in the bound cannot make the pool flap, and a drop must have lasted the hold.
     const hold = this.holdSeconds();
+    numbers.holdSeconds = hold;
     this.recent.push({ at: obs.now, count: desired });
     while ((this.recent[0] as { at: number }).at < obs.now - hold) this.recent.shift();
     if (desired < obs.current) {
@@ -499,42 +507,6 @@ export class SloPolicyStrategy implements Strategy {
       held = Math.min(held, obs.current);
       if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
     }
-    // One literal per branch, so every decision's numbers have the same shape (the simulator makes
-    // millions of them).
-    const numbers: Record<string, number> =
-      best >= 0
-        ? {
-            observedRps: rps,
-            risk: c.risk,
-            adaptedMinutes: c.adaptedMinutes,
-            meanRps: this.meanRps,
-            windowEnd: end,
-            leadTimeSeconds: s.leadTimeSeconds,
-            perInstanceRps: s.perInstanceRps,
-            riskTaken: taken,
-            predictor: best,
-            predictedRps: points[best] as number,
-            boundRps: demand,
-            errorQuantile: quantile,
-            samples: c.samples(best, rising),
-            pinballLoss: c.lossOf(best),
-            rising: rising ? 1 : 0,
-            recommended,
-            holdSeconds: hold,
-          }
-        : {
-            observedRps: rps,
-            risk: c.risk,
-            adaptedMinutes: c.adaptedMinutes,
-            meanRps: this.meanRps,
-            windowEnd: end,
-            leadTimeSeconds: s.leadTimeSeconds,
-            perInstanceRps: s.perInstanceRps,
-            boundRps: demand,
-            rising: rising ? 1 : 0,
-            recommended,
-            holdSeconds: hold,
-          };
     return { ...base, desired, reason, numbers };
   }
 }
