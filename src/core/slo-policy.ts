@@ -406,14 +406,13 @@ export class SloPolicyStrategy implements Strategy {
    * the window's peak is never below now.
    */
   trend(now: number, rps: number, span: number, horizon: number): number {
-    let baseAt = Number.NaN;
-    let baseRps = Number.NaN;
-    for (const x of this.seen) {
-      if (x.at > now - span) break;
-      baseAt = x.at;
-      baseRps = x.rps;
+    // The latest decision at least `span` back, searched from the newest (the spans are short).
+    for (let k = this.seen.length - 1; k >= 0; k--) {
+      const x = this.seen[k] as { at: number; rps: number };
+      if (x.at > now - span) continue;
+      return now > x.at ? rps + (Math.max(0, rps - x.rps) / (now - x.at)) * horizon : Number.NaN;
     }
-    return Number.isFinite(baseRps) && now > baseAt ? rps + (Math.max(0, rps - baseRps) / (now - baseAt)) * horizon : Number.NaN;
+    return Number.NaN;
   }
 
   /** Step 6: the hold, `scaleInHoldLeads` lead times (one by default: the restart cost). */
