@@ -113,12 +113,8 @@ export class ReactiveStrategy implements Strategy {
     this.recommendations.push({ at: obs.now, replicas: raw });
     const keep = Math.max(s.scaleUp.stabilizationWindowSeconds, s.scaleDown.stabilizationWindowSeconds);
     // Recommendations are in time order: only a prefix can have aged out.
-    let aged = 0;
-    while (aged < this.recommendations.length) {
-      const at = (this.recommendations[aged] as Recommendation).at;
-      if (at > obs.now - keep || at === obs.now) break;
-      aged++;
-    }
+    // The one just pushed is kept, so the search always finds one.
+    const aged = this.recommendations.findIndex((r) => r.at > obs.now - keep || r.at === obs.now);
     if (aged > 0) this.recommendations.splice(0, aged);
     const stabilized = stabilize(obs.current, raw, this.recommendations, obs.now, s.scaleUp.stabilizationWindowSeconds, s.scaleDown.stabilizationWindowSeconds);
 

@@ -4,7 +4,8 @@
 // 1. The workload, the oracle and the forecasts are prepared once (as for the sweep).
 // 2. Coordinate search, one setting at a time in the order of their effect: for the SLO policy the aim
 //    (scaling.predictive.targetAttainment, around the target), then how fast the risk adapts, the scale-in
-//    hold and how the risk follows the level, then (hybrid) the reactive net's utilization; for the HPA its target utilization; for forecast-upper the headroom.
+//    hold and how the risk follows the level, then (hybrid) the reactive net's utilization; for the HPA its
+//    target utilization; for forecast-upper the headroom.
 //    Each stage keeps the best run so far (the cheapest that meets the target, or, while none does, the one
 //    with the highest attainment) and tries the stage's values with the other settings held there.
 // 3. The result: the best settings with their run, the default's run, and the frontier of every run.
