@@ -433,7 +433,7 @@ const control = z
     mutationDelta: z
       .strictObject({
         windows: positiveInt().default(3).describe('Windows (of delta.windowTicks ticks) in a row in which the live-vs-shadow mutation lag grew'),
-        minShare: fraction().default(0.05).describe("Smallest lag, as a share of the shadow's expected mutations in the last window, that counts as widening"),
+        minShare: fraction().default(0.05).describe("Smallest growth of the lag over the last `windows` windows, as a share of the shadow's expected mutations in the last window, that counts as widening"),
         minMutations: positiveInt().default(20).describe('Fewest expected shadow mutations in a window for it to count'),
         resync: bool().default(true).describe('Stateful services (shadow.sync snapshot): a widening lag syncs the shadows again (false: only reported)'),
       })

@@ -1472,7 +1472,7 @@ export class ServiceLoop {
     this.mutationVerdicts[r.verdict] = (this.mutationVerdicts[r.verdict] ?? 0) + 1;
     if (r.verdict !== 'widening') return r;
     const resync = settings.resync && s.shadow.sync === 'snapshot';
-    this.emit('shadow_behind', `live-vs-shadow mutation lag ${Math.round(r.lag)} and growing for ${settings.windows} windows (${(r.lagShare * 100).toFixed(0)} % of the last window's ${Math.round(r.numbers.expected ?? 0)} copies): ${resync ? 'syncing the shadow again (a fresh shadow replaces it)' : 'reported'}`, r.numbers);
+    this.emit('shadow_behind', `live-vs-shadow mutation lag ${Math.round(r.lag)} and growing for ${settings.windows} windows (by ${(r.growthShare * 100).toFixed(0)} % of the last window's ${Math.round(r.numbers.expected ?? 0)} copies; ${(r.lagShare * 100).toFixed(0)} % in all): ${resync ? 'syncing the shadow again (a fresh shadow replaces it)' : 'reported'}`, r.numbers);
     if (resync) {
       this.mutationResyncs++;
       // Synced again by replacement: copies already on their way to a serving shadow would reach it after a

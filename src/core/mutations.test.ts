@@ -12,6 +12,8 @@ describe('mutationDelta', () => {
     { note: 'a backlog catching up: in step', windows: [w(100, 60), w(100, 110), w(100, 110), w(100, 110)], verdict: 'in_step', lag: 10 },
     { note: 'one copy in ten lost, three windows: widening', windows: [w(100, 100), w(100, 90), w(100, 90), w(100, 90)], verdict: 'widening', lag: 30 },
     { note: 'lost, but only for two windows: in step', windows: [w(100, 100), w(100, 100), w(100, 90), w(100, 90)], verdict: 'in_step', lag: 20 },
+    { note: 'regression (CI, two gateway workers): the offset a sync leaves (73 copies the snapshot had, skipped) plus one copy of jitter a window: in step', windows: [w(617, 544), w(617, 616), w(617, 616), w(617, 616)], verdict: 'in_step', lag: 76 },
+    { note: 'the same offset, and then one copy in ten lost: widening', windows: [w(617, 544), w(617, 555), w(617, 555), w(617, 555)], verdict: 'widening', lag: 259 },
     { note: 'growing but below 5 % of a window: in step', windows: [w(1000, 1000), w(1000, 999), w(1000, 999), w(1000, 999)], verdict: 'in_step', lag: 3 },
     { note: 'the shadow stopped answering: widening', windows: [w(50, 50), w(50, 0), w(50, 0), w(50, 0)], verdict: 'widening', lag: 150 },
     { note: 'too few writes in a window: insufficient data', windows: [w(100, 100), w(100, 0), w(10, 0), w(100, 0)], verdict: 'insufficient_data', lag: 210 },

@@ -6,8 +6,10 @@
 //    shadow should apply; what it answered is what it got. The lag is the difference accumulated since the
 //    shadow pool last changed (a sync, a new or removed shadow). Copies in flight or queued make a lag that
 //    shrinks again; copies lost on the way, or a shadow falling further behind, make one that grows. A lag
-//    that grew in each of `windows` windows in a row and is above `minShare` of what the shadow should
-//    have applied in the last of them (and `minMutations`) is widening: the shadow is synced again.
+//    that grew in each of `windows` windows in a row, by more than `minShare` of what the shadow should
+//    have applied in the last of them (and `minMutations`), is widening: the shadow is synced again. Its
+//    growth, not its level: the window in which a sync ends leaves a constant offset (copies the snapshot
+//    already had are skipped, copies held over earlier ticks are answered in it), which is no loss.
 // 2. Writes as demand. A stateful service's write rate is forecast like its request rate; at the requests
 //    per write it serves, the forecast's upper bound over the lead time is a demand of its own. Where writes
 //    rise before reads, it scales the service earlier than its request forecast would (reason
@@ -27,7 +29,7 @@ export interface MutationWindow {
 export interface MutationDeltaSettings {
   /** Windows in a row in which the lag grew. */
   readonly windows: number;
-  /** Smallest lag, as a share of the last window's expected copies, that counts as widening. */
+  /** Smallest growth of the lag over the last `windows` windows, as a share of the last window's expected copies, that counts as widening. */
   readonly minShare: number;
   /** Fewest expected copies in a window for it to count. */
   readonly minMutations: number;
@@ -41,6 +43,8 @@ export interface MutationDelta {
   readonly lag: number;
   /** Lag over the last window's expected copies. */
   readonly lagShare: number;
+  /** The lag's growth over the last `windows` windows, as a share of the last window's expected copies (0 without enough windows). */
+  readonly growthShare: number;
   readonly numbers: Readonly<Record<string, number>>;
 }
 
@@ -57,13 +61,14 @@ export function mutationDelta(windows: readonly MutationWindow[], s: MutationDel
   }
   const last = windows[windows.length - 1];
   const lagShare = last && last.expected > 0 ? lag / last.expected : 0;
-  const numbers = { lag, lagShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, pending: last?.pending ?? 0, windows: windows.length };
   const recent = windows.slice(-s.windows);
-  if (windows.length < s.windows + 1 || recent.some((w) => !(w.expected >= s.minMutations))) return { verdict: 'insufficient_data', lag, lagShare, numbers };
-  // Grown in each of the last `windows` windows (against the lag before each).
   const tail = lags.slice(-(s.windows + 1));
+  const growthShare = windows.length >= s.windows + 1 && last && last.expected > 0 ? (lag - (tail[0] as number)) / last.expected : 0;
+  const numbers = { lag, lagShare, growthShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, pending: last?.pending ?? 0, windows: windows.length };
+  if (windows.length < s.windows + 1 || recent.some((w) => !(w.expected >= s.minMutations))) return { verdict: 'insufficient_data', lag, lagShare, growthShare, numbers };
+  // Grown in each of the last `windows` windows (against the lag before each), and by enough.
   const grew = tail.every((v, k) => k === 0 || v > (tail[k - 1] as number));
-  return { verdict: grew && lagShare > s.minShare ? 'widening' : 'in_step', lag, lagShare, numbers };
+  return { verdict: grew && growthShare > s.minShare ? 'widening' : 'in_step', lag, lagShare, growthShare, numbers };
 }
 
 export interface WriteDemand {

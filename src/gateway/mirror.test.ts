@@ -199,7 +199,8 @@ describe('Mirror: warming targets', () => {
       assert.deepEqual(m.getWarmTargets(), [a.url, b.url]);
       for (let k = 0; k < 6; k++) m.submit({ method: 'GET', path: `/r${k}`, headers: { host: 'x' }, body: undefined, orderKey: `/r${k}` });
       m.submit({ method: 'POST', path: '/write', headers: { host: 'x' }, body: Buffer.from('v'), orderKey: '/write' });
-      await wait(() => a.seen.length + b.seen.length >= 6 && shadowT.seen.length >= 7);
+      // A target sees a request before its answer reaches the mirror: wait for the answers too (CI saw 6 of 7).
+      await wait(() => a.seen.length + b.seen.length >= 6 && shadowT.seen.length >= 7 && results.length >= 7 && m.snapshot().warmSent >= 6);
       assert.equal(shadowT.seen.length, 7, 'the shadow gets everything sampled');
       assert.deepEqual([a.seen.length, b.seen.length], [3, 3], 'one warming target per read, in turn');
       assert.ok(![...a.seen, ...b.seen].some((x) => x.startsWith('POST')), 'no mutation reaches a warming target');
