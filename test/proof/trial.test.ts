@@ -56,12 +56,25 @@ const plan = (id: string, perInstanceRps: number, stepFractions: number[], extra
 describe('trials on the shadow', () => {
   it(`a comfortable candidate (half the ${CAPACITY.toFixed(0)} req/s capacity) passes, and its instance is gone afterwards`, async (t) => {
     const { store, provider } = await setup(t);
-    // 800 answers: enough for the p99's upper bound to sit well below the maximum.
-    const r = await runTrial(plan('t-pass', 0.5 * CAPACITY, [1], { minSamplesPerStep: 800, maxStepSeconds: 12 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
-    assert.equal(r.verdict, 'pass', JSON.stringify(r.steps.map((s) => s.numbers)));
-    assert.ok((r.steps[0]?.numbers.requests ?? 0) >= 700);
-    assert.deepEqual(await provider.list(), []);
-    const e = store.experiments().find((x) => x.id === 't-pass');
+    // 800 answers: enough for the p99's upper bound to sit well below the maximum. Under the loaded suite on
+    // 2 cores a stall can lift the p99 near the SLO and leave the verdict inconclusive (CI: p99 92 ms, its
+    // interval 63-146 ms): one more trial then. A fail, or two inconclusive trials, fails the test.
+    let id = '';
+    const seen: string[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      id = `t-pass-${attempt}`;
+      const r = await runTrial(plan(id, 0.5 * CAPACITY, [1], { minSamplesPerStep: 800, maxStepSeconds: 12 }), { provider, log: store, readyTimeoutMs: 10_000 }, SETTINGS);
+      seen.push(`${r.verdict}: ${JSON.stringify(r.steps.map((s) => s.numbers))}`);
+      assert.notEqual(r.verdict, 'fail', seen.join('; then '));
+      assert.deepEqual(await provider.list(), []);
+      if (r.verdict === 'pass') {
+        assert.ok((r.steps[0]?.numbers.requests ?? 0) >= 700);
+        break;
+      }
+      if (attempt === 1) assert.fail(seen.join('; then '));
+      t.diagnostic(`first trial inconclusive on a loaded machine, measuring again: ${seen[0]}`);
+    }
+    const e = store.experiments().find((x) => x.id === id);
     assert.equal(e?.verdict, 'pass');
     assert.ok(e?.finishedAt !== null);
   });
