@@ -19,6 +19,7 @@ export const REASONS = {
   min_instances: 'Raised to the pool minimum.',
   max_instances: 'Capped at the pool maximum.',
   missing_metrics_hold: 'Metrics are missing or stale: hold (never scale in on missing data).',
+  missing_metrics_forecast: "Metrics are missing or stale (SLO policy): never a scale-in, and a scale-out to the calibrated bound of the larger of the recent long peak and the forecast's peak along the level last observed, at the risk the error budget allows (numbers: the last observed rate and its time, the recent peak, the forecast along, the bound).",
   no_forecast_hold: 'No forecast is available yet: hold the current capacity.',
   dependency_ahead: "A service that calls this one expects more demand within this one's lead time: scaled ahead to what its calls need (numbers: each caller's expected req/s and calls per request, the propagated req/s, the floor), before this one's own load rises.",
   mutations_ahead: "A stateful service's write-rate forecast (its upper bound over the lead time, at the requests per write it serves) needs more capacity than the decision: scaled ahead for the writes, which often rise before reads (numbers: the writes' upper bound, the requests per write, the implied req/s, the floor).",

@@ -138,9 +138,32 @@ describe('SloPolicyStrategy', () => {
     assert.equal(d.reason, 'slo_calibrating');
     assert.equal(d.desired, Math.ceil((300 * 1.3) / 100));
   });
-  it('holds on missing metrics', () => {
-    const d = new SloPolicyStrategy(settings()).decide(obs({ metricsFresh: false, demandRps: Number.NaN, current: 7 }));
-    assert.deepEqual([d.desired, d.reason], [7, 'missing_metrics_hold']);
+  describe('blind (step 7: metrics missing or stale)', () => {
+    // Two days of a sawtooth decided every 15 s (200 req/s, 400 for the last 3 of every 10 minutes), the
+    // forecast (when given) knowing it; then the metrics stop 15 s into a trough.
+    const saw = (t: number): number => (t % 600 >= 420 ? 400 : 200);
+    // An hourly ramp from 100 to 1000 req/s over 10 minutes from minute 30.
+    const ramp = (t: number): number => 100 + 900 * Math.min(1, Math.max(0, ((t % 3600) - 1800) / 600));
+    const fcOf = (rate: (t: number) => number): Forecast => ({ model: 'test', start: 0, step: 60, level: 0.8, mean: Float64Array.from({ length: 3 * 1440 }, (_, i) => rate(i * 60 + 30)), lower: new Float64Array(3 * 1440), upper: new Float64Array(3 * 1440) });
+    const cases: { name: string; rate?: (t: number) => number; forecast?: boolean; last: number; at: number; current: number; reason: string; min: number; max: number }[] = [
+      { name: 'nothing observed yet: hold', last: 0, at: 0, current: 7, reason: 'missing_metrics_hold', min: 7, max: 7 },
+      { name: 'a pool sized for the trough (2) scales out for the recent peak (400 req/s and its error)', rate: saw, last: 2 * 86_400 + 15, at: 2 * 86_400 + 30, current: 2, reason: 'missing_metrics_forecast', min: 4, max: 8 },
+      { name: 'a pool above what the recent peak needs: hold, never a scale-in', rate: saw, last: 2 * 86_400 + 15, at: 2 * 86_400 + 30, current: 20, reason: 'missing_metrics_hold', min: 20, max: 20 },
+      { name: 'blind at the foot of a ramp the forecast knows: scales out for the forecast along the level (the recent peak is 100 req/s)', rate: ramp, forecast: true, last: 2 * 86_400 + 1785, at: 2 * 86_400 + 1800, current: 1, reason: 'missing_metrics_forecast', min: Math.ceil(ramp(1800 + 120) / 100), max: 10 },
+      { name: 'the same, later into the outage: the forecast carries the pool up the ramp', rate: ramp, forecast: true, last: 2 * 86_400 + 1785, at: 2 * 86_400 + 2100, current: 3, reason: 'missing_metrics_forecast', min: Math.ceil(ramp(2100 + 120) / 100), max: 15 },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const st = new SloPolicyStrategy(settings());
+        const fc = c.rate && c.forecast ? fcOf(c.rate) : undefined;
+        let d: ReturnType<SloPolicyStrategy['decide']> | undefined;
+        for (let t = 0; c.rate && t <= c.last; t += 15) d = st.decide(obs({ now: t, demandRps: c.rate(t), current: d?.desired ?? 1 }), fc);
+        const blind = st.decide(obs({ now: c.at, metricsFresh: false, demandRps: Number.NaN, current: c.current }), fc);
+        assert.equal(blind.reason, c.reason, JSON.stringify(blind.numbers));
+        assert.ok(blind.desired >= c.min && blind.desired <= c.max, `${blind.desired} not in [${c.min}, ${c.max}]: ${JSON.stringify(blind.numbers)}`);
+        if (c.reason === 'missing_metrics_forecast') assert.ok(Number.isFinite(blind.numbers.boundRps) && Number.isFinite(blind.numbers.recentPeakRps), JSON.stringify(blind.numbers));
+      });
+    }
   });
   it('regression: a spike over an idle floor does not multiply a high level (the absolute bound caps the relative one)', () => {
     const st = new SloPolicyStrategy(settings({ maxInstances: 1000 }));

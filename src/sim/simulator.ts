@@ -85,6 +85,8 @@ export interface SimResult {
   readonly overProvisioning: number;
   readonly scalingActions: number;
   readonly maxInstances: number;
+  /** Instance-seconds held inside gaps in the trace (not billed: nothing there is served or scored). */
+  readonly gapInstanceSeconds: number;
   readonly requests: number;
   readonly failedRequests: number;
   readonly reasons: Partial<Record<Reason, number>>;
@@ -197,6 +199,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
 
   let backlog = 0;
   let instanceSeconds = 0;
+  let gapInstanceSeconds = 0;
   let spotSeconds = 0;
   let reservedSeconds = 0;
   let needSum = 0;
@@ -284,8 +287,10 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
     }
 
     if (!isActive) {
-      // A gap in the trace: no data, so nothing is served, billed or scored; metrics go stale.
+      // A gap in the trace: no data, so nothing is served, billed or scored; metrics go stale. What is
+      // held there is counted apart, so a strategy that holds more through gaps shows it.
       backlog = 0;
+      gapInstanceSeconds += launch.length;
       continue;
     }
 
@@ -379,6 +384,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
     overProvisioning: needSum > 0 ? overSum / needSum : 0,
     scalingActions,
     maxInstances,
+    gapInstanceSeconds,
     requests,
     failedRequests,
     reasons,
