@@ -38,14 +38,19 @@ export function kubeBin(t: { skip: (why: string) => void }): string | undefined 
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
-function start(bin: string, args: string[], logs: string[]): ChildProcess {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Keep a child's last 200 chunks of output in `logs`. */
+function keepOutput(child: ChildProcess, logs: string[]): void {
   const keep = (d: Buffer): void => {
     logs.push(d.toString());
     if (logs.length > 200) logs.shift();
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+}
+
+function start(bin: string, args: string[], logs: string[]): ChildProcess {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  keepOutput(child, logs);
   return child;
 }
 
@@ -58,24 +63,59 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Start a child on ports freePort found and wait until `ready`. Another process of the suite (files run in
+ * parallel) can take such a port before the child binds it (CI: etcd exited on "bind: address already in
+ * use"): a child that exits with that is started again on new ports, up to three times.
+ */
+async function startOnFreePorts(label: string, count: number, launch: (ports: number[], logs: string[]) => ChildProcess, ready: (ports: number[]) => Promise<boolean>, timeoutMs: number, logs: string[]): Promise<{ child: ChildProcess; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let k = 0; k < count; k++) ports.push(await freePort());
+    const own: string[] = [];
+    const child = launch(ports, own);
+    const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    try {
+      // A probe is cut at 2 s: whatever holds a port may accept the connection and never answer.
+      const probe = (): Promise<boolean> => Promise.race([ready(ports), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+      await until(label, async () => gone() || (await probe()), timeoutMs);
+    } catch (e) {
+      await stop(child);
+      throw new Error(`${(e as Error).message}: ${own.join('').slice(-2000)}`, { cause: e });
+    } finally {
+      logs.push(...own);
+    }
+    if (!gone()) {
+      keepOutput(child, logs);
+      return { child, ports };
+    }
+    if (attempt < 3 && own.join('').includes('address already in use')) continue;
+    throw new Error(`${label}: the process exited: ${own.join('').slice(-2000)}`);
+  }
+}
+
 /** Start a control plane for this test (stopped when it ends); undefined when the binaries are missing (skipped). */
 export async function startCluster(t: { skip: (why: string) => void; after: (fn: () => Promise<void> | void) => void }): Promise<Cluster | undefined> {
   const bin = kubeBin(t);
   if (!bin) return undefined;
   const dir = tempDir(t as Parameters<typeof tempDir>[0]);
   const logs: string[] = [];
-  const [client, peer, secure] = [await freePort(), await freePort(), await freePort()];
-  const etcd = start(join(bin, 'etcd'), ['--name', 'test', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `test=http://127.0.0.1:${peer}`, '--log-level', 'error', '--quota-backend-bytes', String(512 * 1024 * 1024)], logs);
-  const procs: { apiserver?: ChildProcess; controllers?: ChildProcess } = {};
+  const procs: { etcd?: ChildProcess; apiserver?: ChildProcess; controllers?: ChildProcess } = {};
   t.after(async () => {
     await stop(procs.controllers);
     await stop(procs.apiserver);
-    await stop(etcd);
+    await stop(procs.etcd);
   });
-  const health = async (): Promise<string | undefined> => ((await request(`http://127.0.0.1:${client}/health`).then(async (r) => (await r.body.json()) as { health?: string }).catch(() => ({ health: undefined }))) as { health?: string }).health;
-  await until('etcd healthy', async () => (await health()) === 'true', 30_000).catch((e: Error) => {
-    throw new Error(`${e.message}: ${logs.join('').slice(-2000)}`);
-  });
+  const health = async (client: number): Promise<string | undefined> => ((await request(`http://127.0.0.1:${client}/health`).then(async (r) => (await r.body.json()) as { health?: string }).catch(() => ({ health: undefined }))) as { health?: string }).health;
+  const etcdStarted = await startOnFreePorts(
+    'etcd healthy',
+    2,
+    ([client, peer], out) => (procs.etcd = start(join(bin, 'etcd'), ['--name', 'test', '--data-dir', join(dir, `etcd-${client}`), '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `test=http://127.0.0.1:${peer}`, '--log-level', 'error', '--quota-backend-bytes', String(512 * 1024 * 1024)], out)),
+    async ([client]) => (await health(client as number)) === 'true',
+    30_000,
+    logs,
+  );
+  const client = etcdStarted.ports[0] as number;
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   writeFileSync(join(dir, 'sa.pub'), publicKey);
   writeFileSync(join(dir, 'sa.key'), privateKey);
@@ -84,7 +124,7 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
   // The controller manager runs its controllers with its own credentials (no per-controller service accounts): an administrator here.
   writeFileSync(join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n${controllerToken},system:kube-controller-manager,kcm-uid,"system:masters"\n`);
   mkdirSync(join(dir, 'certs'));
-  procs.apiserver = start(join(bin, 'kube-apiserver'), [
+  const apiserverArgs = (secure: number): string[] => [
     `--etcd-servers=http://127.0.0.1:${client}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
@@ -100,9 +140,8 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     '--v=1',
-  ], logs);
-  const server = `https://127.0.0.1:${secure}`;
-  const api = async (method: string, path: string, body?: unknown, token = adminToken, contentType = 'application/json'): Promise<{ status: number; body: unknown }> => {
+  ];
+  const apiAt = async (server: string, method: string, path: string, body?: unknown, token = adminToken, contentType = 'application/json'): Promise<{ status: number; body: unknown }> => {
     const r = await request(`${server}${path}`, { method: method as 'GET', dispatcher: insecure, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
     const text = await r.body.text();
     let parsed: unknown = text;
@@ -113,9 +152,16 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     }
     return { status: r.statusCode, body: parsed };
   };
-  await until('kube-apiserver ready', async () => (await api('GET', '/readyz').catch(() => ({ status: 0 }))).status === 200, 60_000).catch((e: Error) => {
-    throw new Error(`${e.message}: ${logs.join('').slice(-3000)}`);
-  });
+  const apiserver = await startOnFreePorts(
+    'kube-apiserver ready',
+    1,
+    ([secure], out) => (procs.apiserver = start(join(bin, 'kube-apiserver'), apiserverArgs(secure as number), out)),
+    async ([secure]) => (await apiAt(`https://127.0.0.1:${secure}`, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200,
+    60_000,
+    logs,
+  );
+  const server = `https://127.0.0.1:${apiserver.ports[0]}`;
+  const api = (method: string, path: string, body?: unknown, token = adminToken, contentType = 'application/json'): Promise<{ status: number; body: unknown }> => apiAt(server, method, path, body, token, contentType);
   const kubeconfig = (token = adminToken): string => {
     const file = join(dir, `kubeconfig-${token.slice(0, 8)}.yaml`);
     writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true\nusers:\n- name: user\n  user:\n    token: ${token}\ncontexts:\n- name: test\n  context: { cluster: test, user: user, namespace: default }\ncurrent-context: test\n`);
