@@ -85,6 +85,11 @@ const PINBALL_TAU = 0.99;
 /** The long recent peak looks back this many (lead + period) windows (step 2). */
 const LONG_PEAK_LEADS = 4;
 
+/** The observed rate over the forecast's at the same time, bounded so a forecast near zero cannot multiply noise. */
+function levelRatio(observed: number, forecast: number): number {
+  return Math.min(4, Math.max(0.25, observed / forecast));
+}
+
 // ---------------------------------------------------------------------------------------------
 // A sliding-window histogram of errors: counts per bin in a Fenwick tree, so adding, expiring and
 // finding an upper quantile each take O(log bins).
@@ -448,7 +453,7 @@ export class SloPolicyStrategy implements Strategy {
       const then = forecastAt(forecast, last.at);
       const ahead = forecastMax(forecast, obs.now, obs.now + s.leadTimeSeconds + s.periodSeconds);
       if (Number.isFinite(then) && Number.isFinite(ahead) && then > c.floorRps) {
-        const along = Math.max(0, ahead) * Math.min(4, Math.max(0.25, last.rps / then));
+        const along = Math.max(0, ahead) * levelRatio(last.rps, then);
         numbers.forecastAlongRps = along;
         const b = c.bound(2, along, ahead > then, this.riskFor(along)).bound;
         if (!(bound >= b)) bound = b;
@@ -501,7 +506,7 @@ export class SloPolicyStrategy implements Strategy {
           rising = peak > now;
           // The observed rate along the forecast's shape; the ratio is bounded so a forecast near zero
           // cannot multiply noise.
-          const ratio = now > c.floorRps ? Math.min(4, Math.max(0.25, rps / now)) : 1;
+          const ratio = now > c.floorRps ? levelRatio(rps, now) : 1;
           points[2] = now > c.floorRps ? Math.max(0, peak) * ratio : rps + Math.max(0, peak - now);
         }
       }

@@ -66,9 +66,9 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 /**
  * Start a child on ports freePort found and wait until `ready`. Another process of the suite (files run in
  * parallel) can take such a port before the child binds it (CI: etcd exited on "bind: address already in
- * use"): a child that exits with that is started again on new ports, up to three times.
+ * use"): a child that exits with that is started again on new ports, up to three times. Returns the ports.
  */
-async function startOnFreePorts(label: string, count: number, launch: (ports: number[], logs: string[]) => ChildProcess, ready: (ports: number[]) => Promise<boolean>, timeoutMs: number, logs: string[]): Promise<{ child: ChildProcess; ports: number[] }> {
+async function startOnFreePorts(label: string, count: number, launch: (ports: number[], logs: string[]) => ChildProcess, ready: (ports: number[]) => Promise<boolean>, timeoutMs: number, logs: string[]): Promise<number[]> {
   for (let attempt = 1; ; attempt++) {
     const ports: number[] = [];
     for (let k = 0; k < count; k++) ports.push(await freePort());
@@ -87,7 +87,7 @@ async function startOnFreePorts(label: string, count: number, launch: (ports: nu
     }
     if (!gone()) {
       keepOutput(child, logs);
-      return { child, ports };
+      return ports;
     }
     if (attempt < 3 && own.join('').includes('address already in use')) continue;
     throw new Error(`${label}: the process exited: ${own.join('').slice(-2000)}`);
@@ -107,7 +107,7 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     await stop(procs.etcd);
   });
   const health = async (client: number): Promise<string | undefined> => ((await request(`http://127.0.0.1:${client}/health`).then(async (r) => (await r.body.json()) as { health?: string }).catch(() => ({ health: undefined }))) as { health?: string }).health;
-  const etcdStarted = await startOnFreePorts(
+  const [client] = await startOnFreePorts(
     'etcd healthy',
     2,
     ([client, peer], out) => (procs.etcd = start(join(bin, 'etcd'), ['--name', 'test', '--data-dir', join(dir, `etcd-${client}`), '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `test=http://127.0.0.1:${peer}`, '--log-level', 'error', '--quota-backend-bytes', String(512 * 1024 * 1024)], out)),
@@ -115,7 +115,6 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     30_000,
     logs,
   );
-  const client = etcdStarted.ports[0] as number;
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   writeFileSync(join(dir, 'sa.pub'), publicKey);
   writeFileSync(join(dir, 'sa.key'), privateKey);
@@ -152,7 +151,7 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     }
     return { status: r.statusCode, body: parsed };
   };
-  const apiserver = await startOnFreePorts(
+  const [secure] = await startOnFreePorts(
     'kube-apiserver ready',
     1,
     ([secure], out) => (procs.apiserver = start(join(bin, 'kube-apiserver'), apiserverArgs(secure as number), out)),
@@ -160,7 +159,7 @@ export async function startCluster(t: { skip: (why: string) => void; after: (fn:
     60_000,
     logs,
   );
-  const server = `https://127.0.0.1:${apiserver.ports[0]}`;
+  const server = `https://127.0.0.1:${secure}`;
   const api = (method: string, path: string, body?: unknown, token = adminToken, contentType = 'application/json'): Promise<{ status: number; body: unknown }> => apiAt(server, method, path, body, token, contentType);
   const kubeconfig = (token = adminToken): string => {
     const file = join(dir, `kubeconfig-${token.slice(0, 8)}.yaml`);
