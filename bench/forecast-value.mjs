@@ -3,12 +3,11 @@
 // every shared series. Each cell is `shadowscale backtest --strategy hybrid,oracle --sweep --json` with
 // `--set services[0].forecast.model=...`; the same workload, seed and oracle in every run of a series.
 // Usage: npm run bench:forecast-value -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING[,...]]
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { args, machine, table, traceSeries } from './lib.mjs';
+import { args, cliJsonAll, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -36,31 +35,8 @@ const jobs = series.flatMap(({ file, column, step, columns }) => {
   return MODELS.map((m, mi) => ({ name, mi, cli: [...base, ...m.sets.flatMap((kv) => ['--set', kv])] }));
 });
 
-function run(cli) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/shadowscale', 'backtest', '--strategy', 'hybrid,oracle', '--sweep', '--threads', '1', '--json', ...cli], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve(code === 0 ? { report: JSON.parse(stdout) } : { error: stderr.trim().split('\n').pop() }));
-  });
-}
-
 const t0 = performance.now();
-const results = new Array(jobs.length);
-let next = 0;
-let done = 0;
-await Promise.all(
-  Array.from({ length: Math.max(1, cpus().length) }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await run(jobs[i].cli);
-      process.stderr.write(`\r${++done}/${jobs.length} ${jobs[i].name.slice(0, 70).padEnd(70)}`);
-    }
-  }),
-);
-process.stderr.write('\n');
+const results = await cliJsonAll(jobs, ['backtest', '--strategy', 'hybrid,oracle', '--sweep', '--threads', '1', '--json']);
 const wall = (performance.now() - t0) / 1000;
 
 const geo = (xs) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);

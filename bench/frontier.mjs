@@ -5,13 +5,12 @@
 // Usage: npm run bench:frontier -- [--traces DIR] [--peak-rps R] [--out FILE] [--only SUBSTRING[,SUBSTRING...]]
 //        [--set PATH=VALUE[,PATH=VALUE...]]   (settings for every run, as `backtest --set`: a variant of the
 //        policy compared on the same series, e.g. --set services[0].scaling.predictive.scaleInHoldLeads=0)
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { costAt } from '../dist/src/core/frontier.js';
-import { args, machine, table, traceSeries } from './lib.mjs';
+import { args, cliJsonAll, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -35,31 +34,8 @@ const jobs = traceSeries(traces, ['hour'])
     return { name, chart, cli };
   });
 
-function run(cli) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/shadowscale', 'backtest', '--strategy', 'reactive,hybrid,oracle', '--sweep', '--json', ...cli], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve(code === 0 ? { report: JSON.parse(stdout) } : { error: stderr.trim().split('\n').pop() }));
-  });
-}
-
 const t0 = performance.now();
-const results = new Array(jobs.length);
-let next = 0;
-let done = 0;
-await Promise.all(
-  Array.from({ length: Math.max(1, cpus().length) }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await run(jobs[i].cli);
-      process.stderr.write(`\r${++done}/${jobs.length} ${jobs[i].name.slice(0, 70).padEnd(70)}`);
-    }
-  }),
-);
-process.stderr.write('\n');
+const results = await cliJsonAll(jobs, ['backtest', '--strategy', 'reactive,hybrid,oracle', '--sweep', '--json']);
 const wall = (performance.now() - t0) / 1000;
 
 const geo = (xs) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);

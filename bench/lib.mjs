@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: machine description, argument parsing, markdown tables.
 import { cpus, totalmem } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -81,4 +81,34 @@ export function freePort() {
       s.close(() => resolve(p));
     });
   });
+}
+
+/** Runs `shadowscale ARGS` and resolves with its parsed JSON (`report`), or the last line of its stderr (`error`). */
+export function cliJson(cliArgs) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/shadowscale', ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve(code === 0 ? { report: JSON.parse(stdout) } : { error: stderr.trim().split('\n').pop() }));
+  });
+}
+
+/** `cliJson` over every job (`{ name, cli }`), one per core at a time, with progress on stderr; results in job order. */
+export async function cliJsonAll(jobs, prefix) {
+  const results = new Array(jobs.length);
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, cpus().length) }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        results[i] = await cliJson([...prefix, ...jobs[i].cli]);
+        process.stderr.write(`\r${++done}/${jobs.length} ${jobs[i].name.slice(0, 70).padEnd(70)}`);
+      }
+    }),
+  );
+  process.stderr.write('\n');
+  return results;
 }
