@@ -258,6 +258,8 @@ export interface TickReport {
 
 /** How far back a restart replays the recorded demand (the SLO policy's default calibration window). */
 const WARM_START_SECONDS = 2 * 86_400;
+/** How far back the daily peaks of the SLO policy are seeded from the store's minute rollups on a restart. */
+const DAILY_PEAKS_SECONDS = 8 * 86_400;
 
 /** The series the loop records each tick (pool "live" unless noted); the API and dashboard read them. */
 export const METRIC = {
@@ -698,11 +700,17 @@ export class ServiceLoop {
       .filter((n) => typeof n.risk === 'number' && Number.isFinite(n.risk))
       .pop();
     const risk = last?.risk;
-    if (history.length === 0 && risk === undefined) return;
+    // The daily peaks (docs/design/strategies.md step 2) look back a week: per-minute means before the replay.
+    const daily = this.d.store
+      .series({ service: this.s.service, pool: 'live', metric: METRIC.liveRps, from: now - DAILY_PEAKS_SECONDS * 1000, to: history.length ? (history[0] as { at: number }).at * 1000 : now, resolution: 60 })
+      .filter((p) => Number.isFinite(p.mean))
+      .map((p) => ({ at: p.ts / 1000, rps: p.mean }));
+    if (history.length === 0 && daily.length === 0 && risk === undefined) return;
     const adaptedMinutes = typeof last?.adaptedMinutes === 'number' && Number.isFinite(last.adaptedMinutes) ? last.adaptedMinutes : undefined;
-    const replayed = strategy.warmStart(history, risk, adaptedMinutes);
+    const replayed = strategy.warmStart(history, risk, adaptedMinutes, daily);
     const restored = risk !== undefined ? `, risk ${risk.toPrecision(3)} restored${adaptedMinutes !== undefined ? ` (adapted over ${Math.round(adaptedMinutes)} min)` : ''}` : '';
-    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${restored}`, { replayed, ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}) });
+    const seeded = daily.length ? `, ${daily.length} older per-minute point(s) seeding the daily peaks` : '';
+    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${seeded}${restored}`, { replayed, dailyPoints: daily.length, ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}) });
   }
 
   /**

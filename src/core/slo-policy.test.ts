@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Forecast } from './forecast.js';
-import { SloCalibrator, SloPolicyStrategy, SlidingHistogram, type SloPolicySettings } from './slo-policy.js';
+import { DailyPeaks, SloCalibrator, SloPolicyStrategy, SlidingHistogram, type SloPolicySettings } from './slo-policy.js';
 import type { Observation } from './strategy.js';
 
 const settings = (o: Partial<SloPolicySettings> = {}): SloPolicySettings => ({
@@ -49,6 +49,36 @@ describe('SlidingHistogram', () => {
     assert.ok(Math.abs(h.upperQuantile(0) - 3) <= 0.003);
   });
   it('is empty: NaN', () => assert.ok(Number.isNaN(new SlidingHistogram(4).upperQuantile(0.1))));
+});
+
+describe('DailyPeaks (step 2): the typical peak of a window at its time of day over the last week', () => {
+  const DAY = 86_400;
+  // Observations every 5 minutes for `days` days at rate(t); then peak(from, to, tolerance).
+  const job = (offset: (day: number) => number, on: (day: number) => boolean = () => true) => (t: number): number => {
+    const day = Math.floor(t / DAY);
+    const at = day * DAY + 3 * 3600 + offset(day);
+    return on(day) && t >= at && t < at + 300 ? 1000 : 100;
+  };
+  const rows: { name: string; days: number; rate: (t: number) => number; skip?: (day: number) => boolean; from: number; tolerance: number; want: number }[] = [
+    { name: 'a job at 03:00 every day: its rate at 03:00 on the next day', days: 5, rate: job(() => 0), from: 5 * DAY + 3 * 3600, tolerance: 900, want: 1000 },
+    { name: 'the same job seen from noon: the floor', days: 5, rate: job(() => 0), from: 5 * DAY + 12 * 3600, tolerance: 900, want: 100 },
+    { name: 'a job that drifts by 40 minutes a day: outside 15 minutes either side on most days', days: 5, rate: job((d) => (d % 2 ? 2400 : -2400)), from: 5 * DAY + 3 * 3600, tolerance: 900, want: 100 },
+    { name: 'the same drift inside two hours either side: seen', days: 5, rate: job((d) => (d % 2 ? 2400 : -2400)), from: 5 * DAY + 3 * 3600, tolerance: 7200, want: 1000 },
+    { name: 'a job that ran on one day of five: the upper median is the floor', days: 5, rate: job(() => 0, (d) => d === 2), from: 5 * DAY + 3 * 3600, tolerance: 900, want: 100 },
+    { name: 'on three days of five: the upper median is the job', days: 5, rate: job(() => 0, (d) => d % 2 === 0), from: 5 * DAY + 3 * 3600, tolerance: 900, want: 1000 },
+    { name: 'fewer than three days observed: none', days: 2, rate: job(() => 0), from: 2 * DAY + 3 * 3600, tolerance: 900, want: Number.NaN },
+    { name: 'days missing from the data are skipped, not read as zero', days: 6, rate: job(() => 0), skip: (d) => d === 1 || d === 3, from: 6 * DAY + 3 * 3600, tolerance: 900, want: 1000 },
+    { name: 'only the last seven days count: a job that stopped eight days ago is gone', days: 12, rate: job(() => 0, (d) => d < 4), from: 12 * DAY + 3 * 3600, tolerance: 900, want: 100 },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const p = new DailyPeaks();
+      for (let t = 0; t < r.days * DAY; t += 300) if (!r.skip?.(Math.floor(t / DAY))) p.observe(t, r.rate(t));
+      const got = p.peak(r.from, r.from + 135, r.tolerance);
+      if (Number.isNaN(r.want)) assert.ok(Number.isNaN(got), String(got));
+      else assert.equal(got, r.want);
+    });
+  }
 });
 
 describe('SloCalibrator: the risk follows the error budget', () => {
@@ -248,6 +278,26 @@ describe('SloPolicyStrategy', () => {
       const d = st.decide(obs({ now: 60, demandRps: 100, current: 12 }));
       assert.equal(d.desired === 12 && d.reason === 'scale_in_stabilization', heldAt60, `leads ${leads}: ${d.desired} ${d.reason}`);
     }
+  });
+  it('a daily job (5 minutes at ten times the floor, within 10 minutes of 03:00): the count is up before it and down at noon', () => {
+    const DAY = 86_400;
+    const start = (day: number): number => day * DAY + 3 * 3600 + ((day * 7) % 5) * 120 - 240;
+    const rate = (t: number): number => {
+      const s0 = start(Math.floor(t / DAY));
+      return t >= s0 && t < s0 + 300 ? 1000 : 100;
+    };
+    const st = new SloPolicyStrategy(settings(), 0.001);
+    let d = st.decide(obs({ now: 0, demandRps: 100 }));
+    const day = 9;
+    for (let t = 15; t < day * DAY + 2.5 * 3600; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+    // Two minutes before the earliest start of the job on day 9, at the floor: the daily peak leads.
+    const before = st.decide(obs({ now: day * DAY + 3 * 3600 - 360, demandRps: 100, current: d.desired }));
+    assert.equal(before.numbers.predictor, 7, JSON.stringify(before.numbers));
+    assert.ok(before.desired >= 10, JSON.stringify(before.numbers));
+    const st2 = new SloPolicyStrategy(settings(), 0.001);
+    d = st2.decide(obs({ now: 0, demandRps: 100 }));
+    for (let t = 15; t < day * DAY + 12 * 3600; t += 15) d = st2.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+    assert.ok(d.desired <= 2, `at noon the floor's count: ${JSON.stringify(d.numbers)}`);
   });
   describe('the trend predictors (step 2): the rise over the last window or period, carried to the window end', () => {
     // Decisions every 15 s from t = 0 to `until` at rate(t); then trend(now = until, rate(until), span, 135).

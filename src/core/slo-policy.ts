@@ -9,9 +9,10 @@
 //    window (the restart cost) stays below the current capacity: the forecast decides when a drop lasts.
 // 2. Point predictions of that window's peak: persistence (the observed rate), the recent peaks (the
 //    largest rate observed over the last L + P, and over four times that: bursts come in clusters), the
-//    forecast's mean peak, the observed rate carried along the forecast's seasonal shape, and the trends
+//    forecast's mean peak, the observed rate carried along the forecast's seasonal shape, the trends
 //    (the rise of the observed rate over the last L + P, and over the last period, carried on to the
-//    window's end; a fall predicts the current rate).
+//    window's end; a fall predicts the current rate), and the daily peak (the largest rate seen at the
+//    window's time of day, 15 minutes either side, on most of the last seven days: a daily job).
 // 3. Conformal calibration: each prediction is scored once its window has passed, as the log-ratio of
 //    the observed peak to the prediction and as their difference, kept in sliding histograms (two days)
 //    per predictor and per direction of the forecast (rising or falling). The bound is the smaller of the
@@ -84,6 +85,17 @@ const LEVEL_MEAN_SECONDS = 86400;
 const PINBALL_TAU = 0.99;
 /** The long recent peak looks back this many (lead + period) windows (step 2). */
 const LONG_PEAK_LEADS = 4;
+/**
+ * Step 2's daily peak: the window's time of day on up to `DAILY_DAYS` past days, widened by
+ * `DAILY_TOLERANCE_SECONDS` either side (a daily job drifts by minutes), in buckets of
+ * `DAILY_BUCKET_SECONDS`. Two hours either side as a second predictor cost more than it saved
+ * (docs/design/strategies.md step 2).
+ */
+const DAY_SECONDS = 86_400;
+const DAILY_DAYS = 7;
+const DAILY_MIN_DAYS = 3;
+const DAILY_BUCKET_SECONDS = 300;
+export const DAILY_TOLERANCE_SECONDS = 900;
 
 /** The observed rate over the forecast's at the same time, bounded so a forecast near zero cannot multiply noise. */
 function levelRatio(observed: number, forecast: number): number {
@@ -163,8 +175,53 @@ export class SlidingHistogram {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Step 2's daily peak: the largest observed rate per bucket over the last `DAILY_DAYS` + 1 days, in a
+// ring indexed by absolute bucket number, so a gap leaves its buckets empty instead of shifting days.
 
-export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long', 'trend', 'trend-short'] as const;
+export class DailyPeaks {
+  private readonly size = Math.ceil(((DAILY_DAYS + 1) * DAY_SECONDS) / DAILY_BUCKET_SECONDS) + 1;
+  private readonly tag = new Float64Array(this.size).fill(Number.NaN);
+  private readonly max = new Float64Array(this.size);
+  private readonly days = new Float64Array(DAILY_DAYS);
+
+  observe(at: number, rps: number): void {
+    if (!Number.isFinite(at) || !Number.isFinite(rps)) return;
+    const b = Math.floor(at / DAILY_BUCKET_SECONDS);
+    const i = b % this.size;
+    if (this.tag[i] === b) this.max[i] = Math.max(this.max[i] as number, rps);
+    else {
+      this.tag[i] = b;
+      this.max[i] = rps;
+    }
+  }
+
+  /**
+   * The typical daily peak of [from, to] widened by `tolerance` either side: per past day (1 to
+   * `DAILY_DAYS` back) the largest rate observed in that span of the day, and the upper median of those
+   * days' peaks (NaN with fewer than `DAILY_MIN_DAYS` days observed there). A job that runs most days at
+   * about this hour shows; one that ran once does not.
+   */
+  peak(from: number, to: number, tolerance: number): number {
+    let n = 0;
+    for (let d = 1; d <= DAILY_DAYS; d++) {
+      const b0 = Math.floor((from - d * DAY_SECONDS - tolerance) / DAILY_BUCKET_SECONDS);
+      const b1 = Math.floor((to - d * DAY_SECONDS + tolerance) / DAILY_BUCKET_SECONDS);
+      let m = Number.NaN;
+      for (let b = b0; b <= b1; b++) {
+        const i = ((b % this.size) + this.size) % this.size;
+        if (this.tag[i] === b && !(m >= (this.max[i] as number))) m = this.max[i] as number;
+      }
+      if (Number.isFinite(m)) this.days[n++] = m;
+    }
+    if (n < DAILY_MIN_DAYS) return Number.NaN;
+    const got = this.days.subarray(0, n).sort();
+    return got[Math.floor(n / 2)] as number;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long', 'trend', 'trend-short', 'daily-peak'] as const;
 export type PredictorName = (typeof PREDICTORS)[number];
 
 interface Pending {
@@ -371,6 +428,8 @@ export class SloPolicyStrategy implements Strategy {
   /** The observed demand's exponentially weighted mean over about a day (step 5's level). */
   private meanRps = Number.NaN;
   private meanAt = Number.NaN;
+  /** Observed rates by time of day over the last week (step 2's daily peaks). */
+  readonly daily = new DailyPeaks();
 
   constructor(settings: SloPolicySettings, initialRisk?: number) {
     this.s = settings;
@@ -386,10 +445,15 @@ export class SloPolicyStrategy implements Strategy {
    * Step 8: a restart resumes instead of calibrating from nothing. The recorded demand is replayed
    * through the policy as if it had been running (points closer than half a period to the previous one
    * skipped; no forecasts, so only persistence and the recent peaks are scored; nothing acted on), then
-   * the risk the last run had reached is restored and the scale-in hold starts afresh. Returns the points
-   * replayed.
+   * the risk the last run had reached is restored and the scale-in hold starts afresh. `daily` (older
+   * points, e.g. per-minute means over the last week) seeds the daily peaks beyond the replay. Returns
+   * the points replayed.
    */
-  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number): number {
+  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number {
+    // Step 2's daily peaks look back a week, further than the replay: older points (per-minute means,
+    // say) seed them first.
+    const first = history.find((h) => Number.isFinite(h.at))?.at ?? Number.POSITIVE_INFINITY;
+    for (const h of daily ?? []) if (h.at < first) this.daily.observe(h.at, h.rps);
     let replayed = 0;
     let last = Number.NEGATIVE_INFINITY;
     for (const h of history) {
@@ -496,6 +560,10 @@ export class SloPolicyStrategy implements Strategy {
     // Step 2's trends: the rise over the last window, and over the last period, carried on to the window's end.
     points[5] = this.trend(obs.now, rps, short, short);
     points[6] = this.trend(obs.now, rps, s.periodSeconds, short);
+    // Step 2's daily peak: what this window's time of day brought on most recent days (never below now).
+    this.daily.observe(obs.now, rps);
+    const daily = this.daily.peak(obs.now, end, DAILY_TOLERANCE_SECONDS);
+    if (Number.isFinite(daily)) points[7] = Math.max(rps, daily);
     let rising = Number.isFinite(previous) ? rps > previous : false;
     if (forecast) {
       const now = forecastAt(forecast, obs.now);

@@ -45,7 +45,7 @@ export interface Strategy {
    * A restart: the recorded demand (oldest first) and the risk the last run reached, for strategies
    * that learn online (the SLO policy). Returns the points it replayed.
    */
-  warmStart?(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number): number;
+  warmStart?(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number;
 }
 
 /** An observed arrival rate at a time (seconds). */
@@ -252,8 +252,8 @@ export class HybridStrategy implements Strategy {
     this.predictive.updateCapacity?.(perInstanceRps);
   }
 
-  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number): number {
-    return this.predictive.warmStart?.(history, risk, adaptedMinutes) ?? 0;
+  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number {
+    return this.predictive.warmStart?.(history, risk, adaptedMinutes, daily) ?? 0;
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {
