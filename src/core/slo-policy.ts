@@ -89,7 +89,7 @@ const LONG_PEAK_LEADS = 4;
  * Step 2's daily peak: the window's time of day on up to `DAILY_DAYS` past days, widened by
  * `DAILY_TOLERANCE_SECONDS` either side (a daily job drifts by minutes), in buckets of
  * `DAILY_BUCKET_SECONDS`. Two hours either side as a second predictor cost more than it saved
- * (docs/design/strategies.md step 2).
+ * (docs/design/strategies.md, "The daily peak").
  */
 const DAY_SECONDS = 86_400;
 const DAILY_DAYS = 7;
