@@ -3,16 +3,18 @@
 import { AutoForecaster, type AutoOptions } from '../core/auto-forecast.js';
 import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
+import { SmoothedLevelForecaster } from '../core/smoothed-level.js';
 import { MstlForecaster } from './augurs.js';
 import { ProphetForecaster, type KnownEvent } from './prophet.js';
 
-export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
+export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
  * The candidates the default pipeline combines (weights from a rolling-origin backtest, per series):
- * the three baselines (persistence, daily and weekly seasonal naive) and the fast model, plain and in
- * log space; with known events, Prophet (which models them as holidays) joins them.
+ * the three baselines (persistence, daily and weekly seasonal naive), the fast model, plain and in
+ * log space, and the smoothed level (short horizons); with known events, Prophet (which models them as
+ * holidays) joins them.
  */
 export function defaultCandidates(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster[] {
   const c: Forecaster[] = [
@@ -21,6 +23,7 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
     new SeasonalNaiveForecaster({ seasonality: seasonality === 'auto' ? 'weekly' : seasonality }),
     new FastSeasonalForecaster({ seasonality }),
     new FastSeasonalForecaster({ seasonality, transform: 'log' }),
+    new SmoothedLevelForecaster(),
   ];
   if (events.length) c.push(new ProphetForecaster(events));
   return c;
@@ -38,6 +41,8 @@ export function forecasterByName(name: ModelName, seasonality: Seasonality = 'au
       return new FastSeasonalForecaster({ seasonality });
     case 'fast-seasonal-log':
       return new FastSeasonalForecaster({ seasonality, transform: 'log' });
+    case 'smoothed-level':
+      return new SmoothedLevelForecaster();
     case 'seasonal-naive':
       return new SeasonalNaiveForecaster({ seasonality });
     case 'seasonal-naive-daily':
