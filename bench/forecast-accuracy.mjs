@@ -17,7 +17,7 @@ const out = a.out ?? 'bench/results/forecast-accuracy.md';
 const origins = Number(a.origins ?? 20);
 // The default instance type's provisioning + warm-up (60 s + 60 s): what the scaling policy forecasts over.
 const lead = Number(a['lead-seconds'] ?? 120);
-const models = (a.models ?? 'persistence,seasonal-naive-daily,seasonal-naive-weekly,fast-seasonal,fast-seasonal-log,mstl-ets,auto').split(',');
+const models = (a.models ?? 'persistence,seasonal-naive-daily,seasonal-naive-weekly,fast-seasonal,fast-seasonal-log,smoothed-level,mstl-ets,auto').split(',');
 const VARIANTS = COMBINATIONS.flatMap((combine) => CALIBRATIONS.map((calibration) => ({ combine, calibration })));
 const vname = (v) => `${v.combine} / ${v.calibration}`;
 // At the lead time a forecast is one to four points: more origins (an hour apart) so each series is
