@@ -1,8 +1,8 @@
-// Unit tests: the smoothed-level forecaster (simple exponential smoothing, constant fitted per call).
+// Unit tests: the smoothed-level forecaster (exponential smoothing or a running median, chosen per call).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRng } from './random.js';
-import { fitSmoothedLevel, SmoothedLevelForecaster } from './smoothed-level.js';
+import { fitSmoothedLevel, SmoothedLevelForecaster, type LevelEstimator } from './smoothed-level.js';
 
 const series = (n: number, f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
 
@@ -11,17 +11,20 @@ describe('fitSmoothedLevel: the constant it chooses', () => {
   const noise = series(3000, () => rng.normal());
   let walk = 0;
   const steps = series(3000, () => (walk += rng.normal()));
-  const rows: [values: Float64Array, horizon: number, check: (alpha: number) => boolean, note: string][] = [
-    [series(3000, (i) => 100 + 10 * (noise[i] as number)), 1, (a) => a <= 0.1, 'noise around a fixed level: heavy smoothing'],
-    [series(3000, (i) => 100 + 10 * (steps[i] as number)), 1, (a) => a >= 0.9, 'a random walk: the last value'],
-    [series(3000, (i) => 100 + 10 * (steps[i] as number)), 4, (a) => a >= 0.8, 'a random walk, four steps ahead'],
-    [series(3000, (i) => 100 + 10 * (steps[i] as number) + 10 * (noise[i] as number)), 1, (a) => a > 0.1 && a < 0.9, 'a walk under noise: in between'],
-    [series(3000, () => 5), 1, (a) => a === 1, 'constant: every constant ties, the tie goes to the last value'],
+  // A level with a lone spike every 50 points: a median ignores it, a smoothed level carries it on.
+  const spiky = series(3000, (i) => 100 + (noise[i] as number) + (i % 50 === 0 ? 200 : 0));
+  const rows: [values: Float64Array, horizon: number, check: (e: LevelEstimator) => boolean, note: string][] = [
+    [series(3000, (i) => 100 + 10 * (noise[i] as number)), 1, (e) => e.kind === 'smoothing' && e.alpha <= 0.1, 'noise around a fixed level: heavy smoothing'],
+    [series(3000, (i) => 100 + 10 * (steps[i] as number)), 1, (e) => e.kind === 'smoothing' && e.alpha >= 0.9, 'a random walk: the last value'],
+    [series(3000, (i) => 100 + 10 * (steps[i] as number)), 4, (e) => e.kind === 'smoothing' && e.alpha >= 0.8, 'a random walk, four steps ahead'],
+    [series(3000, (i) => 100 + 10 * (steps[i] as number) + 10 * (noise[i] as number)), 1, (e) => e.kind === 'smoothing' && e.alpha > 0.1 && e.alpha < 0.9, 'a walk under noise: in between'],
+    [spiky, 1, (e) => e.kind === 'median' && e.points >= 3, 'lone spikes on a level: a running median'],
+    [series(3000, () => 5), 1, (e) => e.kind === 'smoothing' && e.alpha === 1, 'constant: every estimator ties, the tie goes to the last value'],
   ];
   for (const [values, horizon, check, note] of rows) {
     it(note, () => {
       const fit = fitSmoothedLevel(values, horizon);
-      assert.ok(fit && check(fit.alpha), `alpha ${fit?.alpha}`);
+      assert.ok(fit && check(fit.estimator), JSON.stringify(fit?.estimator));
     });
   }
 });
