@@ -123,10 +123,19 @@ describe('the Kubernetes provider against a real API server', () => {
     await first.create({ id: 'web-shadow-1', service: 'web', pool: 'shadow', instanceType: 'small' });
     await first.close(); // the watch stops; nothing is deleted (as a kill -9 would leave it)
     // A crash between the release and the delete of web-live-4: its pod is out of the Deployment, still there.
-    const [pod4] = (await pods(s.c)).filter((x) => x.metadata.annotations?.[ANNOTATION.instance] === 'web-live-4');
+    // The patch carries the resourceVersion it was read at; the node simulator may update the pod's status in
+    // between (409), as it may for the provider, which re-reads and retries: so does the test.
+    const findPod4 = async () => (await pods(s.c)).filter((x) => x.metadata.annotations?.[ANNOTATION.instance] === 'web-live-4')[0];
+    let pod4 = await findPod4();
     assert.ok(pod4);
-    const body = releasePatch(pod4 as never, { app: 'web' });
-    assert.equal((await s.c.api('PATCH', `/api/v1/namespaces/default/pods/${pod4.metadata.name}`, body, undefined, 'application/merge-patch+json')).status, 200);
+    let status = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      pod4 = await findPod4();
+      assert.ok(pod4);
+      status = (await s.c.api('PATCH', `/api/v1/namespaces/default/pods/${pod4.metadata.name}`, releasePatch(pod4 as never, { app: 'web' }), undefined, 'application/merge-patch+json')).status;
+      if (status !== 409) break;
+    }
+    assert.equal(status, 200);
     await until('the ReplicaSet replaced it', async () => (await pods(s.c, 'app=web')).length === 4, 30_000);
 
     const second = await KubernetesProvider.start(s.settings());
