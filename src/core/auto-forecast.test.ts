@@ -1,13 +1,13 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, PER_SIDE_MIN_ORIGINS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
 
-/** A backtest over fixed forecasts: each candidate's means at every point, MAE computed here. */
-function backtest(actual: number[], means: number[][]): { scores: BacktestScore[]; actual: Float64Array; mean: Float64Array[] } {
+/** A backtest over fixed forecasts, one origin per point (a one-point horizon): each candidate's means at every point, MAE computed here. */
+function backtest(actual: number[], means: number[][]): { scores: BacktestScore[]; actual: Float64Array; mean: Float64Array[]; origins: number[] } {
   const a = Float64Array.from(actual);
   const mean = means.map((m) => Float64Array.from(m));
   const scores = mean.map((m, i) => {
@@ -22,7 +22,7 @@ function backtest(actual: number[], means: number[][]): { scores: BacktestScore[
     });
     return { model: `c${i}`, mae: c ? s / c : Number.POSITIVE_INFINITY, origins: actual.length };
   });
-  return { scores, actual: a, mean };
+  return { scores, actual: a, mean, origins: actual.map((_, i) => i) };
 }
 
 const mae = (actual: Float64Array, mean: number[]): number => mean.reduce((s, m, i) => s + Math.abs((actual[i] as number) - m), 0) / mean.length;
@@ -36,6 +36,10 @@ describe('combinationWeights', () => {
     { note: 'simplex: a failed candidate (NaN) gets none', actual: [10, 20], means: [[Number.NaN, Number.NaN], [12, 21]], combine: 'simplex', want: [0, 1] },
     { note: 'inverse-mae: the three best, weighted by 1 / MAE', actual: [0, 0], means: [[1, 1], [2, 2], [4, 4], [8, 8]], combine: 'inverse-mae', want: [4 / 7, 2 / 7, 1 / 7, 0] },
     { note: 'no candidate with a score: the first, as the fallback', actual: [1], means: [[Number.NaN], [Number.NaN]], combine: 'simplex', want: [1, 0] },
+    { note: 'auto, few origins: simplex', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'auto', want: [0.5, 0.5] },
+    { note: 'auto, few origins: an exact candidate takes all', actual: [1, 2, 3], means: [[1, 2, 3], [0, 0, 0], [5, 5, 5]], combine: 'auto', want: [1, 0, 0] },
+    { note: `auto, ${PER_SIDE_MIN_ORIGINS} origins: inverse-mae`, actual: new Array<number>(PER_SIDE_MIN_ORIGINS).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(PER_SIDE_MIN_ORIGINS).fill(m)), combine: 'auto', want: [4 / 7, 2 / 7, 1 / 7, 0] },
+    { note: `auto, ${PER_SIDE_MIN_ORIGINS - 1} origins: simplex`, actual: new Array<number>(PER_SIDE_MIN_ORIGINS - 1).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(PER_SIDE_MIN_ORIGINS - 1).fill(m)), combine: 'auto', want: [1, 0, 0, 0] },
   ];
   for (const r of rows) {
     it(r.note, () => {
@@ -48,7 +52,7 @@ describe('combinationWeights', () => {
   it('never scores worse on its own backtest than any single candidate (seeded random backtests)', () => {
     const rng = createRng(11);
     for (let t = 0; t < 40; t++) {
-      const n = 30;
+      const n = t % 2 === 0 ? 30 : 20; // auto: inverse-mae at 30 origins, simplex at 20
       const actual = Array.from({ length: n }, () => 100 + 20 * rng.normal());
       const means = Array.from({ length: 4 }, (_, c) => actual.map((a) => a + (c - 1.5) * 5 + 15 * rng.normal()));
       const bt = backtest(actual, means);
@@ -57,7 +61,8 @@ describe('combinationWeights', () => {
         const w = combinationWeights(bt, combine);
         assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) - 1) < 1e-9, 'weights sum to 1');
         const mixed = actual.map((_, j) => means.reduce((s, m, c) => s + (w[c] as number) * (m[j] as number), 0));
-        if (combine !== 'inverse-mae') assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
+        const guaranteed = combine === 'best' || combine === 'simplex' || (combine === 'auto' && bt.origins.length < PER_SIDE_MIN_ORIGINS);
+        if (guaranteed) assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
       }
     }
   });
