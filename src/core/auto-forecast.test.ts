@@ -1,7 +1,7 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, PER_SIDE_MIN_ORIGINS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, MANY_ORIGINS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
@@ -38,8 +38,8 @@ describe('combinationWeights', () => {
     { note: 'no candidate with a score: the first, as the fallback', actual: [1], means: [[Number.NaN], [Number.NaN]], combine: 'simplex', want: [1, 0] },
     { note: 'auto, few origins: simplex', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'auto', want: [0.5, 0.5] },
     { note: 'auto, few origins: an exact candidate takes all', actual: [1, 2, 3], means: [[1, 2, 3], [0, 0, 0], [5, 5, 5]], combine: 'auto', want: [1, 0, 0] },
-    { note: `auto, ${PER_SIDE_MIN_ORIGINS} origins: inverse-mae`, actual: new Array<number>(PER_SIDE_MIN_ORIGINS).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(PER_SIDE_MIN_ORIGINS).fill(m)), combine: 'auto', want: [4 / 7, 2 / 7, 1 / 7, 0] },
-    { note: `auto, ${PER_SIDE_MIN_ORIGINS - 1} origins: simplex`, actual: new Array<number>(PER_SIDE_MIN_ORIGINS - 1).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(PER_SIDE_MIN_ORIGINS - 1).fill(m)), combine: 'auto', want: [1, 0, 0, 0] },
+    { note: `auto, ${MANY_ORIGINS} origins: inverse-mae`, actual: new Array<number>(MANY_ORIGINS).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(MANY_ORIGINS).fill(m)), combine: 'auto', want: [4 / 7, 2 / 7, 1 / 7, 0] },
+    { note: `auto, ${MANY_ORIGINS - 1} origins: simplex`, actual: new Array<number>(MANY_ORIGINS - 1).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(MANY_ORIGINS - 1).fill(m)), combine: 'auto', want: [1, 0, 0, 0] },
   ];
   for (const r of rows) {
     it(r.note, () => {
@@ -61,7 +61,7 @@ describe('combinationWeights', () => {
         const w = combinationWeights(bt, combine);
         assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) - 1) < 1e-9, 'weights sum to 1');
         const mixed = actual.map((_, j) => means.reduce((s, m, c) => s + (w[c] as number) * (m[j] as number), 0));
-        const guaranteed = combine === 'best' || combine === 'simplex' || (combine === 'auto' && bt.origins.length < PER_SIDE_MIN_ORIGINS);
+        const guaranteed = combine === 'best' || combine === 'simplex' || (combine === 'auto' && bt.origins.length < MANY_ORIGINS);
         if (guaranteed) assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
       }
     }
