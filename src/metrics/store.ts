@@ -174,6 +174,14 @@ export class Store implements InstanceRegistry {
         }
         this.migrate();
         this.check();
+      } else {
+        // Read only, nothing is made: a file without the schema (a run killed before it made one, or
+        // another program's database) is named as such, not failed on at the first statement.
+        const version = this.db.pragma('user_version', { simple: true }) as number;
+        if (version !== SCHEMA_VERSION) {
+          this.db.close();
+          throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', version === 0 ? `${path}: no shadowscale schema yet (a run stopped before making it, or another program's database); start \`shadowscale run\` with this store` : `${path}: store schema version ${version}, this shadowscale understands ${SCHEMA_VERSION}`);
+        }
       }
     } catch (err) {
       throw Store.translate(err, path);

@@ -123,7 +123,8 @@ describe('faults: shadowscale run', () => {
       const where = `round ${round}: ${signal} after ${delay} ms (seed ${seed})`;
       if (signal === 'SIGTERM') assert.ok(code === 0 || code === null, `${where}: exit ${code}\n${r.stderr()}`);
       assert.doesNotMatch(r.stderr(), /internal error|\n\s+at /, where);
-      if (!statSync(storePath, { throwIfNoEntry: false })) continue;
+      // Killed before the store was made, or before its schema was (one transaction: all or nothing).
+      if (!statSync(storePath, { throwIfNoEntry: false }) || Store.idAt(storePath) === undefined) continue;
       // Every instance process is recorded (or carries the mark, for the /proc sweep to adopt).
       const recs = read(storePath, (s) => s.loadInstances());
       const decisions = read(storePath, (s) => s.decisions({ limit: 100_000 }).map((d) => d.seq));

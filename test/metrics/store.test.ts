@@ -94,6 +94,32 @@ describe('Store', () => {
     }
   });
 
+  it('regression: a read-only open names a file without the schema (a run killed before making it) instead of failing on a statement', (t) => {
+    const dir = tempDir(t);
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const foreign = join(dir, 'foreign.db');
+    const db = new Database(foreign);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    const newer = join(dir, 'newer.db');
+    const n = new Database(newer);
+    n.pragma('user_version = 99');
+    n.close();
+    for (const [path, message] of [
+      [empty, /empty\.db: no shadowscale schema yet/],
+      [foreign, /foreign\.db: no shadowscale schema yet/],
+      [newer, /newer\.db: store schema version 99, this shadowscale understands 1/],
+    ] as const) {
+      assert.throws(() => Store.openReadOnly(path), (e: Error & { code?: string }) => e.code === 'SHADOWSCALE_E_STORE_CORRUPT' && message.test(e.message), path);
+    }
+    const made = join(dir, 'made.db');
+    Store.open({ path: made }).close();
+    const r = Store.openReadOnly(made);
+    assert.deepEqual(r.loadInstances(), []);
+    r.close();
+  });
+
   /** A store with some rows in every table, closed. */
   const filled = (path: string): void => {
     const s = Store.open({ path });

@@ -551,6 +551,13 @@ export class KubernetesProvider implements Provider {
         // so a claimed pod still starting is not the one taken.
         // Wait for that replacement (a controller manager under load takes seconds): scaled down before it
         // exists, the ReplicaSet would take back one of the pods it has, a claimed one still starting first.
+        // The cache must first show the release: until it does, the released pod still counts as one of the
+        // group's, the count below is met at once, and the scale-down races the replacement (seen in CI: the
+        // ReplicaSet took back a claimed pod on a crowded node instead of the replacement).
+        await this.until(() => {
+          const seen = this.pods.get(name, this.o.namespace);
+          return seen === undefined || seen.metadata?.labels?.[LABEL.released] !== undefined;
+        }, 10_000);
         const replicas = this.deployments.get(deployment, this.o.namespace)?.spec?.replicas ?? 0;
         await this.until(() => this.groupPods(deployment).length >= replicas, 10_000);
         for (const r of this.groupPods(deployment).filter((x) => x.metadata?.annotations?.[ANNOTATION.instance] === undefined)) {
