@@ -195,6 +195,37 @@ describe('SloPolicyStrategy', () => {
       });
     }
   });
+  describe('blind episodes scored (step 7): a gap after which demand returns higher is learnt', () => {
+    // Cycles of 20 minutes decided every 15 s: 200 req/s for 10 minutes, 5 minutes of no metrics, then
+    // 400 req/s for a minute and 200 again. The recent long peak when the data stops (the last 9 minutes)
+    // is 200, and no regular prediction's window reaches across the gap: only the blind episodes' scores
+    // (the peak of the first window after the data returned, against the peak held through the gap) say
+    // that demand comes back at twice the level.
+    const rate = (t: number): number => (t % 1200 >= 900 && t % 1200 < 960 ? 400 : 200);
+    const gap = (t: number): boolean => t % 1200 >= 600 && t % 1200 < 900;
+    const cases: { name: string; cycles: number; learnt: boolean; min: number; max: number }[] = [
+      { name: 'too few episodes scored (5 < 12): the recent peak and its errors only', cycles: 6, learnt: false, min: 2, max: 3 },
+      { name: '19 episodes scored: the pool is sized for the return at twice the level', cycles: 20, learnt: true, min: 4, max: 5 },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const st = new SloPolicyStrategy(settings());
+        let current = 2;
+        let last: ReturnType<SloPolicyStrategy['decide']> | undefined;
+        for (let t = 0; t < (c.cycles - 1) * 1200 + 615; t += 15) {
+          const blind = gap(t);
+          last = st.decide(obs({ now: t, metricsFresh: !blind, demandRps: blind ? Number.NaN : rate(t), current }));
+          // The pool is back at 2 before every gap, as a pool sized for 200 req/s would be.
+          current = t % 1200 === 585 ? 2 : last.desired;
+        }
+        assert.ok(last);
+        assert.equal(last.numbers.blindSamples, c.cycles - 1, JSON.stringify(last.numbers));
+        assert.equal(Number.isFinite(last.numbers.blindBoundRps), c.learnt, JSON.stringify(last.numbers));
+        assert.ok(last.desired >= c.min && last.desired <= c.max, `${last.desired} not in [${c.min}, ${c.max}]: ${JSON.stringify(last.numbers)}`);
+        if (c.learnt) assert.ok(Math.abs((last.numbers.blindBoundRps as number) - 400) < 10, JSON.stringify(last.numbers));
+      });
+    }
+  });
   it('regression: a spike over an idle floor does not multiply a high level (the absolute bound caps the relative one)', () => {
     const st = new SloPolicyStrategy(settings({ maxInstances: 1000 }));
     let d = st.decide(obs({ now: 0, demandRps: 1 }));

@@ -37,9 +37,12 @@
 //    larger of two predictions it can still make, at the risk taken as in step 5: the recent long peak
 //    (step 2's, over the decisions kept), and the forecast's peak over the window carried at the level
 //    last observed against it. Demand moves while nothing is seen; when data returns, the pool is where
-//    those say demand may be, not where it was. On the NAB traffic series (data with gaps) the minutes
-//    missed after a gap fall by 11-73 % at the same billed cost; more is held inside the gaps, which the
-//    simulator neither bills nor scores (docs/design/strategies.md).
+//    those say demand may be, not where it was. Each blind episode is scored when the data returns (the
+//    peak of the first window after it against the recent long peak held through it), and once 12 are
+//    known (the last 256 kept, whatever their age) the bound of those errors at the same risk is a third
+//    bound: how far demand had moved when the data came back. On the NAB traffic series (data with gaps)
+//    the minutes missed after a gap fall at about the same billed cost; more is held inside the gaps,
+//    which the simulator neither bills nor scores (docs/design/strategies.md).
 // 8. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
 //    on) and the last run's risk restored with the time it had adapted, so a restarted control plane does
 //    not calibrate from nothing.
@@ -73,6 +76,13 @@ export interface SloPolicySettings extends PoolBounds {
 
 /** Resolved errors a predictor needs before its quantile is trusted. */
 const MIN_SAMPLES = 60;
+/**
+ * Step 7: blind episodes scored before their errors bound a blind scale-out. Few, since each gap gives
+ * one; at the risks taken (0.0005 to 0.3) a quantile of so few is their largest error or close to it.
+ */
+export const MIN_BLIND_SAMPLES = 12;
+/** Step 7: the blind episodes kept, whatever their age (gaps are rare: each is worth keeping). */
+const BLIND_EPISODES = 256;
 /** The risk's range (step 5) and its start: the 99 % quantile of past errors. */
 const RISK_MIN = 0.0005;
 const RISK_MAX = 0.3;
@@ -224,6 +234,14 @@ export class DailyPeaks {
 export const PREDICTORS = ['persistence', 'forecast', 'seasonal-persistence', 'recent-peak', 'recent-peak-long', 'trend', 'trend-short', 'daily-peak'] as const;
 export type PredictorName = (typeof PREDICTORS)[number];
 
+/** Step 7: the prediction held through a blind episode, scored on the first window after the data returned. */
+interface BlindPending {
+  /** The last blind decision (the window starts after it: the first rate seen again is in it). */
+  readonly at: number;
+  readonly end: number;
+  readonly point: number;
+}
+
 interface Pending {
   readonly at: number;
   readonly end: number;
@@ -245,6 +263,10 @@ export class SloCalibrator {
   private readonly loss = new Float64Array(PREDICTORS.length);
   private readonly scored = new Uint32Array(PREDICTORS.length);
   private pending: Pending[] = [];
+  /** Step 7: the blind prediction's errors (log-ratio and difference, as above), one per episode. */
+  private readonly blindHist: SlidingHistogram;
+  private readonly blindAbs: SlidingHistogram;
+  private blindPending: BlindPending[] = [];
   private obsAt: number[] = [];
   private obsRps: number[] = [];
   private judged = Number.NaN;
@@ -262,6 +284,8 @@ export class SloCalibrator {
     const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
     this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
     this.histAbs = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow, ABS_BINS));
+    this.blindHist = new SlidingHistogram(BLIND_EPISODES);
+    this.blindAbs = new SlidingHistogram(BLIND_EPISODES, ABS_BINS);
     this.riskValue = clampRisk(initialRisk ?? INITIAL_RISK);
     // Pinball losses are averaged over about a quarter of the calibration window.
     this.lossWeight = Math.min(0.5, 4 / perWindow);
@@ -314,11 +338,7 @@ export class SloCalibrator {
     }
     while (this.pending.length > 0 && (this.pending[0] as Pending).end <= now) {
       const p = this.pending.shift() as Pending;
-      let peak = Number.NaN;
-      for (let k = 0; k < this.obsAt.length; k++) {
-        const t = this.obsAt[k] as number;
-        if (t > p.at && t <= p.end) peak = Number.isNaN(peak) ? (this.obsRps[k] as number) : Math.max(peak, this.obsRps[k] as number);
-      }
+      const peak = this.peakIn(p.at, p.end);
       if (Number.isNaN(peak)) continue; // nothing observed in the window: no evidence either way
       const y = Math.max(peak, this.floorRps);
       for (let i = 0; i < PREDICTORS.length; i++) {
@@ -335,17 +355,57 @@ export class SloCalibrator {
         }
       }
     }
+    while (this.blindPending.length > 0 && (this.blindPending[0] as BlindPending).end <= now) {
+      const p = this.blindPending.shift() as BlindPending;
+      const peak = this.peakIn(p.at, p.end);
+      if (Number.isNaN(peak)) continue;
+      this.blindHist.add(p.at, Math.log(Math.max(peak, this.floorRps) / Math.max(p.point, this.floorRps)));
+      this.blindAbs.add(p.at, (peak - p.point) / this.s.perInstanceRps);
+    }
     const keepFrom = now - this.s.calibrationSeconds;
     for (const h of this.hist) h.expire(keepFrom);
     for (const h of this.histAbs) h.expire(keepFrom);
     // Observations are needed only as far back as the oldest pending window.
-    const oldest = this.pending.length > 0 ? (this.pending[0] as Pending).at : now;
+    let oldest = this.pending.length > 0 ? (this.pending[0] as Pending).at : now;
+    if (this.blindPending.length > 0) oldest = Math.min(oldest, (this.blindPending[0] as BlindPending).at);
     let drop = 0;
     while (drop < this.obsAt.length && (this.obsAt[drop] as number) <= oldest) drop++;
     if (drop > 0) {
       this.obsAt.splice(0, drop);
       this.obsRps.splice(0, drop);
     }
+  }
+
+  /** The largest rate observed in (from, to] (NaN when none was). */
+  private peakIn(from: number, to: number): number {
+    let peak = Number.NaN;
+    for (let k = 0; k < this.obsAt.length; k++) {
+      const t = this.obsAt[k] as number;
+      if (t > from && t <= to) peak = Number.isNaN(peak) ? (this.obsRps[k] as number) : Math.max(peak, this.obsRps[k] as number);
+    }
+    return peak;
+  }
+
+  /**
+   * Step 7: a blind episode ended. `point` is what the policy predicted through it (the recent long peak
+   * before the data stopped), `lastBlind` its last blind decision; the peak of the window up to `end`
+   * scores it. Call before the returning rate is observed.
+   */
+  trackBlind(lastBlind: number, end: number, point: number): void {
+    if (Number.isFinite(lastBlind) && Number.isFinite(point) && end > lastBlind) this.blindPending.push({ at: lastBlind, end, point });
+  }
+
+  get blindSamples(): number {
+    return this.blindHist.count;
+  }
+
+  /** Step 7: the bound of the blind prediction from the errors of past blind episodes (NaN while fewer than MIN_BLIND_SAMPLES). */
+  blindBound(point: number, risk = this.riskValue): { bound: number; quantile: number } {
+    if (!Number.isFinite(point) || this.blindHist.count < MIN_BLIND_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
+    const q = this.blindHist.upperQuantile(risk);
+    const relative = Math.max(point, this.floorRps) * Math.exp(q);
+    const absolute = point + this.blindAbs.upperQuantile(risk) * this.s.perInstanceRps;
+    return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q };
   }
 
   /** The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few errors. */
@@ -430,6 +490,9 @@ export class SloPolicyStrategy implements Strategy {
   private meanAt = Number.NaN;
   /** Observed rates by time of day over the last week (step 2's daily peaks). */
   readonly daily = new DailyPeaks();
+  /** Step 7: the last blind decision of the episode under way (NaN when seeing) and what it predicted. */
+  private blindAt = Number.NaN;
+  private blindPoint = Number.NaN;
 
   constructor(settings: SloPolicySettings, initialRisk?: number) {
     this.s = settings;
@@ -497,8 +560,9 @@ export class SloPolicyStrategy implements Strategy {
   }
 
   /**
-   * Step 7: metrics missing or stale. Holds, or scales out to the larger calibrated bound of the recent
-   * long peak and the forecast along the level last observed (never in).
+   * Step 7: metrics missing or stale. Holds, or scales out to the largest calibrated bound of the recent
+   * long peak (by its errors, and by past blind episodes' once enough are scored) and the forecast along
+   * the level last observed (never in).
    */
   private blind(obs: Observation, forecast?: Forecast): Decision {
     const s = this.s;
@@ -509,7 +573,17 @@ export class SloPolicyStrategy implements Strategy {
     if (!last) return hold;
     let peak = 0;
     for (const x of this.seen) peak = Math.max(peak, x.rps);
-    let bound = c.bound(4, peak, false, this.riskFor(peak)).bound;
+    const risk = this.riskFor(peak);
+    let bound = c.bound(4, peak, false, risk).bound;
+    // The errors of past blind episodes: how far demand had moved from the recent peak when data returned.
+    this.blindAt = obs.now;
+    this.blindPoint = peak;
+    const learnt = c.blindBound(peak, risk).bound;
+    numbers.blindSamples = c.blindSamples;
+    if (Number.isFinite(learnt)) {
+      numbers.blindBoundRps = learnt;
+      if (!(bound >= learnt)) bound = learnt;
+    }
     numbers.lastObservedRps = last.rps;
     numbers.lastObservedAt = last.at;
     numbers.recentPeakRps = peak;
@@ -535,10 +609,16 @@ export class SloPolicyStrategy implements Strategy {
     const c = this.calibrator;
     const base = { strategy: this.name, at: obs.now, current: obs.current } as const;
     c.observeSlo(obs.sloJudged, obs.sloViolated);
-    c.observeDemand(obs.now, obs.metricsFresh ? obs.demandRps : Number.NaN);
-    if (!obs.metricsFresh || !Number.isFinite(obs.demandRps)) return this.blind(obs, forecast);
-    // Steps 1-2.
+    const seeing = obs.metricsFresh && Number.isFinite(obs.demandRps);
     const end = obs.now + s.leadTimeSeconds + s.periodSeconds;
+    if (seeing && Number.isFinite(this.blindAt)) {
+      // Step 7: a blind episode ended; its prediction is scored on the window starting now.
+      c.trackBlind(this.blindAt, end, this.blindPoint);
+      this.blindAt = Number.NaN;
+    }
+    c.observeDemand(obs.now, seeing ? obs.demandRps : Number.NaN);
+    if (!seeing) return this.blind(obs, forecast);
+    // Steps 1-2.
     const rps = obs.demandRps;
     const w = Number.isFinite(this.meanAt) ? Math.min(1, Math.max(0, obs.now - this.meanAt) / LEVEL_MEAN_SECONDS) : 1;
     this.meanRps = Number.isFinite(this.meanRps) ? this.meanRps + w * (rps - this.meanRps) : rps;
