@@ -226,6 +226,30 @@ describe('SloPolicyStrategy', () => {
       });
     }
   });
+  it('the count kept blind is held one lead time after the data returns (step 6), then released', () => {
+    const st = new SloPolicyStrategy(settings());
+    const saw = (t: number): number => (t % 600 >= 420 ? 400 : 200);
+    let d = st.decide(obs({ now: 0, demandRps: saw(0), current: 1 }));
+    for (let t = 15; t <= 2 * 86_400; t += 15) d = st.decide(obs({ now: t, demandRps: saw(t), current: d.desired }));
+    // Blind 15 s into a trough with 8 instances, more than the recent peak needs: it holds 8.
+    const gapAt = 2 * 86_400 + 30;
+    const blind = st.decide(obs({ now: gapAt, metricsFresh: false, demandRps: Number.NaN, current: 8 }));
+    assert.deepEqual([blind.desired, blind.reason], [8, 'missing_metrics_hold']);
+    // Back at 200 req/s, where 4 are asked for (the recent peak of 400): the 8 held blind are kept for
+    // one lead time (120 s) after that blind decision, then released. Before, the counts asked while
+    // seeing were the only ones held, and the pool fell to 4 at once.
+    const rows: { after: number; desired: number; reason: string }[] = [
+      { after: 15, desired: 8, reason: 'scale_in_stabilization' },
+      { after: 120, desired: 8, reason: 'scale_in_stabilization' },
+      { after: 150, desired: 4, reason: 'slo_forecast' },
+    ];
+    let current = 8;
+    for (const r of rows) {
+      const back = st.decide(obs({ now: gapAt + r.after, demandRps: 200, current }));
+      assert.deepEqual([back.desired, back.reason], [r.desired, r.reason], `at +${r.after} s: ${JSON.stringify(back.numbers)}`);
+      current = back.desired;
+    }
+  });
   it('regression: a spike over an idle floor does not multiply a high level (the absolute bound caps the relative one)', () => {
     const st = new SloPolicyStrategy(settings({ maxInstances: 1000 }));
     let d = st.decide(obs({ now: 0, demandRps: 1 }));

@@ -40,9 +40,11 @@
 //    those say demand may be, not where it was. Each blind episode is scored when the data returns (the
 //    peak of the first window after it against the recent long peak held through it), and once 12 are
 //    known (the last 256 kept, whatever their age) the bound of those errors at the same risk is a third
-//    bound: how far demand had moved when the data came back. On the NAB traffic series (data with gaps)
-//    the minutes missed after a gap fall at about the same billed cost; more is held inside the gaps,
-//    which the simulator neither bills nor scores (docs/design/strategies.md).
+//    bound: how far demand had moved when the data came back. The counts kept blind enter step 6's hold
+//    like any other, so the pool stays one lead time after the data returns. On the NAB traffic series
+//    (data with gaps) the minutes missed after a gap fall, at a billed cost that grows where the jumps
+//    are largest; more is held inside the gaps, which the simulator neither bills nor scores
+//    (docs/design/strategies.md).
 // 8. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
 //    on) and the last run's risk restored with the time it had adapted, so a restarted control plane does
 //    not calibrate from nothing.
@@ -559,6 +561,13 @@ export class SloPolicyStrategy implements Strategy {
     return this.s.leadTimeSeconds * this.s.scaleInHoldLeads;
   }
 
+  /** Step 6: a count asked for (blind or seeing), kept over the hold window. */
+  private asked(at: number, count: number): void {
+    this.recent.push({ at, count });
+    const from = at - this.holdSeconds();
+    while ((this.recent[0] as { at: number }).at < from) this.recent.shift();
+  }
+
   /**
    * Step 7: metrics missing or stale. Holds, or scales out to the largest calibrated bound of the recent
    * long peak (by its errors, and by past blind episodes' once enough are scored) and the forecast along
@@ -617,7 +626,13 @@ export class SloPolicyStrategy implements Strategy {
       this.blindAt = Number.NaN;
     }
     c.observeDemand(obs.now, seeing ? obs.demandRps : Number.NaN);
-    if (!seeing) return this.blind(obs, forecast);
+    if (!seeing) {
+      // What a blind decision keeps is a count asked for too: step 6 holds it one lead time after the
+      // data returns, when demand is least known.
+      const d = this.blind(obs, forecast);
+      this.asked(obs.now, d.desired);
+      return d;
+    }
     // Steps 1-2.
     const rps = obs.demandRps;
     const w = Number.isFinite(this.meanAt) ? Math.min(1, Math.max(0, obs.now - this.meanAt) / LEVEL_MEAN_SECONDS) : 1;
@@ -688,10 +703,8 @@ export class SloPolicyStrategy implements Strategy {
     if (desired > s.maxInstances) [desired, reason] = [s.maxInstances, 'max_instances'];
     numbers.recommended = desired;
     // Step 6: noise in the bound cannot make the pool flap, and a drop must have lasted the hold.
-    const hold = this.holdSeconds();
-    numbers.holdSeconds = hold;
-    this.recent.push({ at: obs.now, count: desired });
-    while ((this.recent[0] as { at: number }).at < obs.now - hold) this.recent.shift();
+    numbers.holdSeconds = this.holdSeconds();
+    this.asked(obs.now, desired);
     if (desired < obs.current) {
       let held = desired;
       for (const r of this.recent) held = Math.max(held, r.count);
