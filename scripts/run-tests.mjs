@@ -17,31 +17,43 @@ function findTests(dir, out = []) {
 
 const only = process.argv.slice(2);
 const files = findTests('dist').filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+// Files named *.serial.test.js compare real-time runs (their figures are the machine's as much as the
+// code's): they run after the others, one at a time, with nothing else loading the machine.
+const serial = files.filter((f) => f.endsWith('.serial.test.js'));
+const parallel = files.filter((f) => !f.endsWith('.serial.test.js'));
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const stream = run({ files, concurrency: 2, timeout: 300_000 });
-stream.on('test:pass', (e) => {
-  if (e.details?.type === 'suite') return;
-  if (e.skip || e.todo) skipped++;
-  else passed++;
-});
-stream.on('test:fail', (e) => {
-  if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
-  failed++;
-});
 // The fuzzers (test/fuzz) print "fuzz NAME: seed S, N cases in T s": their total is printed at the end.
 let fuzzCases = 0;
 let fuzzRuns = 0;
-stream.on('test:stdout', (e) => {
-  for (const m of String(e.message).matchAll(/^fuzz [\w-]+: seed \d+, (\d+) cases in/gm)) {
-    fuzzCases += Number(m[1]);
-    fuzzRuns++;
-  }
-});
-const report = stream.compose(spec);
-report.pipe(process.stdout, { end: false });
-await finished(report);
+
+async function runPhase(phaseFiles, concurrency) {
+  if (phaseFiles.length === 0) return;
+  const stream = run({ files: phaseFiles, concurrency, timeout: 300_000 });
+  stream.on('test:pass', (e) => {
+    if (e.details?.type === 'suite') return;
+    if (e.skip || e.todo) skipped++;
+    else passed++;
+  });
+  stream.on('test:fail', (e) => {
+    if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
+    failed++;
+  });
+  stream.on('test:stdout', (e) => {
+    for (const m of String(e.message).matchAll(/^fuzz [\w-]+: seed \d+, (\d+) cases in/gm)) {
+      fuzzCases += Number(m[1]);
+      fuzzRuns++;
+    }
+  });
+  const report = stream.compose(spec);
+  report.pipe(process.stdout, { end: false });
+  await finished(report);
+}
+
+await runPhase(parallel, 2);
+if (serial.length) console.log(`serial: ${serial.length} file(s) that compare real-time runs, one at a time`);
+await runPhase(serial, 1);
 if (fuzzRuns > 0) console.log(`fuzz: ${fuzzCases} cases in total over ${fuzzRuns} fuzzers`);
 const total = passed + failed;
 if (total === 0) {
