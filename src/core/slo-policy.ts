@@ -82,7 +82,7 @@ const MIN_SAMPLES = 60;
  * Step 7: blind episodes scored before their errors bound a blind scale-out. Few, since each gap gives
  * one; at the risks taken (0.0005 to 0.3) a quantile of so few is their largest error or close to it.
  */
-export const MIN_BLIND_SAMPLES = 12;
+const MIN_BLIND_SAMPLES = 12;
 /** Step 7: the blind episodes kept, whatever their age (gaps are rare: each is worth keeping). */
 const BLIND_EPISODES = 256;
 /** The risk's range (step 5) and its start: the 99 % quantile of past errors. */
@@ -404,21 +404,25 @@ export class SloCalibrator {
   /** Step 7: the bound of the blind prediction from the errors of past blind episodes (NaN while fewer than MIN_BLIND_SAMPLES). */
   blindBound(point: number, risk = this.riskValue): { bound: number; quantile: number } {
     if (!Number.isFinite(point) || this.blindHist.count < MIN_BLIND_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    const q = this.blindHist.upperQuantile(risk);
-    const relative = Math.max(point, this.floorRps) * Math.exp(q);
-    const absolute = point + this.blindAbs.upperQuantile(risk) * this.s.perInstanceRps;
-    return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q };
+    return this.boundOf(this.blindHist, this.blindAbs, point, risk);
   }
 
   /** The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few errors. */
   bound(p: number, point: number, rising: boolean, risk = this.riskValue): { bound: number; quantile: number } {
     const h = this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram;
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    const q = h.upperQuantile(risk);
+    return this.boundOf(h, this.histAbs[p * 2 + (rising ? 1 : 0)] as SlidingHistogram, point, risk);
+  }
+
+  /**
+   * The smaller of the relative and the absolute bound of `point` at `risk`: ratios learnt near zero (a
+   * spike over an idle floor) must not multiply a high level, and differences learnt at a low level must
+   * not cap a high one.
+   */
+  private boundOf(ratios: SlidingHistogram, differences: SlidingHistogram, point: number, risk: number): { bound: number; quantile: number } {
+    const q = ratios.upperQuantile(risk);
     const relative = Math.max(point, this.floorRps) * Math.exp(q);
-    // The smaller of the relative and the absolute bound: ratios learnt near zero (a spike over an idle
-    // floor) must not multiply a high level, and differences learnt at a low level must not cap a high one.
-    const absolute = point + (this.histAbs[p * 2 + (rising ? 1 : 0)] as SlidingHistogram).upperQuantile(risk) * this.s.perInstanceRps;
+    const absolute = point + differences.upperQuantile(risk) * this.s.perInstanceRps;
     return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q };
   }
 
