@@ -228,16 +228,16 @@ describe('SloPolicyStrategy', () => {
   });
   it('the count kept blind is held one lead time after the data returns (step 6), then released', () => {
     const st = new SloPolicyStrategy(settings());
-    const saw = (t: number): number => (t % 600 >= 420 ? 400 : 200);
+    const saw = (t: number): number => (t % 600 >= 420 ? 350 : 175);
     let d = st.decide(obs({ now: 0, demandRps: saw(0), current: 1 }));
     for (let t = 15; t <= 2 * 86_400; t += 15) d = st.decide(obs({ now: t, demandRps: saw(t), current: d.desired }));
     // Blind 15 s into a trough with 8 instances, more than the recent peak needs: it holds 8.
     const gapAt = 2 * 86_400 + 30;
     const blind = st.decide(obs({ now: gapAt, metricsFresh: false, demandRps: Number.NaN, current: 8 }));
     assert.deepEqual([blind.desired, blind.reason], [8, 'missing_metrics_hold']);
-    // Back at 200 req/s, where 4 are asked for (the recent peak of 400): the 8 held blind are kept for
-    // one lead time (120 s) after that blind decision, then released. Before, the counts asked while
-    // seeing were the only ones held, and the pool fell to 4 at once.
+    // Back at 175 req/s, where 4 are asked for (the recent peak of 350, with its noise margin): the 8 held
+    // blind are kept for one lead time (120 s) after that blind decision, then released. Before, the counts
+    // asked while seeing were the only ones held, and the pool fell to 4 at once.
     const rows: { after: number; desired: number; reason: string }[] = [
       { after: 15, desired: 8, reason: 'scale_in_stabilization' },
       { after: 120, desired: 8, reason: 'scale_in_stabilization' },
@@ -245,7 +245,7 @@ describe('SloPolicyStrategy', () => {
     ];
     let current = 8;
     for (const r of rows) {
-      const back = st.decide(obs({ now: gapAt + r.after, demandRps: 200, current }));
+      const back = st.decide(obs({ now: gapAt + r.after, demandRps: 175, current }));
       assert.deepEqual([back.desired, back.reason], [r.desired, r.reason], `at +${r.after} s: ${JSON.stringify(back.numbers)}`);
       current = back.desired;
     }
@@ -277,7 +277,7 @@ describe('SloPolicyStrategy', () => {
       it(r.name, () => {
         const st = new SloPolicyStrategy(settings());
         assert.equal(st.warmStart(r.history, r.risk), r.replayed);
-        const d = st.decide(obs({ now: 6 * 3600 + 15, demandRps: 200, current: 3 }));
+        const d = st.decide(obs({ now: 6 * 3600 + 15, demandRps: 200, current: 2 }));
         assert.equal(d.reason, r.reason, JSON.stringify(d.numbers));
         if (r.risk2 !== undefined) assert.ok(Math.abs(st.calibrator.risk - r.risk2) < 1e-12, String(st.calibrator.risk));
       });
@@ -317,6 +317,24 @@ describe('SloPolicyStrategy', () => {
     assert.deepEqual([d.desired, d.reason], [12, 'scale_in_stabilization']);
     const after = st.decide(obs({ now: 200, demandRps: 100, current: 12 }));
     assert.ok(after.desired < 12, `after the lead time the drop acts: ${after.desired}`);
+  });
+  describe('a scale-in keeps the second-by-second noise of the bound (step 6): sqrt(rate) at the risk taken', () => {
+    // 100 req/s per instance, a steady rate (the bound calibrates to the rate itself), 2 instances running.
+    // z(0.0005) = 3.29, z(0.3) = 0.52: 90 + 3.29 x sqrt(90) = 121 needs 2, 90 + 0.52 x sqrt(90) = 95 needs 1.
+    const rows: { name: string; risk: number; rps: number; desired: number; reason: string }[] = [
+      { name: 'little budget left, near one instance: both kept', risk: 0.0005, rps: 90, desired: 2, reason: 'scale_in_stabilization' },
+      { name: 'budget to spend, the same rate: one released', risk: 0.3, rps: 90, desired: 1, reason: 'slo_forecast' },
+      { name: 'little budget left, far below one instance: one released', risk: 0.0005, rps: 50, desired: 1, reason: 'slo_forecast' },
+    ];
+    for (const r of rows) {
+      it(r.name, () => {
+        const st = new SloPolicyStrategy(settings(), r.risk);
+        for (let t = 0; t <= 6 * 3600; t += 15) st.decide(obs({ now: t, demandRps: r.rps, current: 2 }));
+        const d = st.decide(obs({ now: 6 * 3600 + 15, demandRps: r.rps, current: 2 }));
+        assert.deepEqual([d.desired, d.reason], [r.desired, r.reason], JSON.stringify(d.numbers));
+        assert.ok(Math.abs((d.numbers?.noiseMarginRps ?? 0) - Math.sqrt(r.rps) * (r.risk === 0.3 ? 0.5244 : 3.2905)) < 0.01, JSON.stringify(d.numbers));
+      });
+    }
   });
   it('the hold is scaleInHoldLeads lead times, whatever the risk', () => {
     const rows: [leads: number, risk: number, hold: number, heldAt60: boolean][] = [

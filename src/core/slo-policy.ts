@@ -33,6 +33,9 @@
 // 6. A scale-in goes only as low as the counts asked for over a hold window of one lead time by default
 //    (`scaleInHoldLeads`): a removed instance costs a restart if it is needed again, so an idle one is kept
 //    as long as a restart would bill (the break-even rule), and noise in the bound cannot make the pool flap.
+//    Nor lower than the count that carries the bound plus its second-by-second noise at the risk taken
+//    (z(1 - risk) x sqrt(rate), a Poisson count's): the errors are scored on period means, but a pool must
+//    carry each second's arrivals, and a count released to within that noise of its capacity violates.
 // 7. Blind (metrics missing or stale): never a scale-in, and a scale-out to the calibrated bound of the
 //    larger of two predictions it can still make, at the risk taken as in step 5: the recent long peak
 //    (step 2's, over the decisions kept), and the forecast's peak over the window carried at the level
@@ -50,6 +53,7 @@
 //    not calibrate from nothing.
 
 import { instancesFor } from './capacity.js';
+import { normalQuantile } from './verdict.js';
 import type { Forecast } from './forecast.js';
 import type { Decision, Reason } from './reasons.js';
 import type { DemandPoint, Observation, PoolBounds, Strategy } from './strategy.js';
@@ -713,6 +717,11 @@ export class SloPolicyStrategy implements Strategy {
       let held = desired;
       for (const r of this.recent) held = Math.max(held, r.count);
       held = Math.min(held, obs.current);
+      // The count kept also carries the bound's second-by-second noise, which the period means the errors
+      // are scored on do not show: a Poisson count's standard deviation, sqrt(rate), at the risk taken.
+      const margin = normalQuantile(1 - (numbers.riskTaken ?? c.risk)) * Math.sqrt(Math.max(0, demand));
+      numbers.noiseMarginRps = margin;
+      held = Math.max(held, Math.min(obs.current, instancesFor(demand + margin, s.perInstanceRps)));
       if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
     }
     return { ...base, desired, reason, numbers };
