@@ -11,7 +11,7 @@ export const REASONS = {
   forecast_steady: 'Predictive: the forecast needs the capacity already requested.',
   slo_forecast: "Predictive (SLO policy): capacity for the calibrated bound of the peak demand over [now, now + lead time + period], at the risk the error budget allows.",
   slo_calibrating: 'Predictive (SLO policy): too few resolved predictions to calibrate yet; the observed rate plus the cold-start margin.',
-  scale_in_stabilization: 'A lower target is held back by the scale-in stabilization window.',
+  scale_in_stabilization: 'A lower target is held back by the scale-in stabilization window (or, for the SLO policy, by the second-by-second noise of its bound).',
   scale_up_rate_limit: 'The scale-up rate policy (instances or percent per period) capped the increase.',
   scale_down_rate_limit: 'The scale-down rate policy capped the decrease.',
   max_step: 'The per-decision maximum step capped the change.',
