@@ -225,6 +225,25 @@ describe('SloPolicyStrategy', () => {
         if (c.learnt) assert.ok(Math.abs((last.numbers.blindBoundRps as number) - 400) < 10, JSON.stringify(last.numbers));
       });
     }
+    // A restart (step 8): the recorded demand has holes where the metrics were missing (the loop records
+    // nothing then). Replayed with the loop's staleness, each hole longer than it is an episode again.
+    const restarts: { name: string; staleSeconds?: number; samples: number; learnt: boolean }[] = [
+      { name: 'a restart replays the holes as blind episodes: the 19 are known again', staleSeconds: 60, samples: 19, learnt: true },
+      { name: 'holes shorter than the staleness are not episodes', staleSeconds: 600, samples: 0, learnt: false },
+      { name: 'without the staleness the holes are skipped (as before)', samples: 0, learnt: false },
+    ];
+    for (const r of restarts) {
+      it(r.name, () => {
+        const history: { at: number; rps: number }[] = [];
+        for (let t = 0; t < 19 * 1200 + 600; t += 15) if (!gap(t)) history.push({ at: t, rps: rate(t) });
+        const st = new SloPolicyStrategy(settings());
+        assert.deepEqual(st.warmStart(history, r.staleSeconds !== undefined ? { staleSeconds: r.staleSeconds } : {}), { replayed: history.length, blind: r.samples });
+        const d = st.decide(obs({ now: 19 * 1200 + 615, metricsFresh: false, demandRps: Number.NaN, current: 2 }));
+        assert.equal(d.numbers.blindSamples, r.samples, JSON.stringify(d.numbers));
+        assert.equal(Number.isFinite(d.numbers.blindBoundRps), r.learnt, JSON.stringify(d.numbers));
+        if (r.learnt) assert.ok(d.desired >= 4, JSON.stringify(d.numbers));
+      });
+    }
   });
   it('the count kept blind is held one lead time after the data returns (step 6), then released', () => {
     const st = new SloPolicyStrategy(settings());
@@ -276,7 +295,7 @@ describe('SloPolicyStrategy', () => {
     for (const r of rows) {
       it(r.name, () => {
         const st = new SloPolicyStrategy(settings());
-        assert.equal(st.warmStart(r.history, r.risk), r.replayed);
+        assert.equal(st.warmStart(r.history, r.risk !== undefined ? { risk: r.risk } : {}).replayed, r.replayed);
         const d = st.decide(obs({ now: 6 * 3600 + 15, demandRps: 200, current: 2 }));
         assert.equal(d.reason, r.reason, JSON.stringify(d.numbers));
         if (r.risk2 !== undefined) assert.ok(Math.abs(st.calibrator.risk - r.risk2) < 1e-12, String(st.calibrator.risk));

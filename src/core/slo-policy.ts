@@ -50,13 +50,14 @@
 //    (docs/design/strategies.md).
 // 8. A restart resumes: the recorded demand is replayed through steps 1-4 (no forecasts, nothing acted
 //    on) and the last run's risk restored with the time it had adapted, so a restarted control plane does
-//    not calibrate from nothing.
+//    not calibrate from nothing. A hole in that demand longer than the metrics' staleness replays as a
+//    blind decision, so step 7's episodes in it are scored again.
 
 import { instancesFor } from './capacity.js';
 import { normalQuantile } from './verdict.js';
 import type { Forecast } from './forecast.js';
 import type { Decision, Reason } from './reasons.js';
-import type { DemandPoint, Observation, PoolBounds, Strategy } from './strategy.js';
+import type { DemandPoint, Observation, PoolBounds, Strategy, WarmStartResult, WarmStartResume } from './strategy.js';
 
 export interface SloPolicySettings extends PoolBounds {
   /** Requests/s one warm instance serves within the SLO. */
@@ -519,25 +520,34 @@ export class SloPolicyStrategy implements Strategy {
    * through the policy as if it had been running (points closer than half a period to the previous one
    * skipped; no forecasts, so only persistence and the recent peaks are scored; nothing acted on), then
    * the risk the last run had reached is restored and the scale-in hold starts afresh. `daily` (older
-   * points, e.g. per-minute means over the last week) seeds the daily peaks beyond the replay. Returns
-   * the points replayed.
+   * points, e.g. per-minute means over the last week) seeds the daily peaks beyond the replay. With
+   * `staleSeconds`, a hole in the history longer than that replays as a blind decision (step 7) where the
+   * metrics went stale, so the episodes the last run scored (the jumps demand made while unseen) are
+   * scored again. Returns the points replayed and the holes replayed as blind.
    */
-  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number {
+  warmStart(history: readonly DemandPoint[], resume: WarmStartResume = {}): WarmStartResult {
     // Step 2's daily peaks look back a week, further than the replay: older points (per-minute means,
     // say) seed them first.
     const first = history.find((h) => Number.isFinite(h.at))?.at ?? Number.POSITIVE_INFINITY;
-    for (const h of daily ?? []) if (h.at < first) this.daily.observe(h.at, h.rps);
+    for (const h of resume.daily ?? []) if (h.at < first) this.daily.observe(h.at, h.rps);
+    const stale = resume.staleSeconds !== undefined && resume.staleSeconds > 0 ? resume.staleSeconds : Number.POSITIVE_INFINITY;
     let replayed = 0;
+    let blind = 0;
     let last = Number.NEGATIVE_INFINITY;
     for (const h of history) {
       if (!Number.isFinite(h.at) || !Number.isFinite(h.rps) || h.at < last + this.s.periodSeconds / 2) continue;
+      const blindAt = last + stale + this.s.periodSeconds;
+      if (Number.isFinite(blindAt) && blindAt < h.at) {
+        this.decide({ now: blindAt, current: 0, ready: 0, utilization: Number.NaN, demandRps: Number.NaN, metricsFresh: false });
+        blind++;
+      }
       this.decide({ now: h.at, current: 0, ready: 0, utilization: Number.NaN, demandRps: h.rps, metricsFresh: true });
       last = h.at;
       replayed++;
     }
     this.recent = [];
-    if (risk !== undefined) this.calibrator.restoreRisk(risk, adaptedMinutes);
-    return replayed;
+    if (resume.risk !== undefined) this.calibrator.restoreRisk(resume.risk, resume.adaptedMinutes);
+    return { replayed, blind };
   }
 
   /** Step 5: the risk taken for a prediction, the budget's risk scaled by the prediction's level against the day's mean. */

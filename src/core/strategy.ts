@@ -43,9 +43,27 @@ export interface Strategy {
   updateCapacity?(perInstanceRps: number): void;
   /**
    * A restart: the recorded demand (oldest first) and the risk the last run reached, for strategies
-   * that learn online (the SLO policy). Returns the points it replayed.
+   * that learn online (the SLO policy). Returns the points it replayed and the holes it replayed as blind.
    */
-  warmStart?(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number;
+  warmStart?(history: readonly DemandPoint[], resume?: WarmStartResume): WarmStartResult;
+}
+
+export interface WarmStartResult {
+  /** Recorded demand points replayed. */
+  readonly replayed: number;
+  /** Holes in them longer than `staleSeconds`, replayed as blind decisions. */
+  readonly blind: number;
+}
+
+/** What a restart restores beside the recorded demand (docs/design/strategies.md, the SLO policy's step 8). */
+export interface WarmStartResume {
+  /** The risk the last run had reached, and the minutes it had adapted over. */
+  readonly risk?: number;
+  readonly adaptedMinutes?: number;
+  /** Older points (per-minute means, say) that seed the daily peaks beyond the replay. */
+  readonly daily?: readonly DemandPoint[];
+  /** A hole in the recorded demand longer than this was a blind episode (metrics missing or stale, or no loop). */
+  readonly staleSeconds?: number;
 }
 
 /** An observed arrival rate at a time (seconds). */
@@ -252,8 +270,8 @@ export class HybridStrategy implements Strategy {
     this.predictive.updateCapacity?.(perInstanceRps);
   }
 
-  warmStart(history: readonly DemandPoint[], risk?: number, adaptedMinutes?: number, daily?: readonly DemandPoint[]): number {
-    return this.predictive.warmStart?.(history, risk, adaptedMinutes, daily) ?? 0;
+  warmStart(history: readonly DemandPoint[], resume?: WarmStartResume): WarmStartResult {
+    return this.predictive.warmStart?.(history, resume) ?? { replayed: 0, blind: 0 };
   }
 
   decide(obs: Observation, forecast?: Forecast): Decision {

@@ -211,19 +211,23 @@ describe('ServiceLoop with the recording fake provider', () => {
   });
 
   it('a restarted loop resumes its SLO policy from the store: the recorded demand replayed, the last risk restored', async (t) => {
-    const rows: { note: string; record: boolean; week?: boolean; want?: Record<string, number> }[] = [
+    // A hole of five minutes every hour (no demand recorded: the metrics were missing), longer than a
+    // staleness of 60 s (the demand was recorded every 15 s): six blind episodes replayed.
+    const hole = (k: number): boolean => k % 240 >= 200 && k % 240 < 220;
+    const rows: { note: string; record: boolean; week?: boolean; holes?: boolean; want?: Record<string, number> }[] = [
       { note: 'a fresh store: nothing to resume', record: false },
-      { note: 'six hours of recorded demand and a decision with its risk and how long it had adapted', record: true, want: { replayed: (6 * 3600) / 15, dailyPoints: 0, risk: 0.002, adaptedMinutes: 5000 } },
+      { note: 'six hours of recorded demand and a decision with its risk and how long it had adapted', record: true, want: { replayed: (6 * 3600) / 15, blindEpisodes: 0, dailyPoints: 0, risk: 0.002, adaptedMinutes: 5000 } },
       // A day of demand a week back (before the replay): its minutes seed the daily peaks.
-      { note: 'and a day a week back: per-minute points for the daily peaks', record: true, week: true, want: { replayed: (6 * 3600) / 15, dailyPoints: 1440, risk: 0.002, adaptedMinutes: 5000 } },
+      { note: 'and a day a week back: per-minute points for the daily peaks', record: true, week: true, want: { replayed: (6 * 3600) / 15, blindEpisodes: 0, dailyPoints: 1440, risk: 0.002, adaptedMinutes: 5000 } },
+      { note: 'holes in the recorded demand replay as blind episodes', record: true, holes: true, want: { replayed: (6 * 3600) / 15 - 6 * 20, blindEpisodes: 6, dailyPoints: 0, risk: 0.002, adaptedMinutes: 5000 } },
     ];
     for (const r of rows) {
-      const h = setup(t, { strategy: 'hybrid' });
+      const h = setup(t, { strategy: 'hybrid', extra: { staleMetricsSeconds: 60 } });
       const now = h.now();
       if (r.record) {
         // What an earlier run recorded: the live rate every 15 s for six hours, then a decision with its risk
         // (and a later one without, as when hybrid's reactive part wins: the risk is the latest that exists).
-        h.store.addSamples(Array.from({ length: (6 * 3600) / 15 }, (_, k) => ({ ts: now - 6 * 3600_000 + k * 15_000, service: 'web', pool: 'live', metric: 'rps', value: 40 + (k % 40 >= 28 ? 40 : 0) })));
+        h.store.addSamples(Array.from({ length: (6 * 3600) / 15 }, (_, k) => ({ ts: now - 6 * 3600_000 + k * 15_000, service: 'web', pool: 'live', metric: 'rps', value: r.holes && hole(k) ? Number.NaN : 40 + (k % 40 >= 28 ? 40 : 0) })));
         if (r.week) h.store.addSamples(Array.from({ length: 1440 }, (_, k) => ({ ts: now - 7 * 86_400_000 + k * 60_000, service: 'web', pool: 'live', metric: 'rps', value: 40 })));
         h.store.addDecision('web', { strategy: 'hybrid', at: (now - 30_000) / 1000, current: 3, desired: 3, reason: 'slo_forecast', numbers: { risk: 0.002, adaptedMinutes: 5000 } }, 3, null);
         h.store.addDecision('web', { strategy: 'hybrid', at: (now - 15_000) / 1000, current: 3, desired: 3, reason: 'within_tolerance', numbers: { utilization: 0.5 } }, 3, null);
