@@ -354,6 +354,12 @@ describe('SloPolicyStrategy', () => {
         assert.ok(Math.abs((d.numbers?.noiseMarginRps ?? 0) - Math.sqrt(r.rps) * (r.risk === 0.3 ? 0.5244 : 3.2905)) < 0.01, JSON.stringify(d.numbers));
       });
     }
+    it('regression: the margin never holds more than the pool maximum (a maximum lowered below the pool)', () => {
+      const st = new SloPolicyStrategy(settings({ maxInstances: 3 }), 0.0005);
+      for (let t = 0; t <= 6 * 3600; t += 15) st.decide(obs({ now: t, demandRps: 420, current: 5 }));
+      const d = st.decide(obs({ now: 6 * 3600 + 15, demandRps: 420, current: 5 }));
+      assert.deepEqual([d.desired, d.reason], [3, 'max_instances'], JSON.stringify(d.numbers));
+    });
   });
   it('the hold is scaleInHoldLeads lead times, whatever the risk', () => {
     const rows: [leads: number, risk: number, hold: number, heldAt60: boolean][] = [

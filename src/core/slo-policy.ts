@@ -731,7 +731,7 @@ export class SloPolicyStrategy implements Strategy {
       // are scored on do not show: a Poisson count's standard deviation, sqrt(rate), at the risk taken.
       const margin = normalQuantile(1 - (numbers.riskTaken ?? c.risk)) * Math.sqrt(Math.max(0, demand));
       numbers.noiseMarginRps = margin;
-      held = Math.max(held, Math.min(obs.current, instancesFor(demand + margin, s.perInstanceRps)));
+      held = Math.max(held, Math.min(obs.current, s.maxInstances, instancesFor(demand + margin, s.perInstanceRps)));
       if (held > desired) [desired, reason] = [held, 'scale_in_stabilization'];
     }
     return { ...base, desired, reason, numbers };
