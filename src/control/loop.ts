@@ -707,11 +707,13 @@ export class ServiceLoop {
       .map((p) => ({ at: p.ts / 1000, rps: p.mean }));
     if (history.length === 0 && daily.length === 0 && risk === undefined) return;
     const adaptedMinutes = typeof last?.adaptedMinutes === 'number' && Number.isFinite(last.adaptedMinutes) ? last.adaptedMinutes : undefined;
-    const { replayed, blind } = strategy.warmStart(history, { ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}), daily, staleSeconds: this.s.staleMetricsSeconds });
+    // What the last run had reached, passed to the strategy and reported as it is.
+    const restoredNumbers = { ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}) };
+    const { replayed, blind } = strategy.warmStart(history, { ...restoredNumbers, daily, staleSeconds: this.s.staleMetricsSeconds });
     const restored = risk !== undefined ? `, risk ${risk.toPrecision(3)} restored${adaptedMinutes !== undefined ? ` (adapted over ${Math.round(adaptedMinutes)} min)` : ''}` : '';
     const seeded = daily.length ? `, ${daily.length} older per-minute point(s) seeding the daily peaks` : '';
     const holes = blind ? `, ${blind} hole(s) in them (metrics missing) replayed as blind episodes` : '';
-    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${holes}${seeded}${restored}`, { replayed, blindEpisodes: blind, dailyPoints: daily.length, ...(risk !== undefined ? { risk } : {}), ...(adaptedMinutes !== undefined ? { adaptedMinutes } : {}) });
+    this.emit('strategy_resumed', `${strategy.name} resumed from the store: ${replayed} recorded demand point(s) replayed${holes}${seeded}${restored}`, { replayed, blindEpisodes: blind, dailyPoints: daily.length, ...restoredNumbers });
   }
 
   /**
