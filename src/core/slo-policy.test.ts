@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Forecast } from './forecast.js';
-import { DailyPeaks, SloCalibrator, SloPolicyStrategy, SlidingHistogram, type SloPolicySettings } from './slo-policy.js';
+import { DailyPeaks, ErrorsByHour, SloCalibrator, SloPolicyStrategy, SlidingHistogram, type SloPolicySettings } from './slo-policy.js';
 import type { Observation } from './strategy.js';
 
 const settings = (o: Partial<SloPolicySettings> = {}): SloPolicySettings => ({
@@ -49,6 +49,64 @@ describe('SlidingHistogram', () => {
     assert.ok(Math.abs(h.upperQuantile(0) - 3) <= 0.003);
   });
   it('is empty: NaN', () => assert.ok(Number.isNaN(new SlidingHistogram(4).upperQuantile(0.1))));
+});
+
+describe('SlidingHistogram.upperQuantileOf: the quantile of several histograms together', () => {
+  const rows: { name: string; parts: number[][]; tail: number }[] = [
+    { name: 'two halves of ten values, tail 0.1', parts: [[0, 0.2, 0.4, 0.6, 0.8], [0.1, 0.3, 0.5, 0.7, 0.9]], tail: 0.1 },
+    { name: 'one empty part, tail 0', parts: [[], [1, 2, 3]], tail: 0 },
+    { name: 'three uneven parts, tail 0.25', parts: [[-1], [0.5, 0.25], [3, 2, 1, 0]], tail: 0.25 },
+  ];
+  for (const r of rows) {
+    it(`${r.name}: as one histogram of all the values`, () => {
+      const all = new SlidingHistogram(100);
+      const parts = r.parts.map((values) => {
+        const h = new SlidingHistogram(100);
+        values.forEach((v, i) => {
+          h.add(i, v);
+          all.add(i, v);
+        });
+        return h;
+      });
+      assert.equal(SlidingHistogram.upperQuantileOf(parts, r.tail), all.upperQuantile(r.tail));
+    });
+  }
+  it('all empty: NaN', () => assert.ok(Number.isNaN(SlidingHistogram.upperQuantileOf([new SlidingHistogram(4), new SlidingHistogram(4)], 0))));
+});
+
+describe('ErrorsByHour (step 3): errors by the hour of the day, read over the hour and the hours either side', () => {
+  const DAY = 86_400;
+  const H = 3600;
+  // One value per 15 s for `days` days: 1 in the hour from 03:00, 0 elsewhere; read at `at` with tail 0.
+  const rows: { name: string; days: number; value?: (t: number) => number; at: number; want: number; count?: number }[] = [
+    { name: 'at 03:30 after four days: the hour of the bursts', days: 4, at: 4 * DAY + 3.5 * H, want: 1 },
+    { name: 'at 04:59: its hour reads 03:00-05:59, so the bursts are seen', days: 4, at: 4 * DAY + 4.99 * H, want: 1 },
+    { name: 'at 05:00: 04:00-06:59, no burst', days: 4, at: 4 * DAY + 5 * H, want: 0 },
+    { name: 'at noon: no burst', days: 4, at: 4 * DAY + 12 * H, want: 0 },
+    { name: 'across midnight: a burst at 23:00 is seen from 00:30', days: 4, value: (t) => (Math.floor((t % DAY) / H) === 23 ? 1 : 0), at: 4 * DAY + 0.5 * H, want: 1 },
+    { name: 'fewer than three days of errors: none (the pooled ones are used)', days: 2.9, at: 2.9 * DAY, want: Number.NaN, count: 0 },
+    { name: 'a week kept: bursts that stopped eight days ago are gone', days: 12, value: (t) => (t < 4 * DAY && Math.floor((t % DAY) / H) === 3 ? 1 : 0), at: 12 * DAY + 3.5 * H, want: 0 },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const h = new ErrorsByHour(15);
+      const value = r.value ?? ((t: number) => (Math.floor((t % DAY) / H) === 3 ? 1 : 0));
+      // The same value as a log-ratio and as a difference (in instances: 0.1 wide bins).
+      for (let t = 0; t < r.days * DAY; t += 15) h.add(t, value(t), 10 * value(t));
+      h.quantilesAt(r.at, 0);
+      if (Number.isNaN(r.want)) assert.ok(Number.isNaN(h.ratio) && Number.isNaN(h.difference), `${h.ratio} ${h.difference}`);
+      else {
+        assert.ok(Math.abs(h.ratio - r.want) <= 0.003, `${h.ratio} vs ${r.want}`);
+        assert.ok(Math.abs(h.difference - 10 * r.want) <= 0.05, `${h.difference} vs ${10 * r.want}`);
+      }
+      if (r.count !== undefined) assert.equal(h.countAt(r.at), r.count);
+    });
+  }
+  it('holds a week of each hour: 7 x 240 values at a 15 s period, three hours read', () => {
+    const h = new ErrorsByHour(15);
+    for (let t = 0; t < 10 * DAY; t += 15) h.add(t, 0, 0);
+    assert.equal(h.countAt(10 * DAY), 3 * 7 * 240);
+  });
 });
 
 describe('DailyPeaks (step 2): the typical peak of a window at its time of day over the last week', () => {
@@ -396,6 +454,31 @@ describe('SloPolicyStrategy', () => {
     d = st2.decide(obs({ now: 0, demandRps: 100 }));
     for (let t = 15; t < day * DAY + 12 * 3600; t += 15) d = st2.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
     assert.ok(d.desired <= 2, `at noon the floor's count: ${JSON.stringify(d.numbers)}`);
+  });
+  it('a burst that drifts over two hours each night (beyond the daily peak\'s 15 minutes) widens the bound at night only, once errors by hour are known', () => {
+    const DAY = 86_400;
+    // Five minutes at 20x the floor, starting between 02:30 and 04:00 (a different time each night).
+    const start = (day: number): number => day * DAY + 2.5 * 3600 + ((day * 37) % 7) * 900;
+    const rate = (t: number): number => {
+      const s0 = start(Math.floor(t / DAY));
+      return t >= s0 && t < s0 + 300 ? 2000 : 100;
+    };
+    const noonOf = (days: number) => {
+      const st = new SloPolicyStrategy(settings({ calibrationSeconds: 2 * DAY }), 0.0005);
+      let d = st.decide(obs({ now: 0, demandRps: 100 }));
+      for (let t = 15; t < days * DAY + 12 * 3600; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+      const night = st.decide(obs({ now: days * DAY + DAY + 2.4 * 3600, demandRps: 100, current: 1 }));
+      return { noon: d, night };
+    };
+    // Day 2: the pooled errors of the last two days hold the bursts at noon too.
+    const early = noonOf(2);
+    assert.equal(early.noon.numbers.hourSamples, 0, JSON.stringify(early.noon.numbers));
+    assert.ok(early.noon.desired >= 5, `pooled: ${JSON.stringify(early.noon.numbers)}`);
+    // Day 6: noon's hours never saw a burst; the night's did.
+    const late = noonOf(6);
+    assert.ok((late.noon.numbers.hourSamples as number) > 0, JSON.stringify(late.noon.numbers));
+    assert.ok(late.noon.desired <= 2, `by hour, noon: ${JSON.stringify(late.noon.numbers)}`);
+    assert.ok(late.night.desired >= 5, `by hour, 02:24: ${JSON.stringify(late.night.numbers)}`);
   });
   describe('the trend predictors (step 2): the rise over the last window or period, carried to the window end', () => {
     // Decisions every 15 s from t = 0 to `until` at rate(t); then trend(now = until, rate(until), span, 135).

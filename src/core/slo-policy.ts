@@ -17,7 +17,10 @@
 //    the observed peak to the prediction and as their difference, kept in sliding histograms (two days)
 //    per predictor and per direction of the forecast (rising or falling). The bound is the smaller of the
 //    prediction times the (1 - risk) quantile of the ratios and the prediction plus that quantile of the
-//    differences: minute-level bursts and forecast misses are in those errors.
+//    differences: minute-level bursts and forecast misses are in those errors. The same errors are kept
+//    by hour of the day over a week too; once they span three days, the quantile is read over the
+//    decision's hour and the hours either side (Mondrian conformal by time of day): a burst that comes
+//    every night widens the bound at night, not all day.
 // 4. The predictor with the lowest recent pinball loss (at the 99 % level) is used: a forecast that does
 //    not help is never used in place of persistence, one that sees a ramp coming wins before it.
 // 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021, in log space):
@@ -180,6 +183,27 @@ export class SlidingHistogram {
     return this.bins.min + pos * this.bins.width;
   }
 
+  /** The upper quantile 1 - tail of the union of histograms with the same bins (NaN when all are empty). */
+  static upperQuantileOf(hs: readonly SlidingHistogram[], tail: number): number {
+    let size = 0;
+    for (const h of hs) size += h.size;
+    if (size === 0) return Number.NaN;
+    const rank = Math.max(1, size - Math.floor(tail * size));
+    let pos = 0;
+    let seen = 0;
+    for (let step = BINS; step > 0; step >>= 1) {
+      const next = pos + step;
+      if (next > BINS) continue;
+      let c = 0;
+      for (const h of hs) c += h.tree[next] as number;
+      if (seen + c < rank) {
+        pos = next;
+        seen += c;
+      }
+    }
+    return (hs[0] as SlidingHistogram).bins.min + pos * (hs[0] as SlidingHistogram).bins.width;
+  }
+
   private update(bin: number, delta: number): void {
     for (let i = bin + 1; i <= BINS; i += i & -i) this.tree[i] = (this.tree[i] as number) + delta;
   }
@@ -188,6 +212,89 @@ export class SlidingHistogram {
     this.update(this.ring[this.head] as number, -1);
     this.head = (this.head + 1) % this.capacity;
     this.size--;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 3's errors by time of day: one sliding histogram per hour of the day, over the last week. A
+// quantile is read over the decision's hour and the hours either side of it (Mondrian conformal, the
+// category being the time of day): a daily burst widens the bound at its hours only.
+
+const HOURS = 24;
+/** How long errors are kept by hour (seconds): a week, seven samples of each hour. */
+const BY_HOUR_SECONDS = 7 * DAY_SECONDS;
+/** Hours either side of the decision's read with it. */
+const BY_HOUR_SPAN = 1;
+/** Errors by hour are used once they span this long (seconds); before, the pooled ones are. */
+const BY_HOUR_MIN_SECONDS = 3 * DAY_SECONDS;
+
+export class ErrorsByHour {
+  private readonly ratios: SlidingHistogram[];
+  private readonly differences: SlidingHistogram[];
+  /** The hours read at the last `countAt` (the hour and those either side), reused. */
+  private readonly aroundRatios: SlidingHistogram[];
+  private readonly aroundDifferences: SlidingHistogram[];
+  private first = Number.NaN;
+  /** The quantiles the last `quantilesAt` read: of the log-ratios, and of the differences. */
+  ratio = Number.NaN;
+  difference = Number.NaN;
+
+  constructor(periodSeconds: number) {
+    // One value per period at most, per hour of each day kept.
+    const capacity = Math.max(16, Math.ceil((BY_HOUR_SECONDS / DAY_SECONDS) * (3600 / Math.max(1, periodSeconds))) + 1);
+    this.ratios = Array.from({ length: HOURS }, () => new SlidingHistogram(capacity, LOG_BINS));
+    this.differences = Array.from({ length: HOURS }, () => new SlidingHistogram(capacity, ABS_BINS));
+    this.aroundRatios = this.ratios.slice(0, 2 * BY_HOUR_SPAN + 1);
+    this.aroundDifferences = this.differences.slice(0, 2 * BY_HOUR_SPAN + 1);
+  }
+
+  private hourOf(at: number): number {
+    return Math.floor((((at % DAY_SECONDS) + DAY_SECONDS) % DAY_SECONDS) / 3600);
+  }
+
+  /** Adds an error scored at `at` (its log-ratio and difference); values of its hour older than the week kept are forgotten. */
+  add(at: number, ratio: number, difference: number): void {
+    if (Number.isNaN(this.first)) this.first = at;
+    const h = this.hourOf(at);
+    const r = this.ratios[h] as SlidingHistogram;
+    const d = this.differences[h] as SlidingHistogram;
+    r.expire(at - BY_HOUR_SECONDS);
+    d.expire(at - BY_HOUR_SECONDS);
+    r.add(at, ratio);
+    d.add(at, difference);
+  }
+
+  /**
+   * How many errors the hour of `at` and the hours either side hold, without those older than the week
+   * before `at` (0 until errors span three days). Expiry is lazy, per hour read or written: a decision
+   * does not sweep all 24.
+   */
+  countAt(at: number): number {
+    if (!(at - this.first >= BY_HOUR_MIN_SECONDS)) return 0;
+    const h = this.hourOf(at);
+    let n = 0;
+    for (let k = 0; k <= 2 * BY_HOUR_SPAN; k++) {
+      const i = (h + k - BY_HOUR_SPAN + HOURS) % HOURS;
+      const r = this.ratios[i] as SlidingHistogram;
+      const d = this.differences[i] as SlidingHistogram;
+      r.expire(at - BY_HOUR_SECONDS);
+      d.expire(at - BY_HOUR_SECONDS);
+      this.aroundRatios[k] = r;
+      this.aroundDifferences[k] = d;
+      n += r.count;
+    }
+    return n;
+  }
+
+  /**
+   * The upper quantiles 1 - tail of the errors around the time of day of `at`, into `ratio` and
+   * `difference` (NaN when there are none); returns how many errors they were read over.
+   */
+  quantilesAt(at: number, tail: number): number {
+    const n = this.countAt(at);
+    this.ratio = n > 0 ? SlidingHistogram.upperQuantileOf(this.aroundRatios, tail) : Number.NaN;
+    this.difference = n > 0 ? SlidingHistogram.upperQuantileOf(this.aroundDifferences, tail) : Number.NaN;
+    return n;
   }
 }
 
@@ -267,6 +374,8 @@ export class SloCalibrator {
   private readonly hist: SlidingHistogram[];
   /** The same errors as differences, in instances' rates at the SLO. */
   private readonly histAbs: SlidingHistogram[];
+  /** The same errors (ratios, differences) by hour of the day, over a week. */
+  private readonly byHour: ErrorsByHour[];
   private readonly loss = new Float64Array(PREDICTORS.length);
   private readonly scored = new Uint32Array(PREDICTORS.length);
   private pending: Pending[] = [];
@@ -291,6 +400,7 @@ export class SloCalibrator {
     const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
     this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
     this.histAbs = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow, ABS_BINS));
+    this.byHour = Array.from({ length: PREDICTORS.length * 2 }, () => new ErrorsByHour(s.periodSeconds));
     this.blindHist = new SlidingHistogram(BLIND_EPISODES);
     this.blindAbs = new SlidingHistogram(BLIND_EPISODES, ABS_BINS);
     this.riskValue = clampRisk(initialRisk ?? INITIAL_RISK);
@@ -351,8 +461,12 @@ export class SloCalibrator {
       for (let i = 0; i < PREDICTORS.length; i++) {
         const x = p.point[i] as number;
         if (!Number.isFinite(x)) continue;
-        (this.hist[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, Math.log(y / Math.max(x, this.floorRps)));
-        (this.histAbs[i * 2 + (p.rising ? 1 : 0)] as SlidingHistogram).add(p.at, (peak - x) / this.s.perInstanceRps);
+        const k = i * 2 + (p.rising ? 1 : 0);
+        const ratio = Math.log(y / Math.max(x, this.floorRps));
+        const difference = (peak - x) / this.s.perInstanceRps;
+        (this.hist[k] as SlidingHistogram).add(p.at, ratio);
+        (this.histAbs[k] as SlidingHistogram).add(p.at, difference);
+        (this.byHour[k] as ErrorsByHour).add(p.at, ratio, difference);
         const b = p.bound[i] as number;
         if (Number.isFinite(b)) {
           const u = Math.log(y) - Math.log(Math.max(b, this.floorRps));
@@ -409,26 +523,34 @@ export class SloCalibrator {
   /** Step 7: the bound of the blind prediction from the errors of past blind episodes (NaN while fewer than MIN_BLIND_SAMPLES). */
   blindBound(point: number, risk = this.riskValue): { bound: number; quantile: number } {
     if (!Number.isFinite(point) || this.blindHist.count < MIN_BLIND_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    return this.boundOf(this.blindHist, this.blindAbs, point, risk);
-  }
-
-  /** The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few errors. */
-  bound(p: number, point: number, rising: boolean, risk = this.riskValue): { bound: number; quantile: number } {
-    const h = this.hist[p * 2 + (rising ? 1 : 0)] as SlidingHistogram;
-    if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    return this.boundOf(h, this.histAbs[p * 2 + (rising ? 1 : 0)] as SlidingHistogram, point, risk);
+    return this.boundFrom(this.blindHist.upperQuantile(risk), this.blindAbs.upperQuantile(risk), point, 0);
   }
 
   /**
-   * The smaller of the relative and the absolute bound of `point` at `risk`: ratios learnt near zero (a
-   * spike over an idle floor) must not multiply a high level, and differences learnt at a low level must
-   * not cap a high one.
+   * The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few
+   * errors. With the decision's time `at`, the errors of its time of day are used once three days of them
+   * are known (`byHour`: how many; 0 when the pooled errors of the last two days were used).
    */
-  private boundOf(ratios: SlidingHistogram, differences: SlidingHistogram, point: number, risk: number): { bound: number; quantile: number } {
-    const q = ratios.upperQuantile(risk);
+  bound(p: number, point: number, rising: boolean, risk = this.riskValue, at = Number.NaN): { bound: number; quantile: number; byHour: number } {
+    const k = p * 2 + (rising ? 1 : 0);
+    const h = this.hist[k] as SlidingHistogram;
+    if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN, byHour: 0 };
+    const e = this.byHour[k] as ErrorsByHour;
+    const byHour = Number.isFinite(at) ? e.quantilesAt(at, risk) : 0;
+    if (byHour >= MIN_SAMPLES) return this.boundFrom(e.ratio, e.difference, point, byHour);
+    return this.boundFrom(h.upperQuantile(risk), (this.histAbs[k] as SlidingHistogram).upperQuantile(risk), point, 0);
+  }
+
+  /**
+   * The bound of `point` from the quantiles of the log-ratios (`q`) and of the differences (`qa`, in
+   * instances): the smaller of the relative and the absolute bound. Ratios learnt near zero (a spike over
+   * an idle floor) must not multiply a high level, and differences learnt at a low level must not cap a
+   * high one.
+   */
+  private boundFrom(q: number, qa: number, point: number, byHour: number): { bound: number; quantile: number; byHour: number } {
     const relative = Math.max(point, this.floorRps) * Math.exp(q);
-    const absolute = point + differences.upperQuantile(risk) * this.s.perInstanceRps;
-    return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q };
+    const absolute = point + qa * this.s.perInstanceRps;
+    return { bound: Math.max(0, Math.min(relative, absolute)), quantile: q, byHour };
   }
 
   /** Step 4: the calibrated predictor with the lowest recent pinball loss (-1 when none is). */
@@ -454,7 +576,7 @@ export class SloCalibrator {
   /** Remember a decision's predictions, to score them once their window has passed. */
   track(at: number, end: number, rising: boolean, point: Float64Array): void {
     const bound = new Float64Array(PREDICTORS.length);
-    for (let i = 0; i < PREDICTORS.length; i++) bound[i] = this.bound(i, point[i] as number, rising, 1 - PINBALL_TAU).bound;
+    for (let i = 0; i < PREDICTORS.length; i++) bound[i] = this.bound(i, point[i] as number, rising, 1 - PINBALL_TAU, at).bound;
     this.pending.push({ at, end, rising, point, bound });
   }
 }
@@ -601,7 +723,7 @@ export class SloPolicyStrategy implements Strategy {
     let peak = 0;
     for (const x of this.seen) peak = Math.max(peak, x.rps);
     const risk = this.riskFor(peak);
-    let bound = c.bound(4, peak, false, risk).bound;
+    let bound = c.bound(4, peak, false, risk, obs.now).bound;
     // The errors of past blind episodes: how far demand had moved from the recent peak when data returned.
     this.blindAt = obs.now;
     this.blindPoint = peak;
@@ -620,7 +742,7 @@ export class SloPolicyStrategy implements Strategy {
       if (Number.isFinite(then) && Number.isFinite(ahead) && then > c.floorRps) {
         const along = Math.max(0, ahead) * levelRatio(last.rps, then);
         numbers.forecastAlongRps = along;
-        const b = c.bound(2, along, ahead > then, this.riskFor(along)).bound;
+        const b = c.bound(2, along, ahead > then, this.riskFor(along), obs.now).bound;
         if (!(bound >= b)) bound = b;
       }
     }
@@ -699,7 +821,7 @@ export class SloPolicyStrategy implements Strategy {
     const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, adaptedMinutes: c.adaptedMinutes, meanRps: this.meanRps, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
     if (best >= 0) {
       const taken = this.riskFor(points[best] as number);
-      const q = c.bound(best, points[best] as number, rising, taken);
+      const q = c.bound(best, points[best] as number, rising, taken, obs.now);
       numbers.riskTaken = taken;
       demand = q.bound;
       reason = 'slo_forecast';
@@ -708,6 +830,7 @@ export class SloPolicyStrategy implements Strategy {
       numbers.boundRps = q.bound;
       numbers.errorQuantile = q.quantile;
       numbers.samples = c.samples(best, rising);
+      numbers.hourSamples = q.byHour;
       numbers.pinballLoss = c.lossOf(best);
     } else {
       demand = Math.max(rps, Number.isFinite(points[2] as number) ? (points[2] as number) : 0) * (1 + s.coldMargin);
