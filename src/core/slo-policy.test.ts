@@ -480,6 +480,23 @@ describe('SloPolicyStrategy', () => {
     assert.ok(late.noon.desired <= 2, `by hour, noon: ${JSON.stringify(late.noon.numbers)}`);
     assert.ok(late.night.desired >= 5, `by hour, 02:24: ${JSON.stringify(late.night.numbers)}`);
   });
+  it('errors at every other hour but 10:00-14:00 still bound noon: the bound by hour never falls below the pooled errors at four times the risk', () => {
+    const DAY = 86_400;
+    // Two minutes at 20x the floor in every even hour except 10, 12 and 14 o'clock, at a minute that
+    // changes from day to day (no daily job the daily peak would see).
+    const rate = (t: number): number => {
+      const hour = Math.floor((t % DAY) / 3600);
+      const start = 60 * ((Math.floor(t / DAY) * 23 + hour * 7) % 57);
+      const inHour = t % 3600;
+      return hour % 2 === 0 && (hour < 10 || hour > 14) && inHour >= start && inHour < start + 120 ? 2000 : 100;
+    };
+    const st = new SloPolicyStrategy(settings({ calibrationSeconds: 2 * DAY }), 0.0005);
+    let d = st.decide(obs({ now: 0, demandRps: 100 }));
+    for (let t = 15; t < 6 * DAY + 12 * 3600; t += 15) d = st.decide(obs({ now: t, demandRps: rate(t), current: d.desired }));
+    // Hours 11-13 never saw a burst; the pooled errors of two days hold 18 of them.
+    assert.ok((d.numbers.hourSamples as number) > 0, JSON.stringify(d.numbers));
+    assert.ok(d.desired >= 5, `noon: ${JSON.stringify(d.numbers)}`);
+  });
   describe('the trend predictors (step 2): the rise over the last window or period, carried to the window end', () => {
     // Decisions every 15 s from t = 0 to `until` at rate(t); then trend(now = until, rate(until), span, 135).
     const rows: { name: string; rate: (t: number) => number; until: number; span: number; want: number }[] = [

@@ -20,7 +20,9 @@
 //    differences: minute-level bursts and forecast misses are in those errors. The same errors are kept
 //    by hour of the day over a week too; once they span three days, the quantile is read over the
 //    decision's hour and the hours either side (Mondrian conformal by time of day): a burst that comes
-//    every night widens the bound at night, not all day.
+//    every night widens the bound at night, not all day. That bound is never below the pooled errors'
+//    quantile at four times the risk: an error that comes at any hour is missing from many three-hour
+//    slices of one week.
 // 4. The predictor with the lowest recent pinball loss (at the 99 % level) is used: a forecast that does
 //    not help is never used in place of persistence, one that sees a ramp coming wins before it.
 // 5. The risk follows the error budget (adaptive conformal inference, Gibbs & Candes 2021, in log space):
@@ -227,6 +229,11 @@ const BY_HOUR_SECONDS = 7 * DAY_SECONDS;
 const BY_HOUR_SPAN = 1;
 /** Errors by hour are used once they span this long (seconds); before, the pooled ones are. */
 const BY_HOUR_MIN_SECONDS = 3 * DAY_SECONDS;
+/**
+ * The bound by hour is never below the pooled errors' quantile at this many times the risk (a floor for
+ * errors not tied to a time of day). 2, 3, 4 and 8 were measured (docs/design/strategies.md step 3).
+ */
+const BY_HOUR_POOLED_RISK = 4;
 
 export class ErrorsByHour {
   private readonly ratios: SlidingHistogram[];
@@ -537,7 +544,14 @@ export class SloCalibrator {
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN, byHour: 0 };
     const e = this.byHour[k] as ErrorsByHour;
     const byHour = Number.isFinite(at) ? e.quantilesAt(at, risk) : 0;
-    if (byHour >= MIN_SAMPLES) return this.boundFrom(e.ratio, e.difference, point, byHour);
+    if (byHour >= MIN_SAMPLES) {
+      // Never below the pooled errors at a looser risk: an error that comes at any hour (a spike from
+      // idle at random times) is missing from many three-hour slices of one week, not from two whole days.
+      const loose = Math.min(0.5, risk * BY_HOUR_POOLED_RISK);
+      const ratio = Math.max(e.ratio, h.upperQuantile(loose));
+      const difference = Math.max(e.difference, (this.histAbs[k] as SlidingHistogram).upperQuantile(loose));
+      return this.boundFrom(ratio, difference, point, byHour);
+    }
     return this.boundFrom(h.upperQuantile(risk), (this.histAbs[k] as SlidingHistogram).upperQuantile(risk), point, 0);
   }
 
