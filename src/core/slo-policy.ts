@@ -534,16 +534,16 @@ export class SloCalibrator {
   }
 
   /**
-   * The bound of predictor `p` at the given risk (default: the current one); NaN while it has too few
-   * errors. With the decision's time `at`, the errors of its time of day are used once three days of them
-   * are known (`byHour`: how many; 0 when the pooled errors of the last two days were used).
+   * The bound of predictor `p` at the given risk for a decision at `at`; NaN while it has too few errors.
+   * The errors of the decision's time of day are used once three days of them are known (`byHour`: how
+   * many; 0 when the pooled errors of the last two days were used).
    */
-  bound(p: number, point: number, rising: boolean, risk = this.riskValue, at = Number.NaN): { bound: number; quantile: number; byHour: number } {
+  bound(p: number, point: number, rising: boolean, risk: number, at: number): { bound: number; quantile: number; byHour: number } {
     const k = p * 2 + (rising ? 1 : 0);
     const h = this.hist[k] as SlidingHistogram;
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN, byHour: 0 };
     const e = this.byHour[k] as ErrorsByHour;
-    const byHour = Number.isFinite(at) ? e.quantilesAt(at, risk) : 0;
+    const byHour = e.quantilesAt(at, risk);
     if (byHour >= MIN_SAMPLES) {
       // Never below the pooled errors at a looser risk: an error that comes at any hour (a spike from
       // idle at random times) is missing from many three-hour slices of one week, not from two whole days.
