@@ -1424,7 +1424,13 @@ export class ServiceLoop {
     this.syncing.add(shadow.id);
     try {
       const body = await readSnapshot(source, undefined, since).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
-      await writeSnapshot(shadow, body).catch((err: Error) => Promise.reject(new Error(`${shadow.id}: ${err.message}`)));
+      await writeSnapshot(shadow, body).catch((err: Error) => {
+        // A copy-in that failed or timed out may still be applied later, over a newer one written by a
+        // retry (and the mutations that one skipped would be lost): the shadow's state is unknown, so it is
+        // replaced by a fresh one, which syncs from the start.
+        this.remove(shadow, `state copy-in failed (${err.message}): replaced by a fresh shadow`);
+        return Promise.reject(new Error(`${shadow.id}: ${err.message}; replaced by a fresh shadow`));
+      });
       const applied = appliedOf(body);
       const r = await this.d.gateway.finishSync(shadow.url, applied ?? {});
       this.syncBegun.delete(shadow.id);
@@ -1458,7 +1464,7 @@ export class ServiceLoop {
    * shadow targets last changed. Widening: reported (shadow_behind) and, for a stateful service, its shadows
    * synced again.
    */
-  private countMutations(interval: { readonly live: { readonly mutations: number }; readonly shadow: { readonly mutations: number }; readonly mirrorPending?: number }, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
+  private countMutations(interval: { readonly live: { readonly mutations: number }; readonly shadow: { readonly mutations: number }; readonly mirrorPending?: number; readonly liveMutationsOpen?: number }, targets: readonly string[], shadowReady: readonly Instance[]): MutationDelta | undefined {
     const s = this.s;
     // Sampled mutations are not all mirrored: nothing to compare.
     if (!s.shadow.mirrorMutations) return undefined;
@@ -1475,7 +1481,7 @@ export class ServiceLoop {
     w.expected += interval.live.mutations * copies;
     w.shadow += interval.shadow.mutations;
     if (w.ticks < s.delta.windowTicks) return undefined;
-    this.mutationWindows.push({ live: w.live, expected: w.expected, shadow: w.shadow, ...(interval.mirrorPending !== undefined ? { pending: interval.mirrorPending } : {}) });
+    this.mutationWindows.push({ live: w.live, expected: w.expected, shadow: w.shadow, ...(interval.mirrorPending !== undefined ? { pending: interval.mirrorPending } : {}), ...(interval.liveMutationsOpen !== undefined ? { open: interval.liveMutationsOpen } : {}) });
     if (this.mutationWindows.length > 60) this.mutationWindows.shift();
     this.mutationWindow = { ticks: 0, live: 0, expected: 0, shadow: 0 };
     const settings = s.mutationDelta ?? { ...DEFAULT_MUTATION_DELTA, resync: true };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mutationDelta, writeDemandFloor, type MutationWindow } from './mutations.js';
 
-const w = (expected: number, shadow: number, pending?: number): MutationWindow => ({ live: expected, expected, shadow, ...(pending !== undefined ? { pending } : {}) });
+const w = (expected: number, shadow: number, pending?: number, open?: number): MutationWindow => ({ live: expected, expected, shadow, ...(pending !== undefined ? { pending } : {}), ...(open !== undefined ? { open } : {}) });
 
 describe('mutationDelta', () => {
   const rows: { note: string; windows: MutationWindow[]; verdict: string; lag: number }[] = [
@@ -21,6 +21,9 @@ describe('mutationDelta', () => {
     { note: 'no windows', windows: [], verdict: 'insufficient_data', lag: 0 },
     { note: 'a burst the shadow works through: the growing backlog is queued in the mirror, not lost: in step', windows: [w(100, 100, 0), w(2000, 1000, 1000), w(2000, 1000, 2000), w(2000, 1000, 3000)], verdict: 'in_step', lag: 0 },
     { note: 'copies dropped at a full queue (the pending count stays at its limit): widening', windows: [w(100, 100, 0), w(100, 50, 4), w(100, 50, 4), w(100, 50, 4)], verdict: 'widening', lag: 146 },
+    { note: 'regression (CI, 64 writers): read low by 50 copies the shadow answered before live counted them, the lag rises from -50 to 10 in three windows; within the first reading\'s 64 open mutations: in step', windows: [w(473, 523, 0, 64), w(473, 453, 0, 64), w(473, 453, 0, 64), w(473, 453, 0, 64)], verdict: 'in_step', lag: 10 },
+    { note: 'the same reading error, and one copy in ten lost: widening', windows: [w(473, 523, 0, 64), w(473, 426, 0, 64), w(473, 426, 0, 64), w(473, 426, 0, 64)], verdict: 'widening', lag: 91 },
+    { note: 'open mutations at the last window only do not hide a loss (reading low there understates the growth): widening', windows: [w(100, 100, 0, 0), w(100, 90, 0, 0), w(100, 90, 0, 0), w(100, 90, 0, 50)], verdict: 'widening', lag: 30 },
   ];
   for (const r of rows) {
     it(r.note, () => {

@@ -10,6 +10,10 @@
 //    have applied in the last of them (and `minMutations`), is widening: the shadow is synced again. Its
 //    growth, not its level: the window in which a sync ends leaves a constant offset (copies the snapshot
 //    already had are skipped, copies held over earlier ticks are answered in it), which is no loss.
+//    A lag read at a window's end is low by up to live's mutations then under way (their copies can reach
+//    the shadow before live answers and counts them), so a growth no larger than those of the first window
+//    compared can be a reading's error alone, and is not counted (under 64 concurrent writers the lag read
+//    wanders by tens either way, which made four rising readings a matter of chance).
 // 2. Writes as demand. A stateful service's write rate is forecast like its request rate; at the requests
 //    per write it serves, the forecast's upper bound over the lead time is a demand of its own. Where writes
 //    rise before reads, it scales the service earlier than its request forecast would (reason
@@ -24,6 +28,8 @@ export interface MutationWindow {
   readonly shadow: number;
   /** Copies still on their way to the shadow at the window's end (queued or in flight): not a lag. */
   readonly pending?: number;
+  /** Live's mutations under way at the window's end: the lag read then may be low by up to this many. */
+  readonly open?: number;
 }
 
 export interface MutationDeltaSettings {
@@ -43,7 +49,10 @@ export interface MutationDelta {
   readonly lag: number;
   /** Lag over the last window's expected copies. */
   readonly lagShare: number;
-  /** The lag's growth over the last `windows` windows, as a share of the last window's expected copies (0 without enough windows). */
+  /**
+   * The lag's growth over the last `windows` windows, less the reading error it may hold (live's mutations
+   * under way at the first of them), as a share of the last window's expected copies (0 without enough windows).
+   */
   readonly growthShare: number;
   readonly numbers: Readonly<Record<string, number>>;
 }
@@ -63,8 +72,10 @@ export function mutationDelta(windows: readonly MutationWindow[], s: MutationDel
   const lagShare = last && last.expected > 0 ? lag / last.expected : 0;
   const recent = windows.slice(-s.windows);
   const tail = lags.slice(-(s.windows + 1));
-  const growthShare = windows.length >= s.windows + 1 && last && last.expected > 0 ? (lag - (tail[0] as number)) / last.expected : 0;
-  const numbers = { lag, lagShare, growthShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, pending: last?.pending ?? 0, windows: windows.length };
+  // The lag read at the first window compared may be low by its open mutations; at the last, reading low only understates the growth.
+  const readingError = windows[windows.length - 1 - s.windows]?.open ?? 0;
+  const growthShare = windows.length >= s.windows + 1 && last && last.expected > 0 ? (lag - (tail[0] as number) - readingError) / last.expected : 0;
+  const numbers = { lag, lagShare, growthShare, expected: last?.expected ?? 0, answered: last?.shadow ?? 0, pending: last?.pending ?? 0, open: last?.open ?? 0, readingError, windows: windows.length };
   if (windows.length < s.windows + 1 || recent.some((w) => !(w.expected >= s.minMutations))) return { verdict: 'insufficient_data', lag, lagShare, growthShare, numbers };
   // Grown in each of the last `windows` windows (against the lag before each), and by enough.
   const grew = tail.every((v, k) => k === 0 || v > (tail[k - 1] as number));

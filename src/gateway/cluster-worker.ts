@@ -44,7 +44,7 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return g.mirror.setRate(c.rate);
     case 'interval': {
       const m = g.mirror.snapshot();
-      return { dump: g.metrics.takeInterval(), mirrorPending: m.queued + m.inFlight };
+      return { dump: g.metrics.takeInterval(), mirrorPending: m.queued + m.inFlight, liveMutationsOpen: g.metrics.liveMutationsOpen };
     }
     case 'shadow':
       g.mirror.setTargets(c.urls);

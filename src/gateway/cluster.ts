@@ -251,8 +251,8 @@ export class ClusterGateway implements GatewayControl {
   }
 
   async interval(): Promise<IntervalView> {
-    const parts = await this.all<{ dump: TrafficDump; mirrorPending: number }>({ op: 'interval' });
-    return { ...intervalView(parts.map((p) => p.dump)), mirrorPending: parts.reduce((a, p) => a + p.mirrorPending, 0) };
+    const parts = await this.all<{ dump: TrafficDump; mirrorPending: number; liveMutationsOpen: number }>({ op: 'interval' });
+    return { ...intervalView(parts.map((p) => p.dump)), mirrorPending: parts.reduce((a, p) => a + p.mirrorPending, 0), liveMutationsOpen: parts.reduce((a, p) => a + p.liveMutationsOpen, 0) };
   }
 
   async setShadowTargets(urls: readonly string[]): Promise<void> {

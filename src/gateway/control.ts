@@ -143,7 +143,7 @@ export function localControl(g: Pick<ServiceGateway, 'members' | 'mirror' | 'met
     recentRequests: () => Promise.resolve(g.mirror.recent().requests),
     interval: () => {
       const m = g.mirror.snapshot();
-      return Promise.resolve({ ...g.metrics.takeIntervalView(), mirrorPending: m.queued + m.inFlight });
+      return Promise.resolve({ ...g.metrics.takeIntervalView(), mirrorPending: m.queued + m.inFlight, liveMutationsOpen: g.metrics.liveMutationsOpen });
     },
     setShadowTargets: (urls) => Promise.resolve(g.mirror.setTargets(urls)),
     shadowTargets: () => Promise.resolve(g.mirror.getTargets()),

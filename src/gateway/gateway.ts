@@ -172,7 +172,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly sampled: boolean,
       /** A stateful service's mutation stamp: settled (for the versioned sync) once live has answered. */
     private readonly seq?: number,
-  ) {}
+  ) {
+    if (mutation) c.metrics.liveMutationsOpen++;
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
@@ -248,6 +250,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.mutation) this.c.metrics.liveMutationsOpen--;
     this.c.mirror.settleStamp(this.seq, 'live');
     this.member.outstanding--;
     const { req, res, c } = this;

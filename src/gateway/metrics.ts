@@ -184,6 +184,12 @@ export type IntervalView = Record<PoolName, IntervalPool> & {
    * not lost, on their way. The mutation delta does not count them as a lag.
    */
   readonly mirrorPending?: number;
+  /**
+   * Live's mutations under way when the interval was taken. Their copies may already have reached the
+   * shadow (counted there) while live, not having answered, has not counted them: the mutation lag read
+   * then is low by up to this many.
+   */
+  readonly liveMutationsOpen?: number;
 };
 
 /** Most live members measured apart in one interval (more are counted in the pool only). */
@@ -229,6 +235,8 @@ export class TrafficMetrics {
    */
   private marks: Record<PoolName, Series> = { live: newSeries(), shadow: newSeries() };
   readonly registry = new Registry();
+  /** Live's mutations under way (begun, not yet answered or failed): see IntervalView.liveMutationsOpen. */
+  liveMutationsOpen = 0;
   private readonly requests: Counter<'pool' | 'route'>;
   private readonly errors: Counter<'pool' | 'route'>;
   private readonly bytes: Counter<'pool' | 'direction'>;

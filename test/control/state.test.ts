@@ -84,7 +84,7 @@ describe('stateful shadows: the versioned sync', () => {
         const first = Math.min(...shadowSeqs);
         const got = new Set(shadowSeqs);
         const missing = (await appliedOf(live?.url as string)).filter((n) => n >= first && !got.has(n));
-        throw new Error(`${err.message}: live version ${liveSnap.version}, shadow ${sh.version}; ${Object.keys(liveSnap.entries).filter((k) => liveSnap.entries[k] !== sh.entries[k]).length} key(s) differ; ${synced.detail}; the shadow's first stamp ${first}, missing after it: ${missing.slice(0, 30).join(' ')}; mirror ${JSON.stringify((await rt.gateway.stats()).mirror)}`);
+        throw new Error(`${err.message}: live version ${liveSnap.version}, shadow ${sh.version}; ${Object.keys(liveSnap.entries).filter((k) => liveSnap.entries[k] !== sh.entries[k]).length} key(s) differ; ${synced.detail}; the shadow's first stamp ${first}, missing after it: ${missing.slice(0, 30).join(' ')}; mirror ${JSON.stringify((await rt.gateway.stats()).mirror)}; events: ${after}`);
       })();
     });
     // Equal by the sync itself, not repaired afterwards.
