@@ -9,6 +9,7 @@
 //    mutation carrying `x-shadowscale-seq: ORIGIN.N` (the gateway's stamp) is remembered as applied;
 //    GET /state/snapshot?since=ORIGIN:N[,…] also lists the stamps from N on that the state contains
 //    (`applied`), for the versioned sync. GET /state/digest: a SHA-256 of the version and the entries.
+//    STATE_WRITES=refuse answers every PUT /state/snapshot 503 (a copy-in that fails, for tests).
 // 4. A "version" (VERSION, echoed in `x-version` and /healthz) may misbehave, for rollouts: from
 //    DEGRADE_AFTER_SECONDS of uptime on, service times are multiplied by SLOWDOWN and ERROR_RATE of the
 //    requests get a 500 (a slow version, a failing one, or one that fails only after a while).
@@ -25,7 +26,7 @@
 //   SERVICE_TIME_CV=1 (lognormal), QUEUE_LIMIT=200, COLD_START_SECONDS=0, COLD_START_FACTOR=3,
 //   STARTUP_DELAY_MS=0 (boot time before listening), MODE=stateless|kv, SEED=1, HOST=127.0.0.1,
 //   SHADOWSCALE_INSTANCE_ID (echoed in `x-instance-id`), VERSION=v1, SLOWDOWN=1, ERROR_RATE=0,
-//   DEGRADE_AFTER_SECONDS=0, CALLS_PER_REQUEST=0.
+//   DEGRADE_AFTER_SECONDS=0, CALLS_PER_REQUEST=0, STATE_WRITES=accept|refuse.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -52,6 +53,7 @@ interface Settings {
   errorRate: number;
   degradeAfterSeconds: number;
   callsPerRequest: number;
+  stateWrites: 'accept' | 'refuse';
   service: string;
 }
 
@@ -97,6 +99,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     errorRate: num('ERROR_RATE', 0, (n) => Number.isFinite(n) && n >= 0 && n <= 1, 'a number between 0 and 1'),
     degradeAfterSeconds: num('DEGRADE_AFTER_SECONDS', 0, (n) => Number.isFinite(n) && n >= 0, 'a number of seconds >= 0'),
     callsPerRequest: num('CALLS_PER_REQUEST', 0, (n) => Number.isFinite(n) && n >= 0 && n <= 100, 'a number between 0 and 100'),
+    stateWrites: choice('STATE_WRITES', ['accept', 'refuse'] as const, 'accept'),
     service: env.SHADOWSCALE_SERVICE ?? 'sample',
   };
 }
@@ -280,6 +283,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return json(res, 200, { version, entries: Object.fromEntries(store), ...(since ? { applied: since } : {}) });
     }
     if (method === 'PUT') {
+      if (s.stateWrites === 'refuse') return json(res, 503, { error: 'state writes refused (STATE_WRITES=refuse)' });
       let snap: { version?: unknown; entries?: unknown };
       try {
         snap = JSON.parse(await readBody(req)) as typeof snap;

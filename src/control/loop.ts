@@ -1392,20 +1392,25 @@ export class ServiceLoop {
   /**
    * Copy a serving live instance's state into a new live instance before it takes client requests (a
    * point-in-time copy: live instances are not mirrored to each other, so writes the source takes meanwhile
-   * stay its own, as writes spread over live instances always do). A failure is retried the next tick.
+   * stay its own, as writes spread over live instances always do). A failed read is retried the next tick;
+   * a failed or timed-out write replaces the instance (as a shadow's, in sync()): that write could still
+   * land after a retry's, or after the instance began taking client writes, and overwrite them.
    */
   private async copyLiveState(i: Instance, source: Instance): Promise<void> {
     this.liveCopying.add(i.id);
     try {
       const body = await readSnapshot(source).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
       if (!this.liveCopy.has(i.id)) return;
-      await writeSnapshot(i, body).catch((err: Error) => Promise.reject(new Error(`${i.id}: ${err.message}`)));
+      await writeSnapshot(i, body).catch((err: Error) => {
+        this.remove(i, `state copy-in failed (${err.message}): replaced before it takes client requests`);
+        return Promise.reject(new Error(`${i.id}: ${err.message}; the instance is replaced`));
+      });
       this.liveCopy.delete(i.id);
       this.liveCopies++;
       this.emit('switchover', `${i.id}: state copied from ${source.id} before it takes client requests`, { bytes: body.length });
     } catch (err) {
       this.liveCopyFailures++;
-      this.emit('action_failed', `state copy into ${i.id}: ${(err as Error).message}; retrying next tick`);
+      this.emit('action_failed', `state copy into ${i.id}: ${(err as Error).message}${this.deleting.has(i.id) ? '' : '; retrying next tick'}`);
     } finally {
       this.liveCopying.delete(i.id);
     }
@@ -1429,7 +1434,7 @@ export class ServiceLoop {
         // retry (and the mutations that one skipped would be lost): the shadow's state is unknown, so it is
         // replaced by a fresh one, which syncs from the start.
         this.remove(shadow, `state copy-in failed (${err.message}): replaced by a fresh shadow`);
-        return Promise.reject(new Error(`${shadow.id}: ${err.message}; replaced by a fresh shadow`));
+        return Promise.reject(new Error(`${shadow.id}: ${err.message}; the shadow is replaced`));
       });
       const applied = appliedOf(body);
       const r = await this.d.gateway.finishSync(shadow.url, applied ?? {});
@@ -1446,7 +1451,7 @@ export class ServiceLoop {
       this.emit('shadow_synced', `shadow ${shadow.id} synced from ${source.id}: snapshot, then ${r.released} mutation(s) held during the sync${applied ? `, ${r.skipped} the snapshot already had skipped` : ' (the service lists no stamps: none could be skipped)'}`, { released: r.released, skipped: r.skipped });
     } catch (err) {
       this.shadowSyncFailures++;
-      this.emit('shadow_sync_failed', `shadow ${shadow.id}: ${(err as Error).message}; retrying next tick`);
+      this.emit('shadow_sync_failed', `shadow ${shadow.id}: ${(err as Error).message}${this.deleting.has(shadow.id) ? '' : '; retrying next tick'}`);
     } finally {
       this.syncing.delete(shadow.id);
     }

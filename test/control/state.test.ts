@@ -181,4 +181,63 @@ describe('stateful shadows: the versioned sync', () => {
     assert.ok(events.some((e) => e.kind === 'switchover' && e.detail.startsWith(`${fresh?.id}: state copied from ${kept?.id}`)), 'the copy is an event');
     assert.equal(rt.loop.state().counters.liveStateCopies, 1);
   });
+  it('a shadow whose state copy-in fails is replaced, never written again (a write that timed out could land over a retry\'s): each failure names a new shadow, and the failed ones go', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'refuse.yaml');
+    // The shadows' type refuses every copy-in (the sample service's STATE_WRITES=refuse); live's accepts.
+    const kvType = (env: string): string => `{ slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant${env} } }`;
+    writeFileSync(
+      file,
+      `instanceTypes:\n  kv: ${kvType('')}\n  refusing: ${kvType(', STATE_WRITES: refuse')}\n` +
+        `services:\n  - name: kv\n    instanceType: kv\n    pool: { min: 1, max: 1 }\n    shadow: { fraction: 0.25, instanceType: refusing, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const failures = (): LoopEvent[] => events.filter((e) => e.kind === 'shadow_sync_failed');
+    await until('three copy-ins failed', () => failures().length >= 3, 30_000);
+    // Live serves writes meanwhile.
+    assert.equal((await fetch(`${rt.listen}/kv/k`, { method: 'PUT', body: 'v' })).status, 200);
+    const ids = failures().map((e) => /^shadow (\S+): /.exec(e.detail)?.[1]);
+    for (const e of failures()) {
+      assert.match(e.detail, /PUT \/state\/snapshot answered 503; the shadow is replaced$/);
+      assert.doesNotMatch(e.detail, /retrying/);
+    }
+    assert.equal(new Set(ids).size, ids.length, `one failure per shadow, none written twice: ${ids.join(', ')}`);
+    // The failed shadows are deleted, not left behind.
+    const failed = ids.slice(0, 2);
+    await until('the failed shadows gone', async () => !(await rt.provider.list()).some((i) => failed.includes(i.id)), 10_000);
+    assert.equal(events.filter((e) => e.kind === 'shadow_synced').length, 0);
+  });
+  it('a new live instance whose state copy-in fails is replaced before it takes a client request, never written again', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'refuse-live.yaml');
+    writeFileSync(
+      file,
+      `instanceTypes:\n  refusing: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant, STATE_WRITES: refuse } }\n` +
+        `  kv: { slots: 8, serviceTimeMs: 2, queueLimit: 500, provisioningSeconds: 0.1, warmupSeconds: 0, warmupCapacity: 1, env: { MODE: kv, SERVICE_TIME_DIST: constant } }\n` +
+        `services:\n  - name: kv\n    instanceType: refusing\n    pool: { min: 2, max: 2 }\n    shadow: { fraction: 0.25, instanceType: kv, sync: snapshot, sampling: { rate: 0.05, mirrorMutations: true } }\n    scaling: { strategy: reactive, periodSeconds: 1, proof: off }\n` +
+        `gateway: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, 'store.db')} }\ncontrol: { tickSeconds: 0.1, forecastBucketSeconds: 1 }\nprovider: { graceSeconds: 1 }\n`,
+    );
+    const events: LoopEvent[] = [];
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onEvent: (e) => events.push(e) });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const routed = new Set<string>();
+    const watch = setInterval(() => {
+      for (const m of rt.localGateway?.members ?? []) routed.add(m.id);
+    }, 20);
+    t.after(() => clearInterval(watch));
+    const ready = async () => (await rt.provider.list({ pool: 'live' })).filter((i) => i.state === 'ready');
+    await until('two live instances routed', async () => (await ready()).length === 2 && (rt.localGateway?.members.length ?? 0) === 2, 20_000);
+    const [gone] = await ready();
+    await rt.provider.kill(gone?.id as string);
+    const failures = (): LoopEvent[] => events.filter((e) => e.kind === 'action_failed' && e.detail.startsWith('state copy into '));
+    await until('two copy-ins failed', () => failures().length >= 2, 30_000);
+    const ids = failures().map((e) => /^state copy into (\S+): /.exec(e.detail)?.[1] as string);
+    for (const e of failures()) assert.match(e.detail, /PUT \/state\/snapshot answered 503; the instance is replaced$/);
+    assert.equal(new Set(ids).size, ids.length, `one failure per instance: ${ids.join(', ')}`);
+    for (const id of ids) assert.ok(!routed.has(id), `${id} never took a client request`);
+    await until('the failed instances gone', async () => !(await rt.provider.list()).some((i) => ids.slice(0, 1).includes(i.id)), 10_000);
+  });
 });
