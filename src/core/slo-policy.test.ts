@@ -51,6 +51,42 @@ describe('SlidingHistogram', () => {
   it('is empty: NaN', () => assert.ok(Number.isNaN(new SlidingHistogram(4).upperQuantile(0.1))));
 });
 
+describe('SlidingHistogram with two series (an error\'s log-ratio and difference sharing one ring of times)', () => {
+  const ABS = { min: -20, width: 0.1 };
+  const rows: { name: string; pairs: [number, number][]; capacity: number; expireAt: number; tail: number }[] = [
+    { name: 'both series, nothing dropped', pairs: [[0.1, 5], [0.2, -3], [0.3, 1], [0.4, 2]], capacity: 10, expireAt: 0, tail: 0.25 },
+    { name: 'the oldest pair falls out of the ring from both', pairs: [[5, 100], [0.1, 1], [0.2, 2], [0.3, 3]], capacity: 3, expireAt: 0, tail: 0 },
+    { name: 'expiry drops a pair from both', pairs: [[4, 90], [3, 80], [0.1, 1], [0.2, 2]], capacity: 10, expireAt: 2, tail: 0 },
+  ];
+  for (const r of rows) {
+    it(`${r.name}: each series as a histogram of its own`, () => {
+      const pair = new SlidingHistogram(r.capacity, undefined, ABS);
+      const xs = new SlidingHistogram(r.capacity);
+      const ys = new SlidingHistogram(r.capacity, ABS);
+      r.pairs.forEach(([x, y], i) => {
+        pair.add(i, x, y);
+        xs.add(i, x);
+        ys.add(i, y);
+      });
+      for (const h of [pair, xs, ys]) h.expire(r.expireAt);
+      assert.equal(pair.count, xs.count);
+      assert.equal(pair.upperQuantile(r.tail), xs.upperQuantile(r.tail));
+      assert.equal(pair.upperQuantile(r.tail, true), ys.upperQuantile(r.tail));
+      assert.equal(SlidingHistogram.upperQuantileOf([pair, pair], r.tail, true), SlidingHistogram.upperQuantileOf([ys, ys], r.tail));
+    });
+  }
+  it('counts beyond 16 bits when its capacity does', () => {
+    const h = new SlidingHistogram(70_000, undefined, ABS);
+    for (let i = 0; i < 66_000; i++) h.add(i, 0, 0);
+    h.add(66_000, 1, 1);
+    assert.equal(h.count, 66_001);
+    // 66,000 values at 0 and one at 1: the quantile at tail 0 is the 1, one just below it is the 0s.
+    assert.ok(Math.abs(h.upperQuantile(0) - 1) <= 0.003);
+    assert.ok(Math.abs(h.upperQuantile(2 / 66_001)) <= 0.003);
+    assert.ok(Math.abs(h.upperQuantile(2 / 66_001, true)) <= 0.05);
+  });
+});
+
 describe('SlidingHistogram.upperQuantileOf: the quantile of several histograms together', () => {
   const rows: { name: string; parts: number[][]; tail: number }[] = [
     { name: 'two halves of ten values, tail 0.1', parts: [[0, 0.2, 0.4, 0.6, 0.8], [0.1, 0.3, 0.5, 0.7, 0.9]], tail: 0.1 },

@@ -134,14 +134,42 @@ const LOG_BINS = { min: -6, width: 0.006 } as const;
 /** Differences in instances' rates at the SLO, from -20 to +184 at a tenth of an instance. */
 const ABS_BINS = { min: -20, width: 0.1 } as const;
 
+/** A Fenwick tree of bin counts: 16 bits while the counts cannot exceed 65,535, 32 beyond. */
+function countTree(capacity: number): Uint16Array | Uint32Array {
+  return capacity <= 0xffff ? new Uint16Array(BINS + 1) : new Uint32Array(BINS + 1);
+}
+
+/** The first bin (counted from 0) at which the tree's cumulative count reaches `rank`. */
+function binOfRank(tree: Uint16Array | Uint32Array, rank: number): number {
+  let pos = 0;
+  let seen = 0;
+  for (let step = BINS; step > 0; step >>= 1) {
+    const next = pos + step;
+    if (next <= BINS && seen + (tree[next] as number) < rank) {
+      pos = next;
+      seen += tree[next] as number;
+    }
+  }
+  return pos;
+}
+
+function treeUpdate(tree: Uint16Array | Uint32Array, bin: number, delta: number): void {
+  for (let i = bin + 1; i <= BINS; i += i & -i) tree[i] = (tree[i] as number) + delta;
+}
+
+/**
+ * Values in a sliding window (by time and by capacity), one series or two added together (an error's
+ * log-ratio and its difference): each series counts its bins in its own Fenwick tree, and the pair
+ * shares one ring of times, which is most of the memory. Trees count in 16 bits when the capacity allows
+ * (every histogram at the default settings): the quantile searches read scattered entries of many trees
+ * per decision, and half the bytes miss the cache half as often (bench/results/sim.md).
+ */
 export class SlidingHistogram {
-  /**
-   * Fenwick tree of the bins' counts. Its counts never exceed the capacity, so 16 bits do for up to 65,535
-   * values (every histogram at the default settings): half the memory, and the quantile searches, which
-   * read scattered entries of many trees per decision, miss the cache half as often (bench/results/sim.md).
-   */
   private readonly tree: Uint16Array | Uint32Array;
   private readonly ring: Uint16Array;
+  /** The second series (absent for one): its tree and bins. */
+  private readonly tree2: Uint16Array | Uint32Array | undefined;
+  private readonly ring2: Uint16Array | undefined;
   private readonly times: Float64Array;
   private head = 0;
   private size = 0;
@@ -151,9 +179,12 @@ export class SlidingHistogram {
   constructor(
     private readonly capacity: number,
     private readonly bins: { readonly min: number; readonly width: number } = LOG_BINS,
+    private readonly bins2?: { readonly min: number; readonly width: number },
   ) {
-    this.tree = capacity <= 0xffff ? new Uint16Array(BINS + 1) : new Uint32Array(BINS + 1);
+    this.tree = countTree(capacity);
     this.ring = new Uint16Array(capacity);
+    this.tree2 = bins2 ? countTree(capacity) : undefined;
+    this.ring2 = bins2 ? new Uint16Array(capacity) : undefined;
     this.times = new Float64Array(capacity);
   }
 
@@ -161,15 +192,21 @@ export class SlidingHistogram {
     return this.size;
   }
 
-  add(at: number, x: number): void {
-    const bin = Math.max(0, Math.min(BINS - 1, Math.round((x - this.bins.min) / this.bins.width)));
+  /** Adds a value (and the second series' `y`, when there is one) at time `at`. */
+  add(at: number, x: number, y = 0): void {
     if (this.size === this.capacity) this.dropOldest();
     const idx = (this.head + this.size) % this.capacity;
+    const bin = Math.max(0, Math.min(BINS - 1, Math.round((x - this.bins.min) / this.bins.width)));
     this.ring[idx] = bin;
+    treeUpdate(this.tree, bin, 1);
+    if (this.tree2 && this.ring2 && this.bins2) {
+      const bin2 = Math.max(0, Math.min(BINS - 1, Math.round((y - this.bins2.min) / this.bins2.width)));
+      this.ring2[idx] = bin2;
+      treeUpdate(this.tree2, bin2, 1);
+    }
     this.times[idx] = at;
     if (this.size === 0) this.oldestAt = at;
     this.size++;
-    this.update(bin, 1);
   }
 
   /** Forget values added before `at`. */
@@ -177,25 +214,17 @@ export class SlidingHistogram {
     while (this.oldestAt < at) this.dropOldest();
   }
 
-  /** The smallest bin value v with at most `tail` of the values above it (upper quantile 1 - tail). */
-  upperQuantile(tail: number): number {
+  /** The smallest bin value v with at most `tail` of the values above it (upper quantile 1 - tail), of the first series or the second. */
+  upperQuantile(tail: number, second = false): number {
     if (this.size === 0) return Number.NaN;
     // The first bin whose cumulative count reaches size - floor(tail x size).
     const rank = Math.max(1, this.size - Math.floor(tail * this.size));
-    let pos = 0;
-    let seen = 0;
-    for (let step = BINS; step > 0; step >>= 1) {
-      const next = pos + step;
-      if (next <= BINS && seen + (this.tree[next] as number) < rank) {
-        pos = next;
-        seen += this.tree[next] as number;
-      }
-    }
-    return this.bins.min + pos * this.bins.width;
+    const bins = second ? (this.bins2 as { readonly min: number; readonly width: number }) : this.bins;
+    return bins.min + binOfRank(second ? (this.tree2 as Uint16Array | Uint32Array) : this.tree, rank) * bins.width;
   }
 
-  /** The upper quantile 1 - tail of the union of histograms with the same bins (NaN when all are empty). */
-  static upperQuantileOf(hs: readonly SlidingHistogram[], tail: number): number {
+  /** The upper quantile 1 - tail of the union of histograms with the same bins, of their first series or second (NaN when all are empty). */
+  static upperQuantileOf(hs: readonly SlidingHistogram[], tail: number, second = false): number {
     let size = 0;
     for (const h of hs) size += h.size;
     if (size === 0) return Number.NaN;
@@ -206,21 +235,23 @@ export class SlidingHistogram {
       const next = pos + step;
       if (next > BINS) continue;
       let c = 0;
-      for (let k = 0; k < hs.length; k++) c += (hs[k] as SlidingHistogram).tree[next] as number;
+      for (let k = 0; k < hs.length; k++) {
+        const h = hs[k] as SlidingHistogram;
+        c += (second ? (h.tree2 as Uint16Array | Uint32Array) : h.tree)[next] as number;
+      }
       if (seen + c < rank) {
         pos = next;
         seen += c;
       }
     }
-    return (hs[0] as SlidingHistogram).bins.min + pos * (hs[0] as SlidingHistogram).bins.width;
-  }
-
-  private update(bin: number, delta: number): void {
-    for (let i = bin + 1; i <= BINS; i += i & -i) this.tree[i] = (this.tree[i] as number) + delta;
+    const h0 = hs[0] as SlidingHistogram;
+    const bins = second ? (h0.bins2 as { readonly min: number; readonly width: number }) : h0.bins;
+    return bins.min + pos * bins.width;
   }
 
   private dropOldest(): void {
-    this.update(this.ring[this.head] as number, -1);
+    treeUpdate(this.tree, this.ring[this.head] as number, -1);
+    if (this.tree2 && this.ring2) treeUpdate(this.tree2, this.ring2[this.head] as number, -1);
     this.head = (this.head + 1) % this.capacity;
     this.size--;
     this.oldestAt = this.size > 0 ? (this.times[this.head] as number) : Number.POSITIVE_INFINITY;
@@ -246,11 +277,10 @@ const BY_HOUR_MIN_SECONDS = 3 * DAY_SECONDS;
 const BY_HOUR_POOLED_RISK = 4;
 
 export class ErrorsByHour {
-  private readonly ratios: SlidingHistogram[];
-  private readonly differences: SlidingHistogram[];
+  /** Per hour of the day, each error's log-ratio and difference (one histogram of the pair). */
+  private readonly hours: SlidingHistogram[];
   /** The hours read at the last `countAt` (the hour and those either side), reused. */
-  private readonly aroundRatios: SlidingHistogram[];
-  private readonly aroundDifferences: SlidingHistogram[];
+  private readonly around: SlidingHistogram[];
   private first = Number.NaN;
   /** The quantiles the last `quantilesAt` read: of the log-ratios, and of the differences. */
   ratio = Number.NaN;
@@ -259,10 +289,8 @@ export class ErrorsByHour {
   constructor(periodSeconds: number) {
     // One value per period at most, per hour of each day kept.
     const capacity = Math.max(16, Math.ceil((BY_HOUR_SECONDS / DAY_SECONDS) * (3600 / Math.max(1, periodSeconds))) + 1);
-    this.ratios = Array.from({ length: HOURS }, () => new SlidingHistogram(capacity, LOG_BINS));
-    this.differences = Array.from({ length: HOURS }, () => new SlidingHistogram(capacity, ABS_BINS));
-    this.aroundRatios = this.ratios.slice(0, 2 * BY_HOUR_SPAN + 1);
-    this.aroundDifferences = this.differences.slice(0, 2 * BY_HOUR_SPAN + 1);
+    this.hours = Array.from({ length: HOURS }, () => new SlidingHistogram(capacity, LOG_BINS, ABS_BINS));
+    this.around = this.hours.slice(0, 2 * BY_HOUR_SPAN + 1);
   }
 
   private hourOf(at: number): number {
@@ -272,13 +300,9 @@ export class ErrorsByHour {
   /** Adds an error scored at `at` (its log-ratio and difference); values of its hour older than the week kept are forgotten. */
   add(at: number, ratio: number, difference: number): void {
     if (Number.isNaN(this.first)) this.first = at;
-    const h = this.hourOf(at);
-    const r = this.ratios[h] as SlidingHistogram;
-    const d = this.differences[h] as SlidingHistogram;
-    r.expire(at - BY_HOUR_SECONDS);
-    d.expire(at - BY_HOUR_SECONDS);
-    r.add(at, ratio);
-    d.add(at, difference);
+    const h = this.hours[this.hourOf(at)] as SlidingHistogram;
+    h.expire(at - BY_HOUR_SECONDS);
+    h.add(at, ratio, difference);
   }
 
   /**
@@ -291,14 +315,10 @@ export class ErrorsByHour {
     const h = this.hourOf(at);
     let n = 0;
     for (let k = 0; k <= 2 * BY_HOUR_SPAN; k++) {
-      const i = (h + k - BY_HOUR_SPAN + HOURS) % HOURS;
-      const r = this.ratios[i] as SlidingHistogram;
-      const d = this.differences[i] as SlidingHistogram;
-      r.expire(at - BY_HOUR_SECONDS);
-      d.expire(at - BY_HOUR_SECONDS);
-      this.aroundRatios[k] = r;
-      this.aroundDifferences[k] = d;
-      n += r.count;
+      const x = this.hours[(h + k - BY_HOUR_SPAN + HOURS) % HOURS] as SlidingHistogram;
+      x.expire(at - BY_HOUR_SECONDS);
+      this.around[k] = x;
+      n += x.count;
     }
     return n;
   }
@@ -309,8 +329,8 @@ export class ErrorsByHour {
    */
   quantilesAt(at: number, tail: number): number {
     const n = this.countAt(at);
-    this.ratio = n > 0 ? SlidingHistogram.upperQuantileOf(this.aroundRatios, tail) : Number.NaN;
-    this.difference = n > 0 ? SlidingHistogram.upperQuantileOf(this.aroundDifferences, tail) : Number.NaN;
+    this.ratio = n > 0 ? SlidingHistogram.upperQuantileOf(this.around, tail) : Number.NaN;
+    this.difference = n > 0 ? SlidingHistogram.upperQuantileOf(this.around, tail, true) : Number.NaN;
     return n;
   }
 }
@@ -388,9 +408,8 @@ interface Pending {
  * predictor and the budget-driven risk. Kept apart from the strategy so it can be tested on its own.
  */
 export class SloCalibrator {
+  /** Per predictor and direction, each error's log-ratio and its difference in instances' rates at the SLO. */
   private readonly hist: SlidingHistogram[];
-  /** The same errors as differences, in instances' rates at the SLO. */
-  private readonly histAbs: SlidingHistogram[];
   /** The same errors (ratios, differences) by hour of the day, over a week. */
   private readonly byHour: ErrorsByHour[];
   private readonly loss = new Float64Array(PREDICTORS.length);
@@ -398,7 +417,6 @@ export class SloCalibrator {
   private pending: Pending[] = [];
   /** Step 7: the blind prediction's errors (log-ratio and difference, as above), one per episode. */
   private readonly blindHist: SlidingHistogram;
-  private readonly blindAbs: SlidingHistogram;
   private blindPending: BlindPending[] = [];
   private obsAt: number[] = [];
   private obsRps: number[] = [];
@@ -415,11 +433,9 @@ export class SloCalibrator {
     initialRisk?: number,
   ) {
     const perWindow = Math.max(16, Math.ceil(s.calibrationSeconds / Math.max(1, s.periodSeconds)));
-    this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow));
-    this.histAbs = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow, ABS_BINS));
+    this.hist = Array.from({ length: PREDICTORS.length * 2 }, () => new SlidingHistogram(perWindow, LOG_BINS, ABS_BINS));
     this.byHour = Array.from({ length: PREDICTORS.length * 2 }, () => new ErrorsByHour(s.periodSeconds));
-    this.blindHist = new SlidingHistogram(BLIND_EPISODES);
-    this.blindAbs = new SlidingHistogram(BLIND_EPISODES, ABS_BINS);
+    this.blindHist = new SlidingHistogram(BLIND_EPISODES, LOG_BINS, ABS_BINS);
     this.riskValue = clampRisk(initialRisk ?? INITIAL_RISK);
     // Pinball losses are averaged over about a quarter of the calibration window.
     this.lossWeight = Math.min(0.5, 4 / perWindow);
@@ -481,8 +497,7 @@ export class SloCalibrator {
         const k = i * 2 + (p.rising ? 1 : 0);
         const ratio = Math.log(y / Math.max(x, this.floorRps));
         const difference = (peak - x) / this.s.perInstanceRps;
-        (this.hist[k] as SlidingHistogram).add(p.at, ratio);
-        (this.histAbs[k] as SlidingHistogram).add(p.at, difference);
+        (this.hist[k] as SlidingHistogram).add(p.at, ratio, difference);
         (this.byHour[k] as ErrorsByHour).add(p.at, ratio, difference);
         const b = p.bound[i] as number;
         if (Number.isFinite(b)) {
@@ -497,12 +512,10 @@ export class SloCalibrator {
       const p = this.blindPending.shift() as BlindPending;
       const peak = this.peakIn(p.at, p.end);
       if (Number.isNaN(peak)) continue;
-      this.blindHist.add(p.at, Math.log(Math.max(peak, this.floorRps) / Math.max(p.point, this.floorRps)));
-      this.blindAbs.add(p.at, (peak - p.point) / this.s.perInstanceRps);
+      this.blindHist.add(p.at, Math.log(Math.max(peak, this.floorRps) / Math.max(p.point, this.floorRps)), (peak - p.point) / this.s.perInstanceRps);
     }
     const keepFrom = now - this.s.calibrationSeconds;
     for (const h of this.hist) h.expire(keepFrom);
-    for (const h of this.histAbs) h.expire(keepFrom);
     // Observations are needed only as far back as the oldest pending window.
     let oldest = this.pending.length > 0 ? (this.pending[0] as Pending).at : now;
     if (this.blindPending.length > 0) oldest = Math.min(oldest, (this.blindPending[0] as BlindPending).at);
@@ -540,7 +553,7 @@ export class SloCalibrator {
   /** Step 7: the bound of the blind prediction from the errors of past blind episodes (NaN while fewer than MIN_BLIND_SAMPLES). */
   blindBound(point: number, risk = this.riskValue): { bound: number; quantile: number } {
     if (!Number.isFinite(point) || this.blindHist.count < MIN_BLIND_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN };
-    return this.boundFrom(this.blindHist.upperQuantile(risk), this.blindAbs.upperQuantile(risk), point, 0);
+    return this.boundFrom(this.blindHist.upperQuantile(risk), this.blindHist.upperQuantile(risk, true), point, 0);
   }
 
   /**
@@ -559,10 +572,10 @@ export class SloCalibrator {
       // idle at random times) is missing from many three-hour slices of one week, not from two whole days.
       const loose = Math.min(0.5, risk * BY_HOUR_POOLED_RISK);
       const ratio = Math.max(e.ratio, h.upperQuantile(loose));
-      const difference = Math.max(e.difference, (this.histAbs[k] as SlidingHistogram).upperQuantile(loose));
+      const difference = Math.max(e.difference, h.upperQuantile(loose, true));
       return this.boundFrom(ratio, difference, point, byHour);
     }
-    return this.boundFrom(h.upperQuantile(risk), (this.histAbs[k] as SlidingHistogram).upperQuantile(risk), point, 0);
+    return this.boundFrom(h.upperQuantile(risk), h.upperQuantile(risk, true), point, 0);
   }
 
   /**
