@@ -5,6 +5,9 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { predictiveStrategy, serviceModel } from '../dist/src/config/derive.js';
 import { loadConfig } from '../dist/src/config/load.js';
 import { runBacktest } from '../dist/src/sim/backtest.js';
 import { loadTrace } from '../dist/src/sim/trace.js';
@@ -33,6 +36,17 @@ const t0 = performance.now();
 const report = runBacktest(trace, { config: cfg, service: cfg.services[0], peakRps: 2000, strategies });
 const wall = (performance.now() - t0) / 1000;
 const steps = report.input.simulatedSeconds;
+const peakRss = process.resourceUsage().maxRSS / 1024;
+// The SLO policy's memory (its error histograms are typed arrays), after the run's peak was read: ten
+// built at the default settings and kept alive, the growth of the array-buffer bytes (collected before
+// and after) divided by ten.
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+gc();
+const buffersBefore = process.memoryUsage().arrayBuffers;
+const policies = Array.from({ length: 10 }, () => predictiveStrategy(serviceModel(cfg, cfg.services[0])));
+gc();
+const policyMiB = (process.memoryUsage().arrayBuffers - buffersBefore) / policies.length / 1048576;
 const md = `# bench:sim — simulator speed
 
 Command: \`npm run bench:sim\` (bench/sim.mjs)
@@ -50,7 +64,8 @@ ${table(['what', 'value'], [
   ['wall time, all four', `${wall.toFixed(2)} s`],
   ['target', '< 20 s'],
   ['steps per second (all strategies)', Math.round((steps * strategies.length) / wall).toLocaleString('en-US')],
-  ['peak RSS', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`],
+  ['peak RSS (the run)', `${peakRss.toFixed(0)} MiB`],
+  ['typed arrays per SLO policy (default settings)', `${policyMiB.toFixed(1)} MiB`],
 ])}
 
 Results of that run (cost ratio to the oracle / SLO violation minutes):
