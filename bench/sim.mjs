@@ -2,11 +2,12 @@
 // other on one thread, and report the wall time. Input: 30 contiguous days of the NASA trace
 // (1995-08-01 04:00Z .. 08-31 04:00Z, which includes the hurricane outage as zeros).
 // Usage: npm run bench:sim -- [--traces DIR] [--out FILE]
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { predictiveStrategy, serviceModel } from '../dist/src/config/derive.js';
 import { loadConfig } from '../dist/src/config/load.js';
 import { runBacktest } from '../dist/src/sim/backtest.js';
@@ -14,6 +15,22 @@ import { loadTrace } from '../dist/src/sim/trace.js';
 import { args, machine, table } from './lib.mjs';
 
 const a = args();
+if (process.argv.includes('--policy-memory')) {
+  // Ten SLO policies at the default settings, kept alive: the growth of the array-buffer bytes (collected,
+  // and the frees settled, before and after) over ten, in MiB, printed alone.
+  const settle = async () => {
+    globalThis.gc();
+    await delay(50);
+    globalThis.gc();
+  };
+  const cfg = loadConfig();
+  await settle();
+  const before = process.memoryUsage().arrayBuffers;
+  const policies = Array.from({ length: 10 }, () => predictiveStrategy(serviceModel(cfg, cfg.services[0])));
+  await settle();
+  process.stdout.write(((process.memoryUsage().arrayBuffers - before) / policies.length / 1048576).toFixed(2));
+  process.exit(0);
+}
 const traces = a.traces ?? '../shared/traces';
 const out = a.out ?? 'bench/results/sim.md';
 const full = await loadTrace(join(traces, 'nasa-http-1995/nasa_http_1995_per_minute.csv'));
@@ -37,16 +54,9 @@ const report = runBacktest(trace, { config: cfg, service: cfg.services[0], peakR
 const wall = (performance.now() - t0) / 1000;
 const steps = report.input.simulatedSeconds;
 const peakRss = process.resourceUsage().maxRSS / 1024;
-// The SLO policy's memory (its error histograms are typed arrays), after the run's peak was read: ten
-// built at the default settings and kept alive, the growth of the array-buffer bytes (collected before
-// and after) divided by ten.
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc');
-gc();
-const buffersBefore = process.memoryUsage().arrayBuffers;
-const policies = Array.from({ length: 10 }, () => predictiveStrategy(serviceModel(cfg, cfg.services[0])));
-gc();
-const policyMiB = (process.memoryUsage().arrayBuffers - buffersBefore) / policies.length / 1048576;
+// The SLO policy's memory (its error histograms are typed arrays), measured in a process of its own so
+// that neither the run's garbage nor its peak mixes in: see policyMemory below.
+const policyMiB = Number(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--policy-memory'], { encoding: 'utf8' }));
 const md = `# bench:sim — simulator speed
 
 Command: \`npm run bench:sim\` (bench/sim.mjs)
