@@ -75,6 +75,12 @@ describe('SlidingHistogram with two series (an error\'s log-ratio and difference
       assert.equal(SlidingHistogram.upperQuantileOf([pair, pair], r.tail, true), SlidingHistogram.upperQuantileOf([ys, ys], r.tail));
     });
   }
+  it('reading a second series from a histogram of one is a plain error', () => {
+    const one = new SlidingHistogram(4);
+    one.add(0, 1);
+    assert.throws(() => one.upperQuantile(0, true), /second series was read from a histogram of one series/);
+    assert.throws(() => SlidingHistogram.upperQuantileOf([one], 0, true), /second series/);
+  });
   it('counts beyond 16 bits when its capacity does', () => {
     const h = new SlidingHistogram(70_000, undefined, ABS);
     for (let i = 0; i < 66_000; i++) h.add(i, 0, 0);

@@ -219,14 +219,18 @@ export class SlidingHistogram {
     if (this.size === 0) return Number.NaN;
     // The first bin whose cumulative count reaches size - floor(tail x size).
     const rank = Math.max(1, this.size - Math.floor(tail * this.size));
+    const pos = binOfRank(second ? this.secondTree() : this.tree, rank);
     const bins = second ? (this.bins2 as { readonly min: number; readonly width: number }) : this.bins;
-    return bins.min + binOfRank(second ? (this.tree2 as Uint16Array | Uint32Array) : this.tree, rank) * bins.width;
+    return bins.min + pos * bins.width;
   }
 
   /** The upper quantile 1 - tail of the union of histograms with the same bins, of their first series or second (NaN when all are empty). */
   static upperQuantileOf(hs: readonly SlidingHistogram[], tail: number, second = false): number {
     let size = 0;
-    for (const h of hs) size += h.size;
+    for (const h of hs) {
+      size += h.size;
+      if (second) h.secondTree();
+    }
     if (size === 0) return Number.NaN;
     const rank = Math.max(1, size - Math.floor(tail * size));
     let pos = 0;
@@ -237,7 +241,7 @@ export class SlidingHistogram {
       let c = 0;
       for (let k = 0; k < hs.length; k++) {
         const h = hs[k] as SlidingHistogram;
-        c += (second ? (h.tree2 as Uint16Array | Uint32Array) : h.tree)[next] as number;
+        c += (second ? h.secondTree() : h.tree)[next] as number;
       }
       if (seen + c < rank) {
         pos = next;
@@ -247,6 +251,12 @@ export class SlidingHistogram {
     const h0 = hs[0] as SlidingHistogram;
     const bins = second ? (h0.bins2 as { readonly min: number; readonly width: number }) : h0.bins;
     return bins.min + pos * bins.width;
+  }
+
+  /** The second series' tree; a plain error when the histogram holds one series only (a caller's mistake). */
+  private secondTree(): Uint16Array | Uint32Array {
+    if (!this.tree2) throw new Error('SlidingHistogram: the second series was read from a histogram of one series');
+    return this.tree2;
   }
 
   private dropOldest(): void {
