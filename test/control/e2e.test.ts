@@ -423,11 +423,20 @@ describe('shadowscale demo', () => {
     const report = JSON.parse(doc.stdout) as { ok: boolean; problems: string[]; processes: { pid: number; verdict: string }[] };
     assert.equal(report.ok, false);
     assert.match(report.problems.join('\n'), /interrupted demos left \d+ instance\(s\) running .* and 1 temporary directory: `shadowscale demo --clean` removes them/);
-    for (const i of orphans.instances.filter((x) => x.mark === d.mark)) assert.equal(report.processes.find((p) => p.pid === i.pid)?.verdict, 'demo_leftover');
+    // Every orphan is listed as a demo's leftover, unless it had exited by then on its own: one the demo
+    // was stopping when it was killed (SIGTERM: it finishes what it accepted, then exits) is an orphan for
+    // a moment only (seen in CI: listed by findLeftovers, gone by the time doctor looked).
+    for (const i of orphans.instances.filter((x) => x.mark === d.mark)) {
+      const listed = report.processes.find((p) => p.pid === i.pid);
+      if (listed) assert.equal(listed.verdict, 'demo_leftover');
+      else assert.ok(!alive(i.pid), `orphan ${i.pid} is alive but doctor does not list it`);
+    }
+    const running = orphans.instances.filter((i) => alive(i.pid)).length;
+    assert.ok(running >= 1, 'orphans are still running');
     const r = await runCli(['demo', '--clean', '--json'], { TMPDIR: tmp });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { stopped: number; removed: number };
-    assert.ok(out.stopped >= 2);
+    assert.ok(out.stopped >= 1, `stopped ${out.stopped} of the ${running} running before`);
     assert.equal(out.removed, 1);
     assert.deepEqual(orphans.instances.map((i) => i.pid).filter(alive), []);
     assert.deepEqual(findLeftovers({ mark: d.mark, tmp }).instances, []);
