@@ -241,7 +241,8 @@ export class SlidingHistogram {
       let c = 0;
       for (let k = 0; k < hs.length; k++) {
         const h = hs[k] as SlidingHistogram;
-        c += (second ? h.secondTree() : h.tree)[next] as number;
+        // Checked above: every histogram has the series read.
+        c += (second ? (h.tree2 as Uint16Array | Uint32Array) : h.tree)[next] as number;
       }
       if (seen + c < rank) {
         pos = next;
