@@ -139,6 +139,20 @@ function countTree(capacity: number): Uint16Array | Uint32Array {
   return capacity <= 0xffff ? new Uint16Array(BINS + 1) : new Uint32Array(BINS + 1);
 }
 
+/** The first bin (counted from 0) at which the tree's cumulative count reaches `rank`. */
+function binOfRank(tree: Uint16Array | Uint32Array, rank: number): number {
+  let pos = 0;
+  let seen = 0;
+  for (let step = BINS; step > 0; step >>= 1) {
+    const next = pos + step;
+    if (next <= BINS && seen + (tree[next] as number) < rank) {
+      pos = next;
+      seen += tree[next] as number;
+    }
+  }
+  return pos;
+}
+
 function treeUpdate(tree: Uint16Array | Uint32Array, bin: number, delta: number): void {
   for (let i = bin + 1; i <= BINS; i += i & -i) tree[i] = (tree[i] as number) + delta;
 }
@@ -161,8 +175,6 @@ export class SlidingHistogram {
   private size = 0;
   /** The time of the oldest value kept (+Infinity when empty): expiry checks it without reading the ring. */
   private oldestAt = Number.POSITIVE_INFINITY;
-  /** This histogram alone, for its own quantiles (the union's search over one). */
-  private readonly alone: readonly SlidingHistogram[] = [this];
 
   constructor(
     private readonly capacity: number,
@@ -204,7 +216,12 @@ export class SlidingHistogram {
 
   /** The smallest bin value v with at most `tail` of the values above it (upper quantile 1 - tail), of the first series or the second. */
   upperQuantile(tail: number, second = false): number {
-    return SlidingHistogram.upperQuantileOf(this.alone, tail, second);
+    if (this.size === 0) return Number.NaN;
+    // The first bin whose cumulative count reaches size - floor(tail x size).
+    const rank = Math.max(1, this.size - Math.floor(tail * this.size));
+    const pos = binOfRank(second ? this.secondTree() : this.tree, rank);
+    const bins = second ? (this.bins2 as { readonly min: number; readonly width: number }) : this.bins;
+    return bins.min + pos * bins.width;
   }
 
   /** The upper quantile 1 - tail of the union of histograms with the same bins, of their first series or second (NaN when all are empty). */
@@ -215,7 +232,6 @@ export class SlidingHistogram {
       if (second) h.secondTree();
     }
     if (size === 0) return Number.NaN;
-    // The first bin whose cumulative count reaches size - floor(tail x size).
     const rank = Math.max(1, size - Math.floor(tail * size));
     let pos = 0;
     let seen = 0;
