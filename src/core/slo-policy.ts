@@ -139,7 +139,11 @@ function countTree(capacity: number): Uint16Array | Uint32Array {
   return capacity <= 0xffff ? new Uint16Array(BINS + 1) : new Uint32Array(BINS + 1);
 }
 
-/** The first bin (counted from 0) at which the tree's cumulative count reaches `rank`. */
+/**
+ * The first bin (counted from 0) at which the tree's cumulative count reaches `rank`. The same search as
+ * `SlidingHistogram.upperQuantileOf`'s over several trees, kept apart on purpose: running one histogram's
+ * quantile through the union search (a one-element list) made bench:sim 4 % slower (582d81d, reverted).
+ */
 function binOfRank(tree: Uint16Array | Uint32Array, rank: number): number {
   let pos = 0;
   let seen = 0;
