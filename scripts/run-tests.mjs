@@ -18,7 +18,8 @@ function findTests(dir, out = []) {
 const only = process.argv.slice(2);
 const files = findTests('dist').filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 // Files named *.serial.test.js compare real-time runs (their figures are the machine's as much as the
-// code's): they run after the others, one at a time, with nothing else loading the machine.
+// code's), or need no other test's demo running (a demo stops every gone demo's orphans): they run after
+// the others, one at a time, with nothing else loading the machine.
 const serial = files.filter((f) => f.endsWith('.serial.test.js'));
 const parallel = files.filter((f) => !f.endsWith('.serial.test.js'));
 let passed = 0;

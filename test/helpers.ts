@@ -3,13 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../src/metrics/store.js';
 import { startPrometheusServer, type ScrapeGroup } from '../src/metrics/prometheus-server.js';
 import { markedProcesses } from '../src/providers/local.js';
+import { findLeftovers, processMark } from '../src/control/leftovers.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -228,4 +229,31 @@ export async function startPrometheus(t: { after: (fn: () => void | Promise<void
   const url = server.url;
   const query = async (expr: string): Promise<{ status: string; data?: { result: unknown[] }; error?: string }> => (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; data?: { result: unknown[] }; error?: string };
   return { url, stop: () => void server.stop(), setTargets: (targets) => server.setTargets([{ targets, labels: {} }]), setGroups: (groups) => server.setTargets(groups), query };
+}
+
+/** A reactive demo (`shadowscale demo`) in its own temporary directory `tmp`, once its instances run; with the demo's mark. */
+export async function startDemo(tmp: string, extra: readonly string[] = []): Promise<{ child: ChildProcess; mark: string; exited: Promise<number | null>; stderr: () => string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'demo', '--duration', '60', '--strategy', 'reactive', ...extra], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('the demo process', () => child.pid !== undefined && processMark(child.pid).endsWith('unknown') === false);
+  const mark = processMark(child.pid as number);
+  // The initial pool and the shadow: at least two instances.
+  await until('the demo instances', () => findLeftovers({ mark, tmp }).instances.length >= 2, 30_000);
+  return { child, mark, exited, stderr: () => stderr };
+}
+
+/** Processes whose command line names `dir` (a demo's Prometheus keeps its files there). */
+export function processesIn(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
