@@ -490,6 +490,7 @@ const service = z.strictObject({
       instanceType: str('an instance type name').optional().describe("Instance type of the shadow instances (default: the service's)"),
       sync: oneOf(['none', 'snapshot']).default('none').describe('Stateful services: a new shadow gets the state of a live instance by a versioned sync (the gateway numbers mutations; those mirrored during the copy wait and are applied after it unless the snapshot has them: docs/design/live-loop.md), then every mirrored mutation reaches every shadow'),
       digestSeconds: duration(86_400, 's', true).default(30).describe('shadow.sync snapshot: how often each synced shadow\'s GET /state/digest is compared with live\'s (one live instance); two mismatches in a row sync it again; 0: never'),
+      syncTimeoutSeconds: duration(3_600, 's').default(30).describe('shadow.sync snapshot: how long an instance may take to answer a state request (GET or PUT /state/snapshot, GET /state/digest): until its headers (a PUT\'s counted once its body is sent, i.e. the time to apply it) and between two chunks of its body. A copy-in that times out replaces the instance (it could still be applied later, over a newer one), so this must exceed the time the service takes to apply its largest state'),
       sampling: sampling.prefault({}),
       ab: z
         .strictObject({

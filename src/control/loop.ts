@@ -58,6 +58,8 @@ export interface LoopSettings {
     readonly sync: 'none' | 'snapshot';
     /** Seconds between digest checks of synced shadows against live (0: none). */
     readonly digestSeconds?: number;
+    /** How long an instance may take to answer a state request (snapshot out or in, digest); default 30 s. */
+    readonly syncTimeoutSeconds?: number;
     /** Every live mutation is mirrored (sampling.mirrorMutations): the mutation delta compares live's with the shadow's (a copy to every synced shadow of a stateful service, to one otherwise). */
     readonly mirrorMutations?: boolean;
   };
@@ -1389,6 +1391,12 @@ export class ServiceLoop {
     return judgeGroups(ramp, dt, { slots: this.slots, serviceTime: this.serviceTime, delta: this.s.delta, expectedNewShare: (oldN, newN) => (w * newN) / (oldN + w * newN), lastChance: ramp.state.inconclusive + 1 >= (this.s.rampIn?.maxInconclusive ?? 1) });
   }
 
+  /** The timeout of state requests to this service's instances (`shadow.syncTimeoutSeconds`). */
+  private stateRequests(): { timeoutMs?: number } {
+    const s = this.s.shadow.syncTimeoutSeconds;
+    return s === undefined ? {} : { timeoutMs: s * 1000 };
+  }
+
   /**
    * Copy a serving live instance's state into a new live instance before it takes client requests (a
    * point-in-time copy: live instances are not mirrored to each other, so writes the source takes meanwhile
@@ -1399,9 +1407,9 @@ export class ServiceLoop {
   private async copyLiveState(i: Instance, source: Instance): Promise<void> {
     this.liveCopying.add(i.id);
     try {
-      const body = await readSnapshot(source).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
+      const body = await readSnapshot(source, this.stateRequests()).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
       if (!this.liveCopy.has(i.id)) return;
-      await writeSnapshot(i, body).catch((err: Error) => {
+      await writeSnapshot(i, body, this.stateRequests()).catch((err: Error) => {
         this.remove(i, `state copy-in failed (${err.message}): replaced before it takes client requests`);
         return Promise.reject(new Error(`${i.id}: ${err.message}; the instance is replaced`));
       });
@@ -1428,8 +1436,8 @@ export class ServiceLoop {
     if (!source || !since) return;
     this.syncing.add(shadow.id);
     try {
-      const body = await readSnapshot(source, undefined, since).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
-      await writeSnapshot(shadow, body).catch((err: Error) => {
+      const body = await readSnapshot(source, { ...this.stateRequests(), since }).catch((err: Error) => Promise.reject(new Error(`${source.id}: ${err.message}`)));
+      await writeSnapshot(shadow, body, this.stateRequests()).catch((err: Error) => {
         // A copy-in that failed or timed out may still be applied later, over a newer one written by a
         // retry (and the mutations that one skipped would be lost): the shadow's state is unknown, so it is
         // replaced by a fresh one, which syncs from the start.
@@ -1529,7 +1537,7 @@ export class ServiceLoop {
     this.digesting = true;
     void (async () => {
       try {
-        const [live, ...rest] = await Promise.all([readDigest(source), ...synced.map((i) => readDigest(i).catch(() => undefined))]);
+        const [live, ...rest] = await Promise.all([readDigest(source, this.stateRequests()), ...synced.map((i) => readDigest(i, this.stateRequests()).catch(() => undefined))]);
         if (!live) return;
         synced.forEach((i, k) => {
           const d = rest[k];

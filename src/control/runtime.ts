@@ -101,10 +101,10 @@ export async function startLocalProvider(
 }
 
 /** A ready live instance's state snapshot, or undefined when none answers. */
-async function liveSnapshot(provider: Provider, service: string): Promise<string | undefined> {
+async function liveSnapshot(provider: Provider, service: string, timeoutSeconds: number): Promise<string | undefined> {
   for (const i of (await provider.list({ service, pool: 'live' })).filter((x) => x.state === 'ready' && x.labels.trial === undefined)) {
     try {
-      return await readSnapshot(i);
+      return await readSnapshot(i, { timeoutMs: timeoutSeconds * 1000 });
     } catch {
       // the next one
     }
@@ -233,10 +233,10 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
     const t = cfg.instanceTypes[svc.instanceType] as InstanceTypeConfig;
     const id = `${svc.name}-trial-${now().toString(36)}-v${rolloutTrials++}`;
     const mix = await recentMix().catch(() => undefined);
-    const state = svc.shadow.sync === 'snapshot' ? await liveSnapshot(provider, svc.name) : undefined;
+    const state = svc.shadow.sync === 'snapshot' ? await liveSnapshot(provider, svc.name, svc.shadow.syncTimeoutSeconds) : undefined;
     if (svc.shadow.sync === 'snapshot' && state === undefined) throw new Error('no live state snapshot to copy into the trial instance');
     const plan: TrialPlan = { id, service: svc.name, instanceType: svc.instanceType, version, perInstanceRps, stepFractions: [...DEFAULT_STEPS], minSamplesPerStep: sc.trials.samplesPerStep, minStepSeconds: 2, maxStepSeconds: sc.trials.maxStepSeconds, warmupSeconds: t.warmupSeconds, path: sc.trials.path, seed: cfg.simulation.seed + rolloutTrials, ...(mix && mix.length >= 20 ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
-    const r = await runTrial(plan, { provider: provider, log: store, readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000, now, signal }, { ...DEFAULT_VERDICT, sloLatencyMs: svc.slo.latencyP99Ms, sloErrorRate: svc.slo.errorRate });
+    const r = await runTrial(plan, { provider: provider, log: store, readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000, stateTimeoutMs: svc.shadow.syncTimeoutSeconds * 1000, now, signal }, { ...DEFAULT_VERDICT, sloLatencyMs: svc.slo.latencyP99Ms, sloErrorRate: svc.slo.errorRate });
     return { trial: id, verdict: r.verdict, ...r.capacityAtSloRps };
   };
   const trialTypes: Record<string, GateType> = {};
@@ -270,13 +270,14 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
             path: sc.trials.path,
             ...(sc.trials.redundancy ? { redundancy: { recoverySeconds: sc.trials.redundancy.recoverySeconds, fault: sc.trials.redundancy.fault, ...(sc.trials.redundancy.delayMs !== undefined ? { delayMs: sc.trials.redundancy.delayMs } : {}) } } : {}),
             readyTimeoutMs: cfg.provider.readyTimeoutSeconds * 1000,
+            stateTimeoutMs: svc.shadow.syncTimeoutSeconds * 1000,
           },
           {
             provider,
             log: store,
             now,
             // Stateful services (shadow.sync: snapshot): the trial instances start from a live instance's state.
-            ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name) } : {}),
+            ...(svc.shadow.sync === 'snapshot' ? { snapshot: () => liveSnapshot(liveProvider, svc.name, svc.shadow.syncTimeoutSeconds) } : {}),
             trialLoad: d.trialLoad,
             mix: recentMix,
             ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), service: svc.name, kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
@@ -287,7 +288,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
       slots: model.type.slots,
       serviceTimeSeconds: model.type.serviceTimeMs / 1000,
       sloLatencySeconds: svc.slo.latencyP99Ms / 1000,
-      shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds, mirrorMutations: sampling.mirrorMutations },
+      shadow: { fraction: svc.shadow.fraction, instanceType: shadowType, slots: shadowT.slots, sync: svc.shadow.sync, digestSeconds: svc.shadow.digestSeconds, syncTimeoutSeconds: svc.shadow.syncTimeoutSeconds, mirrorMutations: sampling.mirrorMutations },
       mutationDelta: c.mutationDelta,
       bounds: model.bounds,
       initialInstances: o.initialInstances ?? svc.pool.min,

@@ -55,6 +55,8 @@ export interface ProofGateSettings {
   readonly minTypeSaving: number;
   readonly path: string;
   readonly readyTimeoutMs: number;
+  /** How long a trial instance may take to answer the state copy-in (stateful services); default 30 s. */
+  readonly stateTimeoutMs?: number;
   /** Calibration steps, as fractions of the type's modelled capacity at the SLO. */
   readonly calibration?: readonly number[];
   /** Steps of a wanted trial, as fractions of the wanted rate (1 among them). */
@@ -455,7 +457,7 @@ export class ProofGate {
         const withMix = { ...plan, ...(mix && mix.length >= MIN_MIX ? { mix } : {}), ...(state !== undefined ? { state } : {}) };
         started = true;
         this.d.onEvent?.('trial_started', `${kind} trial ${id}: ${type} at ${sorted.map((r) => r.toFixed(1)).join(', ')} req/s per instance, ${withMix.mix ? `replaying ${withMix.mix.length} recent mirrored requests` : `GET ${this.s.path}`}`, { rates: sorted.length, base, mixRequests: withMix.mix?.length ?? 0 });
-        return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, now: this.d.now, signal: this.abort.signal }, this.verdict);
+        return run(withMix, { provider: this.d.provider, log: this.d.log, readyTimeoutMs: this.s.readyTimeoutMs, ...(this.s.stateTimeoutMs !== undefined ? { stateTimeoutMs: this.s.stateTimeoutMs } : {}), now: this.d.now, signal: this.abort.signal }, this.verdict);
       })
       .then((r) => {
         const chaos = extra.chaos && (extra.instances ?? 1) > 1 ? { instances: extra.instances as number } : undefined;

@@ -76,6 +76,8 @@ export interface TrialDeps {
   readonly provider: Provider;
   readonly log: ExperimentLog;
   readonly readyTimeoutMs: number;
+  /** How long a trial instance may take to answer the state copy-in (`shadow.syncTimeoutSeconds`); default 30 s. */
+  readonly stateTimeoutMs?: number;
   readonly now?: () => number;
   /** Told after each step (progress for humans). */
   readonly onStep?: (index: number, m: StepMeasurement) => void;
@@ -180,7 +182,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
     if (plan.state !== undefined) {
       for (const i of insts) {
         try {
-          await writeSnapshot(i, plan.state, signal);
+          await writeSnapshot(i, plan.state, { ...(signal ? { signal } : {}), ...(deps.stateTimeoutMs !== undefined ? { timeoutMs: deps.stateTimeoutMs } : {}) });
         } catch (err) {
           if (signal?.aborted) throw err;
           return (verdict = unhealthy(`state copy into ${i.id}: ${(err as Error).message}`));

@@ -73,6 +73,7 @@ simulation: { seed: 7 }
     ['control:\n  delta: { action: vertical }\n', /control\.delta\.verticalType: action "vertical" needs verticalType/, 'vertical action without a type'],
     ['control:\n  delta: { verticalType: huge }\n', /control\.delta\.verticalType: unknown instance type "huge"/, 'unknown vertical type'],
     ['services:\n  - name: web\n    shadow: { instanceType: huge }\n', /services\[0\]\.shadow\.instanceType: unknown instance type "huge"/, 'unknown shadow type'],
+    ['services:\n  - name: web\n    shadow: { sync: snapshot, syncTimeoutSeconds: 0 }\n', /services\[0\]\.shadow\.syncTimeoutSeconds: expected a positive number of seconds, at most 3600, got 0/, 'a state request timeout of 0'],
     ['services:\n  - name: web\n    shadow: { ab: { strategies: [reactive] } }\n', /services\[0\]\.shadow\.ab\.strategies: expected at least two strategies to compare/, 'an A/B of one arm'],
     ['services:\n  - name: web\n    shadow: { ab: { strategies: [hybrid, hybrid] } }\n', /services\[0\]\.shadow\.ab\.strategies: expected distinct strategies/, 'an A/B of the same strategy twice'],
     ['services:\n  - name: web\n    shadow: { sampling: { mode: metadata }, ab: { strategies: [reactive, hybrid] } }\n', /services\[0\]\.shadow\.ab: A\/B arms need requests to forward: sampling\.mode "metadata"/, 'A/B arms in metadata mode'],
