@@ -42,7 +42,7 @@ const geo = (xs) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0
 const f3 = (x) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
 const pct = (x) => `${(x * 100).toFixed(3)} %`;
 const rows = [];
-const at999 = { hvr: [], hvo: [], rvo: [], worst: { ratio: 0, name: '' }, missing: [] };
+const at999 = { hvr: [], hvo: [], rvo: [], worst: { ratio: 0, name: '' }, missing: [], hvrFrom25: [] };
 const at995 = { hvr: [], hvo: [], rvo: [] };
 const actions = { hybrid: 0, reactive: 0 };
 let defaultMeets = 0;
@@ -76,6 +76,8 @@ jobs.forEach((j, i) => {
     if (hc !== null && rc !== null) {
       bucket.hvr.push(hc / rc);
       if (bucket === at999 && hc / rc > at999.worst.ratio) at999.worst = { ratio: hc / rc, name: j.name };
+      // The series the comparison held before the HPA was swept below 25 % (its cheapest run at 99.9 % is there).
+      if (bucket === at999 && r.report.frontier.reactive.some((p) => p.knob >= 0.25 && p.sloAttainment >= 0.999)) at999.hvrFrom25.push(hc / rc);
     } else if (bucket === at999) at999.missing.push(`${j.name} (${hc === null ? 'hybrid' : ''}${hc === null && rc === null ? ', ' : ''}${rc === null ? 'reactive' : ''})`);
     if (hc !== null) bucket.hvo.push(hc / o);
     if (rc !== null) bucket.rvo.push(rc / o);
@@ -101,7 +103,7 @@ Command: \`npm run bench:frontier${process.argv.length > 2 ? ` -- ${process.argv
 Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s for ${jobs.length} series (${cpus().length} at a time).
 
-Reactive sweeps the HPA's target utilization (0.25 to 0.8); hybrid sweeps the attainment its SLO policy
+Reactive sweeps the HPA's target utilization (0.1 to 0.8); hybrid sweeps the attainment its SLO policy
 aims for (0.95 to 0.9998), the policy's only knob; hybrid's default aims at half the error budget of
 \`slo.attainment: 0.999\`, i.e. 0.9995. Each strategy's cost at an attainment is interpolated on its frontier (its
 undominated runs); "-" where no setting reached it. Costs are divided by the oracle's (perfect foresight).
@@ -111,7 +113,7 @@ undominated runs); "-" where no setting reached it. Costs are divided by the ora
 | target | result | met |
 | --- | --- | --- |
 | hybrid's default reaches >= 99.9 % attainment on >= 90 % of series | ${defaultMeets} of ${counted} (${((defaultMeets / counted) * 100).toFixed(0)} %) | ${yes(defaultMeets / counted >= 0.9)} |
-| at 99.9 %: geometric mean of hybrid / reactive <= 0.85 | ${f3(geo(at999.hvr))} over ${at999.hvr.length} series where both reach it | ${yes(geo(at999.hvr) <= 0.85)} |
+| at 99.9 %: geometric mean of hybrid / reactive <= 0.85 | ${f3(geo(at999.hvr))} over ${at999.hvr.length} series where both reach it; ${f3(geo(at999.hvrFrom25))} over the ${at999.hvrFrom25.length} where the HPA reaches it at 25 % utilization or more | ${yes(geo(at999.hvr) <= 0.85)}${geo(at999.hvr) <= 0.85 && geo(at999.hvrFrom25) > 0.85 ? ' (only with the HPA swept below 25 %)' : ''} |
 | at 99.9 %: geometric mean of hybrid / oracle <= 1.15 | ${f3(geo(at999.hvo))} over ${at999.hvo.length} series (reactive: ${f3(geo(at999.rvo))} over ${at999.rvo.length}) | ${yes(geo(at999.hvo) <= 1.15)} |
 | at 99.9 %: on no series more than 1.02x reactive | worst ${f3(at999.worst.ratio)} (${at999.worst.name}); ${at999.hvr.filter((x) => x > 1.02).length} series above 1.02 | ${yes(at999.worst.ratio <= 1.02)} |
 | hybrid's default within 5 % of cost of its own frontier | geometric mean ${f3(geo(selfGap))}, worst ${f3(Math.max(...selfGap))} (${selfGapName[selfGap.indexOf(Math.max(...selfGap))]}), ${selfGap.filter((x) => x > 1.05).length} of ${selfGap.length} above 1.05 | ${yes(Math.max(...selfGap) <= 1.05)} |

@@ -64,7 +64,7 @@ interface Stage {
 
 /** Step 2's stages for a strategy and its policy. */
 export function tuneStages(strategy: SweptStrategy, service: ServiceConfig, target: number): Stage[] {
-  if (strategy === 'reactive') return [{ path: 'scaling.reactive.targetUtilization', values: [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9] }];
+  if (strategy === 'reactive') return [{ path: 'scaling.reactive.targetUtilization', values: [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9] }];
   if (service.scaling.predictive.policy === 'forecast-upper') return [{ path: 'scaling.headroom', values: [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2] }];
   // Aims around the target: the budget (1 - target) divided or multiplied, as the policy may meet a
   // stated aim with some miss to spare or fall a little short of it.
