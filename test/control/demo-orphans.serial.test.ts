@@ -26,7 +26,8 @@ describe('shadowscale demo --clean', () => {
     assert.match(report.problems.join('\n'), /interrupted demos left \d+ instance\(s\) running .* and 1 temporary directory: `shadowscale demo --clean` removes them/);
     // Every orphan is listed as a demo's leftover, unless it had exited by then on its own: one the demo
     // was stopping when it was killed (SIGTERM: it finishes what it accepted, then exits) is an orphan for
-    // a moment only (seen in CI: listed by findLeftovers, gone by the time doctor looked).
+    // a moment only. (Seen in CI when this test ran beside the others: listed by findLeftovers, gone by the
+    // time doctor looked; another file's demo sweeping them is the likelier cause, see the header.)
     for (const i of orphans.instances.filter((x) => x.mark === d.mark)) {
       const listed = report.processes.find((p) => p.pid === i.pid);
       if (listed) assert.equal(listed.verdict, 'demo_leftover');
