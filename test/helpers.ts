@@ -244,16 +244,19 @@ export async function startDemo(tmp: string, extra: readonly string[] = []): Pro
   return { child, mark, exited, stderr: () => stderr };
 }
 
-/** Processes whose command line names `dir` (a demo's Prometheus keeps its files there). */
-export function processesIn(dir: string): number[] {
+/** Pids of the processes whose /proc/PID/`file` (command line or environment) contains `text`. */
+export function processesWith(file: 'cmdline' | 'environ', text: string): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir);
+        return readFileSync(`/proc/${d}/${file}`, 'utf8').includes(text);
       } catch {
         return false;
       }
     })
     .map(Number);
 }
+
+/** Processes whose command line names `dir` (a demo's Prometheus keeps its files there). */
+export const processesIn = (dir: string): number[] => processesWith('cmdline', dir);

@@ -1,14 +1,14 @@
 // End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
 // SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { component, processesIn, runCli, startCli, startDemo, tempDir, until } from '../helpers.js';
+import { component, processesIn, processesWith, runCli, startCli, startDemo, tempDir, until } from '../helpers.js';
 import { pidAlive as alive } from '../../src/providers/local.js';
 import { findLeftovers } from '../../src/control/leftovers.js';
 import { spawn } from 'node:child_process';
@@ -32,17 +32,7 @@ function ownedPids(storePath: string): number[] {
       return []; // no store, no instance
     }
   }
-  const mark = `SHADOWSCALE_OWNER=shadowscale:store:${id}\0`;
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/environ`, 'utf8').includes(mark);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processesWith('environ', `SHADOWSCALE_OWNER=shadowscale:store:${id}\0`);
 }
 
 const startRun = async (config: string, extra: string[] = []) => {
