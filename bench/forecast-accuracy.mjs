@@ -3,7 +3,7 @@
 // baselines (geometric mean over series) and 80 % interval coverage; then a leave-one-family-out
 // report: the pipeline's variant chosen on NAB and scored on the cluster and web traces, and the
 // reverse. All cores.
-// Usage: npm run bench:forecast-accuracy -- [--traces DIR] [--origins K] [--lead-seconds S] [--models a,b] [--out FILE]
+// Usage: npm run bench:forecast-accuracy -- [--traces DIR] [--origins K] [--lead-seconds S] [--models a,b] [--horizons lead,hour,day] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,11 +22,15 @@ const VARIANTS = COMBINATIONS.flatMap((combine) => CALIBRATIONS.map((calibration
 const vname = (v) => `${v.combine} / ${v.calibration}`;
 // At the lead time a forecast is one to four points: more origins (an hour apart) so each series is
 // scored on dozens of points; MSTL (minutes per series at this many origins) is left out there.
-const horizons = [
-  { name: `lead time (${lead} s)`, seconds: lead, origins: 3 * origins, strideSeconds: 3600, models: models.filter((m) => m !== 'mstl-ets') },
-  { name: '1 hour', seconds: 3600, origins, strideSeconds: 21600, models },
-  { name: '1 day', seconds: 86400, origins, strideSeconds: 86400, models },
-];
+const HORIZONS = {
+  lead: { name: `lead time (${lead} s)`, seconds: lead, origins: 3 * origins, strideSeconds: 3600, models: models.filter((m) => m !== 'mstl-ets') },
+  hour: { name: '1 hour', seconds: 3600, origins, strideSeconds: 21600, models },
+  day: { name: '1 day', seconds: 86400, origins, strideSeconds: 86400, models },
+};
+const horizons = (a.horizons ?? 'lead,hour,day').split(',').map((h) => {
+  if (!HORIZONS[h]) throw new Error(`--horizons: expected a comma-separated list of lead, hour, day; got ${JSON.stringify(h)}`);
+  return HORIZONS[h];
+});
 const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
 const FAMILIES = ['NAB', 'cluster and web'];
 const series = traceSeries(traces, ['hour']);

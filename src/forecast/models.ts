@@ -3,11 +3,12 @@
 import { AutoForecaster, type AutoOptions } from '../core/auto-forecast.js';
 import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
+import { LagRegressionForecaster } from '../core/lag-regression.js';
 import { SmoothedLevelForecaster } from '../core/smoothed-level.js';
 import { MstlForecaster } from './augurs.js';
 import { ProphetForecaster, type KnownEvent } from './prophet.js';
 
-export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
+export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
@@ -24,6 +25,7 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
     new FastSeasonalForecaster({ seasonality }),
     new FastSeasonalForecaster({ seasonality, transform: 'log' }),
     new SmoothedLevelForecaster(),
+    new LagRegressionForecaster(),
   ];
   if (events.length) c.push(new ProphetForecaster(events));
   return c;
@@ -43,6 +45,8 @@ export function forecasterByName(name: ModelName, seasonality: Seasonality = 'au
       return new FastSeasonalForecaster({ seasonality, transform: 'log' });
     case 'smoothed-level':
       return new SmoothedLevelForecaster();
+    case 'lag-regression':
+      return new LagRegressionForecaster();
     case 'seasonal-naive':
       return new SeasonalNaiveForecaster({ seasonality });
     case 'seasonal-naive-daily':
