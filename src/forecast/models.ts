@@ -14,8 +14,8 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 /**
  * The candidates the default pipeline combines (weights from a rolling-origin backtest, per series):
  * the three baselines (persistence, daily and weekly seasonal naive), the fast model, plain and in
- * log space, and the smoothed level (short horizons); with known events, Prophet (which models them as
- * holidays) joins them.
+ * log space, the smoothed level and the lag regression (short horizons: it declines more than 12
+ * points ahead); with known events, Prophet (which models them as holidays) joins them.
  */
 export function defaultCandidates(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster[] {
   const c: Forecaster[] = [
