@@ -13,7 +13,7 @@
 //    points only advance the state.
 // 5. Forecast = level + damped trend + daily shape + weekday effect, transformed back.
 
-import { DAY, WEEK, type Forecast, type Forecaster, type Seasonality, type Series } from './forecast.js';
+import { checkForecastArgs, DAY, WEEK, type Forecast, type Forecaster, type Seasonality, type Series } from './forecast.js';
 import { sortedQuantile } from './stats.js';
 
 export interface FastSeasonalOptions {
@@ -85,8 +85,7 @@ export class FastSeasonalForecaster implements Forecaster {
   }
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
-    if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+    checkForecastArgs(horizon, level);
     const st = this.fitOrUpdate(history);
     this.state = st;
     this.lastDiagnostics = { missing: st.missing, outliers: st.outliers, ...(st.cutAt !== undefined ? { changepointAt: st.cutAt } : {}) };

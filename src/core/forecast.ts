@@ -28,6 +28,12 @@ export interface Forecaster {
   forecast(history: Series, horizon: number, level: number): Forecast;
 }
 
+/** The arguments every forecaster checks: a positive whole horizon and a level strictly between 0 and 1. */
+export function checkForecastArgs(horizon: number, level: number): void {
+  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+}
+
 export const DAY = 86_400;
 export const WEEK = 7 * DAY;
 
@@ -62,8 +68,7 @@ export class SeasonalNaiveForecaster implements Forecaster {
   }
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
-    if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+    checkForecastArgs(horizon, level);
     const v = history.values;
     const n = v.length;
     const last = lastFinite(v);

@@ -19,7 +19,7 @@
 //    and the pipeline treats a declining candidate as unavailable.
 // Missing points are carried forward in the features and never used as targets.
 
-import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
+import { checkForecastArgs, DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 import { quantiles } from './stats.js';
 
 export interface LagRegressionOptions {
@@ -294,8 +294,7 @@ export class LagRegressionForecaster implements Forecaster {
   constructor(private readonly options: LagRegressionOptions = {}) {}
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
-    if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+    checkForecastArgs(horizon, level);
     const max = this.options.maxHorizon ?? 12;
     if (horizon > max) throw new RangeError(`lag regression forecasts at most ${max} points ahead, got ${horizon}`);
     const fit = fitLagRegression(history.values, history.step, horizon, this.options);

@@ -16,7 +16,7 @@
 //    spikes make them skewed).
 // 4. Missing points (NaN) leave the level as it is.
 
-import { type Forecast, type Forecaster, type Series } from './forecast.js';
+import { checkForecastArgs, type Forecast, type Forecaster, type Series } from './forecast.js';
 import { quantiles } from './stats.js';
 
 /** Smoothing constants tried, largest last (1 is persistence). */
@@ -136,8 +136,7 @@ export class SmoothedLevelForecaster implements Forecaster {
   constructor(private readonly options: SmoothedLevelOptions = {}) {}
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
-    if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+    checkForecastArgs(horizon, level);
     const fit = fitSmoothedLevel(history.values, horizon, this.options);
     if (!fit) throw new RangeError('smoothed level needs at least one finite history value');
     const mean = new Float64Array(horizon).fill(fit.level);
