@@ -7,8 +7,9 @@
 //   - momentum: the last `lags` one-step changes (a smooth series keeps moving, a noisy one reverts);
 //   - reversion: the last value minus a fast and a slow exponentially smoothed level and minus the
 //     median of the last five points (noise around a level is pulled back to it);
-//   - the season: the change over the same h points one day earlier, and one week earlier, where the
-//     history holds them (a daily ramp repeats).
+//   - the season, where the history holds a day (a week): the change over the same h points a day (a
+//     week) earlier, a daily ramp repeating, and the value a day (a week) before the target minus the
+//     last value, seasonal naive's own forecast of the change.
 // 1. Nested feature sets (none = persistence; reversion; + momentum; + season) are fitted on the first
 //    two thirds of the window and scored on the last third, at the longest horizon asked for; the
 //    set with the lowest held-out MAE is chosen (a richer set must win by 1 %, so noise keeps it
@@ -51,6 +52,10 @@ const SLOW = 0.05;
 const MEDIANS = [5, 9] as const;
 /** Reversion features: the fast and slow smoothed levels and the medians. */
 const REVERSION = 2 + MEDIANS.length;
+/** Season features: the change a day and a week back, and the gap to the value a day and a week back. */
+const SEASON = 4;
+/** Features per row with `lags` momentum lags. */
+const widthOf = (lags: number): number => REVERSION + lags + SEASON;
 const IRLS_ITERATIONS = 8;
 /** A richer set must beat the simpler one's held-out MAE by this factor to be chosen. */
 const MARGIN = 0.99;
@@ -113,7 +118,7 @@ function inputsOf(values: ArrayLike<number>, step: number, lags: number, firstRo
 function columnsOf(set: FeatureSet, inputs: Inputs): number[] {
   const reversion = Array.from({ length: REVERSION }, (_, k) => k);
   const momentum = Array.from({ length: inputs.lags }, (_, k) => REVERSION + k);
-  const season = [inputs.day ? REVERSION + inputs.lags : -1, inputs.week ? REVERSION + 1 + inputs.lags : -1].filter((c) => c >= 0);
+  const season = [inputs.day ? REVERSION + inputs.lags : -1, inputs.week ? REVERSION + 1 + inputs.lags : -1, inputs.day ? REVERSION + 2 + inputs.lags : -1, inputs.week ? REVERSION + 3 + inputs.lags : -1].filter((c) => c >= 0);
   switch (set) {
     case 'persistence':
       return [];
@@ -136,6 +141,8 @@ function rowOf(inputs: Inputs, t: number, h: number, out: Float64Array): void {
   for (let k = 0; k < inputs.lags; k++) out[REVERSION + k] = t - k - 1 >= 0 ? (y[t - k] as number) - (y[t - k - 1] as number) : 0;
   out[REVERSION + inputs.lags] = inputs.day ? (y[t + h - inputs.day] as number) - (y[t - inputs.day] as number) : 0;
   out[REVERSION + 1 + inputs.lags] = inputs.week ? (y[t + h - inputs.week] as number) - (y[t - inputs.week] as number) : 0;
+  out[REVERSION + 2 + inputs.lags] = inputs.day ? (y[t + h - inputs.day] as number) - last : 0;
+  out[REVERSION + 3 + inputs.lags] = inputs.week ? (y[t + h - inputs.week] as number) - last : 0;
 }
 
 /** The rows (origins t) whose target t + h is observed, in [from, to). */
@@ -154,7 +161,7 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
   const beta = new Float64Array(k);
   if (k === 0 || rows.length === 0) return beta;
   const m = rows.length;
-  const width = REVERSION + 2 + inputs.lags;
+  const width = widthOf(inputs.lags);
   const all = new Float64Array(width);
   const x = new Float64Array(m * k);
   const target = new Float64Array(m);
@@ -237,7 +244,7 @@ function predict(inputs: Inputs, t: number, h: number, cols: readonly number[], 
 /** Held-out signed errors of a set fitted on `train` and applied to `test`. */
 function heldOut(inputs: Inputs, train: readonly number[], test: readonly number[], h: number, cols: readonly number[]): Float64Array {
   const beta = fitLad(inputs, train, h, cols);
-  const row = new Float64Array(REVERSION + 2 + inputs.lags);
+  const row = new Float64Array(widthOf(inputs.lags));
   return Float64Array.from(test, (t) => (inputs.filled[t + h] as number) - (inputs.filled[t] as number) - predict(inputs, t, h, cols, beta, row));
 }
 
@@ -253,7 +260,7 @@ export function fitLagRegression(values: ArrayLike<number>, step: number, horizo
   const inputs = inputsOf(values, step, lags, from);
   if (!inputs) return undefined;
   const t0 = n - 1;
-  const row = new Float64Array(REVERSION + 2 + lags);
+  const row = new Float64Array(widthOf(lags));
   const split = from + Math.floor((2 * (n - from)) / 3);
   const errorsFor = (cols: readonly number[], h: number): Float64Array => heldOut(inputs, rowsOf(inputs, from, Math.min(split, n - h), h), rowsOf(inputs, split, n - h, h), h, cols);
   // 1. The set, at the longest horizon.
