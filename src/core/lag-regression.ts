@@ -102,6 +102,8 @@ function inputsOf(values: ArrayLike<number>, step: number, lags: number, firstRo
     s += SLOW * (x - s);
     fast[i] = f;
     slow[i] = s;
+    // The medians are read only at the rows and the last point (the smoothed levels need the whole past).
+    if (i < Math.min(firstRow, n - 1)) continue;
     MEDIANS.forEach((points, m) => {
       const k = Math.min(i + 1, points);
       for (let j = 0; j < k; j++) ring[j] = filled[i - j] as number;
