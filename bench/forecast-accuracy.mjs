@@ -28,7 +28,10 @@ const HORIZONS = {
   day: { name: '1 day', seconds: 86400, origins, strideSeconds: 86400, models },
 };
 const horizons = (a.horizons ?? 'lead,hour,day').split(',').map((h) => {
-  if (!HORIZONS[h]) throw new Error(`--horizons: expected a comma-separated list of lead, hour, day; got ${JSON.stringify(h)}`);
+  if (!HORIZONS[h]) {
+    console.error(`--horizons: expected a comma-separated list of lead, hour, day; got ${JSON.stringify(h)}`);
+    process.exit(2);
+  }
   return HORIZONS[h];
 });
 const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
