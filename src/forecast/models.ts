@@ -1,5 +1,6 @@
 // Named forecasters for the CLI and the benchmarks, and the default pipeline.
 
+import { AnalogForecaster } from '../core/analog.js';
 import { AutoForecaster, type AutoOptions } from '../core/auto-forecast.js';
 import { FastSeasonalForecaster } from '../core/fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Seasonality } from '../core/forecast.js';
@@ -8,14 +9,14 @@ import { SmoothedLevelForecaster } from '../core/smoothed-level.js';
 import { MstlForecaster } from './augurs.js';
 import { ProphetForecaster, type KnownEvent } from './prophet.js';
 
-export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
+export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression', 'analog', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
  * The candidates the default pipeline combines (weights from a rolling-origin backtest, per series):
  * the three baselines (persistence, daily and weekly seasonal naive), the fast model, plain and in
- * log space, the smoothed level and the lag regression (short horizons: it declines more than 12
- * points ahead); with known events, Prophet (which models them as holidays) joins them.
+ * log space, the smoothed level, the lag regression and the analog (short horizons: both decline
+ * more than 12 points ahead); with known events, Prophet (which models them as holidays) joins them.
  */
 export function defaultCandidates(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = []): Forecaster[] {
   const c: Forecaster[] = [
@@ -26,6 +27,7 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
     new FastSeasonalForecaster({ seasonality, transform: 'log' }),
     new SmoothedLevelForecaster(),
     new LagRegressionForecaster(),
+    new AnalogForecaster(),
   ];
   if (events.length) c.push(new ProphetForecaster(events));
   return c;
@@ -47,6 +49,8 @@ export function forecasterByName(name: ModelName, seasonality: Seasonality = 'au
       return new SmoothedLevelForecaster();
     case 'lag-regression':
       return new LagRegressionForecaster();
+    case 'analog':
+      return new AnalogForecaster();
     case 'seasonal-naive':
       return new SeasonalNaiveForecaster({ seasonality });
     case 'seasonal-naive-daily':

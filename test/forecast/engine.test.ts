@@ -51,8 +51,8 @@ describe('shadowscale forecast (engine)', () => {
     assert.equal(r.code, 0, r.stderr);
     const f = JSON.parse(r.stdout) as ForecastOutput;
     assert.equal(f.points.length, 60);
-    assert.ok(f.backtest && f.backtest.length === 7, JSON.stringify(f.backtest));
-    assert.deepEqual(f.backtest.map((b) => b.model), ['persistence', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression']);
+    assert.ok(f.backtest && f.backtest.length === 8, JSON.stringify(f.backtest));
+    assert.deepEqual(f.backtest.map((b) => b.model), ['persistence', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression', 'analog']);
     assert.ok(Math.abs(f.backtest.reduce((s, b) => s + b.weight, 0) - 1) < 1e-9);
     const top = f.backtest.reduce((a, b) => (b.weight > a.weight ? b : a));
     // One candidate with all the weight names the model; a mix is a combination.
