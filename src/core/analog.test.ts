@@ -2,25 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AnalogForecaster, analogNeighbours } from './analog.js';
+import { scoreAgainstLast } from './forecast-scoring.js';
 import { createRng } from './random.js';
 
 const series = (n: number, f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
 
-/** MAE of the forecaster and of the last value over `origins` forecasts `horizon` points ahead, and the coverage. */
-function score(values: Float64Array, horizon: number, origins: number): { model: number; last: number; inside: number } {
-  const f = new AnalogForecaster();
-  let model = 0;
-  let last = 0;
-  let inside = 0;
-  for (let at = values.length - origins - horizon; at < values.length - horizon; at++) {
-    const fc = f.forecast({ start: 0, step: 60, values: values.subarray(0, at) }, horizon, 0.8);
-    const y = values[at + horizon - 1] as number;
-    model += Math.abs(y - (fc.mean[horizon - 1] as number));
-    last += Math.abs(y - (values[at - 1] as number));
-    if (y >= (fc.lower[horizon - 1] as number) && y <= (fc.upper[horizon - 1] as number)) inside++;
-  }
-  return { model: model / origins, last: last / origins, inside: inside / origins };
-}
+const score = (values: Float64Array, horizon: number, origins: number) => scoreAgainstLast(new AnalogForecaster(), values, 60, horizon, origins);
 
 describe('AnalogForecaster: MAE against the last value', () => {
   const rng = createRng(17);

@@ -12,7 +12,7 @@
 // Missing points are carried forward in the features; moments whose future point is missing are not
 // neighbours.
 
-import { checkForecastArgs, type Forecast, type Forecaster, type Series } from './forecast.js';
+import { carryForward, checkShortHorizon, type Forecast, type Forecaster, type Series } from './forecast.js';
 import { quantiles } from './stats.js';
 
 export interface AnalogOptions {
@@ -58,20 +58,9 @@ export function analogNeighbours(values: ArrayLike<number>, horizon: number, o: 
   const lags = o.lags ?? 4;
   const window = o.window ?? 8064;
   const want = o.neighbours ?? 20;
-  const y = new Float64Array(n);
-  const observed = new Uint8Array(n);
-  let last = Number.NaN;
-  for (let i = 0; i < n; i++) {
-    const x = values[i] as number;
-    if (Number.isFinite(x)) {
-      last = x;
-      observed[i] = 1;
-    }
-    y[i] = last;
-  }
-  if (Number.isNaN(last)) return undefined;
-  const first = y.findIndex((x) => !Number.isNaN(x));
-  y.fill(y[first] as number, 0, first);
+  const carried = carryForward(values);
+  if (!carried) return undefined;
+  const { filled: y, observed } = carried;
   const t0 = n - 1;
   // Candidate moments: every lag inside the history, and the whole horizon observed after them.
   const from = Math.max(lags, n - horizon - window);
@@ -114,9 +103,7 @@ export class AnalogForecaster implements Forecaster {
   constructor(private readonly options: AnalogOptions = {}) {}
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    checkForecastArgs(horizon, level);
-    const max = this.options.maxHorizon ?? 12;
-    if (horizon > max) throw new RangeError(`analog forecasts at most ${max} points ahead, got ${horizon}`);
+    checkShortHorizon('analog', horizon, level, this.options.maxHorizon ?? 12);
     const fit = analogNeighbours(history.values, horizon, this.options);
     if (!fit) throw new RangeError('analog needs at least one finite history value');
     let last = Number.NaN;

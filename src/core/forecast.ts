@@ -34,6 +34,35 @@ export function checkForecastArgs(horizon: number, level: number): void {
   if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
 }
 
+/**
+ * Missing points (NaN) carried forward, leading ones taking the first value, with which points were
+ * observed: the short-horizon models read their features from it. Undefined without a finite value.
+ */
+export function carryForward(values: ArrayLike<number>): { filled: Float64Array; observed: Uint8Array } | undefined {
+  const n = values.length;
+  const filled = new Float64Array(n);
+  const observed = new Uint8Array(n);
+  let last = Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const x = values[i] as number;
+    if (Number.isFinite(x)) {
+      last = x;
+      observed[i] = 1;
+    }
+    filled[i] = last;
+  }
+  if (Number.isNaN(last)) return undefined;
+  const first = filled.findIndex((x) => !Number.isNaN(x));
+  filled.fill(filled[first] as number, 0, first);
+  return { filled, observed };
+}
+
+/** `checkForecastArgs`, and a short-horizon model (`label`) declining more than `max` points ahead. */
+export function checkShortHorizon(label: string, horizon: number, level: number, max: number): void {
+  checkForecastArgs(horizon, level);
+  if (horizon > max) throw new RangeError(`${label} forecasts at most ${max} points ahead, got ${horizon}`);
+}
+
 export const DAY = 86_400;
 export const WEEK = 7 * DAY;
 

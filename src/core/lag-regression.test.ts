@@ -2,25 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitLagRegression, LagRegressionForecaster, type FeatureSet } from './lag-regression.js';
+import { scoreAgainstLast } from './forecast-scoring.js';
 import { createRng } from './random.js';
 
 const series = (n: number, f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
 
-/** Mean absolute error of the forecaster and of the last value over `origins` one-step forecasts at the end. */
-function score(values: Float64Array, step: number, horizon: number, origins: number): { model: number; last: number; inside: number } {
-  const f = new LagRegressionForecaster();
-  let model = 0;
-  let last = 0;
-  let inside = 0;
-  for (let at = values.length - origins - horizon; at < values.length - horizon; at++) {
-    const fc = f.forecast({ start: 0, step, values: values.subarray(0, at) }, horizon, 0.8);
-    const y = values[at + horizon - 1] as number;
-    model += Math.abs(y - (fc.mean[horizon - 1] as number));
-    last += Math.abs(y - (values[at - 1] as number));
-    if (y >= (fc.lower[horizon - 1] as number) && y <= (fc.upper[horizon - 1] as number)) inside++;
-  }
-  return { model: model / origins, last: last / origins, inside: inside / origins };
-}
+const score = (values: Float64Array, step: number, horizon: number, origins: number) => scoreAgainstLast(new LagRegressionForecaster(), values, step, horizon, origins);
 
 describe('fitLagRegression: the feature set it chooses', () => {
   const rng = createRng(11);

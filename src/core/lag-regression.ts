@@ -20,7 +20,7 @@
 //    and the pipeline treats a declining candidate as unavailable.
 // Missing points are carried forward in the features and never used as targets.
 
-import { checkForecastArgs, DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
+import { carryForward, checkShortHorizon, DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 import { quantiles } from './stats.js';
 
 export interface LagRegressionOptions {
@@ -75,21 +75,9 @@ interface Inputs {
 
 function inputsOf(values: ArrayLike<number>, step: number, lags: number, firstRow: number): Inputs | undefined {
   const n = values.length;
-  const filled = new Float64Array(n);
-  const observed = new Uint8Array(n);
-  let last = Number.NaN;
-  for (let i = 0; i < n; i++) {
-    const x = values[i] as number;
-    if (Number.isFinite(x)) {
-      last = x;
-      observed[i] = 1;
-    }
-    filled[i] = last;
-  }
-  if (Number.isNaN(last)) return undefined;
-  // Leading missing points take the first value.
-  const first = filled.findIndex((x) => !Number.isNaN(x));
-  filled.fill(filled[first] as number, 0, first);
+  const carried = carryForward(values);
+  if (!carried) return undefined;
+  const { filled, observed } = carried;
   const fast = new Float64Array(n);
   const slow = new Float64Array(n);
   const medians = MEDIANS.map(() => new Float64Array(n));
@@ -303,9 +291,7 @@ export class LagRegressionForecaster implements Forecaster {
   constructor(private readonly options: LagRegressionOptions = {}) {}
 
   forecast(history: Series, horizon: number, level: number): Forecast {
-    checkForecastArgs(horizon, level);
-    const max = this.options.maxHorizon ?? 12;
-    if (horizon > max) throw new RangeError(`lag regression forecasts at most ${max} points ahead, got ${horizon}`);
+    checkShortHorizon('lag regression', horizon, level, this.options.maxHorizon ?? 12);
     const fit = fitLagRegression(history.values, history.step, horizon, this.options);
     if (!fit) throw new RangeError('lag regression needs at least one finite history value');
     let nonnegative = true;
