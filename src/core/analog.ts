@@ -13,7 +13,7 @@
 // neighbours.
 
 import { carryForward, checkShortHorizon, type Forecast, type Forecaster, type Series } from './forecast.js';
-import { quantiles } from './stats.js';
+import { medianInPlace, quantiles } from './stats.js';
 
 export interface AnalogOptions {
   /** Most recent moments searched (default 8064: four weeks of 5-minute points). */
@@ -35,8 +35,7 @@ const LEVEL_WEIGHT = 0.5;
 function medianAt(y: Float64Array, t: number, buf: Float64Array): number {
   const k = Math.min(MEDIAN, t + 1);
   for (let j = 0; j < k; j++) buf[j] = y[t - j] as number;
-  const s = buf.subarray(0, k).sort();
-  return k % 2 ? (s[(k - 1) / 2] as number) : ((s[k / 2 - 1] as number) + (s[k / 2] as number)) / 2;
+  return medianInPlace(buf.subarray(0, k));
 }
 
 /** The features of moment t into `out`: scaled changes (latest first) and the scaled gap to the median. */

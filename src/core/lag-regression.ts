@@ -21,7 +21,7 @@
 // Missing points are carried forward in the features and never used as targets.
 
 import { carryForward, checkShortHorizon, DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
-import { quantiles } from './stats.js';
+import { medianInPlace, quantiles } from './stats.js';
 
 export interface LagRegressionOptions {
   /** Most recent rows fitted (default 2016: a week of 5-minute points). */
@@ -95,8 +95,7 @@ function inputsOf(values: ArrayLike<number>, step: number, lags: number, firstRo
     MEDIANS.forEach((points, m) => {
       const k = Math.min(i + 1, points);
       for (let j = 0; j < k; j++) ring[j] = filled[i - j] as number;
-      const sorted = ring.subarray(0, k).sort();
-      (medians[m] as Float64Array)[i] = k % 2 ? (sorted[(k - 1) / 2] as number) : ((sorted[k / 2 - 1] as number) + (sorted[k / 2] as number)) / 2;
+      (medians[m] as Float64Array)[i] = medianInPlace(ring.subarray(0, k));
     });
   }
   const perDay = Number.isInteger(DAY / step) ? DAY / step : 0;

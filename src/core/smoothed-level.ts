@@ -17,7 +17,7 @@
 // 4. Missing points (NaN) leave the level as it is.
 
 import { checkForecastArgs, type Forecast, type Forecaster, type Series } from './forecast.js';
-import { quantiles } from './stats.js';
+import { medianInPlace, quantiles } from './stats.js';
 
 /** Smoothing constants tried, largest last (1 is persistence). */
 export const SMOOTHING_GRID: readonly number[] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
@@ -74,8 +74,7 @@ function stateOf(e: LevelEstimator): LevelState {
       count++;
       const k = Math.min(count, e.points);
       for (let i = 0; i < k; i++) sorted[i] = ring[i] as number;
-      const s = sorted.subarray(0, k).sort();
-      level = k % 2 ? (s[(k - 1) / 2] as number) : ((s[k / 2 - 1] as number) + (s[k / 2] as number)) / 2;
+      level = medianInPlace(sorted.subarray(0, k));
     },
     get level() {
       return level;

@@ -19,6 +19,13 @@ export function quantiles(values: ArrayLike<number>, qs: readonly number[]): num
   return qs.map((q) => sortedQuantile(xs, q));
 }
 
+/** Median of a few values, sorting them in place (the running medians of the short-horizon models). */
+export function medianInPlace(xs: Float64Array): number {
+  const k = xs.length;
+  const s = xs.sort();
+  return k % 2 ? (s[(k - 1) / 2] as number) : ((s[k / 2 - 1] as number) + (s[k / 2] as number)) / 2;
+}
+
 export function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
