@@ -167,11 +167,12 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  * - `simplex`: the convex weights (in tenths) with the lowest backtest MAE of the combined forecast.
  *   The corners are single candidates, so on its own backtest the combination is never worse than
  *   any candidate, baselines included;
- * - `auto`: inverse-mae when the backtest has at least `MANY_ORIGINS` origins (short horizons,
- *   one or two points scored per origin), else simplex. At the lead time the backtest is 48 errors, and
- *   the weights in tenths over six candidates that fit them best forecast the next points worse than
- *   the fixed 1 / MAE rule (bench:forecast-accuracy: 0.973 against 0.958 of the best baseline at
- *   27f4496, chosen on either family alone as well); a day ahead the reverse (0.918 against 0.941).
+ * - `auto`: best when the backtest has at least `MANY_ORIGINS` origins (short horizons, one to four
+ *   points scored per origin), else simplex. At the lead time the backtest is 48 errors, and the
+ *   weights in tenths that fit them best forecast the next points worse than one candidate
+ *   (bench:forecast-accuracy at cd13693: simplex 0.918, inverse-mae 0.903, best 0.897 of the best
+ *   baseline; best is lower on either family alone, at 1 hour as well); a day ahead, with six
+ *   origins, the simplex is lowest (0.918 against best's 0.960).
  */
 export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
@@ -182,7 +183,7 @@ export type Combination = (typeof COMBINATIONS)[number];
  * quantiles under-cover.
  */
 export const CALIBRATIONS = ['widen', 'per-side', 'auto'] as const;
-/** Backtest origins from which both `auto` choices switch: per-side calibration, inverse-mae weights. */
+/** Backtest origins from which both `auto` choices switch: per-side calibration, the best candidate alone. */
 export const MANY_ORIGINS = 24;
 export type Calibration = (typeof CALIBRATIONS)[number];
 
@@ -193,7 +194,7 @@ export interface PipelineVariant {
 
 /** Combination weights over the candidates from their backtest forecasts (sum 1). */
 export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination): Float64Array {
-  const combine = how === 'auto' ? (bt.origins.length >= MANY_ORIGINS ? 'inverse-mae' : 'simplex') : how;
+  const combine = how === 'auto' ? (bt.origins.length >= MANY_ORIGINS ? 'best' : 'simplex') : how;
   const c = bt.scores.length;
   const w = new Float64Array(c);
   const order = bt.scores.map((s, i) => i).filter((i) => Number.isFinite((bt.scores[i] as BacktestScore).mae));
@@ -312,11 +313,10 @@ export interface AutoOptions {
 }
 
 /**
- * The pipeline's defaults: the lowest MAE at the lead time and 1 day in bench:forecast-accuracy, and
- * within 0.007 of the lowest at 1 hour, until the analog joined the candidates. Since then (cd13693)
- * `best` is lower at the lead time (0.897 against 0.904) and is the variant the leave-one-family-out
- * split chooses there; the default is unchanged until a full re-run backs the switch
- * (docs/design/forecast.md, where the leave-one-family-out report is).
+ * The pipeline's defaults: `auto` / `auto`, whose combination is the best candidate alone at short
+ * horizons since the analog joined the candidates (the variant the leave-one-family-out split chooses
+ * at the lead time, either way) and the simplex a day ahead. Figures: bench/results/forecast-accuracy.md,
+ * docs/design/forecast.md.
  */
 export const DEFAULT_VARIANT: PipelineVariant = { combine: 'auto', calibration: 'auto' };
 
