@@ -347,7 +347,8 @@ export class AutoForecaster implements Forecaster {
     // (measured: 40 origins an eighth of a day apart chose worse and covered less than 6 a quarter apart).
     const baseOrigins = this.options.origins ?? 6;
     const baseStride = Math.max(horizon, Math.round((this.options.strideSeconds ?? DAY / 4) / history.step), 1);
-    // Short horizons: more origins over the same span, so the choice rests on enough errors.
+    // Short horizons: more origins over the same span, so the choice rests on enough errors. (The
+    // same origins over four times or half the span chose worse at the lead time: docs/design/forecast.md.)
     const want = Math.max(baseOrigins, Math.ceil((this.options.minBacktestPoints ?? 48) / horizon));
     const stride = want > baseOrigins ? Math.max(horizon, Math.floor((baseOrigins * baseStride) / want), 1) : baseStride;
     const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
