@@ -132,7 +132,7 @@ md += `\n## Leave one family out: the pipeline's variant chosen on one family, s
 Families: NAB (${series.filter((s) => family(relative(traces, s.file)) === 'NAB').length} series) and the cluster and web traces (Alibaba, Google, NASA: ${series.filter((s) => family(relative(traces, s.file)) !== 'NAB').length} series). A variant is how the
 pipeline uses its rolling-origin backtest: \`best\` (the candidate with the lowest MAE), \`inverse-mae\` (the
 three best weighted by 1 / MAE), \`simplex\` (convex weights in tenths with the lowest backtest MAE) or
-\`auto\` (inverse-mae with 24 origins or more, simplex otherwise), and
+\`auto\` (best with 24 origins or more, simplex otherwise), and
 the interval calibration \`widen\` (one factor, never below 1), \`per-side\` (each side to its tail share) or
 \`auto\` (per-side with 24 origins or more). All variants share one backtest per origin. On the training
 family the variant with the lowest geometric-mean MAE vs the best baseline is chosen among those whose
