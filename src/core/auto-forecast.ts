@@ -167,8 +167,8 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  * - `simplex`: the convex weights (in tenths) with the lowest backtest MAE of the combined forecast.
  *   The corners are single candidates, so on its own backtest the combination is never worse than
  *   any candidate, baselines included;
- * - `auto`: best when the backtest has at least `MANY_ORIGINS` origins (short horizons, one to four
- *   points scored per origin), else simplex. At the lead time the backtest is 48 errors, and the
+ * - `auto`: best when the backtest has at least `MANY_ORIGINS` origins (horizons of one or two
+ *   points, which take 48 or 24 origins), else simplex. At the lead time the backtest is 48 errors, and the
  *   weights in tenths that fit them best forecast the next points worse than one candidate
  *   (bench:forecast-accuracy at cd13693: simplex 0.918, inverse-mae 0.903, best 0.897 of the best
  *   baseline; best is lower on either family alone, at 1 hour as well); a day ahead, with six
