@@ -1,10 +1,10 @@
-// Unit tests: cost (billing, spot spread), seeded randomness, quantiles, the error registry.
+// Unit tests: cost (billing, spot spread), seeded randomness, quantiles and medians, the error registry.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bill, isSpotLaunch } from './cost.js';
 import { ERROR_CODES, ShadowscaleError } from './errors.js';
 import { createRng } from './random.js';
-import { quantile, quantiles } from './stats.js';
+import { medianInPlace, quantile, quantiles } from './stats.js';
 
 describe('bill', () => {
   const prices = { onDemandPerHour: 0.1, spotPerHour: 0.03, reservedPerHour: 0.06 };
@@ -63,6 +63,22 @@ describe('quantile', () => {
     assert.deepEqual(quantiles([5, 1, 3], [0, 1]), [1, 5]);
     assert.ok(Number.isNaN(quantile([Number.NaN], 0.5)));
   });
+});
+
+describe('medianInPlace', () => {
+  const rows: { note: string; xs: number[]; want: number }[] = [
+    { note: 'one value', xs: [7], want: 7 },
+    { note: 'odd count: the middle one', xs: [9, 1, 5], want: 5 },
+    { note: 'even count: the mean of the two middle ones', xs: [4, 1, 3, 2], want: 2.5 },
+    { note: 'negative values sort numerically', xs: [-10, 2, -3], want: -3 },
+  ];
+  for (const r of rows) {
+    it(r.note, () => {
+      const buf = Float64Array.from(r.xs);
+      assert.equal(medianInPlace(buf), r.want);
+      assert.deepEqual(Array.from(buf), [...r.xs].sort((a, b) => a - b), 'sorted in place');
+    });
+  }
 });
 
 describe('errors', () => {
