@@ -167,6 +167,11 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  * - `simplex`: the convex weights (in tenths) with the lowest backtest MAE of the combined forecast.
  *   The corners are single candidates, so on its own backtest the combination is never worse than
  *   any candidate, baselines included;
+ * - `anchored`: the anchor candidate (the pipeline's: the analog), unless the backtest shows another
+ *   candidate clearly better: the best candidate replaces it only when its paired advantage, averaged
+ *   per origin, is at least `ANCHOR_T` standard errors above zero. Without an anchor (or where it
+ *   fails), `best`. Forty-eight errors pick a worse model than the one with the best record often
+ *   enough that a choice should need evidence, not just a lower MAE;
  * - `auto`: best when the backtest has at least `MANY_ORIGINS` origins (horizons of one or two
  *   points, which take 48 or 24 origins), else simplex. At the lead time the backtest is 48 errors, and the
  *   weights in tenths that fit them best forecast the next points worse than one candidate
@@ -174,7 +179,7 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   baseline; best is lower on either family alone, at 1 hour as well); a day ahead, with six
  *   origins, the simplex is lowest (0.918 against best's 0.960).
  */
-export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'auto'] as const;
+export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
 /**
  * `widen`: one pooled factor, never below 1; `per-side`: each side scaled to its tail share, may
@@ -192,8 +197,49 @@ export interface PipelineVariant {
   readonly calibration: Calibration;
 }
 
-/** Combination weights over the candidates from their backtest forecasts (sum 1). */
-export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination): Float64Array {
+/** How many standard errors a candidate's paired advantage over the anchor must reach to replace it. */
+export const ANCHOR_T = 2;
+
+/**
+ * The paired advantage of candidate `b` over candidate `a` on the backtest: per origin, the mean of
+ * |error of a| - |error of b| over the points where both are known; then the mean over origins over
+ * its standard error (a t statistic; blocks per origin because errors within one are correlated).
+ * 0 with fewer than two origins or no spread.
+ */
+export function pairedAdvantage(bt: Pick<RollingOriginResult, 'actual' | 'mean' | 'origins'>, a: number, b: number): number {
+  const k = bt.origins.length;
+  if (k < 2) return 0;
+  const horizon = Math.floor(bt.actual.length / k);
+  const ma = bt.mean[a] as Float64Array;
+  const mb = bt.mean[b] as Float64Array;
+  const d: number[] = [];
+  for (let o = 0; o < k; o++) {
+    let sum = 0;
+    let count = 0;
+    for (let h = 0; h < horizon; h++) {
+      const i = o * horizon + h;
+      const y = bt.actual[i] as number;
+      const x = Math.abs(y - (ma[i] as number)) - Math.abs(y - (mb[i] as number));
+      if (Number.isFinite(x)) {
+        sum += x;
+        count++;
+      }
+    }
+    if (count) d.push(sum / count);
+  }
+  const n = d.length;
+  if (n < 2) return 0;
+  const mean = d.reduce((s, x) => s + x, 0) / n;
+  const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+  if (!(variance > 0)) return mean > 0 ? Number.POSITIVE_INFINITY : 0;
+  return mean / Math.sqrt(variance / n);
+}
+
+/**
+ * Combination weights over the candidates from their backtest forecasts (sum 1). `anchor`: the
+ * index of the candidate `anchored` keeps without clear evidence against it.
+ */
+export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination, anchor?: number): Float64Array {
   const combine = how === 'auto' ? (bt.origins.length >= MANY_ORIGINS ? 'best' : 'simplex') : how;
   const c = bt.scores.length;
   const w = new Float64Array(c);
@@ -204,7 +250,11 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
     return w;
   }
   const best = order[0] as number;
-  if (combine === 'best' || order.length === 1 || (bt.scores[best] as BacktestScore).mae === 0) {
+  if (combine === 'anchored' && anchor !== undefined && order.includes(anchor)) {
+    w[best !== anchor && pairedAdvantage(bt, anchor, best) >= ANCHOR_T ? best : anchor] = 1;
+    return w;
+  }
+  if (combine === 'best' || combine === 'anchored' || order.length === 1 || (bt.scores[best] as BacktestScore).mae === 0) {
     w[best] = 1;
     return w;
   }
@@ -308,6 +358,8 @@ export interface AutoOptions {
   readonly minBacktestPoints?: number;
   readonly combine?: Combination;
   readonly calibration?: Calibration;
+  /** The candidate (by name) that `anchored` keeps without clear evidence against it. */
+  readonly anchor?: string;
   /** A nonnegative series gets a nonnegative interval. */
   readonly clampAtZero?: boolean;
 }
@@ -354,6 +406,8 @@ export class AutoForecaster implements Forecaster {
     const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
     const bt = rollingOrigin(history, this.candidates, { horizon, origins: want, stride, minHistory, level });
     const calibrated = bt.origins.length > 0 && bt.scores.some((s) => Number.isFinite(s.mae));
+    const named = this.options.anchor === undefined ? -1 : this.candidates.findIndex((c) => c.name === this.options.anchor);
+    const anchor = named >= 0 ? named : undefined;
     const finals = new Map<number, Forecast>();
     const final = (ci: number): Forecast => {
       let f = finals.get(ci);
@@ -364,7 +418,7 @@ export class AutoForecaster implements Forecaster {
       return f;
     };
     return variants.map((variant) => {
-      const weights = calibrated ? combinationWeights(bt, variant.combine) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
+      const weights = calibrated ? combinationWeights(bt, variant.combine, anchor) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
       let top = 0;
       weights.forEach((w, i) => {
         if (w > (weights[top] as number)) top = i;

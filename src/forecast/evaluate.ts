@@ -1,10 +1,10 @@
 // `shadowscale forecast-eval`: rolling-origin evaluation of a model on the end of a series, against
 // the better of daily and weekly seasonal naive, with the coverage of its interval.
 
-import { AutoForecaster, DEFAULT_VARIANT, evaluate, evaluateMany, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
+import { DEFAULT_VARIANT, evaluate, evaluateMany, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
 import { DAY, type Seasonality } from '../core/forecast.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
-import { defaultCandidates, forecasterByName, type ModelName } from './models.js';
+import { defaultPipeline, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
 
 export interface EvalRequest {
@@ -76,7 +76,7 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   let ev: Evaluation[] = [];
   if (r.variants?.length) {
     if (r.model !== 'auto') throw new RangeError("variants are the pipeline's: model auto only");
-    const auto = new AutoForecaster(defaultCandidates(r.seasonality, r.events), r.auto);
+    const auto = defaultPipeline(r.seasonality, r.events, r.auto);
     const own: PipelineVariant = { combine: r.auto?.combine ?? DEFAULT_VARIANT.combine, calibration: r.auto?.calibration ?? DEFAULT_VARIANT.calibration };
     const all = [own, ...r.variants];
     [m, ...ev] = evaluateMany(series, all.map((v) => `${v.combine}/${v.calibration}`), (past) => auto.forecastVariants(past, horizon, r.level, all), o) as [Evaluation, ...Evaluation[]];

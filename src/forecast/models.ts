@@ -33,10 +33,19 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
   return c;
 }
 
+/**
+ * The default pipeline over the default candidates. Its anchor (what `--combine anchored` keeps
+ * without clear evidence against it) is the analog: the best single model at the lead time on
+ * either family of the shared traces (bench/results/forecast-accuracy.md).
+ */
+export function defaultPipeline(seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = [], auto: AutoOptions = {}): AutoForecaster {
+  return new AutoForecaster(defaultCandidates(seasonality, events), { anchor: 'analog', ...auto });
+}
+
 export function forecasterByName(name: ModelName, seasonality: Seasonality = 'auto', events: readonly KnownEvent[] = [], auto: AutoOptions = {}): Forecaster {
   switch (name) {
     case 'auto':
-      return new AutoForecaster(defaultCandidates(seasonality, events), auto);
+      return defaultPipeline(seasonality, events, auto);
     case 'persistence':
       return new SeasonalNaiveForecaster({ seasonality: 'none' });
     case 'prophet':
