@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT } from '../dist/src/core/auto-forecast.js';
+import { ANCHOR_T, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, MANY_ORIGINS } from '../dist/src/core/auto-forecast.js';
 import { runJobs } from '../dist/src/forecast/pool.js';
 import { args, machine, table, traceSeries } from './lib.mjs';
 
@@ -97,10 +97,16 @@ jobs.forEach((j, i) => {
 for (const hz of horizons) {
   const cells = byHz.get(hz.name);
   const rowOf = (c) => (c.r.ok ? { ratio: c.r.output.maeRatio, best: c.r.output.maeRatioBestBaseline, coverage: c.r.output.coverage, points: c.r.output.points } : { ratio: Number.NaN, best: Number.NaN, coverage: Number.NaN, points: 0 });
-  const head = ['model', 'vs seasonal naive', 'vs best baseline', '80 % coverage', 'series evaluated', 'failed'];
+  // Per family as well: the anchor of `--combine anchored` is the best single model on either family.
+  const head = ['model', 'vs seasonal naive', 'vs best baseline', '80 % coverage', ...FAMILIES.map((f) => `${f}: vs best baseline / coverage`), 'series evaluated', 'failed'];
   const lines = hz.models.map((m) => {
-    const s = summary(cells.filter((c) => c.model === m).map(rowOf));
-    return [m, f3(s.ratio), f3(s.best), f3(s.coverage), String(s.n), String(s.failed)];
+    const mine = cells.filter((c) => c.model === m);
+    const s = summary(mine.map(rowOf));
+    const fam = FAMILIES.map((f) => {
+      const x = summary(mine.filter((c) => family(c.series) === f).map(rowOf));
+      return `${f3(x.best)} / ${f3(x.coverage)}`;
+    });
+    return [m, f3(s.ratio), f3(s.best), f3(s.coverage), ...fam, String(s.n), String(s.failed)];
   });
   md += `\n## ${hz.name} ahead\n\n${table(head, lines)}\n`;
   // How far the choice of model could go: per series the best of the models (not the baselines) picked
@@ -131,10 +137,11 @@ md += `\n## Leave one family out: the pipeline's variant chosen on one family, s
 
 Families: NAB (${series.filter((s) => family(relative(traces, s.file)) === 'NAB').length} series) and the cluster and web traces (Alibaba, Google, NASA: ${series.filter((s) => family(relative(traces, s.file)) !== 'NAB').length} series). A variant is how the
 pipeline uses its rolling-origin backtest: \`best\` (the candidate with the lowest MAE), \`inverse-mae\` (the
-three best weighted by 1 / MAE), \`simplex\` (convex weights in tenths with the lowest backtest MAE) or
-\`auto\` (best with 24 origins or more, simplex otherwise), and
+three best weighted by 1 / MAE), \`simplex\` (convex weights in tenths with the lowest backtest MAE),
+\`anchored\` (the analog, unless the best candidate's paired advantage over it is ${ANCHOR_T} standard errors clear) or
+\`auto\` (best with ${MANY_ORIGINS} origins or more, simplex otherwise), and
 the interval calibration \`widen\` (one factor, never below 1), \`per-side\` (each side to its tail share) or
-\`auto\` (per-side with 24 origins or more). All variants share one backtest per origin. On the training
+\`auto\` (per-side with ${MANY_ORIGINS} origins or more). All variants share one backtest per origin. On the training
 family the variant with the lowest geometric-mean MAE vs the best baseline is chosen among those whose
 coverage lies in 75-85 % (else the one nearest 80 %); the test columns are that variant on the other family.
 `;

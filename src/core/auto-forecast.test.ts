@@ -1,7 +1,7 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, MANY_ORIGINS, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, MANY_ORIGINS, pairedAdvantage, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
@@ -28,7 +28,7 @@ function backtest(actual: number[], means: number[][]): { scores: BacktestScore[
 const mae = (actual: Float64Array, mean: number[]): number => mean.reduce((s, m, i) => s + Math.abs((actual[i] as number) - m), 0) / mean.length;
 
 describe('combinationWeights', () => {
-  const rows: { note: string; actual: number[]; means: number[][]; combine: Combination; want: number[] }[] = [
+  const rows: { note: string; actual: number[]; means: number[][]; combine: Combination; anchor?: number; want: number[] }[] = [
     { note: 'best: the lowest MAE alone', actual: [10, 10, 10], means: [[12, 12, 12], [9, 9, 9], [20, 20, 20]], combine: 'best', want: [0, 1, 0] },
     { note: 'best: a tie keeps the earlier (simpler) candidate', actual: [10, 10], means: [[11, 11], [9, 9]], combine: 'best', want: [1, 0] },
     { note: 'simplex: opposite biases cancel half and half', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'simplex', want: [0.5, 0.5] },
@@ -41,10 +41,15 @@ describe('combinationWeights', () => {
     { note: `auto, ${MANY_ORIGINS} origins: the best alone`, actual: new Array<number>(MANY_ORIGINS).fill(0), means: [2, 1, 4, 8].map((m) => new Array<number>(MANY_ORIGINS).fill(m)), combine: 'auto', want: [0, 1, 0, 0] },
     { note: `auto, ${MANY_ORIGINS} origins: the best alone, even where a mix would fit better`, actual: new Array<number>(MANY_ORIGINS).fill(10), means: [8, 12.5].map((m) => new Array<number>(MANY_ORIGINS).fill(m)), combine: 'auto', want: [1, 0] },
     { note: `auto, ${MANY_ORIGINS - 1} origins: simplex`, actual: new Array<number>(MANY_ORIGINS - 1).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(MANY_ORIGINS - 1).fill(m)), combine: 'auto', want: [1, 0, 0, 0] },
+    { note: 'anchored: the anchor stays when the best is ahead by one error only', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 7]], combine: 'anchored', anchor: 1, want: [0, 1] },
+    { note: 'anchored: a clearly better candidate replaces the anchor', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [2, 3, 2, 3, 2, 3]], combine: 'anchored', anchor: 1, want: [1, 0] },
+    { note: 'anchored: the anchor as the best stays', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'anchored', anchor: 1, want: [0, 1] },
+    { note: 'anchored: an anchor with no score is passed over for the best', actual: [0, 0, 0], means: [[2, 2, 2], [Number.NaN, Number.NaN, Number.NaN], [1, 1, 1]], combine: 'anchored', anchor: 1, want: [0, 0, 1] },
+    { note: 'anchored without an anchor: the best', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'anchored', want: [0, 1] },
   ];
   for (const r of rows) {
     it(r.note, () => {
-      const w = combinationWeights(backtest(r.actual, r.means), r.combine);
+      const w = combinationWeights(backtest(r.actual, r.means), r.combine, r.anchor);
       assert.equal(w.length, r.want.length);
       r.want.forEach((x, i) => assert.ok(Math.abs((w[i] as number) - x) < 1e-9, `weight ${i}: ${w[i]} want ${x}`));
     });
@@ -62,11 +67,35 @@ describe('combinationWeights', () => {
         const w = combinationWeights(bt, combine);
         assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) - 1) < 1e-9, 'weights sum to 1');
         const mixed = actual.map((_, j) => means.reduce((s, m, c) => s + (w[c] as number) * (m[j] as number), 0));
-        const guaranteed = combine !== 'inverse-mae';
+        // inverse-mae hedges and anchored keeps its anchor without evidence: neither promises this.
+        const guaranteed = combine !== 'inverse-mae' && combine !== 'anchored';
         if (guaranteed) assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
       }
     }
   });
+});
+
+describe('pairedAdvantage', () => {
+  /** A backtest of `horizon`-point origins from the candidates' errors (actual 0, so a mean is its error). */
+  const blocks = (horizon: number, errors: number[][]) => ({ actual: new Float64Array(errors[0]?.length ?? 0), mean: errors.map((e) => Float64Array.from(e)), origins: Array.from({ length: (errors[0]?.length ?? 0) / horizon }, (_, i) => i) });
+  const rows: { note: string; horizon: number; errors: number[][]; want: number }[] = [
+    { note: 'the same errors: no advantage', horizon: 1, errors: [[1, 2, 3], [1, 2, 3]], want: 0 },
+    { note: 'b ahead by 1 and 2 in turn: mean 1.5 over its standard error', horizon: 1, errors: [[2, 3, 2, 3], [1, 1, 1, 1]], want: 1.5 / Math.sqrt(1 / 3 / 4) },
+    { note: 'b behind: negative', horizon: 1, errors: [[1, 1, 1, 1], [2, 3, 2, 3]], want: -1.5 / Math.sqrt(1 / 3 / 4) },
+    { note: 'b ahead by the same amount everywhere: infinite', horizon: 1, errors: [[2, 2, 2], [1, 1, 1]], want: Number.POSITIVE_INFINITY },
+    { note: 'one origin: no evidence', horizon: 4, errors: [[5, 5, 5, 5], [0, 0, 0, 0]], want: 0 },
+    // Two points per origin: the origins' means (1 and 2) are the two observations, not the four points.
+    { note: 'blocks per origin', horizon: 2, errors: [[1, 3, 2, 4], [0, 2, 0, 2]], want: 1.5 / Math.sqrt(0.5 / 2) },
+    { note: 'unknown points are left out of their origin', horizon: 2, errors: [[1, Number.NaN, 2, 4], [0, 2, 0, 2]], want: 1.5 / Math.sqrt(0.5 / 2) },
+    { note: 'errors count by size: 2 and 3 below behind 1 above', horizon: 1, errors: [[-2, -3], [1, 1]], want: 1.5 / Math.sqrt(0.5 / 2) },
+  ];
+  for (const r of rows) {
+    it(r.note, () => {
+      const t = pairedAdvantage(blocks(r.horizon, r.errors), 0, 1);
+      if (Number.isFinite(r.want)) assert.ok(Math.abs(t - r.want) < 1e-9, `${t} want ${r.want}`);
+      else assert.equal(t, r.want);
+    });
+  }
 });
 
 describe('sideFactors', () => {
@@ -129,5 +158,26 @@ describe('AutoForecaster', () => {
     assert.deepEqual(a.weights, b.weights);
     assert.deepEqual(Array.from(a.mean), Array.from(b.mean));
     for (let h = 0; h < 3; h++) assert.ok((a.upper[h] as number) >= (a.mean[h] as number) && (b.lower[h] as number) <= (b.mean[h] as number));
+  });
+  it('anchored: keeps the named anchor against a lead within noise, drops it against a clear one', () => {
+    const series: Series = { start: 0, step: 300, values: walk(8 * 288, 6) };
+    // The last value nudged up by a hundredth of a step's spread: as good as persistence, up to noise.
+    const nudged: Forecaster = {
+      name: 'nudged',
+      forecast: (h, horizon, level) => {
+        const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
+        return { ...f, model: 'nudged', mean: f.mean.map((x) => x + 0.1) };
+      },
+    };
+    const two = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), nudged];
+    const best = new AutoForecaster(two(), { combine: 'best' }).forecast(series, 1, 0.8);
+    const behind = best.chosen === 'nudged' ? 'persistence' : 'nudged';
+    assert.notEqual((best.scores[0] as BacktestScore).mae, (best.scores[1] as BacktestScore).mae);
+    assert.equal(new AutoForecaster(two(), { combine: 'anchored', anchor: behind }).forecast(series, 1, 0.8).chosen, behind);
+    // Against a day-old copy on a random walk, persistence's lead is clear.
+    const daily = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), new SeasonalNaiveForecaster({ seasonality: 'daily' })];
+    assert.equal(new AutoForecaster(daily(), { combine: 'anchored', anchor: 'seasonal-naive-daily' }).forecast(series, 1, 0.8).chosen, 'persistence');
+    // A name no candidate has: the best.
+    assert.equal(new AutoForecaster(two(), { combine: 'anchored', anchor: 'prophet' }).forecast(series, 1, 0.8).chosen, best.chosen);
   });
 });
