@@ -1,7 +1,7 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, MANY_ORIGINS, pairedAdvantage, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, ANCHORED_FROM_ORIGINS, pairedAdvantage, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
@@ -38,9 +38,10 @@ describe('combinationWeights', () => {
     { note: 'no candidate with a score: the first, as the fallback', actual: [1], means: [[Number.NaN], [Number.NaN]], combine: 'simplex', want: [1, 0] },
     { note: 'auto, few origins: simplex', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'auto', want: [0.5, 0.5] },
     { note: 'auto, few origins: an exact candidate takes all', actual: [1, 2, 3], means: [[1, 2, 3], [0, 0, 0], [5, 5, 5]], combine: 'auto', want: [1, 0, 0] },
-    { note: `auto, ${MANY_ORIGINS} origins: the best alone`, actual: new Array<number>(MANY_ORIGINS).fill(0), means: [2, 1, 4, 8].map((m) => new Array<number>(MANY_ORIGINS).fill(m)), combine: 'auto', want: [0, 1, 0, 0] },
-    { note: `auto, ${MANY_ORIGINS} origins: the best alone, even where a mix would fit better`, actual: new Array<number>(MANY_ORIGINS).fill(10), means: [8, 12.5].map((m) => new Array<number>(MANY_ORIGINS).fill(m)), combine: 'auto', want: [1, 0] },
-    { note: `auto, ${MANY_ORIGINS - 1} origins: simplex`, actual: new Array<number>(MANY_ORIGINS - 1).fill(0), means: [1, 2, 4, 8].map((m) => new Array<number>(MANY_ORIGINS - 1).fill(m)), combine: 'auto', want: [1, 0, 0, 0] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, no anchor: the best alone`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(0), means: [2, 1, 4, 8].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', want: [0, 1, 0, 0] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, no anchor: the best alone, even where a mix would fit better`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(10), means: [8, 12.5].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', want: [1, 0] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins: the anchor against a lead within noise`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(0), means: [new Array<number>(ANCHORED_FROM_ORIGINS).fill(1), [...new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(0), 13]], combine: 'auto', anchor: 1, want: [0, 1] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS - 1} origins: simplex, even with an anchor`, actual: new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(10), means: [8, 12].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(m)), combine: 'auto', anchor: 1, want: [0.5, 0.5] },
     { note: 'anchored: the anchor stays when the best is ahead by one error only', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 7]], combine: 'anchored', anchor: 1, want: [0, 1] },
     { note: 'anchored: a clearly better candidate replaces the anchor', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [2, 3, 2, 3, 2, 3]], combine: 'anchored', anchor: 1, want: [1, 0] },
     { note: 'anchored: the anchor as the best stays', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'anchored', anchor: 1, want: [0, 1] },
@@ -58,7 +59,7 @@ describe('combinationWeights', () => {
   it('never scores worse on its own backtest than any single candidate (seeded random backtests)', () => {
     const rng = createRng(11);
     for (let t = 0; t < 40; t++) {
-      const n = t % 2 === 0 ? 30 : 20; // auto: the best alone at 30 origins, simplex at 20
+      const n = t % 2 === 0 ? 30 : 10; // auto: the best alone at 30 origins (no anchor), simplex at 10
       const actual = Array.from({ length: n }, () => 100 + 20 * rng.normal());
       const means = Array.from({ length: 4 }, (_, c) => actual.map((a) => a + (c - 1.5) * 5 + 15 * rng.normal()));
       const bt = backtest(actual, means);

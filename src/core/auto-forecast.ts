@@ -7,9 +7,10 @@
 //    same span) until the backtest holds `minBacktestPoints` errors.
 // 2. Every candidate (the baselines among them) forecasts `horizon` points from every origin; the
 //    forecasts are kept per origin and step.
-// 3. Weights: the best candidate alone, the three best by 1 / MAE, or the convex weights in tenths with
-//    the lowest backtest MAE (default: `simplex`; its corners are the single candidates, so on its own
-//    backtest it never does worse than the best baseline).
+// 3. Weights: the best candidate alone, the three best by 1 / MAE, the convex weights in tenths with
+//    the lowest backtest MAE (`simplex`; its corners are the single candidates, so on its own backtest
+//    it never does worse than the best baseline), or an anchor candidate kept unless the backtest shows
+//    another clearly better (`anchored`). Default `auto`: anchored at short horizons, simplex otherwise.
 // 4. The weighted mean of the candidates' full-history forecasts, with the weighted mean of their
 //    bounds as the interval's shape, scaled from the combined backtest's errors: one factor that only
 //    widens, or one per side that may narrow (enough origins only).
@@ -172,12 +173,13 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   per origin, is at least `ANCHOR_T` standard errors above zero. Without an anchor (or where it
  *   fails), `best`. Forty-eight errors pick a worse model than the one with the best record often
  *   enough that a choice should need evidence, not just a lower MAE;
- * - `auto`: best when the backtest has at least `MANY_ORIGINS` origins (horizons of one or two
- *   points, which take 48 or 24 origins), else simplex. At the lead time the backtest is 48 errors, and the
- *   weights in tenths that fit them best forecast the next points worse than one candidate
- *   (bench:forecast-accuracy at cd13693: simplex 0.918, inverse-mae 0.903, best 0.897 of the best
- *   baseline; best is lower on either family alone, at 1 hour as well); a day ahead, with six
- *   origins, the simplex is lowest (0.918 against best's 0.960).
+ * - `auto`: anchored when the backtest has at least `ANCHORED_FROM_ORIGINS` origins (horizons of up to
+ *   four points: the lead time on every shared series), else simplex. At the lead time the backtest is
+ *   48 errors; the weights in tenths that fit them best, the best alone and the three best by 1 / MAE all
+ *   forecast the next points worse than the anchor kept without clear evidence (bench:forecast-accuracy
+ *   at 1db43b4, every variant at the lead time: anchored 0.865 of the best baseline, best 0.897,
+ *   inverse-mae 0.903, simplex 0.918; anchored is lower on either family alone). A day ahead, with six
+ *   origins, the simplex is lowest (0.918 against best's 0.960 at c12ecbc).
  */
 export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
@@ -188,8 +190,10 @@ export type Combination = (typeof COMBINATIONS)[number];
  * quantiles under-cover.
  */
 export const CALIBRATIONS = ['widen', 'per-side', 'auto'] as const;
-/** Backtest origins from which both `auto` choices switch: per-side calibration, the best candidate alone. */
+/** Backtest origins from which the `auto` calibration is per-side. */
 export const MANY_ORIGINS = 24;
+/** Backtest origins from which the `auto` combination is anchored (horizons up to four points at 48 errors). */
+export const ANCHORED_FROM_ORIGINS = 12;
 export type Calibration = (typeof CALIBRATIONS)[number];
 
 export interface PipelineVariant {
@@ -240,7 +244,7 @@ export function pairedAdvantage(bt: Pick<RollingOriginResult, 'actual' | 'mean' 
  * index of the candidate `anchored` keeps without clear evidence against it.
  */
 export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination, anchor?: number): Float64Array {
-  const combine = how === 'auto' ? (bt.origins.length >= MANY_ORIGINS ? 'best' : 'simplex') : how;
+  const combine = how === 'auto' ? (bt.origins.length >= ANCHORED_FROM_ORIGINS ? 'anchored' : 'simplex') : how;
   const c = bt.scores.length;
   const w = new Float64Array(c);
   const order = bt.scores.map((s, i) => i).filter((i) => Number.isFinite((bt.scores[i] as BacktestScore).mae));
@@ -365,9 +369,9 @@ export interface AutoOptions {
 }
 
 /**
- * The pipeline's defaults: `auto` / `auto`, whose combination is the best candidate alone at short
- * horizons since the analog joined the candidates (the variant the leave-one-family-out split chooses
- * at the lead time, either way) and the simplex a day ahead. Figures: bench/results/forecast-accuracy.md,
+ * The pipeline's defaults: `auto` / `auto`, whose combination is anchored (on the analog) at short
+ * horizons (the variant the leave-one-family-out split chooses at the lead time, either way) and the
+ * simplex a day ahead. Figures: bench/results/forecast-accuracy.md,
  * docs/design/forecast.md.
  */
 export const DEFAULT_VARIANT: PipelineVariant = { combine: 'auto', calibration: 'auto' };
