@@ -177,9 +177,9 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   four points: the lead time on every shared series), else simplex. At the lead time the backtest is
  *   48 errors; the weights in tenths that fit them best, the best alone and the three best by 1 / MAE all
  *   forecast the next points worse than the anchor kept without clear evidence (bench:forecast-accuracy
- *   at 1db43b4, every variant at the lead time: anchored 0.865 of the best baseline, best 0.897,
+ *   at 59b8fd9, every variant at the lead time: anchored 0.865 of the best baseline, best 0.897,
  *   inverse-mae 0.903, simplex 0.918; anchored is lower on either family alone). A day ahead, with six
- *   origins, the simplex is lowest (0.918 against best's 0.960 at c12ecbc).
+ *   origins, the simplex is lowest (0.918 against best's and anchored's 0.960: the analog declines).
  */
 export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
