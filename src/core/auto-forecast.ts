@@ -383,11 +383,16 @@ export const DEFAULT_VARIANT: PipelineVariant = { combine: 'auto', calibration: 
 export class AutoForecaster implements Forecaster {
   readonly name = 'auto';
 
+  /** The index of the candidate named by `options.anchor` (none when no candidate has that name). */
+  private readonly anchor: number | undefined;
+
   constructor(
     private readonly candidates: readonly Forecaster[],
     private readonly options: AutoOptions = {},
   ) {
     if (candidates.length === 0) throw new RangeError('AutoForecaster needs at least one candidate');
+    const named = options.anchor === undefined ? -1 : candidates.findIndex((c) => c.name === options.anchor);
+    this.anchor = named >= 0 ? named : undefined;
   }
 
   forecast(history: Series, horizon: number, level: number): AutoForecast {
@@ -410,8 +415,6 @@ export class AutoForecaster implements Forecaster {
     const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
     const bt = rollingOrigin(history, this.candidates, { horizon, origins: want, stride, minHistory, level });
     const calibrated = bt.origins.length > 0 && bt.scores.some((s) => Number.isFinite(s.mae));
-    const named = this.options.anchor === undefined ? -1 : this.candidates.findIndex((c) => c.name === this.options.anchor);
-    const anchor = named >= 0 ? named : undefined;
     const finals = new Map<number, Forecast>();
     const final = (ci: number): Forecast => {
       let f = finals.get(ci);
@@ -422,7 +425,7 @@ export class AutoForecaster implements Forecaster {
       return f;
     };
     return variants.map((variant) => {
-      const weights = calibrated ? combinationWeights(bt, variant.combine, anchor) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
+      const weights = calibrated ? combinationWeights(bt, variant.combine, this.anchor) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
       let top = 0;
       weights.forEach((w, i) => {
         if (w > (weights[top] as number)) top = i;
