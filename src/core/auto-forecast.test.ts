@@ -1,7 +1,7 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, ANCHORED_FROM_ORIGINS, pairedAdvantage, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, pairedAdvantage, resolveCombination, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
@@ -28,7 +28,7 @@ function backtest(actual: number[], means: number[][]): { scores: BacktestScore[
 const mae = (actual: Float64Array, mean: number[]): number => mean.reduce((s, m, i) => s + Math.abs((actual[i] as number) - m), 0) / mean.length;
 
 describe('combinationWeights', () => {
-  const rows: { note: string; actual: number[]; means: number[][]; combine: Combination; anchor?: number; want: number[] }[] = [
+  const rows: { note: string; actual: number[]; means: number[][]; combine: Combination; anchor?: number; horizonSeconds?: number; want: number[] }[] = [
     { note: 'best: the lowest MAE alone', actual: [10, 10, 10], means: [[12, 12, 12], [9, 9, 9], [20, 20, 20]], combine: 'best', want: [0, 1, 0] },
     { note: 'best: a tie keeps the earlier (simpler) candidate', actual: [10, 10], means: [[11, 11], [9, 9]], combine: 'best', want: [1, 0] },
     { note: 'simplex: opposite biases cancel half and half', actual: [10, 20, 30], means: [[8, 18, 28], [12, 22, 32]], combine: 'simplex', want: [0.5, 0.5] },
@@ -41,6 +41,8 @@ describe('combinationWeights', () => {
     { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, no anchor: the best alone`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(0), means: [2, 1, 4, 8].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', want: [0, 1, 0, 0] },
     { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, no anchor: the best alone, even where a mix would fit better`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(10), means: [8, 12.5].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', want: [1, 0] },
     { note: `auto, ${ANCHORED_FROM_ORIGINS} origins: the anchor against a lead within noise`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(0), means: [new Array<number>(ANCHORED_FROM_ORIGINS).fill(1), [...new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(0), 13]], combine: 'auto', anchor: 1, want: [0, 1] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, ${ANCHORED_UP_TO_SECONDS} s ahead: still the anchor`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(10), means: [8, 12].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', anchor: 1, horizonSeconds: ANCHORED_UP_TO_SECONDS, want: [0, 1] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins, an hour ahead: simplex, even with an anchor`, actual: new Array<number>(ANCHORED_FROM_ORIGINS).fill(10), means: [8, 12].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS).fill(m)), combine: 'auto', anchor: 1, horizonSeconds: 3600, want: [0.5, 0.5] },
     { note: `auto, ${ANCHORED_FROM_ORIGINS - 1} origins: simplex, even with an anchor`, actual: new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(10), means: [8, 12].map((m) => new Array<number>(ANCHORED_FROM_ORIGINS - 1).fill(m)), combine: 'auto', anchor: 1, want: [0.5, 0.5] },
     { note: 'anchored: the anchor stays when the best is ahead by one error only', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 7]], combine: 'anchored', anchor: 1, want: [0, 1] },
     { note: 'anchored: a clearly better candidate replaces the anchor', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [2, 3, 2, 3, 2, 3]], combine: 'anchored', anchor: 1, want: [1, 0] },
@@ -50,11 +52,27 @@ describe('combinationWeights', () => {
   ];
   for (const r of rows) {
     it(r.note, () => {
-      const w = combinationWeights(backtest(r.actual, r.means), r.combine, r.anchor);
+      const w = combinationWeights(backtest(r.actual, r.means), r.combine, r.anchor, r.horizonSeconds);
       assert.equal(w.length, r.want.length);
       r.want.forEach((x, i) => assert.ok(Math.abs((w[i] as number) - x) < 1e-9, `weight ${i}: ${w[i]} want ${x}`));
     });
   }
+
+  it('resolveCombination: auto by origins and seconds ahead; the others are themselves', () => {
+    const cases: { how: Combination; origins: number; horizonSeconds?: number; want: string }[] = [
+      { how: 'auto', origins: ANCHORED_FROM_ORIGINS, want: 'anchored' },
+      { how: 'auto', origins: ANCHORED_FROM_ORIGINS - 1, want: 'simplex' },
+      { how: 'auto', origins: 48, horizonSeconds: 120, want: 'anchored' },
+      { how: 'auto', origins: 48, horizonSeconds: ANCHORED_UP_TO_SECONDS, want: 'anchored' },
+      { how: 'auto', origins: 48, horizonSeconds: ANCHORED_UP_TO_SECONDS + 1, want: 'simplex' },
+      { how: 'auto', origins: 6, horizonSeconds: 120, want: 'simplex' },
+      { how: 'anchored', origins: 1, horizonSeconds: 86_400, want: 'anchored' },
+      { how: 'best', origins: 48, horizonSeconds: 120, want: 'best' },
+      { how: 'simplex', origins: 48, horizonSeconds: 120, want: 'simplex' },
+      { how: 'inverse-mae', origins: 2, want: 'inverse-mae' },
+    ];
+    for (const c of cases) assert.equal(resolveCombination(c.how, c.origins, c.horizonSeconds), c.want, JSON.stringify(c));
+  });
 
   it('never scores worse on its own backtest than any single candidate (seeded random backtests)', () => {
     const rng = createRng(11);
@@ -180,5 +198,23 @@ describe('AutoForecaster', () => {
     assert.equal(new AutoForecaster(daily(), { combine: 'anchored', anchor: 'seasonal-naive-daily' }).forecast(series, 1, 0.8).chosen, 'persistence');
     // A name no candidate has: the best.
     assert.equal(new AutoForecaster(two(), { combine: 'anchored', anchor: 'prophet' }).forecast(series, 1, 0.8).chosen, best.chosen);
+  });
+  it(`auto: anchored up to ${ANCHORED_UP_TO_SECONDS} s ahead, the simplex beyond, counted in seconds, not points`, () => {
+    // Half-hour points: one point ahead is 1800 s, two are an hour (both with 12 origins or more).
+    const series: Series = { start: 0, step: 1800, values: walk(8 * 48, 7) };
+    // The anchor: the last value nudged up, as good as persistence up to noise, so anchored keeps it.
+    const nudged: Forecaster = {
+      name: 'nudged',
+      forecast: (h, horizon, level) => {
+        const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
+        return { ...f, model: 'nudged', mean: f.mean.map((x) => x + 2) };
+      },
+    };
+    const pipeline = new AutoForecaster([new SeasonalNaiveForecaster({ seasonality: 'none' }), nudged], { anchor: 'nudged' });
+    const weights = (horizon: number, combine: Combination): readonly number[] => pipeline.forecastVariants(series, horizon, 0.8, [{ combine, calibration: 'widen' }])[0]?.weights ?? [];
+    assert.deepEqual(weights(1, 'auto'), weights(1, 'anchored'));
+    assert.deepEqual(weights(2, 'auto'), weights(2, 'simplex'));
+    assert.notDeepEqual(weights(2, 'anchored'), weights(2, 'simplex'));
+    assert.ok((pipeline.forecast(series, 2, 0.8).scores[0]?.origins ?? 0) >= ANCHORED_FROM_ORIGINS);
   });
 });

@@ -174,12 +174,14 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   fails), `best`. Forty-eight errors pick a worse model than the one with the best record often
  *   enough that a choice should need evidence, not just a lower MAE;
  * - `auto`: anchored when the backtest has at least `ANCHORED_FROM_ORIGINS` origins (horizons of up to
- *   four points: the lead time on every shared series), else simplex. At the lead time the backtest is
- *   48 errors; the weights in tenths that fit them best, the best alone and the three best by 1 / MAE all
- *   forecast the next points worse than the anchor kept without clear evidence (bench:forecast-accuracy
- *   at 59b8fd9, every variant at the lead time: anchored 0.865 of the best baseline, best 0.897,
- *   inverse-mae 0.903, simplex 0.918; anchored is lower on either family alone). A day ahead, with six
- *   origins, the simplex is lowest (0.918 against best's and anchored's 0.960: the analog declines).
+ *   four points) and the horizon is at most `ANCHORED_UP_TO_SECONDS` ahead (the lead time on every shared
+ *   series: one point of up to 30 minutes, or four of 30 seconds), else simplex. At the lead time the
+ *   backtest is 48 errors; the weights in tenths that fit them best, the best alone and the three best by
+ *   1 / MAE all forecast the next points worse than the anchor kept without clear evidence
+ *   (bench:forecast-accuracy at 59b8fd9, every variant at the lead time: anchored 0.865 of the best
+ *   baseline, best 0.897, inverse-mae 0.903, simplex 0.918; anchored is lower on either family alone).
+ *   An hour ahead the simplex is lower (0.828 against anchored's 0.845; on either family alone too), and
+ *   a day ahead (0.918 against 0.960: the analog declines).
  */
 export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
@@ -194,6 +196,12 @@ export const CALIBRATIONS = ['widen', 'per-side', 'auto'] as const;
 export const MANY_ORIGINS = 24;
 /** Backtest origins from which the `auto` combination is anchored (horizons up to four points at 48 errors). */
 export const ANCHORED_FROM_ORIGINS = 12;
+/**
+ * The longest horizon (seconds) at which the `auto` combination is anchored: the scale of a lead time
+ * (start and warm-up), not of an hour. Where the anchor's record comes from: the lead time, which on the
+ * shared series is one point of 5 or 30 minutes or four of 30 seconds.
+ */
+export const ANCHORED_UP_TO_SECONDS = 1800;
 export type Calibration = (typeof CALIBRATIONS)[number];
 
 export interface PipelineVariant {
@@ -240,11 +248,22 @@ export function pairedAdvantage(bt: Pick<RollingOriginResult, 'actual' | 'mean' 
 }
 
 /**
- * Combination weights over the candidates from their backtest forecasts (sum 1). `anchor`: the
- * index of the candidate `anchored` keeps without clear evidence against it.
+ * What `auto` is for a backtest of `origins` origins at a horizon `horizonSeconds` ahead (unknown:
+ * decided on the origins alone); any other combination is itself.
  */
-export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination, anchor?: number): Float64Array {
-  const combine = how === 'auto' ? (bt.origins.length >= ANCHORED_FROM_ORIGINS ? 'anchored' : 'simplex') : how;
+export function resolveCombination(how: Combination, origins: number, horizonSeconds?: number): Exclude<Combination, 'auto'> {
+  if (how !== 'auto') return how;
+  const short = origins >= ANCHORED_FROM_ORIGINS && (horizonSeconds === undefined || horizonSeconds <= ANCHORED_UP_TO_SECONDS);
+  return short ? 'anchored' : 'simplex';
+}
+
+/**
+ * Combination weights over the candidates from their backtest forecasts (sum 1). `anchor`: the
+ * index of the candidate `anchored` keeps without clear evidence against it; `horizonSeconds`: how
+ * far ahead the backtest forecasts (for `auto`).
+ */
+export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination, anchor?: number, horizonSeconds?: number): Float64Array {
+  const combine = resolveCombination(how, bt.origins.length, horizonSeconds);
   const c = bt.scores.length;
   const w = new Float64Array(c);
   const order = bt.scores.map((s, i) => i).filter((i) => Number.isFinite((bt.scores[i] as BacktestScore).mae));
@@ -425,7 +444,7 @@ export class AutoForecaster implements Forecaster {
       return f;
     };
     return variants.map((variant) => {
-      const weights = calibrated ? combinationWeights(bt, variant.combine, this.anchor) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
+      const weights = calibrated ? combinationWeights(bt, variant.combine, this.anchor, horizon * history.step) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
       let top = 0;
       weights.forEach((w, i) => {
         if (w > (weights[top] as number)) top = i;
