@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { bill, isSpotLaunch } from './cost.js';
 import { ERROR_CODES, ShadowscaleError } from './errors.js';
 import { createRng } from './random.js';
-import { medianInPlace, quantile, quantiles } from './stats.js';
+import { medianInPlace, quantile, quantiles, selectQuantiles } from './stats.js';
 
 describe('bill', () => {
   const prices = { onDemandPerHour: 0.1, spotPerHour: 0.03, reservedPerHour: 0.06 };
@@ -62,6 +62,29 @@ describe('quantile', () => {
     assert.equal(quantile([4, Number.NaN, 1, 3, 2], 0.25), 1.75);
     assert.deepEqual(quantiles([5, 1, 3], [0, 1]), [1, 5]);
     assert.ok(Number.isNaN(quantile([Number.NaN], 0.5)));
+  });
+});
+
+describe('selectQuantiles', () => {
+  const rows: { note: string; xs: number[]; qs: number[]; want: number[] }[] = [
+    { note: 'empty: NaN', xs: [], qs: [0.5], want: [Number.NaN] },
+    { note: 'one value', xs: [3], qs: [0.1, 0.9], want: [3, 3] },
+    { note: 'interpolates like numpy (type 7)', xs: [4, 1, 3, 2], qs: [0.25, 0.5], want: [1.75, 2.5] },
+    { note: 'the extremes', xs: [5, 1, 3], qs: [0, 1], want: [1, 5] },
+    { note: 'all equal', xs: [2, 2, 2, 2, 2], qs: [0.1, 0.9], want: [2, 2] },
+    { note: 'negative values order numerically', xs: [-10, 2, -3, 7], qs: [0.5], want: [-0.5] },
+  ];
+  for (const r of rows) {
+    it(r.note, () => assert.deepEqual(selectQuantiles(Float64Array.from(r.xs), r.qs), r.want));
+  }
+  it('equals quantiles (one sort) exactly, duplicates and all (seeded)', () => {
+    const rng = createRng(5);
+    for (let t = 0; t < 500; t++) {
+      const n = 1 + Math.floor(rng.next() * 60);
+      const xs = Float64Array.from({ length: n }, () => (t % 3 === 0 ? Math.floor(rng.next() * 4) : rng.normal()));
+      const qs = t % 2 ? [0.1, 0.9] : [0, 0.3, 0.5, 1];
+      assert.deepEqual(selectQuantiles(Float64Array.from(xs), qs), quantiles(xs, qs), `trial ${t}: ${Array.from(xs)}`);
+    }
   });
 });
 
