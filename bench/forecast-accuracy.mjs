@@ -25,8 +25,9 @@ const vname = (v) => `${v.combine} / ${v.calibration}`;
 const HORIZONS = {
   lead: { name: `lead time (${lead} s)`, seconds: lead, origins: 3 * origins, strideSeconds: 3600, models: models.filter((m) => m !== 'mstl-ets') },
   hour: { name: '1 hour', seconds: 3600, origins, strideSeconds: 21600, models },
-  // The lag regression and the analog decline more than 12 points ahead: a day is 288 points or more.
-  day: { name: '1 day', seconds: 86400, origins, strideSeconds: 86400, models: models.filter((m) => m !== 'lag-regression' && m !== 'analog') },
+  // The lag regression and the analog decline more than 12 points ahead (a day is 48 points or more on
+  // the shared series), the smoothed level more than a quarter of a day.
+  day: { name: '1 day', seconds: 86400, origins, strideSeconds: 86400, models: models.filter((m) => m !== 'lag-regression' && m !== 'analog' && m !== 'smoothed-level') },
 };
 const horizons = (a.horizons ?? 'lead,hour,day').split(',').map((h) => {
   if (!HORIZONS[h]) {
