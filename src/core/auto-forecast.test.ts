@@ -150,6 +150,14 @@ describe('AutoForecaster', () => {
     return Float64Array.from({ length: n }, () => (x += 10 * rng.normal()));
   };
   const candidates = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), new SeasonalNaiveForecaster({ seasonality: 'daily' }), new FastSeasonalForecaster()];
+  /** The last value plus `by`, named 'nudged'. */
+  const nudgedBy = (by: number): Forecaster => ({
+    name: 'nudged',
+    forecast: (h, horizon, level) => {
+      const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
+      return { ...f, model: 'nudged', mean: f.mean.map((x) => x + by) };
+    },
+  });
 
   it('at a one-point horizon, scores on at least minBacktestPoints errors', () => {
     const series: Series = { start: 0, step: 300, values: walk(8 * 288, 2) };
@@ -181,14 +189,7 @@ describe('AutoForecaster', () => {
   it('anchored: keeps the named anchor against a lead within noise, drops it against a clear one', () => {
     const series: Series = { start: 0, step: 300, values: walk(8 * 288, 6) };
     // The last value nudged up by a hundredth of a step's spread: as good as persistence, up to noise.
-    const nudged: Forecaster = {
-      name: 'nudged',
-      forecast: (h, horizon, level) => {
-        const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
-        return { ...f, model: 'nudged', mean: f.mean.map((x) => x + 0.1) };
-      },
-    };
-    const two = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), nudged];
+    const two = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), nudgedBy(0.1)];
     const best = new AutoForecaster(two(), { combine: 'best' }).forecast(series, 1, 0.8);
     const behind = best.chosen === 'nudged' ? 'persistence' : 'nudged';
     assert.notEqual((best.scores[0] as BacktestScore).mae, (best.scores[1] as BacktestScore).mae);
@@ -203,14 +204,7 @@ describe('AutoForecaster', () => {
     // Half-hour points: one point ahead is 1800 s, two are an hour (both with 12 origins or more).
     const series: Series = { start: 0, step: 1800, values: walk(8 * 48, 7) };
     // The anchor: the last value nudged up, as good as persistence up to noise, so anchored keeps it.
-    const nudged: Forecaster = {
-      name: 'nudged',
-      forecast: (h, horizon, level) => {
-        const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
-        return { ...f, model: 'nudged', mean: f.mean.map((x) => x + 2) };
-      },
-    };
-    const pipeline = new AutoForecaster([new SeasonalNaiveForecaster({ seasonality: 'none' }), nudged], { anchor: 'nudged' });
+    const pipeline = new AutoForecaster([new SeasonalNaiveForecaster({ seasonality: 'none' }), nudgedBy(2)], { anchor: 'nudged' });
     const weights = (horizon: number, combine: Combination): readonly number[] => pipeline.forecastVariants(series, horizon, 0.8, [{ combine, calibration: 'widen' }])[0]?.weights ?? [];
     assert.deepEqual(weights(1, 'auto'), weights(1, 'anchored'));
     assert.deepEqual(weights(2, 'auto'), weights(2, 'simplex'));
