@@ -115,7 +115,8 @@ function stateOf(e: LevelEstimator): LevelState {
  * (an hour or a day of points) from every `originStride(horizon)`-th origin, counted back from the
  * last, so the errors scored stay about `window x EVERY_ORIGIN_UP_TO` at any horizon: a day of 5-minute
  * points scored from every origin is 288 errors per origin, 18 estimators and 7 backtest calls in the
- * pipeline, and it made the pipeline six times slower a day ahead (bench/results/forecast-speed.md).
+ * pipeline (with the simplex's own cost, 1406 ms per series a day ahead at 128d17e against 30 ms at
+ * e91eab9: `npm run bench:forecast-speed -- --series 100`, docs/design/forecast.md).
  */
 export const EVERY_ORIGIN_UP_TO = 12;
 
