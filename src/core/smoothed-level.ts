@@ -20,7 +20,7 @@
 //    for tomorrow.
 
 import { checkShortHorizon, type Forecast, type Forecaster, type Series } from './forecast.js';
-import { selectQuantiles } from './stats.js';
+import { selectQuantiles, sortedMedian } from './stats.js';
 
 /** Smoothing constants tried, largest last (1 is persistence). */
 export const SMOOTHING_GRID: readonly number[] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
@@ -50,9 +50,9 @@ export type LevelEstimator = { readonly kind: 'smoothing'; readonly alpha: numbe
 export interface SmoothedLevelFit {
   readonly estimator: LevelEstimator;
   readonly level: number;
-  /** Mean absolute h-step error of the chosen estimator over the window (NaN without scored points). */
+  /** Mean absolute h-step error of the chosen estimator over the origins scored in the window (NaN without scored points). */
   readonly mae: number;
-  /** Signed errors (actual - forecast) per step ahead, 1..horizon. */
+  /** Signed errors (actual - forecast) per step ahead, 1..horizon, from the same origins. */
   readonly errors: readonly Float64Array[];
 }
 
@@ -102,7 +102,7 @@ function stateOf(e: LevelEstimator): LevelState {
       k++;
       ring[count % e.points] = x;
       count++;
-      level = k % 2 ? (sorted[(k - 1) / 2] as number) : ((sorted[k / 2 - 1] as number) + (sorted[k / 2] as number)) / 2;
+      level = sortedMedian(sorted, k);
     },
     get level() {
       return level;

@@ -31,8 +31,12 @@ export function medianInPlace(xs: Float64Array): number {
       xs[j + 1] = v;
     }
   } else xs.sort();
-  const s = xs;
-  return k % 2 ? (s[(k - 1) / 2] as number) : ((s[k / 2 - 1] as number) + (s[k / 2] as number)) / 2;
+  return sortedMedian(xs, k);
+}
+
+/** Median of the first `k` values of `sorted` (ascending). */
+export function sortedMedian(sorted: ArrayLike<number>, k: number): number {
+  return k % 2 ? (sorted[(k - 1) / 2] as number) : ((sorted[k / 2 - 1] as number) + (sorted[k / 2] as number)) / 2;
 }
 
 /**
