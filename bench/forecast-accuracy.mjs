@@ -37,8 +37,10 @@ const horizons = (a.horizons ?? 'lead,hour,day').split(',').map((h) => {
   return HORIZONS[h];
 });
 const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
-const FAMILIES = ['NAB', 'cluster and web'];
 const series = traceSeries(traces, ['hour']);
+// The shared traces' two families; another folder (e.g. bench:unseen-traces) is scored as one set.
+const FAMILIES = ['NAB', 'cluster and web'].filter((f) => series.some((s) => family(relative(traces, s.file)) === f));
+const split = FAMILIES.length === 2;
 const jobs = [];
 for (const hz of horizons) {
   for (const s of series) {
@@ -70,9 +72,10 @@ function summary(rows) {
   return { ratio: ok.length ? geo(ok.map((r) => r.ratio)) : Number.NaN, best: ok.length ? geo(ok.map((r) => r.best)) : Number.NaN, coverage: points ? ok.reduce((s, r) => s + r.coverage * r.points, 0) / points : Number.NaN, n: ok.length, failed: rows.length - ok.length };
 }
 
-let md = `# bench:forecast-accuracy — forecast accuracy over the shared traces
+const given = process.argv.slice(2).join(' ');
+let md = `# bench:forecast-accuracy — forecast accuracy over ${split ? 'the shared traces' : `the traces in ${traces}`}
 
-Command: \`npm run bench:forecast-accuracy\` (bench/forecast-accuracy.mjs; each cell is \`shadowscale forecast-eval
+Command: \`npm run bench:forecast-accuracy${given ? ` -- ${given}` : ''}\` (bench/forecast-accuracy.mjs; each cell is \`shadowscale forecast-eval
 --model M --horizon-seconds H --duplicates mean\` on one series, with the origins below)
 Machine: ${machine()}
 Date: ${new Date().toISOString().slice(0, 10)}; wall time ${wall.toFixed(0)} s on all cores.
@@ -84,8 +87,8 @@ origins a day apart (fewer where the series is short). Two ratios: "vs seasonal 
 the better of daily and weekly seasonal naive's on the same points; "vs best baseline" over the best of
 persistence (the last value) and the two seasonal naives, one choice per series, so a model must beat what a
 user would pick by hand. Summaries are geometric means over series; coverage is the share of held-out points
-inside the 80 % interval. Series: every value column of every CSV (${series.length}); the Google week file's "hour"
-column is skipped. \`auto\` is the pipeline with its default variant (${vname(DEFAULT_VARIANT)}).
+inside the 80 % interval. Series: every value column of every CSV (${series.length}); a column named "hour" (the
+Google week file's) is skipped. \`auto\` is the pipeline with its default variant (${vname(DEFAULT_VARIANT)}).
 `;
 
 const byHz = new Map();
@@ -99,11 +102,11 @@ for (const hz of horizons) {
   const cells = byHz.get(hz.name);
   const rowOf = (c) => (c.r.ok ? { ratio: c.r.output.maeRatio, best: c.r.output.maeRatioBestBaseline, coverage: c.r.output.coverage, points: c.r.output.points } : { ratio: Number.NaN, best: Number.NaN, coverage: Number.NaN, points: 0 });
   // Per family as well: the anchor of `--combine anchored` is the best single model on either family.
-  const head = ['model', 'vs seasonal naive', 'vs best baseline', '80 % coverage', ...FAMILIES.map((f) => `${f}: vs best baseline / coverage`), 'series evaluated', 'failed'];
+  const head = ['model', 'vs seasonal naive', 'vs best baseline', '80 % coverage', ...(split ? FAMILIES : []).map((f) => `${f}: vs best baseline / coverage`), 'series evaluated', 'failed'];
   const lines = hz.models.map((m) => {
     const mine = cells.filter((c) => c.model === m);
     const s = summary(mine.map(rowOf));
-    const fam = FAMILIES.map((f) => {
+    const fam = (split ? FAMILIES : []).map((f) => {
       const x = summary(mine.filter((c) => family(c.series) === f).map(rowOf));
       return `${f3(x.best)} / ${f3(x.coverage)}`;
     });
@@ -122,7 +125,7 @@ for (const hz of horizons) {
     }
     return best.size ? `${f3(geo([...best.values()]))} (${best.size} series)` : '-';
   };
-  if (picks.length > 1) md += `\nThe best of ${picks.join(', ')} per series, picked in hindsight on the scored points (no forecaster can): vs best baseline ${hindsight()}; NAB ${hindsight('NAB')}; cluster and web ${hindsight('cluster and web')}.\n`;
+  if (picks.length > 1) md += `\nThe best of ${picks.join(', ')} per series, picked in hindsight on the scored points (no forecaster can): vs best baseline ${hindsight()}${split ? `; NAB ${hindsight('NAB')}; cluster and web ${hindsight('cluster and web')}` : ''}.\n`;
   const perSeries = new Map();
   for (const c of cells) {
     if (!perSeries.has(c.series)) perSeries.set(c.series, {});
@@ -134,7 +137,7 @@ for (const hz of horizons) {
 // Leave one family out: the variant is chosen on one family (lowest geometric-mean MAE vs the best
 // baseline among variants whose pooled coverage is within 75-85 %, else the coverage nearest 80 %),
 // then scored on the other.
-md += `\n## Leave one family out: the pipeline's variant chosen on one family, scored on the other
+if (split) md += `\n## Leave one family out: the pipeline's variant chosen on one family, scored on the other
 
 Families: NAB (${series.filter((s) => family(relative(traces, s.file)) === 'NAB').length} series) and the cluster and web traces (Alibaba, Google, NASA: ${series.filter((s) => family(relative(traces, s.file)) !== 'NAB').length} series). A variant is how the
 pipeline uses its rolling-origin backtest: \`best\` (the candidate with the lowest MAE), \`inverse-mae\` (the
@@ -146,6 +149,7 @@ the interval calibration \`widen\` (one factor, never below 1), \`per-side\` (ea
 family the variant with the lowest geometric-mean MAE vs the best baseline is chosen among those whose
 coverage lies in 75-85 % (else the one nearest 80 %); the test columns are that variant on the other family.
 `;
+else md += `\n## The pipeline's variants\n\nThese series are not the shared traces' two families: no leave-one-family-out split, every variant on all of them.\n`;
 const pick = (rows) => {
   const inBand = rows.filter((r) => r.s.coverage >= 0.75 && r.s.coverage <= 0.85);
   const pool = inBand.length ? inBand : rows;
@@ -164,8 +168,8 @@ for (const hz of horizons) {
           return { ratio: x.maeRatio, best: x.maeRatioBestBaseline, coverage: x.coverage, points: c.r.output.points };
         }),
     );
-  variantTables.push(`\n<details><summary>Every variant, ${hz.name} ahead (vs best baseline / coverage)</summary>\n\n${table(['variant', ...FAMILIES, 'all'], VARIANTS.map((v) => [vname(v), ...[...FAMILIES, 'all'].map((f) => { const s = per(f, v); return `${f3(s.best)} / ${f3(s.coverage)}`; })]))}\n\n</details>\n`);
-  for (const train of FAMILIES) {
+  variantTables.push(`\n<details><summary>Every variant, ${hz.name} ahead (vs best baseline / coverage)</summary>\n\n${table(['variant', ...(split ? FAMILIES : []), 'all'], VARIANTS.map((v) => [vname(v), ...[...(split ? FAMILIES : []), 'all'].map((f) => { const s = per(f, v); return `${f3(s.best)} / ${f3(s.coverage)}`; })]))}\n\n</details>\n`);
+  for (const train of split ? FAMILIES : []) {
     const test = FAMILIES.find((f) => f !== train);
     const chosen = pick(VARIANTS.map((v) => ({ v, s: per(train, v) })));
     const t = per(test, chosen.v);
@@ -173,7 +177,7 @@ for (const hz of horizons) {
     lofo.push([hz.name, train, vname(chosen.v), f3(chosen.s.best), f3(chosen.s.coverage), test, f3(t.best), f3(t.ratio), f3(t.coverage), `${f3(d.best)} / ${f3(d.coverage)}`]);
   }
 }
-md += `\n${table(['horizon', 'trained on', 'variant chosen', 'train: vs best baseline', 'train: coverage', 'tested on', 'test: vs best baseline', 'test: vs seasonal naive', 'test: coverage', `test, default (${vname(DEFAULT_VARIANT)})`], lofo)}\n`;
+if (split) md += `\n${table(['horizon', 'trained on', 'variant chosen', 'train: vs best baseline', 'train: coverage', 'tested on', 'test: vs best baseline', 'test: vs seasonal naive', 'test: coverage', `test, default (${vname(DEFAULT_VARIANT)})`], lofo)}\n`;
 md += variantTables.join('');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);

@@ -46,6 +46,8 @@ const TIME_NAMES = ['timestamp', 'time', 'period', 'date'];
 export function traceSeries(dir, skip = []) {
   const files = (d) =>
     readdirSync(d).flatMap((n) => {
+      // Hidden entries (a tool's .venv or cache beside the traces) are not traces.
+      if (n.startsWith('.')) return [];
       const p = join(d, n);
       return statSync(p).isDirectory() ? files(p) : n.endsWith('.csv') ? [p] : [];
     });
