@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ANCHOR_T, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, MANY_ORIGINS } from '../dist/src/core/auto-forecast.js';
+import { ANCHOR_T, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, MANY_ORIGINS, PER_SIDE_UP_TO_SECONDS } from '../dist/src/core/auto-forecast.js';
 import { runJobs } from '../dist/src/forecast/pool.js';
 import { args, machine, table, traceSeries } from './lib.mjs';
 
@@ -145,7 +145,7 @@ three best weighted by 1 / MAE), \`simplex\` (convex weights in tenths with the 
 \`anchored\` (the analog, unless the best candidate's paired advantage over it is ${ANCHOR_T} standard errors clear) or
 \`auto\` (anchored with ${ANCHORED_FROM_ORIGINS} origins or more at most ${ANCHORED_UP_TO_SECONDS / 60} minutes ahead, simplex otherwise), and
 the interval calibration \`widen\` (one factor, never below 1), \`per-side\` (each side to its tail share) or
-\`auto\` (per-side with ${MANY_ORIGINS} origins or more). All variants share one backtest per origin. On the training
+\`auto\` (per-side with ${MANY_ORIGINS} origins or more at most ${PER_SIDE_UP_TO_SECONDS / 60} minutes ahead). All variants share one backtest per origin. On the training
 family the variant with the lowest geometric-mean MAE vs the best baseline is chosen among those whose
 coverage lies in 75-85 % (else the one nearest 80 %); the test columns are that variant on the other family.
 `;

@@ -1,7 +1,7 @@
 // Unit tests: the pipeline's combination of candidates and its per-side interval calibration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, pairedAdvantage, resolveCombination, sideFactors, type BacktestScore, type Combination } from './auto-forecast.js';
+import { AutoForecaster, combinationWeights, type AutoForecast, COMBINATIONS, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, MANY_ORIGINS, PER_SIDE_UP_TO_SECONDS, pairedAdvantage, resolveCalibration, resolveCombination, sideFactors, type BacktestScore, type Calibration, type Combination } from './auto-forecast.js';
 import { FastSeasonalForecaster } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster, type Forecaster, type Series } from './forecast.js';
 import { createRng } from './random.js';
@@ -72,6 +72,22 @@ describe('combinationWeights', () => {
       { how: 'inverse-mae', origins: 2, want: 'inverse-mae' },
     ];
     for (const c of cases) assert.equal(resolveCombination(c.how, c.origins, c.horizonSeconds), c.want, JSON.stringify(c));
+  });
+
+  it('resolveCalibration: auto is per-side with many origins at most PER_SIDE_UP_TO_SECONDS ahead; the others are themselves', () => {
+    const cases: { how: Calibration; origins: number; horizonSeconds?: number; want: string }[] = [
+      { how: 'auto', origins: MANY_ORIGINS, want: 'per-side' },
+      { how: 'auto', origins: MANY_ORIGINS - 1, want: 'widen' },
+      { how: 'auto', origins: 48, horizonSeconds: 120, want: 'per-side' },
+      { how: 'auto', origins: 48, horizonSeconds: PER_SIDE_UP_TO_SECONDS, want: 'per-side' },
+      // An hour of half-hourly points: 24 origins, widened only.
+      { how: 'auto', origins: 24, horizonSeconds: 3600, want: 'widen' },
+      { how: 'auto', origins: 48, horizonSeconds: PER_SIDE_UP_TO_SECONDS + 1, want: 'widen' },
+      { how: 'auto', origins: 6, horizonSeconds: 120, want: 'widen' },
+      { how: 'per-side', origins: 6, horizonSeconds: 86_400, want: 'per-side' },
+      { how: 'widen', origins: 48, horizonSeconds: 120, want: 'widen' },
+    ];
+    for (const c of cases) assert.equal(resolveCalibration(c.how, c.origins, c.horizonSeconds), c.want, JSON.stringify(c));
   });
 
   it('never scores worse on its own backtest than any single candidate (seeded random backtests)', () => {
@@ -157,6 +173,19 @@ describe('AutoForecaster', () => {
       const f = new SeasonalNaiveForecaster({ seasonality: 'none' }).forecast(h, horizon, level);
       return { ...f, model: 'nudged', mean: f.mean.map((x) => x + by) };
     },
+  });
+
+  it('an hour ahead on half-hourly points, auto widens where per-side would narrow', () => {
+    // Smooth half-hourly load whose recent errors are small: per-side narrows the interval below the
+    // model's own, auto keeps at least the model's width (it only widens).
+    const rng = createRng(5);
+    const values = Float64Array.from({ length: 48 * 14 }, (_, i) => 100 + 30 * Math.sin((2 * Math.PI * i) / 48) + (i > 48 * 12 ? 0.2 : 3) * rng.normal());
+    const series = { start: 0, step: 1800, values };
+    const auto = new AutoForecaster(candidates(), { combine: 'best' }).forecast(series, 2, 0.8);
+    const perSide = new AutoForecaster(candidates(), { combine: 'best', calibration: 'per-side' }).forecast(series, 2, 0.8);
+    assert.ok(perSide.intervalFactors.upper < 1 || perSide.intervalFactors.lower < 1, JSON.stringify(perSide.intervalFactors));
+    assert.ok(auto.intervalFactors.lower >= 1 && auto.intervalFactors.upper >= 1, JSON.stringify(auto.intervalFactors));
+    assert.equal(auto.intervalFactors.lower, auto.intervalFactors.upper);
   });
 
   it('at a one-point horizon, scores on at least minBacktestPoints errors', () => {

@@ -187,13 +187,21 @@ export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto
 export type Combination = (typeof COMBINATIONS)[number];
 /**
  * `widen`: one pooled factor, never below 1; `per-side`: each side scaled to its tail share, may
- * narrow; `auto`: per-side when the backtest has at least `MANY_ORIGINS` origins (short
- * horizons), else widen: a few origins' errors are correlated within each origin, and their tail
- * quantiles under-cover.
+ * narrow; `auto`: per-side when the backtest has at least `MANY_ORIGINS` origins and the horizon is at
+ * most `PER_SIDE_UP_TO_SECONDS` ahead (the lead time), else widen: a few origins' errors are correlated
+ * within each origin, and their tail quantiles under-cover; so do many origins' an hour ahead.
  */
 export const CALIBRATIONS = ['widen', 'per-side', 'auto'] as const;
 /** Backtest origins from which the `auto` calibration is per-side. */
 export const MANY_ORIGINS = 24;
+/**
+ * The longest horizon (seconds) at which the `auto` calibration is per-side. An hour ahead on half-hourly
+ * points the backtest has 24 origins, and narrowing on them under-covered: 0.33 for 80 % on a year of
+ * Victoria's electricity demand (bench/results/unseen/forecast-accuracy.md); forced per-side, every variant
+ * covers 0.73-0.80 an hour ahead on the shared traces (six origins on most of them), widen 0.82-0.91
+ * (bench/results/forecast-accuracy.md). At the lead time per-side and widen cover alike there.
+ */
+export const PER_SIDE_UP_TO_SECONDS = 1800;
 /** Backtest origins from which the `auto` combination is anchored (horizons up to four points at 48 errors). */
 export const ANCHORED_FROM_ORIGINS = 12;
 /**
@@ -245,6 +253,16 @@ export function pairedAdvantage(bt: Pick<RollingOriginResult, 'actual' | 'mean' 
   const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
   if (!(variance > 0)) return mean > 0 ? Number.POSITIVE_INFINITY : 0;
   return mean / Math.sqrt(variance / n);
+}
+
+/**
+ * What calibration `auto` is for a backtest of `origins` origins at a horizon `horizonSeconds` ahead
+ * (unknown: decided on the origins alone); `widen` and `per-side` are themselves.
+ */
+export function resolveCalibration(how: Calibration, origins: number, horizonSeconds?: number): Exclude<Calibration, 'auto'> {
+  if (how !== 'auto') return how;
+  const short = origins >= MANY_ORIGINS && (horizonSeconds === undefined || horizonSeconds <= PER_SIDE_UP_TO_SECONDS);
+  return short ? 'per-side' : 'widen';
 }
 
 /**
@@ -469,8 +487,7 @@ export class AutoForecaster implements Forecaster {
       let factors = { lower: 1, upper: 1 };
       if (calibrated) {
         const b = mix(weights, bt.mean.map((m, ci) => ({ mean: m, lower: bt.lower[ci] as Float64Array, upper: bt.upper[ci] as Float64Array })), bt.actual.length);
-        const perSide = variant.calibration === 'per-side' || (variant.calibration === 'auto' && bt.origins.length >= MANY_ORIGINS);
-        if (perSide) factors = sideFactors(bt.actual, b.mean, b.lower, b.upper, level);
+        if (resolveCalibration(variant.calibration, bt.origins.length, horizon * history.step) === 'per-side') factors = sideFactors(bt.actual, b.mean, b.lower, b.upper, level);
         else {
           // Widen only: six recent origins (about a day and a half) understate how volatile the next
           // hours can be, and narrowing on them under-covered (bench:forecast-accuracy, 1 hour: 0.67).
