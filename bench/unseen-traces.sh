@@ -9,7 +9,7 @@
 #   nyc-departures   flights departing New York City per 5 minutes, 2013
 # Then, for example (bench/results/unseen/):
 #   npm run bench:frontier -- --traces ../unseen-traces --out bench/results/unseen/frontier.md
-#   npm run bench:forecast-accuracy -- --traces ../unseen-traces --horizons lead,hour --out bench/results/unseen/forecast-accuracy.md
+#   npm run bench:forecast-accuracy -- --traces ../unseen-traces --out bench/results/unseen/forecast-accuracy.md
 # Usage: npm run bench:unseen-traces -- [DIR]   (needs python3 with venv, and PyPI)
 set -euo pipefail
 out=${1:-../unseen-traces}
