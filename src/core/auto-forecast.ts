@@ -261,8 +261,12 @@ export function pairedAdvantage(bt: Pick<RollingOriginResult, 'actual' | 'mean' 
  */
 export function resolveCalibration(how: Calibration, origins: number, horizonSeconds?: number): Exclude<Calibration, 'auto'> {
   if (how !== 'auto') return how;
-  const short = origins >= MANY_ORIGINS && (horizonSeconds === undefined || horizonSeconds <= PER_SIDE_UP_TO_SECONDS);
-  return short ? 'per-side' : 'widen';
+  return shortBacktest(origins, MANY_ORIGINS, horizonSeconds, PER_SIDE_UP_TO_SECONDS) ? 'per-side' : 'widen';
+}
+
+/** Both `auto` rules: at least `fromOrigins` origins, and at most `upToSeconds` ahead (unknown: origins alone). */
+function shortBacktest(origins: number, fromOrigins: number, horizonSeconds: number | undefined, upToSeconds: number): boolean {
+  return origins >= fromOrigins && (horizonSeconds === undefined || horizonSeconds <= upToSeconds);
 }
 
 /**
@@ -271,8 +275,7 @@ export function resolveCalibration(how: Calibration, origins: number, horizonSec
  */
 export function resolveCombination(how: Combination, origins: number, horizonSeconds?: number): Exclude<Combination, 'auto'> {
   if (how !== 'auto') return how;
-  const short = origins >= ANCHORED_FROM_ORIGINS && (horizonSeconds === undefined || horizonSeconds <= ANCHORED_UP_TO_SECONDS);
-  return short ? 'anchored' : 'simplex';
+  return shortBacktest(origins, ANCHORED_FROM_ORIGINS, horizonSeconds, ANCHORED_UP_TO_SECONDS) ? 'anchored' : 'simplex';
 }
 
 /**
@@ -466,6 +469,7 @@ export class AutoForecaster implements Forecaster {
     const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
     const bt = rollingOrigin(history, this.candidates, { horizon, origins: want, stride, minHistory, level });
     const calibrated = bt.origins.length > 0 && bt.scores.some((s) => Number.isFinite(s.mae));
+    const horizonSeconds = horizon * history.step;
     const finals = new Map<number, Forecast>();
     const final = (ci: number): Forecast => {
       let f = finals.get(ci);
@@ -476,7 +480,7 @@ export class AutoForecaster implements Forecaster {
       return f;
     };
     return variants.map((variant) => {
-      const weights = calibrated ? combinationWeights(bt, variant.combine, this.anchor, horizon * history.step) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
+      const weights = calibrated ? combinationWeights(bt, variant.combine, this.anchor, horizonSeconds) : Float64Array.from(this.candidates, (_, i) => (i === 0 ? 1 : 0));
       let top = 0;
       weights.forEach((w, i) => {
         if (w > (weights[top] as number)) top = i;
@@ -487,10 +491,11 @@ export class AutoForecaster implements Forecaster {
       let factors = { lower: 1, upper: 1 };
       if (calibrated) {
         const b = mix(weights, bt.mean.map((m, ci) => ({ mean: m, lower: bt.lower[ci] as Float64Array, upper: bt.upper[ci] as Float64Array })), bt.actual.length);
-        if (resolveCalibration(variant.calibration, bt.origins.length, horizon * history.step) === 'per-side') factors = sideFactors(bt.actual, b.mean, b.lower, b.upper, level);
+        if (resolveCalibration(variant.calibration, bt.origins.length, horizonSeconds) === 'per-side') factors = sideFactors(bt.actual, b.mean, b.lower, b.upper, level);
         else {
           // Widen only: six recent origins (about a day and a half) understate how volatile the next
-          // hours can be, and narrowing on them under-covered (bench:forecast-accuracy, 1 hour: 0.67).
+          // hours can be, and narrowing on them under-covered (bench:forecast-accuracy, 1 hour: 0.67); so
+          // did 24 origins an hour ahead on half-hourly points (PER_SIDE_UP_TO_SECONDS).
           const scaled = new Float64Array(bt.actual.length);
           normalizedErrors(bt.actual, b.mean, b.lower, b.upper, scaled);
           const k = Math.max(1, conformalFactor(scaled, level));
