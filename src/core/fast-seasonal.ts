@@ -14,7 +14,7 @@
 // 5. Forecast = level + damped trend + daily shape + weekday effect, transformed back.
 
 import { checkForecastArgs, DAY, WEEK, type Forecast, type Forecaster, type Seasonality, type Series } from './forecast.js';
-import { sortedQuantile } from './stats.js';
+import { quantile, sortedQuantile } from './stats.js';
 
 export interface FastSeasonalOptions {
   readonly transform?: 'none' | 'log';
@@ -374,7 +374,7 @@ function estimateWeekly(z: Float64Array, perDay: number, cut: number, weekHourOf
   }
   let total = 0;
   for (let h = 0; h < WEEK_HOURS; h++) {
-    const m = median(cells[h] as number[]);
+    const m = quantile(cells[h] as number[], 0.5);
     weekly[h] = Number.isNaN(m) ? 0 : m;
     total += weekly[h] as number;
   }
@@ -389,12 +389,6 @@ function weeklyAt(weekly: Float64Array, hour: number): number {
   const a = weekly[((lo % WEEK_HOURS) + WEEK_HOURS) % WEEK_HOURS] as number;
   const b = weekly[(((lo + 1) % WEEK_HOURS) + WEEK_HOURS) % WEEK_HOURS] as number;
   return a + (b - a) * f;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = Float64Array.from(xs).sort();
-  return sortedQuantile(s, 0.5);
 }
 
 /** Robust scale of one-step changes (MAD x 1.4826 / sqrt 2) over the last 1,008 after `from`; never 0. */
@@ -448,14 +442,14 @@ export function lastLevelShift(z: Float64Array, perDay: number, pointScale = 0):
     if (Number.isFinite(v)) diffs.push(v);
   }
   // Day-to-day variation, floored by the standard error of a day's median from within-day noise.
-  const scale = Math.max(1e-12, median(diffs) * 1.4826, (pointScale * 1.2533) / Math.sqrt(perDay));
+  const scale = Math.max(1e-12, quantile(diffs, 0.5) * 1.4826, (pointScale * 1.2533) / Math.sqrt(perDay));
   // Every day of the final regime qualifies (it and all later days sit on one side of the days
   // before it); walk back through that run to its first day.
   let found = -1;
   for (let d = days - 1; d >= 2; d--) {
     const before: number[] = [];
     for (let k = Math.max(0, d - 7); k < d; k++) if (Number.isFinite(med[k])) before.push(med[k] as number);
-    const ref = median(before);
+    const ref = quantile(before, 0.5);
     let ok = !Number.isNaN(ref);
     let sign = 0;
     for (let k = d; k < days && ok; k++) {
