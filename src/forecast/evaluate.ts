@@ -2,7 +2,7 @@
 // the better of daily and weekly seasonal naive, with the coverage of its interval.
 
 import { DEFAULT_VARIANT, evaluate, evaluateMany, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
-import { DAY, type Seasonality } from '../core/forecast.js';
+import { DAY, type Seasonality, type Series } from '../core/forecast.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { defaultPipeline, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
@@ -57,12 +57,11 @@ export interface EvalOutput {
   variants?: VariantOutput[];
 }
 
-export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
-  const trace = await loadTrace(r.file, { column: r.column, step: r.step, duplicates: r.duplicates });
-  const series = toSeries(trace);
+/** The rolling origins of a request on a series (benchmarks score other forecasters on the same points). */
+export function rollingOptionsOf(series: Series, r: Pick<EvalRequest, 'horizon' | 'horizonSeconds' | 'origins' | 'level' | 'maxHistoryDays' | 'strideSeconds'>): RollingOriginOptions & { maxHistory: number } {
   const horizon = r.horizon ?? Math.max(1, Math.ceil((r.horizonSeconds ?? 3600) / series.step - 1e-9));
   const perDay = Math.max(1, Math.round(DAY / series.step));
-  const o: RollingOriginOptions & { maxHistory: number } = {
+  return {
     maxHistory: Math.round(((r.maxHistoryDays ?? 28) * DAY) / series.step),
     horizon,
     origins: r.origins,
@@ -71,6 +70,13 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     minHistory: Math.min(2 * perDay, Math.floor(series.values.length / 2)),
     level: r.level,
   };
+}
+
+export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
+  const trace = await loadTrace(r.file, { column: r.column, step: r.step, duplicates: r.duplicates });
+  const series = toSeries(trace);
+  const o = rollingOptionsOf(series, r);
+  const horizon = o.horizon;
   // Variants share the pipeline's backtest with the model itself (the first forecast of each origin).
   let m: Evaluation;
   let ev: Evaluation[] = [];

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MstlForecaster, mstlPeriods } from '../../src/forecast/augurs.js';
+import { rollingOptionsOf } from '../../src/forecast/evaluate.js';
 import { runJobs } from '../../src/forecast/pool.js';
 import type { ForecastOutput } from '../../src/forecast/run.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
@@ -124,6 +125,20 @@ describe('shadowscale forecast-eval', () => {
     const best = Math.min(s.persistenceMae, s.seasonalNaiveDailyMae, s.seasonalNaiveWeeklyMae);
     assert.ok(Math.abs(s.maeRatioBestBaseline - s.mae / best) < 1e-9);
     assert.equal(out.summary.geometricMeanMaeRatioBestBaseline, s.maeRatioBestBaseline);
+  });
+  it('rollingOptionsOf: the origins a request gives on a series (what bench:forecast-reference scores other forecasters on)', () => {
+    const series = (step: number, n: number) => ({ start: 0, step, values: new Float64Array(n) });
+    const cases = [
+      { name: '5-minute points, 120 s ahead, an hour apart', series: series(300, 10 * 288), r: { horizonSeconds: 120, origins: 60, strideSeconds: 3600, level: 0.8 }, want: { horizon: 1, stride: 12, minHistory: 576, maxHistory: 8064 } },
+      { name: '30-second points, 120 s ahead', series: series(30, 8 * 2880), r: { horizonSeconds: 120, origins: 60, strideSeconds: 3600, level: 0.8 }, want: { horizon: 4, stride: 120, minHistory: 5760, maxHistory: 80640 } },
+      { name: 'default: an hour ahead, a quarter of a day apart, half a short series as history', series: series(60, 1000), r: { origins: 8, level: 0.8 }, want: { horizon: 60, stride: 360, minHistory: 500, maxHistory: 40320 } },
+      { name: 'a stride shorter than the horizon is the horizon', series: series(60, 10000), r: { horizon: 30, origins: 8, strideSeconds: 60, level: 0.8 }, want: { horizon: 30, stride: 30, minHistory: 2880, maxHistory: 40320 } },
+    ];
+    for (const c of cases) {
+      const o = rollingOptionsOf(c.series, c.r);
+      assert.deepEqual({ horizon: o.horizon, stride: o.stride, minHistory: o.minHistory, maxHistory: o.maxHistory }, c.want, c.name);
+      assert.equal(o.origins, c.r.origins, c.name);
+    }
   });
   it('--horizon and --horizon-seconds together are a usage error', async () => {
     const r = await runCli(['forecast-eval', '--input', NASA, '--horizon', '3', '--horizon-seconds', '135']);
