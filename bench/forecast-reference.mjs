@@ -96,7 +96,9 @@ const rows = series.map((s, i) => {
   const finite = (ms) => ms.map((m) => ratios[m]).filter(Number.isFinite);
   return { name: s.name, family: family(s.name), ratios, errors: [...(job.ok ? [] : [`pipeline (auto): ${job.message}`]), ...REFERENCES.filter((m) => r[m]?.error).map((m) => `${m}: ${r[m].error}`)], bestReference: Math.min(...finite(REFERENCES)), bestAll: Math.min(...finite(MODELS)) };
 });
-const groups = [['all', rows], ...['NAB', 'cluster and web'].map((f) => [f, rows.filter((r) => r.family === f)])].filter(([, rs]) => rs.length);
+// The shared traces' two families side by side; another folder (e.g. bench:unseen-traces) is one set.
+const families = ['NAB', 'cluster and web'].map((f) => [f, rows.filter((r) => r.family === f)]);
+const groups = [['all', rows], ...(families.every(([, rs]) => rs.length) ? families : [])];
 const cell = (rs, pick) => {
   const xs = rs.map(pick).filter(Number.isFinite);
   return xs.length ? `${f3(geo(xs))}${xs.length < rs.length ? ` (${xs.length} of ${rs.length})` : ''}` : '-';
