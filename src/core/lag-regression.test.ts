@@ -1,7 +1,7 @@
 // Unit tests: the lag-regression forecaster (the next change regressed on recent changes, levels and seasons).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitLagRegression, LagRegressionForecaster, type FeatureSet } from './lag-regression.js';
+import { fitLagRegression, LagRegressionForecaster, seasonStart, type FeatureSet } from './lag-regression.js';
 import { scoreAgainstLast } from './forecast-scoring.js';
 import { createRng } from './random.js';
 
@@ -26,6 +26,9 @@ describe('fitLagRegression: the feature set it chooses', () => {
     [series(3000, (i) => 100 + (smooth[i] as number)), 60, (s) => s === 'momentum' || s === 'season', 'a smooth series: momentum'],
     [daily, 300, (s) => s === 'season', 'daily steps under a little noise: the season'],
     [series(3000, () => 5), 60, (s) => s === 'persistence', 'constant: nothing to fit'],
+    // Regression: the rows began a window (2016 points) before the end, so a history shorter than that
+    // plus a day had no season features: 28 days of half-hourly points never fitted the season.
+    [series(1344, (i) => 100 + (i % 48 >= 12 && i % 48 < 24 ? 50 : 0) + (i % 48 >= 33 && i % 48 < 38 ? -30 : 0) + 0.5 * (noise[i] as number)), 1800, (s) => s === 'season', 'daily steps, 28 days of half-hourly points: the season'],
   ];
   for (const [values, step, check, note] of rows) {
     it(note, () => {
@@ -33,6 +36,20 @@ describe('fitLagRegression: the feature set it chooses', () => {
       assert.ok(fit && check(fit.features), JSON.stringify(fit && { features: fit.features, heldOutMae: fit.heldOutMae }));
     });
   }
+});
+
+describe('seasonStart: where the rows begin so that each has its season features', () => {
+  const cases: [rows: number, step: number, want: number, note: string][] = [
+    [1343, 1800, 336, '28 days of half-hourly points: a week in, 1007 rows left'],
+    [624, 1800, 336, 'a week and 288 rows: a week in'],
+    [623, 1800, 48, 'one row short of that: a day in'],
+    [336, 1800, 48, 'a week of half-hourly points: a day in, 288 rows left'],
+    [335, 1800, 0, 'fewer than a day and 288 rows: none'],
+    [2015, 300, 288, 'a week of 5-minute points: a day in'],
+    [8063, 300, 2016, '28 days of 5-minute points: a week in (the window starts later anyway)'],
+    [5000, 7, 0, 'a step that does not divide a day: no season'],
+  ];
+  for (const [rows, step, want, note] of cases) it(note, () => assert.equal(seasonStart(rows, step), want));
 });
 
 describe('LagRegressionForecaster', () => {

@@ -9,7 +9,8 @@
 //     median of the last five points (noise around a level is pulled back to it);
 //   - the season, where the history holds a day (a week): the change over the same h points a day (a
 //     week) earlier, a daily ramp repeating, and the value a day (a week) before the target minus the
-//     last value, seasonal naive's own forecast of the change.
+//     last value, seasonal naive's own forecast of the change. The first row is moved to a week (a
+//     day) into the history when at least 288 rows remain after it, so every row has them.
 // 1. Nested feature sets (none = persistence; reversion; + momentum; + season) are fitted on the first
 //    two thirds of the window and scored on the last third, at the longest horizon asked for; the
 //    set with the lowest held-out MAE is chosen (a richer set must win by 1 %, so noise keeps it
@@ -237,6 +238,22 @@ function heldOut(inputs: Inputs, train: readonly number[], test: readonly number
   return Float64Array.from(test, (t) => (inputs.filled[t + h] as number) - (inputs.filled[t] as number) - predict(inputs, t, h, cols, beta, row));
 }
 
+/** Fewest rows the first row may be moved forward to leave (so the season features exist). */
+const SEASON_MIN_ROWS = 288;
+
+/**
+ * The first row that gives every row the season features, where enough rows remain after it: a week
+ * (daily and weekly features), else a day (daily ones), else 0 (none). Without it the rows started a
+ * window before the end, so a history shorter than the window plus a day (28 days of half-hourly
+ * points, a week of 5-minute ones) fitted no season at all.
+ */
+export function seasonStart(rows: number, step: number): number {
+  const perDay = Number.isInteger(DAY / step) ? DAY / step : 0;
+  if (!perDay) return 0;
+  if (rows - 7 * perDay >= SEASON_MIN_ROWS) return 7 * perDay;
+  return rows - perDay >= SEASON_MIN_ROWS ? perDay : 0;
+}
+
 const meanAbs = (e: Float64Array): number => e.reduce((s, x) => s + Math.abs(x), 0) / Math.max(1, e.length);
 
 /** Fit the model for horizons 1..H on `values` (see the header). Undefined without a finite value. */
@@ -244,8 +261,8 @@ export function fitLagRegression(values: ArrayLike<number>, step: number, horizo
   const n = values.length;
   const lags = o.lags ?? 6;
   const window = o.window ?? 2016;
-  // Rows t in [from, n - h): every lag of every row inside the history.
-  const from = Math.max(lags + 1, n - horizon - window);
+  // Rows t in [from, n - h): every lag and, where the history allows, every season feature inside it.
+  const from = Math.max(lags + 1, n - horizon - window, seasonStart(n - horizon, step));
   const inputs = inputsOf(values, step, lags, from);
   if (!inputs) return undefined;
   const t0 = n - 1;
