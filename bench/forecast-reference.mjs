@@ -22,7 +22,13 @@ const traces = a.traces ?? '../shared/traces';
 const out = a.out ?? 'bench/results/forecast-reference.md';
 const venv = a.venv ?? join(tmpdir(), 'shadowscale-forecast-reference-venv');
 const procs = Number(a.jobs ?? 2);
-const match = a.match ? new RegExp(a.match) : undefined;
+let match;
+try {
+  match = a.match ? new RegExp(a.match) : undefined;
+} catch (e) {
+  console.error(`--match: expected a regular expression over series names; ${e.message}`);
+  process.exit(2);
+}
 if (!(Number.isInteger(procs) && procs >= 1)) {
   console.error(`--jobs: expected a whole number of processes, at least 1; got ${JSON.stringify(a.jobs)}`);
   process.exit(2);
@@ -34,15 +40,28 @@ const REFERENCES = ['auto-ets', 'auto-arima', 'lightgbm'];
 const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
 
 requireTools('bench:forecast-reference', ['python3']);
-if (!existsSync(join(venv, 'bin', 'python'))) {
+// A venv whose install was interrupted has a python but not the packages: install until they import.
+const ready = () => {
+  try {
+    execFileSync(join(venv, 'bin', 'python'), ['-c', 'import lightgbm, statsforecast'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+if (!ready()) {
   console.error(`making the venv ${venv} (${PINS.join(', ')})`);
-  execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+  if (!existsSync(join(venv, 'bin', 'python'))) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
   execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', ...PINS], { stdio: 'inherit' });
 }
 
 const series = traceSeries(traces, ['hour'])
   .map((s) => ({ ...s, name: `${relative(traces, s.file)}${s.columns > 1 ? ` [${s.column}]` : ''}` }))
   .filter((s) => !match || match.test(s.name));
+if (series.length === 0) {
+  console.error(`no series in ${traces}${match ? ` matches --match ${match.source}` : ''}`);
+  process.exit(2);
+}
 const t0 = performance.now();
 // 1. The pipeline and the baselines, on every core.
 let done = 0;
