@@ -9,7 +9,7 @@ import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ANCHOR_T, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, MANY_ORIGINS, PER_SIDE_UP_TO_SECONDS } from '../dist/src/core/auto-forecast.js';
 import { runJobs } from '../dist/src/forecast/pool.js';
-import { args, machine, table, traceSeries } from './lib.mjs';
+import { args, family, geoMean, machine, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -36,7 +36,6 @@ const horizons = (a.horizons ?? 'lead,hour,day').split(',').map((h) => {
   }
   return HORIZONS[h];
 });
-const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
 const series = traceSeries(traces, ['hour']);
 // The shared traces' two families; another folder (e.g. bench:unseen-traces) is scored as one set.
 const FAMILIES = ['NAB', 'cluster and web'].filter((f) => series.some((s) => family(relative(traces, s.file)) === f));
@@ -62,14 +61,13 @@ const results = await runJobs(
 process.stderr.write('\n');
 const wall = (performance.now() - t0) / 1000;
 
-const geo = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(Math.max(x, 1e-9)), 0) / xs.length);
 const f3 = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
 
 /** Pooled summary of rows { ratio, best, coverage, points }. */
 function summary(rows) {
   const ok = rows.filter((r) => Number.isFinite(r.ratio) && r.ratio > 0 && Number.isFinite(r.best) && r.best > 0);
   const points = ok.reduce((s, r) => s + r.points, 0);
-  return { ratio: ok.length ? geo(ok.map((r) => r.ratio)) : Number.NaN, best: ok.length ? geo(ok.map((r) => r.best)) : Number.NaN, coverage: points ? ok.reduce((s, r) => s + r.coverage * r.points, 0) / points : Number.NaN, n: ok.length, failed: rows.length - ok.length };
+  return { ratio: ok.length ? geoMean(ok.map((r) => r.ratio)) : Number.NaN, best: ok.length ? geoMean(ok.map((r) => r.best)) : Number.NaN, coverage: points ? ok.reduce((s, r) => s + r.coverage * r.points, 0) / points : Number.NaN, n: ok.length, failed: rows.length - ok.length };
 }
 
 const given = process.argv.slice(2).join(' ');
@@ -123,7 +121,7 @@ for (const hz of horizons) {
       const x = c.r.output.maeRatioBestBaseline;
       if (Number.isFinite(x) && x > 0) best.set(c.series, Math.min(best.get(c.series) ?? Number.POSITIVE_INFINITY, x));
     }
-    return best.size ? `${f3(geo([...best.values()]))} (${best.size} series)` : '-';
+    return best.size ? `${f3(geoMean([...best.values()]))} (${best.size} series)` : '-';
   };
   if (picks.length > 1) md += `\nThe best of ${picks.join(', ')} per series, picked in hindsight on the scored points (no forecaster can): vs best baseline ${hindsight()}${split ? `; NAB ${hindsight('NAB')}; cluster and web ${hindsight('cluster and web')}` : ''}.\n`;
   const perSeries = new Map();

@@ -15,7 +15,7 @@ import { originsFor } from '../dist/src/core/auto-forecast.js';
 import { rollingOptionsOf } from '../dist/src/forecast/evaluate.js';
 import { runJobs } from '../dist/src/forecast/pool.js';
 import { loadTrace, toSeries } from '../dist/src/sim/trace.js';
-import { args, machine, requireTools, table, traceSeries } from './lib.mjs';
+import { args, family, geoMean, machine, requireTools, table, traceSeries } from './lib.mjs';
 
 const a = args();
 const traces = a.traces ?? '../shared/traces';
@@ -37,7 +37,6 @@ const LEAD = 120;
 const REQUEST = { horizonSeconds: LEAD, origins: 60, strideSeconds: 3600, level: 0.8 };
 const PINS = ['lightgbm==4.7.0', 'statsforecast==2.1.1'];
 const REFERENCES = ['auto-ets', 'auto-arima', 'lightgbm'];
-const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
 
 requireTools('bench:forecast-reference', ['python3']);
 // A venv whose install was interrupted has a python but not the packages: install until they import.
@@ -72,6 +71,11 @@ const pipeline = await runJobs(
 process.stderr.write('\n');
 // 2. The references on the same points, `procs` Python processes over a share of the series each.
 const work = mkdtempSync(join(tmpdir(), 'forecast-reference-'));
+// Ctrl-C reaches the Python processes through the terminal's process group; the scratch files go with them.
+process.once('SIGINT', () => {
+  rmSync(work, { recursive: true, force: true });
+  process.exit(130);
+});
 const shares = Array.from({ length: procs }, () => []);
 for (const [i, s] of series.entries()) {
   const values = toSeries(await loadTrace(s.file, { column: s.column, step: s.step, duplicates: 'mean' }));
@@ -101,7 +105,6 @@ rmSync(work, { recursive: true, force: true });
 const wall = (performance.now() - t0) / 1000;
 
 // 3. Ratios to the best baseline, per series and per family.
-const geo = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(Math.max(x, 1e-9)), 0) / xs.length);
 const f3 = (x) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
 const MODELS = ['pipeline (auto)', ...REFERENCES];
 const rows = series.map((s, i) => {
@@ -120,7 +123,7 @@ const families = ['NAB', 'cluster and web'].map((f) => [f, rows.filter((r) => r.
 const groups = [['all', rows], ...(families.every(([, rs]) => rs.length) ? families : [])];
 const cell = (rs, pick) => {
   const xs = rs.map(pick).filter(Number.isFinite);
-  return xs.length ? `${f3(geo(xs))}${xs.length < rs.length ? ` (${xs.length} of ${rs.length})` : ''}` : '-';
+  return xs.length ? `${f3(geoMean(xs))}${xs.length < rs.length ? ` (${xs.length} of ${rs.length})` : ''}` : '-';
 };
 const summary = [
   ...MODELS.map((m) => [m, ...groups.map(([, rs]) => cell(rs, (r) => r.ratios[m]))]),

@@ -32,6 +32,12 @@ export function args(argv = process.argv.slice(2)) {
   return out;
 }
 
+/** The shared traces' two families: NAB, and the cluster and web traces (Alibaba, Google, NASA). */
+export const family = (name) => (name.startsWith('nab/') ? 'NAB' : 'cluster and web');
+
+/** Geometric mean (values floored at 1e-9 so a zero does not sink it). */
+export const geoMean = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(Math.max(x, 1e-9)), 0) / xs.length);
+
 export function table(head, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
