@@ -1,7 +1,7 @@
 // Unit tests: the lag-regression forecaster (the next change regressed on recent changes, levels and seasons).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitLagRegression, LagRegressionForecaster, seasonStart, type FeatureSet } from './lag-regression.js';
+import { fitLagRegression, LagRegressionForecaster, normalEquations, seasonStart, type FeatureSet } from './lag-regression.js';
 import { scoreAgainstLast } from './forecast-scoring.js';
 import { createRng } from './random.js';
 
@@ -50,6 +50,41 @@ describe('seasonStart: where the rows begin so that each has its season features
     [5000, 7, 0, 'a step that does not divide a day: no season'],
   ];
   for (const [rows, step, want, note] of cases) it(note, () => assert.equal(seasonStart(rows, step), want));
+});
+
+describe("normalEquations: X' W X and X' W y, each entry summed over the rows in order", () => {
+  // The reference adds row by row, as the fit did before the columns shared passes: the two must agree
+  // to the bit, so the faster loop changes no forecast. Widths cover every split into passes of four.
+  const cases: [rows: number, columns: number][] = [
+    [1, 1],
+    [7, 3],
+    [50, 4],
+    [333, 5],
+    [1000, 8],
+    [1300, 14],
+  ];
+  for (const [m, k] of cases) {
+    it(`${m} rows, ${k} columns`, () => {
+      const rng = createRng(m * 31 + k);
+      const x = Float64Array.from({ length: m * k }, () => rng.normal() * 10 ** Math.floor(rng.next() * 6 - 3));
+      const weights = Float64Array.from({ length: m }, () => 1 / Math.max(Math.abs(rng.normal()), 1e-3));
+      const target = Float64Array.from({ length: m }, () => rng.normal());
+      const a = new Float64Array(k * k);
+      const b = new Float64Array(k);
+      normalEquations(x, m, k, weights, target, new Float64Array(m), a, b);
+      const wantA = new Float64Array(k * k);
+      const wantB = new Float64Array(k);
+      for (let r = 0; r < m; r++) {
+        for (let i = 0; i < k; i++) {
+          const wi = (weights[r] as number) * (x[i * m + r] as number);
+          wantB[i] = (wantB[i] as number) + wi * (target[r] as number);
+          for (let j = 0; j <= i; j++) wantA[i * k + j] = (wantA[i * k + j] as number) + wi * (x[j * m + r] as number);
+        }
+      }
+      assert.deepEqual(Array.from(b), Array.from(wantB));
+      for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) assert.equal(a[i * k + j], wantA[i * k + j], `a[${i}][${j}]`);
+    });
+  }
 });
 
 describe('LagRegressionForecaster', () => {

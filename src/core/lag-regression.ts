@@ -153,12 +153,13 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
   const m = rows.length;
   const width = widthOf(inputs.lags);
   const all = new Float64Array(width);
-  const x = new Float64Array(m * k);
+  // Column-major: the normal equations below are dot products over rows, one column pair at a time.
+  const x = new Float64Array(k * m);
   const target = new Float64Array(m);
   let scale = 0;
   rows.forEach((t, r) => {
     rowOf(inputs, t, h, all);
-    for (let j = 0; j < k; j++) x[r * k + j] = all[cols[j] as number] as number;
+    for (let j = 0; j < k; j++) x[j * m + r] = all[cols[j] as number] as number;
     target[r] = (inputs.filled[t + h] as number) - (inputs.filled[t] as number);
     scale += Math.abs(target[r] as number);
   });
@@ -167,18 +168,10 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
   const a = new Float64Array(k * k);
   const b = new Float64Array(k);
   const weights = new Float64Array(m).fill(1);
+  const weighted = new Float64Array(m);
+  const residual = new Float64Array(m);
   for (let it = 0; it < IRLS_ITERATIONS; it++) {
-    a.fill(0);
-    b.fill(0);
-    for (let r = 0; r < m; r++) {
-      const w = weights[r] as number;
-      const o = r * k;
-      for (let i = 0; i < k; i++) {
-        const wi = w * (x[o + i] as number);
-        b[i] = (b[i] as number) + wi * (target[r] as number);
-        for (let j = 0; j <= i; j++) a[i * k + j] = (a[i * k + j] as number) + wi * (x[o + j] as number);
-      }
-    }
+    normalEquations(x, m, k, weights, target, weighted, a, b);
     let trace = 0;
     for (let i = 0; i < k; i++) trace += a[i * k + i] as number;
     if (!(trace > 0)) return beta.fill(0);
@@ -186,13 +179,58 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
     for (let i = 0; i < k; i++) a[i * k + i] = (a[i * k + i] as number) + ridge;
     if (!solveSymmetric(a, b, k)) return beta.fill(0);
     beta.set(b);
-    for (let r = 0; r < m; r++) {
-      let p = 0;
-      for (let j = 0; j < k; j++) p += (x[r * k + j] as number) * (beta[j] as number);
-      weights[r] = 1 / Math.max(Math.abs((target[r] as number) - p), floor);
+    residual.fill(0);
+    for (let j = 0; j < k; j++) {
+      const xj = x.subarray(j * m, (j + 1) * m);
+      const bj = beta[j] as number;
+      for (let r = 0; r < m; r++) residual[r] = (residual[r] as number) + (xj[r] as number) * bj;
     }
+    for (let r = 0; r < m; r++) weights[r] = 1 / Math.max(Math.abs((target[r] as number) - (residual[r] as number)), floor);
   }
   return beta;
+}
+
+/**
+ * a = X' W X (lower triangle) and b = X' W y for column-major X (m rows, k columns). Every entry is
+ * summed over the rows in order; four columns share a pass (independent sums, so the CPU overlaps
+ * them) without changing any entry's order of additions.
+ */
+export function normalEquations(x: Float64Array, m: number, k: number, weights: Float64Array, target: Float64Array, weighted: Float64Array, a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < k; i++) {
+    const oi = i * m;
+    for (let r = 0; r < m; r++) weighted[r] = (weights[r] as number) * (x[oi + r] as number);
+    let s = 0;
+    for (let r = 0; r < m; r++) s += (weighted[r] as number) * (target[r] as number);
+    b[i] = s;
+    let j = 0;
+    for (; j + 3 <= i; j += 4) {
+      const o0 = j * m;
+      const o1 = o0 + m;
+      const o2 = o1 + m;
+      const o3 = o2 + m;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let r = 0; r < m; r++) {
+        const v = weighted[r] as number;
+        d0 += v * (x[o0 + r] as number);
+        d1 += v * (x[o1 + r] as number);
+        d2 += v * (x[o2 + r] as number);
+        d3 += v * (x[o3 + r] as number);
+      }
+      a[i * k + j] = d0;
+      a[i * k + j + 1] = d1;
+      a[i * k + j + 2] = d2;
+      a[i * k + j + 3] = d3;
+    }
+    for (; j <= i; j++) {
+      const oj = j * m;
+      let d = 0;
+      for (let r = 0; r < m; r++) d += (weighted[r] as number) * (x[oj + r] as number);
+      a[i * k + j] = d;
+    }
+  }
 }
 
 /** Solve a x = b in place (b becomes x) by Cholesky on the lower triangle of a; false if not positive definite. */
