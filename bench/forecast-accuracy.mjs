@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ANCHOR_T, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, MANY_ORIGINS, PER_SIDE_UP_TO_SECONDS } from '../dist/src/core/auto-forecast.js';
+import { ANCHOR_T, ANCHORED_FROM_ORIGINS, ANCHORED_UP_TO_SECONDS, CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, GRADED_FROM_T, MANY_ORIGINS, PER_SIDE_UP_TO_SECONDS } from '../dist/src/core/auto-forecast.js';
 import { runJobs } from '../dist/src/forecast/pool.js';
 import { args, family, geoMean, machine, table, traceSeries } from './lib.mjs';
 
@@ -99,7 +99,7 @@ jobs.forEach((j, i) => {
 for (const hz of horizons) {
   const cells = byHz.get(hz.name);
   const rowOf = (c) => (c.r.ok ? { ratio: c.r.output.maeRatio, best: c.r.output.maeRatioBestBaseline, coverage: c.r.output.coverage, points: c.r.output.points } : { ratio: Number.NaN, best: Number.NaN, coverage: Number.NaN, points: 0 });
-  // Per family as well: the anchor of `--combine anchored` is the best single model on either family.
+  // Per family as well: the anchor of `--combine anchored` / `graded` is the best single model on either family.
   const head = ['model', 'vs seasonal naive', 'vs best baseline', '80 % coverage', ...(split ? FAMILIES : []).map((f) => `${f}: vs best baseline / coverage`), 'series evaluated', 'failed'];
   const lines = hz.models.map((m) => {
     const mine = cells.filter((c) => c.model === m);
@@ -140,8 +140,9 @@ if (split) md += `\n## Leave one family out: the pipeline's variant chosen on on
 Families: NAB (${series.filter((s) => family(relative(traces, s.file)) === 'NAB').length} series) and the cluster and web traces (Alibaba, Google, NASA: ${series.filter((s) => family(relative(traces, s.file)) !== 'NAB').length} series). A variant is how the
 pipeline uses its rolling-origin backtest: \`best\` (the candidate with the lowest MAE), \`inverse-mae\` (the
 three best weighted by 1 / MAE), \`simplex\` (convex weights in tenths with the lowest backtest MAE),
-\`anchored\` (the analog, unless the best candidate's paired advantage over it is ${ANCHOR_T} standard errors clear) or
-\`auto\` (anchored with ${ANCHORED_FROM_ORIGINS} origins or more at most ${ANCHORED_UP_TO_SECONDS / 60} minutes ahead, simplex otherwise), and
+\`anchored\` (the analog, unless the best candidate's paired advantage over it is ${ANCHOR_T} standard errors clear),
+\`graded\` (the analog and the best candidate mixed, the best's share rising from 0 at ${GRADED_FROM_T} standard errors to 1 at ${ANCHOR_T}) or
+\`auto\` (graded with ${ANCHORED_FROM_ORIGINS} origins or more at most ${ANCHORED_UP_TO_SECONDS / 60} minutes ahead, simplex otherwise), and
 the interval calibration \`widen\` (one factor, never below 1), \`per-side\` (each side to its tail share) or
 \`auto\` (per-side with ${MANY_ORIGINS} origins or more at most ${PER_SIDE_UP_TO_SECONDS / 60} minutes ahead). All variants share one backtest per origin. On the training
 family the variant with the lowest geometric-mean MAE vs the best baseline is chosen among those whose

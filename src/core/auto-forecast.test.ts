@@ -49,6 +49,15 @@ describe('combinationWeights', () => {
     { note: 'anchored: the anchor as the best stays', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'anchored', anchor: 1, want: [0, 1] },
     { note: 'anchored: an anchor with no score is passed over for the best', actual: [0, 0, 0], means: [[2, 2, 2], [Number.NaN, Number.NaN, Number.NaN], [1, 1, 1]], combine: 'anchored', anchor: 1, want: [0, 0, 1] },
     { note: 'anchored without an anchor: the best', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'anchored', want: [0, 1] },
+    // graded: paired advantages per origin of 1, 1, 1 and d give t = 7 / 6 (d = 25), 1.5 (d = 9), 7 / 3 (d = 4).
+    { note: 'graded: a lead within noise (t below 1) leaves the anchor alone', actual: [0, 0, 0, 0, 0, 0], means: [[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 7]], combine: 'graded', anchor: 1, want: [0, 1] },
+    { note: 'graded: t = 7 / 6 hands the best a sixth', actual: [0, 0, 0, 0], means: [[1, 1, 1, 1], [2, 2, 2, 26]], combine: 'graded', anchor: 1, want: [1 / 6, 5 / 6] },
+    { note: 'graded: t = 1.5 mixes half and half', actual: [0, 0, 0, 0], means: [[1, 1, 1, 1], [2, 2, 2, 10]], combine: 'graded', anchor: 1, want: [0.5, 0.5] },
+    { note: 'graded: t = 7 / 3 (past ANCHOR_T) replaces the anchor', actual: [0, 0, 0, 0], means: [[1, 1, 1, 1], [2, 2, 2, 5]], combine: 'graded', anchor: 1, want: [1, 0] },
+    { note: 'graded: the anchor as the best stays alone', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'graded', anchor: 1, want: [0, 1] },
+    { note: 'graded: an anchor with no score is passed over for the best', actual: [0, 0, 0], means: [[2, 2, 2], [Number.NaN, Number.NaN, Number.NaN], [1, 1, 1]], combine: 'graded', anchor: 1, want: [0, 0, 1] },
+    { note: 'graded without an anchor: the best', actual: [0, 0, 0], means: [[2, 2, 2], [1, 1, 1]], combine: 'graded', want: [0, 1] },
+    { note: `auto, ${ANCHORED_FROM_ORIGINS} origins: graded (t = 1.5 over 12 origins mixes half and half)`, actual: new Array<number>(12).fill(0), means: [new Array<number>(12).fill(1), [...new Array<number>(11).fill(2), 26]], combine: 'auto', anchor: 1, want: [0.5, 0.5] },
   ];
   for (const r of rows) {
     it(r.note, () => {
@@ -60,13 +69,14 @@ describe('combinationWeights', () => {
 
   it('resolveCombination: auto by origins and seconds ahead; the others are themselves', () => {
     const cases: { how: Combination; origins: number; horizonSeconds?: number; want: string }[] = [
-      { how: 'auto', origins: ANCHORED_FROM_ORIGINS, want: 'anchored' },
+      { how: 'auto', origins: ANCHORED_FROM_ORIGINS, want: 'graded' },
       { how: 'auto', origins: ANCHORED_FROM_ORIGINS - 1, want: 'simplex' },
-      { how: 'auto', origins: 48, horizonSeconds: 120, want: 'anchored' },
-      { how: 'auto', origins: 48, horizonSeconds: ANCHORED_UP_TO_SECONDS, want: 'anchored' },
+      { how: 'auto', origins: 48, horizonSeconds: 120, want: 'graded' },
+      { how: 'auto', origins: 48, horizonSeconds: ANCHORED_UP_TO_SECONDS, want: 'graded' },
       { how: 'auto', origins: 48, horizonSeconds: ANCHORED_UP_TO_SECONDS + 1, want: 'simplex' },
       { how: 'auto', origins: 6, horizonSeconds: 120, want: 'simplex' },
       { how: 'anchored', origins: 1, horizonSeconds: 86_400, want: 'anchored' },
+      { how: 'graded', origins: 1, horizonSeconds: 86_400, want: 'graded' },
       { how: 'best', origins: 48, horizonSeconds: 120, want: 'best' },
       { how: 'simplex', origins: 48, horizonSeconds: 120, want: 'simplex' },
       { how: 'inverse-mae', origins: 2, want: 'inverse-mae' },
@@ -102,8 +112,8 @@ describe('combinationWeights', () => {
         const w = combinationWeights(bt, combine);
         assert.ok(Math.abs(w.reduce((s, x) => s + x, 0) - 1) < 1e-9, 'weights sum to 1');
         const mixed = actual.map((_, j) => means.reduce((s, m, c) => s + (w[c] as number) * (m[j] as number), 0));
-        // inverse-mae hedges and anchored keeps its anchor without evidence: neither promises this.
-        const guaranteed = combine !== 'inverse-mae' && combine !== 'anchored';
+        // inverse-mae hedges, anchored and graded keep their anchor without evidence: none promises this.
+        const guaranteed = combine !== 'inverse-mae' && combine !== 'anchored' && combine !== 'graded';
         if (guaranteed) assert.ok(mae(bt.actual, mixed) <= bestSingle + 1e-9, `${combine} trial ${t}: ${mae(bt.actual, mixed)} > ${bestSingle}`);
       }
     }
@@ -226,16 +236,20 @@ describe('AutoForecaster', () => {
     // Against a day-old copy on a random walk, persistence's lead is clear.
     const daily = (): Forecaster[] => [new SeasonalNaiveForecaster({ seasonality: 'none' }), new SeasonalNaiveForecaster({ seasonality: 'daily' })];
     assert.equal(new AutoForecaster(daily(), { combine: 'anchored', anchor: 'seasonal-naive-daily' }).forecast(series, 1, 0.8).chosen, 'persistence');
+    // graded: the anchor keeps the larger share against the lead within noise, none against the clear one.
+    assert.equal(new AutoForecaster(two(), { combine: 'graded', anchor: behind }).forecast(series, 1, 0.8).chosen, behind);
+    assert.deepEqual(new AutoForecaster(daily(), { combine: 'graded', anchor: 'seasonal-naive-daily' }).forecast(series, 1, 0.8).weights, [1, 0]);
     // A name no candidate has: the best.
     assert.equal(new AutoForecaster(two(), { combine: 'anchored', anchor: 'prophet' }).forecast(series, 1, 0.8).chosen, best.chosen);
   });
-  it(`auto: anchored up to ${ANCHORED_UP_TO_SECONDS} s ahead, the simplex beyond, counted in seconds, not points`, () => {
+  it(`auto: graded up to ${ANCHORED_UP_TO_SECONDS} s ahead, the simplex beyond, counted in seconds, not points`, () => {
     // Half-hour points: one point ahead is 1800 s, two are an hour (both with 12 origins or more).
     const series: Series = { start: 0, step: 1800, values: walk(8 * 48, 7) };
-    // The anchor: the last value nudged up, as good as persistence up to noise, so anchored keeps it.
+    // The anchor: the last value nudged up, as good as persistence up to noise, so graded keeps it.
     const pipeline = new AutoForecaster([new SeasonalNaiveForecaster({ seasonality: 'none' }), nudgedBy(2)], { anchor: 'nudged' });
     const weights = (horizon: number, combine: Combination): readonly number[] => pipeline.forecastVariants(series, horizon, 0.8, [{ combine, calibration: 'widen' }])[0]?.weights ?? [];
-    assert.deepEqual(weights(1, 'auto'), weights(1, 'anchored'));
+    assert.deepEqual(weights(1, 'auto'), weights(1, 'graded'));
+    assert.deepEqual(weights(1, 'graded'), weights(1, 'anchored'));
     assert.deepEqual(weights(2, 'auto'), weights(2, 'simplex'));
     assert.notDeepEqual(weights(2, 'anchored'), weights(2, 'simplex'));
     assert.ok((pipeline.forecast(series, 2, 0.8).scores[0]?.origins ?? 0) >= ANCHORED_FROM_ORIGINS);

@@ -10,7 +10,8 @@
 // 3. Weights: the best candidate alone, the three best by 1 / MAE, the convex weights in tenths with
 //    the lowest backtest MAE (`simplex`; its corners are the single candidates, so on its own backtest
 //    it never does worse than the best baseline), or an anchor candidate kept unless the backtest shows
-//    another clearly better (`anchored`). Default `auto`: anchored at short horizons, simplex otherwise.
+//    another clearly better (`anchored`), or handing it weight in step with the evidence (`graded`).
+//    Default `auto`: graded at short horizons, simplex otherwise.
 // 4. The weighted mean of the candidates' full-history forecasts, with the weighted mean of their
 //    bounds as the interval's shape, scaled from the combined backtest's errors: one factor that only
 //    widens, or one per side that may narrow (enough origins only).
@@ -173,7 +174,13 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   per origin, is at least `ANCHOR_T` standard errors above zero. Without an anchor (or where it
  *   fails), `best`. Forty-eight errors pick a worse model than the one with the best record often
  *   enough that a choice should need evidence, not just a lower MAE;
- * - `auto`: anchored when the backtest has at least `ANCHORED_FROM_ORIGINS` origins (horizons of up to
+ * - `graded`: the anchor and the best candidate mixed in step with the evidence: the best's weight is
+ *   0 up to a paired advantage of `GRADED_FROM_T` standard errors, 1 from `ANCHOR_T`, linear between.
+ *   A hard switch at `ANCHOR_T` flips the whole forecast on a small change of the evidence; the mix
+ *   hedges where the evidence is middling (bench:forecast-accuracy at 14e1937, the lead time: graded
+ *   0.853 of the best baseline against anchored's 0.858, lower on either family alone, 0.819 / 0.908
+ *   against 0.825 / 0.910; on the unseen traces 0.565 against 0.595);
+ * - `auto`: graded when the backtest has at least `ANCHORED_FROM_ORIGINS` origins (horizons of up to
  *   four points) and the horizon is at most `ANCHORED_UP_TO_SECONDS` ahead (the lead time on every shared
  *   series: one point of up to 30 minutes, or four of 30 seconds), else simplex. At the lead time the
  *   backtest is 48 errors; the weights in tenths that fit them best, the best alone and the three best by
@@ -183,7 +190,7 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  *   An hour ahead the simplex is lower (0.828 against anchored's 0.845; on either family alone too), and
  *   a day ahead (0.918 against 0.960: the analog declines).
  */
-export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'auto'] as const;
+export const COMBINATIONS = ['best', 'inverse-mae', 'simplex', 'anchored', 'graded', 'auto'] as const;
 export type Combination = (typeof COMBINATIONS)[number];
 /**
  * `widen`: one pooled factor, never below 1; `per-side`: each side scaled to its tail share, may
@@ -202,10 +209,10 @@ export const MANY_ORIGINS = 24;
  * (bench/results/forecast-accuracy.md). At the lead time per-side and widen cover alike there.
  */
 export const PER_SIDE_UP_TO_SECONDS = 1800;
-/** Backtest origins from which the `auto` combination is anchored (horizons up to four points at 48 errors). */
+/** Backtest origins from which the `auto` combination is graded (horizons up to four points at 48 errors). */
 export const ANCHORED_FROM_ORIGINS = 12;
 /**
- * The longest horizon (seconds) at which the `auto` combination is anchored: the scale of a lead time
+ * The longest horizon (seconds) at which the `auto` combination is graded: the scale of a lead time
  * (start and warm-up), not of an hour. Where the anchor's record comes from: the lead time, which on the
  * shared series is one point of 5 or 30 minutes or four of 30 seconds.
  */
@@ -219,6 +226,8 @@ export interface PipelineVariant {
 
 /** How many standard errors a candidate's paired advantage over the anchor must reach to replace it. */
 export const ANCHOR_T = 2;
+/** Under `graded`, the paired advantage (standard errors) from which the best candidate takes weight from the anchor. */
+export const GRADED_FROM_T = 1;
 
 /**
  * The paired advantage of candidate `b` over candidate `a` on the backtest: per origin, the mean of
@@ -275,12 +284,12 @@ function shortBacktest(origins: number, fromOrigins: number, horizonSeconds: num
  */
 export function resolveCombination(how: Combination, origins: number, horizonSeconds?: number): Exclude<Combination, 'auto'> {
   if (how !== 'auto') return how;
-  return shortBacktest(origins, ANCHORED_FROM_ORIGINS, horizonSeconds, ANCHORED_UP_TO_SECONDS) ? 'anchored' : 'simplex';
+  return shortBacktest(origins, ANCHORED_FROM_ORIGINS, horizonSeconds, ANCHORED_UP_TO_SECONDS) ? 'graded' : 'simplex';
 }
 
 /**
  * Combination weights over the candidates from their backtest forecasts (sum 1). `anchor`: the
- * index of the candidate `anchored` keeps without clear evidence against it; `horizonSeconds`: how
+ * index of the candidate `anchored` and `graded` keep without clear evidence against it; `horizonSeconds`: how
  * far ahead the backtest forecasts (for `auto`).
  */
 export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'actual' | 'mean' | 'origins'>, how: Combination, anchor?: number, horizonSeconds?: number): Float64Array {
@@ -298,7 +307,13 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
     w[best !== anchor && pairedAdvantage(bt, anchor, best) >= ANCHOR_T ? best : anchor] = 1;
     return w;
   }
-  if (combine === 'best' || combine === 'anchored' || order.length === 1 || (bt.scores[best] as BacktestScore).mae === 0) {
+  if (combine === 'graded' && anchor !== undefined && order.includes(anchor)) {
+    const share = best === anchor ? 0 : Math.min(1, Math.max(0, (pairedAdvantage(bt, anchor, best) - GRADED_FROM_T) / (ANCHOR_T - GRADED_FROM_T)));
+    w[best] = share;
+    w[anchor] = (w[anchor] as number) + (1 - share);
+    return w;
+  }
+  if (combine === 'best' || combine === 'anchored' || combine === 'graded' || order.length === 1 || (bt.scores[best] as BacktestScore).mae === 0) {
     w[best] = 1;
     return w;
   }
@@ -416,14 +431,14 @@ export interface AutoOptions {
   readonly minBacktestPoints?: number;
   readonly combine?: Combination;
   readonly calibration?: Calibration;
-  /** The candidate (by name) that `anchored` keeps without clear evidence against it. */
+  /** The candidate (by name) that `anchored` and `graded` keep without clear evidence against it. */
   readonly anchor?: string;
   /** A nonnegative series gets a nonnegative interval. */
   readonly clampAtZero?: boolean;
 }
 
 /**
- * The pipeline's defaults: `auto` / `auto`, whose combination is anchored (on the analog) at short
+ * The pipeline's defaults: `auto` / `auto`, whose combination is graded (on the analog) at short
  * horizons (the variant the leave-one-family-out split chooses at the lead time, either way) and the
  * simplex a day ahead. Figures: bench/results/forecast-accuracy.md,
  * docs/design/forecast.md.

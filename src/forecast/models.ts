@@ -34,7 +34,7 @@ export function defaultCandidates(seasonality: Seasonality = 'auto', events: rea
 }
 
 /**
- * The default pipeline over the default candidates. Its anchor (what `--combine anchored` keeps
+ * The default pipeline over the default candidates. Its anchor (what `--combine anchored` and `graded` keep
  * without clear evidence against it) is the analog: the best single model at the lead time on
  * either family of the shared traces (bench/results/forecast-accuracy.md).
  */
