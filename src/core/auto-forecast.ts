@@ -177,7 +177,7 @@ export function sideFactors(actual: Float64Array, mean: Float64Array, lower: Flo
  * - `graded`: the anchor and the best candidate mixed in step with the evidence: the best's weight is
  *   0 up to a paired advantage of `GRADED_FROM_T` standard errors, 1 from `ANCHOR_T`, linear between.
  *   A hard switch at `ANCHOR_T` flips the whole forecast on a small change of the evidence; the mix
- *   hedges where the evidence is middling (bench:forecast-accuracy at 14e1937, the lead time: graded
+ *   hedges where the evidence is middling (bench:forecast-accuracy at f8581eb, the lead time: graded
  *   0.853 of the best baseline against anchored's 0.858, lower on either family alone, 0.819 / 0.908
  *   against 0.825 / 0.910; on the unseen traces 0.565 against 0.595);
  * - `auto`: graded when the backtest has at least `ANCHORED_FROM_ORIGINS` origins (horizons of up to
@@ -390,6 +390,21 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
   return w;
 }
 
+/**
+ * How much to scale each side of the combined interval, from the combined backtest (`b`: its mean and
+ * bounds at every backtest point): `per-side` by `sideFactors`; `widen` by one conformal factor, never
+ * below 1. Six recent origins (about a day and a half) understate how volatile the next hours can be,
+ * and narrowing on them under-covered (bench:forecast-accuracy, 1 hour: 0.67); so did 24 origins an hour
+ * ahead on half-hourly points (PER_SIDE_UP_TO_SECONDS).
+ */
+export function calibrationFactors(how: Exclude<Calibration, 'auto'>, actual: Float64Array, b: Pick<Forecast, 'mean' | 'lower' | 'upper'>, level: number): { lower: number; upper: number } {
+  if (how === 'per-side') return sideFactors(actual, b.mean, b.lower, b.upper, level);
+  const scaled = new Float64Array(actual.length);
+  normalizedErrors(actual, b.mean, b.lower, b.upper, scaled);
+  const k = Math.max(1, conformalFactor(scaled, level));
+  return { lower: k, upper: k };
+}
+
 /** The weighted mean of the forecasts, and of their bounds (quantile averaging). */
 function mix(weights: Float64Array, fs: ReadonlyArray<Pick<Forecast, 'mean' | 'lower' | 'upper'> | undefined>, size: number): { mean: Float64Array; lower: Float64Array; upper: Float64Array } {
   const mean = new Float64Array(size);
@@ -506,16 +521,7 @@ export class AutoForecaster implements Forecaster {
       let factors = { lower: 1, upper: 1 };
       if (calibrated) {
         const b = mix(weights, bt.mean.map((m, ci) => ({ mean: m, lower: bt.lower[ci] as Float64Array, upper: bt.upper[ci] as Float64Array })), bt.actual.length);
-        if (resolveCalibration(variant.calibration, bt.origins.length, horizonSeconds) === 'per-side') factors = sideFactors(bt.actual, b.mean, b.lower, b.upper, level);
-        else {
-          // Widen only: six recent origins (about a day and a half) understate how volatile the next
-          // hours can be, and narrowing on them under-covered (bench:forecast-accuracy, 1 hour: 0.67); so
-          // did 24 origins an hour ahead on half-hourly points (PER_SIDE_UP_TO_SECONDS).
-          const scaled = new Float64Array(bt.actual.length);
-          normalizedErrors(bt.actual, b.mean, b.lower, b.upper, scaled);
-          const k = Math.max(1, conformalFactor(scaled, level));
-          factors = { lower: k, upper: k };
-        }
+        factors = calibrationFactors(resolveCalibration(variant.calibration, bt.origins.length, horizonSeconds), bt.actual, b, level);
       }
       const lower = new Float64Array(horizon);
       const upper = new Float64Array(horizon);
