@@ -10,7 +10,8 @@
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ANCHOR_T, calibrationFactors, combinationWeights, GRADED_FROM_T, originsFor, pairedAdvantage, resolveCalibration, rollingOrigin } from '../dist/src/core/auto-forecast.js';
@@ -36,8 +37,9 @@ if (!existsSync(traces)) {
   process.exit(2);
 }
 const commit = /commit (\S+)/.exec(machine())?.[1] ?? 'uncommitted';
-// The cache holds one commit's candidates' forecasts: a new commit builds its own.
-const cache = a.cache ?? join(tmpdir(), `shadowscale-combinations-${commit}`);
+// The cache holds one commit's candidates' forecasts on one folder's series: another commit or folder
+// builds its own, and a file that holds another series than its index names is built again.
+const cache = a.cache ?? join(tmpdir(), `shadowscale-combinations-${commit}-${createHash('sha256').update(resolve(traces)).digest('hex').slice(0, 12)}`);
 const series = traceSeries(traces, ['hour']);
 if (!series.length) {
   console.error(`--traces: no CSV series under ${JSON.stringify(traces)}`);
@@ -45,6 +47,14 @@ if (!series.length) {
 }
 const nameOf = (s) => `${relative(traces, s.file)}${s.columns > 1 ? ` [${s.column}]` : ''}`;
 const fileOf = (i) => join(cache, `${i}.json`);
+/** Whether the cache holds series i (the file exists and names the same series). */
+const cached = (i) => {
+  try {
+    return JSON.parse(readFileSync(fileOf(i), 'utf8')).name === nameOf(series[i]);
+  } catch {
+    return false;
+  }
+};
 const finite = (xs) => Array.from(xs, (x) => (Number.isFinite(x) ? x : null));
 
 /** The pipeline's inner backtest (as AutoForecaster.forecastVariants makes it) and every candidate's final forecast. */
@@ -80,7 +90,7 @@ async function build(i) {
 if (a.worker !== undefined) {
   const [part, parts] = String(a.worker).split('/').map(Number);
   for (let i = part; i < series.length; i += parts) {
-    if (existsSync(fileOf(i))) continue;
+    if (cached(i)) continue;
     await build(i);
     process.send?.(i);
   }
@@ -89,7 +99,7 @@ if (a.worker !== undefined) {
 
 const t0 = performance.now();
 mkdirSync(cache, { recursive: true });
-const missing = series.filter((_, i) => !existsSync(fileOf(i))).length;
+const missing = series.filter((_, i) => !cached(i)).length;
 if (missing) {
   let done = 0;
   process.stderr.write(`building the backtests of ${missing} series in ${cache}\n`);
