@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ANCHOR_T, calibrationFactors, combinationWeights, GRADED_FROM_T, originsFor, pairedAdvantage, resolveCalibration, rollingOrigin } from '../dist/src/core/auto-forecast.js';
+import { ANCHOR_T, calibrationFactors, combinationWeights, GRADED_FROM_T, mixForecasts, originsFor, pairedAdvantage, resolveCalibration, rollingOrigin } from '../dist/src/core/auto-forecast.js';
 import { DAY } from '../dist/src/core/forecast.js';
 import { rollingOptionsOf } from '../dist/src/forecast/evaluate.js';
 import { defaultCandidates } from '../dist/src/forecast/models.js';
@@ -130,22 +130,6 @@ const ANCHOR = names.indexOf('analog');
 const LAG = names.indexOf('lag-regression');
 const BASELINES = ['persistence', 'seasonal-naive-daily', 'seasonal-naive-weekly'].map((n) => names.indexOf(n));
 
-function mix(w, fs, size) {
-  const mean = new Float64Array(size);
-  const lower = new Float64Array(size);
-  const upper = new Float64Array(size);
-  w.forEach((x, ci) => {
-    const f = fs[ci];
-    if (!(x > 0) || !f) return;
-    for (let i = 0; i < size; i++) {
-      mean[i] += x * f.mean[i];
-      lower[i] += x * f.lower[i];
-      upper[i] += x * f.upper[i];
-    }
-  });
-  return { mean, lower, upper };
-}
-
 /** Per series: MAE over the best baseline and 80 % coverage of a rule (weights from the inner backtest). */
 function score(rule) {
   return data.map((d) => {
@@ -156,8 +140,8 @@ function score(rule) {
     for (const o of d.outer) {
       const w = rule(o.bt, o.horizonSeconds);
       const h = o.actual.length;
-      const f = mix(w, o.finals, h);
-      const b = mix(w, o.bt.mean.map((m, ci) => ({ mean: m, lower: o.bt.lower[ci], upper: o.bt.upper[ci] })), o.bt.actual.length);
+      const f = mixForecasts(w, o.finals, h);
+      const b = mixForecasts(w, o.bt.mean.map((m, ci) => ({ mean: m, lower: o.bt.lower[ci], upper: o.bt.upper[ci] })), o.bt.actual.length);
       const k = calibrationFactors(resolveCalibration('auto', o.bt.origins.length, o.horizonSeconds), o.bt.actual, b, LEVEL);
       for (let j = 0; j < h; j++) {
         const y = o.actual[j];

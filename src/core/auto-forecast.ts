@@ -406,7 +406,7 @@ export function calibrationFactors(how: Exclude<Calibration, 'auto'>, actual: Fl
 }
 
 /** The weighted mean of the forecasts, and of their bounds (quantile averaging). */
-function mix(weights: Float64Array, fs: ReadonlyArray<Pick<Forecast, 'mean' | 'lower' | 'upper'> | undefined>, size: number): { mean: Float64Array; lower: Float64Array; upper: Float64Array } {
+export function mixForecasts(weights: Float64Array, fs: ReadonlyArray<Pick<Forecast, 'mean' | 'lower' | 'upper'> | undefined>, size: number): { mean: Float64Array; lower: Float64Array; upper: Float64Array } {
   const mean = new Float64Array(size);
   const lower = new Float64Array(size);
   const upper = new Float64Array(size);
@@ -517,10 +517,10 @@ export class AutoForecaster implements Forecaster {
       });
       const fs = this.candidates.map((_, ci) => ((weights[ci] as number) > 0 ? final(ci) : undefined));
       const single = (weights[top] as number) === 1;
-      const f = mix(weights, fs, horizon);
+      const f = mixForecasts(weights, fs, horizon);
       let factors = { lower: 1, upper: 1 };
       if (calibrated) {
-        const b = mix(weights, bt.mean.map((m, ci) => ({ mean: m, lower: bt.lower[ci] as Float64Array, upper: bt.upper[ci] as Float64Array })), bt.actual.length);
+        const b = mixForecasts(weights, bt.mean.map((m, ci) => ({ mean: m, lower: bt.lower[ci] as Float64Array, upper: bt.upper[ci] as Float64Array })), bt.actual.length);
         factors = calibrationFactors(resolveCalibration(variant.calibration, bt.origins.length, horizonSeconds), bt.actual, b, level);
       }
       const lower = new Float64Array(horizon);
