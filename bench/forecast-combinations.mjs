@@ -38,7 +38,8 @@ if (!existsSync(traces)) {
 }
 const commit = /commit (\S+)/.exec(machine())?.[1] ?? 'uncommitted';
 // The cache holds one commit's candidates' forecasts on one folder's series: another commit or folder
-// builds its own, and a file that holds another series than its index names is built again.
+// builds its own, and a file that holds another series or commit than expected (`--cache DIR` given) is
+// built again.
 const cache = a.cache ?? join(tmpdir(), `shadowscale-combinations-${commit}-${createHash('sha256').update(resolve(traces)).digest('hex').slice(0, 12)}`);
 const series = traceSeries(traces, ['hour']);
 if (!series.length) {
@@ -47,10 +48,11 @@ if (!series.length) {
 }
 const nameOf = (s) => `${relative(traces, s.file)}${s.columns > 1 ? ` [${s.column}]` : ''}`;
 const fileOf = (i) => join(cache, `${i}.json`);
-/** Whether the cache holds series i (the file exists and names the same series). */
+/** Whether the cache holds series i (the file exists and names the same series and commit). */
 const cached = (i) => {
   try {
-    return JSON.parse(readFileSync(fileOf(i), 'utf8')).name === nameOf(series[i]);
+    const d = JSON.parse(readFileSync(fileOf(i), 'utf8'));
+    return d.name === nameOf(series[i]) && d.commit === commit;
   } catch {
     return false;
   }
@@ -83,7 +85,7 @@ async function build(i) {
     });
     return { horizonSeconds: horizon * history.step, actual: finite(full.values.slice(at, at + horizon)), bt: { origins: bt.origins, actual: finite(bt.actual), mean: bt.mean.map(finite), lower: bt.lower.map(finite), upper: bt.upper.map(finite), scores: bt.scores.map((x) => ({ ...x, mae: Number.isFinite(x.mae) ? x.mae : null })) }, finals };
   });
-  writeFileSync(fileOf(i), JSON.stringify({ name: nameOf(s), family: family(relative(traces, s.file)), names: candidates.map((c) => c.name), outer }));
+  writeFileSync(fileOf(i), JSON.stringify({ name: nameOf(s), commit, family: family(relative(traces, s.file)), names: candidates.map((c) => c.name), outer }));
 }
 
 // Worker: build every `parts`-th missing series from `part`.
