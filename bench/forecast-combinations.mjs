@@ -14,8 +14,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ANCHOR_T, calibrationFactors, combinationWeights, GRADED_FROM_T, mixForecasts, originsFor, pairedAdvantage, resolveCalibration, rollingOrigin } from '../dist/src/core/auto-forecast.js';
-import { DAY } from '../dist/src/core/forecast.js';
+import { ANCHOR_T, calibrationFactors, combinationWeights, GRADED_FROM_T, innerBacktest, mixForecasts, originsFor, pairedAdvantage, resolveCalibration, rollingOrigin } from '../dist/src/core/auto-forecast.js';
 import { rollingOptionsOf } from '../dist/src/forecast/evaluate.js';
 import { defaultCandidates } from '../dist/src/forecast/models.js';
 import { loadTrace, toSeries } from '../dist/src/sim/trace.js';
@@ -68,22 +67,16 @@ async function build(i) {
   const outer = originsFor(full.values.length, o).map((at) => {
     const from = Math.max(0, at - o.maxHistory);
     const history = { start: full.start + from * full.step, step: full.step, values: full.values.slice(from, at) };
-    const n = history.values.length;
-    const horizon = o.horizon;
-    const baseStride = Math.max(horizon, Math.round(DAY / 4 / history.step), 1);
-    const want = Math.max(6, Math.ceil(48 / horizon));
-    const stride = want > 6 ? Math.max(horizon, Math.floor((6 * baseStride) / want), 1) : baseStride;
-    const minHistory = Math.min(2 * Math.max(1, Math.round(DAY / history.step)), Math.max(3, Math.floor(n / 2)));
-    const bt = rollingOrigin(history, candidates, { horizon, origins: want, stride, minHistory, level: LEVEL });
+    const bt = rollingOrigin(history, candidates, { horizon: o.horizon, level: LEVEL, ...innerBacktest(history.values.length, history.step, o.horizon) });
     const finals = candidates.map((c) => {
       try {
-        const f = c.forecast(history, horizon, LEVEL);
+        const f = c.forecast(history, o.horizon, LEVEL);
         return { mean: finite(f.mean), lower: finite(f.lower), upper: finite(f.upper) };
       } catch {
         return null;
       }
     });
-    return { horizonSeconds: horizon * history.step, actual: finite(full.values.slice(at, at + horizon)), bt: { origins: bt.origins, actual: finite(bt.actual), mean: bt.mean.map(finite), lower: bt.lower.map(finite), upper: bt.upper.map(finite), scores: bt.scores.map((x) => ({ ...x, mae: Number.isFinite(x.mae) ? x.mae : null })) }, finals };
+    return { horizonSeconds: o.horizon * history.step, actual: finite(full.values.slice(at, at + o.horizon)), bt: { origins: bt.origins, actual: finite(bt.actual), mean: bt.mean.map(finite), lower: bt.lower.map(finite), upper: bt.upper.map(finite), scores: bt.scores.map((x) => ({ ...x, mae: Number.isFinite(x.mae) ? x.mae : null })) }, finals };
   });
   writeFileSync(fileOf(i), JSON.stringify({ name: nameOf(s), commit, family: family(relative(traces, s.file)), names: candidates.map((c) => c.name), outer }));
 }

@@ -461,6 +461,24 @@ export interface AutoOptions {
 export const DEFAULT_VARIANT: PipelineVariant = { combine: 'auto', calibration: 'auto' };
 
 /**
+ * The pipeline's own backtest over a history of `n` points `step` seconds apart, `horizon` points ahead:
+ * its origins, their stride and the history each needs (the benchmarks rebuild the same backtest).
+ */
+export function innerBacktest(n: number, step: number, horizon: number, o: Pick<AutoOptions, 'origins' | 'strideSeconds' | 'minBacktestPoints'> = {}): Pick<RollingOriginOptions, 'origins' | 'stride' | 'minHistory'> {
+  const perDay = Math.max(1, Math.round(DAY / step));
+  // A few recent origins: recent accuracy predicts the next horizon better than a long average
+  // (measured: 40 origins an eighth of a day apart chose worse and covered less than 6 a quarter apart).
+  const baseOrigins = o.origins ?? 6;
+  const baseStride = Math.max(horizon, Math.round((o.strideSeconds ?? DAY / 4) / step), 1);
+  // Short horizons: more origins over the same span, so the choice rests on enough errors. (The
+  // same origins over four times or half the span chose worse at the lead time: docs/design/forecast.md.)
+  const want = Math.max(baseOrigins, Math.ceil((o.minBacktestPoints ?? 48) / horizon));
+  const stride = want > baseOrigins ? Math.max(horizon, Math.floor((baseOrigins * baseStride) / want), 1) : baseStride;
+  const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
+  return { origins: want, stride, minHistory };
+}
+
+/**
  * The pipeline as a Forecaster. Candidates are tried in order; the first is the fallback when the
  * history is too short for any backtest origin.
  */
@@ -487,17 +505,7 @@ export class AutoForecaster implements Forecaster {
   /** One backtest, one forecast per variant (the benchmarks compare variants at the cost of one). */
   forecastVariants(history: Series, horizon: number, level: number, variants: readonly PipelineVariant[]): AutoForecast[] {
     const n = history.values.length;
-    const perDay = Math.max(1, Math.round(DAY / history.step));
-    // A few recent origins: recent accuracy predicts the next horizon better than a long average
-    // (measured: 40 origins an eighth of a day apart chose worse and covered less than 6 a quarter apart).
-    const baseOrigins = this.options.origins ?? 6;
-    const baseStride = Math.max(horizon, Math.round((this.options.strideSeconds ?? DAY / 4) / history.step), 1);
-    // Short horizons: more origins over the same span, so the choice rests on enough errors. (The
-    // same origins over four times or half the span chose worse at the lead time: docs/design/forecast.md.)
-    const want = Math.max(baseOrigins, Math.ceil((this.options.minBacktestPoints ?? 48) / horizon));
-    const stride = want > baseOrigins ? Math.max(horizon, Math.floor((baseOrigins * baseStride) / want), 1) : baseStride;
-    const minHistory = Math.min(2 * perDay, Math.max(3, Math.floor(n / 2)));
-    const bt = rollingOrigin(history, this.candidates, { horizon, origins: want, stride, minHistory, level });
+    const bt = rollingOrigin(history, this.candidates, { horizon, level, ...innerBacktest(n, history.step, horizon, this.options) });
     const calibrated = bt.origins.length > 0 && bt.scores.some((s) => Number.isFinite(s.mae));
     const horizonSeconds = horizon * history.step;
     const finals = new Map<number, Forecast>();
