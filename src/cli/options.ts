@@ -7,8 +7,8 @@ import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
 import type { KnownEvent } from '../forecast/prophet.js';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
 import { DUPLICATE_POLICIES, loadTrace, type DuplicatePolicy, type Trace } from '../sim/trace.js';
@@ -138,6 +138,32 @@ export function addModelOptions(cmd: Command, modelHelp: string): Command {
     .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
 }
 
+
+/**
+ * Checks, before any work, that the file a flag names can be written: its folder exists and takes writes,
+ * and the path itself is not a folder. A long run must not end in an internal error at its last step.
+ */
+export function checkOutputFile(flag: string, path: string): void {
+  const bad = (why: string): ShadowscaleError => new ShadowscaleError('SHADOWSCALE_E_USAGE', `${flag} ${path}: ${why}`);
+  if (path === '') throw bad('expected a file name');
+  if (isDirectory(path)) throw bad('a directory; name a file');
+  const dir = dirname(resolve(path));
+  if (!isDirectory(dir)) throw bad(`its folder ${dir} does not exist`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw bad(`its folder ${dir} does not take writes (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** Writes a file a flag named (checked by checkOutputFile first); a failure names the flag and the cause. */
+export function writeOutputFile(flag: string, path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${flag} ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
 
 export function isDirectory(p: string): boolean {
   try {

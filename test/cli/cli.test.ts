@@ -122,6 +122,20 @@ describe('shadowscale backtest', () => {
     assert.match(r.stderr, /--chart draws the frontier: it needs --sweep/);
   });
 
+  it('--chart naming a file that cannot be written is a usage error before the run', async (t) => {
+    const dir = tempDir(t);
+    for (const [chart, msg] of [
+      [join(dir, 'missing', 'x.svg'), /--chart .*x\.svg: its folder .*missing does not exist/],
+      [dir, /--chart .*: a directory; name a file/],
+      ['', /--chart : expected a file name/],
+    ] as const) {
+      const r = await runCli(['backtest', '--input', NASA, '--sweep', '--chart', chart]);
+      assert.equal(r.code, 2, `${chart}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+  });
+
   it('settings come from the config file, the environment and flags, in that order', async (t) => {
     const dir = tempDir(t);
     const cfg = join(dir, 'c.yaml');

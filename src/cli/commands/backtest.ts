@@ -3,14 +3,13 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { ShadowscaleError } from '../../core/errors.js';
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/reasons.js';
 import { prepareBacktest, runBacktest, type BacktestReport } from '../../sim/backtest.js';
 import { frontierSvg } from '../../sim/frontier-chart.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
-import { type Io, positiveNumber, positiveInteger, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps } from '../options.js';
+import { type Io, positiveNumber, positiveInteger, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
 
 export function registerBacktest(program: Command, io: Io): void {
@@ -25,6 +24,7 @@ export function registerBacktest(program: Command, io: Io): void {
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
     if (opts.chart !== undefined && !opts.sweep) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--chart draws the frontier: it needs --sweep');
+    if (opts.chart !== undefined) checkOutputFile('--chart', opts.chart as string);
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
     const strategies = opts.strategy as StrategyName[];
@@ -45,7 +45,7 @@ export function registerBacktest(program: Command, io: Io): void {
       sweep = await runSweepParallel({ ...base, strategies: swept, threads, onProgress: bar ? (done, total) => bar.update(Math.round((done / total) * 100)) : undefined }, prepared);
       report.frontier = sweep.frontier;
       report.costAtAttainment = sweep.costAtAttainment;
-      if (opts.chart) writeFileSync(opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost));
+      if (opts.chart !== undefined) writeOutputFile('--chart', opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost));
     }
     bar?.stop();
     if (opts.json) io.out(`${JSON.stringify(report)}\n`);
