@@ -21,6 +21,7 @@ describe('shadowscale demo --clean', () => {
     assert.ok(orphans.instances.filter((i) => i.mark === d.mark).length >= 2, 'the killed demo left its instances running');
     assert.equal(orphans.directories.length, 1);
     const doc = await runCli(['doctor', '--json'], { TMPDIR: tmp });
+    assert.equal(doc.code, 3, doc.stderr);
     const report = JSON.parse(doc.stdout) as { ok: boolean; problems: string[]; processes: { pid: number; verdict: string }[] };
     assert.equal(report.ok, false);
     assert.match(report.problems.join('\n'), /interrupted demos left \d+ instance\(s\) running .* and 1 temporary directory: `shadowscale demo --clean` removes them/);

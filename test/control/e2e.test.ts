@@ -184,8 +184,11 @@ describe('shadowscale doctor', () => {
     type Report = { ok: boolean; problems: string[]; notes: string[]; processes: { pid: number; verdict: string }[] };
     const doctorJson = async (args: string[]): Promise<Report> => {
       const r = await runCli(['doctor', ...args, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as Report;
+      const rep = JSON.parse(r.stdout) as Report;
+      // 0 when it found nothing, 3 (SHADOWSCALE_E_DOCTOR_PROBLEMS) when it found problems.
+      assert.equal(r.code, rep.ok ? 0 : 3, r.stderr);
+      if (!rep.ok) assert.match(r.stderr, new RegExp(`${rep.problems.length} problem\\(s\\) found .*\\[SHADOWSCALE_E_DOCTOR_PROBLEMS\\]`));
+      return rep;
     };
     const ours = (rep: Report) => rep.processes.filter((p) => pids.includes(p.pid)).map((p) => p.verdict);
 
@@ -206,6 +209,7 @@ describe('shadowscale doctor', () => {
     assert.deepEqual(ours(rep), ['orphan', 'orphan']);
     assert.match(rep.problems.join('\n'), /2 instance\(s\) whose store is gone .*kill -TERM -PID/);
     const human = await runCli(['doctor']);
+    assert.equal(human.code, 3, human.stderr);
     assert.match(human.stdout, /problem\(s\):\n {2}✗ /);
     assert.match(human.stdout, new RegExp(`pid ${pids[0]} +orphan`));
   });

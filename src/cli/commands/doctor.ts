@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { doctor } from '../../control/doctor.js';
+import { ShadowscaleError } from '../../core/errors.js';
 import { type Io, collect } from '../options.js';
 
 export function registerDoctor(program: Command, io: Io): void {
@@ -17,8 +18,13 @@ export function registerDoctor(program: Command, io: Io): void {
       let storePath = opts.store as string | undefined;
       if (storePath === undefined && (opts.config || (opts.set as string[]).length)) storePath = loadConfig({ file: opts.config as string | undefined, env: io.env, sets: opts.set as string[] }).store.path;
       const r = doctor(storePath !== undefined ? { storePath } : {});
+      // Exit 3 when it found problems (0 when none), so a script or a cron job can act on the verdict.
+      const verdict = (): void => {
+        if (!r.ok) throw new ShadowscaleError('SHADOWSCALE_E_DOCTOR_PROBLEMS', `${r.problems.length} problem(s) found${opts.json ? ' (problems in the JSON)' : ' (listed above)'}`);
+      };
       if (opts.json) {
         io.out(`${JSON.stringify(r)}\n`);
+        verdict();
         return;
       }
       const lines = [
@@ -29,6 +35,7 @@ export function registerDoctor(program: Command, io: Io): void {
         ...r.processes.map((p) => `  pid ${String(p.pid).padEnd(7)} ${p.verdict.padEnd(13)} ${p.instance} (${p.service}, ${p.pool}, port ${p.port})`),
       ];
       io.out(`${lines.join('\n')}\n`);
+      verdict();
     });
   
 }
