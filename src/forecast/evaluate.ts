@@ -1,8 +1,9 @@
 // `shadowscale forecast-eval`: rolling-origin evaluation of a model on the end of a series, against
 // the better of daily and weekly seasonal naive, with the coverage of its interval.
 
-import { DEFAULT_VARIANT, evaluate, evaluateMany, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
+import { DEFAULT_VARIANT, evaluate, evaluateMany, originsFor, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
 import { DAY, type Seasonality, type Series } from '../core/forecast.js';
+import { ShadowscaleError } from '../core/errors.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { defaultPipeline, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
@@ -77,6 +78,10 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
   const series = toSeries(trace);
   const o = rollingOptionsOf(series, r);
   const horizon = o.horizon;
+  // A horizon the series cannot hold leaves no origin: say so, instead of a ratio of nothing.
+  if (originsFor(series.values.length, o).length === 0) {
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${r.file}: ${series.values.length} points (step ${series.step}s) leave no forecast origin ${horizon} points ahead: each origin needs ${o.minHistory} points of history before it and the horizon after it, so the horizon can be at most ${Math.max(0, series.values.length - o.minHistory)} points here; shorten --horizon or --horizon-seconds`);
+  }
   // Variants share the pipeline's backtest with the model itself (the first forecast of each origin).
   let m: Evaluation;
   let ev: Evaluation[] = [];

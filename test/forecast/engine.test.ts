@@ -152,6 +152,22 @@ describe('shadowscale forecast-eval', () => {
     const out = JSON.parse(r.stdout) as { series: { error?: { code: string } }[] };
     assert.equal(out.series[0]?.error?.code, 'SHADOWSCALE_E_MODEL_FAILED');
   });
+  it('regression: a horizon longer than the series holds is a usage error naming the longest it can take (was a ratio of Infinity over 0 points, exit 0)', async () => {
+    const speed = fixture('nab/speed_7578.csv');
+    const r = await runCli(['forecast-eval', '--input', speed, '--horizon-seconds', '1e12', '--json']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /speed_7578\.csv: \d+ points \(step \d+s\) leave no forecast origin \d+ points ahead: .* at most \d+ points here; shorten --horizon or --horizon-seconds \[SHADOWSCALE_E_USAGE\]/);
+    const out = JSON.parse(r.stdout) as { summary: { evaluated: number }; series: { error?: { code: string } }[] };
+    assert.equal(out.summary.evaluated, 0);
+    assert.equal(out.series[0]?.error?.code, 'SHADOWSCALE_E_USAGE');
+    // The longest horizon it names is accepted: one origin, scored.
+    const most = Number(/at most (\d+) points/.exec(r.stderr)?.[1]);
+    const ok = await runCli(['forecast-eval', '--input', speed, '--model', 'persistence', '--horizon', String(most), '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const row = (JSON.parse(ok.stdout) as { series: { origins: number; points: number }[] }).series[0];
+    assert.equal(row?.origins, 1);
+    assert.ok((row?.points ?? 0) > 0);
+  });
   it('rejects a directory with no CSV', async (t) => {
     const r = await runCli(['forecast-eval', '--input', tempDir(t)]);
     assert.equal(r.code, 2);
