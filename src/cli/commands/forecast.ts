@@ -104,7 +104,7 @@ export function registerForecast(program: Command, io: Io): void {
       };
       if (opts.json) io.out(`${JSON.stringify({ model: opts.model, level: opts.level, summary, series: rows })}\n`);
       else {
-        io.out(`${rows.map((r) => ('error' in r ? `${r.series}: ${r.error.message}` : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)} (best baseline incl. persistence ${r.maeRatioBestBaseline.toFixed(3)})  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
+        io.out(`${rows.map((r) => ('error' in r ? (r.error.message.startsWith(r.series) ? r.error.message : `${r.series}: ${r.error.message}`) : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)} (best baseline incl. persistence ${r.maeRatioBestBaseline.toFixed(3)})  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
         io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'} (against the best baseline incl. persistence ${summary.geometricMeanMaeRatioBestBaseline?.toFixed(3) ?? '-'}), coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
       }
       for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
