@@ -112,8 +112,10 @@ export function configFrom(opts: Record<string, unknown>, io: Io) {
 }
 
 /** --input (one file, or repeatable files/directories), --column, --step, --duplicates. */
-export function addTraceOptions(cmd: Command, several = false): Command {
+export function addTraceOptions(cmd: Command, several = false, inputHelp?: string): Command {
   if (several) cmd.requiredOption('--input <file|dir>', 'CSV trace, or a directory of them (repeatable)', collect, []);
+  // With inputHelp, --input is optional: the command has another source (tune's --store).
+  else if (inputHelp) cmd.option('--input <file>', inputHelp);
   else cmd.requiredOption('--input <file>', 'CSV trace (time column by name: timestamp, time, period, date)');
   return cmd
     .option('--column <name>', 'value column (default: the first non-time column)')
@@ -208,7 +210,7 @@ export function reportGaps(trace: Trace, io: Io): void {
   if (trace.gaps.length === 0) return;
   const missing = trace.gaps.reduce((s, g) => s + g.missingPoints, 0);
   const biggest = trace.gaps.reduce((a, b) => (b.to - b.from > a.to - a.from ? b : a));
-  const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after line ${biggest.afterLine} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
+  const msg = `${trace.file}: ${trace.gaps.length} gap(s), ${missing} missing point(s) at step ${trace.step}s; largest after ${biggest.afterLine > 0 ? `line ${biggest.afterLine}` : new Date(biggest.from * 1000).toISOString()} (${((biggest.to - biggest.from) / 3600).toFixed(1)} h). Gaps are skipped, not filled.\n`;
   io.err(msg);
 }
 

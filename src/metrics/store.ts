@@ -412,6 +412,11 @@ export class Store implements InstanceRegistry {
     });
   }
 
+  /** The services with a rollup of `metric` in `pool` at `resolution` (sorted): who has history to read. */
+  servicesWith(q: { pool: string; metric: string; resolution: 60 | 3600 }): string[] {
+    return this.guard(() => (this.db.prepare('SELECT DISTINCT service FROM rollups WHERE res = ? AND pool = ? AND metric = ? ORDER BY service').all(q.resolution, q.pool, q.metric) as { service: string }[]).map((r) => r.service));
+  }
+
   /**
    * A series in [from, to) averaged into buckets of `bucketMs` (a multiple of the resolution), computed in
    * SQLite: charts of long ranges read as many points as they can draw. Rows as [bucket start (ms), mean].

@@ -10,7 +10,7 @@ export const TIME_COLUMN_NAMES = ['timestamp', 'time', 'period', 'date'] as cons
 export type TimeFormat = 'iso8601' | 'datetime' | 'epoch-seconds' | 'epoch-milliseconds' | 'relative-seconds' | 'step';
 
 export interface Gap {
-  /** Line (1-based, header = 1) of the last row before the gap. */
+  /** Line (1-based, header = 1) of the last row before the gap; 0 for rows from no file (the store). */
   readonly afterLine: number;
   /** Time of that row and of the next row (seconds). */
   readonly from: number;
@@ -243,37 +243,39 @@ class TraceParser {
     const n = this.values.length;
     if (n === 0) this.fail('no data rows after the header', this.lineNo);
     const times = this.times.trimmed();
-    const values = this.values.trimmed();
-    const step = this.options.step ?? modalSpacing(times);
-    const gaps: Gap[] = [];
-    for (let i = 1; i < n; i++) {
-      const d = (times[i] as number) - (times[i - 1] as number);
-      if (d > 1.5 * step) {
-        gaps.push({ afterLine: this.lines.data[i - 1] as number, from: times[i - 1] as number, to: times[i] as number, missingPoints: Math.round(d / step) - 1 });
-      }
-    }
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const v = values[i] as number;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      sum += v;
-    }
+    const lines = this.lines.data;
     return {
-      file: this.file,
-      column: this.header[this.valueIdx] as string,
+      ...traceFrom({ file: this.file, column: this.header[this.valueIdx] as string, times, values: this.values.trimmed(), step: this.options.step ?? modalSpacing(times), lineOf: (i) => lines[i] as number }),
       timeColumn: this.timeIdx >= 0 ? this.header[this.timeIdx] : undefined,
       timeFormat: this.timeIdx >= 0 ? this.format : 'step',
-      step,
-      times,
-      values,
-      gaps,
       duplicatesMerged: this.merged,
-      stats: { rows: n, min, max, mean: sum / n },
     };
   }
+}
+
+/**
+ * A trace from rows already in memory (times in seconds, increasing; at least one row): its gaps (spacings
+ * over 1.5 steps) and stats, as the CSV loader finds them. `lineOf(i)` is row i's line in its file; rows
+ * that come from no file (the store's history) have line 0.
+ */
+export function traceFrom(r: { file: string; column: string; times: Float64Array; values: Float64Array; step: number; lineOf?: (i: number) => number }): Trace {
+  const { times, values, step } = r;
+  const n = values.length;
+  const gaps: Gap[] = [];
+  for (let i = 1; i < n; i++) {
+    const d = (times[i] as number) - (times[i - 1] as number);
+    if (d > 1.5 * step) gaps.push({ afterLine: r.lineOf?.(i - 1) ?? 0, from: times[i - 1] as number, to: times[i] as number, missingPoints: Math.round(d / step) - 1 });
+  }
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  return { file: r.file, column: r.column, timeColumn: undefined, timeFormat: 'epoch-seconds', step, times, values, gaps, duplicatesMerged: 0, stats: { rows: n, min, max, mean: sum / n } };
 }
 
 const FORMAT_NAMES: Record<TimeFormat, string> = {

@@ -41,6 +41,46 @@ describe('shadowscale tune', () => {
     assert.equal(readFileSync(cfg, 'utf8'), text);
   });
 
+  it('--store tunes on the demand a run recorded: the same runs as the same minutes given as a CSV, read while the store is owned', async (t) => {
+    const dir = tempDir(t);
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, 'services:\n  - name: web\n');
+    // Three days of NASA's minutes at up to 900 req/s, recorded as the loop records them (the live pool's
+    // requests/s; one sample per minute here, so each minute's mean is that sample).
+    const rows = readFileSync(NASA, 'utf8').trim().split('\n').slice(1, 1 + 3 * 1440).map((l) => l.split(','));
+    const counts = rows.map((r) => Number(r[1]));
+    const peak = Math.max(...counts);
+    const times = rows.map((r) => Date.parse(r[0] as string));
+    const rps = counts.map((c) => (c / peak) * 900);
+    const csv = join(dir, 'minutes.csv');
+    writeFileSync(csv, `timestamp,rps\n${times.map((ms, i) => `${ms / 1000},${rps[i]}`).join('\n')}\n`);
+    const storePath = join(dir, 'store.db');
+    const owner = Store.open({ path: storePath });
+    t.after(() => owner.close());
+    owner.addSamples(times.map((ts, i) => ({ ts, service: 'web', pool: 'live', metric: 'rps', value: rps[i] as number })));
+    owner.addSamples([{ ts: times[0] as number, service: 'api', pool: 'live', metric: 'rps', value: 5 }]);
+    const fromStore = await runCli(['tune', '--store', storePath, '--config', cfg, '--strategy', 'hybrid', '--json']);
+    assert.equal(fromStore.code, 0, fromStore.stderr);
+    const fromCsv = await runCli(['tune', '--input', csv, '--peak-rps', '900', '--config', cfg, '--strategy', 'hybrid', '--json']);
+    assert.equal(fromCsv.code, 0, fromCsv.stderr);
+    assert.deepEqual(JSON.parse(fromStore.stdout), JSON.parse(fromCsv.stdout));
+    assert.ok((JSON.parse(fromStore.stdout) as { runs: number }).runs >= 10);
+
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'services:\n  - name: shop\n');
+    for (const [args, msg] of [
+      [['--store', storePath, '--config', other], /--store .*store\.db: no demand recorded for service "shop" \(services with history: api, web; choose one with --service\)/],
+      [['--store', join(dir, 'missing.db')], /--store .*missing\.db: no such file/],
+      [['--store', storePath, '--input', csv], /--input and --store both say what to replay: pass one/],
+      [[], /what to replay: give --input FILE \(a CSV trace\) or --store FILE/],
+      [['--store', storePath, '--config', cfg, '--column', 'rps'], /--column reads a CSV trace \(--input\)/],
+    ] as const) {
+      const r = await runCli(['tune', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  });
+
   it('rejects a bad --slo-attainment with exit 2', async () => {
     const r = await runCli(['tune', '--input', NASA, '--slo-attainment', '1.5']);
     assert.equal(r.code, 2);

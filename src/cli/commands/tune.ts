@@ -1,6 +1,8 @@
 // `shadowscale tune`: the cheapest policy settings that meet the attainment target on a trace.
 
 import { Command, Option } from 'commander';
+import { ShadowscaleError } from '../../core/errors.js';
+import { demandHistory } from '../../control/history.js';
 import cliProgress from 'cli-progress';
 import { type SweptStrategy } from '../../sim/sweep.js';
 import { tune } from '../../sim/tune.js';
@@ -10,21 +12,35 @@ import { renderTune } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
   addConfigOptions(
-    addTraceOptions(program.command('tune').description("search the scaling policy's settings on a trace: the cheapest that meet the SLO attainment target, with the frontier of every run"))
-      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(positiveNumber('a positive number of requests/s')))
+    addTraceOptions(
+      program.command('tune').description("search the scaling policy's settings on a trace, or on the demand a store recorded: the cheapest that meet the SLO attainment target, with the frontier of every run"),
+      false,
+      'CSV trace (time column by name: timestamp, time, period, date); or --store',
+    )
+      .option('--store <file>', "instead of --input: the demand the store of a `shadowscale run` recorded for --service (minute means of the live pool's requests/s, as far back as its minute rollups go); read without taking the store")
+      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s (default: 1000 with --input; with --store the recorded rates, unscaled)').argParser(positiveNumber('a positive number of requests/s')))
       .addOption(new Option('--strategy <name>', "strategy to tune (default: the service's scaling.strategy)").choices(['reactive', 'predictive', 'hybrid']))
       .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
       .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
-    const trace = await loadTraceFrom(opts);
+    const store = opts.store as string | undefined;
+    if (opts.input !== undefined && store !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--input and --store both say what to replay: pass one');
+    if (opts.input === undefined && store === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', 'what to replay: give --input FILE (a CSV trace) or --store FILE (the demand a `shadowscale run` recorded)');
+    if (store !== undefined) for (const flag of ['column', 'step'] as const) if (opts[flag] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${flag} reads a CSV trace (--input); the store's history is one series at one-minute steps`);
+    const trace = store !== undefined ? demandHistory(store, service.name) : await loadTraceFrom(opts);
     reportGaps(trace, io);
+    if (store !== undefined && !(trace.stats.max > 0)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--store ${store}: the recorded demand of "${service.name}" is zero throughout (${trace.stats.rows} minutes): nothing to size capacity for`);
+    const span = trace.times.length ? ((trace.times[trace.times.length - 1] as number) - (trace.times[0] as number) + trace.step) / 86400 : 0;
+    // The SLO policy reads its errors by hour of the day and its daily peak from three days on.
+    if (store !== undefined && span < 3) io.err(`${trace.file}: ${(span * 24).toFixed(1)} h of recorded demand; the policy reads its errors by hour of the day and the daily peak from three days on, so settings tuned on less may not hold\n`);
+    const peakRps = (opts.peakRps as number | undefined) ?? (store !== undefined ? trace.stats.max : 1000);
     const strategy = (opts.strategy as SweptStrategy | undefined) ?? service.scaling.strategy;
     const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(1, 0);
-    const report = tune(trace, { config: cfg, service, peakRps: opts.peakRps as number, strategy, target, onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
+    const report = tune(trace, { config: cfg, service, peakRps, strategy, target, onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
     bar?.stop();
     let written: string | null = null;
     if (opts.write !== undefined && report.meetsTarget) {
