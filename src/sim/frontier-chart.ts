@@ -2,16 +2,13 @@
 // per strategy, every swept point marked and the frontier joined. The attainment axis is logarithmic in
 // the violated share (99 %, 99.9 %, 99.99 % evenly apart), where the strategies differ.
 
+import { esc, niceStep } from './svg.js';
 import type { FrontierPoint, SweptStrategy } from './sweep.js';
 
 const COLORS: Record<SweptStrategy, string> = { reactive: '#d62728', predictive: '#1f77b4', hybrid: '#2ca02c' };
 const W = 640;
 const H = 400;
 const M = { left: 64, right: 150, top: 36, bottom: 48 };
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /** -log10 of the violated share, capped at 1e-5 (a run with no violation sits at the right edge). */
 function nines(attainment: number): number {
@@ -57,10 +54,4 @@ export function frontierSvg(title: string, points: Partial<Record<SweptStrategy,
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
-}
-
-function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  const f = raw / p;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }

@@ -1,7 +1,7 @@
 // Integration tests: the forecasting engine end to end: augurs MSTL (real WASM), worker threads,
 // the CLI's single and multi-series outputs, and forecast-eval.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MstlForecaster, mstlPeriods } from '../../src/forecast/augurs.js';
@@ -83,6 +83,28 @@ describe('shadowscale forecast (engine)', () => {
     assert.equal(lines.length, 2);
     assert.equal(lines[1]?.error?.code, 'SHADOWSCALE_E_TRACE_FORMAT');
     assert.match(r.stderr, /non-numeric\.csv:3/);
+  });
+  it('--chart draws the history, the forecast and its interval (SVG) beside the unchanged JSON; one series only; a bad path exits 2 before any work', async (t) => {
+    const dir = tempDir(t);
+    const chart = join(dir, 'f.svg');
+    const args = ['forecast', '--input', NASA, '--horizon', '30', '--model', 'seasonal-naive', '--json'];
+    const plain = await runCli(args);
+    const drawn = await runCli([...args, '--chart', chart]);
+    assert.equal(drawn.code, 0, drawn.stderr);
+    assert.equal(drawn.stdout, plain.stdout);
+    const svg = readFileSync(chart, 'utf8');
+    assert.match(svg, /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    assert.match(svg, /nasa_http_1995_2weeks_per_minute\.csv \[value\]/);
+    assert.match(svg, /model seasonal-naive-(daily|weekly), 30 point\(s\) ahead at 60 s, 80 % interval shaded; history: the last 1440 of 20160 points/);
+    assert.equal([...svg.matchAll(/<polygon /g)].length, 1);
+    for (const [extra, msg] of [
+      [['--input', fixture('nab/speed_7578.csv'), '--chart', chart], /--chart draws one series: give one --input file \(got 2 series\)/],
+      [['--chart', join(dir, 'no', 'f.svg')], /--chart .*f\.svg: its folder .*no does not exist/],
+    ] as const) {
+      const r = await runCli([...args, ...extra]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, msg);
+    }
   });
   const odd: [name: string, rows: string, note: string][] = [
     ['constant.csv', Array.from({ length: 50 }, (_, i) => `${i * 60},5`).join('\n'), 'constant'],

@@ -1,14 +1,16 @@
 // `shadowscale forecast` and `shadowscale forecast-eval`.
 
 import type { Command } from 'commander';
+import { basename } from 'node:path';
 import { ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import type { Seasonality } from '../../core/forecast.js';
 import type { EvalOutput } from '../../forecast/evaluate.js';
 import { type ModelName } from '../../forecast/models.js';
 import { runJobs } from '../../forecast/pool.js';
 import { forecastOf, type ForecastOutput } from '../../forecast/run.js';
+import { forecastSvg } from '../../forecast/forecast-chart.js';
 import { isAbsoluteTime, toSeries, type DuplicatePolicy } from '../../sim/trace.js';
-import { type Io, positiveNumber, positiveInteger, MAX_HORIZON, horizonPoints, openFraction, addTraceOptions, autoOptions, addModelOptions, isDirectory, expandInputs, eventsFrom, loadTraceFrom, reportGaps, fmt } from '../options.js';
+import { type Io, positiveNumber, positiveInteger, MAX_HORIZON, horizonPoints, openFraction, addTraceOptions, autoOptions, addModelOptions, isDirectory, expandInputs, eventsFrom, loadTraceFrom, reportGaps, fmt, checkOutputFile, writeOutputFile } from '../options.js';
 
 export function registerForecast(program: Command, io: Io): void {
   addModelOptions(
@@ -18,16 +20,27 @@ export function registerForecast(program: Command, io: Io): void {
     .requiredOption('--horizon <points>', `number of points to forecast after the last row (at most ${MAX_HORIZON})`, horizonPoints)
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
+    .option('--chart <file.svg>', 'one input only: also draw the end of the history, the forecast and its interval (SVG) in this file')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
+      const chart = opts.chart as string | undefined;
+      if (chart !== undefined) {
+        if (files.length !== 1 || isDirectory((opts.input as string[])[0] as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length} series)`);
+        checkOutputFile('--chart', chart);
+      }
       const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
       const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
       if (files.length === 1 && !isDirectory((opts.input as string[])[0] as string)) {
         const trace = await loadTraceFrom({ ...opts, input: files[0] });
         reportGaps(trace, io);
-        const out = forecastOf(toSeries(trace), request, isAbsoluteTime(trace.timeFormat));
+        const series = toSeries(trace);
+        const out = forecastOf(series, request, isAbsoluteTime(trace.timeFormat));
         out.history.gaps = trace.gaps.length;
         out.history.duplicatesMerged = trace.duplicatesMerged;
+        if (chart !== undefined) {
+          const pick = (k: 'mean' | 'lower' | 'upper'): number[] => out.points.map((p) => p[k]);
+          writeOutputFile('--chart', chart, forecastSvg(`${basename(trace.file)} [${trace.column}]`, series, { model: out.model, level: out.level, mean: pick('mean'), lower: pick('lower'), upper: pick('upper') }, isAbsoluteTime(trace.timeFormat)));
+        }
         if (opts.json) io.out(`${JSON.stringify(out)}\n`);
         else io.out(`model ${out.model}, step ${out.step}s, ${(out.level * 100).toFixed(0)} % interval\n${out.points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
         return;
