@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bucketMeans, forecastSvg, MAX_DRAWN, timeLabel } from './forecast-chart.js';
+import { bucketMeans, forecastSvg, MAX_DRAWN } from './forecast-chart.js';
 
 describe('bucketMeans', () => {
   const cases: { name: string; values: number[]; from: number; to: number; max: number; want: [number, number][] }[] = [
@@ -13,17 +13,6 @@ describe('bucketMeans', () => {
     { name: 'an empty window', values: [1, 2], from: 2, to: 2, max: 5, want: [] },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(bucketMeans(c.values, c.from, c.to, c.max), c.want));
-});
-
-describe('timeLabel', () => {
-  const t = Date.UTC(2024, 2, 5, 7, 30) / 1000;
-  const cases: { name: string; t: number; absolute: boolean; tick: number; want: string }[] = [
-    { name: 'absolute, ticks under a day: month-day and time (UTC)', t, absolute: true, tick: 3600, want: '03-05 07:30' },
-    { name: 'absolute, ticks of a day or more: the date', t, absolute: true, tick: 86400, want: '2024-03-05' },
-    { name: 'relative, ticks of an hour or more: hours', t: 5400, absolute: false, tick: 3600, want: '+1.5h' },
-    { name: 'relative, shorter ticks: minutes', t: 900, absolute: false, tick: 300, want: '+15m' },
-  ];
-  for (const c of cases) it(c.name, () => assert.equal(timeLabel(c.t, c.absolute, c.tick), c.want));
 });
 
 describe('forecastSvg', () => {

@@ -5,14 +5,13 @@
 // stretches are drawn as bucket means, at most MAX_DRAWN points per line, so a chart stays small; a gap
 // in the data (NaN) breaks the line instead of being bridged.
 
-import { esc, niceStep } from '../sim/svg.js';
+import { esc, niceStep, timeTicks } from '../sim/svg.js';
 
 const W = 760;
 const H = 360;
 const M = { left: 64, right: 24, top: 40, bottom: 44 };
 export const MAX_DRAWN = 1200;
 const DAY = 86400;
-const TIME_STEPS = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY];
 
 export interface ChartSeries {
   /** Seconds (epoch when `absoluteTime`) of the first value, and between values. */
@@ -48,14 +47,6 @@ export function bucketMeans(values: ArrayLike<number>, from: number, to: number,
     out.push([(b + end - 1) / 2, k ? sum / k : Number.NaN]);
   }
   return out;
-}
-
-/** A time tick's label: UTC date and time for epoch seconds, hours from the start otherwise. */
-export function timeLabel(t: number, absoluteTime: boolean, tick: number): string {
-  if (!absoluteTime) return tick >= 3600 ? `+${+(t / 3600).toFixed(1)}h` : `+${Math.round(t / 60)}m`;
-  const iso = new Date(t * 1000).toISOString();
-  if (tick >= DAY) return iso.slice(0, 10);
-  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
 export function forecastSvg(title: string, history: ChartSeries, f: ChartForecast, absoluteTime: boolean): string {
@@ -102,10 +93,8 @@ export function forecastSvg(title: string, history: ChartSeries, f: ChartForecas
   for (let y = Math.ceil(y0 / yStep) * yStep; y <= y1; y += yStep) {
     out.push(`<line x1="${M.left}" y1="${py(y).toFixed(1)}" x2="${W - M.right}" y2="${py(y).toFixed(1)}" stroke="#eee"/><text x="${M.left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${+y.toPrecision(6)}</text>`);
   }
-  const tick = TIME_STEPS.find((s) => (t1 - t0) / s <= 8) ?? 28 * DAY * Math.ceil((t1 - t0) / (8 * 28 * DAY));
-  const base = absoluteTime ? 0 : history.start;
-  for (let t = Math.ceil((t0 - base) / tick) * tick + base; t <= t1; t += tick) {
-    out.push(`<line x1="${px(t).toFixed(1)}" y1="${M.top}" x2="${px(t).toFixed(1)}" y2="${H - M.bottom}" stroke="#eee"/><text x="${px(t).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle">${timeLabel(t - base, absoluteTime, tick)}</text>`);
+  for (const { t, label } of timeTicks(t0, t1, absoluteTime, history.start)) {
+    out.push(`<line x1="${px(t).toFixed(1)}" y1="${M.top}" x2="${px(t).toFixed(1)}" y2="${H - M.bottom}" stroke="#eee"/><text x="${px(t).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle">${label}</text>`);
   }
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 10}" text-anchor="middle">${absoluteTime ? 'time (UTC)' : 'time from the first row'}</text>`);
   // The interval as a band, the history, the mean, and the last observation.

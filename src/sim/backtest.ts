@@ -5,7 +5,7 @@ import { buildStrategy, serviceModel, simSettings, type ServiceModel } from '../
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { oracleSchedule } from '../core/strategy.js';
 import { STRATEGY_NAMES, type Reason, type StrategyName } from '../core/reasons.js';
-import { neededInstances, simulate, type SimResult } from './simulator.js';
+import { neededInstances, simulate, type MinuteRecord, type SimResult } from './simulator.js';
 import type { Trace } from './trace.js';
 import { buildWorkload, type Workload } from './workload.js';
 import type { Forecast } from '../core/forecast.js';
@@ -17,6 +17,8 @@ export interface BacktestOptions {
   readonly peakRps: number;
   readonly strategies: readonly StrategyName[];
   readonly onProgress?: (strategy: StrategyName, done: number) => void;
+  /** Each strategy's minute records (the oracle's when prepared with `recordMinutes`), for a timeline. */
+  readonly onMinutes?: (strategy: StrategyName, minutes: readonly MinuteRecord[]) => void;
 }
 
 export interface StrategyReport {
@@ -47,7 +49,7 @@ export interface Prepared {
   readonly oracleCost: number;
 }
 
-export function prepareBacktest(trace: Trace, o: { config: Config; service: ServiceConfig; peakRps: number }): Prepared {
+export function prepareBacktest(trace: Trace, o: { config: Config; service: ServiceConfig; peakRps: number; recordMinutes?: boolean }): Prepared {
   const m = serviceModel(o.config, o.service);
   const workload = buildWorkload(trace, { peakRps: o.peakRps, noise: o.config.simulation.noise, seed: o.config.simulation.seed });
   const need = neededInstances(workload, m.perInstanceRps, m.bounds.minInstances);
@@ -55,7 +57,7 @@ export function prepareBacktest(trace: Trace, o: { config: Config; service: Serv
   let initial = m.bounds.minInstances;
   for (let i = 0; i < Math.min(need.length, m.leadTimeSeconds + 1); i++) initial = Math.max(initial, need[i] as number);
   initial = Math.min(initial, m.bounds.maxInstances);
-  const oracle = simulate(workload, buildStrategy('oracle', m, { schedule: oracleSchedule(clampNeed(need, m), m.leadTimeSeconds, m.bounds.minInstances), start: workload.start }), simSettings(o.config, m, initial));
+  const oracle = simulate(workload, buildStrategy('oracle', m, { schedule: oracleSchedule(clampNeed(need, m), m.leadTimeSeconds, m.bounds.minInstances), start: workload.start }), { ...simSettings(o.config, m, initial), recordMinutes: o.recordMinutes ?? false });
   return { workload, initial, oracle, oracleCost: oracle.bill.total };
 }
 
@@ -75,8 +77,9 @@ export function runBacktest(trace: Trace, o: BacktestOptions, prepared?: Prepare
       results.set(name, p.oracle);
       continue;
     }
-    results.set(name, simulate(w, buildStrategy(name, m), { ...settings, forecastCache }, o.onProgress ? (d) => o.onProgress?.(name, d) : undefined));
+    results.set(name, simulate(w, buildStrategy(name, m), { ...settings, forecastCache, recordMinutes: o.onMinutes !== undefined }, o.onProgress ? (d) => o.onProgress?.(name, d) : undefined));
   }
+  if (o.onMinutes) for (const [name, r] of results) if (r.minuteRecords) o.onMinutes(name, r.minuteRecords);
   const oracleCost = results.get('oracle')?.bill.total;
   const strategies: Partial<Record<StrategyName, StrategyReport>> = {};
   for (const name of names) {

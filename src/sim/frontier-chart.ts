@@ -2,10 +2,9 @@
 // per strategy, every swept point marked and the frontier joined. The attainment axis is logarithmic in
 // the violated share (99 %, 99.9 %, 99.99 % evenly apart), where the strategies differ.
 
-import { esc, niceStep } from './svg.js';
+import { esc, niceStep, STRATEGY_COLORS } from './svg.js';
 import type { FrontierPoint, SweptStrategy } from './sweep.js';
 
-const COLORS: Record<SweptStrategy, string> = { reactive: '#d62728', predictive: '#1f77b4', hybrid: '#2ca02c' };
 const W = 640;
 const H = 400;
 const M = { left: 64, right: 150, top: 36, bottom: 48 };
@@ -45,7 +44,7 @@ export function frontierSvg(title: string, points: Partial<Record<SweptStrategy,
   // Strategies.
   let legend = 0;
   for (const [name, pts] of Object.entries(points) as [SweptStrategy, FrontierPoint[]][]) {
-    const color = COLORS[name];
+    const color = STRATEGY_COLORS[name];
     for (const p of pts) out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(ratio(p)).toFixed(1)}" r="2.5" fill="none" stroke="${color}"><title>${name} knob ${p.knob}: ${ratio(p).toFixed(3)}x, ${(p.sloAttainment * 100).toFixed(3)} %</title></circle>`);
     const f = frontier[name] ?? [];
     if (f.length > 0) out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${f.map((p) => `${px(nines(p.sloAttainment)).toFixed(1)},${py(ratio(p)).toFixed(1)}`).join(' ')}"/>`);

@@ -156,6 +156,28 @@ describe('shadowscale backtest', () => {
     assert.match(bad.stderr, /--threads/);
   });
 
+  it('--timeline draws the demand, each strategy\'s capacity and violated minutes (SVG); the JSON is the same without it', async (t) => {
+    const dir = tempDir(t);
+    const csv = join(dir, 'two-days.csv');
+    writeFileSync(csv, `${readFileSync(NASA, 'utf8').split('\n').slice(0, 1 + 2 * 1440).join('\n')}\n`);
+    const timeline = join(dir, 'timeline.svg');
+    const args = ['backtest', '--input', csv, '--peak-rps', '2000', '--strategy', 'reactive,hybrid', '--json'];
+    const plain = await runCli(args);
+    const drawn = await runCli([...args, '--timeline', timeline]);
+    assert.equal(drawn.code, 0, drawn.stderr);
+    assert.deepEqual(JSON.parse(drawn.stdout), JSON.parse(plain.stdout));
+    const out = JSON.parse(drawn.stdout) as { strategies: Record<string, { sloViolationMinutes: number }> };
+    const svg = readFileSync(timeline, 'utf8');
+    assert.match(svg, /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+    assert.match(svg, /two-days\.csv \[value\] at --peak-rps 2000/);
+    // Its strips count what the report counts; the oracle is drawn as the reference.
+    for (const name of ['reactive', 'hybrid']) assert.match(svg, new RegExp(`>${name}: ${out.strategies[name]?.sloViolationMinutes} min<`));
+    assert.match(svg, />oracle: 0 min</);
+    const bad = await runCli([...args, '--timeline', join(dir, 'no', 't.svg')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--timeline .*t\.svg: its folder .*no does not exist/);
+  });
+
   it('--chart without --sweep is a usage error', async () => {
     const r = await runCli(['backtest', '--input', NASA, '--chart', '/tmp/x.svg']);
     assert.equal(r.code, 2);

@@ -8,6 +8,9 @@ import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/reasons.js';
 import { prepareBacktest, runBacktest, type BacktestReport } from '../../sim/backtest.js';
 import { frontierSvg } from '../../sim/frontier-chart.js';
+import type { MinuteRecord } from '../../sim/simulator.js';
+import { timelineSvg } from '../../sim/timeline-chart.js';
+import { isAbsoluteTime } from '../../sim/trace.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
 import { type Io, positiveNumber, positiveInteger, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
@@ -19,24 +22,33 @@ export function registerBacktest(program: Command, io: Io): void {
       .addOption(new Option('--strategy <name|all>', `strategies to run: ${STRATEGY_NAMES.join(', ')} (comma-separated) or all`).default(['reactive', 'predictive', 'hybrid', 'oracle'], 'all').argParser(strategyList))
       .option('--sweep', "also run each strategy over a range of its own knob (reactive: target utilization; predictive, hybrid: the SLO policy's attainment target) and report its cost-SLO frontier and its cost at equal attainment")
       .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
+      .option('--timeline <file.svg>', "draw the demand, each strategy's capacity and its violated minutes over the trace (SVG) in this file")
       .option('--threads <n>', 'with --sweep: worker threads for its runs (default: all cores)', positiveInteger)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
     if (opts.chart !== undefined && !opts.sweep) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--chart draws the frontier: it needs --sweep');
     if (opts.chart !== undefined) checkOutputFile('--chart', opts.chart as string);
+    const timeline = opts.timeline as string | undefined;
+    if (timeline !== undefined) checkOutputFile('--timeline', timeline);
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { strategy: strategies[0] });
     const base = { config: cfg, service, peakRps: opts.peakRps as number };
-    const prepared = prepareBacktest(trace, base);
+    const prepared = prepareBacktest(trace, { ...base, recordMinutes: timeline !== undefined });
+    const minutes: Partial<Record<StrategyName, readonly MinuteRecord[]>> = {};
     const report: BacktestReport & { frontier?: SweepReport['frontier']; costAtAttainment?: SweepReport['costAtAttainment'] } = runBacktest(trace, {
       ...base,
       strategies,
       onProgress: bar ? (name, done) => bar.update(Math.round(done * 100), { strategy: name.padEnd(10) }) : undefined,
+      ...(timeline !== undefined ? { onMinutes: (name: StrategyName, m: readonly MinuteRecord[]) => (minutes[name] = m) } : {}),
     }, prepared);
+    if (timeline !== undefined) {
+      const perInstanceRps = report.settings.perInstanceRpsAtSlo as number;
+      writeOutputFile('--timeline', timeline, timelineSvg({ title: `${basename(trace.file)} [${trace.column}] at --peak-rps ${base.peakRps}`, perInstanceRps, absoluteTime: isAbsoluteTime(trace.timeFormat), minutes }));
+    }
     let sweep: SweepReport | undefined;
     if (opts.sweep) {
       const swept = strategies.filter((x): x is SweptStrategy => x !== 'oracle');
