@@ -1,6 +1,8 @@
-// An SVG chart of cost-SLO frontiers: cost (relative to the oracle) against SLO attainment, one line
-// per strategy, every swept point marked and the frontier joined. The attainment axis is logarithmic in
-// the violated share (99 %, 99.9 %, 99.99 % evenly apart), where the strategies differ.
+// SVG charts of cost against SLO attainment: cost (relative to the oracle) against attainment, every run
+// marked and each frontier joined. The attainment axis is logarithmic in the violated share (99 %, 99.9 %,
+// 99.99 % evenly apart), where the strategies differ. `frontierSvg` draws a sweep (one line per strategy,
+// `backtest --sweep --chart`); `tuneSvg` draws a search (`tune --chart`): its runs, its frontier, the
+// default and the chosen settings, and the target.
 
 import { esc, niceStep, STRATEGY_COLORS } from './svg.js';
 import type { FrontierPoint, SweptStrategy } from './sweep.js';
@@ -9,15 +11,35 @@ const W = 640;
 const H = 400;
 const M = { left: 64, right: 150, top: 36, bottom: 48 };
 
+interface Point {
+  readonly cost: number;
+  readonly sloAttainment: number;
+}
+
+interface Series<P extends Point> {
+  readonly name: string;
+  readonly color: string;
+  readonly points: readonly P[];
+  readonly frontier: readonly P[];
+  /** A point's tooltip. */
+  readonly tip: (p: P, ratio: number) => string;
+}
+
+interface Mark {
+  readonly label: string;
+  readonly point: Point;
+  readonly shape: 'square' | 'diamond';
+}
+
 /** -log10 of the violated share, capped at 1e-5 (a run with no violation sits at the right edge). */
 function nines(attainment: number): number {
   return -Math.log10(Math.max(1e-5, 1 - attainment));
 }
 
-export function frontierSvg(title: string, points: Partial<Record<SweptStrategy, readonly FrontierPoint[]>>, frontier: Partial<Record<SweptStrategy, readonly FrontierPoint[]>>, oracleCost: number): string {
-  const all = Object.values(points).flat() as FrontierPoint[];
-  const ratio = (p: FrontierPoint): number => (oracleCost > 0 ? p.cost / oracleCost : p.cost);
-  const xs = all.map((p) => nines(p.sloAttainment));
+function costAttainmentSvg<P extends Point>(title: string, series: readonly Series<P>[], oracleCost: number, marks: readonly Mark[] = [], target?: number): string {
+  const all: Point[] = [...series.flatMap((s) => s.points), ...marks.map((m) => m.point)];
+  const ratio = (p: Point): number => (oracleCost > 0 ? p.cost / oracleCost : p.cost);
+  const xs = [...all.map((p) => nines(p.sloAttainment)), ...(target !== undefined ? [nines(target)] : [])];
   const ys = all.map(ratio);
   const x0 = Math.min(1, ...xs);
   const x1 = Math.max(3.5, ...xs);
@@ -39,18 +61,60 @@ export function frontierSvg(title: string, points: Partial<Record<SweptStrategy,
     out.push(`<line x1="${M.left}" y1="${py(y)}" x2="${W - M.right}" y2="${py(y)}" stroke="#eee"/><text x="${M.left - 6}" y="${py(y) + 4}" text-anchor="end">${y.toFixed(2)}</text>`);
   }
   out.push(`<line x1="${M.left}" y1="${py(1)}" x2="${W - M.right}" y2="${py(1)}" stroke="#888" stroke-dasharray="4 3"/><text x="${W - M.right + 4}" y="${py(1) + 4}" fill="#555">oracle</text>`);
+  if (target !== undefined) {
+    const tx = px(nines(target)).toFixed(1);
+    out.push(`<line x1="${tx}" y1="${M.top}" x2="${tx}" y2="${H - M.bottom}" stroke="#555" stroke-dasharray="2 3"/><text x="${tx}" y="${M.top - 4}" text-anchor="middle" fill="#555">target ${esc(`${+(target * 100).toFixed(4)} %`)}</text>`);
+  }
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">SLO attainment (share of minutes meeting the SLO)</text>`);
   out.push(`<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">cost / oracle</text>`);
-  // Strategies.
+  // Series.
   let legend = 0;
-  for (const [name, pts] of Object.entries(points) as [SweptStrategy, FrontierPoint[]][]) {
-    const color = STRATEGY_COLORS[name];
-    for (const p of pts) out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(ratio(p)).toFixed(1)}" r="2.5" fill="none" stroke="${color}"><title>${name} knob ${p.knob}: ${ratio(p).toFixed(3)}x, ${(p.sloAttainment * 100).toFixed(3)} %</title></circle>`);
-    const f = frontier[name] ?? [];
-    if (f.length > 0) out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${f.map((p) => `${px(nines(p.sloAttainment)).toFixed(1)},${py(ratio(p)).toFixed(1)}`).join(' ')}"/>`);
+  for (const s of series) {
+    for (const p of s.points) out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(ratio(p)).toFixed(1)}" r="2.5" fill="none" stroke="${s.color}"><title>${esc(s.tip(p, ratio(p)))}</title></circle>`);
+    if (s.frontier.length > 0) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.frontier.map((p) => `${px(nines(p.sloAttainment)).toFixed(1)},${py(ratio(p)).toFixed(1)}`).join(' ')}"/>`);
     const ly = M.top + 14 + legend++ * 18;
-    out.push(`<line x1="${W - M.right + 10}" y1="${ly - 4}" x2="${W - M.right + 30}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/><text x="${W - M.right + 36}" y="${ly}">${name}</text>`);
+    out.push(`<line x1="${W - M.right + 10}" y1="${ly - 4}" x2="${W - M.right + 30}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/><text x="${W - M.right + 36}" y="${ly}">${esc(s.name)}</text>`);
+  }
+  for (const m of marks) {
+    const x = px(nines(m.point.sloAttainment));
+    const y = py(ratio(m.point));
+    const shape = m.shape === 'square' ? `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8"` : `<path d="M${x.toFixed(1)} ${(y - 6).toFixed(1)}l6 6l-6 6l-6 -6z"`;
+    out.push(`${shape} fill="#000" fill-opacity="0.75"><title>${esc(`${m.label}: ${ratio(m.point).toFixed(3)}x, ${(m.point.sloAttainment * 100).toFixed(3)} %`)}</title>${m.shape === 'square' ? '</rect>' : '</path>'}`);
+    const ly = M.top + 14 + legend++ * 18;
+    const lx = W - M.right + 20;
+    out.push(m.shape === 'square' ? `<rect x="${lx - 4}" y="${ly - 8}" width="8" height="8" fill="#000" fill-opacity="0.75"/>` : `<path d="M${lx} ${ly - 10}l5 5l-5 5l-5 -5z" fill="#000" fill-opacity="0.75"/>`);
+    out.push(`<text x="${W - M.right + 36}" y="${ly}">${esc(m.label)}</text>`);
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+export function frontierSvg(title: string, points: Partial<Record<SweptStrategy, readonly FrontierPoint[]>>, frontier: Partial<Record<SweptStrategy, readonly FrontierPoint[]>>, oracleCost: number): string {
+  const series = (Object.entries(points) as [SweptStrategy, FrontierPoint[]][]).map(([name, pts]) => ({
+    name,
+    color: STRATEGY_COLORS[name],
+    points: pts,
+    frontier: frontier[name] ?? [],
+    tip: (p: FrontierPoint, r: number) => `${name} knob ${p.knob}: ${r.toFixed(3)}x, ${(p.sloAttainment * 100).toFixed(3)} %`,
+  }));
+  return costAttainmentSvg(title, series, oracleCost);
+}
+
+export interface TunePoint extends Point {
+  readonly settings: Readonly<Record<string, number | string>>;
+}
+
+/** A `tune` search: every run, its frontier, the default's and the chosen settings' runs, and the target. */
+export function tuneSvg(title: string, strategy: SweptStrategy, runs: readonly TunePoint[], frontier: readonly TunePoint[], best: TunePoint, dflt: TunePoint, oracleCost: number, target: number): string {
+  const settingsText = (p: TunePoint): string => Object.entries(p.settings).map(([k, v]) => `${k.split('.').pop()}=${v}`).join(' ');
+  return costAttainmentSvg(
+    title,
+    [{ name: `${strategy}: ${runs.length} runs`, color: STRATEGY_COLORS[strategy], points: runs, frontier, tip: (p, r) => `${r.toFixed(3)}x, ${(p.sloAttainment * 100).toFixed(3)} %: ${settingsText(p)}` }],
+    oracleCost,
+    [
+      { label: 'default', point: dflt, shape: 'square' },
+      { label: 'chosen', point: best, shape: 'diamond' },
+    ],
+    target,
+  );
 }

@@ -31,6 +31,8 @@ export interface TuneOptions {
   /** The SLO attainment the settings must reach on the trace. */
   readonly target: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Every run, as it finishes (a chart draws them all; the report keeps the frontier). */
+  readonly onRun?: (run: TuneRun) => void;
 }
 
 export interface TuneRun {
@@ -109,6 +111,7 @@ export function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): TuneRep
     };
     seen.set(key, out);
     all.push(out);
+    o.onRun?.(out);
     o.onProgress?.(++done, total);
     return out;
   };

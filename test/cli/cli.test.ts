@@ -11,11 +11,12 @@ const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
 const CONTRACT_FIELDS = ['cost', 'instanceHours', 'sloViolationMinutes', 'sloAttainment', 'overProvisioning', 'scalingActions'];
 
 describe('shadowscale tune', () => {
-  it('finds the cheapest settings that reach the target, prints the frontier, and writes them in place', async (t) => {
+  it('finds the cheapest settings that reach the target, prints the frontier, writes them in place, and charts every run', async (t) => {
     const dir = tempDir(t);
     const cfg = join(dir, 'c.yaml');
+    const chart = join(dir, 'tune.svg');
     writeFileSync(cfg, '# ours\nservices:\n  - name: web # front\n    scaling: { strategy: reactive }\n');
-    const r = await runCli(['tune', '--input', NASA, '--peak-rps', '2000', '--config', cfg, '--slo-attainment', '0.99', '--write', cfg, '--json']);
+    const r = await runCli(['tune', '--input', NASA, '--peak-rps', '2000', '--config', cfg, '--slo-attainment', '0.99', '--write', cfg, '--chart', chart, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { strategy: string; target: number; meetsTarget: boolean; best: { settings: Record<string, number>; cost: number; sloAttainment: number }; default: { cost: number; sloAttainment: number }; frontier: { cost: number; sloAttainment: number }[]; runs: number; written: string };
     assert.equal(out.strategy, 'reactive', "the service's strategy");
@@ -28,6 +29,14 @@ describe('shadowscale tune', () => {
     const text = readFileSync(cfg, 'utf8');
     assert.match(text, /# ours[\s\S]*# front/);
     assert.match(text, new RegExp(`targetUtilization: ${out.best.settings['scaling.reactive.targetUtilization']}`));
+    // The chart: a circle per run, the frontier joined, the default and the chosen settings marked, the target.
+    const svg = readFileSync(chart, 'utf8');
+    assert.equal([...svg.matchAll(/<circle /g)].length, out.runs);
+    assert.equal([...svg.matchAll(/<polyline /g)].length, 1);
+    assert.match(svg, new RegExp(`<title>chosen: ${(out.best.cost / (out as unknown as { oracle: { cost: number } }).oracle.cost).toFixed(3)}x`));
+    assert.match(svg, /<title>default: /);
+    assert.match(svg, />target 99 %</);
+    assert.match(svg, />reactive: \d+ runs</);
   });
 
   it('writes nothing when no setting reaches the target, and says so', async (t) => {

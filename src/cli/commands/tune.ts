@@ -5,9 +5,11 @@ import { ShadowscaleError } from '../../core/errors.js';
 import { demandHistory } from '../../control/history.js';
 import cliProgress from 'cli-progress';
 import { type SweptStrategy } from '../../sim/sweep.js';
-import { tune } from '../../sim/tune.js';
+import { tune, type TuneRun } from '../../sim/tune.js';
+import { tuneSvg } from '../../sim/frontier-chart.js';
+import { basename } from 'node:path';
 import { writeServiceSettings } from '../../config/write.js';
-import { type Io, positiveNumber, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps } from '../options.js';
+import { type Io, positiveNumber, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
@@ -22,10 +24,13 @@ export function registerTune(program: Command, io: Io): void {
       .addOption(new Option('--strategy <name>', "strategy to tune (default: the service's scaling.strategy)").choices(['reactive', 'predictive', 'hybrid']))
       .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
       .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
+      .option('--chart <file.svg>', 'draw every run, the frontier, the default and the chosen settings against the target (SVG) in this file')
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
     const store = opts.store as string | undefined;
+    const chart = opts.chart as string | undefined;
+    if (chart !== undefined) checkOutputFile('--chart', chart);
     if (opts.input !== undefined && store !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--input and --store both say what to replay: pass one');
     if (opts.input === undefined && store === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', 'what to replay: give --input FILE (a CSV trace) or --store FILE (the demand a `shadowscale run` recorded)');
     if (store !== undefined) for (const flag of ['column', 'step'] as const) if (opts[flag] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${flag} reads a CSV trace (--input); the store's history is one series at one-minute steps`);
@@ -40,8 +45,10 @@ export function registerTune(program: Command, io: Io): void {
     const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(1, 0);
-    const report = tune(trace, { config: cfg, service, peakRps, strategy, target, onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
+    const runs: TuneRun[] = [];
+    const report = tune(trace, { config: cfg, service, peakRps, strategy, target, onRun: (r) => runs.push(r), onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
     bar?.stop();
+    if (chart !== undefined) writeOutputFile('--chart', chart, tuneSvg(`tune ${strategy} on ${basename(trace.file)} [${trace.column}]`, strategy, runs, report.frontier, report.best, report.default, report.oracle.cost, target));
     let written: string | null = null;
     if (opts.write !== undefined && report.meetsTarget) {
       writeServiceSettings(opts.write as string, service.name, report.best.settings);
