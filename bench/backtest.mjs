@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { args, machine, table, traceSeries } from './lib.mjs';
 
@@ -15,6 +15,9 @@ const traces = a.traces ?? '../shared/traces';
 const peak = Number(a['peak-rps'] ?? 2000);
 const out = a.out ?? 'bench/results/backtest.md';
 const STRATEGIES = ['reactive', 'predictive', 'hybrid', 'oracle'];
+// The NASA headline's timeline (demand, capacity and violated minutes per strategy), beside the report.
+const NASA_NAME = 'nasa-http-1995/nasa_http_1995_per_minute.csv';
+const timeline = join(dirname(out), `${basename(out, '.md')}-nasa-timeline.svg`);
 
 
 function series() {
@@ -24,7 +27,9 @@ function series() {
     .map(({ file, column, step, columns }) => {
       const cli = ['--input', file, '--column', column, '--peak-rps', String(peak), '--duplicates', 'mean', ...(a.set ? ['--set', a.set] : [])];
       if (step !== undefined) cli.push('--step', String(step));
-      return { name: `${relative(traces, file)}${columns > 1 ? ` [${column}]` : ''}`, cli };
+      const name = `${relative(traces, file)}${columns > 1 ? ` [${column}]` : ''}`;
+      if (name === NASA_NAME) cli.push('--timeline', timeline);
+      return { name, cli };
     });
 }
 
@@ -89,7 +94,7 @@ jobs.forEach((j, i) => {
 });
 const geo = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
-const nasa = results[jobs.findIndex((j) => j.name === 'nasa-http-1995/nasa_http_1995_per_minute.csv')];
+const nasa = results[jobs.findIndex((j) => j.name === NASA_NAME)];
 
 let md = `# bench:backtest — strategies against the oracle on every shared trace
 
@@ -112,6 +117,11 @@ if (nasa?.report) {
 ## NASA HTTP 1995 at --peak-rps 2000 (target: hybrid >= 99.9 % attainment at <= 1.3x the oracle's cost)
 
 ${table(['strategy', 'cost / oracle', 'SLO violation minutes', 'attainment', 'scaling actions', 'instance-hours'], STRATEGIES.map((n) => [n, fmtRatio(s[n].costRatioToOracle), String(s[n].sloViolationMinutes), fmtPct(s[n].sloAttainment), String(s[n].scalingActions), s[n].instanceHours.toFixed(1)]))}
+
+The run's timeline (the same backtest with \`--timeline\`): the demand, each strategy's capacity and, under it,
+its violated minutes. Over 58 days each point is a mean of about 70 minutes, so short peaks are flattened.
+
+![NASA timeline](${basename(timeline)})
 `;
 }
 if (sweep.length) {
