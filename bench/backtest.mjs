@@ -68,7 +68,7 @@ const nasaFile = join(traces, 'nasa-http-1995/nasa_http_1995_per_minute.csv');
 const sweep = a.only
   ? []
   : await pool(
-      [4, 8, 16].map((slots) => ({ name: `NASA, ${slots} slots`, slots, cli: ['--input', nasaFile, '--peak-rps', '2000', '--set', `instanceTypes.standard.slots=${slots}`] })),
+      [4, 8, 16].map((slots) => ({ name: `NASA, ${slots} slots`, slots, cli: ['--input', nasaFile, '--peak-rps', '2000', '--set', `instanceTypes.standard.slots=${slots}`, ...(a.set ? ['--set', a.set] : [])] })),
       Math.max(1, cpus().length),
       (j) => run(j.cli),
     );
