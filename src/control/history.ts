@@ -5,7 +5,7 @@
 // the minute means, one row per minute with traffic sensed; minutes with nothing recorded (the loop was
 // down, or blind) are gaps, skipped by the simulator as a CSV's gaps are.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { ShadowscaleError } from '../core/errors.js';
 import { Store } from '../metrics/store.js';
 import { traceFrom, type Trace } from '../sim/trace.js';
@@ -16,6 +16,7 @@ const MINUTE = 60;
 /** The store's recorded demand of `service` (minute means of the live pool's requests per second). */
 export function demandHistory(path: string, service: string): Trace {
   if (!existsSync(path)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--store ${path}: no such file; name the store a \`shadowscale run\` keeps (store.path of its configuration)`);
+  if (statSync(path).isDirectory()) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--store ${path}: a directory; name the store's file (store.path of the run's configuration)`);
   const store = Store.openReadOnly(path);
   try {
     const points = store.series({ service, pool: 'live', metric: METRIC.liveRps, from: 0, to: Number.MAX_SAFE_INTEGER, resolution: MINUTE });

@@ -80,6 +80,7 @@ describe('shadowscale tune', () => {
     for (const [args, msg] of [
       [['--store', storePath, '--config', other], /--store .*store\.db: no demand recorded for service "shop" \(services with history: api, web; choose one with --service\)/],
       [['--store', join(dir, 'missing.db')], /--store .*missing\.db: no such file/],
+      [['--store', dir], /--store .*: a directory; name the store's file/],
       [['--store', storePath, '--input', csv], /--input and --store both say what to replay: pass one/],
       [[], /what to replay: give --input FILE \(a CSV trace\) or --store FILE/],
       [['--store', storePath, '--config', cfg, '--column', 'rps'], /--column reads a CSV trace \(--input\)/],
