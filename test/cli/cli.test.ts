@@ -98,6 +98,24 @@ describe('shadowscale tune', () => {
   });
 });
 
+describe('shadowscale doctor', () => {
+  it('a missing store, a directory and a file that is not a store: each named as a problem, exit 3', async (t) => {
+    const dir = tempDir(t);
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'not a database at all, just some bytes that SQLite will refuse to read as one');
+    for (const [store, msg] of [
+      [join(dir, 'missing.db'), /missing\.db: no such store/],
+      [dir, /: a directory, not a store; name the store's file/],
+      [junk, /junk\.db: the store is damaged .*move it aside/],
+    ] as const) {
+      const r = await runCli(['doctor', '--store', store]);
+      assert.equal(r.code, 3, `${store}: ${r.stderr}`);
+      assert.match(r.stdout, msg);
+      assert.match(r.stderr, /\d+ problem\(s\) found \(listed above\) \[SHADOWSCALE_E_DOCTOR_PROBLEMS\]/);
+    }
+  });
+});
+
 describe('shadowscale backtest', () => {
   it('--json prints exactly one JSON object with the contract fields for all four strategies', async () => {
     const r = await runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'all', '--json']);
