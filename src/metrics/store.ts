@@ -20,6 +20,14 @@ import { pidAlive, type InstanceEvent, type InstanceRecord, type InstanceRegistr
 
 const SCHEMA_VERSION = 1;
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export interface Retention {
   readonly rawSeconds: number;
   readonly minuteSeconds: number;
@@ -226,6 +234,7 @@ export class Store implements InstanceRegistry {
     if (err instanceof ShadowscaleError) return err;
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: not a readable SQLite database (${(err as Error).message}); move it aside to start with an empty store`, { cause: err });
     if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') return new ShadowscaleError('SHADOWSCALE_E_STORE_LOCKED', `${path}: locked by another program (${(err as Error).message})`, { cause: err });
+    if (code === 'SQLITE_CANTOPEN' && isDirectory(path)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: a directory, not a store; name the store's file (store.path)`, { cause: err });
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /directory does not exist/.test((err as Error).message)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: cannot open the store for writing (${(err as Error).message})`, { cause: err });
     if (code === 'SQLITE_FULL') return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: the store is full (the disk, or store.maxSizeBytes) (${(err as Error).message}); free space or raise the limit`, { cause: err });
     if (code.startsWith('SQLITE_IOERR')) return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: an I/O error in the store (${code}: ${(err as Error).message})`, { cause: err });

@@ -89,6 +89,7 @@ describe('Store', () => {
       [garbage, /garbage\.db: not a readable SQLite database/],
       [foreign, /foreign\.db: an SQLite database of another program/],
       [join(dir, 'missing-dir', 'x.db'), /x\.db: cannot open the store for writing/],
+      [dir, /: a directory, not a store; name the store's file \(store\.path\)/],
     ] as const) {
       assert.throws(() => Store.open({ path }), (e: Error & { code?: string }) => ['SHADOWSCALE_E_STORE_CORRUPT'].includes(e.code ?? '') && message.test(e.message), path);
     }
