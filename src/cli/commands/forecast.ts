@@ -1,6 +1,7 @@
 // `shadowscale forecast` and `shadowscale forecast-eval`.
 
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { basename } from 'node:path';
 import { ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import type { Seasonality } from '../../core/forecast.js';
@@ -86,6 +87,9 @@ export function registerForecast(program: Command, io: Io): void {
       if (opts.horizon !== undefined && opts.horizonSeconds !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--horizon and --horizon-seconds both say how far ahead: pass one');
       const files = expandInputs(opts.input as string[]);
       const events = eventsFrom(opts, io);
+      // Progress for a person at a terminal (a rolling-origin evaluation of many series takes minutes).
+      const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' forecast-eval [{bar}] {value}/{total} series', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(files.length, 0);
       const results = await runJobs<EvalOutput>(
         files.map((file) => ({
           evaluate: {
@@ -104,8 +108,9 @@ export function registerForecast(program: Command, io: Io): void {
             auto: autoOptions(opts),
           },
         })),
-        { threads: opts.threads as number | undefined },
+        { threads: opts.threads as number | undefined, ...(bar ? { onResult: () => bar.increment() } : {}) },
       );
+      bar?.stop();
       const rows = results.map((r, i) => ({ series: files[i] as string, ...(r.ok ? r.output : { error: { code: r.code, message: r.message } }) }));
       const ok = results.flatMap((r) => (r.ok && Number.isFinite(r.output.maeRatio) && r.output.maeRatio > 0 ? [r.output] : []));
       const summary = {
