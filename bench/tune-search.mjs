@@ -49,7 +49,7 @@ if (a.job !== undefined) {
   const o = { config, service, peakRps: peak, strategy: 'hybrid', target };
   const p = prepareBacktest(trace, o);
   const t0 = performance.now();
-  const grid = tune(trace, o, p);
+  const grid = await tune(trace, o, p);
   const gridSeconds = (performance.now() - t0) / 1000;
 
   const budget = 1 - target;

@@ -12,6 +12,10 @@
 //
 // A grid per stage rather than a general optimiser: each run is a full replay (seconds on a month of
 // one-second steps), the settings are few and nearly separable, and a user can read why a value won.
+//
+// A stage's runs do not depend on each other, so with `threads` > 1 each stage's new runs go to worker
+// threads kept for the whole search (src/sim/sweep-worker.ts, which the parallel sweep uses too) and are
+// then judged in the stage's order: the report is the sequential one, run for run.
 
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { aimedAttainment } from '../config/derive.js';
@@ -20,6 +24,8 @@ import { paretoFrontier } from '../core/frontier.js';
 import { prepareBacktest, type Prepared } from './backtest.js';
 import type { SimResult } from './simulator.js';
 import { runWith, type SweptStrategy } from './sweep.js';
+import type { SweepWorkerMessage } from './sweep-worker.js';
+import { WorkerPool } from '../threads/pool.js';
 import type { Trace } from './trace.js';
 import { round } from '../core/stats.js';
 
@@ -30,6 +36,8 @@ export interface TuneOptions {
   readonly strategy: SweptStrategy;
   /** The SLO attainment the settings must reach on the trace. */
   readonly target: number;
+  /** Worker threads for each stage's runs (default 1: all in this thread). */
+  readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
   /** Every run, as it finishes (a chart draws them all; the report keeps the frontier). */
   readonly onRun?: (run: TuneRun) => void;
@@ -89,31 +97,73 @@ function configured(service: ServiceConfig, path: string): number | string | und
   return node as number | string | undefined;
 }
 
-export function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): TuneReport {
+/** What a search keeps of one replay. */
+export interface RunSummary {
+  readonly cost: number;
+  readonly sloAttainment: number;
+  readonly sloViolationMinutes: number;
+}
+
+export function runSummary(r: SimResult): RunSummary {
+  return { cost: r.bill.total, sloAttainment: r.sloAttainment, sloViolationMinutes: r.sloViolationMinutes };
+}
+
+type Settings = Readonly<Record<string, number | string>>;
+
+export async function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): Promise<TuneReport> {
   const p = prepared ?? prepareBacktest(trace, o);
-  const cache = new Map<number, Forecast | undefined>();
+  const serviceIndex = o.config.services.indexOf(o.service);
+  const threads = Math.max(1, o.threads ?? 1);
+  if (threads === 1 || serviceIndex < 0) {
+    const cache = new Map<number, Forecast | undefined>();
+    return search(p, o, async (batch) => batch.map((settings) => runSummary(runWith(p, o.config, o.service, o.strategy, settings, cache))));
+  }
+  const pool = new WorkerPool<SweepWorkerMessage, { ok: true; summary: RunSummary } | { ok: false; message: string }>(new URL('./sweep-worker.js', import.meta.url), threads, {
+    kind: 'init',
+    config: o.config,
+    serviceIndex,
+    prepared: { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost },
+  } satisfies SweepWorkerMessage);
+  try {
+    return await search(p, o, async (batch) => {
+      const answers = await pool.run(batch.map((settings) => ({ kind: 'settings' as const, id: 0, strategy: o.strategy, settings })));
+      return answers.map((a, i) => {
+        if (!a.ok) throw new Error(`tune run ${JSON.stringify(batch[i])}: ${a.message}`);
+        return a.summary;
+      });
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Step 2: the stages in order, each stage's new runs as one batch (run in any order, judged in the stage's). */
+async function search(p: Prepared, o: TuneOptions, runBatch: (batch: readonly Settings[]) => Promise<RunSummary[]>): Promise<TuneReport> {
   const stages = tuneStages(o.strategy, o.service, o.target);
   const total = 1 + stages.reduce((n, s) => n + s.values.length, 0);
   const seen = new Map<string, TuneRun>();
   const all: TuneRun[] = [];
   let done = 0;
-  const run = (settings: Record<string, number | string>): TuneRun => {
-    const key = JSON.stringify(Object.entries(settings).sort());
-    const hit = seen.get(key);
-    if (hit) return hit;
-    const r: SimResult = runWith(p, o.config, o.service, o.strategy, settings, cache);
-    const out: TuneRun = {
-      settings: { ...settings },
-      cost: round(r.bill.total, 4),
-      sloAttainment: round(r.sloAttainment, 6),
-      sloViolationMinutes: r.sloViolationMinutes,
-      costRatioToOracle: p.oracleCost > 0 ? round(r.bill.total / p.oracleCost, 4) : null,
-    };
-    seen.set(key, out);
-    all.push(out);
-    o.onRun?.(out);
-    o.onProgress?.(++done, total);
-    return out;
+  const keyOf = (settings: Settings): string => JSON.stringify(Object.entries(settings).sort());
+  /** The runs of `batch` in its order: those seen before from the cache, the others replayed. */
+  const runAll = async (batch: readonly Settings[]): Promise<TuneRun[]> => {
+    const fresh = [...new Map(batch.filter((s) => !seen.has(keyOf(s))).map((s) => [keyOf(s), s])).values()];
+    const summaries = await runBatch(fresh);
+    fresh.forEach((settings, i) => {
+      const r = summaries[i] as RunSummary;
+      const out: TuneRun = {
+        settings: { ...settings },
+        cost: round(r.cost, 4),
+        sloAttainment: round(r.sloAttainment, 6),
+        sloViolationMinutes: r.sloViolationMinutes,
+        costRatioToOracle: p.oracleCost > 0 ? round(r.cost / p.oracleCost, 4) : null,
+      };
+      seen.set(keyOf(settings), out);
+      all.push(out);
+      o.onRun?.(out);
+      o.onProgress?.(++done, total);
+    });
+    return batch.map((s) => seen.get(keyOf(s)) as TuneRun);
   };
   const better = (a: TuneRun, b: TuneRun): boolean => {
     const am = a.sloAttainment >= o.target - 1e-12;
@@ -127,14 +177,11 @@ export function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): TuneRep
     const v = configured(o.service, s.path) ?? (s.path === 'scaling.predictive.targetAttainment' ? aimedAttainment(o.service) : undefined);
     if (v !== undefined) start[s.path] = v;
   }
-  const dflt = run(start);
+  const [dflt] = (await runAll([start])) as [TuneRun];
   let best = dflt;
   for (const s of stages) {
     const base = best.settings;
-    for (const v of s.values) {
-      const r = run({ ...base, [s.path]: v });
-      if (better(r, best)) best = r;
-    }
+    for (const r of await runAll(s.values.map((v) => ({ ...base, [s.path]: v })))) if (better(r, best)) best = r;
   }
   o.onProgress?.(total, total);
   return {

@@ -1,5 +1,6 @@
 // Jobs on worker threads, one at a time to whichever worker is free, results in job order. Shared by the
-// forecast engine (one series per job) and the parallel sweep (one knob value per job).
+// forecast engine (one series per job), the parallel sweep (one knob value per job) and tune (one batch of
+// settings per stage of its search, on workers kept across the stages).
 
 import { Worker } from 'node:worker_threads';
 
@@ -13,39 +14,80 @@ export interface PoolOptions<R> {
 }
 
 /**
- * Runs `jobs` on `threads` workers loaded from `script`. Each message to a worker is
- * `{ ...job, id }` (after `init` if given); each answer must carry the same `id`, and the rest of it
- * is the result. A worker that errors rejects the whole run; the workers are terminated either way.
+ * Workers loaded from `script` that stay up across batches of jobs (they keep what `init` gave them and
+ * whatever they cache). Each message to a worker is `{ ...job, id }` (after `init` if given); each answer
+ * must carry the same `id`, and the rest of it is the result. A worker that errors rejects the batch it
+ * was running; `close` terminates them all.
  */
-export async function onWorkers<J extends object, R>(script: URL, jobs: readonly J[], o: PoolOptions<R>): Promise<R[]> {
-  const threads = Math.max(1, Math.min(o.threads, jobs.length));
-  const results: R[] = new Array(jobs.length);
-  let next = 0;
-  const workers = Array.from({ length: threads }, () => new Worker(script));
-  try {
+export class WorkerPool<J extends object, R> {
+  private readonly workers: Worker[];
+
+  constructor(script: URL, threads: number, init?: unknown) {
+    this.workers = Array.from({ length: Math.max(1, threads) }, () => {
+      const w = new Worker(script);
+      if (init !== undefined) w.postMessage(init);
+      return w;
+    });
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Runs `jobs` (one batch at a time per pool) and returns their results in job order. */
+  async run(jobs: readonly J[], onResult?: (index: number, result: R) => void): Promise<R[]> {
+    const results: R[] = new Array(jobs.length);
+    let next = 0;
     await Promise.all(
-      workers.map(
+      this.workers.slice(0, Math.max(1, Math.min(this.workers.length, jobs.length))).map(
         (w) =>
           new Promise<void>((resolve, reject) => {
+            const done = (): void => {
+              w.off('message', onMessage);
+              w.off('error', onError);
+            };
             const send = (): void => {
-              if (next >= jobs.length) return resolve();
+              if (next >= jobs.length) {
+                done();
+                resolve();
+                return;
+              }
               const id = next++;
               w.postMessage({ ...jobs[id], id });
             };
-            w.on('message', (m: { id: number }) => {
+            const onMessage = (m: { id: number }): void => {
               const { id, ...r } = m;
               results[id] = r as R;
-              o.onResult?.(id, r as R);
+              onResult?.(id, r as R);
               send();
-            });
-            w.on('error', reject);
-            if (o.init !== undefined) w.postMessage(o.init);
+            };
+            const onError = (err: Error): void => {
+              done();
+              reject(err);
+            };
+            w.on('message', onMessage);
+            w.on('error', onError);
             send();
           }),
       ),
     );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    return results;
   }
-  return results;
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Runs `jobs` on `threads` workers loaded from `script` (at most one per job), then terminates them,
+ * whether the run succeeded or not. A worker that errors rejects the whole run.
+ */
+export async function onWorkers<J extends object, R>(script: URL, jobs: readonly J[], o: PoolOptions<R>): Promise<R[]> {
+  const pool = new WorkerPool<J, R>(script, Math.max(1, Math.min(o.threads, jobs.length)), o.init);
+  try {
+    return await pool.run(jobs, o.onResult);
+  } finally {
+    await pool.close();
+  }
 }

@@ -50,7 +50,7 @@ describe('shadowscale tune', () => {
     assert.equal(readFileSync(cfg, 'utf8'), text);
   });
 
-  it('--store tunes on the demand a run recorded: the same runs as the same minutes given as a CSV, read while the store is owned', async (t) => {
+  it('--store tunes on the demand a run recorded: the same runs as the same minutes given as a CSV, read while the store is owned; two threads find what one does', async (t) => {
     const dir = tempDir(t);
     const cfg = join(dir, 'c.yaml');
     writeFileSync(cfg, 'services:\n  - name: web\n');
@@ -68,9 +68,9 @@ describe('shadowscale tune', () => {
     t.after(() => owner.close());
     owner.addSamples(times.map((ts, i) => ({ ts, service: 'web', pool: 'live', metric: 'rps', value: rps[i] as number })));
     owner.addSamples([{ ts: times[0] as number, service: 'api', pool: 'live', metric: 'rps', value: 5 }]);
-    const fromStore = await runCli(['tune', '--store', storePath, '--config', cfg, '--strategy', 'hybrid', '--json']);
+    const fromStore = await runCli(['tune', '--store', storePath, '--config', cfg, '--strategy', 'hybrid', '--threads', '2', '--json']);
     assert.equal(fromStore.code, 0, fromStore.stderr);
-    const fromCsv = await runCli(['tune', '--input', csv, '--peak-rps', '900', '--config', cfg, '--strategy', 'hybrid', '--json']);
+    const fromCsv = await runCli(['tune', '--input', csv, '--peak-rps', '900', '--config', cfg, '--strategy', 'hybrid', '--threads', '1', '--json']);
     assert.equal(fromCsv.code, 0, fromCsv.stderr);
     assert.deepEqual(JSON.parse(fromStore.stdout), JSON.parse(fromCsv.stdout));
     assert.ok((JSON.parse(fromStore.stdout) as { runs: number }).runs >= 10);
@@ -84,6 +84,7 @@ describe('shadowscale tune', () => {
       [['--store', storePath, '--input', csv], /--input and --store both say what to replay: pass one/],
       [[], /what to replay: give --input FILE \(a CSV trace\) or --store FILE/],
       [['--store', storePath, '--config', cfg, '--column', 'rps'], /--column reads a CSV trace \(--input\)/],
+      [['--store', storePath, '--config', cfg, '--threads', '0'], /--threads/],
     ] as const) {
       const r = await runCli(['tune', ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -8,8 +8,9 @@ import { type SweptStrategy } from '../../sim/sweep.js';
 import { tune, type TuneRun } from '../../sim/tune.js';
 import { tuneSvg } from '../../sim/frontier-chart.js';
 import { basename } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { writeServiceSettings } from '../../config/write.js';
-import { type Io, positiveNumber, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, positiveNumber, positiveInteger, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
@@ -25,6 +26,7 @@ export function registerTune(program: Command, io: Io): void {
       .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
       .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
       .option('--chart <file.svg>', 'draw every run, the frontier, the default and the chosen settings against the target (SVG) in this file')
+      .option('--threads <n>', "worker threads for each stage's runs (default: all cores); the result is the same for any number", positiveInteger)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
@@ -46,7 +48,8 @@ export function registerTune(program: Command, io: Io): void {
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(1, 0);
     const runs: TuneRun[] = [];
-    const report = tune(trace, { config: cfg, service, peakRps, strategy, target, onRun: (r) => runs.push(r), onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
+    const threads = (opts.threads as number | undefined) ?? availableParallelism();
+    const report = await tune(trace, { config: cfg, service, peakRps, strategy, target, threads, onRun: (r) => runs.push(r), onProgress: bar ? (done, total) => { bar.setTotal(total); bar.update(done); } : undefined });
     bar?.stop();
     if (chart !== undefined) writeOutputFile('--chart', chart, tuneSvg(`tune ${strategy} on ${basename(trace.file)} [${trace.column}]`, strategy, runs, report.frontier, report.best, report.default, report.oracle.cost, target));
     let written: string | null = null;
