@@ -5,6 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Store } from '../../src/metrics/store.js';
+import { timelineRange } from '../../src/cli/commands/backtest.js';
+import { traceFrom } from '../../src/sim/trace.js';
 import { fixture, runCli, tempDir } from '../helpers.js';
 
 const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
@@ -205,6 +207,32 @@ describe('shadowscale backtest', () => {
     const bad = await runCli([...args, '--timeline', join(dir, 'no', 't.svg')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--timeline .*t\.svg: its folder .*no does not exist/);
+  });
+
+  it('--timeline-range: FROM..TO in UTC for absolute times, seconds from the first row otherwise; a bad range names the flag', async () => {
+    const day = 86400;
+    const start = Date.UTC(2024, 0, 1) / 1000;
+    const times = Float64Array.from({ length: 3 * 1440 }, (_, i) => start + i * 60);
+    const absolute = traceFrom({ file: 'a.csv', column: 'v', times, values: new Float64Array(times.length).fill(1), step: 60 });
+    const relative = { ...absolute, timeFormat: 'relative-seconds' as const, times: Float64Array.from(times, (t) => t - start) };
+    const ok: [string, typeof absolute, { from: number; to: number }][] = [
+      ['2024-01-02..2024-01-03', absolute, { from: start + day, to: start + 2 * day }],
+      ['2024-01-01T06:00..2024-01-01 12:30', absolute, { from: start + 6 * 3600, to: start + 12.5 * 3600 }],
+      ['2023-12-01..2024-01-01T00:05', absolute, { from: Date.UTC(2023, 11, 1) / 1000, to: start + 300 }],
+      ['3600..7200', relative, { from: 3600, to: 7200 }],
+    ];
+    for (const [text, trace, want] of ok) assert.deepEqual(timelineRange(text, trace), want, text);
+    const bad: [string, typeof absolute, RegExp][] = [
+      ['2024-01-02', absolute, /expected FROM\.\.TO/],
+      ['2024-01-03..2024-01-02', absolute, /FROM must come before TO/],
+      ['2024-02-01..2024-02-02', absolute, /the trace runs from 2024-01-01T00:00:00.000Z to 2024-01-04T00:00:00.000Z/],
+      ['2024-01-01..soon', absolute, /"soon" is not a UTC date or time/],
+      ['2024-01-01..2024-01-02', relative, /is not a number of seconds from the first row/],
+    ];
+    for (const [text, trace, msg] of bad) assert.throws(() => timelineRange(text, trace), (e: Error & { code?: string }) => e.code === 'SHADOWSCALE_E_USAGE' && msg.test(e.message) && e.message.startsWith(`--timeline-range ${text}: `), text);
+    const alone = await runCli(['backtest', '--input', NASA, '--timeline-range', '1995-07-13..1995-07-14']);
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /--timeline-range narrows the timeline: it needs --timeline FILE\.svg/);
   });
 
   it('--chart without --sweep is a usage error', async () => {

@@ -10,7 +10,7 @@ import { prepareBacktest, runBacktest, type BacktestReport } from '../../sim/bac
 import { frontierSvg } from '../../sim/frontier-chart.js';
 import type { MinuteRecord } from '../../sim/simulator.js';
 import { timelineSvg } from '../../sim/timeline-chart.js';
-import { isAbsoluteTime } from '../../sim/trace.js';
+import { detectTimeFormat, isAbsoluteTime, parseTimeAs, type Trace } from '../../sim/trace.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
 import { type Io, positiveNumber, positiveInteger, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
@@ -23,6 +23,7 @@ export function registerBacktest(program: Command, io: Io): void {
       .option('--sweep', "also run each strategy over a range of its own knob (reactive: target utilization; predictive, hybrid: the SLO policy's attainment target) and report its cost-SLO frontier and its cost at equal attainment")
       .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
       .option('--timeline <file.svg>', "draw the demand, each strategy's capacity and its violated minutes over the trace (SVG) in this file")
+      .option('--timeline-range <from..to>', 'with --timeline: draw only this stretch, e.g. 1995-07-13..1995-07-15T12:00 (UTC) or, for a trace without absolute times, seconds from its first row such as 86400..172800; the whole trace is still simulated')
       .option('--threads <n>', 'with --sweep: worker threads for its runs (default: all cores)', positiveInteger)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
@@ -31,8 +32,10 @@ export function registerBacktest(program: Command, io: Io): void {
     if (opts.chart !== undefined) checkOutputFile('--chart', opts.chart as string);
     const timeline = opts.timeline as string | undefined;
     if (timeline !== undefined) checkOutputFile('--timeline', timeline);
+    if (opts.timelineRange !== undefined && timeline === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--timeline-range narrows the timeline: it needs --timeline FILE.svg');
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
+    const range = opts.timelineRange !== undefined ? timelineRange(opts.timelineRange as string, trace) : undefined;
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(100, 0, { strategy: strategies[0] });
@@ -47,7 +50,8 @@ export function registerBacktest(program: Command, io: Io): void {
     }, prepared);
     if (timeline !== undefined) {
       const perInstanceRps = report.settings.perInstanceRpsAtSlo as number;
-      writeOutputFile('--timeline', timeline, timelineSvg({ title: `${basename(trace.file)} [${trace.column}] at --peak-rps ${base.peakRps}`, perInstanceRps, absoluteTime: isAbsoluteTime(trace.timeFormat), minutes }));
+      const shown = range ? Object.fromEntries(Object.entries(minutes).map(([name, m]) => [name, m.filter((r) => r.at >= range.from && r.at < range.to)])) : minutes;
+      writeOutputFile('--timeline', timeline, timelineSvg({ title: `${basename(trace.file)} [${trace.column}] at --peak-rps ${base.peakRps}${range ? `, ${opts.timelineRange as string}` : ''}`, perInstanceRps, absoluteTime: isAbsoluteTime(trace.timeFormat), minutes: shown }));
     }
     let sweep: SweepReport | undefined;
     if (opts.sweep) {
@@ -65,3 +69,26 @@ export function registerBacktest(program: Command, io: Io): void {
   });
   
 }
+
+/**
+ * `--timeline-range FROM..TO` in the trace's seconds: UTC dates or times for a trace with absolute times,
+ * seconds from the first row otherwise. It must overlap the trace by at least a minute.
+ */
+export function timelineRange(text: string, trace: Trace): { from: number; to: number } {
+  const bad = (why: string): ShadowscaleError => new ShadowscaleError('SHADOWSCALE_E_USAGE', `--timeline-range ${text}: ${why}`);
+  const parts = text.split('..');
+  if (parts.length !== 2 || parts.some((x) => x.trim() === '')) throw bad('expected FROM..TO, e.g. 1995-07-13..1995-07-15T12:00');
+  const absolute = isAbsoluteTime(trace.timeFormat);
+  const first = trace.times[0] as number;
+  const [from, to] = parts.map((x) => {
+    const s = x.trim();
+    const t = absolute ? parseTimeAs(s, detectTimeFormat(s)) : /^[+-]?(\d+\.?\d*|\.\d+)$/.test(s) ? first + Number(s) : Number.NaN;
+    if (!Number.isFinite(t)) throw bad(absolute ? `"${s}" is not a UTC date or time like 1995-07-13 or 1995-07-13T06:00` : `"${s}" is not a number of seconds from the first row (this trace has no absolute times)`);
+    return t;
+  }) as [number, number];
+  if (!(from < to)) throw bad('FROM must come before TO');
+  const end = (trace.times[trace.times.length - 1] as number) + trace.step;
+  if (to <= first + 60 || from >= end - 60) throw bad(`the trace runs from ${absolute ? new Date(first * 1000).toISOString() : '0'} to ${absolute ? new Date(end * 1000).toISOString() : String(end - first)}: the range must overlap it by a minute at least`);
+  return { from, to };
+}
+
