@@ -26,7 +26,7 @@ export function registerForecast(program: Command, io: Io): void {
       const files = expandInputs(opts.input as string[]);
       const chart = opts.chart as string | undefined;
       if (chart !== undefined) {
-        if (files.length !== 1 || isDirectory((opts.input as string[])[0] as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length} series)`);
+        if (files.length !== 1 || isDirectory((opts.input as string[])[0] as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length === 1 ? 'a directory' : `${files.length} series`})`);
         checkOutputFile('--chart', chart);
       }
       const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
