@@ -116,7 +116,13 @@ export async function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): P
   const threads = Math.max(1, o.threads ?? 1);
   if (threads === 1 || serviceIndex < 0) {
     const cache = new Map<number, Forecast | undefined>();
-    return search(p, o, async (batch) => batch.map((settings) => runSummary(runWith(p, o.config, o.service, o.strategy, settings, cache))));
+    return search(p, o, async (batch, ran) =>
+      batch.map((settings) => {
+        const r = runSummary(runWith(p, o.config, o.service, o.strategy, settings, cache));
+        ran();
+        return r;
+      }),
+    );
   }
   const pool = new WorkerPool<SweepWorkerMessage, { ok: true; summary: RunSummary } | { ok: false; message: string }>(new URL('./sweep-worker.js', import.meta.url), threads, {
     kind: 'init',
@@ -125,8 +131,11 @@ export async function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): P
     prepared: { workload: p.workload, initial: p.initial, oracleCost: p.oracleCost },
   } satisfies SweepWorkerMessage);
   try {
-    return await search(p, o, async (batch) => {
-      const answers = await pool.run(batch.map((settings) => ({ kind: 'settings' as const, id: 0, strategy: o.strategy, settings })));
+    return await search(p, o, async (batch, ran) => {
+      const answers = await pool.run(
+        batch.map((settings) => ({ kind: 'settings' as const, id: 0, strategy: o.strategy, settings })),
+        () => ran(),
+      );
       return answers.map((a, i) => {
         if (!a.ok) throw new Error(`tune run ${JSON.stringify(batch[i])}: ${a.message}`);
         return a.summary;
@@ -138,7 +147,7 @@ export async function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): P
 }
 
 /** Step 2: the stages in order, each stage's new runs as one batch (run in any order, judged in the stage's). */
-async function search(p: Prepared, o: TuneOptions, runBatch: (batch: readonly Settings[]) => Promise<RunSummary[]>): Promise<TuneReport> {
+async function search(p: Prepared, o: TuneOptions, runBatch: (batch: readonly Settings[], ran: () => void) => Promise<RunSummary[]>): Promise<TuneReport> {
   const stages = tuneStages(o.strategy, o.service, o.target);
   const total = 1 + stages.reduce((n, s) => n + s.values.length, 0);
   const seen = new Map<string, TuneRun>();
@@ -148,7 +157,8 @@ async function search(p: Prepared, o: TuneOptions, runBatch: (batch: readonly Se
   /** The runs of `batch` in its order: those seen before from the cache, the others replayed. */
   const runAll = async (batch: readonly Settings[]): Promise<TuneRun[]> => {
     const fresh = [...new Map(batch.filter((s) => !seen.has(keyOf(s))).map((s) => [keyOf(s), s])).values()];
-    const summaries = await runBatch(fresh);
+    // Progress counts runs as they finish (on any thread); the runs are recorded in the stage's order after.
+    const summaries = await runBatch(fresh, () => o.onProgress?.(++done, total));
     fresh.forEach((settings, i) => {
       const r = summaries[i] as RunSummary;
       const out: TuneRun = {
@@ -161,7 +171,6 @@ async function search(p: Prepared, o: TuneOptions, runBatch: (batch: readonly Se
       seen.set(keyOf(settings), out);
       all.push(out);
       o.onRun?.(out);
-      o.onProgress?.(++done, total);
     });
     return batch.map((s) => seen.get(keyOf(s)) as TuneRun);
   };
