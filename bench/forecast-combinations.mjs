@@ -215,7 +215,7 @@ turns the backtest into weights, the candidates' forecasts are mixed with them, 
 calibrated from the mixed backtest as the \`auto\` calibration does (per side with 24 origins or more). MAE over the best of
 persistence and daily and weekly seasonal naive (one per series), geometric means; coverage of the 80 %
 interval, pooled. The \`shipped\` rules are \`--combine\`'s (src/core/auto-forecast.ts: \`graded\` hands the best
-candidate weight from the analog from a paired advantage of ${GRADED_FROM_T} standard errors to all of it at ${ANCHOR_T}); the \`tried\`
+candidate weight from the analog from a paired advantage of ${GRADED_FROM_T} standard error${GRADED_FROM_T === 1 ? "" : "s"} to all of it at ${ANCHOR_T}); the \`tried\`
 rules were tried in development and not shipped.
 
 ${table(['rule', 'kind', ...(split ? FAMILIES : []), 'all'].map((h, i) => (i > 1 ? `${h}: vs best baseline / coverage` : h)), scored.map((r) => [r.name, r.kind, ...(split ? FAMILIES.map((f) => summary(r.per.filter((p) => p.family === f))) : []), summary(r.per)]))}
