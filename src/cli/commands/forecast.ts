@@ -24,14 +24,16 @@ export function registerForecast(program: Command, io: Io): void {
     .option('--chart <file.svg>', 'one input only: also draw the end of the history, the forecast and its interval (SVG) in this file')
     .action(async (opts: Record<string, unknown>) => {
       const files = expandInputs(opts.input as string[]);
+      // One file given as such: a plain forecast (a directory, even of one CSV, prints JSON Lines).
+      const single = files.length === 1 && !isDirectory((opts.input as string[])[0] as string);
       const chart = opts.chart as string | undefined;
       if (chart !== undefined) {
-        if (files.length !== 1 || isDirectory((opts.input as string[])[0] as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length === 1 ? 'a directory' : `${files.length} series`})`);
+        if (!single) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length === 1 ? 'a directory' : `${files.length} series`})`);
         checkOutputFile('--chart', chart);
       }
       const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
       const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
-      if (files.length === 1 && !isDirectory((opts.input as string[])[0] as string)) {
+      if (single) {
         const trace = await loadTraceFrom({ ...opts, input: files[0] });
         reportGaps(trace, io);
         const series = toSeries(trace);
