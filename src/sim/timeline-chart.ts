@@ -68,13 +68,14 @@ export function bucketMinutes(records: readonly MinuteRecord[], size: number, pe
 
 export function timelineSvg(o: TimelineInput): string {
   const names = (Object.keys(o.minutes) as StrategyName[]).filter((n) => (o.minutes[n]?.length ?? 0) > 0);
-  const any = o.minutes[names[0] as StrategyName] ?? [];
+  const first = o.minutes[names[0] as StrategyName] ?? [];
   const total = names.reduce((m, n) => Math.max(m, o.minutes[n]?.length ?? 0), 0);
   const size = Math.max(1, Math.ceil(total / MAX_BUCKETS));
   const runsOf = new Map(names.map((n) => [n, bucketMinutes(o.minutes[n] ?? [], size, o.perInstanceRps)]));
-  const demandRuns = bucketMinutes(any, size, o.perInstanceRps);
-  const t0 = any.length ? (any[0] as MinuteRecord).at : 0;
-  const t1 = any.length ? Math.max(t0 + 60, (any[any.length - 1] as MinuteRecord).at) : 60;
+  // Every strategy replays the same workload: the first one's buckets carry the demand.
+  const demandRuns = runsOf.get(names[0] as StrategyName) ?? [];
+  const t0 = first.length ? (first[0] as MinuteRecord).at : 0;
+  const t1 = first.length ? Math.max(t0 + 60, (first[first.length - 1] as MinuteRecord).at) : 60;
   const ys = [...demandRuns.flat().map((b) => b.demand), ...[...runsOf.values()].flat(2).map((b) => b.capacity)].filter(Number.isFinite);
   const y1 = Math.max(1, ...ys) * 1.05;
   const H = M.top + PLOT_H + 8 + names.length * (STRIP_H + 4) + M.bottom;
