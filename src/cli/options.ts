@@ -7,6 +7,7 @@ import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
 import type { KnownEvent } from '../forecast/prophet.js';
+import { MAX_HORIZON } from '../forecast/run.js';
 import { accessSync, constants, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -39,8 +40,7 @@ export function positiveInteger(v: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
   return n;
 }
-/** Most points a forecast gives (a week of minutes is 10,080; more is a typo, and would not fit in memory). */
-export const MAX_HORIZON = 100_000;
+export { MAX_HORIZON };
 export function horizonPoints(v: string): number {
   const n = positiveInteger(v);
   if (n > MAX_HORIZON) throw new InvalidArgumentError(`expected at most ${MAX_HORIZON} points, got "${v}"`);

@@ -6,13 +6,16 @@ import type { Seasonality, Series } from '../core/forecast.js';
 import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
+import { ShadowscaleError } from '../core/errors.js';
 
 export interface ForecastRequest {
   readonly model: ModelName;
   readonly seasonality: Seasonality;
   /** Known events (campaigns, holidays): Prophet models them; the pipeline then considers Prophet. */
   readonly events?: readonly KnownEvent[];
-  readonly horizon: number;
+  /** Points ahead; or `horizonSeconds`, rounded up to whole points of the series' step. One of the two. */
+  readonly horizon?: number;
+  readonly horizonSeconds?: number;
   readonly level: number;
   /** The pipeline's settings (model auto). */
   readonly auto?: AutoOptions;
@@ -43,8 +46,23 @@ export interface ForecastOutput {
   history: { points: number; missing: number; gaps: number; duplicatesMerged: number };
 }
 
+/**
+ * Most points a forecast gives (`--horizon`, or `--horizon-seconds` over the series' step): a week of minutes
+ * is 10,080; more is a typo, and would not fit in memory.
+ */
+export const MAX_HORIZON = 100_000;
+
+/** The request's horizon in points of this series: `horizon`, or `horizonSeconds` rounded up to whole steps. */
+export function horizonOf(series: Pick<Series, 'step'>, r: Pick<ForecastRequest, 'horizon' | 'horizonSeconds'>): number {
+  if (r.horizon !== undefined) return r.horizon;
+  if (r.horizonSeconds === undefined) throw new Error('a forecast request needs horizon or horizonSeconds');
+  const points = Math.max(1, Math.ceil(r.horizonSeconds / series.step - 1e-9));
+  if (points > MAX_HORIZON) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--horizon-seconds ${r.horizonSeconds} is ${points} points of ${series.step}s; expected at most ${MAX_HORIZON} points (${MAX_HORIZON * series.step} s at this step)`);
+  return points;
+}
+
 export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boolean): ForecastOutput {
-  const f = forecasterByName(r.model, r.seasonality, r.events, r.auto).forecast(series, r.horizon, r.level) as AutoForecast;
+  const f = forecasterByName(r.model, r.seasonality, r.events, r.auto).forecast(series, horizonOf(series, r), r.level) as AutoForecast;
   let missing = 0;
   let nonNegative = true;
   for (let i = 0; i < series.values.length; i++) {

@@ -94,6 +94,16 @@ describe('shadowscale tune', () => {
     }
   });
 
+  it('warns when a trace holds under three days (the policy reads errors by hour and the daily peak from three days on)', async (t) => {
+    const dir = tempDir(t);
+    const day = join(dir, 'day.csv');
+    writeFileSync(day, `${readFileSync(NASA, 'utf8').trim().split('\n').slice(0, 1 + 1440).join('\n')}\n`);
+    const r = await runCli(['tune', '--input', day, '--strategy', 'reactive', '--threads', '1', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /day\.csv: 24\.0 h of demand; the policy reads its errors by hour of the day and the daily peak from three days on/);
+    JSON.parse(r.stdout);
+  });
+
   it('rejects a bad --slo-attainment with exit 2', async () => {
     const r = await runCli(['tune', '--input', NASA, '--slo-attainment', '1.5']);
     assert.equal(r.code, 2);
@@ -379,6 +389,28 @@ describe('shadowscale forecast', () => {
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '0'])).code, 2);
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '3', '--level', '1.5'])).code, 2);
   });
+  it('--horizon-seconds gives the same forecast as the whole points it rounds up to', async () => {
+    const points = await runCli(['forecast', '--input', NASA, '--horizon', '3', '--json']);
+    for (const seconds of ['180', '121']) {
+      const r = await runCli(['forecast', '--input', NASA, '--horizon-seconds', seconds, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, points.stdout, `--horizon-seconds ${seconds} at a 60 s step`);
+    }
+  });
+  const horizons: { note: string; args: string[]; message: RegExp }[] = [
+    { note: 'neither', args: [], message: /how far ahead: give --horizon POINTS or --horizon-seconds SECONDS \[SHADOWSCALE_E_USAGE\]/ },
+    { note: 'both', args: ['--horizon', '3', '--horizon-seconds', '180'], message: /--horizon and --horizon-seconds both say how far ahead: pass one/ },
+    { note: 'too far', args: ['--horizon-seconds', '1e12'], message: /--horizon-seconds 1000000000000 is 16666666667 points of 60s; expected at most 100000 points/ },
+    { note: 'not positive', args: ['--horizon-seconds', '0'], message: /expected a positive number of seconds, got "0"/ },
+  ];
+  for (const { note, args, message } of horizons) {
+    it(`exits 2 naming the horizon: ${note}`, async () => {
+      const r = await runCli(['forecast', '--input', NASA, ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+    });
+  }
 });
 
 describe('shadowscale config', () => {

@@ -18,7 +18,8 @@ export function registerForecast(program: Command, io: Io): void {
     addTraceOptions(program.command('forecast').description('forecast traces with a calibrated prediction interval; several inputs (or a directory) run in parallel and print JSON Lines'), true),
     'model, or auto: chosen per series by a rolling-origin backtest',
   )
-    .requiredOption('--horizon <points>', `number of points to forecast after the last row (at most ${MAX_HORIZON})`, horizonPoints)
+    .option('--horizon <points>', `number of points to forecast after the last row (at most ${MAX_HORIZON})`, horizonPoints)
+    .option('--horizon-seconds <s>', 'seconds to forecast after the last row instead of points, rounded up to whole points of each series', positiveNumber('a positive number of seconds'))
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print JSON (one object, or JSON Lines for several inputs)')
     .option('--chart <file.svg>', 'one input only: also draw the end of the history, the forecast and its interval (SVG) in this file')
@@ -31,7 +32,9 @@ export function registerForecast(program: Command, io: Io): void {
         if (!single) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--chart draws one series: give one --input file (got ${files.length === 1 ? 'a directory' : `${files.length} series`})`);
         checkOutputFile('--chart', chart);
       }
-      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
+      if (opts.horizon !== undefined && opts.horizonSeconds !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--horizon and --horizon-seconds both say how far ahead: pass one');
+      if (opts.horizon === undefined && opts.horizonSeconds === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', 'how far ahead: give --horizon POINTS or --horizon-seconds SECONDS');
+      const request = { model: opts.model as ModelName, seasonality: opts.seasonality as Seasonality, horizon: opts.horizon as number | undefined, horizonSeconds: opts.horizonSeconds as number | undefined, level: opts.level as number, events: eventsFrom(opts, io), auto: autoOptions(opts) };
       const traceOpts = { column: opts.column as string | undefined, step: opts.step as number | undefined, duplicates: opts.duplicates as DuplicatePolicy };
       if (single) {
         const trace = await loadTraceFrom({ ...opts, input: files[0] });

@@ -41,7 +41,7 @@ export function registerTune(program: Command, io: Io): void {
     if (store !== undefined && !(trace.stats.max > 0)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--store ${store}: the recorded demand of "${service.name}" is zero throughout (${trace.stats.rows} minutes): nothing to size capacity for`);
     const span = trace.times.length ? ((trace.times[trace.times.length - 1] as number) - (trace.times[0] as number) + trace.step) / 86400 : 0;
     // The SLO policy reads its errors by hour of the day and its daily peak from three days on.
-    if (store !== undefined && span < 3) io.err(`${trace.file}: ${(span * 24).toFixed(1)} h of recorded demand; the policy reads its errors by hour of the day and the daily peak from three days on, so settings tuned on less may not hold\n`);
+    if (span < 3) io.err(`${trace.file}: ${(span * 24).toFixed(1)} h of ${store !== undefined ? 'recorded demand' : 'demand'}; the policy reads its errors by hour of the day and the daily peak from three days on, so settings tuned on less may not hold\n`);
     const peakRps = (opts.peakRps as number | undefined) ?? (store !== undefined ? trace.stats.max : 1000);
     const strategy = (opts.strategy as SweptStrategy | undefined) ?? service.scaling.strategy;
     const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
