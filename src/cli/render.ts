@@ -4,11 +4,16 @@ import { type BacktestReport } from '../sim/backtest.js';
 import { type SweepReport, type SweptStrategy } from '../sim/sweep.js';
 import { type TuneReport, type TuneRun } from '../sim/tune.js';
 
+/** A target as a percentage with the digits it was given (99.9 %, 99.9999 %), never rounded up to 100 %. */
+export function targetPercent(x: number): string {
+  return `${parseFloat((x * 100).toFixed(6))} %`;
+}
+
 export function renderTune(r: TuneReport, written: string | null): string {
   const fmt = (x: TuneRun): string => `cost ${x.cost.toFixed(2)} (${x.costRatioToOracle === null ? '-' : `${x.costRatioToOracle.toFixed(3)}x the oracle`}), attainment ${(x.sloAttainment * 100).toFixed(3)} %, ${x.sloViolationMinutes} violation min`;
   const settings = (x: TuneRun): string => Object.entries(x.settings).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
-    `tune ${r.strategy} for ${(r.target * 100).toFixed(2)} % attainment: ${r.runs} runs`,
+    `tune ${r.strategy} for ${targetPercent(r.target)} attainment: ${r.runs} runs`,
     `  default  ${settings(r.default)}`,
     `           ${fmt(r.default)}`,
     `  ${r.meetsTarget ? 'best    ' : 'closest '} ${settings(r.best)}`,

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   SHADOWSCALE_E_STORE_LOCKED: { exitCode: 2, httpStatus: 409, summary: 'The metrics store is in use by another shadowscale process (the message names its pid) or locked by another program.' },
   SHADOWSCALE_E_ROLLOUT_NOT_COMPLETED: { exitCode: 3, httpStatus: 409, summary: '`shadowscale rollout` followed a rollout to its end and it did not complete: stopped in the shadow or rolled back during the shift (the message and --json say why); live runs the version before it.' },
   SHADOWSCALE_E_DOCTOR_PROBLEMS: { exitCode: 3, httpStatus: 409, summary: '`shadowscale doctor` ran its checks and found problems (a missing or damaged store, orphans, a demo\'s leftovers): they are listed on stdout, each with what to do; it changed nothing.' },
+  SHADOWSCALE_E_TUNE_TARGET_MISSED: { exitCode: 3, httpStatus: 422, summary: '`shadowscale tune --write` found no setting that meets the SLO attainment target on this demand: it printed every run and the frontier (`meetsTarget` false) and left the configuration file as it was.' },
   SHADOWSCALE_E_INTERNAL: { exitCode: 1, httpStatus: 500, summary: 'An internal failure; please report it with the command that caused it.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -110,7 +110,7 @@ describe('errors', () => {
       assert.match(code, /^SHADOWSCALE_E_[A-Z_]+$/);
       // 1 a failure, 2 bad input, 3 a command that ran to its end with a negative verdict: a rollout that did
       // not complete, a doctor that found problems (src/cli/main.ts).
-      assert.ok(spec.exitCode === 1 || spec.exitCode === 2 || (spec.exitCode === 3 && ['SHADOWSCALE_E_ROLLOUT_NOT_COMPLETED', 'SHADOWSCALE_E_DOCTOR_PROBLEMS'].includes(code)), code);
+      assert.ok(spec.exitCode === 1 || spec.exitCode === 2 || (spec.exitCode === 3 && ['SHADOWSCALE_E_ROLLOUT_NOT_COMPLETED', 'SHADOWSCALE_E_DOCTOR_PROBLEMS', 'SHADOWSCALE_E_TUNE_TARGET_MISSED'].includes(code)), code);
       assert.ok(spec.httpStatus >= 400);
     }
     const e = new ShadowscaleError('SHADOWSCALE_E_USAGE', 'x');

@@ -41,14 +41,16 @@ describe('shadowscale tune', () => {
     assert.match(svg, />reactive: \d+ runs</);
   });
 
-  it('writes nothing when no setting reaches the target, and says so', async (t) => {
+  it('writes nothing when no setting reaches the target, and says so with exit 3 (the report still on stdout)', async (t) => {
     const cfg = join(tempDir(t), 'c.yaml');
     const text = 'services:\n  - name: web\n    scaling: { strategy: reactive }\n';
     writeFileSync(cfg, text);
     const r = await runCli(['tune', '--input', NASA, '--peak-rps', '2000', '--config', cfg, '--slo-attainment', '0.999999', '--write', cfg, '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { meetsTarget: boolean }).meetsTarget, false);
-    assert.match(r.stderr, /nothing written/);
+    assert.equal(r.code, 3, r.stderr);
+    const report = JSON.parse(r.stdout) as { meetsTarget: boolean; written: string | null };
+    assert.equal(report.meetsTarget, false);
+    assert.equal(report.written, null);
+    assert.match(r.stderr, /nothing written to .*c\.yaml: no setting tried reached 99\.9999 % on this demand \(the best: \d+\.\d{3} %\) \[SHADOWSCALE_E_TUNE_TARGET_MISSED\]/);
     assert.equal(readFileSync(cfg, 'utf8'), text);
   });
 

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeServiceSettings } from '../../config/write.js';
 import { type Io, positiveNumber, positiveInteger, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
-import { renderTune } from '../render.js';
+import { renderTune, targetPercent } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
   addConfigOptions(
@@ -59,7 +59,8 @@ export function registerTune(program: Command, io: Io): void {
     }
     if (opts.json) io.out(`${JSON.stringify({ ...report, written })}\n`);
     else io.out(renderTune(report, written));
-    if (opts.write !== undefined && !report.meetsTarget) io.err(`shadowscale: nothing written to ${opts.write as string}: no setting tried reached ${(target * 100).toFixed(2)} % on this trace\n`);
+    // Asked to write and could not: a script (`tune --write cfg && deploy`) must see it.
+    if (opts.write !== undefined && !report.meetsTarget) throw new ShadowscaleError('SHADOWSCALE_E_TUNE_TARGET_MISSED', `nothing written to ${opts.write as string}: no setting tried reached ${targetPercent(target)} on this demand (the best: ${(report.best.sloAttainment * 100).toFixed(3)} %)`);
   });
   
 }
