@@ -46,6 +46,13 @@ export function horizonPoints(v: string): number {
   if (n > MAX_HORIZON) throw new InvalidArgumentError(`expected at most ${MAX_HORIZON} points, got "${v}"`);
   return n;
 }
+/** Worker threads a command may start: four per core (at least 16). Each holds its own heap; more only add memory. */
+export const MAX_THREADS = Math.max(16, 4 * availableParallelism());
+export function threadCount(v: string): number {
+  const n = positiveInteger(v);
+  if (n > MAX_THREADS) throw new InvalidArgumentError(`expected at most ${MAX_THREADS} worker threads (four per core, at least 16; this machine has ${availableParallelism()} cores, and each thread holds its own heap), got "${v}"`);
+  return n;
+}
 export function workerCount(v: string): number {
   if (v === 'auto') return availableParallelism();
   return positiveInteger(v);
@@ -137,7 +144,7 @@ export function addModelOptions(cmd: Command, modelHelp: string): Command {
     .addOption(new Option('--seasonality <kind>', 'seasons to use').choices(['auto', 'daily', 'weekly', 'none']).default('auto'))
     .addOption(new Option('--combine <how>', `model auto: how the backtest weights the candidates (default ${DEFAULT_VARIANT.combine})`).choices(COMBINATIONS))
     .addOption(new Option('--calibration <how>', `model auto: how the backtest calibrates the interval (default ${DEFAULT_VARIANT.calibration})`).choices(CALIBRATIONS))
-    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', positiveInteger);
+    .option('--threads <n>', 'worker threads for several inputs (default: all cores)', threadCount);
 }
 
 

@@ -113,7 +113,9 @@ type Settings = Readonly<Record<string, number | string>>;
 export async function tune(trace: Trace, o: TuneOptions, prepared?: Prepared): Promise<TuneReport> {
   const p = prepared ?? prepareBacktest(trace, o);
   const serviceIndex = o.config.services.indexOf(o.service);
-  const threads = Math.max(1, o.threads ?? 1);
+  // No more workers than the widest stage has runs: the others would only hold a copy of the workload.
+  const widest = Math.max(1, ...tuneStages(o.strategy, o.service, o.target).map((s) => s.values.length));
+  const threads = Math.max(1, Math.min(o.threads ?? 1, widest));
   if (threads === 1 || serviceIndex < 0) {
     const cache = new Map<number, Forecast | undefined>();
     return search(p, o, async (batch, ran) =>

@@ -294,6 +294,10 @@ describe('shadowscale backtest', () => {
     [['backtest', '--input', NASA, '--set', 'services[0].slo.latencyP99Ms=fast'], /services\[0\]\.slo\.latencyP99Ms: expected a positive number, got "fast"/, 'bad --set'],
     [['backtest', '--input', fixture('bad/no-time.csv')], /no time column .* pass --step SECONDS/, 'no time column and no --step'],
     [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
+    // 9,999 worker threads exhausted the heap (a V8 fatal error, exit 133) before the first run.
+    [['tune', '--input', NASA, '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads \(four per core, at least 16;/, 'tune --threads 9999'],
+    [['backtest', '--input', NASA, '--sweep', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'backtest --sweep --threads 9999'],
+    [['forecast', '--input', NASA, '--horizon', '3', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'forecast --threads 9999'],
   ];
   for (const [args, message, note] of bad) {
     it(`exits 2 with a precise message and nothing on stdout: ${note}`, async (t) => {

@@ -12,7 +12,7 @@ import type { MinuteRecord } from '../../sim/simulator.js';
 import { timelineSvg } from '../../sim/timeline-chart.js';
 import { detectTimeFormat, isAbsoluteTime, parseTimeAs, type Trace } from '../../sim/trace.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
-import { type Io, positiveNumber, positiveInteger, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, positiveNumber, threadCount, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
 
 export function registerBacktest(program: Command, io: Io): void {
@@ -24,7 +24,7 @@ export function registerBacktest(program: Command, io: Io): void {
       .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
       .option('--timeline <file.svg>', "draw the demand, each strategy's capacity and its violated minutes over the trace (SVG) in this file")
       .option('--timeline-range <from..to>', 'with --timeline: draw only this stretch, e.g. 1995-07-13..1995-07-15T12:00 (UTC) or, for a trace without absolute times, seconds from its first row such as 86400..172800; the whole trace is still simulated')
-      .option('--threads <n>', 'with --sweep: worker threads for its runs (default: all cores)', positiveInteger)
+      .option('--threads <n>', 'with --sweep: worker threads for its runs (default: all cores)', threadCount)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);

@@ -10,7 +10,7 @@ import { tuneSvg } from '../../sim/frontier-chart.js';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeServiceSettings } from '../../config/write.js';
-import { type Io, positiveNumber, positiveInteger, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, positiveNumber, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune, targetPercent } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
@@ -26,7 +26,7 @@ export function registerTune(program: Command, io: Io): void {
       .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
       .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
       .option('--chart <file.svg>', 'draw every run, the frontier, the default and the chosen settings against the target (SVG) in this file')
-      .option('--threads <n>', "worker threads for each stage's runs (default: all cores); the result is the same for any number", positiveInteger)
+      .option('--threads <n>', "worker threads for each stage's runs (default: all cores); the result is the same for any number", threadCount)
       .option('--json', 'print one JSON object on stdout'),
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
