@@ -77,5 +77,9 @@ export function buildWorkload(trace: Trace, options: WorkloadOptions): Workload 
     active[i] = 1;
     activeSeconds++;
   }
+  // Rows closer than a second, spanning less than one: no second of the simulator falls inside them.
+  if (activeSeconds === 0) {
+    throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${trace.file}: the ${n} row(s) cover ${n * step} s (step ${step} s); the simulator steps every second, so a trace must cover one second at least (check the time column's unit, or --step)`);
+  }
   return { start, arrivals, active, traceStep: step, scale, peakRps: options.peakRps, activeSeconds };
 }

@@ -293,6 +293,7 @@ describe('shadowscale backtest', () => {
     [['backtest', '--input', NASA, '--service', 'nope'], /--service nope: no such service/, 'unknown service'],
     [['backtest', '--input', NASA, '--set', 'services[0].slo.latencyP99Ms=fast'], /services\[0\]\.slo\.latencyP99Ms: expected a positive number, got "fast"/, 'bad --set'],
     [['backtest', '--input', fixture('bad/no-time.csv')], /no time column .* pass --step SECONDS/, 'no time column and no --step'],
+    [['backtest', '--input', fixture('bad/no-time.csv'), '--step', '0.001'], /no-time\.csv: the \d+ row\(s\) cover 0\.\d+ s \(step 0\.001 s\); the simulator steps every second, so a trace must cover one second at least/, 'rows a millisecond apart (it simulated nothing and reported 100 % attainment)'],
     [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
     // 9,999 worker threads exhausted the heap (a V8 fatal error, exit 133) before the first run.
     [['tune', '--input', NASA, '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads \(four per core, at least 16;/, 'tune --threads 9999'],
