@@ -296,6 +296,10 @@ describe('shadowscale backtest', () => {
     [['backtest', '--input', fixture('bad/no-time.csv'), '--step', '0.001'], /no-time\.csv: the \d+ row\(s\) cover 0\.\d+ s \(step 0\.001 s\); the simulator steps every second, so a trace must cover one second at least/, 'rows a millisecond apart (it simulated nothing and reported 100 % attainment)'],
     [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
     // 9,999 worker threads exhausted the heap (a V8 fatal error, exit 133) before the first run.
+    // --write was checked only after the whole search (minutes on a month of demand), like --chart before it.
+    [['tune', '--input', NASA, '--write', fixture('bad/missing.yaml')], /bad\/missing\.yaml: cannot read the configuration file to write to \(ENOENT\)/, 'tune --write to a missing file'],
+    [['tune', '--input', NASA, '--write', fixture('bad')], /bad: cannot read the configuration file to write to \(EISDIR\)/, 'tune --write to a directory'],
+    [['tune', '--input', NASA, '--write', fixture('bad/alias-bomb.yaml')], /alias-bomb\.yaml: (not valid YAML|services: no service named "web")/, 'tune --write to a file without the service'],
     [['tune', '--input', NASA, '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads \(four per core, at least 16;/, 'tune --threads 9999'],
     [['backtest', '--input', NASA, '--sweep', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'backtest --sweep --threads 9999'],
     [['forecast', '--input', NASA, '--horizon', '3', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'forecast --threads 9999'],

@@ -9,7 +9,7 @@ import { tune, type TuneRun } from '../../sim/tune.js';
 import { tuneSvg } from '../../sim/frontier-chart.js';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { writeServiceSettings } from '../../config/write.js';
+import { checkServiceWritable, writeServiceSettings } from '../../config/write.js';
 import { type Io, positiveNumber, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune, targetPercent } from '../render.js';
 
@@ -33,6 +33,8 @@ export function registerTune(program: Command, io: Io): void {
     const store = opts.store as string | undefined;
     const chart = opts.chart as string | undefined;
     if (chart !== undefined) checkOutputFile('--chart', chart);
+    // A search takes minutes on a month of demand: a --write it cannot do is said before, not after.
+    if (opts.write !== undefined) checkServiceWritable(opts.write as string, service.name);
     if (opts.input !== undefined && store !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--input and --store both say what to replay: pass one');
     if (opts.input === undefined && store === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', 'what to replay: give --input FILE (a CSV trace) or --store FILE (the demand a `shadowscale run` recorded)');
     if (store !== undefined) for (const flag of ['column', 'step'] as const) if (opts[flag] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${flag} reads a CSV trace (--input); the store's history is one series at one-minute steps`);
