@@ -80,11 +80,17 @@ export interface ReplayReport {
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
+/** Highest send rate a replay's schedule may ask for (requests/s). */
+export const MAX_REPLAY_RATE = 1_000_000;
+
 export async function replay(rec: readonly RecordedRequest[], o: ReplayOptions): Promise<ReplayReport> {
   const first = (rec[0] as RecordedRequest).at;
   const span = Math.max(1, (rec[rec.length - 1] as RecordedRequest).at - first);
   const speed = o.rate !== undefined ? o.rate / (rec.length / (span / 1000)) : (o.speed ?? 1);
   if (!(speed > 0)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--speed/--rate: expected a positive value, got ${speed}`);
+  // One process sends some tens of thousands of requests a second; a schedule far beyond that is a typo.
+  const scheduledRate = (rec.length / (span / 1000)) * speed;
+  if (scheduledRate > MAX_REPLAY_RATE) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${o.rate !== undefined ? `--rate ${o.rate}` : `--speed ${speed}`}: the recording would be sent at ${Number.isFinite(scheduledRate) ? scheduledRate.toExponential(2) : 'more than 1e+308'} requests/s; expected at most ${MAX_REPLAY_RATE.toLocaleString('en-US')} (use several replays for more)`);
   const loopMs = span / speed + (o.rate !== undefined ? 1000 / o.rate : 0);
   // Without a duration, one pass: the end lies just past the last request.
   const endMs = o.durationSeconds !== undefined ? o.durationSeconds * 1000 : span / speed + 1;
@@ -125,17 +131,26 @@ export async function replay(rec: readonly RecordedRequest[], o: ReplayOptions):
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  // 1. Walk the schedule; sleep until the next send time; fire everything that is due.
+  // 1. Walk the schedule; sleep until the next send time; fire everything that is due. Behind schedule
+  // (the target or this process cannot keep up), it still yields to the event loop every so often, so that
+  // answers are taken in, and it stops at the end in wall time as well as on the schedule.
+  let sinceYield = 0;
   for (let loop = 0; ; loop++) {
     let stop = false;
     for (const r of rec) {
       const dueMs = loop * loopMs + (r.at - first) / speed;
-      if (dueMs >= endMs) {
+      if (dueMs >= endMs || performance.now() - start >= endMs) {
         stop = true;
         break;
       }
       const wait = start + dueMs - performance.now();
-      if (wait > 1) await new Promise((res) => setTimeout(res, wait));
+      if (wait > 1) {
+        await new Promise((res) => setTimeout(res, wait));
+        sinceYield = 0;
+      } else if (++sinceYield >= 256) {
+        await new Promise((res) => setImmediate(res));
+        sinceYield = 0;
+      }
       fire(r, start + dueMs);
       if (report.sent % 1000 === 0) o.onProgress?.(report.sent);
     }

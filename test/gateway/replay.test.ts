@@ -48,6 +48,30 @@ describe('record and replay', () => {
     assert.ok(r.sent >= 40 && r.sent <= 55, `about 50 requests in 0.5 s at 100/s: ${r.sent}`);
   });
 
+  it('regression: a schedule faster than one process sends stops at its duration, every request sent answered', async (t) => {
+    const target = await serve(t, createServer((_q, res) => res.end('ok')));
+    const rec = [{ at: 0, method: 'GET', route: '/', requestBytes: 0 }];
+    const r = await replay(rec, { target, rate: 900_000, durationSeconds: 0.5 });
+    assert.ok(r.sent > 0);
+    assert.equal(r.completed, r.sent);
+    assert.ok(r.durationSeconds < 10, `stopped at the end, took the answers in: ${r.durationSeconds} s`);
+  });
+
+  const absurd: { args: string[]; message: RegExp }[] = [
+    // --speed 1e308 never reached its end (the schedule advanced 1e-308 ms a request) and never yielded.
+    { args: ['--speed', '1e308', '--duration', '1'], message: /--speed 1e\+308: the recording would be sent at more than 1e\+308 requests\/s; expected at most 1,000,000/ },
+    { args: ['--rate', '1e12', '--duration', '2'], message: /--rate 1000000000000: the recording would be sent at 1\.00e\+12 requests\/s; expected at most 1,000,000/ },
+  ];
+  for (const { args, message } of absurd) {
+    it(`regression: replay ${args.join(' ')} is exit 2 naming the rate it asks for`, async (t) => {
+      const file = join(tempDir(t), 'one.jsonl');
+      writeFileSync(file, '{"at":0,"method":"GET","route":"/"}\n');
+      const r = await runCli(['replay', '--input', file, '--target', 'http://127.0.0.1:9', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    });
+  }
+
   it('rejects a malformed recording with file:line and the field, and bad flags, exit 2', async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'bad.jsonl');
