@@ -21,12 +21,30 @@ export interface Io {
   stderrIsTty: boolean;
 }
 
-export const defaultIo = (): Io => ({
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  env: process.env,
-  stderrIsTty: Boolean(process.stderr.isTTY),
-});
+/**
+ * Whether stdout and stderr still have a reader. A reader that goes away (`| head`, a log shipper that
+ * died) fails the next write with EPIPE, an 'error' event that would end the process where it stands: a
+ * demo then left its instances running, a run stopped scaling. The output is dropped instead and the
+ * command goes on to its end (its clean-up included).
+ */
+const gone = { out: false, err: false };
+let streamsGuarded = false;
+function guardStreams(): void {
+  if (streamsGuarded) return;
+  streamsGuarded = true;
+  process.stdout.on('error', () => (gone.out = true));
+  process.stderr.on('error', () => (gone.err = true));
+}
+
+export const defaultIo = (): Io => {
+  guardStreams();
+  return {
+    out: (t) => void (gone.out || process.stdout.write(t)),
+    err: (t) => void (gone.err || process.stderr.write(t)),
+    env: process.env,
+    stderrIsTty: Boolean(process.stderr.isTTY),
+  };
+};
 
 export function positiveNumber(what: string) {
   return (v: string): number => {

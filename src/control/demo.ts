@@ -16,6 +16,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
+import { ShadowscaleError } from '../core/errors.js';
 import type { Config } from '../config/schema.js';
 import { maxRateAtSlo, instancesFor } from '../core/capacity.js';
 import { DAY } from '../core/forecast.js';
@@ -188,6 +189,34 @@ export function demoConfig(o: Pick<DemoOptions, 'configFile' | 'durationSeconds'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Most live instances a demo's day may need: every instance is a process on this machine. */
+export const DEMO_MAX_INSTANCES = 100;
+/** Longest day (seconds): one day at real time, uncompressed; longer overflows nothing but is no demo. */
+export const DEMO_MAX_DURATION_SECONDS = DAY;
+/** Most earlier days a demo writes to its store (the forecaster keeps `forecast.historyDays`, 28 by default). */
+export const DEMO_MAX_HISTORY_DAYS = 56;
+
+/**
+ * The demo's flags against what one machine and the demo's pool can carry, before anything starts:
+ * `--peak-rps 1e9` had started 1.8 million live instances (the heap gave out, and the next demo found
+ * the orphans). Throws SHADOWSCALE_E_USAGE naming the flag and the largest value that fits.
+ */
+export function checkDemoLoad(cfg: Config, o: Pick<DemoOptions, 'peakRps' | 'durationSeconds' | 'historyDays'>): void {
+  if (o.durationSeconds > DEMO_MAX_DURATION_SECONDS) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at most ${DEMO_MAX_DURATION_SECONDS} seconds (a day at real time), got ${o.durationSeconds}`);
+  const svc = cfg.services[0] as Config['services'][number];
+  if (o.historyDays > DEMO_MAX_HISTORY_DAYS) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--history-days: expected at most ${DEMO_MAX_HISTORY_DAYS} (the forecaster keeps ${svc.forecast.historyDays} days), got ${o.historyDays}`);
+  const type = cfg.instanceTypes[svc.instanceType] as Config['instanceTypes'][string];
+  const perInstanceRps = maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, svc.slo.latencyP99Ms / 1000);
+  const headroom = 1 + svc.scaling.headroom;
+  const cap = Math.min(svc.pool.max, DEMO_MAX_INSTANCES);
+  const need = instancesFor(o.peakRps * headroom, perInstanceRps);
+  if (need > cap) {
+    const most = Math.floor((cap * perInstanceRps) / headroom);
+    const fix = cap === svc.pool.max ? `the pool takes at most ${cap} (services[0].pool.max): give at most ${most}, or raise it with --set services[0].pool.max=N (N up to ${DEMO_MAX_INSTANCES})` : `the demo runs at most ${DEMO_MAX_INSTANCES}, each a process on this machine: give at most ${most}`;
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--peak-rps ${o.peakRps}: the peak of the day needs ${need} live instances of "${svc.instanceType}" (${perInstanceRps.toFixed(1)} requests/s each at the SLO, with ${Math.round(svc.scaling.headroom * 100)} % headroom); ${fix}`);
+  }
+}
+
 /**
  * Stop what interrupted demos left behind (their demo process is gone): instances and temporary
  * directories. Every demo does this first; `shadowscale demo --clean` does only this.
@@ -283,6 +312,7 @@ export function prometheusSets(url: string): string[] {
 async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: string, started: (rt: Runtime) => void, proven: readonly ExperimentRecord[], prom: PrometheusServer | undefined): Promise<{ result: DemoStrategyResult; details: DemoDetails; trials: ExperimentRecord[]; ab?: Record<string, ArmSummary>; dayStartedAt: number }> {
   const log = o.onLog ?? (() => undefined);
   const cfg = demoConfig({ ...o, sets: [...(o.sets ?? []), ...(prom ? prometheusSets(prom.url) : [])] }, join(dir, 'store.db'));
+  checkDemoLoad(cfg, o);
   let outages = 0;
   if (proven.length) {
     const store = Store.open({ path: cfg.store.path });

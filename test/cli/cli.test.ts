@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { Store } from '../../src/metrics/store.js';
 import { timelineRange } from '../../src/cli/commands/backtest.js';
 import { traceFrom } from '../../src/sim/trace.js';
-import { fixture, runCli, tempDir } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { fixture, ROOT, runCli, tempDir } from '../helpers.js';
 
 const NASA = fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv');
 const CONTRACT_FIELDS = ['cost', 'instanceHours', 'sloViolationMinutes', 'sloAttainment', 'overProvisioning', 'scalingActions'];
@@ -382,6 +383,20 @@ describe('shadowscale backtest', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /gap\(s\), \d+ missing point\(s\)/);
     JSON.parse(r.stdout);
+  });
+});
+
+describe('a reader that goes away', () => {
+  // EPIPE on stderr (`2>&1 | head`, a log shipper that died) ended the process where it stood: a demo
+  // left its instances running. The output is dropped and the command goes on to its end.
+  it('regression: stderr closed before the first warning: the command still finishes, exit 0, its JSON whole', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'backtest', '--input', fixture('nab/speed_7578.csv'), '--strategy', 'reactive', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.destroy();
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0);
+    assert.ok((JSON.parse(stdout) as { strategies: Record<string, unknown> }).strategies.reactive);
   });
 });
 

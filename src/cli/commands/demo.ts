@@ -3,7 +3,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
-import { cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
+import { checkDemoLoad, cleanDemoLeftovers, DemoInterrupted, demoConfig, runDemo, type DemoStrategy } from '../../control/demo.js';
 import { interruptible } from '../../control/leftovers.js';
 import { runScenario, SCENARIOS, type ScenarioName } from '../../control/scenarios.js';
 import { type Io, collect, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
@@ -85,7 +85,8 @@ export function registerDemo(program: Command, io: Io): void {
       // With A/B arms, one day: live runs the chosen strategy, or the last arm's.
       const strategies: DemoStrategy[] = opts.strategy === 'both' ? (ab ? [ab[ab.length - 1] as DemoStrategy] : ['reactive', 'hybrid']) : [opts.strategy as DemoStrategy];
       const sets = opts.set as string[];
-      if (opts.config || ab || sets.length) demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}), sets }, 'check.db');
+      // The configuration and the load it must carry are checked before anything starts.
+      checkDemoLoad(demoConfig({ ...(opts.config ? { configFile: opts.config as string } : {}), durationSeconds: duration, ...(ab ? { ab } : {}), sets }, 'check.db'), { peakRps: opts.peakRps as number, durationSeconds: duration, historyDays: opts.historyDays as number });
       const tty = io.stderrIsTty;
       let lastPrinted = 0;
       const result = await untilInterrupted(io, "the demo's", tty ? '\r\x1b[2K' : '', (signal) =>
