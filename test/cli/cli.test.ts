@@ -296,6 +296,11 @@ describe('shadowscale backtest', () => {
     [['backtest', '--input', fixture('bad/no-time.csv')], /no time column .* pass --step SECONDS/, 'no time column and no --step'],
     [['backtest', '--input', fixture('bad/no-time.csv'), '--step', '0.001'], /no-time\.csv: the \d+ row\(s\) cover 0\.\d+ s \(step 0\.001 s\); the simulator steps every second, so a trace must cover one second at least/, 'rows a millisecond apart (it simulated nothing and reported 100 % attainment)'],
     [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
+    // Checked before anything starts: 1e9 req/s had started 1.8 million live instances (the heap gave out).
+    [['demo', '--peak-rps', '1e9'], /--peak-rps 1000000000: the peak of the day needs \d+ live instances of "small" .*; the pool takes at most 12 \(services\[0\]\.pool\.max\): give at most \d+, or raise it/, 'demo --peak-rps 1e9'],
+    [['demo', '--peak-rps', '1e9', '--set', 'services[0].pool.max=100000'], /the demo runs at most 100, each a process on this machine: give at most \d+/, 'demo --peak-rps 1e9 with a pool of 100000'],
+    [['demo', '--duration', '1000000000'], /--duration: expected at most 86400 seconds \(a day at real time\), got 1000000000/, 'demo --duration 1e9'],
+    [['demo', '--history-days', '100000'], /--history-days: expected at most 56 \(the forecaster keeps 28 days\), got 100000/, 'demo --history-days 100000'],
     // 9,999 worker threads exhausted the heap (a V8 fatal error, exit 133) before the first run.
     // --write was checked only after the whole search (minutes on a month of demand), like --chart before it.
     [['tune', '--input', NASA, '--write', fixture('bad/missing.yaml')], /bad\/missing\.yaml: cannot read the configuration file to write to \(ENOENT\)/, 'tune --write to a missing file'],
