@@ -35,6 +35,8 @@ export interface LoadOptions {
   readonly connections?: number;
   /** Wall-clock ms of the run's start (defaults to now). */
   readonly startAt?: number;
+  /** Stops sending when it aborts; `done` then resolves with what was sent and answered. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoadRun {
@@ -47,17 +49,20 @@ export function startLoad(o: LoadOptions): LoadRun {
   // Picks from the mix on their own generator: the arrival times do not depend on the mix.
   const pick = createRng(o.seed ^ 0x5bd1e995);
   const mix = o.mix && o.mix.length ? o.mix : undefined;
-  const pool = new Pool(o.url, { connections: o.connections ?? 1024, headersTimeout: o.timeoutMs ?? 5000, bodyTimeout: o.timeoutMs ?? 5000 });
   const seconds: SecondStats[] = Array.from({ length: Math.ceil(o.durationSeconds) }, (_, i) => ({ second: i, requests: 0, errors: 0, latencies: [] }));
   const start = o.startAt ?? Date.now();
   let next = 0; // seconds from start of the next arrival
   const pending = new Set<Promise<void>>();
   const advance = (): void => {
     // Poisson arrivals with the rate at the current time (the profile changes slowly against the gaps).
-    const r = Math.max(1e-6, o.rate(next));
+    const rate = o.rate(next);
+    // A rate that is not a number would schedule the next arrival at NaN: the pump would never end.
+    if (!(rate >= 0)) throw new RangeError(`load profile: expected a rate >= 0 requests/s at ${next} s, got ${rate}`);
+    const r = Math.max(1e-6, rate);
     next += -Math.log(1 - rng.next()) / r;
   };
   advance();
+  const pool = new Pool(o.url, { connections: o.connections ?? 1024, headersTimeout: o.timeoutMs ?? 5000, bodyTimeout: o.timeoutMs ?? 5000 });
   const send = (at: number): void => {
     const bucket = seconds[Math.floor(at)] as SecondStats & { requests: number; errors: number };
     bucket.requests++;
@@ -76,14 +81,19 @@ export function startLoad(o: LoadOptions): LoadRun {
       .finally(() => pending.delete(p));
     pending.add(p);
   };
-  const done = new Promise<SecondStats[]>((resolve) => {
+  const done = new Promise<SecondStats[]>((resolve, reject) => {
     const pump = (): void => {
       const elapsed = (Date.now() - start) / 1000;
-      while (next <= elapsed && next < o.durationSeconds) {
-        send(next);
-        advance();
+      try {
+        while (next <= elapsed && next < o.durationSeconds && !o.signal?.aborted) {
+          send(next);
+          advance();
+        }
+      } catch (err) {
+        void Promise.all([...pending]).then(() => pool.close()).finally(() => reject(err as Error));
+        return;
       }
-      if (next >= o.durationSeconds) {
+      if (next >= o.durationSeconds || o.signal?.aborted) {
         void Promise.all([...pending]).then(async () => {
           await pool.close();
           resolve(seconds);

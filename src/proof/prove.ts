@@ -104,7 +104,8 @@ export async function prove(o: ProveOptions): Promise<ProveResult> {
     o.signal?.throwIfAborted();
     // 2. The rates to drive: every candidate's, and a sweep around the modelled capacity.
     const cap = maxRateAtSlo(t.slots, t.serviceTimeSeconds, o.sloLatencyMs / 1000);
-    const rates = [...new Set([...mine.map((c) => c.perInstanceRps), ...[0.8, 1, 1.2, 1.4].map((f) => f * cap)].map((r) => Math.round(r * 1000) / 1000))].sort((a, b) => a - b);
+    // In thousandths of a request/s, at least one: a candidate's rate that rounded to 0 made every step's rate NaN.
+    const rates = [...new Set([...mine.map((c) => c.perInstanceRps), ...[0.8, 1, 1.2, 1.4].map((f) => f * cap)].map((r) => Math.max(0.001, Math.round(r * 1000) / 1000)))].sort((a, b) => a - b);
     const base = rates[0] as number;
     const id = `prove-${t.name}-${now().toString(36)}`;
     const trial = await runTrial(

@@ -136,8 +136,8 @@ function weighted(latencies: readonly number[]): Weighted {
 }
 
 /** Open-loop Poisson arrivals at `rate` (requests/s in all) for `seconds`; per second. */
-async function drive(url: string, path: string, mix: readonly MixRequest[] | undefined, rate: number, seconds: number, seed: number): Promise<readonly SecondStats[]> {
-  return startLoad({ url, path, ...(mix ? { mix } : {}), rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256 }).done;
+async function drive(url: string, path: string, mix: readonly MixRequest[] | undefined, rate: number, seconds: number, seed: number, signal: AbortSignal | undefined): Promise<readonly SecondStats[]> {
+  return startLoad({ url, path, ...(mix ? { mix } : {}), rate: () => rate, durationSeconds: seconds, seed, timeoutMs: 10_000, connections: 256, ...(signal ? { signal } : {}) }).done;
 }
 
 /** A step's measurement per instance from its seconds (all, or from `from` on). */
@@ -149,6 +149,11 @@ function measure(seconds: readonly SecondStats[], perInstanceRps: number, instan
 }
 
 export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: VerdictSettings): Promise<TrialResult> {
+  // Every step's rate must be a positive number: a zero base made the fractions NaN, and the load's pump
+  // then ran forever, deaf to signals.
+  if (!(plan.perInstanceRps > 0 && Number.isFinite(plan.perInstanceRps)) || !plan.stepFractions.every((f) => f > 0 && Number.isFinite(f))) {
+    throw new RangeError(`trial ${plan.id}: expected a positive rate per instance and positive step fractions, got ${plan.perInstanceRps} and [${plan.stepFractions.join(', ')}]`);
+  }
   const now = deps.now ?? Date.now;
   const { provider, log, signal } = deps;
   const n = Math.max(1, Math.floor(plan.instances ?? 1));
@@ -215,12 +220,15 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
         const kind = c.kind ?? 'kill';
         const g = gateway as Gateway;
         const fault = setTimeout(() => (kind === 'kill' ? void provider.kill(victim.id).catch(() => undefined) : g.setDelay(victim.id, c.delayMs ?? 0)), c.afterSeconds * 1000);
-        const per = await drive(url, plan.path, plan.mix, rate * n, from + seconds, plan.seed + k).finally(() => clearTimeout(fault));
+        const per = await drive(url, plan.path, plan.mix, rate * n, from + seconds, plan.seed + k, signal).finally(() => clearTimeout(fault));
         g.setDelay(victim.id, 0);
         m = measure(per, rate, n, from);
         const during = per.filter((x) => x.second >= Math.floor(c.afterSeconds) && x.second < from);
         chaos = { kind, killed: victim.id, ...(kind === 'latency' ? { delayMs: c.delayMs ?? 0 } : {}), atSeconds: c.afterSeconds, recoverySeconds: c.recoverySeconds, errorsWhileRecovering: during.reduce((a, x) => a + x.errors, 0) };
-      } else m = measure(await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k), rate, n);
+      } else m = measure(await drive(url, plan.path, plan.mix, rate * n, seconds, plan.seed + k, signal), rate, n);
+      // Interrupted during the step (the load stopped at the signal): its measurement is partial, and no
+      // verdict is drawn from it.
+      signal?.throwIfAborted();
       measured.push(m);
       deps.onStep?.(k, m);
       const partial = trialVerdict(measured, plan.perInstanceRps, settings);

@@ -33,4 +33,29 @@ describe('load generator', () => {
     for (const k of ['GET /a 0', 'POST /b 300', 'PUT /c?x=1 5']) assert.ok(count(k) > r.requests / 5, `${k}: ${count(k)} of ${r.requests}`);
     assert.equal(count('GET /a 0') + count('POST /b 300') + count('PUT /c?x=1 5'), seen.length, 'nothing else sent');
   });
+
+  it('regression: a signal stops the sending at once; what was sent is answered and reported', async (t) => {
+    const url = await serve(t, createServer((_q, res) => res.end('ok')));
+    const ac = new AbortController();
+    const run = startLoad({ url, rate: () => 200, durationSeconds: 60, seed: 1, signal: ac.signal });
+    setTimeout(() => ac.abort(), 300);
+    const t0 = performance.now();
+    const r = totals(await run.done);
+    assert.ok(performance.now() - t0 < 10_000, 'well before the 60 s');
+    assert.ok(r.requests > 0 && r.requests < 1000, `${r.requests} sent before the signal`);
+    assert.equal(r.errors, 0);
+  });
+
+  const badRates: [string, number][] = [
+    ['NaN (a rate fraction over a zero base)', Number.NaN],
+    ['negative', -1],
+  ];
+  for (const [note, rate] of badRates) {
+    it(`regression: a rate that is ${note} is an error, not a pump that never ends`, async (t) => {
+      const url = await serve(t, createServer((_q, res) => res.end('ok')));
+      assert.throws(() => startLoad({ url, rate: () => rate, durationSeconds: 1, seed: 1 }), /load profile: expected a rate >= 0 requests\/s at 0 s/);
+      // The profile turns bad later: `done` rejects.
+      await assert.rejects(startLoad({ url, rate: (at) => (at < 0.2 ? 100 : rate), durationSeconds: 5, seed: 1 }).done, /expected a rate >= 0 requests\/s at 0\.\d+ s/);
+    });
+  }
 });

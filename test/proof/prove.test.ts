@@ -84,4 +84,41 @@ describe('shadowscale prove', () => {
     assert.throws(() => process.kill(pid, 0), 'the trial instance is gone');
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
   });
+
+  it('regression: a rate whose candidates round to 0 req/s per instance finishes (the steps\' rates were NaN and the load never ended)', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    const r = await runCli(['prove', '--config', config, '--rate', '0.0000001', '--samples', '400', '--max-step-seconds', '2', '--json'], { TMPDIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { candidates: { count: number; verdict: string; capacityAtSloRps: number | null }[]; chosen: unknown };
+    assert.ok(out.candidates.length > 0);
+    // Far too few answers at such a rate to bound a p99: no candidate is proven, and the capacity is still measured.
+    for (const c of out.candidates) {
+      assert.equal(c.verdict, 'inconclusive');
+      assert.ok((c.capacityAtSloRps ?? 0) > 0);
+    }
+    assert.equal(out.chosen, null);
+  });
+
+  it('regression: SIGTERM in the middle of a long step stops its load at once, not at the end of the step (exit 143)', async (t) => {
+    const dir = tempDir(t);
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, CONFIG);
+    // 20,000 answers at 100 req/s would take 200 s: the step runs its full 60 s cap.
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'prove', '--config', config, '--rate', '100', '--samples', '20000', '--max-step-seconds', '60'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const mark = await new Promise<string>((r) => setTimeout(() => r(processMark(child.pid as number)), 200));
+    await until('the trial instance', () => findLeftovers({ mark, tmp: dir }).instances.length === 1, 20_000);
+    // The type has no warm-up: five seconds in, the first step is running.
+    await new Promise((r) => setTimeout(r, 5000));
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143, stderr);
+    const took = performance.now() - signalled;
+    assert.ok(took < 30_000, `stopped ${took.toFixed(0)} ms after the signal; the step had up to 55 s left`);
+    assert.deepEqual(findLeftovers({ mark, tmp: dir }).instances, []);
+  });
 });
