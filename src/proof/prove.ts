@@ -11,7 +11,8 @@
 //    measured capacity is the rate where the measured p99 crosses the SLO.
 // 4. The chosen configuration is the cheapest candidate that passed (none when none did).
 
-import { candidates, type CandidateType, type Dropped } from '../core/candidates.js';
+import { candidates, type CandidateList, type CandidateType, type Dropped } from '../core/candidates.js';
+import { ShadowscaleError } from '../core/errors.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { answersPerStep, DEFAULT_VERDICT, trialVerdict, type StepMeasurement, type StepVerdict, type VerdictSettings } from '../core/verdict.js';
 import type { MixRequest } from '../gateway/loadgen.js';
@@ -90,12 +91,37 @@ export interface ProveResult {
   readonly redundancy?: RedundancyProof | null;
 }
 
+type CandidateOptions = Pick<ProveOptions, 'rateRps' | 'headroom' | 'sloLatencyMs' | 'types' | 'minInstances' | 'maxInstances' | 'spotShare'>;
+
+/** Step 1: the configurations to prove; nothing runs yet, so the current configuration is none (0 of the first type). */
+export function proveCandidates(o: CandidateOptions): CandidateList {
+  const first = o.types[0];
+  return candidates({ peakRps: o.rateRps, headroom: o.headroom, sloLatencySeconds: o.sloLatencyMs / 1000, types: o.types, current: { instanceType: first?.name ?? '', count: 0 }, minInstances: o.minInstances, maxInstances: o.maxInstances, ...(o.spotShare !== undefined ? { spotShare: o.spotShare } : {}), maxCandidates: 4 * o.types.length });
+}
+
+/**
+ * Throws SHADOWSCALE_E_USAGE when no configuration is left to prove (every type needs more instances than
+ * the pool allows, or cannot meet the SLO at all), naming each type's reason: before, `prove` started its
+ * store and provider, tried nothing and printed an empty table with exit 0.
+ */
+export function checkSomethingToProve(o: CandidateOptions): void {
+  const list = proveCandidates(o);
+  if (list.candidates.length > 0) return;
+  const why = list.dropped.map((d) =>
+    d.reason === 'above_max'
+      ? `${d.instanceType} needs ${d.numbers.needed} instances (${(d.numbers.capacityAtSloRps as number).toFixed(1)} requests/s each at the SLO), above the pool's max of ${d.numbers.maxInstances}`
+      : d.reason === 'slo_infeasible'
+        ? `${d.instanceType} cannot meet the SLO at any rate (service time ${d.numbers.serviceTimeMs} ms against ${d.numbers.sloMs} ms)`
+        : `${d.instanceType}: ${d.reason}`,
+  );
+  throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--rate ${o.rateRps}: nothing to prove at ${list.targetRps.toPrecision(4)} requests/s with headroom: ${why.join('; ')}. Lower --rate, raise pool.max (--set), or add a larger instance type`);
+}
+
 export async function prove(o: ProveOptions): Promise<ProveResult> {
   const now = o.now ?? Date.now;
   const settings: VerdictSettings = { ...DEFAULT_VERDICT, sloLatencyMs: o.sloLatencyMs, sloErrorRate: o.sloErrorRate };
-  // 1. The candidates; nothing runs yet, so the current configuration is none (0 of the first type).
-  const first = o.types[0];
-  const list = candidates({ peakRps: o.rateRps, headroom: o.headroom, sloLatencySeconds: o.sloLatencyMs / 1000, types: o.types, current: { instanceType: first?.name ?? '', count: 0 }, minInstances: o.minInstances, maxInstances: o.maxInstances, ...(o.spotShare !== undefined ? { spotShare: o.spotShare } : {}), maxCandidates: 4 * o.types.length });
+  // 1. The candidates.
+  const list = proveCandidates(o);
   const out: ProvenCandidate[] = [];
   const types: ProveResult['types'] = {};
   for (const t of o.types) {

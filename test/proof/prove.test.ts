@@ -59,6 +59,8 @@ describe('shadowscale prove', () => {
       [['--rate', '10', '--chaos', '2', '--chaos-latency', '0'], /--chaos-latency <ms>' argument '0' is invalid/],
       [['--rate', '10', '--chaos', '2', '--chaos-latency', '60001'], /--chaos-latency: expected at most 60000 ms/],
       [['--rate', '10', '--traffic', join(dir, 'missing.jsonl')], /missing\.jsonl: cannot read the recording \(ENOENT\)/],
+      // It printed an empty table with exit 0.
+      [['--rate', '1e12'], /--rate 1000000000000: nothing to prove at 1\.\d+e\+12 requests\/s with headroom: fast needs \d+ instances \(\d+\.\d requests\/s each at the SLO\), above the pool's max of \d+\. Lower --rate/],
     ] as const) {
       const r = await runCli(['prove', '--config', config, ...args], { TMPDIR: dir });
       assert.equal(r.code, 2, r.stderr);

@@ -7,7 +7,7 @@ import { ShadowscaleError } from '../../core/errors.js';
 import { loadRecording } from '../../gateway/replay.js';
 import { DEMO_ENV, withThrowawayStore } from '../../control/leftovers.js';
 import { mixFromRecording } from '../../proof/mix.js';
-import { prove } from '../../proof/prove.js';
+import { checkSomethingToProve, prove } from '../../proof/prove.js';
 import { startLocalProvider } from '../../control/runtime.js';
 import { type Io, positiveNumber, positiveInteger, collect } from '../options.js';
 
@@ -39,6 +39,8 @@ export function registerProve(program: Command, io: Io): void {
         const t = cfg.instanceTypes[n] as Config['instanceTypes'][string];
         return { name: n, slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, prices: t.prices, warmupSeconds: t.warmupSeconds };
       });
+      // Nothing starts unless there is something to prove.
+      checkSomethingToProve({ rateRps: opts.rate as number, headroom: svc.scaling.headroom, sloLatencyMs: svc.slo.latencyP99Ms, types, minInstances: svc.pool.min, maxInstances: svc.pool.max, spotShare: svc.scaling.spot?.share ?? 0 });
       // The recording's requests, with bodies of their recorded sizes (bounded: src/proof/mix.ts).
       const mix = opts.traffic ? mixFromRecording(await loadRecording(opts.traffic as string)).mix : undefined;
       const tty = io.stderrIsTty && !opts.json;
