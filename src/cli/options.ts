@@ -64,7 +64,7 @@ export function horizonPoints(v: string): number {
   if (n > MAX_HORIZON) throw new InvalidArgumentError(`expected at most ${MAX_HORIZON} points, got "${v}"`);
   return n;
 }
-/** Worker threads a command may start: four per core (at least 16). Each holds its own heap; more only add memory. */
+/** Worker threads (or gateway worker processes) a command may start: four per core, at least 16. Each holds its own heap; more only add memory. */
 export const MAX_THREADS = Math.max(16, 4 * availableParallelism());
 export function threadCount(v: string): number {
   const n = positiveInteger(v);
@@ -73,7 +73,10 @@ export function threadCount(v: string): number {
 }
 export function workerCount(v: string): number {
   if (v === 'auto') return availableParallelism();
-  return positiveInteger(v);
+  const n = positiveInteger(v);
+  // 1,000 workers took longer than a minute to fork before the gateway served anything.
+  if (n > MAX_THREADS) throw new InvalidArgumentError(`expected "auto" or at most ${MAX_THREADS} worker processes (four per core, at least 16; this machine has ${availableParallelism()} cores), got "${v}"`);
+  return n;
 }
 export function openFraction(v: string): number {
   const n = Number(v);

@@ -257,7 +257,7 @@ const gateway = z
     admin: hostPort().optional().describe('Address of the admin API (metrics, stats, runtime changes)'),
     live: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Live upstream base URLs (the control loop manages them when it runs)'),
     shadow: z.array(httpUrl(), expect('a list of URLs')).default([]).describe('Shadow upstream base URLs'),
-    workers: positiveInt().default(1).describe('Worker processes sharing the port (node:cluster); per-key mutation order is kept per connection when above 1'),
+    workers: positiveInt().max(256, expect('a positive integer, at most 256')).default(1).describe('Worker processes sharing the port (node:cluster), at most 256; per-key mutation order is kept per connection when above 1'),
     timeoutMs: duration(3_600_000, 'ms').default(30_000).describe('Upstream response timeout (ms)'),
     ejectAfterFailures: positiveInt().default(5).describe('Consecutive failures that eject a live member'),
     routes: z

@@ -308,6 +308,7 @@ describe('shadowscale backtest', () => {
     [['tune', '--input', NASA, '--write', fixture('bad/alias-bomb.yaml')], /alias-bomb\.yaml: (not valid YAML|services: no service named "web")/, 'tune --write to a file without the service'],
     [['tune', '--input', NASA, '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads \(four per core, at least 16;/, 'tune --threads 9999'],
     [['backtest', '--input', NASA, '--sweep', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'backtest --sweep --threads 9999'],
+    [['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--workers', '1000'], /--workers <n\|auto>' argument '1000' is invalid\. expected "auto" or at most \d+ worker processes/, 'gateway --workers 1000'],
     [['forecast', '--input', NASA, '--horizon', '3', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'forecast --threads 9999'],
   ];
   for (const [args, message, note] of bad) {
