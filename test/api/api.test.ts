@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { component, promtoolCheck, runCli, smallRunConfig, tempDir, until } from '../helpers.js';
+import { createServer } from 'node:http';
+import { component, promtoolCheck, runCli, serve, smallRunConfig, tempDir, until } from '../helpers.js';
 
 const config = (dir: string, extra = ''): string => smallRunConfig(dir, { tickSeconds: 0.2, periodSeconds: 0.4, extra });
 
@@ -206,6 +207,13 @@ describe('REST API of a running loop', () => {
     const down = await runCli(['decisions', '--api', 'http://127.0.0.1:9']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /http:\/\/127\.0\.0\.1:9: cannot reach the API .*\[SHADOWSCALE_E_API_UNREACHABLE\]/);
+    // Another server's JSON at --api (a wrong port) was an internal error reading its fields.
+    const foreign = await serve(t, createServer((_q, res) => res.setHeader('content-type', 'application/json').end('{"status":"UP"}')));
+    for (const args of [['status'], ['decisions'], ['rollout', '--to', 'v2']]) {
+      const r = await runCli([...args, '--api', foreign]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /\/api\/v1\/services: not an answer of the shadowscale API \(services: .*\); is http:\/\/127\.0\.0\.1:\d+ the API of a `shadowscale run`\? \[SHADOWSCALE_E_API_UNREACHABLE\]/, args[0]);
+    }
     // The OpenAPI document describes the routes and their parameters, from the same schemas.
     const doc = (await call(api, 'GET', '/openapi.json')).json as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: unknown }>> };
     assert.match(doc.openapi, /^3\./);

@@ -6,23 +6,27 @@
 import type { Command } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
 import { type Io, positiveNumber } from '../options.js';
-import { addApiOptions, apiBase, call } from './status.js';
+import { z } from 'zod';
+import { addApiOptions, apiBase, call, servicesAnswer } from './status.js';
 
-interface RolloutJson {
-  id: string;
-  from: string;
-  to: string;
-  phase: string;
-  outcome: string | null;
-  stop?: string;
-  why?: string;
-  shadow: { passed: number; failed: number; inconclusive: number };
-  capacity?: { perInstanceRps?: number; ratio: number; count?: number };
-  shift?: { weight: number; checks: number; failedChecks: number; newInstances: number };
-  newInstanceP99Ms?: number;
-  oldInstanceP99Ms?: number;
-  rollbackSeconds?: number;
-}
+const num = z.number();
+/** What `rollout` reads of a rollout's JSON (docs/reference/api.md); the rest passes. */
+const rolloutJson = z.looseObject({
+  id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  phase: z.string(),
+  outcome: z.string().nullable(),
+  stop: z.string().optional(),
+  why: z.string().optional(),
+  shadow: z.looseObject({ passed: num, failed: num, inconclusive: num }),
+  capacity: z.looseObject({ perInstanceRps: num.optional(), ratio: num, count: num.optional() }).optional(),
+  shift: z.looseObject({ weight: num, checks: num, failedChecks: num, newInstances: num }).optional(),
+  newInstanceP99Ms: num.optional(),
+  oldInstanceP99Ms: num.optional(),
+  rollbackSeconds: num.optional(),
+});
+type RolloutJson = z.infer<typeof rolloutJson>;
 
 /** One line per change a human would want to see. */
 function progressLine(r: RolloutJson): string {
@@ -41,10 +45,10 @@ export function registerRollout(program: Command, io: Io): void {
     .option('--timeout <seconds>', 'stop following after this long (the rollout goes on)', positiveNumber('a positive number of seconds'), 3600)
     .action(async (opts: Record<string, unknown>) => {
       const base = apiBase(opts, io);
-      const service = (opts.service as string | undefined) ?? (await call<{ services: { name: string }[] }>(base, 'GET', '/api/v1/services', undefined, opts, io)).services[0]?.name;
+      const service = (opts.service as string | undefined) ?? (await call(base, 'GET', '/api/v1/services', undefined, servicesAnswer, opts, io)).services[0]?.name;
       if (!service) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${base}: the run has no service`);
       const path = `/api/v1/services/${encodeURIComponent(service)}/rollouts`;
-      const started = await call<{ rollout: RolloutJson }>(base, 'POST', path, { to: opts.to }, opts, io);
+      const started = await call(base, 'POST', path, { to: opts.to }, z.looseObject({ rollout: rolloutJson }), opts, io);
       let r = started.rollout;
       if (!opts.json) io.err(`${progressLine(r)}\n`);
       if (opts.wait !== false) {
@@ -52,7 +56,7 @@ export function registerRollout(program: Command, io: Io): void {
         let last = progressLine(r);
         while (!r.outcome && Date.now() < deadline) {
           await new Promise((res) => setTimeout(res, (opts.poll as number) * 1000));
-          r = await call<RolloutJson>(base, 'GET', `${path}/${encodeURIComponent(r.id)}`, undefined, opts, io);
+          r = await call(base, 'GET', `${path}/${encodeURIComponent(r.id)}`, undefined, rolloutJson, opts, io);
           const line = progressLine(r);
           if (line !== last && !opts.json) io.err(`${line}\n`);
           last = line;

@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { z } from 'zod';
 import { loadConfig } from '../../config/load.js';
 import { ERROR_CODES, ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import { Store } from '../../metrics/store.js';
@@ -54,12 +55,16 @@ export function apiBase(opts: Record<string, unknown>, io: Io): string {
 }
 
 /** GET a path of the API; its error answers become the same errors here (code and message). */
-function get<T>(base: string, path: string, opts: Record<string, unknown>, io: Io): Promise<T> {
-  return call<T>(base, 'GET', path, undefined, opts, io);
+function get<T>(base: string, path: string, shape: z.ZodType<T>, opts: Record<string, unknown>, io: Io): Promise<T> {
+  return call<T>(base, 'GET', path, undefined, shape, opts, io);
 }
 
-/** A request to the API (a body is sent as JSON; POSTs use the admin token); error answers become the same errors here. */
-export async function call<T>(base: string, method: 'GET' | 'POST', path: string, payload: unknown, opts: Record<string, unknown>, io: Io): Promise<T> {
+/**
+ * A request to the API (a body is sent as JSON; POSTs use the admin token); error answers become the same
+ * errors here. A successful answer must have `shape` (what these commands read of it): JSON from another
+ * server at --api had ended in an internal error ("cannot read properties of undefined").
+ */
+export async function call<T>(base: string, method: 'GET' | 'POST', path: string, payload: unknown, shape: z.ZodType<T>, opts: Record<string, unknown>, io: Io): Promise<T> {
   const token = (opts.token as string | undefined) ?? (method === 'GET' ? (io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN]) : io.env[ENV_ADMIN_TOKEN]);
   let res: Response;
   try {
@@ -74,33 +79,51 @@ export async function call<T>(base: string, method: 'GET' | 'POST', path: string
     throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${res.status}`);
   }
   if (body === undefined) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: not a JSON answer`);
-  return body;
+  const parsed = shape.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: not an answer of the shadowscale API (${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'unexpected shape'}); is ${base} the API of a \`shadowscale run\`?`);
+  }
+  return parsed.data;
 }
 
-interface PoolView { requested: number; starting: number; ready: number; warming: number }
-interface ServiceView {
-  name: string;
-  strategy: string;
-  mode: string;
-  paused: boolean;
-  acting: boolean;
-  target: number;
-  instanceType: string;
-  bounds: { min: number; max: number };
-  boundsOverride: { min?: number; max?: number; until: string } | null;
-  live: PoolView;
-  shadow: PoolView;
-  trials: { running: number };
-  lastTick: { at: string; liveRps: number | null; liveP99Ms: number | null; forecast: { mean: number; lower: number; upper: number } | null } | null;
-}
-interface DecisionView { seq: number; at: string; reason: string; current: number; desired: number; target: number; boundReason: string | null; wouldHave: { why: string; target: number } | null; numbers: Record<string, number>; operator?: { by: string } }
+// What `status`, `decisions` and `rollout` read of the API's answers (docs/reference/api.md); the rest passes.
+const num = z.number();
+const poolView = z.looseObject({ requested: num, starting: num, ready: num, warming: num });
+export const serviceView = z.looseObject({
+  name: z.string(),
+  strategy: z.string(),
+  mode: z.string(),
+  paused: z.boolean(),
+  acting: z.boolean(),
+  target: num,
+  instanceType: z.string(),
+  bounds: z.looseObject({ min: num, max: num }),
+  boundsOverride: z.looseObject({ min: num.optional(), max: num.optional(), until: z.string() }).nullable(),
+  live: poolView,
+  shadow: poolView,
+  trials: z.looseObject({ running: num }),
+  lastTick: z.looseObject({ at: z.string(), liveRps: num.nullable(), liveP99Ms: num.nullable(), forecast: z.looseObject({ mean: num, lower: num, upper: num }).nullable() }).nullable(),
+});
+export const servicesAnswer = z.looseObject({ services: z.array(serviceView) });
+const decisionView = z.looseObject({
+  seq: num,
+  at: z.string(),
+  reason: z.string(),
+  current: num,
+  target: num,
+  boundReason: z.string().nullable(),
+  wouldHave: z.looseObject({ why: z.string(), target: num }).nullable(),
+  operator: z.looseObject({ by: z.string() }).optional(),
+});
+const decisionsAnswer = z.looseObject({ service: z.string(), decisions: z.array(decisionView), next: num.nullable() });
 
 const f = (x: number | null | undefined, d = 0): string => (x === null || x === undefined ? '-' : x.toFixed(d));
 
 export function registerStatus(program: Command, io: Io): void {
   addApiOptions(program.command('status').description("the state of a running `shadowscale run`, from its API: mode, pools, target, bounds, the latest tick")).action(async (opts: Record<string, unknown>) => {
     const base = apiBase(opts, io);
-    const services = opts.service ? [await get<ServiceView>(base, `/api/v1/services/${encodeURIComponent(opts.service as string)}`, opts, io)] : (await get<{ services: ServiceView[] }>(base, '/api/v1/services', opts, io)).services;
+    const services = opts.service ? [await get(base, `/api/v1/services/${encodeURIComponent(opts.service as string)}`, serviceView, opts, io)] : (await get(base, '/api/v1/services', servicesAnswer, opts, io)).services;
     if (opts.json) {
       io.out(`${JSON.stringify({ api: base, services })}\n`);
       return;
@@ -123,12 +146,12 @@ export function registerStatus(program: Command, io: Io): void {
     .option('--limit <n>', 'at most this many (default 50; up to 1000)', positiveInteger, 50)
     .action(async (opts: Record<string, unknown>) => {
       const base = apiBase(opts, io);
-      const service = (opts.service as string | undefined) ?? (await get<{ services: ServiceView[] }>(base, '/api/v1/services', opts, io)).services[0]?.name;
+      const service = (opts.service as string | undefined) ?? (await get(base, '/api/v1/services', servicesAnswer, opts, io)).services[0]?.name;
       if (!service) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${base}: the run has no service`);
       const q = new URLSearchParams({ limit: String(Math.min(1000, opts.limit as number)) });
       if (opts.since !== undefined) q.set('since', String(Math.round(opts.since as number)));
       if (opts.reason !== undefined) q.set('reason', opts.reason as string);
-      const page = await get<{ service: string; decisions: DecisionView[]; next: number | null }>(base, `/api/v1/services/${encodeURIComponent(service)}/decisions?${q}`, opts, io);
+      const page = await get(base, `/api/v1/services/${encodeURIComponent(service)}/decisions?${q}`, decisionsAnswer, opts, io);
       if (opts.json) {
         io.out(`${JSON.stringify(page)}\n`);
         return;
