@@ -90,7 +90,7 @@ export async function call<T>(base: string, method: 'GET' | 'POST', path: string
 // What `status`, `decisions` and `rollout` read of the API's answers (docs/reference/api.md); the rest passes.
 const num = z.number();
 const poolView = z.looseObject({ requested: num, starting: num, ready: num, warming: num });
-export const serviceView = z.looseObject({
+const serviceView = z.looseObject({
   name: z.string(),
   strategy: z.string(),
   mode: z.string(),
