@@ -78,6 +78,31 @@ export function workerCount(v: string): number {
   if (n > MAX_THREADS) throw new InvalidArgumentError(`expected "auto" or at most ${MAX_THREADS} worker processes (four per core, at least 16; this machine has ${availableParallelism()} cores), got "${v}"`);
   return n;
 }
+/**
+ * A whole number of milliseconds from 1 to `max`, for a flag that reaches a timer: node's timers take at
+ * most 2^31 - 1 ms and fire at once beyond (a health check every millisecond). `max` is the configuration
+ * key's own maximum, so the flag and the key agree.
+ */
+export function millisAtMost(max: number) {
+  return (v: string): number => {
+    const n = positiveInteger(v);
+    if (n > max) throw new InvalidArgumentError(`expected at most ${max} ms, got "${v}"`);
+    return n;
+  };
+}
+/** A positive number of seconds up to `max`, for a flag that reaches a timer (see `millisAtMost`). */
+export function secondsAtMost(max: number) {
+  const positive = positiveNumber('a positive number of seconds');
+  return (v: string): number => {
+    const n = positive(v);
+    if (n > max) throw new InvalidArgumentError(`expected at most ${max} seconds, got "${v}"`);
+    return n;
+  };
+}
+export function urlPath(v: string): string {
+  if (!v.startsWith('/')) throw new InvalidArgumentError(`expected a path starting with "/", got "${v}"`);
+  return v;
+}
 export function openFraction(v: string): number {
   const n = Number(v);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a number strictly between 0 and 1, got "${v}"`);

@@ -308,6 +308,11 @@ describe('shadowscale backtest', () => {
     [['tune', '--input', NASA, '--write', fixture('bad/alias-bomb.yaml')], /alias-bomb\.yaml: (not valid YAML|services: no service named "web")/, 'tune --write to a file without the service'],
     [['tune', '--input', NASA, '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads \(four per core, at least 16;/, 'tune --threads 9999'],
     [['backtest', '--input', NASA, '--sweep', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'backtest --sweep --threads 9999'],
+    // Flags that reach a timer: past 2^31 - 1 ms node fires at once (a health check every millisecond).
+    [['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--health-path', '/h', '--health-interval-ms', '1e12'], /--health-interval-ms <ms>' argument '1e12' is invalid\. expected at most 3600000 ms/, 'gateway --health-interval-ms 1e12'],
+    [['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--timeout-ms', '3600001'], /--timeout-ms <ms>' argument '3600001' is invalid\. expected at most 3600000 ms/, 'gateway --timeout-ms 3600001'],
+    [['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--health-path', 'health'], /--health-path <path>' argument 'health' is invalid\. expected a path starting with "\/"/, 'gateway --health-path without a slash'],
+    [['rollout', '--api', 'http://127.0.0.1:9', '--to', 'v2', '--poll', '1e12'], /--poll <seconds>' argument '1e12' is invalid\. expected at most 3600 seconds/, 'rollout --poll 1e12'],
     [['gateway', '--listen', '127.0.0.1:0', '--live', 'http://127.0.0.1:9', '--workers', '1000'], /--workers <n\|auto>' argument '1000' is invalid\. expected "auto" or at most \d+ worker processes/, 'gateway --workers 1000'],
     [['forecast', '--input', NASA, '--horizon', '3', '--threads', '9999'], /--threads <n>' argument '9999' is invalid\. expected at most \d+ worker threads/, 'forecast --threads 9999'],
   ];

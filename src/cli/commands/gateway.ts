@@ -12,7 +12,7 @@ import { localControl, type GatewayControl } from '../../gateway/control.js';
 import { checkListen, listenOn } from '../../gateway/listen.js';
 import { createGateway } from '../../gateway/gateway.js';
 import type { MirrorMode } from '../../gateway/mirror.js';
-import { type Io, positiveInteger, workerCount, fraction, hostPort, urlList, collect } from '../options.js';
+import { type Io, workerCount, fraction, hostPort, urlList, collect, millisAtMost, urlPath } from '../options.js';
 
 export function registerGateway(program: Command, io: Io): void {
   program
@@ -29,9 +29,9 @@ export function registerGateway(program: Command, io: Io): void {
     .option('--key <header|client-address>', 'consistent sampling key (default: random sampling)')
     .option('--admin <host:port>', 'address of the admin API (metrics, stats, runtime changes)', hostPort('--admin'))
     .option('--workers <n|auto>', 'worker processes sharing the port (auto: one per core; default 1)', workerCount)
-    .option('--health-path <path>', 'active health check path on the live members (off when absent)')
-    .option('--health-interval-ms <ms>', 'active health check interval (default 5000)', positiveInteger)
-    .option('--timeout-ms <ms>', 'upstream response timeout (default 30000)', positiveInteger)
+    .option('--health-path <path>', 'active health check path on the live members (off when absent)', urlPath)
+    .option('--health-interval-ms <ms>', 'active health check interval (default 5000; at most 3600000)', millisAtMost(3_600_000))
+    .option('--timeout-ms <ms>', 'upstream response timeout (default 30000; at most 3600000)', millisAtMost(3_600_000))
     .option('--record <file>', 'with --mode metadata: append the sampled requests\' metadata to this JSON Lines file (input for replay)')
     .option('--json', 'print the listening addresses as one JSON line')
     .action(async (opts: Record<string, unknown>) => {

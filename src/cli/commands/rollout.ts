@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { ShadowscaleError } from '../../core/errors.js';
-import { type Io, positiveNumber } from '../options.js';
+import { type Io, positiveNumber, secondsAtMost } from '../options.js';
 import { z } from 'zod';
 import { addApiOptions, apiBase, call, servicesAnswer } from './status.js';
 
@@ -41,7 +41,7 @@ export function registerRollout(program: Command, io: Io): void {
   addApiOptions(program.command('rollout').description('roll a new version out through the shadow on a running `shadowscale run`: judged on the shadow, its capacity measured, then traffic shifted in steps with automatic rollback'))
     .requiredOption('--to <version>', "the version to roll out (a name in the instance type's versions, or base)")
     .option('--no-wait', 'start it and return (the rollout goes on in the run)')
-    .option('--poll <seconds>', 'how often to look at its progress', positiveNumber('a positive number of seconds'), 1)
+    .option('--poll <seconds>', 'how often to look at its progress (at most 3600)', secondsAtMost(3600), 1)
     .option('--timeout <seconds>', 'stop following after this long (the rollout goes on)', positiveNumber('a positive number of seconds'), 3600)
     .action(async (opts: Record<string, unknown>) => {
       const base = apiBase(opts, io);
