@@ -56,12 +56,12 @@ const version = z
 
 const instanceType = z
   .strictObject({
-    slots: positiveInt().default(4).describe('Worker slots: requests served concurrently by one instance'),
+    slots: positiveInt().max(1024, expect('a positive integer, at most 1024')).default(4).describe('Worker slots: requests served concurrently by one instance, at most 1024 (the M/M/c model steps through every slot each simulated second: a billion hung the backtest)'),
     serviceTimeMs: positive().default(25).describe('Mean service time of one request (ms)'),
     memoryMb: positiveInt().default(512).describe('Memory of one instance (MB)'),
     queueLimit: nonNegativeInt().default(200).describe('Requests one instance queues beyond its slots before rejecting'),
-    provisioningSeconds: nonNegative().default(60).describe('From request until the instance passes its readiness check'),
-    warmupSeconds: nonNegative().default(60).describe('After readiness, until the instance reaches full capacity'),
+    provisioningSeconds: duration(86_400, 's', true).default(60).describe('From request until the instance passes its readiness check (a local instance waits this long; at most a day)'),
+    warmupSeconds: duration(86_400, 's', true).default(60).describe('After readiness, until the instance reaches full capacity (trials wait this long; at most a day)'),
     warmupCapacity: fraction().default(0.5).describe('Capacity fraction right after readiness (rises linearly to 1 over warmupSeconds)'),
     prices: prices.prefault({}),
     env: z.record(str('a variable name'), str('a string value'), expect('a map of environment variables')).default({}).describe('Local provider: extra environment of instances of this type'),

@@ -109,6 +109,11 @@ simulation: { seed: 7 }
     ['services:\n  - name: web\n    pool: { min: 1, min: 2 }\n', /not valid YAML: Map keys must be unique/, 'duplicate key'],
     // 0.0001 s ticks held a core and wrote 14,000 samples a second to the store.
     ['control: { tickSeconds: 0.0001 }\n', /control\.tickSeconds: expected a number of seconds from 0\.1 to 3600, got 0\.0001/, 'a tick under 0.1 s'],
+    // A billion slots hung the backtest (the M/M/c model steps through every slot each simulated second).
+    ['instanceTypes:\n  big: { slots: 1000000000 }\n', /instanceTypes\.big\.slots: expected a positive integer, at most 1024, got 1000000000/, 'a billion worker slots'],
+    // Timers: a local instance waits provisioningSeconds, a trial warmupSeconds; past 24.8 days node fires at once.
+    ['instanceTypes:\n  slow: { provisioningSeconds: 1e9 }\n', /instanceTypes\.slow\.provisioningSeconds: expected a number >= 0 of seconds, at most 86400, got 1000000000/, 'provisioning beyond a day'],
+    ['instanceTypes:\n  slow: { warmupSeconds: 86401 }\n', /instanceTypes\.slow\.warmupSeconds: expected a number >= 0 of seconds, at most 86400, got 86401/, 'a warm-up beyond a day'],
     ['gateway: { workers: 1000 }\n', /gateway\.workers: expected a positive integer, at most 256, got 1000/, 'a thousand gateway workers'],
   ];
   for (const [yaml, message, note] of invalid) {
