@@ -75,11 +75,11 @@ const instanceType = z
 const scalingPolicy = z.strictObject({
   type: oneOf(['Pods', 'Percent']),
   value: positive(),
-  periodSeconds: positive(),
+  periodSeconds: duration(1800, 's'),
 });
 const scalingRules = (defaults: HpaScalingRules) =>
   z.strictObject({
-    stabilizationWindowSeconds: nonNegative().default(defaults.stabilizationWindowSeconds),
+    stabilizationWindowSeconds: duration(3600, 's', true).default(defaults.stabilizationWindowSeconds),
     selectPolicy: oneOf(['Max', 'Min', 'Disabled']).default(defaults.selectPolicy),
     policies: z.array(scalingPolicy, expect('a list of scaling policies')).min(1, expect('at least one policy')).default(defaults.policies.map((p) => ({ ...p }))),
   });
@@ -88,7 +88,7 @@ const reactive = z
   .strictObject({
     targetUtilization: openFraction().default(0.6).describe('Target mean utilization of ready instances (HPA averageUtilization / 100)'),
     tolerance: fraction().default(0.1).describe('No change while |utilization/target - 1| <= tolerance'),
-    metricWindowSeconds: positive().default(30).describe('Window the utilization metric is averaged over'),
+    metricWindowSeconds: duration(3600, 's').default(30).describe('Window the utilization metric is averaged over'),
     // The HPA's documented defaults, defined once in core (src/core/hpa.ts).
     scaleUp: scalingRules(DEFAULT_SCALE_UP).prefault({}),
     scaleDown: scalingRules(DEFAULT_SCALE_DOWN).prefault({}),
@@ -102,10 +102,10 @@ const scaling = z.strictObject({
   mode: oneOf(['act', 'forecast-only'])
     .default('act')
     .describe('act: decisions change the live pool; forecast-only: everything runs (forecasts, proofs, decisions with reasons) and decisions are recorded as what would have been done, never acted on (the API can switch it)'),
-  periodSeconds: positive().default(15).describe('How often the strategy decides'),
-  leadTimeSeconds: nonNegative().optional().describe('How far ahead to add capacity; default: provisioning + warm-up of the instance type'),
+  periodSeconds: duration(3600, 's').default(15).describe('How often the strategy decides'),
+  leadTimeSeconds: duration(172_800, 's', true).optional().describe('How far ahead to add capacity; default: provisioning + warm-up of the instance type'),
   headroom: nonNegative().default(0.1).describe('policy forecast-upper: extra fraction above the forecast upper bound; also the proof gate\'s margin'),
-  scaleInStabilizationSeconds: nonNegative().default(600).describe('policy forecast-upper: scale in only to the highest target of this window'),
+  scaleInStabilizationSeconds: duration(86_400, 's', true).default(600).describe('policy forecast-upper: scale in only to the highest target of this window'),
   writeSignal: bool().default(true).describe("Stateful services (shadow.sync snapshot): forecast the write rate too and scale ahead for it at the requests per write served (reason mutations_ahead): writes often rise before reads"),
   predictive: z
     .strictObject({
@@ -131,9 +131,9 @@ const scaling = z.strictObject({
     .prefault({}),
   maxStepUp: positiveInt().default(1000).describe('Most instances added by one action'),
   maxStepDown: positiveInt().default(1000).describe('Most instances removed by one action'),
-  cooldownUpSeconds: nonNegative().default(0).describe('Seconds between two scale-ups'),
-  cooldownDownSeconds: nonNegative().default(0).describe('Seconds after any action before a scale-down'),
-  staleMetricsSeconds: positive().default(60).describe('Metrics older than this are stale: no scale-in'),
+  cooldownUpSeconds: duration(86_400, 's', true).default(0).describe('Seconds between two scale-ups'),
+  cooldownDownSeconds: duration(86_400, 's', true).default(0).describe('Seconds after any action before a scale-down'),
+  staleMetricsSeconds: duration(86_400, 's').default(60).describe('Metrics older than this are stale: no scale-in'),
   reactive: reactive.prefault({}),
   spot: z
     .strictObject({
@@ -201,11 +201,11 @@ const scaling = z.strictObject({
 
 const forecast = z.strictObject({
   model: oneOf(['fast-seasonal', 'fast-seasonal-log', 'seasonal-naive']).default('fast-seasonal').describe('Forecasting model the predictive strategy runs on'),
-  refitHours: positive().default(6).describe('Full refit of the model at least this often; in between, new points only update its state'),
+  refitHours: num('a positive number of hours, at most 168').positive(expect('a positive number of hours, at most 168')).max(168, expect('a positive number of hours, at most 168')).default(6).describe('Full refit of the model at least this often; in between, new points only update its state'),
   seasonality: oneOf(['auto', 'daily', 'weekly', 'none']).default('auto'),
   level: openFraction().default(0.8).describe('Central prediction interval level; predictive scales to its upper bound'),
-  refitSeconds: positive().default(300).describe('How often the forecast is recomputed'),
-  historyDays: positive().default(28).describe('History kept for forecasting'),
+  refitSeconds: duration(86_400, 's').default(300).describe('How often the forecast is recomputed'),
+  historyDays: num('a positive number of days, at most 400').positive(expect('a positive number of days, at most 400')).max(400, expect('a positive number of days, at most 400')).default(28).describe('History kept for forecasting'),
 });
 
 const event = z.strictObject({

@@ -114,6 +114,12 @@ simulation: { seed: 7 }
     // Timers: a local instance waits provisioningSeconds, a trial warmupSeconds; past 24.8 days node fires at once.
     ['instanceTypes:\n  slow: { provisioningSeconds: 1e9 }\n', /instanceTypes\.slow\.provisioningSeconds: expected a number >= 0 of seconds, at most 86400, got 1000000000/, 'provisioning beyond a day'],
     ['instanceTypes:\n  slow: { warmupSeconds: 86401 }\n', /instanceTypes\.slow\.warmupSeconds: expected a number >= 0 of seconds, at most 86400, got 86401/, 'a warm-up beyond a day'],
+    // Scaling and forecast durations size buffers and schedules: 1e12 s was an internal error (an array
+    // of that length) or a backtest that never ended.
+    ['services:\n  - name: web\n    scaling: { reactive: { metricWindowSeconds: 1e12 } }\n', /services\[0\]\.scaling\.reactive\.metricWindowSeconds: expected a positive number of seconds, at most 3600/, 'a metric window of 1e12 s'],
+    ['services:\n  - name: web\n    scaling: { periodSeconds: 1e12 }\n', /services\[0\]\.scaling\.periodSeconds: expected a positive number of seconds, at most 3600/, 'a decision period of 1e12 s'],
+    ['services:\n  - name: web\n    scaling: { leadTimeSeconds: 1e12 }\n', /services\[0\]\.scaling\.leadTimeSeconds: expected a number >= 0 of seconds, at most 172800/, 'a lead time of 1e12 s'],
+    ['services:\n  - name: web\n    forecast: { historyDays: 1e9 }\n', /services\[0\]\.forecast\.historyDays: expected a positive number of days, at most 400/, 'a billion days of history'],
     ['gateway: { workers: 1000 }\n', /gateway\.workers: expected a positive integer, at most 256, got 1000/, 'a thousand gateway workers'],
   ];
   for (const [yaml, message, note] of invalid) {
