@@ -1,6 +1,7 @@
 // The Forecaster interface and the seasonal-naive baseline. A forecaster sees only history (values
 // up to "now"); the caller decides when to refit. Design: docs/design/forecast.md
 
+import { ShadowscaleError } from './errors.js';
 import { quantile, quantiles } from './stats.js';
 
 /** A regular series: values[i] is the mean over [start + i*step, start + (i+1)*step). NaN = missing. */
@@ -57,10 +58,14 @@ export function carryForward(values: ArrayLike<number>): { filled: Float64Array;
   return { filled, observed };
 }
 
-/** `checkForecastArgs`, and a short-horizon model (`label`) declining more than `max` points ahead. */
+/**
+ * `checkForecastArgs`, and a short-horizon model (`label`) declining more than `max` points ahead: a usage
+ * error when asked for by name (`forecast --model lag-regression --horizon 500` was an internal error); the
+ * pipeline leaves a declining candidate out.
+ */
 export function checkShortHorizon(label: string, horizon: number, level: number, max: number): void {
   checkForecastArgs(horizon, level);
-  if (horizon > max) throw new RangeError(`${label} forecasts at most ${max} points ahead, got ${horizon}`);
+  if (horizon > max) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${label} forecasts at most ${max} points ahead, got ${horizon}; a longer horizon needs another model (the pipeline, auto, takes any)`);
 }
 
 export const DAY = 86_400;

@@ -426,6 +426,11 @@ describe('shadowscale forecast', () => {
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '0'])).code, 2);
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '3', '--level', '1.5'])).code, 2);
   });
+  it('names the interval level with its digits (0.9999999 printed as 100 %)', async () => {
+    const r = await runCli(['forecast', '--input', NASA, '--horizon', '1', '--model', 'persistence', '--level', '0.9999999']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^model naive-flat, step 60s, 99\.99999 % interval\n/);
+  });
   it('--horizon-seconds gives the same forecast as the whole points it rounds up to', async () => {
     const points = await runCli(['forecast', '--input', NASA, '--horizon', '3', '--json']);
     for (const seconds of ['180', '121']) {
@@ -439,6 +444,9 @@ describe('shadowscale forecast', () => {
     { note: 'both', args: ['--horizon', '3', '--horizon-seconds', '180'], message: /--horizon and --horizon-seconds both say how far ahead: pass one/ },
     { note: 'too far', args: ['--horizon-seconds', '1e12'], message: /--horizon-seconds 1000000000000 is 16666666667 points of 60s; expected at most 100000 points/ },
     { note: 'not positive', args: ['--horizon-seconds', '0'], message: /expected a positive number of seconds, got "0"/ },
+    // A short-horizon model asked for by name beyond its reach was an internal error (a RangeError's stack).
+    { note: 'lag regression 500 points ahead', args: ['--model', 'lag-regression', '--horizon', '500'], message: /lag regression forecasts at most 12 points ahead, got 500; a longer horizon needs another model \(the pipeline, auto, takes any\) \[SHADOWSCALE_E_USAGE\]/ },
+    { note: 'the analog 13 points ahead', args: ['--model', 'analog', '--horizon-seconds', '780'], message: /analog forecasts at most 12 points ahead, got 13/ },
   ];
   for (const { note, args, message } of horizons) {
     it(`exits 2 naming the horizon: ${note}`, async () => {

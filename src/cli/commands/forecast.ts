@@ -11,6 +11,7 @@ import { runJobs } from '../../forecast/pool.js';
 import { forecastOf, type ForecastOutput } from '../../forecast/run.js';
 import { forecastSvg } from '../../forecast/forecast-chart.js';
 import { isAbsoluteTime, toSeries, type DuplicatePolicy } from '../../sim/trace.js';
+import { targetPercent } from '../render.js';
 import { type Io, positiveNumber, positiveInteger, MAX_HORIZON, horizonPoints, openFraction, addTraceOptions, autoOptions, addModelOptions, isDirectory, expandInputs, eventsFrom, loadTraceFrom, reportGaps, fmt, checkOutputFile, writeOutputFile } from '../options.js';
 
 export function registerForecast(program: Command, io: Io): void {
@@ -48,7 +49,7 @@ export function registerForecast(program: Command, io: Io): void {
           writeOutputFile('--chart', chart, forecastSvg(`${basename(trace.file)} [${trace.column}]`, series, { model: out.model, level: out.level, mean: pick('mean'), lower: pick('lower'), upper: pick('upper') }, isAbsoluteTime(trace.timeFormat)));
         }
         if (opts.json) io.out(`${JSON.stringify(out)}\n`);
-        else io.out(`model ${out.model}, step ${out.step}s, ${(out.level * 100).toFixed(0)} % interval\n${out.points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
+        else io.out(`model ${out.model}, step ${out.step}s, ${targetPercent(out.level)} interval\n${out.points.map((p) => `${p.timestamp}  ${fmt(p.mean)}  [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('\n')}\n`);
         return;
       }
       // Several series: JSON Lines in input order, one object per series (with its error if it failed).
