@@ -485,7 +485,7 @@ const service = z.strictObject({
   pool: z
     .strictObject({
       min: nonNegativeInt().default(1),
-      max: positiveInt().default(200),
+      max: positiveInt().max(100_000, expect('a positive integer, at most 100000')).default(200).describe('Most live instances, at most 100,000 (a billion held the backtest past a minute on three days)'),
     })
     .prefault({}),
   shadow: z

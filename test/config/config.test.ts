@@ -120,6 +120,7 @@ simulation: { seed: 7 }
     ['services:\n  - name: web\n    scaling: { periodSeconds: 1e12 }\n', /services\[0\]\.scaling\.periodSeconds: expected a positive number of seconds, at most 3600/, 'a decision period of 1e12 s'],
     ['services:\n  - name: web\n    scaling: { leadTimeSeconds: 1e12 }\n', /services\[0\]\.scaling\.leadTimeSeconds: expected a number >= 0 of seconds, at most 172800/, 'a lead time of 1e12 s'],
     ['services:\n  - name: web\n    forecast: { historyDays: 1e9 }\n', /services\[0\]\.forecast\.historyDays: expected a positive number of days, at most 400/, 'a billion days of history'],
+    ['services:\n  - name: web\n    pool: { max: 1000000000 }\n', /services\[0\]\.pool\.max: expected a positive integer, at most 100000, got 1000000000/, 'a pool of a billion'],
     ['gateway: { workers: 1000 }\n', /gateway\.workers: expected a positive integer, at most 256, got 1000/, 'a thousand gateway workers'],
   ];
   for (const [yaml, message, note] of invalid) {
