@@ -205,15 +205,25 @@ export function checkDemoLoad(cfg: Config, o: Pick<DemoOptions, 'peakRps' | 'dur
   if (o.durationSeconds > DEMO_MAX_DURATION_SECONDS) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--duration: expected at most ${DEMO_MAX_DURATION_SECONDS} seconds (a day at real time), got ${o.durationSeconds}`);
   const svc = cfg.services[0] as Config['services'][number];
   if (o.historyDays > DEMO_MAX_HISTORY_DAYS) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--history-days: expected at most ${DEMO_MAX_HISTORY_DAYS} (the forecaster keeps ${svc.forecast.historyDays} days), got ${o.historyDays}`);
+  checkLoadFits(cfg, o.peakRps, '--peak-rps', 'the peak of the day');
+}
+
+/**
+ * `rps` (with the first service's headroom) must fit its live pool on this machine: `pool.max`, and at most
+ * DEMO_MAX_INSTANCES local processes. Throws SHADOWSCALE_E_USAGE naming `flag` and the largest rate that fits
+ * (and `--set` for the pool when the command takes it: `settable`).
+ */
+export function checkLoadFits(cfg: Config, rps: number, flag: string, what: string, settable = true): void {
+  const svc = cfg.services[0] as Config['services'][number];
   const type = cfg.instanceTypes[svc.instanceType] as Config['instanceTypes'][string];
   const perInstanceRps = maxRateAtSlo(type.slots, type.serviceTimeMs / 1000, svc.slo.latencyP99Ms / 1000);
   const headroom = 1 + svc.scaling.headroom;
   const cap = Math.min(svc.pool.max, DEMO_MAX_INSTANCES);
-  const need = instancesFor(o.peakRps * headroom, perInstanceRps);
+  const need = instancesFor(rps * headroom, perInstanceRps);
   if (need > cap) {
     const most = Math.floor((cap * perInstanceRps) / headroom);
-    const fix = cap === svc.pool.max ? `the pool takes at most ${cap} (services[0].pool.max): give at most ${most}, or raise it with --set services[0].pool.max=N (N up to ${DEMO_MAX_INSTANCES})` : `the demo runs at most ${DEMO_MAX_INSTANCES}, each a process on this machine: give at most ${most}`;
-    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--peak-rps ${o.peakRps}: the peak of the day needs ${need} live instances of "${svc.instanceType}" (${perInstanceRps.toFixed(1)} requests/s each at the SLO, with ${Math.round(svc.scaling.headroom * 100)} % headroom); ${fix}`);
+    const fix = cap === svc.pool.max ? `the pool takes at most ${cap} (services[0].pool.max): give at most ${most}${settable ? `, or raise it with --set services[0].pool.max=N (N up to ${DEMO_MAX_INSTANCES})` : ''}` : `the demo runs at most ${DEMO_MAX_INSTANCES}, each a process on this machine: give at most ${most}`;
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${flag} ${rps}: ${what} needs ${need} live instances of "${svc.instanceType}" (${perInstanceRps.toFixed(1)} requests/s each at the SLO, with ${Math.round(svc.scaling.headroom * 100)} % headroom); ${fix}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { percentile, startProbe, type ProbeAnswer } from '../gateway/loadgen.js'
 import { DEMO_ENV, findLeftovers, processMark, removeLeftovers, throwawayDir } from './leftovers.js';
 import type { LoopEvent } from './loop.js';
 import { Runtime } from './runtime.js';
-import { cleanDemoLeftovers, DemoInterrupted } from './demo.js';
+import { checkLoadFits, cleanDemoLeftovers, DemoInterrupted } from './demo.js';
 
 export const SCENARIO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'demo', 'scenarios.yaml');
 export const SCENARIOS = ['scale-out', 'rollout-good', 'rollout-slow', 'rollout-flaky'] as const;
@@ -75,6 +75,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const cfg = loadConfig({ file: o.configFile ?? SCENARIO_CONFIG, sets: [`store.path=${join(dir, 'store.db')}`, 'gateway.listen=127.0.0.1:0', 'api.listen=127.0.0.1:0'] });
     const svc = cfg.services[0];
     if (!svc) throw new Error('scenario: the configuration has no service');
+    // Before anything starts: --rate 1e9 had exhausted the load generator's heap and left the instances.
+    checkLoadFits(cfg, o.rate ?? 120, '--rate', 'the client load', false);
     const type = cfg.instanceTypes[svc.instanceType];
     const events: LoopEvent[] = [];
     rt = await Runtime.start({

@@ -299,6 +299,8 @@ describe('shadowscale backtest', () => {
     // Checked before anything starts: 1e9 req/s had started 1.8 million live instances (the heap gave out).
     [['demo', '--peak-rps', '1e9'], /--peak-rps 1000000000: the peak of the day needs \d+ live instances of "small" .*; the pool takes at most 12 \(services\[0\]\.pool\.max\): give at most \d+, or raise it/, 'demo --peak-rps 1e9'],
     [['demo', '--peak-rps', '1e9', '--set', 'services[0].pool.max=100000'], /the demo runs at most 100, each a process on this machine: give at most \d+/, 'demo --peak-rps 1e9 with a pool of 100000'],
+    // The switchover scenarios' client load: --rate 1e9 exhausted the load generator's heap, and the instances stayed.
+    [['demo', '--scenario', 'scale-out', '--rate', '1e9'], /--rate 1000000000: the client load needs \d+ live instances of "small" .*; the pool takes at most 8 \(services\[0\]\.pool\.max\): give at most \d+ \[SHADOWSCALE_E_USAGE\]/, 'demo --scenario scale-out --rate 1e9'],
     [['demo', '--duration', '1000000000'], /--duration: expected at most 86400 seconds \(a day at real time\), got 1000000000/, 'demo --duration 1e9'],
     [['demo', '--history-days', '100000'], /--history-days: expected at most 56 \(the forecaster keeps 28 days\), got 100000/, 'demo --history-days 100000'],
     // 9,999 worker threads exhausted the heap (a V8 fatal error, exit 133) before the first run.
