@@ -37,6 +37,12 @@ export interface LoadOptions {
   readonly startAt?: number;
   /** Stops sending when it aborts; `done` then resolves with what was sent and answered. */
   readonly signal?: AbortSignal;
+  /**
+   * Most requests outstanding at once (default 20,000): an arrival beyond is counted as a request and an
+   * error, not sent. A target far behind the schedule would otherwise queue requests in this process
+   * until its heap gave out (a trial asked for 100,000 req/s of an instance that stalls).
+   */
+  readonly maxPending?: number;
 }
 
 export interface LoadRun {
@@ -63,9 +69,14 @@ export function startLoad(o: LoadOptions): LoadRun {
   };
   advance();
   const pool = new Pool(o.url, { connections: o.connections ?? 1024, headersTimeout: o.timeoutMs ?? 5000, bodyTimeout: o.timeoutMs ?? 5000 });
+  const maxPending = o.maxPending ?? 20_000;
   const send = (at: number): void => {
     const bucket = seconds[Math.floor(at)] as SecondStats & { requests: number; errors: number };
     bucket.requests++;
+    if (pending.size >= maxPending) {
+      bucket.errors++;
+      return;
+    }
     const scheduled = start + at * 1000;
     const m = mix ? (mix[Math.floor(pick.next() * mix.length)] as MixRequest) : undefined;
     const p = pool

@@ -46,6 +46,16 @@ describe('load generator', () => {
     assert.equal(r.errors, 0);
   });
 
+  it('regression: a target that never answers holds at most maxPending requests; the rest count as errors', async (t) => {
+    const held: import('node:http').ServerResponse[] = [];
+    const url = await serve(t, createServer((_q, res) => void held.push(res)));
+    const r = totals(await startLoad({ url, rate: () => 2000, durationSeconds: 1, seed: 1, timeoutMs: 2000, maxPending: 100 }).done);
+    assert.ok(r.requests > 1000, `${r.requests} arrivals`);
+    // The 100 sent first wait out their 2 s timeout, after the 1 s run: every other arrival is an error, never sent.
+    assert.ok(held.length <= 100, `${held.length} requests reached the target`);
+    assert.equal(r.errors, r.requests);
+  });
+
   const badRates: [string, number][] = [
     ['NaN (a rate fraction over a zero base)', Number.NaN],
     ['negative', -1],
