@@ -295,6 +295,7 @@ describe('shadowscale backtest', () => {
     [['backtest', '--input', NASA, '--set', 'services[0].slo.latencyP99Ms=fast'], /services\[0\]\.slo\.latencyP99Ms: expected a positive number, got "fast"/, 'bad --set'],
     [['backtest', '--input', fixture('bad/no-time.csv')], /no time column .* pass --step SECONDS/, 'no time column and no --step'],
     [['backtest', '--input', fixture('bad/no-time.csv'), '--step', '0.001'], /no-time\.csv: the \d+ row\(s\) cover 0\.\d+ s \(step 0\.001 s\); the simulator steps every second, so a trace must cover one second at least/, 'rows a millisecond apart (it simulated nothing and reported 100 % attainment)'],
+    [['backtest', '--input', NASA, '--strategy', 'oracle', '--sweep'], /--sweep runs reactive, predictive or hybrid over its knob; the oracle has none/, 'a sweep of the oracle alone (it printed empty frontiers)'],
     [['frobnicate'], /unknown command 'frobnicate'/, 'unknown command'],
     // Checked before anything starts: 1e9 req/s had started 1.8 million live instances (the heap gave out).
     [['demo', '--peak-rps', '1e9'], /--peak-rps 1000000000: the peak of the day needs \d+ live instances of "small" .*; the pool takes at most 12 \(services\[0\]\.pool\.max\): give at most \d+, or raise it/, 'demo --peak-rps 1e9'],

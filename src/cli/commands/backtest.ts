@@ -29,6 +29,8 @@ export function registerBacktest(program: Command, io: Io): void {
   ).action(async (opts: Record<string, unknown>) => {
     const { cfg, service } = configFrom(opts, io);
     if (opts.chart !== undefined && !opts.sweep) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--chart draws the frontier: it needs --sweep');
+    // The oracle has no knob: a sweep of it alone printed empty frontiers and drew an empty chart.
+    if (opts.sweep && (opts.strategy as StrategyName[]).every((x) => x === 'oracle')) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--sweep runs reactive, predictive or hybrid over its knob; the oracle has none: add one of them to --strategy');
     if (opts.chart !== undefined) checkOutputFile('--chart', opts.chart as string);
     const timeline = opts.timeline as string | undefined;
     if (timeline !== undefined) checkOutputFile('--timeline', timeline);
