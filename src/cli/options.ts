@@ -8,7 +8,7 @@ import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Cal
 import { MODEL_NAMES } from '../forecast/models.js';
 import type { KnownEvent } from '../forecast/prophet.js';
 import { MAX_HORIZON } from '../forecast/run.js';
-import { accessSync, constants, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { STRATEGY_NAMES, type StrategyName } from '../core/reasons.js';
@@ -231,7 +231,13 @@ export function isDirectory(p: string): boolean {
 /** Files named by --input: a file as is, a directory as every .csv below it (sorted). */
 export function expandInputs(inputs: string[]): string[] {
   const out: string[] = [];
+  // Each directory once, by its real path: a symbolic link back up the tree had repeated every series
+  // until the path grew too long (dozens of copies of one forecast).
+  const seen = new Set<string>();
   const walk = (dir: string): void => {
+    const real = realpathSync(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       if (isDirectory(p)) walk(p);

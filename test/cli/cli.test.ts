@@ -1,6 +1,6 @@
 // Integration tests: the real `shadowscale` binary: DESIGN contracts (JSON shapes), exit codes, stdout/stderr split.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -428,6 +428,15 @@ describe('shadowscale forecast', () => {
   it('rejects a bad horizon or level', async () => {
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '0'])).code, 2);
     assert.equal((await runCli(['forecast', '--input', NASA, '--horizon', '3', '--level', '1.5'])).code, 2);
+  });
+  it('regression: a directory with a symbolic link back up the tree forecasts each series once', async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'a.csv'), readFileSync(NASA, 'utf8').split('\n').slice(0, 200).join('\n'));
+    symlinkSync('..', join(dir, 'sub', 'up'));
+    const r = await runCli(['forecast', '--input', dir, '--horizon', '1', '--model', 'persistence']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { series: string }).series), [join(dir, 'sub', 'a.csv')]);
   });
   it('names the interval level with its digits (0.9999999 printed as 100 %)', async () => {
     const r = await runCli(['forecast', '--input', NASA, '--horizon', '1', '--model', 'persistence', '--level', '0.9999999']);
