@@ -212,6 +212,9 @@ class TraceParser {
     if (this.options.column !== undefined) {
       this.valueIdx = names.indexOf(this.options.column);
       if (this.valueIdx < 0) this.fail(`no column ${describeValue(this.options.column)}; the columns are: ${clip(names.join(', '))}`);
+      // Two columns of one name: which one was meant cannot be told (the first was read, silently).
+      const again = names.indexOf(this.options.column, this.valueIdx + 1);
+      if (again >= 0) this.fail(`column ${describeValue(this.options.column)} appears twice in the header (columns ${this.valueIdx + 1} and ${again + 1}); rename one`);
       if (this.valueIdx === this.timeIdx) this.fail(`column ${describeValue(this.options.column)} is the time column; pick a value column (${clip(names.filter((_, i) => i !== this.timeIdx).join(', '))})`);
     } else {
       this.valueIdx = names.findIndex((_, i) => i !== this.timeIdx);

@@ -85,6 +85,8 @@ describe('loadTrace errors (file:line and what was expected)', () => {
     ['bad/no-time.csv', {}, /no-time\.csv:1: no time column .* pass --step SECONDS/],
     ['bad/relative.csv', { column: 'nope' }, /relative\.csv:1: no column "nope"; the columns are: time, value/],
     ['bad/relative.csv', { column: 'time' }, /is the time column/],
+    // The first of the two was read, silently.
+    ['bad/duplicate-column.csv', { column: 'requests' }, /duplicate-column\.csv:1: column "requests" appears twice in the header \(columns 2 and 3\); rename one/],
   ];
   for (const [file, opts, message] of rows) {
     it(`${file} ${JSON.stringify(opts)}`, async () => {
