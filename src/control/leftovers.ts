@@ -131,8 +131,8 @@ export function throwawayDir(name: string, mark: string): string {
 }
 
 /**
- * SIGINT/SIGTERM as an abort signal, for commands that clean up before they exit: the first signal
- * aborts (`onSignal` is told), `exitCode()` is then 130 or 143; `dispose()` removes the handlers.
+ * SIGINT/SIGTERM/SIGHUP as an abort signal, for commands that clean up before they exit: the first signal
+ * aborts (`onSignal` is told), `exitCode()` is then 130, 143 or 129 (128 + the signal); `dispose()` removes the handlers.
  */
 export function interruptible(onSignal?: (sig: NodeJS.Signals) => void): { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void } {
   const ac = new AbortController();
@@ -143,14 +143,15 @@ export function interruptible(onSignal?: (sig: NodeJS.Signals) => void): { signa
     onSignal?.(sig);
     ac.abort(new Error(`interrupted by ${sig}`));
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  // SIGHUP too: a closed terminal or a dropped SSH session is the usual way a demo is left, and its
+  // default action ended the process without stopping the instances.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, handler);
   return {
     signal: ac.signal,
-    exitCode: () => (signalled === undefined ? undefined : signalled === 'SIGINT' ? 130 : 143),
+    exitCode: () => (signalled === undefined ? undefined : 128 + (signalled === 'SIGHUP' ? 1 : signalled === 'SIGINT' ? 2 : 15)),
     dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const sig of signals) process.off(sig, handler);
     },
   };
 }
@@ -158,8 +159,8 @@ export function interruptible(onSignal?: (sig: NodeJS.Signals) => void): { signa
 /**
  * Run `fn` on a throwaway store in a fresh, marked temporary directory (as the demo does), for commands
  * whose instances must not outlive them (`prove`). Leftovers of earlier such commands are removed first.
- * SIGINT/SIGTERM abort `signal`; whatever happens, instances carrying this process's mark are stopped
- * and the directory removed; after a signal the process exits 130/143.
+ * SIGINT/SIGTERM/SIGHUP abort `signal`; whatever happens, instances carrying this process's mark are stopped
+ * and the directory removed; after a signal the process exits 130/143/129.
  */
 export async function withThrowawayStore<T>(name: string, fn: (store: Store, storePath: string, mark: string, signal: AbortSignal) => Promise<T>): Promise<T> {
   await removeLeftovers(findLeftovers());

@@ -69,23 +69,26 @@ describe('shadowscale prove', () => {
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
   });
 
-  it('SIGINT in the middle of a trial stops its instance and removes its store: exit 130', async (t) => {
-    const dir = tempDir(t);
-    const config = join(dir, 'c.yaml');
-    writeFileSync(config, CONFIG);
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'prove', '--config', config, '--rate', '100', '--samples', '2000'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const mark = await new Promise<string>((r) => setTimeout(() => r(processMark(child.pid as number)), 200));
-    await until('the trial instance', () => findLeftovers({ mark, tmp: dir }).instances.length === 1, 20_000);
-    const pid = findLeftovers({ mark, tmp: dir }).instances[0]?.pid as number;
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
-    assert.deepEqual(findLeftovers({ mark, tmp: dir }).instances, []);
-    assert.throws(() => process.kill(pid, 0), 'the trial instance is gone');
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
-  });
+  // SIGHUP: a closed terminal or a dropped SSH session, whose default action had left the instance running.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    it(`${sig} in the middle of a trial stops its instance and removes its store: exit ${code}`, async (t) => {
+      const dir = tempDir(t);
+      const config = join(dir, 'c.yaml');
+      writeFileSync(config, CONFIG);
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowscale'), 'prove', '--config', config, '--rate', '100', '--samples', '2000'], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const mark = await new Promise<string>((r) => setTimeout(() => r(processMark(child.pid as number)), 200));
+      await until('the trial instance', () => findLeftovers({ mark, tmp: dir }).instances.length === 1, 20_000);
+      const pid = findLeftovers({ mark, tmp: dir }).instances[0]?.pid as number;
+      child.kill(sig);
+      assert.equal(await exited, code, stderr);
+      assert.deepEqual(findLeftovers({ mark, tmp: dir }).instances, []);
+      assert.throws(() => process.kill(pid, 0), 'the trial instance is gone');
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('shadowscale-demo-')), []);
+    });
+  }
 
   it('regression: a rate whose candidates round to 0 req/s per instance finishes (the steps\' rates were NaN and the load never ended)', async (t) => {
     const dir = tempDir(t);

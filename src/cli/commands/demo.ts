@@ -9,7 +9,7 @@ import { runScenario, SCENARIOS, type ScenarioName } from '../../control/scenari
 import { type Io, collect, hostPort, hostPortText, positiveNumber, positiveInteger } from '../options.js';
 
 /**
- * Run `fn` with a signal that SIGINT/SIGTERM abort: the demo (or scenario) stops its instances and removes
+ * Run `fn` with a signal that SIGINT/SIGTERM/SIGHUP abort: the demo (or scenario) stops its instances and removes
  * its directory, then the process exits 130/143.
  */
 async function untilInterrupted<T>(io: Io, whose: string, clearLine: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
