@@ -134,6 +134,20 @@ describe('runtime changes under load', () => {
 });
 
 describe('shadowscale gateway', () => {
+  it('regression: stops cleanly on SIGHUP (a closed terminal), exit 0; its default action had killed it', async (t) => {
+    const live = await serve(t, createServer((_q, res) => res.end('live')));
+    const { child, first: where } = await startCli<{ listen: string }>(['gateway', '--listen', '127.0.0.1:0', '--live', live, '--json']);
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    assert.equal(await (await fetch(where.listen)).text(), 'live');
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c: number | null) => resolve(c));
+      child.kill('SIGHUP');
+    });
+    assert.equal(code, 0);
+  });
+
   it('serves traffic and the admin API on the given addresses, and stops on SIGTERM', async (t) => {
     const live = await serve(t, createServer((_q, res) => res.end('live')));
     const { child, first: where } = await startCli<{ listen: string; admin: string }>(['gateway', '--listen', '127.0.0.1:0', '--live', live, '--admin', '127.0.0.1:0', '--sample', '0.5', '--json']);

@@ -113,8 +113,7 @@ export function registerGateway(program: Command, io: Io): void {
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `gateway listening on ${where.listen} (${workers} worker${workers > 1 ? 's' : ''})${adminUrl ? `, admin on ${adminUrl}` : ''}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, stop);
       });
       admin?.closeAllConnections();
       await Promise.all([close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);

@@ -22,11 +22,11 @@ export function registerRun(program: Command, io: Io): void {
       const only = opts.service === undefined ? undefined : serviceByName(cfg, opts.service as string).name;
       const names = only !== undefined ? [only] : cfg.services.map((s) => s.name);
       const tty = io.stderrIsTty && !opts.json;
-      // SIGINT/SIGTERM from the very start: one arriving while the runtime starts stops it once started
-      // (with --stop-instances, its instances too) instead of killing the process half-way.
+      // SIGINT/SIGTERM/SIGHUP from the very start: one arriving while the runtime starts stops it once
+      // started (with --stop-instances, its instances too) instead of killing the process half-way. SIGHUP
+      // (a closed terminal, a dropped SSH session) had ended the process where it stood.
       const stopRequested = new Promise<undefined>((done) => {
-        process.once('SIGINT', () => done(undefined));
-        process.once('SIGTERM', () => done(undefined));
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => done(undefined));
       });
       // The loop stopped acting for good (the store failed): stop and exit non-zero with its error.
       let fatal: (err: Error) => void = () => undefined;
