@@ -140,9 +140,10 @@ describe('trials on the shadow', () => {
 
   it('chaos: three instances lose one mid-step; the two survivors carry 1.5 x each and hold the SLO after the recovery window (pass)', async (t) => {
     const { store, provider } = await setup(t);
-    // 0.4 of capacity each; after the loss 0.6 each. Under the loaded suite on 2 cores the survivors can be
-    // starved of CPU for a while (CI once: p99 157 ms, interval 127-179 ms, against 100 ms): one more trial
-    // then, which must pass. Two misses fail the test; the companion below must fail on the first.
+    // 0.4 of capacity each; after the loss 0.6 each: p99 about 48 ms alone. Run beside the rest of the suite
+    // on 2 cores, the survivors were starved of CPU (CI twice: p99 157 and 140 ms against 100 ms), so these
+    // trials run in the serial phase (*.serial.test.ts). One more trial still if a stall hits it; two
+    // misses fail the test, and the companion below must fail on the first.
     const seen: string[] = [];
     let id = '';
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -152,7 +153,10 @@ describe('trials on the shadow', () => {
       assert.equal(r.chaos?.killed, trialInstanceId(id, 2));
       assert.deepEqual(await provider.list(), [], 'every trial instance deleted, the killed one too');
       assert.equal(provider.crashes, attempt + 1, 'the kill is seen as a crash');
-      if (r.verdict === 'pass') break;
+      if (r.verdict === 'pass') {
+        t.diagnostic(`survivors' p99 ${r.steps[0]?.numbers.p99Ms} ms from the recovery window on (SLO ${SETTINGS.sloLatencyMs} ms)`);
+        break;
+      }
       if (attempt === 1) assert.fail(seen.join('; then '));
       t.diagnostic(`first chaos trial missed on a loaded machine, trying again: ${seen[0]}`);
     }
