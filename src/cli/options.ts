@@ -66,17 +66,17 @@ export function horizonPoints(v: string): number {
 }
 /** Worker threads (or gateway worker processes) a command may start: four per core, at least 16. Each holds its own heap; more only add memory. */
 export const MAX_THREADS = Math.max(16, 4 * availableParallelism());
-export function threadCount(v: string): number {
+function atMostThreads(v: string, what: string): number {
   const n = positiveInteger(v);
-  if (n > MAX_THREADS) throw new InvalidArgumentError(`expected at most ${MAX_THREADS} worker threads (four per core, at least 16; this machine has ${availableParallelism()} cores, and each thread holds its own heap), got "${v}"`);
+  if (n > MAX_THREADS) throw new InvalidArgumentError(`expected ${what === 'worker processes' ? '"auto" or ' : ''}at most ${MAX_THREADS} ${what} (four per core, at least 16; this machine has ${availableParallelism()} cores, and each holds its own heap), got "${v}"`);
   return n;
 }
+export function threadCount(v: string): number {
+  return atMostThreads(v, 'worker threads');
+}
 export function workerCount(v: string): number {
-  if (v === 'auto') return availableParallelism();
-  const n = positiveInteger(v);
-  // 1,000 workers took longer than a minute to fork before the gateway served anything.
-  if (n > MAX_THREADS) throw new InvalidArgumentError(`expected "auto" or at most ${MAX_THREADS} worker processes (four per core, at least 16; this machine has ${availableParallelism()} cores), got "${v}"`);
-  return n;
+  // 1,000 gateway workers took longer than a minute to fork before anything was served.
+  return v === 'auto' ? availableParallelism() : atMostThreads(v, 'worker processes');
 }
 /**
  * A whole number of milliseconds from 1 to `max`, for a flag that reaches a timer: node's timers take at

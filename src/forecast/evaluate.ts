@@ -7,6 +7,7 @@ import { ShadowscaleError } from '../core/errors.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { defaultPipeline, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
+import { pointsAhead } from './run.js';
 
 export interface EvalRequest {
   readonly file: string;
@@ -60,7 +61,7 @@ export interface EvalOutput {
 
 /** The rolling origins of a request on a series (benchmarks score other forecasters on the same points). */
 export function rollingOptionsOf(series: Series, r: Pick<EvalRequest, 'horizon' | 'horizonSeconds' | 'origins' | 'level' | 'maxHistoryDays' | 'strideSeconds'>): RollingOriginOptions & { maxHistory: number } {
-  const horizon = r.horizon ?? Math.max(1, Math.ceil((r.horizonSeconds ?? 3600) / series.step - 1e-9));
+  const horizon = r.horizon ?? pointsAhead(r.horizonSeconds ?? 3600, series.step);
   const perDay = Math.max(1, Math.round(DAY / series.step));
   return {
     maxHistory: Math.round(((r.maxHistoryDays ?? 28) * DAY) / series.step),

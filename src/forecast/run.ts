@@ -52,11 +52,16 @@ export interface ForecastOutput {
  */
 export const MAX_HORIZON = 100_000;
 
+/** `seconds` ahead in whole points of `step`, rounded up (at least one); `forecast` and `forecast-eval` alike. */
+export function pointsAhead(seconds: number, step: number): number {
+  return Math.max(1, Math.ceil(seconds / step - 1e-9));
+}
+
 /** The request's horizon in points of this series: `horizon`, or `horizonSeconds` rounded up to whole steps. */
 export function horizonOf(series: Pick<Series, 'step'>, r: Pick<ForecastRequest, 'horizon' | 'horizonSeconds'>): number {
   if (r.horizon !== undefined) return r.horizon;
   if (r.horizonSeconds === undefined) throw new Error('a forecast request needs horizon or horizonSeconds');
-  const points = Math.max(1, Math.ceil(r.horizonSeconds / series.step - 1e-9));
+  const points = pointsAhead(r.horizonSeconds, series.step);
   if (points > MAX_HORIZON) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--horizon-seconds ${r.horizonSeconds} is ${points} points of ${series.step}s; expected at most ${MAX_HORIZON} points (${MAX_HORIZON * series.step} s at this step)`);
   return points;
 }
