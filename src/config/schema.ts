@@ -418,9 +418,12 @@ const store = z
     maxSizeBytes: positiveInt().min(1 << 20, expect('at least 1048576 (1 MiB)')).optional().describe('Largest size of the store file; reaching it stops the loop and `run` exits (SHADOWSCALE_E_STORE_FAILED)'),
     retention: z
       .strictObject({
-        rawSeconds: positive().default(6 * 3600),
-        minuteSeconds: positive().default(14 * 86400),
-        hourSeconds: positive().default(400 * 86400),
+        rawSeconds: positive().default(6 * 3600).describe('How long raw samples (one per metric per tick) are kept'),
+        minuteSeconds: positive().default(14 * 86400).describe('How long the 1-minute rollups are kept (what `tune --store` and the forecaster read)'),
+        hourSeconds: positive().default(400 * 86400).describe('How long the 1-hour rollups are kept'),
+        decisionsSeconds: positive()
+          .default(90 * 86400)
+          .describe('How long decisions, instance events and finished shadow experiments are kept (rollouts always; the newest decision of each service always); /metrics counts every one ever recorded'),
       })
       .prefault({}),
   })

@@ -3,9 +3,11 @@
 // - samples: raw points at their own resolution (the control loop writes one per metric per second),
 //   kept `retention.rawSeconds`; every insert also updates the 1 min and 1 h rollups (count, sum, min,
 //   max) in the same transaction, kept `minuteSeconds` and `hourSeconds`. `prune` applies retention.
-// - decisions: every scaling decision with its reason and numbers, recorded before it is acted on.
+// - decisions: every scaling decision with its reason and numbers, recorded before it is acted on; kept
+//   `decisionsSeconds` (the newest of each service always), counted by triggers into decision_counts.
 // - instance_events and instances (the local provider's registry: what a restart adopts).
-// - experiments: shadow experiments with their configuration and verdict.
+// - experiments: shadow experiments with their configuration and verdict, counted into experiment_counts;
+//   finished ones other than rollouts kept `decisionsSeconds`, as are instance events.
 //
 // One control plane owns a store at a time: its pid is written at open and a live owner makes a second
 // open fail (SHADOWSCALE_E_STORE_LOCKED); a dead owner (kill -9) is taken over. A file that is not a
@@ -32,9 +34,14 @@ export interface Retention {
   readonly rawSeconds: number;
   readonly minuteSeconds: number;
   readonly hourSeconds: number;
+  /** Decisions, instance events and finished experiments other than rollouts. */
+  readonly decisionsSeconds: number;
 }
 
-export const DEFAULT_RETENTION: Retention = { rawSeconds: 6 * 3600, minuteSeconds: 14 * 86400, hourSeconds: 400 * 86400 };
+export const DEFAULT_RETENTION: Retention = { rawSeconds: 6 * 3600, minuteSeconds: 14 * 86400, hourSeconds: 400 * 86400, decisionsSeconds: 90 * 86400 };
+
+/** Rows of the audit tables one `prune` removes at most: a store that outgrew a shorter retention catches up a batch a call, never in one long transaction. */
+export const PRUNE_BATCH = 5000;
 
 export interface Sample {
   /** ms since the epoch. */
@@ -160,6 +167,8 @@ export class Store implements InstanceRegistry {
   private readonly pid: number;
   private readonly stmts;
   private readonly pageStmts = new Map<number, Database.Statement>();
+  /** Whether the store keeps decision and experiment counts (a store read only before a release that makes them does not). */
+  private readonly counted: boolean;
   /** The first failure that makes the store unusable (damage found while running, disk full, I/O error). */
   private failure: ShadowscaleError | undefined;
   /** Told once of that failure: whoever acts on the store's contents must stop acting. */
@@ -194,6 +203,7 @@ export class Store implements InstanceRegistry {
     } catch (err) {
       throw Store.translate(err, path);
     }
+    this.counted = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('decision_counts', 'experiment_counts')").get() as { n: number }).n === 2;
     this.stmts = {
       sample: this.db.prepare('INSERT INTO samples (ts, service, pool, metric, value) VALUES (?, ?, ?, ?, ?)'),
       rollup: this.db.prepare(
@@ -318,10 +328,47 @@ export class Store implements InstanceRegistry {
     this.addIndexes();
   }
 
-  /** Indexes added after schema version 1 (created once, on the first open by a release that has them). */
+  /**
+   * Indexes, tables and triggers added after schema version 1 (made once, on the first open by a release
+   * that has them; additive, so an earlier release still opens the store, and its inserts fire the triggers).
+   */
   private addIndexes(): void {
     // The API's decision pages: newest first per service, by sequence number.
     this.db.exec('CREATE INDEX IF NOT EXISTS decisions_service_seq ON decisions (service, seq)');
+    // Retention of the audit tables walks them by time.
+    this.db.exec('CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS instance_events_ts ON instance_events (ts)');
+    // Counts for /metrics, kept by triggers as rows are written: a scrape reads a few rows instead of
+    // grouping every decision, and retention deleting old rows does not make a counter go down.
+    this.db.transaction(() => {
+      const has = (name: string): boolean => this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name) !== undefined;
+      if (!has('decision_counts')) {
+        this.db.exec(`
+          CREATE TABLE decision_counts (service TEXT NOT NULL, reason TEXT NOT NULL, act INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, reason, act)) WITHOUT ROWID;
+          INSERT INTO decision_counts (service, reason, act, n) SELECT service, COALESCE(bound_reason, reason), act, count(*) FROM decisions WHERE true GROUP BY 1, 2, 3;
+          CREATE TRIGGER decisions_counted AFTER INSERT ON decisions BEGIN
+            INSERT INTO decision_counts (service, reason, act, n) VALUES (NEW.service, COALESCE(NEW.bound_reason, NEW.reason), NEW.act, 1)
+              ON CONFLICT (service, reason, act) DO UPDATE SET n = n + 1;
+          END;
+        `);
+      }
+      // An open experiment counts under verdict '' (a key column cannot be null).
+      if (!has('experiment_counts')) {
+        this.db.exec(`
+          CREATE TABLE experiment_counts (service TEXT NOT NULL, kind TEXT NOT NULL, verdict TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, kind, verdict)) WITHOUT ROWID;
+          INSERT INTO experiment_counts (service, kind, verdict, n) SELECT service, kind, COALESCE(verdict, ''), count(*) FROM experiments WHERE true GROUP BY 1, 2, 3;
+          CREATE TRIGGER experiments_counted AFTER INSERT ON experiments BEGIN
+            INSERT INTO experiment_counts (service, kind, verdict, n) VALUES (NEW.service, NEW.kind, COALESCE(NEW.verdict, ''), 1)
+              ON CONFLICT (service, kind, verdict) DO UPDATE SET n = n + 1;
+          END;
+          CREATE TRIGGER experiments_recounted AFTER UPDATE OF verdict ON experiments WHEN COALESCE(OLD.verdict, '') <> COALESCE(NEW.verdict, '') BEGIN
+            UPDATE experiment_counts SET n = n - 1 WHERE service = OLD.service AND kind = OLD.kind AND verdict = COALESCE(OLD.verdict, '');
+            INSERT INTO experiment_counts (service, kind, verdict, n) VALUES (NEW.service, NEW.kind, COALESCE(NEW.verdict, ''), 1)
+              ON CONFLICT (service, kind, verdict) DO UPDATE SET n = n + 1;
+          END;
+        `);
+      }
+    })();
   }
 
   /**
@@ -442,13 +489,25 @@ export class Store implements InstanceRegistry {
     });
   }
 
-  /** Apply retention at time `now` (ms); returns the rows removed per resolution. */
-  prune(now: number): { raw: number; minute: number; hour: number } {
+  /**
+   * Apply retention at time `now` (ms); returns the rows removed per table. The samples and rollups go at
+   * once; the audit tables (decisions, instance events, finished experiments other than rollouts) at most
+   * PRUNE_BATCH rows each per call, and the newest decision of each service stays (what a restart resumes from).
+   */
+  prune(now: number): { raw: number; minute: number; hour: number; decisions: number; events: number; experiments: number } {
+    const audit = now - this.retention.decisionsSeconds * 1000;
     return this.guard(() =>
       this.db.transaction(() => ({
         raw: this.db.prepare('DELETE FROM samples WHERE ts < ?').run(now - this.retention.rawSeconds * 1000).changes,
         minute: this.db.prepare('DELETE FROM rollups WHERE res = 60 AND ts < ?').run(now - this.retention.minuteSeconds * 1000).changes,
         hour: this.db.prepare('DELETE FROM rollups WHERE res = 3600 AND ts < ?').run(now - this.retention.hourSeconds * 1000).changes,
+        decisions: this.db
+          .prepare('DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions AS d WHERE d.ts < ? AND d.seq < (SELECT max(seq) FROM decisions AS l WHERE l.service = d.service) ORDER BY d.ts LIMIT ?)')
+          .run(audit, PRUNE_BATCH).changes,
+        events: this.db.prepare('DELETE FROM instance_events WHERE seq IN (SELECT seq FROM instance_events WHERE ts < ? ORDER BY ts LIMIT ?)').run(audit, PRUNE_BATCH).changes,
+        experiments: this.db
+          .prepare("DELETE FROM experiments WHERE id IN (SELECT id FROM experiments WHERE finished_at IS NOT NULL AND finished_at < ? AND kind <> 'rollout' ORDER BY finished_at LIMIT ?)")
+          .run(audit, PRUNE_BATCH).changes,
       }))(),
     );
   }
@@ -512,16 +571,30 @@ export class Store implements InstanceRegistry {
     return this.decisionsPage({ service, reasons, limit: 1 }).decisions[0];
   }
 
-  /** Decisions of a service counted by the reason that set the target (the bound's or gate's, else the strategy's) and whether they acted. */
+  /**
+   * Decisions of a service counted by the reason that set the target (the bound's or gate's, else the
+   * strategy's) and whether they acted: every decision ever recorded, retention notwithstanding.
+   */
   decisionCounts(service: string): { reason: string; acted: boolean; count: number }[] {
     return this.guard(() =>
-      (this.db.prepare('SELECT COALESCE(bound_reason, reason) AS reason, act, count(*) AS n FROM decisions WHERE service = ? GROUP BY 1, 2').all(service) as { reason: string; act: number; n: number }[]).map((r) => ({ reason: r.reason, acted: r.act === 1, count: r.n })),
+      (this.db.prepare(this.counted ? 'SELECT reason, act, n FROM decision_counts WHERE service = ? AND n > 0' : 'SELECT COALESCE(bound_reason, reason) AS reason, act, count(*) AS n FROM decisions WHERE service = ? GROUP BY 1, 2').all(service) as { reason: string; act: number; n: number }[]).map((r) => ({
+        reason: r.reason,
+        acted: r.act === 1,
+        count: r.n,
+      })),
     );
   }
 
-  /** Experiments counted by service, kind and verdict (null while open). */
+  /** Experiments counted by service, kind and verdict (null while open): every one ever started, retention notwithstanding. */
   experimentCounts(): { service: string; kind: string; verdict: string | null; count: number }[] {
-    return this.guard(() => (this.db.prepare('SELECT service, kind, verdict, count(*) AS n FROM experiments GROUP BY 1, 2, 3').all() as { service: string; kind: string; verdict: string | null; n: number }[]).map((r) => ({ service: r.service, kind: r.kind, verdict: r.verdict, count: r.n })));
+    return this.guard(() =>
+      (this.db.prepare(this.counted ? "SELECT service, kind, NULLIF(verdict, '') AS verdict, n FROM experiment_counts WHERE n > 0" : 'SELECT service, kind, verdict, count(*) AS n FROM experiments GROUP BY 1, 2, 3').all() as { service: string; kind: string; verdict: string | null; n: number }[]).map((r) => ({
+        service: r.service,
+        kind: r.kind,
+        verdict: r.verdict,
+        count: r.n,
+      })),
+    );
   }
 
   addEvent(e: InstanceEvent): void {

@@ -32,7 +32,7 @@ describe('Store', () => {
     assert.equal(s.series({ ...q, metric: 'p99', resolution: 1 }).length, 0);
 
     const removed = s.prune(T0 + 2 * 86400_000);
-    assert.deepEqual(removed, { raw: 7200, minute: 120, hour: 0 });
+    assert.deepEqual(removed, { raw: 7200, minute: 120, hour: 0, decisions: 0, events: 0, experiments: 0 });
     assert.equal(s.series({ ...q, resolution: 3600 }).length, 2, 'hourly rollups outlive the raw samples');
   });
 
@@ -59,6 +59,70 @@ describe('Store', () => {
     assert.deepEqual(r.events(), [{ at: T0, kind: 'created', instance: 'i-1', service: 'web', pool: 'live', detail: 'pid 1' }]);
     assert.deepEqual(r.loadInstances(), [{ id: 'i-1', service: 'web', pool: 'live', instanceType: 'standard', labels: { a: 'b' }, pid: 123, port: 4000, createdAt: T0 }]);
     assert.deepEqual(r.experiments(), [{ id: 'e-1', service: 'web', kind: 'load-step', startedAt: T0, finishedAt: T0 + 60_000, config: { instances: 3 }, verdict: 'pass', details: { p99Ms: 120 } }]);
+  });
+
+  it('keeps decisions, instance events and finished experiments decisionsSeconds, the newest decision of each service and rollouts always, in batches', (t) => {
+    const s = Store.open({ path: join(tempDir(t), 'audit.db'), retention: { decisionsSeconds: 86400 } });
+    t.after(() => s.close());
+    const day = 86400_000;
+    // Two days of web decisions every 15 s; api decided once, long ago; events and experiments on both days.
+    for (let i = 0; i < 2 * 5760; i++) s.addDecision('web', decision((T0 + i * 15_000) / 1000, 2, 2), 2, i % 10 === 0 ? 'max_step' : null, false);
+    const apiSeq = s.addDecision('api', decision(T0 / 1000 - 10 * 86400, 1, 3), 3, null);
+    for (const [i, at] of [T0, T0 + 1.5 * day].entries()) {
+      s.addEvent({ at, kind: 'created', instance: `i-${i}`, service: 'web', pool: 'live' });
+      s.startExperiment({ id: `trial-${i}`, service: 'web', kind: 'trial', startedAt: at, config: {} });
+      s.finishExperiment(`trial-${i}`, at + 60_000, 'pass', {});
+      s.startExperiment({ id: `rollout-${i}`, service: 'web', kind: 'rollout', startedAt: at, config: {} });
+      s.finishExperiment(`rollout-${i}`, at + 60_000, 'rolled_back', {});
+    }
+    s.startExperiment({ id: 'open', service: 'web', kind: 'trial', startedAt: T0, config: {} });
+    const counts = { decisions: s.decisionCounts('web'), api: s.decisionCounts('api'), experiments: s.experimentCounts() };
+    const now = T0 + 2 * day;
+    // The first day's 5760 web decisions go, at most 5000 a call; api's only decision stays.
+    const cases: [string, ReturnType<Store['prune']>][] = [
+      ['first call', { raw: 0, minute: 0, hour: 0, decisions: 5000, events: 1, experiments: 1 }],
+      ['second call', { raw: 0, minute: 0, hour: 0, decisions: 760, events: 0, experiments: 0 }],
+      ['caught up', { raw: 0, minute: 0, hour: 0, decisions: 0, events: 0, experiments: 0 }],
+    ];
+    for (const [name, want] of cases) assert.deepEqual(s.prune(now), want, name);
+    const web = s.decisions({ service: 'web', limit: 1e6 });
+    assert.equal(web.length, 5760);
+    assert.equal(web[0]?.decision.at, (T0 + day) / 1000, 'everything since the cut-off stays');
+    assert.deepEqual(s.decisions({ service: 'api' }).map((d) => d.seq), [apiSeq], "a service's newest decision stays, however old");
+    assert.deepEqual(s.events().map((e) => e.instance), ['i-1']);
+    assert.deepEqual(s.experiments().map((e) => e.id).sort(), ['open', 'rollout-0', 'rollout-1', 'trial-1'], 'rollouts and open experiments stay');
+    // Counted once each, whatever retention removed since.
+    assert.deepEqual(s.decisionCounts('web'), counts.decisions);
+    assert.deepEqual(s.decisionCounts('api'), counts.api);
+    assert.deepEqual(s.experimentCounts(), counts.experiments);
+    assert.deepEqual(
+      counts.decisions.map((c) => [c.reason, c.acted, c.count]).sort(),
+      [['forecast_peak', false, 10368], ['max_step', false, 1152]],
+    );
+    assert.deepEqual(
+      counts.experiments.map((c) => [c.kind, c.verdict, c.count]).sort(),
+      [['rollout', 'rolled_back', 2], ['trial', null, 1], ['trial', 'pass', 2]],
+    );
+  });
+
+  it('counts the decisions and experiments of a store made before the counts existed, and keeps counting', (t) => {
+    const path = join(tempDir(t), 'old.db');
+    const s = Store.open({ path });
+    s.addDecision('web', decision(T0 / 1000, 2, 5), 5, null);
+    s.addDecision('web', decision(T0 / 1000 + 15, 5, 5), 5, 'max_step');
+    s.startExperiment({ id: 'e-1', service: 'web', kind: 'trial', startedAt: T0, config: {} });
+    s.close();
+    // As an earlier release left it: no counts tables, no triggers.
+    const db = new Database(path);
+    db.exec('DROP TRIGGER decisions_counted; DROP TRIGGER experiments_counted; DROP TRIGGER experiments_recounted; DROP TABLE decision_counts; DROP TABLE experiment_counts;');
+    db.close();
+    const r = Store.open({ path });
+    t.after(() => r.close());
+    const view = () => ({ d: r.decisionCounts('web').map((c) => [c.reason, c.acted, c.count]).sort(), e: r.experimentCounts().map((c) => [c.kind, c.verdict, c.count]) });
+    assert.deepEqual(view(), { d: [['forecast_peak', true, 1], ['max_step', false, 1]], e: [['trial', null, 1]] });
+    r.addDecision('web', decision(T0 / 1000 + 30, 5, 6), 6, null);
+    r.finishExperiment('e-1', T0 + 1000, 'fail', {});
+    assert.deepEqual(view(), { d: [['forecast_peak', true, 2], ['max_step', false, 1]], e: [['trial', 'fail', 1]] });
   });
 
   it('is owned by one live process: a second owner is refused, a dead owner is taken over', async (t) => {
