@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { PRUNE_BATCH, Store } from '../dist/src/metrics/store.js';
-import { args, machine, table } from './lib.mjs';
+import { args, machine } from './lib.mjs';
 
 const a = args();
 const days = Number(a.days ?? 120);

@@ -298,7 +298,7 @@ export function instancesView(svc: ApiService, d: ViewDeps, instances: readonly 
 
 /** Proofs and A/B experiments with their verdicts, and what the trials prove now. */
 export function experimentsView(svc: ApiService, d: ViewDeps, limit: number) {
-  const all = d.store.experiments().filter((e) => e.service === svc.name);
+  const all = d.store.experiments({ service: svc.name });
   const report = proofsReport(svc.name, all, d.store.decisions({ service: svc.name, limit: 10_000 }), d.now(), svc.config.scaling.trials.freshSeconds);
   return {
     proofs: report,
@@ -319,8 +319,7 @@ export function deltaView(svc: ApiService) {
 export function rolloutsView(svc: ApiService, d: ViewDeps, limit: number) {
   const current = svc.loop.rolloutView();
   const records = d.store
-    .experiments()
-    .filter((e) => e.service === svc.name && e.kind === ROLLOUT_KIND)
+    .experiments({ service: svc.name, kind: ROLLOUT_KIND })
     .slice(-limit)
     .reverse()
     .map((e) => (current && current.id === e.id ? rolloutJson(current) : rolloutRecordJson(e)));

@@ -576,8 +576,8 @@ export class ServiceLoop {
     if (this.rollout && !this.rollout.done) return `${this.rollout.move ? 'a type move' : 'a rollout'} (${this.rollout.id}) is under way`;
     const retryMs = (this.s.typeRetrySeconds ?? 600) * 1000;
     const last = this.d.store
-      .experiments()
-      .filter((e) => e.kind === ROLLOUT_KIND && e.service === this.s.service && e.verdict === 'rolled_back' && (e.config as { move?: unknown } | null)?.move !== undefined)
+      .experiments({ service: this.s.service, kind: ROLLOUT_KIND })
+      .filter((e) => e.verdict === 'rolled_back' && (e.config as { move?: unknown } | null)?.move !== undefined)
       .reduce((a, e) => Math.max(a, e.finishedAt ?? 0), 0);
     if (now - last < retryMs) return `a type move rolled back ${((now - last) / 1000).toFixed(0)} s ago (scaling.switchover.typeRetrySeconds: ${retryMs / 1000})`;
     return undefined;
@@ -807,7 +807,7 @@ export class ServiceLoop {
     // The instances of a switchover a restart rolled back do not count (a type move rolled back keeps the old type).
     if (!this.typeKnown && liveUp.length > 0) {
       this.typeKnown = true;
-      for (const e of this.d.store.experiments()) if (e.kind === ROLLOUT_KIND && e.service === s.service && e.verdict === 'rolled_back') this.rolledBack.add(e.id);
+      for (const e of this.d.store.experiments({ service: s.service, kind: ROLLOUT_KIND })) if (e.verdict === 'rolled_back') this.rolledBack.add(e.id);
       const counts = new Map<string, number>();
       for (const i of liveUp) if (!this.rolledBack.has(i.labels.switchover ?? '')) counts.set(i.instanceType, (counts.get(i.instanceType) ?? 0) + 1);
       const [common] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [this.liveType];

@@ -413,7 +413,7 @@ export class Rollout {
  * of the live version and go once the old pool serves (the loop). Returns their ids.
  */
 export function recoverRollouts(store: Store, service: string, strategy: StrategyName, now: number): string[] {
-  const open = store.experiments().filter((e) => e.kind === ROLLOUT_KIND && e.service === service && e.finishedAt === null);
+  const open = store.experiments({ service, kind: ROLLOUT_KIND, open: true });
   for (const e of open) {
     const move = (e.config as { move?: TypeMove } | null)?.move;
     const latest = store.decisions({ service, limit: 1 })[0]?.target ?? 0;
@@ -428,8 +428,8 @@ export function recoverRollouts(store: Store, service: string, strategy: Strateg
 /** The live version: the target of the latest completed rollout, else the configured one. */
 export function liveVersionFromStore(store: Store, service: string, configured: string): string {
   const done = store
-    .experiments()
-    .filter((e) => e.kind === ROLLOUT_KIND && e.service === service && e.verdict === 'completed')
+    .experiments({ service, kind: ROLLOUT_KIND })
+    .filter((e) => e.verdict === 'completed')
     .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0))
     .pop();
   const to = (done?.config as { to?: unknown } | null)?.to;

@@ -7,7 +7,7 @@
 //   `decisionsSeconds` (the newest of each service always), counted by triggers into decision_counts.
 // - instance_events and instances (the local provider's registry: what a restart adopts).
 // - experiments: shadow experiments with their configuration and verdict, counted into experiment_counts;
-//   finished ones other than rollouts kept `decisionsSeconds`, as are instance events.
+//   finished ones other than rollouts kept `decisionsSeconds` (30 days at least), instance events `decisionsSeconds`.
 //
 // One control plane owns a store at a time: its pid is written at open and a live owner makes a second
 // open fail (SHADOWSCALE_E_STORE_LOCKED); a dead owner (kill -9) is taken over. A file that is not a
@@ -38,10 +38,20 @@ export interface Retention {
   readonly decisionsSeconds: number;
 }
 
+/** Which experiments to read (each filter optional): the service's, of one kind, only those still open. */
+export interface ExperimentQuery {
+  readonly service?: string;
+  readonly kind?: string;
+  readonly open?: boolean;
+}
+
 export const DEFAULT_RETENTION: Retention = { rawSeconds: 6 * 3600, minuteSeconds: 14 * 86400, hourSeconds: 400 * 86400, decisionsSeconds: 90 * 86400 };
 
 /** Rows of the audit tables one `prune` removes at most: a store that outgrew a shorter retention catches up a batch a call, never in one long transaction. */
 export const PRUNE_BATCH = 5000;
+
+/** Finished experiments stay at least this long (the longest a trial proves or counts against the budget). */
+export const EXPERIMENTS_KEPT_AT_LEAST_SECONDS = 30 * 86400;
 
 export interface Sample {
   /** ms since the epoch. */
@@ -338,6 +348,8 @@ export class Store implements InstanceRegistry {
     // Retention of the audit tables walks them by time.
     this.db.exec('CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts)');
     this.db.exec('CREATE INDEX IF NOT EXISTS instance_events_ts ON instance_events (ts)');
+    // The loop reads a service's rollouts at every decision (whether a type change may start).
+    this.db.exec('CREATE INDEX IF NOT EXISTS experiments_service_kind ON experiments (service, kind, started_at)');
     // Counts for /metrics, kept by triggers as rows are written: a scrape reads a few rows instead of
     // grouping every decision, and retention deleting old rows does not make a counter go down.
     this.db.transaction(() => {
@@ -496,6 +508,9 @@ export class Store implements InstanceRegistry {
    */
   prune(now: number): { raw: number; minute: number; hour: number; decisions: number; events: number; experiments: number } {
     const audit = now - this.retention.decisionsSeconds * 1000;
+    // Trials prove for scaling.trials.freshSeconds and spend budgetWindowSeconds, both at most 30 days: a
+    // restart reads them back, so none goes sooner, whatever decisionsSeconds says.
+    const experimentsBefore = Math.min(audit, now - EXPERIMENTS_KEPT_AT_LEAST_SECONDS * 1000);
     return this.guard(() =>
       this.db.transaction(() => ({
         raw: this.db.prepare('DELETE FROM samples WHERE ts < ?').run(now - this.retention.rawSeconds * 1000).changes,
@@ -507,7 +522,7 @@ export class Store implements InstanceRegistry {
         events: this.db.prepare('DELETE FROM instance_events WHERE seq IN (SELECT seq FROM instance_events WHERE ts < ? ORDER BY ts LIMIT ?)').run(audit, PRUNE_BATCH).changes,
         experiments: this.db
           .prepare("DELETE FROM experiments WHERE id IN (SELECT id FROM experiments WHERE finished_at IS NOT NULL AND finished_at < ? AND kind <> 'rollout' ORDER BY finished_at LIMIT ?)")
-          .run(audit, PRUNE_BATCH).changes,
+          .run(experimentsBefore, PRUNE_BATCH).changes,
       }))(),
     );
   }
@@ -639,9 +654,13 @@ export class Store implements InstanceRegistry {
     });
   }
 
-  experiments(): ExperimentRecord[] {
+  /** Experiments, oldest first: of one service, of one kind, only open ones (each filter optional). */
+  experiments(q: ExperimentQuery = {}): ExperimentRecord[] {
     return this.guard(() => {
-      return (this.db.prepare('SELECT * FROM experiments ORDER BY started_at').all() as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[]).map((r) => ({
+      const rows = this.db
+        .prepare('SELECT * FROM experiments WHERE (? IS NULL OR service = ?) AND (? IS NULL OR kind = ?) AND (? = 0 OR finished_at IS NULL) ORDER BY started_at')
+        .all(q.service ?? null, q.service ?? null, q.kind ?? null, q.kind ?? null, q.open ? 1 : 0) as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[];
+      return rows.map((r) => ({
         id: r.id,
         service: r.service,
         kind: r.kind,

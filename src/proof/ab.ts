@@ -329,6 +329,6 @@ export class AbArms {
 export async function recoverArms(store: Store, provider: Provider, service: string, now: () => number): Promise<number> {
   const mine = (await provider.list({ service })).filter((i) => i.labels.ab !== undefined);
   for (const i of mine) await provider.delete(i.id).catch((err: unknown) => (isProviderError(err, 'not_found') ? undefined : Promise.reject(err)));
-  for (const e of store.experiments().filter((x) => x.kind === 'ab' && x.service === service && x.finishedAt === null)) store.finishExperiment(e.id, now(), 'aborted', { recovered: true, instances: mine.map((i) => i.id) });
+  for (const e of store.experiments({ service, kind: 'ab', open: true })) store.finishExperiment(e.id, now(), 'aborted', { recovered: true, instances: mine.map((i) => i.id) });
   return mine.length;
 }

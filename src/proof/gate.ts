@@ -170,8 +170,7 @@ export class ProofGate {
     this.verdict = { ...DEFAULT_VERDICT, sloLatencyMs: s.sloLatencyMs, sloErrorRate: s.sloErrorRate };
     this.version = s.version ?? BASE_VERSION;
     // 1. What earlier runs proved and spent.
-    for (const e of d.log.experiments()) {
-      if (e.kind !== 'trial' || e.service !== s.service) continue;
+    for (const e of d.log.experiments({ service: s.service, kind: 'trial' })) {
       const ev = trialEvidence(e, s.service);
       if (ev) this.trials.push(ev);
       const cfg = e.config as { instanceType?: string; instances?: number } | null;

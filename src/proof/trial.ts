@@ -22,7 +22,7 @@ import type { Weighted } from '../core/delta.js';
 import { trialVerdict, type StepMeasurement, type TrialVerdict, type VerdictSettings } from '../core/verdict.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { startLoad, totals, type MixRequest, type SecondStats } from '../gateway/loadgen.js';
-import type { ExperimentRecord } from '../metrics/store.js';
+import type { ExperimentQuery, ExperimentRecord } from '../metrics/store.js';
 import { BASE_VERSION, isProviderError, versionLabels, type Instance, type Provider } from '../providers/provider.js';
 import { writeSnapshot } from '../providers/snapshot.js';
 
@@ -69,7 +69,7 @@ export const DEFAULT_STEPS = [0.5, 1, 1.2] as const;
 export interface ExperimentLog {
   startExperiment(e: { id: string; service: string; kind: string; startedAt: number; config: unknown }): void;
   finishExperiment(id: string, finishedAt: number, verdict: string, details: unknown): void;
-  experiments(): ExperimentRecord[];
+  experiments(q?: ExperimentQuery): ExperimentRecord[];
 }
 
 export interface TrialDeps {
@@ -255,7 +255,7 @@ export async function runTrial(plan: TrialPlan, deps: TrialDeps, settings: Verdi
  * experiments closed as "aborted", so no unfinished trial ever counts as a proof. Returns their ids.
  */
 export async function recoverTrials(log: ExperimentLog, provider: Provider, now: () => number = Date.now): Promise<string[]> {
-  const open = log.experiments().filter((e) => e.kind === 'trial' && e.finishedAt === null);
+  const open = log.experiments({ kind: 'trial', open: true });
   for (const e of open) {
     const c = e.config as { instanceId?: string; instanceIds?: string[] } | null;
     const ids = c?.instanceIds ?? [c?.instanceId ?? trialInstanceId(e.id)];

@@ -68,7 +68,8 @@ describe('Store', () => {
     // Two days of web decisions every 15 s; api decided once, long ago; events and experiments on both days.
     for (let i = 0; i < 2 * 5760; i++) s.addDecision('web', decision((T0 + i * 15_000) / 1000, 2, 2), 2, i % 10 === 0 ? 'max_step' : null, false);
     const apiSeq = s.addDecision('api', decision(T0 / 1000 - 10 * 86400, 1, 3), 3, null);
-    for (const [i, at] of [T0, T0 + 1.5 * day].entries()) {
+    // Experiments stay 30 days at least (what a trial proves for, at most): the one of T0 stays too.
+    for (const [i, at] of [T0 - 31 * day, T0 + 1.5 * day, T0].entries()) {
       s.addEvent({ at, kind: 'created', instance: `i-${i}`, service: 'web', pool: 'live' });
       s.startExperiment({ id: `trial-${i}`, service: 'web', kind: 'trial', startedAt: at, config: {} });
       s.finishExperiment(`trial-${i}`, at + 60_000, 'pass', {});
@@ -80,7 +81,7 @@ describe('Store', () => {
     const now = T0 + 2 * day;
     // The first day's 5760 web decisions go, at most 5000 a call; api's only decision stays.
     const cases: [string, ReturnType<Store['prune']>][] = [
-      ['first call', { raw: 0, minute: 0, hour: 0, decisions: 5000, events: 1, experiments: 1 }],
+      ['first call', { raw: 0, minute: 0, hour: 0, decisions: 5000, events: 2, experiments: 1 }],
       ['second call', { raw: 0, minute: 0, hour: 0, decisions: 760, events: 0, experiments: 0 }],
       ['caught up', { raw: 0, minute: 0, hour: 0, decisions: 0, events: 0, experiments: 0 }],
     ];
@@ -90,7 +91,7 @@ describe('Store', () => {
     assert.equal(web[0]?.decision.at, (T0 + day) / 1000, 'everything since the cut-off stays');
     assert.deepEqual(s.decisions({ service: 'api' }).map((d) => d.seq), [apiSeq], "a service's newest decision stays, however old");
     assert.deepEqual(s.events().map((e) => e.instance), ['i-1']);
-    assert.deepEqual(s.experiments().map((e) => e.id).sort(), ['open', 'rollout-0', 'rollout-1', 'trial-1'], 'rollouts and open experiments stay');
+    assert.deepEqual(s.experiments().map((e) => e.id).sort(), ['open', 'rollout-0', 'rollout-1', 'rollout-2', 'trial-1', 'trial-2'], 'rollouts, open experiments and those of the last 30 days stay');
     // Counted once each, whatever retention removed since.
     assert.deepEqual(s.decisionCounts('web'), counts.decisions);
     assert.deepEqual(s.decisionCounts('api'), counts.api);
@@ -101,8 +102,26 @@ describe('Store', () => {
     );
     assert.deepEqual(
       counts.experiments.map((c) => [c.kind, c.verdict, c.count]).sort(),
-      [['rollout', 'rolled_back', 2], ['trial', null, 1], ['trial', 'pass', 2]],
+      [['rollout', 'rolled_back', 3], ['trial', null, 1], ['trial', 'pass', 3]],
     );
+  });
+
+  it('reads experiments by service, kind and openness', (t) => {
+    const s = Store.open({ path: join(tempDir(t), 'exp.db') });
+    t.after(() => s.close());
+    for (const [id, service, kind, open] of [['a', 'web', 'trial', false], ['b', 'web', 'rollout', true], ['c', 'api', 'trial', true], ['d', 'web', 'trial', true]] as const) {
+      s.startExperiment({ id, service, kind, startedAt: T0 + id.charCodeAt(0), config: {} });
+      if (!open) s.finishExperiment(id, T0 + 1000, 'pass', {});
+    }
+    const cases: [string, Parameters<Store['experiments']>[0], string[]][] = [
+      ['all', {}, ['a', 'b', 'c', 'd']],
+      ['one service', { service: 'web' }, ['a', 'b', 'd']],
+      ['one kind', { kind: 'trial' }, ['a', 'c', 'd']],
+      ['open only', { open: true }, ['b', 'c', 'd']],
+      ["a service's open trials", { service: 'web', kind: 'trial', open: true }, ['d']],
+      ['nothing matches', { service: 'nope' }, []],
+    ];
+    for (const [name, q, want] of cases) assert.deepEqual(s.experiments(q).map((e) => e.id), want, name);
   });
 
   it('counts the decisions and experiments of a store made before the counts existed, and keeps counting', (t) => {
