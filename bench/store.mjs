@@ -1,6 +1,7 @@
 // bench:store — what a long-running control plane's store costs: the decisions' size per day, a /metrics
 // scrape's decision counts (kept by triggers) beside the GROUP BY over every decision they replace, and
-// retention's prune, catching up and in the steady state.
+// retention's prune, catching up and in the steady state; and the read of a service's rollouts the loop makes
+// at every decision, beside the read of every experiment it replaces.
 //
 // The store holds DAYS days of one service's decisions, one per 15 s (the default scaling.periodSeconds),
 // each a hybrid decision with its proof as a `shadowscale run` records it (the template below was taken
@@ -52,8 +53,12 @@ function decision(at, i) {
   };
 }
 
+const TRIAL_CONFIG = (id) => ({ id, service: 'web', instanceType: 'small', perInstanceRps: 53.67743529674044, stepFractions: [1, 1.4285714285714286, 1.8571428571428572], minSamplesPerStep: 400, minStepSeconds: 2, maxStepSeconds: 10, warmupSeconds: 4, path: '/work', seed: 2, instanceId: `${id}-i0`, instanceIds: [`${id}-i0`] });
+const step = (verdict, targetRps, achievedRps, p99Ms) => ({ verdict, numbers: { targetRps, achievedRps, requests: 437, p99Ms, p99LowMs: p99Ms * 0.92, p99HighMs: p99Ms * 1.33, errorRate: 0, errorRateLow: 0, errorRateHigh: 0.008713923679287916 } });
+const TRIAL_DETAILS = (id) => ({ id, instanceType: 'small', perInstanceRps: 53.67743529674044, verdict: 'pass', steps: [step('pass', 53.677, 51.75, 126.9), step('pass', 76.682, 72.83, 176.3), step('fail', 99.687, 96.6, 199.8)], capacityAtSloRps: { atLeast: 96.6 } });
+
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const ms = (x) => x.toFixed(3);
+const ms = (x) => (x === undefined ? 'none' : x.toFixed(3));
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-store-'));
 try {
@@ -128,6 +133,38 @@ try {
   }
   steady.sort((x, y) => x - y);
   const after = store.decisionCounts('web').reduce((s, x) => s + x.count, 0);
+
+  // The loop asks at every decision whether a type change may start: it reads the service's rollouts.
+  // TRIALS trials (a proof an hour for 90 days, as trials.freshSeconds' default re-proves) and 20 rollouts.
+  const trials = 90 * 24;
+  for (let i = 0; i < trials; i++) {
+    const id = `web-trial-${i}`;
+    const at = now - 90 * DAY + i * 3_600_000;
+    store.startExperiment({ id, service: 'web', kind: 'trial', startedAt: at, config: TRIAL_CONFIG(id) });
+    store.finishExperiment(id, at + 60_000, 'pass', TRIAL_DETAILS(id));
+  }
+  for (let i = 0; i < 20; i++) {
+    const id = `web-rollout-${i}`;
+    store.startExperiment({ id, service: 'web', kind: 'rollout', startedAt: now - i * DAY, config: { to: `v${i}` } });
+    store.finishExperiment(id, now - i * DAY + 600_000, i % 4 === 0 ? 'rolled_back' : 'completed', { id });
+  }
+  const byQuery = [];
+  const byFilter = [];
+  for (let r = 0; r < reps + 5; r++) {
+    let t = performance.now();
+    const q = store.experiments({ service: 'web', kind: 'rollout' }).filter((e) => e.verdict === 'rolled_back');
+    const dq = performance.now() - t;
+    t = performance.now();
+    const f = store.experiments().filter((e) => e.kind === 'rollout' && e.service === 'web' && e.verdict === 'rolled_back');
+    const df = performance.now() - t;
+    if (q.length !== f.length) throw new Error('the two reads disagree');
+    if (r >= 5) {
+      byQuery.push(dq);
+      byFilter.push(df);
+    }
+  }
+  byQuery.sort((x, y) => x - y);
+  byFilter.sort((x, y) => x - y);
   store.close();
 
   const perDay = bytes / days;
@@ -165,8 +202,18 @@ The two agree on the total (${agree ? 'checked every time' : 'THEY DISAGREED'}).
 
 | phase | calls | p50 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- |
-| catching up: ${due.toLocaleString('en-US')} decisions past 90 days, at most ${PRUNE_BATCH.toLocaleString('en-US')} a call | ${catchUp.length} | ${ms(quantile(catchUp, 0.5))} | ${ms(quantile(catchUp, 0.99))} | ${ms(catchUp[catchUp.length - 1] ?? 0)} |
+| catching up: ${due.toLocaleString('en-US')} decisions past 90 days, at most ${PRUNE_BATCH.toLocaleString('en-US')} a call | ${catchUp.length} | ${ms(quantile(catchUp, 0.5))} | ${ms(quantile(catchUp, 0.99))} | ${ms(catchUp[catchUp.length - 1])} |
 | steady state: four decisions come of age a minute | ${steady.length} | ${ms(quantile(steady, 0.5))} | ${ms(quantile(steady, 0.99))} | ${ms(steady[steady.length - 1])} |
+
+## The rollouts the loop reads at every decision
+
+Whether a type change may start reads the service's rolled-back rollouts, at every decision. With ${trials.toLocaleString('en-US')} finished
+trials in the store (one an hour for 90 days, each about ${Math.round((JSON.stringify(TRIAL_CONFIG('web-trial-0')).length + JSON.stringify(TRIAL_DETAILS('web-trial-0')).length) / 10) * 10} bytes of JSON) and 20 rollouts, side by side, ${reps} times each:
+
+| read | p50 ms | p99 ms | max ms |
+| --- | --- | --- | --- |
+| the service's rollouts (\`experiments({ service, kind })\`, indexed) | ${ms(quantile(byQuery, 0.5))} | ${ms(quantile(byQuery, 0.99))} | ${ms(byQuery[byQuery.length - 1])} |
+| every experiment, filtered in JavaScript (before) | ${ms(quantile(byFilter, 0.5))} | ${ms(quantile(byFilter, 0.99))} | ${ms(byFilter[byFilter.length - 1])} |
 `;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);

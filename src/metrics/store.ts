@@ -657,9 +657,11 @@ export class Store implements InstanceRegistry {
   /** Experiments, oldest first: of one service, of one kind, only open ones (each filter optional). */
   experiments(q: ExperimentQuery = {}): ExperimentRecord[] {
     return this.guard(() => {
+      // Only the filters given, so that the (service, kind, started_at) index serves them.
+      const where = [q.service !== undefined ? 'service = ?' : '', q.kind !== undefined ? 'kind = ?' : '', q.open ? 'finished_at IS NULL' : ''].filter(Boolean);
       const rows = this.db
-        .prepare('SELECT * FROM experiments WHERE (? IS NULL OR service = ?) AND (? IS NULL OR kind = ?) AND (? = 0 OR finished_at IS NULL) ORDER BY started_at')
-        .all(q.service ?? null, q.service ?? null, q.kind ?? null, q.kind ?? null, q.open ? 1 : 0) as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[];
+        .prepare(`SELECT * FROM experiments${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at`)
+        .all(...[q.service, q.kind].filter((x) => x !== undefined)) as { id: string; service: string; kind: string; started_at: number; finished_at: number | null; config: string; verdict: string | null; details: string | null }[];
       return rows.map((r) => ({
         id: r.id,
         service: r.service,
