@@ -299,7 +299,7 @@ export function instancesView(svc: ApiService, d: ViewDeps, instances: readonly 
 /** Proofs and A/B experiments with their verdicts, and what the trials prove now. */
 export function experimentsView(svc: ApiService, d: ViewDeps, limit: number) {
   const all = d.store.experiments({ service: svc.name });
-  const report = proofsReport(svc.name, all, d.store.decisions({ service: svc.name, limit: 10_000 }), d.now(), svc.config.scaling.trials.freshSeconds);
+  const report = proofsReport(svc.name, all, d.store.proofStatusCounts(svc.name), d.now(), svc.config.scaling.trials.freshSeconds);
   return {
     proofs: report,
     abArms: svc.ab ? svc.ab.summary() : null,

@@ -4,7 +4,8 @@
 //   kept `retention.rawSeconds`; every insert also updates the 1 min and 1 h rollups (count, sum, min,
 //   max) in the same transaction, kept `minuteSeconds` and `hourSeconds`. `prune` applies retention.
 // - decisions: every scaling decision with its reason and numbers, recorded before it is acted on; kept
-//   `decisionsSeconds` (the newest of each service always), counted by triggers into decision_counts.
+//   `decisionsSeconds` (the newest of each service always), counted by triggers into decision_counts (by
+//   reason) and decision_proofs (by proof status).
 // - instance_events and instances (the local provider's registry: what a restart adopts).
 // - experiments: shadow experiments with their configuration and verdict, counted into experiment_counts;
 //   finished ones other than rollouts kept `decisionsSeconds` (30 days at least), instance events `decisionsSeconds`.
@@ -213,7 +214,7 @@ export class Store implements InstanceRegistry {
     } catch (err) {
       throw Store.translate(err, path);
     }
-    this.counted = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('decision_counts', 'experiment_counts')").get() as { n: number }).n === 2;
+    this.counted = (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('decision_counts', 'decision_proofs', 'experiment_counts')").get() as { n: number }).n === 3;
     this.stmts = {
       sample: this.db.prepare('INSERT INTO samples (ts, service, pool, metric, value) VALUES (?, ?, ?, ?, ?)'),
       rollup: this.db.prepare(
@@ -361,6 +362,17 @@ export class Store implements InstanceRegistry {
           CREATE TRIGGER decisions_counted AFTER INSERT ON decisions BEGIN
             INSERT INTO decision_counts (service, reason, act, n) VALUES (NEW.service, COALESCE(NEW.bound_reason, NEW.reason), NEW.act, 1)
               ON CONFLICT (service, reason, act) DO UPDATE SET n = n + 1;
+          END;
+        `);
+      }
+      // Decisions by the status of their proof ('none': recorded without one), for `proofs` and the API.
+      if (!has('decision_proofs')) {
+        this.db.exec(`
+          CREATE TABLE decision_proofs (service TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (service, status)) WITHOUT ROWID;
+          INSERT INTO decision_proofs (service, status, n) SELECT service, COALESCE(json_extract(decision, '$.proof.status'), 'none'), count(*) FROM decisions WHERE true GROUP BY 1, 2;
+          CREATE TRIGGER decisions_proofs_counted AFTER INSERT ON decisions BEGIN
+            INSERT INTO decision_proofs (service, status, n) VALUES (NEW.service, COALESCE(json_extract(NEW.decision, '$.proof.status'), 'none'), 1)
+              ON CONFLICT (service, status) DO UPDATE SET n = n + 1;
           END;
         `);
       }
@@ -598,6 +610,16 @@ export class Store implements InstanceRegistry {
         count: r.n,
       })),
     );
+  }
+
+  /** Decisions of a service counted by the status of their proof (`none`: recorded without one): every one ever recorded. */
+  proofStatusCounts(service: string): Record<string, number> {
+    return this.guard(() => {
+      const rows = this.db
+        .prepare(this.counted ? 'SELECT status, n FROM decision_proofs WHERE service = ? AND n > 0' : "SELECT COALESCE(json_extract(decision, '$.proof.status'), 'none') AS status, count(*) AS n FROM decisions WHERE service = ? GROUP BY 1")
+        .all(service) as { status: string; n: number }[];
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    });
   }
 
   /** Experiments counted by service, kind and verdict (null while open): every one ever started, retention notwithstanding. */

@@ -3,7 +3,7 @@
 // ones prove now, and what the proof gate did with it: decisions by proof status, trial cost.
 
 import { typeEvidence } from '../core/gate.js';
-import type { DecisionRecord, ExperimentRecord } from '../metrics/store.js';
+import type { ExperimentRecord } from '../metrics/store.js';
 import { trialEvidence } from './gate.js';
 
 export interface ProofsReport {
@@ -25,7 +25,8 @@ export interface ProofsReport {
   readonly trials: { readonly finished: number; readonly aborted: number; readonly open: number; readonly instanceSeconds: number };
 }
 
-export function proofsReport(service: string, experiments: readonly ExperimentRecord[], decisions: readonly DecisionRecord[], now: number, freshSeconds: number): ProofsReport {
+/** `decisions`: the service's decisions counted by the status of their proof (the store keeps the counts). */
+export function proofsReport(service: string, experiments: readonly ExperimentRecord[], decisions: Readonly<Record<string, number>>, now: number, freshSeconds: number): ProofsReport {
   const mine = experiments.filter((e) => e.kind === 'trial' && e.service === service);
   const evidence = mine.map((e) => trialEvidence(e, service)).filter((e) => e !== undefined);
   const current = typeEvidence(evidence, now / 1000, freshSeconds);
@@ -49,11 +50,7 @@ export function proofsReport(service: string, experiments: readonly ExperimentRe
         })),
     };
   }
-  const byStatus: Record<string, number> = {};
-  for (const d of decisions) {
-    const k = d.decision.proof?.status ?? 'none';
-    byStatus[k] = (byStatus[k] ?? 0) + 1;
-  }
+  const byStatus: Record<string, number> = Object.fromEntries(Object.entries(decisions).sort(([a], [b]) => (a < b ? -1 : 1)));
   let seconds = 0;
   for (const e of mine) if (e.finishedAt !== null) seconds += (e.finishedAt - e.startedAt) / 1000;
   return {

@@ -77,7 +77,7 @@ describe('Store', () => {
       s.finishExperiment(`rollout-${i}`, at + 60_000, 'rolled_back', {});
     }
     s.startExperiment({ id: 'open', service: 'web', kind: 'trial', startedAt: T0, config: {} });
-    const counts = { decisions: s.decisionCounts('web'), api: s.decisionCounts('api'), experiments: s.experimentCounts() };
+    const counts = { decisions: s.decisionCounts('web'), proofs: s.proofStatusCounts('web'), api: s.decisionCounts('api'), experiments: s.experimentCounts() };
     const now = T0 + 2 * day;
     // The first day's 5760 web decisions go, at most 5000 a call; api's only decision stays.
     const cases: [string, ReturnType<Store['prune']>][] = [
@@ -94,6 +94,8 @@ describe('Store', () => {
     assert.deepEqual(s.experiments().map((e) => e.id).sort(), ['open', 'rollout-0', 'rollout-1', 'rollout-2', 'trial-1', 'trial-2'], 'rollouts, open experiments and those of the last 30 days stay');
     // Counted once each, whatever retention removed since.
     assert.deepEqual(s.decisionCounts('web'), counts.decisions);
+    assert.deepEqual(s.proofStatusCounts('web'), counts.proofs);
+    assert.deepEqual(counts.proofs, { none: 11520 });
     assert.deepEqual(s.decisionCounts('api'), counts.api);
     assert.deepEqual(s.experimentCounts(), counts.experiments);
     assert.deepEqual(
@@ -133,15 +135,17 @@ describe('Store', () => {
     s.close();
     // As an earlier release left it: no counts tables, no triggers.
     const db = new Database(path);
-    db.exec('DROP TRIGGER decisions_counted; DROP TRIGGER experiments_counted; DROP TRIGGER experiments_recounted; DROP TABLE decision_counts; DROP TABLE experiment_counts;');
+    db.exec('DROP TRIGGER decisions_counted; DROP TRIGGER decisions_proofs_counted; DROP TRIGGER experiments_counted; DROP TRIGGER experiments_recounted; DROP TABLE decision_counts; DROP TABLE decision_proofs; DROP TABLE experiment_counts;');
     db.close();
     const r = Store.open({ path });
     t.after(() => r.close());
-    const view = () => ({ d: r.decisionCounts('web').map((c) => [c.reason, c.acted, c.count]).sort(), e: r.experimentCounts().map((c) => [c.kind, c.verdict, c.count]) });
-    assert.deepEqual(view(), { d: [['forecast_peak', true, 1], ['max_step', false, 1]], e: [['trial', null, 1]] });
+    const view = () => ({ d: r.decisionCounts('web').map((c) => [c.reason, c.acted, c.count]).sort(), p: r.proofStatusCounts('web'), e: r.experimentCounts().map((c) => [c.kind, c.verdict, c.count]) });
+    assert.deepEqual(view(), { d: [['forecast_peak', true, 1], ['max_step', false, 1]], p: { none: 2 }, e: [['trial', null, 1]] });
     r.addDecision('web', decision(T0 / 1000 + 30, 5, 6), 6, null);
+    const proven = { ...decision(T0 / 1000 + 45, 6, 6), proof: { mode: 'required', status: 'proven', candidate: { instanceType: 'standard', count: 6, perInstanceRps: 30 }, numbers: {}, considered: [], dropped: [] } } as unknown as Decision;
+    r.addDecision('web', proven, 6, null, false);
     r.finishExperiment('e-1', T0 + 1000, 'fail', {});
-    assert.deepEqual(view(), { d: [['forecast_peak', true, 2], ['max_step', false, 1]], e: [['trial', 'fail', 1]] });
+    assert.deepEqual(view(), { d: [['forecast_peak', false, 1], ['forecast_peak', true, 2], ['max_step', false, 1]], p: { none: 3, proven: 1 }, e: [['trial', 'fail', 1]] });
   });
 
   it('is owned by one live process: a second owner is refused, a dead owner is taken over', async (t) => {

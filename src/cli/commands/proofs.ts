@@ -25,7 +25,7 @@ export function registerProofs(program: Command, io: Io): void {
       const store = Store.openReadOnly(path);
       let r: ReturnType<typeof proofsReport>;
       try {
-        r = proofsReport(svc.name, store.experiments(), store.decisions({ service: svc.name, limit: 1_000_000 }), Date.now(), svc.scaling.trials.freshSeconds);
+        r = proofsReport(svc.name, store.experiments({ service: svc.name, kind: 'trial' }), store.proofStatusCounts(svc.name), Date.now(), svc.scaling.trials.freshSeconds);
       } finally {
         store.close();
       }
