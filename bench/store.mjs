@@ -1,7 +1,7 @@
 // bench:store — what a long-running control plane's store costs: the decisions' size per day, a /metrics
 // scrape's decision counts (kept by triggers) beside the GROUP BY over every decision they replace, and
 // retention's prune, catching up and in the steady state; and the read of a service's rollouts the loop makes
-// at every decision, beside the read of every experiment it replaces.
+// at every decision, beside the read of every experiment it replaces; and a page of decisions by reason.
 //
 // The store holds DAYS days of one service's decisions, one per 15 s (the default scaling.periodSeconds),
 // each a hybrid decision with its proof as a `shadowscale run` records it (the template below was taken
@@ -110,6 +110,41 @@ try {
   scanned.sort((x, y) => x - y);
   raw.close();
 
+  // A page of 100 filtered by reason, as the API serves it and as a restart reads back the operator's
+  // changes: by the per-reason indexes, beside the walk of every decision newest first that it replaces
+  // (the same statement as before, held to the (service, seq) index it used).
+  const walk = (() => {
+    const db = new Database(path, { readonly: true });
+    const st = (n) => db.prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions INDEXED BY decisions_service_seq
+      WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ? AND (reason IN (${Array(n).fill('?').join(',')}) OR bound_reason IN (${Array(n).fill('?').join(',')})) ORDER BY seq DESC LIMIT ?`);
+    return { run: (reasons) => st(reasons.length).all('web', Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER, ...reasons, ...reasons, 101).map((r) => JSON.parse(r.decision)), close: () => db.close() };
+  })();
+  const pages = [];
+  for (const [name, reasons] of [
+    ['a reason no decision has (an operator pause never set)', ['operator_paused', 'operator_resumed']],
+    ['a common reason (a fifth of the decisions)', ['hold']],
+  ]) {
+    const now = [];
+    const was = [];
+    for (let r = 0; r < Math.min(reps, 50) + 2; r++) {
+      let t = performance.now();
+      const p = store.decisionsPage({ service: 'web', reasons, limit: 100 });
+      const dn = performance.now() - t;
+      t = performance.now();
+      const w = walk.run(reasons);
+      const dw = performance.now() - t;
+      if (p.decisions.length !== Math.min(100, w.length)) throw new Error(`${name}: the two reads disagree`);
+      if (r >= 2) {
+        now.push(dn);
+        was.push(dw);
+      }
+    }
+    now.sort((x, y) => x - y);
+    was.sort((x, y) => x - y);
+    pages.push({ name, now, was });
+  }
+  walk.close();
+
   // Retention: now is the end of the written days; everything older than 90 days goes, PRUNE_BATCH rows a call.
   const now = T0 + days * DAY;
   const due = Math.max(0, n - 90 * (DAY / PERIOD_MS));
@@ -204,6 +239,14 @@ The two agree on the total (${agree ? 'checked every time' : 'THEY DISAGREED'}).
 | --- | --- | --- | --- | --- |
 | catching up: ${due.toLocaleString('en-US')} decisions past 90 days, at most ${PRUNE_BATCH.toLocaleString('en-US')} a call | ${catchUp.length} | ${ms(quantile(catchUp, 0.5))} | ${ms(quantile(catchUp, 0.99))} | ${ms(catchUp[catchUp.length - 1])} |
 | steady state: four decisions come of age a minute | ${steady.length} | ${ms(quantile(steady, 0.5))} | ${ms(quantile(steady, 0.99))} | ${ms(steady[steady.length - 1])} |
+
+## A page of decisions by reason (the API; a restart reading back the operator's pause, bounds and mode)
+
+A page of 100, newest first, over the ${n.toLocaleString('en-US')} decisions, side by side ${Math.min(reps, 50)} times each:
+
+| reasons | by the per-reason indexes: p50 ms | max ms | walking every decision (before): p50 ms | max ms |
+| --- | --- | --- | --- | --- |
+${pages.map((p) => `| ${p.name} | ${ms(quantile(p.now, 0.5))} | ${ms(p.now[p.now.length - 1])} | ${ms(quantile(p.was, 0.5))} | ${ms(p.was[p.was.length - 1])} |`).join('\n')}
 
 ## The rollouts the loop reads at every decision
 

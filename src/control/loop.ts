@@ -24,7 +24,7 @@ import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.j
 import type { DecisionProof } from '../core/gate.js';
 import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } from '../core/observe.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
-import type { Decision, NotActing, OperatorAction, Reason, ScalingMode } from '../core/reasons.js';
+import { OPERATOR_STATE_REASONS, type Decision, type NotActing, type OperatorAction, type Reason, type ScalingMode } from '../core/reasons.js';
 import { nextSamplingRate, type SamplingSettings } from '../core/sampling.js';
 import { DEFAULT_MUTATION_DELTA, mutationDelta, writeDemandFloor, type MutationDelta, type MutationDeltaSettings, type MutationWindow } from '../core/mutations.js';
 import type { Observation, Strategy } from '../core/strategy.js';
@@ -447,12 +447,12 @@ export class ServiceLoop {
   private restoreOperatorState(): void {
     const service = this.s.service;
     const now = this.d.now();
-    const pause = this.d.store.latestDecision(service, ['operator_paused', 'operator_resumed']);
+    const pause = this.d.store.latestDecision(service, OPERATOR_STATE_REASONS.pause);
     this.paused = pause?.decision.reason === 'operator_paused';
-    const bounds = this.d.store.latestDecision(service, ['operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired']);
+    const bounds = this.d.store.latestDecision(service, OPERATOR_STATE_REASONS.bounds);
     const op = bounds?.decision.operator;
     if (bounds?.decision.reason === 'operator_bounds' && op?.until !== undefined && op.until > now) this.override = { ...(op.min !== undefined ? { min: op.min } : {}), ...(op.max !== undefined ? { max: op.max } : {}), until: op.until };
-    const mode = this.d.store.latestDecision(service, ['operator_mode'])?.decision.operator;
+    const mode = this.d.store.latestDecision(service, OPERATOR_STATE_REASONS.mode)?.decision.operator;
     if (mode?.mode && mode.configMode === (this.s.mode ?? 'act')) this.mode = mode.mode;
   }
 

@@ -53,6 +53,16 @@ export const REASONS = {
 
 export type Reason = keyof typeof REASONS;
 
+/**
+ * The operator's standing changes, which a restart reads back from the newest decision with one of these
+ * reasons (a pause until a resume, a bounds override until its end, a mode): retention never removes them.
+ */
+export const OPERATOR_STATE_REASONS = {
+  pause: ['operator_paused', 'operator_resumed'],
+  bounds: ['operator_bounds', 'operator_bounds_cleared', 'bounds_override_expired'],
+  mode: ['operator_mode'],
+} as const satisfies Record<string, readonly Reason[]>;
+
 export type StrategyName = 'reactive' | 'predictive' | 'hybrid' | 'oracle';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['reactive', 'predictive', 'hybrid', 'oracle'];
 

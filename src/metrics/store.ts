@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ShadowscaleError } from '../core/errors.js';
-import type { Decision } from '../core/reasons.js';
+import { OPERATOR_STATE_REASONS, type Decision } from '../core/reasons.js';
 import { pidAlive, type InstanceEvent, type InstanceRecord, type InstanceRegistry } from '../providers/local.js';
 
 const SCHEMA_VERSION = 1;
@@ -51,6 +51,9 @@ export const DEFAULT_RETENTION: Retention = { rawSeconds: 6 * 3600, minuteSecond
 /** Rows of the audit tables one `prune` removes at most: a store that outgrew a shorter retention catches up a batch a call, never in one long transaction. */
 export const PRUNE_BATCH = 5000;
 
+/** Decisions that retention never removes: the operator's standing changes, which a restart reads back. */
+const KEPT_REASONS: readonly string[] = Object.values(OPERATOR_STATE_REASONS).flat();
+
 /** Finished experiments stay at least this long (the longest a trial proves or counts against the budget). */
 export const EXPERIMENTS_KEPT_AT_LEAST_SECONDS = 30 * 86400;
 
@@ -70,6 +73,18 @@ export interface SeriesPoint {
   readonly max: number;
   readonly count: number;
 }
+
+/** A decisions row as the queries select it. */
+interface DecisionRow {
+  seq: number;
+  service: string;
+  target: number;
+  bound_reason: string | null;
+  act: number;
+  decision: string;
+}
+
+const decisionRecord = (r: DecisionRow): DecisionRecord => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 });
 
 export interface DecisionRecord {
   readonly seq: number;
@@ -177,7 +192,7 @@ export class Store implements InstanceRegistry {
   private readonly db: Database.Database;
   private readonly pid: number;
   private readonly stmts;
-  private readonly pageStmts = new Map<number, Database.Statement>();
+  private readonly pageStmts: { all: Database.Statement; byReason: Database.Statement; byBound: Database.Statement; one: Database.Statement };
   /** Whether the store keeps decision and experiment counts (a store read only before a release that makes them does not). */
   private readonly counted: boolean;
   /** The first failure that makes the store unusable (damage found while running, disk full, I/O error). */
@@ -230,6 +245,13 @@ export class Store implements InstanceRegistry {
       loadInstances: this.db.prepare(LOAD_INSTANCES),
       bucketsRaw: undefined as Database.Statement | undefined,
       bucketsRolled: undefined as Database.Statement | undefined,
+    };
+    const columns = 'SELECT seq, service, target, bound_reason, act, decision FROM decisions';
+    this.pageStmts = {
+      all: this.db.prepare(`${columns} WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ? ORDER BY seq DESC LIMIT ?`),
+      byReason: this.db.prepare('SELECT seq FROM decisions WHERE service = ? AND reason = ? AND seq < ? AND +ts >= ? AND +ts < ? ORDER BY seq DESC LIMIT ?'),
+      byBound: this.db.prepare('SELECT seq FROM decisions WHERE service = ? AND bound_reason = ? AND seq < ? AND +ts >= ? AND +ts < ? ORDER BY seq DESC LIMIT ?'),
+      one: this.db.prepare(`${columns} WHERE seq = ?`),
     };
   }
 
@@ -346,6 +368,9 @@ export class Store implements InstanceRegistry {
   private addIndexes(): void {
     // The API's decision pages: newest first per service, by sequence number.
     this.db.exec('CREATE INDEX IF NOT EXISTS decisions_service_seq ON decisions (service, seq)');
+    // Pages filtered by reason, and a restart reading back the operator's changes: newest first per reason.
+    this.db.exec('CREATE INDEX IF NOT EXISTS decisions_service_reason ON decisions (service, reason, seq)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS decisions_service_bound ON decisions (service, bound_reason, seq)');
     // Retention of the audit tables walks them by time.
     this.db.exec('CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts)');
     this.db.exec('CREATE INDEX IF NOT EXISTS instance_events_ts ON instance_events (ts)');
@@ -516,7 +541,8 @@ export class Store implements InstanceRegistry {
   /**
    * Apply retention at time `now` (ms); returns the rows removed per table. The samples and rollups go at
    * once; the audit tables (decisions, instance events, finished experiments other than rollouts) at most
-   * PRUNE_BATCH rows each per call, and the newest decision of each service stays (what a restart resumes from).
+   * PRUNE_BATCH rows each per call. The newest decision of each service stays (what a restart resumes from),
+   * and so do the operator's standing changes (a pause, a bounds override, a mode: a restart reads them back).
    */
   prune(now: number): { raw: number; minute: number; hour: number; decisions: number; events: number; experiments: number } {
     const audit = now - this.retention.decisionsSeconds * 1000;
@@ -529,8 +555,11 @@ export class Store implements InstanceRegistry {
         minute: this.db.prepare('DELETE FROM rollups WHERE res = 60 AND ts < ?').run(now - this.retention.minuteSeconds * 1000).changes,
         hour: this.db.prepare('DELETE FROM rollups WHERE res = 3600 AND ts < ?').run(now - this.retention.hourSeconds * 1000).changes,
         decisions: this.db
-          .prepare('DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions AS d WHERE d.ts < ? AND d.seq < (SELECT max(seq) FROM decisions AS l WHERE l.service = d.service) ORDER BY d.ts LIMIT ?)')
-          .run(audit, PRUNE_BATCH).changes,
+          .prepare(
+            `DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions AS d WHERE d.ts < ? AND d.reason NOT IN (${KEPT_REASONS.map(() => '?').join(', ')})
+               AND d.seq < (SELECT max(seq) FROM decisions AS l WHERE l.service = d.service) ORDER BY d.ts LIMIT ?)`,
+          )
+          .run(audit, ...KEPT_REASONS, PRUNE_BATCH).changes,
         events: this.db.prepare('DELETE FROM instance_events WHERE seq IN (SELECT seq FROM instance_events WHERE ts < ? ORDER BY ts LIMIT ?)').run(audit, PRUNE_BATCH).changes,
         experiments: this.db
           .prepare("DELETE FROM experiments WHERE id IN (SELECT id FROM experiments WHERE finished_at IS NOT NULL AND finished_at < ? AND kind <> 'rollout' ORDER BY finished_at LIMIT ?)")
@@ -552,8 +581,8 @@ export class Store implements InstanceRegistry {
     return this.guard(() => {
       const rows = this.db
         .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
-        .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
-      return rows.reverse().map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+        .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as DecisionRow[];
+      return rows.reverse().map(decisionRecord);
     });
   }
 
@@ -564,23 +593,24 @@ export class Store implements InstanceRegistry {
    */
   decisionsPage(q: { service: string; since?: number; until?: number; reasons?: readonly string[]; before?: number; limit: number }): { decisions: DecisionRecord[]; next: number | null } {
     return this.guard(() => {
-      const reasons = q.reasons && q.reasons.length ? q.reasons : null;
-      // Pages walk the (service, seq) index backwards; the time bounds filter (+ts: not an index choice).
-      // One statement per number of reasons, prepared once.
-      const key = reasons?.length ?? 0;
-      let stmt = this.pageStmts.get(key);
-      if (!stmt) {
-        const list = reasons ? reasons.map(() => '?').join(',') : '';
-        stmt = this.db.prepare(
-          `SELECT seq, service, target, bound_reason, act, decision FROM decisions
-           WHERE service = ? AND seq < ? AND +ts >= ? AND +ts < ?${reasons ? ` AND (reason IN (${list}) OR bound_reason IN (${list}))` : ''}
-           ORDER BY seq DESC LIMIT ?`,
-        );
-        if (this.pageStmts.size < 64) this.pageStmts.set(key, stmt);
+      const reasons = q.reasons && q.reasons.length ? [...new Set(q.reasons)] : null;
+      const before = q.before ?? Number.MAX_SAFE_INTEGER;
+      const since = q.since ?? 0;
+      const until = q.until ?? Number.MAX_SAFE_INTEGER;
+      let rows: DecisionRow[];
+      if (!reasons) {
+        // The (service, seq) index walked backwards; the time bounds filter (+ts: not an index choice).
+        rows = this.pageStmts.all.all(q.service, before, since, until, q.limit + 1) as DecisionRow[];
+      } else {
+        // Per reason, its newest limit + 1 by the (service, reason, seq) and (service, bound_reason, seq)
+        // indexes walked backwards, then merged: a rare reason does not walk every decision of the service
+        // (an operator's pause, read back at every start), a common one does not sort all of its rows.
+        const seqs = new Set<number>();
+        for (const r of reasons) for (const by of [this.pageStmts.byReason, this.pageStmts.byBound]) for (const x of by.all(q.service, r, before, since, until, q.limit + 1) as { seq: number }[]) seqs.add(x.seq);
+        const newest = [...seqs].sort((a, b) => b - a).slice(0, q.limit + 1);
+        rows = newest.map((seq) => this.pageStmts.one.get(seq) as DecisionRow);
       }
-      const rows = stmt
-        .all(q.service, q.before ?? Number.MAX_SAFE_INTEGER, q.since ?? 0, q.until ?? Number.MAX_SAFE_INTEGER, ...(reasons ?? []), ...(reasons ?? []), q.limit + 1) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string }[];
-      const page = rows.slice(0, q.limit).map((r) => ({ seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 }));
+      const page = rows.slice(0, q.limit).map(decisionRecord);
       return { decisions: page, next: rows.length > q.limit ? (page[page.length - 1]?.seq ?? null) : null };
     });
   }
@@ -588,8 +618,8 @@ export class Store implements InstanceRegistry {
   /** One decision of `service` by its sequence number. */
   decision(service: string, seq: number): DecisionRecord | undefined {
     return this.guard(() => {
-      const r = this.db.prepare('SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE seq = ? AND service = ?').get(seq, service) as { seq: number; service: string; target: number; bound_reason: string | null; act: number; decision: string } | undefined;
-      return r ? { seq: r.seq, service: r.service, decision: JSON.parse(r.decision) as Decision, target: r.target, boundReason: r.bound_reason, act: r.act === 1 } : undefined;
+      const r = this.pageStmts.one.get(seq) as DecisionRow | undefined;
+      return r && r.service === service ? decisionRecord(r) : undefined;
     });
   }
 

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { createRng } from '../../src/core/random.js';
 import type { Decision } from '../../src/core/reasons.js';
 import { Store } from '../../src/metrics/store.js';
 import { corruptTable, tempDir } from '../helpers.js';
@@ -65,6 +66,10 @@ describe('Store', () => {
     const s = Store.open({ path: join(tempDir(t), 'audit.db'), retention: { decisionsSeconds: 86400 } });
     t.after(() => s.close());
     const day = 86400_000;
+    // An operator's pause and bounds override long ago: a restart reads them back, so they stay; a proof request goes.
+    const operator = (reason: Decision['reason'], at: number): Decision => ({ strategy: 'hybrid', at: at / 1000, current: 2, desired: 2, reason, numbers: {} });
+    const kept = [s.addDecision('web', operator('operator_paused', T0 - 20 * day), 2, null, false), s.addDecision('web', operator('operator_bounds', T0 - 19 * day), 2, null, false)];
+    s.addDecision('web', operator('operator_proof', T0 - 19 * day), 2, null, false);
     // Two days of web decisions every 15 s; api decided once, long ago; events and experiments on both days.
     for (let i = 0; i < 2 * 5760; i++) s.addDecision('web', decision((T0 + i * 15_000) / 1000, 2, 2), 2, i % 10 === 0 ? 'max_step' : null, false);
     const apiSeq = s.addDecision('api', decision(T0 / 1000 - 10 * 86400, 1, 3), 3, null);
@@ -79,33 +84,78 @@ describe('Store', () => {
     s.startExperiment({ id: 'open', service: 'web', kind: 'trial', startedAt: T0, config: {} });
     const counts = { decisions: s.decisionCounts('web'), proofs: s.proofStatusCounts('web'), api: s.decisionCounts('api'), experiments: s.experimentCounts() };
     const now = T0 + 2 * day;
-    // The first day's 5760 web decisions go, at most 5000 a call; api's only decision stays.
+    // The first day's 5760 web decisions and the proof request go, at most 5000 a call; api's only decision stays.
     const cases: [string, ReturnType<Store['prune']>][] = [
       ['first call', { raw: 0, minute: 0, hour: 0, decisions: 5000, events: 2, experiments: 1 }],
-      ['second call', { raw: 0, minute: 0, hour: 0, decisions: 760, events: 0, experiments: 0 }],
+      ['second call', { raw: 0, minute: 0, hour: 0, decisions: 761, events: 0, experiments: 0 }],
       ['caught up', { raw: 0, minute: 0, hour: 0, decisions: 0, events: 0, experiments: 0 }],
     ];
     for (const [name, want] of cases) assert.deepEqual(s.prune(now), want, name);
     const web = s.decisions({ service: 'web', limit: 1e6 });
-    assert.equal(web.length, 5760);
-    assert.equal(web[0]?.decision.at, (T0 + day) / 1000, 'everything since the cut-off stays');
+    assert.equal(web.length, 5762);
+    assert.deepEqual(web.slice(0, 2).map((d) => d.seq), kept, "the operator's standing changes stay");
+    assert.equal(web[2]?.decision.at, (T0 + day) / 1000, 'everything since the cut-off stays');
+    assert.equal(s.latestDecision('web', ['operator_paused', 'operator_resumed'])?.decision.reason, 'operator_paused');
     assert.deepEqual(s.decisions({ service: 'api' }).map((d) => d.seq), [apiSeq], "a service's newest decision stays, however old");
     assert.deepEqual(s.events().map((e) => e.instance), ['i-1']);
     assert.deepEqual(s.experiments().map((e) => e.id).sort(), ['open', 'rollout-0', 'rollout-1', 'rollout-2', 'trial-1', 'trial-2'], 'rollouts, open experiments and those of the last 30 days stay');
     // Counted once each, whatever retention removed since.
     assert.deepEqual(s.decisionCounts('web'), counts.decisions);
     assert.deepEqual(s.proofStatusCounts('web'), counts.proofs);
-    assert.deepEqual(counts.proofs, { none: 11520 });
+    assert.deepEqual(counts.proofs, { none: 11523 });
     assert.deepEqual(s.decisionCounts('api'), counts.api);
     assert.deepEqual(s.experimentCounts(), counts.experiments);
     assert.deepEqual(
       counts.decisions.map((c) => [c.reason, c.acted, c.count]).sort(),
-      [['forecast_peak', false, 10368], ['max_step', false, 1152]],
+      [['forecast_peak', false, 10368], ['max_step', false, 1152], ['operator_bounds', false, 1], ['operator_paused', false, 1], ['operator_proof', false, 1]],
     );
     assert.deepEqual(
       counts.experiments.map((c) => [c.kind, c.verdict, c.count]).sort(),
       [['rollout', 'rolled_back', 3], ['trial', null, 1], ['trial', 'pass', 3]],
     );
+  });
+
+  it('pages decisions by reason as a plain filter of every decision would (seeded, clocks out of order)', (t) => {
+    const s = Store.open({ path: join(tempDir(t), 'pages.db') });
+    t.after(() => s.close());
+    const rng = createRng(7);
+    const reasons = ['forecast_peak', 'hold', 'operator_paused', 'min_instances'] as const;
+    const all: { seq: number; service: string; ts: number; reason: string; bound: string | null }[] = [];
+    for (let i = 0; i < 600; i++) {
+      const service = rng.next() < 0.8 ? 'web' : 'api';
+      // Rare and common reasons; bound reasons now and then; a clock that sometimes steps back.
+      const reason = reasons[Math.min(3, Math.floor(rng.next() ** 2 * 4))] as Decision['reason'];
+      const bound = rng.next() < 0.2 ? (rng.next() < 0.5 ? 'max_step' : 'forecast_peak') : null;
+      const ts = T0 + i * 15_000 - (rng.next() < 0.1 ? 600_000 : 0);
+      const seq = s.addDecision(service, { ...decision(ts / 1000, 2, 3), reason }, 3, bound);
+      all.push({ seq, service, ts, reason, bound });
+    }
+    const cases: [string, Parameters<Store['decisionsPage']>[0]][] = [
+      ['no reason', { service: 'web', limit: 25 }],
+      ['a common reason', { service: 'web', reasons: ['forecast_peak'], limit: 25 }],
+      ['a rare reason', { service: 'web', reasons: ['min_instances'], limit: 10 }],
+      ['a reason only bounds give', { service: 'web', reasons: ['max_step'], limit: 10 }],
+      ['two reasons, one repeated', { service: 'api', reasons: ['hold', 'max_step', 'hold'], limit: 7 }],
+      ['a window', { service: 'web', reasons: ['forecast_peak', 'hold'], since: T0 + 1_800_000, until: T0 + 4_500_000, limit: 20 }],
+      ['no such reason', { service: 'web', reasons: ['operator_mode'], limit: 5 }],
+    ];
+    for (const [name, q] of cases) {
+      const want = all
+        .filter((d) => d.service === q.service && d.ts >= (q.since ?? 0) && d.ts < (q.until ?? Infinity) && (!q.reasons || q.reasons.includes(d.reason) || (d.bound !== null && q.reasons.includes(d.bound))))
+        .map((d) => d.seq)
+        .reverse();
+      // Walk every page to the end with the cursor.
+      const got: number[] = [];
+      let before: number | undefined;
+      for (let pages = 0; pages < 1000; pages++) {
+        const p = s.decisionsPage({ ...q, ...(before !== undefined ? { before } : {}) });
+        got.push(...p.decisions.map((d) => d.seq));
+        if (p.next === null) break;
+        before = p.next;
+      }
+      assert.deepEqual(got, want, name);
+      assert.ok(want.length > 0 || name === 'no such reason', `${name}: the case selects something`);
+    }
   });
 
   it('reads experiments by service, kind and openness', (t) => {
