@@ -579,9 +579,12 @@ export class Store implements InstanceRegistry {
   /** Decisions at or after `since` (ms), oldest first; the most recent `limit`. */
   decisions(q: { service?: string; since?: number; limit?: number } = {}): DecisionRecord[] {
     return this.guard(() => {
-      const rows = this.db
-        .prepare(`SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE (? IS NULL OR service = ?) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
-        .all(q.service ?? null, q.service ?? null, q.since ?? 0, q.limit ?? 1000) as DecisionRow[];
+      // One service's by its (service, seq) index: the newest of a service that decides rarely beside others is not a walk of theirs.
+      const rows = (
+        q.service !== undefined
+          ? this.pageStmts.all.all(q.service, Number.MAX_SAFE_INTEGER, q.since ?? 0, Number.MAX_SAFE_INTEGER, q.limit ?? 1000)
+          : this.db.prepare('SELECT seq, service, target, bound_reason, act, decision FROM decisions WHERE ts >= ? ORDER BY seq DESC LIMIT ?').all(q.since ?? 0, q.limit ?? 1000)
+      ) as DecisionRow[];
       return rows.reverse().map(decisionRecord);
     });
   }
