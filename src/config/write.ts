@@ -2,7 +2,7 @@
 // so comments, key order and formatting elsewhere are kept. The result is validated before the file is
 // replaced (written beside it, then renamed), so a failed write changes nothing.
 
-import { accessSync, constants, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { ShadowscaleError } from '../core/errors.js';
@@ -24,6 +24,15 @@ function openForWrite(file: string, service: string): { doc: Document; index: nu
   return { doc, index };
 }
 
+/** Remove what a failed write left at `tmp`: a file only (a directory there is not ours, and unlink refuses it). */
+function removePartial(tmp: string): void {
+  try {
+    unlinkSync(tmp);
+  } catch {
+    // nothing written, or not a file
+  }
+}
+
 /**
  * What `writeServiceSettings` will need, checked before a long search so that it never ends in a failed
  * write: the file reads, parses, defines `service`, and its folder takes the file written beside it.
@@ -33,7 +42,7 @@ export function checkServiceWritable(file: string, service: string): void {
   try {
     accessSync(dirname(file), constants.W_OK);
   } catch (err) {
-    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: its folder does not take the new file written beside it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_WRITE', `${file}: its folder does not take the new file written beside it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
 }
 
@@ -51,8 +60,8 @@ export function writeServiceSettings(file: string, service: string, settings: Re
   try {
     writeFileSync(tmp, out);
   } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_READ', `${file}: cannot write the new file beside it (${(err as NodeJS.ErrnoException).code ?? String(err)}); the configuration is unchanged`);
+    removePartial(tmp);
+    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_WRITE', `${file}: cannot write the new file beside it (${(err as NodeJS.ErrnoException).code ?? String(err)}); the configuration is unchanged`);
   }
   try {
     loadConfig({ file: tmp });
@@ -61,5 +70,10 @@ export function writeServiceSettings(file: string, service: string, settings: Re
     if (err instanceof ShadowscaleError) throw new ShadowscaleError(err.code, err.message.split(tmp).join(file));
     throw err;
   }
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    removePartial(tmp);
+    throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_WRITE', `${file}: cannot replace it with the new file written beside it (${(err as NodeJS.ErrnoException).code ?? String(err)}); the configuration is unchanged`);
+  }
 }

@@ -11,6 +11,7 @@ export interface ErrorSpec {
 export const ERROR_CODES = {
   SHADOWSCALE_E_USAGE: { exitCode: 2, httpStatus: 400, summary: 'A command-line flag or argument is missing or invalid.' },
   SHADOWSCALE_E_CONFIG_READ: { exitCode: 2, httpStatus: 400, summary: 'The configuration file cannot be read or is not valid YAML.' },
+  SHADOWSCALE_E_CONFIG_WRITE: { exitCode: 2, httpStatus: 400, summary: 'The configuration file named to write to (`tune --write`) cannot be written, nor a file beside it; it is unchanged.' },
   SHADOWSCALE_E_CONFIG_INVALID: { exitCode: 2, httpStatus: 400, summary: 'The configuration does not match the schema (the message names the path).' },
   SHADOWSCALE_E_TRACE_READ: { exitCode: 2, httpStatus: 400, summary: 'A trace file cannot be opened or read.' },
   SHADOWSCALE_E_TRACE_FORMAT: { exitCode: 2, httpStatus: 400, summary: 'A trace file is malformed (the message names file:line and the field).' },

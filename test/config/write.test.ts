@@ -1,6 +1,6 @@
 // Integration tests: writing tuned settings back into a configuration file in place (src/config/write.ts).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -21,6 +21,20 @@ describe('writeServiceSettings', () => {
     assert.equal(cfg.services[1]?.scaling.hybrid.reactiveTargetUtilization, 'auto');
     assert.equal(cfg.services[0]?.scaling.predictive.targetAttainment, undefined, 'the other service is untouched');
     assert.equal(cfg.services[0]?.pool.min, 2);
+  });
+  it('regression: a file that cannot be written beside the configuration is SHADOWSCALE_E_CONFIG_WRITE, not a read error, and leaves what was there', (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 's.yaml');
+    writeFileSync(file, TEXT);
+    // Something not ours where the new file would go: before, removing it threw and hid the error.
+    const tmp = `${file}.tune-${process.pid}.tmp`;
+    mkdirSync(tmp);
+    assert.throws(
+      () => writeServiceSettings(file, 'web', { 'scaling.headroom': 0.2 }),
+      (err: Error & { code?: string }) => err.code === 'SHADOWSCALE_E_CONFIG_WRITE' && /s\.yaml: cannot write the new file beside it \(EISDIR\); the configuration is unchanged/.test(err.message),
+    );
+    assert.equal(readFileSync(file, 'utf8'), TEXT);
+    assert.ok(statSync(tmp).isDirectory(), 'the directory is left as it was');
   });
   const bad: { name: string; service: string; settings: Record<string, number | string>; message: RegExp }[] = [
     { name: 'no such service', service: 'nope', settings: { 'scaling.headroom': 0.2 }, message: /no service named "nope"/ },
