@@ -148,6 +148,19 @@ describe('shadowscale forecast-eval', () => {
     assert.ok(Math.abs(s.maeRatioBestBaseline - s.mae / best) < 1e-9);
     assert.equal(out.summary.geometricMeanMaeRatioBestBaseline, s.maeRatioBestBaseline);
   });
+  it('regression: more --origins than a series holds says so on stderr, and the table names the origins used', async () => {
+    const cases: { name: string; args: string[]; note: RegExp | null }[] = [
+      { name: 'asked for more than it holds', args: ['--origins', '1000000'], note: /note: 1 of 1 series holds fewer origins than the 1000000 asked \(fewest: \d+, .*nasa/ },
+      { name: 'the default (20) says nothing', args: [], note: null },
+    ];
+    for (const c of cases) {
+      const r = await runCli(['forecast-eval', '--input', NASA, '--horizon', '60', '--model', 'persistence', ...c.args]);
+      assert.equal(r.code, 0, `${c.name}: ${r.stderr}`);
+      assert.match(r.stdout, /\(\d+ origins, \d+ points, horizon 60\)/, c.name);
+      if (c.note) assert.match(r.stderr, c.note, c.name);
+      else assert.doesNotMatch(r.stderr, /note:/, c.name);
+    }
+  });
   it('rollingOptionsOf: the origins a request gives on a series (what bench:forecast-reference scores other forecasters on)', () => {
     const series = (step: number, n: number) => ({ start: 0, step, values: new Float64Array(n) });
     const cases = [

@@ -89,8 +89,9 @@ export function registerForecast(program: Command, io: Io): void {
     .option('--stride-seconds <s>', 'seconds between origins (default: a quarter of a day, at least the horizon)', positiveNumber('a positive number of seconds'))
     .option('--level <fraction>', 'central prediction interval level', openFraction, 0.8)
     .option('--json', 'print one JSON object')
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
       if (opts.horizon !== undefined && opts.horizonSeconds !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--horizon and --horizon-seconds both say how far ahead: pass one');
+      const originsAsked = cmd.getOptionValueSource('origins') === 'cli';
       const files = expandInputs(opts.input as string[]);
       const events = eventsFrom(opts, io);
       // Progress for a person at a terminal (a rolling-origin evaluation of many series takes minutes).
@@ -128,8 +129,14 @@ export function registerForecast(program: Command, io: Io): void {
       };
       if (opts.json) io.out(`${JSON.stringify({ model: opts.model, level: opts.level, summary, series: rows })}\n`);
       else {
-        io.out(`${rows.map((r) => ('error' in r ? (r.error.message.startsWith(r.series) ? r.error.message : `${r.series}: ${r.error.message}`) : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)} (best baseline incl. persistence ${r.maeRatioBestBaseline.toFixed(3)})  coverage ${r.coverage.toFixed(3)}  (${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
+        io.out(`${rows.map((r) => ('error' in r ? (r.error.message.startsWith(r.series) ? r.error.message : `${r.series}: ${r.error.message}`) : `${r.series}  MAE ratio ${r.maeRatio.toFixed(3)} (best baseline incl. persistence ${r.maeRatioBestBaseline.toFixed(3)})  coverage ${r.coverage.toFixed(3)}  (${r.origins} origins, ${r.points} points, horizon ${r.horizon})`)).join('\n')}\n`);
         io.out(`geometric mean MAE ratio ${summary.geometricMeanMaeRatio?.toFixed(3) ?? '-'} (against the best baseline incl. persistence ${summary.geometricMeanMaeRatioBestBaseline?.toFixed(3) ?? '-'}), coverage ${summary.coverage?.toFixed(3) ?? '-'} over ${summary.evaluated} series\n`);
+      }
+      // Asked for more origins than a series holds: its figures rest on fewer points than asked for.
+      const short = originsAsked ? rows.flatMap((r) => ('error' in r || r.origins >= (opts.origins as number) ? [] : [r])) : [];
+      if (short.length) {
+        const fewest = short.reduce((a, b) => (b.origins < a.origins ? b : a));
+        io.err(`shadowscale: note: ${short.length} of ${rows.length} series ${short.length === 1 ? 'holds' : 'hold'} fewer origins than the ${opts.origins as number} asked (fewest: ${fewest.origins}, ${fewest.series}): each origin needs its history before it and the horizon after it, spaced --stride-seconds apart\n`);
       }
       for (const r of results) if (!r.ok) io.err(`shadowscale: ${r.message} [${r.code}]\n`);
       const failure = results.find((r) => !r.ok);
