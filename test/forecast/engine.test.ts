@@ -148,6 +148,23 @@ describe('shadowscale forecast-eval', () => {
     assert.ok(Math.abs(s.maeRatioBestBaseline - s.mae / best) < 1e-9);
     assert.equal(out.summary.geometricMeanMaeRatioBestBaseline, s.maeRatioBestBaseline);
   });
+  it('regression: a seasonal naive asked for on a history too short for its season says what it forecast with', async (t) => {
+    const dir = tempDir(t);
+    const short = join(dir, 'three-days.csv');
+    writeFileSync(short, readFileSync(NASA, 'utf8').split('\n').slice(0, 3 * 1440 + 1).join('\n'));
+    const cases: { name: string; args: string[]; note: RegExp | null }[] = [
+      { name: 'weekly on three days', args: ['--input', short, '--model', 'seasonal-naive-weekly'], note: /note: .*three-days\.csv: --model seasonal-naive-weekly needs two weeks of history .* so it forecast with seasonal-naive-daily/ },
+      { name: 'daily on three days is what was asked', args: ['--input', short, '--model', 'seasonal-naive-daily'], note: null },
+      { name: 'weekly on two weeks is what was asked', args: ['--input', NASA, '--model', 'seasonal-naive-weekly'], note: null },
+      { name: 'a directory of series says it per series', args: ['--input', dir, '--model', 'seasonal-naive-weekly'], note: /note: .*three-days\.csv: --model seasonal-naive-weekly needs two weeks/ },
+    ];
+    for (const c of cases) {
+      const r = await runCli(['forecast', '--horizon', '3', '--json', ...c.args]);
+      assert.equal(r.code, 0, `${c.name}: ${r.stderr}`);
+      if (c.note) assert.match(r.stderr, c.note, c.name);
+      else assert.doesNotMatch(r.stderr, /note:/, c.name);
+    }
+  });
   it('regression: more --origins than a series holds says so on stderr, and the table names the origins used', async () => {
     const cases: { name: string; args: string[]; note: RegExp | null }[] = [
       { name: 'asked for more than it holds', args: ['--origins', '1000000'], note: /note: 1 of 1 series holds fewer origins than the 1000000 asked \(fewest: \d+, .*nasa/ },

@@ -44,6 +44,7 @@ export function registerForecast(program: Command, io: Io): void {
         const out = forecastOf(series, request, isAbsoluteTime(trace.timeFormat));
         out.history.gaps = trace.gaps.length;
         out.history.duplicatesMerged = trace.duplicatesMerged;
+        noteFallback(trace.file, request.model, out.model, series, io);
         if (chart !== undefined) {
           const pick = (k: 'mean' | 'lower' | 'upper'): number[] => out.points.map((p) => p[k]);
           writeOutputFile('--chart', chart, forecastSvg(`${basename(trace.file)} [${trace.column}]`, series, { model: out.model, level: out.level, mean: pick('mean'), lower: pick('lower'), upper: pick('upper') }, isAbsoluteTime(trace.timeFormat)));
@@ -68,6 +69,7 @@ export function registerForecast(program: Command, io: Io): void {
               firstFailure ??= r.code;
               io.err(`shadowscale: ${r.message} [${r.code}]\n`);
             }
+            if (r.ok) noteFallback(series, request.model, r.output.model, undefined, io);
             pending.set(i, JSON.stringify(r.ok ? { series, ...r.output } : { series, error: { code: r.code, message: r.message } }));
             while (pending.has(nextOut)) {
               io.out(`${pending.get(nextOut)}\n`);
@@ -143,4 +145,15 @@ export function registerForecast(program: Command, io: Io): void {
       if (failure && !failure.ok) throw new ShadowscaleError(failure.code, `${results.filter((r) => !r.ok).length} of ${files.length} series could not be evaluated (see above)`);
     });
   
+}
+
+/** What a seasonal naive needs of the history (chooseSeason in src/core/forecast.ts). */
+const SEASON_NEEDS: Partial<Record<ModelName, string>> = { 'seasonal-naive-daily': 'a day of history at points under 12 hours apart', 'seasonal-naive-weekly': 'two weeks of history (a day for the daily season)' };
+
+/** A seasonal naive asked for on a history too short for its season falls back (documented); say so, not only in `model`. */
+function noteFallback(file: string, asked: ModelName, used: string, series: { values: ArrayLike<number>; step: number } | undefined, io: Io): void {
+  const needs = SEASON_NEEDS[asked];
+  if (needs === undefined || used === asked) return;
+  const span = series ? ` (${series.values.length} points of ${series.step} s)` : '';
+  io.err(`shadowscale: note: ${file}: --model ${asked} needs ${needs}; this series${span} does not have it, so it forecast with ${used}\n`);
 }
