@@ -306,6 +306,20 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
 }
 
 /** Listen on host:port (port 0: any free port); resolves with the base URL. */
+/**
+ * The ports browsers refuse to fetch (the Fetch standard's "bad ports", https://fetch.spec.whatwg.org/#port-blocking):
+ * an API listening on one serves curl, Prometheus and `shadowscale status`, but its dashboard opens in no browser.
+ */
+export const BROWSER_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/** A note for the operator when the API's port is one browsers refuse (undefined otherwise). */
+export function blockedPortNote(apiUrl: string): string | undefined {
+  const port = Number(new URL(apiUrl).port);
+  return BROWSER_BLOCKED_PORTS.has(port) ? `note: browsers refuse port ${port} (the Fetch standard's blocked ports), so the dashboard at ${apiUrl}/ opens in none; the API, /metrics and \`shadowscale status\` reach it. Another port serves the dashboard (--api or api.listen)` : undefined;
+}
+
 export async function listenApi(api: ApiServer, host: string, port: number): Promise<string> {
   try {
     await api.app.listen({ host, port });

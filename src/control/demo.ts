@@ -28,6 +28,7 @@ import { shadowSize, type LoopEvent, type TickReport } from './loop.js';
 import { Store, type ExperimentRecord } from '../metrics/store.js';
 import type { ArmSummary } from '../proof/ab.js';
 import { Runtime } from './runtime.js';
+import { blockedPortNote } from '../api/server.js';
 import { startPrometheusServer, type PrometheusServer } from '../metrics/prometheus-server.js';
 import { keepScrapeTargets } from './scrape.js';
 
@@ -372,7 +373,7 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     },
   });
   started(rt);
-  if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)`);
+  if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)${blockedPortNote(rt.apiUrl) ? `; ${blockedPortNote(rt.apiUrl)}` : ''}`);
   const stopScraping = prom ? keepScrapeTargets(prom, rt.apiUrl, rt.provider) : undefined;
   try {
     o.signal?.throwIfAborted();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
+import { blockedPortNote } from '../../src/api/server.js';
 import { Store } from '../../src/metrics/store.js';
 import { createServer } from 'node:http';
 import { component, promtoolCheck, runCli, serve, smallRunConfig, tempDir, until } from '../helpers.js';
@@ -207,6 +208,22 @@ describe('REST API of a running loop', () => {
     const down = await runCli(['decisions', '--api', 'http://127.0.0.1:9']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /http:\/\/127\.0\.0\.1:9: cannot reach the API .*\[SHADOWSCALE_E_API_UNREACHABLE\]/);
+    // A port browsers block (the Fetch standard's "bad ports": 6000, 6665-6669, 10080, ...): `run --api`
+    // listens there, and the CLI reaches it (fetch refused it, "bad port").
+    const blocked = createServer((_q, res) => res.setHeader('content-type', 'application/json').end('{"services":[]}'));
+    let port: number | undefined;
+    for (const p of [6665, 6666, 6667, 6668, 6669, 10080, 6000]) {
+      port = await new Promise<number | undefined>((r) => {
+        blocked.once('error', () => r(undefined));
+        blocked.listen(p, '127.0.0.1', () => r(p));
+      });
+      if (port !== undefined) break;
+    }
+    assert.ok(port !== undefined, 'one of the blocked ports is free');
+    t.after(() => new Promise<void>((r) => blocked.close(() => r())));
+    const onBlocked = await runCli(['status', '--api', `http://127.0.0.1:${port}`, '--json']);
+    assert.equal(onBlocked.code, 0, onBlocked.stderr);
+    assert.deepEqual(JSON.parse(onBlocked.stdout), { api: `http://127.0.0.1:${port}`, services: [] });
     // Another server's JSON at --api (a wrong port) was an internal error reading its fields.
     const foreign = await serve(t, createServer((_q, res) => res.setHeader('content-type', 'application/json').end('{"status":"UP"}')));
     for (const args of [['status'], ['decisions'], ['rollout', '--to', 'v2']]) {
@@ -219,6 +236,21 @@ describe('REST API of a running loop', () => {
     assert.match(doc.openapi, /^3\./);
     assert.deepEqual(doc.paths['/api/v1/services/{service}/decisions']?.get?.parameters?.map((p) => p.name).sort(), ['before', 'full', 'limit', 'reason', 'service', 'since', 'until']);
     assert.ok(doc.paths['/api/v1/services/{service}/bounds']?.put?.requestBody);
+  });
+
+  it('names a port browsers refuse, where the dashboard would open in none', () => {
+    const cases: [string, boolean][] = [
+      ['http://127.0.0.1:6000', true],
+      ['http://127.0.0.1:6667', true],
+      ['http://[::1]:10080', true],
+      ['http://127.0.0.1:8080', false],
+      ['http://127.0.0.1:45123', false],
+    ];
+    for (const [url, blocked] of cases) {
+      const note = blockedPortNote(url);
+      if (blocked) assert.match(note ?? '', new RegExp(`browsers refuse port ${new URL(url).port} .*the dashboard at ${url.replace(/[[\]]/g, '\\$&')}/ opens in none`), url);
+      else assert.equal(note, undefined, url);
+    }
   });
 
   it('with tokens: read-only and admin roles; without a token the API refuses; a non-loopback address needs a token', async (t) => {

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig, serviceByName } from '../../config/load.js';
 import { Runtime } from '../../control/runtime.js';
+import { blockedPortNote } from '../../api/server.js';
 import { resolve } from 'node:path';
 import { type Io, collect, hostPort, hostPortText } from '../options.js';
 
@@ -61,6 +62,8 @@ export function registerRun(program: Command, io: Io): void {
       };
       // "service": the first (the only one unless the configuration has several); "services": every one supervised.
       const where = { service: names[0], services: names, listen: rt.listen, admin: rt.admin ?? null, api: rt.apiUrl ?? null, dashboard: rt.apiUrl ? `${rt.apiUrl}/` : null, store: resolve(cfg.store.path), pid: process.pid };
+      const blocked = rt.apiUrl ? blockedPortNote(rt.apiUrl) : undefined;
+      if (blocked) io.err(`shadowscale: ${blocked}\n`);
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${names.join(', ')} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
       const why = await Promise.race([failed, stopRequested]);
       abSummary();

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
+import { request } from 'undici';
 import { loadConfig } from '../../config/load.js';
 import { ERROR_CODES, ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import { Store } from '../../metrics/store.js';
@@ -66,17 +67,28 @@ function get<T>(base: string, path: string, shape: z.ZodType<T>, opts: Record<st
  */
 export async function call<T>(base: string, method: 'GET' | 'POST', path: string, payload: unknown, shape: z.ZodType<T>, opts: Record<string, unknown>, io: Io): Promise<T> {
   const token = (opts.token as string | undefined) ?? (method === 'GET' ? (io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN]) : io.env[ENV_ADMIN_TOKEN]);
-  let res: Response;
+  // undici's request, not fetch: fetch refuses the ports browsers block (6000, 6665-6669, 10080, ...), where
+  // `run --api` listens all the same ("bad port").
+  let status: number;
+  let text: string | undefined;
   try {
-    res = await fetch(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}), signal: AbortSignal.timeout(10_000) });
+    const res = await request(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}), signal: AbortSignal.timeout(10_000) });
+    status = res.statusCode;
+    text = await res.body.text().catch(() => undefined);
   } catch (err) {
-    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`);
+    const e = err as Error & { code?: string };
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${e.name === 'TimeoutError' ? 'no answer in 10 s' : e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message})`);
   }
-  const body = (await res.json().catch(() => undefined)) as (T & { error?: { code: string; message: string } }) | undefined;
-  if (!res.ok) {
+  let body: (T & { error?: { code: string; message: string } }) | undefined;
+  try {
+    body = text === undefined ? undefined : (JSON.parse(text) as T & { error?: { code: string; message: string } });
+  } catch {
+    body = undefined;
+  }
+  if (status < 200 || status > 299) {
     const code = body?.error?.code;
-    if (code && code in ERROR_CODES) throw new ShadowscaleError(code as ErrorCode, `${base}${path}: ${body?.error?.message ?? res.statusText}`);
-    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${res.status}`);
+    if (code && code in ERROR_CODES) throw new ShadowscaleError(code as ErrorCode, `${base}${path}: ${body?.error?.message ?? `HTTP ${status}`}`);
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${status}`);
   }
   if (body === undefined) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: not a JSON answer`);
   const parsed = shape.safeParse(body);
