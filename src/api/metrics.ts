@@ -1,9 +1,9 @@
 // The control plane's own metrics for Prometheus (`run`'s /metrics): instances per pool and state,
 // forecast, decisions by reason, proofs by verdict, delta results, shadow sync, cost rates and tick
-// duration. Values are read at scrape time from the loop's state, the provider and the store, so
+// duration, and the process's own (memory, heap, CPU, file descriptors, event-loop lag). Values are read at scrape time from the loop's state, the provider and the store, so
 // nothing on the loop's path touches prom-client except the tick-duration histogram.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { LoopCounters, TickReport } from '../control/loop.js';
 import type { MirrorStats } from '../gateway/mirror.js';
@@ -18,6 +18,9 @@ export class RunMetrics {
   /** `mirror`: a service's gateway mirror counters (sampled, mirrored, dropped, failed), when there is a gateway. */
   constructor(cfg: Config, services: readonly ApiService[], store: Store, provider: Provider, now: () => number = Date.now, mirror?: (service: string) => Promise<MirrorStats>) {
     const reg = [this.registry];
+    // The process's own: resident memory, heap, CPU, open files, handles and event-loop lag (prom-client's
+    // defaults, process_* and nodejs_*): what an operator watches a long-running control plane by.
+    collectDefaultMetrics({ register: this.registry });
     if (mirror) {
       // Per service, a mirror counter by result (read from its gateway at scrape time).
       const mirrorCounter = (name: string, help: string, read: (m: MirrorStats) => Record<string, number>): void => {

@@ -1,0 +1,180 @@
+// bench:soak — a long run of `shadowscale run` under changing load: does the control plane's memory, its
+// handles, open files or event-loop lag grow while nothing else does?
+//
+// `shadowscale run` on the demo's configuration (web and store, sample-service instances, the shared shadow
+// pool, proof required for web's scale-ins, a decision a second per service), with retention shortened so that
+// pruning runs (raw samples and decisions kept 10 minutes), is driven by this process's load generator: a
+// five-minute cycle between 20 and 120 requests/s, so the pools scale out and in every cycle. Every 10 s the
+// run's own /metrics (prom-client's process and nodejs defaults) and the store's size are read. The heap's
+// trend is the least-squares slope over the second half (after the first cycles have filled every window).
+// Writes bench/results/soak.md and a chart of the heap and resident memory over time.
+// Usage: npm run bench:soak -- [--minutes N] [--out FILE]
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetch } from 'undici';
+import { startLoad } from '../dist/src/gateway/loadgen.js';
+import { args, machine, table } from './lib.mjs';
+
+const a = args();
+const minutes = Number(a.minutes ?? 20);
+const out = a.out ?? 'bench/results/soak.md';
+if (!(minutes >= 2 && minutes <= 24 * 60)) throw new Error(`--minutes: expected a number of minutes from 2 to 1440, got ${a.minutes}`);
+const root = join(dirname(new URL(import.meta.url).pathname), '..');
+const bin = join(root, 'bin', 'shadowscale');
+const SAMPLE_EVERY_MS = 10_000;
+const CYCLE_S = 300;
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-soak-'));
+const store = join(dir, 'soak.db');
+const run = spawn(
+  process.execPath,
+  [bin, 'run', '--config', join(root, 'examples/demo/demo.yaml'), '--set', `store.path=${store}`, '--set', 'gateway.listen=127.0.0.1:0', '--set', 'store.retention.rawSeconds=600', '--set', 'store.retention.decisionsSeconds=600', '--api', '127.0.0.1:0', '--stop-instances', '--json'],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
+let stderr = '';
+run.stderr.on('data', (d) => {
+  stderr = (stderr + d).slice(-20_000);
+});
+const exited = new Promise((r) => run.once('exit', (code, signal) => r({ code, signal })));
+try {
+  const where = await new Promise((resolve, reject) => {
+    let buf = '';
+    run.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    exited.then(() => reject(new Error(`run exited before it served:\n${stderr}`)));
+  });
+  console.error(`run: gateway ${where.listen}, API ${where.api}`);
+  const rate = (t) => 20 + 100 * (0.5 - 0.5 * Math.cos((2 * Math.PI * t) / CYCLE_S));
+  const load = startLoad({ url: where.listen, rate, durationSeconds: minutes * 60, seed: 1, timeoutMs: 10_000 });
+
+  const pick = (text, name) => {
+    const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm'));
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  const sumOf = (text, name, label) => [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+-]+)$`, 'gm'))].filter((m) => label(m[1])).reduce((s, m) => s + Number(m[2]), 0);
+  const samples = [];
+  const t0 = Date.now();
+  while (Date.now() - t0 < minutes * 60_000) {
+    await sleep(SAMPLE_EVERY_MS - ((Date.now() - t0) % SAMPLE_EVERY_MS));
+    const text = await (await fetch(`${where.api}/metrics`)).text();
+    const walBytes = (() => {
+      try {
+        return statSync(`${store}-wal`).size;
+      } catch {
+        return 0;
+      }
+    })();
+    samples.push({
+      s: Math.round((Date.now() - t0) / 1000),
+      rssMb: pick(text, 'process_resident_memory_bytes') / 2 ** 20,
+      heapMb: pick(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+      handles: pick(text, 'nodejs_active_handles_total'),
+      fds: pick(text, 'process_open_fds'),
+      lagP99Ms: pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      live: sumOf(text, 'shadowscale_instances', (l) => /pool="live"/.test(l) && /state="ready"/.test(l)),
+      storeMb: (statSync(store).size + walBytes) / 2 ** 20,
+    });
+    const last = samples[samples.length - 1];
+    console.error(`${last.s} s: rss ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB, handles ${last.handles}, fds ${last.fds}, lag p99 ${last.lagP99Ms.toFixed(1)} ms, live ready ${last.live}, store ${last.storeMb.toFixed(1)} MB`);
+  }
+  const seconds = await load.done;
+  const sent = seconds.reduce((s, x) => s + x.requests, 0);
+  const failed = seconds.reduce((s, x) => s + x.errors, 0);
+  run.kill('SIGINT');
+  const end = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);
+  const leftover = await countLeftovers(store);
+
+  // The trend over the second half: least squares of the value on time, per hour.
+  const half = samples.filter((x) => x.s >= (minutes * 60) / 2);
+  const slope = (key) => {
+    const n = half.length;
+    const mx = half.reduce((s, x) => s + x.s, 0) / n;
+    const my = half.reduce((s, x) => s + x[key], 0) / n;
+    const sxy = half.reduce((s, x) => s + (x.s - mx) * (x[key] - my), 0);
+    const sxx = half.reduce((s, x) => s + (x.s - mx) ** 2, 0);
+    return (sxy / sxx) * 3600;
+  };
+  const range = (key, xs = samples) => `${Math.min(...xs.map((x) => x[key])).toFixed(1)}-${Math.max(...xs.map((x) => x[key])).toFixed(1)}`;
+  const firstHalf = samples.filter((x) => x.s < (minutes * 60) / 2);
+  const everyMinute = samples.filter((x) => x.s % 60 < SAMPLE_EVERY_MS / 1000 || x === samples[samples.length - 1]);
+  const md = `# bench:soak — a long run of \`shadowscale run\`
+
+Command: \`npm run bench:soak -- --minutes ${minutes}\` (bench/soak.mjs)
+Machine: ${machine()}
+Date: ${new Date().toISOString().slice(0, 10)}
+
+\`shadowscale run\` on examples/demo/demo.yaml (web and store, sample-service instances, the shared shadow pool,
+proof required for web's scale-ins, a decision a second per service), with raw samples and decisions kept
+10 minutes so that retention runs, for ${minutes} minutes under this process's load: a ${CYCLE_S / 60}-minute cycle between 20 and
+120 requests/s (${sent.toLocaleString('en-US')} requests, ${failed.toLocaleString('en-US')} failed or timed out). Every 10 s the run's \`/metrics\` (prom-client's
+process and nodejs defaults) and the store's size (with its WAL) were read. The run then stopped on SIGINT with
+\`--stop-instances\`: exit ${end.code ?? end.signal}, ${leftover} sample-service process(es) left.
+
+| what | first half | second half | trend over the second half |
+| --- | --- | --- | --- |
+| resident memory (MB) | ${range('rssMb', firstHalf)} | ${range('rssMb', half)} | ${slope('rssMb').toFixed(1)} MB/h |
+| heap used (MB) | ${range('heapMb', firstHalf)} | ${range('heapMb', half)} | ${slope('heapMb').toFixed(1)} MB/h |
+| active handles | ${range('handles', firstHalf)} | ${range('handles', half)} | ${slope('handles').toFixed(1)} /h |
+| open file descriptors | ${range('fds', firstHalf)} | ${range('fds', half)} | ${slope('fds').toFixed(1)} /h |
+| event-loop lag p99 (ms; Node's samples include their 10 ms interval) | ${range('lagP99Ms', firstHalf)} | ${range('lagP99Ms', half)} | |
+| store with its WAL (MB) | ${range('storeMb', firstHalf)} | ${range('storeMb', half)} | ${slope('storeMb').toFixed(1)} MB/h |
+| web's live instances ready | ${range('live', firstHalf)} | ${range('live', half)} | |
+
+![heap and resident memory over the run](soak.svg)
+
+<details><summary>Every minute</summary>
+
+${table(['s', 'RSS MB', 'heap MB', 'handles', 'fds', 'lag p99 ms', 'live ready', 'store MB'], everyMinute.map((x) => [x.s, x.rssMb.toFixed(1), x.heapMb.toFixed(1), x.handles, x.fds, x.lagP99Ms.toFixed(1), x.live, x.storeMb.toFixed(1)]))}
+
+</details>
+`;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, md);
+  writeFileSync(join(dirname(out), 'soak.svg'), chart(samples));
+  console.log(md);
+} finally {
+  if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Sample-service processes still running for this store (its path is in their environment). */
+async function countLeftovers(storePath) {
+  const { readdirSync } = await import('node:fs');
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(storePath)) n++;
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return n;
+}
+
+/** Heap used and resident memory (MB) against minutes: two lines on one SVG. */
+function chart(xs) {
+  const W = 720;
+  const H = 300;
+  const L = 50;
+  const B = 30;
+  const maxX = Math.max(...xs.map((x) => x.s));
+  const maxY = Math.ceil(Math.max(...xs.map((x) => x.rssMb)) / 50) * 50;
+  const px = (s) => L + ((W - L - 10) * s) / maxX;
+  const py = (v) => H - B - ((H - B - 10) * v) / maxY;
+  const line = (key, colour) => `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${xs.map((x) => `${px(x.s).toFixed(1)},${py(x[key]).toFixed(1)}`).join(' ')}"/>`;
+  const ticksY = [0, maxY / 2, maxY].map((v) => `<text x="${L - 6}" y="${py(v) + 4}" text-anchor="end" font-size="11">${v}</text><line x1="${L}" x2="${W - 10}" y1="${py(v)}" y2="${py(v)}" stroke="#ddd"/>`).join('');
+  const minutesTicks = Array.from({ length: Math.floor(maxX / 60 / 5) + 1 }, (_, i) => i * 5).map((m) => `<text x="${px(m * 60)}" y="${H - 10}" text-anchor="middle" font-size="11">${m}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>${ticksY}${minutesTicks}
+${line('rssMb', '#1f77b4')}${line('heapMb', '#d62728')}
+<text x="${L + 8}" y="20" font-size="12" fill="#1f77b4">resident memory (MB)</text><text x="${L + 160}" y="20" font-size="12" fill="#d62728">heap used (MB)</text>
+<text x="${W / 2}" y="${H}" text-anchor="middle" font-size="11">minutes into the run</text>
+</svg>
+`;
+}
