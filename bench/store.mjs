@@ -1,7 +1,8 @@
 // bench:store — what a long-running control plane's store costs: the decisions' size per day, a /metrics
 // scrape's decision counts (kept by triggers) beside the GROUP BY over every decision they replace, and
 // retention's prune, catching up and in the steady state; and the read of a service's rollouts the loop makes
-// at every decision, beside the read of every experiment it replaces; and a page of decisions by reason.
+// at every decision, beside the read of every experiment it replaces; a page of decisions by reason; and the
+// decisions by proof status.
 //
 // The store holds DAYS days of one service's decisions, one per 15 s (the default scaling.periodSeconds),
 // each a hybrid decision with its proof as a `shadowscale run` records it (the template below was taken
@@ -145,6 +146,24 @@ try {
   }
   walk.close();
 
+  // `shadowscale proofs` and the API's experiments view: the decisions by proof status, from the counts a
+  // trigger keeps, beside loading every decision and counting in JavaScript as `proofs` did (once each: the
+  // load takes seconds and most of a gigabyte).
+  const proofReads = (() => {
+    let t = performance.now();
+    const counted = store.proofStatusCounts('web');
+    const byCounts = performance.now() - t;
+    const heap0 = process.memoryUsage().heapUsed;
+    t = performance.now();
+    const all = store.decisions({ service: 'web', limit: 1_000_000 });
+    const loaded = {};
+    for (const d of all) loaded[d.decision.proof?.status ?? 'none'] = (loaded[d.decision.proof?.status ?? 'none'] ?? 0) + 1;
+    const byLoad = performance.now() - t;
+    const heapMb = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+    if (JSON.stringify(Object.entries(loaded).sort()) !== JSON.stringify(Object.entries(counted).sort())) throw new Error('the proof counts disagree');
+    return { byCounts, byLoad, heapMb, rows: all.length };
+  })();
+
   // Retention: now is the end of the written days; everything older than 90 days goes, PRUNE_BATCH rows a call.
   const now = T0 + days * DAY;
   const due = Math.max(0, n - 90 * (DAY / PERIOD_MS));
@@ -247,6 +266,13 @@ A page of 100, newest first, over the ${n.toLocaleString('en-US')} decisions, si
 | reasons | by the per-reason indexes: p50 ms | max ms | walking every decision (before): p50 ms | max ms |
 | --- | --- | --- | --- | --- |
 ${pages.map((p) => `| ${p.name} | ${ms(quantile(p.now, 0.5))} | ${ms(p.now[p.now.length - 1])} | ${ms(quantile(p.was, 0.5))} | ${ms(p.was[p.was.length - 1])} |`).join('\n')}
+
+## Decisions by proof status (\`shadowscale proofs\`, the API's experiments view)
+
+| read | ms | heap MB |
+| --- | --- | --- |
+| the counts a trigger keeps (\`decision_proofs\`) | ${ms(proofReads.byCounts)} | |
+| every decision loaded and counted (before; ${proofReads.rows.toLocaleString('en-US')} of them) | ${ms(proofReads.byLoad)} | ${proofReads.heapMb.toFixed(0)} |
 
 ## The rollouts the loop reads at every decision
 
