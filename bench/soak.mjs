@@ -74,7 +74,7 @@ try {
       s: Math.round((Date.now() - t0) / 1000),
       rssMb: pick(text, 'process_resident_memory_bytes') / 2 ** 20,
       heapMb: pick(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
-      handles: pick(text, 'nodejs_active_handles_total'),
+      handles: sumOf(text, 'nodejs_active_handles', () => true),
       fds: pick(text, 'process_open_fds'),
       lagP99Ms: pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
       live: sumOf(text, 'shadowscale_instances', (l) => /pool="live"/.test(l) && /state="ready"/.test(l)),

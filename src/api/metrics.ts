@@ -21,6 +21,9 @@ export class RunMetrics {
     // The process's own: resident memory, heap, CPU, open files, handles and event-loop lag (prom-client's
     // defaults, process_* and nodejs_*): what an operator watches a long-running control plane by.
     collectDefaultMetrics({ register: this.registry });
+    // Their totals are gauges named like counters, which promtool refuses; the same counts by type stay
+    // (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources: sum them for the total).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     if (mirror) {
       // Per service, a mirror counter by result (read from its gateway at scrape time).
       const mirrorCounter = (name: string, help: string, read: (m: MirrorStats) => Record<string, number>): void => {

@@ -122,7 +122,14 @@ describe('REST API of a running loop', () => {
     assert.equal((await call(api, 'GET', '/api/v1/services/web/delta')).status, 200);
 
     // A restart resumes the operator's state from the store: the mode (the config unchanged), not a pause (resumed).
+    // Retention in between removes every decision it may (all older than a millisecond): the operator's stay.
     await rt.stop();
+    const between = Store.open({ path: loadConfig({ file }).store.path, retention: { decisionsSeconds: 0.001 } });
+    const pruned = between.prune(Date.now() + 10).decisions;
+    const left = between.decisions({ service: 'web' }).map((d) => d.decision.reason);
+    between.close();
+    assert.ok(pruned > 0, 'retention removed decisions');
+    assert.ok(left.includes('operator_mode') && left.includes('operator_resumed'), left.join(', '));
     const rt2 = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
     t.after(() => rt2.stop({ deleteInstances: true }));
     const again = (await call(rt2.apiUrl as string, 'GET', '/api/v1/services/web')).json;
