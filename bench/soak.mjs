@@ -10,7 +10,7 @@
 // Writes bench/results/soak.md and a chart of the heap and resident memory over time.
 // Usage: npm run bench:soak -- [--minutes N] [--out FILE]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -88,7 +88,7 @@ try {
   const failed = seconds.reduce((s, x) => s + x.errors, 0);
   run.kill('SIGINT');
   const end = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);
-  const leftover = await countLeftovers(store);
+  const leftover = countLeftovers(store);
 
   // The trend over the second half: least squares of the value on time, per hour.
   const half = samples.filter((x) => x.s >= (minutes * 60) / 2);
@@ -144,8 +144,7 @@ ${table(['s', 'RSS MB', 'heap MB', 'handles', 'fds', 'lag p99 ms', 'live ready',
 }
 
 /** Sample-service processes still running for this store (its path is in their environment). */
-async function countLeftovers(storePath) {
-  const { readdirSync } = await import('node:fs');
+function countLeftovers(storePath) {
   let n = 0;
   for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {

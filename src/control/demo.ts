@@ -373,7 +373,8 @@ async function runOne(name: DemoStrategy, o: DemoOptions, dir: string, mark: str
     },
   });
   started(rt);
-  if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)${blockedPortNote(rt.apiUrl) ? `; ${blockedPortNote(rt.apiUrl)}` : ''}`);
+  const blocked = rt.apiUrl ? blockedPortNote(rt.apiUrl) : undefined;
+  if (rt.apiUrl) log(`[${name}] dashboard ${rt.apiUrl}/ (API ${rt.apiUrl}/api/v1)${blocked ? `; ${blocked}` : ''}`);
   const stopScraping = prom ? keepScrapeTargets(prom, rt.apiUrl, rt.provider) : undefined;
   try {
     o.signal?.throwIfAborted();
