@@ -139,7 +139,13 @@ ${table(['s', 'RSS MB', 'heap MB', 'handles', 'fds', 'lag p99 ms', 'live ready',
   writeFileSync(join(dirname(out), 'soak.svg'), chart(samples));
   console.log(md);
 } finally {
-  if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+  // Stopped as an operator would (SIGINT, with --stop-instances), so that its instances go with it; killed
+  // only if it does not stop, before its store is removed.
+  if (run.exitCode === null && run.signalCode === null) {
+    run.kill('SIGINT');
+    await Promise.race([exited, sleep(60_000)]);
+    if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
