@@ -94,16 +94,20 @@ describe('shadowscale prove', () => {
     const dir = tempDir(t);
     const config = join(dir, 'c.yaml');
     writeFileSync(config, CONFIG);
-    const r = await runCli(['prove', '--config', config, '--rate', '0.0000001', '--samples', '400', '--max-step-seconds', '2', '--json'], { TMPDIR: dir });
+    const args = ['prove', '--config', config, '--rate', '0.0000001', '--samples', '400', '--max-step-seconds', '2'];
+    const r = await runCli([...args, '--json'], { TMPDIR: dir });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { candidates: { count: number; verdict: string; capacityAtSloRps: number | null }[]; chosen: unknown };
     assert.ok(out.candidates.length > 0);
-    // Far too few answers at such a rate to bound a p99: no candidate is proven, and the capacity is still measured.
-    for (const c of out.candidates) {
-      assert.equal(c.verdict, 'inconclusive');
-      assert.ok((c.capacityAtSloRps ?? 0) > 0);
-    }
+    // Far too few answers at such a rate to bound a p99: no candidate is proven.
+    for (const c of out.candidates) assert.equal(c.verdict, 'inconclusive');
     assert.equal(out.chosen, null);
+    // The capacity is still measured on the rising steps: an estimate where the p99 crossed the SLO, or a
+    // bound ("at most" when the first driven step already broke it, as on a loaded CI machine), a number
+    // either way. JSON would print a NaN as null; the human line prints it.
+    const h = await runCli(args, { TMPDIR: dir });
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /^fast: model capacity \d+\.\d req\/s per instance at the SLO, measured (at least |at most )?\d+\.\d$/m);
   });
 
   it('regression: SIGTERM in the middle of a long step stops its load at once, not at the end of the step (exit 143)', async (t) => {
