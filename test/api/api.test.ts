@@ -231,6 +231,35 @@ describe('REST API of a running loop', () => {
     const onBlocked = await runCli(['status', '--api', `http://127.0.0.1:${port}`, '--json']);
     assert.equal(onBlocked.code, 0, onBlocked.stderr);
     assert.deepEqual(JSON.parse(onBlocked.stdout), { api: `http://127.0.0.1:${port}`, services: [] });
+    // Redirects are followed, as fetch did (an API moved behind a proxy): the token goes along within the
+    // origin and is dropped on the way to another one; a loop ends with the last answer named.
+    const seen: { path: string; auth: string | undefined }[] = [];
+    const target = await serve(t, createServer((q, res) => {
+      seen.push({ path: q.url as string, auth: q.headers.authorization });
+      res.setHeader('content-type', 'application/json').end('{"services":[]}');
+    }));
+    const mover = await serve(t, createServer((q, res) => {
+      seen.push({ path: q.url as string, auth: q.headers.authorization });
+      const u = q.url as string;
+      if (u === '/api/v1/services') res.writeHead(301, { location: '/moved/api/v1/services' }).end();
+      else if (u === '/moved/api/v1/services') res.writeHead(307, { location: `${target}/elsewhere${u}` }).end();
+      else res.writeHead(302, { location: `/hop${u}` }).end();
+    }));
+    const moved = await runCli(['status', '--api', mover, '--token', 's3cret', '--json']);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.deepEqual(JSON.parse(moved.stdout), { api: mover, services: [] });
+    assert.deepEqual(seen, [
+      { path: '/api/v1/services', auth: 'Bearer s3cret' },
+      { path: '/moved/api/v1/services', auth: 'Bearer s3cret' },
+      { path: '/elsewhere/moved/api/v1/services', auth: undefined },
+    ]);
+    const loop = await runCli(['decisions', '--api', mover, '--service', 'web']);
+    assert.equal(loop.code, 1, loop.stderr);
+    assert.match(loop.stderr, /\/api\/v1\/services\/web\/decisions.*: HTTP 302 \(a redirect not followed: more than 5 in a row, or no Location\) \[SHADOWSCALE_E_API_UNREACHABLE\]/);
+    const selfLoop = await serve(t, createServer((q, res) => res.writeHead(302, { location: q.url as string }).end()));
+    const self = await runCli(['status', '--api', selfLoop]);
+    assert.equal(self.code, 1, self.stderr);
+    assert.match(self.stderr, /cannot reach the API \(a redirect loop at http:\/\/127\.0\.0\.1:\d+\) \[SHADOWSCALE_E_API_UNREACHABLE\]/);
     // Another server's JSON at --api (a wrong port) was an internal error reading its fields.
     const foreign = await serve(t, createServer((_q, res) => res.setHeader('content-type', 'application/json').end('{"status":"UP"}')));
     for (const args of [['status'], ['decisions'], ['rollout', '--to', 'v2']]) {

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
-import { request } from 'undici';
+import { type Dispatcher, getGlobalDispatcher, interceptors, request } from 'undici';
 import { loadConfig } from '../../config/load.js';
 import { ERROR_CODES, ShadowscaleError, type ErrorCode } from '../../core/errors.js';
 import { Store } from '../../metrics/store.js';
@@ -60,6 +60,11 @@ function get<T>(base: string, path: string, shape: z.ZodType<T>, opts: Record<st
   return call<T>(base, 'GET', path, undefined, shape, opts, io);
 }
 
+// fetch followed redirects (an API moved behind a proxy); undici's request follows none by itself. Its
+// redirect interceptor drops the Authorization header on a redirect to another origin, as fetch does.
+let following: Dispatcher | undefined;
+const MAX_REDIRECTIONS = 5;
+
 /**
  * A request to the API (a body is sent as JSON; POSTs use the admin token); error answers become the same
  * errors here. A successful answer must have `shape` (what these commands read of it): JSON from another
@@ -72,12 +77,15 @@ export async function call<T>(base: string, method: 'GET' | 'POST', path: string
   let status: number;
   let text: string | undefined;
   try {
-    const res = await request(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}), signal: AbortSignal.timeout(10_000) });
+    const res = await request(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}), signal: AbortSignal.timeout(10_000), dispatcher: (following ??= getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }))) });
     status = res.statusCode;
     text = await res.body.text().catch(() => undefined);
   } catch (err) {
     const e = err as Error & { code?: string };
-    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${e.name === 'TimeoutError' ? 'no answer in 10 s' : e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message})`);
+    // undici's words for a Location naming the URL it came from blame a Client or Pool we do not use.
+    const loop = /^Redirect loop detected/.test(e.message) ? /Cannot redirect to (\S+?)\.?(?:\s|$)/.exec(e.message)?.[1] : undefined;
+    const why = e.name === 'TimeoutError' ? 'no answer in 10 s' : loop !== undefined ? `a redirect loop at ${loop}` : e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}: cannot reach the API (${why})`);
   }
   let body: (T & { error?: { code: string; message: string } }) | undefined;
   try {
@@ -88,7 +96,7 @@ export async function call<T>(base: string, method: 'GET' | 'POST', path: string
   if (status < 200 || status > 299) {
     const code = body?.error?.code;
     if (code && code in ERROR_CODES) throw new ShadowscaleError(code as ErrorCode, `${base}${path}: ${body?.error?.message ?? `HTTP ${status}`}`);
-    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${status}`);
+    throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: HTTP ${status}${status >= 300 && status < 400 ? ` (a redirect not followed: more than ${MAX_REDIRECTIONS} in a row, or no Location)` : ''}`);
   }
   if (body === undefined) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `${base}${path}: not a JSON answer`);
   const parsed = shape.safeParse(body);
