@@ -10,9 +10,9 @@
 //    gone (orphans), or with another store's id (listed; that store's run adopts them).
 // 3. Problems (with what to do) make `ok` false; the rest is information.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Store, type StoreReport } from '../metrics/store.js';
+import { notAFile, Store, type StoreReport } from '../metrics/store.js';
 import { markedProcesses, recordAlive, type MarkedProcess } from '../providers/local.js';
 import { findLeftovers, markAlive } from './leftovers.js';
 
@@ -38,7 +38,7 @@ export function doctor(o: { storePath?: string; tmp?: string } = {}): DoctorRepo
     const records = r.instances.map((i) => ({ id: i.id, pid: i.pid, running: recordAlive(i) }));
     store = { ...r, records };
     if (!r.exists) problems.push(`${path}: no such store`);
-    else if (statSync(path).isDirectory()) problems.push(`${path}: a directory, not a store; name the store's file (store.path of the run's configuration)`);
+    else if (notAFile(path)) problems.push(`${path}: ${notAFile(path)}, not a store; name the store's file (store.path of the run's configuration)`);
     else if (r.integrity.length !== 1 || r.integrity[0] !== 'ok') {
       const running = records.filter((x) => x.running);
       problems.push(`${path}: the store is damaged (${r.integrity.join('; ').slice(0, 400)}): move it aside and start afresh${running.length ? `; ${running.length} instance(s) it recorded still run (pids ${running.map((x) => x.pid).join(', ')}): stop them with kill -TERM -PID, or a new store will not adopt them` : ''}`);

@@ -23,12 +23,24 @@ import { pidAlive, type InstanceEvent, type InstanceRecord, type InstanceRegistr
 
 const SCHEMA_VERSION = 1;
 
-function isDirectory(path: string): boolean {
+/**
+ * What sits at a store's path when it is not a regular file ("a directory", "a character device", ...),
+ * or undefined (a file, or nothing yet). SQLite opened /dev/null as an empty database, failed at the
+ * first fsync, and left /dev/null-journal behind; a directory failed with "unable to open".
+ */
+export function notAFile(path: string): string | undefined {
+  let st;
   try {
-    return statSync(path).isDirectory();
+    st = statSync(path);
   } catch {
-    return false;
+    return undefined;
   }
+  if (st.isFile()) return undefined;
+  return st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
+}
+
+function notAStore(path: string, what: string): ShadowscaleError {
+  return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: ${what}, not a store; name the store's file (store.path)`);
 }
 
 export interface Retention {
@@ -144,6 +156,7 @@ export interface StoreReport {
 export class Store implements InstanceRegistry {
   /** The id kept in the store at `path`, or undefined when there is no readable store there. Nothing is written. */
   static idAt(path: string): string | undefined {
+    if (notAFile(path)) return undefined;
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: 500 });
@@ -167,6 +180,8 @@ export class Store implements InstanceRegistry {
     } catch {
       return { ...empty, exists: false, bytes: 0, integrity: ['no such file'] };
     }
+    const what = notAFile(path);
+    if (what) return { ...empty, exists: true, bytes: 0, integrity: [`${what}, not a store`] };
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: 2000 });
@@ -206,6 +221,8 @@ export class Store implements InstanceRegistry {
   ) {
     this.retention = { ...DEFAULT_RETENTION, ...o.retention };
     this.pid = o.pid ?? process.pid;
+    const what = notAFile(path);
+    if (what) throw notAStore(path, what);
     try {
       this.db = new Database(path, { timeout: o.busyTimeoutMs ?? 2000, readonly: o.readOnly ?? false, fileMustExist: o.readOnly ?? false });
       if (!o.readOnly) {
@@ -277,7 +294,6 @@ export class Store implements InstanceRegistry {
     if (err instanceof ShadowscaleError) return err;
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: not a readable SQLite database (${(err as Error).message}); move it aside to start with an empty store`, { cause: err });
     if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED') return new ShadowscaleError('SHADOWSCALE_E_STORE_LOCKED', `${path}: locked by another program (${(err as Error).message})`, { cause: err });
-    if (code === 'SQLITE_CANTOPEN' && isDirectory(path)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: a directory, not a store; name the store's file (store.path)`, { cause: err });
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || /directory does not exist/.test((err as Error).message)) return new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${path}: cannot open the store for writing (${(err as Error).message})`, { cause: err });
     if (code === 'SQLITE_FULL') return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: the store is full (the disk, or store.maxSizeBytes) (${(err as Error).message}); free space or raise the limit`, { cause: err });
     if (code.startsWith('SQLITE_IOERR')) return new ShadowscaleError('SHADOWSCALE_E_STORE_FAILED', `${path}: an I/O error in the store (${code}: ${(err as Error).message})`, { cause: err });
@@ -434,6 +450,7 @@ export class Store implements InstanceRegistry {
 
   /** A value kept in the store's meta table (e.g. the running API's address), if any. */
   static metaAt(path: string, key: string): string | undefined {
+    if (notAFile(path)) return undefined;
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: 500 });

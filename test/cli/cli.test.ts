@@ -122,6 +122,8 @@ describe('shadowscale doctor', () => {
     for (const [store, msg] of [
       [join(dir, 'missing.db'), /missing\.db: no such store/],
       [dir, /: a directory, not a store; name the store's file/],
+      // Not "damaged: move it aside", which for /dev/null is advice to break the machine.
+      ['/dev/null', /\/dev\/null: a character device, not a store; name the store's file/],
       [junk, /junk\.db: the store is damaged .*move it aside/],
     ] as const) {
       const r = await runCli(['doctor', '--store', store]);

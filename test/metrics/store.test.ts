@@ -1,6 +1,6 @@
 // Integration tests: the embedded SQLite store (better-sqlite3) on temporary files.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -222,11 +222,16 @@ describe('Store', () => {
     const db = new Database(foreign);
     db.exec('CREATE TABLE t (x)');
     db.close();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
     for (const [path, message] of [
       [garbage, /garbage\.db: not a readable SQLite database/],
       [foreign, /foreign\.db: an SQLite database of another program/],
       [join(dir, 'missing-dir', 'x.db'), /x\.db: cannot open the store for writing/],
       [dir, /: a directory, not a store; name the store's file \(store\.path\)/],
+      // SQLite took /dev/null for an empty database, failed at its first fsync and left /dev/null-journal.
+      ['/dev/null', /^\/dev\/null: a character device, not a store; name the store's file \(store\.path\)$/],
+      [fifo, /fifo: a named pipe, not a store/],
     ] as const) {
       assert.throws(() => Store.open({ path }), (e: Error & { code?: string }) => ['SHADOWSCALE_E_STORE_CORRUPT'].includes(e.code ?? '') && message.test(e.message), path);
     }
