@@ -2,7 +2,7 @@
 // Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure, 3 a rollout that did not complete.
 
 import { Command, CommanderError } from 'commander';
-import { isShadowscaleError } from '../core/errors.js';
+import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
 import { type Io, defaultIo } from './options.js';
 import { registerBacktest } from './commands/backtest.js';
 import { registerTune } from './commands/tune.js';
@@ -28,6 +28,18 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  // An empty value is never meant: `--config ''` (an unset variable in a script) had run on the defaults,
+  // `--store ''` had checked the working directory, and `--input ''` said ": cannot read the trace".
+  program.hook('preAction', (_program, action) => {
+    for (const o of action.options) {
+      const key = o.attributeName();
+      const v: unknown = action.getOptionValue(key);
+      if (action.getOptionValueSource(key) !== 'cli' || !(v === '' || (Array.isArray(v) && v.includes('')))) continue;
+      const what = /<[^>]+>/.exec(o.flags)?.[0] ?? 'a value';
+      throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${o.long ?? o.flags}: expected ${what}, got an empty string`);
+    }
+  });
 
   registerBacktest(program, io);
   registerTune(program, io);

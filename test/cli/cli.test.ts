@@ -114,6 +114,28 @@ describe('shadowscale tune', () => {
   });
 });
 
+describe('empty option values', () => {
+  it('regression: an empty value is exit 2 naming the option, before anything runs (`run --config ""` ran on the defaults)', async (t) => {
+    const dir = tempDir(t);
+    const cases: [string[], RegExp][] = [
+      [['run', '--config', ''], /^shadowscale: --config: expected <file>, got an empty string \[SHADOWSCALE_E_USAGE\]$/],
+      [['config', 'validate', '--config', ''], /^shadowscale: --config: expected <file>, got an empty string/],
+      [['doctor', '--store', ''], /^shadowscale: --store: expected <file>, got an empty string/],
+      [['backtest', '--input', ''], /^shadowscale: --input: expected <file>, got an empty string/],
+      [['forecast-eval', '--input', ''], /^shadowscale: --input: expected <file\|dir>, got an empty string/],
+      [['status', '--set', 'store.path=x', '--set', ''], /^shadowscale: --set: expected <path=value>, got an empty string/],
+      [['decisions', '--api', ''], /^shadowscale: --api: expected <url>, got an empty string/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, { TMPDIR: dir }, dir);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr.trim(), message, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing made in the working directory (the defaults\' store.path)');
+  });
+});
+
 describe('shadowscale doctor', () => {
   it('a missing store, a directory and a file that is not a store: each named as a problem, exit 3', async (t) => {
     const dir = tempDir(t);
