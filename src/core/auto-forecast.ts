@@ -349,13 +349,19 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
   // so the figures are the same as summing every composition afresh, at a fraction of the work).
   const sums = Array.from({ length: k }, () => new Float64Array(n));
   const consider = (base: Float64Array, x: number, row: Float64Array): void => {
-    let sum = 0;
-    for (let p = 0; p < n; p++) {
-      const m = x ? (base[p] as number) + x * (row[p] as number) : (base[p] as number);
-      sum += Math.abs((actual[p] as number) - m / TENTHS);
-    }
     // Ties keep the composition found first; a strictly better one must beat it by a margin.
-    if (sum < bestMae * (1 - 1e-12)) {
+    const bar = bestMae * (1 - 1e-12);
+    let sum = 0;
+    // The sum only grows (its terms are >= 0): once past the bar, the rest cannot bring it back, so the
+    // composition is dropped there (same choice as summing every point; most are dropped early).
+    for (let from = 0; from < n && sum < bar; from += 64) {
+      const to = Math.min(n, from + 64);
+      for (let p = from; p < to; p++) {
+        const m = x ? (base[p] as number) + x * (row[p] as number) : (base[p] as number);
+        sum += Math.abs((actual[p] as number) - m / TENTHS);
+      }
+    }
+    if (sum < bar) {
       bestMae = sum;
       bestParts = parts.slice();
     }
@@ -368,11 +374,41 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
     parts[j] = TENTHS;
     consider(zero, TENTHS, rows[j] as Float64Array);
   }
+  // The last two candidates together: their terms are added point by point as the sum goes (the same
+  // order and zero terms skipped, so the same figures), with no array written, and dropped at the bar.
+  const lastTwo = (base: Float64Array, left: number): void => {
+    const ra = rows[k - 2] as Float64Array;
+    const rb = rows[k - 1] as Float64Array;
+    for (let x = 0; x <= left; x++) {
+      const y = left - x;
+      parts[k - 2] = x;
+      parts[k - 1] = y;
+      const bar = bestMae * (1 - 1e-12);
+      let sum = 0;
+      for (let from = 0; from < n && sum < bar; from += 64) {
+        const to = Math.min(n, from + 64);
+        for (let p = from; p < to; p++) {
+          let m = base[p] as number;
+          if (x) m += x * (ra[p] as number);
+          if (y) m += y * (rb[p] as number);
+          sum += Math.abs((actual[p] as number) - m / TENTHS);
+        }
+      }
+      if (sum < bar) {
+        bestMae = sum;
+        bestParts = parts.slice();
+      }
+    }
+  };
   const walk = (j: number, left: number, base: Float64Array): void => {
     const row = rows[j] as Float64Array;
     if (j === k - 1) {
       parts[j] = left;
       consider(base, left, row);
+      return;
+    }
+    if (j === k - 2) {
+      lastTwo(base, left);
       return;
     }
     for (let x = 0; x <= left; x++) {

@@ -225,10 +225,15 @@ export class FastSeasonalForecaster implements Forecaster {
     const evalFrom = Math.max(from + 1, n - Math.max(2 * (useDaily ? perDay : 1), 50));
     const init = initialLevel(z, from, evalFrom);
     let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
+    // Every run scores the same points, so a run whose error sum passes the best one's is dropped there.
+    let bestSum = Number.POSITIVE_INFINITY;
     for (const alpha of ALPHAS) {
       for (const beta of BETAS) {
-        const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init);
-        if (r.err < best.sse) best = { sse: r.err, alpha, beta };
+        const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init, bestSum);
+        if (r.err < best.sse) {
+          best = { sse: r.err, alpha, beta };
+          bestSum = r.errSum;
+        }
       }
     }
     const fit = smooth(z, from, best.alpha, best.beta, scale, evalFrom, true, init);
@@ -485,6 +490,8 @@ function robustInnovation(e: number, sigma: number): [number, number] {
 
 interface SmoothResult {
   err: number;
+  /** The sum behind `err` (infinite when the run stopped past `stopAbove`). */
+  errSum: number;
   level: number;
   trend: number;
   sigma: number;
@@ -501,8 +508,12 @@ function initialLevel(z: Float64Array, from: number, evalFrom: number): number {
   return k ? sortedQuantile(buf.subarray(0, k).sort(), 0.5) : Number.NaN;
 }
 
-/** Damped-trend exponential smoothing with robustly clipped innovations (initial scale `scale`); error = mean |one-step error| from `evalFrom`. */
-function smooth(z: Float64Array, from: number, alpha: number, beta: number, scale: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom)): SmoothResult {
+/**
+ * Damped-trend exponential smoothing with robustly clipped innovations (initial scale `scale`); error =
+ * mean |one-step error| from `evalFrom`. A run whose error sum passes `stopAbove` stops there with an
+ * infinite error: the sum only grows, so it could not have scored below a run whose sum that was.
+ */
+function smooth(z: Float64Array, from: number, alpha: number, beta: number, scale: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom), stopAbove = Number.POSITIVE_INFINITY): SmoothResult {
   let level = init;
   let trend = 0;
   let err = 0;
@@ -523,17 +534,21 @@ function smooth(z: Float64Array, from: number, alpha: number, beta: number, scal
       trend *= PHI;
       continue;
     }
-    let e = v - pred;
+    const raw = v - pred;
     if (i >= evalFrom) {
-      err += Math.abs(e);
+      err += Math.abs(raw);
       count++;
-      if (keepResiduals) residuals[r++] = e;
+      if (keepResiduals) residuals[r++] = raw;
+      if (err > stopAbove) return { err: Number.POSITIVE_INFINITY, errSum: Number.POSITIVE_INFINITY, level, trend, sigma, outliers, residuals: residuals.subarray(0, r) };
     }
-    [e, sigma] = robustInnovation(e, sigma);
-    if (e !== v - pred) outliers++;
+    // robustInnovation, inlined (no pair allocated per point; the same arithmetic).
+    const limit = CLIP_K * sigma;
+    const e = raw > limit ? limit : raw < -limit ? -limit : raw;
+    sigma = Math.max((1 - SCALE_RATE) * sigma + SCALE_RATE * 1.2533 * Math.abs(e), sigma * 1e-3, 1e-12);
+    if (e !== raw) outliers++;
     level = pred + alpha * e;
     trend = PHI * trend + beta * alpha * e;
   }
   if (Number.isNaN(level)) level = 0;
-  return { err: count ? err / count : Number.POSITIVE_INFINITY, level, trend, sigma, outliers, residuals: residuals.subarray(0, r) };
+  return { err: count ? err / count : Number.POSITIVE_INFINITY, errSum: count ? err : Number.POSITIVE_INFINITY, level, trend, sigma, outliers, residuals: residuals.subarray(0, r) };
 }
