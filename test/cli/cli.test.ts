@@ -283,7 +283,7 @@ describe('shadowscale backtest', () => {
     for (const [chart, msg] of [
       [join(dir, 'missing', 'x.svg'), /--chart .*x\.svg: its folder .*missing does not exist/],
       [dir, /--chart .*: a directory; name a file/],
-      ['', /--chart : expected a file name/],
+      ['', /--chart: expected <file\.svg>, got an empty string/],
     ] as const) {
       const r = await runCli(['backtest', '--input', NASA, '--sweep', '--chart', chart]);
       assert.equal(r.code, 2, `${chart}: ${r.stderr}`);
