@@ -67,6 +67,59 @@ describe('combinationWeights', () => {
     });
   }
 
+  it('simplex: the pruned search picks what summing every composition afresh picks, bit for bit (seeded)', () => {
+    // The reference: corners best first, then every composition of 10 tenths in lexicographic order, each
+    // point's mix summed candidate by candidate with zero terms skipped; a composition replaces the best
+    // only when below it by the same margin.
+    const reference = (bt: ReturnType<typeof backtest>): number[] => {
+      const order = bt.scores.map((_, i) => i).filter((i) => Number.isFinite((bt.scores[i] as BacktestScore).mae));
+      order.sort((a, b) => (bt.scores[a] as BacktestScore).mae - (bt.scores[b] as BacktestScore).mae || a - b);
+      const use = order.slice().sort((a, b) => a - b);
+      const pts = [...bt.actual.keys()].filter((i) => Number.isFinite(bt.actual[i] as number) && use.every((c) => Number.isFinite((bt.mean[c] as Float64Array)[i] as number)));
+      let best = Number.POSITIVE_INFINITY;
+      let bestParts: number[] = [];
+      const score = (parts: number[]): void => {
+        let sum = 0;
+        for (const i of pts) {
+          let m = 0;
+          parts.forEach((x, j) => {
+            if (x) m += x * ((bt.mean[use[j] as number] as Float64Array)[i] as number);
+          });
+          sum += Math.abs((bt.actual[i] as number) - m / 10);
+        }
+        if (sum < best * (1 - 1e-12)) {
+          best = sum;
+          bestParts = parts.slice();
+        }
+      };
+      for (const i of order) score(use.map((c) => (c === i ? 10 : 0)));
+      const walk = (parts: number[], left: number): void => {
+        if (parts.length === use.length - 1) return score([...parts, left]);
+        for (let x = 0; x <= left; x++) walk([...parts, x], left - x);
+      };
+      walk([], 10);
+      const w = new Array<number>(bt.scores.length).fill(0);
+      bestParts.forEach((x, j) => (w[use[j] as number] = x / 10));
+      return w;
+    };
+    const rng = createRng(17);
+    for (let trial = 0; trial < 60; trial++) {
+      const k = 2 + (trial % 5);
+      const n = 1 + Math.floor(rng.next() * 150);
+      const actual = Array.from({ length: n }, () => (rng.next() < 0.03 ? Number.NaN : 100 + 20 * rng.normal()));
+      const means = Array.from({ length: k }, (_, c) => {
+        const bias = 10 * rng.normal();
+        const noise = 5 + 20 * rng.next();
+        return actual.map((a) => (rng.next() < 0.02 ? Number.NaN : (Number.isFinite(a) ? a : 100) + bias + noise * rng.normal() + c * 0));
+      });
+      // Ties: a repeated candidate, and one candidate's mirror image of another's errors.
+      if (trial % 7 === 3) means[k - 1] = (means[0] as number[]).slice();
+      if (trial % 7 === 5) means[k - 1] = actual.map((a, i) => 2 * (Number.isFinite(a) ? a : 100) - ((means[0] as number[])[i] as number));
+      const bt = backtest(actual, means);
+      assert.deepEqual([...combinationWeights(bt, 'simplex')], reference(bt), `trial ${trial}: ${k} candidates, ${n} points`);
+    }
+  });
+
   it('resolveCombination: auto by origins and seconds ahead; the others are themselves', () => {
     const cases: { how: Combination; origins: number; horizonSeconds?: number; want: string }[] = [
       { how: 'auto', origins: ANCHORED_FROM_ORIGINS, want: 'graded' },

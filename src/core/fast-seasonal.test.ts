@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AutoForecaster, conformalFactor, evaluate, originsFor } from './auto-forecast.js';
-import { FastSeasonalForecaster, lastLevelShift } from './fast-seasonal.js';
+import { bestSmoothing, FastSeasonalForecaster, lastLevelShift, smooth, SMOOTHING_GRID } from './fast-seasonal.js';
 import { SeasonalNaiveForecaster } from './forecast.js';
 import { createRng } from './random.js';
 
@@ -104,6 +104,35 @@ describe('lastLevelShift', () => {
     assert.equal(lastLevelShift(flat, 24, 0.7), 0);
     const shifted = Float64Array.from(flat, (v, i) => v + (i >= 7 * 24 ? 50 : 0));
     assert.equal(lastLevelShift(shifted, 24, 0.7), 7 * 24);
+  });
+});
+
+describe('bestSmoothing', () => {
+  it('drops runs past the best error sum and still picks what running every one to the end picks (seeded)', () => {
+    const rng = createRng(23);
+    for (let trial = 0; trial < 80; trial++) {
+      const n = 50 + Math.floor(rng.next() * 900);
+      const drift = rng.normal() * 0.05;
+      const noise = 0.1 + 5 * rng.next();
+      let level = 10 * rng.normal();
+      // Random walks with drift, spikes, level shifts and gaps: every part of the grid wins somewhere.
+      const z = Float64Array.from({ length: n }, () => {
+        level += drift + (rng.next() < 0.01 ? 20 * rng.normal() : 0) + rng.normal() * noise * rng.next();
+        return rng.next() < 0.02 ? Number.NaN : level + noise * rng.normal() + (rng.next() < 0.01 ? 50 : 0);
+      });
+      const from = Math.floor(rng.next() * n * 0.3);
+      const evalFrom = from + 1 + Math.floor(rng.next() * (n - from - 1) * 0.8);
+      const init = z.slice(from, evalFrom).find((v) => Number.isFinite(v)) ?? Number.NaN;
+      const scale = noise;
+      let want = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
+      for (const alpha of SMOOTHING_GRID.alphas) {
+        for (const beta of SMOOTHING_GRID.betas) {
+          const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init);
+          if (r.err < want.sse) want = { sse: r.err, alpha, beta };
+        }
+      }
+      assert.deepEqual(bestSmoothing(z, from, scale, evalFrom, init), want, `trial ${trial}`);
+    }
   });
 });
 

@@ -224,18 +224,7 @@ export class FastSeasonalForecaster implements Forecaster {
     const from = Math.max(cut, n - Math.max(4 * (useDaily ? perDay : 1), 500));
     const evalFrom = Math.max(from + 1, n - Math.max(2 * (useDaily ? perDay : 1), 50));
     const init = initialLevel(z, from, evalFrom);
-    let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
-    // Every run scores the same points, so a run whose error sum passes the best one's is dropped there.
-    let bestSum = Number.POSITIVE_INFINITY;
-    for (const alpha of ALPHAS) {
-      for (const beta of BETAS) {
-        const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init, bestSum);
-        if (r.err < best.sse) {
-          best = { sse: r.err, alpha, beta };
-          bestSum = r.errSum;
-        }
-      }
-    }
+    const best = bestSmoothing(z, from, scale, evalFrom, init);
     const fit = smooth(z, from, best.alpha, best.beta, scale, evalFrom, true, init);
 
     const res = fit.residuals;
@@ -509,11 +498,34 @@ function initialLevel(z: Float64Array, from: number, evalFrom: number): number {
 }
 
 /**
+ * The grid's best smoothing parameters: the lowest mean one-step error from `evalFrom` (the first found
+ * on a tie). Every run scores the same points, so a run whose error sum passes the best one's is dropped
+ * there; the choice is the same as running each to the end (a seeded test holds it to that).
+ */
+export function bestSmoothing(z: Float64Array, from: number, scale: number, evalFrom: number, init: number): { sse: number; alpha: number; beta: number } {
+  let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
+  let bestSum = Number.POSITIVE_INFINITY;
+  for (const alpha of ALPHAS) {
+    for (const beta of BETAS) {
+      const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init, bestSum);
+      if (r.err < best.sse) {
+        best = { sse: r.err, alpha, beta };
+        bestSum = r.errSum;
+      }
+    }
+  }
+  return best;
+}
+
+/** The grid `bestSmoothing` searches. */
+export const SMOOTHING_GRID = { alphas: ALPHAS, betas: BETAS } as const;
+
+/**
  * Damped-trend exponential smoothing with robustly clipped innovations (initial scale `scale`); error =
  * mean |one-step error| from `evalFrom`. A run whose error sum passes `stopAbove` stops there with an
  * infinite error: the sum only grows, so it could not have scored below a run whose sum that was.
  */
-function smooth(z: Float64Array, from: number, alpha: number, beta: number, scale: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom), stopAbove = Number.POSITIVE_INFINITY): SmoothResult {
+export function smooth(z: Float64Array, from: number, alpha: number, beta: number, scale: number, evalFrom: number, keepResiduals = false, init = initialLevel(z, from, evalFrom), stopAbove = Number.POSITIVE_INFINITY): SmoothResult {
   let level = init;
   let trend = 0;
   let err = 0;
