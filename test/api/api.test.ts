@@ -260,6 +260,17 @@ describe('REST API of a running loop', () => {
     const self = await runCli(['status', '--api', selfLoop]);
     assert.equal(self.code, 1, self.stderr);
     assert.match(self.stderr, /cannot reach the API \(a redirect loop at http:\/\/127\.0\.0\.1:\d+\) \[SHADOWSCALE_E_API_UNREACHABLE\]/);
+    // `rollout` without --service on a run with several: refused, nothing started (the first had been taken).
+    const posts: string[] = [];
+    const svc = (name: string): unknown => ({ name, strategy: 'hybrid', mode: 'act', paused: false, acting: true, target: 1, instanceType: 'small', bounds: { min: 1, max: 3 }, boundsOverride: null, live: { requested: 1, starting: 0, ready: 1, warming: 0 }, shadow: { requested: 1, starting: 0, ready: 1, warming: 0 }, trials: { running: 0 }, lastTick: null });
+    const two = await serve(t, createServer((q, res) => {
+      if (q.method !== 'GET') posts.push(`${q.method} ${q.url}`);
+      res.setHeader('content-type', 'application/json').end(JSON.stringify({ services: [svc('web'), svc('store')] }));
+    }));
+    const guess = await runCli(['rollout', '--api', two, '--to', 'v2']);
+    assert.equal(guess.code, 2, guess.stderr);
+    assert.match(guess.stderr, /--service: the run at http:\/\/127\.0\.0\.1:\d+ has 2 services \(web, store\); name the one to roll out \[SHADOWSCALE_E_USAGE\]/);
+    assert.deepEqual(posts, []);
     // Another server's JSON at --api (a wrong port) was an internal error reading its fields.
     const foreign = await serve(t, createServer((_q, res) => res.setHeader('content-type', 'application/json').end('{"status":"UP"}')));
     for (const args of [['status'], ['decisions'], ['rollout', '--to', 'v2']]) {

@@ -38,14 +38,21 @@ function progressLine(r: RolloutJson): string {
 }
 
 export function registerRollout(program: Command, io: Io): void {
-  addApiOptions(program.command('rollout').description('roll a new version out through the shadow on a running `shadowscale run`: judged on the shadow, its capacity measured, then traffic shifted in steps with automatic rollback'))
+  addApiOptions(program.command('rollout').description('roll a new version out through the shadow on a running `shadowscale run`: judged on the shadow, its capacity measured, then traffic shifted in steps with automatic rollback'), 'the service to roll out (may be left out when the run has one service)')
     .requiredOption('--to <version>', "the version to roll out (a name in the instance type's versions, or base)")
     .option('--no-wait', 'start it and return (the rollout goes on in the run)')
     .option('--poll <seconds>', 'how often to look at its progress (at most 3600)', secondsAtMost(3600), 1)
     .option('--timeout <seconds>', 'stop following after this long (the rollout goes on)', positiveNumber('a positive number of seconds'), 3600)
     .action(async (opts: Record<string, unknown>) => {
       const base = apiBase(opts, io);
-      const service = (opts.service as string | undefined) ?? (await call(base, 'GET', '/api/v1/services', undefined, servicesAnswer, opts, io)).services[0]?.name;
+      let service = opts.service as string | undefined;
+      if (service === undefined) {
+        // A rollout changes what serves live traffic: with several services, which one is never guessed
+        // (the first had been taken).
+        const names = (await call(base, 'GET', '/api/v1/services', undefined, servicesAnswer, opts, io)).services.map((s) => s.name);
+        if (names.length > 1) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--service: the run at ${base} has ${names.length} services (${names.join(', ')}); name the one to roll out`);
+        service = names[0];
+      }
       if (!service) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${base}: the run has no service`);
       const path = `/api/v1/services/${encodeURIComponent(service)}/rollouts`;
       const started = await call(base, 'POST', path, { to: opts.to }, z.looseObject({ rollout: rolloutJson }), opts, io);

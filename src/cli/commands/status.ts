@@ -22,13 +22,13 @@ export function sinceArg(v: string, now = Date.now()): number {
   return t;
 }
 
-export function addApiOptions(cmd: Command): Command {
+export function addApiOptions(cmd: Command, serviceHelp = 'service (default: every service for status, the first for decisions)'): Command {
   return cmd
     .option('--api <url>', 'base URL of the API of a running `shadowscale run` (or SHADOWSCALE_API_URL)')
     .option('--config <file>', "configuration of the running `run`: its store says where the API listens")
     .option('--set <path=value>', 'set any configuration key, e.g. store.path=/var/lib/shadowscale.db (repeatable)', collect, [])
     .option('--token <token>', `bearer token (or ${ENV_READ_TOKEN} / ${ENV_ADMIN_TOKEN})`)
-    .option('--service <name>', 'service (default: every service for status, the first for decisions)')
+    .option('--service <name>', serviceHelp)
     .option('--json', 'print the API\'s JSON');
 }
 
