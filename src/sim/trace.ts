@@ -78,6 +78,17 @@ function clip(text: string, max = 200): string {
   return safe.length > max ? `${safe.slice(0, max - 3)}...` : safe;
 }
 
+/**
+ * A first line that is not text: a NUL, a gzip header, or mostly bytes that are not UTF-8. A header in
+ * another encoding (Latin-1 "é") keeps its few replacement characters and is read as before.
+ */
+function looksBinary(text: string): boolean {
+  if (text.includes('\u0000') || text.startsWith('\u001f\ufffd')) return true;
+  let bad = 0;
+  for (const c of text) if (c === '\ufffd' || (c < ' ' && c !== '\t')) bad++;
+  return bad > 4 && bad > text.length / 10;
+}
+
 export async function loadTrace(file: string, options: TraceOptions = {}): Promise<Trace> {
   if (options.step !== undefined && !(options.step > 0 && Number.isFinite(options.step))) {
     throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--step: expected a positive number of seconds, got ${describeValue(options.step)}`);
@@ -153,6 +164,10 @@ class TraceParser {
     let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === '') return;
+    if (!this.header && looksBinary(text)) {
+      // A compressed or binary file: its header had been echoed as mojibake in "no time column".
+      this.fail(`not a text CSV: the first line has bytes that are not UTF-8 text${text.startsWith('\u001f\ufffd') ? ' (gzip-compressed? decompress it first)' : ' (a binary or compressed file?)'}; expected a header such as timestamp,value`);
+    }
     const fields = splitCsv(text);
     if (!this.header) {
       this.setHeader(fields);

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { ShadowscaleError } from '../../src/core/errors.js';
+import { createRng } from '../../src/core/random.js';
 import { loadTrace } from '../../src/sim/trace.js';
 import { fixture, tempDir } from '../helpers.js';
 
@@ -156,6 +158,23 @@ describe('loadTrace errors (file:line and what was expected)', () => {
       assert.ok(err.message.length < 400);
       return true;
     });
+  });
+  it('regression: a compressed or binary file is named as such, not as a header without a time column; a Latin-1 header still reads', async (t) => {
+    const dir = tempDir(t);
+    const csv = 'timestamp,value\n2020-01-01T00:00:00Z,1\n2020-01-01T00:01:00Z,2\n';
+    const rng = createRng(3);
+    const cases: [string, Buffer, RegExp | null][] = [
+      ['trace.csv.gz', gzipSync(csv), /trace\.csv\.gz:1: not a text CSV: the first line has bytes that are not UTF-8 text \(gzip-compressed\? decompress it first\)/],
+      ['random.bin', Buffer.from(Array.from({ length: 4000 }, () => Math.floor(rng.next() * 256))), /random\.bin:1: not a text CSV: .*\(a binary or compressed file\?\)/],
+      ['nul.csv', Buffer.from('timestamp\u0000,value\n1,2\n'), /nul\.csv:1: not a text CSV/],
+      ['latin1.csv', Buffer.from('timestamp,d\xe9bit\n2020-01-01T00:00:00Z,1\n', 'latin1'), null],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      if (message) await assert.rejects(loadTrace(file), (err: unknown) => err instanceof ShadowscaleError && err.code === 'SHADOWSCALE_E_TRACE_FORMAT' && message.test(err.message), name);
+      else assert.equal((await loadTrace(file)).stats.rows, 1, name);
+    }
   });
   // Issue 10, item 9: a newline inside a quoted field was reported as a field count mismatch; --step
   // silently replaced the spacing of a time column.
