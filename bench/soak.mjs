@@ -39,6 +39,14 @@ run.stderr.on('data', (d) => {
   stderr = (stderr + d).slice(-20_000);
 });
 const exited = new Promise((r) => run.once('exit', (code, signal) => r({ code, signal })));
+// Ctrl-C (or a kill) ends this process at once by default, past the `finally` below: the run stopped (the
+// terminal's SIGINT reaches it too) but its store and logs stayed in the temporary directory.
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.once(sig, () => {
+    console.error(`${sig}: stopping the run and removing ${dir}`);
+    cleanUp().finally(() => process.exit(code));
+  });
+}
 try {
   const where = await new Promise((resolve, reject) => {
     let buf = '';
@@ -139,8 +147,14 @@ ${table(['s', 'RSS MB', 'heap MB', 'handles', 'fds', 'lag p99 ms', 'live ready',
   writeFileSync(join(dirname(out), 'soak.svg'), chart(samples));
   console.log(md);
 } finally {
-  // Stopped as an operator would (SIGINT, with --stop-instances), so that its instances go with it; killed
-  // only if it does not stop, before its store is removed.
+  await cleanUp();
+}
+
+/**
+ * The run stopped as an operator would (SIGINT, with --stop-instances), so that its instances go with it;
+ * killed only if it does not stop, before its store and logs are removed.
+ */
+async function cleanUp() {
   if (run.exitCode === null && run.signalCode === null) {
     run.kill('SIGINT');
     await Promise.race([exited, sleep(60_000)]);
