@@ -102,19 +102,40 @@ function capacityPart() {
   return { md, target: { line: `prove's measured capacity within ±15 % of the truth, each type | ${within} of ${measuredTypes} measured types (of ${Object.keys(TYPES).length})`, met: measuredTypes === Object.keys(TYPES).length && within === measuredTypes } };
 }
 
+/** The throwaway providers in use: released on a signal too (their instances outlive this process). */
+const active = new Set();
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.once(sig, () => {
+    console.error(`${sig}: stopping the bench's instances`);
+    Promise.allSettled([...active].map(release)).finally(() => process.exit(code));
+  });
+}
+
+/** Delete a throwaway provider's instances, close it and its store, remove its directory. */
+async function release(p) {
+  active.delete(p);
+  for (const i of await p.provider.list()) await p.provider.delete(i.id).catch(() => undefined);
+  await p.provider.close();
+  p.store.close();
+  rmSync(p.dir, { recursive: true, force: true });
+}
+
 /** A local provider of sample-service instances of the bench types, on a throwaway store. */
 async function localProvider(dir) {
   const store = Store.open({ path: join(dir, 'store.db') });
   const instanceTypes = {};
   for (const [n, t] of Object.entries(TYPES)) instanceTypes[n] = { SLOTS: String(t.slots), SERVICE_TIME_MS: String(t.serviceTimeMs), SERVICE_TIME_DIST: 'exponential', QUEUE_LIMIT: '1000' };
   const provider = await LocalProvider.start({ command: [process.execPath, 'dist/examples/sample-service/server.js'], instanceTypes, registry: store, owner: `shadowscale:store:${store.id}`, logDir: join(dir, 'logs'), healthIntervalMs: 50, readyTimeoutMs: 10_000, graceMs: 1000 });
-  return { store, provider };
+  const p = { store, provider, dir };
+  active.add(p);
+  return p;
 }
 
 async function undersized() {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-undersized-'));
-  const { store, provider } = await localProvider(dir);
+  const local = await localProvider(dir);
+  const { store, provider } = local;
   const settings = { ...DEFAULT_VERDICT, sloLatencyMs: SLO_MS, sloErrorRate: 0.01 };
   const rows = [];
   let failed = 0;
@@ -142,10 +163,7 @@ async function undersized() {
       }
     }
   } finally {
-    for (const i of await provider.list()) await provider.delete(i.id).catch(() => undefined);
-    await provider.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (active.has(local)) await release(local);
   }
   const clear = rows.filter((r) => Number.parseFloat(r[5]) >= 5);
   const clearFailed = clear.filter((r) => r[7].startsWith('fail')).length;
@@ -166,7 +184,8 @@ async function undersized() {
 async function isolation() {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'shadowscale-bench-isolation-'));
-  const { store, provider } = await localProvider(dir);
+  const local = await localProvider(dir);
+  const { store, provider } = local;
   const gateway = createGateway({ live: [] });
   const settings = { ...DEFAULT_VERDICT, sloLatencyMs: SLO_MS, sloErrorRate: 0.01 };
   const rounds = [];
@@ -196,10 +215,7 @@ async function isolation() {
     }
   } finally {
     await gateway.close();
-    for (const i of await provider.list()) await provider.delete(i.id).catch(() => undefined);
-    await provider.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (active.has(local)) await release(local);
   }
   const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const without = med(rounds.filter((r) => !r.withTrial).map((r) => r.p99));
