@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runDemo } from '../dist/src/control/demo.js';
-import { args, machine, table } from './lib.mjs';
+import { args, interruptibleDemo, machine, table } from './lib.mjs';
 
 const a = args();
 const duration = Number(a.duration ?? 120);
@@ -17,7 +17,7 @@ const out = a.out ?? 'bench/results/demo.md';
 const runs = [];
 for (const seed of seeds) {
   const t = Date.now();
-  const r = await runDemo({ durationSeconds: duration, strategies: ['reactive', 'hybrid'], peakRps, seed, historyDays: 7, onLog: (l) => console.error(l) });
+  const r = await interruptibleDemo(runDemo, { durationSeconds: duration, strategies: ['reactive', 'hybrid'], peakRps, seed, historyDays: 7, onLog: (l) => console.error(l) });
   runs.push({ seed, ...r });
   console.error(`seed ${seed}: ${JSON.stringify(r.strategies)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
 }

@@ -1,4 +1,4 @@
-// Shared helpers for the benchmarks: machine description, argument parsing, markdown tables.
+// Shared helpers for the benchmarks: machine description, argument parsing, markdown tables, interruption.
 import { cpus, totalmem } from 'node:os';
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -119,4 +119,46 @@ export async function cliJsonAll(jobs, prefix) {
   );
   process.stderr.write('\n');
   return results;
+}
+
+// Interruption. A bench that starts instances in its own process (a provider, a Runtime, runDemo) would
+// otherwise die at Ctrl-C (or kill) past its `finally`, leaving instances that outlive it and their
+// temporary directories.
+const interruption = new AbortController();
+const releases = new Set();
+let installed = false;
+
+function installInterrupt() {
+  if (installed) return;
+  installed = true;
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+    process.once(sig, () => {
+      console.error(`${sig}: stopping what the bench started`);
+      interruption.abort(new Error(sig));
+      Promise.allSettled([...releases].map((release) => release())).finally(() => process.exit(code));
+    });
+  }
+}
+
+/** Aborted at SIGINT, SIGTERM or SIGHUP (for runDemo's `signal`: the demo then stops its instances). */
+export function interruptSignal() {
+  installInterrupt();
+  return interruption.signal;
+}
+
+/**
+ * Run `release` (async: stop instances, remove directories) at SIGINT, SIGTERM or SIGHUP before the bench
+ * exits 130, 143 or 129. Returns a function that unregisters it (call it once released in `finally`).
+ */
+export function onInterrupt(release) {
+  installInterrupt();
+  releases.add(release);
+  return () => releases.delete(release);
+}
+
+/** runDemo stopped with the bench: its instances stop and its directory goes before the bench exits. */
+export function interruptibleDemo(runDemo, options) {
+  const demo = runDemo({ ...options, signal: interruptSignal() });
+  const forget = onInterrupt(() => demo.catch(() => undefined));
+  return demo.finally(forget);
 }

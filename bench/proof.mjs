@@ -36,7 +36,7 @@ import { DEFAULT_VERDICT } from '../dist/src/core/verdict.js';
 import { DEFAULT_WANTED_STEPS } from '../dist/src/proof/gate.js';
 import { runTrial } from '../dist/src/proof/trial.js';
 import { LocalProvider } from '../dist/src/providers/local.js';
-import { args, machine, table } from './lib.mjs';
+import { args, interruptibleDemo, machine, onInterrupt, table } from './lib.mjs';
 
 const a = args();
 const rate = Number(a.rate ?? 200);
@@ -104,12 +104,7 @@ function capacityPart() {
 
 /** The throwaway providers in use: released on a signal too (their instances outlive this process). */
 const active = new Set();
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.once(sig, () => {
-    console.error(`${sig}: stopping the bench's instances`);
-    Promise.allSettled([...active].map(release)).finally(() => process.exit(code));
-  });
-}
+onInterrupt(() => Promise.allSettled([...active].map(release)));
 
 /** Delete a throwaway provider's instances, close it and its store, remove its directory. */
 async function release(p) {
@@ -239,7 +234,7 @@ async function demo() {
   const runs = [];
   for (const seed of seeds) {
     const t = Date.now();
-    const r = await runDemo({ durationSeconds: 120, strategies: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
+    const r = await interruptibleDemo(runDemo, { durationSeconds: 120, strategies: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
     runs.push({ seed, seconds: (Date.now() - t) / 1000, ...r });
     demoRuns.set(seed, r);
     console.error(`demo seed ${seed}: ${((Date.now() - t) / 1000).toFixed(0)} s`);
@@ -302,7 +297,7 @@ async function abPart() {
   let compared = 0;
   const started = Date.now();
   for (const seed of seeds) {
-    const r = await runDemo({ durationSeconds: 120, strategies: ['hybrid'], ab: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
+    const r = await interruptibleDemo(runDemo, { durationSeconds: 120, strategies: ['hybrid'], ab: ['reactive', 'hybrid'], peakRps: 300, seed, historyDays: 7, onLog: (l) => console.error(l) });
     const prod = demoRuns.get(seed);
     for (const name of ['reactive', 'hybrid']) {
       const x = r.ab[name];

@@ -16,7 +16,7 @@ import { loadConfig } from '../dist/src/config/load.js';
 import { runDemo } from '../dist/src/control/demo.js';
 import { Runtime } from '../dist/src/control/runtime.js';
 import { percentile } from '../dist/src/gateway/loadgen.js';
-import { args, machine } from './lib.mjs';
+import { args, interruptibleDemo, machine, onInterrupt } from './lib.mjs';
 
 const a = args();
 const n = Number(a.services ?? 50);
@@ -45,6 +45,10 @@ const startedAt = Date.now();
 const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {}, onTick: (r) => (ticks.get(r.service) ?? ticks.set(r.service, []).get(r.service)).push(r.tickMs) });
 let readyAfter;
 let part1;
+const forget = onInterrupt(async () => {
+  await rt.stop({ deleteInstances: true });
+  rmSync(dir, { recursive: true, force: true });
+});
 try {
   for (;;) {
     const all = await rt.provider.list();
@@ -106,6 +110,7 @@ try {
     perService: [...ticks.entries()].map(([name, ms]) => ({ name, ticks: ms.length, p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), max: Math.max(...ms) })),
   };
 } finally {
+  forget();
   await rt.stop({ deleteInstances: true });
   rmSync(dir, { recursive: true, force: true });
 }
@@ -116,7 +121,7 @@ console.error(`ticks: worst p99 ${f1(worst[0]?.p99)} ms (${worst[0]?.name}); ${p
 const demo = {};
 for (const [label, sets] of [['on', []], ['off', ['control.propagateDependencies=false']], ['dedicated', ['shadowPool.mode=dedicated']]]) {
   const t = Date.now();
-  const r = await runDemo({ durationSeconds: duration, strategies: ['hybrid'], peakRps: 300, seed, historyDays: 7, sets, onLog: (l) => console.error(`[propagation ${label}] ${l}`) });
+  const r = await interruptibleDemo(runDemo, { durationSeconds: duration, strategies: ['hybrid'], peakRps: 300, seed, historyDays: 7, sets, onLog: (l) => console.error(`[propagation ${label}] ${l}`) });
   demo[label] = r;
   console.error(`propagation ${label}: ${JSON.stringify(r.services)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
 }

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch } from 'undici';
 import { startLoad } from '../dist/src/gateway/loadgen.js';
-import { args, machine, table } from './lib.mjs';
+import { args, machine, onInterrupt, table } from './lib.mjs';
 
 const a = args();
 const minutes = Number(a.minutes ?? 20);
@@ -39,14 +39,9 @@ run.stderr.on('data', (d) => {
   stderr = (stderr + d).slice(-20_000);
 });
 const exited = new Promise((r) => run.once('exit', (code, signal) => r({ code, signal })));
-// Ctrl-C (or a kill) ends this process at once by default, past the `finally` below: the run stopped (the
-// terminal's SIGINT reaches it too) but its store and logs stayed in the temporary directory.
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.once(sig, () => {
-    console.error(`${sig}: stopping the run and removing ${dir}`);
-    cleanUp().finally(() => process.exit(code));
-  });
-}
+// Ctrl-C (or a kill) ended this process at once, past the `finally` below: the run stopped (the terminal's
+// SIGINT reaches it too) but its store and logs stayed in the temporary directory.
+onInterrupt(cleanUp);
 try {
   const where = await new Promise((resolve, reject) => {
     let buf = '';
