@@ -107,10 +107,10 @@ describe('combinationWeights', () => {
       const k = 2 + (trial % 5);
       const n = 1 + Math.floor(rng.next() * 150);
       const actual = Array.from({ length: n }, () => (rng.next() < 0.03 ? Number.NaN : 100 + 20 * rng.normal()));
-      const means = Array.from({ length: k }, (_, c) => {
+      const means = Array.from({ length: k }, () => {
         const bias = 10 * rng.normal();
         const noise = 5 + 20 * rng.next();
-        return actual.map((a) => (rng.next() < 0.02 ? Number.NaN : (Number.isFinite(a) ? a : 100) + bias + noise * rng.normal() + c * 0));
+        return actual.map((a) => (rng.next() < 0.02 ? Number.NaN : (Number.isFinite(a) ? a : 100) + bias + noise * rng.normal()));
       });
       // Ties: a repeated candidate, and one candidate's mirror image of another's errors.
       if (trial % 7 === 3) means[k - 1] = (means[0] as number[]).slice();

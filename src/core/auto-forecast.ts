@@ -348,32 +348,30 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
   // the earlier candidates' terms at every point (the terms added in the same order, zero terms skipped,
   // so the figures are the same as summing every composition afresh, at a fraction of the work).
   const sums = Array.from({ length: k }, () => new Float64Array(n));
-  const consider = (base: Float64Array, x: number, row: Float64Array): void => {
-    // Ties keep the composition found first; a strictly better one must beat it by a margin.
-    const bar = bestMae * (1 - 1e-12);
-    let sum = 0;
-    // The sum only grows (its terms are >= 0): once past the bar, the rest cannot bring it back, so the
-    // composition is dropped there (same choice as summing every point; most are dropped early).
-    for (let from = 0; from < n && sum < bar; from += 64) {
-      const to = Math.min(n, from + 64);
-      for (let p = from; p < to; p++) {
-        const m = x ? (base[p] as number) + x * (row[p] as number) : (base[p] as number);
-        sum += Math.abs((actual[p] as number) - m / TENTHS);
-      }
-    }
+  // Ties keep the composition found first; a strictly better one must beat it by a margin. The sum only
+  // grows (its terms are >= 0): once past the bar the rest cannot bring it back, so a composition is
+  // dropped there (the same choice as summing every point).
+  const accept = (sum: number, bar: number): void => {
     if (sum < bar) {
       bestMae = sum;
       bestParts = parts.slice();
     }
   };
-  const zero = new Float64Array(n);
   // Corners first (single candidates, best first), so that a tie keeps a single model.
   for (const i of order) {
     parts.fill(0);
     const j = use.indexOf(i);
     parts[j] = TENTHS;
-    consider(zero, TENTHS, rows[j] as Float64Array);
+    const row = rows[j] as Float64Array;
+    const bar = bestMae * (1 - 1e-12);
+    let sum = 0;
+    for (let from = 0; from < n && sum < bar; from += 64) {
+      const to = Math.min(n, from + 64);
+      for (let p = from; p < to; p++) sum += Math.abs((actual[p] as number) - (TENTHS * (row[p] as number)) / TENTHS);
+    }
+    accept(sum, bar);
   }
+  const zero = new Float64Array(n);
   // The last two candidates together: their terms are added point by point as the sum goes (the same
   // order and zero terms skipped, so the same figures), with no array written, and dropped at the bar.
   const lastTwo = (base: Float64Array, left: number): void => {
@@ -394,19 +392,12 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
           sum += Math.abs((actual[p] as number) - m / TENTHS);
         }
       }
-      if (sum < bar) {
-        bestMae = sum;
-        bestParts = parts.slice();
-      }
+      accept(sum, bar);
     }
   };
+  // k >= 2 here: the walk ends at the last two.
   const walk = (j: number, left: number, base: Float64Array): void => {
     const row = rows[j] as Float64Array;
-    if (j === k - 1) {
-      parts[j] = left;
-      consider(base, left, row);
-      return;
-    }
     if (j === k - 2) {
       lastTwo(base, left);
       return;
