@@ -156,6 +156,28 @@ describe('REST API of a running loop', () => {
     const badReason = await runCli(['decisions', '--api', rt2.apiUrl as string, '--reason', 'nope']);
     assert.equal(badReason.code, 2);
     assert.match(badReason.stderr, /query\.reason: expected reasons among .*got "nope" \[SHADOWSCALE_E_API_QUERY\]/);
+    // Paging back: the human page names the next one (--before SEQ), which starts past it; --until bounds it.
+    const seqs = async (args: string[]): Promise<number[]> => {
+      const r = await runCli(['decisions', '--api', rt2.apiUrl as string, '--json', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { decisions: { seq: number }[] }).decisions.map((d) => d.seq);
+    };
+    const first = await runCli(['decisions', '--api', rt2.apiUrl as string, '--until', '0s', '--limit', '2']);
+    const next = Number(/\(more: --before (\d+)\)/.exec(first.stdout)?.[1]);
+    assert.ok(next > 0, first.stdout);
+    const older = await seqs(['--before', String(next), '--limit', '3']);
+    assert.ok(older.length > 0 && older.every((q) => q < next), older.join(', '));
+    assert.deepEqual(await seqs(['--until', '1970-01-02T00:00:00Z']), []);
+    for (const [args, message] of [
+      [['--since', '0s', '--until', '1m'], /--since: expected a time before --until/],
+      [['--until', '99999999999d'], /--until <time>' argument '99999999999d' is invalid\. expected a time from 1970-01-01 on/],
+      [['--before', '0'], /--before <seq>' argument '0' is invalid/],
+    ] as const) {
+      const r = await runCli(['decisions', '--api', rt2.apiUrl as string, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
   });
 
   it('answers bad requests with a 4xx and a stable code, changing nothing', async (t) => {

@@ -16,9 +16,10 @@ import { type Io, collect, positiveInteger } from '../options.js';
 /** A time for --since/--until: an ISO 8601 date-time, or a duration back from now (30s, 15m, 2h, 7d). */
 export function sinceArg(v: string, now = Date.now()): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v.trim());
-  if (m) return now - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] * 1000;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
-  if (!Number.isFinite(t)) throw new InvalidArgumentError(`expected an ISO 8601 date-time or a duration back from now (e.g. 30s, 15m, 2h, 7d), got "${v}"`);
+  const t = m ? now - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] * 1000 : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`expected an ISO 8601 date-time or a duration back from now (e.g. 30s, 15m, 2h, 7d), got "${v}"`);
+  // 99999999999d went back past any date (an internal error printing it); the API counts from 1970.
+  if (!(t >= 0)) throw new InvalidArgumentError(`expected a time from 1970-01-01 on (a duration back from now of at most ${Math.floor(now / 86_400_000)}d), got "${v}"`);
   return t;
 }
 
@@ -162,14 +163,21 @@ export function registerStatus(program: Command, io: Io): void {
 
   addApiOptions(program.command('decisions').description('the decisions of a running `shadowscale run`, newest first, from its API (with their reasons and numbers)'))
     .option('--since <time>', 'only decisions from this time: ISO 8601, or a duration back from now (30s, 15m, 2h, 7d)', (v: string) => sinceArg(v))
+    .option('--until <time>', 'only decisions before this time: ISO 8601, or a duration back from now', (v: string) => sinceArg(v))
+    .option('--before <seq>', 'only decisions older than this sequence number (the next page: what the last one printed as more)', positiveInteger)
     .option('--reason <names>', 'only decisions with these reasons (comma-separated; docs/reference/reasons.md)')
     .option('--limit <n>', 'at most this many (default 50; up to 1000)', positiveInteger, 50)
     .action(async (opts: Record<string, unknown>) => {
+      if (opts.since !== undefined && opts.until !== undefined && !((opts.since as number) < (opts.until as number))) {
+        throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--since: expected a time before --until (${new Date(opts.until as number).toISOString()}), got ${new Date(opts.since as number).toISOString()}`);
+      }
       const base = apiBase(opts, io);
       const service = (opts.service as string | undefined) ?? (await get(base, '/api/v1/services', servicesAnswer, opts, io)).services[0]?.name;
       if (!service) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `${base}: the run has no service`);
       const q = new URLSearchParams({ limit: String(Math.min(1000, opts.limit as number)) });
       if (opts.since !== undefined) q.set('since', String(Math.round(opts.since as number)));
+      if (opts.until !== undefined) q.set('until', String(Math.round(opts.until as number)));
+      if (opts.before !== undefined) q.set('before', String(opts.before));
       if (opts.reason !== undefined) q.set('reason', opts.reason as string);
       const page = await get(base, `/api/v1/services/${encodeURIComponent(service)}/decisions?${q}`, decisionsAnswer, opts, io);
       if (opts.json) {
@@ -177,6 +185,6 @@ export function registerStatus(program: Command, io: Io): void {
         return;
       }
       const rows = page.decisions.map((d) => `${String(d.seq).padStart(6)}  ${d.at}  ${(d.boundReason ?? d.reason).padEnd(26)} ${String(d.current).padStart(4)} -> ${String(d.wouldHave?.target ?? d.target).padEnd(4)} ${d.wouldHave ? `would have set ${d.wouldHave.target} (${d.wouldHave.why})` : d.operator ? `by ${d.operator.by}` : `target ${d.target}`}`);
-      io.out(`${service}: ${page.decisions.length} decision(s)${page.next !== null ? ' (more: --since or --limit)' : ''}\n   seq  at                        reason                     from -> to\n${rows.join('\n')}\n`);
+      io.out(`${service}: ${page.decisions.length} decision(s)${page.next !== null ? ` (more: --before ${page.next})` : ''}\n   seq  at                        reason                     from -> to\n${rows.join('\n')}\n`);
     });
 }
