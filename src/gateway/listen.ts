@@ -7,6 +7,7 @@ import { ShadowscaleError } from '../core/errors.js';
 const WHY: Record<string, string> = {
   EADDRINUSE: 'the port is in use by another process',
   EADDRNOTAVAIL: 'the address is not one of this host\'s',
+  EAFNOSUPPORT: 'this host does not have that address family (IPv6 turned off?)',
   EACCES: 'the port needs privileges this process does not have',
   ENOTFOUND: 'the host name does not resolve',
   EAI_AGAIN: 'the host name does not resolve',

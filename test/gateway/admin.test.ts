@@ -1,6 +1,7 @@
 // Integration tests: the gateway's admin API, active health checks, and the `shadowscale gateway` command (real servers on port 0).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { createAdminServer } from '../../src/gateway/admin.js';
 import { localControl } from '../../src/gateway/control.js';
@@ -163,6 +164,29 @@ describe('shadowscale gateway', () => {
     });
     assert.equal(code, 0);
   });
+  it('regression: on IPv6 addresses it prints URLs with the host in brackets (http://::1:PORT is no URL)', async (t) => {
+    const live = await serve(t, createServer((_q, res) => res.end('live')));
+    // Where this host has no IPv6 loopback, the gateway must say so precisely instead.
+    const v6 = await new Promise<boolean>((resolve) => {
+      const probe = createNetServer().once('error', () => resolve(false));
+      probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+    });
+    if (!v6) {
+      const r = await runCli(['gateway', '--listen', '[::1]:0', '--live', live]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--listen \[::1\]:0: cannot listen there: .* \((EADDRNOTAVAIL|EAFNOSUPPORT)\) \[SHADOWSCALE_E_USAGE\]/);
+      return;
+    }
+    const { child, first: where } = await startCli<{ listen: string; admin: string }>(['gateway', '--listen', '[::1]:0', '--admin', '[::1]:0', '--live', live, '--json']);
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    assert.match(where.listen, /^http:\/\/\[::1\]:\d+$/);
+    assert.match(where.admin, /^http:\/\/\[::1\]:\d+$/);
+    assert.equal(await (await fetch(where.listen)).text(), 'live');
+    assert.equal((await fetch(`${where.admin}/stats`)).status, 200);
+  });
+
   const bad: [string[], RegExp][] = [
     [['--listen', 'nowhere', '--live', 'http://127.0.0.1:1'], /--listen: expected HOST:PORT/],
     [['--listen', '127.0.0.1:0', '--live', 'not a url'], /--live: expected http:\/\/ or https:\/\/ URLs/],

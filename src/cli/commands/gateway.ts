@@ -2,6 +2,7 @@
 
 import { Command, Option } from 'commander';
 import { loadConfig, serviceByName } from '../../config/load.js';
+import { urlHost } from '../../config/schema.js';
 import { ShadowscaleError } from '../../core/errors.js';
 import { closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -107,9 +108,9 @@ export function registerGateway(program: Command, io: Io): void {
           await close();
           throw err;
         }
-        adminUrl = `http://${adminAddr.host}:${(admin.address() as AddressInfo).port}`;
+        adminUrl = `http://${urlHost(adminAddr.host)}:${(admin.address() as AddressInfo).port}`;
       }
-      const where = { listen: `http://${listen.host}:${port}`, admin: adminUrl ?? null, workers };
+      const where = { listen: `http://${urlHost(listen.host)}:${port}`, admin: adminUrl ?? null, workers };
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `gateway listening on ${where.listen} (${workers} worker${workers > 1 ? 's' : ''})${adminUrl ? `, admin on ${adminUrl}` : ''}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();

@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import type { InstanceEvent } from '../local.js';
 import { matches, ProviderError, type Instance, type InstanceSpec, type ListFilter, type PoolKind, type Provider } from '../provider.js';
 import { pauseAfterConflict, retryConflict } from './conflict.js';
-import { ANNOTATION, deploymentOfPod, groupDeployment, groupDeploymentName, isLiveBase, LABEL, labelValueOk, podState, releasePatch, type Group, type TypeShape, type VersionShape } from './shapes.js';
+import { ANNOTATION, deploymentOfPod, groupDeployment, groupDeploymentName, isLiveBase, LABEL, labelValueOk, podState, podUrl, releasePatch, type Group, type TypeShape, type VersionShape } from './shapes.js';
 
 export interface KubernetesService {
   /** The user's Deployment that serves the service (its selector must be matchLabels). */
@@ -285,7 +285,7 @@ export class KubernetesProvider implements Provider {
       pool,
       instanceType,
       labels: instanceLabels,
-      url: pod.status?.podIP ? `http://${pod.status.podIP}:${port}` : '',
+      url: podUrl(pod, port),
       state: st.state,
       createdAt: ms(md.creationTimestamp) || this.now(),
       ...(st.readyAt !== undefined ? { readyAt: st.readyAt } : {}),

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, groupDeployment, groupDeploymentName, groupKey, deploymentOfPod, isLiveBase, LABEL, labelValueOk, podState, releasePatch, type Group } from './shapes.js';
+import { ANNOTATION, groupDeployment, groupDeploymentName, groupKey, deploymentOfPod, isLiveBase, LABEL, labelValueOk, podState, podUrl, releasePatch, type Group } from './shapes.js';
 
 const T0 = Date.parse('2026-12-03T10:00:00Z');
 const O = { now: T0 + 10_000, readyTimeoutMs: 60_000, crashRestarts: 3 };
@@ -107,5 +107,21 @@ describe('deploymentOfPod and releasePatch', () => {
   for (const r of rows) it(`deploymentOfPod: ${r.note}`, () => assert.equal(deploymentOfPod(r.pod), r.want));
   it('the release removes the selector, group and template-hash labels, marks it, and is conditional on its resourceVersion', () => {
     assert.deepEqual(releasePatch(p({ app: 'web', tier: 'front', 'pod-template-hash': 'abc', [LABEL.group]: 'h' }), { app: 'web' }), { metadata: { resourceVersion: '42', labels: { app: null, [LABEL.group]: null, 'pod-template-hash': null, [LABEL.released]: 'true' } } });
+  });
+});
+
+describe('podUrl', () => {
+  it('the pod IP and port; brackets for IPv6 (dual-stack and IPv6 clusters); empty before an IP', () => {
+    const cases: [string | undefined, number, string][] = [
+      ['10.1.2.3', 8080, 'http://10.1.2.3:8080'],
+      ['fd00:10:244::5', 8080, 'http://[fd00:10:244::5]:8080'],
+      ['::1', 9000, 'http://[::1]:9000'],
+      [undefined, 8080, ''],
+      ['', 8080, ''],
+    ];
+    for (const [ip, port, want] of cases) {
+      assert.equal(podUrl({ status: ip === undefined ? {} : { podIP: ip } }, port), want, String(ip));
+      if (want) assert.equal(new URL(want).port, String(port));
+    }
   });
 });

@@ -147,6 +147,16 @@ export function groupDeployment(live: V1Deployment, g: Group, o: { readonly name
  * The Deployment whose ReplicaSet controls a pod that is none of ours and not released: its ReplicaSet's
  * name is the Deployment's and the pod's template hash.
  */
+/**
+ * The URL an instance is reached at: its pod's IP and the service's port, or '' before it has an IP. An
+ * IPv6 pod (a dual-stack or IPv6 cluster) needs brackets: http://fd00::5:8080 is no URL.
+ */
+export function podUrl(pod: V1Pod, port: number): string {
+  const ip = pod.status?.podIP;
+  if (!ip) return '';
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}
+
 export function deploymentOfPod(pod: V1Pod): string | undefined {
   const labels = pod.metadata?.labels ?? {};
   if (labels[LABEL.group] !== undefined || labels[LABEL.released] !== undefined) return undefined;
