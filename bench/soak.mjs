@@ -77,6 +77,8 @@ try {
       s: Math.round((Date.now() - t0) / 1000),
       rssMb: pick(text, 'process_resident_memory_bytes') / 2 ** 20,
       heapMb: pick(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+      // Typed arrays, Buffers and wasm memory: outside the heap, inside the resident memory.
+      externalMb: pick(text, 'nodejs_external_memory_bytes') / 2 ** 20,
       handles: sumOf(text, 'nodejs_active_handles', () => true),
       fds: pick(text, 'process_open_fds'),
       lagP99Ms: pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
@@ -84,7 +86,7 @@ try {
       storeMb: (statSync(store).size + walBytes) / 2 ** 20,
     });
     const last = samples[samples.length - 1];
-    console.error(`${last.s} s: rss ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB, handles ${last.handles}, fds ${last.fds}, lag p99 ${last.lagP99Ms.toFixed(1)} ms, live ready ${last.live}, store ${last.storeMb.toFixed(1)} MB`);
+    console.error(`${last.s} s: rss ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB, external ${last.externalMb.toFixed(1)} MB, handles ${last.handles}, fds ${last.fds}, lag p99 ${last.lagP99Ms.toFixed(1)} ms, live ready ${last.live}, store ${last.storeMb.toFixed(1)} MB`);
   }
   const seconds = await load.done;
   const sent = seconds.reduce((s, x) => s + x.requests, 0);
@@ -123,6 +125,7 @@ process and nodejs defaults) and the store's size (with its WAL) were read. The 
 | --- | --- | --- | --- |
 | resident memory (MB) | ${range('rssMb', firstHalf)} | ${range('rssMb', half)} | ${slope('rssMb').toFixed(1)} MB/h |
 | heap used (MB) | ${range('heapMb', firstHalf)} | ${range('heapMb', half)} | ${slope('heapMb').toFixed(1)} MB/h |
+| external memory: typed arrays, Buffers, wasm (MB) | ${range('externalMb', firstHalf)} | ${range('externalMb', half)} | ${slope('externalMb').toFixed(1)} MB/h |
 | active handles | ${range('handles', firstHalf)} | ${range('handles', half)} | ${slope('handles').toFixed(1)} /h |
 | open file descriptors | ${range('fds', firstHalf)} | ${range('fds', half)} | ${slope('fds').toFixed(1)} /h |
 | event-loop lag p99 (ms; Node's samples include their 10 ms interval) | ${range('lagP99Ms', firstHalf)} | ${range('lagP99Ms', half)} | |
@@ -133,7 +136,7 @@ process and nodejs defaults) and the store's size (with its WAL) were read. The 
 
 <details><summary>Every minute</summary>
 
-${table(['s', 'RSS MB', 'heap MB', 'handles', 'fds', 'lag p99 ms', 'live ready', 'store MB'], everyMinute.map((x) => [x.s, x.rssMb.toFixed(1), x.heapMb.toFixed(1), x.handles, x.fds, x.lagP99Ms.toFixed(1), x.live, x.storeMb.toFixed(1)]))}
+${table(['s', 'RSS MB', 'heap MB', 'external MB', 'handles', 'fds', 'lag p99 ms', 'live ready', 'store MB'], everyMinute.map((x) => [x.s, x.rssMb.toFixed(1), x.heapMb.toFixed(1), x.externalMb.toFixed(1), x.handles, x.fds, x.lagP99Ms.toFixed(1), x.live, x.storeMb.toFixed(1)]))}
 
 </details>
 `;
@@ -171,7 +174,7 @@ function countLeftovers(storePath) {
   return n;
 }
 
-/** Heap used and resident memory (MB) against minutes: two lines on one SVG. */
+/** Resident memory, heap used and external memory (MB) against minutes: three lines on one SVG. */
 function chart(xs) {
   const W = 720;
   const H = 300;
@@ -186,8 +189,8 @@ function chart(xs) {
   const minutesTicks = Array.from({ length: Math.floor(maxX / 60 / 5) + 1 }, (_, i) => i * 5).map((m) => `<text x="${px(m * 60)}" y="${H - 10}" text-anchor="middle" font-size="11">${m}</text>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>${ticksY}${minutesTicks}
-${line('rssMb', '#1f77b4')}${line('heapMb', '#d62728')}
-<text x="${L + 8}" y="20" font-size="12" fill="#1f77b4">resident memory (MB)</text><text x="${L + 160}" y="20" font-size="12" fill="#d62728">heap used (MB)</text>
+${line('rssMb', '#1f77b4')}${line('heapMb', '#d62728')}${line('externalMb', '#2ca02c')}
+<text x="${L + 8}" y="20" font-size="12" fill="#1f77b4">resident memory (MB)</text><text x="${L + 160}" y="20" font-size="12" fill="#d62728">heap used (MB)</text><text x="${L + 270}" y="20" font-size="12" fill="#2ca02c">external (MB)</text>
 <text x="${W / 2}" y="${H}" text-anchor="middle" font-size="11">minutes into the run</text>
 </svg>
 `;
