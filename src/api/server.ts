@@ -13,6 +13,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { answerClientError } from '../gateway/admin.js';
+import { urlHost } from '../core/address.js';
 import { ERROR_CODES, isShadowscaleError, ShadowscaleError, type ErrorCode } from '../core/errors.js';
 import type { ScalingMode } from '../core/reasons.js';
 import type { Store } from '../metrics/store.js';
@@ -330,6 +331,6 @@ export async function listenApi(api: ApiServer, host: string, port: number): Pro
   }
   const addr = api.app.server.address();
   const p = typeof addr === 'object' && addr ? addr.port : port;
-  api.url = `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  api.url = `http://${urlHost(host)}:${p}`;
   return api.url;
 }

@@ -2,7 +2,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { parseHostPort } from '../config/schema.js';
+import { parseHostPort, urlHost } from '../config/schema.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
@@ -121,7 +121,7 @@ export function hostPort(flag: string) {
   };
 }
 /** HOST:PORT back as text (IPv6 hosts in brackets). */
-export const hostPortText = (hp: { host: string; port: number }): string => `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
+export const hostPortText = (hp: { host: string; port: number }): string => `${urlHost(hp.host)}:${hp.port}`;
 
 export function urlList(flag: string) {
   return (v: string): string[] =>

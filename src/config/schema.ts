@@ -235,10 +235,7 @@ export function parseHostPort(v: string): { host: string; port: number } | undef
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
-/** An http URL's host part for a host (brackets for IPv6). */
-export function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
+export { urlHost } from '../core/address.js';
 
 const hostPort = () => str('HOST:PORT').refine((v) => parseHostPort(v) !== undefined, expect('HOST:PORT (e.g. 127.0.0.1:8080, port 0 for any)'));
 const httpUrl = () =>

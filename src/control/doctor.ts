@@ -37,8 +37,9 @@ export function doctor(o: { storePath?: string; tmp?: string } = {}): DoctorRepo
     const r = Store.inspect(path);
     const records = r.instances.map((i) => ({ id: i.id, pid: i.pid, running: recordAlive(i) }));
     store = { ...r, records };
+    const what = r.exists ? notAFile(path) : undefined;
     if (!r.exists) problems.push(`${path}: no such store`);
-    else if (notAFile(path)) problems.push(`${path}: ${notAFile(path)}, not a store; name the store's file (store.path of the run's configuration)`);
+    else if (what) problems.push(`${path}: ${what}, not a store; name the store's file (store.path of the run's configuration)`);
     else if (r.integrity.length !== 1 || r.integrity[0] !== 'ok') {
       const running = records.filter((x) => x.running);
       problems.push(`${path}: the store is damaged (${r.integrity.join('; ').slice(0, 400)}): move it aside and start afresh${running.length ? `; ${running.length} instance(s) it recorded still run (pids ${running.map((x) => x.pid).join(', ')}): stop them with kill -TERM -PID, or a new store will not adopt them` : ''}`);

@@ -2,6 +2,7 @@
 // needs privileges is the user's input, reported as such (exit 2) rather than as an unhandled 'error'.
 
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { urlHost } from '../core/address.js';
 import { ShadowscaleError } from '../core/errors.js';
 
 const WHY: Record<string, string> = {
@@ -17,7 +18,7 @@ const WHY: Record<string, string> = {
 export function listenFailure(err: unknown, what: string, host: string, port: number): Error {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const why = WHY[code];
-  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const where = `${urlHost(host)}:${port}`;
   if (why) return new ShadowscaleError('SHADOWSCALE_E_USAGE', `${what} ${where}: cannot listen there: ${why} (${code})`, { cause: err });
   return err as Error;
 }

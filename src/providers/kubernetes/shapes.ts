@@ -8,6 +8,7 @@
 // group's pods lose the live selector's labels, so the live Service never selects them; a live group of
 // another type or version keeps them (its pods serve live traffic) and is told apart by its group label.
 import type { V1Deployment, V1Pod, V1Toleration } from '@kubernetes/client-node';
+import { urlHost } from '../../core/address.js';
 import type { InstanceState, PoolKind } from '../provider.js';
 
 export const LABEL = {
@@ -154,7 +155,7 @@ export function groupDeployment(live: V1Deployment, g: Group, o: { readonly name
 export function podUrl(pod: V1Pod, port: number): string {
   const ip = pod.status?.podIP;
   if (!ip) return '';
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  return `http://${urlHost(ip)}:${port}`;
 }
 
 export function deploymentOfPod(pod: V1Pod): string | undefined {
