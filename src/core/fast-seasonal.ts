@@ -14,7 +14,7 @@
 // 5. Forecast = level + damped trend + daily shape + weekday effect, transformed back.
 
 import { checkForecastArgs, DAY, WEEK, type Forecast, type Forecaster, type Seasonality, type Series } from './forecast.js';
-import { quantile, sortedQuantile } from './stats.js';
+import { quantile, selectQuantiles, sortInPlace, sortedQuantile } from './stats.js';
 
 export interface FastSeasonalOptions {
   readonly transform?: 'none' | 'log';
@@ -177,7 +177,7 @@ export class FastSeasonalForecaster implements Forecaster {
       }
       // The offset keeps zeros finite in log space: 5 % of the median positive value (recent 4,096).
       if (!(min >= 0) || k === 0) log = false;
-      else offset = Math.max(1e-9, 0.05 * sortedQuantile(positives.subarray(0, k).sort(), 0.5));
+      else offset = Math.max(1e-9, 0.05 * (selectQuantiles(positives.subarray(0, k), [0.5])[0] as number));
     }
     const x = new Float64Array(n);
     let missing = 0;
@@ -317,7 +317,7 @@ function estimateDailyShape(
   const raw = new Float64Array(perDay);
   for (let p = 0; p < perDay; p++) {
     const c = filled[p] as number;
-    raw[p] = c ? sortedQuantile(cells.subarray(p * rows, p * rows + c).sort(), 0.5) : 0;
+    raw[p] = c ? sortedQuantile(sortInPlace(cells.subarray(p * rows, p * rows + c)), 0.5) : 0;
   }
   // Smooth circularly over about 15 minutes, then centre.
   const w = Math.max(0, Math.round(perDay / 96 / 2));
@@ -399,8 +399,8 @@ function robustScale(z: Float64Array, from: number): number {
     }
   }
   if (k === 0) return 1;
-  const s = d.subarray(0, k).sort();
-  const med = sortedQuantile(s, 0.5);
+  const s = d.subarray(0, k);
+  const med = selectQuantiles(s, [0.5])[0] as number;
   for (let i = 0; i < k; i++) s[i] = Math.abs((s[i] as number) - med);
   const sorted = s.sort();
   const mad = (sortedQuantile(sorted, 0.5) * 1.4826) / Math.SQRT2;
@@ -428,7 +428,7 @@ export function lastLevelShift(z: Float64Array, perDay: number, pointScale = 0):
     const base = z.length - (days - d) * perDay;
     let k = 0;
     for (let i = base; i < base + perDay; i++) if (Number.isFinite(z[i])) buf[k++] = z[i] as number;
-    med[d] = k >= perDay / 2 ? sortedQuantile(buf.subarray(0, k).sort(), 0.5) : Number.NaN;
+    med[d] = k >= perDay / 2 ? (selectQuantiles(buf.subarray(0, k), [0.5])[0] as number) : Number.NaN;
   }
   const diffs: number[] = [];
   for (let d = 1; d < days; d++) {

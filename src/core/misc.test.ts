@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { bill, isSpotLaunch } from './cost.js';
 import { ERROR_CODES, ShadowscaleError } from './errors.js';
 import { createRng } from './random.js';
-import { medianInPlace, quantile, quantiles, selectQuantiles } from './stats.js';
+import { medianInPlace, quantile, quantiles, selectQuantiles, sortInPlace, sortedQuantile } from './stats.js';
 
 describe('bill', () => {
   const prices = { onDemandPerHour: 0.1, spotPerHour: 0.03, reservedPerHour: 0.06 };
@@ -77,13 +77,19 @@ describe('selectQuantiles', () => {
   for (const r of rows) {
     it(r.note, () => assert.deepEqual(selectQuantiles(Float64Array.from(r.xs), r.qs), r.want));
   }
-  it('equals quantiles (one sort) exactly, duplicates and all (seeded)', () => {
+  it('equals the quantiles of the sorted values exactly, duplicates and all (seeded)', () => {
     const rng = createRng(5);
     for (let t = 0; t < 500; t++) {
       const n = 1 + Math.floor(rng.next() * 60);
       const xs = Float64Array.from({ length: n }, () => (t % 3 === 0 ? Math.floor(rng.next() * 4) : rng.normal()));
       const qs = t % 2 ? [0.1, 0.9] : [0, 0.3, 0.5, 1];
-      assert.deepEqual(selectQuantiles(Float64Array.from(xs), qs), quantiles(xs, qs), `trial ${t}: ${Array.from(xs)}`);
+      const sorted = Float64Array.from(xs).sort();
+      const want = qs.map((q) => sortedQuantile(sorted, q));
+      assert.deepEqual(selectQuantiles(Float64Array.from(xs), qs), want, `trial ${t}: ${Array.from(xs)}`);
+      assert.deepEqual(quantiles(xs, qs), want, `trial ${t}: quantiles`);
+      // Any order of the quantiles asked for, each answer in its place.
+      assert.deepEqual(quantiles(xs, qs.slice().reverse()), want.slice().reverse(), `trial ${t}: reversed`);
+      assert.deepEqual(sortInPlace(Float64Array.from(xs)), sorted, `trial ${t}: sortInPlace`);
     }
   });
 });

@@ -3,35 +3,45 @@
 /**
  * The q-quantile (type 7, linear interpolation, as numpy's default) of the finite values in
  * `values`. Works on a copy; NaN values are skipped. Returns NaN when no finite value exists.
+ * By selection on the copy: the same order statistics as sorting, in O(n).
  */
 export function quantile(values: ArrayLike<number>, q: number): number {
   const xs = finiteCopy(values);
   if (xs.length === 0) return Number.NaN;
-  xs.sort();
-  return sortedQuantile(xs, q);
+  return selectQuantiles(xs, [q])[0] as number;
 }
 
-/** Several quantiles of the same values with one sort. */
+/** Several quantiles of the same values (any order of `qs`), by selection on one copy. */
 export function quantiles(values: ArrayLike<number>, qs: readonly number[]): number[] {
   const xs = finiteCopy(values);
   if (xs.length === 0) return qs.map(() => Number.NaN);
-  xs.sort();
-  return qs.map((q) => sortedQuantile(xs, q));
+  let ascending = true;
+  for (let i = 1; i < qs.length; i++) if (!((qs[i] as number) >= (qs[i - 1] as number))) ascending = false;
+  if (ascending) return selectQuantiles(xs, qs);
+  const order = qs.map((_, i) => i).sort((a, b) => (qs[a] as number) - (qs[b] as number));
+  const got = selectQuantiles(xs, order.map((i) => qs[i] as number));
+  const out = new Array<number>(qs.length);
+  order.forEach((i, j) => (out[i] = got[j] as number));
+  return out;
+}
+
+/** Sorts `xs` ascending in place (insertion for a few values: a typed array's sort costs a call each). */
+export function sortInPlace(xs: Float64Array): Float64Array {
+  const k = xs.length;
+  if (k > 32) return xs.sort();
+  for (let i = 1; i < k; i++) {
+    const v = xs[i] as number;
+    let j = i - 1;
+    for (; j >= 0 && (xs[j] as number) > v; j--) xs[j + 1] = xs[j] as number;
+    xs[j + 1] = v;
+  }
+  return xs;
 }
 
 /** Median of a few values, sorting them in place (the running medians of the short-horizon models). */
 export function medianInPlace(xs: Float64Array): number {
-  const k = xs.length;
-  // A few values sort faster by insertion than through the typed array's sort (a call per running point).
-  if (k <= 32) {
-    for (let i = 1; i < k; i++) {
-      const v = xs[i] as number;
-      let j = i - 1;
-      for (; j >= 0 && (xs[j] as number) > v; j--) xs[j + 1] = xs[j] as number;
-      xs[j + 1] = v;
-    }
-  } else xs.sort();
-  return sortedMedian(xs, k);
+  sortInPlace(xs);
+  return sortedMedian(xs, xs.length);
 }
 
 /** Median of the first `k` values of `sorted` (ascending). */
