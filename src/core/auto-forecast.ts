@@ -351,10 +351,58 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
   // Ties keep the composition found first; a strictly better one must beat it by a margin. The sum only
   // grows (its terms are >= 0): once past the bar the rest cannot bring it back, so a composition is
   // dropped there (the same choice as summing every point).
+  // Lower bounds that skip a composition, or a whole branch of the walk, without summing its points:
+  // for any signs s (one per point), sum |a - m/10| >= sum s (a - m/10), which is linear in the
+  // composition: c + sum_j parts[j] h[j]. With the signs of a composition's own errors it is a tangent
+  // plane of the (convex) error sum there. Planes come from the corners and from each new best. A bound
+  // skips only past the bar by `slack`, far more than the rounding of either sum (n ulps of the
+  // magnitudes summed), so what is skipped could not have been accepted: the choice stays the same.
+  type Plane = { c: number; h: Float64Array };
+  const planes: Plane[] = [];
+  const MAX_PLANES = 12;
+  let magnitude = 0;
+  for (let p = 0; p < n; p++) {
+    let t = Math.abs(actual[p] as number);
+    for (const row of rows) t += Math.abs(row[p] as number);
+    magnitude += t;
+  }
+  const slack = magnitude * Math.max(1e-9, n * 1e-14);
+  const addPlane = (): void => {
+    let c = 0;
+    const h = new Float64Array(k);
+    for (let p = 0; p < n; p++) {
+      let m = 0;
+      for (let j = 0; j < k; j++) if (parts[j]) m += (parts[j] as number) * ((rows[j] as Float64Array)[p] as number);
+      const a = actual[p] as number;
+      const sg = a - m / TENTHS >= 0 ? 1 : -1;
+      c += sg * a;
+      for (let j = 0; j < k; j++) h[j] = (h[j] as number) - (sg * ((rows[j] as Float64Array)[p] as number)) / TENTHS;
+    }
+    // The corners' planes stay; later ones replace the oldest of the others.
+    if (planes.length >= MAX_PLANES) planes.splice(Math.min(k, planes.length - 1), 1);
+    planes.push({ c, h });
+  };
+  // True when some plane puts every composition that keeps parts[0..j) and spreads `left` tenths over
+  // the candidates from j on past `bar` (the least of a plane there: all of `left` on its smallest h).
+  const beyond = (j: number, left: number, bar: number): boolean => {
+    const need = bar + slack;
+    for (const pl of planes) {
+      let v = pl.c;
+      for (let i = 0; i < j; i++) if (parts[i]) v += (parts[i] as number) * (pl.h[i] as number);
+      if (left > 0) {
+        let least = Number.POSITIVE_INFINITY;
+        for (let i = j; i < k; i++) if ((pl.h[i] as number) < least) least = pl.h[i] as number;
+        v += left * least;
+      }
+      if (v >= need) return true;
+    }
+    return false;
+  };
   const accept = (sum: number, bar: number): void => {
     if (sum < bar) {
       bestMae = sum;
       bestParts = parts.slice();
+      addPlane();
     }
   };
   // Corners first (single candidates, best first), so that a tie keeps a single model.
@@ -369,7 +417,11 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
       const to = Math.min(n, from + 64);
       for (let p = from; p < to; p++) sum += Math.abs((actual[p] as number) - (TENTHS * (row[p] as number)) / TENTHS);
     }
-    accept(sum, bar);
+    if (sum < bar) {
+      bestMae = sum;
+      bestParts = parts.slice();
+    }
+    if (planes.length < MAX_PLANES) addPlane();
   }
   const zero = new Float64Array(n);
   // The last two candidates together: their terms are added point by point as the sum goes (the same
@@ -382,6 +434,7 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
       parts[k - 2] = x;
       parts[k - 1] = y;
       const bar = bestMae * (1 - 1e-12);
+      if (beyond(k, 0, bar)) continue;
       let sum = 0;
       for (let from = 0; from < n && sum < bar; from += 64) {
         const to = Math.min(n, from + 64);
@@ -395,7 +448,8 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
       accept(sum, bar);
     }
   };
-  // k >= 2 here: the walk ends at the last two.
+  // k >= 2 here: the walk ends at the last two. The running sum of a branch is built only when some
+  // composition in it is not already past the bar.
   const walk = (j: number, left: number, base: Float64Array): void => {
     const row = rows[j] as Float64Array;
     if (j === k - 2) {
@@ -404,6 +458,8 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
     }
     for (let x = 0; x <= left; x++) {
       parts[j] = x;
+      for (let i = j + 1; i < k; i++) parts[i] = 0;
+      if (beyond(j + 1, left - x, bestMae * (1 - 1e-12))) continue;
       let next = base;
       if (x) {
         next = sums[j] as Float64Array;
