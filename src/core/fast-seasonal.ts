@@ -206,14 +206,30 @@ export class FastSeasonalForecaster implements Forecaster {
     if (useDaily) {
       // The daily shape is shift-invariant (deviations from each day's own mean); find the last level
       // shift on what it leaves, then the weekly profile from week blocks that do not straddle the shift.
-      estimateDailyShape(x, this.profileDays, perDay, useWeekly, dayOf, phaseOf, shape);
-      for (let i = 0; i < n; i++) z[i] = (x[i] as number) - (shape[phaseOf(i)] as number);
+      estimateDailyShape(x, this.profileDays, perDay, useWeekly, phase0, day0, shape);
+      for (let i = 0, ph = phase0 % perDay; i < n; i++) {
+        z[i] = (x[i] as number) - (shape[ph] as number);
+        if (++ph === perDay) ph = 0;
+      }
       pointScale = robustScale(z, 0);
       cut = lastLevelShift(z, perDay, pointScale);
       if (useWeekly) estimateWeekly(z, perDay, cut, weekHourOf, weekly);
     }
     const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? weeklyAt(weekly, weekHourOf(i)) : 0) : 0);
-    for (let i = 0; i < n; i++) z[i] = (x[i] as number) - seasonal(i);
+    if (!useDaily) z.set(x);
+    else {
+      // seasonal(i) with the phase and the day counted along (the same integers, so the same values).
+      let ph = phase0 % perDay;
+      let day = day0 + Math.floor(phase0 / perDay);
+      for (let i = 0; i < n; i++) {
+        const weekHour = useWeekly ? (((day % 7) + 7) % 7) * 24 + (ph * step) / 3600 : 0;
+        z[i] = (x[i] as number) - ((shape[ph] as number) + (useWeekly ? weeklyAt(weekly, weekHour) : 0));
+        if (++ph === perDay) {
+          ph = 0;
+          day++;
+        }
+      }
+    }
 
     // 3. Fit after the last level shift.
 
@@ -259,11 +275,14 @@ function estimateDailyShape(
   profileDays: number,
   perDay: number,
   useWeekly: boolean,
-  dayOf: (i: number) => number,
-  phaseOf: (i: number) => number,
+  phase0: number,
+  day0: number,
   shape: Float64Array,
 ): void {
   const n = x.length;
+  // Point i is at phase (phase0 + i) % perDay of day day0 + floor((phase0 + i) / perDay); both are
+  // counted along the loops below.
+  const dayOf = (i: number): number => day0 + Math.floor((phase0 + i) / perDay);
   const lastDay = dayOf(n - 1);
   const firstDay = Math.max(dayOf(0), lastDay - Math.max(profileDays, useWeekly ? 28 : 0) + 1);
   const days = lastDay - firstDay + 1;
@@ -271,15 +290,19 @@ function estimateDailyShape(
   const sums = new Float64Array(days);
   const counts = new Float64Array(days);
   const phases = new Float64Array(days);
-  let from = n - 1;
-  while (from > 0 && dayOf(from - 1) >= firstDay) from--;
-  for (let i = from; i < n; i++) {
+  // The first point of firstDay (the first point at all when the series starts later in that day).
+  const from = Math.min(n - 1, Math.max(0, (firstDay - day0) * perDay - phase0));
+  const phaseFrom = (phase0 + from) % perDay;
+  for (let i = from, d = dayOf(from) - firstDay, p = phaseFrom; i < n; i++) {
     const v = x[i] as number;
     if (Number.isFinite(v)) {
-      const d = dayOf(i) - firstDay;
       sums[d] = (sums[d] as number) + v;
       counts[d] = (counts[d] as number) + 1;
-      phases[d] = (phases[d] as number) + phaseOf(i);
+      phases[d] = (phases[d] as number) + p;
+    }
+    if (++p === perDay) {
+      p = 0;
+      d++;
     }
   }
   const means = new Float64Array(days);
@@ -304,14 +327,17 @@ function estimateDailyShape(
   const rows = days - shapeFrom;
   const cells = new Float64Array(perDay * rows);
   const filled = new Int32Array(perDay);
-  for (let i = from; i < n; i++) {
-    const d = dayOf(i) - firstDay;
-    if (d < shapeFrom) continue;
-    const p = phaseOf(i);
-    const v = (x[i] as number) - (means[d] as number) - (slopes[d] as number) * (p - (centres[d] as number));
-    if (Number.isFinite(v)) {
-      cells[p * rows + (filled[p] as number)] = v;
-      filled[p] = (filled[p] as number) + 1;
+  for (let i = from, d = dayOf(from) - firstDay, p = phaseFrom; i < n; i++) {
+    if (d >= shapeFrom) {
+      const v = (x[i] as number) - (means[d] as number) - (slopes[d] as number) * (p - (centres[d] as number));
+      if (Number.isFinite(v)) {
+        cells[p * rows + (filled[p] as number)] = v;
+        filled[p] = (filled[p] as number) + 1;
+      }
+    }
+    if (++p === perDay) {
+      p = 0;
+      d++;
     }
   }
   const raw = new Float64Array(perDay);
@@ -505,16 +531,93 @@ function initialLevel(z: Float64Array, from: number, evalFrom: number): number {
 export function bestSmoothing(z: Float64Array, from: number, scale: number, evalFrom: number, init: number): { sse: number; alpha: number; beta: number } {
   let best = { sse: Number.POSITIVE_INFINITY, alpha: 0.2, beta: 0 };
   let bestSum = Number.POSITIVE_INFINITY;
-  for (const alpha of ALPHAS) {
-    for (const beta of BETAS) {
-      const r = smooth(z, from, alpha, beta, scale, evalFrom, false, init, bestSum);
+  // Grid points run two at a time in one loop (each step of the recurrence waits on the last, so two
+  // interleaved runs take little longer than one); the results are taken in grid order, as one by one.
+  const grid: [number, number][] = [];
+  for (const alpha of ALPHAS) for (const beta of BETAS) grid.push([alpha, beta]);
+  const take = (errSum: number, count: number, alpha: number, beta: number): void => {
+    const err = errSum === Number.POSITIVE_INFINITY || count === 0 ? Number.POSITIVE_INFINITY : errSum / count;
+    if (err < best.sse) {
+      best = { sse: err, alpha, beta };
+      bestSum = errSum;
+    }
+  };
+  for (let g = 0; g < grid.length; g += 2) {
+    const [a1, b1] = grid[g] as [number, number];
+    if (g + 1 === grid.length) {
+      const r = smooth(z, from, a1, b1, scale, evalFrom, false, init, bestSum);
       if (r.err < best.sse) {
-        best = { sse: r.err, alpha, beta };
+        best = { sse: r.err, alpha: a1, beta: b1 };
         bestSum = r.errSum;
       }
+      continue;
     }
+    const [a2, b2] = grid[g + 1] as [number, number];
+    const [s1, s2, count] = smoothTwo(z, from, a1, b1, a2, b2, scale, evalFrom, init, bestSum);
+    take(s1, count, a1, b1);
+    take(s2, count, a2, b2);
   }
   return best;
+}
+
+/**
+ * Two runs of `smooth`'s recurrence side by side, each with the same arithmetic as alone: their error
+ * sums (infinite once past `stopAbove`) and the number of points scored. Stops when both are past it.
+ */
+function smoothTwo(z: Float64Array, from: number, a1: number, b1: number, a2: number, b2: number, scale: number, evalFrom: number, init: number, stopAbove: number): [number, number, number] {
+  let l1 = init;
+  let l2 = init;
+  let t1 = 0;
+  let t2 = 0;
+  let e1 = 0;
+  let e2 = 0;
+  let sg1 = scale;
+  let sg2 = scale;
+  let count = 0;
+  let out1 = false;
+  let out2 = false;
+  for (let i = from; i < z.length; i++) {
+    const v = z[i] as number;
+    // Both runs start from the same level, so both are NaN until the same point.
+    if (Number.isNaN(l1)) {
+      if (Number.isFinite(v)) {
+        l1 = v;
+        l2 = v;
+      }
+      continue;
+    }
+    const p1 = l1 + PHI * t1;
+    const p2 = l2 + PHI * t2;
+    if (!Number.isFinite(v)) {
+      l1 = p1;
+      l2 = p2;
+      t1 *= PHI;
+      t2 *= PHI;
+      continue;
+    }
+    const r1 = v - p1;
+    const r2 = v - p2;
+    if (i >= evalFrom) {
+      e1 += Math.abs(r1);
+      e2 += Math.abs(r2);
+      count++;
+      if (e1 > stopAbove) out1 = true;
+      if (e2 > stopAbove) out2 = true;
+      if (out1 && out2) break;
+    }
+    const lim1 = CLIP_K * sg1;
+    const lim2 = CLIP_K * sg2;
+    const c1 = r1 > lim1 ? lim1 : r1 < -lim1 ? -lim1 : r1;
+    const c2 = r2 > lim2 ? lim2 : r2 < -lim2 ? -lim2 : r2;
+    sg1 = Math.max((1 - SCALE_RATE) * sg1 + SCALE_RATE * 1.2533 * Math.abs(c1), sg1 * 1e-3, 1e-12);
+    sg2 = Math.max((1 - SCALE_RATE) * sg2 + SCALE_RATE * 1.2533 * Math.abs(c2), sg2 * 1e-3, 1e-12);
+    l1 = p1 + a1 * c1;
+    l2 = p2 + a2 * c2;
+    t1 = PHI * t1 + b1 * a1 * c1;
+    t2 = PHI * t2 + b2 * a2 * c2;
+  }
+  const inf = Number.POSITIVE_INFINITY;
+  return [out1 ? inf : e1, out2 ? inf : e2, count];
 }
 
 /** The grid `bestSmoothing` searches. */
