@@ -1,7 +1,7 @@
 // Shared test helpers: fixture paths (fixtures are data files, loaded through this one helper),
 // temporary directories, and running the real CLI binary.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,31 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd: st
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/**
+ * A reverse proxy that serves `target` under a path prefix, as an ingress or nginx's location would
+ * (`/ss/x` is `target/x`; anything else 404). Returns its URL, without the prefix.
+ */
+export async function prefixProxy(t: { after: (fn: () => Promise<void>) => void }, prefix: string, target: string): Promise<string> {
+  const to = new URL(target);
+  return serve(
+    t,
+    createHttpServer((req, res) => {
+      const url = req.url ?? '/';
+      if (url !== prefix && !url.startsWith(`${prefix}/`) && !url.startsWith(`${prefix}?`)) {
+        res.writeHead(404).end('not under the prefix');
+        return;
+      }
+      const path = url.slice(prefix.length);
+      const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: path.startsWith('/') ? path : `/${path}`, headers: { ...req.headers, host: to.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.writeHead(502).end());
+      req.pipe(up);
+    }),
+  );
 }
 
 /** Listen on a free loopback port; closed (with its connections) after the test. Returns the base URL. */

@@ -168,14 +168,14 @@
       const s = encodeURIComponent(state.service);
       const win = Number($('window').value);
       const since = Date.now() - win * 1000;
-      const [view, ds, tl] = await Promise.all([api('/api/v1/services/' + s), api('/api/v1/services/' + s + '/decisions?limit=50'), api('/api/v1/services/' + s + '/timeline?since=' + since)]);
+      const [view, ds, tl] = await Promise.all([api('api/v1/services/' + s), api('api/v1/services/' + s + '/decisions?limit=50'), api('api/v1/services/' + s + '/timeline?since=' + since)]);
       state.view = view;
       drawSummary(view);
       state.decisions = ds.decisions;
       drawDecisions(ds.decisions);
       drawCharts(tl);
       if (full) {
-        const [cost, delta, exps] = await Promise.all([api('/api/v1/services/' + s + '/cost?since=' + since), api('/api/v1/services/' + s + '/delta'), api('/api/v1/services/' + s + '/experiments?limit=20')]);
+        const [cost, delta, exps] = await Promise.all([api('api/v1/services/' + s + '/cost?since=' + since), api('api/v1/services/' + s + '/delta'), api('api/v1/services/' + s + '/experiments?limit=20')]);
         drawCost(cost);
         drawDelta(delta);
         drawProofs(exps);
@@ -191,7 +191,7 @@
 
   async function act(path, body) {
     try {
-      await api('/api/v1/services/' + encodeURIComponent(state.service) + path, { method: body && body.mode ? 'PUT' : 'POST', body: JSON.stringify(body || {}) });
+      await api('api/v1/services/' + encodeURIComponent(state.service) + path, { method: body && body.mode ? 'PUT' : 'POST', body: JSON.stringify(body || {}) });
       await refresh(true);
     } catch (err) {
       $('error').textContent = err.message;
@@ -211,7 +211,7 @@
 
   (async function start() {
     try {
-      const list = await api('/api/v1/services');
+      const list = await api('api/v1/services');
       $('service').innerHTML = list.services.map((s) => '<option>' + esc(s.name) + '</option>').join('');
       state.service = list.services[0] ? list.services[0].name : null;
       if (params.get('service') && list.services.some((s) => s.name === params.get('service'))) state.service = $('service').value = params.get('service');

@@ -10,7 +10,7 @@ import { Runtime } from '../../src/control/runtime.js';
 import { blockedPortNote } from '../../src/api/server.js';
 import { Store } from '../../src/metrics/store.js';
 import { createServer } from 'node:http';
-import { component, promtoolCheck, runCli, serve, smallRunConfig, tempDir, until } from '../helpers.js';
+import { component, prefixProxy, promtoolCheck, runCli, serve, smallRunConfig, tempDir, until } from '../helpers.js';
 
 const config = (dir: string, extra = ''): string => smallRunConfig(dir, { tickSeconds: 0.2, periodSeconds: 0.4, extra });
 
@@ -177,6 +177,27 @@ describe('REST API of a running loop', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message, args.join(' '));
       assert.doesNotMatch(r.stderr, /internal error/);
+    }
+    // Behind a proxy under a path prefix (an ingress at /ss/): the CLI keeps the prefix (it kept only the
+    // origin, and reached the proxy's root); the API's own path in the URL is taken for its base.
+    const proxy = await prefixProxy(t, '/ss', rt2.apiUrl as string);
+    for (const base of [`${proxy}/ss/`, `${proxy}/ss`, `${proxy}/ss/api/v1`]) {
+      const viaProxy = await runCli(['status', '--api', base, '--json']);
+      assert.equal(viaProxy.code, 0, `${base}: ${viaProxy.stderr}`);
+      const got = JSON.parse(viaProxy.stdout) as { api: string; services: { name: string; mode: string }[] };
+      assert.deepEqual([got.api, got.services.map((s) => `${s.name} ${s.mode}`)], [`${proxy}/ss`, ['web forecast-only']], base);
+    }
+    const proxied = await runCli(['decisions', '--api', `${proxy}/ss/`, '--reason', 'operator_mode', '--json']);
+    assert.equal(proxied.code, 0, proxied.stderr);
+    assert.equal((JSON.parse(proxied.stdout) as { decisions: { reason: string }[] }).decisions[0]?.reason, 'operator_mode');
+    for (const [base, message] of [
+      [`${proxy}/ss/?v=1`, /--api: expected the API's base URL, without a \?query or #fragment, got ".*\/ss\/\?v=1"/],
+      [`${proxy}/ss/#top`, /--api: expected the API's base URL, without a \?query or #fragment/],
+      [(rt2.apiUrl as string).replace('http://', 'http://me:pw@'), /--api: expected the API's base URL without user:password@ \(a token goes in --token or SHADOWSCALE_API_TOKEN\)/],
+    ] as const) {
+      const r = await runCli(['status', '--api', base]);
+      assert.equal(r.code, 2, `${base}: ${r.stderr}`);
+      assert.match(r.stderr, message, base);
     }
   });
 

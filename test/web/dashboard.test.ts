@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config/load.js';
 import { Runtime } from '../../src/control/runtime.js';
-import { component, driveTraffic, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
+import { component, driveTraffic, prefixProxy, ROOT, smallRunConfig, tempDir, until } from '../helpers.js';
 
 describe('dashboard in chromium', () => {
   it('renders the charts, shows a new decision within seconds, and pauses from the page', async (t) => {
@@ -72,6 +72,26 @@ describe('dashboard in chromium', () => {
     assert.ok(overflow <= 1, `horizontal overflow ${overflow} px at phone width`);
     if (process.env.SHADOWSCALE_SCREENSHOTS === '1') await page.screenshot({ path: join(ROOT, 'docs', 'images', 'dashboard-phone.png'), fullPage: true });
     assert.deepEqual(errors, []);
+
+    // Behind a proxy under a path prefix (an ingress at /ss/): every path of the page is relative, so it
+    // loads and reads the API through the prefix; the prefix without its slash gets one.
+    const proxy = await prefixProxy(t, '/ss', rt.apiUrl as string);
+    const behind = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const missing: string[] = [];
+    const behindErrors: string[] = [];
+    behind.on('pageerror', (e) => behindErrors.push(e.message));
+    behind.on('response', (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`);
+    });
+    await behind.goto(`${proxy}/ss`);
+    await behind.waitForURL(`${proxy}/ss/`, { timeout: 10_000 });
+    // (Before the slash is added the browser may already have asked for the stylesheets off the prefix.)
+    missing.length = 0;
+    await behind.reload();
+    await behind.waitForFunction("document.querySelectorAll('.uplot canvas').length === 4 && document.querySelectorAll('#summary .card').length > 0", undefined, { timeout: 10_000 });
+    assert.match((await behind.textContent('#state')) ?? '', /paused/);
+    assert.deepEqual(missing, []);
+    assert.deepEqual(behindErrors, []);
     t.diagnostic(`first paint with charts ${firstPaintMs} ms; decision shown after ${appearedMs} ms`);
   });
 });

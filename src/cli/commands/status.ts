@@ -43,7 +43,9 @@ export function apiBase(opts: Record<string, unknown>, io: Io): string {
       throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected an http:// URL, got "${given}"`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected an http:// URL, got "${given}"`);
-    return u.origin;
+    if (u.search || u.hash) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected the API's base URL, without a ?query or #fragment, got "${given}"`);
+    if (u.username || u.password) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--api: expected the API's base URL without user:password@ (a token goes in --token or ${ENV_ADMIN_TOKEN}), got "${given}"`);
+    return apiBaseOf(u);
   }
   if (opts.config === undefined && (opts.set as string[]).length === 0) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--api: where is the running `run`? Give --api URL, SHADOWSCALE_API_URL, or --config FILE (its store keeps the address)');
   const cfg = loadConfig({ file: opts.config as string | undefined, env: io.env, sets: opts.set as string[] });
@@ -54,6 +56,16 @@ export function apiBase(opts: Record<string, unknown>, io: Io): string {
   // A run killed with SIGKILL leaves its address behind.
   if (!pidAlive(recorded.pid)) throw new ShadowscaleError('SHADOWSCALE_E_API_UNREACHABLE', `store ${path}: the run that served its API at ${recorded.url} (pid ${recorded.pid}) is gone`);
   return recorded.url;
+}
+
+/**
+ * The base the API's paths (/api/v1/...) are appended to: the origin and any path prefix an API behind a
+ * proxy has (http://host/shadowscale/), trailing slashes dropped. The API's own path (.../api/v1) is taken
+ * for the base it is under.
+ */
+export function apiBaseOf(u: URL): string {
+  const path = u.pathname.replace(/\/+$/, '').replace(/\/api(?:\/v1)?$/, '');
+  return `${u.origin}${path}`;
 }
 
 /** GET a path of the API; its error answers become the same errors here (code and message). */
