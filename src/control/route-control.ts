@@ -71,5 +71,6 @@ export function routeControl(traffic: RouteWriter, service: string, initialRate:
       throw unsupported("a stateful shadow's sync");
     },
     abortSync: async () => 0,
+    reopenRecord: async () => false,
   };
 }

@@ -420,6 +420,13 @@ export class Runtime {
     return this.primary.gateway;
   }
 
+  /** Every service's gateway reopens its metadata record file (gateway.mirror.recordFile) by name. */
+  async reopenRecords(): Promise<boolean> {
+    let any = false;
+    for (const s of this.services) if (await s.gateway.reopenRecord()) any = true;
+    return any;
+  }
+
   get localGateway(): GatewayCore | undefined {
     return this.primary.localGateway;
   }

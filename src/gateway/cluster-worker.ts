@@ -61,6 +61,8 @@ const run = async (c: WorkerCommand): Promise<unknown> => {
       return g.mirror.finishSync(c.url, c.applied);
     case 'syncAbort':
       return g.mirror.abortSync(c.url);
+    case 'reopenRecord':
+      return g.mirror.reopenRecord();
     case 'close':
       setImmediate(() => void shutdown());
       return true;

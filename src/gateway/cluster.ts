@@ -48,6 +48,7 @@ export type WorkerCommand =
   | { op: 'syncBegin'; url: string }
   | { op: 'syncFinish'; url: string; applied: Readonly<Record<string, readonly number[]>> }
   | { op: 'syncAbort'; url: string }
+  | { op: 'reopenRecord' }
   | { op: 'close' };
 
 export interface WorkerRequest {
@@ -284,6 +285,15 @@ export class ClusterGateway implements GatewayControl {
 
   async abortSync(url: string): Promise<number> {
     return (await this.all<number>({ op: 'syncAbort', url })).reduce((a, b) => a + b, 0);
+  }
+
+  /** Every worker reopens its record file; one that cannot is an error (the others have reopened). */
+  async reopenRecord(): Promise<boolean> {
+    const live = [...this.workers].filter((w) => w.isConnected());
+    const settled = await Promise.allSettled(live.map((w) => this.call<boolean>(w, { op: 'reopenRecord' })));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason as Error;
+    return settled.some((s) => s.status === 'fulfilled' && s.value);
   }
 
   async metadata(): Promise<MetadataView> {

@@ -71,6 +71,8 @@ export interface GatewayControl {
   finishSync(url: string, applied: Readonly<Record<string, readonly number[]>>): Promise<SyncRelease>;
   /** Give a sync up (its waiting mutations dropped); how many were dropped. */
   abortSync(url: string): Promise<number>;
+  /** Reopen the metadata record file by its name (every worker's); false when none is written. */
+  reopenRecord(): Promise<boolean>;
 }
 
 export interface SyncRelease {
@@ -152,6 +154,7 @@ export function localControl(g: Pick<ServiceGateway, 'members' | 'mirror' | 'met
     beginSync: (url) => Promise.resolve(g.mirror.beginSync(url)),
     finishSync: (url, applied) => Promise.resolve(g.mirror.finishSync(url, applied)),
     abortSync: (url) => Promise.resolve(g.mirror.abortSync(url)),
+    reopenRecord: async () => g.mirror.reopenRecord(),
   };
 }
 

@@ -237,7 +237,7 @@ export class Mirror {
   private recordHead = 0;
   private recorded = 0;
   private recordDropped = 0;
-  private readonly recordStream: WriteStream | undefined;
+  private recordStream: WriteStream | undefined;
   /** This process's mutation stamps: ORIGIN.N, N from 1 (a cluster's workers each have their own origin). */
   readonly origin = randomBytes(6).toString('hex');
   private seq = 0;
@@ -541,6 +541,23 @@ export class Mirror {
 
   snapshot(): Readonly<MirrorStats> & { rate: number } {
     return { ...this.stats, queued: this.stats.queued + this.queue.length, rate: this.rate };
+  }
+
+  /**
+   * Reopen the record file by its name (after logrotate moved it away: the records go on in the file now at
+   * that path, as nginx's USR1). False without a record file; throws when the path cannot be opened, and
+   * the records go on to the file already open.
+   */
+  reopenRecord(): boolean {
+    const file = this.o.recordFile;
+    if (!file || this.closed) return false;
+    const fd = openSync(file, 'a');
+    const old = this.recordStream;
+    this.recordStream = createWriteStream('', { fd });
+    this.recordStream.on('error', () => undefined);
+    // What the old stream holds still goes to the moved file, then it closes.
+    old?.end();
+    return true;
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,12 @@
 // Integration tests: recording traffic through the gateway (metadata mode) and replaying it open-loop against a real server.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createGateway } from '../../src/gateway/gateway.js';
 import { loadRecording, replay } from '../../src/gateway/replay.js';
-import { runCli, serve, tempDir } from '../helpers.js';
+import { killOwnedAfter, runCli, serve, smallRunConfig, startCli, tempDir, until } from '../helpers.js';
 
 describe('record and replay', () => {
   it('the gateway records sampled requests to JSON Lines that replay reads back', async (t) => {
@@ -23,6 +23,68 @@ describe('record and replay', () => {
     assert.equal(rec[4]?.requestBytes, 5);
     assert.equal(rec[0]?.route, '/items/0', 'the query string is not recorded');
     assert.doesNotMatch(readFileSync(file, 'utf8'), /secret/);
+  });
+
+  for (const workers of [1, 2]) {
+    it(`gateway --record (${workers} worker${workers > 1 ? 's' : ''}): SIGUSR1 reopens the file by its name, as logrotate needs; a path it cannot reopen is named and the records go on`, async (t) => {
+      const dir = tempDir(t);
+      mkdirSync(join(dir, 'logs'));
+      const file = join(dir, 'logs', 'rec.jsonl');
+      const live = await serve(t, createServer((_q, res) => res.end('ok')));
+      const { child, first } = await startCli<{ listen: string }>(['gateway', '--listen', '127.0.0.1:0', '--live', live, '--mode', 'metadata', '--sample', '1', '--record', file, '--workers', String(workers), '--json']);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      t.after(() => void child.kill('SIGKILL'));
+      const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+      const send = async (route: string, n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) await (await fetch(`${first.listen}/${route}/${i}`)).text();
+      };
+      const routes = (f: string): string[] => [...new Set(lines(f).map((l) => (JSON.parse(l) as { route: string }).route.split('/')[1] as string))].sort();
+      await send('before', 20);
+      await until('the first records written', () => lines(file).length === 20);
+      // logrotate: move the file away, then signal; the records go on in a new file at the name.
+      renameSync(file, `${file}.1`);
+      child.kill('SIGUSR1');
+      await new Promise((r) => setTimeout(r, 300));
+      await send('after', 20);
+      await until('the new records in the new file', () => lines(file).length === 20);
+      assert.deepEqual(routes(`${file}.1`), ['before']);
+      assert.deepEqual(routes(file), ['after']);
+      // A path that cannot be reopened (its directory moved away): named on stderr; the records go on to
+      // the file already open (moved along with its directory), none lost.
+      renameSync(join(dir, 'logs'), join(dir, 'logs.old'));
+      child.kill('SIGUSR1');
+      await until('the failed reopen named', () => /--record .*rec\.jsonl: cannot reopen it \(.*ENOENT.*\); the records go on to the file already open/.test(stderr));
+      await send('later', 20);
+      await until('the later records in the open file', () => lines(join(dir, 'logs.old', 'rec.jsonl')).length === 40);
+      assert.deepEqual(routes(join(dir, 'logs.old', 'rec.jsonl')), ['after', 'later']);
+      child.kill('SIGTERM');
+      assert.equal(await new Promise((r) => child.once('exit', r)), 0);
+    });
+  }
+
+  it('run with gateway.mirror.recordFile: SIGUSR1 reopens it by its name', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'rec.jsonl');
+    const config = smallRunConfig(dir);
+    killOwnedAfter(t, join(dir, 'store.db'));
+    const sets = [`gateway.mirror.recordFile=${file}`, 'services[0].shadow.sampling.mode=metadata', 'services[0].shadow.sampling.rate=1'].flatMap((x) => ['--set', x]);
+    const { child, first } = await startCli<{ listen: string }>(['run', '--config', config, ...sets, '--json', '--stop-instances']);
+    t.after(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+    const routes = (f: string): string[] => [...new Set(lines(f).map((l) => (JSON.parse(l) as { route: string }).route))].sort();
+    await until('a live instance routed', async () => (await fetch(`${first.listen}/before`)).status === 200, 20_000);
+    await until('records written', () => lines(file).length > 0);
+    renameSync(file, `${file}.1`);
+    child.kill('SIGUSR1');
+    await until('records in the new file', async () => {
+      await (await fetch(`${first.listen}/after`)).text();
+      return lines(file).length > 0;
+    });
+    assert.deepEqual(routes(file), ['/after']);
+    assert.ok(!routes(`${file}.1`).includes('/after'), routes(`${file}.1`).join(', '));
+    child.kill('SIGTERM');
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0);
   });
 
   it('replays open loop at N x speed, measuring latency from the scheduled time', async (t) => {

@@ -112,10 +112,19 @@ export function registerGateway(program: Command, io: Io): void {
       }
       const where = { listen: `http://${urlHost(listen.host)}:${port}`, admin: adminUrl ?? null, workers };
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `gateway listening on ${where.listen} (${workers} worker${workers > 1 ? 's' : ''})${adminUrl ? `, admin on ${adminUrl}` : ''}\n`);
+      // SIGUSR1 reopens the record file by its name, as nginx's logs: logrotate moves it away, then signals.
+      const reopen = (): void => {
+        control.reopenRecord().then(
+          () => undefined,
+          (err: unknown) => io.err(`shadowscale: --record ${record}: cannot reopen it (${err instanceof Error ? err.message : String(err)}); the records go on to the file already open\n`),
+        );
+      };
+      if (record) process.on('SIGUSR1', reopen);
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, stop);
       });
+      process.off('SIGUSR1', reopen);
       admin?.closeAllConnections();
       await Promise.all([close(), new Promise<void>((resolve) => (admin ? admin.close(() => resolve()) : resolve()))]);
     });

@@ -65,7 +65,17 @@ export function registerRun(program: Command, io: Io): void {
       const blocked = rt.apiUrl ? blockedPortNote(rt.apiUrl) : undefined;
       if (blocked) io.err(`shadowscale: ${blocked}\n`);
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${names.join(', ')} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
+      // SIGUSR1 reopens gateway.mirror.recordFile by its name (logrotate moves it away, then signals).
+      const record = cfg.gateway.mirror.recordFile;
+      const reopen = (): void => {
+        rt.reopenRecords().then(
+          () => undefined,
+          (err: unknown) => io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale: gateway.mirror.recordFile ${record}: cannot reopen it (${err instanceof Error ? err.message : String(err)}); the records go on to the file already open\n`),
+        );
+      };
+      if (record) process.on('SIGUSR1', reopen);
       const why = await Promise.race([failed, stopRequested]);
+      process.off('SIGUSR1', reopen);
       abSummary();
       if (why) {
         const left = (await rt.provider.list()).length;
