@@ -221,6 +221,10 @@ class TraceParser {
 
   private setHeader(fields: string[]): void {
     const names = fields.map((f) => f.trim());
+    // A spreadsheet's export in a locale with decimal commas separates by semicolons (or tabs): one column
+    // here, which had been named as a header without a time column.
+    const other = names.length === 1 ? [';', '\t', '|'].find((sep) => (names[0] as string).includes(sep)) : undefined;
+    if (other !== undefined) this.fail(`the header (${clip(names[0] as string)}) is one column, its names separated by ${other === '\t' ? 'tabs' : `"${other}"`}; expected a CSV separated by commas (e.g. timestamp,value)`);
     this.header = names;
     const lower = names.map((n) => n.toLowerCase());
     this.timeIdx = lower.findIndex((n) => (TIME_COLUMN_NAMES as readonly string[]).includes(n));

@@ -168,6 +168,9 @@ describe('loadTrace errors (file:line and what was expected)', () => {
       ['random.bin', Buffer.from(Array.from({ length: 4000 }, () => Math.floor(rng.next() * 256))), /random\.bin:1: not a text CSV: .*\(a binary or compressed file\?\)/],
       ['nul.csv', Buffer.from('timestamp\u0000,value\n1,2\n'), /nul\.csv:1: not a text CSV/],
       ['latin1.csv', Buffer.from('timestamp,d\xe9bit\n2020-01-01T00:00:00Z,1\n', 'latin1'), null],
+      // A spreadsheet's export with semicolons (decimal commas) or tabs: named, not "no time column".
+      ['semicolons.csv', Buffer.from('timestamp;value\n2020-01-01T00:00:00Z;1,5\n'), /semicolons\.csv:1: the header \(timestamp;value\) is one column, its names separated by ";"; expected a CSV separated by commas/],
+      ['tabs.tsv', Buffer.from('timestamp\tvalue\n2020-01-01T00:00:00Z\t1\n'), /tabs\.tsv:1: the header \(timestamp\\u0009value\) is one column, its names separated by tabs/],
     ];
     for (const [name, bytes, message] of cases) {
       const file = join(dir, name);
