@@ -4,7 +4,7 @@
 
 import { accessSync, constants, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isNode, isSeq, parseDocument, visit, type Document } from 'yaml';
 import { ShadowscaleError } from '../core/errors.js';
 import { loadConfig } from './load.js';
 
@@ -24,6 +24,39 @@ function openForWrite(file: string, service: string): { doc: Document; index: nu
   return { doc, index };
 }
 
+/**
+ * Where writing `path` (keys below the service) would change another part of the file too: a node on the
+ * way that is an alias (*name) or carries an anchor (&name) that an alias repeats elsewhere. YAML shares
+ * such a node, so a setting written into it applies to every place that names it (another service too).
+ */
+function sharedAlong(doc: Document, index: number, path: readonly string[]): string | undefined {
+  const aliased = new Set<string>();
+  visit(doc, {
+    Alias: (_key, node) => {
+      aliased.add(node.source);
+    },
+  });
+  let node: unknown = doc.getIn(['services', index], true);
+  let where = `services[${index}]`;
+  for (let i = 0; ; i++) {
+    // A value that is an alias is replaced by the setting, here only; a mapping on the way is shared.
+    if (isAlias(node)) return i === path.length ? undefined : `${where} is the alias *${node.source}`;
+    if (isNode(node) && node.anchor !== undefined && aliased.has(node.anchor)) return `${where} is the anchor &${node.anchor}, repeated elsewhere by *${node.anchor}`;
+    const key = path[i];
+    if (key === undefined || !isMap(node)) return undefined;
+    node = node.get(key, true);
+    if (node === undefined) return undefined;
+    where = `${where}.${key}`;
+  }
+}
+
+function refuseShared(file: string, doc: Document, index: number, paths: readonly string[]): void {
+  for (const path of paths) {
+    const shared = sharedAlong(doc, index, path.split('.'));
+    if (shared) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_WRITE', `${file}: ${shared}: the tuned settings written there would change every place that shares it; give the service its own mapping there (or set the settings by hand); the configuration is unchanged`);
+  }
+}
+
 /** Remove what a failed write left at `tmp`: a file only (a directory there is not ours, and unlink refuses it). */
 function removePartial(tmp: string): void {
   try {
@@ -38,7 +71,9 @@ function removePartial(tmp: string): void {
  * write: the file reads, parses, defines `service`, and its folder takes the file written beside it.
  */
 export function checkServiceWritable(file: string, service: string): void {
-  openForWrite(file, service);
+  const { doc, index } = openForWrite(file, service);
+  // Every setting `tune` writes is below scaling (its predictive, hybrid and reactive parts).
+  refuseShared(file, doc, index, ['scaling.predictive.x', 'scaling.hybrid.x', 'scaling.reactive.x']);
   try {
     accessSync(dirname(file), constants.W_OK);
   } catch (err) {
@@ -54,8 +89,11 @@ export function checkServiceWritable(file: string, service: string): void {
  */
 export function writeServiceSettings(file: string, service: string, settings: Readonly<Record<string, number | string>>): void {
   const { doc, index } = openForWrite(file, service);
+  refuseShared(file, doc, index, Object.keys(settings));
   for (const [path, value] of Object.entries(settings)) doc.setIn(['services', index, ...path.split('.')], value);
-  const out = doc.toString();
+  // No folding: a flow mapping or a long value stays on its line (at 80 columns, one-line instance types had
+  // been spread over several).
+  const out = doc.toString({ lineWidth: 0 });
   const tmp = `${file}.tune-${process.pid}.tmp`;
   try {
     writeFileSync(tmp, out);

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { writeServiceSettings } from '../../src/config/write.js';
+import { checkServiceWritable, writeServiceSettings } from '../../src/config/write.js';
 import { tempDir } from '../helpers.js';
 
 const TEXT = '# the team\'s config\nservices:\n  - name: api # first\n    pool: { min: 2 }\n  - name: web # second\n    scaling:\n      strategy: hybrid # keep it\n';
@@ -36,6 +36,49 @@ describe('writeServiceSettings', () => {
     assert.equal(readFileSync(file, 'utf8'), TEXT);
     assert.ok(statSync(tmp).isDirectory(), 'the directory is left as it was');
   });
+  it('keeps one-line flow mappings and long values on their lines', (t) => {
+    const file = join(tempDir(t), 's.yaml');
+    const long = `instanceTypes:\n  standard: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 30, warmupSeconds: 10, warmupCapacity: 0.5 }\n`;
+    writeFileSync(file, TEXT + long);
+    writeServiceSettings(file, 'web', { 'scaling.predictive.adaptRate': 0.001 });
+    assert.ok(readFileSync(file, 'utf8').endsWith(long), readFileSync(file, 'utf8'));
+  });
+  // A mapping YAML shares (an anchor repeated by an alias): the settings had been written into it, so a
+  // second service that named it was tuned too, silently.
+  const shared = '# shared\nservices:\n  - name: web\n    scaling: &base\n      strategy: hybrid\n      predictive: &pred { adaptRate: 0.0005 }\n  - name: api\n    scaling: *base\n  - name: solo\n    scaling:\n      strategy: hybrid\n      predictive: *pred\n      hybrid: { reactiveTargetUtilization: &u 0.6 }\n  - name: other\n    scaling: { strategy: reactive, reactive: { targetUtilization: *u } }\n';
+  const sharing: { service: string; settings: Record<string, number | string>; message: RegExp | null }[] = [
+    { service: 'web', settings: { 'scaling.predictive.adaptRate': 0.001 }, message: /s\.yaml: services\[0\]\.scaling is the anchor &base, repeated elsewhere by \*base: the tuned settings written there would change every place that shares it/ },
+    { service: 'api', settings: { 'scaling.hybrid.reactiveTargetUtilization': 0.7 }, message: /services\[1\]\.scaling is the alias \*base/ },
+    { service: 'solo', settings: { 'scaling.predictive.adaptRate': 0.001 }, message: /services\[2\]\.scaling\.predictive is the alias \*pred/ },
+    { service: 'solo', settings: { 'scaling.hybrid.reactiveTargetUtilization': 0.7 }, message: /services\[2\]\.scaling\.hybrid\.reactiveTargetUtilization is the anchor &u/ },
+    // A value that is an alias is replaced here only: written.
+    { service: 'other', settings: { 'scaling.reactive.targetUtilization': 0.5 }, message: null },
+  ];
+  it('tune checks for a shared scaling mapping before its search (checkServiceWritable)', (t) => {
+    const file = join(tempDir(t), 's.yaml');
+    writeFileSync(file, shared);
+    for (const [service, where] of [['web', /services\[0\]\.scaling is the anchor &base/], ['api', /services\[1\]\.scaling is the alias \*base/], ['solo', /services\[2\]\.scaling\.predictive is the alias \*pred/]] as const) {
+      assert.throws(() => checkServiceWritable(file, service), (err: Error & { code?: string }) => err.code === 'SHADOWSCALE_E_CONFIG_WRITE' && where.test(err.message), service);
+    }
+    assert.doesNotThrow(() => checkServiceWritable(file, 'other'));
+  });
+  for (const c of sharing) {
+    it(`a shared mapping on the way is refused, naming it: ${c.service} ${Object.keys(c.settings).join(', ')}`, (t) => {
+      const dir = tempDir(t);
+      const file = join(dir, 's.yaml');
+      writeFileSync(file, shared);
+      if (c.message === null) {
+        writeServiceSettings(file, c.service, c.settings);
+        const cfg = loadConfig({ file });
+        assert.equal(cfg.services[3]?.scaling.reactive.targetUtilization, 0.5);
+        assert.equal(cfg.services[2]?.scaling.hybrid.reactiveTargetUtilization, 0.6, 'the anchor it named is unchanged');
+        return;
+      }
+      assert.throws(() => writeServiceSettings(file, c.service, c.settings), (err: Error & { code?: string }) => err.code === 'SHADOWSCALE_E_CONFIG_WRITE' && (c.message as RegExp).test(err.message));
+      assert.equal(readFileSync(file, 'utf8'), shared);
+      assert.deepEqual(readdirSync(dir), ['s.yaml']);
+    });
+  }
   const bad: { name: string; service: string; settings: Record<string, number | string>; message: RegExp }[] = [
     { name: 'no such service', service: 'nope', settings: { 'scaling.headroom': 0.2 }, message: /no service named "nope"/ },
     { name: 'a value the schema refuses names the real file, not a temporary one', service: 'web', settings: { 'scaling.predictive.adaptRate': -1 }, message: /s\.yaml:\d+: services\[1\]\.scaling\.predictive\.adaptRate/ },
