@@ -62,6 +62,9 @@ describe("normalEquations: X' W X and X' W y, each entry summed over the rows in
     [333, 5],
     [1000, 8],
     [1300, 14],
+    [200, 2],
+    [90, 9],
+    [120, 22],
   ];
   for (const [m, k] of cases) {
     it(`${m} rows, ${k} columns`, () => {
@@ -71,7 +74,7 @@ describe("normalEquations: X' W X and X' W y, each entry summed over the rows in
       const target = Float64Array.from({ length: m }, () => rng.normal());
       const a = new Float64Array(k * k);
       const b = new Float64Array(k);
-      normalEquations(x, m, k, weights, target, new Float64Array(m), a, b);
+      normalEquations(x, m, k, weights, target, new Float64Array(2 * m), a, b);
       const wantA = new Float64Array(k * k);
       const wantB = new Float64Array(k);
       for (let r = 0; r < m; r++) {

@@ -168,7 +168,7 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
   const a = new Float64Array(k * k);
   const b = new Float64Array(k);
   const weights = new Float64Array(m).fill(1);
-  const weighted = new Float64Array(m);
+  const weighted = new Float64Array(2 * m);
   const residual = new Float64Array(m);
   for (let it = 0; it < IRLS_ITERATIONS; it++) {
     normalEquations(x, m, k, weights, target, weighted, a, b);
@@ -191,17 +191,97 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
 }
 
 /**
- * a = X' W X (lower triangle) and b = X' W y for column-major X (m rows, k columns). Every entry is
- * summed over the rows in order; four columns share a pass (independent sums, so the CPU overlaps
- * them) without changing any entry's order of additions.
+ * a = X' W X (lower triangle) and b = X' W y for column-major X (m rows, k columns); `weighted` holds 2m
+ * values of scratch. Every entry is summed over the rows in order; two rows of a and four columns share a
+ * pass (eight independent sums, so the CPU overlaps them and each value read serves several) without
+ * changing any entry's order of additions.
  */
 export function normalEquations(x: Float64Array, m: number, k: number, weights: Float64Array, target: Float64Array, weighted: Float64Array, a: Float64Array, b: Float64Array): void {
-  for (let i = 0; i < k; i++) {
+  const w0 = weighted.subarray(0, m);
+  const w1 = weighted.subarray(m, 2 * m);
+  let i = 0;
+  for (; i + 1 < k; i += 2) {
     const oi = i * m;
-    for (let r = 0; r < m; r++) weighted[r] = (weights[r] as number) * (x[oi + r] as number);
-    let s = 0;
-    for (let r = 0; r < m; r++) s += (weighted[r] as number) * (target[r] as number);
-    b[i] = s;
+    const oi1 = oi + m;
+    let s0 = 0;
+    let s1 = 0;
+    for (let r = 0; r < m; r++) {
+      const wr = weights[r] as number;
+      const v0 = wr * (x[oi + r] as number);
+      const v1 = wr * (x[oi1 + r] as number);
+      w0[r] = v0;
+      w1[r] = v1;
+      s0 += v0 * (target[r] as number);
+      s1 += v1 * (target[r] as number);
+    }
+    b[i] = s0;
+    b[i + 1] = s1;
+    // Columns 0..i: both rows; then column i + 1 for the second row alone.
+    let j = 0;
+    for (; j + 3 <= i; j += 4) {
+      const o0 = j * m;
+      const o1 = o0 + m;
+      const o2 = o1 + m;
+      const o3 = o2 + m;
+      let p0 = 0;
+      let p1 = 0;
+      let p2 = 0;
+      let p3 = 0;
+      let q0 = 0;
+      let q1 = 0;
+      let q2 = 0;
+      let q3 = 0;
+      for (let r = 0; r < m; r++) {
+        const u = w0[r] as number;
+        const v = w1[r] as number;
+        const c0 = x[o0 + r] as number;
+        const c1 = x[o1 + r] as number;
+        const c2 = x[o2 + r] as number;
+        const c3 = x[o3 + r] as number;
+        p0 += u * c0;
+        p1 += u * c1;
+        p2 += u * c2;
+        p3 += u * c3;
+        q0 += v * c0;
+        q1 += v * c1;
+        q2 += v * c2;
+        q3 += v * c3;
+      }
+      a[i * k + j] = p0;
+      a[i * k + j + 1] = p1;
+      a[i * k + j + 2] = p2;
+      a[i * k + j + 3] = p3;
+      a[(i + 1) * k + j] = q0;
+      a[(i + 1) * k + j + 1] = q1;
+      a[(i + 1) * k + j + 2] = q2;
+      a[(i + 1) * k + j + 3] = q3;
+    }
+    for (; j <= i; j++) {
+      const oj = j * m;
+      let p = 0;
+      let q = 0;
+      for (let r = 0; r < m; r++) {
+        const c = x[oj + r] as number;
+        p += (w0[r] as number) * c;
+        q += (w1[r] as number) * c;
+      }
+      a[i * k + j] = p;
+      a[(i + 1) * k + j] = q;
+    }
+    let q = 0;
+    for (let r = 0; r < m; r++) q += (w1[r] as number) * (x[oi1 + r] as number);
+    a[(i + 1) * k + i + 1] = q;
+  }
+  // An odd last row, alone.
+  if (i < k) {
+    const oi = i * m;
+    let s0 = 0;
+    for (let r = 0; r < m; r++) {
+      const v0 = (weights[r] as number) * (x[oi + r] as number);
+      w0[r] = v0;
+      s0 += v0 * (target[r] as number);
+    }
+    b[i] = s0;
     let j = 0;
     for (; j + 3 <= i; j += 4) {
       const o0 = j * m;
@@ -213,7 +293,7 @@ export function normalEquations(x: Float64Array, m: number, k: number, weights: 
       let d2 = 0;
       let d3 = 0;
       for (let r = 0; r < m; r++) {
-        const v = weighted[r] as number;
+        const v = w0[r] as number;
         d0 += v * (x[o0 + r] as number);
         d1 += v * (x[o1 + r] as number);
         d2 += v * (x[o2 + r] as number);
@@ -227,7 +307,7 @@ export function normalEquations(x: Float64Array, m: number, k: number, weights: 
     for (; j <= i; j++) {
       const oj = j * m;
       let d = 0;
-      for (let r = 0; r < m; r++) d += (weighted[r] as number) * (x[oj + r] as number);
+      for (let r = 0; r < m; r++) d += (w0[r] as number) * (x[oj + r] as number);
       a[i * k + j] = d;
     }
   }
