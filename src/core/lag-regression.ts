@@ -179,11 +179,31 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
     for (let i = 0; i < k; i++) a[i * k + i] = (a[i * k + i] as number) + ridge;
     if (!solveSymmetric(a, b, k)) return beta.fill(0);
     beta.set(b);
+    // The fitted values, each summed over the columns in order (four columns a pass).
     residual.fill(0);
-    for (let j = 0; j < k; j++) {
-      const xj = x.subarray(j * m, (j + 1) * m);
+    let j = 0;
+    for (; j + 3 < k; j += 4) {
+      const o0 = j * m;
+      const o1 = o0 + m;
+      const o2 = o1 + m;
+      const o3 = o2 + m;
+      const b0 = beta[j] as number;
+      const b1 = beta[j + 1] as number;
+      const b2 = beta[j + 2] as number;
+      const b3 = beta[j + 3] as number;
+      for (let r = 0; r < m; r++) {
+        let f = residual[r] as number;
+        f += (x[o0 + r] as number) * b0;
+        f += (x[o1 + r] as number) * b1;
+        f += (x[o2 + r] as number) * b2;
+        f += (x[o3 + r] as number) * b3;
+        residual[r] = f;
+      }
+    }
+    for (; j < k; j++) {
+      const oj = j * m;
       const bj = beta[j] as number;
-      for (let r = 0; r < m; r++) residual[r] = (residual[r] as number) + (xj[r] as number) * bj;
+      for (let r = 0; r < m; r++) residual[r] = (residual[r] as number) + (x[oj + r] as number) * bj;
     }
     for (let r = 0; r < m; r++) weights[r] = 1 / Math.max(Math.abs((target[r] as number) - (residual[r] as number)), floor);
   }
