@@ -219,10 +219,11 @@ function fitLad(inputs: Inputs, rows: readonly number[], h: number, cols: readon
 export function normalEquations(x: Float64Array, m: number, k: number, weights: Float64Array, target: Float64Array, weighted: Float64Array, a: Float64Array, b: Float64Array): void {
   const w0 = weighted.subarray(0, m);
   const w1 = weighted.subarray(m, 2 * m);
-  let i = 0;
-  for (; i + 1 < k; i += 2) {
+  for (let i = 0; i < k; i += 2) {
+    // Rows i and i + 1 (an odd last row goes alone: its pair repeats it, and is not written).
+    const two = i + 1 < k;
     const oi = i * m;
-    const oi1 = oi + m;
+    const oi1 = two ? oi + m : oi;
     let s0 = 0;
     let s1 = 0;
     for (let r = 0; r < m; r++) {
@@ -235,8 +236,8 @@ export function normalEquations(x: Float64Array, m: number, k: number, weights: 
       s1 += v1 * (target[r] as number);
     }
     b[i] = s0;
-    b[i + 1] = s1;
-    // Columns 0..i: both rows; then column i + 1 for the second row alone.
+    if (two) b[i + 1] = s1;
+    // Columns 0..i for both rows; then column i + 1 for the second row alone.
     let j = 0;
     for (; j + 3 <= i; j += 4) {
       const o0 = j * m;
@@ -267,14 +268,8 @@ export function normalEquations(x: Float64Array, m: number, k: number, weights: 
         q2 += v * c2;
         q3 += v * c3;
       }
-      a[i * k + j] = p0;
-      a[i * k + j + 1] = p1;
-      a[i * k + j + 2] = p2;
-      a[i * k + j + 3] = p3;
-      a[(i + 1) * k + j] = q0;
-      a[(i + 1) * k + j + 1] = q1;
-      a[(i + 1) * k + j + 2] = q2;
-      a[(i + 1) * k + j + 3] = q3;
+      a.set([p0, p1, p2, p3], i * k + j);
+      if (two) a.set([q0, q1, q2, q3], (i + 1) * k + j);
     }
     for (; j <= i; j++) {
       const oj = j * m;
@@ -286,50 +281,12 @@ export function normalEquations(x: Float64Array, m: number, k: number, weights: 
         q += (w1[r] as number) * c;
       }
       a[i * k + j] = p;
-      a[(i + 1) * k + j] = q;
+      if (two) a[(i + 1) * k + j] = q;
     }
+    if (!two) break;
     let q = 0;
     for (let r = 0; r < m; r++) q += (w1[r] as number) * (x[oi1 + r] as number);
     a[(i + 1) * k + i + 1] = q;
-  }
-  // An odd last row, alone.
-  if (i < k) {
-    const oi = i * m;
-    let s0 = 0;
-    for (let r = 0; r < m; r++) {
-      const v0 = (weights[r] as number) * (x[oi + r] as number);
-      w0[r] = v0;
-      s0 += v0 * (target[r] as number);
-    }
-    b[i] = s0;
-    let j = 0;
-    for (; j + 3 <= i; j += 4) {
-      const o0 = j * m;
-      const o1 = o0 + m;
-      const o2 = o1 + m;
-      const o3 = o2 + m;
-      let d0 = 0;
-      let d1 = 0;
-      let d2 = 0;
-      let d3 = 0;
-      for (let r = 0; r < m; r++) {
-        const v = w0[r] as number;
-        d0 += v * (x[o0 + r] as number);
-        d1 += v * (x[o1 + r] as number);
-        d2 += v * (x[o2 + r] as number);
-        d3 += v * (x[o3 + r] as number);
-      }
-      a[i * k + j] = d0;
-      a[i * k + j + 1] = d1;
-      a[i * k + j + 2] = d2;
-      a[i * k + j + 3] = d3;
-    }
-    for (; j <= i; j++) {
-      const oj = j * m;
-      let d = 0;
-      for (let r = 0; r < m; r++) d += (w0[r] as number) * (x[oj + r] as number);
-      a[i * k + j] = d;
-    }
   }
 }
 
