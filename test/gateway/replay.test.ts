@@ -45,7 +45,8 @@ describe('record and replay', () => {
       // logrotate: move the file away, then signal; the records go on in a new file at the name.
       renameSync(file, `${file}.1`);
       child.kill('SIGUSR1');
-      await new Promise((r) => setTimeout(r, 300));
+      // Said once every worker has reopened it.
+      await until('the reopen said', () => /--record .*rec\.jsonl: reopened\n/.test(stderr));
       await send('after', 20);
       await until('the new records in the new file', () => lines(file).length === 20);
       assert.deepEqual(routes(`${file}.1`), ['before']);
@@ -71,16 +72,23 @@ describe('record and replay', () => {
     const sets = [`gateway.mirror.recordFile=${file}`, 'services[0].shadow.sampling.mode=metadata', 'services[0].shadow.sampling.rate=1'].flatMap((x) => ['--set', x]);
     const { child, first } = await startCli<{ listen: string }>(['run', '--config', config, ...sets, '--json', '--stop-instances']);
     t.after(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
     const routes = (f: string): string[] => [...new Set(lines(f).map((l) => (JSON.parse(l) as { route: string }).route))].sort();
-    await until('a live instance routed', async () => (await fetch(`${first.listen}/before`)).status === 200, 20_000);
-    await until('records written', () => lines(file).length > 0);
+    // Traffic until records come (the mirror samples once the loop has set its rate: later on a loaded machine).
+    await until('records written', async () => {
+      await (await fetch(`${first.listen}/before`)).text();
+      return lines(file).length > 0;
+    }, 30_000);
     renameSync(file, `${file}.1`);
     child.kill('SIGUSR1');
+    // With --json, as a JSON event on stderr.
+    await until('the reopen said', () => stderr.split('\n').some((l) => l.startsWith('{') && (JSON.parse(l) as { kind: string }).kind === 'record_reopened'));
     await until('records in the new file', async () => {
       await (await fetch(`${first.listen}/after`)).text();
       return lines(file).length > 0;
-    });
+    }, 30_000);
     assert.deepEqual(routes(file), ['/after']);
     assert.ok(!routes(`${file}.1`).includes('/after'), routes(`${file}.1`).join(', '));
     child.kill('SIGTERM');

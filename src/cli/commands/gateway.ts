@@ -115,7 +115,7 @@ export function registerGateway(program: Command, io: Io): void {
       // SIGUSR1 reopens the record file by its name, as nginx's logs: logrotate moves it away, then signals.
       const reopen = (): void => {
         control.reopenRecord().then(
-          () => undefined,
+          () => io.err(`shadowscale: --record ${record}: reopened\n`),
           (err: unknown) => io.err(`shadowscale: --record ${record}: cannot reopen it (${err instanceof Error ? err.message : String(err)}); the records go on to the file already open\n`),
         );
       };

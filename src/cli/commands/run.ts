@@ -67,10 +67,12 @@ export function registerRun(program: Command, io: Io): void {
       io.out(opts.json ? `${JSON.stringify(where)}\n` : `shadowscale run: ${names.join(', ')} on ${where.listen}${where.admin ? `, admin ${where.admin}` : ''}, store ${where.store}\ndashboard ${where.dashboard} (API ${where.api}/api/v1, metrics ${where.api}/metrics)${rt.api?.auth.open ? '; no API token configured: loopback only, every local user is admin' : ''}\n`);
       // SIGUSR1 reopens gateway.mirror.recordFile by its name (logrotate moves it away, then signals).
       const record = cfg.gateway.mirror.recordFile;
+      const said = (kind: 'record_reopened' | 'record_reopen_failed', detail: string): void =>
+        io.err(opts.json ? `${JSON.stringify({ at: Date.now(), kind, file: record, detail })}\n` : `${tty ? '\r\x1b[2K' : ''}shadowscale: gateway.mirror.recordFile ${record}: ${detail}\n`);
       const reopen = (): void => {
         rt.reopenRecords().then(
-          () => undefined,
-          (err: unknown) => io.err(`${tty ? '\r\x1b[2K' : ''}shadowscale: gateway.mirror.recordFile ${record}: cannot reopen it (${err instanceof Error ? err.message : String(err)}); the records go on to the file already open\n`),
+          () => said('record_reopened', 'reopened'),
+          (err: unknown) => said('record_reopen_failed', `cannot reopen it (${err instanceof Error ? err.message : String(err)}); the records go on to the file already open`),
         );
       };
       if (record) process.on('SIGUSR1', reopen);
