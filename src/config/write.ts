@@ -9,7 +9,7 @@ import { ShadowscaleError } from '../core/errors.js';
 import { loadConfig } from './load.js';
 
 /** The document of `file` and the index of `service` in it; throws naming the file when either is missing. */
-function openForWrite(file: string, service: string): { doc: Document; index: number } {
+function openForWrite(file: string, service: string): { doc: Document; index: number; crlf: boolean } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -21,7 +21,8 @@ function openForWrite(file: string, service: string): { doc: Document; index: nu
   const services = doc.get('services', true);
   const index = isSeq(services) ? services.items.findIndex((s) => isMap(s) && s.get('name') === service) : -1;
   if (index < 0) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `${file}: services: no service named "${service}" to write the tuned settings to (add it, or pass the file that defines it)`);
-  return { doc, index };
+  // A file written with CRLF line ends (an editor on Windows) keeps them; the document prints LF.
+  return { doc, index, crlf: text.includes('\r\n') };
 }
 
 /**
@@ -88,12 +89,13 @@ export function checkServiceWritable(file: string, service: string): void {
  * made to it during a search are kept.
  */
 export function writeServiceSettings(file: string, service: string, settings: Readonly<Record<string, number | string>>): void {
-  const { doc, index } = openForWrite(file, service);
+  const { doc, index, crlf } = openForWrite(file, service);
   refuseShared(file, doc, index, Object.keys(settings));
   for (const [path, value] of Object.entries(settings)) doc.setIn(['services', index, ...path.split('.')], value);
   // No folding: a flow mapping or a long value stays on its line (at 80 columns, one-line instance types had
   // been spread over several).
-  const out = doc.toString({ lineWidth: 0 });
+  const lf = doc.toString({ lineWidth: 0 });
+  const out = crlf ? lf.replace(/\r?\n/g, '\r\n') : lf;
   const tmp = `${file}.tune-${process.pid}.tmp`;
   try {
     writeFileSync(tmp, out);

@@ -36,6 +36,15 @@ describe('writeServiceSettings', () => {
     assert.equal(readFileSync(file, 'utf8'), TEXT);
     assert.ok(statSync(tmp).isDirectory(), 'the directory is left as it was');
   });
+  it('keeps CRLF line ends', (t) => {
+    const file = join(tempDir(t), 's.yaml');
+    writeFileSync(file, TEXT.replace(/\n/g, '\r\n'));
+    writeServiceSettings(file, 'web', { 'scaling.predictive.adaptRate': 0.001 });
+    const text = readFileSync(file, 'utf8');
+    assert.equal(text.split('\r\n').length, text.split('\n').length, text);
+    assert.ok(text.includes('adaptRate: 0.001\r\n'), text);
+    assert.equal(loadConfig({ file }).services[1]?.scaling.predictive.adaptRate, 0.001);
+  });
   it('keeps one-line flow mappings and long values on their lines', (t) => {
     const file = join(tempDir(t), 's.yaml');
     const long = `instanceTypes:\n  standard: { slots: 4, serviceTimeMs: 5, queueLimit: 50, provisioningSeconds: 30, warmupSeconds: 10, warmupCapacity: 0.5 }\n`;
