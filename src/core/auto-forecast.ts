@@ -348,9 +348,6 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
   // the earlier candidates' terms at every point (the terms added in the same order, zero terms skipped,
   // so the figures are the same as summing every composition afresh, at a fraction of the work).
   const sums = Array.from({ length: k }, () => new Float64Array(n));
-  // Ties keep the composition found first; a strictly better one must beat it by a margin. The sum only
-  // grows (its terms are >= 0): once past the bar the rest cannot bring it back, so a composition is
-  // dropped there (the same choice as summing every point).
   // Lower bounds that skip a composition, or a whole branch of the walk, without summing its points:
   // for any signs s (one per point), sum |a - m/10| >= sum s (a - m/10), which is linear in the
   // composition: c + sum_j parts[j] h[j]. With the signs of a composition's own errors it is a tangent
@@ -379,9 +376,10 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
       for (let j = 0; j < k; j++) h[j] = (h[j] as number) - (sg * ((rows[j] as Float64Array)[p] as number)) / TENTHS;
     }
     // The corners' planes stay; later ones replace the oldest of the others.
-    if (planes.length >= MAX_PLANES) planes.splice(Math.min(k, planes.length - 1), 1);
+    if (planes.length >= MAX_PLANES) planes.splice(Math.min(corners, planes.length - 1), 1);
     planes.push({ c, h });
   };
+  let corners = 0;
   // True when some plane puts every composition that keeps parts[0..j) and spreads `left` tenths over
   // the candidates from j on past `bar` (the least of a plane there: all of `left` on its smallest h).
   const beyond = (j: number, left: number, bar: number): boolean => {
@@ -398,6 +396,9 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
     }
     return false;
   };
+  // Ties keep the composition found first; a strictly better one must beat it by a margin. The sum only
+  // grows (its terms are >= 0): once past the bar the rest cannot bring it back, so a composition is
+  // dropped there (the same choice as summing every point).
   const accept = (sum: number, bar: number): void => {
     if (sum < bar) {
       bestMae = sum;
@@ -421,7 +422,10 @@ export function combinationWeights(bt: Pick<RollingOriginResult, 'scores' | 'act
       bestMae = sum;
       bestParts = parts.slice();
     }
-    if (planes.length < MAX_PLANES) addPlane();
+    if (planes.length < MAX_PLANES) {
+      addPlane();
+      corners++;
+    }
   }
   const zero = new Float64Array(n);
   // The last two candidates together: their terms are added point by point as the sum goes (the same
