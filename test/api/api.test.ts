@@ -181,6 +181,11 @@ describe('REST API of a running loop', () => {
     // Behind a proxy under a path prefix (an ingress at /ss/): the CLI keeps the prefix (it kept only the
     // origin, and reached the proxy's root); the API's own path in the URL is taken for its base.
     const proxy = await prefixProxy(t, '/ss', rt2.apiUrl as string);
+    // A prefix named /api is a prefix, not the API's own path.
+    const apiPrefix = await prefixProxy(t, '/api', rt2.apiUrl as string);
+    const viaApi = await runCli(['status', '--api', `${apiPrefix}/api`, '--json']);
+    assert.equal(viaApi.code, 0, viaApi.stderr);
+    assert.equal((JSON.parse(viaApi.stdout) as { api: string }).api, `${apiPrefix}/api`);
     for (const base of [`${proxy}/ss/`, `${proxy}/ss`, `${proxy}/ss/api/v1`]) {
       const viaProxy = await runCli(['status', '--api', base, '--json']);
       assert.equal(viaProxy.code, 0, `${base}: ${viaProxy.stderr}`);

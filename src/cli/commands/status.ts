@@ -64,7 +64,8 @@ export function apiBase(opts: Record<string, unknown>, io: Io): string {
  * for the base it is under.
  */
 export function apiBaseOf(u: URL): string {
-  const path = u.pathname.replace(/\/+$/, '').replace(/\/api(?:\/v1)?$/, '');
+  // Only /api/v1: a proxy's prefix may well be /api itself.
+  const path = u.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
   return `${u.origin}${path}`;
 }
 
