@@ -138,7 +138,16 @@ export function killOwnedAfter(t: { after: (fn: () => void) => void }, storePath
     return owner === undefined ? [] : markedProcesses().filter((p) => p.owner === `shadowscale:store:${owner}`).map((p) => p.pid);
   };
   t.after(() => {
-    for (const pid of owned()) process.kill(pid, 'SIGKILL');
+    // Also by the store's path in their environment: a failed test's cleanup may have removed the store
+    // before its owner was read (its instances had been left running).
+    const byPath = processesWith('environ', `SHADOWSCALE_STORE=${storePath}\0`);
+    for (const pid of new Set([...owned(), ...byPath])) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
   });
   return owned;
 }

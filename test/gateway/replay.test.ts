@@ -68,10 +68,13 @@ describe('record and replay', () => {
     const dir = tempDir(t);
     const file = join(dir, 'rec.jsonl');
     const config = smallRunConfig(dir);
-    killOwnedAfter(t, join(dir, 'store.db'));
+    const owned = killOwnedAfter(t, join(dir, 'store.db'));
     const sets = [`gateway.mirror.recordFile=${file}`, 'services[0].shadow.sampling.mode=metadata', 'services[0].shadow.sampling.rate=1'].flatMap((x) => ['--set', x]);
     const { child, first } = await startCli<{ listen: string }>(['run', '--config', config, ...sets, '--json', '--stop-instances']);
     t.after(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    // The store's owner is read now, while it exists: a failed test's cleanup removes its directory first,
+    // and its instances had been left running.
+    owned();
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
