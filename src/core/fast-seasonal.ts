@@ -199,7 +199,8 @@ export class FastSeasonalForecaster implements Forecaster {
     const shape = new Float64Array(useDaily ? perDay : 0);
     const weekly = new Float64Array(WEEK_HOURS);
     // Position in the week in hours (0..168), continuous within the day.
-    const weekHourOf = (i: number): number => (((dayOf(i) % 7) + 7) % 7) * 24 + (phaseOf(i) * step) / 3600;
+    const weekHourAt = (day: number, phase: number): number => (((day % 7) + 7) % 7) * 24 + (phase * step) / 3600;
+    const weekHourOf = (i: number): number => weekHourAt(dayOf(i), phaseOf(i));
     const z = new Float64Array(n);
     let cut = 0;
     let pointScale = Number.NaN;
@@ -215,15 +216,16 @@ export class FastSeasonalForecaster implements Forecaster {
       cut = lastLevelShift(z, perDay, pointScale);
       if (useWeekly) estimateWeekly(z, perDay, cut, weekHourOf, weekly);
     }
-    const seasonal = (i: number): number => (useDaily ? (shape[phaseOf(i)] as number) + (useWeekly ? weeklyAt(weekly, weekHourOf(i)) : 0) : 0);
+    // The seasonal term at a day and phase (with a daily season: the phase and day are integers).
+    const seasonalAt = (day: number, phase: number): number => (shape[phase] as number) + (useWeekly ? weeklyAt(weekly, weekHourAt(day, phase)) : 0);
+    const seasonal = (i: number): number => (useDaily ? seasonalAt(dayOf(i), phaseOf(i)) : 0);
     if (!useDaily) z.set(x);
     else {
       // seasonal(i) with the phase and the day counted along (the same integers, so the same values).
       let ph = phase0 % perDay;
       let day = day0 + Math.floor(phase0 / perDay);
       for (let i = 0; i < n; i++) {
-        const weekHour = useWeekly ? (((day % 7) + 7) % 7) * 24 + (ph * step) / 3600 : 0;
-        z[i] = (x[i] as number) - ((shape[ph] as number) + (useWeekly ? weeklyAt(weekly, weekHour) : 0));
+        z[i] = (x[i] as number) - seasonalAt(day, ph);
         if (++ph === perDay) {
           ph = 0;
           day++;
