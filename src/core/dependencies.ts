@@ -11,11 +11,20 @@ export interface DependencyEdge {
   readonly ratio?: number | undefined;
 }
 
-/** Calls per caller request learned from traffic: an exponentially weighted mean over windows. */
+/**
+ * Calls per caller request learned from traffic: the ratio of exponentially weighted sums of calls and of
+ * caller requests over windows. Summing before dividing weights each window by its traffic, so a thin window
+ * (few requests, its ratio far off) moves the figure little; and the calls of caller requests still in
+ * flight when a window closes, counted in that window while the requests are counted in the next, cancel
+ * between neighbouring windows instead of each window adding its own excess.
+ */
 export interface LearnedRatio {
   readonly perRequest: number;
   readonly windows: number;
   readonly callerRequests: number;
+  /** The weighted sums (each window's counts, older windows decayed by 1 - alpha per window). */
+  readonly weightedCalls: number;
+  readonly weightedRequests: number;
 }
 
 /** Which calls-per-request figure propagation uses, and why. */
@@ -28,7 +37,7 @@ export interface UsedRatio {
 export const LEARN = {
   /** A window counts when the caller served at least this many requests in it. */
   minWindowRequests: 20,
-  /** Weight of the newest window. */
+  /** Each window decays the sums of the windows before it by 1 - alpha. */
   alpha: 0.3,
   /** Learned is trusted after this many windows and caller requests. */
   minWindows: 3,
@@ -39,10 +48,11 @@ export const LEARN = {
 
 /** One window's calls (dependency requests naming the caller) and caller requests folded into what was learned. */
 export function learnWindow(prev: LearnedRatio | undefined, calls: number, callerRequests: number, o: { minWindowRequests: number; alpha: number } = LEARN): LearnedRatio | undefined {
-  if (!(callerRequests >= o.minWindowRequests) || !(calls >= 0)) return prev;
-  const r = calls / callerRequests;
-  if (!prev) return { perRequest: r, windows: 1, callerRequests };
-  return { perRequest: prev.perRequest + o.alpha * (r - prev.perRequest), windows: prev.windows + 1, callerRequests: prev.callerRequests + callerRequests };
+  if (!(callerRequests >= o.minWindowRequests) || !(calls >= 0) || !Number.isFinite(calls) || !Number.isFinite(callerRequests)) return prev;
+  const keep = prev ? 1 - o.alpha : 0;
+  const weightedCalls = keep * (prev?.weightedCalls ?? 0) + calls;
+  const weightedRequests = keep * (prev?.weightedRequests ?? 0) + callerRequests;
+  return { perRequest: weightedCalls / weightedRequests, windows: (prev?.windows ?? 0) + 1, callerRequests: (prev?.callerRequests ?? 0) + callerRequests, weightedCalls, weightedRequests };
 }
 
 /**
