@@ -84,6 +84,13 @@ export class ProphetForecaster implements Forecaster {
       }
     }
     if (y.length < 3) throw new RangeError('Prophet needs at least 3 finite history values');
+    // augurs scales the history by its largest magnitude and fails on a history of zeros (a panic in the
+    // wasm, with a line of its own on stderr). Prophet's fit there is zero: the data are zero and every
+    // prior is centred on zero, so the most likely trend, seasons, holidays and regressor weights are zero.
+    if (y.every((v) => v === 0)) {
+      const zeros = new Float64Array(horizon);
+      return { model: this.name, start: start + n * step, step, level, mean: zeros, lower: zeros.slice(), upper: zeros.slice() };
+    }
     const end = start + (n + horizon) * step;
     const holidays = new Map<string, prophet.ProphetHoliday>();
     for (const e of this.events) {
@@ -111,7 +118,9 @@ export class ProphetForecaster implements Forecaster {
         const fds = Array.from({ length: horizon }, (_, h) => start + (n + h) * step);
         future = model.predict({ ds: fds, ...(this.regressors.length ? { x: x((r) => Array.from(r.future)) } : {}) });
       } catch (err) {
-        throw new ShadowscaleError('SHADOWSCALE_E_MODEL_FAILED', `augurs Prophet could not fit this series: ${err instanceof Error ? err.message : String(err)}`);
+        // The first line only: a panic in the wasm brings its stack of wasm frames along.
+        const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.trim();
+        throw new ShadowscaleError('SHADOWSCALE_E_MODEL_FAILED', `augurs Prophet could not fit this series: ${why}`);
       }
       // The interval: in-sample residual quantiles around the point forecast (the pipeline widens it
       // from its backtest when that shows larger errors).

@@ -82,4 +82,19 @@ describe('shadowscale forecast with configured events', () => {
     assert.equal(f.model, 'prophet');
     assert.ok((f.points[11]?.mean as number) > 250, `campaign hour: ${f.points[11]?.mean}`);
   });
+  it('a history of zeros (a service not yet called) forecasts zero, with nothing from the wasm on stderr', async (t) => {
+    // augurs panics on it and the wasm writes "Exception thrown" to stderr; Prophet's fit there is zero.
+    const dir = tempDir(t);
+    const csv = join(dir, 'idle.csv');
+    writeFileSync(csv, `timestamp,rps\n${Array.from({ length: 24 * 3 }, (_, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},0`).join('\n')}\n`);
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }\n`);
+    for (const model of ['prophet', 'auto']) {
+      const r = await runCli(['forecast', '--input', csv, '--horizon', '6', '--config', cfg, '--model', model, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '', model);
+      const f = JSON.parse(r.stdout) as ForecastOutput;
+      assert.deepEqual(f.points.map((p) => [p.mean, p.lower, p.upper]), Array.from({ length: 6 }, () => [0, 0, 0]), model);
+    }
+  });
 });
