@@ -139,7 +139,7 @@ export interface RuntimeOptions {
 function gatewayOptions(cfg: Config, svc: ServiceConfig): Omit<GatewayOptions, 'live'> {
   const gw = cfg.gateway;
   const sampling = svc.shadow.sampling;
-  const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot' };
+  const mirror = { rate: sampling.rate, mode: sampling.mode, mirrorMutations: sampling.mirrorMutations, scrubHeaders: sampling.scrubHeaders, redactJsonFields: sampling.redactJsonFields, keepFields: sampling.keepFields, clientAddress: sampling.clientAddress, ...gw.mirror, ...(sampling.key ? { key: sampling.key } : {}), armRate: svc.shadow.ab?.share ?? 0, stateful: svc.shadow.sync === 'snapshot', ...(gw.mirror.recordFile ? { recordService: svc.name } : {}) };
   // Live members are measured apart when a switchover may judge them: a ramp-in, a version rollout, or a
   // move to another instance type (delta analysis's vertical action, a proof of another type).
   const typeMoves = cfg.control.delta.action === 'vertical' || (svc.scaling.proof !== 'off' && (svc.scaling.trials.types ?? []).some((t) => t !== svc.instanceType));

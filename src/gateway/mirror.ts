@@ -43,6 +43,8 @@ export interface MirrorOptions {
   readonly metadataLimit: number;
   /** Metadata mode: also append every record to this JSON Lines file (replayable). */
   readonly recordFile?: string;
+  /** The service a record names in the file (`run`, whose services share `gateway.mirror.recordFile`). */
+  readonly recordService?: string;
   /**
    * A/B arms in the shadow (src/proof/ab.ts): the fraction of requests, sampled on their own, that every
    * arm receives (the same requests to each arm). 0: no arms.
@@ -495,7 +497,7 @@ export class Mirror {
     this.recorded++;
     if (this.recordStream) {
       // Bounded: when the file cannot keep up, records are dropped and counted, never queued without limit.
-      if (this.recordStream.writableLength < 8 << 20 && !this.recordStream.errored) this.recordStream.write(`${JSON.stringify(m)}\n`);
+      if (this.recordStream.writableLength < 8 << 20 && !this.recordStream.errored) this.recordStream.write(`${JSON.stringify(this.o.recordService === undefined ? m : { service: this.o.recordService, ...m })}\n`);
       else this.recordDropped++;
     }
     if (this.records.length < this.o.metadataLimit) this.records.push(m);

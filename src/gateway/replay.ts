@@ -20,9 +20,16 @@ export interface RecordedRequest {
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** Read a recording; any malformed line is an error naming file:line and the field. */
-export async function loadRecording(file: string): Promise<RecordedRequest[]> {
+/**
+ * Read a recording; any malformed line is an error naming file:line and the field. A `run` names each
+ * record's service (its services share `gateway.mirror.recordFile`): `service` keeps that service's records,
+ * and a recording of several services without it is an error naming them (replaying them all at one target
+ * would send one service's requests to another).
+ */
+export async function loadRecording(file: string, service?: string): Promise<RecordedRequest[]> {
   const out: RecordedRequest[] = [];
+  const services = new Set<string>();
+  let unnamed = 0;
   let line = 0;
   const fail = (msg: string): never => {
     throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${file}:${line}: ${msg}`);
@@ -44,12 +51,21 @@ export async function loadRecording(file: string): Promise<RecordedRequest[]> {
       if (typeof o.route !== 'string' || !o.route.startsWith('/')) fail(`route: expected a path starting with "/", got ${describeValue(o.route)}`);
       const bytes = o.requestBytes ?? 0;
       if (typeof bytes !== 'number' || !(bytes >= 0)) fail(`requestBytes: expected a number >= 0, got ${describeValue(bytes)}`);
+      if (o.service !== undefined && typeof o.service !== 'string') fail(`service: expected a service's name, got ${describeValue(o.service)}`);
+      if (typeof o.service === 'string') services.add(o.service);
+      else unnamed++;
+      if (service !== undefined && o.service !== service) continue;
       out.push({ at: o.at as number, method: o.method as string, route: o.route as string, requestBytes: bytes as number });
     }
   } catch (err) {
     if (err instanceof ShadowscaleError) throw err;
     throw new ShadowscaleError('SHADOWSCALE_E_TRACE_READ', `${file}: cannot read the recording (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
+  const named = [...services].sort().map((x) => JSON.stringify(x)).join(', ');
+  if (service === undefined && services.size + (unnamed > 0 && services.size > 0 ? 1 : 0) > 1)
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${file}: the records of several services (${named}${unnamed > 0 ? ` and ${unnamed} naming none` : ''}); name one with --service`);
+  if (service !== undefined && out.length === 0 && line > 0 && (services.size > 0 || unnamed > 0))
+    throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--service: no records of "${service}" in ${file}; ${services.size > 0 ? `it has ${named}` : 'its records name no service (gateway --record)'}`);
   if (out.length === 0) throw new ShadowscaleError('SHADOWSCALE_E_TRACE_FORMAT', `${file}:1: empty recording; expected JSON Lines of {at, method, route, requestBytes}`);
   out.sort((a, b) => a.at - b.at);
   return out;

@@ -93,6 +93,8 @@ describe('record and replay', () => {
       return lines(file).length > 0;
     }, 30_000);
     assert.deepEqual(routes(file), ['/after']);
+    // Each record names its service (a run's services share the file).
+    assert.deepEqual([...new Set(lines(file).map((l) => (JSON.parse(l) as { service?: string }).service))], ['web']);
     assert.ok(!routes(`${file}.1`).includes('/after'), routes(`${file}.1`).join(', '));
     child.kill('SIGTERM');
     assert.equal(await new Promise((r) => child.once('exit', r)), 0);
@@ -144,6 +146,35 @@ describe('record and replay', () => {
       assert.match(r.stderr, message);
     });
   }
+
+  // A run's services share gateway.mirror.recordFile, each record naming its service.
+  const line = (service: string | undefined, route: string, at: number): string => `${JSON.stringify({ ...(service === undefined ? {} : { service }), at, method: 'GET', route, requestBytes: 0 })}\n`;
+  const mixed: { note: string; lines: string[]; service?: string; routes?: string[]; error?: RegExp }[] = [
+    { note: 'one service, without --service: its records', lines: [line('shop', '/a', 1), line('shop', '/b', 2)], routes: ['/a', '/b'] },
+    { note: 'records naming none (gateway --record): all', lines: [line(undefined, '/a', 1), line(undefined, '/b', 2)], routes: ['/a', '/b'] },
+    { note: '--service keeps that service', lines: [line('shop', '/a', 1), line('cart', '/c', 2), line('shop', '/b', 3)], service: 'shop', routes: ['/a', '/b'] },
+    { note: 'several services without --service: exit 2 naming them', lines: [line('shop', '/a', 1), line('cart', '/c', 2)], error: /the records of several services \("cart", "shop"\); name one with --service/ },
+    { note: 'a service and records naming none: exit 2', lines: [line('shop', '/a', 1), line(undefined, '/c', 2)], error: /several services \("shop" and 1 naming none\)/ },
+    { note: '--service naming none of them: exit 2 naming those there are', lines: [line('shop', '/a', 1)], service: 'cart', error: /--service: no records of "cart" in .*; it has "shop"/ },
+    { note: '--service on records naming none', lines: [line(undefined, '/a', 1)], service: 'cart', error: /its records name no service \(gateway --record\)/ },
+    { note: 'a service that is not a string: file:line', lines: [line('shop', '/a', 1), '{"service":7,"at":2,"method":"GET","route":"/"}\n'], error: /mixed\.jsonl:2: service: expected a service's name, got 7/ },
+  ];
+  for (const m of mixed) {
+    it(`recordings of several services: ${m.note}`, async (t) => {
+      const file = join(tempDir(t), 'mixed.jsonl');
+      writeFileSync(file, m.lines.join(''));
+      if (m.error) await assert.rejects(loadRecording(file, m.service), (e: Error) => (assert.match(e.message, m.error as RegExp), true));
+      else assert.deepEqual((await loadRecording(file, m.service)).map((r) => r.route), m.routes);
+    });
+  }
+
+  it('replay --service: exit 2 naming the services when the recording has several and none is named', async (t) => {
+    const file = join(tempDir(t), 'two.jsonl');
+    writeFileSync(file, line('shop', '/a', 1) + line('cart', '/c', 2));
+    const r = await runCli(['replay', '--input', file, '--target', 'http://127.0.0.1:9']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /several services \("cart", "shop"\)/);
+  });
 
   it('rejects a malformed recording with file:line and the field, and bad flags, exit 2', async (t) => {
     const dir = tempDir(t);

@@ -14,10 +14,11 @@ export function registerReplay(program: Command, io: Io): void {
     .option('--speed <n>', 'time compression: 2 replays twice as fast (default 1)', positiveNumber('a positive number'))
     .option('--rate <rps>', 'scale the timing to this mean rate instead', positiveNumber('a positive number of requests/s'))
     .option('--duration <seconds>', 'stop after this long (the recording loops if shorter)', positiveNumber('a positive number of seconds'))
+    .option('--service <name>', "replay this service's records (a `run` with several services records them all in gateway.mirror.recordFile, each naming its service)")
     .option('--json', 'print one JSON object')
     .action(async (opts: Record<string, unknown>) => {
       if (opts.speed !== undefined && opts.rate !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--speed and --rate: give one of them, not both');
-      const rec = await loadRecording(opts.input as string);
+      const rec = await loadRecording(opts.input as string, opts.service as string | undefined);
       const r = await replay(rec, { target: opts.target as string, speed: opts.speed as number | undefined, rate: opts.rate as number | undefined, durationSeconds: opts.duration as number | undefined, onProgress: opts.json ? undefined : (n) => io.stderrIsTty && io.err(`\rsent ${n}`) });
       if (opts.json) io.out(`${JSON.stringify(r)}\n`);
       else
