@@ -2,7 +2,8 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
-import { parseHostPort, urlHost } from '../config/schema.js';
+import { parseHostPort, urlHost, type Config, type ServiceConfig } from '../config/schema.js';
+import { serviceModel } from '../config/derive.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
@@ -53,6 +54,30 @@ export function positiveNumber(what: string) {
     return n;
   };
 }
+/**
+ * Requests/s a trace may be scaled to with --peak-rps. A billion is far past any one service; beyond it the
+ * simulation's counts lose their precision (at 1e100 the oracle reported one instance for the whole trace).
+ */
+export const MAX_PEAK_RPS = 1e9;
+export function peakRpsArg(v: string): number {
+  const n = positiveNumber('a positive number of requests/s')(v);
+  if (n > MAX_PEAK_RPS) throw new InvalidArgumentError(`expected at most ${MAX_PEAK_RPS.toLocaleString('en-US')} requests/s, got "${v}"`);
+  return n;
+}
+
+/**
+ * On stderr, when the peak needs more instances at the SLO than the pool's maximum: every strategy is then
+ * capped at the maximum and misses the SLO at the peak whatever it does, so the comparison says nothing of
+ * the strategies (before, it printed attainments near 0 % without a word why).
+ */
+export function reportCappedPeak(cfg: Config, service: ServiceConfig, peakRps: number, io: Io, source: string): void {
+  const m = serviceModel(cfg, service);
+  const need = Math.ceil(peakRps / m.perInstanceRps - 1e-9);
+  if (!(need > m.bounds.maxInstances)) return;
+  const at = `services[${cfg.services.indexOf(service)}].pool.max`;
+  io.err(`${source}: the peak, ${+peakRps.toPrecision(6)} req/s, needs ${need.toLocaleString('en-US')} instances at the SLO (${m.perInstanceRps.toFixed(1)} req/s each) and ${at} is ${m.bounds.maxInstances}: every strategy is capped there and misses the SLO at the peak, whatever it does (raise it with --set ${at}=N, or lower the peak).\n`);
+}
+
 export function positiveInteger(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);

@@ -172,6 +172,23 @@ describe('shadowscale backtest', () => {
     assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout holds only the JSON');
   });
 
+  // A peak past what pool.max carries at the SLO: every strategy is capped there, said on stderr; past a
+  // billion requests/s the simulation's counts lose their precision (at 1e100 the oracle used one instance).
+  const peaks: { args: string[]; code: number; stderr: RegExp; not?: RegExp }[] = [
+    { args: ['backtest', '--peak-rps', '1e6', '--strategy', 'reactive', '--json'], code: 0, stderr: /--peak-rps 1000000: the peak, 1000000 req\/s, needs 7,470 instances at the SLO \(133\.9 req\/s each\) and services\[0\]\.pool\.max is 200: every strategy is capped there/ },
+    { args: ['backtest', '--peak-rps', '2000', '--strategy', 'reactive', '--json'], code: 0, stderr: /^(?![\s\S]*capped)/ },
+    { args: ['backtest', '--peak-rps', '2000', '--strategy', 'reactive', '--set', 'services[0].pool.max=10'], code: 0, stderr: /needs 15 instances at the SLO .* services\[0\]\.pool\.max is 10/ },
+    { args: ['backtest', '--peak-rps', '1e10'], code: 2, stderr: /--peak-rps <rps>' argument '1e10' is invalid\. expected at most 1,000,000,000 requests\/s/ },
+    { args: ['tune', '--peak-rps', '1e100'], code: 2, stderr: /expected at most 1,000,000,000 requests\/s, got "1e100"/ },
+  ];
+  for (const p of peaks) {
+    it(`${p.args.join(' ')}: exit ${p.code}, ${p.code === 2 ? 'refused' : 'said on stderr when capped'}`, async () => {
+      const r = await runCli([p.args[0] as string, '--input', NASA, ...p.args.slice(1)]);
+      assert.equal(r.code, p.code, r.stderr);
+      assert.match(r.stderr, p.stderr);
+    });
+  }
+
   it('prints a readable table without --json, and is the same run as the JSON', async () => {
     const [table, json] = await Promise.all([
       runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive']),

@@ -12,13 +12,13 @@ import type { MinuteRecord } from '../../sim/simulator.js';
 import { timelineSvg } from '../../sim/timeline-chart.js';
 import { detectTimeFormat, isAbsoluteTime, parseTimeAs, type Trace } from '../../sim/trace.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
-import { type Io, positiveNumber, threadCount, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, peakRpsArg, reportCappedPeak, threadCount, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
 
 export function registerBacktest(program: Command, io: Io): void {
   addConfigOptions(
     addTraceOptions(program.command('backtest').description('replay a trace through the simulator for each strategy, against the oracle'))
-      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(positiveNumber('a positive number of requests/s')))
+      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s').default(1000).argParser(peakRpsArg))
       .addOption(new Option('--strategy <name|all>', `strategies to run: ${STRATEGY_NAMES.join(', ')} (comma-separated) or all`).default(['reactive', 'predictive', 'hybrid', 'oracle'], 'all').argParser(strategyList))
       .option('--sweep', "also run each strategy over a range of its own knob (reactive: target utilization; predictive, hybrid: the SLO policy's attainment target) and report its cost-SLO frontier and its cost at equal attainment")
       .option('--chart <file.svg>', 'with --sweep: write the frontier chart (SVG) to this file')
@@ -37,6 +37,7 @@ export function registerBacktest(program: Command, io: Io): void {
     if (opts.timelineRange !== undefined && timeline === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--timeline-range narrows the timeline: it needs --timeline FILE.svg');
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
+    reportCappedPeak(cfg, service, opts.peakRps as number, io, `--peak-rps ${opts.peakRps as number}`);
     const range = opts.timelineRange !== undefined ? timelineRange(opts.timelineRange as string, trace) : undefined;
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;

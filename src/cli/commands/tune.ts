@@ -10,7 +10,7 @@ import { tuneSvg } from '../../sim/frontier-chart.js';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { checkServiceWritable, writeServiceSettings } from '../../config/write.js';
-import { type Io, positiveNumber, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, peakRpsArg, reportCappedPeak, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune, targetPercent } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
@@ -21,7 +21,7 @@ export function registerTune(program: Command, io: Io): void {
       'CSV trace (time column by name: timestamp, time, period, date); or --store',
     )
       .option('--store <file>', "instead of --input: the demand the store of a `shadowscale run` recorded for --service (minute means of the live pool's requests/s, as far back as its minute rollups go); read without taking the store")
-      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s (default: 1000 with --input; with --store the recorded rates, unscaled)').argParser(positiveNumber('a positive number of requests/s')))
+      .addOption(new Option('--peak-rps <rps>', 'scale the trace so its maximum is this many requests/s (default: 1000 with --input; with --store the recorded rates, unscaled)').argParser(peakRpsArg))
       .addOption(new Option('--strategy <name>', "strategy to tune (default: the service's scaling.strategy)").choices(['reactive', 'predictive', 'hybrid']))
       .option('--slo-attainment <fraction>', "attainment the settings must reach on the trace (default: the service's slo.attainment)", openFraction)
       .option('--write <config.yaml>', 'write the chosen settings into this configuration file, in place (comments kept), when they meet the target')
@@ -45,6 +45,7 @@ export function registerTune(program: Command, io: Io): void {
     // The SLO policy reads its errors by hour of the day and its daily peak from three days on.
     if (span < 3) io.err(`${trace.file}: ${(span * 24).toFixed(1)} h of ${store !== undefined ? 'recorded demand' : 'demand'}; the policy reads its errors by hour of the day and the daily peak from three days on, so settings tuned on less may not hold\n`);
     const peakRps = (opts.peakRps as number | undefined) ?? (store !== undefined ? trace.stats.max : 1000);
+    reportCappedPeak(cfg, service, peakRps, io, opts.peakRps !== undefined ? `--peak-rps ${peakRps}` : store !== undefined ? `--store ${store}` : 'the default --peak-rps 1000');
     const strategy = (opts.strategy as SweptStrategy | undefined) ?? service.scaling.strategy;
     const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
