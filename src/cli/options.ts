@@ -3,11 +3,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, OVERRIDES, serviceByName } from '../config/load.js';
 import { parseHostPort, urlHost, type Config, type ServiceConfig } from '../config/schema.js';
-import { serviceModel } from '../config/derive.js';
+import { knownEvents, serviceModel } from '../config/derive.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
-import type { KnownEvent } from '../forecast/prophet.js';
+import type { KnownEvent } from '../core/events.js';
 import { MAX_HORIZON } from '../forecast/run.js';
 import { accessSync, constants, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -281,7 +281,7 @@ export function expandInputs(inputs: string[]): string[] {
 export function eventsFrom(opts: Record<string, unknown>, io: Io): KnownEvent[] {
   if (opts.config === undefined) return [];
   const cfg = loadConfig({ file: opts.config as string, env: io.env });
-  return serviceByName(cfg, opts.service as string | undefined).events.map((e) => ({ name: e.name, start: Date.parse(e.start) / 1000, end: Date.parse(e.end) / 1000, recurrence: e.recurrence }));
+  return knownEvents(serviceByName(cfg, opts.service as string | undefined));
 }
 
 export function loadTraceFrom(opts: Record<string, unknown>): Promise<Trace> {

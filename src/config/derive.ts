@@ -2,6 +2,7 @@
 // simulator take. The live loop uses the same functions, so a backtest means what production does.
 
 import type { DependencyEdge } from '../core/dependencies.js';
+import type { KnownEvent } from '../core/events.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { ShadowscaleError } from '../core/errors.js';
 import type { ActionBounds } from '../core/policy.js';
@@ -162,10 +163,16 @@ export function simSettings(cfg: Config, m: ServiceModel, initialInstances: numb
       refitHours: service.forecast.refitHours,
       seasonality: service.forecast.seasonality,
       historyDays: service.forecast.historyDays,
+      events: knownEvents(service),
     },
     initialInstances,
     seed: cfg.simulation.seed,
   };
+}
+
+/** The service's known events, in epoch seconds (with their multipliers where declared). */
+export function knownEvents(service: ServiceConfig): KnownEvent[] {
+  return service.events.map((e) => ({ name: e.name, start: Date.parse(e.start) / 1000, end: Date.parse(e.end) / 1000, recurrence: e.recurrence, ...(e.multiplier !== undefined ? { multiplier: e.multiplier } : {}) }));
 }
 
 /** The configuration's dependency edges (a name alone declares no ratio). */

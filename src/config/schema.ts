@@ -213,7 +213,11 @@ const event = z.strictObject({
   start: isoTime(),
   end: isoTime(),
   recurrence: oneOf(['none', 'daily', 'weekly', 'yearly']).default('none'),
-  multiplier: positive().optional().describe('Expected demand multiplier during the event, if known'),
+  multiplier: num('a number from 0.001 to 1000')
+    .min(0.001, expect('a number from 0.001 to 1000'))
+    .max(1000, expect('a number from 0.001 to 1000'))
+    .optional()
+    .describe("Demand during an occurrence over demand without the event, when known: the strategies' forecasts (backtest and run) fit the history divided by it over past occurrences and multiply the forecast by it over coming ones, so capacity is added a lead time before the event starts. Without it, the event reaches Prophet's forecasts only (forecast --config), which learn its size from past occurrences"),
 });
 
 const sampling = z.strictObject({

@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildStrategy, dependencyEdges, hybridNetUtilization, serviceModel } from '../config/derive.js';
+import { buildStrategy, dependencyEdges, hybridNetUtilization, knownEvents, serviceModel } from '../config/derive.js';
+import { sizedEvents } from '../core/events.js';
 import type { DependencyFloor } from '../core/dependencies.js';
 import { Dependencies } from './dependencies.js';
 import { SharedShadowPool } from './shadow-pool.js';
@@ -282,6 +283,8 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
             mix: recentMix,
             ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), service: svc.name, kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
         );
+  // Known events of declared size: the strategies' forecasts have them (src/core/events.ts).
+  const events = sizedEvents(knownEvents(svc));
   const loopSettings: LoopSettings = {
       service: svc.name,
       instanceType: svc.instanceType,
@@ -297,7 +300,7 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
       staleMetricsSeconds: svc.scaling.staleMetricsSeconds,
       leadTimeSeconds: model.leadTimeSeconds,
       ...(d.dependenciesLeadSeconds > 0 ? { dependenciesLeadSeconds: d.dependenciesLeadSeconds } : {}),
-      forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds) },
+      forecast: { level: svc.forecast.level, refitSeconds: svc.forecast.refitSeconds, bucketSeconds: c.forecastBucketSeconds, timeScale: c.timeScale, historySeconds: Math.min((svc.forecast.historyDays * DAY) / c.timeScale, c.forecastBucketSeconds < 60 ? cfg.store.retention.rawSeconds : c.forecastBucketSeconds < 3600 ? cfg.store.retention.minuteSeconds : cfg.store.retention.hourSeconds), ...(events.length ? { events } : {}) },
       delta: { ...c.delta },
       types: Object.fromEntries(Object.entries(cfg.instanceTypes).map(([n, t]) => [n, { slots: t.slots, serviceTimeSeconds: t.serviceTimeMs / 1000, warmupSeconds: t.warmupSeconds }])),
       readyTimeoutSeconds: cfg.provider.readyTimeoutSeconds,

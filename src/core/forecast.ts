@@ -21,6 +21,12 @@ export interface Forecast {
   readonly mean: Float64Array;
   readonly lower: Float64Array;
   readonly upper: Float64Array;
+  /**
+   * Per point, the factor known events of declared size put on it (already in mean, lower and upper;
+   * src/core/events.ts `withEvents`); absent when none touches the forecast. The SLO policy lifts the
+   * predictions that cannot see an event by it.
+   */
+  readonly eventFactors?: Float64Array;
 }
 
 export interface Forecaster {

@@ -572,6 +572,39 @@ describe('SloPolicyStrategy', () => {
       assert.ok(mid.desired >= Math.ceil(rate(now + 135) / 100), JSON.stringify(mid.numbers));
     });
   });
+  describe('a known event of declared size ahead (the forecast carries its factors): the bound is at least the forecast\'s', () => {
+    // About 300 req/s for six hours with a flat forecast; then a campaign at x4 from 6:05, declared.
+    const flat = (factors?: number[]): Forecast => {
+      const n = 8 * 60;
+      // 2 % up and down minute by minute, so decisions see rising and falling forecasts and calibrate both.
+      const f = Float64Array.from({ length: n }, (_, i) => 300 * (i % 2 ? 1.02 : 0.98) * (factors?.[i] ?? 1));
+      return { model: 'test', start: 0, step: 60, level: 0.8, mean: f, lower: f.slice(), upper: f.slice(), ...(factors ? { eventFactors: Float64Array.from({ length: n }, (_, i) => factors[i] ?? 1) } : {}) };
+    };
+    const campaign = Array.from({ length: 8 * 60 }, (_, i) => (i >= 365 && i < 425 ? 4 : 1));
+    const run = (f: Forecast, at: number) => {
+      const st = new SloPolicyStrategy(settings());
+      let d = st.decide(obs({ now: 0 }), f);
+      // 290 and 310 in turn, so both directions' errors are calibrated.
+      for (let t = 15; t < at; t += 15) d = st.decide(obs({ now: t, demandRps: (t / 15) % 2 ? 290 : 310, current: d.desired }), f);
+      return st.decide(obs({ now: at, demandRps: 300, current: d.desired }), f);
+    };
+    // The first decision whose window (lead time + period, 135 s) reaches 6:05 is at 6:02:45.
+    const rows: { note: string; factors?: number[]; at: number; reason: string; desired: [number, number] }[] = [
+      { note: 'no event: the steady count', at: 6 * 3600 + 165, reason: 'slo_forecast', desired: [3, 4] },
+      // 4 x 300 req/s at 100 each: 12, plus the forecast's error bound (or, before it is calibrated rising, the cold margin: 16).
+      { note: 'the campaign starts within the window: capacity for 4 x 300 req/s before it', factors: campaign, at: 6 * 3600 + 165, reason: 'known_event', desired: [12, 16] },
+      { note: 'the campaign still beyond the window: nothing yet', factors: campaign, at: 6 * 3600 + 150, reason: 'slo_forecast', desired: [3, 4] },
+    ];
+    for (const r of rows) {
+      it(r.note, () => {
+        const d = run(flat(r.factors), r.at);
+        assert.equal(d.reason, r.reason, JSON.stringify(d.numbers));
+        assert.ok(d.desired >= r.desired[0] && d.desired <= r.desired[1], `${d.desired}: ${JSON.stringify(d.numbers)}`);
+        if (r.reason === 'known_event') assert.equal(d.numbers.eventLift, 4);
+      });
+    }
+  });
+
   it('uses a forecast that predicts a ramp: the seasonal predictors win over persistence', () => {
     const st = new SloPolicyStrategy(settings());
     // Demand ramps every hour from 100 to 1000 over 10 minutes; the forecast knows the shape.

@@ -61,6 +61,7 @@
 import { instancesFor } from './capacity.js';
 import { normalQuantile } from './verdict.js';
 import type { Forecast } from './forecast.js';
+import { eventLift } from './events.js';
 import type { Decision, Reason } from './reasons.js';
 import type { DemandPoint, Observation, PoolBounds, Strategy, WarmStartResult, WarmStartResume } from './strategy.js';
 
@@ -887,6 +888,24 @@ export class SloPolicyStrategy implements Strategy {
       demand = Math.max(rps, Number.isFinite(points[2] as number) ? (points[2] as number) : 0) * (1 + s.coldMargin);
       reason = 'slo_calibrating';
       numbers.boundRps = demand;
+    }
+    // A known event of declared size that starts or grows within the window is news to every predictor
+    // but the forecast, which has it: the bound is at least the forecast's own (its calibrated bound, or
+    // the forecast's peak plus the cold-start margin before it is calibrated). Only a floor: lifting the
+    // other predictions by the event's factor multiplied it again where demand rose ahead of the
+    // declared start (a 5x campaign asked for 150 instances where 13 carried it).
+    const lift = forecast ? eventLift(forecast, obs.now, end) : 1;
+    if (lift > 1 && Number.isFinite(points[1] as number)) {
+      const ahead = points[1] as number;
+      const b = c.bound(1, ahead, true, this.riskFor(ahead), obs.now).bound;
+      const floor = Number.isFinite(b) ? b : ahead * (1 + s.coldMargin);
+      numbers.eventLift = lift;
+      numbers.eventBoundRps = floor;
+      if (floor >= demand) {
+        demand = floor;
+        reason = 'known_event';
+        numbers.boundRps = floor;
+      }
     }
     numbers.rising = rising ? 1 : 0;
     c.track(obs.now, end, rising, points);

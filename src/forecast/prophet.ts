@@ -7,7 +7,11 @@ import * as prophet from '@bsull/augurs/prophet';
 import { optimizer } from '@bsull/augurs-prophet-wasmstan';
 import { ShadowscaleError } from '../core/errors.js';
 import { augursWasm } from './augurs.js';
-import { DAY, WEEK, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
+import { DAY, type Forecast, type Forecaster, type Series } from '../core/forecast.js';
+import { eventOccurrences, type KnownEvent } from '../core/events.js';
+
+// The events' types and occurrences are the core's (the strategies' forecasts use them too).
+export { eventOccurrences, type KnownEvent };
 import { sortedQuantile } from '../core/stats.js';
 
 let ready = false;
@@ -18,45 +22,12 @@ function initProphet(): void {
   ready = true;
 }
 
-export interface KnownEvent {
-  readonly name: string;
-  /** Seconds since the epoch. */
-  readonly start: number;
-  readonly end: number;
-  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
-}
-
 export interface Regressor {
   readonly name: string;
   /** One value per history point (NaN where the target is missing is fine). */
   readonly history: ArrayLike<number>;
   /** One value per forecast point. */
   readonly future: ArrayLike<number>;
-}
-
-/** Occurrences of an event that overlap [from, to), by its recurrence. */
-export function eventOccurrences(e: KnownEvent, from: number, to: number): { start: number; end: number }[] {
-  const out: { start: number; end: number }[] = [];
-  const length = e.end - e.start;
-  if (e.recurrence === 'none') {
-    if (e.end > from && e.start < to) out.push({ start: e.start, end: e.end });
-    return out;
-  }
-  if (e.recurrence === 'yearly') {
-    const d = new Date(e.start * 1000);
-    for (let y = new Date(from * 1000).getUTCFullYear() - 1; y <= new Date(to * 1000).getUTCFullYear(); y++) {
-      const s = Date.UTC(y, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) / 1000;
-      if (s + length > from && s < to) out.push({ start: s, end: s + length });
-    }
-    return out;
-  }
-  const period = e.recurrence === 'daily' ? DAY : WEEK;
-  const k0 = Math.floor((from - e.end) / period);
-  for (let k = k0; e.start + k * period < to; k++) {
-    const s = e.start + k * period;
-    if (s + length > from) out.push({ start: s, end: s + length });
-  }
-  return out;
 }
 
 export class ProphetForecaster implements Forecaster {

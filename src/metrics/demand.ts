@@ -1,6 +1,7 @@
 // The demand forecast of a service from its live request rate in the store: what the live loop's
 // strategies plan with, and what the A/B arms in the shadow (src/proof/ab.ts) scale to their share.
 
+import { withEvents, withoutEvents, type KnownEvent } from '../core/events.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
 import type { Store } from './store.js';
 
@@ -11,6 +12,11 @@ export interface DemandForecastSettings {
   /** Seconds of the forecaster's day per real second (the demo compresses a day). */
   readonly timeScale: number;
   readonly historySeconds: number;
+  /**
+   * Known events of declared size (real epoch seconds): the fit sees the history without them and the
+   * forecast has them (src/core/events.ts). None: the forecaster's own.
+   */
+  readonly events?: readonly KnownEvent[];
 }
 
 /**
@@ -40,9 +46,11 @@ export function fitDemandForecast(store: Store, service: string, f: DemandForeca
   const values = new Float64Array(n);
   for (let k = 0; k < n; k++) values[k] = counts[k] ? (sums[k] as number) / (counts[k] as number) : Number.NaN;
   const horizon = Math.ceil(horizonSeconds / bucket) + 2;
-  const scaled = forecaster.forecast({ start: startSec * f.timeScale, step: bucket * f.timeScale, values }, horizon, f.level);
-  // Back to real seconds for the strategy.
-  return { ...scaled, start: scaled.start / f.timeScale, step: scaled.step / f.timeScale };
+  const events = f.events ?? [];
+  const scaled = forecaster.forecast({ start: startSec * f.timeScale, step: bucket * f.timeScale, values: events.length ? withoutEvents(values, events, startSec, bucket) : values }, horizon, f.level);
+  // Back to real seconds for the strategy (the events are in real seconds too).
+  const real = { ...scaled, start: scaled.start / f.timeScale, step: scaled.step / f.timeScale };
+  return events.length ? withEvents(real, events) : real;
 }
 
 /** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */

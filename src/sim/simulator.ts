@@ -16,6 +16,7 @@
 import { erlangC, instancesFor, latencyTail, quantileOfTail, warmupFactor, type LatencyLaw } from '../core/capacity.js';
 import { bill, isSpotLaunch, type Bill, type Prices, type PurchasePlan } from '../core/cost.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
+import { sizedEvents, withEvents, withoutEvents, type KnownEvent } from '../core/events.js';
 import { buildForecaster, type ForecasterSettings } from '../core/forecasters.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import { createRng } from '../core/random.js';
@@ -52,7 +53,8 @@ export interface SimSettings {
   readonly spotInterruptionsPerHour: number;
   readonly metricWindowSeconds: number;
   readonly staleMetricsSeconds: number;
-  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly historyDays: number } & Omit<ForecasterSettings, 'reuseFitPoints'> & { readonly refitHours: number };
+  /** `events`: the service's known events; those with a multiplier adjust the forecasts (src/core/events.ts). */
+  readonly forecast: { readonly level: number; readonly refitSeconds: number; readonly historyDays: number; readonly events?: readonly KnownEvent[] } & Omit<ForecasterSettings, 'reuseFitPoints'> & { readonly refitHours: number };
   /** Instances running (warm) at the start; the same for every strategy. */
   readonly initialInstances: number;
   readonly seed: number;
@@ -161,6 +163,8 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
   let historyFrom = 0;
   const maxHistory = Math.round((s.forecast.historyDays * 86_400) / bucket);
   const horizon = Math.ceil((s.forecast.refitSeconds + lead + strategy.periodSeconds * 2) / bucket) + 2;
+  // Known events of declared size: the fit sees the history without them, the strategy a forecast with them.
+  const events = sizedEvents(s.forecast.events ?? []);
 
   // Per-minute accounting.
   let minuteIdx = -1;
@@ -231,7 +235,10 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
       const from = historyFrom;
       let any = false;
       for (let k = complete - 1; k >= from && !any; k--) any = Number.isFinite(history[k]);
-      forecast = any ? forecaster.forecast({ start: w.start + from * bucket, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level) : undefined;
+      const at = w.start + from * bucket;
+      if (!any) forecast = undefined;
+      else if (events.length === 0) forecast = forecaster.forecast({ start: at, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level);
+      else forecast = withEvents(forecaster.forecast({ start: at, step: bucket, values: withoutEvents(history.subarray(from, complete), events, at, bucket) }, horizon, s.forecast.level), events);
       cache?.set(i, forecast);
     }
 

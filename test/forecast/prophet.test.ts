@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FastSeasonalForecaster } from '../../src/core/fast-seasonal.js';
 import { createRng } from '../../src/core/random.js';
-import { eventOccurrences, ProphetForecaster, type KnownEvent } from '../../src/forecast/prophet.js';
+import { ProphetForecaster, type KnownEvent } from '../../src/forecast/prophet.js';
 import type { ForecastOutput } from '../../src/forecast/run.js';
 import { runCli, tempDir } from '../helpers.js';
 
@@ -23,19 +23,6 @@ function hourly(days: number): Float64Array {
   });
 }
 const campaign: KnownEvent = { name: 'campaign', start: T0 + 2 * DAY + 10 * HOUR, end: T0 + 2 * DAY + 14 * HOUR, recurrence: 'weekly' };
-
-describe('eventOccurrences', () => {
-  const e = (recurrence: KnownEvent['recurrence']): KnownEvent => ({ name: 'x', start: T0 + 10 * HOUR, end: T0 + 12 * HOUR, recurrence });
-  const rows: [recurrence: KnownEvent['recurrence'], from: number, to: number, starts: number[], note: string][] = [
-    ['none', T0, T0 + DAY, [T0 + 10 * HOUR], 'a one-off event inside the window'],
-    ['none', T0 + DAY, T0 + 2 * DAY, [], 'a one-off event outside the window'],
-    ['daily', T0 + DAY, T0 + 3 * DAY, [T0 + DAY + 10 * HOUR, T0 + 2 * DAY + 10 * HOUR], 'daily'],
-    ['weekly', T0 - 7 * DAY, T0 + 8 * DAY, [T0 - 7 * DAY + 10 * HOUR, T0 + 10 * HOUR, T0 + 7 * DAY + 10 * HOUR], 'weekly, before and after the first'],
-    ['yearly', T0 + 300 * DAY, T0 + 400 * DAY, [Date.UTC(2027, 0, 5, 10) / 1000], 'yearly: same calendar date'],
-    ['daily', T0 + 11 * HOUR, T0 + 11.5 * HOUR, [T0 + 10 * HOUR], 'an occurrence straddling the window start'],
-  ];
-  for (const [recurrence, from, to, starts, note] of rows) it(note, () => assert.deepEqual(eventOccurrences(e(recurrence), from, to).map((o) => o.start), starts));
-});
 
 describe('ProphetForecaster', () => {
   it('forecasts a known recurring campaign that a model without events misses', () => {

@@ -143,6 +143,38 @@ describe('backtest', () => {
     }
   });
 
+  it('a known event of declared size: capacity is up before a one-off campaign starts, and no minute of it is violated', () => {
+    // Four days of a daily wave at one-minute steps; on day 4 a campaign at x5 from 10:00 to 12:00, which
+    // no forecast of the past can see.
+    const values: number[] = [];
+    for (let d = 0; d < 4; d++) for (let i = 0; i < 1440; i++) values.push((100 + 50 * Math.sin((2 * Math.PI * i) / 1440)) * (d === 3 && i >= 600 && i < 720 ? 5 : 1));
+    const start = 3 * 86400 + 36000;
+    const declared = ['services[0].events[0].name=campaign', 'services[0].events[0].start=1970-01-04T10:00:00Z', 'services[0].events[0].end=1970-01-04T12:00:00Z', 'services[0].events[0].multiplier=5'];
+    const run = (sets: string[], name: 'predictive' | 'hybrid') => {
+      const { m, s } = setup(sets, 1);
+      const w = buildWorkload(makeTrace(values, 60), { peakRps: 2000, noise: 'none', seed: 1 });
+      const r = simulate(w, buildStrategy(name, m), { ...s, recordMinutes: true, keepDecisions: 100_000 });
+      const minutes = r.minuteRecords ?? [];
+      return {
+        violated: minutes.filter((x) => x.at >= start - 60 && x.at < start + 7200 && x.violated).length,
+        // Instances two minutes before (the trace's last minute before the campaign ramps to it).
+        before: minutes.find((x) => x.at === start - 120)?.instances ?? 0,
+        reasons: r.reasons,
+      };
+    };
+    // The campaign's first minute is the trace's peak, 2000 req/s: 15 instances of 133.9 req/s.
+    const need = Math.ceil(2000 / serviceModel(cfg(), cfg().services[0] as never).perInstanceRps);
+    for (const name of ['predictive', 'hybrid'] as const) {
+      const without = run([], name);
+      const withEvent = run(declared, name);
+      assert.ok(without.violated >= 1, `${name} without the event: ${without.violated} violated minutes at the campaign's start`);
+      assert.equal(withEvent.violated, 0, `${name} with the event`);
+      assert.ok(withEvent.before >= need * 0.75, `${name}: ${withEvent.before} instances two minutes before, ${need} needed at the start`);
+      assert.ok(without.before < need / 3, `${name} without: ${without.before}`);
+      assert.ok((withEvent.reasons.known_event ?? 0) > 0, JSON.stringify(withEvent.reasons));
+    }
+  });
+
   it('on the NASA fixture: the oracle never violates and is the cheapest', async () => {
     const tr = await loadTrace(fixture('nasa-http-1995/nasa_http_1995_2weeks_per_minute.csv'));
     const c = loadConfig();

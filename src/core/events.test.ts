@@ -1,0 +1,81 @@
+// Unit tests (tables): known events' occurrences, the factors sized events put on a series, the history
+// without them and the forecast with them, and the lift the SLO policy reads.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { eventFactors, eventLift, eventOccurrences, sizedEvents, withEvents, withoutEvents, type KnownEvent } from './events.js';
+import type { Forecast } from './forecast.js';
+
+const T0 = Date.UTC(2026, 0, 5) / 1000; // a Monday, 00:00 UTC
+const HOUR = 3600;
+const DAY = 86400;
+
+describe('eventOccurrences', () => {
+  const e = (recurrence: KnownEvent['recurrence']): KnownEvent => ({ name: 'x', start: T0 + 10 * HOUR, end: T0 + 12 * HOUR, recurrence });
+  const rows: [recurrence: KnownEvent['recurrence'], from: number, to: number, starts: number[], note: string][] = [
+    ['none', T0, T0 + DAY, [T0 + 10 * HOUR], 'a one-off event inside the window'],
+    ['none', T0 + DAY, T0 + 2 * DAY, [], 'a one-off event outside the window'],
+    ['daily', T0 + DAY, T0 + 3 * DAY, [T0 + DAY + 10 * HOUR, T0 + 2 * DAY + 10 * HOUR], 'daily'],
+    ['weekly', T0 - 7 * DAY, T0 + 8 * DAY, [T0 - 7 * DAY + 10 * HOUR, T0 + 10 * HOUR, T0 + 7 * DAY + 10 * HOUR], 'weekly, before and after the first'],
+    ['yearly', T0 + 300 * DAY, T0 + 400 * DAY, [Date.UTC(2027, 0, 5, 10) / 1000], 'yearly: same calendar date'],
+    ['daily', T0 + 11 * HOUR, T0 + 11.5 * HOUR, [T0 + 10 * HOUR], 'an occurrence straddling the window start'],
+  ];
+  for (const [recurrence, from, to, starts, note] of rows) it(note, () => assert.deepEqual(eventOccurrences(e(recurrence), from, to).map((o) => o.start), starts));
+});
+
+describe('eventFactors', () => {
+  const ev = (o: Partial<KnownEvent>): KnownEvent => ({ name: 'x', start: T0 + 600, end: T0 + 1200, recurrence: 'none', multiplier: 3, ...o });
+  // Ten 5-minute points from T0: the event covers points 2 and 3 exactly.
+  const rows: { note: string; events: KnownEvent[]; start?: number; want: number[] | undefined }[] = [
+    { note: 'no event: nothing to adjust', events: [], want: undefined },
+    { note: 'an event without a multiplier is not sized: nothing', events: [ev({ multiplier: undefined })], want: undefined },
+    { note: 'a multiplier of 1 changes nothing: nothing', events: [ev({ multiplier: 1 })], want: undefined },
+    { note: 'an occurrence outside the series: nothing', events: [ev({ start: T0 + DAY, end: T0 + DAY + 600 })], want: undefined },
+    { note: 'the points it covers take the multiplier', events: [ev({})], want: [1, 1, 3, 3, 1, 1, 1, 1, 1, 1] },
+    { note: 'a point covered in part takes its share: 1 + share x (m - 1), half of 3 is 2', events: [ev({ start: T0 + 450, end: T0 + 1050 })], want: [1, 2, 3, 2, 1, 1, 1, 1, 1, 1] },
+    { note: 'overlapping events multiply', events: [ev({}), ev({ start: T0 + 900, end: T0 + 1500, multiplier: 2 })], want: [1, 1, 3, 6, 2, 1, 1, 1, 1, 1] },
+    { note: 'a drop (maintenance at a tenth)', events: [ev({ multiplier: 0.1 })], want: [1, 1, 0.1, 0.1, 1, 1, 1, 1, 1, 1] },
+    { note: 'started before the series: its covered part', events: [ev({ start: T0 - 600, end: T0 + 300 })], want: [3, 1, 1, 1, 1, 1, 1, 1, 1, 1] },
+    { note: 'daily: every day that the series reaches', events: [ev({ start: T0 - DAY + 2700, end: T0 - DAY + 3000, recurrence: 'daily' })], want: [1, 1, 1, 1, 1, 1, 1, 1, 1, 3] },
+  ];
+  for (const r of rows) {
+    it(r.note, () => {
+      const got = eventFactors(r.events, r.start ?? T0, 300, 10);
+      if (r.want === undefined) assert.equal(got, undefined);
+      else assert.deepEqual(Array.from(got as Float64Array, (x) => Math.round(x * 1e9) / 1e9), r.want);
+    });
+  }
+  it('sizedEvents keeps those with a finite multiplier other than 1', () => {
+    assert.deepEqual(sizedEvents([ev({}), ev({ multiplier: undefined }), ev({ multiplier: 1 }), ev({ multiplier: 0.5 })]).map((e) => e.multiplier), [3, 0.5]);
+  });
+});
+
+describe('withoutEvents and withEvents', () => {
+  const campaign: KnownEvent = { name: 'campaign', start: T0 + 600, end: T0 + 1200, recurrence: 'none', multiplier: 4 };
+  it('the history is divided by the factors; untouched, the same array', () => {
+    const values = Float64Array.from([10, 10, 40, 40, 10, Number.NaN]);
+    assert.deepEqual(Array.from(withoutEvents(values, [campaign], T0, 300)), [10, 10, 10, 10, 10, Number.NaN]);
+    assert.equal(withoutEvents(values, [campaign], T0 + DAY, 300), values);
+  });
+  it('the forecast is multiplied by the factors (mean and interval) and carries them', () => {
+    const f: Forecast = { model: 'm', start: T0, step: 300, level: 0.8, mean: Float64Array.from([10, 10, 10, 10]), lower: Float64Array.from([8, 8, 8, 8]), upper: Float64Array.from([12, 12, 12, 12]) };
+    const g = withEvents(f, [campaign]);
+    assert.deepEqual(Array.from(g.mean), [10, 10, 40, 40]);
+    assert.deepEqual(Array.from(g.lower), [8, 8, 32, 32]);
+    assert.deepEqual(Array.from(g.upper), [12, 12, 48, 48]);
+    assert.deepEqual(Array.from(g.eventFactors ?? []), [1, 1, 4, 4]);
+    assert.equal(withEvents(f, []), f);
+  });
+});
+
+describe('eventLift', () => {
+  const f: Forecast = { model: 'm', start: T0, step: 60, level: 0.8, mean: new Float64Array(6), lower: new Float64Array(6), upper: new Float64Array(6), eventFactors: Float64Array.from([1, 1, 3, 3, 1, 1]) };
+  const rows: { note: string; from: number; to: number; want: number }[] = [
+    { note: 'the event starts within the window: its factor over now', from: T0, to: T0 + 150, want: 3 },
+    { note: 'the event beyond the window: 1', from: T0, to: T0 + 90, want: 1 },
+    { note: 'inside the event: 1 (nothing grows)', from: T0 + 120, to: T0 + 200, want: 1 },
+    { note: 'the event ends within the window: 1 (never a drop)', from: T0 + 180, to: T0 + 300, want: 1 },
+    { note: 'a window before the forecast starts reads its first point', from: T0 - 60, to: T0 + 130, want: 3 },
+  ];
+  for (const r of rows) it(r.note, () => assert.equal(eventLift(f, r.from, r.to), r.want));
+  it('no event factors: 1', () => assert.equal(eventLift({ ...f, eventFactors: undefined }, T0, T0 + 300), 1));
+});

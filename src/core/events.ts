@@ -1,0 +1,109 @@
+// Known events (campaigns, holidays, launches) in the strategies' forecasts. Pure: no I/O, no clock.
+//
+// An event with a declared `multiplier` is an intervention of known size: the demand during an occurrence
+// is the demand without it times the multiplier. The history a strategy's forecaster fits is divided by
+// it where past occurrences lie (so a campaign does not lift the level or the season of the fit), and the
+// forecast is multiplied by it where the coming ones lie, so capacity is added a lead time before the
+// event starts instead of after its load arrived. A point that an occurrence covers in part (a minute
+// bucket at its edge) takes the share it covers: 1 + share x (multiplier - 1). Overlapping occurrences
+// multiply. Events without a multiplier reach Prophet's forecasts only (src/forecast/prophet.ts), which
+// learns their size from past occurrences.
+
+import { DAY, WEEK, type Forecast } from './forecast.js';
+
+export interface KnownEvent {
+  readonly name: string;
+  /** Seconds since the epoch. */
+  readonly start: number;
+  readonly end: number;
+  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
+  /** Demand during an occurrence over demand without the event; undefined: not known. */
+  readonly multiplier?: number | undefined;
+}
+
+/** Occurrences of an event that overlap [from, to), by its recurrence. */
+export function eventOccurrences(e: KnownEvent, from: number, to: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const length = e.end - e.start;
+  if (e.recurrence === 'none') {
+    if (e.end > from && e.start < to) out.push({ start: e.start, end: e.end });
+    return out;
+  }
+  if (e.recurrence === 'yearly') {
+    const d = new Date(e.start * 1000);
+    for (let y = new Date(from * 1000).getUTCFullYear() - 1; y <= new Date(to * 1000).getUTCFullYear(); y++) {
+      const s = Date.UTC(y, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) / 1000;
+      if (s + length > from && s < to) out.push({ start: s, end: s + length });
+    }
+    return out;
+  }
+  const period = e.recurrence === 'daily' ? DAY : WEEK;
+  const k0 = Math.floor((from - e.end) / period);
+  for (let k = k0; e.start + k * period < to; k++) {
+    const s = e.start + k * period;
+    if (s + length > from) out.push({ start: s, end: s + length });
+  }
+  return out;
+}
+
+/** The events whose size is known (a finite multiplier other than 1): the ones the strategies' forecasts use. */
+export function sizedEvents(events: readonly KnownEvent[]): KnownEvent[] {
+  return events.filter((e) => e.multiplier !== undefined && Number.isFinite(e.multiplier) && e.multiplier > 0 && e.multiplier !== 1);
+}
+
+/**
+ * Per point of a series (point i covers [start + i x step, start + (i + 1) x step)), the factor the sized
+ * events put on its demand; undefined when no occurrence touches the series (nothing to adjust).
+ */
+export function eventFactors(events: readonly KnownEvent[], start: number, step: number, n: number): Float64Array | undefined {
+  if (n <= 0 || !(step > 0)) return undefined;
+  const end = start + n * step;
+  let factors: Float64Array | undefined;
+  for (const e of sizedEvents(events)) {
+    const m = e.multiplier as number;
+    for (const o of eventOccurrences(e, start, end)) {
+      factors ??= new Float64Array(n).fill(1);
+      const first = Math.max(0, Math.floor((o.start - start) / step));
+      const last = Math.min(n - 1, Math.ceil((o.end - start) / step) - 1);
+      for (let i = first; i <= last; i++) {
+        const t = start + i * step;
+        const share = (Math.min(o.end, t + step) - Math.max(o.start, t)) / step;
+        if (share > 0) factors[i] = (factors[i] as number) * (1 + Math.min(1, share) * (m - 1));
+      }
+    }
+  }
+  return factors;
+}
+
+/** The history without the sized events' effect (each point divided by its factor); the same array when none touches it. */
+export function withoutEvents(values: Float64Array, events: readonly KnownEvent[], start: number, step: number): Float64Array {
+  const f = eventFactors(events, start, step, values.length);
+  if (!f) return values;
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) / (f[i] as number);
+  return out;
+}
+
+/** The forecast with the sized events' effect (mean and interval multiplied by each point's factor); the same forecast when none touches it. */
+export function withEvents(f: Forecast, events: readonly KnownEvent[]): Forecast {
+  const factors = eventFactors(events, f.start, f.step, f.mean.length);
+  if (!factors) return f;
+  const scale = (xs: Float64Array): Float64Array => Float64Array.from(xs, (x, i) => x * (factors[i] as number));
+  return { ...f, mean: scale(f.mean), lower: scale(f.lower), upper: scale(f.upper), eventFactors: factors };
+}
+
+/**
+ * How much the known events lift demand over [from, to] against `from`: the largest factor of the points
+ * overlapping the window over the factor of the point at `from` (never below 1: an event that ends in the
+ * window lowers nothing here, the observed demand shows the drop). 1 without event factors.
+ */
+export function eventLift(f: Forecast, from: number, to: number): number {
+  const factors = f.eventFactors;
+  if (!factors || factors.length === 0) return 1;
+  const at = (i: number): number => factors[Math.min(factors.length - 1, Math.max(0, i))] as number;
+  const first = Math.floor((from - f.start) / f.step);
+  const now = at(first);
+  let peak = now;
+  for (let i = Math.max(0, first); i < factors.length && f.start + i * f.step <= to; i++) peak = Math.max(peak, factors[i] as number);
+  return now > 0 && peak > now ? peak / now : 1;
+}
