@@ -48,6 +48,9 @@ export function registerTune(program: Command, io: Io): void {
     reportCappedPeak(cfg, service, peakRps, io, opts.peakRps !== undefined ? `--peak-rps ${peakRps}` : store !== undefined ? `--store ${store}` : 'the default --peak-rps 1000');
     const strategy = (opts.strategy as SweptStrategy | undefined) ?? service.scaling.strategy;
     const target = (opts.sloAttainment as number | undefined) ?? service.slo.attainment;
+    // Attainment is counted in whole minutes: a target finer than one minute of the trace means none violated.
+    const minutes = Math.round((trace.stats.rows * trace.step) / 60);
+    if ((1 - target) * minutes < 1) io.err(`${trace.file}: ${+(target * 100).toPrecision(8)} % of ${minutes.toLocaleString('en-US')} minutes allows ${+((1 - target) * minutes).toPrecision(2)} violated minutes: on this trace the target means none violated\n`);
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' tune [{bar}] {value}/{total} runs', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(1, 0);
     const runs: TuneRun[] = [];
