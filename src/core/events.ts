@@ -9,7 +9,7 @@
 // multiply. Events without a multiplier reach Prophet's forecasts only (src/forecast/prophet.ts), which
 // learns their size from past occurrences.
 
-import { DAY, WEEK, type Forecast } from './forecast.js';
+import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 
 export interface KnownEvent {
   readonly name: string;
@@ -76,7 +76,7 @@ export function eventFactors(events: readonly KnownEvent[], start: number, step:
 }
 
 /** The history without the sized events' effect (each point divided by its factor); the same array when none touches it. */
-export function withoutEvents(values: Float64Array, events: readonly KnownEvent[], start: number, step: number): Float64Array {
+export function withoutEvents<T extends ArrayLike<number>>(values: T, events: readonly KnownEvent[], start: number, step: number): T | Float64Array {
   const f = eventFactors(events, start, step, values.length);
   if (!f) return values;
   const out = new Float64Array(values.length);
@@ -106,4 +106,27 @@ export function eventLift(f: Forecast, from: number, to: number): number {
   let peak = now;
   for (let i = Math.max(0, first); i < factors.length && f.start + i * f.step <= to; i++) peak = Math.max(peak, factors[i] as number);
   return now > 0 && peak > now ? peak / now : 1;
+}
+
+/**
+ * A forecaster with the sized events: it fits the history without them and forecasts with them, in the
+ * history's own times (the simulator's and the CLI's; the live loop, whose forecaster works in a scaled
+ * day, adjusts in real seconds around it: src/metrics/demand.ts).
+ */
+export class EventAdjustedForecaster implements Forecaster {
+  readonly name: string;
+  private readonly events: readonly KnownEvent[];
+
+  constructor(
+    private readonly inner: Forecaster,
+    events: readonly KnownEvent[],
+  ) {
+    this.name = inner.name;
+    this.events = sizedEvents(events);
+  }
+
+  forecast(history: Series, horizon: number, level: number): Forecast {
+    const values = withoutEvents(history.values, this.events, history.start, history.step);
+    return withEvents(this.inner.forecast(values === history.values ? history : { ...history, values }, horizon, level), this.events);
+  }
 }

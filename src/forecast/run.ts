@@ -5,7 +5,7 @@ import type { AutoForecast, AutoOptions } from '../core/auto-forecast.js';
 import type { Seasonality, Series } from '../core/forecast.js';
 import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { forecasterByName, type ModelName } from './models.js';
-import type { KnownEvent } from './prophet.js';
+import { EventAdjustedForecaster, sizedEvents, type KnownEvent } from '../core/events.js';
 import { ShadowscaleError } from '../core/errors.js';
 
 export interface ForecastRequest {
@@ -67,7 +67,11 @@ export function horizonOf(series: Pick<Series, 'step'>, r: Pick<ForecastRequest,
 }
 
 export function forecastOf(series: Series, r: ForecastRequest, absoluteTime: boolean): ForecastOutput {
-  const f = forecasterByName(r.model, r.seasonality, r.events, r.auto).forecast(series, horizonOf(series, r), r.level) as AutoForecast;
+  // Known events of declared size as the strategies see them (src/core/events.ts): every model fits the
+  // history without them and forecasts with them (Prophet then learns nothing of them from the history).
+  const model = forecasterByName(r.model, r.seasonality, r.events, r.auto);
+  const sized = sizedEvents(r.events ?? []);
+  const f = (sized.length ? new EventAdjustedForecaster(model, sized) : model).forecast(series, horizonOf(series, r), r.level) as AutoForecast;
   let missing = 0;
   let nonNegative = true;
   for (let i = 0; i < series.values.length; i++) {

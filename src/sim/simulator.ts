@@ -16,7 +16,7 @@
 import { erlangC, instancesFor, latencyTail, quantileOfTail, warmupFactor, type LatencyLaw } from '../core/capacity.js';
 import { bill, isSpotLaunch, type Bill, type Prices, type PurchasePlan } from '../core/cost.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
-import { sizedEvents, withEvents, withoutEvents, type KnownEvent } from '../core/events.js';
+import { EventAdjustedForecaster, sizedEvents, type KnownEvent } from '../core/events.js';
 import { buildForecaster, type ForecasterSettings } from '../core/forecasters.js';
 import { boundDecision, NO_HISTORY, recordAction, type ActionBounds, type ActionHistory } from '../core/policy.js';
 import { createRng } from '../core/random.js';
@@ -108,7 +108,9 @@ export function neededInstances(w: Workload, perInstanceRps: number, minInstance
 }
 
 export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProgress?: (done: number) => void): SimResult {
-  const forecaster: Forecaster = buildForecaster({ ...s.forecast, reuseFitPoints: Math.round((s.forecast.refitHours * 3600) / 60) });
+  const model: Forecaster = buildForecaster({ ...s.forecast, reuseFitPoints: Math.round((s.forecast.refitHours * 3600) / 60) });
+  // Known events of declared size: the fit sees the history without them, the strategy a forecast with them.
+  const forecaster: Forecaster = sizedEvents(s.forecast.events ?? []).length ? new EventAdjustedForecaster(model, s.forecast.events ?? []) : model;
   const { pool } = s;
   const mu = 1 / pool.serviceTime;
   const slotRate = pool.slots * mu;
@@ -163,8 +165,6 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
   let historyFrom = 0;
   const maxHistory = Math.round((s.forecast.historyDays * 86_400) / bucket);
   const horizon = Math.ceil((s.forecast.refitSeconds + lead + strategy.periodSeconds * 2) / bucket) + 2;
-  // Known events of declared size: the fit sees the history without them, the strategy a forecast with them.
-  const events = sizedEvents(s.forecast.events ?? []);
 
   // Per-minute accounting.
   let minuteIdx = -1;
@@ -235,10 +235,7 @@ export function simulate(w: Workload, strategy: Strategy, s: SimSettings, onProg
       const from = historyFrom;
       let any = false;
       for (let k = complete - 1; k >= from && !any; k--) any = Number.isFinite(history[k]);
-      const at = w.start + from * bucket;
-      if (!any) forecast = undefined;
-      else if (events.length === 0) forecast = forecaster.forecast({ start: at, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level);
-      else forecast = withEvents(forecaster.forecast({ start: at, step: bucket, values: withoutEvents(history.subarray(from, complete), events, at, bucket) }, horizon, s.forecast.level), events);
+      forecast = any ? forecaster.forecast({ start: w.start + from * bucket, step: bucket, values: history.subarray(from, complete) }, horizon, s.forecast.level) : undefined;
       cache?.set(i, forecast);
     }
 

@@ -69,6 +69,24 @@ describe('shadowscale forecast with configured events', () => {
     assert.equal(f.model, 'prophet');
     assert.ok((f.points[11]?.mean as number) > 250, `campaign hour: ${f.points[11]?.mean}`);
   });
+  it('an event of declared size: every model forecasts it (the history fitted without it), x3 over the occurrence and unchanged outside', async (t) => {
+    const dir = tempDir(t);
+    const csv = join(dir, 'demand.csv');
+    const y = hourly(23);
+    writeFileSync(csv, `timestamp,rps\n${Array.from(y, (v, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},${v.toFixed(3)}`).join('\n')}\n`);
+    // The history ends with 23:00 on 2026-01-27, so the forecast's points are 00:00 to 11:00 on the 28th; a
+    // launch at x3 from 03:00 to 06:00 is points 3 to 5.
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: launch, start: "2026-01-28T03:00:00Z", end: "2026-01-28T06:00:00Z", multiplier: 3 }\n`);
+    const mean = async (config: string[]): Promise<number[]> => {
+      const r = await runCli(['forecast', '--input', csv, '--horizon', '12', '--model', 'fast-seasonal', ...config, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as ForecastOutput).points.map((p) => p.mean);
+    };
+    const [plain, declared] = await Promise.all([mean([]), mean(['--config', cfg])]);
+    const ratio = declared.map((d, i) => Math.round((d / (plain[i] as number)) * 1000) / 1000);
+    assert.deepEqual(ratio, [1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
+  });
   it('a history of zeros (a service not yet called) forecasts zero, with nothing from the wasm on stderr', async (t) => {
     // augurs panics on it and the wasm writes "Exception thrown" to stderr; Prophet's fit there is zero.
     const dir = tempDir(t);
