@@ -605,7 +605,11 @@ export const configSchema = z
       if (s.scaling.warmPool.size > 0 && s.shadow.sync === 'snapshot') ctx.addIssue({ code: 'custom', path: ['services', i, 'scaling', 'warmPool', 'size'], message: 'a warm pool needs a stateless service: with shadow.sync "snapshot" its instances would miss live\'s writes (set size 0)' });
       if (s.pool.min > s.pool.max) ctx.addIssue({ code: 'custom', path: ['services', i, 'pool', 'min'], message: `min (${s.pool.min}) is above max (${s.pool.max})` });
       s.events.forEach((e, j) => {
-        if (Date.parse(e.end) <= Date.parse(e.start)) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
+        const length = Date.parse(e.end) - Date.parse(e.start);
+        if (length <= 0) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
+        // An occurrence longer than its recurrence's period would overlap the next one (and a multiplier apply twice there).
+        const period = { none: Number.POSITIVE_INFINITY, daily: 86_400_000, weekly: 7 * 86_400_000, yearly: 365 * 86_400_000 }[e.recurrence];
+        if (length > period) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `a ${e.recurrence} event lasts at most ${e.recurrence === 'daily' ? 'a day' : e.recurrence === 'weekly' ? 'a week' : '365 days'}: from ${e.start} to ${e.end} it would overlap its next occurrence` });
       });
     });
     const vt = cfg.control.delta.verticalType;

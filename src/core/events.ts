@@ -130,3 +130,16 @@ export class EventAdjustedForecaster implements Forecaster {
     return withEvents(this.inner.forecast(values === history.values ? history : { ...history, values }, horizon, level), this.events);
   }
 }
+
+/**
+ * The known events' factor over [from, to]: the largest of the points overlapping the window, never below
+ * 1 (a drop does not make errors smaller than those learnt outside it); 1 without event factors.
+ */
+export function eventScale(f: Forecast, from: number, to: number): number {
+  const factors = f.eventFactors;
+  if (!factors || factors.length === 0) return 1;
+  let peak = 1;
+  const first = Math.max(0, Math.min(factors.length - 1, Math.floor((from - f.start) / f.step)));
+  for (let i = first; i < factors.length && (i === first || f.start + i * f.step <= to); i++) peak = Math.max(peak, factors[i] as number);
+  return peak;
+}

@@ -61,7 +61,7 @@
 import { instancesFor } from './capacity.js';
 import { normalQuantile } from './verdict.js';
 import type { Forecast } from './forecast.js';
-import { eventLift } from './events.js';
+import { eventLift, eventScale } from './events.js';
 import type { Decision, Reason } from './reasons.js';
 import type { DemandPoint, Observation, PoolBounds, Strategy, WarmStartResult, WarmStartResume } from './strategy.js';
 
@@ -575,9 +575,10 @@ export class SloCalibrator {
   /**
    * The bound of predictor `p` at the given risk for a decision at `at`; NaN while it has too few errors.
    * The errors of the decision's time of day are used once three days of them are known (`byHour`: how
-   * many; 0 when the pooled errors of the last two days were used).
+   * many; 0 when the pooled errors of the last two days were used). `scale` multiplies the absolute
+   * errors (in instances): a known event's factor, whose demand moves by that much more than usual.
    */
-  bound(p: number, point: number, rising: boolean, risk: number, at: number): { bound: number; quantile: number; byHour: number } {
+  bound(p: number, point: number, rising: boolean, risk: number, at: number, scale = 1): { bound: number; quantile: number; byHour: number } {
     const k = p * 2 + (rising ? 1 : 0);
     const h = this.hist[k] as SlidingHistogram;
     if (!Number.isFinite(point) || h.count < MIN_SAMPLES) return { bound: Number.NaN, quantile: Number.NaN, byHour: 0 };
@@ -589,9 +590,9 @@ export class SloCalibrator {
       const loose = Math.min(0.5, risk * BY_HOUR_POOLED_RISK);
       const ratio = Math.max(e.ratio, h.upperQuantile(loose));
       const difference = Math.max(e.difference, h.upperQuantile(loose, true));
-      return this.boundFrom(ratio, difference, point, byHour);
+      return this.boundFrom(ratio, difference * scale, point, byHour);
     }
-    return this.boundFrom(h.upperQuantile(risk), h.upperQuantile(risk, true), point, 0);
+    return this.boundFrom(h.upperQuantile(risk), h.upperQuantile(risk, true) * scale, point, 0);
   }
 
   /**
@@ -871,9 +872,12 @@ export class SloPolicyStrategy implements Strategy {
     let demand: number;
     let reason: Reason;
     const numbers: Record<string, number> = { observedRps: rps, risk: c.risk, adaptedMinutes: c.adaptedMinutes, meanRps: this.meanRps, windowEnd: end, leadTimeSeconds: s.leadTimeSeconds, perInstanceRps: s.perInstanceRps };
+    // A known event's factor over the window: its demand moves by that much more than the errors learnt
+    // outside it, in instances (ratios keep their meaning at any level; differences do not).
+    const scale = forecast ? eventScale(forecast, obs.now, end) : 1;
     if (best >= 0) {
       const taken = this.riskFor(points[best] as number);
-      const q = c.bound(best, points[best] as number, rising, taken, obs.now);
+      const q = c.bound(best, points[best] as number, rising, taken, obs.now, scale);
       numbers.riskTaken = taken;
       demand = q.bound;
       reason = 'slo_forecast';
@@ -895,9 +899,10 @@ export class SloPolicyStrategy implements Strategy {
     // other predictions by the event's factor multiplied it again where demand rose ahead of the
     // declared start (a 5x campaign asked for 150 instances where 13 carried it).
     const lift = forecast ? eventLift(forecast, obs.now, end) : 1;
+    if (scale !== 1) numbers.eventScale = scale;
     if (lift > 1 && Number.isFinite(points[1] as number)) {
       const ahead = points[1] as number;
-      const b = c.bound(1, ahead, true, this.riskFor(ahead), obs.now).bound;
+      const b = c.bound(1, ahead, true, this.riskFor(ahead), obs.now, scale).bound;
       const floor = Number.isFinite(b) ? b : ahead * (1 + s.coldMargin);
       numbers.eventLift = lift;
       numbers.eventBoundRps = floor;
