@@ -2,7 +2,8 @@
 // without them and the forecast with them, and the lift the SLO policy reads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventFactors, eventLift, eventOccurrences, sizedEvents, withEvents, withoutEvents, type KnownEvent } from './events.js';
+import { EventAdjustedForecaster, eventFactors, eventLift, eventOccurrences, eventScale, sizedEvents, withEvents, withoutEvents, type KnownEvent } from './events.js';
+import { SeasonalNaiveForecaster } from './forecast.js';
 import type { Forecast } from './forecast.js';
 
 const T0 = Date.UTC(2026, 0, 5) / 1000; // a Monday, 00:00 UTC
@@ -78,4 +79,34 @@ describe('eventLift', () => {
   ];
   for (const r of rows) it(r.note, () => assert.equal(eventLift(f, r.from, r.to), r.want));
   it('no event factors: 1', () => assert.equal(eventLift({ ...f, eventFactors: undefined }, T0, T0 + 300), 1));
+});
+
+describe('eventScale', () => {
+  const f: Forecast = { model: 'm', start: T0, step: 60, level: 0.8, mean: new Float64Array(6), lower: new Float64Array(6), upper: new Float64Array(6), eventFactors: Float64Array.from([1, 1, 3, 3, 0.5, 1]) };
+  const rows: { note: string; from: number; to: number; want: number }[] = [
+    { note: 'before the event, beyond the window: 1', from: T0, to: T0 + 90, want: 1 },
+    { note: 'the event in the window: its factor', from: T0 + 60, to: T0 + 150, want: 3 },
+    { note: 'inside it: its factor', from: T0 + 150, to: T0 + 170, want: 3 },
+    { note: 'a drop: never below 1', from: T0 + 240, to: T0 + 270, want: 1 },
+    { note: 'a window past the forecast reads its last point', from: T0 + 600, to: T0 + 700, want: 1 },
+  ];
+  for (const r of rows) it(r.note, () => assert.equal(eventScale(f, r.from, r.to), r.want));
+  it('no event factors: 1', () => assert.equal(eventScale({ ...f, eventFactors: undefined }, T0, T0 + 300), 1));
+});
+
+describe('EventAdjustedForecaster', () => {
+  // Two days of hourly points at 10, with a x4 campaign at 06:00-08:00 on the second; seasonal naive a day
+  // back repeats it on the third day, where it may or may not come again.
+  const campaign = (day: number): KnownEvent => ({ name: `c${day}`, start: T0 + day * DAY + 6 * HOUR, end: T0 + day * DAY + 8 * HOUR, recurrence: 'none', multiplier: 4 });
+  const values = Float64Array.from({ length: 48 }, (_, i) => (i >= 30 && i < 32 ? 40 : 10));
+  const inner = new SeasonalNaiveForecaster({ seasonality: 'daily' });
+  const hours5to8 = (events: KnownEvent[]): number[] => Array.from(new EventAdjustedForecaster(inner, events).forecast({ start: T0, step: HOUR, values }, 12, 0.8).mean.subarray(5, 9));
+  const rows: { note: string; events: KnownEvent[]; want: number[] }[] = [
+    { note: 'nothing declared: the past campaign is repeated', events: [], want: [10, 40, 40, 10] },
+    { note: 'the past campaign declared: the history without it, nothing repeated', events: [campaign(1)], want: [10, 10, 10, 10] },
+    { note: 'both declared: the coming one forecast, from the history without the past one', events: [campaign(1), campaign(2)], want: [10, 40, 40, 10] },
+    { note: 'only the coming one: repeated and multiplied (the past one was not said)', events: [campaign(2)], want: [10, 160, 160, 10] },
+  ];
+  for (const r of rows) it(r.note, () => assert.deepEqual(hours5to8(r.events), r.want));
+  it('keeps the inner model\'s name', () => assert.equal(new EventAdjustedForecaster(inner, [campaign(2)]).name, inner.name));
 });
