@@ -897,7 +897,7 @@ export class SloPolicyStrategy implements Strategy {
     // but the forecast, which has it: the bound is at least the forecast's own (its calibrated bound, or
     // the forecast's peak plus the cold-start margin before it is calibrated). Only a floor: lifting the
     // other predictions by the event's factor multiplied it again where demand rose ahead of the
-    // declared start (a 5x campaign asked for 150 instances where 13 carried it).
+    // declared start (in a development run, many times what the campaign needed).
     const lift = forecast ? eventLift(forecast, obs.now, end) : 1;
     if (scale !== 1) numbers.eventScale = scale;
     if (lift > 1 && Number.isFinite(points[1] as number)) {
