@@ -124,4 +124,44 @@ export const proofBody = z.strictObject(
   expect('a JSON object'),
 );
 
+/** Most events declared at run time per service. */
+export const MAX_DECLARED_EVENTS = 100;
+/** How far ahead an event may be declared (400 days: next year's holiday). */
+export const MAX_EVENT_AHEAD_DAYS = 400;
+
+const isoTime = (what: string) =>
+  z
+    .string(expect(`${what} as an ISO 8601 date-time with its zone, e.g. 2026-12-24T10:00:00Z`))
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expect(`${what} as an ISO 8601 date-time with its zone, e.g. 2026-12-24T10:00:00Z`))
+    .transform((v, ctx) => {
+      const ms = Date.parse(v);
+      if (!Number.isFinite(ms)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${what} as an ISO 8601 date-time with its zone, got ${describeValue(v)}`, input: v });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const PERIOD_MS = { none: Number.POSITIVE_INFINITY, daily: 86_400_000, weekly: 7 * 86_400_000, yearly: 365 * 86_400_000 } as const;
+
+export const eventBody = z
+  .strictObject(
+    {
+      name: z.string(expect('an event name')).min(1, expect('an event name')).max(200, expect('an event name of at most 200 characters')),
+      start: isoTime('start'),
+      end: isoTime('end'),
+      recurrence: z.enum(['none', 'daily', 'weekly', 'yearly'], expect('one of none, daily, weekly, yearly')).default('none'),
+      multiplier: z.number(expect('a number from 0.001 to 1000')).min(0.001, expect('a number from 0.001 to 1000')).max(1000, expect('a number from 0.001 to 1000')),
+      note,
+    },
+    expect('a JSON object with name, start, end and multiplier'),
+  )
+  .refine((b) => b.end > b.start, { message: 'expected end after start', path: ['end'] })
+  .refine((b) => b.end - b.start <= PERIOD_MS[b.recurrence], { message: 'expected an occurrence no longer than its recurrence\'s period (a day, a week, 365 days): it would overlap the next', path: ['end'] });
+
+export const eventParams = z.strictObject({
+  service: serviceParams.shape.service,
+  id: z.string(expect('an event id')).min(1, expect('an event id')).max(200, expect('an event id of at most 200 characters')),
+});
+
 export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

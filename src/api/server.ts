@@ -22,8 +22,8 @@ import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
 import type { EdgeView } from '../control/dependencies.js';
 import type { SharedPoolView } from '../control/shadow-pool.js';
-import { boundsBody, decisionParams, decisionsQuery, limitQuery, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
-import { costView, decisionView, deltaView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
+import { boundsBody, decisionParams, decisionsQuery, eventBody, eventParams, limitQuery, MAX_DECLARED_EVENTS, MAX_EVENT_AHEAD_DAYS, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
+import { costView, decisionView, deltaView, eventsView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
   readonly cfg: Config;
@@ -277,6 +277,25 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
   app.delete('/api/v1/services/:service/bounds', { ...admin, schema: { ...tag('Remove the bounds override', ['admin']), params: serviceParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
     const s = service(req.params.service);
     return changed(s, s.loop.clearBounds(by(req), req.body?.note));
+  });
+
+  app.get('/api/v1/services/:service/events', { ...read, schema: { ...tag("Known events: the configuration's (events[]) and those declared at run time, each with its next occurrence and whether the strategies' forecasts use it (a multiplier)"), params: serviceParams, querystring: noQuery } }, async (req) => eventsView(service(req.params.service), deps));
+  app.post('/api/v1/services/:service/events', { ...admin, schema: { ...tag("Declare a known event of declared size at run time (a campaign announced today): from the next refit the strategies' forecasts fit the history without it and have it, and capacity is added a lead time before it starts (reason known_event)", ['admin']), params: serviceParams, querystring: noQuery, body: eventBody } }, async (req, reply) => {
+    const s = service(req.params.service);
+    const b = req.body as z.output<typeof eventBody>;
+    const t = now();
+    if (b.recurrence === 'none' && b.end <= t) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.end: ${new Date(b.end).toISOString()} has passed: a one-off event that is over changes no forecast`);
+    if (b.start > t + MAX_EVENT_AHEAD_DAYS * 86_400_000) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.start: expected at most ${MAX_EVENT_AHEAD_DAYS} days ahead, got ${new Date(b.start).toISOString()}`);
+    if (deps.store.declaredEvents(s.name).length >= MAX_DECLARED_EVENTS) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `service "${s.name}" has ${MAX_DECLARED_EVENTS} events declared at run time, the most it keeps: remove some first (DELETE .../events/ID)`);
+    const r = s.loop.declareEvent({ name: b.name, start: b.start, end: b.end, recurrence: b.recurrence, multiplier: b.multiplier }, by(req), b.note);
+    const event = eventsView(s, deps).events.find((e) => e.id === r.id);
+    return reply.code(201).send({ seq: r.seq, event });
+  });
+  app.delete('/api/v1/services/:service/events/:id', { ...admin, schema: { ...tag('Remove a known event declared at run time (those of the configuration stay until it changes)', ['admin']), params: eventParams, querystring: noQuery, body: noteBody.nullish() } }, async (req) => {
+    const s = service(req.params.service);
+    const seq = s.loop.removeEvent(req.params.id, by(req), req.body?.note);
+    if (seq === undefined) throw new ShadowscaleError('SHADOWSCALE_E_NOT_FOUND', `no event "${req.params.id}" declared at run time for service "${req.params.service}" (GET .../events lists them; the configuration's have no id)`);
+    return { seq };
   });
 
   app.post('/api/v1/services/:service/proofs', { ...admin, schema: { ...tag('Start a proof: a trial on the shadow of an instance type (default: the live pool\'s) around a rate per instance (default: the capacity the strategies plan with), within the trial budget', ['admin']), params: serviceParams, querystring: noQuery, body: proofBody.nullish() } }, async (req) => {

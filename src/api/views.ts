@@ -3,6 +3,8 @@
 
 import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
+import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
+import { knownEvents } from '../config/derive.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
@@ -335,4 +337,48 @@ function rolloutRecordJson(e: ExperimentRecord) {
   const d = (e.details ?? {}) as Partial<RolloutView>;
   const move = c.move ? { fromType: c.move.fromType, toType: c.move.toType } : {};
   return { ...d, id: e.id, kind: c.move ? 'type' : 'version', from: c.from ?? d.from ?? null, to: c.to ?? d.to ?? null, ...move, phase: e.verdict ?? 'unknown', startedAt: new Date(e.startedAt).toISOString(), finishedAt: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(), outcome: e.verdict };
+}
+
+/** One known event as the API shows it: the configuration's and those declared at run time. */
+export interface EventView {
+  /** The id of an event declared at run time (for DELETE); null for the configuration's. */
+  readonly id: string | null;
+  readonly source: 'config' | 'api';
+  readonly name: string;
+  readonly start: string;
+  readonly end: string;
+  readonly recurrence: string;
+  readonly multiplier: number | null;
+  /** Whether the strategies' forecasts use it (a multiplier other than 1). */
+  readonly used: boolean;
+  /** The occurrence under way or the next one within 400 days; null when none. */
+  readonly next: { readonly start: string; readonly end: string } | null;
+  readonly by?: string;
+  readonly note?: string | null;
+  readonly declaredAt?: string;
+}
+
+const iso = (s: number): string => new Date(s * 1000).toISOString();
+
+export function eventsView(svc: ApiService, d: ViewDeps): { events: EventView[] } {
+  const now = d.now() / 1000;
+  const next = (e: KnownEvent): EventView['next'] => {
+    const o = eventOccurrences(e, now, now + 400 * 86_400)[0];
+    return o ? { start: iso(o.start), end: iso(o.end) } : null;
+  };
+  const view = (e: KnownEvent, extra: Partial<EventView> & Pick<EventView, 'id' | 'source'>): EventView => ({
+    ...extra,
+    name: e.name,
+    start: iso(e.start),
+    end: iso(e.end),
+    recurrence: e.recurrence,
+    multiplier: e.multiplier ?? null,
+    used: sizedEvents([e]).length === 1,
+    next: next(e),
+  });
+  const configured = knownEvents(svc.config).map((e) => view(e, { id: null, source: 'config' }));
+  const declared = d.store.declaredEvents(svc.name).map((r) =>
+    view({ name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, multiplier: r.multiplier }, { id: r.id, source: 'api', by: r.by, note: r.note, declaredAt: new Date(r.createdAt).toISOString() }),
+  );
+  return { events: [...configured, ...declared] };
 }

@@ -7,7 +7,7 @@ import { knownEvents, serviceModel } from '../config/derive.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
 import { MODEL_NAMES } from '../forecast/models.js';
-import type { KnownEvent } from '../core/events.js';
+import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import { MAX_HORIZON } from '../forecast/run.js';
 import { accessSync, constants, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -76,6 +76,23 @@ export function reportCappedPeak(cfg: Config, service: ServiceConfig, peakRps: n
   if (!(need > m.bounds.maxInstances)) return;
   const at = `services[${cfg.services.indexOf(service)}].pool.max`;
   io.err(`${source}: the peak, ${+peakRps.toPrecision(6)} req/s, needs ${need.toLocaleString('en-US')} instances at the SLO (${m.perInstanceRps.toFixed(1)} req/s each) and ${at} is ${m.bounds.maxInstances}: every strategy is capped there and misses the SLO at the peak, whatever it does (raise it with --set ${at}=N, or lower the peak).\n`);
+}
+
+/**
+ * On stderr, the service's known events that change nothing in a replay of this trace: one without a
+ * multiplier (the strategies use only sized events) or one with no occurrence within the trace (its times are
+ * the trace's clock: a trace of relative times starts at 1970-01-01).
+ */
+export function reportEvents(cfg: Config, service: ServiceConfig, trace: Trace, io: Io): void {
+  if (trace.times.length === 0) return;
+  const from = trace.times[0] as number;
+  const to = (trace.times[trace.times.length - 1] as number) + trace.step;
+  const i = cfg.services.indexOf(service);
+  knownEvents(service).forEach((e, j) => {
+    const at = `services[${i}].events[${j}] (${e.name})`;
+    if (sizedEvents([e]).length === 0) io.err(`${at}: no multiplier (or 1), so the strategies plan without it; give its size as multiplier to scale ahead of it\n`);
+    else if (eventOccurrences(e, from, to).length === 0) io.err(`${at}: no occurrence between ${new Date(from * 1000).toISOString()} and ${new Date(to * 1000).toISOString()}, the trace's first and last times: it changes nothing in this replay\n`);
+  });
 }
 
 export function positiveInteger(v: string): number {

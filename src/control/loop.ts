@@ -18,8 +18,10 @@
 // 6. Delta analysis over a window of ticks, the sampling controller, the capacity refit, and the proof
 //    gate's trials (calibrations before evidence expires, trials decisions wait for), in the background.
 
+import { randomBytes } from 'node:crypto';
 import { fitServiceTime, maxRateAtSlo, meanResponseTime, type LoadLatency } from '../core/capacity.js';
 import { compareLiveShadow, confirmDegradation, liveWorseThanShadow, type DeltaResult, type DeltaSettings } from '../core/delta.js';
+import type { KnownEvent } from '../core/events.js';
 import { forecastPeak, type Forecast, type Forecaster } from '../core/forecast.js';
 import type { DecisionProof } from '../core/gate.js';
 import { meanOf, observeWindow, tickViolatesSlo, trimWindow, type WindowPoint } from '../core/observe.js';
@@ -551,6 +553,37 @@ export class ServiceLoop {
   }
 
   /**
+   * Declare a known event of declared size at run time (the API): kept in the store, read with the
+   * configured ones at every refit, so the next forecast has it (src/core/events.ts). Recorded as a
+   * decision first. Checked by the caller (src/api/schemas.ts).
+   */
+  declareEvent(e: { name: string; start: number; end: number; recurrence: KnownEvent['recurrence']; multiplier: number }, by: string, note?: string): { id: string; seq: number } {
+    const id = `ev-${this.d.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const event = { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier };
+    const seq = this.recordOperator('operator_event', { by, event, ...(note ? { note } : {}) }, { multiplier: e.multiplier, start: e.start / 1000, end: e.end / 1000 });
+    this.d.store.addDeclaredEvent({ ...event, service: this.s.service, createdAt: this.d.now(), by, note: note ?? null });
+    // Refit at the next tick: a campaign an operator just announced may start within the lead time.
+    this.lastFitAt = Number.NEGATIVE_INFINITY;
+    return { id, seq };
+  }
+
+  /** Forget a declared event; undefined when the service has none with that id. */
+  removeEvent(id: string, by: string, note?: string): number | undefined {
+    const e = this.d.store.declaredEvents(this.s.service).find((x) => x.id === id);
+    if (!e) return undefined;
+    const seq = this.recordOperator('operator_event_removed', { by, event: { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier }, ...(note ? { note } : {}) });
+    this.d.store.removeDeclaredEvent(this.s.service, id);
+    this.lastFitAt = Number.NEGATIVE_INFINITY;
+    return seq;
+  }
+
+  /** The known events the forecasts use: the configuration's of declared size and those declared at run time (epoch seconds). */
+  knownEvents(): KnownEvent[] {
+    const declared = this.d.store.declaredEvents(this.s.service).map((e) => ({ name: e.name, start: e.start / 1000, end: e.end / 1000, recurrence: e.recurrence, multiplier: e.multiplier }));
+    return [...(this.s.forecast.events ?? []), ...declared];
+  }
+
+  /**
    * Ask the proof gate for a trial of `instanceType` (default: the live pool's) around `perInstanceRps`
    * (default: the rate per instance the strategies plan with). Recorded as a decision once queued; a
    * request the gate cannot take throws SHADOWSCALE_E_CONFLICT saying why, and records nothing.
@@ -941,7 +974,7 @@ export class ServiceLoop {
       if (this.d.forecaster && now - this.lastFitAt >= s.forecast.refitSeconds * 1000) this.refitForecast(now);
       if (this.d.writeForecaster && now - this.lastWriteFitAt >= s.forecast.refitSeconds * 1000) {
         this.lastWriteFitAt = now;
-        this.writeForecast = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.writeForecaster, now, forecastHorizonSeconds(s.leadTimeSeconds, this.d.strategy.periodSeconds, s.forecast.refitSeconds), METRIC.mutationRps) ?? this.writeForecast;
+        this.writeForecast = fitDemandForecast(this.d.store, s.service, { ...s.forecast, events: this.knownEvents() }, this.d.writeForecaster, now, forecastHorizonSeconds(s.leadTimeSeconds, this.d.strategy.periodSeconds, s.forecast.refitSeconds), METRIC.mutationRps) ?? this.writeForecast;
         this.requestsPerWrite = this.historyRequestsPerWrite(now);
       }
       this.measuredCapacity(now);
@@ -1111,7 +1144,10 @@ export class ServiceLoop {
     // Trials that keep the proofs fresh, or that a decision waits for (in the background).
     this.d.gate?.tick({ instanceType: this.liveType, count: Math.max(1, liveRequested) });
     // Retention, once a minute of ticks.
-    if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) this.d.store.prune(now);
+    if (this.ticks % Math.max(1, Math.round(60 / s.tickSeconds)) === 0) {
+      this.d.store.prune(now);
+      this.d.store.pruneDeclaredEvents(now);
+    }
     const upper = fc?.upper ?? Number.NaN;
     const trials = this.d.gate?.cost(now);
     const report: TickReport = {
@@ -1168,7 +1204,7 @@ export class ServiceLoop {
   private refitForecast(now: number): void {
     const s = this.s;
     if (!this.d.forecaster) return;
-    const f = fitDemandForecast(this.d.store, s.service, s.forecast, this.d.forecaster, now, forecastHorizonSeconds(Math.max(s.leadTimeSeconds, s.dependenciesLeadSeconds ?? 0), this.d.strategy.periodSeconds, s.forecast.refitSeconds));
+    const f = fitDemandForecast(this.d.store, s.service, { ...s.forecast, events: this.knownEvents() }, this.d.forecaster, now, forecastHorizonSeconds(Math.max(s.leadTimeSeconds, s.dependenciesLeadSeconds ?? 0), this.d.strategy.periodSeconds, s.forecast.refitSeconds));
     if (!f) return;
     this.forecast = f;
     this.lastFitAt = now;

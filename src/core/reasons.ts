@@ -36,6 +36,8 @@ export const REASONS = {
   operator_resumed: 'An operator resumed acting (API).',
   operator_mode: 'An operator set the scaling mode (API): act, or forecast-only (decide and record, never act).',
   operator_bounds: 'An operator overrode the pool bounds (min/max) for a window (API).',
+  operator_event: "An operator declared a known event of declared size (API): from the next refit the strategies' forecasts fit the history without it and have it (events[].multiplier in the configuration, at run time).",
+  operator_event_removed: 'An operator removed a known event declared at run time (API); the forecasts no longer have it from the next refit.',
   operator_bounds_cleared: 'An operator removed the bounds override (API); the configured bounds apply again.',
   bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
   switchover_promoted: 'The new live instances of a scale-out passed every step of their ramp against the old ones and now take a full share (the target is unchanged).',
@@ -110,6 +112,8 @@ export interface OperatorAction {
   readonly max?: number;
   /** End of a bounds override (ms since the epoch). */
   readonly until?: number;
+  /** A known event declared or removed (times in ms since the epoch). */
+  readonly event?: { readonly id: string; readonly name: string; readonly start: number; readonly end: number; readonly recurrence: string; readonly multiplier: number };
   /** A proof asked for: the instance type and the rate per instance. */
   readonly instanceType?: string;
   readonly perInstanceRps?: number;

@@ -110,6 +110,21 @@ export interface DecisionRecord {
   readonly act: boolean;
 }
 
+/** A known event an operator declared at run time (API), beside those of the configuration. */
+export interface DeclaredEventRecord {
+  readonly id: string;
+  readonly service: string;
+  readonly name: string;
+  /** ms since the epoch. */
+  readonly start: number;
+  readonly end: number;
+  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
+  readonly multiplier: number;
+  readonly createdAt: number;
+  readonly by: string;
+  readonly note: string | null;
+}
+
 export interface ExperimentRecord {
   readonly id: string;
   readonly service: string;
@@ -392,6 +407,10 @@ export class Store implements InstanceRegistry {
     this.db.exec('CREATE INDEX IF NOT EXISTS instance_events_ts ON instance_events (ts)');
     // The loop reads a service's rollouts at every decision (whether a type change may start).
     this.db.exec('CREATE INDEX IF NOT EXISTS experiments_service_kind ON experiments (service, kind, started_at)');
+    // Known events declared at run time (API): the strategies' forecasts read them with the configured ones.
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS declared_events (id TEXT PRIMARY KEY, service TEXT NOT NULL, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, recurrence TEXT NOT NULL, multiplier REAL NOT NULL, created_at INTEGER NOT NULL, by TEXT NOT NULL, note TEXT)',
+    );
     // Counts for /metrics, kept by triggers as rows are written: a scrape reads a few rows instead of
     // grouping every decision, and retention deleting old rows does not make a counter go down.
     this.db.transaction(() => {
@@ -583,6 +602,50 @@ export class Store implements InstanceRegistry {
           .run(experimentsBefore, PRUNE_BATCH).changes,
       }))(),
     );
+  }
+
+  /** Forget one-off declared events past the longest history a forecast reads (the hourly rollups'); returns how many. */
+  pruneDeclaredEvents(now: number): number {
+    return this.guard(() =>
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()
+        ? this.db.prepare("DELETE FROM declared_events WHERE recurrence = 'none' AND end_ms < ?").run(now - this.retention.hourSeconds * 1000).changes
+        : 0,
+    );
+  }
+
+  /** Keep a known event an operator declared (API). */
+  addDeclaredEvent(e: DeclaredEventRecord): void {
+    this.guard(() => {
+      this.db
+        .prepare('INSERT INTO declared_events (id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(e.id, e.service, e.name, e.start, e.end, e.recurrence, e.multiplier, e.createdAt, e.by, e.note);
+    });
+  }
+
+  /** A service's declared events, in the order they were declared. */
+  declaredEvents(service: string): DeclaredEventRecord[] {
+    return this.guard(() => {
+      // A store an earlier release made and nothing has opened for writing since has no such table: none declared.
+      if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()) return [];
+      const rows = this.db.prepare('SELECT id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note FROM declared_events WHERE service = ? ORDER BY created_at, id').all(service) as {
+        id: string;
+        service: string;
+        name: string;
+        start_ms: number;
+        end_ms: number;
+        recurrence: DeclaredEventRecord['recurrence'];
+        multiplier: number;
+        created_at: number;
+        by: string;
+        note: string | null;
+      }[];
+      return rows.map((r) => ({ id: r.id, service: r.service, name: r.name, start: r.start_ms, end: r.end_ms, recurrence: r.recurrence, multiplier: r.multiplier, createdAt: r.created_at, by: r.by, note: r.note }));
+    });
+  }
+
+  /** Forget a declared event; false when the service has none with that id. */
+  removeDeclaredEvent(service: string, id: string): boolean {
+    return this.guard(() => this.db.prepare('DELETE FROM declared_events WHERE service = ? AND id = ?').run(service, id).changes > 0);
   }
 
   /** Record a decision (before it is acted on; `decision.at` in seconds, stored as ms); returns its sequence number. */

@@ -206,7 +206,44 @@ describe('REST API of a running loop', () => {
     }
   });
 
+  it('known events: the configuration\'s listed, one declared at run time kept, recorded and removed', async (t) => {
+    const dir = tempDir(t);
+    const sets = ['services[0].events[0].name=sale', 'services[0].events[0].start=2026-01-02T09:00:00Z', 'services[0].events[0].end=2026-01-02T10:00:00Z', 'services[0].events[0].recurrence=yearly', 'services[0].events[0].multiplier=2', 'services[0].events[1].name=holiday', 'services[0].events[1].start=2026-12-25T00:00:00Z', 'services[0].events[1].end=2026-12-26T00:00:00Z'];
+    const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir), sets }), env: {}, autoTick: false });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    type Ev = { id: string | null; source: string; name: string; start: string; end: string; recurrence: string; multiplier: number | null; used: boolean; next: { start: string; end: string } | null; by?: string; note?: string | null };
+    const list = async (): Promise<Ev[]> => (await call(api, 'GET', '/api/v1/services/web/events')).json.events as Ev[];
+    const configured = await list();
+    assert.deepEqual(configured.map((e) => [e.source, e.name, e.multiplier, e.used, e.id]), [['config', 'sale', 2, true, null], ['config', 'holiday', null, false, null]]);
+    // A yearly event's next occurrence is the coming 2 January at 09:00.
+    assert.match(configured[0]?.next?.start ?? '', /^\d{4}-01-02T09:00:00\.000Z$/);
+    assert.ok(Date.parse(configured[0]?.next?.end ?? '') > Date.now());
+
+    const start = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000).toISOString();
+    const end = new Date(Date.parse(start) + 7_200_000).toISOString();
+    const made = await call(api, 'POST', '/api/v1/services/web/events', { name: 'launch', start, end, multiplier: 4, note: 'from marketing' });
+    assert.equal(made.status, 201, JSON.stringify(made.json));
+    const ev = made.json.event as Ev;
+    assert.deepEqual([ev.source, ev.name, ev.start, ev.end, ev.recurrence, ev.multiplier, ev.used, ev.next, ev.by, ev.note], ['api', 'launch', start, end, 'none', 4, true, { start, end }, 'loopback', 'from marketing']);
+    assert.match(ev.id ?? '', /^ev-/);
+    assert.deepEqual((await list()).map((e) => e.name), ['sale', 'holiday', 'launch']);
+    // Kept in the store (a restart reads it back), and the loop's forecasts read it with the configured sized one.
+    assert.deepEqual(rt.store.declaredEvents('web').map((e) => e.id), [ev.id]);
+    const loop = rt.services[0]?.loop;
+    assert.deepEqual(loop?.knownEvents().map((e) => [e.name, e.multiplier]), [['sale', 2], ['launch', 4]]);
+
+    const gone = await call(api, 'DELETE', `/api/v1/services/web/events/${ev.id}`, { note: 'postponed' });
+    assert.equal(gone.status, 200, JSON.stringify(gone.json));
+    assert.deepEqual((await list()).map((e) => e.name), ['sale', 'holiday']);
+    const again = await call(api, 'DELETE', `/api/v1/services/web/events/${ev.id}`);
+    assert.equal(again.status, 404);
+    const ops = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_event,operator_event_removed')).json.decisions as { reason: string; operator: { by: string; note?: string; event?: { id: string; multiplier: number } } }[];
+    assert.deepEqual(ops.map((d) => [d.reason, d.operator.event?.id, d.operator.note]), [['operator_event_removed', ev.id, 'postponed'], ['operator_event', ev.id, 'from marketing']]);
+  });
+
   it('answers bad requests with a 4xx and a stable code, changing nothing', async (t) => {
+    const soon = { name: 'campaign', start: new Date(Date.now() + 3_600_000).toISOString(), end: new Date(Date.now() + 7_200_000).toISOString(), multiplier: 3 };
     const dir = tempDir(t);
     const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir, 'api: { maxBodyBytes: 1024 }\n') }), env: {}, autoTick: false });
     t.after(() => rt.stop({ deleteInstances: true }));
@@ -236,6 +273,16 @@ describe('REST API of a running loop', () => {
       ['GET', '/api/v1/services/web/decisions?full=yes', undefined, 400, 'SHADOWSCALE_E_API_QUERY', /^query\.full: expected "true" or "false", got "yes"$/],
       ['POST', '/api/v1/services/web/proofs', {}, 409, 'SHADOWSCALE_E_CONFLICT', /^scaling\.proof is off: no trials run/],
       ['POST', '/api/v1/services/web/proofs', { perInstanceRps: -1 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.perInstanceRps: expected a rate per instance from 0\.1 to 100000 req\/s, got -1$/],
+      ['POST', '/api/v1/services/web/events', { ...soon, end: soon.start }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.end: expected end after start$/],
+      ['POST', '/api/v1/services/web/events', { ...soon, multiplier: 0 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000, got 0$/],
+      ['POST', '/api/v1/services/web/events', { name: 'x', start: soon.start, end: soon.end }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000/],
+      ['POST', '/api/v1/services/web/events', { ...soon, start: '2030-01-01 10:00' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.start: expected start as an ISO 8601 date-time with its zone/],
+      ['POST', '/api/v1/services/web/events', { ...soon, recurrence: 'hourly' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.recurrence: expected one of none, daily, weekly, yearly/],
+      ['POST', '/api/v1/services/web/events', { ...soon, end: new Date(Date.parse(soon.start) + 2 * 86_400_000).toISOString(), recurrence: 'daily' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.end: expected an occurrence no longer than its recurrence's period/],
+      ['POST', '/api/v1/services/web/events', { ...soon, start: '2020-01-01T10:00:00Z', end: '2020-01-01T12:00:00Z' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.end: 2020-01-01T12:00:00\.000Z has passed/],
+      ['POST', '/api/v1/services/web/events', { ...soon, start: '2099-01-01T10:00:00Z', end: '2099-01-01T12:00:00Z' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.start: expected at most 400 days ahead/],
+      ['POST', '/api/v1/services/web/events', { ...soon, colour: 'red' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.colour: unknown field$/],
+      ['DELETE', '/api/v1/services/web/events/ev-none', undefined, 404, 'SHADOWSCALE_E_NOT_FOUND', /^no event "ev-none" declared at run time for service "web"/],
     ];
     for (const [method, path, body, status, code, message, headers] of cases) {
       const r = await call(api, method, path, body, headers);

@@ -191,6 +191,22 @@ describe('shadowscale backtest', () => {
     });
   }
 
+  // Known events that change nothing in the replay are said: without a size, or outside the trace's times.
+  const event = (start: string, end: string, multiplier?: number): string[] =>
+    [`name=launch`, `start=${start}`, `end=${end}`, ...(multiplier === undefined ? [] : [`multiplier=${multiplier}`])].flatMap((x) => ['--set', `services[0].events[0].${x}`]);
+  const events: { note: string; args: string[]; stderr: RegExp }[] = [
+    { note: 'without a multiplier', args: event('1995-07-10T10:00:00Z', '1995-07-10T12:00:00Z'), stderr: /services\[0\]\.events\[0\] \(launch\): no multiplier \(or 1\), so the strategies plan without it/ },
+    { note: 'outside the trace', args: event('2026-07-10T10:00:00Z', '2026-07-10T12:00:00Z', 3), stderr: /services\[0\]\.events\[0\] \(launch\): no occurrence between 1995-07-01T04:00:00\.000Z and 1995-07-15T04:00:00\.000Z, the trace's first and last times: it changes nothing/ },
+    { note: 'sized, within the trace: nothing said', args: event('1995-07-10T10:00:00Z', '1995-07-10T12:00:00Z', 3), stderr: /^(?![\s\S]*events\[0\])/ },
+  ];
+  for (const e of events) {
+    it(`a known event ${e.note}: ${e.note.startsWith('sized') ? 'nothing on stderr' : 'said on stderr'}`, async () => {
+      const r = await runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive', '--json', ...e.args]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, e.stderr);
+    });
+  }
+
   it('prints a readable table without --json, and is the same run as the JSON', async () => {
     const [table, json] = await Promise.all([
       runCli(['backtest', '--input', NASA, '--peak-rps', '2000', '--strategy', 'reactive']),

@@ -106,6 +106,48 @@ describe('ServiceLoop with the recording fake provider', () => {
     assert.equal(decisions.at(-1)?.decision.reason, 'scale_in_stabilization');
   });
 
+  it('a known event declared at run time: recorded, the next refit forecasts it, capacity is up before it starts (known_event); removed, the forecast drops it', async (t) => {
+    const h = setup(t, { strategy: 'hybrid', deps: { forecaster: buildForecaster({ model: 'fast-seasonal', seasonality: 'none', reuseFitPoints: 0 }) } });
+    t.after(() => h.store.close());
+    const start = h.now();
+    // Half an hour at 100 req/s recorded, and on through the test (the loop's own samples see no traffic).
+    const samples = [];
+    for (let k = -1800; k < 120; k++) samples.push({ ts: start + k * 1000, service: 'web', pool: 'live', metric: METRIC.liveRps, value: 100 });
+    h.store.addSamples(samples);
+    const loop = h.make();
+    await h.advance(loop);
+    await h.advance(loop);
+    // A x3 campaign from 30 s to 50 s from now.
+    const from = h.now() + 30_000;
+    const { id, seq } = loop.declareEvent({ name: 'campaign', start: from, end: from + 20_000, recurrence: 'none', multiplier: 3 }, 'tester', 'announced today');
+    assert.equal(h.store.decisions({ service: 'web' }).find((d) => d.seq === seq)?.decision.reason, 'operator_event');
+    assert.deepEqual(h.store.declaredEvents('web').map((e) => [e.id, e.multiplier, e.by, e.note]), [[id, 3, 'tester', 'announced today']]);
+    assert.ok(loop.knownEvents().some((e) => e.name === 'campaign' && e.start === from / 1000));
+    await h.advance(loop);
+    const ratio = (): number => {
+      const ahead = loop.forecastAhead(h.now() / 1000);
+      const mean = (a: number, b: number): number => {
+        const xs = ahead.filter((p) => p.at >= a / 1000 && p.at < b / 1000).map((p) => p.mean);
+        return xs.reduce((x, y) => x + y, 0) / xs.length;
+      };
+      return mean(from, from + 20_000) / mean(from - 20_000, from);
+    };
+    assert.ok(Math.abs(ratio() - 3) < 0.3, `the forecast over the campaign against before it: ${ratio()}`);
+    // Within the lead time (10 s) and period (1 s) of its start, capacity is asked for it.
+    while (h.now() < from - 5_000) await h.advance(loop);
+    const before = h.store.decisions({ service: 'web' }).filter((d) => d.decision.at * 1000 < from && d.decision.reason === 'known_event');
+    assert.ok(before.length > 0, JSON.stringify(h.store.decisions({ service: 'web' }).slice(-3).map((d) => d.decision.reason)));
+    assert.ok((before.at(-1)?.decision.numbers.eventLift as number) > 2.5);
+    // Removed: recorded, gone from the store, and the next refit's forecast has it no more.
+    const removed = loop.removeEvent(id, 'tester');
+    assert.ok(removed !== undefined);
+    assert.equal(loop.removeEvent(id, 'tester'), undefined, 'a second removal finds nothing');
+    assert.deepEqual(h.store.declaredEvents('web'), []);
+    await h.advance(loop);
+    assert.ok(Math.abs(ratio() - 1) < 0.1, `after removal: ${ratio()}`);
+    assert.deepEqual(h.store.decisions({ service: 'web' }).filter((d) => d.decision.reason.startsWith('operator_event')).map((d) => [d.decision.reason, d.decision.operator?.event?.id]), [['operator_event', id], ['operator_event_removed', id]]);
+  });
+
   it("a stateful service's writes rising before its reads scale it ahead (mutations_ahead, with the numbers); without the write signal it holds", async (t) => {
     const rows = [
       { note: 'write signal on', writes: true, reason: 'mutations_ahead' },

@@ -37,6 +37,26 @@ describe('Store', () => {
     assert.equal(s.series({ ...q, resolution: 3600 }).length, 2, 'hourly rollups outlive the raw samples');
   });
 
+  it('keeps events declared at run time per service across a reopen; removes them by id; prunes one-off ones past the hourly history', (t) => {
+    const path = join(tempDir(t), 'events.db');
+    const s = Store.open({ path, retention: { rawSeconds: 3600, minuteSeconds: 86400, hourSeconds: 30 * 86400 } });
+    const ev = (id: string, service: string, start: number, recurrence: 'none' | 'weekly' = 'none') => ({ id, service, name: id, start, end: start + 3_600_000, recurrence, multiplier: 2, createdAt: start, by: 'ops', note: null });
+    s.addDeclaredEvent(ev('a', 'web', T0));
+    s.addDeclaredEvent(ev('b', 'web', T0 + 86_400_000, 'weekly'));
+    s.addDeclaredEvent(ev('c', 'api', T0));
+    assert.deepEqual(s.declaredEvents('web').map((e) => e.id), ['a', 'b']);
+    assert.equal(s.removeDeclaredEvent('api', 'a'), false, 'another service\'s id');
+    assert.equal(s.removeDeclaredEvent('api', 'c'), true);
+    assert.deepEqual(s.declaredEvents('api'), []);
+    s.close();
+    const r = Store.open({ path, retention: { rawSeconds: 3600, minuteSeconds: 86400, hourSeconds: 30 * 86400 } });
+    t.after(() => r.close());
+    assert.deepEqual(r.declaredEvents('web'), [ev('a', 'web', T0), ev('b', 'web', T0 + 86_400_000, 'weekly')]);
+    // 31 days on: the one-off is past the hourly rollups' 30 days and goes; the weekly one recurs and stays.
+    assert.equal(r.pruneDeclaredEvents(T0 + 31 * 86_400_000), 1);
+    assert.deepEqual(r.declaredEvents('web').map((e) => e.id), ['b']);
+  });
+
   it('records decisions, instance events, instances and experiments, and they survive a reopen', (t) => {
     const path = join(tempDir(t), 'b.db');
     const s = Store.open({ path });

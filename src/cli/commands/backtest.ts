@@ -12,7 +12,7 @@ import type { MinuteRecord } from '../../sim/simulator.js';
 import { timelineSvg } from '../../sim/timeline-chart.js';
 import { detectTimeFormat, isAbsoluteTime, parseTimeAs, type Trace } from '../../sim/trace.js';
 import { runSweepParallel, type SweepReport, type SweptStrategy } from '../../sim/sweep.js';
-import { type Io, peakRpsArg, reportCappedPeak, threadCount, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, peakRpsArg, reportCappedPeak, reportEvents, threadCount, strategyList, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderSweep, renderBacktest } from '../render.js';
 
 export function registerBacktest(program: Command, io: Io): void {
@@ -38,6 +38,7 @@ export function registerBacktest(program: Command, io: Io): void {
     const trace = await loadTraceFrom(opts);
     reportGaps(trace, io);
     reportCappedPeak(cfg, service, opts.peakRps as number, io, `--peak-rps ${opts.peakRps as number}`);
+    reportEvents(cfg, service, trace, io);
     const range = opts.timelineRange !== undefined ? timelineRange(opts.timelineRange as string, trace) : undefined;
     const strategies = opts.strategy as StrategyName[];
     const bar = !opts.json && io.stderrIsTty ? new cliProgress.SingleBar({ format: ' {strategy} [{bar}] {percentage}%', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;

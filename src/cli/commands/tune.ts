@@ -10,7 +10,7 @@ import { tuneSvg } from '../../sim/frontier-chart.js';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { checkServiceWritable, writeServiceSettings } from '../../config/write.js';
-import { type Io, peakRpsArg, reportCappedPeak, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
+import { type Io, peakRpsArg, reportCappedPeak, reportEvents, threadCount, openFraction, addConfigOptions, configFrom, addTraceOptions, loadTraceFrom, reportGaps, checkOutputFile, writeOutputFile } from '../options.js';
 import { renderTune, targetPercent } from '../render.js';
 
 export function registerTune(program: Command, io: Io): void {
@@ -40,6 +40,7 @@ export function registerTune(program: Command, io: Io): void {
     if (store !== undefined) for (const flag of ['column', 'step'] as const) if (opts[flag] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${flag} reads a CSV trace (--input); the store's history is one series at one-minute steps`);
     const trace = store !== undefined ? demandHistory(store, service.name) : await loadTraceFrom(opts);
     reportGaps(trace, io);
+    reportEvents(cfg, service, trace, io);
     if (store !== undefined && !(trace.stats.max > 0)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--store ${store}: the recorded demand of "${service.name}" is zero throughout (${trace.stats.rows} minutes): nothing to size capacity for`);
     const span = trace.times.length ? ((trace.times[trace.times.length - 1] as number) - (trace.times[0] as number) + trace.step) / 86400 : 0;
     // The SLO policy reads its errors by hour of the day and its daily peak from three days on.
