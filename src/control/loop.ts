@@ -32,7 +32,7 @@ import { DEFAULT_MUTATION_DELTA, mutationDelta, writeDemandFloor, type MutationD
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
 import type { IntervalPool, IntervalView } from '../gateway/metrics.js';
-import { fitDemandForecast, forecastHorizonSeconds, type DemandForecastSettings } from '../metrics/demand.js';
+import { fitDemandForecast, forecastEvents, forecastHorizonSeconds, type DemandForecastSettings } from '../metrics/demand.js';
 import type { Store } from '../metrics/store.js';
 import type { InstanceEvent } from '../providers/local.js';
 import type { ProofGate } from '../proof/gate.js';
@@ -579,8 +579,7 @@ export class ServiceLoop {
 
   /** The known events the forecasts use: the configuration's of declared size and those declared at run time (epoch seconds). */
   knownEvents(): KnownEvent[] {
-    const declared = this.d.store.declaredEvents(this.s.service).map((e) => ({ name: e.name, start: e.start / 1000, end: e.end / 1000, recurrence: e.recurrence, multiplier: e.multiplier }));
-    return [...(this.s.forecast.events ?? []), ...declared];
+    return forecastEvents(this.d.store, this.s.service, this.s.forecast.events);
   }
 
   /**

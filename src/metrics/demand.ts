@@ -53,5 +53,11 @@ export function fitDemandForecast(store: Store, service: string, f: DemandForeca
   return events.length ? withEvents(real, events) : real;
 }
 
+/** The known events a service's forecasts use: the configuration's sized ones and those declared at run time (the store's), in epoch seconds. */
+export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[] = []): KnownEvent[] {
+  const declared = store.declaredEvents(service).map((e) => ({ name: e.name, start: e.start / 1000, end: e.end / 1000, recurrence: e.recurrence, multiplier: e.multiplier }));
+  return [...configured, ...declared];
+}
+
 /** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */
 export const forecastHorizonSeconds = (leadTimeSeconds: number, periodSeconds: number, refitSeconds: number): number => leadTimeSeconds + periodSeconds * 2 + refitSeconds;

@@ -26,7 +26,7 @@ import type { Decision, StrategyName } from '../core/reasons.js';
 import type { Observation, Strategy } from '../core/strategy.js';
 import type { GatewayControl } from '../gateway/control.js';
 import { createGateway, type Gateway } from '../gateway/gateway.js';
-import { fitDemandForecast, type DemandForecastSettings } from '../metrics/demand.js';
+import { fitDemandForecast, forecastEvents, type DemandForecastSettings } from '../metrics/demand.js';
 import type { Store } from '../metrics/store.js';
 import { isProviderError, type Instance, type Provider } from '../providers/provider.js';
 
@@ -162,7 +162,9 @@ export class AbArms {
     this.lastTickAt = now;
     const listed = (await this.d.provider.list({ service: s.service })).filter((i) => i.labels.ab !== undefined);
     if (s.forecast && this.arms.some((a) => a.spec.name !== 'reactive') && now - this.lastFitAt >= s.forecast.settings.refitSeconds * 1000) {
-      this.forecast = fitDemandForecast(this.d.store, s.service, s.forecast.settings, s.forecast.forecaster, now, s.forecast.horizonSeconds) ?? this.forecast;
+      // The known events as the live loop's forecasts have them (the configuration's and those declared at run time).
+      const events = forecastEvents(this.d.store, s.service, s.forecast.settings.events);
+      this.forecast = fitDemandForecast(this.d.store, s.service, { ...s.forecast.settings, events }, s.forecast.forecaster, now, s.forecast.horizonSeconds) ?? this.forecast;
       this.lastFitAt = now;
     }
     for (const a of this.arms) await this.tickArm(a, listed.filter((i) => i.labels.ab === a.spec.name), Number.isFinite(liveRps) ? liveRps * dt : 0, now, dt);
