@@ -12,7 +12,7 @@
   // ?window=SECONDS and ?service=NAME preselect the view (links, screenshots).
   const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
-  const state = { service: null, view: null, charts: {}, busy: false, decisions: [] };
+  const state = { service: null, view: null, charts: {}, busy: false, decisions: [], events: [] };
 
   async function api(path, init) {
     const headers = Object.assign({ accept: 'application/json' }, init && init.body ? { 'content-type': 'application/json' } : {}, token ? { authorization: 'Bearer ' + token } : {});
@@ -51,6 +51,24 @@
     ctx.restore();
   }
 
+  // Known events the forecasts use, as bands over the demand chart: the occurrence under way or the next one.
+  function eventBands(u) {
+    const ctx = u.ctx;
+    ctx.save();
+    for (const e of state.events) {
+      if (!e.used || !e.next) continue;
+      const left = Math.max(u.bbox.left, u.valToPos(Date.parse(e.next.start) / 1000, 'x', true));
+      const right = Math.min(u.bbox.left + u.bbox.width, u.valToPos(Date.parse(e.next.end) / 1000, 'x', true));
+      if (!(right > left)) continue;
+      ctx.fillStyle = 'rgba(181,71,8,0.12)';
+      ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+      ctx.fillStyle = '#b54708';
+      ctx.font = 12 * window.devicePixelRatio + 'px sans-serif';
+      ctx.fillText(e.name + ' ×' + e.multiplier, left + 4, u.bbox.top + 14 * window.devicePixelRatio);
+    }
+    ctx.restore();
+  }
+
   const small = (u, vals) => vals.map((v) => (v === null || v === undefined ? '' : v === 0 ? '0' : Math.abs(v) < 0.01 ? v.toExponential(1) : v.toFixed(Math.abs(v) < 10 ? 2 : 0)));
 
   function chart(id, series, bands, draw, axis) {
@@ -85,7 +103,7 @@
       { label: 'upper', stroke: 'rgba(48,86,211,0.35)' },
       { label: 'lower', stroke: 'rgba(48,86,211,0.35)' },
       { label: 'forecast ahead', stroke: '#7a5af8', dash: [2, 2] },
-    ], [{ series: [3, 4], fill: 'rgba(48,86,211,0.10)' }]);
+    ], [{ series: [3, 4], fill: 'rgba(48,86,211,0.10)' }], eventBands);
     demand.setData([t, pad(tl.demand), pad(tl.forecastMean), pad(tl.forecastUpper), pad(tl.forecastLower), ahead(tl.ahead.mean)]);
     const inst = chart('chart-instances', [
       { label: 'live requested', stroke: '#1d2330', width: 1.5, paths: uPlot.paths.stepped({ align: 1 }) },
@@ -127,6 +145,10 @@
       [v.boundsOverride ? 'bounds until ' + time(v.boundsOverride.until) : 'bounds', v.bounds.min + '–' + v.bounds.max],
       ['trials running', String(v.trials.running)],
     ];
+    const coming = state.events.filter((e) => e.used && e.next).sort((a, b) => Date.parse(a.next.start) - Date.parse(b.next.start))[0];
+    // The time in the label (labels wrap; values are cut to the card's width).
+    const when = (iso) => (Math.abs(Date.parse(iso) - Date.now()) < 86_400_000 ? time(iso) : new Date(iso).toLocaleDateString());
+    if (coming) cards.push([Date.parse(coming.next.start) <= Date.now() ? 'known event until ' + when(coming.next.end) : 'next known event at ' + when(coming.next.start), coming.name + ' ×' + coming.multiplier]);
     $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b>' + esc(c[1]) + '</b></div>').join('');
   }
 
@@ -168,6 +190,7 @@
       const s = encodeURIComponent(state.service);
       const win = Number($('window').value);
       const since = Date.now() - win * 1000;
+      if (full) state.events = (await api('api/v1/services/' + s + '/events')).events;
       const [view, ds, tl] = await Promise.all([api('api/v1/services/' + s), api('api/v1/services/' + s + '/decisions?limit=50'), api('api/v1/services/' + s + '/timeline?since=' + since)]);
       state.view = view;
       drawSummary(view);

@@ -23,6 +23,11 @@ describe('dashboard in chromium', () => {
     driveTraffic(t, `${rt.listen}/work`);
     await until('a live instance routed', async () => (await fetch(`${rt.listen}/work`)).status === 200, 20_000);
 
+    // A campaign announced for a minute from now: the summary says it is coming (and the demand chart bands it).
+    const soon = Date.now() + 60_000;
+    const declared = await fetch(`${rt.apiUrl}/api/v1/services/web/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'launch', start: new Date(soon).toISOString(), end: new Date(soon + 600_000).toISOString(), multiplier: 3 }) });
+    assert.equal(declared.status, 201);
+
     const browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     t.after(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -36,6 +41,7 @@ describe('dashboard in chromium', () => {
     const firstPaintMs = Date.now() - started;
     assert.deepEqual(errors, []);
     assert.match((await page.textContent('#state')) ?? '', /acting/);
+    assert.match((await page.textContent('#summary')) ?? '', /next known event at [^\n]*launch ×3/);
 
     // A decision made now (an operator's bounds change is one) is on the page within seconds.
     const change = await fetch(`${rt.apiUrl}/api/v1/services/web/bounds`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ max: 2, seconds: 600, note: 'browser test' }) });
