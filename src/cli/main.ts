@@ -17,6 +17,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerConfig } from './commands/config.js';
 import { registerStatus } from './commands/status.js';
 import { registerRollout } from './commands/rollout.js';
+import { registerEvents } from './commands/events.js';
 
 export type { Io } from './options.js';
 export { renderBacktest, renderSweep, renderTune } from './render.js';
@@ -53,6 +54,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   registerReplay(program, io);
   registerStatus(program, io);
   registerRollout(program, io);
+  registerEvents(program, io);
   registerConfig(program, io);
 
   try {

@@ -240,6 +240,29 @@ describe('REST API of a running loop', () => {
     assert.equal(again.status, 404);
     const ops = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_event,operator_event_removed')).json.decisions as { reason: string; operator: { by: string; note?: string; event?: { id: string; multiplier: number } } }[];
     assert.deepEqual(ops.map((d) => [d.reason, d.operator.event?.id, d.operator.note]), [['operator_event_removed', ev.id, 'postponed'], ['operator_event', ev.id, 'from marketing']]);
+
+    // The same through the CLI: declare, list, remove; bad flags are exit 2 before anything is sent.
+    const added = await runCli(['events', '--api', api, '--add', 'sale2', '--start', start, '--end', end, '--multiplier', '2.5', '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const id = (JSON.parse(added.stdout) as { event: Ev }).event.id as string;
+    const listed = await runCli(['events', '--api', api]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^web: 3 known event\(s\)\n  sale: x2, yearly from 2026-01-02T09:00:00\.000Z to 2026-01-02T10:00:00\.000Z; next \d{4}-01-02T09:00:00\.000Z \(configuration\)\n  holiday: no multiplier \(Prophet only\), .*\n  sale2: x2\.5, .* \(declared at run time, ev-/);
+    const removed = await runCli(['events', '--api', api, '--remove', id, '--note', 'done']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stdout, `web: removed ${id}\n`);
+    for (const [args, message] of [
+      [['--start', start], /--start describes an event to declare: it needs --add NAME/],
+      [['--add', 'x', '--start', start, '--end', end], /--add x: --multiplier is missing/],
+      [['--add', 'x', '--start', start, '--end', end, '--multiplier', '2', '--recurrence', 'hourly'], /--recurrence: expected one of none, daily, weekly, yearly, got "hourly"/],
+      [['--remove', 'ev-none'], /no event "ev-none" declared at run time for service "web"/],
+      [['--add', 'x', '--start', end, '--end', start, '--multiplier', '2'], /body\.end: expected end after start/],
+    ] as const) {
+      const r = await runCli(['events', '--api', api, ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.deepEqual((await list()).map((e) => e.name), ['sale', 'holiday']);
   });
 
   it('answers bad requests with a 4xx and a stable code, changing nothing', async (t) => {

@@ -84,7 +84,7 @@ const MAX_REDIRECTIONS = 5;
  * errors here. A successful answer must have `shape` (what these commands read of it): JSON from another
  * server at --api had ended in an internal error ("cannot read properties of undefined").
  */
-export async function call<T>(base: string, method: 'GET' | 'POST', path: string, payload: unknown, shape: z.ZodType<T>, opts: Record<string, unknown>, io: Io): Promise<T> {
+export async function call<T>(base: string, method: 'GET' | 'POST' | 'DELETE', path: string, payload: unknown, shape: z.ZodType<T>, opts: Record<string, unknown>, io: Io): Promise<T> {
   const token = (opts.token as string | undefined) ?? (method === 'GET' ? (io.env[ENV_READ_TOKEN] ?? io.env[ENV_ADMIN_TOKEN]) : io.env[ENV_ADMIN_TOKEN]);
   // undici's request, not fetch: fetch refuses the ports browsers block (6000, 6665-6669, 10080, ...), where
   // `run --api` listens all the same ("bad port").
