@@ -247,7 +247,7 @@ describe('REST API of a running loop', () => {
     const id = (JSON.parse(added.stdout) as { event: Ev }).event.id as string;
     const listed = await runCli(['events', '--api', api]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /^web: 3 known event\(s\)\n  sale: x2, yearly from 2026-01-02T09:00:00\.000Z to 2026-01-02T10:00:00\.000Z; next \d{4}-01-02T09:00:00\.000Z \(configuration\)\n  holiday: no multiplier \(Prophet only\), .*\n  sale2: x2\.5, .* \(declared at run time, ev-/);
+    assert.match(listed.stdout, /^web: 3 known event\(s\)\n {2}sale: x2, yearly from 2026-01-02T09:00:00\.000Z to 2026-01-02T10:00:00\.000Z; next \d{4}-01-02T09:00:00\.000Z \(configuration\)\n {2}holiday: no multiplier \(Prophet only\), .*\n {2}sale2: x2\.5, .* \(declared at run time, ev-/);
     const removed = await runCli(['events', '--api', api, '--remove', id, '--note', 'done']);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stdout, `web: removed ${id}\n`);
