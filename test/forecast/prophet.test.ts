@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { FastSeasonalForecaster } from '../../src/core/fast-seasonal.js';
 import { createRng } from '../../src/core/random.js';
 import { ProphetForecaster, type KnownEvent } from '../../src/forecast/prophet.js';
@@ -52,13 +52,17 @@ describe('ProphetForecaster', () => {
 });
 
 describe('shadowscale forecast with configured events', () => {
-  it('the pipeline considers Prophet for a service with events, and --model prophet uses them', async (t) => {
+  /** Hourly demand from T0 as a CSV (23 days of `hourly` by default), and a configuration with the one event given (YAML flow mapping). */
+  const files = (t: TestContext, event: string, values: ArrayLike<number> = hourly(23)): { csv: string; cfg: string } => {
     const dir = tempDir(t);
     const csv = join(dir, 'demand.csv');
-    const y = hourly(23);
-    writeFileSync(csv, `timestamp,rps\n${Array.from(y, (v, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},${v.toFixed(3)}`).join('\n')}\n`);
+    writeFileSync(csv, `timestamp,rps\n${Array.from(values, (v, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},${v.toFixed(3)}`).join('\n')}\n`);
     const cfg = join(dir, 'c.yaml');
-    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }\n`);
+    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - ${event}\n`);
+    return { csv, cfg };
+  };
+  it('the pipeline considers Prophet for a service with events, and --model prophet uses them', async (t) => {
+    const { csv, cfg } = files(t, '{ name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }');
     const auto = await runCli(['forecast', '--input', csv, '--horizon', '24', '--config', cfg, '--json']);
     assert.equal(auto.code, 0, auto.stderr);
     const a = JSON.parse(auto.stdout) as ForecastOutput;
@@ -70,14 +74,9 @@ describe('shadowscale forecast with configured events', () => {
     assert.ok((f.points[11]?.mean as number) > 250, `campaign hour: ${f.points[11]?.mean}`);
   });
   it('an event of declared size: every model forecasts it (the history fitted without it), x3 over the occurrence and unchanged outside', async (t) => {
-    const dir = tempDir(t);
-    const csv = join(dir, 'demand.csv');
-    const y = hourly(23);
-    writeFileSync(csv, `timestamp,rps\n${Array.from(y, (v, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},${v.toFixed(3)}`).join('\n')}\n`);
     // The history ends with 23:00 on 2026-01-27, so the forecast's points are 00:00 to 11:00 on the 28th; a
     // launch at x3 from 03:00 to 06:00 is points 3 to 5.
-    const cfg = join(dir, 'c.yaml');
-    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: launch, start: "2026-01-28T03:00:00Z", end: "2026-01-28T06:00:00Z", multiplier: 3 }\n`);
+    const { csv, cfg } = files(t, '{ name: launch, start: "2026-01-28T03:00:00Z", end: "2026-01-28T06:00:00Z", multiplier: 3 }');
     const mean = async (config: string[]): Promise<number[]> => {
       const r = await runCli(['forecast', '--input', csv, '--horizon', '12', '--model', 'fast-seasonal', ...config, '--json']);
       assert.equal(r.code, 0, r.stderr);
@@ -89,11 +88,7 @@ describe('shadowscale forecast with configured events', () => {
   });
   it('a history of zeros (a service not yet called) forecasts zero, with nothing from the wasm on stderr', async (t) => {
     // augurs panics on it and the wasm writes "Exception thrown" to stderr; Prophet's fit there is zero.
-    const dir = tempDir(t);
-    const csv = join(dir, 'idle.csv');
-    writeFileSync(csv, `timestamp,rps\n${Array.from({ length: 24 * 3 }, (_, i) => `${new Date((T0 + i * HOUR) * 1000).toISOString()},0`).join('\n')}\n`);
-    const cfg = join(dir, 'c.yaml');
-    writeFileSync(cfg, `services:\n  - name: shop\n    events:\n      - { name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }\n`);
+    const { csv, cfg } = files(t, '{ name: campaign, start: "2026-01-07T10:00:00Z", end: "2026-01-07T14:00:00Z", recurrence: weekly }', new Float64Array(24 * 3));
     for (const model of ['prophet', 'auto']) {
       const r = await runCli(['forecast', '--input', csv, '--horizon', '6', '--config', cfg, '--model', model, '--json']);
       assert.equal(r.code, 0, r.stderr);
