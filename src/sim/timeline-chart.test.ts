@@ -46,6 +46,20 @@ describe('timelineSvg', () => {
     assert.equal([...svg.matchAll(/<path [^>]*d="(M[^"]*)"/g)].length, 1, 'one strip has marks');
   });
 
+  it('known events of declared size are banded over their occurrences within the span, named with the multiplier', () => {
+    const minutes = Array.from({ length: 600 }, (_, i) => rec(1.7e9 + i * 60, 600, 2));
+    const events = [
+      { name: 'launch', start: 1.7e9 + 3600, end: 1.7e9 + 7200, recurrence: 'none' as const, multiplier: 3 },
+      { name: 'daily <job>', start: 1.7e9 + 600, end: 1.7e9 + 1200, recurrence: 'daily' as const, multiplier: 2 },
+      { name: 'unsized', start: 1.7e9, end: 1.7e9 + 600, recurrence: 'none' as const },
+      { name: 'later', start: 1.8e9, end: 1.8e9 + 600, recurrence: 'none' as const, multiplier: 2 },
+    ];
+    const svg = timelineSvg({ title: 't', perInstanceRps: 20, absoluteTime: true, minutes: { hybrid: minutes }, events });
+    assert.equal([...svg.matchAll(/<rect class="event"/g)].length, 2, 'the launch and the daily job once in ten hours; not the unsized one or the later one');
+    assert.match(svg, />launch x3</);
+    assert.match(svg, />daily &lt;job&gt; x2</);
+  });
+
   it('a long run is drawn in buckets, at most MAX_BUCKETS points per line, and says so', () => {
     const minutes = Array.from({ length: 30 * 1440 }, (_, i) => rec(i * 60, 600, 1));
     const svg = timelineSvg({ title: 't', perInstanceRps: 20, absoluteTime: false, minutes: { hybrid: minutes } });

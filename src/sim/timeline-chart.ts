@@ -6,6 +6,7 @@
 // how many minutes a bucket holds); a bucket holding any violated minute is marked. Minutes the trace has
 // no data for (gaps) break the lines.
 
+import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import type { StrategyName } from '../core/reasons.js';
 import type { MinuteRecord } from './simulator.js';
 import { esc, niceStep, STRATEGY_COLORS, timeTicks } from './svg.js';
@@ -22,6 +23,8 @@ export interface TimelineInput {
   readonly absoluteTime: boolean;
   /** Minute records per strategy, in time order (the simulator's `recordMinutes`). */
   readonly minutes: Partial<Record<StrategyName, readonly MinuteRecord[]>>;
+  /** Known events of declared size (the service's): their occurrences within the drawn span are banded. */
+  readonly events?: readonly KnownEvent[];
 }
 
 interface Bucket {
@@ -93,6 +96,14 @@ export function timelineSvg(o: TimelineInput): string {
   const stripsBottom = plotBottom + 8 + names.length * (STRIP_H + 4);
   for (const { t, label } of timeTicks(t0, t1, o.absoluteTime, t0)) {
     out.push(`<line x1="${px(t).toFixed(1)}" y1="${M.top}" x2="${px(t).toFixed(1)}" y2="${plotBottom}" stroke="#eee"/><text x="${px(t).toFixed(1)}" y="${stripsBottom + 14}" text-anchor="middle">${label}</text>`);
+  }
+  // Known events of declared size the strategies planned with: a band over each occurrence, named with its multiplier.
+  for (const e of sizedEvents(o.events ?? [])) {
+    for (const occ of eventOccurrences(e, t0, t1)) {
+      const x0 = px(Math.max(t0, occ.start));
+      const x1 = px(Math.min(t1, occ.end));
+      out.push(`<rect class="event" x="${x0.toFixed(1)}" y="${M.top}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${PLOT_H}" fill="#b54708" fill-opacity="0.10"/><text x="${(x0 + 3).toFixed(1)}" y="${M.top + 12}" fill="#b54708">${esc(`${e.name} x${e.multiplier}`)}</text>`);
+    }
   }
   out.push(`<text transform="translate(16 ${M.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">requests/s</text>`);
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 8}" text-anchor="middle">${o.absoluteTime ? 'time (UTC)' : 'time from the first row'}</text>`);

@@ -1,6 +1,7 @@
 // `shadowscale backtest`: a trace through the simulator for each strategy, and with --sweep the cost-SLO frontier.
 
 import { Command, Option } from 'commander';
+import { knownEvents } from '../../config/derive.js';
 import cliProgress from 'cli-progress';
 import { ShadowscaleError } from '../../core/errors.js';
 import { basename } from 'node:path';
@@ -55,7 +56,7 @@ export function registerBacktest(program: Command, io: Io): void {
     if (timeline !== undefined) {
       const perInstanceRps = report.settings.perInstanceRpsAtSlo as number;
       const shown = range ? Object.fromEntries(Object.entries(minutes).map(([name, m]) => [name, m.filter((r) => r.at >= range.from && r.at < range.to)])) : minutes;
-      writeOutputFile('--timeline', timeline, timelineSvg({ title: `${basename(trace.file)} [${trace.column}] at --peak-rps ${base.peakRps}${range ? `, ${opts.timelineRange as string}` : ''}`, perInstanceRps, absoluteTime: isAbsoluteTime(trace.timeFormat), minutes: shown }));
+      writeOutputFile('--timeline', timeline, timelineSvg({ title: `${basename(trace.file)} [${trace.column}] at --peak-rps ${base.peakRps}${range ? `, ${opts.timelineRange as string}` : ''}`, perInstanceRps, absoluteTime: isAbsoluteTime(trace.timeFormat), minutes: shown, events: knownEvents(service) }));
     }
     let sweep: SweepReport | undefined;
     if (opts.sweep) {
