@@ -228,6 +228,10 @@ describe('REST API of a running loop', () => {
     assert.deepEqual([ev.source, ev.name, ev.start, ev.end, ev.recurrence, ev.multiplier, ev.used, ev.next, ev.by, ev.note], ['api', 'launch', start, end, 'none', 4, true, { start, end }, 'loopback', 'from marketing']);
     assert.match(ev.id ?? '', /^ev-/);
     assert.deepEqual((await list()).map((e) => e.name), ['sale', 'holiday', 'launch']);
+    // status names the nearest one the forecasts use (the launch, within hours; the sale is next January).
+    const status = await runCli(['status', '--api', api]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.stdout.includes(`  next known event: launch x4 from ${start} to ${end}\n`), status.stdout);
     // Kept in the store (a restart reads it back), and the loop's forecasts read it with the configured sized one.
     assert.deepEqual(rt.store.declaredEvents('web').map((e) => e.id), [ev.id]);
     const loop = rt.services[0]?.loop;

@@ -150,6 +150,7 @@ const decisionView = z.looseObject({
   wouldHave: z.looseObject({ why: z.string(), target: num }).nullable(),
   operator: z.looseObject({ by: z.string() }).optional(),
 });
+const eventsAnswer = z.looseObject({ events: z.array(z.looseObject({ name: z.string(), multiplier: z.number().nullable(), used: z.boolean(), next: z.looseObject({ start: z.string(), end: z.string() }).nullable() })) });
 const decisionsAnswer = z.looseObject({ service: z.string(), decisions: z.array(decisionView), next: num.nullable() });
 
 const f = (x: number | null | undefined, d = 0): string => (x === null || x === undefined ? '-' : x.toFixed(d));
@@ -162,13 +163,22 @@ export function registerStatus(program: Command, io: Io): void {
       io.out(`${JSON.stringify({ api: base, services })}\n`);
       return;
     }
-    const lines = services.map((s) => {
+    // The nearest known event the forecasts use, per service (the text only; --json prints the services as the API does).
+    const coming = await Promise.all(
+      services.map(async (s) => {
+        const events = (await get(base, `/api/v1/services/${encodeURIComponent(s.name)}/events`, eventsAnswer, opts, io)).events.filter((e) => e.used && e.next);
+        return events.sort((a, b) => Date.parse(a.next?.start ?? '') - Date.parse(b.next?.start ?? ''))[0];
+      }),
+    );
+    const lines = services.map((s, i) => {
       const t = s.lastTick;
       const state = s.paused ? 'PAUSED' : s.mode === 'forecast-only' ? 'FORECAST-ONLY' : 'acting';
+      const e = coming[i];
       return [
         `${s.name}: ${state}, ${s.strategy}, target ${s.target} × ${s.instanceType} (bounds ${s.bounds.min}-${s.bounds.max}${s.boundsOverride ? `, overridden until ${s.boundsOverride.until}` : ''})`,
         `  live ${s.live.ready} ready (${s.live.warming} warming, ${s.live.starting} starting) of ${s.live.requested}; shadow ${s.shadow.ready} ready of ${s.shadow.requested}; trials ${s.trials.running}`,
         t ? `  at ${t.at}: ${f(t.liveRps, 1)} req/s, p99 ${f(t.liveP99Ms, 1)} ms${t.forecast ? `, forecast ${f(t.forecast.mean, 1)} [${f(t.forecast.lower, 1)}, ${f(t.forecast.upper, 1)}]` : ''}` : '  no tick yet',
+        ...(e?.next ? [`  next known event: ${e.name} x${e.multiplier} from ${e.next.start} to ${e.next.end}`] : []),
       ].join('\n');
     });
     io.out(`${base}\n${lines.join('\n')}\n`);
