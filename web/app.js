@@ -51,20 +51,22 @@
     ctx.restore();
   }
 
-  // Known events the forecasts use, as bands over the demand chart: the occurrence under way or the next one.
+  // Known events the forecasts use, as bands over the demand chart: their occurrences in the window and ahead.
   function eventBands(u) {
     const ctx = u.ctx;
     ctx.save();
     for (const e of state.events) {
-      if (!e.used || !e.next) continue;
-      const left = Math.max(u.bbox.left, u.valToPos(Date.parse(e.next.start) / 1000, 'x', true));
-      const right = Math.min(u.bbox.left + u.bbox.width, u.valToPos(Date.parse(e.next.end) / 1000, 'x', true));
-      if (!(right > left)) continue;
-      ctx.fillStyle = 'rgba(181,71,8,0.12)';
-      ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
-      ctx.fillStyle = '#b54708';
-      ctx.font = 12 * window.devicePixelRatio + 'px sans-serif';
-      ctx.fillText(e.name + ' ×' + e.multiplier, left + 4, u.bbox.top + 14 * window.devicePixelRatio);
+      if (!e.used) continue;
+      for (const o of e.occurrences || (e.next ? [e.next] : [])) {
+        const left = Math.max(u.bbox.left, u.valToPos(Date.parse(o.start) / 1000, 'x', true));
+        const right = Math.min(u.bbox.left + u.bbox.width, u.valToPos(Date.parse(o.end) / 1000, 'x', true));
+        if (!(right > left)) continue;
+        ctx.fillStyle = 'rgba(181,71,8,0.12)';
+        ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+        ctx.fillStyle = '#b54708';
+        ctx.font = 12 * window.devicePixelRatio + 'px sans-serif';
+        ctx.fillText(e.name + ' ×' + e.multiplier, left + 4, u.bbox.top + 14 * window.devicePixelRatio);
+      }
     }
     ctx.restore();
   }
@@ -190,7 +192,8 @@
       const s = encodeURIComponent(state.service);
       const win = Number($('window').value);
       const since = Date.now() - win * 1000;
-      if (full) state.events = (await api('api/v1/services/' + s + '/events')).events;
+      // The window and a day ahead (the forecast ahead is shorter; the API takes at most 31 days).
+      if (full) state.events = (await api('api/v1/services/' + s + '/events?since=' + Math.round(since) + '&until=' + Math.round(Date.now() + 86_400_000))).events;
       const [view, ds, tl] = await Promise.all([api('api/v1/services/' + s), api('api/v1/services/' + s + '/decisions?limit=50'), api('api/v1/services/' + s + '/timeline?since=' + since)]);
       state.view = view;
       drawSummary(view);

@@ -74,6 +74,12 @@ export const rangeQuery = z.strictObject({
   points: intIn(10, 50_000, 'a number of points from 10 to 50000').optional().meta({ description: 'Timeline: at most about this many points (buckets of whole resolution steps, averaged); default 2000' }),
 });
 
+/** Known events: their occurrences within [since, until] (at most 31 days apart) are listed when both are given. */
+export const eventsQuery = z
+  .strictObject({ since: time('since').optional(), until: time('until').optional() })
+  .refine((q) => (q.since === undefined) === (q.until === undefined), { message: 'expected since and until together (the span whose occurrences to list), or neither', path: ['since'] })
+  .refine((q) => q.since === undefined || q.until === undefined || (q.since < q.until && q.until - q.since <= 31 * 86_400_000), { message: 'expected since before until, at most 31 days apart', path: ['since'] });
+
 /** Routes that take no parameter: any is an error. */
 export const noQuery = z.strictObject({});
 

@@ -22,7 +22,7 @@ import { allows, Auth, type Principal, type Role } from './auth.js';
 import type { RunMetrics } from './metrics.js';
 import type { EdgeView } from '../control/dependencies.js';
 import type { SharedPoolView } from '../control/shadow-pool.js';
-import { boundsBody, decisionParams, decisionsQuery, eventBody, eventParams, limitQuery, MAX_DECLARED_EVENTS, MAX_EVENT_AHEAD_DAYS, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
+import { boundsBody, decisionParams, decisionsQuery, eventBody, eventParams, eventsQuery, limitQuery, MAX_DECLARED_EVENTS, MAX_EVENT_AHEAD_DAYS, modeBody, noQuery, noteBody, proofBody, rangeQuery, rolloutBody, rolloutParams, serviceParams } from './schemas.js';
 import { costView, decisionView, deltaView, eventsView, experimentsView, instancesView, resolutionFor, rolloutJson, rolloutsView, serviceView, timelineView, type ApiService, type ViewDeps } from './views.js';
 
 export interface ApiOptions {
@@ -279,7 +279,10 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
     return changed(s, s.loop.clearBounds(by(req), req.body?.note));
   });
 
-  app.get('/api/v1/services/:service/events', { ...read, schema: { ...tag("Known events: the configuration's (events[]) and those declared at run time, each with its next occurrence and whether the strategies' forecasts use it (a multiplier)"), params: serviceParams, querystring: noQuery } }, async (req) => eventsView(service(req.params.service), deps));
+  app.get('/api/v1/services/:service/events', { ...read, schema: { ...tag("Known events: the configuration's (events[]) and those declared at run time, each with its next occurrence, whether the strategies' forecasts use it (a multiplier), and with since and until its occurrences within that span"), params: serviceParams, querystring: eventsQuery } }, async (req) => {
+    const q = req.query as z.output<typeof eventsQuery>;
+    return eventsView(service(req.params.service), deps, q.since !== undefined && q.until !== undefined ? { since: q.since, until: q.until } : undefined);
+  });
   app.post('/api/v1/services/:service/events', { ...admin, schema: { ...tag("Declare a known event of declared size at run time (a campaign announced today): from the next refit the strategies' forecasts fit the history without it and have it, and capacity is added a lead time before it starts (reason known_event)", ['admin']), params: serviceParams, querystring: noQuery, body: eventBody } }, async (req, reply) => {
     const s = service(req.params.service);
     const b = req.body as z.output<typeof eventBody>;

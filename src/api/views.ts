@@ -356,11 +356,13 @@ export interface EventView {
   readonly by?: string;
   readonly note?: string | null;
   readonly declaredAt?: string;
+  /** With a span asked for (`since`, `until`): the occurrences overlapping it. */
+  readonly occurrences?: readonly { readonly start: string; readonly end: string }[];
 }
 
 const iso = (s: number): string => new Date(s * 1000).toISOString();
 
-export function eventsView(svc: ApiService, d: ViewDeps): { events: EventView[] } {
+export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number; until: number }): { events: EventView[] } {
   const now = d.now() / 1000;
   const next = (e: KnownEvent): EventView['next'] => {
     const o = eventOccurrences(e, now, now + 400 * 86_400)[0];
@@ -375,6 +377,7 @@ export function eventsView(svc: ApiService, d: ViewDeps): { events: EventView[] 
     multiplier: e.multiplier ?? null,
     used: sizedEvents([e]).length === 1,
     next: next(e),
+    ...(span ? { occurrences: eventOccurrences(e, span.since / 1000, span.until / 1000).map((o) => ({ start: iso(o.start), end: iso(o.end) })) } : {}),
   });
   const configured = knownEvents(svc.config).map((e) => view(e, { id: null, source: 'config' }));
   const declared = d.store.declaredEvents(svc.name).map((r) =>

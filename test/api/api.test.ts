@@ -219,6 +219,20 @@ describe('REST API of a running loop', () => {
     // A yearly event's next occurrence is the coming 2 January at 09:00.
     assert.match(configured[0]?.next?.start ?? '', /^\d{4}-01-02T09:00:00\.000Z$/);
     assert.ok(Date.parse(configured[0]?.next?.end ?? '') > Date.now());
+    // With a span, the occurrences within it (what the dashboard bands): the sale's of 2026 in its first week, none
+    // of the holiday; without a span, no list.
+    const spanned = (await call(api, 'GET', '/api/v1/services/web/events?since=2026-01-01T00:00:00Z&until=2026-01-08T00:00:00Z')).json.events as (Ev & { occurrences?: { start: string }[] })[];
+    assert.deepEqual(spanned.map((e) => (e.occurrences ?? []).map((o) => o.start)), [['2026-01-02T09:00:00.000Z'], []]);
+    assert.equal((configured[0] as { occurrences?: unknown }).occurrences, undefined);
+    for (const [query, message] of [
+      ['since=2026-01-01T00:00:00Z', /^query\.since: expected since and until together/],
+      ['since=2026-01-08T00:00:00Z&until=2026-01-01T00:00:00Z', /^query\.since: expected since before until, at most 31 days apart/],
+      ['since=2026-01-01T00:00:00Z&until=2026-03-01T00:00:00Z', /^query\.since: expected since before until, at most 31 days apart/],
+    ] as const) {
+      const r = await call(api, 'GET', `/api/v1/services/web/events?${query}`);
+      assert.equal(r.status, 400, query);
+      assert.match(r.json.error?.message ?? '', message, query);
+    }
 
     const start = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000).toISOString();
     const end = new Date(Date.parse(start) + 7_200_000).toISOString();
