@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { REASONS, SCALING_MODES } from '../core/reasons.js';
+import { LONGEST_OCCURRENCE, RECURRENCES } from '../core/events.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };
 const expect = (what: string): Check => ({ error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
@@ -148,22 +149,20 @@ const isoTime = (what: string) =>
       return ms;
     });
 
-const PERIOD_MS = { none: Number.POSITIVE_INFINITY, daily: 86_400_000, weekly: 7 * 86_400_000, yearly: 365 * 86_400_000 } as const;
-
 export const eventBody = z
   .strictObject(
     {
       name: z.string(expect('an event name')).min(1, expect('an event name')).max(200, expect('an event name of at most 200 characters')),
       start: isoTime('start'),
       end: isoTime('end'),
-      recurrence: z.enum(['none', 'daily', 'weekly', 'yearly'], expect('one of none, daily, weekly, yearly')).default('none'),
+      recurrence: z.enum(RECURRENCES, expect(`one of ${RECURRENCES.join(', ')}`)).default('none'),
       multiplier: z.number(expect('a number from 0.001 to 1000')).min(0.001, expect('a number from 0.001 to 1000')).max(1000, expect('a number from 0.001 to 1000')),
       note,
     },
     expect('a JSON object with name, start, end and multiplier'),
   )
   .refine((b) => b.end > b.start, { message: 'expected end after start', path: ['end'] })
-  .refine((b) => b.end - b.start <= PERIOD_MS[b.recurrence], { message: 'expected an occurrence no longer than its recurrence\'s period (a day, a week, 365 days): it would overlap the next', path: ['end'] });
+  .refine((b) => b.end - b.start <= LONGEST_OCCURRENCE[b.recurrence].seconds * 1000, { message: 'expected an occurrence no longer than its recurrence\'s period (a day, a week, 365 days): it would overlap the next', path: ['end'] });
 
 export const eventParams = z.strictObject({
   service: serviceParams.shape.service,

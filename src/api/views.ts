@@ -5,6 +5,7 @@ import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
 import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import { knownEvents } from '../config/derive.js';
+import { declaredEvent } from '../metrics/demand.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
@@ -381,7 +382,7 @@ export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number;
   });
   const configured = knownEvents(svc.config).map((e) => view(e, { id: null, source: 'config' }));
   const declared = d.store.declaredEvents(svc.name).map((r) =>
-    view({ name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, multiplier: r.multiplier }, { id: r.id, source: 'api', by: r.by, note: r.note, declaredAt: new Date(r.createdAt).toISOString() }),
+    view(declaredEvent(r), { id: r.id, source: 'api', by: r.by, note: r.note, declaredAt: new Date(r.createdAt).toISOString() }),
   );
   return { events: [...configured, ...declared] };
 }

@@ -6,6 +6,7 @@ import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
 import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
 import { routeOverlaps } from '../gateway/routes.js';
+import { LONGEST_OCCURRENCE, RECURRENCES } from '../core/events.js';
 import { dependencyCycle } from '../core/dependencies.js';
 import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
@@ -212,7 +213,7 @@ const event = z.strictObject({
   name: str('an event name').min(1, expect('a non-empty name')),
   start: isoTime(),
   end: isoTime(),
-  recurrence: oneOf(['none', 'daily', 'weekly', 'yearly']).default('none'),
+  recurrence: oneOf([...RECURRENCES]).default('none'),
   multiplier: num('a number from 0.001 to 1000')
     .min(0.001, expect('a number from 0.001 to 1000'))
     .max(1000, expect('a number from 0.001 to 1000'))
@@ -607,9 +608,8 @@ export const configSchema = z
       s.events.forEach((e, j) => {
         const length = Date.parse(e.end) - Date.parse(e.start);
         if (length <= 0) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `end (${e.end}) must be after start (${e.start})` });
-        // An occurrence longer than its recurrence's period would overlap the next one (and a multiplier apply twice there).
-        const period = { none: Number.POSITIVE_INFINITY, daily: 86_400_000, weekly: 7 * 86_400_000, yearly: 365 * 86_400_000 }[e.recurrence];
-        if (length > period) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `a ${e.recurrence} event lasts at most ${e.recurrence === 'daily' ? 'a day' : e.recurrence === 'weekly' ? 'a week' : '365 days'}: from ${e.start} to ${e.end} it would overlap its next occurrence` });
+        const longest = LONGEST_OCCURRENCE[e.recurrence];
+        if (length > longest.seconds * 1000) ctx.addIssue({ code: 'custom', path: ['services', i, 'events', j, 'end'], message: `a ${e.recurrence} event lasts at most ${longest.words}: from ${e.start} to ${e.end} it would overlap its next occurrence` });
       });
     });
     const vt = cfg.control.delta.verticalType;

@@ -11,12 +11,26 @@
 
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 
+export const RECURRENCES = ['none', 'daily', 'weekly', 'yearly'] as const;
+export type Recurrence = (typeof RECURRENCES)[number];
+
+/**
+ * The longest an occurrence may last, in seconds, and that length in words: its recurrence's period (a longer
+ * one overlaps the next, and the multiplier applies twice there). A one-off event has no bound.
+ */
+export const LONGEST_OCCURRENCE: Readonly<Record<Recurrence, { readonly seconds: number; readonly words: string }>> = {
+  none: { seconds: Number.POSITIVE_INFINITY, words: 'any time' },
+  daily: { seconds: DAY, words: 'a day' },
+  weekly: { seconds: WEEK, words: 'a week' },
+  yearly: { seconds: 365 * DAY, words: '365 days' },
+};
+
 export interface KnownEvent {
   readonly name: string;
   /** Seconds since the epoch. */
   readonly start: number;
   readonly end: number;
-  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
+  readonly recurrence: Recurrence;
   /** Demand during an occurrence over demand without the event; undefined: not known. */
   readonly multiplier?: number | undefined;
 }
@@ -93,19 +107,35 @@ export function withEvents(f: Forecast, events: readonly KnownEvent[]): Forecast
 }
 
 /**
+ * The known events' factors over [from, to]: at `from` (the point holding it; the first or last point outside
+ * the forecast) and the largest of the points overlapping the window. Undefined without event factors.
+ */
+function windowFactors(f: Forecast, from: number, to: number): { now: number; peak: number } | undefined {
+  const factors = f.eventFactors;
+  if (!factors || factors.length === 0) return undefined;
+  const first = Math.max(0, Math.min(factors.length - 1, Math.floor((from - f.start) / f.step)));
+  const now = factors[first] as number;
+  let peak = now;
+  for (let i = first + 1; i < factors.length && f.start + i * f.step <= to; i++) peak = Math.max(peak, factors[i] as number);
+  return { now, peak };
+}
+
+/**
  * How much the known events lift demand over [from, to] against `from`: the largest factor of the points
  * overlapping the window over the factor of the point at `from` (never below 1: an event that ends in the
  * window lowers nothing here, the observed demand shows the drop). 1 without event factors.
  */
 export function eventLift(f: Forecast, from: number, to: number): number {
-  const factors = f.eventFactors;
-  if (!factors || factors.length === 0) return 1;
-  const at = (i: number): number => factors[Math.min(factors.length - 1, Math.max(0, i))] as number;
-  const first = Math.floor((from - f.start) / f.step);
-  const now = at(first);
-  let peak = now;
-  for (let i = Math.max(0, first); i < factors.length && f.start + i * f.step <= to; i++) peak = Math.max(peak, factors[i] as number);
-  return now > 0 && peak > now ? peak / now : 1;
+  const w = windowFactors(f, from, to);
+  return w && w.now > 0 && w.peak > w.now ? w.peak / w.now : 1;
+}
+
+/**
+ * The known events' factor over [from, to]: the largest of the points overlapping the window, never below
+ * 1 (a drop does not make errors smaller than those learnt outside it); 1 without event factors.
+ */
+export function eventScale(f: Forecast, from: number, to: number): number {
+  return Math.max(1, windowFactors(f, from, to)?.peak ?? 1);
 }
 
 /**
@@ -129,17 +159,4 @@ export class EventAdjustedForecaster implements Forecaster {
     const values = withoutEvents(history.values, this.events, history.start, history.step);
     return withEvents(this.inner.forecast(values === history.values ? history : { ...history, values }, horizon, level), this.events);
   }
-}
-
-/**
- * The known events' factor over [from, to]: the largest of the points overlapping the window, never below
- * 1 (a drop does not make errors smaller than those learnt outside it); 1 without event factors.
- */
-export function eventScale(f: Forecast, from: number, to: number): number {
-  const factors = f.eventFactors;
-  if (!factors || factors.length === 0) return 1;
-  let peak = 1;
-  const first = Math.max(0, Math.min(factors.length - 1, Math.floor((from - f.start) / f.step)));
-  for (let i = first; i < factors.length && (i === first || f.start + i * f.step <= to); i++) peak = Math.max(peak, factors[i] as number);
-  return peak;
 }

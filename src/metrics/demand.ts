@@ -3,7 +3,7 @@
 
 import { withEvents, withoutEvents, type KnownEvent } from '../core/events.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
-import type { Store } from './store.js';
+import type { DeclaredEventRecord, Store } from './store.js';
 
 export interface DemandForecastSettings {
   readonly level: number;
@@ -53,10 +53,14 @@ export function fitDemandForecast(store: Store, service: string, f: DemandForeca
   return events.length ? withEvents(real, events) : real;
 }
 
+/** An event declared at run time as the forecasts take it (epoch seconds). */
+export function declaredEvent(r: DeclaredEventRecord): KnownEvent {
+  return { name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, multiplier: r.multiplier };
+}
+
 /** The known events a service's forecasts use: the configuration's sized ones and those declared at run time (the store's), in epoch seconds. */
 export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[] = []): KnownEvent[] {
-  const declared = store.declaredEvents(service).map((e) => ({ name: e.name, start: e.start / 1000, end: e.end / 1000, recurrence: e.recurrence, multiplier: e.multiplier }));
-  return [...configured, ...declared];
+  return [...configured, ...store.declaredEvents(service).map(declaredEvent)];
 }
 
 /** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */

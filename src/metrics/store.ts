@@ -16,8 +16,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { ShadowscaleError } from '../core/errors.js';
+import type { Recurrence } from '../core/events.js';
 import { OPERATOR_STATE_REASONS, type Decision } from '../core/reasons.js';
 import { pidAlive, type InstanceEvent, type InstanceRecord, type InstanceRegistry } from '../providers/local.js';
 
@@ -118,7 +119,7 @@ export interface DeclaredEventRecord {
   /** ms since the epoch. */
   readonly start: number;
   readonly end: number;
-  readonly recurrence: 'none' | 'daily' | 'weekly' | 'yearly';
+  readonly recurrence: Recurrence;
   readonly multiplier: number;
   readonly createdAt: number;
   readonly by: string;
@@ -222,6 +223,7 @@ export class Store implements InstanceRegistry {
   private readonly db: Database.Database;
   private readonly pid: number;
   private readonly stmts;
+  private declared: { add: Statement; list: Statement; remove: Statement; prune: Statement } | undefined;
   private readonly pageStmts: { all: Database.Statement; byReason: Database.Statement; byBound: Database.Statement; one: Database.Statement };
   /** Whether the store keeps decision and experiment counts (a store read only before a release that makes them does not). */
   private readonly counted: boolean;
@@ -604,21 +606,34 @@ export class Store implements InstanceRegistry {
     );
   }
 
+  /**
+   * The declared events' statements, prepared once the table is there: always for a store opened for writing
+   * (made on open); a store an earlier release made, opened read-only, has none until a writer opens it.
+   */
+  private declaredStatements() {
+    if (this.declared) return this.declared;
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()) return undefined;
+    this.declared = {
+      add: this.db.prepare('INSERT INTO declared_events (id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      list: this.db.prepare('SELECT id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note FROM declared_events WHERE service = ? ORDER BY created_at, id'),
+      remove: this.db.prepare('DELETE FROM declared_events WHERE service = ? AND id = ?'),
+      prune: this.db.prepare("DELETE FROM declared_events WHERE recurrence = 'none' AND end_ms < ?"),
+    };
+    return this.declared;
+  }
+
   /** Forget one-off declared events past the longest history a forecast reads (the hourly rollups'); returns how many. */
   pruneDeclaredEvents(now: number): number {
-    return this.guard(() =>
-      this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()
-        ? this.db.prepare("DELETE FROM declared_events WHERE recurrence = 'none' AND end_ms < ?").run(now - this.retention.hourSeconds * 1000).changes
-        : 0,
+    return this.guard(() => this.declaredStatements()?.prune.run(now - this.retention.hourSeconds * 1000).changes ?? 0
     );
   }
 
   /** Keep a known event an operator declared (API). */
   addDeclaredEvent(e: DeclaredEventRecord): void {
     this.guard(() => {
-      this.db
-        .prepare('INSERT INTO declared_events (id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(e.id, e.service, e.name, e.start, e.end, e.recurrence, e.multiplier, e.createdAt, e.by, e.note);
+      const st = this.declaredStatements();
+      if (!st) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: no declared_events table (a store opened read-only by an earlier release's layout)`);
+      st.add.run(e.id, e.service, e.name, e.start, e.end, e.recurrence, e.multiplier, e.createdAt, e.by, e.note);
     });
   }
 
@@ -626,8 +641,7 @@ export class Store implements InstanceRegistry {
   declaredEvents(service: string): DeclaredEventRecord[] {
     return this.guard(() => {
       // A store an earlier release made and nothing has opened for writing since has no such table: none declared.
-      if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()) return [];
-      const rows = this.db.prepare('SELECT id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note FROM declared_events WHERE service = ? ORDER BY created_at, id').all(service) as {
+      const rows = (this.declaredStatements()?.list.all(service) ?? []) as {
         id: string;
         service: string;
         name: string;
@@ -645,7 +659,7 @@ export class Store implements InstanceRegistry {
 
   /** Forget a declared event; false when the service has none with that id. */
   removeDeclaredEvent(service: string, id: string): boolean {
-    return this.guard(() => this.db.prepare('DELETE FROM declared_events WHERE service = ? AND id = ?').run(service, id).changes > 0);
+    return this.guard(() => (this.declaredStatements()?.remove.run(service, id).changes ?? 0) > 0);
   }
 
   /** Record a decision (before it is acted on; `decision.at` in seconds, stored as ms); returns its sequence number. */

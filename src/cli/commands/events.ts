@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ShadowscaleError } from '../../core/errors.js';
+import { RECURRENCES } from '../../core/events.js';
 import { type Io, positiveNumber } from '../options.js';
 import { addApiOptions, apiBase, call, servicesAnswer } from './status.js';
 
@@ -22,7 +23,6 @@ const eventView = z.looseObject({
 type EventView = z.infer<typeof eventView>;
 const eventsAnswer = z.looseObject({ events: z.array(eventView) });
 
-const RECURRENCES = ['none', 'daily', 'weekly', 'yearly'];
 
 function line(e: EventView): string {
   const size = e.multiplier === null ? 'no multiplier (Prophet only)' : `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}`;
@@ -46,7 +46,7 @@ export function registerEvents(program: Command, io: Io): void {
       const withAdd = ['start', 'end', 'multiplier', 'recurrence'] as const;
       if (add === undefined) for (const k of withAdd) if (opts[k] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${k} describes an event to declare: it needs --add NAME`);
       if (add !== undefined) for (const k of ['start', 'end', 'multiplier'] as const) if (opts[k] === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--add ${add}: --${k} is missing`);
-      if (opts.recurrence !== undefined && !RECURRENCES.includes(opts.recurrence as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--recurrence: expected one of ${RECURRENCES.join(', ')}, got "${opts.recurrence as string}"`);
+      if (opts.recurrence !== undefined && !(RECURRENCES as readonly string[]).includes(opts.recurrence as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--recurrence: expected one of ${RECURRENCES.join(', ')}, got "${opts.recurrence as string}"`);
       if (opts.note !== undefined && add === undefined && remove === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--note goes with the change it is kept with: --add or --remove');
       const base = apiBase(opts, io);
       const names = (await call(base, 'GET', '/api/v1/services', undefined, servicesAnswer, opts, io)).services.map((s) => s.name);
