@@ -4,6 +4,7 @@
 import { DEFAULT_VARIANT, evaluate, evaluateMany, originsFor, type AutoOptions, type Evaluation, type PipelineVariant, type RollingOriginOptions } from '../core/auto-forecast.js';
 import { DAY, type Seasonality, type Series } from '../core/forecast.js';
 import { ShadowscaleError } from '../core/errors.js';
+import { EventAdjustedForecaster, sizedEvents, withEvents, withoutEvents } from '../core/events.js';
 import { loadTrace, toSeries, type DuplicatePolicy } from '../sim/trace.js';
 import { defaultPipeline, forecasterByName, type ModelName } from './models.js';
 import type { KnownEvent } from './prophet.js';
@@ -57,6 +58,8 @@ export interface EvalOutput {
   maeRatioBestBaseline: number;
   coverage: number;
   variants?: VariantOutput[];
+  /** Known events of declared size whose multipliers the model's forecasts carried (as the strategies see them); absent without any. */
+  sizedEvents?: number;
 }
 
 /** The rolling origins of a request on a series (benchmarks score other forecasters on the same points). */
@@ -84,6 +87,10 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `${r.file}: ${series.values.length} points (step ${series.step}s) leave no forecast origin ${horizon} points ahead: each origin needs ${o.minHistory} points of history before it and the horizon after it, so the horizon can be at most ${Math.max(0, series.values.length - o.minHistory)} points here; shorten --horizon or --horizon-seconds`);
   }
   // Variants share the pipeline's backtest with the model itself (the first forecast of each origin).
+  // Known events of declared size reach the model as they reach the strategies (src/core/events.ts): it fits
+  // the history without their multipliers and forecasts with them. The baselines stay what a user would pick
+  // by hand, blind to events.
+  const sized = sizedEvents(r.events ?? []);
   let m: Evaluation;
   let ev: Evaluation[] = [];
   if (r.variants?.length) {
@@ -91,8 +98,16 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     const auto = defaultPipeline(r.seasonality, r.events, r.auto);
     const own: PipelineVariant = { combine: r.auto?.combine ?? DEFAULT_VARIANT.combine, calibration: r.auto?.calibration ?? DEFAULT_VARIANT.calibration };
     const all = [own, ...r.variants];
-    [m, ...ev] = evaluateMany(series, all.map((v) => `${v.combine}/${v.calibration}`), (past) => auto.forecastVariants(past, horizon, r.level, all), o) as [Evaluation, ...Evaluation[]];
-  } else m = evaluate(series, forecasterByName(r.model, r.seasonality, r.events, r.auto), o);
+    const variantsOf = (past: Series): ReturnType<typeof auto.forecastVariants> => {
+      if (!sized.length) return auto.forecastVariants(past, horizon, r.level, all);
+      const values = withoutEvents(past.values, sized, past.start, past.step);
+      return auto.forecastVariants(values === past.values ? past : { ...past, values }, horizon, r.level, all).map((f) => withEvents(f, sized) as typeof f);
+    };
+    [m, ...ev] = evaluateMany(series, all.map((v) => `${v.combine}/${v.calibration}`), variantsOf, o) as [Evaluation, ...Evaluation[]];
+  } else {
+    const model = forecasterByName(r.model, r.seasonality, r.events, r.auto);
+    m = evaluate(series, sized.length ? new EventAdjustedForecaster(model, sized) : model, o);
+  }
   const daily = evaluate(series, forecasterByName('seasonal-naive-daily'), o);
   const weekly = evaluate(series, forecasterByName('seasonal-naive-weekly'), o);
   const persistence = evaluate(series, forecasterByName('persistence'), o);
@@ -117,6 +132,7 @@ export async function evaluateTrace(r: EvalRequest): Promise<EvalOutput> {
     maeRatioBestBaseline: ratio(best),
     coverage: m.coverage,
     ...(variants ? { variants } : {}),
+    ...(sized.length ? { sizedEvents: sized.length } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { FastSeasonalForecaster } from '../../src/core/fast-seasonal.js';
 import { createRng } from '../../src/core/random.js';
 import { ProphetForecaster, type KnownEvent } from '../../src/forecast/prophet.js';
+import type { EvalOutput } from '../../src/forecast/evaluate.js';
 import type { ForecastOutput } from '../../src/forecast/run.js';
 import { runCli, tempDir } from '../helpers.js';
 
@@ -85,6 +86,26 @@ describe('shadowscale forecast with configured events', () => {
     const [plain, declared] = await Promise.all([mean([]), mean(['--config', cfg])]);
     const ratio = declared.map((d, i) => Math.round((d / (plain[i] as number)) * 1000) / 1000);
     assert.deepEqual(ratio, [1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1]);
+  });
+  it('forecast-eval scores the model with the declared size, as the strategies see it; the baselines stay blind to it', async (t) => {
+    // A daily cycle, and a one-off launch at x3 from 06:00 to 12:00 on the last day (2026-01-27); 24 origins an
+    // hour apart score the last day one hour ahead, six of them inside the launch.
+    const rng = createRng(11);
+    const launch = (i: number): boolean => i >= 22 * 24 + 6 && i < 22 * 24 + 12;
+    const values = Float64Array.from({ length: 23 * 24 }, (_, i) => (100 + 50 * Math.sin((2 * Math.PI * (i % 24)) / 24) + 2 * rng.normal()) * (launch(i) ? 3 : 1));
+    const { csv, cfg } = files(t, '{ name: launch, start: "2026-01-27T06:00:00Z", end: "2026-01-27T12:00:00Z", multiplier: 3 }', values);
+    const evalOf = async (config: string[]): Promise<EvalOutput & { series: string }> => {
+      const r = await runCli(['forecast-eval', '--input', csv, '--horizon', '1', '--origins', '24', '--stride-seconds', '3600', '--model', 'fast-seasonal', ...config, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { series: (EvalOutput & { series: string })[] }).series[0] as EvalOutput & { series: string };
+    };
+    const [plain, declared] = await Promise.all([evalOf([]), evalOf(['--config', cfg])]);
+    assert.equal(plain.sizedEvents, undefined);
+    assert.equal(declared.sizedEvents, 1);
+    assert.equal(declared.points, 24);
+    // The same baselines, and the launch forecast instead of missed: a fraction of the error.
+    assert.deepEqual([declared.seasonalNaiveDailyMae, declared.persistenceMae], [plain.seasonalNaiveDailyMae, plain.persistenceMae]);
+    assert.ok(declared.mae < 0.3 * plain.mae, `declared ${declared.mae}, plain ${plain.mae}`);
   });
   it('a history of zeros (a service not yet called) forecasts zero, with nothing from the wasm on stderr', async (t) => {
     // augurs panics on it and the wasm writes "Exception thrown" to stderr; Prophet's fit there is zero.
