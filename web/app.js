@@ -54,7 +54,11 @@
   // Known events the forecasts use, as bands over the demand chart: their occurrences in the window and ahead.
   function eventBands(u) {
     const ctx = u.ctx;
+    const dpr = window.devicePixelRatio;
     ctx.save();
+    ctx.font = 12 * dpr + 'px sans-serif';
+    // Each label goes on the first row where it overlaps no label already drawn (overlapping events).
+    const rows = [];
     for (const e of state.events) {
       if (!e.used) continue;
       for (const o of e.occurrences || (e.next ? [e.next] : [])) {
@@ -64,8 +68,13 @@
         ctx.fillStyle = 'rgba(181,71,8,0.12)';
         ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
         ctx.fillStyle = '#b54708';
-        ctx.font = 12 * window.devicePixelRatio + 'px sans-serif';
-        ctx.fillText(e.name + ' ×' + e.multiplier, left + 4, u.bbox.top + 14 * window.devicePixelRatio);
+        const label = e.name + ' ×' + e.multiplier;
+        const from = left + 4;
+        const to = from + ctx.measureText(label).width + 8 * dpr;
+        let row = rows.findIndex((spans) => spans.every(([a, b]) => to <= a || from >= b));
+        if (row < 0) row = rows.push([]) - 1;
+        rows[row].push([from, to]);
+        ctx.fillText(label, from, u.bbox.top + 14 * dpr * (row + 1));
       }
     }
     ctx.restore();
