@@ -57,6 +57,9 @@
     const dpr = window.devicePixelRatio;
     ctx.save();
     ctx.font = 12 * dpr + 'px sans-serif';
+    // uPlot leaves the axes' alignment on the context: the labels start at their band's left edge.
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'alphabetic';
     // Each label goes on the first row where it overlaps no label already drawn (overlapping events).
     const rows = [];
     for (const e of state.events) {
