@@ -51,6 +51,9 @@
     ctx.restore();
   }
 
+  // An event's multiplier: declared, or learned from its last occurrence (yearly events without one).
+  const size = (e) => (e.multiplier !== null ? String(e.multiplier) : e.learned ? e.learned.multiplier.toFixed(2) + ' (learned)' : '?');
+
   // Known events the forecasts use, as bands over the demand chart: their occurrences in the window and ahead.
   function eventBands(u) {
     const ctx = u.ctx;
@@ -71,7 +74,7 @@
         ctx.fillStyle = 'rgba(181,71,8,0.12)';
         ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
         ctx.fillStyle = '#b54708';
-        const label = e.name + ' ×' + e.multiplier;
+        const label = e.name + ' ×' + size(e);
         const from = left + 4;
         const to = from + ctx.measureText(label).width + 8 * dpr;
         let row = rows.findIndex((spans) => spans.every(([a, b]) => to <= a || from >= b));
@@ -162,7 +165,7 @@
     const coming = state.events.filter((e) => e.used && e.next).sort((a, b) => Date.parse(a.next.start) - Date.parse(b.next.start))[0];
     // The time in the label (labels wrap; values are cut to the card's width).
     const when = (iso) => (Math.abs(Date.parse(iso) - Date.now()) < 86_400_000 ? time(iso) : new Date(iso).toLocaleDateString());
-    if (coming) cards.push([Date.parse(coming.next.start) <= Date.now() ? 'known event until ' + when(coming.next.end) : 'next known event at ' + when(coming.next.start), coming.name + ' ×' + coming.multiplier]);
+    if (coming) cards.push([Date.parse(coming.next.start) <= Date.now() ? 'known event until ' + when(coming.next.end) : 'next known event at ' + when(coming.next.start), coming.name + ' ×' + size(coming)]);
     $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b>' + esc(c[1]) + '</b></div>').join('');
   }
 

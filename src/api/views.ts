@@ -5,7 +5,7 @@ import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
 import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import { knownEvents } from '../config/derive.js';
-import { declaredEvent } from '../metrics/demand.js';
+import { declaredEvent, learnedEventSize } from '../metrics/demand.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
@@ -350,7 +350,12 @@ export interface EventView {
   readonly end: string;
   readonly recurrence: string;
   readonly multiplier: number | null;
-  /** Whether the strategies' forecasts use it (a multiplier other than 1). */
+  /**
+   * A yearly event without a multiplier: the size its last occurrence showed in the store's hourly history
+   * (the forecasts use it as the multiplier); null otherwise, or where too little was recorded.
+   */
+  readonly learned: { readonly multiplier: number; readonly from: { readonly start: string; readonly end: string }; readonly duringRps: number; readonly baselineRps: number; readonly baselineWeeks: number } | null;
+  /** Whether the strategies' forecasts use it (a multiplier, declared or learned, other than 1). */
   readonly used: boolean;
   /** The occurrence under way or the next one within 400 days; null when none. */
   readonly next: { readonly start: string; readonly end: string } | null;
@@ -369,6 +374,11 @@ export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number;
     const o = eventOccurrences(e, now, now + 400 * 86_400)[0];
     return o ? { start: iso(o.start), end: iso(o.end) } : null;
   };
+  const learnedOf = (e: KnownEvent): Pick<EventView, 'learned' | 'used'> => {
+    const l = learnedEventSize(d.store, svc.name, e, d.now());
+    const learned = l ? { multiplier: l.multiplier, from: { start: iso(l.start), end: iso(l.end) }, duringRps: l.duringRps, baselineRps: l.baselineRps, baselineWeeks: l.baselineWeeks } : null;
+    return { learned, used: sizedEvents([l ? { ...e, multiplier: l.multiplier } : e]).length === 1 };
+  };
   const view = (e: KnownEvent, extra: Partial<EventView> & Pick<EventView, 'id' | 'source'>): EventView => ({
     ...extra,
     name: e.name,
@@ -376,7 +386,7 @@ export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number;
     end: iso(e.end),
     recurrence: e.recurrence,
     multiplier: e.multiplier ?? null,
-    used: sizedEvents([e]).length === 1,
+    ...learnedOf(e),
     next: next(e),
     ...(span ? { occurrences: eventOccurrences(e, span.since / 1000, span.until / 1000).map((o) => ({ start: iso(o.start), end: iso(o.end) })) } : {}),
   });

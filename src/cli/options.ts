@@ -90,7 +90,7 @@ export function reportEvents(cfg: Config, service: ServiceConfig, trace: Trace, 
   const i = cfg.services.indexOf(service);
   knownEvents(service).forEach((e, j) => {
     const at = `services[${i}].events[${j}] (${e.name})`;
-    if (sizedEvents([e]).length === 0) io.err(`${at}: no multiplier (or 1), so the strategies plan without it; give its size as multiplier to scale ahead of it\n`);
+    if (sizedEvents([e]).length === 0) io.err(`${at}: no multiplier (or 1), so the strategies plan without it; give its size as multiplier to scale ahead of it${e.recurrence === 'yearly' && e.multiplier === undefined ? " (`run` learns a yearly event's size from its last occurrence in the store's hourly history; a replay has none)" : ''}\n`);
     else if (eventOccurrences(e, from, to).length === 0) io.err(`${at}: no occurrence between ${new Date(from * 1000).toISOString()} and ${new Date(to * 1000).toISOString()}, the trace's first and last times: it changes nothing in this replay\n`);
   });
 }

@@ -577,9 +577,9 @@ export class ServiceLoop {
     return seq;
   }
 
-  /** The known events the forecasts use: the configuration's of declared size and those declared at run time (epoch seconds). */
+  /** The known events the forecasts use: the configuration's and those declared at run time, yearly ones of unknown size with the size the store's history shows (epoch seconds). */
   knownEvents(): KnownEvent[] {
-    return forecastEvents(this.d.store, this.s.service, this.s.forecast.events);
+    return forecastEvents(this.d.store, this.s.service, this.s.forecast.events ?? [], this.d.now());
   }
 
   /**

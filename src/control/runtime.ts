@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStrategy, dependencyEdges, hybridNetUtilization, knownEvents, serviceModel } from '../config/derive.js';
-import { sizedEvents } from '../core/events.js';
 import type { DependencyFloor } from '../core/dependencies.js';
 import { Dependencies } from './dependencies.js';
 import { SharedShadowPool } from './shadow-pool.js';
@@ -283,8 +282,9 @@ async function startService(cfg: Config, svc: ServiceConfig, d: ServiceDeps): Pr
             mix: recentMix,
             ...(o.onEvent ? { onEvent: (kind, detail, numbers) => o.onEvent?.({ at: now(), service: svc.name, kind, detail, ...(numbers ? { numbers } : {}) }) } : {}) },
         );
-  // Known events of declared size: the strategies' forecasts have them (src/core/events.ts).
-  const events = sizedEvents(knownEvents(svc));
+  // Known events: the strategies' forecasts have those of declared size, and the yearly ones whose size the
+  // store's history shows (src/metrics/demand.ts, forecastEvents).
+  const events = knownEvents(svc);
   const loopSettings: LoopSettings = {
       service: svc.name,
       instanceType: svc.instanceType,

@@ -2,7 +2,7 @@
 // without them and the forecast with them, and the lift the SLO policy reads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventAdjustedForecaster, eventFactors, eventLift, eventOccurrences, eventScale, sizedEvents, withEvents, withoutEvents, type KnownEvent } from './events.js';
+import { EventAdjustedForecaster, eventFactors, eventLift, eventOccurrences, eventScale, sizedEvents, withEvents, withoutEvents, type KnownEvent, learnEventSize, learningOccurrence } from './events.js';
 import { SeasonalNaiveForecaster } from './forecast.js';
 import type { Forecast } from './forecast.js';
 
@@ -109,4 +109,57 @@ describe('EventAdjustedForecaster', () => {
   ];
   for (const r of rows) it(r.note, () => assert.deepEqual(hours5to8(r.events), r.want));
   it('keeps the inner model\'s name', () => assert.equal(new EventAdjustedForecaster(inner, [campaign(2)]).name, inner.name));
+});
+
+describe('learningOccurrence', () => {
+  const NOW = Date.UTC(2026, 10, 20) / 1000; // 2026-11-20
+  const bf = (o: Partial<KnownEvent> = {}): KnownEvent => ({ name: 'black-friday', start: Date.UTC(2024, 10, 29) / 1000, end: Date.UTC(2024, 10, 30) / 1000, recurrence: 'yearly', ...o });
+  const rows: { note: string; e: KnownEvent; now?: number; want: string | undefined }[] = [
+    { note: 'yearly without a multiplier: last year\'s occurrence, with whole weeks around it', e: bf(), want: '2025-11-29T00:00:00.000Z-2025-11-30T00:00:00.000Z from 2025-11-22T00:00:00.000Z to 2025-12-07T00:00:00.000Z' },
+    { note: 'this year\'s once it is over', e: bf(), now: Date.UTC(2026, 10, 30) / 1000, want: '2026-11-29T00:00:00.000Z-2026-11-30T00:00:00.000Z from 2026-11-22T00:00:00.000Z to 2026-12-07T00:00:00.000Z' },
+    { note: 'under way: the one before', e: bf(), now: Date.UTC(2026, 10, 29, 12) / 1000, want: '2025-11-29T00:00:00.000Z-2025-11-30T00:00:00.000Z from 2025-11-22T00:00:00.000Z to 2025-12-07T00:00:00.000Z' },
+    { note: 'a week long: a week each side', e: bf({ end: Date.UTC(2024, 11, 6) / 1000 }), want: '2025-11-29T00:00:00.000Z-2025-12-06T00:00:00.000Z from 2025-11-22T00:00:00.000Z to 2025-12-13T00:00:00.000Z' },
+    { note: 'with a multiplier: nothing to learn', e: bf({ multiplier: 3 }), want: undefined },
+    { note: 'weekly: part of the season', e: bf({ recurrence: 'weekly' }), want: undefined },
+    { note: 'one-off: no occurrence to come', e: bf({ recurrence: 'none' }), want: undefined },
+    { note: 'shorter than an hour', e: bf({ end: Date.UTC(2024, 10, 29, 0, 30) / 1000 }), want: undefined },
+    { note: 'longer than a week', e: bf({ end: Date.UTC(2024, 11, 7, 0, 1) / 1000 }), want: undefined },
+    { note: 'declared from this year: a recurrence reaches back too (as the history without it does)', e: bf({ start: Date.UTC(2026, 10, 29) / 1000, end: Date.UTC(2026, 10, 30) / 1000 }), want: '2025-11-29T00:00:00.000Z-2025-11-30T00:00:00.000Z from 2025-11-22T00:00:00.000Z to 2025-12-07T00:00:00.000Z' },
+  ];
+  const iso = (s: number): string => new Date(s * 1000).toISOString();
+  for (const r of rows)
+    it(r.note, () => {
+      const o = learningOccurrence(r.e, r.now ?? NOW);
+      assert.equal(o && `${iso(o.start)}-${iso(o.end)} from ${iso(o.from)} to ${iso(o.to)}`, r.want);
+    });
+});
+
+describe('learnEventSize', () => {
+  // Hourly history from a Monday: 100 a point, 300 through a day-long occurrence in the second week.
+  const H = 3600;
+  const T = Date.UTC(2026, 0, 5) / 1000;
+  const occ = { start: T + 9 * DAY, end: T + 10 * DAY };
+  const history = (f: (t: number) => number, weeks = 3): { start: number; step: number; values: Float64Array } => ({ start: T, step: H, values: Float64Array.from({ length: weeks * 168 }, (_, i) => f(T + i * H)) });
+  const during = (t: number): boolean => t >= occ.start && t < occ.end;
+  const rows: { note: string; f: (t: number) => number; weeks?: number; want: [number, number, number, number] | undefined }[] = [
+    { note: 'x3 against both weeks around', f: (t) => (during(t) ? 300 : 100), want: [3, 300, 100, 2] },
+    { note: 'the weeks around differ: their mean', f: (t) => (during(t) ? 300 : t < occ.start ? 100 : 200), want: [2, 300, 150, 2] },
+    { note: 'the week after not yet recorded: the week before', f: (t) => (during(t) ? 300 : 100), weeks: 2, want: [3, 300, 100, 1] },
+    { note: 'the week before missing: the week after', f: (t) => (t < occ.start - 6 * DAY ? Number.NaN : during(t) ? 300 : 100), want: [3, 300, 100, 1] },
+    { note: 'a quarter of the occurrence missing is enough', f: (t) => (during(t) && t < occ.start + 6 * H ? Number.NaN : during(t) ? 300 : 100), want: [3, 300, 100, 2] },
+    { note: 'more missing: not learned', f: (t) => (during(t) && t < occ.start + 7 * H ? Number.NaN : during(t) ? 300 : 100), want: undefined },
+    { note: 'no demand around it: not learned', f: (t) => (during(t) ? 300 : 0), want: undefined },
+    { note: 'a maintenance window at a tenth', f: (t) => (during(t) ? 10 : 100), want: [0.1, 10, 100, 2] },
+  ];
+  for (const r of rows)
+    it(r.note, () => {
+      const l = learnEventSize(occ, history(r.f, r.weeks));
+      assert.deepEqual(l && [Math.round(l.multiplier * 1e9) / 1e9, l.duringRps, l.baselineRps, l.baselineWeeks], r.want);
+    });
+  it('a point the occurrence covers in part counts for its share', () => {
+    // The occurrence from 00:30: the first hour's point (at 300 throughout) weighs a half.
+    const half = { start: occ.start + H / 2, end: occ.end };
+    const l = learnEventSize(half, history((t) => (during(t) ? 300 : 100)));
+    assert.equal(l?.duringRps, 300);
+  });
 });

@@ -6,8 +6,9 @@
 // forecast is multiplied by it where the coming ones lie, so capacity is added a lead time before the
 // event starts instead of after its load arrived. A point that an occurrence covers in part (a minute
 // bucket at its edge) takes the share it covers: 1 + share x (multiplier - 1). Overlapping occurrences
-// multiply. Events without a multiplier reach Prophet's forecasts only (src/forecast/prophet.ts), which
-// learns their size from past occurrences.
+// multiply. A yearly event without a multiplier takes the size its last occurrence showed, where the
+// history holds it (learnEventSize; in `run`, from the store's hourly rollups). Other events without one
+// reach Prophet's forecasts only (src/forecast/prophet.ts), which learns their size from past occurrences.
 
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 
@@ -159,4 +160,69 @@ export class EventAdjustedForecaster implements Forecaster {
     const values = withoutEvents(history.values, this.events, history.start, history.step);
     return withEvents(this.inner.forecast(values === history.values ? history : { ...history, values }, horizon, level), this.events);
   }
+}
+
+/**
+ * A yearly event without a multiplier learns its size from its last occurrence: the mean demand during it
+ * over the mean demand of the same hours whole weeks before and after it (the same weekdays and hours, so
+ * the daily and weekly seasons cancel). Daily and weekly events need no size: their occurrences are part of
+ * the seasons the forecasters fit. A one-off event has no past occurrence to learn from.
+ */
+export interface LearnedSize {
+  /** Demand during the occurrence over the demand of the weeks around it (clamped to 0.001-1000). */
+  readonly multiplier: number;
+  /** The past occurrence it was learned from (epoch seconds). */
+  readonly start: number;
+  readonly end: number;
+  /** Mean demand during the occurrence, and over the weeks around it that were observed. */
+  readonly duringRps: number;
+  readonly baselineRps: number;
+  /** How many of the two weeks around (before, after) were observed well enough to compare. */
+  readonly baselineWeeks: number;
+}
+
+/** The shortest and longest occurrence whose size is learned (hourly history: shorter ones mix with the hours around them; longer ones leave no week around to compare). */
+export const LEARNED_SIZE_SPAN = { shortest: 3600, longest: WEEK } as const;
+/** The share of a window that must be observed for its mean to count. */
+export const LEARNED_SIZE_COVERAGE = 0.75;
+
+/** Where an event's size is to be learned: its last occurrence ended by `now` (yearly events without a multiplier, of learnable length); undefined otherwise. */
+export function learningOccurrence(e: KnownEvent, now: number): { start: number; end: number; from: number; to: number } | undefined {
+  const length = e.end - e.start;
+  if (e.recurrence !== 'yearly' || e.multiplier !== undefined || length < LEARNED_SIZE_SPAN.shortest || length > LEARNED_SIZE_SPAN.longest) return undefined;
+  const o = eventOccurrences(e, now - 2 * 366 * DAY, now)
+    .filter((x) => x.end <= now)
+    .at(-1);
+  if (!o) return undefined;
+  const weeks = Math.ceil(length / WEEK);
+  return { ...o, from: o.start - weeks * WEEK, to: o.end + weeks * WEEK };
+}
+
+/** The size an occurrence (from learningOccurrence) shows in a history that covers [from, to]; undefined when too little of it, or of both weeks around, was observed. */
+export function learnEventSize(o: { start: number; end: number }, history: Series): LearnedSize | undefined {
+  const { start, step, values } = history;
+  const mean = (a: number, b: number): number | undefined => {
+    let sum = 0;
+    let weight = 0;
+    const first = Math.max(0, Math.floor((a - start) / step));
+    const last = Math.min(values.length - 1, Math.ceil((b - start) / step) - 1);
+    for (let i = first; i <= last; i++) {
+      const t = start + i * step;
+      const w = (Math.min(b, t + step) - Math.max(a, t)) / step;
+      const x = values[i] as number;
+      if (w > 0 && Number.isFinite(x)) {
+        sum += w * x;
+        weight += w;
+      }
+    }
+    return weight >= (LEARNED_SIZE_COVERAGE * (b - a)) / step ? sum / weight : undefined;
+  };
+  const during = mean(o.start, o.end);
+  if (during === undefined) return undefined;
+  const shift = Math.ceil((o.end - o.start) / WEEK) * WEEK;
+  const around = [mean(o.start - shift, o.end - shift), mean(o.start + shift, o.end + shift)].filter((x): x is number => x !== undefined);
+  if (around.length === 0) return undefined;
+  const baseline = around.reduce((s, x) => s + x, 0) / around.length;
+  if (!(baseline > 0)) return undefined;
+  return { multiplier: Math.min(1000, Math.max(0.001, during / baseline)), start: o.start, end: o.end, duringRps: during, baselineRps: baseline, baselineWeeks: around.length };
 }

@@ -10,7 +10,7 @@ export const REASONS = {
   forecast_peak: "Predictive: capacity for the forecast's upper bound over [now, now + lead time + period].",
   forecast_steady: 'Predictive: the forecast needs the capacity already requested.',
   slo_forecast: "Predictive (SLO policy): capacity for the calibrated bound of the peak demand over [now, now + lead time + period], at the risk the error budget allows.",
-  known_event: "Predictive (SLO policy): a known event of declared size (the service's events[].multiplier) starts or grows within [now, now + lead time + period], and the forecast, which has it, needs at least the calibrated bound: capacity for the forecast's calibrated bound (numbers: eventLift, eventBoundRps).",
+  known_event: "Predictive (SLO policy): a known event of declared size (the service's events[].multiplier; for a yearly event without one, the size its last occurrence showed in the store) starts or grows within [now, now + lead time + period], and the forecast, which has it, needs at least the calibrated bound: capacity for the forecast's calibrated bound (numbers: eventLift, eventBoundRps).",
   slo_calibrating: 'Predictive (SLO policy): too few resolved predictions to calibrate yet; the observed rate plus the cold-start margin.',
   scale_in_stabilization: 'A lower target is held back by the scale-in stabilization window (or, for the SLO policy, by the second-by-second noise of its bound).',
   scale_up_rate_limit: 'The scale-up rate policy (instances or percent per period) capped the increase.',

@@ -1,7 +1,7 @@
 // The demand forecast of a service from its live request rate in the store: what the live loop's
 // strategies plan with, and what the A/B arms in the shadow (src/proof/ab.ts) scale to their share.
 
-import { withEvents, withoutEvents, type KnownEvent } from '../core/events.js';
+import { learnEventSize, learningOccurrence, withEvents, withoutEvents, type KnownEvent, type LearnedSize } from '../core/events.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
 import type { DeclaredEventRecord, Store } from './store.js';
 
@@ -13,8 +13,8 @@ export interface DemandForecastSettings {
   readonly timeScale: number;
   readonly historySeconds: number;
   /**
-   * Known events of declared size (real epoch seconds): the fit sees the history without them and the
-   * forecast has them (src/core/events.ts). None: the forecaster's own.
+   * Known events (real epoch seconds): the fit sees the history without those of known size and the
+   * forecast has them (src/core/events.ts); the others change nothing here. None: the forecaster's own.
    */
   readonly events?: readonly KnownEvent[];
 }
@@ -58,9 +58,39 @@ export function declaredEvent(r: DeclaredEventRecord): KnownEvent {
   return { name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, multiplier: r.multiplier };
 }
 
-/** The known events a service's forecasts use: the configuration's sized ones and those declared at run time (the store's), in epoch seconds. */
-export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[] = []): KnownEvent[] {
-  return [...configured, ...store.declaredEvents(service).map(declaredEvent)];
+const HOUR = 3600;
+
+/**
+ * The size a yearly event without a multiplier shows in its last occurrence, read from the store's hourly
+ * rollups of the service's live demand (kept 400 days by default: store.retention.hourSeconds); undefined for
+ * other events and where too little of the occurrence or of the weeks around it was recorded
+ * (src/core/events.ts, learnEventSize). `now` in epoch milliseconds.
+ */
+export function learnedEventSize(store: Store, service: string, e: KnownEvent, now: number, metric = 'rps'): LearnedSize | undefined {
+  const o = learningOccurrence(e, now / 1000);
+  if (!o) return undefined;
+  const from = Math.floor(o.from / HOUR) * HOUR;
+  const n = Math.ceil((o.to - from) / HOUR);
+  const points = store.series({ service, pool: 'live', metric, from: from * 1000, to: o.to * 1000, resolution: HOUR });
+  if (points.length === 0) return undefined;
+  const values = new Float64Array(n).fill(Number.NaN);
+  for (const p of points) {
+    const k = Math.floor((p.ts / 1000 - from) / HOUR);
+    if (k >= 0 && k < n) values[k] = p.mean;
+  }
+  return learnEventSize(o, { start: from, step: HOUR, values });
+}
+
+/**
+ * The known events a service's forecasts use (epoch seconds): the configuration's and those declared at
+ * run time (the store's); a yearly one without a multiplier takes the size its last occurrence showed
+ * (learnedEventSize), the others without one are left to Prophet. `now` in epoch milliseconds.
+ */
+export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[], now: number): KnownEvent[] {
+  return [...configured, ...store.declaredEvents(service).map(declaredEvent)].map((e) => {
+    const learned = learnedEventSize(store, service, e, now);
+    return learned ? { ...e, multiplier: learned.multiplier } : e;
+  });
 }
 
 /** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */

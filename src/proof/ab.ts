@@ -163,7 +163,7 @@ export class AbArms {
     const listed = (await this.d.provider.list({ service: s.service })).filter((i) => i.labels.ab !== undefined);
     if (s.forecast && this.arms.some((a) => a.spec.name !== 'reactive') && now - this.lastFitAt >= s.forecast.settings.refitSeconds * 1000) {
       // The known events as the live loop's forecasts have them (the configuration's and those declared at run time).
-      const events = forecastEvents(this.d.store, s.service, s.forecast.settings.events);
+      const events = forecastEvents(this.d.store, s.service, s.forecast.settings.events ?? [], now);
       this.forecast = fitDemandForecast(this.d.store, s.service, { ...s.forecast.settings, events }, s.forecast.forecaster, now, s.forecast.horizonSeconds) ?? this.forecast;
       this.lastFitAt = now;
     }

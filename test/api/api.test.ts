@@ -212,10 +212,10 @@ describe('REST API of a running loop', () => {
     const rt = await Runtime.start({ cfg: loadConfig({ file: config(dir), sets }), env: {}, autoTick: false });
     t.after(() => rt.stop({ deleteInstances: true }));
     const api = rt.apiUrl as string;
-    type Ev = { id: string | null; source: string; name: string; start: string; end: string; recurrence: string; multiplier: number | null; used: boolean; next: { start: string; end: string } | null; by?: string; note?: string | null };
+    type Ev = { id: string | null; source: string; name: string; start: string; end: string; recurrence: string; multiplier: number | null; learned: unknown; used: boolean; next: { start: string; end: string } | null; by?: string; note?: string | null };
     const list = async (): Promise<Ev[]> => (await call(api, 'GET', '/api/v1/services/web/events')).json.events as Ev[];
     const configured = await list();
-    assert.deepEqual(configured.map((e) => [e.source, e.name, e.multiplier, e.used, e.id]), [['config', 'sale', 2, true, null], ['config', 'holiday', null, false, null]]);
+    assert.deepEqual(configured.map((e) => [e.source, e.name, e.multiplier, e.learned, e.used, e.id]), [['config', 'sale', 2, null, true, null], ['config', 'holiday', null, null, false, null]]);
     // A yearly event's next occurrence is the coming 2 January at 09:00.
     assert.match(configured[0]?.next?.start ?? '', /^\d{4}-01-02T09:00:00\.000Z$/);
     assert.ok(Date.parse(configured[0]?.next?.end ?? '') > Date.now());
@@ -246,10 +246,10 @@ describe('REST API of a running loop', () => {
     const status = await runCli(['status', '--api', api]);
     assert.equal(status.code, 0, status.stderr);
     assert.ok(status.stdout.includes(`  next known event: launch x4 from ${start} to ${end}\n`), status.stdout);
-    // Kept in the store (a restart reads it back), and the loop's forecasts read it with the configured sized one.
+    // Kept in the store (a restart reads it back), and the loop's forecasts read it with the configured ones (the holiday, of no size and no past occurrence in the store, changes nothing).
     assert.deepEqual(rt.store.declaredEvents('web').map((e) => e.id), [ev.id]);
     const loop = rt.services[0]?.loop;
-    assert.deepEqual(loop?.knownEvents().map((e) => [e.name, e.multiplier]), [['sale', 2], ['launch', 4]]);
+    assert.deepEqual(loop?.knownEvents().map((e) => [e.name, e.multiplier]), [['sale', 2], ['holiday', undefined], ['launch', 4]]);
 
     const gone = await call(api, 'DELETE', `/api/v1/services/web/events/${ev.id}`, { note: 'postponed' });
     assert.equal(gone.status, 200, JSON.stringify(gone.json));

@@ -17,6 +17,7 @@ const eventView = z.looseObject({
   end: z.string(),
   recurrence: z.string(),
   multiplier: z.number().nullable(),
+  learned: z.looseObject({ multiplier: z.number(), from: z.looseObject({ start: z.string() }) }).nullable().optional(),
   used: z.boolean(),
   next: z.looseObject({ start: z.string(), end: z.string() }).nullable(),
 });
@@ -25,7 +26,7 @@ const eventsAnswer = z.looseObject({ events: z.array(eventView) });
 
 
 function line(e: EventView): string {
-  const size = e.multiplier === null ? 'no multiplier (Prophet only)' : `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}`;
+  const size = e.multiplier !== null ? `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}` : e.learned ? `x${e.learned.multiplier.toFixed(2)} learned from the occurrence of ${e.learned.from.start}` : 'no multiplier (Prophet only)';
   const when = e.recurrence === 'none' ? `${e.start} to ${e.end}` : `${e.recurrence} from ${e.start} to ${e.end}`;
   return `  ${e.name}: ${size}, ${when}; ${e.next ? `next ${e.next.start}` : 'no coming occurrence'} (${e.source === 'api' ? `declared at run time, ${e.id}` : 'configuration'})`;
 }

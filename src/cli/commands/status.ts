@@ -150,7 +150,7 @@ const decisionView = z.looseObject({
   wouldHave: z.looseObject({ why: z.string(), target: num }).nullable(),
   operator: z.looseObject({ by: z.string() }).optional(),
 });
-const eventsAnswer = z.looseObject({ events: z.array(z.looseObject({ name: z.string(), multiplier: z.number().nullable(), used: z.boolean(), next: z.looseObject({ start: z.string(), end: z.string() }).nullable() })) });
+const eventsAnswer = z.looseObject({ events: z.array(z.looseObject({ name: z.string(), multiplier: z.number().nullable(), learned: z.looseObject({ multiplier: z.number() }).nullable().optional(), used: z.boolean(), next: z.looseObject({ start: z.string(), end: z.string() }).nullable() })) });
 const decisionsAnswer = z.looseObject({ service: z.string(), decisions: z.array(decisionView), next: num.nullable() });
 
 const f = (x: number | null | undefined, d = 0): string => (x === null || x === undefined ? '-' : x.toFixed(d));
@@ -178,7 +178,7 @@ export function registerStatus(program: Command, io: Io): void {
         `${s.name}: ${state}, ${s.strategy}, target ${s.target} × ${s.instanceType} (bounds ${s.bounds.min}-${s.bounds.max}${s.boundsOverride ? `, overridden until ${s.boundsOverride.until}` : ''})`,
         `  live ${s.live.ready} ready (${s.live.warming} warming, ${s.live.starting} starting) of ${s.live.requested}; shadow ${s.shadow.ready} ready of ${s.shadow.requested}; trials ${s.trials.running}`,
         t ? `  at ${t.at}: ${f(t.liveRps, 1)} req/s, p99 ${f(t.liveP99Ms, 1)} ms${t.forecast ? `, forecast ${f(t.forecast.mean, 1)} [${f(t.forecast.lower, 1)}, ${f(t.forecast.upper, 1)}]` : ''}` : '  no tick yet',
-        ...(e?.next ? [`  next known event: ${e.name} x${e.multiplier} from ${e.next.start} to ${e.next.end}`] : []),
+        ...(e?.next ? [`  next known event: ${e.name} x${e.multiplier ?? `${e.learned?.multiplier.toFixed(2)} (learned)`} from ${e.next.start} to ${e.next.end}`] : []),
       ].join('\n');
     });
     io.out(`${base}\n${lines.join('\n')}\n`);
