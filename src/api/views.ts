@@ -5,7 +5,7 @@ import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
 import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import { knownEvents } from '../config/derive.js';
-import { declaredEvent, learnedEventSize } from '../metrics/demand.js';
+import { declaredEvent, learnedEventSize, usedLearnedSize } from '../metrics/demand.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
@@ -352,7 +352,8 @@ export interface EventView {
   readonly multiplier: number | null;
   /**
    * A yearly event without a multiplier: the size its last occurrence showed in the store's hourly history
-   * (the forecasts use it as the multiplier); null otherwise, or where too little was recorded.
+   * (the forecasts use it as the multiplier when it is a lift, above 1); null otherwise, or where too little
+   * was recorded.
    */
   readonly learned: { readonly multiplier: number; readonly from: { readonly start: string; readonly end: string }; readonly duringRps: number; readonly baselineRps: number; readonly baselineWeeks: number } | null;
   /** Whether the strategies' forecasts use it (a multiplier, declared or learned, other than 1). */
@@ -377,7 +378,7 @@ export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number;
   const learnedOf = (e: KnownEvent): Pick<EventView, 'learned' | 'used'> => {
     const l = learnedEventSize(d.store, svc.name, e, d.now());
     const learned = l ? { multiplier: l.multiplier, from: { start: iso(l.start), end: iso(l.end) }, duringRps: l.duringRps, baselineRps: l.baselineRps, baselineWeeks: l.baselineWeeks } : null;
-    return { learned, used: sizedEvents([l ? { ...e, multiplier: l.multiplier } : e]).length === 1 };
+    return { learned, used: sizedEvents([usedLearnedSize(l) ? { ...e, multiplier: l.multiplier } : e]).length === 1 };
   };
   const view = (e: KnownEvent, extra: Partial<EventView> & Pick<EventView, 'id' | 'source'>): EventView => ({
     ...extra,

@@ -218,7 +218,7 @@ const event = z.strictObject({
     .min(0.001, expect('a number from 0.001 to 1000'))
     .max(1000, expect('a number from 0.001 to 1000'))
     .optional()
-    .describe("Demand during an occurrence over demand without the event, when known: the strategies' forecasts (backtest and run) fit the history divided by it over past occurrences and multiply the forecast by it over coming ones, so capacity is added a lead time before the event starts. Without it, a yearly event takes in run the size its last occurrence showed in the store's hourly history (the same hours a week before and after as the baseline); other events reach Prophet's forecasts only (forecast --config), which learn their size from past occurrences"),
+    .describe("Demand during an occurrence over demand without the event, when known: the strategies' forecasts (backtest and run) fit the history divided by it over past occurrences and multiply the forecast by it over coming ones, so capacity is added a lead time before the event starts. Without it, a yearly event takes in run the size its last occurrence showed in the store's hourly history when that is a lift (the same hours a week before and after as the baseline); other events reach Prophet's forecasts only (forecast --config), which learn their size from past occurrences"),
 });
 
 const sampling = z.strictObject({

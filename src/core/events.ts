@@ -7,7 +7,7 @@
 // event starts instead of after its load arrived. A point that an occurrence covers in part (a minute
 // bucket at its edge) takes the share it covers: 1 + share x (multiplier - 1). Overlapping occurrences
 // multiply. A yearly event without a multiplier takes the size its last occurrence showed, where the
-// history holds it (learnEventSize; in `run`, from the store's hourly rollups). Other events without one
+// history holds it and it is a lift (learnEventSize; in `run`, from the store's hourly rollups). Other events without one
 // reach Prophet's forecasts only (src/forecast/prophet.ts), which learns their size from past occurrences.
 
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';

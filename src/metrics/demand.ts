@@ -82,14 +82,21 @@ export function learnedEventSize(store: Store, service: string, e: KnownEvent, n
 }
 
 /**
+ * Whether a learned size is used: only a lift. A drop may have been last year's outage rather than the
+ * event's nature, and the forecasts take capacity away on no one's word but a declared multiplier.
+ */
+export const usedLearnedSize = (l: LearnedSize | undefined): l is LearnedSize => l !== undefined && l.multiplier > 1;
+
+/**
  * The known events a service's forecasts use (epoch seconds): the configuration's and those declared at
  * run time (the store's); a yearly one without a multiplier takes the size its last occurrence showed
- * (learnedEventSize), the others without one are left to Prophet. `now` in epoch milliseconds.
+ * when that is a lift (learnedEventSize, usedLearnedSize), the others without one are left to Prophet.
+ * `now` in epoch milliseconds.
  */
 export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[], now: number): KnownEvent[] {
   return [...configured, ...store.declaredEvents(service).map(declaredEvent)].map((e) => {
     const learned = learnedEventSize(store, service, e, now);
-    return learned ? { ...e, multiplier: learned.multiplier } : e;
+    return usedLearnedSize(learned) ? { ...e, multiplier: learned.multiplier } : e;
   });
 }
 

@@ -53,11 +53,11 @@ describe('a yearly event without a multiplier: its size from last year\'s occurr
   const now = T0 + 3 * DAY + 9.5 * 60 * MIN; // 2026-01-08 09:30
   const lastYear = (ms: number): boolean => ms >= campaign.start * 1000 && ms < campaign.end * 1000;
   const thisYear = (ms: number): boolean => ms >= campaign.start * 1000 + YEAR && ms < campaign.end * 1000 + YEAR;
-  const storeWith = (t: TestContext, history: boolean): Store => {
+  const storeWith = (t: TestContext, history: boolean, size = 3): Store => {
     const store = Store.open({ path: join(tempDir(t), 'demand.db') });
     t.after(() => store.close());
     const rows = [];
-    if (history) for (let ms = campaign.start * 1000 - 14 * DAY; ms < campaign.end * 1000 + 14 * DAY; ms += 60 * MIN) rows.push({ ts: ms, service: 'web', pool: 'live', metric: 'rps', value: base(ms) * (lastYear(ms) ? 3 : 1) });
+    if (history) for (let ms = campaign.start * 1000 - 14 * DAY; ms < campaign.end * 1000 + 14 * DAY; ms += 60 * MIN) rows.push({ ts: ms, service: 'web', pool: 'live', metric: 'rps', value: base(ms) * (lastYear(ms) ? size : 1) });
     for (let ms = T0; ms < now; ms += MIN) rows.push({ ts: ms, service: 'web', pool: 'live', metric: 'rps', value: base(ms) });
     store.addSamples(rows);
     return store;
@@ -80,6 +80,13 @@ describe('a yearly event without a multiplier: its size from last year\'s occurr
     assert.ok(thisYear(during));
     assert.ok(Math.abs(f(during) / base(during) - 3) < 0.06, `during: ${f(during)} against 3 x ${base(during)}`);
     assert.ok(Math.abs(f(now + 10 * MIN) / base(now + 10 * MIN) - 1) < 0.02, `before: ${f(now + 10 * MIN)} against ${base(now + 10 * MIN)}`);
+  });
+  it('a drop learned (last year\'s outage, perhaps) is shown but not used: no capacity is taken away on its word', (t) => {
+    const store = storeWith(t, true, 0.2);
+    assert.equal(Math.round((learnedEventSize(store, 'web', campaign, now)?.multiplier ?? 0) * 1e6) / 1e6, 0.2);
+    assert.equal(forecastEvents(store, 'web', [campaign], now)[0]?.multiplier, undefined);
+    const during = now + 60 * MIN;
+    assert.ok(Math.abs(forecastAt(store)(during) / base(during) - 1) < 0.02);
   });
   it('no occurrence recorded: nothing learned, and the forecast is the season\'s', (t) => {
     const store = storeWith(t, false);

@@ -26,7 +26,7 @@ const eventsAnswer = z.looseObject({ events: z.array(eventView) });
 
 
 function line(e: EventView): string {
-  const size = e.multiplier !== null ? `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}` : e.learned ? `x${e.learned.multiplier.toFixed(2)} learned from the occurrence of ${e.learned.from.start}` : 'no multiplier (Prophet only)';
+  const size = e.multiplier !== null ? `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}` : e.learned ? `x${e.learned.multiplier.toFixed(2)} learned from the occurrence of ${e.learned.from.start}${e.used ? '' : ' (a drop: not used)'}` : 'no multiplier (Prophet only)';
   const when = e.recurrence === 'none' ? `${e.start} to ${e.end}` : `${e.recurrence} from ${e.start} to ${e.end}`;
   return `  ${e.name}: ${size}, ${when}; ${e.next ? `next ${e.next.start}` : 'no coming occurrence'} (${e.source === 'api' ? `declared at run time, ${e.id}` : 'configuration'})`;
 }
