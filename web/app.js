@@ -166,7 +166,8 @@
     // The time in the label (labels wrap; values are cut to the card's width).
     const when = (iso) => (Math.abs(Date.parse(iso) - Date.now()) < 86_400_000 ? time(iso) : new Date(iso).toLocaleDateString());
     if (coming) cards.push([Date.parse(coming.next.start) <= Date.now() ? 'known event until ' + when(coming.next.end) : 'next known event at ' + when(coming.next.start), coming.name + ' ×' + size(coming)]);
-    $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b>' + esc(c[1]) + '</b></div>').join('');
+    // A value cut to its card's width is whole in its tooltip.
+    $('summary').innerHTML = cards.map((c) => '<div class="card"><span>' + esc(c[0]) + '</span><b title="' + esc(c[1]) + '">' + esc(c[1]) + '</b></div>').join('');
   }
 
   function drawDecisions(ds) {
