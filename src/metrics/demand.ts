@@ -69,9 +69,26 @@ const HOUR = 3600;
 export function learnedEventSize(store: Store, service: string, e: KnownEvent, now: number, metric = 'rps'): LearnedSize | undefined {
   const o = learningOccurrence(e, now / 1000);
   if (!o) return undefined;
+  // Once the week after the occurrence is over, nothing more is recorded in its span: the answer is kept
+  // (per store), so a refit or an API call reads the rollups once per occurrence.
+  const key = `${service}\0${metric}\0${o.start}\0${o.end}`;
+  const kept = learnedKept.get(store);
+  if (kept?.has(key)) return kept.get(key);
+  const learned = learnFromStore(store, service, o, now / 1000, metric);
+  if (o.to <= now / 1000) {
+    if (kept) kept.set(key, learned);
+    else learnedKept.set(store, new Map([[key, learned]]));
+  }
+  return learned;
+}
+
+const learnedKept = new WeakMap<Store, Map<string, LearnedSize | undefined>>();
+
+/** The rollups of [o.from, min(o.to, now)) as an hourly series, and the size they show. */
+function learnFromStore(store: Store, service: string, o: { start: number; end: number; from: number; to: number }, now: number, metric: string): LearnedSize | undefined {
   const from = Math.floor(o.from / HOUR) * HOUR;
   const n = Math.ceil((o.to - from) / HOUR);
-  const points = store.series({ service, pool: 'live', metric, from: from * 1000, to: o.to * 1000, resolution: HOUR });
+  const points = store.series({ service, pool: 'live', metric, from: from * 1000, to: Math.min(o.to, now) * 1000, resolution: HOUR });
   if (points.length === 0) return undefined;
   const values = new Float64Array(n).fill(Number.NaN);
   for (const p of points) {

@@ -81,6 +81,22 @@ describe('a yearly event without a multiplier: its size from last year\'s occurr
     assert.ok(Math.abs(f(during) / base(during) - 3) < 0.06, `during: ${f(during)} against 3 x ${base(during)}`);
     assert.ok(Math.abs(f(now + 10 * MIN) / base(now + 10 * MIN) - 1) < 0.02, `before: ${f(now + 10 * MIN)} against ${base(now + 10 * MIN)}`);
   });
+  it('read from the rollups once per occurrence: the answer is kept once the week after it is over', (t) => {
+    const store = storeWith(t, true);
+    const series = store.series.bind(store);
+    let reads = 0;
+    store.series = (q) => {
+      reads++;
+      return series(q);
+    };
+    // While the week after last year's occurrence is still under way, every call reads (more may come).
+    const within = campaign.end * 1000 + 3 * DAY;
+    const early = learnedEventSize(store, 'web', campaign, within);
+    learnedEventSize(store, 'web', campaign, within);
+    assert.deepEqual([early?.baselineWeeks, reads], [1, 2]);
+    for (let k = 0; k < 3; k++) assert.equal(learnedEventSize(store, 'web', campaign, now)?.baselineWeeks, 2);
+    assert.equal(reads, 3);
+  });
   it('a drop learned (last year\'s outage, perhaps) is shown but not used: no capacity is taken away on its word', (t) => {
     const store = storeWith(t, true, 0.2);
     assert.equal(Math.round((learnedEventSize(store, 'web', campaign, now)?.multiplier ?? 0) * 1e6) / 1e6, 0.2);
