@@ -3,9 +3,9 @@
 
 import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
-import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
+import { eventOccurrences, sizedEvents, usedLearnedSize, type KnownEvent } from '../core/events.js';
 import { knownEvents } from '../config/derive.js';
-import { declaredEvent, learnedEventSize, usedLearnedSize } from '../metrics/demand.js';
+import { declaredEvent, learnedEventSize } from '../metrics/demand.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';

@@ -2,7 +2,7 @@
 // without them and the forecast with them, and the lift the SLO policy reads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventAdjustedForecaster, eventFactors, eventLift, eventOccurrences, eventScale, sizedEvents, withEvents, withoutEvents, type KnownEvent, learnEventSize, learningOccurrence } from './events.js';
+import { EventAdjustedForecaster, eventFactors, eventLift, eventOccurrences, eventScale, sizedEvents, withEvents, withoutEvents, type KnownEvent, learnEventSize, learningOccurrence, usedLearnedSize } from './events.js';
 import { SeasonalNaiveForecaster } from './forecast.js';
 import type { Forecast } from './forecast.js';
 
@@ -162,4 +162,15 @@ describe('learnEventSize', () => {
     const l = learnEventSize(half, history((t) => (during(t) ? 300 : 100)));
     assert.equal(l?.duringRps, 300);
   });
+});
+
+describe('usedLearnedSize', () => {
+  const l = (multiplier: number) => ({ multiplier, start: 0, end: 3600, duringRps: multiplier, baselineRps: 1, baselineWeeks: 2 });
+  const rows: [ReturnType<typeof l> | undefined, boolean, string][] = [
+    [l(2.5), true, 'a lift is used'],
+    [l(1), false, 'no change: nothing to use'],
+    [l(0.2), false, 'a drop is not (last year\'s outage, perhaps)'],
+    [undefined, false, 'nothing learned'],
+  ];
+  for (const [x, want, note] of rows) it(note, () => assert.equal(usedLearnedSize(x), want));
 });

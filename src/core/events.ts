@@ -7,8 +7,9 @@
 // event starts instead of after its load arrived. A point that an occurrence covers in part (a minute
 // bucket at its edge) takes the share it covers: 1 + share x (multiplier - 1). Overlapping occurrences
 // multiply. A yearly event without a multiplier takes the size its last occurrence showed, where the
-// history holds it and it is a lift (learnEventSize; in `run`, from the store's hourly rollups). Other events without one
-// reach Prophet's forecasts only (src/forecast/prophet.ts), which learns their size from past occurrences.
+// history holds it and it is a lift (learnEventSize, usedLearnedSize; in `run`, from the store's hourly
+// rollups). Other events without one reach Prophet's forecasts only (src/forecast/prophet.ts), which learns
+// their size from past occurrences.
 
 import { DAY, WEEK, type Forecast, type Forecaster, type Series } from './forecast.js';
 
@@ -226,3 +227,9 @@ export function learnEventSize(o: { start: number; end: number }, history: Serie
   if (!(baseline > 0)) return undefined;
   return { multiplier: Math.min(1000, Math.max(0.001, during / baseline)), start: o.start, end: o.end, duringRps: during, baselineRps: baseline, baselineWeeks: around.length };
 }
+
+/**
+ * Whether a learned size is used: only a lift. A drop may have been last year's outage rather than the
+ * event's nature, and the forecasts take capacity away on no one's word but a declared multiplier.
+ */
+export const usedLearnedSize = (l: LearnedSize | undefined): l is LearnedSize => l !== undefined && l.multiplier > 1;

@@ -1,7 +1,7 @@
 // The demand forecast of a service from its live request rate in the store: what the live loop's
 // strategies plan with, and what the A/B arms in the shadow (src/proof/ab.ts) scale to their share.
 
-import { learnEventSize, learningOccurrence, withEvents, withoutEvents, type KnownEvent, type LearnedSize } from '../core/events.js';
+import { learnEventSize, learningOccurrence, usedLearnedSize, withEvents, withoutEvents, type KnownEvent, type LearnedSize } from '../core/events.js';
 import type { Forecast, Forecaster } from '../core/forecast.js';
 import type { DeclaredEventRecord, Store } from './store.js';
 
@@ -97,12 +97,6 @@ function learnFromStore(store: Store, service: string, o: { start: number; end: 
   }
   return learnEventSize(o, { start: from, step: HOUR, values });
 }
-
-/**
- * Whether a learned size is used: only a lift. A drop may have been last year's outage rather than the
- * event's nature, and the forecasts take capacity away on no one's word but a declared multiplier.
- */
-export const usedLearnedSize = (l: LearnedSize | undefined): l is LearnedSize => l !== undefined && l.multiplier > 1;
 
 /**
  * The known events a service's forecasts use (epoch seconds): the configuration's and those declared at
