@@ -3,9 +3,9 @@
 
 import type { ServiceConfig, Config } from '../config/schema.js';
 import { oracleInstances } from '../core/cost.js';
-import { eventOccurrences, sizedEvents, usedLearnedSize, type KnownEvent } from '../core/events.js';
+import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
 import { knownEvents } from '../config/derive.js';
-import { declaredEvent, learnedEventSize } from '../metrics/demand.js';
+import { declaredEvent, withLearnedSize } from '../metrics/demand.js';
 import type { DecisionRecord, ExperimentRecord, Store } from '../metrics/store.js';
 import { ROLLOUT_KIND, type RolloutView } from '../control/rollout.js';
 import type { Instance, Provider } from '../providers/provider.js';
@@ -376,9 +376,9 @@ export function eventsView(svc: ApiService, d: ViewDeps, span?: { since: number;
     return o ? { start: iso(o.start), end: iso(o.end) } : null;
   };
   const learnedOf = (e: KnownEvent): Pick<EventView, 'learned' | 'used'> => {
-    const l = learnedEventSize(d.store, svc.name, e, d.now());
+    const { event, learned: l } = withLearnedSize(d.store, svc.name, e, d.now());
     const learned = l ? { multiplier: l.multiplier, from: { start: iso(l.start), end: iso(l.end) }, duringRps: l.duringRps, baselineRps: l.baselineRps, baselineWeeks: l.baselineWeeks } : null;
-    return { learned, used: sizedEvents([usedLearnedSize(l) ? { ...e, multiplier: l.multiplier } : e]).length === 1 };
+    return { learned, used: sizedEvents([event]).length === 1 };
   };
   const view = (e: KnownEvent, extra: Partial<EventView> & Pick<EventView, 'id' | 'source'>): EventView => ({
     ...extra,

@@ -23,8 +23,8 @@ export interface Forecast {
   readonly upper: Float64Array;
   /**
    * Per point, the factor known events of declared size put on it (already in mean, lower and upper;
-   * src/core/events.ts `withEvents`); absent when none touches the forecast. The SLO policy lifts the
-   * predictions that cannot see an event by it.
+   * src/core/events.ts `withEvents`); absent when none touches the forecast. The SLO policy reads it for
+   * the floor ahead of an event and the scale of its errors within one (`eventLift`, `eventScale`).
    */
   readonly eventFactors?: Float64Array;
 }

@@ -105,10 +105,13 @@ function learnFromStore(store: Store, service: string, o: { start: number; end: 
  * `now` in epoch milliseconds.
  */
 export function forecastEvents(store: Store, service: string, configured: readonly KnownEvent[], now: number): KnownEvent[] {
-  return [...configured, ...store.declaredEvents(service).map(declaredEvent)].map((e) => {
-    const learned = learnedEventSize(store, service, e, now);
-    return usedLearnedSize(learned) ? { ...e, multiplier: learned.multiplier } : e;
-  });
+  return [...configured, ...store.declaredEvents(service).map(declaredEvent)].map((e) => withLearnedSize(store, service, e, now).event);
+}
+
+/** An event as the forecasts take it (with its learned size when that is used), and the size learned, if any. */
+export function withLearnedSize(store: Store, service: string, e: KnownEvent, now: number): { event: KnownEvent; learned: LearnedSize | undefined } {
+  const learned = learnedEventSize(store, service, e, now);
+  return { event: usedLearnedSize(learned) ? { ...e, multiplier: learned.multiplier } : e, learned };
 }
 
 /** How far ahead a strategy's forecast must reach: its lead time, two decision periods and a refit's wait. */
