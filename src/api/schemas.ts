@@ -156,11 +156,14 @@ export const eventBody = z
       start: isoTime('start'),
       end: isoTime('end'),
       recurrence: z.enum(RECURRENCES, expect(`one of ${RECURRENCES.join(', ')}`)).default('none'),
-      multiplier: z.number(expect('a number from 0.001 to 1000')).min(0.001, expect('a number from 0.001 to 1000')).max(1000, expect('a number from 0.001 to 1000')),
+      multiplier: z.number(expect('a number from 0.001 to 1000')).min(0.001, expect('a number from 0.001 to 1000')).max(1000, expect('a number from 0.001 to 1000')).optional(),
       note,
     },
     expect('a JSON object with name, start, end and multiplier'),
   )
+  // Only a yearly event may leave its size out: `run` learns it from the last occurrence in the store's hourly
+  // history. Any other would change no forecast (daily and weekly ones are part of the seasons the models fit).
+  .refine((b) => b.multiplier !== undefined || b.recurrence === 'yearly', { message: 'expected a number from 0.001 to 1000 (only a yearly event may leave it out: its size is learned from its last occurrence)', path: ['multiplier'] })
   .refine((b) => b.end > b.start, { message: 'expected end after start', path: ['end'] })
   .refine((b) => b.end - b.start <= LONGEST_OCCURRENCE[b.recurrence].seconds * 1000, { message: 'expected an occurrence no longer than its recurrence\'s period (a day, a week, 365 days): it would overlap the next', path: ['end'] });
 

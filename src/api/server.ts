@@ -283,14 +283,14 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
     const q = req.query as z.output<typeof eventsQuery>;
     return eventsView(service(req.params.service), deps, q.since !== undefined && q.until !== undefined ? { since: q.since, until: q.until } : undefined);
   });
-  app.post('/api/v1/services/:service/events', { ...admin, schema: { ...tag("Declare a known event of declared size at run time (a campaign announced today): from the next refit the strategies' forecasts fit the history without it and have it, and capacity is added a lead time before it starts (reason known_event)", ['admin']), params: serviceParams, querystring: noQuery, body: eventBody } }, async (req, reply) => {
+  app.post('/api/v1/services/:service/events', { ...admin, schema: { ...tag("Declare a known event at run time (a campaign announced today): from the next refit the strategies' forecasts fit the history without it and have it, and capacity is added a lead time before it starts (reason known_event). A yearly event may leave out its multiplier: its size is then learned from its last occurrence in the store's hourly history (used when it is a lift)", ['admin']), params: serviceParams, querystring: noQuery, body: eventBody } }, async (req, reply) => {
     const s = service(req.params.service);
     const b = req.body as z.output<typeof eventBody>;
     const t = now();
     if (b.recurrence === 'none' && b.end <= t) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.end: ${new Date(b.end).toISOString()} has passed: a one-off event that is over changes no forecast`);
     if (b.start > t + MAX_EVENT_AHEAD_DAYS * 86_400_000) throw new ShadowscaleError('SHADOWSCALE_E_API_INPUT', `body.start: expected at most ${MAX_EVENT_AHEAD_DAYS} days ahead, got ${new Date(b.start).toISOString()}`);
     if (deps.store.declaredEvents(s.name).length >= MAX_DECLARED_EVENTS) throw new ShadowscaleError('SHADOWSCALE_E_CONFLICT', `service "${s.name}" has ${MAX_DECLARED_EVENTS} events declared at run time, the most it keeps: remove some first (DELETE .../events/ID)`);
-    const r = s.loop.declareEvent({ name: b.name, start: b.start, end: b.end, recurrence: b.recurrence, multiplier: b.multiplier }, by(req), b.note);
+    const r = s.loop.declareEvent({ name: b.name, start: b.start, end: b.end, recurrence: b.recurrence, multiplier: b.multiplier ?? null }, by(req), b.note);
     const event = eventsView(s, deps).events.find((e) => e.id === r.id);
     return reply.code(201).send({ seq: r.seq, event });
   });

@@ -553,14 +553,15 @@ export class ServiceLoop {
   }
 
   /**
-   * Declare a known event of declared size at run time (the API): kept in the store, read with the
-   * configured ones at every refit, so the next forecast has it (src/core/events.ts). Recorded as a
+   * Declare a known event at run time (the API): kept in the store, read with the configured ones at every
+   * refit, so the next forecast has it (src/core/events.ts). A yearly one may come without a size (multiplier
+   * null): the forecasts then use the size its last occurrence showed (learnedEventSize). Recorded as a
    * decision first. Checked by the caller (src/api/schemas.ts).
    */
-  declareEvent(e: { name: string; start: number; end: number; recurrence: KnownEvent['recurrence']; multiplier: number }, by: string, note?: string): { id: string; seq: number } {
+  declareEvent(e: { name: string; start: number; end: number; recurrence: KnownEvent['recurrence']; multiplier: number | null }, by: string, note?: string): { id: string; seq: number } {
     const id = `ev-${this.d.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const event = { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier };
-    const seq = this.recordOperator('operator_event', { by, event, ...(note ? { note } : {}) }, { multiplier: e.multiplier, start: e.start / 1000, end: e.end / 1000 });
+    const seq = this.recordOperator('operator_event', { by, event, ...(note ? { note } : {}) }, { ...(e.multiplier !== null ? { multiplier: e.multiplier } : {}), start: e.start / 1000, end: e.end / 1000 });
     this.d.store.addDeclaredEvent({ ...event, service: this.s.service, createdAt: this.d.now(), by, note: note ?? null });
     // Refit at the next tick: a campaign an operator just announced may start within the lead time.
     this.lastFitAt = Number.NEGATIVE_INFINITY;

@@ -113,7 +113,7 @@ export interface OperatorAction {
   /** End of a bounds override (ms since the epoch). */
   readonly until?: number;
   /** A known event declared or removed (times in ms since the epoch). */
-  readonly event?: { readonly id: string; readonly name: string; readonly start: number; readonly end: number; readonly recurrence: string; readonly multiplier: number };
+  readonly event?: { readonly id: string; readonly name: string; readonly start: number; readonly end: number; readonly recurrence: string; readonly multiplier: number | null };
   /** A proof asked for: the instance type and the rate per instance. */
   readonly instanceType?: string;
   readonly perInstanceRps?: number;

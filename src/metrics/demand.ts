@@ -55,7 +55,7 @@ export function fitDemandForecast(store: Store, service: string, f: DemandForeca
 
 /** An event declared at run time as the forecasts take it (epoch seconds). */
 export function declaredEvent(r: DeclaredEventRecord): KnownEvent {
-  return { name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, multiplier: r.multiplier };
+  return { name: r.name, start: r.start / 1000, end: r.end / 1000, recurrence: r.recurrence, ...(r.multiplier !== null ? { multiplier: r.multiplier } : {}) };
 }
 
 const HOUR = 3600;

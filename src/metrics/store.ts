@@ -120,7 +120,8 @@ export interface DeclaredEventRecord {
   readonly start: number;
   readonly end: number;
   readonly recurrence: Recurrence;
-  readonly multiplier: number;
+  /** Demand during it over demand without it; null for a yearly event whose size `run` learns from its last occurrence. */
+  readonly multiplier: number | null;
   readonly createdAt: number;
   readonly by: string;
   readonly note: string | null;
@@ -223,7 +224,7 @@ export class Store implements InstanceRegistry {
   private readonly db: Database.Database;
   private readonly pid: number;
   private readonly stmts;
-  private declared: { add: Statement; list: Statement; remove: Statement; prune: Statement } | undefined;
+  private declared: { add: Statement | undefined; list: Statement; remove: Statement; prune: Statement } | undefined;
   private readonly pageStmts: { all: Database.Statement; byReason: Database.Statement; byBound: Database.Statement; one: Database.Statement };
   /** Whether the store keeps decision and experiment counts (a store read only before a release that makes them does not). */
   private readonly counted: boolean;
@@ -413,6 +414,9 @@ export class Store implements InstanceRegistry {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS declared_events (id TEXT PRIMARY KEY, service TEXT NOT NULL, name TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, recurrence TEXT NOT NULL, multiplier REAL NOT NULL, created_at INTEGER NOT NULL, by TEXT NOT NULL, note TEXT)',
     );
+    // A yearly event declared without a size (learned from its last occurrence): learned = 1, and multiplier
+    // 1, so a release before this column reads it as an event of no size rather than a NULL it multiplies by.
+    if (!this.hasLearnedColumn()) this.db.exec('ALTER TABLE declared_events ADD COLUMN learned INTEGER NOT NULL DEFAULT 0');
     // Counts for /metrics, kept by triggers as rows are written: a scrape reads a few rows instead of
     // grouping every decision, and retention deleting old rows does not make a counter go down.
     this.db.transaction(() => {
@@ -613,13 +617,20 @@ export class Store implements InstanceRegistry {
   private declaredStatements() {
     if (this.declared) return this.declared;
     if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'declared_events'").get()) return undefined;
+    // Read only, a store an earlier release wrote may not have the learned column yet: none is learned there.
+    const hasLearned = this.hasLearnedColumn();
+    const learned = hasLearned ? 'learned' : '0 AS learned';
     this.declared = {
-      add: this.db.prepare('INSERT INTO declared_events (id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      list: this.db.prepare('SELECT id, service, name, start_ms, end_ms, recurrence, multiplier, created_at, by, note FROM declared_events WHERE service = ? ORDER BY created_at, id'),
+      add: hasLearned ? this.db.prepare('INSERT INTO declared_events (id, service, name, start_ms, end_ms, recurrence, multiplier, learned, created_at, by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)') : undefined,
+      list: this.db.prepare(`SELECT id, service, name, start_ms, end_ms, recurrence, multiplier, ${learned}, created_at, by, note FROM declared_events WHERE service = ? ORDER BY created_at, id`),
       remove: this.db.prepare('DELETE FROM declared_events WHERE service = ? AND id = ?'),
       prune: this.db.prepare("DELETE FROM declared_events WHERE recurrence = 'none' AND end_ms < ?"),
     };
     return this.declared;
+  }
+
+  private hasLearnedColumn(): boolean {
+    return (this.db.prepare("SELECT count(*) AS n FROM pragma_table_info('declared_events') WHERE name = 'learned'").get() as { n: number }).n > 0;
   }
 
   /** Forget one-off declared events past the longest history a forecast reads (the hourly rollups'); returns how many. */
@@ -631,9 +642,9 @@ export class Store implements InstanceRegistry {
   /** Keep a known event an operator declared (API). */
   addDeclaredEvent(e: DeclaredEventRecord): void {
     this.guard(() => {
-      const st = this.declaredStatements();
-      if (!st) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: no declared_events table (a store opened read-only by an earlier release's layout)`);
-      st.add.run(e.id, e.service, e.name, e.start, e.end, e.recurrence, e.multiplier, e.createdAt, e.by, e.note);
+      const st = this.declaredStatements()?.add;
+      if (!st) throw new ShadowscaleError('SHADOWSCALE_E_STORE_CORRUPT', `${this.path}: no declared_events table with a learned column (a store opened read-only in an earlier release's layout)`);
+      st.run(e.id, e.service, e.name, e.start, e.end, e.recurrence, e.multiplier ?? 1, e.multiplier === null ? 1 : 0, e.createdAt, e.by, e.note);
     });
   }
 
@@ -649,11 +660,12 @@ export class Store implements InstanceRegistry {
         end_ms: number;
         recurrence: DeclaredEventRecord['recurrence'];
         multiplier: number;
+        learned: number;
         created_at: number;
         by: string;
         note: string | null;
       }[];
-      return rows.map((r) => ({ id: r.id, service: r.service, name: r.name, start: r.start_ms, end: r.end_ms, recurrence: r.recurrence, multiplier: r.multiplier, createdAt: r.created_at, by: r.by, note: r.note }));
+      return rows.map((r) => ({ id: r.id, service: r.service, name: r.name, start: r.start_ms, end: r.end_ms, recurrence: r.recurrence, multiplier: r.learned ? null : r.multiplier, createdAt: r.created_at, by: r.by, note: r.note }));
     });
   }
 

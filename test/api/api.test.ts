@@ -251,13 +251,25 @@ describe('REST API of a running loop', () => {
     const loop = rt.services[0]?.loop;
     assert.deepEqual(loop?.knownEvents().map((e) => [e.name, e.multiplier]), [['sale', 2], ['holiday', undefined], ['launch', 4]]);
 
+    // A yearly event may come without a size: kept as such, recorded with multiplier null, and the forecasts
+    // have it with the size its last occurrence shows (none yet: this store has no history of it).
+    const yearly = await call(api, 'POST', '/api/v1/services/web/events', { name: 'black-friday', start, end, recurrence: 'yearly' });
+    assert.equal(yearly.status, 201, JSON.stringify(yearly.json));
+    const bf = yearly.json.event as Ev;
+    assert.deepEqual([bf.source, bf.recurrence, bf.multiplier, bf.learned, bf.used], ['api', 'yearly', null, null, false]);
+    assert.deepEqual(rt.store.declaredEvents('web').map((e) => [e.name, e.multiplier]), [['launch', 4], ['black-friday', null]]);
+    assert.deepEqual(loop?.knownEvents().map((e) => [e.name, e.multiplier]), [['sale', 2], ['holiday', undefined], ['launch', 4], ['black-friday', undefined]]);
+    const bfRecord = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_event')).json.decisions as { operator: { event?: { id: string; multiplier: number | null } }; numbers: Record<string, number> }[];
+    assert.deepEqual([bfRecord[0]?.operator.event?.id, bfRecord[0]?.operator.event?.multiplier, bfRecord[0]?.numbers.multiplier], [bf.id, null, undefined]);
+    assert.equal((await call(api, 'DELETE', `/api/v1/services/web/events/${bf.id}`)).status, 200);
+
     const gone = await call(api, 'DELETE', `/api/v1/services/web/events/${ev.id}`, { note: 'postponed' });
     assert.equal(gone.status, 200, JSON.stringify(gone.json));
     assert.deepEqual((await list()).map((e) => e.name), ['sale', 'holiday']);
     const again = await call(api, 'DELETE', `/api/v1/services/web/events/${ev.id}`);
     assert.equal(again.status, 404);
     const ops = (await call(api, 'GET', '/api/v1/services/web/decisions?reason=operator_event,operator_event_removed')).json.decisions as { reason: string; operator: { by: string; note?: string; event?: { id: string; multiplier: number } } }[];
-    assert.deepEqual(ops.map((d) => [d.reason, d.operator.event?.id, d.operator.note]), [['operator_event_removed', ev.id, 'postponed'], ['operator_event', ev.id, 'from marketing']]);
+    assert.deepEqual(ops.map((d) => [d.reason, d.operator.event?.id, d.operator.note]).filter((d) => d[1] === ev.id), [['operator_event_removed', ev.id, 'postponed'], ['operator_event', ev.id, 'from marketing']]);
 
     // The same through the CLI: declare, list, remove; bad flags are exit 2 before anything is sent.
     const added = await runCli(['events', '--api', api, '--add', 'sale2', '--start', start, '--end', end, '--multiplier', '2.5', '--json']);
@@ -269,9 +281,16 @@ describe('REST API of a running loop', () => {
     const removed = await runCli(['events', '--api', api, '--remove', id, '--note', 'done']);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stdout, `web: removed ${id}\n`);
+    // A yearly one without --multiplier: the run learns its size; until it has, the list says so.
+    const learning = await runCli(['events', '--api', api, '--add', 'bf', '--start', start, '--end', end, '--recurrence', 'yearly']);
+    assert.equal(learning.code, 0, learning.stderr);
+    assert.match(learning.stdout, /^web: declared\n {2}bf: no multiplier, none learned yet \(the store holds too little of its last occurrence and the weeks around it\), yearly from /);
+    const bfId = /\(declared at run time, (ev-[^)]+)\)/.exec(learning.stdout)?.[1] as string;
+    assert.equal((await runCli(['events', '--api', api, '--remove', bfId])).code, 0);
     for (const [args, message] of [
       [['--start', start], /--start describes an event to declare: it needs --add NAME/],
-      [['--add', 'x', '--start', start, '--end', end], /--add x: --multiplier is missing/],
+      [['--add', 'x', '--start', start, '--end', end], /--add x: --multiplier is missing \(only a yearly event may leave it out/],
+      [['--add', 'x', '--start', start, '--end', end, '--recurrence', 'weekly'], /--add x: --multiplier is missing/],
       [['--add', 'x', '--start', start, '--end', end, '--multiplier', '2', '--recurrence', 'hourly'], /--recurrence: expected one of none, daily, weekly, yearly, got "hourly"/],
       [['--remove', 'ev-none'], /no event "ev-none" declared at run time for service "web"/],
       [['--add', 'x', '--start', end, '--end', start, '--multiplier', '2'], /body\.end: expected end after start/],
@@ -316,7 +335,9 @@ describe('REST API of a running loop', () => {
       ['POST', '/api/v1/services/web/proofs', { perInstanceRps: -1 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.perInstanceRps: expected a rate per instance from 0\.1 to 100000 req\/s, got -1$/],
       ['POST', '/api/v1/services/web/events', { ...soon, end: soon.start }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.end: expected end after start$/],
       ['POST', '/api/v1/services/web/events', { ...soon, multiplier: 0 }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000, got 0$/],
-      ['POST', '/api/v1/services/web/events', { name: 'x', start: soon.start, end: soon.end }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000/],
+      ['POST', '/api/v1/services/web/events', { name: 'x', start: soon.start, end: soon.end }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000 \(only a yearly event may leave it out/],
+      ['POST', '/api/v1/services/web/events', { name: 'x', start: soon.start, end: soon.end, recurrence: 'daily' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000 \(only a yearly event may leave it out/],
+      ['POST', '/api/v1/services/web/events', { ...soon, recurrence: 'yearly', multiplier: null }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.multiplier: expected a number from 0\.001 to 1000/],
       ['POST', '/api/v1/services/web/events', { ...soon, start: '2030-01-01 10:00' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.start: expected start as an ISO 8601 date-time with its zone/],
       ['POST', '/api/v1/services/web/events', { ...soon, recurrence: 'hourly' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.recurrence: expected one of none, daily, weekly, yearly/],
       ['POST', '/api/v1/services/web/events', { ...soon, end: new Date(Date.parse(soon.start) + 2 * 86_400_000).toISOString(), recurrence: 'daily' }, 400, 'SHADOWSCALE_E_API_INPUT', /^body\.end: expected an occurrence no longer than its recurrence's period/],

@@ -81,6 +81,13 @@ describe('a yearly event without a multiplier: its size from last year\'s occurr
     assert.ok(Math.abs(f(during) / base(during) - 3) < 0.06, `during: ${f(during)} against 3 x ${base(during)}`);
     assert.ok(Math.abs(f(now + 10 * MIN) / base(now + 10 * MIN) - 1) < 0.02, `before: ${f(now + 10 * MIN)} against ${base(now + 10 * MIN)}`);
   });
+  it('the same event declared at run time without a multiplier (kept in the store) is learned the same', (t) => {
+    const store = storeWith(t, true);
+    store.addDeclaredEvent({ id: 'ev-1', service: 'web', name: campaign.name, start: campaign.start * 1000, end: campaign.end * 1000, recurrence: 'yearly', multiplier: null, createdAt: now, by: 'ops', note: null });
+    assert.deepEqual(store.declaredEvents('web').map((e) => e.multiplier), [null]);
+    const [declared] = forecastEvents(store, 'web', [], now);
+    assert.equal(Math.round((declared?.multiplier ?? 0) * 1e6) / 1e6, 3);
+  });
   it('read from the rollups once per occurrence: the answer is kept once the week after it is over', (t) => {
     const store = storeWith(t, true);
     const series = store.series.bind(store);

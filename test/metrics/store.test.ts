@@ -57,6 +57,31 @@ describe('Store', () => {
     assert.deepEqual(r.declaredEvents('web').map((e) => e.id), ['b']);
   });
 
+  it('a yearly event declared without a size reads back as such; a store written before the learned column gains it, and reads it as none learned until then', (t) => {
+    const path = join(tempDir(t), 'learned.db');
+    const ev = (id: string, multiplier: number | null) => ({ id, service: 'web', name: id, start: T0, end: T0 + 3_600_000, recurrence: 'yearly' as const, multiplier, createdAt: T0, by: 'ops', note: null });
+    const s = Store.open({ path });
+    s.addDeclaredEvent(ev('sized', 2));
+    s.addDeclaredEvent(ev('learned', null));
+    // Declared at the same time: in the order of their ids.
+    assert.deepEqual(s.declaredEvents('web').map((e) => [e.id, e.multiplier]), [['learned', null], ['sized', 2]]);
+    s.close();
+    // What an earlier release reads: multiplier 1 (an event of no size), never a NULL it would multiply by.
+    const raw = new Database(path);
+    assert.deepEqual(raw.prepare('SELECT id, multiplier, learned FROM declared_events ORDER BY id').all(), [{ id: 'learned', multiplier: 1, learned: 1 }, { id: 'sized', multiplier: 2, learned: 0 }]);
+    // The layout before the column: read only, every event has its multiplier; opened for writing, it gains the column.
+    raw.exec("ALTER TABLE declared_events DROP COLUMN learned; DELETE FROM declared_events WHERE id = 'learned'");
+    raw.close();
+    const before = Store.openReadOnly(path);
+    assert.deepEqual(before.declaredEvents('web').map((e) => [e.id, e.multiplier]), [['sized', 2]]);
+    assert.throws(() => before.addDeclaredEvent(ev('x', null)), /no declared_events table with a learned column/);
+    before.close();
+    const w = Store.open({ path });
+    t.after(() => w.close());
+    w.addDeclaredEvent(ev('learned', null));
+    assert.deepEqual(w.declaredEvents('web').map((e) => [e.id, e.multiplier]), [['learned', null], ['sized', 2]]);
+  });
+
   it('records decisions, instance events, instances and experiments, and they survive a reopen', (t) => {
     const path = join(tempDir(t), 'b.db');
     const s = Store.open({ path });

@@ -26,17 +26,17 @@ const eventsAnswer = z.looseObject({ events: z.array(eventView) });
 
 
 function line(e: EventView): string {
-  const size = e.multiplier !== null ? `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}` : e.learned ? `x${e.learned.multiplier.toFixed(2)} learned from the occurrence of ${e.learned.from.start}${e.used ? '' : ' (a drop: not used)'}` : 'no multiplier (Prophet only)';
+  const size = e.multiplier !== null ? `x${e.multiplier}${e.used ? '' : ' (changes nothing)'}` : e.learned ? `x${e.learned.multiplier.toFixed(2)} learned from the occurrence of ${e.learned.from.start}${e.used ? '' : ' (a drop: not used)'}` : e.recurrence === 'yearly' ? 'no multiplier, none learned yet (the store holds too little of its last occurrence and the weeks around it)' : 'no multiplier (Prophet only)';
   const when = e.recurrence === 'none' ? `${e.start} to ${e.end}` : `${e.recurrence} from ${e.start} to ${e.end}`;
   return `  ${e.name}: ${size}, ${when}; ${e.next ? `next ${e.next.start}` : 'no coming occurrence'} (${e.source === 'api' ? `declared at run time, ${e.id}` : 'configuration'})`;
 }
 
 export function registerEvents(program: Command, io: Io): void {
   addApiOptions(program.command('events').description("the known events of a running `shadowscale run` (the configuration's and those declared at run time), from its API; --add declares one at run time, --remove removes one declared so"), 'the service (default: every service to list; the only one to change)')
-    .option('--add <name>', 'declare an event of this name (with --start, --end and --multiplier)')
+    .option('--add <name>', 'declare an event of this name (with --start, --end and --multiplier, or --recurrence yearly without one)')
     .option('--start <time>', 'with --add: when it starts, ISO 8601 with its zone (e.g. 2026-12-24T10:00:00Z)')
     .option('--end <time>', 'with --add: when it ends')
-    .option('--multiplier <m>', 'with --add: demand during it over demand without it (0.001 to 1000)', positiveNumber('a positive number'))
+    .option('--multiplier <m>', 'with --add: demand during it over demand without it (0.001 to 1000); a yearly event may leave it out, and the run learns it from its last occurrence', positiveNumber('a positive number'))
     .option('--recurrence <r>', `with --add: ${RECURRENCES.join(', ')} (default none)`)
     .option('--note <text>', 'with --add or --remove: a note kept with the decision that records it')
     .option('--remove <id>', 'remove the event declared at run time with this id (the list prints it)')
@@ -46,7 +46,9 @@ export function registerEvents(program: Command, io: Io): void {
       if (add !== undefined && remove !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--add and --remove: give one of them');
       const withAdd = ['start', 'end', 'multiplier', 'recurrence'] as const;
       if (add === undefined) for (const k of withAdd) if (opts[k] !== undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--${k} describes an event to declare: it needs --add NAME`);
-      if (add !== undefined) for (const k of ['start', 'end', 'multiplier'] as const) if (opts[k] === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--add ${add}: --${k} is missing`);
+      if (add !== undefined) for (const k of ['start', 'end'] as const) if (opts[k] === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--add ${add}: --${k} is missing`);
+      // A yearly event may leave out its size: the run learns it from the last occurrence in its store.
+      if (add !== undefined && opts.multiplier === undefined && opts.recurrence !== 'yearly') throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--add ${add}: --multiplier is missing (only a yearly event may leave it out: the run learns its size from its last occurrence)`);
       if (opts.recurrence !== undefined && !(RECURRENCES as readonly string[]).includes(opts.recurrence as string)) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', `--recurrence: expected one of ${RECURRENCES.join(', ')}, got "${opts.recurrence as string}"`);
       if (opts.note !== undefined && add === undefined && remove === undefined) throw new ShadowscaleError('SHADOWSCALE_E_USAGE', '--note goes with the change it is kept with: --add or --remove');
       const base = apiBase(opts, io);
@@ -62,7 +64,7 @@ export function registerEvents(program: Command, io: Io): void {
       const service = services[0] as string;
       const note = opts.note !== undefined ? { note: opts.note as string } : {};
       if (add !== undefined) {
-        const r = await call(base, 'POST', path(service), { name: add, start: opts.start, end: opts.end, multiplier: opts.multiplier, ...(opts.recurrence !== undefined ? { recurrence: opts.recurrence } : {}), ...note }, z.looseObject({ seq: z.number(), event: eventView }), opts, io);
+        const r = await call(base, 'POST', path(service), { name: add, start: opts.start, end: opts.end, ...(opts.multiplier !== undefined ? { multiplier: opts.multiplier } : {}), ...(opts.recurrence !== undefined ? { recurrence: opts.recurrence } : {}), ...note }, z.looseObject({ seq: z.number(), event: eventView }), opts, io);
         if (opts.json) io.out(`${JSON.stringify({ service, ...r })}\n`);
         else io.out(`${service}: declared\n${line(r.event)}\n`);
         return;
