@@ -508,9 +508,18 @@ export class ServiceLoop {
   }
 
   /** Record an operator's change as a decision (before it applies): the target is unchanged. */
-  private recordOperator(reason: Reason, operator: OperatorAction, numbers: Record<string, number> = {}): number {
+  /**
+   * Record an operator's change. `change`, when given, is made in the same transaction as the record (a
+   * declared event kept or removed): a kill between them leaves both or neither.
+   */
+  private recordOperator(reason: Reason, operator: OperatorAction, numbers: Record<string, number> = {}, change?: () => void): number {
     const decision: Decision = { strategy: this.d.strategy.name, at: this.d.now() / 1000, current: this.target, desired: this.target, reason, numbers, operator };
-    const seq = this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+    const record = (): number => {
+      const n = this.d.store.addDecision(this.s.service, decision, this.target, null, false);
+      change?.();
+      return n;
+    };
+    const seq = change ? this.d.store.atomically(record) : record();
     this.emit('operator', `${reason}${operator.mode ? ` ${operator.mode}` : ''}${operator.min !== undefined || operator.max !== undefined ? ` min ${operator.min ?? '-'} max ${operator.max ?? '-'} until ${new Date(operator.until ?? 0).toISOString()}` : ''} by ${operator.by}`, { seq, ...numbers });
     return seq;
   }
@@ -556,13 +565,14 @@ export class ServiceLoop {
    * Declare a known event at run time (the API): kept in the store, read with the configured ones at every
    * refit, so the next forecast has it (src/core/events.ts). A yearly one may come without a size (multiplier
    * null): the forecasts then use the size its last occurrence showed (learnedEventSize). Recorded as a
-   * decision first. Checked by the caller (src/api/schemas.ts).
+   * decision in the same transaction. Checked by the caller (src/api/schemas.ts).
    */
   declareEvent(e: { name: string; start: number; end: number; recurrence: KnownEvent['recurrence']; multiplier: number | null }, by: string, note?: string): { id: string; seq: number } {
     const id = `ev-${this.d.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const event = { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier };
-    const seq = this.recordOperator('operator_event', { by, event, ...(note ? { note } : {}) }, { ...(e.multiplier !== null ? { multiplier: e.multiplier } : {}), start: e.start / 1000, end: e.end / 1000 });
-    this.d.store.addDeclaredEvent({ ...event, service: this.s.service, createdAt: this.d.now(), by, note: note ?? null });
+    const seq = this.recordOperator('operator_event', { by, event, ...(note ? { note } : {}) }, { ...(e.multiplier !== null ? { multiplier: e.multiplier } : {}), start: e.start / 1000, end: e.end / 1000 }, () =>
+      this.d.store.addDeclaredEvent({ ...event, service: this.s.service, createdAt: this.d.now(), by, note: note ?? null }),
+    );
     // Refit at the next tick: a campaign an operator just announced may start within the lead time.
     this.lastFitAt = Number.NEGATIVE_INFINITY;
     return { id, seq };
@@ -572,8 +582,9 @@ export class ServiceLoop {
   removeEvent(id: string, by: string, note?: string): number | undefined {
     const e = this.d.store.declaredEvents(this.s.service).find((x) => x.id === id);
     if (!e) return undefined;
-    const seq = this.recordOperator('operator_event_removed', { by, event: { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier }, ...(note ? { note } : {}) });
-    this.d.store.removeDeclaredEvent(this.s.service, id);
+    const seq = this.recordOperator('operator_event_removed', { by, event: { id, name: e.name, start: e.start, end: e.end, recurrence: e.recurrence, multiplier: e.multiplier }, ...(note ? { note } : {}) }, {}, () => {
+      this.d.store.removeDeclaredEvent(this.s.service, id);
+    });
     this.lastFitAt = Number.NEGATIVE_INFINITY;
     return seq;
   }

@@ -633,6 +633,14 @@ export class Store implements InstanceRegistry {
     return (this.db.prepare("SELECT count(*) AS n FROM pragma_table_info('declared_events') WHERE name = 'learned'").get() as { n: number }).n > 0;
   }
 
+  /**
+   * Run `fn` as one transaction: a record and the change it records (an operator's declared event) are kept
+   * both or neither, whatever stops the process between them.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.guard(() => this.db.transaction(fn)());
+  }
+
   /** Forget one-off declared events past the longest history a forecast reads (the hourly rollups'); returns how many. */
   pruneDeclaredEvents(now: number): number {
     return this.guard(() => this.declaredStatements()?.prune.run(now - this.retention.hourSeconds * 1000).changes ?? 0

@@ -146,6 +146,16 @@ describe('ServiceLoop with the recording fake provider', () => {
     await h.advance(loop);
     assert.ok(Math.abs(ratio() - 1) < 0.1, `after removal: ${ratio()}`);
     assert.deepEqual(h.store.decisions({ service: 'web' }).filter((d) => d.decision.reason.startsWith('operator_event')).map((d) => [d.decision.reason, d.decision.operator?.event?.id]), [['operator_event', id], ['operator_event_removed', id]]);
+    // The record and the kept event are one transaction: when keeping it fails after the record was written
+    // (as a kill between the two would stop it), neither stays.
+    const keep = h.store.addDeclaredEvent.bind(h.store);
+    h.store.addDeclaredEvent = () => {
+      throw new Error('stopped between the record and the event');
+    };
+    assert.throws(() => loop.declareEvent({ name: 'lost', start: from, end: from + 20_000, recurrence: 'none', multiplier: 2 }, 'tester'), /stopped between/);
+    h.store.addDeclaredEvent = keep;
+    assert.deepEqual(h.store.declaredEvents('web'), []);
+    assert.equal(h.store.decisions({ service: 'web' }).filter((d) => d.decision.reason === 'operator_event').length, 1);
   });
 
   it("a stateful service's writes rising before its reads scale it ahead (mutations_ahead, with the numbers); without the write signal it holds", async (t) => {
