@@ -36,7 +36,7 @@ export const REASONS = {
   operator_resumed: 'An operator resumed acting (API).',
   operator_mode: 'An operator set the scaling mode (API): act, or forecast-only (decide and record, never act).',
   operator_bounds: 'An operator overrode the pool bounds (min/max) for a window (API).',
-  operator_event: "An operator declared a known event of declared size (API): from the next refit the strategies' forecasts fit the history without it and have it (events[].multiplier in the configuration, at run time).",
+  operator_event: "An operator declared a known event (API): from the next refit the strategies' forecasts fit the history without it and have it (events[].multiplier in the configuration, at run time); a yearly one declared without a multiplier (numbers without multiplier) has the size its last occurrence showed in the store.",
   operator_event_removed: 'An operator removed a known event declared at run time (API); the forecasts no longer have it from the next refit.',
   operator_bounds_cleared: 'An operator removed the bounds override (API); the configured bounds apply again.',
   bounds_override_expired: "The operator's bounds override reached its end; the configured bounds apply again.",
