@@ -5,7 +5,8 @@
 // pool, proof required for web's scale-ins, a decision a second per service), with retention shortened so that
 // pruning runs (raw samples and decisions kept 10 minutes), is driven by this process's load generator: a
 // five-minute cycle between 20 and 120 requests/s, so the pools scale out and in every cycle. Every 10 s the
-// run's own /metrics (prom-client's process and nodejs defaults) and the store's size are read. The heap's
+// run's own /metrics (prom-client's process and nodejs defaults) and the store's size are read, and once a
+// second the time the run takes to answer /healthz (a stall shows there whatever prom-client reads). The heap's
 // trend is the least-squares slope over the second half (after the first cycles have filled every window).
 // Writes bench/results/soak.md and a chart of the heap and resident memory over time.
 // Usage: npm run bench:soak -- [--minutes N] [--out FILE]
@@ -13,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetch } from 'undici';
 import { startLoad } from '../dist/src/gateway/loadgen.js';
@@ -61,6 +63,21 @@ try {
     return m ? Number(m[1]) : Number.NaN;
   };
   const sumOf = (text, name, label) => [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+-]+)$`, 'gm'))].filter((m) => label(m[1])).reduce((s, m) => s + Number(m[2]), 0);
+  // The run's answer time, once a second, independent of prom-client: a stalled event loop answers late.
+  let healthzMaxMs = 0;
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const a = performance.now();
+      try {
+        await (await fetch(`${where.api}/healthz`)).text();
+      } catch {
+        // counted by its time: a refused or timed-out answer is as late as it was
+      }
+      healthzMaxMs = Math.max(healthzMaxMs, performance.now() - a);
+      await sleep(1000);
+    }
+  })();
   const samples = [];
   const t0 = Date.now();
   while (Date.now() - t0 < minutes * 60_000) {
@@ -81,13 +98,19 @@ try {
       externalMb: pick(text, 'nodejs_external_memory_bytes') / 2 ** 20,
       handles: sumOf(text, 'nodejs_active_handles', () => true),
       fds: pick(text, 'process_open_fds'),
-      lagP99Ms: pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      // prom-client resets Node's delay histogram at every collect. Empty (its min above its max), the p99
+      // reads 0: the loop took no sample between two scrapes, which only a stall from one to the next does.
+      lagP99Ms: pick(text, 'nodejs_eventloop_lag_min_seconds') > pick(text, 'nodejs_eventloop_lag_max_seconds') ? Number.NaN : pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      healthzMs: healthzMaxMs,
       live: sumOf(text, 'shadowscale_instances', (l) => /pool="live"/.test(l) && /state="ready"/.test(l)),
       storeMb: (statSync(store).size + walBytes) / 2 ** 20,
     });
+    healthzMaxMs = 0;
     const last = samples[samples.length - 1];
-    console.error(`${last.s} s: rss ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB, external ${last.externalMb.toFixed(1)} MB, handles ${last.handles}, fds ${last.fds}, lag p99 ${last.lagP99Ms.toFixed(1)} ms, live ready ${last.live}, store ${last.storeMb.toFixed(1)} MB`);
+    console.error(`${last.s} s: rss ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB, external ${last.externalMb.toFixed(1)} MB, handles ${last.handles}, fds ${last.fds}, lag p99 ${Number.isNaN(last.lagP99Ms) ? 'no sample' : `${last.lagP99Ms.toFixed(1)} ms`}, /healthz ${last.healthzMs.toFixed(0)} ms, live ready ${last.live}, store ${last.storeMb.toFixed(1)} MB`);
   }
+  probing = false;
+  await prober;
   const seconds = await load.done;
   const sent = seconds.reduce((s, x) => s + x.requests, 0);
   const failed = seconds.reduce((s, x) => s + x.errors, 0);
@@ -105,7 +128,11 @@ try {
     const sxx = half.reduce((s, x) => s + (x.s - mx) ** 2, 0);
     return (sxy / sxx) * 3600;
   };
-  const range = (key, xs = samples) => `${Math.min(...xs.map((x) => x[key])).toFixed(1)}-${Math.max(...xs.map((x) => x[key])).toFixed(1)}`;
+  const range = (key, xs = samples) => {
+    const v = xs.map((x) => x[key]).filter((x) => !Number.isNaN(x));
+    return v.length ? `${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}` : 'none';
+  };
+  const empty = (xs) => xs.filter((x) => Number.isNaN(x.lagP99Ms)).length;
   const firstHalf = samples.filter((x) => x.s < (minutes * 60) / 2);
   const everyMinute = samples.filter((x) => x.s % 60 < SAMPLE_EVERY_MS / 1000 || x === samples[samples.length - 1]);
   const md = `# bench:soak — a long run of \`shadowscale run\`
@@ -118,7 +145,7 @@ Date: ${new Date().toISOString().slice(0, 10)}
 proof required for web's scale-ins, a decision a second per service), with raw samples and decisions kept
 10 minutes so that retention runs, for ${minutes} minutes under this process's load: a ${CYCLE_S / 60}-minute cycle between 20 and
 120 requests/s (${sent.toLocaleString('en-US')} requests, ${failed.toLocaleString('en-US')} failed or timed out). Every 10 s the run's \`/metrics\` (prom-client's
-process and nodejs defaults) and the store's size (with its WAL) were read. The run then stopped on SIGINT with
+process and nodejs defaults) and the store's size (with its WAL) were read, and once a second its \`/healthz\` timed. The run then stopped on SIGINT with
 \`--stop-instances\`: exit ${end.code ?? end.signal}, ${leftover} sample-service process(es) left.
 
 | what | first half | second half | trend over the second half |
@@ -129,6 +156,8 @@ process and nodejs defaults) and the store's size (with its WAL) were read. The 
 | active handles | ${range('handles', firstHalf)} | ${range('handles', half)} | ${slope('handles').toFixed(1)} /h |
 | open file descriptors | ${range('fds', firstHalf)} | ${range('fds', half)} | ${slope('fds').toFixed(1)} /h |
 | event-loop lag p99 (ms; Node's samples include their 10 ms interval) | ${range('lagP99Ms', firstHalf)} | ${range('lagP99Ms', half)} | |
+| 10-s spans in which the loop took no lag sample (stalled from one scrape to the next) | ${empty(firstHalf)} | ${empty(half)} | |
+| longest \`/healthz\` answer in a 10-s span (ms; asked once a second) | ${range('healthzMs', firstHalf)} | ${range('healthzMs', half)} | |
 | store with its WAL (MB) | ${range('storeMb', firstHalf)} | ${range('storeMb', half)} | ${slope('storeMb').toFixed(1)} MB/h |
 | web's live instances ready | ${range('live', firstHalf)} | ${range('live', half)} | |
 
@@ -136,7 +165,7 @@ process and nodejs defaults) and the store's size (with its WAL) were read. The 
 
 <details><summary>Every minute</summary>
 
-${table(['s', 'RSS MB', 'heap MB', 'external MB', 'handles', 'fds', 'lag p99 ms', 'live ready', 'store MB'], everyMinute.map((x) => [x.s, x.rssMb.toFixed(1), x.heapMb.toFixed(1), x.externalMb.toFixed(1), x.handles, x.fds, x.lagP99Ms.toFixed(1), x.live, x.storeMb.toFixed(1)]))}
+${table(['s', 'RSS MB', 'heap MB', 'external MB', 'handles', 'fds', 'lag p99 ms', '/healthz max ms', 'live ready', 'store MB'], everyMinute.map((x) => [x.s, x.rssMb.toFixed(1), x.heapMb.toFixed(1), x.externalMb.toFixed(1), x.handles, x.fds, Number.isNaN(x.lagP99Ms) ? 'no sample' : x.lagP99Ms.toFixed(1), x.healthzMs.toFixed(0), x.live, x.storeMb.toFixed(1)]))}
 
 </details>
 `;
