@@ -80,8 +80,14 @@ try {
   })();
   const samples = [];
   const t0 = Date.now();
+  let scrapedAt = t0;
   while (Date.now() - t0 < minutes * 60_000) {
-    await sleep(SAMPLE_EVERY_MS - ((Date.now() - t0) % SAMPLE_EVERY_MS));
+    // On the next 10-s mark, but never within half a span of the last scrape: this process's own loop (the
+    // load) may wake it late, just before a mark, and two scrapes a tick apart read an empty histogram too.
+    const wait = SAMPLE_EVERY_MS - ((Date.now() - t0) % SAMPLE_EVERY_MS);
+    await sleep(Date.now() + wait - scrapedAt < SAMPLE_EVERY_MS / 2 ? wait + SAMPLE_EVERY_MS : wait);
+    const spanS = (Date.now() - scrapedAt) / 1000;
+    scrapedAt = Date.now();
     const text = await (await fetch(`${where.api}/metrics`)).text();
     const walBytes = (() => {
       try {
@@ -102,6 +108,7 @@ try {
       // reads 0: the loop took no sample between two scrapes, which only a stall from one to the next does.
       lagP99Ms: pick(text, 'nodejs_eventloop_lag_min_seconds') > pick(text, 'nodejs_eventloop_lag_max_seconds') ? Number.NaN : pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
       healthzMs: healthzMaxMs,
+      spanS,
       live: sumOf(text, 'shadowscale_instances', (l) => /pool="live"/.test(l) && /state="ready"/.test(l)),
       storeMb: (statSync(store).size + walBytes) / 2 ** 20,
     });
@@ -157,6 +164,7 @@ process and nodejs defaults) and the store's size (with its WAL) were read, and 
 | open file descriptors | ${range('fds', firstHalf)} | ${range('fds', half)} | ${slope('fds').toFixed(1)} /h |
 | event-loop lag p99 (ms; Node's samples include their 10 ms interval) | ${range('lagP99Ms', firstHalf)} | ${range('lagP99Ms', half)} | |
 | 10-s spans in which the loop took no lag sample (stalled from one scrape to the next) | ${empty(firstHalf)} | ${empty(half)} | |
+| time between two scrapes (s) | ${range('spanS', firstHalf.slice(1))} | ${range('spanS', half)} | |
 | longest \`/healthz\` answer in a 10-s span (ms; asked once a second) | ${range('healthzMs', firstHalf)} | ${range('healthzMs', half)} | |
 | store with its WAL (MB) | ${range('storeMb', firstHalf)} | ${range('storeMb', half)} | ${slope('storeMb').toFixed(1)} MB/h |
 | web's live instances ready | ${range('live', firstHalf)} | ${range('live', half)} | |
