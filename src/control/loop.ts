@@ -507,10 +507,10 @@ export class ServiceLoop {
     return { ...this.s.bounds, minInstances: o.min ?? this.s.bounds.minInstances, maxInstances: o.max ?? this.s.bounds.maxInstances };
   }
 
-  /** Record an operator's change as a decision (before it applies): the target is unchanged. */
   /**
-   * Record an operator's change. `change`, when given, is made in the same transaction as the record (a
-   * declared event kept or removed): a kill between them leaves both or neither.
+   * Record an operator's change as a decision (before it applies): the target is unchanged. `change`, when
+   * given, is made in the same transaction as the record (a declared event kept or removed): a kill between
+   * them leaves both or neither.
    */
   private recordOperator(reason: Reason, operator: OperatorAction, numbers: Record<string, number> = {}, change?: () => void): number {
     const decision: Decision = { strategy: this.d.strategy.name, at: this.d.now() / 1000, current: this.target, desired: this.target, reason, numbers, operator };
