@@ -105,7 +105,8 @@ try {
       handles: sumOf(text, 'nodejs_active_handles', () => true),
       fds: pick(text, 'process_open_fds'),
       // prom-client resets Node's delay histogram at every collect. Empty (its min above its max), the p99
-      // reads 0: the loop took no sample between two scrapes, which only a stall from one to the next does.
+      // reads 0: the loop took no sample between two scrapes, which a stall from one to the next does (two
+      // scrapes a tick apart would too; the schedule above keeps them at least half a span apart).
       lagP99Ms: pick(text, 'nodejs_eventloop_lag_min_seconds') > pick(text, 'nodejs_eventloop_lag_max_seconds') ? Number.NaN : pick(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
       healthzMs: healthzMaxMs,
       spanS,
@@ -164,7 +165,7 @@ process and nodejs defaults) and the store's size (with its WAL) were read, and 
 | open file descriptors | ${range('fds', firstHalf)} | ${range('fds', half)} | ${slope('fds').toFixed(1)} /h |
 | event-loop lag p99 (ms; Node's samples include their 10 ms interval) | ${range('lagP99Ms', firstHalf)} | ${range('lagP99Ms', half)} | |
 | 10-s spans in which the loop took no lag sample (stalled from one scrape to the next) | ${empty(firstHalf)} | ${empty(half)} | |
-| time between two scrapes (s) | ${range('spanS', firstHalf.slice(1))} | ${range('spanS', half)} | |
+| time between two scrapes (s) | ${range('spanS', firstHalf)} | ${range('spanS', half)} | |
 | longest \`/healthz\` answer in a 10-s span (ms; asked once a second) | ${range('healthzMs', firstHalf)} | ${range('healthzMs', half)} | |
 | store with its WAL (MB) | ${range('storeMb', firstHalf)} | ${range('storeMb', half)} | ${slope('storeMb').toFixed(1)} MB/h |
 | web's live instances ready | ${range('live', firstHalf)} | ${range('live', half)} | |
