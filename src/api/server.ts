@@ -41,6 +41,11 @@ export interface ApiOptions {
   readonly host: string;
   /** Whether this replica leads (provider.kind kubernetes); /readyz answers 503 while it follows. */
   readonly leading?: () => boolean;
+  /**
+   * The services whose live pool has not yet had a healthy member in the gateway since this process started
+   * (a service at zero instances by its bounds is not waited for); /readyz answers 503 until none is left.
+   */
+  readonly waiting?: () => Promise<readonly string[]>;
   readonly now?: () => number;
 }
 
@@ -192,10 +197,14 @@ export async function createApi(o: ApiOptions): Promise<ApiServer> {
 
   // Public: health, the API's description, the dashboard's files.
   app.get('/healthz', { config: { role: 'public' }, schema: { hide: true } }, async () => ({ ok: true }));
-  // Readiness: a replica that follows (another holds the Lease) takes no traffic and acts on nothing.
+  // Readiness: a replica that follows (another holds the Lease) takes no traffic and acts on nothing; one that
+  // has just started (or taken over) takes none until every service's live pool has a healthy member, which its
+  // gateway would otherwise answer with 503 no_healthy_upstream (as Envoy listens once its clusters are warm).
   app.get('/readyz', { config: { role: 'public' }, schema: { hide: true } }, async (_req, reply) => {
     const leading = o.leading?.() ?? true;
-    return reply.code(leading ? 200 : 503).send({ ok: leading, leading });
+    const waiting = leading && o.waiting ? await o.waiting() : [];
+    const ok = leading && waiting.length === 0;
+    return reply.code(ok ? 200 : 503).send({ ok, leading, waiting });
   });
   app.get('/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
   for (const [url, f] of files) app.get(url, { config: { role: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));

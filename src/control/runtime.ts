@@ -661,7 +661,19 @@ export class Runtime {
         });
         runMetrics = new RunMetrics(cfg, apiServices, store, provider, now, async (service) => (await (controlOf(service) as GatewayControl).stats()).mirror);
         const a = parseHostPort(cfg.api.listen) as { host: string; port: number };
-        api = await createApi({ cfg, store, provider, services: apiServices, ...(elector ? { leading: () => (elector as LeaderElector).leading } : {}), metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), ...(pool ? { shadowPool: () => pool.view() } : {}), env: o.env ?? process.env, host: a.host, now });
+        // Readiness waits for each service's first healthy live member (latched: a pool that loses every member
+        // later answers 503 no_healthy_upstream, and the loop replaces them; readiness flapping would not help).
+        const served = new Set<string>();
+        const waiting = async (): Promise<string[]> => {
+          const out: string[] = [];
+          for (const s of started) {
+            if (served.has(s.name)) continue;
+            if ((await s.gateway.members()).some((m) => m.healthy)) served.add(s.name);
+            else if ((picked.find((c) => c.name === s.name) as ServiceConfig).pool.min > 0 || s.loop.currentTarget > 0) out.push(s.name);
+          }
+          return out;
+        };
+        api = await createApi({ cfg, store, provider, services: apiServices, waiting, ...(elector ? { leading: () => (elector as LeaderElector).leading } : {}), metrics: runMetrics, extraMetrics: () => gatewayMetricsText(started), ...(graph ? { dependencies: () => (graph as Dependencies).view() } : {}), ...(pool ? { shadowPool: () => pool.view() } : {}), env: o.env ?? process.env, host: a.host, now });
         await listenApi(api, a.host, a.port);
         // Where `shadowscale status --config` finds the API of this run (removed when the store closes).
         store.setMeta('api', JSON.stringify({ url: api.url, pid: process.pid }));

@@ -3,6 +3,7 @@
 // mode, bounds overrides, errors with stable codes, tokens and roles, /metrics through promtool, and
 // the CLI's status and decisions commands against it.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
@@ -440,6 +441,43 @@ describe('REST API of a running loop', () => {
     assert.match(doc.openapi, /^3\./);
     assert.deepEqual(doc.paths['/api/v1/services/{service}/decisions']?.get?.parameters?.map((p) => p.name).sort(), ['before', 'full', 'limit', 'reason', 'service', 'since', 'until']);
     assert.ok(doc.paths['/api/v1/services/{service}/bounds']?.put?.requestBody);
+  });
+
+  it('is not ready until the live pool has a healthy member, then ready for good; a pool that may stay empty is not waited for', async (t) => {
+    // The instance takes 1.5 s to listen: until then the gateway answers 503 no_healthy_upstream, and
+    // /readyz (a load balancer's or the kubelet's probe) says so instead of sending clients there.
+    const dir = tempDir(t);
+    const file = config(dir);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('provisioningSeconds: 0.1', 'provisioningSeconds: 1.5'));
+    const rt = await Runtime.start({ cfg: loadConfig({ file }), env: {} });
+    t.after(() => rt.stop({ deleteInstances: true }));
+    const api = rt.apiUrl as string;
+    const early = await call(api, 'GET', '/readyz');
+    assert.deepEqual([early.status, early.json], [503, { ok: false, leading: true, waiting: ['web'] }]);
+    const refused = await fetch(`${rt.listen}/work`);
+    assert.deepEqual([refused.status, refused.headers.get('x-shadowscale-reason')], [503, 'no_healthy_upstream']);
+    await refused.text();
+    await until('ready', async () => (await call(api, 'GET', '/readyz')).status === 200, 15_000);
+    const served = await fetch(`${rt.listen}/work`);
+    assert.equal(served.status, 200, 'ready means the gateway serves');
+    await served.text();
+    assert.deepEqual((await call(api, 'GET', '/readyz')).json, { ok: true, leading: true, waiting: [] });
+    // Latched: the member leaves (drained behind the paused loop's back); the gateway answers 503 again, and
+    // the run stays ready: the loop replaces lost members, and a probe that flapped would not serve anyone.
+    await rt.pauseTicking();
+    for (const m of await rt.gateway.members()) await rt.gateway.drainAndWait(m.id);
+    const lost = await fetch(`${rt.listen}/work`);
+    assert.equal(lost.status, 503);
+    await lost.text();
+    assert.equal((await call(api, 'GET', '/readyz')).status, 200);
+
+    // min 0 and nothing to serve: no instance is coming, so there is nothing to wait for.
+    const dir0 = tempDir(t);
+    const file0 = config(dir0);
+    writeFileSync(file0, readFileSync(file0, 'utf8').replace('pool: { min: 1', 'pool: { min: 0'));
+    const rt0 = await Runtime.start({ cfg: loadConfig({ file: file0 }), env: {} });
+    t.after(() => rt0.stop({ deleteInstances: true }));
+    assert.deepEqual((await call(rt0.apiUrl as string, 'GET', '/readyz')).json, { ok: true, leading: true, waiting: [] });
   });
 
   it('names a port browsers refuse, where the dashboard would open in none', () => {

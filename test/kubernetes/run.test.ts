@@ -109,7 +109,8 @@ describe('shadowscale run on Kubernetes', () => {
     assert.ok((await replicas()) <= 3);
     const after = (await b.provider.list({ service: 'web' })).filter((i) => i.state !== 'failed').map((i) => i.id).sort();
     assert.deepEqual(after.filter((id) => !before.includes(id)), [], 'no instance the old leader did not have');
-    assert.equal((await fetch(`${b.apiUrl}/readyz`)).status, 200);
+    // Ready once it leads and its gateway routes to the adopted pods.
+    await until('replica-b ready', async () => (await fetch(`${b.apiUrl}/readyz`)).status === 200, 10_000);
   });
 
   it('kill -9 of the leader mid scale-out: the restarted run adopts every pod, leaves no orphan or released pod, and keeps the decisions', async (t) => {
