@@ -6,7 +6,8 @@
 // pruning runs (raw samples and decisions kept 10 minutes), is driven by this process's load generator: a
 // five-minute cycle between 20 and 120 requests/s, so the pools scale out and in every cycle. Every 10 s the
 // run's own /metrics (prom-client's process and nodejs defaults) and the store's size are read, and once a
-// second the time the run takes to answer /healthz (a stall shows there whatever prom-client reads). The heap's
+// second the time the run takes to answer /healthz (a stall shows there whatever prom-client reads). The load
+// starts when the run is ready (/readyz), as a load balancer's would. The heap's
 // trend is the least-squares slope over the second half (after the first cycles have filled every window).
 // Writes bench/results/soak.md and a chart of the heap and resident memory over time.
 // Usage: npm run bench:soak -- [--minutes N] [--out FILE]
@@ -55,6 +56,17 @@ try {
     exited.then(() => reject(new Error(`run exited before it served:\n${stderr}`)));
   });
   console.error(`run: gateway ${where.listen}, API ${where.api}`);
+  // Load once the run is ready (/readyz: every service's live pool has a healthy member), as a load balancer
+  // would send it: before that its gateway answers 503 no_healthy_upstream, and web 502 while store starts.
+  const launched = performance.now();
+  for (;;) {
+    const ready = await fetch(`${where.api}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    if (performance.now() - launched > 120_000) throw new Error('run was not ready (/readyz) within 120 s');
+    await sleep(200);
+  }
+  const readyAfterS = (performance.now() - launched) / 1000;
+  console.error(`ready after ${readyAfterS.toFixed(1)} s`);
   const rate = (t) => 20 + 100 * (0.5 - 0.5 * Math.cos((2 * Math.PI * t) / CYCLE_S));
   const load = startLoad({ url: where.listen, rate, durationSeconds: minutes * 60, seed: 1, timeoutMs: 10_000 });
 
@@ -122,6 +134,7 @@ try {
   const seconds = await load.done;
   const sent = seconds.reduce((s, x) => s + x.requests, 0);
   const failed = seconds.reduce((s, x) => s + x.errors, 0);
+  const failedIn = (first) => seconds.filter((x) => x.second < (minutes * 60) / 2 === first).reduce((s, x) => s + x.errors, 0);
   run.kill('SIGINT');
   const end = await Promise.race([exited, sleep(60_000).then(() => ({ code: 'timeout' }))]);
   const leftover = countLeftovers(store);
@@ -152,12 +165,13 @@ Date: ${new Date().toISOString().slice(0, 10)}
 \`shadowscale run\` on examples/demo/demo.yaml (web and store, sample-service instances, the shared shadow pool,
 proof required for web's scale-ins, a decision a second per service), with raw samples and decisions kept
 10 minutes so that retention runs, for ${minutes} minutes under this process's load: a ${CYCLE_S / 60}-minute cycle between 20 and
-120 requests/s (${sent.toLocaleString('en-US')} requests, ${failed.toLocaleString('en-US')} failed or timed out). Every 10 s the run's \`/metrics\` (prom-client's
+120 requests/s, sent from when the run was ready (\`/readyz\`, ${readyAfterS.toFixed(1)} s after it started): ${sent.toLocaleString('en-US')} requests, ${failed.toLocaleString('en-US')} failed or timed out. Every 10 s the run's \`/metrics\` (prom-client's
 process and nodejs defaults) and the store's size (with its WAL) were read, and once a second its \`/healthz\` timed. The run then stopped on SIGINT with
 \`--stop-instances\`: exit ${end.code ?? end.signal}, ${leftover} sample-service process(es) left.
 
 | what | first half | second half | trend over the second half |
 | --- | --- | --- | --- |
+| requests failed or timed out | ${failedIn(true)} | ${failedIn(false)} | |
 | resident memory (MB) | ${range('rssMb', firstHalf)} | ${range('rssMb', half)} | ${slope('rssMb').toFixed(1)} MB/h |
 | heap used (MB) | ${range('heapMb', firstHalf)} | ${range('heapMb', half)} | ${slope('heapMb').toFixed(1)} MB/h |
 | external memory: typed arrays, Buffers, wasm (MB) | ${range('externalMb', firstHalf)} | ${range('externalMb', half)} | ${slope('externalMb').toFixed(1)} MB/h |
