@@ -62,6 +62,7 @@ try {
   for (;;) {
     const ready = await fetch(`${where.api}/readyz`).then((r) => r.status === 200, () => false);
     if (ready) break;
+    if (run.exitCode !== null || run.signalCode !== null) throw new Error(`run exited before it was ready:\n${stderr}`);
     if (performance.now() - launched > 120_000) throw new Error('run was not ready (/readyz) within 120 s');
     await sleep(200);
   }
