@@ -32,9 +32,7 @@ import { Store } from '../metrics/store.js';
 import { LocalProvider, type InstanceEvent } from '../providers/local.js';
 import type { Instance, InstanceSpec, Provider } from '../providers/provider.js';
 import type { LeaderElector } from '../providers/kubernetes/lease.js';
-import { clusterConfig, replicaIdentity, routeService, routeSettings, startElection, startKubernetesProvider } from './kubernetes.js';
 import { routeControl } from './route-control.js';
-import { GatewayApiTraffic, IstioTraffic } from '../providers/kubernetes/traffic.js';
 import { ProofGate, type GateType, type TrialHold } from '../proof/gate.js';
 import { mixFromRecording } from '../proof/mix.js';
 import { readSnapshot } from '../providers/snapshot.js';
@@ -562,6 +560,9 @@ export class Runtime {
       const k = cfg.provider.kind === 'kubernetes' ? cfg.provider.kubernetes : undefined;
       if (k) {
         // Pods of the services' Deployments; one replica of shadowscale acts (the Lease's holder).
+        // The Kubernetes client is loaded here, not at startup: it costs every other command a third of a second.
+        const { clusterConfig, replicaIdentity, routeService, routeSettings, startElection, startKubernetesProvider } = await import('./kubernetes.js');
+        const { GatewayApiTraffic, IstioTraffic } = await import('../providers/kubernetes/traffic.js');
         const kc = clusterConfig(k);
         const identity = replicaIdentity(k, o.env ?? process.env);
         const kp = await startKubernetesProvider(cfg, store, picked, { kc, identity, beforeStop, ...(o.onInstanceEvent ? { onInstanceEvent: o.onInstanceEvent } : {}), now });
