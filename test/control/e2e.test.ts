@@ -1,16 +1,16 @@
 // End-to-end tests: the live loop with real sample-service processes, the real gateway and a real
-// SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced; the demo.
+// SQLite store: `shadowscale run` killed -9 and restarted; a shadow killed and re-synced. (The demo's
+// own: test/control/demo.test.ts.)
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import type { LoopEvent } from '../../src/control/loop.js';
 import { Runtime } from '../../src/control/runtime.js';
 import { Store } from '../../src/metrics/store.js';
-import { component, processesIn, processesWith, runCli, startCli, startDemo, tempDir, until } from '../helpers.js';
+import { processesWith, runCli, startCli, tempDir, until } from '../helpers.js';
 import { pidAlive as alive } from '../../src/providers/local.js';
-import { findLeftovers } from '../../src/control/leftovers.js';
 import { spawn } from 'node:child_process';
 import { corruptTable, ROOT } from '../helpers.js';
 import Database from 'better-sqlite3';
@@ -378,49 +378,5 @@ describe('delta analysis', () => {
     assert.ok(moves.some((d) => /^type move .* completed: 2 instance\(s\) of large take all traffic/.test(d)), moves.join('\n'));
     stop = true;
     await Promise.all(clients);
-  });
-});
-
-describe('shadowscale demo', () => {
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    it(`regression: a demo stopped by ${sig} stops its instances and removes its temporary directory`, async (t) => {
-      const tmp = tempDir(t);
-      const d = await startDemo(tmp);
-      const pids = findLeftovers({ mark: d.mark, tmp }).instances.map((i) => i.pid);
-      assert.equal(readdirSync(tmp).filter((n) => n.startsWith('shadowscale-demo-')).length, 1);
-      d.child.kill(sig);
-      const code = await d.exited;
-      assert.equal(code, sig === 'SIGINT' ? 130 : 143, d.stderr());
-      assert.match(d.stderr(), /interrupted: \d+ instance\(s\) stopped/);
-      assert.deepEqual(pids.filter(alive), [], 'no instance outlives the demo');
-      assert.deepEqual(findLeftovers({ mark: d.mark, tmp }).instances, []);
-      assert.deepEqual(readdirSync(tmp), [], 'the temporary directory is gone');
-    });
-  }
-
-  it('rejects a bad duration with exit 2', async () => {
-    const r = await runCli(['demo', '--duration', '5']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--duration: expected at least 20 seconds/);
-    const p = await runCli(['demo', '--prometheus', '/nonexistent/prometheus']);
-    assert.equal(p.code, 2);
-    assert.match(p.stderr, /--prometheus: expected the path of a prometheus binary, \/nonexistent\/prometheus is not an executable file/);
-  });
-
-  it('the Prometheus variant: a real Prometheus scrapes the run and its instances, the loop reads its traffic only from it; nothing is left after the demo', async (t) => {
-    const prometheus = component(t, '/usr/bin/prometheus', 'prometheus');
-    if (!prometheus) return;
-    const tmp = tempDir(t);
-    const r = await runCli(['demo', '--duration', '30', '--strategy', 'reactive', '--prometheus', prometheus, '--json'], { TMPDIR: tmp });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Prometheus http:\/\/127\.0\.0\.1:\d+ scrapes the run and its instances every second/);
-    const out = JSON.parse(r.stdout) as { strategies: { reactive: { shadow: { mirrored: number }; maxInstances: number } }; metrics: { reactive: { source: string; outages: number; cpuMsPerRequest: number | null } } };
-    assert.equal(out.metrics.reactive.source, 'prometheus');
-    // The instances' own CPU, as Prometheus scraped it from their /metrics: a request costs some, not seconds.
-    assert.ok(out.metrics.reactive.cpuMsPerRequest !== null && out.metrics.reactive.cpuMsPerRequest > 0 && out.metrics.reactive.cpuMsPerRequest < 100, JSON.stringify(out.metrics));
-    // Decided on what Prometheus reported: the ramp scaled the pool out.
-    assert.ok(out.strategies.reactive.maxInstances > 1, JSON.stringify(out.strategies.reactive));
-    assert.deepEqual(processesIn(tmp), [], 'no Prometheus (or anything else of the demo) outlives it');
-    assert.deepEqual(readdirSync(tmp), []);
   });
 });
