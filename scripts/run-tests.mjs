@@ -28,10 +28,21 @@ let skipped = 0;
 // The fuzzers (test/fuzz) print "fuzz NAME: seed S, N cases in T s": their total is printed at the end.
 let fuzzCases = 0;
 let fuzzRuns = 0;
+// Each file runs in its own process under this timeout (a hung file fails, the others go on). A file's time is
+// the sum of its top-level tests (they run one after another): the slowest are printed at the end, and any past
+// two thirds of the timeout is named, before a slower machine takes it past (cli.test.js did: 244 s here, over
+// 300 s in CI).
+const FILE_TIMEOUT_MS = 300_000;
+const fileMs = new Map();
 
 async function runPhase(phaseFiles, concurrency) {
   if (phaseFiles.length === 0) return;
-  const stream = run({ files: phaseFiles, concurrency, timeout: 300_000 });
+  const stream = run({ files: phaseFiles, concurrency, timeout: FILE_TIMEOUT_MS });
+  const time = (e) => {
+    if (e.nesting === 0 && e.file) fileMs.set(e.file, (fileMs.get(e.file) ?? 0) + (e.details?.duration_ms ?? 0));
+  };
+  stream.on('test:pass', time);
+  stream.on('test:fail', time);
   stream.on('test:pass', (e) => {
     if (e.details?.type === 'suite') return;
     if (e.skip || e.todo) skipped++;
@@ -55,6 +66,12 @@ async function runPhase(phaseFiles, concurrency) {
 await runPhase(parallel, 2);
 if (serial.length) console.log(`serial: ${serial.length} file(s) that compare real-time runs, one at a time`);
 await runPhase(serial, 1);
+const slowest = [...fileMs].sort((a, b) => b[1] - a[1]).slice(0, 5);
+if (slowest.length > 0) {
+  const name = (f) => f.slice(f.lastIndexOf('dist/'));
+  console.log(`slowest files (each under a ${FILE_TIMEOUT_MS / 1000} s timeout): ${slowest.map(([f, ms]) => `${name(f)} ${(ms / 1000).toFixed(0)} s`).join(', ')}`);
+  for (const [f, ms] of slowest) if (ms > (FILE_TIMEOUT_MS * 2) / 3) console.log(`warning: ${name(f)} took ${(ms / 1000).toFixed(0)} s, past two thirds of its timeout: split it`);
+}
 if (fuzzRuns > 0) console.log(`fuzz: ${fuzzCases} cases in total over ${fuzzRuns} fuzzers`);
 const total = passed + failed;
 if (total === 0) {
