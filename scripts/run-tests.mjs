@@ -41,14 +41,14 @@ async function runPhase(phaseFiles, concurrency) {
   const time = (e) => {
     if (e.nesting === 0 && e.file) fileMs.set(e.file, (fileMs.get(e.file) ?? 0) + (e.details?.duration_ms ?? 0));
   };
-  stream.on('test:pass', time);
-  stream.on('test:fail', time);
   stream.on('test:pass', (e) => {
+    time(e);
     if (e.details?.type === 'suite') return;
     if (e.skip || e.todo) skipped++;
     else passed++;
   });
   stream.on('test:fail', (e) => {
+    time(e);
     if (e.details?.type === 'suite' && !e.details?.error?.failureType?.includes('hook')) return;
     failed++;
   });
