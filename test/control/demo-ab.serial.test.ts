@@ -1,5 +1,7 @@
 // End-to-end: `shadowscale demo --ab`, A/B arms of strategies in the shadow during the demo's day, and
-// its bad flags. Its own file: a demo day is long, and the runner's time limit is per file.
+// its bad flags. Its own file: a demo day is long, and the runner's time limit is per file. Serial: its
+// arms are compared in real time, and beside another demo (test/control/demo.test.ts's Prometheus day, run
+// with it once the demo tests were split) the reactive arm held more instance-seconds than hybrid (226 to 216).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers.js';
