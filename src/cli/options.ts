@@ -6,9 +6,8 @@ import { parseHostPort, urlHost, type Config, type ServiceConfig } from '../conf
 import { knownEvents, serviceModel } from '../config/derive.js';
 import { ShadowscaleError } from '../core/errors.js';
 import { CALIBRATIONS, COMBINATIONS, DEFAULT_VARIANT, type AutoOptions, type Calibration, type Combination } from '../core/auto-forecast.js';
-import { MODEL_NAMES } from '../forecast/models.js';
+import { MAX_HORIZON, MODEL_NAMES } from '../forecast/names.js';
 import { eventOccurrences, sizedEvents, type KnownEvent } from '../core/events.js';
-import { MAX_HORIZON } from '../forecast/run.js';
 import { accessSync, constants, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { describeValue } from '../core/errors.js';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, type HpaScalingRules } from '../core/hpa.js';
-import { MIRROR_DEFAULTS } from '../gateway/mirror.js';
+import { MIRROR_DEFAULTS } from '../gateway/mirror-defaults.js';
 import { routeOverlaps } from '../gateway/routes.js';
 import { LONGEST_OCCURRENCE, RECURRENCES } from '../core/events.js';
 import { dependencyCycle } from '../core/dependencies.js';
@@ -12,7 +12,7 @@ import { maxRateAtSlo } from '../core/capacity.js';
 import { DEFAULT_DELTA } from '../core/delta.js';
 import { DEFAULT_SAMPLING } from '../core/sampling.js';
 import { DEFAULT_SHIFT } from '../core/switchover.js';
-import { PROM_PRESETS } from '../metrics/prometheus.js';
+import { PROM_PRESETS } from '../metrics/prometheus-presets.js';
 import { BASE_VERSION } from '../providers/provider.js';
 
 type Check = { error: (iss: { input?: unknown }) => string };

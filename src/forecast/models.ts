@@ -8,9 +8,9 @@ import { LagRegressionForecaster } from '../core/lag-regression.js';
 import { SmoothedLevelForecaster } from '../core/smoothed-level.js';
 import { MstlForecaster } from './augurs.js';
 import { ProphetForecaster, type KnownEvent } from './prophet.js';
+import type { ModelName } from './names.js';
 
-export const MODEL_NAMES = ['auto', 'persistence', 'fast-seasonal', 'fast-seasonal-log', 'smoothed-level', 'lag-regression', 'analog', 'seasonal-naive', 'seasonal-naive-daily', 'seasonal-naive-weekly', 'mstl-ets', 'prophet'] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+export { MODEL_NAMES, type ModelName } from './names.js';
 
 /**
  * The candidates the default pipeline combines (weights from a rolling-origin backtest, per series):

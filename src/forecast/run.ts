@@ -7,6 +7,7 @@ import { isAbsoluteTime, loadTrace, toSeries, type DuplicatePolicy } from '../si
 import { forecasterByName, type ModelName } from './models.js';
 import { EventAdjustedForecaster, sizedEvents, type KnownEvent } from '../core/events.js';
 import { ShadowscaleError } from '../core/errors.js';
+import { MAX_HORIZON } from './names.js';
 
 export interface ForecastRequest {
   readonly model: ModelName;
@@ -46,11 +47,7 @@ export interface ForecastOutput {
   history: { points: number; missing: number; gaps: number; duplicatesMerged: number };
 }
 
-/**
- * Most points a forecast gives (`--horizon`, or `--horizon-seconds` over the series' step): a week of minutes
- * is 10,080; more is a typo, and would not fit in memory.
- */
-export const MAX_HORIZON = 100_000;
+export { MAX_HORIZON } from './names.js';
 
 /** `seconds` ahead in whole points of `step`, rounded up (at least one); `forecast` and `forecast-eval` alike. */
 export function pointsAhead(seconds: number, step: number): number {

@@ -14,6 +14,9 @@ import { Pool } from 'undici';
 import { fieldValue } from './headers.js';
 import type { Observation } from './metrics.js';
 import { Scrubber } from './scrub.js';
+import { MIRROR_DEFAULTS } from './mirror-defaults.js';
+
+export { MIRROR_DEFAULTS } from './mirror-defaults.js';
 
 export type MirrorMode = 'full' | 'scrubbed' | 'metadata';
 
@@ -63,25 +66,6 @@ export const SEQ_HEADER = 'x-shadowscale-seq';
 /** Mutations one syncing shadow may have waiting; beyond it the sync is abandoned (and retried). */
 export const SYNC_BUFFER_LIMIT = 200_000;
 
-export const MIRROR_DEFAULTS: Omit<MirrorOptions, 'targets'> = {
-  rate: 0.1,
-  minRate: 0,
-  maxRate: 1,
-  mirrorMutations: true,
-  mutationMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
-  mode: 'scrubbed',
-  scrubHeaders: [],
-  redactJsonFields: [],
-  keepFields: [],
-  clientAddress: 'drop',
-  maxBodyBytes: 1 << 20,
-  queueLimit: 1000,
-  concurrency: 16,
-  timeoutMs: 1000,
-  metadataLimit: 10_000,
-  armRate: 0,
-  stateful: false,
-};
 
 /**
  * Each arm's delivery: its own connections, many, so that a slow arm queues at its own balancer (where
