@@ -4,23 +4,40 @@
 import { Command, CommanderError } from 'commander';
 import { isShadowscaleError, ShadowscaleError } from '../core/errors.js';
 import { type Io, defaultIo } from './options.js';
-import { registerBacktest } from './commands/backtest.js';
-import { registerTune } from './commands/tune.js';
-import { registerForecast } from './commands/forecast.js';
-import { registerGateway } from './commands/gateway.js';
-import { registerRun } from './commands/run.js';
-import { registerDemo } from './commands/demo.js';
-import { registerProve } from './commands/prove.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerProofs } from './commands/proofs.js';
-import { registerReplay } from './commands/replay.js';
-import { registerConfig } from './commands/config.js';
-import { registerStatus } from './commands/status.js';
-import { registerRollout } from './commands/rollout.js';
-import { registerEvents } from './commands/events.js';
 
 export type { Io } from './options.js';
 export { renderBacktest, renderSweep, renderTune } from './render.js';
+
+type Register = (program: Command, io: Io) => void;
+
+// Each command's module with the commands it registers, in the order `--help` lists them. Only the module of
+// the command asked for is loaded: the others bring the runtime, the API and its server, the Kubernetes and
+// forecasting libraries, about 0.3 s of every start (docs/design/hardening.md). `--help`, `help` and a name
+// that is no command load them all, `--version` none.
+export const COMMANDS: ReadonlyArray<readonly [readonly string[], () => Promise<Register>]> = [
+  [['backtest'], async () => (await import('./commands/backtest.js')).registerBacktest],
+  [['tune'], async () => (await import('./commands/tune.js')).registerTune],
+  [['forecast', 'forecast-eval'], async () => (await import('./commands/forecast.js')).registerForecast],
+  [['gateway'], async () => (await import('./commands/gateway.js')).registerGateway],
+  [['run'], async () => (await import('./commands/run.js')).registerRun],
+  [['demo'], async () => (await import('./commands/demo.js')).registerDemo],
+  [['prove'], async () => (await import('./commands/prove.js')).registerProve],
+  [['doctor'], async () => (await import('./commands/doctor.js')).registerDoctor],
+  [['proofs'], async () => (await import('./commands/proofs.js')).registerProofs],
+  [['replay'], async () => (await import('./commands/replay.js')).registerReplay],
+  [['status', 'decisions'], async () => (await import('./commands/status.js')).registerStatus],
+  [['rollout'], async () => (await import('./commands/rollout.js')).registerRollout],
+  [['events'], async () => (await import('./commands/events.js')).registerEvents],
+  [['config'], async () => (await import('./commands/config.js')).registerConfig],
+];
+
+/** The modules to load for a command line: the one naming its first word, none for --version, else all. */
+export function commandModules(argv: readonly string[]): ReadonlyArray<() => Promise<Register>> {
+  const first = argv[0];
+  if (first === '--version' || first === '-V') return [];
+  const named = COMMANDS.find(([names]) => first !== undefined && names.includes(first));
+  return named ? [named[1]] : COMMANDS.map(([, load]) => load);
+}
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const program = new Command('shadowscale')
@@ -42,20 +59,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
   });
 
-  registerBacktest(program, io);
-  registerTune(program, io);
-  registerForecast(program, io);
-  registerGateway(program, io);
-  registerRun(program, io);
-  registerDemo(program, io);
-  registerProve(program, io);
-  registerDoctor(program, io);
-  registerProofs(program, io);
-  registerReplay(program, io);
-  registerStatus(program, io);
-  registerRollout(program, io);
-  registerEvents(program, io);
-  registerConfig(program, io);
+  for (const register of await Promise.all(commandModules(argv).map((load) => load()))) register(program, io);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
