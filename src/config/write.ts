@@ -1,15 +1,18 @@
 // Writing settings back into a configuration file, in place: the YAML document is edited node by node,
-// so comments, key order and formatting elsewhere are kept. The result is validated before the file is
-// replaced (written beside it, then renamed), so a failed write changes nothing.
+// so comments and key order are kept, and only the lines the edit changes are printed anew: every other
+// line stays as the file had it (keepLines). The result is validated before the file is replaced (written
+// beside it, then renamed), so a failed write changes nothing.
 
 import { accessSync, constants, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isAlias, isMap, isNode, isSeq, parseDocument, visit, type Document } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
+import { diffArrays } from 'diff';
+import { isAlias, isMap, isNode, isSeq, parseDocument, visit, type Document, type ToStringOptions } from 'yaml';
 import { ShadowscaleError } from '../core/errors.js';
 import { loadConfig } from './load.js';
 
 /** The document of `file` and the index of `service` in it; throws naming the file when either is missing. */
-function openForWrite(file: string, service: string): { doc: Document; index: number; crlf: boolean } {
+function openForWrite(file: string, service: string): { doc: Document; index: number; crlf: boolean; text: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -22,7 +25,7 @@ function openForWrite(file: string, service: string): { doc: Document; index: nu
   const index = isSeq(services) ? services.items.findIndex((s) => isMap(s) && s.get('name') === service) : -1;
   if (index < 0) throw new ShadowscaleError('SHADOWSCALE_E_CONFIG_INVALID', `${file}: services: no service named "${service}" to write the tuned settings to (add it, or pass the file that defines it)`);
   // A file written with CRLF line ends (an editor on Windows) keeps them; the document prints LF.
-  return { doc, index, crlf: text.includes('\r\n') };
+  return { doc, index, crlf: text.includes('\r\n'), text };
 }
 
 /**
@@ -83,18 +86,107 @@ export function checkServiceWritable(file: string, service: string): void {
 }
 
 /**
+ * For each line of `rendered`, the line of `original` it prints: lines the printer kept, and lines it
+ * changed in place (a run of lines replaced by as many); -1 where it joined, split or moved lines.
+ */
+function lineMap(original: readonly string[], rendered: readonly string[]): Int32Array {
+  const map = new Int32Array(rendered.length).fill(-1);
+  const parts = diffArrays(original as string[], rendered as string[]);
+  let o = 0;
+  let r = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as (typeof parts)[number];
+    const n = p.value.length;
+    const next = parts[i + 1];
+    if (!p.added && !p.removed) {
+      for (let k = 0; k < n; k++) map[r + k] = o + k;
+      o += n;
+      r += n;
+    } else if (p.removed && next?.added && next.value.length === n) {
+      for (let k = 0; k < n; k++) map[r + k] = o + k;
+      o += n;
+      r += n;
+      i++;
+    } else if (p.removed) o += n;
+    else r += n;
+  }
+  return map;
+}
+
+/**
+ * `original` with the changes between `rendered` (the printer's rendering of `original`) and `edited` (its
+ * rendering after the edit) applied line by line, so that what the printer alone would change (padding in
+ * flow collections, quoting, indentation) stays as the file had it. Undefined when a changed line has no
+ * line of `original` to stand for.
+ */
+export function keepLines(original: string, rendered: string, edited: string): string | undefined {
+  const o = original.split('\n');
+  const r = rendered.split('\n');
+  const map = lineMap(o, r);
+  const edits: { from: number; to: number; lines: string[] }[] = [];
+  const parts = diffArrays(r, edited.split('\n'));
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as (typeof parts)[number];
+    if (!p.added && !p.removed) {
+      at += p.value.length;
+      continue;
+    }
+    const removed = p.removed ? p.value.length : 0;
+    const next = parts[i + 1];
+    const lines = p.added ? p.value : next?.added ? (i++, next.value) : [];
+    let from: number;
+    if (removed > 0) {
+      from = map[at] as number;
+      for (let k = 0; k < removed; k++) if (from < 0 || map[at + k] !== from + k) return undefined;
+    } else if (at > 0) from = (map[at - 1] as number) < 0 ? -1 : (map[at - 1] as number) + 1;
+    else from = r.length > 0 ? (map[0] as number) : 0;
+    if (from < 0) return undefined;
+    edits.push({ from, to: from + removed, lines });
+    at += removed;
+  }
+  for (let k = edits.length - 1; k >= 0; k--) {
+    const e = edits[k] as (typeof edits)[number];
+    o.splice(e.from, e.to - e.from, ...e.lines);
+  }
+  return o.join('\n');
+}
+
+/** The printer's options closest to how `text` is laid out: its indentation, block sequences indented or not. */
+function layoutOf(text: string): ToStringOptions {
+  // No folding: a flow mapping or a long value stays on its line (at 80 columns, one-line instance types had
+  // been spread over several).
+  let best: { options: ToStringOptions; same: number } | undefined;
+  const lines = text.split('\n');
+  const indents = lines.map((l) => /^( *)[^ #\n]/.exec(l)?.[1]?.length ?? 0).filter((n) => n > 0);
+  const indent = Math.min(8, ...indents, indents.length > 0 ? Infinity : 2);
+  for (const indentSeq of [true, false]) {
+    const options: ToStringOptions = { lineWidth: 0, indent, indentSeq };
+    const rendered = new Set(parseDocument(text).toString(options).split('\n'));
+    const same = lines.filter((l) => rendered.has(l)).length;
+    if (!best || same > best.same) best = { options, same };
+  }
+  return (best as { options: ToStringOptions }).options;
+}
+
+/**
  * Set `settings` (dotted paths below the service, e.g. `scaling.predictive.adaptRate`) on the service
  * named `service` in `file`. Throws SHADOWSCALE_E_CONFIG_* naming the file when it cannot be read or
  * written, has no such service, or would not validate afterwards. The file is read again here, so edits
  * made to it during a search are kept.
  */
 export function writeServiceSettings(file: string, service: string, settings: Readonly<Record<string, number | string>>): void {
-  const { doc, index, crlf } = openForWrite(file, service);
+  const { doc, index, crlf, text } = openForWrite(file, service);
   refuseShared(file, doc, index, Object.keys(settings));
+  const original = text.replace(/\r\n/g, '\n');
+  const options = layoutOf(original);
+  const rendered = doc.toString(options);
   for (const [path, value] of Object.entries(settings)) doc.setIn(['services', index, ...path.split('.')], value);
-  // No folding: a flow mapping or a long value stays on its line (at 80 columns, one-line instance types had
-  // been spread over several).
-  const lf = doc.toString({ lineWidth: 0 });
+  const printed = doc.toString(options);
+  // The file's own lines where they stand for the same document; the printer's whole rendering otherwise.
+  const kept = keepLines(original, rendered, printed);
+  const same = kept !== undefined && ((d) => d.errors.length === 0 && isDeepStrictEqual(d.toJS(), doc.toJS()))(parseDocument(kept));
+  const lf = same ? (kept as string) : printed;
   const out = crlf ? lf.replace(/\r?\n/g, '\r\n') : lf;
   const tmp = `${file}.tune-${process.pid}.tmp`;
   try {

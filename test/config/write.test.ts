@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { checkServiceWritable, writeServiceSettings } from '../../src/config/write.js';
+import { checkServiceWritable, keepLines, writeServiceSettings } from '../../src/config/write.js';
 import { tempDir } from '../helpers.js';
 
 const TEXT = '# the team\'s config\nservices:\n  - name: api # first\n    pool: { min: 2 }\n  - name: web # second\n    scaling:\n      strategy: hybrid # keep it\n';
@@ -51,6 +51,58 @@ describe('writeServiceSettings', () => {
     writeFileSync(file, TEXT + long);
     writeServiceSettings(file, 'web', { 'scaling.predictive.adaptRate': 0.001 });
     assert.ok(readFileSync(file, 'utf8').endsWith(long), readFileSync(file, 'utf8'));
+  });
+  // Only the lines the edit changes are printed anew. The printer's own layout (padding inside flow
+  // collections, quotes, number formats) had been applied to the whole file: `tune --write` on
+  // examples/demo/demo.yaml rewrote three untouched lines, `[{ service: store, perRequest: 1 }]` among them.
+  const layouts: { name: string; before: string; settings: Record<string, number | string>; after: string }[] = [
+    {
+      name: 'flow collections without padding, settings added',
+      before: 'services:\n  - name: web\n    dependencies: [{ service: store, perRequest: 1 }]\n    routes: [{host: web.internal}]\n    scaling:\n      strategy: hybrid # why\n\n  - name: store\n',
+      settings: { 'scaling.predictive.targetAttainment': 0.996, 'scaling.hybrid.reactiveTargetUtilization': 0.9 },
+      after: 'services:\n  - name: web\n    dependencies: [{ service: store, perRequest: 1 }]\n    routes: [{host: web.internal}]\n    scaling:\n      strategy: hybrid # why\n      predictive:\n        targetAttainment: 0.996\n      hybrid:\n        reactiveTargetUtilization: 0.9\n\n  - name: store\n',
+    },
+    {
+      name: 'a value replaced where it stands, quotes and number formats elsewhere kept',
+      before: 'services:\n- name: web\n  pool: {min: 2}\n  scaling:\n    strategy: "hybrid"   # x\n    predictive:\n      adaptRate: 5.0e-4\n    reactive:\n      targetUtilization: 0.60\n',
+      settings: { 'scaling.reactive.targetUtilization': 0.55 },
+      after: 'services:\n- name: web\n  pool: {min: 2}\n  scaling:\n    strategy: "hybrid"   # x\n    predictive:\n      adaptRate: 5.0e-4\n    reactive:\n      targetUtilization: 0.55\n',
+    },
+    {
+      name: 'four-space indentation',
+      before: 'services:\n    - name: web\n      pool: {min: 2}\n      scaling:\n          strategy: hybrid\n          predictive:\n              adaptRate: 0.0005\n',
+      settings: { 'scaling.predictive.targetAttainment': 0.996 },
+      after: 'services:\n    - name: web\n      pool: {min: 2}\n      scaling:\n          strategy: hybrid\n          predictive:\n              adaptRate: 0.0005\n              targetAttainment: 0.996\n',
+    },
+    {
+      name: 'a service in one flow line: that line is printed anew',
+      before: '# one line\nservices:\n  - {name: web, scaling: {strategy: hybrid}}\n  - {name: api}\n',
+      settings: { 'scaling.hybrid.reactiveTargetUtilization': 0.9 },
+      after: '# one line\nservices:\n  - { name: web, scaling: { strategy: hybrid, hybrid: { reactiveTargetUtilization: 0.9 } } }\n  - {name: api}\n',
+    },
+  ];
+  for (const c of layouts) {
+    it(`changes only the lines it must: ${c.name}`, (t) => {
+      const file = join(tempDir(t), 's.yaml');
+      writeFileSync(file, c.before);
+      writeServiceSettings(file, 'web', c.settings);
+      assert.equal(readFileSync(file, 'utf8'), c.after);
+    });
+  }
+  it('keepLines: the file\'s lines where the printer kept or replaced them one for one, none where it joined lines', () => {
+    const cases: { original: string; rendered: string; edited: string; want: string | undefined }[] = [
+      // Nothing the printer changes: the edit as printed.
+      { original: 'a: 1\nb: 2\n', rendered: 'a: 1\nb: 2\n', edited: 'a: 1\nb: 3\n', want: 'a: 1\nb: 3\n' },
+      // A line the printer changes in place and the edit does not touch stays as written.
+      { original: 'a: [x]\nb: 2\n', rendered: 'a: [ x ]\nb: 2\n', edited: 'a: [ x ]\nb: 3\nc: 4\n', want: 'a: [x]\nb: 3\nc: 4\n' },
+      // Inserted at the start.
+      { original: 'b: [x]\n', rendered: 'b: [ x ]\n', edited: 'a: 1\nb: [ x ]\n', want: 'a: 1\nb: [x]\n' },
+      // The printer joined two lines into one and the edit changes that one: no line of the file stands for it.
+      { original: 'a: [x,\n  y]\nb: 2\n', rendered: 'a: [ x, y ]\nb: 2\n', edited: 'a: [ x, z ]\nb: 2\n', want: undefined },
+      // ... and an insertion right after such a line has no place either.
+      { original: 'a: [x,\n  y]\n', rendered: 'a: [ x, y ]\n', edited: 'a: [ x, y ]\nb: 2\n', want: undefined },
+    ];
+    for (const c of cases) assert.equal(keepLines(c.original, c.rendered, c.edited), c.want, JSON.stringify(c));
   });
   // A mapping YAML shares (an anchor repeated by an alias): the settings had been written into it, so a
   // second service that named it was tuned too, silently.
