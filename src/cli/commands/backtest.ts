@@ -66,7 +66,7 @@ export function registerBacktest(program: Command, io: Io): void {
       sweep = await runSweepParallel({ ...base, strategies: swept, threads, onProgress: bar ? (done, total) => bar.update(Math.round((done / total) * 100)) : undefined }, prepared);
       report.frontier = sweep.frontier;
       report.costAtAttainment = sweep.costAtAttainment;
-      if (opts.chart !== undefined) writeOutputFile('--chart', opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost));
+      if (opts.chart !== undefined) writeOutputFile('--chart', opts.chart as string, frontierSvg(`${basename(trace.file)} [${trace.column}]`, sweep.points, sweep.frontier, sweep.oracle.cost, sweep.costAtAttainment));
     }
     bar?.stop();
     if (opts.json) io.out(`${JSON.stringify(report)}\n`);
