@@ -39,6 +39,32 @@ function nines(attainment: number): number {
   return -Math.log10(Math.max(1e-5, 1 - attainment));
 }
 
+/**
+ * The frontier as drawn, (nines, cost) points: between two runs the cost is linear in the attainment, as
+ * `costAt` interpolates it (src/core/frontier.ts), so a segment is a curve on the logarithmic axis, drawn in
+ * short steps; the marked cost at 99.9 % then lies on the line. (A run with no violation sits at the capped
+ * edge: there the violated share runs linearly to the cap instead.)
+ */
+function frontierPath(frontier: readonly Point[]): [number, number][] {
+  const out: [number, number][] = [];
+  const STEPS = 24;
+  frontier.forEach((hi, i) => {
+    const lo = frontier[i - 1];
+    const xHi = nines(hi.sloAttainment);
+    if (lo) {
+      const xLo = nines(lo.sloAttainment);
+      const vLo = 10 ** -xLo;
+      const vHi = 10 ** -xHi;
+      for (let k = 1; k < STEPS && vLo !== vHi; k++) {
+        const x = xLo + ((xHi - xLo) * k) / STEPS;
+        out.push([x, lo.cost + ((vLo - 10 ** -x) / (vLo - vHi)) * (hi.cost - lo.cost)]);
+      }
+    }
+    out.push([xHi, hi.cost]);
+  });
+  return out;
+}
+
 /** Costs at equal attainment: per attainment (e.g. "0.999"), each series' cost there (null: not reached). */
 type EqualCosts = Readonly<Record<string, Readonly<Record<string, number | null>>>>;
 
@@ -89,7 +115,7 @@ function costAttainmentSvg<P extends Point>(title: string, series: readonly Seri
       const off = ratio(p) > y1;
       out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(off ? y1 : ratio(p)).toFixed(1)}" r="2.5" fill="none" stroke="${s.color}"${off ? ' stroke-dasharray="1 1"' : ''}><title>${esc(s.tip(p, ratio(p)))}</title></circle>`);
     }
-    if (s.frontier.length > 0) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.frontier.map((p) => `${px(nines(p.sloAttainment)).toFixed(1)},${py(ratio(p)).toFixed(1)}`).join(' ')}"/>`);
+    if (s.frontier.length > 0) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${frontierPath(s.frontier).map(([x, y]) => `${px(x).toFixed(1)},${py(ratio({ cost: y, sloAttainment: 0 })).toFixed(1)}`).join(' ')}"/>`);
     const ly = M.top + 14 + legend++ * 18;
     out.push(`<line x1="${W - M.right + 10}" y1="${ly - 4}" x2="${W - M.right + 30}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/><text x="${W - M.right + 36}" y="${ly}">${esc(s.name)}</text>`);
   }
