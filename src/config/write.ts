@@ -133,8 +133,13 @@ export function keepLines(original: string, rendered: string, edited: string): s
       continue;
     }
     const removed = p.removed ? p.value.length : 0;
+    let lines: string[] = p.added ? p.value : [];
     const next = parts[i + 1];
-    const lines = p.added ? p.value : next?.added ? (i++, next.value) : [];
+    if (p.removed && next?.added) {
+      // A run replaced: the removed lines, then the added ones in their place.
+      lines = next.value;
+      i++;
+    }
     let from: number;
     if (removed > 0) {
       from = map[at] as number;
@@ -150,6 +155,12 @@ export function keepLines(original: string, rendered: string, edited: string): s
     o.splice(e.from, e.to - e.from, ...e.lines);
   }
   return o.join('\n');
+}
+
+/** Whether `text` is valid YAML holding the same data as `doc`. */
+function readsAs(text: string, doc: Document): boolean {
+  const read = parseDocument(text);
+  return read.errors.length === 0 && isDeepStrictEqual(read.toJS(), doc.toJS());
 }
 
 /** The printer's options closest to how `text` is laid out: its indentation, block sequences indented or not. */
@@ -185,8 +196,7 @@ export function writeServiceSettings(file: string, service: string, settings: Re
   const printed = doc.toString(options);
   // The file's own lines where they stand for the same document; the printer's whole rendering otherwise.
   const kept = keepLines(original, rendered, printed);
-  const same = kept !== undefined && ((d) => d.errors.length === 0 && isDeepStrictEqual(d.toJS(), doc.toJS()))(parseDocument(kept));
-  const lf = same ? (kept as string) : printed;
+  const lf = kept !== undefined && readsAs(kept, doc) ? kept : printed;
   const out = crlf ? lf.replace(/\r?\n/g, '\r\n') : lf;
   const tmp = `${file}.tune-${process.pid}.tmp`;
   try {

@@ -70,19 +70,19 @@ type EqualCosts = Readonly<Record<string, Readonly<Record<string, number | null>
 
 function costAttainmentSvg<P extends Point>(title: string, series: readonly Series<P>[], oracleCost: number, marks: readonly Mark[] = [], target?: number, equal: EqualCosts = {}): string {
   const all: Point[] = [...series.flatMap((s) => s.points), ...marks.map((m) => m.point)];
-  const ratio = (p: Point): number => (oracleCost > 0 ? p.cost / oracleCost : p.cost);
+  const ratio = (cost: number): number => (oracleCost > 0 ? cost / oracleCost : cost);
   const equalCosts = Object.values(equal).flatMap((byName) => Object.values(byName).filter((c): c is number => c !== null));
   const xs = [...all.map((p) => nines(p.sloAttainment)), ...(target !== undefined ? [nines(target)] : []), ...Object.keys(equal).map((a) => nines(Number(a)))];
   // The cost axis: what is compared (frontiers, marks, costs at equal attainment), not every dominated run.
-  const shown = [...series.flatMap((s) => (s.frontier.length > 0 ? s.frontier : s.points)), ...marks.map((m) => m.point)].map(ratio);
-  const ys = [...shown, ...equalCosts.map((c) => ratio({ cost: c, sloAttainment: 0 }))];
+  const shown = [...series.flatMap((s) => (s.frontier.length > 0 ? s.frontier : s.points)), ...marks.map((m) => m.point)].map((p) => ratio(p.cost));
+  const ys = [...shown, ...equalCosts.map((c) => ratio(c))];
   const x0 = Math.min(1, ...xs);
   const x1 = Math.max(3.5, ...xs);
-  const y0 = Math.min(1, ...ys, ...all.map(ratio)) * 0.95;
+  const y0 = Math.min(1, ...ys, ...all.map((p) => ratio(p.cost))) * 0.95;
   const y1 = Math.max(1.2, ...ys) * 1.1;
   const px = (x: number): number => M.left + ((x - x0) / (x1 - x0)) * (W - M.left - M.right);
   const py = (y: number): number => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
-  const above = all.filter((p) => ratio(p) > y1).length;
+  const above = all.filter((p) => ratio(p.cost) > y1).length;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
@@ -101,7 +101,7 @@ function costAttainmentSvg<P extends Point>(title: string, series: readonly Seri
     const ax = px(nines(Number(a))).toFixed(1);
     out.push(`<line x1="${ax}" y1="${M.top}" x2="${ax}" y2="${H - M.bottom}" stroke="#999" stroke-dasharray="1 3"/>`);
   }
-  if (above > 0) out.push(`<text x="${M.left + 4}" y="${M.top + 10}" fill="#555">${above} run(s) above ${(y1).toFixed(2)}x drawn on this edge</text>`);
+  if (above > 0) out.push(`<text x="${M.left + 4}" y="${M.top + 10}" fill="#555">${above} run(s) above ${y1.toFixed(2)}x drawn on this edge</text>`);
   if (target !== undefined) {
     const tx = px(nines(target)).toFixed(1);
     out.push(`<line x1="${tx}" y1="${M.top}" x2="${tx}" y2="${H - M.bottom}" stroke="#555" stroke-dasharray="2 3"/><text x="${tx}" y="${M.top - 4}" text-anchor="middle" fill="#555">target ${esc(`${+(target * 100).toFixed(4)} %`)}</text>`);
@@ -112,18 +112,18 @@ function costAttainmentSvg<P extends Point>(title: string, series: readonly Seri
   let legend = 0;
   for (const s of series) {
     for (const p of s.points) {
-      const off = ratio(p) > y1;
-      out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(off ? y1 : ratio(p)).toFixed(1)}" r="2.5" fill="none" stroke="${s.color}"${off ? ' stroke-dasharray="1 1"' : ''}><title>${esc(s.tip(p, ratio(p)))}</title></circle>`);
+      const off = ratio(p.cost) > y1;
+      out.push(`<circle cx="${px(nines(p.sloAttainment)).toFixed(1)}" cy="${py(off ? y1 : ratio(p.cost)).toFixed(1)}" r="2.5" fill="none" stroke="${s.color}"${off ? ' stroke-dasharray="1 1"' : ''}><title>${esc(s.tip(p, ratio(p.cost)))}</title></circle>`);
     }
-    if (s.frontier.length > 0) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${frontierPath(s.frontier).map(([x, y]) => `${px(x).toFixed(1)},${py(ratio({ cost: y, sloAttainment: 0 })).toFixed(1)}`).join(' ')}"/>`);
+    if (s.frontier.length > 0) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${frontierPath(s.frontier).map(([x, y]) => `${px(x).toFixed(1)},${py(ratio(y)).toFixed(1)}`).join(' ')}"/>`);
     const ly = M.top + 14 + legend++ * 18;
     out.push(`<line x1="${W - M.right + 10}" y1="${ly - 4}" x2="${W - M.right + 30}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/><text x="${W - M.right + 36}" y="${ly}">${esc(s.name)}</text>`);
   }
   for (const m of marks) {
     const x = px(nines(m.point.sloAttainment));
-    const y = py(ratio(m.point));
+    const y = py(ratio(m.point.cost));
     const shape = m.shape === 'square' ? `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8"` : `<path d="M${x.toFixed(1)} ${(y - 6).toFixed(1)}l6 6l-6 6l-6 -6z"`;
-    out.push(`${shape} fill="#000" fill-opacity="0.75"><title>${esc(`${m.label}: ${ratio(m.point).toFixed(3)}x, ${(m.point.sloAttainment * 100).toFixed(3)} %`)}</title>${m.shape === 'square' ? '</rect>' : '</path>'}`);
+    out.push(`${shape} fill="#000" fill-opacity="0.75"><title>${esc(`${m.label}: ${ratio(m.point.cost).toFixed(3)}x, ${(m.point.sloAttainment * 100).toFixed(3)} %`)}</title>${m.shape === 'square' ? '</rect>' : '</path>'}`);
     const ly = M.top + 14 + legend++ * 18;
     const lx = W - M.right + 20;
     out.push(m.shape === 'square' ? `<rect x="${lx - 4}" y="${ly - 8}" width="8" height="8" fill="#000" fill-opacity="0.75"/>` : `<path d="M${lx} ${ly - 10}l5 5l-5 5l-5 -5z" fill="#000" fill-opacity="0.75"/>`);
@@ -138,7 +138,7 @@ function costAttainmentSvg<P extends Point>(title: string, series: readonly Seri
     for (const s of series) {
       const c = byName[s.name];
       if (c === undefined) continue;
-      const r = c === null ? undefined : ratio({ cost: c, sloAttainment: Number(a) });
+      const r = c === null ? undefined : ratio(c);
       if (r !== undefined) out.push(`<line x1="${(ax - 7).toFixed(1)}" y1="${py(r).toFixed(1)}" x2="${(ax + 7).toFixed(1)}" y2="${py(r).toFixed(1)}" stroke="${s.color}" stroke-width="3"><title>${esc(`${s.name} at ${label}: ${r.toFixed(3)}x the oracle`)}</title></line>`);
       out.push(`<text x="${W - M.right + 16}" y="${M.top + 14 + legend++ * 18}" fill="${s.color}">${esc(`${s.name} ${r === undefined ? 'not reached' : `${r.toFixed(3)}x`}`)}</text>`);
     }
