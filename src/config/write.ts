@@ -163,21 +163,25 @@ function readsAs(text: string, doc: Document): boolean {
   return read.errors.length === 0 && isDeepStrictEqual(read.toJS(), doc.toJS());
 }
 
-/** The printer's options closest to how `text` is laid out: its indentation, block sequences indented or not. */
-function layoutOf(text: string): ToStringOptions {
+/**
+ * The printer's options closest to how `text` (the source of `doc`) is laid out, its indentation and block
+ * sequences indented or not, and `doc` rendered with them.
+ */
+function layoutOf(text: string, doc: Document): { options: ToStringOptions; rendered: string } {
   // No folding: a flow mapping or a long value stays on its line (at 80 columns, one-line instance types had
   // been spread over several).
-  let best: { options: ToStringOptions; same: number } | undefined;
+  let best: { options: ToStringOptions; rendered: string; same: number } | undefined;
   const lines = text.split('\n');
   const indents = lines.map((l) => /^( *)[^ #\n]/.exec(l)?.[1]?.length ?? 0).filter((n) => n > 0);
   const indent = Math.min(8, ...indents, indents.length > 0 ? Infinity : 2);
   for (const indentSeq of [true, false]) {
     const options: ToStringOptions = { lineWidth: 0, indent, indentSeq };
-    const rendered = new Set(parseDocument(text).toString(options).split('\n'));
-    const same = lines.filter((l) => rendered.has(l)).length;
-    if (!best || same > best.same) best = { options, same };
+    const rendered = doc.toString(options);
+    const printed = new Set(rendered.split('\n'));
+    const same = lines.filter((l) => printed.has(l)).length;
+    if (!best || same > best.same) best = { options, rendered, same };
   }
-  return (best as { options: ToStringOptions }).options;
+  return best as { options: ToStringOptions; rendered: string };
 }
 
 /**
@@ -190,8 +194,7 @@ export function writeServiceSettings(file: string, service: string, settings: Re
   const { doc, index, crlf, text } = openForWrite(file, service);
   refuseShared(file, doc, index, Object.keys(settings));
   const original = text.replace(/\r\n/g, '\n');
-  const options = layoutOf(original);
-  const rendered = doc.toString(options);
+  const { options, rendered } = layoutOf(original, doc);
   for (const [path, value] of Object.entries(settings)) doc.setIn(['services', index, ...path.split('.')], value);
   const printed = doc.toString(options);
   // The file's own lines where they stand for the same document; the printer's whole rendering otherwise.
