@@ -4,7 +4,7 @@
 // With --baseline DIR (another checkout, built), its bin/shadowscale runs alternately with this one's, and
 // the table has both and their ratio: the machine is shared, so only a side-by-side ratio means much.
 // Usage: npm run bench:cli-start -- [--runs N] [--baseline DIR] [--out FILE]
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +15,10 @@ const runs = Number(a.runs ?? 10);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got ${a.runs}`);
 const out = a.out ?? 'bench/results/cli-start.md';
 const builds = [{ name: 'this checkout', bin: resolve('bin/shadowscale') }];
-if (a.baseline !== undefined) builds.unshift({ name: `baseline (${a.baseline})`, bin: resolve(a.baseline, 'bin/shadowscale') });
+if (a.baseline !== undefined) {
+  const commit = execFileSync('git', ['-C', a.baseline, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  builds.unshift({ name: `baseline (commit ${commit})`, bin: resolve(a.baseline, 'bin/shadowscale') });
+}
 
 const LINES = [
   ['--version'],
